@@ -1,0 +1,95 @@
+/**
+ * Choosing the TensorFlow.js backend. `auto` takes the first that loads of
+ * tensorflow-gpu → tensorflow → wasm → cpu. The native backends come from the optional packages
+ * @tensorflow/tfjs-node-gpu and @tensorflow/tfjs-node, whose install downloads libtensorflow; they
+ * are not dependencies of this package, so a machine without internet still installs it.
+ *
+ * The backend is the one piece of per-thread global state: each worker thread initialises it
+ * once, before its first trial.
+ */
+import { createRequire } from 'node:module';
+import { enableProdMode, ready, setBackend } from '@tensorflow/tfjs';
+import { registerFastGradients } from './fast-gradients.js';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendChoice = BackendName | 'auto';
+
+export const AUTO_ORDER: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+/** The npm package that provides each native backend. */
+export const NATIVE_PACKAGES: Partial<Record<BackendName, string>> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+};
+
+export function installHint(name: BackendName): string {
+  const pkg = NATIVE_PACKAGES[name];
+  return pkg
+    ? `install it with \`npm install ${pkg}\` (its install downloads libtensorflow, so it needs internet${name === 'tensorflow-gpu' ? ' and CUDA' : ''}), or use backend: wasm`
+    : 'it ships with lenet-sweep; reinstall with `npm ci`';
+}
+
+const require = createRequire(import.meta.url);
+
+/** Whether a backend's package is installed, without loading it (native addons load once per process). */
+export function isInstalled(name: BackendName): boolean {
+  const pkg = NATIVE_PACKAGES[name];
+  if (!pkg) return true;
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The backend a choice will most likely get, judged without loading anything. */
+export function plannedBackend(choice: BackendChoice): BackendName {
+  return choice === 'auto' ? AUTO_ORDER.find(isInstalled)! : choice;
+}
+
+/** tfjs-node's addon works from one thread per process, so native backends get a single worker. */
+export function defaultWorkers(backend: BackendName, cores: number): number {
+  return backend === 'wasm' || backend === 'cpu' ? cores : 1;
+}
+
+async function activate(name: BackendName): Promise<void> {
+  const pkg = NATIVE_PACKAGES[name];
+  if (pkg) {
+    await import(pkg); // registers the 'tensorflow' backend
+    if (!(await setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its backend did not initialise`);
+    return;
+  }
+  if (name === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+    registerFastGradients();
+  }
+  if (!(await setBackend(name))) throw new Error(`the ${name} backend did not initialise`);
+  await ready();
+}
+
+let active: BackendName | undefined;
+
+/** Initialises the backend for this thread once; later calls return the same one. */
+export async function initBackend(choice: BackendChoice): Promise<BackendName> {
+  if (active) return active;
+  // Production mode skips tfjs's debug checks and its console banner about tfjs-node.
+  enableProdMode();
+  if (choice !== 'auto') {
+    if (!isInstalled(choice)) throw new Error(`backend '${choice}' is not installed: ${installHint(choice)}`);
+    await activate(choice);
+    return (active = choice);
+  }
+  const failures: string[] = [];
+  for (const name of AUTO_ORDER) {
+    if (!isInstalled(name)) continue;
+    try {
+      await activate(name);
+      return (active = name);
+    } catch (err) {
+      failures.push(`${name}: ${(err as Error).message}`);
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could be initialised (${failures.join('; ')})`);
+}
+

@@ -1,0 +1,24 @@
+/** Plain-text formatting shared by the commands. */
+
+export const pct = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(digits)}%`);
+
+export const num = (v: number | null | undefined, digits = 4): string => (v === null || v === undefined ? '—' : v.toFixed(digits));
+
+export const rate = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : Math.round(v).toString());
+
+/** A metric value as people read it: accuracies in percent, losses as numbers. */
+export function metricValue(name: string, v: number | null | undefined): string {
+  return name.endsWith('_acc') ? pct(v) : num(v);
+}
+
+export function paramsText(params: Record<string, unknown>): string {
+  return Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
+/** Left-aligned text columns, right-aligned numeric ones, two spaces apart. */
+export function table(headers: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}

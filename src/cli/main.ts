@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * The `sweep` command. User mistakes (bad files, bad options) print one line per problem and
+ * exit with 2; runtime failures print one line and exit with 1. No stack traces unless
+ * LENET_SWEEP_DEBUG is set.
+ */
+import { formatProblem, UserError } from '../config/errors.js';
+import { runsCommand } from './runs-command.js';
+import { sweepCommand } from './sweep-command.js';
+import { USAGE } from './usage.js';
+import { packageVersion } from './version.js';
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    (first === undefined ? console.error : console.log)(USAGE);
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '-v' || first === '--version') {
+    console.log(packageVersion());
+    return 0;
+  }
+  if (first === 'runs') return runsCommand(rest);
+  if (first === 'run') return sweepCommand(rest);
+  return sweepCommand(argv);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UserError) {
+      for (const p of err.problems) console.error(formatProblem(p));
+      process.exitCode = 2;
+      return;
+    }
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.LENET_SWEEP_DEBUG && err instanceof Error) console.error(err.stack);
+    process.exitCode = 1;
+  },
+);

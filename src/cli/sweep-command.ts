@@ -1,0 +1,140 @@
+/**
+ * `sweep FILE`: validate the experiment, open the database, run what still has to run on a
+ * worker pool, print one line per epoch and the leaderboard at the end.
+ *
+ * Order matters for bad input: the file is checked completely before the database is opened,
+ * and the database before any training starts.
+ */
+import { availableParallelism, hostname } from 'node:os';
+import { version as tfjsVersion } from '@tensorflow/tfjs';
+import { AUTO_ORDER, defaultWorkers, installHint, isInstalled, plannedBackend, type BackendChoice } from '../backend/index.js';
+import { UserError } from '../config/errors.js';
+import { loadExperiment, type Trial } from '../config/experiment.js';
+import type { Experiment } from '../config/experiment.types.js';
+import { prepareDataset } from '../data/sources.js';
+import { listTrials } from '../store/queries.js';
+import { DEFAULT_DB, openForWriting } from '../store/open.js';
+import { isBetter, RunWriter } from '../store/writer.js';
+import { SweepRun } from '../sweep/run-sweep.js';
+import type { WorkerEvent } from '../worker/messages.js';
+import { parse, positiveInt } from './args.js';
+import { metricValue, num, paramsText, pct, rate } from './format.js';
+import { leaderboard } from './leaderboard.js';
+import { packageVersion } from './version.js';
+
+const BACKENDS: BackendChoice[] = ['auto', ...AUTO_ORDER];
+
+/** Exit code of a sweep stopped with Ctrl-C, as shells report SIGINT. */
+const EXIT_INTERRUPTED = 130;
+
+function backendOption(value: string | undefined): BackendChoice | undefined {
+  if (value === undefined) return undefined;
+  if (!BACKENDS.includes(value as BackendChoice)) throw new UserError(`--backend: expected one of ${BACKENDS.join(', ')}, found '${value}'`);
+  return value as BackendChoice;
+}
+
+export async function sweepCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    workers: { type: 'string' },
+    db: { type: 'string', default: DEFAULT_DB },
+    backend: { type: 'string' },
+    rerun: { type: 'boolean', default: false },
+    'no-tui': { type: 'boolean', default: false },
+  }, 'sweep');
+  if (positionals.length !== 1) throw new UserError(positionals.length ? `sweep: expected one experiment file, found ${positionals.length}` : 'sweep: no experiment file given; see sweep --help');
+  const requestedWorkers = positiveInt(values.workers, 'workers');
+  const backendOverride = backendOption(values.backend);
+
+  const loaded = loadExperiment(positionals[0]);
+  const { experiment } = loaded;
+  const backend = backendOverride ?? experiment.backend;
+  if (backend !== 'auto' && !isInstalled(backend)) {
+    throw new UserError(backendOverride ? `--backend: '${backend}' is not installed: ${installHint(backend)}` : `${loaded.file}: backend '${backend}' is not installed: ${installHint(backend)}`);
+  }
+  const trials = loaded.trials.map((t): Trial => ({ ...t, config: { ...t.config, backend } }));
+
+  const db = openForWriting(values.db!);
+  try {
+    const dataDirs = new Map<string, string>();
+    for (const t of trials) dataDirs.set(t.config.data.dataset, dataDirs.get(t.config.data.dataset) ?? prepareDataset(t.config.data));
+    const writer = RunWriter.begin(db, loaded.file, experiment, trials, {
+      host: hostname(),
+      versions: { node: process.versions.node, 'lenet-sweep': packageVersion(), tfjs: tfjsVersion.tfjs },
+    });
+    const stored = writer.statuses(trials.map((t) => t.id));
+    const toRun = values.rerun ? trials : trials.filter((t) => stored.get(t.id) !== 'completed');
+    const workers = Math.max(1, Math.min(requestedWorkers ?? defaultWorkers(plannedBackend(backend), availableParallelism()), toRun.length));
+    const kept = trials.length - toRun.length;
+    console.log(
+      `sweep ${experiment.name}: ${trials.length} trial${trials.length === 1 ? '' : 's'}` +
+        (kept ? `, ${kept} already completed (--rerun trains them again)` : '') +
+        (toRun.length ? `; running ${toRun.length} on ${workers} worker${workers === 1 ? '' : 's'} (backend ${backend === 'auto' ? `auto → ${plannedBackend(backend)}` : backend})` : '') +
+        ` → ${values.db}`,
+    );
+
+    let code = 0;
+    if (toRun.length) {
+      const run = new SweepRun(writer, toRun, { workers, backend, dataDir: (t) => dataDirs.get(t.config.data.dataset)! }, printEvent(toRun, experiment.metric));
+      const onSigint = () => {
+        if (!run.stopping) {
+          console.log('\nstopping: the running trials end after their current batch (Ctrl-C again to stop at once)');
+          run.stop();
+        } else {
+          void run.abort().finally(() => process.exit(EXIT_INTERRUPTED));
+        }
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const outcome = await run.done;
+        const statuses = [...outcome.statuses.values()];
+        const failed = statuses.includes('failed');
+        writer.finish(outcome.stopped ? 'interrupted' : failed ? 'failed' : 'completed');
+        code = outcome.stopped ? EXIT_INTERRUPTED : failed ? 1 : 0;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    } else {
+      writer.finish('completed');
+    }
+    const ids = new Set(trials.map((t) => t.id));
+    console.log(`\nleaderboard (${experiment.metric.name}, ${experiment.metric.goal === 'maximize' ? 'higher' : 'lower'} is better)`);
+    console.log(leaderboard(listTrials(db, { sweep: experiment.name }).filter((t) => ids.has(t.id))));
+    return code;
+  } finally {
+    db.close();
+  }
+}
+
+/** One line per finished epoch and per trial outcome. */
+function printEvent(trials: Trial[], { name: metric, goal }: Experiment['metric']) {
+  const index = new Map(trials.map((t, i) => [t.id, i + 1]));
+  const label = (t: Trial) => `[${index.get(t.id)}/${trials.length} ${t.id}${Object.keys(t.params).length ? ` ${paramsText(t.params)}` : ''}]`;
+  const best = new Map<string, { epoch: number; value: number }>();
+  return (trial: Trial, event: WorkerEvent) => {
+    switch (event.type) {
+      case 'started':
+        return console.log(`${label(trial)} started on ${event.backend}, ${event.paramCount.toLocaleString('en')} parameters`);
+      case 'epoch': {
+        const m = event.metrics;
+        const value = m[metric];
+        if (isBetter(value, best.get(trial.id)?.value ?? null, goal)) best.set(trial.id, { epoch: m.epoch, value });
+        const width = String(trial.config.training.epochs).length;
+        return console.log(
+          `${label(trial)} epoch ${String(m.epoch).padStart(width)}/${trial.config.training.epochs}` +
+            `  loss ${num(m.train_loss)} acc ${pct(m.train_acc)}  val_loss ${num(m.val_loss)} val_acc ${pct(m.val_acc)}` +
+            `  lr ${m.lr}  ${rate(m.images_per_s)} img/s  ${m.seconds.toFixed(1)}s`,
+        );
+      }
+      case 'finished': {
+        const b = best.get(trial.id);
+        const bestText = b ? `best ${metric} ${metricValue(metric, b.value)} (epoch ${b.epoch})` : 'no epoch finished';
+        return console.log(`${label(trial)} ${event.status}: ${bestText}, test_acc ${pct(event.testAcc)}`);
+      }
+      case 'failed':
+        return console.log(`${label(trial)} failed: ${event.error}`);
+      case 'progress':
+      case 'skipped':
+        return;
+    }
+  };
+}

@@ -1,0 +1,14 @@
+export const USAGE = `usage:
+  sweep FILE [--workers N] [--db PATH] [--backend NAME] [--rerun]
+      run the trials of an experiment file (those already completed in the database are kept)
+  sweep runs list [--db PATH] [--sweep NAME] [--json]
+      list the trials in the database, best first
+
+options:
+  --workers N      parallel trials (default: one per CPU core on wasm/cpu, one on tensorflow backends)
+  --db PATH        the runs database (default: runs/runs.db)
+  --backend NAME   auto | tensorflow-gpu | tensorflow | wasm | cpu (overrides the file's backend)
+  --rerun          train every trial again, completed ones included
+  --no-tui         plain line output (the default for now)
+  -h, --help       this text
+  -v, --version    the version`;

@@ -1,0 +1,178 @@
+/**
+ * Reading an experiment file: YAML with source positions, validation against
+ * schemas/experiment.schema.json (ajv, filling defaults), and problems reported at the line and
+ * column they come from. Every problem of a file is collected before anything is thrown.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import type { Experiment } from './experiment.types.js';
+import { UserError, type Problem } from './errors.js';
+import { didYouMean } from './suggest.js';
+
+export const SCHEMA_PATH = new URL('../../schemas/experiment.schema.json', import.meta.url);
+
+interface JsonSchema {
+  type?: string | string[];
+  enum?: unknown[];
+  properties?: Record<string, JsonSchema>;
+  [key: string]: unknown;
+}
+
+export const schema: JsonSchema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'));
+
+let compiled: ValidateFunction<Experiment> | undefined;
+function validator(): ValidateFunction<Experiment> {
+  compiled ??= new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true }).compile<Experiment>(schema);
+  return compiled;
+}
+
+/** A config file in memory: the parsed document, for positions, and its plain value. */
+export interface SourceFile {
+  path: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+  value: unknown;
+}
+
+/** The schema of the config key at a dotted path, or undefined when there is no such key. */
+export function schemaAt(path: string): JsonSchema | undefined {
+  let node: JsonSchema | undefined = schema;
+  for (const key of path.split('.')) node = node?.properties?.[key];
+  return node;
+}
+
+/** Every leaf key of the config ('model.pooling', …), for suggestions. */
+export function configPaths(node: JsonSchema = schema, prefix = ''): string[] {
+  return Object.entries(node.properties ?? {}).flatMap(([key, sub]) =>
+    sub.properties ? configPaths(sub, `${prefix}${key}.`) : [`${prefix}${key}`],
+  );
+}
+
+export function readSource(path: string): SourceFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not an experiment file' : `cannot read (${code})`;
+    throw new UserError({ file: path, message: why });
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const problems: Problem[] = doc.errors.map((e) => ({
+    file: path,
+    ...position(lines, e.pos[0]),
+    message: e.code === 'DUPLICATE_KEY' ? 'duplicate key: each key may appear once in a mapping' : firstLine(e.message),
+  }));
+  if (problems.length) throw new UserError(problems);
+  const value = doc.toJS();
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new UserError({ file: path, line: 1, col: 1, message: 'expected a mapping of config sections (name, model, optimizer, …)' });
+  }
+  return { path, doc, lines, value };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function position(lines: LineCounter, offset: number): { line: number; col: number } {
+  const { line, col } = lines.linePos(offset);
+  return { line, col };
+}
+
+/** The YAML node at a path of keys, or the nearest ancestor that exists. */
+function nodeAt(doc: Document, path: (string | number)[]): { node: Node | null; found: boolean } {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : (doc.getIn(path.slice(0, depth), true) as Node | undefined);
+    if (node && typeof node === 'object' && 'range' in node) return { node, found: depth === path.length };
+  }
+  return { node: null, found: false };
+}
+
+/** Where a key itself is written, for problems about the key rather than its value. */
+function keyNodeAt(doc: Document, parent: (string | number)[], key: string): Node | null {
+  const map = parent.length ? doc.getIn(parent, true) : doc.contents;
+  if (!isMap(map)) return null;
+  const pair = map.items.find((p: Pair) => isScalar(p.key) && p.key.value === key);
+  return (pair?.key as Node) ?? null;
+}
+
+export function locate(source: SourceFile, node: Node | null): { line?: number; col?: number } {
+  return node?.range ? position(source.lines, node.range[0]) : {};
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'nothing';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}
+
+const jsonTypeNames: Record<string, string> = { object: 'a mapping', array: 'a list', integer: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false' };
+
+/** Turns one ajv error into a message that names the config path, what was expected and what was found. */
+function explain(e: ErrorObject, found: unknown): { path: string[]; message: string; atKey?: string } {
+  const path = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const dotted = path.join('.') || '(top level)';
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'enum': {
+      const allowed = p.allowedValues as unknown[];
+      return { path, message: `${dotted}: expected one of ${allowed.join(', ')}, found ${describe(found)}${didYouMean(found, allowed)}` };
+    }
+    case 'additionalProperties': {
+      const key = p.additionalProperty as string;
+      const known = Object.keys(schemaAt(path.join('.'))?.properties ?? schema.properties ?? {});
+      const at = path.length ? `${dotted}.${key}` : key;
+      return { path, atKey: key, message: `${at}: unknown key${didYouMean(key, known)}${known.length ? `; known keys: ${known.join(', ')}` : ''}` };
+    }
+    case 'required':
+      return { path, message: `${dotted}: missing required key '${p.missingProperty}'` };
+    case 'type': {
+      const types = ([] as string[]).concat(p.type as string | string[]).map((t) => jsonTypeNames[t] ?? t);
+      return { path, message: `${dotted}: expected ${types.join(' or ')}, found ${describe(found)}` };
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { path, message: `${dotted}: must be ${p.comparison} ${p.limit}, found ${describe(found)}` };
+    case 'minItems':
+      return { path, message: `${dotted}: the list is empty; give at least ${p.limit} value` };
+    case 'minProperties':
+      return { path, message: `${dotted}: is empty; give at least ${p.limit} entry` };
+    default:
+      return { path, message: `${dotted}: ${e.message}, found ${describe(found)}` };
+  }
+}
+
+function valueAt(root: unknown, path: string[]): unknown {
+  return path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), root);
+}
+
+/**
+ * Validates a config value against the schema, filling its defaults in place. Problems point at
+ * `pin(path)` when given and it returns a node (used for swept values), else at the path itself.
+ */
+export function validate(source: SourceFile, value: unknown, pin?: (path: string[]) => Node | null): Problem[] {
+  const check = validator();
+  if (check(value)) return [];
+  // Only the most specific error of each place: an unknown value inside `sweep` also fails `type`.
+  return (check.errors ?? []).filter((e) => e.keyword !== 'if').map((e) => {
+    const { path, message, atKey } = explain(e, valueAt(value, e.instancePath.split('/').slice(1)));
+    const pinned = pin?.(path);
+    const node = pinned ?? (atKey ? keyNodeAt(source.doc, path, atKey) : nodeAt(source.doc, path).node);
+    return { file: source.path, ...locate(source, node), message };
+  });
+}
+
+export function dedupe(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.line}:${p.col}:${p.message}`;
+    return !seen.has(key) && seen.add(key) !== undefined;
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Loads a train/test pair of IDX files into normalised float images, and splits a seeded
+ * validation set off the training images.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Random } from '../util/random.js';
+import { IdxError, readIdx } from './idx.js';
+
+/** [images, labels] file names of the training and the test set, as MNIST names them. */
+export const IDX_FILES = [
+  ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'],
+  ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
+] as const;
+
+/** The reference normalisation of MNIST (PyTorch tutorial). */
+export const MNIST_MEAN = 0.1307;
+export const MNIST_STD = 0.3081;
+
+/** Seed of the sample kept by limitTrain: fixed, so that every trial trains on the same images. */
+const LIMIT_SEED = 12345;
+
+export interface Split {
+  /** count × 28 × 28 normalised pixels. */
+  images: Float32Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+export interface Dataset {
+  train: Split;
+  validation: Split;
+  test: Split;
+  height: number;
+  width: number;
+}
+
+/**
+ * Where validation images come from: a seeded fraction of the training images, or (for a
+ * dataset with one pool of images, like the embedded digits) every other image of the test
+ * file, which is then stratified like the test file itself.
+ */
+export type ValidationSource = { from: 'train'; fraction: number; seed: number } | { from: 'test' };
+
+export interface SplitOptions {
+  validation: ValidationSource;
+  /** Keep only N training images, the same seeded sample for every trial; 0 keeps all. */
+  limitTrain: number;
+}
+
+function findFile(dir: string, stem: string): string {
+  for (const name of [stem, `${stem}.gz`]) if (existsSync(join(dir, name))) return join(dir, name);
+  throw new IdxError(join(dir, stem), 'not found (also looked for .gz)');
+}
+
+function readPair(dir: string, [imagesName, labelsName]: readonly [string, string]) {
+  const imagesPath = findFile(dir, imagesName);
+  const labelsPath = findFile(dir, labelsName);
+  const images = readIdx(imagesPath);
+  const labels = readIdx(labelsPath);
+  if (images.dims.length !== 3) throw new IdxError(imagesPath, `expected 3 dimensions (count, rows, cols), found ${images.dims.length}`);
+  if (labels.dims.length !== 1) throw new IdxError(labelsPath, `expected 1 dimension (count), found ${labels.dims.length}`);
+  if (images.dims[0] !== labels.dims[0]) {
+    throw new IdxError(labelsPath, `${labels.dims[0]} labels for ${images.dims[0]} images in ${imagesPath}`);
+  }
+  return { images, labels };
+}
+
+function take(pixels: Uint8Array, labels: Uint8Array, indices: ArrayLike<number>, imageSize: number): Split {
+  const images = new Float32Array(indices.length * imageSize);
+  const out = new Uint8Array(indices.length);
+  const scale = 1 / (255 * MNIST_STD);
+  const shift = MNIST_MEAN / MNIST_STD;
+  for (let k = 0; k < indices.length; k++) {
+    const src = indices[k] * imageSize;
+    const dst = k * imageSize;
+    for (let p = 0; p < imageSize; p++) images[dst + p] = pixels[src + p] * scale - shift;
+    out[k] = labels[indices[k]];
+  }
+  return { images, labels: out, count: indices.length };
+}
+
+export function loadDataset(dir: string, options: SplitOptions): Dataset {
+  const train = readPair(dir, IDX_FILES[0]);
+  const test = readPair(dir, IDX_FILES[1]);
+  const [, height, width] = train.images.dims;
+  const imageSize = height * width;
+  const range = (n: number) => Uint32Array.from({ length: n }, (_, i) => i);
+  const v = options.validation;
+  let trainIdx: Uint32Array;
+  let validation: Split;
+  let testIdx = range(test.labels.dims[0]);
+  if (v.from === 'train') {
+    const order = new Random(v.seed).shuffle(range(train.labels.dims[0]));
+    const nValidation = Math.round(order.length * v.fraction);
+    validation = take(train.images.data, train.labels.data, order.subarray(0, nValidation), imageSize);
+    trainIdx = order.subarray(nValidation);
+  } else {
+    validation = take(test.images.data, test.labels.data, testIdx.filter((i) => i % 2 === 0), imageSize);
+    testIdx = testIdx.filter((i) => i % 2 === 1);
+    trainIdx = range(train.labels.dims[0]);
+  }
+  // IDX files are often sorted by label: a limited sample must be drawn, not cut off the front.
+  if (options.limitTrain > 0) trainIdx = new Random(LIMIT_SEED).shuffle(trainIdx.slice()).subarray(0, options.limitTrain);
+  return {
+    train: take(train.images.data, train.labels.data, trainIdx, imageSize),
+    validation,
+    test: take(test.images.data, test.labels.data, testIdx, imageSize),
+    height,
+    width,
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * LeNet-5 as in the classic PyTorch tutorial, built from tfjs ops on explicit variables:
+ * conv 6@5x5 pad 2 → act → 2x2 pool → conv 16@5x5 → act → 2x2 pool → fc 120 → fc 84 → fc 10.
+ * Weights and biases start like PyTorch's defaults (uniform ±1/sqrt(fan_in)), from the trial's
+ * seeded generator, so the recipe trains like the reference.
+ */
+import {
+  add,
+  avgPool,
+  conv2d,
+  dropout,
+  maxPool,
+  matMul,
+  moments,
+  mul,
+  relu,
+  reshape,
+  sigmoid,
+  rsqrt,
+  sub,
+  tanh,
+  tensor,
+  tidy,
+  variable,
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
+  type Tensor4D,
+  type Variable,
+} from '@tensorflow/tfjs';
+import type { Experiment } from '../config/experiment.types.js';
+import type { Random } from '../util/random.js';
+
+export type ModelConfig = Experiment['model'];
+
+const CONV_FILTERS = [6, 16];
+const KERNEL = 5;
+const FC_UNITS = [120, 84];
+const CLASSES = 10;
+/** PyTorch's BatchNorm2d defaults. */
+const BN_MOMENTUM = 0.1;
+const BN_EPSILON = 1e-5;
+
+interface BatchNorm {
+  gamma: Variable;
+  beta: Variable;
+  runningMean: Variable;
+  runningVar: Variable;
+}
+
+interface ConvLayer {
+  filter: Variable;
+  bias: Variable;
+  padding: 'same' | 'valid';
+  norm?: BatchNorm;
+}
+
+interface DenseLayer {
+  weight: Variable;
+  bias: Variable;
+}
+
+export interface LeNet {
+  /** Variables the optimizer updates. */
+  trainable: Variable[];
+  paramCount: number;
+  /** Logits [n, 10]. With training, dropout is active and batchnorm uses and updates batch statistics. */
+  forward(x: Tensor4D, training: boolean, dropoutSeed?: number): Tensor2D;
+  dispose(): void;
+}
+
+function uniformVariable(rng: Random, shape: number[], bound: number): Variable {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) values[i] = rng.uniform(-bound, bound);
+  return variable(tensor(values, shape), true);
+}
+
+function constantVariable(shape: number[], value: number, trainable: boolean): Variable {
+  return variable(tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(value), shape), trainable);
+}
+
+function activate(x: Tensor, kind: ModelConfig['activation']): Tensor {
+  switch (kind) {
+    case 'relu':
+      return relu(x);
+    case 'tanh':
+      return tanh(x);
+    case 'sigmoid':
+      return sigmoid(x);
+  }
+}
+
+/** Normalises over batch and space per channel; in training also moves the running statistics. */
+function batchNorm(x: Tensor4D, bn: BatchNorm, training: boolean): Tensor4D {
+  if (!training) {
+    const scale = mul(bn.gamma, rsqrt(add(bn.runningVar, BN_EPSILON)));
+    return add(mul(sub(x, bn.runningMean), scale), bn.beta);
+  }
+  const { mean, variance } = moments(x, [0, 1, 2]);
+  const n = x.shape[0] * x.shape[1] * x.shape[2];
+  tidy(() => {
+    // PyTorch tracks the unbiased variance in its running estimate.
+    const unbiased = mul(variance, n / Math.max(1, n - 1));
+    bn.runningMean.assign(add(mul(bn.runningMean, 1 - BN_MOMENTUM), mul(mean, BN_MOMENTUM)) as Tensor1D);
+    bn.runningVar.assign(add(mul(bn.runningVar, 1 - BN_MOMENTUM), mul(unbiased, BN_MOMENTUM)) as Tensor1D);
+  });
+  const normalized = mul(sub(x, mean), rsqrt(add(variance, BN_EPSILON)));
+  return add(mul(normalized, bn.gamma), bn.beta);
+}
+
+export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): LeNet {
+  const conv: ConvLayer[] = [];
+  let channels = 1;
+  let size = inputSize;
+  CONV_FILTERS.forEach((filters, i) => {
+    const bound = 1 / Math.sqrt(channels * KERNEL * KERNEL);
+    const padding = i === 0 ? 'same' : 'valid';
+    conv.push({
+      filter: uniformVariable(rng, [KERNEL, KERNEL, channels, filters], bound),
+      bias: uniformVariable(rng, [filters], bound),
+      padding,
+      norm: config.batchnorm
+        ? {
+            gamma: constantVariable([filters], 1, true),
+            beta: constantVariable([filters], 0, true),
+            runningMean: constantVariable([filters], 0, false),
+            runningVar: constantVariable([filters], 1, false),
+          }
+        : undefined,
+    });
+    size = Math.floor((padding === 'same' ? size : size - KERNEL + 1) / 2);
+    channels = filters;
+  });
+  const dense: DenseLayer[] = [];
+  let features = size * size * channels;
+  [...FC_UNITS, CLASSES].forEach((units, i) => {
+    const bound = 1 / Math.sqrt(features);
+    dense.push({
+      weight: uniformVariable(rng, [features, units], bound),
+      bias: uniformVariable(rng, [units], bound),
+    });
+    features = units;
+  });
+
+  const trainable = [
+    ...conv.flatMap((l) => [l.filter, l.bias, ...(l.norm ? [l.norm.gamma, l.norm.beta] : [])]),
+    ...dense.flatMap((l) => [l.weight, l.bias]),
+  ];
+  const all = [...trainable, ...conv.flatMap((l) => (l.norm ? [l.norm.runningMean, l.norm.runningVar] : []))];
+  const pool = config.pooling === 'max' ? maxPool : avgPool;
+
+  return {
+    trainable,
+    paramCount: trainable.reduce((n, v) => n + v.size, 0),
+    forward(x, training, dropoutSeed = 0) {
+      let h: Tensor4D = x;
+      for (const layer of conv) {
+        h = add(conv2d(h, layer.filter as Tensor4D, 1, layer.padding), layer.bias);
+        if (layer.norm) h = batchNorm(h, layer.norm, training);
+        h = pool(activate(h, config.activation) as Tensor4D, 2, 2, 'valid');
+      }
+      let z: Tensor2D = reshape(h, [h.shape[0], -1]);
+      dense.forEach((layer, i) => {
+        z = add(matMul(z, layer.weight as Tensor2D), layer.bias);
+        if (i < dense.length - 1) {
+          z = activate(z, config.activation) as Tensor2D;
+          if (training && config.dropout > 0) z = dropout(z, config.dropout, undefined, dropoutSeed + i) as Tensor2D;
+        }
+      });
+      return z;
+    },
+    dispose() {
+      all.forEach((v) => v.dispose());
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The one writer of runs.db, used by the main thread of a sweep. Each event from a worker
+ * becomes one short transaction, so readers see whole epochs and whole trials.
+ */
+import type Database from 'better-sqlite3';
+import type { Experiment } from '../config/experiment.types.js';
+import type { Trial } from '../config/experiment.js';
+import type { EpochMetrics, TrainStatus } from '../train/loop.js';
+
+export type TrialStatus = 'queued' | 'running' | 'completed' | 'failed' | 'diverged' | 'interrupted';
+
+export interface StoredTrialState {
+  id: string;
+  status: TrialStatus;
+}
+
+const now = () => new Date().toISOString();
+
+/** Whether `value` beats `best` under the experiment's metric goal. */
+export function isBetter(value: number, best: number | null, goal: Experiment['metric']['goal']): boolean {
+  if (!Number.isFinite(value)) return false;
+  return best === null || (goal === 'maximize' ? value > best : value < best);
+}
+
+export class RunWriter {
+  private readonly metric: Experiment['metric'];
+
+  private constructor(private readonly db: Database.Database, readonly sweepId: number, experiment: Experiment) {
+    this.metric = experiment.metric;
+  }
+
+  /** Creates the sweep, or takes up the one of the same name, and records its trials as queued. */
+  static begin(db: Database.Database, file: string, experiment: Experiment, trials: Trial[], meta: { host: string; versions: Record<string, string> }): RunWriter {
+    const sweepId = db.transaction(() => {
+      const t = now();
+      const row = db
+        .prepare(
+          `INSERT INTO sweeps (name, file, config, status, created_at, updated_at, host, versions)
+           VALUES (?, ?, ?, 'running', ?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET file = excluded.file, config = excluded.config, status = 'running',
+             updated_at = excluded.updated_at, host = excluded.host, versions = excluded.versions
+           RETURNING id`,
+        )
+        .get(experiment.name, file, JSON.stringify(experiment), t, t, meta.host, JSON.stringify(meta.versions)) as { id: number };
+      const insert = db.prepare(
+        `INSERT INTO trials (id, sweep_id, params, config, status) VALUES (?, ?, ?, ?, 'queued')
+         ON CONFLICT (id) DO NOTHING`,
+      );
+      for (const trial of trials) insert.run(trial.id, row.id, JSON.stringify(trial.params), JSON.stringify(trial.config));
+      return row.id;
+    })();
+    return new RunWriter(db, sweepId, experiment);
+  }
+
+  /** Status of each of the given trials as stored (to skip the completed ones). */
+  statuses(ids: string[]): Map<string, TrialStatus> {
+    const get = this.db.prepare(`SELECT status FROM trials WHERE id = ?`);
+    return new Map(ids.map((id) => [id, (get.get(id) as { status: TrialStatus }).status]));
+  }
+
+  /** A new attempt starts: earlier epochs of the trial are dropped so its curve is one run. */
+  trialStarted(id: string, worker: number, backend: string, paramCount: number): void {
+    this.db.transaction(() => {
+      this.db.prepare(`DELETE FROM epochs WHERE trial_id = ?`).run(id);
+      this.db
+        .prepare(
+          `UPDATE trials SET status = 'running', attempt = attempt + 1, worker = ?, backend = ?, param_count = ?,
+             started_at = ?, finished_at = NULL, best_epoch = NULL, best_value = NULL, test_loss = NULL, test_acc = NULL, error = NULL
+           WHERE id = ?`,
+        )
+        .run(worker, backend, paramCount, now(), id);
+    })();
+  }
+
+  epoch(id: string, m: EpochMetrics): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO epochs (trial_id, epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(id, m.epoch, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.lr, m.seconds, m.images_per_s);
+      const value = m[this.metric.name];
+      const { best_value: best } = this.db.prepare(`SELECT best_value FROM trials WHERE id = ?`).get(id) as { best_value: number | null };
+      if (isBetter(value, best, this.metric.goal)) {
+        this.db.prepare(`UPDATE trials SET best_epoch = ?, best_value = ? WHERE id = ?`).run(m.epoch, value, id);
+      }
+    })();
+  }
+
+  trialFinished(id: string, status: TrainStatus, test: { loss: number | null; acc: number | null }): void {
+    this.db
+      .prepare(`UPDATE trials SET status = ?, finished_at = ?, test_loss = ?, test_acc = ? WHERE id = ?`)
+      .run(status, now(), test.loss, test.acc, id);
+  }
+
+  trialFailed(id: string, error: string): void {
+    this.db.prepare(`UPDATE trials SET status = 'failed', finished_at = ?, error = ? WHERE id = ?`).run(now(), error, id);
+  }
+
+  /** Marks every trial of this sweep still marked running as interrupted (a forced stop). */
+  interruptRunning(): void {
+    this.db
+      .prepare(`UPDATE trials SET status = 'interrupted', finished_at = ? WHERE sweep_id = ? AND status = 'running'`)
+      .run(now(), this.sweepId);
+  }
+
+  finish(status: 'completed' | 'interrupted' | 'failed'): void {
+    this.db.prepare(`UPDATE sweeps SET status = ?, updated_at = ? WHERE id = ?`).run(status, now(), this.sweepId);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Running a sweep: the trials that still have to run go to a Piscina pool; each worker's
+ * events arrive on the trial's own MessagePort and are written by this thread alone.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { BackendChoice } from '../backend/index.js';
+import type { Trial } from '../config/experiment.js';
+import type { RunWriter, TrialStatus } from '../store/writer.js';
+import { isTerminal, type TerminalEvent, type TrialTask, type WorkerEvent } from '../worker/messages.js';
+
+export interface SweepOptions {
+  workers: number;
+  backend: BackendChoice;
+  /** The folder of each trial's dataset, prepared before the pool starts. */
+  dataDir: (trial: Trial) => string;
+}
+
+/** Receives every worker event after it has been written to the database. */
+export type EventListener = (trial: Trial, event: WorkerEvent) => void;
+
+export interface SweepOutcome {
+  /** Final status of each trial that was handed to the pool. */
+  statuses: Map<string, TrialStatus | 'queued'>;
+  stopped: boolean;
+}
+
+const WORKER_FILE = new URL('../worker/trial-worker.js', import.meta.url);
+
+/** A crashed worker may have posted events that arrive after its task failed: wait this long for them. */
+const CRASH_GRACE_MS = 1000;
+
+export class SweepRun {
+  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  private readonly pool: Piscina;
+  readonly done: Promise<SweepOutcome>;
+
+  constructor(private readonly writer: RunWriter, trials: Trial[], options: SweepOptions, private readonly listener: EventListener) {
+    this.pool = new Piscina({ filename: WORKER_FILE.href, minThreads: options.workers, maxThreads: options.workers, idleTimeout: 1000 });
+    this.done = this.runAll(trials, options);
+  }
+
+  get stopping(): boolean {
+    return Atomics.load(this.stopFlag, 0) !== 0;
+  }
+
+  /** Asks the workers to stop after their current batch; queued trials are not started. */
+  stop(): void {
+    Atomics.store(this.stopFlag, 0, 1);
+  }
+
+  /** Stops at once: running trials are marked interrupted and the worker threads are ended. */
+  async abort(): Promise<void> {
+    this.stop();
+    this.writer.interruptRunning();
+    await this.pool.destroy();
+  }
+
+  private async runAll(trials: Trial[], options: SweepOptions): Promise<SweepOutcome> {
+    const statuses = new Map<string, TrialStatus | 'queued'>();
+    try {
+      await Promise.all(trials.map(async (trial) => statuses.set(trial.id, await this.runOne(trial, options))));
+    } finally {
+      await this.pool.destroy();
+    }
+    return { statuses, stopped: this.stopping };
+  }
+
+  private async runOne(trial: Trial, options: SweepOptions): Promise<TrialStatus | 'queued'> {
+    const { port1, port2 } = new MessageChannel();
+    let resolveTerminal!: (e: TerminalEvent) => void;
+    const terminal = new Promise<TerminalEvent>((resolve) => (resolveTerminal = resolve));
+    port1.on('message', (event: WorkerEvent) => {
+      this.record(trial, event);
+      this.listener(trial, event);
+      if (isTerminal(event)) resolveTerminal(event);
+    });
+    const task: TrialTask = { trialId: trial.id, config: trial.config, backend: options.backend, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag };
+    try {
+      const crash = await this.pool.run(task, { transferList: [port2] }).then(() => null, (err: Error) => err);
+      // Port messages and the task's completion travel separately: wait for the trial's last event.
+      const last = crash ? await Promise.race([terminal, delay(CRASH_GRACE_MS)]) : await terminal;
+      if (last) return statusOf(last);
+      const event: WorkerEvent = { type: 'failed', trialId: trial.id, error: `worker died: ${crash?.message}` };
+      this.record(trial, event);
+      this.listener(trial, event);
+      return 'failed';
+    } finally {
+      port1.close();
+    }
+  }
+
+  private record(trial: Trial, event: WorkerEvent): void {
+    switch (event.type) {
+      case 'started':
+        return this.writer.trialStarted(trial.id, event.worker, event.backend, event.paramCount);
+      case 'epoch':
+        return this.writer.epoch(trial.id, event.metrics);
+      case 'finished':
+        return this.writer.trialFinished(trial.id, event.status, { loss: event.testLoss, acc: event.testAcc });
+      case 'failed':
+        return this.writer.trialFailed(trial.id, event.error);
+      case 'progress':
+      case 'skipped':
+        return;
+    }
+  }
+}
+
+function statusOf(event: TerminalEvent): TrialStatus | 'queued' {
+  return event.type === 'finished' ? event.status : event.type === 'failed' ? 'failed' : 'queued';
+}
+
+const delay = (ms: number) => new Promise<null>((resolve) => setTimeout(() => resolve(null), ms).unref());

@@ -1,0 +1,163 @@
+/**
+ * The training loop: seeded shuffling, one optimizer step per batch, validation after each
+ * epoch and the test set at the end. Synchronous: on wasm and cpu every kernel runs on this
+ * thread anyway; the caller learns about progress through hooks.
+ */
+import {
+  add,
+  argMax,
+  cast,
+  dispose,
+  equal,
+  keep,
+  losses,
+  mul,
+  oneHot,
+  scalar,
+  sum,
+  tensor1d,
+  tensor4d,
+  tidy,
+  Reduction,
+  type Scalar,
+  type Tensor,
+  type Tensor1D,
+} from '@tensorflow/tfjs';
+import type { Experiment } from '../config/experiment.types.js';
+import type { Dataset, Split } from '../data/dataset.js';
+import { buildLeNet, type LeNet } from '../model/lenet.js';
+import { Random } from '../util/random.js';
+import { buildOptimizer } from './optimizer.js';
+
+export interface EpochMetrics {
+  epoch: number;
+  train_loss: number;
+  train_acc: number;
+  val_loss: number;
+  val_acc: number;
+  lr: number;
+  /** Wall time of the epoch, training and validation. */
+  seconds: number;
+  /** Training throughput of the epoch (optimizer steps only). */
+  images_per_s: number;
+}
+
+export type TrainStatus = 'completed' | 'diverged' | 'interrupted';
+
+export interface TrainResult {
+  status: TrainStatus;
+  paramCount: number;
+  testLoss: number | null;
+  testAcc: number | null;
+}
+
+export interface TrainHooks {
+  onStart?(info: { paramCount: number; batchesPerEpoch: number }): void;
+  onBatch?(epoch: number, batch: number, batches: number): void;
+  onEpoch?(metrics: EpochMetrics): void;
+  /** Polled between batches; true ends the trial as interrupted. */
+  shouldStop?(): boolean;
+}
+
+const EVAL_BATCH = 1000;
+
+/** Copies the images and labels at order[start, start + size) into a batch. */
+function batchTensors(split: Split, order: Uint32Array, start: number, size: number, pixels: number) {
+  const images = new Float32Array(size * pixels);
+  const labels = new Int32Array(size);
+  for (let k = 0; k < size; k++) {
+    const i = order[start + k];
+    images.set(split.images.subarray(i * pixels, (i + 1) * pixels), k * pixels);
+    labels[k] = split.labels[i];
+  }
+  return { images, labels };
+}
+
+/** Mean loss and accuracy over a split, in inference mode. */
+export function evaluate(model: LeNet, split: Split, height: number, width: number): { loss: number; acc: number } {
+  let lossSum = 0;
+  let correct = 0;
+  const pixels = height * width;
+  for (let start = 0; start < split.count; start += EVAL_BATCH) {
+    const n = Math.min(EVAL_BATCH, split.count - start);
+    const [l, c] = tidy(() => {
+      const x = tensor4d(split.images.subarray(start * pixels, (start + n) * pixels), [n, height, width, 1]);
+      const y = tensor1d(split.labels.subarray(start, start + n), 'int32');
+      const logits = model.forward(x, false);
+      const loss = losses.softmaxCrossEntropy(oneHot(y, 10), logits, undefined, undefined, Reduction.SUM);
+      return [loss.dataSync()[0], sum(cast(equal(argMax(logits, 1), y), 'float32')).dataSync()[0]];
+    });
+    lossSum += l;
+    correct += c;
+  }
+  return { loss: lossSum / split.count, acc: correct / split.count };
+}
+
+export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks = {}): TrainResult {
+  const rng = new Random(config.training.seed);
+  const model = buildLeNet(config.model, rng, data.height);
+  const optimizer = buildOptimizer(config.optimizer);
+  const { batch_size: batchSize, epochs } = config.training;
+  const pixels = data.height * data.width;
+  const batches = Math.ceil(data.train.count / batchSize);
+  const order = Uint32Array.from({ length: data.train.count }, (_, i) => i);
+  hooks.onStart?.({ paramCount: model.paramCount, batchesPerEpoch: batches });
+
+  let status: TrainStatus = 'completed';
+  try {
+    for (let epoch = 1; epoch <= epochs && status === 'completed'; epoch++) {
+      const epochStart = performance.now();
+      rng.shuffle(order);
+      // Loss and correct counts stay on the backend until the epoch ends: no sync per step.
+      let lossSum: Tensor = scalar(0);
+      let correctSum: Tensor = scalar(0);
+      for (let b = 0; b < batches; b++) {
+        if (hooks.shouldStop?.()) {
+          status = 'interrupted';
+          break;
+        }
+        const start = b * batchSize;
+        const size = Math.min(batchSize, data.train.count - start);
+        const { images, labels } = batchTensors(data.train, order, start, size, pixels);
+        const dropoutSeed = rng.int();
+        const x = tensor4d(images, [size, data.height, data.width, 1]);
+        const y = tensor1d(labels, 'int32') as Tensor1D;
+        let correct: Tensor | undefined;
+        const loss = optimizer.minimize(() => {
+          const logits = model.forward(x, true, dropoutSeed);
+          correct = keep(sum(cast(equal(argMax(logits, 1), y), 'float32')));
+          return losses.softmaxCrossEntropy(oneHot(y, 10), logits) as Scalar;
+        }, true, model.trainable)!;
+        const nextLoss = tidy(() => add(lossSum, mul(loss, size)));
+        const nextCorrect = add(correctSum, correct!);
+        dispose([x, y, loss, correct!, lossSum, correctSum]);
+        lossSum = nextLoss;
+        correctSum = nextCorrect;
+        hooks.onBatch?.(epoch, b + 1, batches);
+      }
+      const trainSeconds = (performance.now() - epochStart) / 1000;
+      const trainLoss = lossSum.dataSync()[0] / data.train.count;
+      const trainAcc = correctSum.dataSync()[0] / data.train.count;
+      dispose([lossSum, correctSum]);
+      if (status === 'interrupted') break;
+      const val = evaluate(model, data.validation, data.height, data.width);
+      const metrics: EpochMetrics = {
+        epoch,
+        train_loss: trainLoss,
+        train_acc: trainAcc,
+        val_loss: val.loss,
+        val_acc: val.acc,
+        lr: config.optimizer.lr,
+        seconds: (performance.now() - epochStart) / 1000,
+        images_per_s: data.train.count / trainSeconds,
+      };
+      hooks.onEpoch?.(metrics);
+      if (!Number.isFinite(trainLoss) || !Number.isFinite(val.loss)) status = 'diverged';
+    }
+    const test = status === 'completed' ? evaluate(model, data.test, data.height, data.width) : null;
+    return { status, paramCount: model.paramCount, testLoss: test?.loss ?? null, testAcc: test?.acc ?? null };
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}

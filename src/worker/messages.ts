@@ -1,0 +1,36 @@
+/**
+ * What crosses between threads. The main thread hands a worker a TrialTask (with one end of a
+ * MessagePort); the worker answers with WorkerEvents on that port, a discriminated union on
+ * `type`, and the main thread alone writes them to the database.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { BackendChoice, BackendName } from '../backend/index.js';
+import type { Experiment } from '../config/experiment.types.js';
+import type { EpochMetrics, TrainStatus } from '../train/loop.js';
+
+export interface TrialTask {
+  trialId: string;
+  config: Experiment;
+  backend: BackendChoice;
+  /** Folder with the dataset's IDX files, prepared by the main thread. */
+  dataDir: string;
+  port: MessagePort;
+  /** Shared stop flag: index 0 becomes 1 when the sweep is asked to stop. */
+  stop: Int32Array;
+}
+
+export type WorkerEvent =
+  | { type: 'started'; trialId: string; worker: number; backend: BackendName; paramCount: number; batchesPerEpoch: number }
+  | { type: 'progress'; trialId: string; epoch: number; batch: number; batches: number }
+  | { type: 'epoch'; trialId: string; metrics: EpochMetrics }
+  | { type: 'finished'; trialId: string; status: TrainStatus; testLoss: number | null; testAcc: number | null }
+  /** The sweep was stopped before this trial started; it stays queued. */
+  | { type: 'skipped'; trialId: string }
+  | { type: 'failed'; trialId: string; error: string };
+
+/** Events after which a trial's port closes. */
+export type TerminalEvent = Extract<WorkerEvent, { type: 'finished' | 'skipped' | 'failed' }>;
+
+export function isTerminal(e: WorkerEvent): e is TerminalEvent {
+  return e.type === 'finished' || e.type === 'skipped' || e.type === 'failed';
+}
