@@ -4,11 +4,11 @@
  * @tensorflow/tfjs-node-gpu and @tensorflow/tfjs-node, whose install downloads libtensorflow; they
  * are not dependencies of this package, so a machine without internet still installs it.
  *
- * The backend is the one piece of per-thread global state: each worker thread initialises it
- * once, before its first trial.
+ * The backend is the one piece of per-thread global state: tfjs's active backend, and which
+ * backend `auto` found in this thread.
  */
 import { createRequire } from 'node:module';
-import { enableProdMode, ready, setBackend } from '@tensorflow/tfjs';
+import { enableProdMode, getBackend, ready, setBackend } from '@tensorflow/tfjs';
 import { registerFastGradients } from './fast-gradients.js';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -57,6 +57,7 @@ async function activate(name: BackendName): Promise<void> {
   const pkg = NATIVE_PACKAGES[name];
   if (pkg) {
     await import(pkg); // registers the 'tensorflow' backend
+    if (getBackend() === 'tensorflow') return;
     if (!(await setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its backend did not initialise`);
     return;
   }
@@ -64,32 +65,39 @@ async function activate(name: BackendName): Promise<void> {
     await import('@tensorflow/tfjs-backend-wasm');
     registerFastGradients();
   }
+  if (getBackend() === name) return;
   if (!(await setBackend(name))) throw new Error(`the ${name} backend did not initialise`);
   await ready();
 }
 
-let active: BackendName | undefined;
+/** The backend `auto` settled on in this thread: probing again for every trial would be wasted. */
+let autoResult: BackendName | undefined;
 
-/** Initialises the backend for this thread once; later calls return the same one. */
+/**
+ * Makes the chosen backend the active one in this thread and returns its name. Trials of one
+ * sweep may ask for different backends (sweeping `backend`), so a thread can switch.
+ */
 export async function initBackend(choice: BackendChoice): Promise<BackendName> {
-  if (active) return active;
   // Production mode skips tfjs's debug checks and its console banner about tfjs-node.
   enableProdMode();
   if (choice !== 'auto') {
     if (!isInstalled(choice)) throw new Error(`backend '${choice}' is not installed: ${installHint(choice)}`);
     await activate(choice);
-    return (active = choice);
+    return choice;
+  }
+  if (autoResult) {
+    await activate(autoResult);
+    return autoResult;
   }
   const failures: string[] = [];
   for (const name of AUTO_ORDER) {
     if (!isInstalled(name)) continue;
     try {
       await activate(name);
-      return (active = name);
+      return (autoResult = name);
     } catch (err) {
       failures.push(`${name}: ${(err as Error).message}`);
     }
   }
   throw new Error(`no TensorFlow.js backend could be initialised (${failures.join('; ')})`);
 }
-

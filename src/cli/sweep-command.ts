@@ -16,6 +16,7 @@ import { listTrials } from '../store/queries.js';
 import { DEFAULT_DB, openForWriting } from '../store/open.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import { SweepRun } from '../sweep/run-sweep.js';
+import { trialId } from '../sweep/trial-id.js';
 import type { WorkerEvent } from '../worker/messages.js';
 import { parse, positiveInt } from './args.js';
 import { metricValue, num, paramsText, pct, rate } from './format.js';
@@ -33,6 +34,12 @@ function backendOption(value: string | undefined): BackendChoice | undefined {
   return value as BackendChoice;
 }
 
+/** The trial with its backend replaced; the backend is part of the config, so of the id too. */
+function withBackend(trial: Trial, backend: BackendChoice): Trial {
+  const config = { ...trial.config, backend };
+  return { ...trial, id: trialId(config), config };
+}
+
 export async function sweepCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     workers: { type: 'string' },
@@ -47,11 +54,13 @@ export async function sweepCommand(args: string[]): Promise<number> {
 
   const loaded = loadExperiment(positionals[0]);
   const { experiment } = loaded;
-  const backend = backendOverride ?? experiment.backend;
-  if (backend !== 'auto' && !isInstalled(backend)) {
-    throw new UserError(backendOverride ? `--backend: '${backend}' is not installed: ${installHint(backend)}` : `${loaded.file}: backend '${backend}' is not installed: ${installHint(backend)}`);
+  const trials = backendOverride ? loaded.trials.map((t) => withBackend(t, backendOverride)) : loaded.trials;
+  const backends = [...new Set(trials.map((t) => t.config.backend))];
+  for (const b of backends) {
+    if (b !== 'auto' && !isInstalled(b)) {
+      throw new UserError(`${backendOverride ? '--backend' : loaded.file}: backend '${b}' is not installed: ${installHint(b)}`);
+    }
   }
-  const trials = loaded.trials.map((t): Trial => ({ ...t, config: { ...t.config, backend } }));
 
   const db = openForWriting(values.db!);
   try {
@@ -63,18 +72,18 @@ export async function sweepCommand(args: string[]): Promise<number> {
     });
     const stored = writer.statuses(trials.map((t) => t.id));
     const toRun = values.rerun ? trials : trials.filter((t) => stored.get(t.id) !== 'completed');
-    const workers = Math.max(1, Math.min(requestedWorkers ?? defaultWorkers(plannedBackend(backend), availableParallelism()), toRun.length));
+    const workers = Math.max(1, Math.min(requestedWorkers ?? Math.min(...backends.map((b) => defaultWorkers(plannedBackend(b), availableParallelism()))), toRun.length));
     const kept = trials.length - toRun.length;
     console.log(
       `sweep ${experiment.name}: ${trials.length} trial${trials.length === 1 ? '' : 's'}` +
         (kept ? `, ${kept} already completed (--rerun trains them again)` : '') +
-        (toRun.length ? `; running ${toRun.length} on ${workers} worker${workers === 1 ? '' : 's'} (backend ${backend === 'auto' ? `auto → ${plannedBackend(backend)}` : backend})` : '') +
+        (toRun.length ? `; running ${toRun.length} on ${workers} worker${workers === 1 ? '' : 's'} (backend ${backends.map((b) => (b === 'auto' ? `auto → ${plannedBackend(b)}` : b)).join(', ')})` : '') +
         ` → ${values.db}`,
     );
 
     let code = 0;
     if (toRun.length) {
-      const run = new SweepRun(writer, toRun, { workers, backend, dataDir: (t) => dataDirs.get(t.config.data.dataset)! }, printEvent(toRun, experiment.metric));
+      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => dataDirs.get(t.config.data.dataset)! }, printEvent(toRun, experiment.metric));
       const onSigint = () => {
         if (!run.stopping) {
           console.log('\nstopping: the running trials end after their current batch (Ctrl-C again to stop at once)');

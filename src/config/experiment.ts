@@ -8,7 +8,7 @@ import { gridAssignments, setPath, type Assignment, type ParamValue } from '../s
 import { trialId } from '../sweep/trial-id.js';
 import { UserError, type Problem } from './errors.js';
 import type { Experiment } from './experiment.types.js';
-import { configPaths, dedupe, locate, readSource, schemaAt, validate, type SourceFile } from './load.js';
+import { configPaths, inFileOrder, locate, readSource, schemaAt, validate, type SourceFile } from './load.js';
 import { didYouMean } from './suggest.js';
 
 export interface Trial {
@@ -47,7 +47,7 @@ export function loadExperiment(path: string): LoadedExperiment {
   const raw = source.value as Record<string, unknown>;
   const experiment = structuredClone(raw) as unknown as Experiment;
   const problems = validate(source, experiment);
-  if (problems.length) throw new UserError(dedupe(problems));
+  if (problems.length) throw new UserError(inFileOrder(problems));
 
   const parameters = (experiment.sweep?.parameters ?? {}) as Record<string, ParamValue[]>;
   const pathProblems = checkParameterPaths(source, parameters);
@@ -74,6 +74,6 @@ export function loadExperiment(path: string): LoadedExperiment {
     const id = trialId(resolved);
     if (!seen.has(id)) seen.set(id, { id, params, config: resolved });
   }
-  if (valueProblems.length) throw new UserError(dedupe(valueProblems));
+  if (valueProblems.length) throw new UserError(inFileOrder(valueProblems));
   return { file: path, experiment, trials: [...seen.values()] };
 }

@@ -169,10 +169,13 @@ export function validate(source: SourceFile, value: unknown, pin?: (path: string
   });
 }
 
-export function dedupe(problems: Problem[]): Problem[] {
+/** Problems once each, in the order of the file. */
+export function inFileOrder(problems: Problem[]): Problem[] {
   const seen = new Set<string>();
-  return problems.filter((p) => {
-    const key = `${p.line}:${p.col}:${p.message}`;
-    return !seen.has(key) && seen.add(key) !== undefined;
-  });
+  return problems
+    .filter((p) => {
+      const key = `${p.line}:${p.col}:${p.message}`;
+      return !seen.has(key) && seen.add(key) !== undefined;
+    })
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
 }

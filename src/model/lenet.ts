@@ -73,11 +73,12 @@ function uniformVariable(rng: Random, shape: number[], bound: number): Variable 
   const size = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) values[i] = rng.uniform(-bound, bound);
-  return variable(tensor(values, shape), true);
+  // In tidy: the variable keeps the data, the temporary tensor it was made from is released.
+  return tidy(() => variable(tensor(values, shape), true));
 }
 
 function constantVariable(shape: number[], value: number, trainable: boolean): Variable {
-  return variable(tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(value), shape), trainable);
+  return tidy(() => variable(tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(value), shape), trainable));
 }
 
 function activate(x: Tensor, kind: ModelConfig['activation']): Tensor {

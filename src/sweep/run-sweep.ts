@@ -4,14 +4,12 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { BackendChoice } from '../backend/index.js';
 import type { Trial } from '../config/experiment.js';
 import type { RunWriter, TrialStatus } from '../store/writer.js';
 import { isTerminal, type TerminalEvent, type TrialTask, type WorkerEvent } from '../worker/messages.js';
 
 export interface SweepOptions {
   workers: number;
-  backend: BackendChoice;
   /** The folder of each trial's dataset, prepared before the pool starts. */
   dataDir: (trial: Trial) => string;
 }
@@ -75,7 +73,7 @@ export class SweepRun {
       this.listener(trial, event);
       if (isTerminal(event)) resolveTerminal(event);
     });
-    const task: TrialTask = { trialId: trial.id, config: trial.config, backend: options.backend, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag };
+    const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag };
     try {
       const crash = await this.pool.run(task, { transferList: [port2] }).then(() => null, (err: Error) => err);
       // Port messages and the task's completion travel separately: wait for the trial's last event.

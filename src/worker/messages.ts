@@ -4,14 +4,13 @@
  * `type`, and the main thread alone writes them to the database.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { BackendChoice, BackendName } from '../backend/index.js';
+import type { BackendName } from '../backend/index.js';
 import type { Experiment } from '../config/experiment.types.js';
 import type { EpochMetrics, TrainStatus } from '../train/loop.js';
 
 export interface TrialTask {
   trialId: string;
   config: Experiment;
-  backend: BackendChoice;
   /** Folder with the dataset's IDX files, prepared by the main thread. */
   dataDir: string;
   port: MessagePort;

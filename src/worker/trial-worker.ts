@@ -19,7 +19,7 @@ export default async function runTrial(task: TrialTask): Promise<void> {
   const stopped = () => Atomics.load(stop, 0) !== 0;
   try {
     if (stopped()) return post({ type: 'skipped', trialId });
-    const backend = await initBackend(task.backend);
+    const backend = await initBackend(config.backend);
     const data = loadDataset(task.dataDir, {
       validation: validationSource(config.data),
       limitTrain: config.training.limit_train,

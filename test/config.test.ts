@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { loadExperiment } from '../src/config/experiment.js';
+import { trialId } from '../src/sweep/trial-id.js';
+import { problemsOf, writeExperiment } from './helpers.js';
+
+const load = (text: string) => {
+  const file = writeExperiment(text);
+  return { file, problems: () => problemsOf(() => loadExperiment(file), file) };
+};
+
+describe('experiment files', () => {
+  it('fills every default of the reference recipe', () => {
+    const { experiment, trials } = loadExperiment(writeExperiment('name: ref\n'));
+    expect(experiment.model).toEqual({ pooling: 'avg', activation: 'relu', dropout: 0, batchnorm: false });
+    expect(experiment.optimizer).toMatchObject({ name: 'adam', lr: 0.001 });
+    expect(experiment.training).toEqual({ epochs: 10, batch_size: 64, seed: 1, limit_train: 0 });
+    expect(experiment.metric).toEqual({ name: 'val_acc', goal: 'maximize' });
+    expect(trials).toHaveLength(1);
+    expect(trials[0].params).toEqual({});
+  });
+
+  it('expands a grid, last parameter fastest, with each value set in the trial config', () => {
+    const { trials } = loadExperiment(writeExperiment(`name: g
+sweep:
+  parameters:
+    model.pooling: [avg, max]
+    training.seed: [1, 2, 3]
+`));
+    expect(trials.map((t) => t.params)).toEqual([
+      { 'model.pooling': 'avg', 'training.seed': 1 },
+      { 'model.pooling': 'avg', 'training.seed': 2 },
+      { 'model.pooling': 'avg', 'training.seed': 3 },
+      { 'model.pooling': 'max', 'training.seed': 1 },
+      { 'model.pooling': 'max', 'training.seed': 2 },
+      { 'model.pooling': 'max', 'training.seed': 3 },
+    ]);
+    expect(trials[4].config.model.pooling).toBe('max');
+    expect(trials[4].config.training.seed).toBe(2);
+    expect(new Set(trials.map((t) => t.id)).size).toBe(6);
+  });
+
+  it('gives the same trial id whatever the key order or number spelling, and merges duplicates', () => {
+    const a = loadExperiment(writeExperiment('name: x\noptimizer: { lr: 0.001, name: adam }\nmodel: { dropout: 0.5 }\n')).trials[0];
+    const b = loadExperiment(writeExperiment('model: { dropout: 5.0e-1 }\noptimizer: { name: adam, lr: 1e-3 }\nname: x\n')).trials[0];
+    expect(a.id).toBe(b.id);
+    expect(a.id).toMatch(/^[0-9a-f]{12}$/);
+    expect(trialId({ ...a.config, description: 'other words' })).toBe(a.id);
+    expect(trialId({ ...a.config, training: { ...a.config.training, seed: 2 } })).not.toBe(a.id);
+    const dup = loadExperiment(writeExperiment('name: x\nsweep: { parameters: { model.pooling: [avg, avg, max] } }\n'));
+    expect(dup.trials).toHaveLength(2);
+  });
+});
+
+describe('bad experiment files', () => {
+  it('names a missing file', () => {
+    expect(problemsOf(() => loadExperiment('/nonexistent/exp.yaml'))).toEqual(['/nonexistent/exp.yaml: no such file']);
+  });
+
+  it('reports YAML syntax errors and duplicate keys with their position', () => {
+    expect(load('name: a\nmodel: { pooling: avg\n').problems()[0]).toMatch(/^FILE:3:1: /);
+    expect(load('name: a\nmodel:\n  pooling: avg\n  pooling: max\n').problems()).toEqual([
+      'FILE:4:3: duplicate key: each key may appear once in a mapping',
+    ]);
+  });
+
+  it('reports every schema problem at once, each at its line and column, with suggestions', () => {
+    const { problems } = load(`name: bad
+model:
+  pooling: maxx
+  dropout: 1.5
+  batchnrm: true
+optimizer: { lr: -0.1 }
+training:
+  epochs: three
+`);
+    expect(problems()).toEqual([
+      "FILE:3:12: model.pooling: expected one of avg, max, found 'maxx' (did you mean 'max'?)",
+      'FILE:4:12: model.dropout: must be < 1, found 1.5',
+      "FILE:5:3: model.batchnrm: unknown key (did you mean 'batchnorm'?); known keys: pooling, activation, dropout, batchnorm",
+      'FILE:6:18: optimizer.lr: must be > 0, found -0.1',
+      "FILE:8:11: training.epochs: expected an integer, found 'three'",
+    ]);
+  });
+
+  it('requires a name and a mapping at the top', () => {
+    expect(load('model: { pooling: avg }\n').problems()).toEqual(["FILE:1:1: (top level): missing required key 'name'"]);
+    expect(load('- a\n- b\n').problems()).toEqual(['FILE:1:1: expected a mapping of config sections (name, model, optimizer, …)']);
+  });
+
+  it('rejects swept paths that are not config keys, with the nearest key', () => {
+    expect(load('name: s\nsweep:\n  parameters:\n    model.poolng: [avg, max]\n').problems()).toEqual([
+      "FILE:4:5: sweep.parameters: 'model.poolng' is not a config key (did you mean 'model.pooling'?)",
+    ]);
+    expect(load('name: s\nsweep:\n  parameters:\n    model: [a]\n').problems()[0]).toContain("'model' is a section");
+  });
+
+  it('reports a bad swept value where it is written', () => {
+    expect(load('name: s\nsweep:\n  parameters:\n    model.pooling: [avg, maxx]\n    model.dropout: [0, 2]\n').problems()).toEqual([
+      "FILE:4:26: model.pooling: expected one of avg, max, found 'maxx' (did you mean 'max'?)",
+      'FILE:5:24: model.dropout: must be < 1, found 2',
+    ]);
+  });
+
+  it('rejects an empty search space', () => {
+    expect(load('name: s\nsweep:\n  parameters:\n    model.pooling: []\n').problems()).toEqual([
+      "FILE:4:20: sweep.parameters.model.pooling: the list is empty; give at least 1 value",
+    ]);
+  });
+});

@@ -1,0 +1,73 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { IDX_FILES, loadDataset, MNIST_MEAN, MNIST_STD } from '../src/data/dataset.js';
+import { ensureEmbeddedMnist } from '../src/data/embedded.js';
+import { readIdx, writeIdx } from '../src/data/idx.js';
+import { tempDir } from './helpers.js';
+
+describe('embedded MNIST digits', () => {
+  const dir = ensureEmbeddedMnist(join(tempDir(), 'mnist-embedded'));
+
+  it('are cached as IDX files with the reference split (7,996 train / 2,004 held out)', () => {
+    const train = readIdx(join(dir, IDX_FILES[0][0]));
+    const labels = readIdx(join(dir, IDX_FILES[0][1]));
+    expect(train.dims).toEqual([7996, 28, 28]);
+    expect(labels.dims).toEqual([7996]);
+    expect(readIdx(join(dir, IDX_FILES[1][0])).dims).toEqual([2004, 28, 28]);
+    // Real digits: ink on a dark background, every class present.
+    const counts = new Array(10).fill(0);
+    labels.data.forEach((l) => counts[l]++);
+    expect(Math.min(...counts)).toBeGreaterThan(600);
+    const mean = train.data.reduce((a, b) => a + b, 0) / train.data.length / 255;
+    expect(mean).toBeGreaterThan(0.1);
+    expect(mean).toBeLessThan(0.16);
+  });
+
+  it('split into 7,996 / 1,002 / 1,002 with every digit in validation and test, normalised', () => {
+    const data = loadDataset(dir, { validation: { from: 'test' }, limitTrain: 0 });
+    expect([data.train.count, data.validation.count, data.test.count]).toEqual([7996, 1002, 1002]);
+    for (const split of [data.validation, data.test]) expect(new Set(split.labels).size).toBe(10);
+    const background = -MNIST_MEAN / MNIST_STD;
+    expect(Math.min(...data.train.images.subarray(0, 784))).toBeCloseTo(background, 5);
+  });
+
+  it('limit_train draws the same mixed sample of digits every time', () => {
+    const a = loadDataset(dir, { validation: { from: 'test' }, limitTrain: 256 });
+    const b = loadDataset(dir, { validation: { from: 'test' }, limitTrain: 256 });
+    expect(a.train.count).toBe(256);
+    expect(new Set(a.train.labels).size).toBe(10);
+    expect(a.train.labels).toEqual(b.train.labels);
+  });
+
+  it('a validation fraction of the training images is seeded', () => {
+    const a = loadDataset(dir, { validation: { from: 'train', fraction: 0.1, seed: 0 }, limitTrain: 0 });
+    const b = loadDataset(dir, { validation: { from: 'train', fraction: 0.1, seed: 1 }, limitTrain: 0 });
+    expect([a.train.count, a.validation.count, a.test.count]).toEqual([7196, 800, 2004]);
+    expect(a.validation.labels).not.toEqual(b.validation.labels);
+  });
+});
+
+describe('IDX files', () => {
+  it('round-trip, gzipped or not', () => {
+    const dir = tempDir();
+    const data = Uint8Array.from({ length: 2 * 3 * 4 }, (_, i) => i);
+    writeIdx(join(dir, 'a'), [2, 3, 4], data);
+    writeFileSync(join(dir, 'a.gz'), gzipSync(readFileSync(join(dir, 'a'))));
+    for (const name of ['a', 'a.gz']) {
+      const back = readIdx(join(dir, name));
+      expect(back.dims).toEqual([2, 3, 4]);
+      expect(Array.from(back.data)).toEqual(Array.from(data));
+    }
+  });
+
+  it('name the file and the fault when corrupt', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'bad'), Buffer.from([0, 0, 9, 3, 0, 0, 0, 1]));
+    expect(() => readIdx(join(dir, 'bad'))).toThrow(`${join(dir, 'bad')}: bad magic number 0x00000903`);
+    writeIdx(join(dir, 'short'), [5, 2, 2], new Uint8Array(20));
+    writeFileSync(join(dir, 'short'), readFileSync(join(dir, 'short')).subarray(0, 30));
+    expect(() => readIdx(join(dir, 'short'))).toThrow('truncated: dimensions 5x2x2 need 20 bytes of data, found 14');
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * The gradients registered for wasm (src/backend/fast-gradients.ts) against the cpu backend's
+ * own kernels, on the same inputs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend/index.js';
+import { buildLeNet, type ModelConfig } from '../src/model/lenet.js';
+import { Random } from '../src/util/random.js';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+function randomTensor(shape: number[], seed: number): tf.Tensor {
+  const r = new Random(seed);
+  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.uniform(-1, 1)), shape);
+}
+
+/** Gradients of sum(f(inputs) * weights) on a backend, as plain arrays. */
+async function gradsOn(backend: string, f: (...xs: tf.Tensor[]) => tf.Tensor, shapes: number[][]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const inputs = shapes.map((s, i) => randomTensor(s, i + 1));
+  const g = tf.grads((...xs: tf.Tensor[]) => {
+    const y = f(...xs);
+    return tf.sum(tf.mul(y, randomTensor(y.shape, 99)));
+  });
+  const out = g(inputs).map((t) => t.dataSync() as Float32Array);
+  return out;
+}
+
+async function expectSameGradients(f: (...xs: tf.Tensor[]) => tf.Tensor, shapes: number[][], tolerance = 1e-4) {
+  const fast = await gradsOn('wasm', f, shapes);
+  const reference = await gradsOn('cpu', f, shapes);
+  fast.forEach((g, i) => {
+    expect(g.length).toBe(reference[i].length);
+    const scale = Math.max(...reference[i].map(Math.abs));
+    const worst = Math.max(...g.map((v, j) => Math.abs(v - reference[i][j])));
+    expect(worst / scale).toBeLessThan(tolerance);
+  });
+}
+
+describe('wasm gradients equal the cpu kernels', () => {
+  it('trains conv nets at all: wasm has no Conv2DBackpropFilter of its own', async () => {
+    await expectSameGradients((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid'), [[2, 12, 12, 3], [5, 5, 3, 4]]);
+  });
+
+  it('conv2d with same padding (LeNet conv1)', async () => {
+    await expectSameGradients((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), [[3, 28, 28, 1], [5, 5, 1, 6]]);
+  });
+
+  it('conv2d with explicit asymmetric padding', async () => {
+    const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [[0, 0], [1, 2], [0, 3], [0, 0]];
+    await expectSameGradients((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, pad), [[2, 9, 10, 2], [3, 4, 2, 3]]);
+  });
+
+  it('conv2d with stride 2 (filter gradient by dilation; input gradient by the shipped kernel)', async () => {
+    await expectSameGradients((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), [[2, 11, 11, 3], [3, 3, 3, 5]]);
+    await expectSameGradients((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid'), [[2, 12, 12, 2], [4, 4, 2, 3]]);
+  });
+
+  it('average pooling, 2x2 stride 2, and an overlapping window (shipped kernel)', async () => {
+    await expectSameGradients((x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'), [[3, 28, 28, 6]]);
+    await expectSameGradients((x) => tf.avgPool(x as tf.Tensor4D, 3, 1, 'valid'), [[2, 8, 8, 2]]);
+  });
+
+  it('max pooling, 2x2 stride 2', async () => {
+    await expectSameGradients((x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), [[3, 10, 10, 16]]);
+  });
+
+  const variants: [string, Partial<ModelConfig>][] = [
+    ['reference (avg pooling)', {}],
+    ['max pooling', { pooling: 'max' }],
+    ['batchnorm + tanh', { batchnorm: true, activation: 'tanh' }],
+  ];
+  it.each(variants)('whole LeNet-5 gradients: %s', async (_name, overrides) => {
+    const config: ModelConfig = { pooling: 'avg', activation: 'relu', dropout: 0, batchnorm: false, ...overrides };
+    const perBackend: Float32Array[][] = [];
+    for (const backend of ['wasm', 'cpu']) {
+      await tf.setBackend(backend);
+      const model = buildLeNet(config, new Random(7));
+      const x = randomTensor([8, 28, 28, 1], 3) as tf.Tensor4D;
+      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10);
+      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.forward(x, true)) as tf.Scalar, model.trainable);
+      perBackend.push(model.trainable.map((v) => grads[v.name].dataSync() as Float32Array));
+      model.dispose();
+    }
+    perBackend[0].forEach((g, i) => {
+      // Conv biases ahead of batchnorm have a true gradient of 0: compare those absolutely.
+      const scale = Math.max(1e-2, ...perBackend[1][i].map(Math.abs));
+      const worst = Math.max(...g.map((v, j) => Math.abs(v - perBackend[1][i][j])));
+      expect(worst / scale, `variable ${i}`).toBeLessThan(1e-4);
+    });
+  });
+});

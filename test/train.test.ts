@@ -1,0 +1,104 @@
+import { memory } from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend/index.js';
+import type { Experiment } from '../src/config/experiment.types.js';
+import { loadDataset, type Dataset } from '../src/data/dataset.js';
+import { ensureEmbeddedMnist } from '../src/data/embedded.js';
+import { trainModel, type EpochMetrics } from '../src/train/loop.js';
+import { tempDir } from './helpers.js';
+
+let dir: string;
+const data = (limitTrain: number): Dataset => loadDataset(dir, { validation: { from: 'test' }, limitTrain });
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  dir = ensureEmbeddedMnist(join(tempDir(), 'mnist-embedded'));
+});
+
+function config(overrides: { model?: Partial<Experiment['model']>; optimizer?: Partial<Experiment['optimizer']>; training?: Partial<Experiment['training']> } = {}): Experiment {
+  return {
+    name: 't',
+    description: '',
+    backend: 'wasm',
+    metric: { name: 'val_acc', goal: 'maximize' },
+    data: { dataset: 'mnist' },
+    model: { pooling: 'avg', activation: 'relu', dropout: 0, batchnorm: false, ...overrides.model },
+    optimizer: { name: 'adam', lr: 0.001, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, ...overrides.optimizer },
+    training: { epochs: 1, batch_size: 64, seed: 1, limit_train: 0, ...overrides.training },
+  };
+}
+
+function run(c: Experiment, d: Dataset) {
+  const epochs: EpochMetrics[] = [];
+  const tensors: number[] = [];
+  const result = trainModel(c, d, {
+    onEpoch: (m) => {
+      epochs.push(m);
+      tensors.push(memory().numTensors);
+    },
+  });
+  return { result, epochs, tensors };
+}
+
+describe('training LeNet-5 on wasm', () => {
+  it('has the reference parameter count, plus batchnorm scales and shifts', () => {
+    const small = data(64);
+    expect(run(config(), small).result.paramCount).toBe(61706);
+    expect(run(config({ model: { batchnorm: true } }), small).result.paramCount).toBe(61706 + 2 * (6 + 16));
+  });
+
+  it('learns: two epochs on 1,024 digits reach well above chance', () => {
+    const { result, epochs } = run(config({ training: { epochs: 2 } }), data(1024));
+    expect(result.status).toBe('completed');
+    expect(epochs[1].train_loss).toBeLessThan(epochs[0].train_loss);
+    expect(epochs[1].val_acc).toBeGreaterThan(0.6);
+    expect(result.testAcc).toBeGreaterThan(0.6);
+    for (const m of epochs) {
+      expect(m.lr).toBe(0.001);
+      expect(m.images_per_s).toBeGreaterThan(0);
+      expect(m.seconds).toBeGreaterThan(0);
+    }
+  });
+
+  it('gives the same numbers for the same seed, other numbers for another seed', () => {
+    const d = data(256);
+    const a = run(config(), d).epochs[0];
+    const b = run(config(), d).epochs[0];
+    const c = run(config({ training: { seed: 2 } }), d).epochs[0];
+    const strip = ({ seconds: _s, images_per_s: _i, ...m }: EpochMetrics) => m;
+    expect(strip(a)).toEqual(strip(b));
+    expect(c.train_loss).not.toBe(a.train_loss);
+  });
+
+  it('seeds dropout too: the same seed repeats, dropout changes the run', () => {
+    const d = data(256);
+    const drop = config({ model: { dropout: 0.5 } });
+    const a = run(drop, d).epochs[0];
+    expect(run(drop, d).epochs[0].train_loss).toBe(a.train_loss);
+    expect(run(config(), d).epochs[0].train_loss).not.toBe(a.train_loss);
+  });
+
+  it('keeps the tensor count constant across epochs and releases everything at the end', () => {
+    const before = memory().numTensors;
+    const { tensors } = run(config({ model: { batchnorm: true, dropout: 0.2, pooling: 'max' }, training: { epochs: 3 } }), data(192));
+    expect(new Set(tensors).size).toBe(1);
+    expect(memory().numTensors).toBe(before);
+  });
+
+  it('trains with sgd and momentum', () => {
+    const { epochs } = run(config({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 }, training: { epochs: 4 } }), data(1024));
+    expect(epochs[3].val_acc).toBeGreaterThan(0.6);
+  });
+
+  it('stops between batches when asked, as interrupted', () => {
+    let batches = 0;
+    const result = trainModel(config({ training: { epochs: 3 } }), data(640), {
+      onBatch: () => batches++,
+      shouldStop: () => batches >= 3,
+    });
+    expect(result.status).toBe('interrupted');
+    expect(batches).toBe(3);
+    expect(result.testAcc).toBeNull();
+  });
+});
