@@ -5,8 +5,6 @@
  * LENET_SWEEP_DEBUG is set.
  */
 import { formatProblem, UserError } from '../config/errors.js';
-import { runsCommand } from './runs-command.js';
-import { sweepCommand } from './sweep-command.js';
 import { USAGE } from './usage.js';
 import { packageVersion } from './version.js';
 
@@ -20,9 +18,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(packageVersion());
     return 0;
   }
-  if (first === 'runs') return runsCommand(rest);
-  if (first === 'run') return sweepCommand(rest);
-  return sweepCommand(argv);
+  // Commands load on demand: `sweep runs …` should not pay for loading TensorFlow.js.
+  if (first === 'runs') return (await import('./runs-command.js')).runsCommand(rest);
+  const { sweepCommand } = await import('./sweep-command.js');
+  return sweepCommand(first === 'run' ? rest : argv);
 }
 
 main(process.argv.slice(2)).then(

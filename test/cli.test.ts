@@ -1,0 +1,157 @@
+/** The real `sweep` CLI as a child process, on real SQLite files and a real worker pool. */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { cli, startCli } from './cli-helpers.js';
+import { tempDir, writeExperiment } from './helpers.js';
+
+const SMOKE = 'experiments/smoke.yaml';
+
+function readDb(path: string) {
+  const db = new Database(path, { readonly: true });
+  try {
+    return {
+      sweeps: db.prepare('SELECT name, status FROM sweeps').all() as { name: string; status: string }[],
+      trials: db.prepare('SELECT id, status, attempt, backend, params, test_acc, param_count FROM trials ORDER BY id').all() as {
+        id: string; status: string; attempt: number; backend: string; params: string; test_acc: number | null; param_count: number;
+      }[],
+      epochs: db.prepare('SELECT trial_id, epoch, val_acc, lr FROM epochs').all() as { trial_id: string; epoch: number }[],
+    };
+  } finally {
+    db.close();
+  }
+}
+
+describe('sweep FILE', () => {
+  it('runs every trial on the pool, writes the database and prints epochs and a leaderboard', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const r = await cli(SMOKE, '--db', db);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/running 2 on 2 workers \(backend auto → wasm\)/);
+    expect(r.stdout.match(/epoch 1\/1 {2}loss/g)).toHaveLength(2);
+    expect(r.stdout).toMatch(/leaderboard \(val_acc, higher is better\)\n#\s+trial\s+model\.pooling\s+best val_acc/);
+    const { sweeps, trials, epochs } = readDb(db);
+    expect(sweeps).toEqual([{ name: 'smoke', status: 'completed' }]);
+    expect(trials.map((t) => [t.status, t.attempt, t.backend, t.param_count])).toEqual([
+      ['completed', 1, 'wasm', 61706],
+      ['completed', 1, 'wasm', 61706],
+    ]);
+    expect(trials.map((t) => JSON.parse(t.params)['model.pooling']).sort()).toEqual(['avg', 'max']);
+    expect(epochs).toHaveLength(2);
+
+    const list = await cli('runs', 'list', '--db', db, '--json');
+    expect(list.code).toBe(0);
+    const rows = JSON.parse(list.stdout);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row).toMatchObject({ sweep: 'smoke', status: 'completed', epochs: 1, backend: 'wasm' });
+      expect(row.id).toMatch(/^[0-9a-f]{12}$/);
+      expect(Object.keys(row.params)).toEqual(['model.pooling']);
+      for (const key of ['val_acc', 'test_acc']) expect(row[key]).toBeGreaterThanOrEqual(0), expect(row[key]).toBeLessThanOrEqual(1);
+      expect(row.images_per_s).toBeGreaterThan(0);
+    }
+    expect(rows[0].val_acc).toBeGreaterThanOrEqual(rows[1].val_acc);
+
+    // Running the file again keeps the completed trials; --rerun trains them again.
+    const again = await cli(SMOKE, '--db', db);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/2 trials, 2 already completed/);
+    expect(again.stdout).not.toMatch(/epoch 1\/1/);
+    const rerun = await cli(SMOKE, '--db', db, '--rerun', '--workers', '1');
+    expect(rerun.code).toBe(0);
+    expect(rerun.stdout).toMatch(/running 2 on 1 worker /);
+    expect(readDb(db).trials.map((t) => t.attempt)).toEqual([2, 2]);
+    expect(readDb(db).epochs).toHaveLength(2);
+  });
+
+  it('Ctrl-C stops cleanly: running trials become interrupted, none stays running', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const file = writeExperiment('name: long\ntraining: { epochs: 20, limit_train: 2000 }\nsweep: { parameters: { training.seed: [1, 2, 3] } }\n');
+    let sent = false;
+    const r = await startCli([file, '--db', db, '--workers', '2'], (out, child) => {
+      if (!sent && /epoch\s+1\/20/.test(out)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    expect(sent).toBe(true);
+    expect(r.code).toBe(130);
+    expect(r.stdout).toMatch(/stopping: the running trials end after their current batch/);
+    const { sweeps, trials } = readDb(db);
+    expect(sweeps[0].status).toBe('interrupted');
+    const statuses = trials.map((t) => t.status).sort();
+    expect(statuses).not.toContain('running');
+    expect(statuses.filter((s) => s === 'interrupted')).toHaveLength(2);
+    expect(statuses).toContain('queued');
+  });
+});
+
+describe('bad input', () => {
+  async function expectUserError(args: string[], message: RegExp, db: string) {
+    const r = await cli(...args, '--db', db);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(db)).toBe(false);
+  }
+
+  it('a missing file, broken YAML or a schema failure: one line, exit 2, no database written', async () => {
+    const db = join(tempDir(), 'runs.db');
+    await expectUserError(['experiments/nope.yaml'], /^experiments\/nope\.yaml: no such file$/m, db);
+    const broken = writeExperiment('name: x\nmodel: [avg\n');
+    await expectUserError([broken], new RegExp(`^${broken}:3:1: `, 'm'), db);
+    const invalid = writeExperiment('name: x\nmodel: { pooling: maxx }\n');
+    await expectUserError([invalid], new RegExp(`^${invalid}:2:19: model.pooling: expected one of avg, max, found 'maxx' \\(did you mean 'max'\\?\\)$`, 'm'), db);
+  });
+
+  it('a backend that is not installed says how to install it', async () => {
+    const db = join(tempDir(), 'runs.db');
+    await expectUserError([SMOKE, '--backend', 'tensorflow-gpu'], /--backend: backend 'tensorflow-gpu' is not installed: install it with `npm install @tensorflow\/tfjs-node-gpu`/, db);
+    await expectUserError([SMOKE, '--backend', 'tpu'], /--backend: expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu, found 'tpu'/, db);
+  });
+
+  it('an unwritable database path is refused before any training', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'file'), 'x');
+    const r = await cli(SMOKE, '--db', join(dir, 'file', 'runs.db'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/file\/runs\.db: cannot open the database for writing .*; choose another with --db PATH/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('a database that is not ours, or from a newer version, is refused and left unchanged', async () => {
+    const dir = tempDir();
+    const foreign = join(dir, 'foreign.db');
+    const f = new Database(foreign);
+    f.exec('CREATE TABLE notes (x)');
+    f.close();
+    const newer = join(dir, 'newer.db');
+    const n = new Database(newer);
+    n.pragma('user_version = 99');
+    n.close();
+    for (const args of [[SMOKE, '--db', foreign], ['runs', 'list', '--db', foreign]]) {
+      const r = await cli(...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/foreign\.db: not a lenet-sweep database/);
+    }
+    const r = await cli('runs', 'list', '--db', newer);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/newer\.db: database schema version 99 is newer than this lenet-sweep understands \(1\)/);
+    const check = new Database(foreign, { readonly: true });
+    expect(check.prepare(`SELECT name FROM sqlite_master`).all()).toEqual([{ name: 'notes' }]);
+    check.close();
+  });
+
+  it('runs list on a missing database or an unknown sweep', async () => {
+    const missing = await cli('runs', 'list', '--db', '/nonexistent/runs.db');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe('/nonexistent/runs.db: no such database; run a sweep first or pass --db PATH\n');
+    const bad = await cli('runs', 'list', '--bogus');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^sweep runs list: Unknown option '--bogus'; see sweep --help$/m);
+  });
+});

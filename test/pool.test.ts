@@ -1,0 +1,46 @@
+/**
+ * The worker pool from the built modules (the pool loads dist/worker/trial-worker.js): a trial
+ * that throws is marked failed with its error, and the others go on.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { expect, it } from 'vitest';
+// @ts-expect-error: built JavaScript, no declarations
+import { loadExperiment } from '../dist/config/experiment.js';
+// @ts-expect-error: built JavaScript, no declarations
+import { prepareDataset } from '../dist/data/sources.js';
+// @ts-expect-error: built JavaScript, no declarations
+import { openForWriting } from '../dist/store/open.js';
+// @ts-expect-error: built JavaScript, no declarations
+import { RunWriter } from '../dist/store/writer.js';
+// @ts-expect-error: built JavaScript, no declarations
+import { SweepRun } from '../dist/sweep/run-sweep.js';
+import type { Trial } from '../src/config/experiment.js';
+import type { WorkerEvent } from '../src/worker/messages.js';
+import { CACHE } from './cli-helpers.js';
+import { tempDir } from './helpers.js';
+
+it('marks a trial that throws as failed, with its error, and finishes the others', async () => {
+  process.env.LENET_SWEEP_CACHE = CACHE;
+  const { experiment, trials } = loadExperiment('experiments/smoke.yaml');
+  const good: Trial = trials[0];
+  // A config no validated file can produce: the worker's model builder throws on it.
+  const broken: Trial = { id: 'broken000000', params: { 'model.activation': 'bogus' }, config: { ...good.config, model: { ...good.config.model, activation: 'bogus' } } };
+  const path = join(tempDir(), 'runs.db');
+  const db = openForWriting(path);
+  const writer = RunWriter.begin(db, 'smoke.yaml', experiment, [good, broken], { host: 'test', versions: {} });
+  const events: WorkerEvent[] = [];
+  const dataDir = prepareDataset(good.config.data);
+  const run = new SweepRun(writer, [good, broken], { workers: 2, dataDir: () => dataDir }, (_t: Trial, e: WorkerEvent) => events.push(e));
+  const outcome = await run.done;
+  db.close();
+
+  expect(Object.fromEntries(outcome.statuses)).toEqual({ [good.id]: 'completed', broken000000: 'failed' });
+  expect(events.find((e) => e.type === 'failed')).toMatchObject({ trialId: 'broken000000' });
+  const check = new Database(path, { readonly: true });
+  const rows = check.prepare('SELECT id, status, error FROM trials ORDER BY id').all() as { id: string; status: string; error: string | null }[];
+  check.close();
+  expect(rows.find((r) => r.id === 'broken000000')).toMatchObject({ status: 'failed' });
+  expect(rows.find((r) => r.id === 'broken000000')!.error).toBeTruthy();
+  expect(rows.find((r) => r.id === good.id)).toMatchObject({ status: 'completed', error: null });
+});
