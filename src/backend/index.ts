@@ -48,9 +48,13 @@ export function plannedBackend(choice: BackendChoice): BackendName {
   return choice === 'auto' ? AUTO_ORDER.find(isInstalled)! : choice;
 }
 
-/** tfjs-node's addon works from one thread per process, so native backends get a single worker. */
+/** tfjs-node's native addon loads in one thread per process: its backends get a single worker. */
+export function isSingleThreaded(backend: BackendName): boolean {
+  return backend in NATIVE_PACKAGES;
+}
+
 export function defaultWorkers(backend: BackendName, cores: number): number {
-  return backend === 'wasm' || backend === 'cpu' ? cores : 1;
+  return isSingleThreaded(backend) ? 1 : cores;
 }
 
 async function activate(name: BackendName): Promise<void> {

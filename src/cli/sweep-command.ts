@@ -7,7 +7,7 @@
  */
 import { availableParallelism, hostname } from 'node:os';
 import { version as tfjsVersion } from '@tensorflow/tfjs';
-import { AUTO_ORDER, defaultWorkers, installHint, isInstalled, plannedBackend, type BackendChoice } from '../backend/index.js';
+import { AUTO_ORDER, defaultWorkers, installHint, isInstalled, isSingleThreaded, plannedBackend, type BackendChoice } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
 import { loadExperiment, type Trial } from '../config/experiment.js';
 import type { Experiment } from '../config/experiment.types.js';
@@ -60,6 +60,11 @@ export async function sweepCommand(args: string[]): Promise<number> {
     if (b !== 'auto' && !isInstalled(b)) {
       throw new UserError(`${backendOverride ? '--backend' : loaded.file}: backend '${b}' is not installed: ${installHint(b)}`);
     }
+  }
+
+  const singleThreaded = backends.map(plannedBackend).find(isSingleThreaded);
+  if (singleThreaded && requestedWorkers !== undefined && requestedWorkers > 1) {
+    throw new UserError(`--workers: the ${singleThreaded} backend runs in one worker per process (tfjs-node's native addon loads in one thread); use --workers 1, or backend: wasm for parallel trials`);
   }
 
   const db = openForWriting(values.db!);

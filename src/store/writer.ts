@@ -24,9 +24,18 @@ export function isBetter(value: number, best: number | null, goal: Experiment['m
 
 export class RunWriter {
   private readonly metric: Experiment['metric'];
+  private readonly insertEpoch: Database.Statement;
+  private readonly bestOf: Database.Statement;
+  private readonly setBest: Database.Statement;
 
   private constructor(private readonly db: Database.Database, readonly sweepId: number, experiment: Experiment) {
     this.metric = experiment.metric;
+    this.insertEpoch = db.prepare(
+      `INSERT INTO epochs (trial_id, epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.bestOf = db.prepare(`SELECT best_value FROM trials WHERE id = ?`);
+    this.setBest = db.prepare(`UPDATE trials SET best_epoch = ?, best_value = ? WHERE id = ?`);
   }
 
   /** Creates the sweep, or takes up the one of the same name, and records its trials as queued. */
@@ -74,17 +83,10 @@ export class RunWriter {
 
   epoch(id: string, m: EpochMetrics): void {
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO epochs (trial_id, epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(id, m.epoch, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.lr, m.seconds, m.images_per_s);
+      this.insertEpoch.run(id, m.epoch, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.lr, m.seconds, m.images_per_s);
       const value = m[this.metric.name];
-      const { best_value: best } = this.db.prepare(`SELECT best_value FROM trials WHERE id = ?`).get(id) as { best_value: number | null };
-      if (isBetter(value, best, this.metric.goal)) {
-        this.db.prepare(`UPDATE trials SET best_epoch = ?, best_value = ? WHERE id = ?`).run(m.epoch, value, id);
-      }
+      const { best_value: best } = this.bestOf.get(id) as { best_value: number | null };
+      if (isBetter(value, best, this.metric.goal)) this.setBest.run(m.epoch, value, id);
     })();
   }
 
