@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { enableProdMode, getBackend, ready, setBackend } from '@tensorflow/tfjs';
 import { registerFastGradients } from './fast-gradients.js';
+import { registerWasmKernels } from './wasm-kernels.js';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
@@ -67,6 +68,7 @@ async function activate(name: BackendName): Promise<void> {
   }
   if (name === 'wasm') {
     await import('@tensorflow/tfjs-backend-wasm');
+    registerWasmKernels();
     registerFastGradients();
   }
   if (getBackend() === name) return;

@@ -8,9 +8,9 @@ import {
   add,
   avgPool,
   conv2d,
+  fused,
   dropout,
   maxPool,
-  matMul,
   moments,
   mul,
   relu,
@@ -156,6 +156,9 @@ export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): Le
     paramCount: trainable.reduce((n, v) => n + v.size, 0),
     forward(x, training, dropoutSeed = 0) {
       let h: Tensor4D = x;
+      // Convolutions stay unfused: tfjs's fused conv2d computes the gradient of its input even
+      // for the image, which costs more than the bias add it saves. Products fuse their bias.
+      // (tfjs fuses activations only outside gradient recording, so those stay apart.)
       for (const layer of conv) {
         h = add(conv2d(h, layer.filter as Tensor4D, 1, layer.padding), layer.bias);
         if (layer.norm) h = batchNorm(h, layer.norm, training);
@@ -163,7 +166,7 @@ export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): Le
       }
       let z: Tensor2D = reshape(h, [h.shape[0], -1]);
       dense.forEach((layer, i) => {
-        z = add(matMul(z, layer.weight as Tensor2D), layer.bias);
+        z = fused.matMul({ a: z, b: layer.weight as Tensor2D, bias: layer.bias }) as Tensor2D;
         if (i < dense.length - 1) {
           z = activate(z, config.activation) as Tensor2D;
           if (training && config.dropout > 0) z = dropout(z, config.dropout, undefined, dropoutSeed + i) as Tensor2D;

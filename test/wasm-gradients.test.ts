@@ -1,5 +1,6 @@
 /**
- * The gradients registered for wasm (src/backend/fast-gradients.ts) against the cpu backend's
+ * The kernels and gradients registered for wasm (src/backend/wasm-kernels.ts, fast-gradients.ts)
+ * against the cpu backend's
  * own kernels, on the same inputs.
  */
 import * as tf from '@tensorflow/tfjs';
