@@ -1,7 +1,6 @@
 /**
- * The kernels and gradients registered for wasm (src/backend/wasm-kernels.ts, fast-gradients.ts)
- * against the cpu backend's
- * own kernels, on the same inputs.
+ * The kernels and gradients registered for wasm (src/backend/wasm-kernels.ts and
+ * fast-gradients.ts) against the cpu backend's own kernels, on the same inputs.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +17,7 @@ function randomTensor(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.uniform(-1, 1)), shape);
 }
 
-/** Gradients of sum(f(inputs) * weights) on a backend, as plain arrays. */
+/** f(inputs) and the gradients of sum(f(inputs) * weights) on a backend, as plain arrays. */
 async function gradsOn(backend: string, f: (...xs: tf.Tensor[]) => tf.Tensor, shapes: number[][]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   const inputs = shapes.map((s, i) => randomTensor(s, i + 1));
@@ -26,8 +25,8 @@ async function gradsOn(backend: string, f: (...xs: tf.Tensor[]) => tf.Tensor, sh
     const y = f(...xs);
     return tf.sum(tf.mul(y, randomTensor(y.shape, 99)));
   });
-  const out = g(inputs).map((t) => t.dataSync() as Float32Array);
-  return out;
+  // The forward value first: a kernel replaced for speed must compute the same result too.
+  return [f(...inputs).dataSync() as Float32Array, ...g(inputs).map((t) => t.dataSync() as Float32Array)];
 }
 
 async function expectSameGradients(f: (...xs: tf.Tensor[]) => tf.Tensor, shapes: number[][], tolerance = 1e-4) {
@@ -58,6 +57,18 @@ describe('wasm gradients equal the cpu kernels', () => {
   it('conv2d with stride 2 (filter gradient by dilation; input gradient by the shipped kernel)', async () => {
     await expectSameGradients((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), [[2, 11, 11, 3], [3, 3, 3, 5]]);
     await expectSameGradients((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid'), [[2, 12, 12, 2], [4, 4, 2, 3]]);
+  });
+
+  it('matrix products with transposed operands, and their gradients', async () => {
+    for (const [ta, tb] of [[false, true], [true, false], [true, true]]) {
+      const shapes = [ta ? [40, 8] : [8, 40], tb ? [12, 40] : [40, 12]];
+      await expectSameGradients((a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, ta, tb), shapes);
+    }
+    await expectSameGradients((a, b) => tf.matMul(a, b, false, true), [[3, 5, 7], [3, 4, 7]]);
+  });
+
+  it('fused products with a bias (the dense layers)', async () => {
+    await expectSameGradients((a, b, c) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias: c }), [[8, 40], [40, 12], [12]]);
   });
 
   it('average pooling, 2x2 stride 2, and an overlapping window (shipped kernel)', async () => {
