@@ -11,25 +11,22 @@ import {
   fused,
   dropout,
   maxPool,
-  moments,
   mul,
   relu,
   reshape,
   sigmoid,
-  rsqrt,
-  sub,
   tanh,
   tensor,
   tidy,
   variable,
   type Tensor,
-  type Tensor1D,
   type Tensor2D,
   type Tensor4D,
   type Variable,
 } from '@tensorflow/tfjs';
 import type { Experiment } from '../config/experiment.types.js';
 import type { Random } from '../util/random.js';
+import { batchNorm, type BatchNormParams } from './batchnorm.js';
 
 export type ModelConfig = Experiment['model'];
 
@@ -37,23 +34,9 @@ const CONV_FILTERS = [6, 16];
 const KERNEL = 5;
 const FC_UNITS = [120, 84];
 const CLASSES = 10;
-/** PyTorch's BatchNorm2d defaults. */
-const BN_MOMENTUM = 0.1;
-const BN_EPSILON = 1e-5;
 
-interface BatchNorm {
-  gamma: Variable;
-  beta: Variable;
-  runningMean: Variable;
-  runningVar: Variable;
-}
-
-interface ConvLayer {
-  filter: Variable;
-  bias: Variable;
-  padding: 'same' | 'valid';
-  norm?: BatchNorm;
-}
+/** A convolution has a bias or a batchnorm after it: batchnorm's shift takes the bias's place. */
+type ConvLayer = { filter: Variable; padding: 'same' | 'valid' } & ({ bias: Variable; norm?: never } | { bias?: never; norm: BatchNormParams });
 
 interface DenseLayer {
   weight: Variable;
@@ -92,24 +75,6 @@ function activate(x: Tensor, kind: ModelConfig['activation']): Tensor {
   }
 }
 
-/** Normalises over batch and space per channel; in training also moves the running statistics. */
-function batchNorm(x: Tensor4D, bn: BatchNorm, training: boolean): Tensor4D {
-  if (!training) {
-    const scale = mul(bn.gamma, rsqrt(add(bn.runningVar, BN_EPSILON)));
-    return add(mul(sub(x, bn.runningMean), scale), bn.beta);
-  }
-  const { mean, variance } = moments(x, [0, 1, 2]);
-  const n = x.shape[0] * x.shape[1] * x.shape[2];
-  tidy(() => {
-    // PyTorch tracks the unbiased variance in its running estimate.
-    const unbiased = mul(variance, n / Math.max(1, n - 1));
-    bn.runningMean.assign(add(mul(bn.runningMean, 1 - BN_MOMENTUM), mul(mean, BN_MOMENTUM)) as Tensor1D);
-    bn.runningVar.assign(add(mul(bn.runningVar, 1 - BN_MOMENTUM), mul(unbiased, BN_MOMENTUM)) as Tensor1D);
-  });
-  const normalized = mul(sub(x, mean), rsqrt(add(variance, BN_EPSILON)));
-  return add(mul(normalized, bn.gamma), bn.beta);
-}
-
 export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): LeNet {
   const conv: ConvLayer[] = [];
   let channels = 1;
@@ -117,19 +82,25 @@ export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): Le
   CONV_FILTERS.forEach((filters, i) => {
     const bound = 1 / Math.sqrt(channels * KERNEL * KERNEL);
     const padding = i === 0 ? 'same' : 'valid';
-    conv.push({
-      filter: uniformVariable(rng, [KERNEL, KERNEL, channels, filters], bound),
-      bias: uniformVariable(rng, [filters], bound),
-      padding,
-      norm: config.batchnorm
-        ? {
-            gamma: constantVariable([filters], 1, true),
-            beta: constantVariable([filters], 0, true),
-            runningMean: constantVariable([filters], 0, false),
-            runningVar: constantVariable([filters], 1, false),
-          }
-        : undefined,
-    });
+    const filter = uniformVariable(rng, [KERNEL, KERNEL, channels, filters], bound);
+    // The bias is drawn even when batchnorm replaces it (a per-channel constant before batchnorm
+    // changes nothing), so that the other weights start as they would without batchnorm.
+    const bias = uniformVariable(rng, [filters], bound);
+    if (config.batchnorm) {
+      bias.dispose();
+      conv.push({
+        filter,
+        padding,
+        norm: {
+          gamma: constantVariable([filters], 1, true),
+          beta: constantVariable([filters], 0, true),
+          runningMean: constantVariable([filters], 0, false),
+          runningVar: constantVariable([filters], 1, false),
+        },
+      });
+    } else {
+      conv.push({ filter, bias, padding });
+    }
     size = Math.floor((padding === 'same' ? size : size - KERNEL + 1) / 2);
     channels = filters;
   });
@@ -145,7 +116,7 @@ export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): Le
   });
 
   const trainable = [
-    ...conv.flatMap((l) => [l.filter, l.bias, ...(l.norm ? [l.norm.gamma, l.norm.beta] : [])]),
+    ...conv.flatMap((l) => (l.norm ? [l.filter, l.norm.gamma, l.norm.beta] : [l.filter, l.bias])),
     ...dense.flatMap((l) => [l.weight, l.bias]),
   ];
   const all = [...trainable, ...conv.flatMap((l) => (l.norm ? [l.norm.runningMean, l.norm.runningVar] : []))];
@@ -160,8 +131,8 @@ export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): Le
       // for the image, which costs more than the bias add it saves. Products fuse their bias.
       // (tfjs fuses activations only outside gradient recording, so those stay apart.)
       for (const layer of conv) {
-        h = add(conv2d(h, layer.filter as Tensor4D, 1, layer.padding), layer.bias);
-        if (layer.norm) h = batchNorm(h, layer.norm, training);
+        h = conv2d(h, layer.filter as Tensor4D, 1, layer.padding);
+        h = layer.norm ? batchNorm(h, layer.norm, training) : add(h, layer.bias);
         h = pool(activate(h, config.activation) as Tensor4D, 2, 2, 'valid');
       }
       let z: Tensor2D = reshape(h, [h.shape[0], -1]);
