@@ -3,15 +3,19 @@
  *
  * In training it is one custom-gradient op: composed from tfjs ops, its backward pass was
  * ~20 kernels, most of them slow per-channel broadcasts and reductions on wasm. Here the
- * statistics are reductions of the [n·h·w, c] matrix over its rows, and the input gradient
- * uses the closed form
+ * statistics are reductions of the [n·h·w, c] matrix over its rows, per-channel scaling is a
+ * product with a diagonal matrix (see channelAffine), and the input gradient uses the closed form
  *   dx = γ·rstd · (dy − mean(dy) − x̂ · mean(dy·x̂)),  dγ = Σ dy·x̂,  dβ = Σ dy.
  * test/batchnorm.test.ts checks it against automatic differentiation of the plain formula.
  */
 import {
   add,
   customGrad,
+  diag,
   div,
+  fused,
+  neg,
+  ones,
   mul,
   reshape,
   rsqrt,
@@ -38,9 +42,18 @@ export interface BatchNormParams {
   runningVar: Variable;
 }
 
-/** Column sums of a [m, c] matrix as [1, c]. */
-function columnSums(t: Tensor2D): Tensor2D {
-  return sum(t, 0, true);
+/** Column sums of a [m, c] matrix, as [c]. */
+function columnSums(t: Tensor2D): Tensor1D {
+  return sum(t, 0);
+}
+
+/**
+ * t·diag(scale) + shift for t [m, c] and per-channel scale and shift [c]. On wasm a broadcast
+ * multiply or add over [m, c] takes a generic slow path; a product with a c×c diagonal matrix
+ * (bias fused) runs in XNNPACK at a fraction of the cost.
+ */
+function channelAffine(t: Tensor2D, scale: Tensor1D, shift?: Tensor1D): Tensor2D {
+  return fused.matMul({ a: t, b: diag(scale) as Tensor2D, bias: shift }) as Tensor2D;
 }
 
 /** Normalises with the batch's statistics; moves the running statistics as a side effect. */
@@ -49,29 +62,30 @@ function trainingNorm(x: Tensor4D, bn: BatchNormParams): Tensor4D {
   const m = n * h * w;
   const op = customGrad((input: Tensor | GradSaveFunc, gamma: Tensor | GradSaveFunc, beta: Tensor | GradSaveFunc, save: Tensor | GradSaveFunc) => {
     const x2 = reshape(input as Tensor, [m, c]) as Tensor2D;
-    const mean = div(columnSums(x2), m);
-    const centered = sub(x2, mean) as Tensor2D;
-    const variance = div(columnSums(square(centered) as Tensor2D), m);
-    const rstd = rsqrt(add(variance, BN_EPSILON));
-    const normalized = mul(centered, rstd);
-    const y = add(mul(normalized, gamma as Tensor), beta as Tensor);
+    const mean = div(columnSums(x2), m) as Tensor1D;
+    const centered = channelAffine(x2, ones([c]) as Tensor1D, neg(mean));
+    const variance = div(columnSums(square(centered) as Tensor2D), m) as Tensor1D;
+    const rstd = rsqrt(add(variance, BN_EPSILON)) as Tensor1D;
+    const scale = mul(gamma as Tensor1D, rstd) as Tensor1D;
+    const y = channelAffine(centered, scale, beta as Tensor1D);
     tidy(() => {
       // PyTorch tracks the unbiased variance in its running estimate.
       const unbiased = mul(variance, m / Math.max(1, m - 1));
-      bn.runningMean.assign(reshape(add(mul(bn.runningMean, 1 - BN_MOMENTUM), mul(mean, BN_MOMENTUM)), [c]) as Tensor1D);
-      bn.runningVar.assign(reshape(add(mul(bn.runningVar, 1 - BN_MOMENTUM), mul(unbiased, BN_MOMENTUM)), [c]) as Tensor1D);
+      bn.runningMean.assign(add(mul(bn.runningMean, 1 - BN_MOMENTUM), mul(mean, BN_MOMENTUM)) as Tensor1D);
+      bn.runningVar.assign(add(mul(bn.runningVar, 1 - BN_MOMENTUM), mul(unbiased, BN_MOMENTUM)) as Tensor1D);
     });
-    (save as GradSaveFunc)([normalized, rstd, gamma as Tensor]);
+    (save as GradSaveFunc)([centered, rstd, scale]);
     return {
       value: reshape(y, [n, h, w, c]),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [xhat, r, g] = saved;
+        const [xc, r, k] = saved as [Tensor2D, Tensor1D, Tensor1D];
         const dy2 = reshape(dy, [m, c]) as Tensor2D;
         const dBeta = columnSums(dy2);
-        const dGamma = columnSums(mul(dy2, xhat) as Tensor2D);
-        const inner = sub(sub(dy2, div(dBeta, m)), mul(xhat, div(dGamma, m)));
-        const dx = mul(inner, mul(g, r));
-        return [reshape(dx, [n, h, w, c]), reshape(dGamma, [c]), reshape(dBeta, [c])];
+        const dGamma = mul(columnSums(mul(dy2, xc) as Tensor2D), r) as Tensor1D;
+        // dx = k·(dy − dβ/m) − x̂·k·dγ/m, with x̂ = xc·r: two diagonal products and one add.
+        const fromDy = channelAffine(dy2, k, mul(k, div(dBeta, -m)) as Tensor1D);
+        const fromX = channelAffine(xc, mul(mul(k, r), div(dGamma, -m)) as Tensor1D);
+        return [reshape(add(fromDy, fromX), [n, h, w, c]), dGamma, dBeta];
       },
     };
   });
