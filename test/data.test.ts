@@ -2,10 +2,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { IDX_FILES, loadDataset, MNIST_MEAN, MNIST_STD } from '../src/data/dataset.js';
+import { IDX_FILES, loadDataset } from '../src/data/dataset.js';
 import { ensureEmbeddedMnist } from '../src/data/embedded.js';
 import { readIdx, writeIdx } from '../src/data/idx.js';
 import { tempDir } from './helpers.js';
+
+const NORM = { mean: 0.1307, std: 0.3081 };
 
 describe('embedded MNIST digits', () => {
   const dir = ensureEmbeddedMnist(join(tempDir(), 'mnist-embedded'));
@@ -26,24 +28,24 @@ describe('embedded MNIST digits', () => {
   });
 
   it('split into 7,996 / 1,002 / 1,002 with every digit in validation and test, normalised', () => {
-    const data = loadDataset(dir, { validation: { from: 'test' }, limitTrain: 0 });
+    const data = loadDataset(dir, { validation: { from: 'test' }, limitTrain: 0, ...NORM });
     expect([data.train.count, data.validation.count, data.test.count]).toEqual([7996, 1002, 1002]);
     for (const split of [data.validation, data.test]) expect(new Set(split.labels).size).toBe(10);
-    const background = -MNIST_MEAN / MNIST_STD;
+    const background = -0.1307 / 0.3081;
     expect(Math.min(...data.train.images.subarray(0, 784))).toBeCloseTo(background, 5);
   });
 
   it('limit_train draws the same mixed sample of digits every time', () => {
-    const a = loadDataset(dir, { validation: { from: 'test' }, limitTrain: 256 });
-    const b = loadDataset(dir, { validation: { from: 'test' }, limitTrain: 256 });
+    const a = loadDataset(dir, { validation: { from: 'test' }, limitTrain: 256, ...NORM });
+    const b = loadDataset(dir, { validation: { from: 'test' }, limitTrain: 256, ...NORM });
     expect(a.train.count).toBe(256);
     expect(new Set(a.train.labels).size).toBe(10);
     expect(a.train.labels).toEqual(b.train.labels);
   });
 
   it('a validation fraction of the training images is seeded', () => {
-    const a = loadDataset(dir, { validation: { from: 'train', fraction: 0.1, seed: 0 }, limitTrain: 0 });
-    const b = loadDataset(dir, { validation: { from: 'train', fraction: 0.1, seed: 1 }, limitTrain: 0 });
+    const a = loadDataset(dir, { validation: { from: 'train', fraction: 0.1, seed: 0 }, limitTrain: 0, ...NORM });
+    const b = loadDataset(dir, { validation: { from: 'train', fraction: 0.1, seed: 1 }, limitTrain: 0, ...NORM });
     expect([a.train.count, a.validation.count, a.test.count]).toEqual([7196, 800, 2004]);
     expect(a.validation.labels).not.toEqual(b.validation.labels);
   });

@@ -25,7 +25,7 @@ it('marks a trial that throws as failed, with its error, and finishes the others
   const { experiment, trials } = loadExperiment('experiments/smoke.yaml');
   const good: Trial = trials[0];
   // A config no validated file can produce: the worker's model builder throws on it.
-  const broken: Trial = { id: 'broken000000', params: { 'model.activation': 'bogus' }, config: { ...good.config, model: { ...good.config.model, activation: 'bogus' } } };
+  const broken: Trial = { id: 'broken000000', params: { 'model.activation': 'bogus' }, config: { ...good.config, model: { ...good.config.model, activation: 'bogus' as 'relu' } } };
   const path = join(tempDir(), 'runs.db');
   const db = openForWriting(path);
   const writer = RunWriter.begin(db, 'smoke.yaml', experiment, [good, broken], { host: 'test', versions: {} });

@@ -9,7 +9,7 @@ import { trainModel, type EpochMetrics } from '../src/train/loop.js';
 import { tempDir } from './helpers.js';
 
 let dir: string;
-const data = (limitTrain: number): Dataset => loadDataset(dir, { validation: { from: 'test' }, limitTrain });
+const data = (limitTrain: number): Dataset => loadDataset(dir, { validation: { from: 'test' }, limitTrain, mean: 0.1307, std: 0.3081 });
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -22,7 +22,7 @@ function config(overrides: { model?: Partial<Experiment['model']>; optimizer?: P
     description: '',
     backend: 'wasm',
     metric: { name: 'val_acc', goal: 'maximize' },
-    data: { dataset: 'mnist' },
+    data: { dataset: 'mnist', split_seed: 0, mean: 0.1307, std: 0.3081 },
     model: { pooling: 'avg', activation: 'relu', dropout: 0, batchnorm: false, ...overrides.model },
     optimizer: { name: 'adam', lr: 0.001, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, ...overrides.optimizer },
     training: { epochs: 1, batch_size: 64, seed: 1, limit_train: 0, ...overrides.training },

@@ -67,10 +67,13 @@ export async function sweepCommand(args: string[]): Promise<number> {
     throw new UserError(`--workers: the ${singleThreaded} backend runs in one worker per process (tfjs-node's native addon loads in one thread); use --workers 1, or backend: wasm for parallel trials`);
   }
 
+  // Datasets are checked before the database is opened: a faulty file is bad input.
+  const datasetKey = (t: Trial) => `${t.config.data.dataset}:${t.config.data.dir ?? ''}`;
+  const dataDirs = new Map<string, string>();
+  for (const t of trials) if (!dataDirs.has(datasetKey(t))) dataDirs.set(datasetKey(t), prepareDataset(t.config.data));
+
   const db = openForWriting(values.db!);
   try {
-    const dataDirs = new Map<string, string>();
-    for (const t of trials) dataDirs.set(t.config.data.dataset, dataDirs.get(t.config.data.dataset) ?? prepareDataset(t.config.data));
     const writer = RunWriter.begin(db, loaded.file, experiment, trials, {
       host: hostname(),
       versions: { node: process.versions.node, 'lenet-sweep': packageVersion(), tfjs: tfjsVersion.tfjs },
@@ -88,7 +91,7 @@ export async function sweepCommand(args: string[]): Promise<number> {
 
     let code = 0;
     if (toRun.length) {
-      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => dataDirs.get(t.config.data.dataset)! }, printEvent(toRun, experiment.metric));
+      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => dataDirs.get(datasetKey(t))! }, printEvent(toRun, experiment.metric));
       const onSigint = () => {
         if (!run.stopping) {
           console.log('\nstopping: the running trials end after their current batch (Ctrl-C again to stop at once)');

