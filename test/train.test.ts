@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
 import type { Experiment } from '../src/config/experiment.types.js';
+import { config } from './experiment-fixture.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { ensureEmbeddedMnist } from '../src/data/embedded.js';
 import { trainModel, type EpochMetrics } from '../src/train/loop.js';
@@ -15,19 +16,6 @@ beforeAll(async () => {
   await initBackend('wasm');
   dir = ensureEmbeddedMnist(join(tempDir(), 'mnist-embedded'));
 });
-
-function config(overrides: { model?: Partial<Experiment['model']>; optimizer?: Partial<Experiment['optimizer']>; training?: Partial<Experiment['training']> } = {}): Experiment {
-  return {
-    name: 't',
-    description: '',
-    backend: 'wasm',
-    metric: { name: 'val_acc', goal: 'maximize' },
-    data: { dataset: 'mnist', split_seed: 0, mean: 0.1307, std: 0.3081 },
-    model: { pooling: 'avg', activation: 'relu', dropout: 0, batchnorm: false, ...overrides.model },
-    optimizer: { name: 'adam', lr: 0.001, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, ...overrides.optimizer },
-    training: { epochs: 1, batch_size: 64, seed: 1, limit_train: 0, ...overrides.training },
-  };
-}
 
 function run(c: Experiment, d: Dataset) {
   const epochs: EpochMetrics[] = [];
@@ -89,6 +77,26 @@ describe('training LeNet-5 on wasm', () => {
   it('trains with sgd and momentum', () => {
     const { epochs } = run(config({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 }, training: { epochs: 4 } }), data(1024));
     expect(epochs[3].val_acc).toBeGreaterThan(0.6);
+  });
+
+  it('uses the scheduled learning rate in each epoch and reports it', () => {
+    const { epochs } = run(config({ schedule: { name: 'step', step_size: 1, gamma: 0.5 }, training: { epochs: 3 } }), data(128));
+    expect(epochs.map((m) => m.lr)).toEqual([0.001, 0.0005, 0.00025]);
+  });
+
+  it.each([
+    ['sgd', 0.05], ['adam', 0.001], ['adamw', 0.001], ['radam', 0.005], ['rmsprop', 0.001], ['adagrad', 0.01],
+  ] as const)('trains with %s', (name, lr) => {
+    const { epochs } = run(config({ optimizer: { name, lr, weight_decay: 1e-4 }, training: { epochs: 2 } }), data(1024));
+    expect(epochs[1].train_loss).toBeLessThan(epochs[0].train_loss);
+    expect(epochs[1].val_acc).toBeGreaterThan(0.3);
+  });
+
+  it('gradient clipping changes the run; a generous bound does not', () => {
+    const d = data(256);
+    const plain = run(config(), d).epochs[0].train_loss;
+    expect(run(config({ optimizer: { clip_norm: 0.05 } }), d).epochs[0].train_loss).not.toBe(plain);
+    expect(run(config({ optimizer: { clip_norm: 1e6 } }), d).epochs[0].train_loss).toBeCloseTo(plain, 5);
   });
 
   it('stops between batches when asked, as interrupted', () => {

@@ -82,15 +82,15 @@ export interface ExperimentFile {
    */
   optimizer?: {
     /**
-     * adam, or sgd (with momentum).
+     * sgd (momentum, nesterov), adam, adamw (decoupled weight decay), rmsprop, adagrad, or radam (rectified Adam). Update rules follow torch.optim.
      */
-    name?: "adam" | "sgd";
+    name?: "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad" | "radam";
     /**
      * Learning rate.
      */
     lr?: number;
     /**
-     * sgd: momentum factor (0 = plain SGD).
+     * sgd and rmsprop: momentum factor (0 = none); 0.9 for sgd and 0 for rmsprop when not given.
      */
     momentum?: number;
     /**
@@ -98,17 +98,66 @@ export interface ExperimentFile {
      */
     nesterov?: boolean;
     /**
-     * adam: decay rate of the first moment.
+     * adam, adamw, radam: decay rate of the first moment.
      */
     beta1?: number;
     /**
-     * adam: decay rate of the second moment.
+     * adam, adamw, radam: decay rate of the second moment.
      */
     beta2?: number;
     /**
-     * adam: term added to the denominator for stability (PyTorch's default).
+     * rmsprop: decay rate of the mean square.
+     */
+    alpha?: number;
+    /**
+     * Term added to the denominator for stability (adam, adamw, radam, rmsprop, adagrad).
      */
     epsilon?: number;
+    /**
+     * Weight decay: an L2 penalty added to the gradient for every optimizer except adamw, where the weights shrink by lr·weight_decay each step (decoupled). PyTorch's AdamW uses 0.01.
+     */
+    weight_decay?: number;
+    /**
+     * Clip the gradients' global L2 norm to at most this before each step (0 = no clipping).
+     */
+    clip_norm?: number;
+  };
+  /**
+   * How the learning rate changes from epoch to epoch; the rate used is stored with each epoch.
+   */
+  schedule?: {
+    /**
+     * constant; step (× gamma every step_size epochs, like StepLR); multistep (× gamma at each of milestones); exponential (× gamma every epoch); cosine (from lr down to min_lr over the epochs, after warmup_epochs of linear warm-up); plateau (× factor when the experiment's metric has not improved for patience epochs, like ReduceLROnPlateau).
+     */
+    name?: "constant" | "step" | "multistep" | "exponential" | "cosine" | "plateau";
+    /**
+     * step: epochs between decays.
+     */
+    step_size?: number;
+    /**
+     * step, multistep, exponential: the factor of each decay.
+     */
+    gamma?: number;
+    /**
+     * multistep: the epochs after which the rate decays.
+     */
+    milestones?: number[];
+    /**
+     * cosine: epochs of linear warm-up (from lr/(warmup_epochs+1)) before the cosine decay.
+     */
+    warmup_epochs?: number;
+    /**
+     * cosine: the rate reached at the last epoch; plateau: the rate never goes below it.
+     */
+    min_lr?: number;
+    /**
+     * plateau: the factor of each reduction.
+     */
+    factor?: number;
+    /**
+     * plateau: epochs without improvement before a reduction.
+     */
+    patience?: number;
   };
   /**
    * The training budget and the seed.
@@ -236,33 +285,82 @@ export interface Experiment {
    */
   optimizer: {
     /**
-     * adam, or sgd (with momentum).
+     * sgd (momentum, nesterov), adam, adamw (decoupled weight decay), rmsprop, adagrad, or radam (rectified Adam). Update rules follow torch.optim.
      */
-    name: "adam" | "sgd";
+    name: "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad" | "radam";
     /**
      * Learning rate.
      */
     lr: number;
     /**
-     * sgd: momentum factor (0 = plain SGD).
+     * sgd and rmsprop: momentum factor (0 = none); 0.9 for sgd and 0 for rmsprop when not given.
      */
-    momentum: number;
+    momentum?: number;
     /**
      * sgd: use Nesterov momentum.
      */
     nesterov: boolean;
     /**
-     * adam: decay rate of the first moment.
+     * adam, adamw, radam: decay rate of the first moment.
      */
     beta1: number;
     /**
-     * adam: decay rate of the second moment.
+     * adam, adamw, radam: decay rate of the second moment.
      */
     beta2: number;
     /**
-     * adam: term added to the denominator for stability (PyTorch's default).
+     * rmsprop: decay rate of the mean square.
+     */
+    alpha: number;
+    /**
+     * Term added to the denominator for stability (adam, adamw, radam, rmsprop, adagrad).
      */
     epsilon: number;
+    /**
+     * Weight decay: an L2 penalty added to the gradient for every optimizer except adamw, where the weights shrink by lr·weight_decay each step (decoupled). PyTorch's AdamW uses 0.01.
+     */
+    weight_decay: number;
+    /**
+     * Clip the gradients' global L2 norm to at most this before each step (0 = no clipping).
+     */
+    clip_norm: number;
+  };
+  /**
+   * How the learning rate changes from epoch to epoch; the rate used is stored with each epoch.
+   */
+  schedule: {
+    /**
+     * constant; step (× gamma every step_size epochs, like StepLR); multistep (× gamma at each of milestones); exponential (× gamma every epoch); cosine (from lr down to min_lr over the epochs, after warmup_epochs of linear warm-up); plateau (× factor when the experiment's metric has not improved for patience epochs, like ReduceLROnPlateau).
+     */
+    name: "constant" | "step" | "multistep" | "exponential" | "cosine" | "plateau";
+    /**
+     * step: epochs between decays.
+     */
+    step_size: number;
+    /**
+     * step, multistep, exponential: the factor of each decay.
+     */
+    gamma: number;
+    /**
+     * multistep: the epochs after which the rate decays.
+     */
+    milestones: number[];
+    /**
+     * cosine: epochs of linear warm-up (from lr/(warmup_epochs+1)) before the cosine decay.
+     */
+    warmup_epochs: number;
+    /**
+     * cosine: the rate reached at the last epoch; plateau: the rate never goes below it.
+     */
+    min_lr: number;
+    /**
+     * plateau: the factor of each reduction.
+     */
+    factor: number;
+    /**
+     * plateau: epochs without improvement before a reduction.
+     */
+    patience: number;
   };
   /**
    * The training budget and the seed.

@@ -18,6 +18,7 @@ import {
   tensor1d,
   tensor4d,
   tidy,
+  variableGrads,
   Reduction,
   type Scalar,
   type Tensor,
@@ -27,7 +28,8 @@ import type { Experiment } from '../config/experiment.types.js';
 import type { Dataset, Split } from '../data/dataset.js';
 import { buildLeNet, type LeNet } from '../model/lenet.js';
 import { Random } from '../util/random.js';
-import { buildOptimizer } from './optimizer.js';
+import { buildOptimizer, clipByGlobalNorm } from './optimizer.js';
+import { buildSchedule } from './schedule.js';
 
 export interface EpochMetrics {
   epoch: number;
@@ -97,6 +99,7 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
   const rng = new Random(config.training.seed);
   const model = buildLeNet(config.model, rng, data.height);
   const optimizer = buildOptimizer(config.optimizer);
+  const schedule = buildSchedule(config);
   const { batch_size: batchSize, epochs } = config.training;
   const pixels = data.height * data.width;
   const batches = Math.ceil(data.train.count / batchSize);
@@ -107,6 +110,7 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
   try {
     for (let epoch = 1; epoch <= epochs && status === 'completed'; epoch++) {
       const epochStart = performance.now();
+      const lr = schedule.rate(epoch);
       rng.shuffle(order);
       // Loss and correct counts stay on the backend until the epoch ends: no sync per step.
       let lossSum: Tensor = scalar(0);
@@ -123,11 +127,16 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
         const x = tensor4d(images, [size, data.height, data.width, 1]);
         const y = tensor1d(labels, 'int32') as Tensor1D;
         let correct: Tensor | undefined;
-        const loss = optimizer.minimize(() => {
+        const { value: loss, grads } = variableGrads(() => {
           const logits = model.forward(x, true, dropoutSeed);
           correct = keep(sum(cast(equal(argMax(logits, 1), y), 'float32')));
           return losses.softmaxCrossEntropy(oneHot(y, 10), logits) as Scalar;
-        }, true, model.trainable)!;
+        }, model.trainable);
+        const ordered = model.trainable.map((v) => grads[v.name]);
+        const clipped = clipByGlobalNorm(ordered, config.optimizer.clip_norm);
+        optimizer.step(model.trainable, clipped, lr);
+        dispose(ordered);
+        if (clipped !== ordered) dispose(clipped);
         const nextLoss = tidy(() => add(lossSum, mul(loss, size)));
         const nextCorrect = add(correctSum, correct!);
         dispose([x, y, loss, correct!, lossSum, correctSum]);
@@ -147,10 +156,11 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
         train_acc: trainAcc,
         val_loss: val.loss,
         val_acc: val.acc,
-        lr: config.optimizer.lr,
+        lr,
         seconds: (performance.now() - epochStart) / 1000,
         images_per_s: data.train.count / trainSeconds,
       };
+      schedule.observe(metrics);
       hooks.onEpoch?.(metrics);
       if (!Number.isFinite(trainLoss) || !Number.isFinite(val.loss)) status = 'diverged';
     }

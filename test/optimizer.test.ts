@@ -1,0 +1,138 @@
+/**
+ * Each optimizer's updates against the torch.optim rules written out in plain arithmetic,
+ * over steps with varying gradients, on the cpu backend (exact float32 arithmetic on one
+ * thread; the rules are backend-independent).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Experiment } from '../src/config/experiment.types.js';
+import { buildOptimizer, clipByGlobalNorm } from '../src/train/optimizer.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const base: Experiment['optimizer'] = { name: 'adam', lr: 0.01, nesterov: false, beta1: 0.9, beta2: 0.999, alpha: 0.99, epsilon: 1e-8, weight_decay: 0, clip_norm: 0 };
+const START = [0.5, -1.5, 2];
+/** Gradients of the steps: fixed numbers, changing sign and size. */
+const GRADS = [[0.1, -0.2, 0.3], [0.05, 0.4, -0.1], [-0.3, 0.1, 0.2], [0.2, 0.2, -0.5], [0.01, -0.3, 0.1], [0.4, 0, 0.2], [-0.1, 0.1, 0.1], [0.3, -0.2, 0]];
+
+function runOurs(config: Experiment['optimizer'], lrs: number[] = GRADS.map(() => config.lr)): number[][] {
+  const opt = buildOptimizer(config);
+  const v = tf.variable(tf.tensor1d(START));
+  const out = GRADS.map((g, i) => {
+    tf.tidy(() => opt.step([v], [tf.tensor1d(g)], lrs[i]));
+    return Array.from(v.dataSync());
+  });
+  opt.dispose();
+  v.dispose();
+  return out;
+}
+
+/** torch.optim's rules for one parameter element, in doubles. */
+type Rule = (p: number, g: number, state: Record<string, number>, t: number, lr: number) => number;
+
+function runReference(rule: Rule): number[][] {
+  const states = START.map(() => ({} as Record<string, number>));
+  const p = [...START];
+  return GRADS.map((gs, i) => {
+    for (let j = 0; j < p.length; j++) p[j] = rule(p[j], gs[j], states[j], i + 1, base.lr);
+    return [...p];
+  });
+}
+
+function expectClose(a: number[][], b: number[][]) {
+  a.forEach((row, i) => row.forEach((v, j) => expect(v, `step ${i + 1}, element ${j}`).toBeCloseTo(b[i][j], 5)));
+}
+
+const adamRule = (wd: number, decoupled: boolean): Rule => (p, g, s, t, lr) => {
+  if (decoupled) p *= 1 - lr * wd;
+  else g += wd * p;
+  s.m = 0.9 * (s.m ?? 0) + 0.1 * g;
+  s.v = 0.999 * (s.v ?? 0) + 0.001 * g * g;
+  const denom = Math.sqrt(s.v) / Math.sqrt(1 - 0.999 ** t) + 1e-8;
+  return p - (lr / (1 - 0.9 ** t)) * (s.m / denom);
+};
+
+describe('optimizers follow torch.optim', () => {
+  it('sgd with momentum, with nesterov, and plain', () => {
+    const rule = (momentum: number, nesterov: boolean): Rule => (p, g, s, _t, lr) => {
+      if (momentum === 0) return p - lr * g;
+      s.buf = s.buf === undefined ? g : momentum * s.buf + g;
+      return p - lr * (nesterov ? g + momentum * s.buf : s.buf);
+    };
+    expectClose(runOurs({ ...base, name: 'sgd' }), runReference(rule(0.9, false)));
+    expectClose(runOurs({ ...base, name: 'sgd', momentum: 0.8, nesterov: true }), runReference(rule(0.8, true)));
+    expectClose(runOurs({ ...base, name: 'sgd', momentum: 0 }), runReference(rule(0, false)));
+  });
+
+  it('adam, with L2 weight decay', () => {
+    expectClose(runOurs(base), runReference(adamRule(0, false)));
+    expectClose(runOurs({ ...base, weight_decay: 0.1 }), runReference(adamRule(0.1, false)));
+  });
+
+  it('adamw decays the weights apart from the gradient', () => {
+    const ours = runOurs({ ...base, name: 'adamw', weight_decay: 0.1 });
+    expectClose(ours, runReference(adamRule(0.1, true)));
+    expect(ours).not.toEqual(runOurs({ ...base, weight_decay: 0.1 }));
+  });
+
+  it('radam: plain momentum steps until the variance is tractable, rectified Adam after', () => {
+    const rhoInf = 2 / (1 - 0.999) - 1;
+    const rule: Rule = (p, g, s, t, lr) => {
+      s.m = 0.9 * (s.m ?? 0) + 0.1 * g;
+      s.v = 0.999 * (s.v ?? 0) + 0.001 * g * g;
+      const mHat = s.m / (1 - 0.9 ** t);
+      const rhoT = rhoInf - (2 * t * 0.999 ** t) / (1 - 0.999 ** t);
+      if (rhoT <= 5) return p - lr * mHat;
+      const rect = Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT));
+      return p - lr * mHat * rect * (Math.sqrt(1 - 0.999 ** t) / (Math.sqrt(s.v) + 1e-8));
+    };
+    const ours = runOurs({ ...base, name: 'radam' });
+    // By hand: the first step is p − lr·g (m̂ = g, no rectification yet).
+    expect(ours[0][0]).toBeCloseTo(0.5 - 0.01 * 0.1, 6);
+    expect(ours[0][1]).toBeCloseTo(-1.5 + 0.01 * 0.2, 6);
+    expectClose(ours, runReference(rule));
+  });
+
+  it('rmsprop, with and without momentum', () => {
+    const rule = (momentum: number): Rule => (p, g, s, _t, lr) => {
+      s.sq = 0.99 * (s.sq ?? 0) + 0.01 * g * g;
+      const u = g / (Math.sqrt(s.sq) + 1e-8);
+      if (momentum === 0) return p - lr * u;
+      s.buf = momentum * (s.buf ?? 0) + u;
+      return p - lr * s.buf;
+    };
+    expectClose(runOurs({ ...base, name: 'rmsprop' }), runReference(rule(0)));
+    expectClose(runOurs({ ...base, name: 'rmsprop', momentum: 0.5 }), runReference(rule(0.5)));
+  });
+
+  it('adagrad', () => {
+    const rule: Rule = (p, g, s, _t, lr) => {
+      s.sum = (s.sum ?? 0) + g * g;
+      return p - (lr * g) / (Math.sqrt(s.sum) + 1e-8);
+    };
+    expectClose(runOurs({ ...base, name: 'adagrad' }), runReference(rule));
+  });
+
+  it('uses the learning rate it is given at each step', () => {
+    const lrs = GRADS.map((_, i) => 0.1 / (i + 1));
+    const ours = runOurs({ ...base, name: 'sgd', momentum: 0 }, lrs);
+    let p = START[0];
+    GRADS.forEach((g, i) => {
+      p -= lrs[i] * g[0];
+      expect(ours[i][0]).toBeCloseTo(p, 6);
+    });
+  });
+});
+
+describe('gradient clipping', () => {
+  it('scales all gradients by one factor down to the global norm, and leaves small ones alone', () => {
+    const grads = [tf.tensor1d([3, 0]), tf.tensor1d([0, 4])]; // global norm 5
+    const clipped = clipByGlobalNorm(grads, 1).map((g) => Array.from(g.dataSync()));
+    expect(clipped[0][0]).toBeCloseTo(0.6, 5);
+    expect(clipped[1][1]).toBeCloseTo(0.8, 5);
+    expect(clipByGlobalNorm(grads, 10).map((g) => Array.from(g.dataSync()))).toEqual([[3, 0], [0, 4]]);
+    expect(clipByGlobalNorm(grads, 0)).toBe(grads);
+  });
+});
