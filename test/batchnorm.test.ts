@@ -24,16 +24,17 @@ function params(c: number): BatchNormParams {
 
 /** Batch normalisation written plainly with tfjs ops, differentiated by tfjs. */
 function plain(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  const { mean, variance } = tf.moments(x, x.shape.slice(0, -1).map((_, i) => i));
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, BN_EPSILON))), gamma), beta);
 }
 
 describe.each(['wasm', 'cpu'])('batch normalisation on %s', (backend) => {
-  it('has the gradients of the plain formula, for input, scale and shift', async () => {
+  it.each([[[4, 5, 5, 3]], [[16, 5]]])('has the gradients of the plain formula, for input, scale and shift: %j', async (shape) => {
     await tf.setBackend(backend);
-    const bn = params(3);
-    const x = values([4, 5, 5, 3], 3, -2, 3) as tf.Tensor4D;
-    const weights = values([4, 5, 5, 3], 4);
+    const c = shape[shape.length - 1];
+    const bn = params(c);
+    const x = values(shape, 3, -2, 3) as tf.Tensor4D;
+    const weights = values(shape, 4);
     const loss = (f: (x: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) => (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
       tf.sum(tf.mul(f(xx as tf.Tensor4D, g, b), weights));
     const custom = tf.grads(loss((xx, g, b) => batchNorm(xx, { ...bn, gamma: g as tf.Variable, beta: b as tf.Variable }, true)))([x, bn.gamma, bn.beta]);

@@ -34,6 +34,10 @@ describe('training LeNet-5 on wasm', () => {
     const small = data(64);
     expect(run(config(), small).result.paramCount).toBe(61706);
     expect(run(config({ model: { batchnorm: true } }), small).result.paramCount).toBe(61706 + (6 + 16));
+    expect(run(config({ model: { batchnorm_fc: true } }), small).result.paramCount).toBe(61706 + (120 + 84));
+    // Widths: conv 8@5x5 → conv 20@5x5 → fc 100 → fc 50 → 10.
+    const widths = { conv1_filters: 8, conv2_filters: 20, fc1_units: 100, fc2_units: 50 };
+    expect(run(config({ model: widths }), small).result.paramCount).toBe(25 * 8 + 8 + 25 * 8 * 20 + 20 + 500 * 100 + 100 + 100 * 50 + 50 + 50 * 10 + 10);
   });
 
   it('learns: two epochs on 1,024 digits reach well above chance', () => {
@@ -67,9 +71,16 @@ describe('training LeNet-5 on wasm', () => {
     expect(run(config(), d).epochs[0].train_loss).not.toBe(a.train_loss);
   });
 
+  it('dropout after the conv blocks changes the run, and repeats with the seed', () => {
+    const d = data(256);
+    const a = run(config({ model: { dropout_conv: 0.3 } }), d).epochs[0].train_loss;
+    expect(run(config({ model: { dropout_conv: 0.3 } }), d).epochs[0].train_loss).toBe(a);
+    expect(run(config(), d).epochs[0].train_loss).not.toBe(a);
+  });
+
   it('keeps the tensor count constant across epochs and releases everything at the end', () => {
     const before = memory().numTensors;
-    const { tensors } = run(config({ model: { batchnorm: true, dropout: 0.2, pooling: 'max' }, training: { epochs: 3 } }), data(192));
+    const { tensors } = run(config({ model: { batchnorm: true, batchnorm_fc: true, dropout: 0.2, dropout_conv: 0.1, pooling: 'max' }, training: { epochs: 3 } }), data(192));
     expect(new Set(tensors).size).toBe(1);
     expect(memory().numTensors).toBe(before);
   });

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
 import { buildLeNet, type ModelConfig } from '../src/model/lenet.js';
 import { Random } from '../src/util/random.js';
+import { config as fixture } from './experiment-fixture.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -84,15 +85,17 @@ describe('wasm gradients equal the cpu kernels', () => {
     ['reference (avg pooling)', {}],
     ['max pooling', { pooling: 'max' }],
     ['batchnorm + tanh', { batchnorm: true, activation: 'tanh' }],
+    ['batchnorm on fully connected layers, other widths', { batchnorm_fc: true, conv1_filters: 4, fc2_units: 32 }],
+    ['sigmoid', { activation: 'sigmoid' }],
   ];
   it.each(variants)('whole LeNet-5 gradients: %s', async (_name, overrides) => {
-    const config: ModelConfig = { pooling: 'avg', activation: 'relu', dropout: 0, batchnorm: false, ...overrides };
+    const config: ModelConfig = { ...fixture().model, ...overrides };
     const perBackend: Float32Array[][] = [];
     for (const backend of ['wasm', 'cpu']) {
       await tf.setBackend(backend);
       const model = buildLeNet(config, new Random(7));
-      const x = randomTensor([8, 28, 28, 1], 3) as tf.Tensor4D;
-      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10);
+      const x = randomTensor([32, 28, 28, 1], 3) as tf.Tensor4D;
+      const y = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 10), 'int32'), 10);
       const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.forward(x, true)) as tf.Scalar, model.trainable);
       perBackend.push(model.trainable.map((v) => grads[v.name].dataSync() as Float32Array));
       model.dispose();

@@ -73,9 +73,33 @@ export interface ExperimentFile {
      */
     dropout?: number;
     /**
-     * Batch normalisation after each convolution, before the activation.
+     * Batch normalisation after each convolution, before the activation (it replaces the convolution's bias).
      */
     batchnorm?: boolean;
+    /**
+     * Dropout rate after each convolution block (after pooling); 0 turns it off.
+     */
+    dropout_conv?: number;
+    /**
+     * Batch normalisation after each hidden fully connected layer, before the activation (it replaces the layer's bias).
+     */
+    batchnorm_fc?: boolean;
+    /**
+     * Filters of the first convolution (5x5, padding 2).
+     */
+    conv1_filters?: number;
+    /**
+     * Filters of the second convolution (5x5).
+     */
+    conv2_filters?: number;
+    /**
+     * Units of the first fully connected layer.
+     */
+    fc1_units?: number;
+    /**
+     * Units of the second fully connected layer.
+     */
+    fc2_units?: number;
   };
   /**
    * The optimizer and its settings.
@@ -276,9 +300,33 @@ export interface Experiment {
      */
     dropout: number;
     /**
-     * Batch normalisation after each convolution, before the activation.
+     * Batch normalisation after each convolution, before the activation (it replaces the convolution's bias).
      */
     batchnorm: boolean;
+    /**
+     * Dropout rate after each convolution block (after pooling); 0 turns it off.
+     */
+    dropout_conv: number;
+    /**
+     * Batch normalisation after each hidden fully connected layer, before the activation (it replaces the layer's bias).
+     */
+    batchnorm_fc: boolean;
+    /**
+     * Filters of the first convolution (5x5, padding 2).
+     */
+    conv1_filters: number;
+    /**
+     * Filters of the second convolution (5x5).
+     */
+    conv2_filters: number;
+    /**
+     * Units of the first fully connected layer.
+     */
+    fc1_units: number;
+    /**
+     * Units of the second fully connected layer.
+     */
+    fc2_units: number;
   };
   /**
    * The optimizer and its settings.

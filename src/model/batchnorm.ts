@@ -1,5 +1,6 @@
 /**
- * Batch normalisation over [n, h, w, c] (per channel), as PyTorch's BatchNorm2d.
+ * Batch normalisation per channel, the last axis: over [n, h, w, c] as PyTorch's BatchNorm2d,
+ * over [n, c] as its BatchNorm1d.
  *
  * In training it is one custom-gradient op: composed from tfjs ops, its backward pass was
  * ~20 kernels, most of them slow per-channel broadcasts and reductions on wasm. Here the
@@ -27,7 +28,6 @@ import {
   type Tensor,
   type Tensor1D,
   type Tensor2D,
-  type Tensor4D,
   type Variable,
 } from '@tensorflow/tfjs';
 
@@ -57,9 +57,10 @@ function channelAffine(t: Tensor2D, scale: Tensor1D, shift?: Tensor1D): Tensor2D
 }
 
 /** Normalises with the batch's statistics; moves the running statistics as a side effect. */
-function trainingNorm(x: Tensor4D, bn: BatchNormParams): Tensor4D {
-  const [n, h, w, c] = x.shape;
-  const m = n * h * w;
+function trainingNorm<T extends Tensor>(x: T, bn: BatchNormParams): T {
+  const shape = x.shape;
+  const c = shape[shape.length - 1];
+  const m = x.size / c;
   const op = customGrad((input: Tensor | GradSaveFunc, gamma: Tensor | GradSaveFunc, beta: Tensor | GradSaveFunc, save: Tensor | GradSaveFunc) => {
     const x2 = reshape(input as Tensor, [m, c]) as Tensor2D;
     const mean = div(columnSums(x2), m) as Tensor1D;
@@ -76,7 +77,7 @@ function trainingNorm(x: Tensor4D, bn: BatchNormParams): Tensor4D {
     });
     (save as GradSaveFunc)([centered, rstd, scale]);
     return {
-      value: reshape(y, [n, h, w, c]),
+      value: reshape(y, shape),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xc, r, k] = saved as [Tensor2D, Tensor1D, Tensor1D];
         const dy2 = reshape(dy, [m, c]) as Tensor2D;
@@ -85,18 +86,18 @@ function trainingNorm(x: Tensor4D, bn: BatchNormParams): Tensor4D {
         // dx = k·(dy − dβ/m) − x̂·k·dγ/m, with x̂ = xc·r: two diagonal products and one add.
         const fromDy = channelAffine(dy2, k, mul(k, div(dBeta, -m)) as Tensor1D);
         const fromX = channelAffine(xc, mul(mul(k, r), div(dGamma, -m)) as Tensor1D);
-        return [reshape(add(fromDy, fromX), [n, h, w, c]), dGamma, dBeta];
+        return [reshape(add(fromDy, fromX), shape), dGamma, dBeta];
       },
     };
   });
-  return op(x, bn.gamma, bn.beta) as Tensor4D;
+  return op(x, bn.gamma, bn.beta) as T;
 }
 
-function inferenceNorm(x: Tensor4D, bn: BatchNormParams): Tensor4D {
+function inferenceNorm<T extends Tensor>(x: T, bn: BatchNormParams): T {
   const scale = mul(bn.gamma, rsqrt(add(bn.runningVar, BN_EPSILON)));
   return add(mul(sub(x, bn.runningMean), scale), bn.beta);
 }
 
-export function batchNorm(x: Tensor4D, bn: BatchNormParams, training: boolean): Tensor4D {
+export function batchNorm<T extends Tensor>(x: T, bn: BatchNormParams, training: boolean): T {
   return training ? trainingNorm(x, bn) : inferenceNorm(x, bn);
 }

@@ -7,6 +7,7 @@
 import {
   add,
   avgPool,
+  matMul,
   conv2d,
   fused,
   dropout,
@@ -30,18 +31,16 @@ import { batchNorm, type BatchNormParams } from './batchnorm.js';
 
 export type ModelConfig = Experiment['model'];
 
-const CONV_FILTERS = [6, 16];
 const KERNEL = 5;
-const FC_UNITS = [120, 84];
 const CLASSES = 10;
 
-/** A convolution has a bias or a batchnorm after it: batchnorm's shift takes the bias's place. */
-type ConvLayer = { filter: Variable; padding: 'same' | 'valid' } & ({ bias: Variable; norm?: never } | { bias?: never; norm: BatchNormParams });
+/**
+ * A convolution or dense layer: a bias, or a batchnorm after it (batchnorm's shift takes the
+ * bias's place: a per-channel constant before batchnorm changes nothing).
+ */
+type Layer = { weight: Variable } & ({ bias: Variable; norm?: never } | { bias?: never; norm: BatchNormParams });
 
-interface DenseLayer {
-  weight: Variable;
-  bias: Variable;
-}
+type ConvLayer = Layer & { padding: 'same' | 'valid' };
 
 export interface LeNet {
   /** Variables the optimizer updates. */
@@ -75,52 +74,60 @@ function activate(x: Tensor, kind: ModelConfig['activation']): Tensor {
   }
 }
 
+function normParams(units: number): BatchNormParams {
+  return {
+    gamma: constantVariable([units], 1, true),
+    beta: constantVariable([units], 0, true),
+    runningMean: constantVariable([units], 0, false),
+    runningVar: constantVariable([units], 1, false),
+  };
+}
+
+/**
+ * A layer's weight and bias, drawn like PyTorch's defaults. The bias is drawn even when batchnorm
+ * replaces it, so that the other weights start as they would without batchnorm.
+ */
+function layer(rng: Random, weightShape: number[], fanIn: number, units: number, normalized: boolean): Layer {
+  const bound = 1 / Math.sqrt(fanIn);
+  const weight = uniformVariable(rng, weightShape, bound);
+  const bias = uniformVariable(rng, [units], bound);
+  if (!normalized) return { weight, bias };
+  bias.dispose();
+  return { weight, norm: normParams(units) };
+}
+
+const variablesOf = (l: Layer): Variable[] => (l.norm ? [l.weight, l.norm.gamma, l.norm.beta] : [l.weight, l.bias]);
+
+/** The layer's bias, or its batchnorm. */
+function finish<T extends Tensor>(h: T, l: Layer, training: boolean): T {
+  return l.norm ? batchNorm(h, l.norm, training) : (add(h, l.bias) as T);
+}
+
 export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): LeNet {
+  const convFilters = [config.conv1_filters, config.conv2_filters];
+  const fcUnits = [config.fc1_units, config.fc2_units];
   const conv: ConvLayer[] = [];
   let channels = 1;
   let size = inputSize;
-  CONV_FILTERS.forEach((filters, i) => {
-    const bound = 1 / Math.sqrt(channels * KERNEL * KERNEL);
+  convFilters.forEach((filters, i) => {
     const padding = i === 0 ? 'same' : 'valid';
-    const filter = uniformVariable(rng, [KERNEL, KERNEL, channels, filters], bound);
-    // The bias is drawn even when batchnorm replaces it (a per-channel constant before batchnorm
-    // changes nothing), so that the other weights start as they would without batchnorm.
-    const bias = uniformVariable(rng, [filters], bound);
-    if (config.batchnorm) {
-      bias.dispose();
-      conv.push({
-        filter,
-        padding,
-        norm: {
-          gamma: constantVariable([filters], 1, true),
-          beta: constantVariable([filters], 0, true),
-          runningMean: constantVariable([filters], 0, false),
-          runningVar: constantVariable([filters], 1, false),
-        },
-      });
-    } else {
-      conv.push({ filter, bias, padding });
-    }
+    conv.push({ ...layer(rng, [KERNEL, KERNEL, channels, filters], channels * KERNEL * KERNEL, filters, config.batchnorm), padding });
     size = Math.floor((padding === 'same' ? size : size - KERNEL + 1) / 2);
     channels = filters;
   });
-  const dense: DenseLayer[] = [];
+  const dense: Layer[] = [];
   let features = size * size * channels;
-  [...FC_UNITS, CLASSES].forEach((units, i) => {
-    const bound = 1 / Math.sqrt(features);
-    dense.push({
-      weight: uniformVariable(rng, [features, units], bound),
-      bias: uniformVariable(rng, [units], bound),
-    });
+  [...fcUnits, CLASSES].forEach((units, i) => {
+    const hidden = i < fcUnits.length;
+    dense.push(layer(rng, [features, units], features, units, hidden && config.batchnorm_fc));
     features = units;
   });
 
-  const trainable = [
-    ...conv.flatMap((l) => (l.norm ? [l.filter, l.norm.gamma, l.norm.beta] : [l.filter, l.bias])),
-    ...dense.flatMap((l) => [l.weight, l.bias]),
-  ];
-  const all = [...trainable, ...conv.flatMap((l) => (l.norm ? [l.norm.runningMean, l.norm.runningVar] : []))];
+  const trainable = [...conv, ...dense].flatMap(variablesOf);
+  const all = [...trainable, ...[...conv, ...dense].flatMap((l) => (l.norm ? [l.norm.runningMean, l.norm.runningVar] : []))];
   const pool = config.pooling === 'max' ? maxPool : avgPool;
+  const drop = <T extends Tensor>(t: T, rate: number, seed: number, training: boolean): T =>
+    training && rate > 0 ? (dropout(t, rate, undefined, seed) as T) : t;
 
   return {
     trainable,
@@ -130,18 +137,17 @@ export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): Le
       // Convolutions stay unfused: tfjs's fused conv2d computes the gradient of its input even
       // for the image, which costs more than the bias add it saves. Products fuse their bias.
       // (tfjs fuses activations only outside gradient recording, so those stay apart.)
-      for (const layer of conv) {
-        h = conv2d(h, layer.filter as Tensor4D, 1, layer.padding);
-        h = layer.norm ? batchNorm(h, layer.norm, training) : add(h, layer.bias);
+      conv.forEach((l, i) => {
+        h = finish(conv2d(h, l.weight as Tensor4D, 1, l.padding), l, training);
         h = pool(activate(h, config.activation) as Tensor4D, 2, 2, 'valid');
-      }
+        h = drop(h, config.dropout_conv, dropoutSeed + 100 + i, training);
+      });
       let z: Tensor2D = reshape(h, [h.shape[0], -1]);
-      dense.forEach((layer, i) => {
-        z = fused.matMul({ a: z, b: layer.weight as Tensor2D, bias: layer.bias }) as Tensor2D;
-        if (i < dense.length - 1) {
-          z = activate(z, config.activation) as Tensor2D;
-          if (training && config.dropout > 0) z = dropout(z, config.dropout, undefined, dropoutSeed + i) as Tensor2D;
-        }
+      dense.forEach((l, i) => {
+        z = l.norm
+          ? batchNorm(matMul(z, l.weight as Tensor2D), l.norm, training)
+          : (fused.matMul({ a: z, b: l.weight as Tensor2D, bias: l.bias }) as Tensor2D);
+        if (i < dense.length - 1) z = drop(activate(z, config.activation) as Tensor2D, config.dropout, dropoutSeed + i, training);
       });
       return z;
     },
