@@ -11,7 +11,11 @@ const load = (text: string) => {
 describe('experiment files', () => {
   it('fills every default of the reference recipe', () => {
     const { experiment, trials } = loadExperiment(writeExperiment('name: ref\n'));
-    expect(experiment.model).toEqual({ pooling: 'avg', activation: 'relu', dropout: 0, batchnorm: false });
+    expect(experiment.model).toEqual({
+      pooling: 'avg', activation: 'relu', dropout: 0, dropout_conv: 0, batchnorm: false, batchnorm_fc: false,
+      conv1_filters: 6, conv2_filters: 16, fc1_units: 120, fc2_units: 84,
+    });
+    expect(experiment.schedule.name).toBe('constant');
     expect(experiment.optimizer).toMatchObject({ name: 'adam', lr: 0.001 });
     expect(experiment.training).toEqual({ epochs: 10, batch_size: 64, seed: 1, limit_train: 0 });
     expect(experiment.metric).toEqual({ name: 'val_acc', goal: 'maximize' });
@@ -76,7 +80,7 @@ training:
     expect(problems()).toEqual([
       "FILE:3:12: model.pooling: expected one of avg, max, found 'maxx' (did you mean 'max'?)",
       'FILE:4:12: model.dropout: must be < 1, found 1.5',
-      "FILE:5:3: model.batchnrm: unknown key (did you mean 'batchnorm'?); known keys: pooling, activation, dropout, batchnorm",
+      "FILE:5:3: model.batchnrm: unknown key (did you mean 'batchnorm'?); known keys: pooling, activation, conv1_filters, conv2_filters, fc1_units, fc2_units, dropout, dropout_conv, batchnorm, batchnorm_fc",
       'FILE:6:18: optimizer.lr: must be > 0, found -0.1',
       "FILE:8:11: training.epochs: expected an integer, found 'three'",
     ]);

@@ -69,22 +69,6 @@ export interface ExperimentFile {
      */
     activation?: "relu" | "tanh" | "sigmoid";
     /**
-     * Dropout rate after each hidden fully connected layer; 0 turns it off.
-     */
-    dropout?: number;
-    /**
-     * Batch normalisation after each convolution, before the activation (it replaces the convolution's bias).
-     */
-    batchnorm?: boolean;
-    /**
-     * Dropout rate after each convolution block (after pooling); 0 turns it off.
-     */
-    dropout_conv?: number;
-    /**
-     * Batch normalisation after each hidden fully connected layer, before the activation (it replaces the layer's bias).
-     */
-    batchnorm_fc?: boolean;
-    /**
      * Filters of the first convolution (5x5, padding 2).
      */
     conv1_filters?: number;
@@ -100,6 +84,22 @@ export interface ExperimentFile {
      * Units of the second fully connected layer.
      */
     fc2_units?: number;
+    /**
+     * Dropout rate after each hidden fully connected layer; 0 turns it off.
+     */
+    dropout?: number;
+    /**
+     * Dropout rate after each convolution block (after pooling); 0 turns it off.
+     */
+    dropout_conv?: number;
+    /**
+     * Batch normalisation after each convolution, before the activation (it replaces the convolution's bias).
+     */
+    batchnorm?: boolean;
+    /**
+     * Batch normalisation after each hidden fully connected layer, before the activation (it replaces the layer's bias).
+     */
+    batchnorm_fc?: boolean;
   };
   /**
    * The optimizer and its settings.
@@ -296,22 +296,6 @@ export interface Experiment {
      */
     activation: "relu" | "tanh" | "sigmoid";
     /**
-     * Dropout rate after each hidden fully connected layer; 0 turns it off.
-     */
-    dropout: number;
-    /**
-     * Batch normalisation after each convolution, before the activation (it replaces the convolution's bias).
-     */
-    batchnorm: boolean;
-    /**
-     * Dropout rate after each convolution block (after pooling); 0 turns it off.
-     */
-    dropout_conv: number;
-    /**
-     * Batch normalisation after each hidden fully connected layer, before the activation (it replaces the layer's bias).
-     */
-    batchnorm_fc: boolean;
-    /**
      * Filters of the first convolution (5x5, padding 2).
      */
     conv1_filters: number;
@@ -327,6 +311,22 @@ export interface Experiment {
      * Units of the second fully connected layer.
      */
     fc2_units: number;
+    /**
+     * Dropout rate after each hidden fully connected layer; 0 turns it off.
+     */
+    dropout: number;
+    /**
+     * Dropout rate after each convolution block (after pooling); 0 turns it off.
+     */
+    dropout_conv: number;
+    /**
+     * Batch normalisation after each convolution, before the activation (it replaces the convolution's bias).
+     */
+    batchnorm: boolean;
+    /**
+     * Batch normalisation after each hidden fully connected layer, before the activation (it replaces the layer's bias).
+     */
+    batchnorm_fc: boolean;
   };
   /**
    * The optimizer and its settings.
