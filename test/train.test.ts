@@ -71,6 +71,14 @@ describe('training LeNet-5 on wasm', () => {
     expect(run(config(), d).epochs[0].train_loss).not.toBe(a.train_loss);
   });
 
+  it('augmentation changes the run, repeats with the seed, and leaves shuffling alone', () => {
+    const d = data(256);
+    const augmented = config({ augment: { rotate: 10, scale: 0.1, translate: 2 } });
+    const a = run(augmented, d).epochs[0];
+    expect(run(augmented, d).epochs[0].train_loss).toBe(a.train_loss);
+    expect(run(config(), d).epochs[0].train_loss).not.toBe(a.train_loss);
+  });
+
   it('dropout after the conv blocks changes the run, and repeats with the seed', () => {
     const d = data(256);
     const a = run(config({ model: { dropout_conv: 0.3 } }), d).epochs[0].train_loss;

@@ -20,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
   }
   // Commands load on demand: `sweep runs …` should not pay for loading TensorFlow.js.
   if (first === 'runs') return (await import('./runs-command.js')).runsCommand(rest);
+  if (first === 'augment-preview') return (await import('./augment-preview-command.js')).augmentPreviewCommand(rest);
   const { sweepCommand } = await import('./sweep-command.js');
   return sweepCommand(first === 'run' ? rest : argv);
 }

@@ -3,6 +3,8 @@ export const USAGE = `usage:
       run the trials of an experiment file (those already completed in the database are kept)
   sweep runs list [--db PATH] [--sweep NAME] [--json]
       list the trials in the database, best first
+  sweep augment-preview FILE --out grid.png [--rows N] [--seed S]
+      draw training digits as they are and as the file's augment settings change them
 
 options:
   --workers N      parallel trials (default: one per CPU core on wasm/cpu, one on tensorflow backends)

@@ -184,6 +184,23 @@ export interface ExperimentFile {
     patience?: number;
   };
   /**
+   * Random augmentation of training images, one affine transform per image and batch, drawn from the trial's seed (validation and test images are never augmented).
+   */
+  augment?: {
+    /**
+     * Rotate by an angle drawn uniformly from ±rotate degrees.
+     */
+    rotate?: number;
+    /**
+     * Scale by a factor drawn uniformly from 1 ± scale.
+     */
+    scale?: number;
+    /**
+     * Shift by up to ± translate pixels along each axis (uniform, subpixel).
+     */
+    translate?: number;
+  };
+  /**
    * The training budget and the seed.
    */
   training?: {
@@ -409,6 +426,23 @@ export interface Experiment {
      * plateau: epochs without improvement before a reduction.
      */
     patience: number;
+  };
+  /**
+   * Random augmentation of training images, one affine transform per image and batch, drawn from the trial's seed (validation and test images are never augmented).
+   */
+  augment: {
+    /**
+     * Rotate by an angle drawn uniformly from ±rotate degrees.
+     */
+    rotate: number;
+    /**
+     * Scale by a factor drawn uniformly from 1 ± scale.
+     */
+    scale: number;
+    /**
+     * Shift by up to ± translate pixels along each axis (uniform, subpixel).
+     */
+    translate: number;
   };
   /**
    * The training budget and the seed.

@@ -25,6 +25,7 @@ import {
   type Tensor1D,
 } from '@tensorflow/tfjs';
 import type { Experiment } from '../config/experiment.types.js';
+import { augmentBatch, isAugmenting } from '../data/augment.js';
 import type { Dataset, Split } from '../data/dataset.js';
 import { buildLeNet, type LeNet } from '../model/lenet.js';
 import { Random } from '../util/random.js';
@@ -62,6 +63,7 @@ export interface TrainHooks {
 }
 
 const EVAL_BATCH = 1000;
+const AUGMENT_SEED_OFFSET = 0x5eed;
 
 /** Copies the images and labels at order[start, start + size) into a batch. */
 function batchTensors(split: Split, order: Uint32Array, start: number, size: number, pixels: number) {
@@ -100,6 +102,10 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
   const model = buildLeNet(config.model, rng, data.height);
   const optimizer = buildOptimizer(config.optimizer);
   const schedule = buildSchedule(config);
+  // Augmentation draws from its own generator, so turning it on leaves shuffling and dropout as they were.
+  const augmenting = isAugmenting(config.augment);
+  const augmentRng = new Random(config.training.seed + AUGMENT_SEED_OFFSET);
+  const background = -config.data.mean / config.data.std;
   const { batch_size: batchSize, epochs } = config.training;
   const pixels = data.height * data.width;
   const batches = Math.ceil(data.train.count / batchSize);
@@ -124,7 +130,9 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
         const size = Math.min(batchSize, data.train.count - start);
         const { images, labels } = batchTensors(data.train, order, start, size, pixels);
         const dropoutSeed = rng.int();
-        const x = tensor4d(images, [size, data.height, data.width, 1]);
+        const raw = tensor4d(images, [size, data.height, data.width, 1]);
+        const x = augmenting ? augmentBatch(raw, config.augment, augmentRng, background) : raw;
+        if (x !== raw) raw.dispose();
         const y = tensor1d(labels, 'int32') as Tensor1D;
         let correct: Tensor | undefined;
         const { value: loss, grads } = variableGrads(() => {
