@@ -25,7 +25,7 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   if (!values.out) throw new UserError('sweep augment-preview: --out FILE.png is required');
   const rows = positiveInt(values.rows, 'rows') ?? 8;
   const { experiment } = loadExperiment(positionals[0]);
-  const dir = prepareDataset(experiment.data);
+  const dir = await prepareDataset(experiment.data);
   await initBackend(experiment.backend);
   const data = loadDataset(dir, splitOptions(experiment));
   const { height: h, width: w } = data;

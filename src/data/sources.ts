@@ -8,6 +8,7 @@ import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { cacheDir } from './cache-dir.js';
 import { checkDatasetFolder, type SplitOptions } from './dataset.js';
+import { download, MNIST_FILES, MNIST_MIRRORS } from './download.js';
 import { ensureEmbeddedMnist } from './embedded.js';
 import { IdxError } from './idx.js';
 
@@ -17,10 +18,12 @@ export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 /** Validation fraction of datasets with their own test files, when the file gives none. */
 export const DEFAULT_VALIDATION = 0.1;
 
-function folder(data: Experiment['data']): string {
+async function folder(data: Experiment['data']): Promise<string> {
   switch (data.dataset) {
     case 'mnist':
       return ensureEmbeddedMnist(join(cacheDir(), 'mnist-embedded'));
+    case 'mnist-full':
+      return download({ files: MNIST_FILES, mirrors: data.mirrors ?? MNIST_MIRRORS, log: (m) => console.log(m) }, data.dir ?? join(cacheDir(), 'mnist-full'));
     case 'fashion-mnist':
       return data.dir ?? DEBIAN_FASHION_MNIST;
     case 'idx':
@@ -29,11 +32,12 @@ function folder(data: Experiment['data']): string {
 }
 
 /**
- * Makes the dataset's IDX files available, checks them, and returns their folder. A missing
- * folder or a faulty file is the user's to fix: a UserError naming it.
+ * Makes the dataset's IDX files available (downloading mnist-full), checks them, and returns
+ * their folder. A missing folder or a faulty file is the user's to fix: a UserError naming it;
+ * a failed download is a runtime DownloadError.
  */
-export function prepareDataset(data: Experiment['data']): string {
-  const dir = folder(data);
+export async function prepareDataset(data: Experiment['data']): Promise<string> {
+  const dir = await folder(data);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     const hint = data.dataset === 'fashion-mnist' && !data.dir
       ? '; install it with `apt-get install dataset-fashion-mnist`, or give data.dir'
