@@ -105,6 +105,15 @@ training:
     ]);
   });
 
+  it('refuses Nesterov momentum without momentum, where it is written', () => {
+    expect(load('name: n\noptimizer: { name: sgd, momentum: 0, nesterov: true }\n').problems()).toEqual([
+      'FILE:2:48: optimizer.nesterov: needs sgd with momentum > 0 (found sgd with momentum 0)',
+    ]);
+    expect(load('name: n\noptimizer: { name: adam }\nsweep: { parameters: { optimizer.nesterov: [false, true] } }\n').problems()).toEqual([
+      'FILE:3:52: optimizer.nesterov: needs sgd with momentum > 0 (found adam)',
+    ]);
+  });
+
   it('rejects an empty search space', () => {
     expect(load('name: s\nsweep:\n  parameters:\n    model.pooling: []\n').problems()).toEqual([
       "FILE:4:20: sweep.parameters.model.pooling: the list is empty; give at least 1 value",

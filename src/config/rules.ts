@@ -25,5 +25,9 @@ export function checkRules(config: Experiment): RuleViolation[] {
       }
     }
   }
+  const o = config.optimizer;
+  if (o.nesterov && (o.name !== 'sgd' || o.momentum === 0)) {
+    out.push({ path: ['optimizer', 'nesterov'], message: `optimizer.nesterov: needs sgd with momentum > 0 (found ${o.name}${o.name === 'sgd' ? ' with momentum 0' : ''})` });
+  }
   return out;
 }
