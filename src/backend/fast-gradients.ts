@@ -1,7 +1,7 @@
 /**
  * Pooling gradients that the wasm backend runs slowly (its AvgPoolGrad and MaxPoolGrad take
  * several times a forward pass), for non-overlapping windows (filter = stride, no padding, the
- * input divisible by the window): an upsampling by broadcast, masked for max pooling.
+ * input divisible by the window): an upsampling, masked for max pooling.
  * tfjs keeps one gradient registry for all backends, so each override checks the active
  * backend and hands every other case to the gradient tfjs shipped with.
  *
@@ -9,19 +9,23 @@
  */
 import {
   AvgPool,
-  cast,
+  concat,
   div,
-  equal,
+  eye,
   getBackend,
   getGradient,
+  matMul,
   MaxPool,
   mul,
   ones,
   registerGradient,
   reshape,
+  step,
+  sub,
   type GradConfig,
   type NamedAttrMap,
   type Tensor,
+  type Tensor2D,
   type Tensor4D,
 } from '@tensorflow/tfjs';
 
@@ -44,11 +48,16 @@ function tilesExactly(x: Tensor4D, a: PoolAttrs): boolean {
   return noPad && fh === sh && fw === sw && x.shape[1] % fh === 0 && x.shape[2] % fw === 0;
 }
 
-/** Repeats every pixel of t [n, oh, ow, c] into a fh×fw block: [n, oh·fh, ow·fw, c]. */
+/**
+ * Repeats every pixel of t [n, oh, ow, c] into a fh×fw block: [n, oh·fh, ow·fw, c]. Along the
+ * width a product with [I I …] (XNNPACK-fast), along the height a concatenation of row copies:
+ * both several times faster on wasm than a broadcasting multiply.
+ */
 function upsample(t: Tensor4D, fh: number, fw: number): Tensor4D {
   const [n, oh, ow, c] = t.shape;
-  const spread = mul(reshape(t, [n * oh, 1, ow, 1, c]), ones([1, fh, 1, fw, 1]));
-  return reshape(spread, [n, oh * fh, ow * fw, c]);
+  const repeat = concat(Array.from({ length: fw }, () => eye(c)), 1) as Tensor2D; // [c, fw·c]
+  const wide = reshape(matMul(reshape(t, [n * oh * ow, c]), repeat), [n * oh, 1, ow * fw * c]);
+  return reshape(concat(Array.from({ length: fh }, () => wide), 1), [n, oh * fh, ow * fw, c]);
 }
 
 function registerPool(kernelName: string, grad: (dy: Tensor4D, saved: Tensor[], fh: number, fw: number) => Tensor): void {
@@ -78,7 +87,8 @@ export function registerFastGradients(): void {
   // Max pooling routes the gradient to the positions that held the window's maximum.
   registerPool(MaxPool, (dy, saved, fh, fw) => {
     const [x, y] = saved as [Tensor4D, Tensor4D];
-    const winners = cast(equal(x, upsample(y, fh, fw)), 'float32');
+    // 1 where x equals its window's maximum, else 0: (max − x) is 0 there and positive elsewhere.
+    const winners = sub(1, step(sub(upsample(y, fh, fw), x)));
     return mul(upsample(dy, fh, fw), winners);
   });
 }
