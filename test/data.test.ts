@@ -1,8 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { IDX_FILES, loadDataset } from '../src/data/dataset.js';
+import { gather, IDX_FILES, loadDataset } from '../src/data/dataset.js';
 import { ensureEmbeddedMnist } from '../src/data/embedded.js';
 import { readIdx, writeIdx } from '../src/data/idx.js';
 import { tempDir } from './helpers.js';
@@ -31,8 +31,14 @@ describe('embedded MNIST digits', () => {
     const data = loadDataset(dir, { validation: { from: 'test' }, limitTrain: 0, ...NORM });
     expect([data.train.count, data.validation.count, data.test.count]).toEqual([7996, 1002, 1002]);
     for (const split of [data.validation, data.test]) expect(new Set(split.labels).size).toBe(10);
-    const background = -0.1307 / 0.3081;
-    expect(Math.min(...data.train.images.subarray(0, 784))).toBeCloseTo(background, 5);
+    // Gathered batches are normalised: background -mean/std, ink up to (1 - mean)/std.
+    const { images, labels } = gather(data, data.train, [5, 0], 0, 2);
+    expect(Math.min(...images)).toBeCloseTo(-0.1307 / 0.3081, 5);
+    expect(Math.max(...images)).toBeLessThanOrEqual((1 - 0.1307) / 0.3081 + 1e-5);
+    expect(Math.max(...images)).toBeGreaterThan(2);
+    expect(Array.from(labels)).toEqual([data.train.labels[5], data.train.labels[0]]);
+    const raw = readIdx(join(dir, IDX_FILES[0][0])).data;
+    expect(images[100]).toBeCloseTo((raw[data.train.indices[5] * 784 + 100] / 255 - 0.1307) / 0.3081, 5);
   });
 
   it('limit_train draws the same mixed sample of digits every time', () => {
@@ -62,6 +68,22 @@ describe('IDX files', () => {
       expect(back.dims).toEqual([2, 3, 4]);
       expect(Array.from(back.data)).toEqual(Array.from(data));
     }
+  });
+
+  it('gzipped files are decompressed once into a folder and read from there afterwards', () => {
+    const dir = tempDir();
+    const unpacked = join(dir, 'unpacked');
+    const data = Uint8Array.from({ length: 64 }, (_, i) => i);
+    writeIdx(join(dir, 'raw'), [4, 4, 4], data);
+    writeFileSync(join(dir, 'f.gz'), gzipSync(readFileSync(join(dir, 'raw'))));
+    expect(Array.from(readIdx(join(dir, 'f.gz'), unpacked).data)).toEqual(Array.from(data));
+    const copies = readdirSync(unpacked);
+    expect(copies).toHaveLength(1);
+    // The copy is what is read now: change it, and the next read shows the change.
+    const copy = readFileSync(join(unpacked, copies[0]));
+    copy[copy.length - 1] = 99;
+    writeFileSync(join(unpacked, copies[0]), copy);
+    expect(readIdx(join(dir, 'f.gz'), unpacked).data[63]).toBe(99);
   });
 
   it('name the file and the fault when corrupt', () => {

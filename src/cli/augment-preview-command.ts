@@ -9,7 +9,7 @@ import { initBackend } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
 import { loadExperiment } from '../config/experiment.js';
 import { augmentBatch, isAugmenting } from '../data/augment.js';
-import { loadDataset } from '../data/dataset.js';
+import { gather, loadDataset } from '../data/dataset.js';
 import { prepareDataset, splitOptions } from '../data/sources.js';
 import { encodeGrayPng } from '../util/png.js';
 import { Random } from '../util/random.js';
@@ -32,10 +32,10 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   // Digits spread over the training set (IDX files are often sorted by label), each row one
   // digit repeated: every copy but the first gets augmented.
   const step = Math.max(1, Math.floor(data.train.count / rows));
+  const { images: digits } = gather(data, data.train, Array.from({ length: rows }, (_, r) => r * step), 0, rows);
   const tiled = new Float32Array(rows * COLUMNS * h * w);
   for (let r = 0; r < rows; r++) {
-    const digit = data.train.images.subarray(r * step * h * w, (r * step + 1) * h * w);
-    for (let c = 0; c < COLUMNS; c++) tiled.set(digit, (r * COLUMNS + c) * h * w);
+    for (let c = 0; c < COLUMNS; c++) tiled.set(digits.subarray(r * h * w, (r + 1) * h * w), (r * COLUMNS + c) * h * w);
   }
   const background = -experiment.data.mean / experiment.data.std;
   const rng = new Random(Number(values.seed ?? experiment.training.seed));

@@ -1,10 +1,13 @@
 /**
- * Loads a train/test pair of IDX files into normalised float images, and splits a seeded
- * validation set off the training images.
+ * Loads a train/test pair of IDX files and splits a seeded validation set off the training
+ * images. Splits are index lists into the files' pixels, which stay as bytes: batches are
+ * gathered and normalised when they are needed, so loading copies nothing and a worker holds
+ * one byte per pixel.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Random } from '../util/random.js';
+import { cacheDir } from './cache-dir.js';
 import { IdxError, readIdx } from './idx.js';
 
 /** [images, labels] file names of the training and the test set, as MNIST names them. */
@@ -14,12 +17,18 @@ export const IDX_FILES = [
 ] as const;
 
 
+/** Where decompressed copies of gzipped IDX files are kept. */
+const UNPACKED = () => join(cacheDir(), 'unpacked');
+
 /** Seed of the sample kept by limitTrain: fixed, so that every trial trains on the same images. */
 const LIMIT_SEED = 12345;
 
 export interface Split {
-  /** count × 28 × 28 normalised pixels. */
-  images: Float32Array;
+  /** All pixels of the IDX file the split draws from (shared with the other splits of that file). */
+  pixels: Uint8Array;
+  /** Which images of the file belong to the split. */
+  indices: Uint32Array;
+  /** The split's labels, in split order. */
   labels: Uint8Array;
   count: number;
 }
@@ -30,6 +39,29 @@ export interface Dataset {
   test: Split;
   height: number;
   width: number;
+  /** Normalisation of pixels in 0..1: (p − mean) / std. */
+  mean: number;
+  std: number;
+}
+
+/**
+ * Normalised images [n, height·width] and labels of split items order[start, start + n) (or
+ * items start… when order is null).
+ */
+export function gather(data: Dataset, split: Split, order: ArrayLike<number> | null, start: number, n: number) {
+  const size = data.height * data.width;
+  const images = new Float32Array(n * size);
+  const labels = new Int32Array(n);
+  const scale = 1 / (255 * data.std);
+  const shift = data.mean / data.std;
+  for (let k = 0; k < n; k++) {
+    const item = order ? order[start + k] : start + k;
+    const from = split.indices[item] * size;
+    const to = k * size;
+    for (let p = 0; p < size; p++) images[to + p] = split.pixels[from + p] * scale - shift;
+    labels[k] = split.labels[item];
+  }
+  return { images, labels };
 }
 
 /**
@@ -65,8 +97,8 @@ export function checkDatasetFolder(dir: string): void {
 function readPair(dir: string, [imagesName, labelsName]: readonly [string, string]) {
   const imagesPath = findFile(dir, imagesName);
   const labelsPath = findFile(dir, labelsName);
-  const images = readIdx(imagesPath);
-  const labels = readIdx(labelsPath);
+  const images = readIdx(imagesPath, UNPACKED());
+  const labels = readIdx(labelsPath, UNPACKED());
   if (images.dims.length !== 3) throw new IdxError(imagesPath, `expected 3 dimensions (count, rows, cols), found ${images.dims.length}`);
   if (labels.dims.length !== 1) throw new IdxError(labelsPath, `expected 1 dimension (count), found ${labels.dims.length}`);
   if (images.dims[0] !== labels.dims[0]) {
@@ -75,47 +107,40 @@ function readPair(dir: string, [imagesName, labelsName]: readonly [string, strin
   return { images, labels };
 }
 
-function take(pixels: Uint8Array, labels: Uint8Array, indices: ArrayLike<number>, imageSize: number, norm: { mean: number; std: number }): Split {
-  const images = new Float32Array(indices.length * imageSize);
-  const out = new Uint8Array(indices.length);
-  const scale = 1 / (255 * norm.std);
-  const shift = norm.mean / norm.std;
-  for (let k = 0; k < indices.length; k++) {
-    const src = indices[k] * imageSize;
-    const dst = k * imageSize;
-    for (let p = 0; p < imageSize; p++) images[dst + p] = pixels[src + p] * scale - shift;
-    out[k] = labels[indices[k]];
-  }
-  return { images, labels: out, count: indices.length };
+function split(pixels: Uint8Array, labels: Uint8Array, indices: Uint32Array): Split {
+  return { pixels, indices, labels: indices.length ? Uint8Array.from(indices, (i) => labels[i]) : new Uint8Array(0), count: indices.length };
 }
 
 export function loadDataset(dir: string, options: SplitOptions): Dataset {
   const train = readPair(dir, IDX_FILES[0]);
   const test = readPair(dir, IDX_FILES[1]);
   const [, height, width] = train.images.dims;
-  const imageSize = height * width;
   const range = (n: number) => Uint32Array.from({ length: n }, (_, i) => i);
   const v = options.validation;
   let trainIdx: Uint32Array;
   let validation: Split;
+  const fromTrain = (idx: Uint32Array) => split(train.images.data, train.labels.data, idx);
+  const fromTest = (idx: Uint32Array) => split(test.images.data, test.labels.data, idx);
   let testIdx = range(test.labels.dims[0]);
   if (v.from === 'train') {
     const order = new Random(v.seed).shuffle(range(train.labels.dims[0]));
     const nValidation = Math.round(order.length * v.fraction);
-    validation = take(train.images.data, train.labels.data, order.subarray(0, nValidation), imageSize, options);
+    validation = fromTrain(order.slice(0, nValidation));
     trainIdx = order.subarray(nValidation);
   } else {
-    validation = take(test.images.data, test.labels.data, testIdx.filter((i) => i % 2 === 0), imageSize, options);
+    validation = fromTest(testIdx.filter((i) => i % 2 === 0));
     testIdx = testIdx.filter((i) => i % 2 === 1);
     trainIdx = range(train.labels.dims[0]);
   }
   // IDX files are often sorted by label: a limited sample must be drawn, not cut off the front.
   if (options.limitTrain > 0) trainIdx = new Random(LIMIT_SEED).shuffle(trainIdx.slice()).subarray(0, options.limitTrain);
   return {
-    train: take(train.images.data, train.labels.data, trainIdx, imageSize, options),
+    train: fromTrain(trainIdx),
     validation,
-    test: take(test.images.data, test.labels.data, testIdx, imageSize, options),
+    test: fromTest(testIdx),
     height,
     width,
+    mean: options.mean,
+    std: options.std,
   };
 }

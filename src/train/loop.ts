@@ -26,7 +26,7 @@ import {
 } from '@tensorflow/tfjs';
 import type { Experiment } from '../config/experiment.types.js';
 import { augmentBatch, isAugmenting } from '../data/augment.js';
-import type { Dataset, Split } from '../data/dataset.js';
+import { gather, type Dataset, type Split } from '../data/dataset.js';
 import { buildLeNet, type LeNet } from '../model/lenet.js';
 import { Random } from '../util/random.js';
 import { buildOptimizer, clipByGlobalNorm } from './optimizer.js';
@@ -65,28 +65,16 @@ export interface TrainHooks {
 const EVAL_BATCH = 1000;
 const AUGMENT_SEED_OFFSET = 0x5eed;
 
-/** Copies the images and labels at order[start, start + size) into a batch. */
-function batchTensors(split: Split, order: Uint32Array, start: number, size: number, pixels: number) {
-  const images = new Float32Array(size * pixels);
-  const labels = new Int32Array(size);
-  for (let k = 0; k < size; k++) {
-    const i = order[start + k];
-    images.set(split.images.subarray(i * pixels, (i + 1) * pixels), k * pixels);
-    labels[k] = split.labels[i];
-  }
-  return { images, labels };
-}
-
 /** Mean loss and accuracy over a split, in inference mode. */
-export function evaluate(model: LeNet, split: Split, height: number, width: number): { loss: number; acc: number } {
+export function evaluate(model: LeNet, data: Dataset, split: Split): { loss: number; acc: number } {
   let lossSum = 0;
   let correct = 0;
-  const pixels = height * width;
   for (let start = 0; start < split.count; start += EVAL_BATCH) {
     const n = Math.min(EVAL_BATCH, split.count - start);
+    const { images, labels } = gather(data, split, null, start, n);
     const [l, c] = tidy(() => {
-      const x = tensor4d(split.images.subarray(start * pixels, (start + n) * pixels), [n, height, width, 1]);
-      const y = tensor1d(split.labels.subarray(start, start + n), 'int32');
+      const x = tensor4d(images, [n, data.height, data.width, 1]);
+      const y = tensor1d(labels, 'int32');
       const logits = model.forward(x, false);
       const loss = losses.softmaxCrossEntropy(oneHot(y, 10), logits, undefined, undefined, Reduction.SUM);
       return [loss.dataSync()[0], sum(cast(equal(argMax(logits, 1), y), 'float32')).dataSync()[0]];
@@ -107,7 +95,6 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
   const augmentRng = new Random(config.training.seed + AUGMENT_SEED_OFFSET);
   const background = -config.data.mean / config.data.std;
   const { batch_size: batchSize, epochs } = config.training;
-  const pixels = data.height * data.width;
   const batches = Math.ceil(data.train.count / batchSize);
   const order = Uint32Array.from({ length: data.train.count }, (_, i) => i);
   hooks.onStart?.({ paramCount: model.paramCount, batchesPerEpoch: batches });
@@ -128,7 +115,7 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
         }
         const start = b * batchSize;
         const size = Math.min(batchSize, data.train.count - start);
-        const { images, labels } = batchTensors(data.train, order, start, size, pixels);
+        const { images, labels } = gather(data, data.train, order, start, size);
         const dropoutSeed = rng.int();
         const raw = tensor4d(images, [size, data.height, data.width, 1]);
         const x = augmenting ? augmentBatch(raw, config.augment, augmentRng, background) : raw;
@@ -157,7 +144,7 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
       const trainAcc = correctSum.dataSync()[0] / data.train.count;
       dispose([lossSum, correctSum]);
       if (status === 'interrupted') break;
-      const val = evaluate(model, data.validation, data.height, data.width);
+      const val = evaluate(model, data, data.validation);
       const metrics: EpochMetrics = {
         epoch,
         train_loss: trainLoss,
@@ -172,7 +159,7 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
       hooks.onEpoch?.(metrics);
       if (!Number.isFinite(trainLoss) || !Number.isFinite(val.loss)) status = 'diverged';
     }
-    const test = status === 'completed' ? evaluate(model, data.test, data.height, data.width) : null;
+    const test = status === 'completed' ? evaluate(model, data, data.test) : null;
     return { status, paramCount: model.paramCount, testLoss: test?.loss ?? null, testAcc: test?.acc ?? null };
   } finally {
     optimizer.dispose();
