@@ -20,11 +20,11 @@ const ZOOM = 3;
 const GAP = 2;
 
 export async function augmentPreviewCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { out: { type: 'string' }, rows: { type: 'string' }, seed: { type: 'string' } }, 'sweep augment-preview');
+  const { values, positionals } = parse(args, { out: { type: 'string' }, rows: { type: 'string' }, seed: { type: 'string' }, set: { type: 'string', multiple: true } }, 'sweep augment-preview');
   if (positionals.length !== 1) throw new UserError('sweep augment-preview: expected one experiment file; see sweep --help');
   if (!values.out) throw new UserError('sweep augment-preview: --out FILE.png is required');
   const rows = positiveInt(values.rows, 'rows') ?? 8;
-  const { experiment } = loadExperiment(positionals[0]);
+  const { experiment } = loadExperiment(positionals[0], { set: values.set });
   const dir = await prepareDataset(experiment.data);
   await initBackend(experiment.backend);
   const data = loadDataset(dir, splitOptions(experiment));

@@ -1,12 +1,14 @@
 export const USAGE = `usage:
-  sweep FILE [--workers N] [--db PATH] [--backend NAME] [--rerun]
+  sweep FILE [--set PATH=VALUE]... [--grid PATH=A,B]... [--workers N] [--db PATH] [--backend NAME] [--rerun]
       run the trials of an experiment file (those already completed in the database are kept)
   sweep runs list [--db PATH] [--sweep NAME] [--json]
       list the trials in the database, best first
-  sweep augment-preview FILE --out grid.png [--rows N] [--seed S]
+  sweep augment-preview FILE --out grid.png [--rows N] [--seed S] [--set PATH=VALUE]...
       draw training digits as they are and as the file's augment settings change them
 
 options:
+  --set PATH=VALUE change one config value (read as YAML), e.g. --set training.epochs=3
+  --grid PATH=A,B  add a grid axis, e.g. --grid model.pooling=avg,max
   --workers N      parallel trials (default: one per CPU core on wasm/cpu, one on tensorflow backends)
   --db PATH        the runs database (default: runs/runs.db)
   --backend NAME   auto | tensorflow-gpu | tensorflow | wasm | cpu (overrides the file's backend)

@@ -9,7 +9,8 @@ import { gridAssignments, setPath, type Assignment, type ParamValue } from '../s
 import { trialId } from '../sweep/trial-id.js';
 import { UserError, type Problem } from './errors.js';
 import type { Experiment } from './experiment.types.js';
-import { configPaths, inFileOrder, locate, problemAt, readSource, schemaAt, validate, type SourceFile } from './load.js';
+import { compose, type Origins, type Overrides } from './compose.js';
+import { configPaths, inFileOrder, locate, placeOf, problemAt, schemaAt, validate, type Place } from './load.js';
 import { checkRules } from './rules.js';
 import { didYouMean } from './suggest.js';
 
@@ -30,29 +31,30 @@ export interface LoadedExperiment {
 /** Keys that name or shape the sweep itself and so cannot be swept. */
 const UNSWEEPABLE = new Set(['name', 'description', 'sweep']);
 
-function checkParameterPaths(source: SourceFile, parameters: Record<string, unknown>): Problem[] {
+function checkParameterPaths(origins: Origins, parameters: Record<string, unknown>): Problem[] {
   const leaves = configPaths().filter((p) => !UNSWEEPABLE.has(p.split('.')[0]));
   return Object.keys(parameters).flatMap((path) => {
     const target = schemaAt(path);
     if (target && !target.properties && !UNSWEEPABLE.has(path.split('.')[0])) return [];
-    const keyNode = source.doc.getIn(['sweep', 'parameters'], true) as { items?: { key: Node & { value: unknown } }[] };
-    const node = keyNode?.items?.find((p) => p.key.value === path)?.key ?? null;
     const why = target?.properties
       ? `'${path}' is a section; sweep one of its keys (${Object.keys(target.properties).map((k) => `${path}.${k}`).join(', ')})`
       : UNSWEEPABLE.has(path.split('.')[0]) ? `'${path}' cannot be swept` : `'${path}' is not a config key${didYouMean(path, leaves)}`;
-    return [{ file: source.path, ...locate(source, node), message: `sweep.parameters: ${why}` }];
+    return [{ ...placeOf(origins, ['sweep', 'parameters'], path), message: `sweep.parameters: ${why}` }];
   });
 }
 
-export function loadExperiment(path: string): LoadedExperiment {
-  const source = readSource(path);
-  const raw = source.value as Record<string, unknown>;
+/**
+ * Loads an experiment file into its trials: composed with the files it extends and the
+ * command-line overrides, validated as a whole, then trial by trial with the swept values.
+ */
+export function loadExperiment(path: string, overrides: Overrides = {}): LoadedExperiment {
+  const { value: raw, origins } = compose(path, overrides);
   const experiment = structuredClone(raw) as unknown as Experiment;
-  const problems = validate(source, experiment);
+  const problems = validate(origins, experiment);
   if (problems.length) throw new UserError(inFileOrder(problems));
 
   const parameters = (experiment.sweep?.parameters ?? {}) as Record<string, ParamValue[]>;
-  const pathProblems = checkParameterPaths(source, parameters);
+  const pathProblems = checkParameterPaths(origins, parameters);
   if (pathProblems.length) throw new UserError(pathProblems);
 
   const seen = new Map<string, Trial>();
@@ -60,26 +62,32 @@ export function loadExperiment(path: string): LoadedExperiment {
   for (const params of gridAssignments(parameters)) {
     const config = structuredClone(raw);
     for (const [p, v] of Object.entries(params)) setPath(config, p, v);
-    const pin = (errorPath: string[]): Node | null => {
+    // A problem with a swept value is placed at that value in the sweep block.
+    const pin = (errorPath: string[]): Place | null => {
       const dotted = errorPath.join('.');
       const swept = Object.keys(params).find((p) => dotted === p || dotted.startsWith(`${p}.`));
       if (!swept) return null;
+      const origin = origins.at(['sweep', 'parameters', swept]);
+      if (!origin.source) return { file: origin.label };
       const index = parameters[swept].indexOf(params[swept]);
-      return (source.doc.getIn(['sweep', 'parameters', swept, index], true) as Node | undefined) ?? null;
+      return { file: origin.source.path, ...locate(origin.source, (origin.source.doc.getIn(['sweep', 'parameters', swept, index], true) as Node | undefined) ?? null) };
     };
-    const trialProblems = validate(source, config, pin);
+    const trialProblems = validate(origins, config, pin);
     if (trialProblems.length) {
       valueProblems.push(...trialProblems);
       continue;
     }
     const resolved = config as unknown as Experiment;
-    const broken = checkRules(resolved).map((v) => problemAt(source, v.path, v.message, pin));
+    const broken = checkRules(resolved).map((v) => problemAt(origins, v.path, v.message, pin));
     if (broken.length) {
       valueProblems.push(...broken);
       continue;
     }
-    // A dataset folder is relative to the experiment file, wherever sweep runs from.
-    if (resolved.data.dir !== undefined) resolved.data.dir = resolve(dirname(source.path), resolved.data.dir);
+    // A dataset folder is relative to the file that names it, wherever sweep runs from.
+    if (resolved.data.dir !== undefined) {
+      const where = origins.at(['data', 'dir']).source;
+      resolved.data.dir = resolve(where ? dirname(where.path) : '.', resolved.data.dir);
+    }
     const id = trialId(resolved);
     if (!seen.has(id)) seen.set(id, { id, params, config: resolved });
   }

@@ -15,6 +15,10 @@ export interface ExperimentFile {
    */
   description?: string;
   /**
+   * Experiment files this one builds on, relative to it: a path or a list. They are merged deeply in order, then this file on top (later wins; lists replace).
+   */
+  extends?: string | string[];
+  /**
    * The metric that ranks trials.
    */
   metric?: {
@@ -264,6 +268,10 @@ export interface Experiment {
    * Free text shown in listings.
    */
   description: string;
+  /**
+   * Experiment files this one builds on, relative to it: a path or a list. They are merged deeply in order, then this file on top (later wins; lists replace).
+   */
+  extends?: string | string[];
   /**
    * The metric that ranks trials.
    */

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import type { Origins } from './compose.js';
 import type { Experiment } from './experiment.types.js';
 import { UserError, type Problem } from './errors.js';
 import { didYouMean } from './suggest.js';
@@ -153,26 +154,34 @@ function valueAt(root: unknown, path: string[]): unknown {
   return path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), root);
 }
 
+/** A place in a file (or a command-line option, then without line and column). */
+export type Place = Omit<Problem, 'message'>;
+
+/** Where the value at a config path was written; for `atKey`, where that key of it was. */
+export function placeOf(origins: Origins, path: string[], atKey?: string): Place {
+  const origin = origins.at(atKey ? [...path, atKey] : path);
+  const source = origin.source;
+  if (!source) return { file: origin.label };
+  const node = atKey ? keyNodeAt(source.doc, path, atKey) : nodeAt(source.doc, path).node;
+  return { file: source.path, ...locate(source, node) };
+}
+
 /**
- * Validates a config value against the schema, filling its defaults in place. Problems point at
- * `pin(path)` when given and it returns a node (used for swept values), else at the path itself.
+ * Validates a config value against the schema, filling its defaults in place. Problems are
+ * placed where the value was written, or by `pin` when it places them (swept values).
  */
-export function validate(source: SourceFile, value: unknown, pin?: (path: string[]) => Node | null): Problem[] {
+export function validate(origins: Origins, value: unknown, pin?: (path: string[]) => Place | null): Problem[] {
   const check = validator();
   if (check(value)) return [];
-  // Only the most specific error of each place: an unknown value inside `sweep` also fails `type`.
-  return (check.errors ?? []).filter((e) => e.keyword !== 'if').map((e) => {
+  return (check.errors ?? []).map((e) => {
     const { path, message, atKey } = explain(e, valueAt(value, e.instancePath.split('/').slice(1)));
-    const pinned = pin?.(path);
-    const node = pinned ?? (atKey ? keyNodeAt(source.doc, path, atKey) : nodeAt(source.doc, path).node);
-    return { file: source.path, ...locate(source, node), message };
+    return { ...(pin?.(path) ?? placeOf(origins, path, atKey)), message };
   });
 }
 
 /** A problem about the value at a config path, placed where it is written (or pinned). */
-export function problemAt(source: SourceFile, path: string[], message: string, pin?: (path: string[]) => Node | null): Problem {
-  const node = pin?.(path) ?? nodeAt(source.doc, path).node;
-  return { file: source.path, ...locate(source, node), message };
+export function problemAt(origins: Origins, path: string[], message: string, pin?: (path: string[]) => Place | null): Problem {
+  return { ...(pin?.(path) ?? placeOf(origins, path)), message };
 }
 
 /** Problems once each, in the order of the file. */

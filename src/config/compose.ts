@@ -1,0 +1,152 @@
+/**
+ * Composing an experiment from its file, the files it `extends` (a path or a list, relative to
+ * the file; deep merge, later wins) and command-line overrides (`--set path=value`,
+ * `--grid path=a,b`). Every value remembers where it was written, so that a problem found after
+ * merging is still reported at its own file, line and column.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { isSeq, parse as parseYaml, type Node } from 'yaml';
+import { UserError, type Problem } from './errors.js';
+import { locate, readSource, type SourceFile } from './load.js';
+
+/** Where a value came from: a file (with its parsed document) or a command-line option. */
+export interface Origin {
+  label: string;
+  source?: SourceFile;
+}
+
+/** The origin of every config path, by the deepest path recorded. */
+export class Origins {
+  private readonly byPath = new Map<string, Origin>();
+
+  constructor(readonly main: Origin) {}
+
+  record(path: string[], origin: Origin): void {
+    this.byPath.set(path.join('\0'), origin);
+  }
+
+  at(path: string[]): Origin {
+    for (let depth = path.length; depth > 0; depth--) {
+      const origin = this.byPath.get(path.slice(0, depth).join('\0'));
+      if (origin) return origin;
+    }
+    return this.main;
+  }
+}
+
+export interface Overrides {
+  /** `path=value`, the value read as YAML. */
+  set?: string[];
+  /** `path=a,b,c`: a grid axis, each value read as YAML. */
+  grid?: string[];
+}
+
+type Mapping = Record<string, unknown>;
+const isMapping = (v: unknown): v is Mapping => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Merges overlay into target (mappings recursively; lists and scalars replace), noting origins. */
+function merge(target: Mapping, overlay: Mapping, origin: Origin, origins: Origins, prefix: string[] = []): void {
+  for (const [key, value] of Object.entries(overlay)) {
+    const path = [...prefix, key];
+    origins.record(path, origin);
+    if (isMapping(value) && isMapping(target[key])) {
+      merge(target[key] as Mapping, value, origin, origins, path);
+    } else {
+      target[key] = structuredClone(value);
+      if (isMapping(value)) recordLeaves(value, origin, origins, path);
+    }
+  }
+}
+
+function recordLeaves(value: Mapping, origin: Origin, origins: Origins, prefix: string[]): void {
+  for (const [key, v] of Object.entries(value)) {
+    origins.record([...prefix, key], origin);
+    if (isMapping(v)) recordLeaves(v, origin, origins, [...prefix, key]);
+  }
+}
+
+/**
+ * Reads a file and the files it extends into target, parents first. `path` is as people will
+ * read it in messages; `chain` holds the absolute paths of the files that led here.
+ */
+function composeFile(path: string, chain: string[], target: Mapping, origins: Origins, problems: Problem[]): SourceFile {
+  const source = readSource(path);
+  const absolute = resolve(path);
+  const raw = source.value as Mapping;
+  const parents = raw.extends;
+  if (parents !== undefined) {
+    const list = typeof parents === 'string' ? [parents] : Array.isArray(parents) && parents.every((p) => typeof p === 'string') ? parents : null;
+    const extendsNode = source.doc.get('extends', true) as Node | undefined;
+    if (!list) {
+      problems.push({ file: path, ...locate(source, extendsNode ?? null), message: 'extends: expected a file path or a list of file paths' });
+    } else {
+      list.forEach((rel, i) => {
+        const node = isSeq(extendsNode) ? (extendsNode.items[i] as Node) : (extendsNode ?? null);
+        const parent = resolve(dirname(absolute), rel);
+        const at = { file: path, ...locate(source, node) };
+        const seen = [...chain, absolute];
+        if (seen.includes(parent)) {
+          const cycle = [...seen.slice(seen.indexOf(parent)), parent].map((p) => relative(process.cwd(), p)).join(' → ');
+          problems.push({ ...at, message: `extends: '${rel}' makes a cycle: ${cycle}` });
+        } else if (!existsSync(parent)) {
+          problems.push({ ...at, message: `extends: '${rel}': no such file (${relative(process.cwd(), parent)})` });
+        } else {
+          composeFile(relative(process.cwd(), parent), seen, target, origins, problems);
+        }
+      });
+    }
+  }
+  const { extends: _extends, ...own } = raw;
+  merge(target, own, { label: path, source }, origins);
+  return source;
+}
+
+/** Splits `path=value` of a command-line override, or says what is wrong with it. */
+function splitOverride(option: string, text: string): [string, string] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new UserError(`${option} ${text}: expected path=value, for example ${option === '--grid' ? 'model.pooling=avg,max' : 'training.epochs=3'}`);
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+function scalar(option: string, text: string, value: string): unknown {
+  try {
+    return parseYaml(value);
+  } catch {
+    throw new UserError(`${option} ${text}: '${value}' is not a YAML value`);
+  }
+}
+
+export interface Composed {
+  value: Mapping;
+  origins: Origins;
+  main: SourceFile;
+}
+
+export function compose(path: string, overrides: Overrides = {}): Composed {
+  const value: Mapping = {};
+  const problems: Problem[] = [];
+  const origins = new Origins({ label: path });
+  const main = composeFile(path, [], value, origins, problems);
+  if (problems.length) throw new UserError(problems);
+  for (const text of overrides.set ?? []) {
+    const [key, raw] = splitOverride('--set', text);
+    const overlay: Mapping = {};
+    setDotted(overlay, key, scalar('--set', text, raw));
+    merge(value, overlay, { label: `--set ${text}` }, origins);
+  }
+  for (const text of overrides.grid ?? []) {
+    const [key, raw] = splitOverride('--grid', text);
+    const values = raw.split(',').map((v) => scalar('--grid', text, v.trim()));
+    merge(value, { sweep: { parameters: { [key]: values } } }, { label: `--grid ${text}` }, origins);
+  }
+  origins.main.source = main;
+  return { value, origins, main };
+}
+
+function setDotted(target: Mapping, dotted: string, v: unknown): void {
+  const keys = dotted.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Mapping;
+  node[keys[keys.length - 1]] = v;
+}

@@ -1,0 +1,93 @@
+/** extends (deep merge, later wins, cycles) and command-line overrides, with problems placed where they were written. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadExperiment } from '../src/config/experiment.js';
+import { problemsOf, tempDir } from './helpers.js';
+
+/** Writes files into a fresh folder; returns the folder. */
+function files(contents: Record<string, string>): string {
+  const dir = tempDir();
+  for (const [name, text] of Object.entries(contents)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+const rel = (p: string) => relative(process.cwd(), p);
+
+describe('extends', () => {
+  it('merges parents deeply in order, then the file itself; lists replace', () => {
+    const dir = files({
+      'base/a.yaml': 'name: a\nmodel: { pooling: max, dropout: 0.2 }\ntraining: { epochs: 3, seed: 7 }\nschedule: { name: multistep, milestones: [1, 2] }\n',
+      'base/b.yaml': 'name: b\nmodel: { dropout: 0.4 }\ntraining: { epochs: 5 }\n',
+      'exp.yaml': 'name: exp\nextends: [./base/a.yaml, ./base/b.yaml]\ntraining: { epochs: 8 }\nschedule: { milestones: [4] }\n',
+    });
+    const { experiment } = loadExperiment(join(dir, 'exp.yaml'));
+    expect(experiment.name).toBe('exp');
+    expect(experiment.model).toMatchObject({ pooling: 'max', dropout: 0.4 });
+    expect(experiment.training).toMatchObject({ epochs: 8, seed: 7 });
+    expect(experiment.schedule).toMatchObject({ name: 'multistep', milestones: [4] });
+    expect('extends' in experiment).toBe(false);
+  });
+
+  it('reports a bad value in a parent at its own file, line and column', () => {
+    const dir = files({
+      'base.yaml': 'name: base\nmodel:\n  pooling: maxx\n',
+      'exp.yaml': 'name: exp\nextends: base.yaml\n',
+    });
+    expect(problemsOf(() => loadExperiment(join(dir, 'exp.yaml')))).toEqual([
+      `${rel(join(dir, 'base.yaml'))}:3:12: model.pooling: expected one of avg, max, found 'maxx' (did you mean 'max'?)`,
+    ]);
+  });
+
+  it('reports missing parents and cycles where the extends is written', () => {
+    const dir = files({
+      'a.yaml': 'name: a\nextends: b.yaml\n',
+      'b.yaml': 'name: b\nextends: [c.yaml, a.yaml]\n',
+      'lonely.yaml': 'name: x\nextends: ./nowhere.yaml\n',
+    });
+    expect(problemsOf(() => loadExperiment(join(dir, 'lonely.yaml')))).toEqual([
+      `${join(dir, 'lonely.yaml')}:2:10: extends: './nowhere.yaml': no such file (${rel(join(dir, 'nowhere.yaml'))})`,
+    ]);
+    expect(problemsOf(() => loadExperiment(join(dir, 'a.yaml')))).toEqual([
+      `${rel(join(dir, 'b.yaml'))}:2:11: extends: 'c.yaml': no such file (${rel(join(dir, 'c.yaml'))})`,
+      `${rel(join(dir, 'b.yaml'))}:2:19: extends: 'a.yaml' makes a cycle: ${rel(join(dir, 'a.yaml'))} → ${rel(join(dir, 'b.yaml'))} → ${rel(join(dir, 'a.yaml'))}`,
+    ]);
+  });
+
+  it('resolves data.dir relative to the file that names it', () => {
+    const dir = files({ 'base/data.yaml': 'name: d\ndata: { dataset: idx, dir: ./digits }\n', 'exp.yaml': 'name: e\nextends: base/data.yaml\n' });
+    expect(loadExperiment(join(dir, 'exp.yaml')).trials[0].config.data.dir).toBe(join(dir, 'base', 'digits'));
+  });
+});
+
+describe('command-line overrides', () => {
+  const dir = files({ 'exp.yaml': 'name: exp\ntraining: { epochs: 10 }\nsweep: { parameters: { training.seed: [1, 2] } }\n' });
+  const file = join(dir, 'exp.yaml');
+
+  it('--set changes values (read as YAML), --grid adds or replaces an axis', () => {
+    const { trials } = loadExperiment(file, { set: ['training.epochs=3', 'model.dropout=0.25', 'optimizer.name=sgd'], grid: ['model.pooling=avg, max', 'training.seed=5'] });
+    expect(trials.map((t) => t.params)).toEqual([
+      { 'training.seed': 5, 'model.pooling': 'avg' },
+      { 'training.seed': 5, 'model.pooling': 'max' },
+    ]);
+    expect(trials[0].config.training.epochs).toBe(3);
+    expect(trials[0].config.model.dropout).toBe(0.25);
+    expect(trials[0].config.optimizer.name).toBe('sgd');
+  });
+
+  it('names the option when its value or path is wrong', () => {
+    expect(problemsOf(() => loadExperiment(file, { set: ['training.epochs=three'] }))).toEqual([
+      "--set training.epochs=three: training.epochs: expected an integer, found 'three'",
+    ]);
+    expect(problemsOf(() => loadExperiment(file, { set: ['model.poolng=max'] }))).toEqual([
+      "--set model.poolng=max: model.poolng: unknown key (did you mean 'pooling'?); known keys: pooling, activation, conv1_filters, conv2_filters, fc1_units, fc2_units, dropout, dropout_conv, batchnorm, batchnorm_fc",
+    ]);
+    expect(problemsOf(() => loadExperiment(file, { grid: ['model.pooling=avg,maxx'] }))).toEqual([
+      "--grid model.pooling=avg,maxx: model.pooling: expected one of avg, max, found 'maxx' (did you mean 'max'?)",
+    ]);
+    expect(problemsOf(() => loadExperiment(file, { set: ['epochs'] }))).toEqual(['--set epochs: expected path=value, for example training.epochs=3']);
+  });
+});
