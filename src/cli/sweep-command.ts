@@ -49,12 +49,13 @@ export async function sweepCommand(args: string[]): Promise<number> {
     'no-tui': { type: 'boolean', default: false },
     set: { type: 'string', multiple: true },
     grid: { type: 'string', multiple: true },
+    yes: { type: 'boolean', default: false },
   }, 'sweep');
   if (positionals.length !== 1) throw new UserError(positionals.length ? `sweep: expected one experiment file, found ${positionals.length}` : 'sweep: no experiment file given; see sweep --help');
   const requestedWorkers = positiveInt(values.workers, 'workers');
   const backendOverride = backendOption(values.backend);
 
-  const loaded = loadExperiment(positionals[0], { set: values.set, grid: values.grid });
+  const loaded = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
   const { experiment } = loaded;
   const trials = backendOverride ? loaded.trials.map((t) => withBackend(t, backendOverride)) : loaded.trials;
   const backends = [...new Set(trials.map((t) => t.config.backend))];

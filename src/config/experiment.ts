@@ -47,7 +47,10 @@ function checkParameterPaths(origins: Origins, parameters: Record<string, unknow
  * Loads an experiment file into its trials: composed with the files it extends and the
  * command-line overrides, validated as a whole, then trial by trial with the swept values.
  */
-export function loadExperiment(path: string, overrides: Overrides = {}): LoadedExperiment {
+/** Grids larger than this are refused unless asked for (`--yes`): a typo can make millions. */
+export const MAX_TRIALS = 10_000;
+
+export function loadExperiment(path: string, overrides: Overrides = {}, options: { maxTrials?: number } = {}): LoadedExperiment {
   const { value: raw, origins } = compose(path, overrides);
   const experiment = structuredClone(raw) as unknown as Experiment;
   const problems = validate(origins, experiment);
@@ -56,6 +59,15 @@ export function loadExperiment(path: string, overrides: Overrides = {}): LoadedE
   const parameters = (experiment.sweep?.parameters ?? {}) as Record<string, ParamValue[]>;
   const pathProblems = checkParameterPaths(origins, parameters);
   if (pathProblems.length) throw new UserError(pathProblems);
+
+  const size = Object.values(parameters).reduce((n, values) => n * values.length, 1);
+  const maxTrials = options.maxTrials ?? MAX_TRIALS;
+  if (size > maxTrials) {
+    throw new UserError({
+      ...placeOf(origins, ['sweep', 'parameters']),
+      message: `sweep.parameters: the grid has ${size.toLocaleString('en')} trials, more than ${maxTrials.toLocaleString('en')}; pass --yes to run it anyway`,
+    });
+  }
 
   const seen = new Map<string, Trial>();
   const valueProblems: Problem[] = [];

@@ -1,0 +1,70 @@
+/**
+ * `sweep plan FILE`: the trials a file expands to (id and swept values), with an estimate of
+ * each trial's training time from the throughput measured in earlier runs, when the database
+ * has any for the same backend.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { defaultWorkers, plannedBackend } from '../backend/index.js';
+import { UserError } from '../config/errors.js';
+import { loadExperiment } from '../config/experiment.js';
+import { trainImagesPerEpoch } from '../data/counts.js';
+import { DEFAULT_DB, openForReading } from '../store/open.js';
+import { parse } from './args.js';
+import { table } from './format.js';
+
+/** Mean training throughput of earlier epochs on a backend, or null without any. */
+function measuredRate(dbPath: string, backend: string): number | null {
+  if (!existsSync(dbPath)) return null;
+  const db = openForReading(dbPath);
+  try {
+    const row = db
+      .prepare(`SELECT avg(e.images_per_s) AS rate FROM epochs e JOIN trials t ON t.id = e.trial_id WHERE t.backend = ? AND e.epoch > 1`)
+      .get(backend) as { rate: number | null };
+    return row.rate;
+  } finally {
+    db.close();
+  }
+}
+
+const duration = (s: number) => (s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`);
+
+export function planCommand(args: string[]): number {
+  const { values, positionals } = parse(args, {
+    json: { type: 'boolean', default: false },
+    db: { type: 'string', default: DEFAULT_DB },
+    set: { type: 'string', multiple: true },
+    grid: { type: 'string', multiple: true },
+    yes: { type: 'boolean', default: false },
+  }, 'sweep plan');
+  if (positionals.length !== 1) throw new UserError('sweep plan: expected one experiment file; see sweep --help');
+  const { experiment, trials } = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
+  const rates = new Map<string, number | null>();
+  const planned = trials.map((t) => {
+    const backend = plannedBackend(t.config.backend);
+    if (!rates.has(backend)) rates.set(backend, measuredRate(values.db!, backend));
+    const rate = rates.get(backend)!;
+    const images = trainImagesPerEpoch(t.config);
+    const seconds = rate && images !== null ? (images * t.config.training.epochs) / rate : null;
+    return { id: t.id, params: t.params, backend, epochs: t.config.training.epochs, seconds };
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(planned, null, 2)}\n`);
+    return 0;
+  }
+  const keys = [...new Set(planned.flatMap((p) => Object.keys(p.params)))];
+  console.log(table(
+    ['#', 'trial', ...keys, 'epochs', 'backend', 'estimate'],
+    planned.map((p, i) => [String(i + 1), p.id, ...keys.map((k) => String(p.params[k] ?? '')), String(p.epochs), p.backend, p.seconds === null ? '—' : duration(p.seconds)]),
+    new Set([0, keys.length + 2, keys.length + 4]),
+  ));
+  const known = planned.filter((p) => p.seconds !== null);
+  const workers = Math.min(...[...rates.keys()].map((b) => defaultWorkers(b as ReturnType<typeof plannedBackend>, availableParallelism())));
+  const total = known.reduce((s, p) => s + p.seconds!, 0);
+  console.log(
+    `\n${experiment.name}: ${trials.length} trial${trials.length === 1 ? '' : 's'}` +
+      (known.length ? `; about ${duration(total / Math.max(1, Math.min(workers, trials.length)))} on ${workers} worker${workers === 1 ? '' : 's'}` +
+        (known.length < planned.length ? ` for the ${known.length} with an estimate` : '') : '; no estimate yet (no earlier runs on this backend in the database)'),
+  );
+  return 0;
+}

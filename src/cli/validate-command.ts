@@ -1,0 +1,21 @@
+/** `sweep validate FILE...`: checks files without running anything; every problem of every file. */
+import { formatProblem, UserError } from '../config/errors.js';
+import { loadExperiment } from '../config/experiment.js';
+import { parse } from './args.js';
+
+export function validateCommand(args: string[]): number {
+  const { positionals, values } = parse(args, { yes: { type: 'boolean', default: false } }, 'sweep validate');
+  if (positionals.length === 0) throw new UserError('sweep validate: no experiment file given; see sweep --help');
+  let failed = 0;
+  for (const file of positionals) {
+    try {
+      const { trials } = loadExperiment(file, {}, { maxTrials: values.yes ? Infinity : undefined });
+      console.log(`${file}: ok, ${trials.length} trial${trials.length === 1 ? '' : 's'}`);
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      failed++;
+      for (const p of err.problems) console.error(formatProblem(p));
+    }
+  }
+  return failed ? 2 : 0;
+}
