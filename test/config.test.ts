@@ -116,7 +116,7 @@ training:
 
   it('rejects an empty search space', () => {
     expect(load('name: s\nsweep:\n  parameters:\n    model.pooling: []\n').problems()).toEqual([
-      "FILE:4:20: sweep.parameters.model.pooling: the list is empty; give at least 1 value",
+      "FILE:4:20: sweep.parameters.model.pooling: needs a non-empty list of values",
     ]);
   });
 });

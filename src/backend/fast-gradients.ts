@@ -17,7 +17,6 @@ import {
   matMul,
   MaxPool,
   mul,
-  ones,
   registerGradient,
   reshape,
   step,

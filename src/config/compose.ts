@@ -14,6 +14,8 @@ import { locate, readSource, type SourceFile } from './load.js';
 export interface Origin {
   label: string;
   source?: SourceFile;
+  /** Where a config path is written in the source, when it is not at the same path. */
+  relocate?: (path: string[]) => string[];
 }
 
 /** The origin of every config path, by the deepest path recorded. */
@@ -140,8 +142,30 @@ export function compose(path: string, overrides: Overrides = {}): Composed {
     const values = raw.split(',').map((v) => scalar('--grid', text, v.trim()));
     merge(value, { sweep: { parameters: { [key]: values } } }, { label: `--grid ${text}` }, origins);
   }
+  liftWandbSweep(value, origins);
   origins.main.source = main;
   return { value, origins, main };
+}
+
+/** W&B sweep keys this project has no use for (they say how W&B runs a program). */
+const WANDB_ONLY = ['program', 'command', 'project', 'entity'];
+
+/**
+ * A Weights & Biases sweep file writes method, parameters, count and run_cap at the top level;
+ * they become this project's `sweep` section, remembering where they were written.
+ */
+function liftWandbSweep(value: Mapping, origins: Origins): void {
+  if (!('parameters' in value) && !('method' in value)) return;
+  const sweep = (isMapping(value.sweep) ? value.sweep : (value.sweep = {})) as Mapping;
+  for (const key of ['method', 'parameters', 'count', 'run_cap']) {
+    if (!(key in value)) continue;
+    const origin = origins.at([key]);
+    const lifted: Origin = { ...origin, relocate: (p) => (p[0] === 'sweep' ? p.slice(1) : p) };
+    sweep[key] = value[key];
+    delete value[key];
+    origins.record(['sweep', key], lifted);
+  }
+  for (const key of WANDB_ONLY) delete value[key];
 }
 
 function setDotted(target: Mapping, dotted: string, v: unknown): void {

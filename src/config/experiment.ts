@@ -4,13 +4,13 @@
  * that a bad value in `sweep.parameters` is reported where it is written.
  */
 import { dirname, resolve } from 'node:path';
-import type { Node } from 'yaml';
-import { gridAssignments, setPath, type Assignment, type ParamValue } from '../sweep/grid.js';
+import { setPath, type Assignment } from '../sweep/grid.js';
+import { assignments, axesOf, type Axis, type SpaceProblem } from '../sweep/space.js';
 import { trialId } from '../sweep/trial-id.js';
 import { UserError, type Problem } from './errors.js';
 import type { Experiment } from './experiment.types.js';
 import { compose, type Origins, type Overrides } from './compose.js';
-import { configPaths, inFileOrder, locate, placeOf, problemAt, schemaAt, validate, type Place } from './load.js';
+import { configPaths, inFileOrder, placeOf, problemAt, schemaAt, validate, type Place } from './load.js';
 import { checkRules } from './rules.js';
 import { didYouMean } from './suggest.js';
 
@@ -31,60 +31,91 @@ export interface LoadedExperiment {
 /** Keys that name or shape the sweep itself and so cannot be swept. */
 const UNSWEEPABLE = new Set(['name', 'description', 'sweep']);
 
-function checkParameterPaths(origins: Origins, parameters: Record<string, unknown>): Problem[] {
+function checkParameterPaths(origins: Origins, axes: Axis[]): Problem[] {
   const leaves = configPaths().filter((p) => !UNSWEEPABLE.has(p.split('.')[0]));
-  return Object.keys(parameters).flatMap((path) => {
+  return axes.flatMap(({ path, docPath }) => {
     const target = schemaAt(path);
     if (target && !target.properties && !UNSWEEPABLE.has(path.split('.')[0])) return [];
     const why = target?.properties
       ? `'${path}' is a section; sweep one of its keys (${Object.keys(target.properties).map((k) => `${path}.${k}`).join(', ')})`
       : UNSWEEPABLE.has(path.split('.')[0]) ? `'${path}' cannot be swept` : `'${path}' is not a config key${didYouMean(path, leaves)}`;
-    return [{ ...placeOf(origins, ['sweep', 'parameters'], path), message: `sweep.parameters: ${why}` }];
+    const parent = ['sweep', 'parameters', ...docPath.slice(0, -1)];
+    return [{ ...placeOf(origins, parent, docPath[docPath.length - 1]), message: `sweep.parameters: ${why}` }];
   });
 }
 
-/**
- * Loads an experiment file into its trials: composed with the files it extends and the
- * command-line overrides, validated as a whole, then trial by trial with the swept values.
- */
+/** Problems with the sweep section as a whole: the method and how many trials it makes. */
+function checkMethod(origins: Origins, sweep: NonNullable<Experiment['sweep']>, axes: Axis[], maxTrials: number): Problem[] {
+  const at = (path: string[], message: string) => ({ ...placeOf(origins, path), message });
+  if (sweep.method === 'bayes') {
+    return [at(['sweep', 'method'], "sweep.method: bayes (W&B's Bayesian search) is not supported yet; use grid or random")];
+  }
+  if (sweep.method === 'random') {
+    if (sweep.count === undefined && sweep.run_cap === undefined) return [at(['sweep', 'method'], 'sweep.count: method random needs count, the number of trials to draw')];
+    return [];
+  }
+  const continuous = axes.filter((a) => a.spec.kind === 'distribution');
+  if (continuous.length) {
+    return continuous.map((a) => at(['sweep', 'parameters', ...a.docPath], `sweep.parameters.${a.path}: method grid needs values to list; a distribution needs method: random`));
+  }
+  const size = axes.reduce((n, a) => n * (a.spec as Extract<Axis['spec'], { kind: 'values' }>).values.length, 1);
+  if (Math.min(size, sweep.run_cap ?? Infinity) * (sweep.repeats ?? 1) > maxTrials) {
+    return [at(['sweep', 'parameters'], `sweep.parameters: the grid has ${size.toLocaleString('en')} trials, more than ${maxTrials.toLocaleString('en')}; pass --yes to run it anyway`)];
+  }
+  return [];
+}
+
+const underParameters = (path: string[]) => path[0] === 'sweep' && path[1] === 'parameters' && path.length > 2;
+
+/** training.seed when the file gives none (the schema's default). */
+const DEFAULT_SEED = 1;
+
+/** The raw spec at a W&B doc path under sweep.parameters. */
+function valueAtDoc(parameters: unknown, docPath: string[]): unknown {
+  return docPath.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), parameters);
+}
+
 /** Grids larger than this are refused unless asked for (`--yes`): a typo can make millions. */
 export const MAX_TRIALS = 10_000;
 
 export function loadExperiment(path: string, overrides: Overrides = {}, options: { maxTrials?: number } = {}): LoadedExperiment {
   const { value: raw, origins } = compose(path, overrides);
   const experiment = structuredClone(raw) as unknown as Experiment;
-  const problems = validate(origins, experiment);
+  // Parameter specs are checked by axesOf, with a message for each mistake.
+  const problems = validate(origins, experiment, undefined, underParameters);
   if (problems.length) throw new UserError(inFileOrder(problems));
 
-  const parameters = (experiment.sweep?.parameters ?? {}) as Record<string, ParamValue[]>;
-  const pathProblems = checkParameterPaths(origins, parameters);
+  const sweep = experiment.sweep;
+  const spaceProblems: SpaceProblem[] = [];
+  const axes = sweep ? axesOf(sweep.parameters as Record<string, unknown>, spaceProblems) : [];
+  const placed = (ps: SpaceProblem[]) => ps.map((p) => ({ ...placeOf(origins, ['sweep', 'parameters', ...p.docPath], p.key), message: p.message }));
+  if (spaceProblems.length) throw new UserError(inFileOrder(placed(spaceProblems)));
+  const pathProblems = checkParameterPaths(origins, axes);
   if (pathProblems.length) throw new UserError(pathProblems);
+  const methodProblems = sweep ? checkMethod(origins, sweep, axes, options.maxTrials ?? MAX_TRIALS) : [];
+  if (methodProblems.length) throw new UserError(methodProblems);
 
-  const size = Object.values(parameters).reduce((n, values) => n * values.length, 1);
-  const maxTrials = options.maxTrials ?? MAX_TRIALS;
-  if (size > maxTrials) {
-    throw new UserError({
-      ...placeOf(origins, ['sweep', 'parameters']),
-      message: `sweep.parameters: the grid has ${size.toLocaleString('en')} trials, more than ${maxTrials.toLocaleString('en')}; pass --yes to run it anyway`,
-    });
-  }
-
+  const byPath = new Map(axes.map((a) => [a.path, a]));
+  const base = (raw as { training?: { seed?: number } }).training?.seed ?? DEFAULT_SEED;
+  const repeats = sweep?.repeats ?? 1;
   const seen = new Map<string, Trial>();
   const valueProblems: Problem[] = [];
-  for (const params of gridAssignments(parameters)) {
+  const drawn = sweep ? assignments(axes, { method: sweep.method, count: sweep.count, run_cap: sweep.run_cap, seed: sweep.seed }) : [{}];
+  for (const params of drawn.flatMap((a) => (repeats === 1 ? [a] : Array.from({ length: repeats }, (_, k) => ({ ...a, 'training.seed': Number(a['training.seed'] ?? base) + k }))))) {
     const config = structuredClone(raw);
     for (const [p, v] of Object.entries(params)) setPath(config, p, v);
-    // A problem with a swept value is placed at that value in the sweep block.
+    // A problem with a swept value is placed at that value (or its distribution) in the sweep block.
     const pin = (errorPath: string[]): Place | null => {
       const dotted = errorPath.join('.');
-      const swept = Object.keys(params).find((p) => dotted === p || dotted.startsWith(`${p}.`));
-      if (!swept) return null;
-      const origin = origins.at(['sweep', 'parameters', swept]);
-      if (!origin.source) return { file: origin.label };
-      const index = parameters[swept].indexOf(params[swept]);
-      return { file: origin.source.path, ...locate(origin.source, (origin.source.doc.getIn(['sweep', 'parameters', swept, index], true) as Node | undefined) ?? null) };
+      const axis = [...byPath.values()].find((a) => dotted === a.path || dotted.startsWith(`${a.path}.`));
+      if (!axis) return null;
+      const spec = axis.spec;
+      const index = spec.kind === 'values' ? spec.values.indexOf(params[axis.path]) : -1;
+      const inList = Array.isArray(valueAtDoc(sweep?.parameters, axis.docPath));
+      const where = index < 0 ? axis.docPath : inList ? [...axis.docPath, String(index)] : [...axis.docPath, 'values', String(index)];
+      return placeOf(origins, ['sweep', 'parameters', ...where]);
     };
-    const trialProblems = validate(origins, config, pin);
+    const trialProblems = validate(origins, config, pin, underParameters);
     if (trialProblems.length) {
       valueProblems.push(...trialProblems);
       continue;

@@ -3,6 +3,41 @@
 
 /** An experiment file as written: keys with defaults may be left out. */
 /**
+ * A list of values, or a W&B parameter: {values}, {value}, or {distribution, min, max, q, mu, sigma, values, probabilities}.
+ */
+export type Parameter =
+  | [string | number | boolean, ...(string | number | boolean)[]]
+  | {
+      /**
+       * @minItems 1
+       */
+      values: [string | number | boolean, ...(string | number | boolean)[]];
+      probabilities?: number[];
+      distribution?: "categorical";
+    }
+  | {
+      value: string | number | boolean;
+      distribution?: "constant";
+    }
+  | {
+      distribution:
+        | "uniform"
+        | "int_uniform"
+        | "q_uniform"
+        | "log_uniform_values"
+        | "log_uniform"
+        | "q_log_uniform_values"
+        | "normal"
+        | "q_normal"
+        | "log_normal";
+      min?: number;
+      max?: number;
+      q?: number;
+      mu?: number;
+      sigma?: number;
+    };
+
+/**
  * A lenet-sweep experiment file: one training recipe for LeNet-5 and an optional sweep over it.
  */
 export interface ExperimentFile {
@@ -236,22 +271,35 @@ export interface ExperimentFile {
    */
   backend?: "auto" | "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
   /**
-   * The search space: every combination of the listed values is one trial.
+   * The search space, in the parameter syntax of Weights & Biases Sweeps: grid takes every combination of the listed values; random draws `count` trials from the distributions.
    */
   sweep?: {
     /**
-     * grid: every combination of the parameter values.
+     * grid: every combination of the values. random: `count` trials drawn from the distributions (and values, uniformly). bayes is W&B's Bayesian search, not supported yet.
      */
-    method?: "grid";
+    method?: "grid" | "random" | "bayes";
     /**
-     * Config paths in dotted form (model.pooling) mapped to the list of values to try.
+     * Config paths (model.pooling, or nested as W&B writes them: model: {parameters: {pooling: …}}) mapped to a list of values, {values: [...]}, {value: x}, or {distribution: …}.
      */
     parameters: {
-      /**
-       * @minItems 1
-       */
-      [k: string]: [string | number | boolean, ...(string | number | boolean)[]];
+      [k: string]: Parameter;
     };
+    /**
+     * random: how many trials to draw.
+     */
+    count?: number;
+    /**
+     * The most trials to run (W&B's run_cap); for grid, the first ones.
+     */
+    run_cap?: number;
+    /**
+     * random: seed of the draws, so that the same file always gives the same trials.
+     */
+    seed?: number;
+    /**
+     * Run each configuration this many times, with training.seed, training.seed + 1, …
+     */
+    repeats?: number;
   };
 }
 
@@ -490,21 +538,34 @@ export interface Experiment {
    */
   backend: "auto" | "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
   /**
-   * The search space: every combination of the listed values is one trial.
+   * The search space, in the parameter syntax of Weights & Biases Sweeps: grid takes every combination of the listed values; random draws `count` trials from the distributions.
    */
   sweep?: {
     /**
-     * grid: every combination of the parameter values.
+     * grid: every combination of the values. random: `count` trials drawn from the distributions (and values, uniformly). bayes is W&B's Bayesian search, not supported yet.
      */
-    method: "grid";
+    method: "grid" | "random" | "bayes";
     /**
-     * Config paths in dotted form (model.pooling) mapped to the list of values to try.
+     * Config paths (model.pooling, or nested as W&B writes them: model: {parameters: {pooling: …}}) mapped to a list of values, {values: [...]}, {value: x}, or {distribution: …}.
      */
     parameters: {
-      /**
-       * @minItems 1
-       */
-      [k: string]: [string | number | boolean, ...(string | number | boolean)[]];
+      [k: string]: Parameter;
     };
+    /**
+     * random: how many trials to draw.
+     */
+    count?: number;
+    /**
+     * The most trials to run (W&B's run_cap); for grid, the first ones.
+     */
+    run_cap?: number;
+    /**
+     * random: seed of the draws, so that the same file always gives the same trials.
+     */
+    seed: number;
+    /**
+     * Run each configuration this many times, with training.seed, training.seed + 1, …
+     */
+    repeats: number;
   };
 }

@@ -162,7 +162,8 @@ export function placeOf(origins: Origins, path: string[], atKey?: string): Place
   const origin = origins.at(atKey ? [...path, atKey] : path);
   const source = origin.source;
   if (!source) return { file: origin.label };
-  const node = atKey ? keyNodeAt(source.doc, path, atKey) : nodeAt(source.doc, path).node;
+  const at = origin.relocate ? origin.relocate(path) : path;
+  const node = atKey ? keyNodeAt(source.doc, at, atKey) : nodeAt(source.doc, at).node;
   return { file: source.path, ...locate(source, node) };
 }
 
@@ -170,10 +171,11 @@ export function placeOf(origins: Origins, path: string[], atKey?: string): Place
  * Validates a config value against the schema, filling its defaults in place. Problems are
  * placed where the value was written, or by `pin` when it places them (swept values).
  */
-export function validate(origins: Origins, value: unknown, pin?: (path: string[]) => Place | null): Problem[] {
+export function validate(origins: Origins, value: unknown, pin?: (path: string[]) => Place | null, skip?: (path: string[]) => boolean): Problem[] {
   const check = validator();
   if (check(value)) return [];
-  return (check.errors ?? []).map((e) => {
+  const errors = (check.errors ?? []).filter((e) => !skip?.(e.instancePath.split('/').slice(1)));
+  return errors.map((e) => {
     const { path, message, atKey } = explain(e, valueAt(value, e.instancePath.split('/').slice(1)));
     return { ...(pin?.(path) ?? placeOf(origins, path, atKey)), message };
   });

@@ -12,7 +12,6 @@ import {
   fused,
   dropout,
   maxPool,
-  mul,
   relu,
   reshape,
   sigmoid,

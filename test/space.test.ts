@@ -1,0 +1,160 @@
+/** Search spaces in W&B Sweeps syntax: distributions, seeded draws, nesting, repeats and the mistakes. */
+import { describe, expect, it } from 'vitest';
+import { loadExperiment } from '../src/config/experiment.js';
+import { draw, type Spec } from '../src/sweep/space.js';
+import { Random } from '../src/util/random.js';
+import { problemsOf, writeExperiment } from './helpers.js';
+
+const load = (text: string) => loadExperiment(writeExperiment(text));
+const problems = (text: string) => {
+  const file = writeExperiment(text);
+  return problemsOf(() => loadExperiment(file), file);
+};
+
+function draws(spec: Spec, n = 2000): number[] {
+  const rng = new Random(3);
+  return Array.from({ length: n }, () => draw(spec, rng) as number);
+}
+const dist = (distribution: string, args: Partial<Record<'min' | 'max' | 'q' | 'mu' | 'sigma', number>>): Spec =>
+  ({ kind: 'distribution', distribution, min: 0, max: 0, q: 1, mu: 0, sigma: 1, ...args }) as Spec;
+
+describe('distributions (as W&B defines them)', () => {
+  it('uniform, int_uniform and q_uniform stay in [min, max] on their grid', () => {
+    const u = draws(dist('uniform', { min: -2, max: 3 }));
+    expect(Math.min(...u)).toBeGreaterThanOrEqual(-2);
+    expect(Math.max(...u)).toBeLessThan(3);
+    const ints = draws(dist('int_uniform', { min: 1, max: 4 }));
+    expect([...new Set(ints)].sort()).toEqual([1, 2, 3, 4]);
+    const q = draws(dist('q_uniform', { min: 32, max: 128, q: 32 }));
+    expect([...new Set(q)].sort((a, b) => a - b)).toEqual([32, 64, 96, 128]);
+  });
+
+  it('log_uniform_values spreads evenly over the logarithm; log_uniform takes its bounds as logarithms', () => {
+    const v = draws(dist('log_uniform_values', { min: 1e-4, max: 1e-2 }));
+    expect(Math.min(...v)).toBeGreaterThanOrEqual(1e-4);
+    expect(Math.max(...v)).toBeLessThanOrEqual(1e-2);
+    const below = v.filter((x) => x < 1e-3).length / v.length; // the middle of the log range
+    expect(below).toBeGreaterThan(0.45);
+    expect(below).toBeLessThan(0.55);
+    const l = draws(dist('log_uniform', { min: 0, max: 1 }));
+    expect(Math.min(...l)).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...l)).toBeLessThanOrEqual(Math.E);
+    expect(draws(dist('q_log_uniform_values', { min: 0.0001, max: 0.1, q: 0.0001 })).every((x) => Math.abs(Math.round(x / 0.0001) * 0.0001 - x) < 1e-12)).toBe(true);
+  });
+
+  it('normal, q_normal and log_normal have the mean and spread they are given', () => {
+    const n = draws(dist('normal', { mu: 5, sigma: 2 }), 5000);
+    const mean = n.reduce((a, b) => a + b, 0) / n.length;
+    const sd = Math.sqrt(n.reduce((a, b) => a + (b - mean) ** 2, 0) / n.length);
+    expect(mean).toBeCloseTo(5, 0);
+    expect(sd).toBeGreaterThan(1.8);
+    expect(sd).toBeLessThan(2.2);
+    expect(draws(dist('q_normal', { mu: 0, sigma: 10, q: 5 })).every((x) => x % 5 === 0)).toBe(true);
+    expect(draws(dist('log_normal', { mu: 0, sigma: 1 })).every((x) => x > 0)).toBe(true);
+  });
+
+  it('categorical values follow their probabilities', () => {
+    const rng = new Random(1);
+    const picks = Array.from({ length: 4000 }, () => draw({ kind: 'values', values: ['a', 'b'], probabilities: [0.8, 0.2] }, rng));
+    const share = picks.filter((p) => p === 'a').length / picks.length;
+    expect(share).toBeGreaterThan(0.77);
+    expect(share).toBeLessThan(0.83);
+  });
+});
+
+describe('random search', () => {
+  const file = `name: r
+sweep:
+  method: random
+  count: 6
+  seed: 11
+  parameters:
+    optimizer.lr: { distribution: log_uniform_values, min: 0.0001, max: 0.01 }
+    model.pooling: { values: [avg, max] }
+    model.dropout: { value: 0.25 }
+`;
+  it('draws count trials, the same ones every time for the same seed', () => {
+    const a = load(file).trials;
+    const b = load(file).trials;
+    expect(a).toHaveLength(6);
+    expect(a.map((t) => t.params)).toEqual(b.map((t) => t.params));
+    for (const t of a) {
+      expect(t.config.optimizer.lr).toBeGreaterThanOrEqual(0.0001);
+      expect(t.config.optimizer.lr).toBeLessThanOrEqual(0.01);
+      expect(t.config.model.dropout).toBe(0.25);
+    }
+    expect(load(file.replace('seed: 11', 'seed: 12')).trials.map((t) => t.params)).not.toEqual(a.map((t) => t.params));
+  });
+
+  it('repeats each configuration over consecutive seeds', () => {
+    const { trials } = load('name: s\ntraining: { seed: 10 }\nsweep: { repeats: 3, parameters: { model.pooling: [avg, max] } }\n');
+    expect(trials.map((t) => [t.params['model.pooling'], t.config.training.seed])).toEqual([
+      ['avg', 10], ['avg', 11], ['avg', 12], ['max', 10], ['max', 11], ['max', 12],
+    ]);
+  });
+});
+
+describe('W&B sweep files', () => {
+  it("plans the example of W&B's documentation (method, metric and nested parameters at the top level)", () => {
+    // From W&B's "Define a sweep configuration" page, with its parameter names mapped onto ours.
+    const { experiment, trials } = load(`program: train.py
+name: sweepdemo
+method: random
+metric:
+  goal: minimize
+  name: val_loss
+count: 5
+parameters:
+  training:
+    parameters:
+      batch_size:
+        values: [16, 32, 64]
+      epochs:
+        values: [5, 10, 15]
+  optimizer:
+    parameters:
+      lr:
+        max: 0.1
+        min: 0.0001
+        distribution: log_uniform_values
+`);
+    expect(experiment.metric).toEqual({ name: 'val_loss', goal: 'minimize' });
+    expect(trials).toHaveLength(5);
+    expect(Object.keys(trials[0].params).sort()).toEqual(['optimizer.lr', 'training.batch_size', 'training.epochs']);
+  });
+
+  it('refuses bayes, and random without count, with the place and a way out', () => {
+    expect(problems('name: b\nmethod: bayes\nparameters:\n  model.pooling: { values: [avg, max] }\n')).toEqual([
+      "FILE:2:9: sweep.method: bayes (W&B's Bayesian search) is not supported yet; use grid or random",
+    ]);
+    expect(problems('name: b\nsweep:\n  method: random\n  parameters: { model.pooling: [avg, max] }\n')).toEqual([
+      'FILE:3:11: sweep.count: method random needs count, the number of trials to draw',
+    ]);
+  });
+});
+
+describe('mistakes in a search space', () => {
+  it('each gets its own message at its own place', () => {
+    expect(problems('name: m\nsweep:\n  method: random\n  count: 2\n  parameters:\n    optimizer.lr: { distribution: uniform, min: 0.1, max: 0.01 }\n')).toEqual([
+      'FILE:6:49: sweep.parameters.optimizer.lr: min 0.1 is greater than max 0.01',
+    ]);
+    expect(problems('name: m\nsweep:\n  method: random\n  count: 2\n  parameters:\n    optimizer.lr: { distribution: log_uniformm, min: 1, max: 2 }\n')).toEqual([
+      "FILE:6:35: sweep.parameters.optimizer.lr: unknown distribution 'log_uniformm' (did you mean 'log_uniform'?); one of uniform, int_uniform, q_uniform, log_uniform_values, log_uniform, q_log_uniform_values, normal, q_normal, log_normal, categorical, constant",
+    ]);
+    expect(problems('name: m\nsweep:\n  method: random\n  count: 2\n  parameters:\n    optimizer.lr: { distribution: normal, mu: 1, sigmaa: 2 }\n')).toEqual([
+      "FILE:6:50: sweep.parameters.optimizer.lr: 'sigmaa' does not go with distribution normal (did you mean 'sigma'?); it takes distribution, mu, sigma",
+    ]);
+    expect(problems('name: m\nsweep:\n  parameters:\n    optimizer.lr: { distribution: uniform, min: 0.001, max: 0.01 }\n')).toEqual([
+      'FILE:4:19: sweep.parameters.optimizer.lr: method grid needs values to list; a distribution needs method: random',
+    ]);
+    expect(problems('name: m\nsweep:\n  parameters:\n    training.batch_size: { values: [32, 64], probabilities: [0.5, 0.6] }\n')).toEqual([
+      'FILE:4:61: sweep.parameters.training.batch_size: probabilities: must add up to 1, found 1.1',
+    ]);
+  });
+
+  it('a drawn value the config cannot take is reported at its distribution', () => {
+    expect(problems('name: m\nsweep:\n  method: random\n  count: 3\n  parameters:\n    model.dropout: { distribution: uniform, min: 0.5, max: 1.5 }\n')[0]).toMatch(
+      /^FILE:6:20: model\.dropout: must be < 1, found 1\.\d+$/,
+    );
+  });
+});
