@@ -120,3 +120,14 @@ training:
     ]);
   });
 });
+
+describe('all problems at once', () => {
+  it('schema problems, search-space problems and swept paths are reported together', () => {
+    const file = writeExperiment('name: all\nmodel: { pooling: maxx }\nsweep:\n  parameters:\n    model.poolng: [avg]\n    optimizer.lr: { distribution: uniform, min: 1 }\n');
+    expect(problemsOf(() => loadExperiment(file), file)).toEqual([
+      "FILE:2:19: model.pooling: expected one of avg, max, found 'maxx' (did you mean 'max'?)",
+      "FILE:5:5: sweep.parameters: 'model.poolng' is not a config key (did you mean 'model.pooling'?)",
+      'FILE:6:19: sweep.parameters.optimizer.lr: max: distribution uniform needs a number',
+    ]);
+  });
+});

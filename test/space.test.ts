@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { loadExperiment } from '../src/config/experiment.js';
 import { draw, type Spec } from '../src/sweep/space.js';
 import { Random } from '../src/util/random.js';
-import { problemsOf, writeExperiment } from './helpers.js';
+import { join } from 'node:path';
+import { cli } from './cli-helpers.js';
+import { problemsOf, tempDir, writeExperiment } from './helpers.js';
 
 const load = (text: string) => loadExperiment(writeExperiment(text));
 const problems = (text: string) => {
@@ -121,6 +123,33 @@ parameters:
     expect(experiment.metric).toEqual({ name: 'val_loss', goal: 'minimize' });
     expect(trials).toHaveLength(5);
     expect(Object.keys(trials[0].params).sort()).toEqual(['optimizer.lr', 'training.batch_size', 'training.epochs']);
+  });
+
+  it('runs it: the sweep trains every drawn trial', async () => {
+    const file = writeExperiment(`program: train.py
+name: wandb-run
+method: random
+count: 3
+metric: { goal: minimize, name: val_loss }
+parameters:
+  training:
+    parameters:
+      batch_size: { values: [32, 64] }
+      limit_train: { value: 128 }
+      epochs: { value: 1 }
+  optimizer:
+    parameters:
+      lr: { max: 0.1, min: 0.0001, distribution: log_uniform_values }
+`);
+    const db = join(tempDir(), 'runs.db');
+    const r = await cli(file, '--db', db);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/leaderboard \(val_loss, lower is better\)/);
+    const rows = JSON.parse((await cli('runs', 'list', '--db', db, '--json')).stdout);
+    expect(rows).toHaveLength(3);
+    expect(rows.every((row: { status: string }) => row.status === 'completed')).toBe(true);
+    expect(rows[0].best_value).toBeLessThanOrEqual(rows[2].best_value);
   });
 
   it('refuses bayes, and random without count, with the place and a way out', () => {

@@ -81,19 +81,16 @@ export const MAX_TRIALS = 10_000;
 export function loadExperiment(path: string, overrides: Overrides = {}, options: { maxTrials?: number } = {}): LoadedExperiment {
   const { value: raw, origins } = compose(path, overrides);
   const experiment = structuredClone(raw) as unknown as Experiment;
-  // Parameter specs are checked by axesOf, with a message for each mistake.
+  // Every problem of the file at once: the schema's, the search space's, the swept paths', the method's.
+  // (Parameter specs are checked by axesOf, with a message for each mistake.)
   const problems = validate(origins, experiment, undefined, underParameters);
-  if (problems.length) throw new UserError(inFileOrder(problems));
-
   const sweep = experiment.sweep;
   const spaceProblems: SpaceProblem[] = [];
-  const axes = sweep ? axesOf(sweep.parameters as Record<string, unknown>, spaceProblems) : [];
-  const placed = (ps: SpaceProblem[]) => ps.map((p) => ({ ...placeOf(origins, ['sweep', 'parameters', ...p.docPath], p.key), message: p.message }));
-  if (spaceProblems.length) throw new UserError(inFileOrder(placed(spaceProblems)));
-  const pathProblems = checkParameterPaths(origins, axes);
-  if (pathProblems.length) throw new UserError(pathProblems);
-  const methodProblems = sweep ? checkMethod(origins, sweep, axes, options.maxTrials ?? MAX_TRIALS) : [];
-  if (methodProblems.length) throw new UserError(methodProblems);
+  const axes = sweep && typeof sweep.parameters === 'object' ? axesOf(sweep.parameters as Record<string, unknown>, spaceProblems) : [];
+  problems.push(...spaceProblems.map((p) => ({ ...placeOf(origins, ['sweep', 'parameters', ...p.docPath], p.key), message: p.message })));
+  problems.push(...checkParameterPaths(origins, axes));
+  if (problems.length === 0 && sweep) problems.push(...checkMethod(origins, sweep, axes, options.maxTrials ?? MAX_TRIALS));
+  if (problems.length) throw new UserError(inFileOrder(problems));
 
   const byPath = new Map(axes.map((a) => [a.path, a]));
   const base = (raw as { training?: { seed?: number } }).training?.seed ?? DEFAULT_SEED;
