@@ -9,6 +9,7 @@ import type { Experiment } from '../src/config/experiment.types.js';
 import { buildOptimizer, clipByGlobalNorm } from '../src/train/optimizer.js';
 
 beforeAll(async () => {
+  tf.enableProdMode(); // no console banner about tfjs-node
   await tf.setBackend('cpu');
 });
 
