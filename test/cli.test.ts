@@ -66,6 +66,17 @@ describe('sweep FILE', () => {
     expect(readDb(db).epochs).toHaveLength(2);
   });
 
+  it('--backend merges trials that differed only in their backend', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const r = await cli(SMOKE, '--db', db, '--grid', 'backend=wasm,cpu', '--set', 'training.limit_train=64', '--backend', 'wasm');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readDb(db).trials.map((t) => [t.backend, Object.keys(JSON.parse(t.params))])).toEqual([
+      ['wasm', ['model.pooling']],
+      ['wasm', ['model.pooling']],
+    ]);
+  });
+
   it('Ctrl-C stops cleanly: running trials become interrupted, none stays running', async () => {
     const db = join(tempDir(), 'runs.db');
     const file = writeExperiment('name: long\ntraining: { epochs: 20, limit_train: 2000 }\nsweep: { parameters: { training.seed: [1, 2, 3] } }\n');

@@ -24,7 +24,7 @@ describe('sweep validate', () => {
     const big = writeExperiment(`name: big\nsweep:\n  parameters:\n    training.seed: [${seeds}]\n    training.batch_size: [${seeds.replace(/\b0\b/, '128')}]\n`);
     const r = await cli('validate', big);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`${big}:4:5: sweep.parameters: the grid has 10,201 trials, more than 10,000; pass --yes to run it anyway\n`);
+    expect(r.stderr).toBe(`${big}:4:5: sweep.parameters: the grid makes 10,201 trials, more than 10,000; pass --yes to run it anyway\n`);
     const ok = await cli('validate', big, '--yes');
     expect(ok.stdout).toBe(`${big}: ok, 10201 trials\n`);
   });

@@ -1,5 +1,5 @@
 /** Datasets in IDX folders (dataset: idx and fashion-mnist), through the real CLI. */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -59,12 +59,18 @@ describe('dataset: idx', () => {
         /t10k-labels-idx1-ubyte: bad magic number 0x00000701/],
       ['a label count that does not match', (d) => writeIdx(join(d, 'train-labels-idx1-ubyte'), [599], new Uint8Array(599)),
         /train-labels-idx1-ubyte: 599 labels for 600 images/],
+      ['labels beyond the ten classes', (d) => writeIdx(join(d, 't10k-labels-idx1-ubyte'), [200], new Uint8Array(200).fill(25)),
+        /t10k-labels-idx1-ubyte: label 25 found; LeNet-5 here classifies 10 classes \(labels 0 to 9\)/],
+      ['a broken gzip file', (d) => writeFileSync(join(d, 'train-images-idx3-ubyte.gz'), readFileSync(join(folder, 'train-images-idx3-ubyte.gz')).subarray(0, 300)),
+        /train-images-idx3-ubyte\.gz: not a valid gzip file/],
     ];
     for (const [what, damage, message] of cases) {
       const dir = join(tempDir(), 'd');
       mkdirSync(dir);
       for (const [a, b] of IDX_FILES) for (const n of [a, b]) writeFileSync(join(dir, n), readFileSync(join(folder, n)));
       damage(dir);
+      // A damaged .gz must be the only copy of its file, or the plain one would be read first.
+      if (what === 'a broken gzip file') rmSync(join(dir, 'train-images-idx3-ubyte'));
       const file = writeExperiment(`name: bad\ndata: { dataset: idx, dir: ${dir} }\n`);
       const db = join(tempDir(), 'runs.db');
       const r = await cli(file, '--db', db);

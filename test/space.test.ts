@@ -152,6 +152,19 @@ parameters:
     expect(rows[0].best_value).toBeLessThanOrEqual(rows[2].best_value);
   });
 
+  it('takes --grid and --set sweep.… on a W&B file too', () => {
+    const file = writeExperiment('name: w\nmethod: random\ncount: 4\nparameters:\n  optimizer.lr: { distribution: uniform, min: 0.001, max: 0.01 }\n');
+    const { trials } = loadExperiment(file, { set: ['sweep.count=2'], grid: ['model.pooling=avg,max'] });
+    expect(trials).toHaveLength(2);
+    expect(trials.every((t) => ['avg', 'max'].includes(t.params['model.pooling'] as string))).toBe(true);
+  });
+
+  it('refuses more than 10,000 random trials unless asked', () => {
+    expect(problems('name: r\nsweep:\n  method: random\n  count: 20000\n  parameters: { optimizer.lr: { distribution: uniform, min: 0.001, max: 0.01 } }\n')).toEqual([
+      'FILE:4:10: sweep.count makes 20,000 trials, more than 10,000; pass --yes to run it anyway',
+    ]);
+  });
+
   it('refuses bayes, and random without count, with the place and a way out', () => {
     expect(problems('name: b\nmethod: bayes\nparameters:\n  model.pooling: { values: [avg, max] }\n')).toEqual([
       "FILE:2:9: sweep.method: bayes (W&B's Bayesian search) is not supported yet; use grid or random",

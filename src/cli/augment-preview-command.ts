@@ -24,7 +24,9 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UserError('sweep augment-preview: expected one experiment file; see sweep --help');
   if (!values.out) throw new UserError('sweep augment-preview: --out FILE.png is required');
   const rows = positiveInt(values.rows, 'rows') ?? 8;
-  const { experiment } = loadExperiment(positionals[0], { set: values.set });
+  if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new UserError(`--seed: expected a whole number ≥ 0, found '${values.seed}'`);
+  // The first trial's config: it has data.dir resolved against the file that names it.
+  const experiment = loadExperiment(positionals[0], { set: values.set }).trials[0].config;
   const dir = await prepareDataset(experiment.data);
   await initBackend(experiment.backend);
   const data = loadDataset(dir, splitOptions(experiment));

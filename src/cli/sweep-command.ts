@@ -37,7 +37,8 @@ function backendOption(value: string | undefined): BackendChoice | undefined {
 /** The trial with its backend replaced; the backend is part of the config, so of the id too. */
 function withBackend(trial: Trial, backend: BackendChoice): Trial {
   const config = { ...trial.config, backend };
-  return { ...trial, id: trialId(config), config };
+  const { backend: _swept, ...params } = trial.params;
+  return { id: trialId(config), params, config };
 }
 
 export async function sweepCommand(args: string[]): Promise<number> {
@@ -57,7 +58,8 @@ export async function sweepCommand(args: string[]): Promise<number> {
 
   const loaded = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
   const { experiment } = loaded;
-  const trials = backendOverride ? loaded.trials.map((t) => withBackend(t, backendOverride)) : loaded.trials;
+  // Trials that differed only in their backend become one under --backend.
+  const trials = backendOverride ? [...new Map(loaded.trials.map((t) => withBackend(t, backendOverride)).map((t) => [t.id, t])).values()] : loaded.trials;
   const backends = [...new Set(trials.map((t) => t.config.backend))];
   for (const b of backends) {
     if (b !== 'auto' && !isInstalled(b)) {
@@ -105,7 +107,11 @@ export async function sweepCommand(args: string[]): Promise<number> {
       };
       process.on('SIGINT', onSigint);
       try {
-        const outcome = await run.done;
+        const outcome = await run.done.catch((err: Error) => {
+          writer.interruptRunning();
+          writer.finish('failed');
+          throw err;
+        });
         const statuses = [...outcome.statuses.values()];
         const failed = statuses.includes('failed');
         writer.finish(outcome.stopped ? 'interrupted' : failed ? 'failed' : 'completed');

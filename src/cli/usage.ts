@@ -1,5 +1,5 @@
 export const USAGE = `usage:
-  sweep FILE [--set PATH=VALUE]... [--grid PATH=A,B]... [--workers N] [--db PATH] [--backend NAME] [--rerun]
+  sweep FILE [--set PATH=VALUE]... [--grid PATH=A,B]... [--workers N] [--db PATH] [--backend NAME] [--rerun] [--yes]
       run the trials of an experiment file (those already completed in the database are kept)
   sweep validate FILE...
       check experiment files without running anything; every problem of every file

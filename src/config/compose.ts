@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { isSeq, parse as parseYaml, type Node } from 'yaml';
+import { setPath } from '../sweep/grid.js';
 import { UserError, type Problem } from './errors.js';
 import { locate, readSource, type SourceFile } from './load.js';
 
@@ -131,10 +132,12 @@ export function compose(path: string, overrides: Overrides = {}): Composed {
   const origins = new Origins({ label: path });
   const main = composeFile(path, [], value, origins, problems);
   if (problems.length) throw new UserError(problems);
+  // Before the overrides, so that --grid and --set sweep.… apply to a W&B file's sweep too.
+  liftWandbSweep(value, origins);
   for (const text of overrides.set ?? []) {
     const [key, raw] = splitOverride('--set', text);
     const overlay: Mapping = {};
-    setDotted(overlay, key, scalar('--set', text, raw));
+    setPath(overlay, key, scalar('--set', text, raw));
     merge(value, overlay, { label: `--set ${text}` }, origins);
   }
   for (const text of overrides.grid ?? []) {
@@ -142,7 +145,6 @@ export function compose(path: string, overrides: Overrides = {}): Composed {
     const values = raw.split(',').map((v) => scalar('--grid', text, v.trim()));
     merge(value, { sweep: { parameters: { [key]: values } } }, { label: `--grid ${text}` }, origins);
   }
-  liftWandbSweep(value, origins);
   origins.main.source = main;
   return { value, origins, main };
 }
@@ -166,11 +168,4 @@ function liftWandbSweep(value: Mapping, origins: Origins): void {
     origins.record(['sweep', key], lifted);
   }
   for (const key of WANDB_ONLY) delete value[key];
-}
-
-function setDotted(target: Mapping, dotted: string, v: unknown): void {
-  const keys = dotted.split('.');
-  let node = target;
-  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Mapping;
-  node[keys[keys.length - 1]] = v;
 }

@@ -50,25 +50,22 @@ function checkMethod(origins: Origins, sweep: NonNullable<Experiment['sweep']>, 
   if (sweep.method === 'bayes') {
     return [at(['sweep', 'method'], "sweep.method: bayes (W&B's Bayesian search) is not supported yet; use grid or random")];
   }
+  const tooMany = (trials: number, what: string, path: string[]) =>
+    trials > maxTrials ? [at(path, `${what} makes ${trials.toLocaleString('en')} trials, more than ${maxTrials.toLocaleString('en')}; pass --yes to run it anyway`)] : [];
+  const repeats = sweep.repeats ?? 1;
   if (sweep.method === 'random') {
     if (sweep.count === undefined && sweep.run_cap === undefined) return [at(['sweep', 'method'], 'sweep.count: method random needs count, the number of trials to draw')];
-    return [];
+    return tooMany(Math.min(sweep.count ?? Infinity, sweep.run_cap ?? Infinity) * repeats, 'sweep.count', ['sweep', 'count']);
   }
   const continuous = axes.filter((a) => a.spec.kind === 'distribution');
   if (continuous.length) {
     return continuous.map((a) => at(['sweep', 'parameters', ...a.docPath], `sweep.parameters.${a.path}: method grid needs values to list; a distribution needs method: random`));
   }
   const size = axes.reduce((n, a) => n * (a.spec as Extract<Axis['spec'], { kind: 'values' }>).values.length, 1);
-  if (Math.min(size, sweep.run_cap ?? Infinity) * (sweep.repeats ?? 1) > maxTrials) {
-    return [at(['sweep', 'parameters'], `sweep.parameters: the grid has ${size.toLocaleString('en')} trials, more than ${maxTrials.toLocaleString('en')}; pass --yes to run it anyway`)];
-  }
-  return [];
+  return tooMany(Math.min(size, sweep.run_cap ?? Infinity) * repeats, 'sweep.parameters: the grid', ['sweep', 'parameters']);
 }
 
 const underParameters = (path: string[]) => path[0] === 'sweep' && path[1] === 'parameters' && path.length > 2;
-
-/** training.seed when the file gives none (the schema's default). */
-const DEFAULT_SEED = 1;
 
 /** The raw spec at a W&B doc path under sweep.parameters. */
 function valueAtDoc(parameters: unknown, docPath: string[]): unknown {
@@ -93,7 +90,7 @@ export function loadExperiment(path: string, overrides: Overrides = {}, options:
   if (problems.length) throw new UserError(inFileOrder(problems));
 
   const byPath = new Map(axes.map((a) => [a.path, a]));
-  const base = (raw as { training?: { seed?: number } }).training?.seed ?? DEFAULT_SEED;
+  const base = experiment.training.seed;
   const repeats = sweep?.repeats ?? 1;
   const seen = new Map<string, Trial>();
   const valueProblems: Problem[] = [];

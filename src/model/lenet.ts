@@ -25,13 +25,13 @@ import {
   type Variable,
 } from '@tensorflow/tfjs';
 import type { Experiment } from '../config/experiment.types.js';
+import { CLASSES } from '../data/dataset.js';
 import type { Random } from '../util/random.js';
 import { batchNorm, type BatchNormParams } from './batchnorm.js';
 
 export type ModelConfig = Experiment['model'];
 
 const KERNEL = 5;
-const CLASSES = 10;
 
 /**
  * A convolution or dense layer: a bias, or a batchnorm after it (batchnorm's shift takes the

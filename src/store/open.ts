@@ -1,6 +1,6 @@
 /**
  * Opening runs.db. The sweep process is its one writer (WAL mode, so readers never block it);
- * `sweep runs …` and the dashboard open it read-only.
+ * `sweep runs …` and `sweep plan` open it read-only.
  */
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,13 +11,14 @@ import { checkVersion, migrate } from './schema.js';
 export const DEFAULT_DB = 'runs/runs.db';
 
 export function openForWriting(path: string): Database.Database {
-  let db: Database.Database;
+  let db: Database.Database | undefined;
   try {
     mkdirSync(dirname(path), { recursive: true });
     if (existsSync(path)) accessSync(path, constants.R_OK | constants.W_OK);
     db = new Database(path);
     db.pragma('journal_mode = WAL');
   } catch (err) {
+    db?.close();
     throw new UserError({ file: path, message: `cannot open the database for writing (${(err as Error).message}); choose another with --db PATH` });
   }
   try {

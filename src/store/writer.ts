@@ -9,11 +9,6 @@ import type { EpochMetrics, TrainStatus } from '../train/loop.js';
 
 export type TrialStatus = 'queued' | 'running' | 'completed' | 'failed' | 'diverged' | 'interrupted';
 
-export interface StoredTrialState {
-  id: string;
-  status: TrialStatus;
-}
-
 const now = () => new Date().toISOString();
 
 /** Whether `value` beats `best` under the experiment's metric goal. */

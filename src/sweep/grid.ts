@@ -1,13 +1,6 @@
-/** Grid search: every combination of the parameter values, the last parameter varying fastest. */
+/** Assignments of swept values to config paths, and setting them into a config. */
 export type ParamValue = string | number | boolean;
 export type Assignment = Record<string, ParamValue>;
-
-export function gridAssignments(parameters: Record<string, ParamValue[]>): Assignment[] {
-  return Object.entries(parameters).reduce<Assignment[]>(
-    (combos, [path, values]) => combos.flatMap((c) => values.map((v) => ({ ...c, [path]: v }))),
-    [{}],
-  );
-}
 
 /** Sets a dotted path in a plain object, creating the mappings on the way. */
 export function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {

@@ -31,6 +31,8 @@ const CRASH_GRACE_MS = 1000;
 export class SweepRun {
   private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
   private readonly pool: Piscina;
+  /** The first error in writing events; the sweep stops and `done` rejects with it. */
+  private failure: Error | undefined;
   readonly done: Promise<SweepOutcome>;
 
   constructor(private readonly writer: RunWriter, trials: Trial[], options: SweepOptions, private readonly listener: EventListener) {
@@ -50,17 +52,19 @@ export class SweepRun {
   /** Stops at once: running trials are marked interrupted and the worker threads are ended. */
   async abort(): Promise<void> {
     this.stop();
-    this.writer.interruptRunning();
+    // Threads first: a 'started' still queued on a port would otherwise mark its trial running again.
     await this.pool.destroy();
+    this.writer.interruptRunning();
+    this.writer.finish('interrupted');
   }
 
   private async runAll(trials: Trial[], options: SweepOptions): Promise<SweepOutcome> {
     const statuses = new Map<string, TrialStatus | 'queued'>();
-    try {
-      await Promise.all(trials.map(async (trial) => statuses.set(trial.id, await this.runOne(trial, options))));
-    } finally {
-      await this.pool.destroy();
-    }
+    const settled = await Promise.allSettled(trials.map(async (trial) => statuses.set(trial.id, await this.runOne(trial, options))));
+    await this.pool.destroy();
+    const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failure = this.failure ?? (rejected?.reason as Error | undefined);
+    if (failure) throw failure;
     return { statuses, stopped: this.stopping };
   }
 
@@ -69,8 +73,15 @@ export class SweepRun {
     let resolveTerminal!: (e: TerminalEvent) => void;
     const terminal = new Promise<TerminalEvent>((resolve) => (resolveTerminal = resolve));
     port1.on('message', (event: WorkerEvent) => {
-      this.record(trial, event);
-      this.listener(trial, event);
+      try {
+        this.record(trial, event);
+        this.listener(trial, event);
+      } catch (err) {
+        // The database could not take the event (disk full, another writer…): stop the sweep
+        // and fail it with this error once the running trials have ended.
+        this.failure ??= err as Error;
+        this.stop();
+      }
       if (isTerminal(event)) resolveTerminal(event);
     });
     const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag };

@@ -26,7 +26,7 @@ import {
 } from '@tensorflow/tfjs';
 import type { Experiment } from '../config/experiment.types.js';
 import { augmentBatch, isAugmenting } from '../data/augment.js';
-import { gather, type Dataset, type Split } from '../data/dataset.js';
+import { CLASSES, gather, type Dataset, type Split } from '../data/dataset.js';
 import { buildLeNet, type LeNet } from '../model/lenet.js';
 import { Random } from '../util/random.js';
 import { buildOptimizer, clipByGlobalNorm } from './optimizer.js';
@@ -76,7 +76,7 @@ export function evaluate(model: LeNet, data: Dataset, split: Split): { loss: num
       const x = tensor4d(images, [n, data.height, data.width, 1]);
       const y = tensor1d(labels, 'int32');
       const logits = model.forward(x, false);
-      const loss = losses.softmaxCrossEntropy(oneHot(y, 10), logits, undefined, undefined, Reduction.SUM);
+      const loss = losses.softmaxCrossEntropy(oneHot(y, CLASSES), logits, undefined, undefined, Reduction.SUM);
       return [loss.dataSync()[0], sum(cast(equal(argMax(logits, 1), y), 'float32')).dataSync()[0]];
     });
     lossSum += l;
@@ -117,24 +117,24 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
         const size = Math.min(batchSize, data.train.count - start);
         const { images, labels } = gather(data, data.train, order, start, size);
         const dropoutSeed = rng.int();
-        const raw = tensor4d(images, [size, data.height, data.width, 1]);
-        const x = augmenting ? augmentBatch(raw, config.augment, augmentRng, background) : raw;
-        if (x !== raw) raw.dispose();
-        const y = tensor1d(labels, 'int32') as Tensor1D;
-        let correct: Tensor | undefined;
-        const { value: loss, grads } = variableGrads(() => {
-          const logits = model.forward(x, true, dropoutSeed);
-          correct = keep(sum(cast(equal(argMax(logits, 1), y), 'float32')));
-          return losses.softmaxCrossEntropy(oneHot(y, 10), logits) as Scalar;
-        }, model.trainable);
-        const ordered = model.trainable.map((v) => grads[v.name]);
-        const clipped = clipByGlobalNorm(ordered, config.optimizer.clip_norm);
-        optimizer.step(model.trainable, clipped, lr);
-        dispose(ordered);
-        if (clipped !== ordered) dispose(clipped);
-        const nextLoss = tidy(() => add(lossSum, mul(loss, size)));
-        const nextCorrect = add(correctSum, correct!);
-        dispose([x, y, loss, correct!, lossSum, correctSum]);
+        // One tidy per step: whatever the step makes is released, even when it throws.
+        const [nextLoss, nextCorrect] = tidy(() => {
+          const raw = tensor4d(images, [size, data.height, data.width, 1]);
+          const x = augmenting ? augmentBatch(raw, config.augment, augmentRng, background) : raw;
+          const y = tensor1d(labels, 'int32') as Tensor1D;
+          let correct: Tensor = scalar(0);
+          const { value: loss, grads } = variableGrads(() => {
+            const logits = model.forward(x, true, dropoutSeed);
+            // Kept past variableGrads' own tidy; this step's tidy releases it.
+            correct = keep(sum(cast(equal(argMax(logits, 1), y), 'float32')));
+            return losses.softmaxCrossEntropy(oneHot(y, CLASSES), logits) as Scalar;
+          }, model.trainable);
+          optimizer.step(model.trainable, clipByGlobalNorm(model.trainable.map((v) => grads[v.name]), config.optimizer.clip_norm), lr);
+          const sums = [add(lossSum, mul(loss, size)), add(correctSum, correct)];
+          dispose(correct);
+          return sums;
+        });
+        dispose([lossSum, correctSum]);
         lossSum = nextLoss;
         correctSum = nextCorrect;
         hooks.onBatch?.(epoch, b + 1, batches);
