@@ -60,7 +60,16 @@ export class SweepRun {
 
   private async runAll(trials: Trial[], options: SweepOptions): Promise<SweepOutcome> {
     const statuses = new Map<string, TrialStatus | 'queued'>();
-    const settled = await Promise.allSettled(trials.map(async (trial) => statuses.set(trial.id, await this.runOne(trial, options))));
+    // One loop per worker takes the next trial when its last one ends: the pool never holds more
+    // than `workers` tasks (and ports), however large the sweep.
+    let next = 0;
+    const loop = async () => {
+      while (next < trials.length) {
+        const trial = trials[next++];
+        statuses.set(trial.id, this.stopping ? 'queued' : await this.runOne(trial, options));
+      }
+    };
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(options.workers, trials.length) }, loop));
     await this.pool.destroy();
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     const failure = this.failure ?? (rejected?.reason as Error | undefined);
