@@ -54,8 +54,9 @@ export function isSingleThreaded(backend: BackendName): boolean {
   return backend in NATIVE_PACKAGES;
 }
 
-export function defaultWorkers(backend: BackendName, cores: number): number {
-  return isSingleThreaded(backend) ? 1 : cores;
+/** Workers when none are asked for: one per core, or one if any of the backends is single-threaded. */
+export function defaultWorkers(choices: BackendChoice[], cores: number): number {
+  return choices.map(plannedBackend).some(isSingleThreaded) ? 1 : cores;
 }
 
 async function activate(name: BackendName): Promise<void> {

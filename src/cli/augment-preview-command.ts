@@ -3,7 +3,6 @@
  * it is (first column) and as augmented by the file's `augment` settings (the other columns),
  * so people can see what the settings do before training with them.
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { tensor4d } from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
@@ -12,6 +11,7 @@ import { augmentBatch, isAugmenting } from '../data/augment.js';
 import { gather, loadDataset } from '../data/dataset.js';
 import { prepareDataset, splitOptions } from '../data/sources.js';
 import { encodeGrayPng } from '../util/png.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
 import { Random } from '../util/random.js';
 import { parse, positiveInt } from './args.js';
 
@@ -65,10 +65,8 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
       }
     }
   }
-  const tmp = `${values.out}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, encodeGrayPng(out, width, height));
-    renameSync(tmp, values.out);
+    writeFileAtomic(values.out, encodeGrayPng(out, width, height));
   } catch (err) {
     throw new UserError({ file: values.out, message: `cannot write the image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
   }

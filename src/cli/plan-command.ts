@@ -59,7 +59,7 @@ export function planCommand(args: string[]): number {
     new Set([0, keys.length + 2, keys.length + 4]),
   ));
   const known = planned.filter((p) => p.seconds !== null);
-  const workers = Math.min(...[...rates.keys()].map((b) => defaultWorkers(b as ReturnType<typeof plannedBackend>, availableParallelism())));
+  const workers = defaultWorkers(trials.map((t) => t.config.backend), availableParallelism());
   const total = known.reduce((s, p) => s + p.seconds!, 0);
   console.log(
     `\n${experiment.name}: ${trials.length} trial${trials.length === 1 ? '' : 's'}` +

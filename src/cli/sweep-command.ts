@@ -85,7 +85,7 @@ export async function sweepCommand(args: string[]): Promise<number> {
     });
     const stored = writer.statuses(trials.map((t) => t.id));
     const toRun = values.rerun ? trials : trials.filter((t) => stored.get(t.id) !== 'completed');
-    const workers = Math.max(1, Math.min(requestedWorkers ?? Math.min(...backends.map((b) => defaultWorkers(plannedBackend(b), availableParallelism()))), toRun.length));
+    const workers = Math.max(1, Math.min(requestedWorkers ?? defaultWorkers(backends, availableParallelism()), toRun.length));
     const kept = trials.length - toRun.length;
     console.log(
       `sweep ${experiment.name}: ${trials.length} trial${trials.length === 1 ? '' : 's'}` +

@@ -4,8 +4,9 @@
  * failed or corrupt download never leaves a partial file behind.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../util/write-atomic.js';
 
 export interface RemoteFile {
   name: string;
@@ -70,13 +71,7 @@ export async function download(spec: DownloadSpec, dir: string): Promise<string>
         failures.push(`${url}: checksum mismatch (md5 ${sum}, expected ${file.md5})`);
         continue;
       }
-      const tmp = `${target}.${process.pid}.part`;
-      try {
-        writeFileSync(tmp, bytes);
-        renameSync(tmp, target);
-      } finally {
-        rmSync(tmp, { force: true });
-      }
+      writeFileAtomic(target, bytes);
       done = true;
       break;
     }

@@ -3,9 +3,10 @@
  * (0x0000 08 NN: unsigned bytes, NN dimensions), NN big-endian uint32 sizes, then the bytes.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { writeFileAtomic } from '../util/write-atomic.js';
 
 export interface IdxArray {
   dims: number[];
@@ -44,9 +45,7 @@ function readUnpacked(path: string, gz: Uint8Array, folder: string): Uint8Array 
   const bytes = gunzipSync(gz);
   try {
     mkdirSync(folder, { recursive: true });
-    const tmp = `${copy}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, copy);
+    writeFileAtomic(copy, bytes);
   } catch {
     // A read-only or full cache only costs speed.
   }
@@ -76,7 +75,5 @@ export function writeIdx(path: string, dims: number[], data: Uint8Array): void {
   const header = Buffer.alloc(4 + 4 * dims.length);
   header.writeUInt32BE(0x800 | dims.length, 0);
   dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, Buffer.concat([header, data]));
-  renameSync(tmp, path);
+  writeFileAtomic(path, Buffer.concat([header, data]));
 }
