@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { isSeq, parse as parseYaml, type Node } from 'yaml';
 import { setPath } from '../sweep/grid.js';
+import { isMapping, type Mapping } from '../util/mapping.js';
 import { UserError, type Problem } from './errors.js';
 import { locate, readSource, type SourceFile } from './load.js';
 
@@ -44,9 +45,6 @@ export interface Overrides {
   /** `path=a,b,c`: a grid axis, each value read as YAML. */
   grid?: string[];
 }
-
-type Mapping = Record<string, unknown>;
-const isMapping = (v: unknown): v is Mapping => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Merges overlay into target (mappings recursively; lists and scalars replace), noting origins. */
 function merge(target: Mapping, overlay: Mapping, origin: Origin, origins: Origins, prefix: string[] = []): void {

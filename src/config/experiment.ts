@@ -13,6 +13,7 @@ import { compose, type Origins, type Overrides } from './compose.js';
 import { configPaths, inFileOrder, placeOf, problemAt, schemaAt, validate, type Place } from './load.js';
 import { checkRules } from './rules.js';
 import { didYouMean } from './suggest.js';
+import { valueAt } from '../util/mapping.js';
 
 export interface Trial {
   /** Stable id from the resolved config. */
@@ -67,11 +68,6 @@ function checkMethod(origins: Origins, sweep: NonNullable<Experiment['sweep']>, 
 
 const underParameters = (path: string[]) => path[0] === 'sweep' && path[1] === 'parameters' && path.length > 2;
 
-/** The raw spec at a W&B doc path under sweep.parameters. */
-function valueAtDoc(parameters: unknown, docPath: string[]): unknown {
-  return docPath.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), parameters);
-}
-
 /** Grids larger than this are refused unless asked for (`--yes`): a typo can make millions. */
 export const MAX_TRIALS = 10_000;
 
@@ -105,7 +101,7 @@ export function loadExperiment(path: string, overrides: Overrides = {}, options:
       if (!axis) return null;
       const spec = axis.spec;
       const index = spec.kind === 'values' ? spec.values.indexOf(params[axis.path]) : -1;
-      const inList = Array.isArray(valueAtDoc(sweep?.parameters, axis.docPath));
+      const inList = Array.isArray(valueAt(sweep?.parameters, axis.docPath));
       const where = index < 0 ? axis.docPath : inList ? [...axis.docPath, String(index)] : [...axis.docPath, 'values', String(index)];
       return placeOf(origins, ['sweep', 'parameters', ...where]);
     };

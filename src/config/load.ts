@@ -10,6 +10,7 @@ import type { Origins } from './compose.js';
 import type { Experiment } from './experiment.types.js';
 import { UserError, type Problem } from './errors.js';
 import { didYouMean } from './suggest.js';
+import { valueAt } from '../util/mapping.js';
 
 export const SCHEMA_PATH = new URL('../../schemas/experiment.schema.json', import.meta.url);
 
@@ -148,10 +149,6 @@ function explain(e: ErrorObject, found: unknown): { path: string[]; message: str
     default:
       return { path, message: `${dotted}: ${e.message}, found ${describe(found)}` };
   }
-}
-
-function valueAt(root: unknown, path: string[]): unknown {
-  return path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), root);
 }
 
 /** A place in a file (or a command-line option, then without line and column). */

@@ -5,6 +5,7 @@
  * here give each mistake its own message; the schema only says which shapes exist.
  */
 import { didYouMean } from '../config/suggest.js';
+import { isMapping } from '../util/mapping.js';
 import { Random } from '../util/random.js';
 import type { Assignment, ParamValue } from './grid.js';
 
@@ -34,7 +35,6 @@ export interface SpaceProblem {
 }
 
 const isScalar = (v: unknown): v is ParamValue => ['string', 'number', 'boolean'].includes(typeof v);
-const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 const BOUNDED = new Set(['uniform', 'int_uniform', 'q_uniform', 'log_uniform_values', 'log_uniform', 'q_log_uniform_values']);
 
