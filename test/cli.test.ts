@@ -151,7 +151,7 @@ describe('bad input', () => {
     }
     const r = await cli('runs', 'list', '--db', newer);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/newer\.db: database schema version 99 is newer than this lenet-sweep understands \(1\)/);
+    expect(r.stderr).toMatch(/newer\.db: database schema version 99 is newer than this lenet-sweep understands \(2\)/);
     const check = new Database(foreign, { readonly: true });
     expect(check.prepare(`SELECT name FROM sqlite_master`).all()).toEqual([{ name: 'notes' }]);
     check.close();

@@ -1,26 +1,256 @@
-/** `sweep runs list`: the trials in the database, as a table or JSON. */
+/**
+ * `sweep runs list|show|best|compare|sql`: questions about past runs, read-only. Every
+ * subcommand opens the database read-only, so none of them can change it.
+ */
+import type Database from 'better-sqlite3';
+import { stringify as toYaml } from 'yaml';
 import { UserError } from '../config/errors.js';
-import { listTrials } from '../store/queries.js';
+import { configPaths } from '../config/load.js';
+import { didYouMean } from '../config/suggest.js';
+import { parseWhere, type Value } from '../query/where.js';
+import { epochsOf, findTrial, listTrials, type TrialRecord, type TrialSummary } from '../store/queries.js';
 import { DEFAULT_DB, openForReading } from '../store/open.js';
-import { parse } from './args.js';
+import { valueAt } from '../util/mapping.js';
+import { lineChart } from '../view/charts.js';
+import { parse, positiveInt } from './args.js';
+import { metricValue, num, pct, rate, table } from './format.js';
 import { leaderboard } from './leaderboard.js';
+import { FORMAT_OPTIONS, formatOf, print, render, type Format, type Grid } from './output.js';
+
+const SUBCOMMANDS = ['list', 'show', 'best', 'compare', 'sql'] as const;
+
+/** The trial fields that --where, --sort and CSV know by name, besides config paths. */
+const FIELDS = [
+  'rank', 'id', 'sweep', 'status', 'metric', 'goal', 'best_value', 'best_epoch', 'val_acc', 'val_loss', 'test_acc', 'test_loss',
+  'epochs', 'epochs_planned', 'images_per_s', 'seconds', 'backend', 'param_count', 'started_at', 'finished_at', 'error',
+] as const satisfies readonly (keyof TrialSummary)[];
+type Field = (typeof FIELDS)[number];
+
+const STATUSES = ['queued', 'running', 'completed', 'failed', 'diverged', 'interrupted'];
 
 export function runsCommand(args: string[]): number {
   const [sub, ...rest] = args;
-  if (sub !== 'list') throw new UserError(`sweep runs: unknown subcommand '${sub ?? ''}'; expected: sweep runs list`);
-  const { values, positionals } = parse(rest, {
-    db: { type: 'string', default: DEFAULT_DB },
-    sweep: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  }, 'sweep runs list');
-  if (positionals.length) throw new UserError(`sweep runs list: unexpected argument '${positionals[0]}'`);
-  const db = openForReading(values.db!);
+  switch (sub as (typeof SUBCOMMANDS)[number]) {
+    case 'list':
+      return list(rest);
+    case 'show':
+      return show(rest);
+    case 'best':
+      return best(rest);
+    case 'compare':
+      return compare(rest);
+    case 'sql':
+      return sql(rest);
+  }
+  throw new UserError(
+    `sweep runs: ${sub === undefined ? 'no subcommand given' : `unknown subcommand '${sub}'${didYouMean(sub, SUBCOMMANDS)}`}; expected one of: ${SUBCOMMANDS.join(', ')}`,
+  );
+}
+
+function withDb<T>(path: string, use: (db: Database.Database) => T): T {
+  const db = openForReading(path);
   try {
-    const trials = listTrials(db, { sweep: values.sweep });
-    const sweeps = new Set(trials.map((t) => t.sweep));
-    process.stdout.write(values.json ? `${JSON.stringify(trials, null, 2)}\n` : `${leaderboard(trials, { showSweep: sweeps.size > 1 })}\n`);
-    return 0;
+    return use(db);
   } finally {
     db.close();
   }
+}
+
+/** A trial's value for a --where or --sort name: a field, else a config path. */
+function lookup(t: TrialRecord, name: string): Value {
+  if ((FIELDS as readonly string[]).includes(name)) return t[name as Field] as Value;
+  const v = valueAt(t.config, name.split('.'));
+  return v === undefined ? null : typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as Value);
+}
+
+const KNOWN_NAMES: readonly string[] = [...FIELDS, ...configPaths()];
+
+/** `KEY`, `KEY:asc` or `KEY:desc`; by default accuracies and throughput sort high first, the metric by its goal. */
+function sorter(spec: string): (a: TrialRecord, b: TrialRecord) => number {
+  const [name, direction, extra] = spec.split(':');
+  if (extra !== undefined || (direction !== undefined && direction !== 'asc' && direction !== 'desc')) {
+    throw new UserError(`--sort: expected KEY, KEY:asc or KEY:desc, found '${spec}'`);
+  }
+  if (!KNOWN_NAMES.includes(name)) {
+    throw new UserError(`--sort: unknown key '${name}'${didYouMean(name, KNOWN_NAMES)}; keys are trial fields (${FIELDS.join(', ')}) and config paths (model.pooling, …)`);
+  }
+  const highFirst = (t: TrialRecord) =>
+    direction ? direction === 'desc' : name === 'best_value' ? t.goal === 'maximize' : name.endsWith('_acc') || name === 'images_per_s';
+  return (a, b) => {
+    const [x, y] = [lookup(a, name), lookup(b, name)];
+    if (x === null || y === null) return (x === null ? 1 : 0) - (y === null ? 1 : 0);
+    const order = typeof x === 'number' && typeof y === 'number' ? x - y : String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0;
+    return highFirst(a) ? -order : order;
+  };
+}
+
+function statusesOption(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = value.split(',').map((s) => s.trim());
+  for (const s of list) {
+    if (!STATUSES.includes(s)) throw new UserError(`--status: unknown status '${s}'${didYouMean(s, STATUSES)}; expected one or more of ${STATUSES.join(', ')}`);
+  }
+  return list;
+}
+
+const withoutConfig = ({ config: _config, ...summary }: TrialRecord): TrialSummary => summary;
+
+/** Every field of each trial, one column per swept parameter, for CSV. */
+function flatGrid(trials: TrialRecord[]): Grid {
+  const paramKeys = [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
+  return {
+    headers: [...FIELDS.slice(0, 4), ...paramKeys, ...FIELDS.slice(4)],
+    rows: trials.map((t) => [...FIELDS.slice(0, 4).map((f) => t[f]), ...paramKeys.map((k) => t.params[k] ?? null), ...FIELDS.slice(4).map((f) => t[f])]),
+  };
+}
+
+function trialsOutput(trials: TrialRecord[], format: Format): string {
+  if (format === 'json') return JSON.stringify(trials.map(withoutConfig), null, 2);
+  if (format === 'csv') return render(flatGrid(trials), 'csv');
+  return leaderboard(trials, { showSweep: new Set(trials.map((t) => t.sweep)).size > 1 });
+}
+
+function list(args: string[]): number {
+  const { values, positionals } = parse(args, {
+    db: { type: 'string', default: DEFAULT_DB },
+    sweep: { type: 'string' },
+    status: { type: 'string' },
+    where: { type: 'string' },
+    sort: { type: 'string' },
+    limit: { type: 'string' },
+    ...FORMAT_OPTIONS,
+  }, 'sweep runs list');
+  if (positionals.length) throw new UserError(`sweep runs list: unexpected argument '${positionals[0]}'`);
+  // Options are checked before the database is opened: a typo should not depend on the data.
+  const format = formatOf(values);
+  const statuses = statusesOption(values.status);
+  const where = values.where === undefined ? undefined : parseWhere(values.where, KNOWN_NAMES);
+  const sort = values.sort === undefined ? undefined : sorter(values.sort);
+  const limit = positiveInt(values.limit, 'limit');
+  return withDb(values.db!, (db) => {
+    let trials = listTrials(db, { sweep: values.sweep, statuses });
+    if (where) trials = trials.filter((t) => where.test((name) => lookup(t, name)));
+    if (sort) trials = [...trials].sort(sort);
+    if (limit !== undefined) trials = trials.slice(0, limit);
+    print(trialsOutput(trials, format));
+    return 0;
+  });
+}
+
+function best(args: string[]): number {
+  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, sweep: { type: 'string' }, ...FORMAT_OPTIONS }, 'sweep runs best');
+  if (positionals.length) throw new UserError(`sweep runs best: unexpected argument '${positionals[0]}'`);
+  const format = formatOf(values);
+  return withDb(values.db!, (db) => {
+    // The leader of each sweep: the first ranked trial that has a value at all.
+    const leaders = new Map<string, TrialRecord>();
+    for (const t of listTrials(db, { sweep: values.sweep })) if (t.best_value !== null && !leaders.has(t.sweep)) leaders.set(t.sweep, t);
+    print(trialsOutput([...leaders.values()], format));
+    return 0;
+  });
+}
+
+function idsOf(positionals: string[], command: string, atLeast: number): string[] {
+  if (positionals.length < atLeast) throw new UserError(`${command}: expected ${atLeast === 1 ? 'a trial id' : `at least ${atLeast} trial ids`}; sweep runs list shows them`);
+  return positionals;
+}
+
+function show(args: string[]): number {
+  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, json: { type: 'boolean', default: false } }, 'sweep runs show');
+  const [id, extra] = idsOf(positionals, 'sweep runs show', 1);
+  if (extra !== undefined) throw new UserError(`sweep runs show: one trial id at a time; to put trials side by side use sweep runs compare ${positionals.join(' ')}`);
+  return withDb(values.db!, (db) => {
+    const trial = findTrial(db, id);
+    const epochs = epochsOf(db, trial.id);
+    if (values.json) {
+      print(JSON.stringify({ ...trial, epochs }, null, 2));
+      return 0;
+    }
+    const width = Math.max(40, Math.min(process.stdout.columns ?? 80, 100));
+    const lines = [
+      `trial ${trial.id} of sweep ${trial.sweep}: ${trial.status}${trial.error ? ` (${trial.error})` : ''}`,
+      `params  ${Object.entries(trial.params).map(([k, v]) => `${k}=${v}`).join('  ') || '(none swept)'}`,
+      `best    ${trial.metric} ${metricValue(trial.metric, trial.best_value)}${trial.best_epoch ? ` at epoch ${trial.best_epoch}` : ''}` +
+        `  test_acc ${pct(trial.test_acc)}  epochs ${trial.epochs}/${trial.epochs_planned}  ${rate(trial.images_per_s)} img/s` +
+        `  ${trial.backend ?? '—'}  ${trial.param_count?.toLocaleString('en') ?? '—'} parameters`,
+      `time    started ${trial.started_at ?? '—'}  finished ${trial.finished_at ?? '—'}`,
+      '',
+      'config',
+      ...toYaml(trial.config).trimEnd().split('\n').map((l) => `  ${l}`),
+      '',
+      'epochs',
+      epochs.length
+        ? table(
+            ['epoch', 'train_loss', 'train_acc', 'val_loss', 'val_acc', 'lr', 'seconds', 'img/s'],
+            epochs.map((e) => [String(e.epoch), num(e.train_loss), pct(e.train_acc), num(e.val_loss), pct(e.val_acc), String(e.lr ?? '—'), e.seconds?.toFixed(1) ?? '—', rate(e.images_per_s)]),
+            new Set([0, 1, 2, 3, 4, 5, 6, 7]),
+          ).replace(/^/gm, '  ')
+        : '  (no epoch finished)',
+    ];
+    if (epochs.length) {
+      const charts = [
+        ['loss', { label: 'train_loss', values: epochs.map((e) => e.train_loss) }, { label: 'val_loss', values: epochs.map((e) => e.val_loss) }],
+        ['accuracy', { label: 'train_acc', values: epochs.map((e) => e.train_acc) }, { label: 'val_acc', values: epochs.map((e) => e.val_acc) }],
+      ] as const;
+      for (const [title, ...series] of charts) {
+        lines.push('', title, ...lineChart([...series], { width: width - 2, height: 8, format: title === 'accuracy' ? (v) => pct(v, 1) : undefined }).map((l) => `  ${l}`));
+      }
+    }
+    print(lines.join('\n'));
+    return 0;
+  });
+}
+
+function compare(args: string[]): number {
+  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, ...FORMAT_OPTIONS }, 'sweep runs compare');
+  const ids = idsOf(positionals, 'sweep runs compare', 2);
+  const format = formatOf(values);
+  return withDb(values.db!, (db) => {
+    const trials = ids.map((id) => findTrial(db, id));
+    const paths = configPaths().filter((p) => new Set(trials.map((t) => JSON.stringify(valueAt(t.config, p.split('.')) ?? null))).size > 1);
+    const rows: [string, unknown[], ((v: unknown) => string)?][] = [
+      ['sweep', trials.map((t) => t.sweep)],
+      ['status', trials.map((t) => t.status)],
+      ...paths.map((p): [string, unknown[]] => [p, trials.map((t) => valueAt(t.config, p.split('.')) ?? null)]),
+      ...(['best_value', 'best_epoch', 'val_acc', 'val_loss', 'test_acc', 'test_loss', 'epochs', 'images_per_s', 'seconds', 'param_count'] as const).map(
+        (f): [string, unknown[], (v: unknown) => string] => [
+          f === 'best_value' ? `best ${trials[0].metric}` : f,
+          trials.map((t) => t[f]),
+          (v) => (v === null ? '—' : f.endsWith('_acc') || (f === 'best_value' && trials[0].metric.endsWith('_acc')) ? pct(v as number) : f.endsWith('_loss') || f === 'best_value' ? num(v as number) : f === 'images_per_s' ? rate(v as number) : f === 'seconds' ? (v as number).toFixed(1) : String(v)),
+        ],
+      ),
+    ];
+    const grid: Grid = {
+      headers: ['field', ...trials.map((t) => t.id)],
+      rows: rows.map(([name, vals]) => [name, ...vals]),
+      text: rows.map(([name, vals, fmt]) => [name, ...vals.map((v) => (fmt ? fmt(v) : v === null ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v)))]),
+    };
+    const note = paths.length ? '' : '\n(the configs are identical)';
+    print(render(grid, format) + (format === 'table' ? note : ''));
+    return 0;
+  });
+}
+
+function sql(args: string[]): number {
+  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, ...FORMAT_OPTIONS }, 'sweep runs sql');
+  if (positionals.length !== 1) throw new UserError(`sweep runs sql: expected one SQL statement in quotes, e.g. sweep runs sql "SELECT * FROM leaderboard"`);
+  const format = formatOf(values);
+  return withDb(values.db!, (db) => {
+    let statement: Database.Statement;
+    try {
+      statement = db.prepare(positionals[0]);
+    } catch (err) {
+      throw new UserError(`sweep runs sql: ${(err as Error).message}; the views are trials, epochs and leaderboard (see README)`);
+    }
+    if (!statement.readonly) throw new UserError('sweep runs sql: only statements that read are allowed (SELECT, WITH …); this one would change the database');
+    if (!statement.reader) throw new UserError('sweep runs sql: the statement returns no rows; use SELECT');
+    let rows: unknown[][];
+    try {
+      rows = statement.raw(true).all() as unknown[][];
+    } catch (err) {
+      throw new UserError(`sweep runs sql: ${(err as Error).message}`);
+    }
+    print(render({ headers: statement.columns().map((c) => c.name), rows }, format, '(no rows)'));
+    return 0;
+  });
 }

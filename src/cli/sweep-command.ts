@@ -1,6 +1,7 @@
 /**
  * `sweep FILE`: validate the experiment, open the database, run what still has to run on a
- * worker pool, print one line per epoch and the leaderboard at the end.
+ * worker pool, and show it: the live dashboard on a terminal, else one line per epoch and the
+ * leaderboard at the end.
  *
  * Order matters for bad input: the file is checked completely before the database is opened,
  * and the database before any training starts.
@@ -15,6 +16,7 @@ import { prepareDataset } from '../data/sources.js';
 import { listTrials } from '../store/queries.js';
 import { DEFAULT_DB, openForWriting } from '../store/open.js';
 import { isBetter, RunWriter } from '../store/writer.js';
+import type { LiveDashboard } from '../dashboard/live.js';
 import { SweepRun } from '../sweep/run-sweep.js';
 import { trialId } from '../sweep/trial-id.js';
 import type { WorkerEvent } from '../worker/messages.js';
@@ -95,17 +97,29 @@ export async function sweepCommand(args: string[]): Promise<number> {
     );
 
     let code = 0;
+    const ids = trials.map((t) => t.id);
+    // The dashboard needs a terminal to draw on; otherwise (pipes, logs, CI) one line per event.
+    const tui = process.stdout.isTTY === true && !values['no-tui'];
+    let dashboard: LiveDashboard | undefined;
     if (toRun.length) {
-      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => dataDirs.get(datasetKey(t))! }, printEvent(toRun, experiment.metric));
+      writer.runStarted(workers);
+      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => dataDirs.get(datasetKey(t))! }, tui ? () => {} : printEvent(toRun, experiment.metric));
       const onSigint = () => {
         if (!run.stopping) {
-          console.log('\nstopping: the running trials end after their current batch (Ctrl-C again to stop at once)');
+          if (!dashboard) console.log('\nstopping: the running trials end after their current batch (Ctrl-C again to stop at once)');
           run.stop();
         } else {
-          void run.abort().finally(() => process.exit(EXIT_INTERRUPTED));
+          void run.abort().finally(async () => {
+            await dashboard?.finish();
+            process.exit(EXIT_INTERRUPTED);
+          });
         }
       };
       process.on('SIGINT', onSigint);
+      if (tui) {
+        const { startDashboard } = await import('../dashboard/live.js');
+        dashboard = startDashboard({ dbPath: values.db!, sweep: experiment.name, ids, mode: 'run', onStop: () => run.stop(), onInterrupt: onSigint });
+      }
       try {
         const outcome = await run.done.catch((err: Error) => {
           writer.interruptRunning();
@@ -118,13 +132,16 @@ export async function sweepCommand(args: string[]): Promise<number> {
         code = outcome.stopped ? EXIT_INTERRUPTED : failed ? 1 : 0;
       } finally {
         process.off('SIGINT', onSigint);
+        // The final leaderboard stays on the screen.
+        await dashboard?.finish();
       }
     } else {
       writer.finish('completed');
     }
-    const ids = new Set(trials.map((t) => t.id));
-    console.log(`\nleaderboard (${experiment.metric.name}, ${experiment.metric.goal === 'maximize' ? 'higher' : 'lower'} is better)`);
-    console.log(leaderboard(listTrials(db, { sweep: experiment.name }).filter((t) => ids.has(t.id))));
+    if (!dashboard) {
+      console.log(`\nleaderboard (${experiment.metric.name}, ${experiment.metric.goal === 'maximize' ? 'higher' : 'lower'} is better)`);
+      console.log(leaderboard(listTrials(db, { sweep: experiment.name, ids })));
+    }
     return code;
   } finally {
     db.close();

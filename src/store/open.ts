@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
-import { checkVersion, migrate } from './schema.js';
+import { checkVersion, migrate, SCHEMA_VERSION } from './schema.js';
 
 export const DEFAULT_DB = 'runs/runs.db';
 
@@ -45,7 +45,14 @@ export function openForReading(path: string): Database.Database {
     throw new UserError({ file: path, message: `cannot open the database (${(err as Error).message})` });
   }
   try {
-    if (checkVersion(db, path) === 0) throw new UserError({ file: path, message: 'not a lenet-sweep database (empty)' });
+    const version = checkVersion(db, path);
+    if (version === 0) throw new UserError({ file: path, message: 'not a lenet-sweep database (empty)' });
+    if (version < SCHEMA_VERSION) {
+      // Written by an older lenet-sweep: upgrade it in place once (nothing is lost), then read.
+      db.close();
+      openForWriting(path).close();
+      return openForReading(path);
+    }
     return db;
   } catch (err) {
     db.close();

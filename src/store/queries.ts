@@ -1,95 +1,181 @@
-/** Read-only questions about past runs. */
+/**
+ * Read-only questions about past runs, asked of the documented views (trials, epochs,
+ * leaderboard) so that the CLI sees the database as its users' SQL does.
+ */
 import type Database from 'better-sqlite3';
+import type { Experiment } from '../config/experiment.types.js';
 import { UserError } from '../config/errors.js';
+import { didYouMean } from '../config/suggest.js';
 import type { TrialStatus } from './writer.js';
 
+export type Goal = Experiment['metric']['goal'];
+
 export interface TrialSummary {
+  /** Place in its sweep's leaderboard (equal values share a rank); unranked trials come last. */
+  rank: number;
   id: string;
   sweep: string;
   status: TrialStatus;
+  /** The swept values by dotted config path. */
   params: Record<string, string | number | boolean>;
-  /** Completed epochs. */
-  epochs: number;
-  /** Planned epochs. */
-  epochs_planned: number;
-  /** Best validation accuracy over the epochs, 0..1. */
-  val_acc: number | null;
-  /** The sweep's ranking metric at the trial's best epoch. */
+  /** The sweep's ranking metric, its goal, and the trial's best value of it (at best_epoch). */
   metric: string;
+  goal: Goal;
   best_value: number | null;
   best_epoch: number | null;
+  /** Best validation accuracy (0..1) and lowest validation loss over the epochs. */
+  val_acc: number | null;
+  val_loss: number | null;
+  /** On the test set after the last epoch. */
   test_acc: number | null;
+  test_loss: number | null;
+  /** Completed and planned epochs. */
+  epochs: number;
+  epochs_planned: number;
   /** Mean training throughput over the epochs. */
   images_per_s: number | null;
+  /** Wall time of the completed epochs. */
+  seconds: number | null;
   backend: string | null;
   param_count: number | null;
+  started_at: string | null;
+  finished_at: string | null;
   error: string | null;
+  /** Where the trial is (or stopped) within an epoch; null before it first started. */
+  progress: { epoch: number; batch: number; batches: number } | null;
 }
 
-interface Row {
-  id: string;
-  sweep: string;
-  status: TrialStatus;
+export interface EpochRow {
+  epoch: number;
+  train_loss: number | null;
+  train_acc: number | null;
+  val_loss: number | null;
+  val_acc: number | null;
+  lr: number | null;
+  seconds: number | null;
+  images_per_s: number | null;
+}
+
+export interface SweepSummary {
+  name: string;
+  status: 'running' | 'completed' | 'interrupted' | 'failed';
+  file: string;
+  metric: string;
+  goal: Goal;
+  trials: number;
+  /** Trials per status. */
+  counts: Partial<Record<TrialStatus, number>>;
+  best_value: number | null;
+  best_trial: string | null;
+  workers: number | null;
+  created_at: string;
+  updated_at: string;
+  run_started_at: string | null;
+}
+
+export interface TrialRecord extends TrialSummary {
+  /** The fully resolved config the trial trained with. */
+  config: Experiment;
+}
+
+interface TrialRow extends Omit<TrialRecord, 'params' | 'config' | 'progress'> {
   params: string;
   config: string;
-  sweep_config: string;
-  epochs: number;
-  val_acc: number | null;
-  best_value: number | null;
-  best_epoch: number | null;
-  test_acc: number | null;
-  images_per_s: number | null;
-  backend: string | null;
-  param_count: number | null;
-  error: string | null;
+  current_epoch: number | null;
+  current_batch: number | null;
+  batches_per_epoch: number | null;
 }
 
-export function sweepExists(db: Database.Database, name: string): boolean {
-  return db.prepare(`SELECT 1 FROM sweeps WHERE name = ?`).get(name) !== undefined;
+const TRIAL_COLUMNS = `l.rank, v.id, v.sweep, v.status, v.params, v.config, v.metric, v.goal, v.best_value, v.best_epoch, v.val_acc,
+  v.val_loss, v.test_acc, v.test_loss, v.epochs, v.epochs_planned, v.images_per_s, v.seconds, v.backend, v.param_count,
+  v.started_at, v.finished_at, v.error, v.current_epoch, v.current_batch, v.batches_per_epoch`;
+
+/** Best first within each sweep, as the leaderboard view ranks; ties and unranked trials in file order. */
+const RANKED = `ORDER BY v.sweep, v.best_value IS NULL, CASE v.goal WHEN 'maximize' THEN -v.best_value ELSE v.best_value END, r.rowid`;
+
+function toRecord(row: TrialRow): TrialRecord {
+  const { params, config, current_epoch, current_batch, batches_per_epoch, ...rest } = row;
+  return {
+    ...rest,
+    params: JSON.parse(params),
+    config: JSON.parse(config),
+    progress: current_epoch !== null && batches_per_epoch !== null ? { epoch: current_epoch, batch: current_batch ?? 0, batches: batches_per_epoch } : null,
+  };
 }
 
-/** Trials, best first within each sweep (by the sweep's metric and goal). */
-export function listTrials(db: Database.Database, filter: { sweep?: string } = {}): TrialSummary[] {
-  if (filter.sweep !== undefined && !sweepExists(db, filter.sweep)) {
-    const names = (db.prepare(`SELECT name FROM sweeps ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-    throw new UserError(`no sweep named '${filter.sweep}'${names.length ? `; sweeps: ${names.join(', ')}` : ' (the database has none yet)'}`);
-  }
+export function sweepNames(db: Database.Database): string[] {
+  return (db.prepare(`SELECT name FROM sweeps ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+}
+
+/** Refuses a sweep name the database does not have, naming the ones it has. */
+export function requireSweep(db: Database.Database, name: string): void {
+  if (db.prepare(`SELECT 1 FROM sweeps WHERE name = ?`).get(name) !== undefined) return;
+  const names = sweepNames(db);
+  throw new UserError(
+    `--sweep: no sweep named '${name}'${didYouMean(name, names)}` + (names.length ? `; sweeps: ${names.join(', ')}` : ' (the database has none yet)'),
+  );
+}
+
+/** Trials with their configs, ranked; optionally of one sweep, some statuses, or some ids. */
+export function listTrials(db: Database.Database, filter: { sweep?: string; statuses?: string[]; ids?: string[] } = {}): TrialRecord[] {
+  if (filter.sweep !== undefined) requireSweep(db, filter.sweep);
   const rows = db
     .prepare(
-      `SELECT t.id, s.name AS sweep, t.status, t.params, t.config, s.config AS sweep_config,
-              count(e.epoch) AS epochs, max(e.val_acc) AS val_acc, avg(e.images_per_s) AS images_per_s,
-              t.best_value, t.best_epoch, t.test_acc, t.backend, t.param_count, t.error
-         FROM trials t JOIN sweeps s ON s.id = t.sweep_id LEFT JOIN epochs e ON e.trial_id = t.id
-        WHERE (@sweep IS NULL OR s.name = @sweep)
-        GROUP BY t.id
-        ORDER BY s.name, t.rowid`,
+      `SELECT ${TRIAL_COLUMNS} FROM trials v JOIN trial_records r ON r.id = v.id JOIN leaderboard l ON l.id = v.id
+        WHERE (@sweep IS NULL OR v.sweep = @sweep)
+          AND (@statuses IS NULL OR v.status IN (SELECT value FROM json_each(@statuses)))
+          AND (@ids IS NULL OR v.id IN (SELECT value FROM json_each(@ids)))
+        ${RANKED}`,
     )
-    .all({ sweep: filter.sweep ?? null }) as Row[];
-  const summaries = rows.map((r): TrialSummary & { goal: string } => {
-    const metric = JSON.parse(r.sweep_config).metric as { name: string; goal: string };
+    .all({
+      sweep: filter.sweep ?? null,
+      statuses: filter.statuses ? JSON.stringify(filter.statuses) : null,
+      ids: filter.ids ? JSON.stringify(filter.ids) : null,
+    }) as TrialRow[];
+  return rows.map(toRecord);
+}
+
+/** One trial by its id or an unambiguous prefix of it (at least 4 characters). */
+export function findTrial(db: Database.Database, idOrPrefix: string): TrialRecord {
+  const matches = /^[0-9a-f]{4,12}$/.test(idOrPrefix)
+    ? (db.prepare(`SELECT id FROM trial_records WHERE id LIKE ? ORDER BY id LIMIT 6`).all(`${idOrPrefix}%`) as { id: string }[])
+    : [];
+  if (matches.length === 0) {
+    const why = /^[0-9a-f]+$/.test(idOrPrefix) && idOrPrefix.length < 4 ? ' (give at least 4 characters of the id)' : '';
+    throw new UserError(`no trial with id '${idOrPrefix}'${why}; sweep runs list shows the ids`);
+  }
+  if (matches.length > 1) {
+    throw new UserError(`trial id '${idOrPrefix}' is ambiguous: ${matches.slice(0, 5).map((m) => m.id).join(', ')}${matches.length > 5 ? ', …' : ''}; give more characters`);
+  }
+  return listTrials(db, { ids: [matches[0].id] })[0];
+}
+
+export function epochsOf(db: Database.Database, trialId: string): EpochRow[] {
+  return db
+    .prepare(`SELECT epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s FROM epoch_records WHERE trial_id = ? ORDER BY epoch`)
+    .all(trialId) as EpochRow[];
+}
+
+/** Every sweep with its trial counts and its leader, most recently updated first. */
+export function listSweeps(db: Database.Database): SweepSummary[] {
+  const sweeps = db
+    .prepare(
+      `SELECT name, status, file, json_extract(config, '$.metric.name') AS metric, json_extract(config, '$.metric.goal') AS goal,
+              workers, created_at, updated_at, run_started_at
+         FROM sweeps ORDER BY updated_at DESC, name`,
+    )
+    .all() as Omit<SweepSummary, 'trials' | 'counts' | 'best_value' | 'best_trial'>[];
+  const counts = db.prepare(`SELECT t.status, count(*) AS n FROM trial_records t JOIN sweeps s ON s.id = t.sweep_id WHERE s.name = ? GROUP BY t.status`);
+  const leader = db.prepare(`SELECT id, best_value FROM leaderboard WHERE sweep = ? AND rank = 1 AND best_value IS NOT NULL LIMIT 1`);
+  return sweeps.map((s) => {
+    const byStatus = Object.fromEntries((counts.all(s.name) as { status: TrialStatus; n: number }[]).map((r) => [r.status, r.n]));
+    const best = leader.get(s.name) as { id: string; best_value: number } | undefined;
     return {
-      id: r.id,
-      sweep: r.sweep,
-      status: r.status,
-      params: JSON.parse(r.params),
-      epochs: r.epochs,
-      epochs_planned: JSON.parse(r.config).training.epochs,
-      val_acc: r.val_acc,
-      metric: metric.name,
-      goal: metric.goal,
-      best_value: r.best_value,
-      best_epoch: r.best_epoch,
-      test_acc: r.test_acc,
-      images_per_s: r.images_per_s,
-      backend: r.backend,
-      param_count: r.param_count,
-      error: r.error,
+      ...s,
+      trials: Object.values(byStatus).reduce((a, b) => a + b, 0),
+      counts: byStatus,
+      best_value: best?.best_value ?? null,
+      best_trial: best?.id ?? null,
     };
   });
-  const rank = (a: (typeof summaries)[number], b: (typeof summaries)[number]) => {
-    if (a.sweep !== b.sweep) return a.sweep < b.sweep ? -1 : 1;
-    if (a.best_value === null || b.best_value === null) return (a.best_value === null ? 1 : 0) - (b.best_value === null ? 1 : 0);
-    return a.goal === 'maximize' ? b.best_value - a.best_value : a.best_value - b.best_value;
-  };
-  return summaries.sort(rank).map(({ goal: _goal, ...s }) => s);
 }

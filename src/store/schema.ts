@@ -5,6 +5,43 @@
 import type { Database } from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
 
+/**
+ * The documented views. `trials`: one row per trial with its sweep's name and metric, the best
+ * value, and aggregates of its epochs; `epochs`: per-epoch metrics with trial and sweep;
+ * `leaderboard`: trials ranked within their sweep by the sweep's metric and goal.
+ */
+const VIEWS = `
+  CREATE VIEW trials AS
+  SELECT t.id, s.name AS sweep, t.status, t.params, t.config,
+         json_extract(s.config, '$.metric.name') AS metric,
+         json_extract(s.config, '$.metric.goal') AS goal,
+         t.best_value, t.best_epoch,
+         (SELECT max(e.val_acc) FROM epoch_records e WHERE e.trial_id = t.id) AS val_acc,
+         (SELECT min(e.val_loss) FROM epoch_records e WHERE e.trial_id = t.id) AS val_loss,
+         t.test_acc, t.test_loss,
+         (SELECT count(*) FROM epoch_records e WHERE e.trial_id = t.id) AS epochs,
+         json_extract(t.config, '$.training.epochs') AS epochs_planned,
+         (SELECT avg(e.images_per_s) FROM epoch_records e WHERE e.trial_id = t.id) AS images_per_s,
+         (SELECT sum(e.seconds) FROM epoch_records e WHERE e.trial_id = t.id) AS seconds,
+         t.backend, t.param_count, t.attempt, t.started_at, t.finished_at, t.error,
+         t.current_epoch, t.current_batch, t.batches_per_epoch
+    FROM trial_records t JOIN sweeps s ON s.id = t.sweep_id;
+
+  CREATE VIEW epochs AS
+  SELECT e.trial_id, s.name AS sweep, e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc,
+         e.lr, e.seconds, e.images_per_s
+    FROM epoch_records e JOIN trial_records t ON t.id = e.trial_id JOIN sweeps s ON s.id = t.sweep_id;
+
+  CREATE VIEW leaderboard AS
+  SELECT rank() OVER (
+           PARTITION BY sweep
+           ORDER BY best_value IS NULL, CASE goal WHEN 'maximize' THEN -best_value ELSE best_value END
+         ) AS rank,
+         sweep, id, params, metric, best_value, best_epoch, val_acc, test_acc, epochs, epochs_planned,
+         images_per_s, status
+    FROM trials;
+`;
+
 const MIGRATIONS: string[] = [
   // 1: sweeps, trials and per-epoch metrics.
   `
@@ -51,14 +88,27 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (trial_id, epoch)
   );
   `,
+  // 2: the base tables make way for the documented views (trials, epochs, leaderboard), which
+  // are what people query with `sweep runs sql` or the sqlite3 shell; trials record their live
+  // progress and sweeps their current run, so a dashboard in another process can follow them.
+  `
+  ALTER TABLE trials RENAME TO trial_records;
+  ALTER TABLE epochs RENAME TO epoch_records;
+  ALTER TABLE trial_records ADD COLUMN current_epoch INTEGER;      -- epoch in progress (1-based) or last reached
+  ALTER TABLE trial_records ADD COLUMN current_batch INTEGER;      -- batches done in that epoch
+  ALTER TABLE trial_records ADD COLUMN batches_per_epoch INTEGER;
+  ALTER TABLE sweeps ADD COLUMN workers INTEGER;                   -- parallel trials of the latest run
+  ALTER TABLE sweeps ADD COLUMN run_started_at TEXT;               -- when the latest run started
+  ${VIEWS}
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings a writable database to the current schema version. */
-export function migrate(db: Database, path: string): void {
+/** Brings a writable database to the current schema version (or to `target`, for tests of upgrades). */
+export function migrate(db: Database, path: string, target = SCHEMA_VERSION): void {
   const version = checkVersion(db, path);
-  for (let v = version; v < SCHEMA_VERSION; v++) {
+  for (let v = version; v < target; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]);
       db.pragma(`user_version = ${v + 1}`);

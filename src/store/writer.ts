@@ -22,15 +22,17 @@ export class RunWriter {
   private readonly insertEpoch: Database.Statement;
   private readonly bestOf: Database.Statement;
   private readonly setBest: Database.Statement;
+  private readonly setProgress: Database.Statement;
 
   private constructor(private readonly db: Database.Database, readonly sweepId: number, experiment: Experiment) {
     this.metric = experiment.metric;
     this.insertEpoch = db.prepare(
-      `INSERT INTO epochs (trial_id, epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s)
+      `INSERT INTO epoch_records (trial_id, epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.bestOf = db.prepare(`SELECT best_value FROM trials WHERE id = ?`);
-    this.setBest = db.prepare(`UPDATE trials SET best_epoch = ?, best_value = ? WHERE id = ?`);
+    this.bestOf = db.prepare(`SELECT best_value FROM trial_records WHERE id = ?`);
+    this.setBest = db.prepare(`UPDATE trial_records SET best_epoch = ?, best_value = ? WHERE id = ?`);
+    this.setProgress = db.prepare(`UPDATE trial_records SET current_epoch = ?, current_batch = ? WHERE id = ?`);
   }
 
   /** Creates the sweep, or takes up the one of the same name, and records its trials as queued. */
@@ -47,7 +49,7 @@ export class RunWriter {
         )
         .get(experiment.name, file, JSON.stringify(experiment), t, t, meta.host, JSON.stringify(meta.versions)) as { id: number };
       const insert = db.prepare(
-        `INSERT INTO trials (id, sweep_id, params, config, status) VALUES (?, ?, ?, ?, 'queued')
+        `INSERT INTO trial_records (id, sweep_id, params, config, status) VALUES (?, ?, ?, ?, 'queued')
          ON CONFLICT (id) DO NOTHING`,
       );
       for (const trial of trials) insert.run(trial.id, row.id, JSON.stringify(trial.params), JSON.stringify(trial.config));
@@ -58,22 +60,33 @@ export class RunWriter {
 
   /** Status of each of the given trials as stored (to skip the completed ones). */
   statuses(ids: string[]): Map<string, TrialStatus> {
-    const get = this.db.prepare(`SELECT status FROM trials WHERE id = ?`);
+    const get = this.db.prepare(`SELECT status FROM trial_records WHERE id = ?`);
     return new Map(ids.map((id) => [id, (get.get(id) as { status: TrialStatus }).status]));
   }
 
+  /** The run of the sweep's remaining trials starts, on this many parallel workers. */
+  runStarted(workers: number): void {
+    this.db.prepare(`UPDATE sweeps SET workers = ?, run_started_at = ?, updated_at = ? WHERE id = ?`).run(workers, now(), now(), this.sweepId);
+  }
+
   /** A new attempt starts: earlier epochs of the trial are dropped so its curve is one run. */
-  trialStarted(id: string, worker: number, backend: string, paramCount: number): void {
+  trialStarted(id: string, worker: number, backend: string, paramCount: number, batchesPerEpoch: number): void {
     this.db.transaction(() => {
-      this.db.prepare(`DELETE FROM epochs WHERE trial_id = ?`).run(id);
+      this.db.prepare(`DELETE FROM epoch_records WHERE trial_id = ?`).run(id);
       this.db
         .prepare(
-          `UPDATE trials SET status = 'running', attempt = attempt + 1, worker = ?, backend = ?, param_count = ?,
-             started_at = ?, finished_at = NULL, best_epoch = NULL, best_value = NULL, test_loss = NULL, test_acc = NULL, error = NULL
+          `UPDATE trial_records SET status = 'running', attempt = attempt + 1, worker = ?, backend = ?, param_count = ?,
+             started_at = ?, finished_at = NULL, best_epoch = NULL, best_value = NULL, test_loss = NULL, test_acc = NULL, error = NULL,
+             current_epoch = 1, current_batch = 0, batches_per_epoch = ?
            WHERE id = ?`,
         )
-        .run(worker, backend, paramCount, now(), id);
+        .run(worker, backend, paramCount, now(), batchesPerEpoch, id);
     })();
+  }
+
+  /** Where a running trial is within its epoch, for dashboards (workers send this a few times a second). */
+  progress(id: string, epoch: number, batch: number): void {
+    this.setProgress.run(epoch, batch, id);
   }
 
   epoch(id: string, m: EpochMetrics): void {
@@ -87,18 +100,18 @@ export class RunWriter {
 
   trialFinished(id: string, status: TrainStatus, test: { loss: number | null; acc: number | null }): void {
     this.db
-      .prepare(`UPDATE trials SET status = ?, finished_at = ?, test_loss = ?, test_acc = ? WHERE id = ?`)
+      .prepare(`UPDATE trial_records SET status = ?, finished_at = ?, test_loss = ?, test_acc = ? WHERE id = ?`)
       .run(status, now(), test.loss, test.acc, id);
   }
 
   trialFailed(id: string, error: string): void {
-    this.db.prepare(`UPDATE trials SET status = 'failed', finished_at = ?, error = ? WHERE id = ?`).run(now(), error, id);
+    this.db.prepare(`UPDATE trial_records SET status = 'failed', finished_at = ?, error = ? WHERE id = ?`).run(now(), error, id);
   }
 
   /** Marks every trial of this sweep still marked running as interrupted (a forced stop). */
   interruptRunning(): void {
     this.db
-      .prepare(`UPDATE trials SET status = 'interrupted', finished_at = ? WHERE sweep_id = ? AND status = 'running'`)
+      .prepare(`UPDATE trial_records SET status = 'interrupted', finished_at = ? WHERE sweep_id = ? AND status = 'running'`)
       .run(now(), this.sweepId);
   }
 

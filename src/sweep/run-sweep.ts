@@ -111,14 +111,15 @@ export class SweepRun {
   private record(trial: Trial, event: WorkerEvent): void {
     switch (event.type) {
       case 'started':
-        return this.writer.trialStarted(trial.id, event.worker, event.backend, event.paramCount);
+        return this.writer.trialStarted(trial.id, event.worker, event.backend, event.paramCount, event.batchesPerEpoch);
+      case 'progress':
+        return this.writer.progress(trial.id, event.epoch, event.batch);
       case 'epoch':
         return this.writer.epoch(trial.id, event.metrics);
       case 'finished':
         return this.writer.trialFinished(trial.id, event.status, { loss: event.testLoss, acc: event.testAcc });
       case 'failed':
         return this.writer.trialFailed(trial.id, event.error);
-      case 'progress':
       case 'skipped':
         return;
     }

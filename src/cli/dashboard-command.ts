@@ -1,0 +1,32 @@
+/**
+ * `sweep dashboard [--db PATH] [--sweep NAME]`: the live dashboard attached to a database, for a
+ * sweep another process runs or one that has ended. Without a terminal it prints the
+ * leaderboard once.
+ */
+import { UserError } from '../config/errors.js';
+import { chooseSweep } from '../dashboard/board.js';
+import { listTrials } from '../store/queries.js';
+import { DEFAULT_DB, openForReading } from '../store/open.js';
+import { parse } from './args.js';
+import { leaderboard } from './leaderboard.js';
+import { print } from './output.js';
+
+export async function dashboardCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, sweep: { type: 'string' } }, 'sweep dashboard');
+  if (positionals.length) throw new UserError(`sweep dashboard: unexpected argument '${positionals[0]}'; to run an experiment use sweep ${positionals[0]}`);
+  const db = openForReading(values.db!);
+  let sweep: string;
+  try {
+    sweep = chooseSweep(db, values.sweep);
+    if (!process.stdout.isTTY) {
+      print(leaderboard(listTrials(db, { sweep })));
+      return 0;
+    }
+  } finally {
+    db.close();
+  }
+  const { startDashboard } = await import('../dashboard/live.js');
+  const dashboard = startDashboard({ dbPath: values.db!, sweep, mode: 'attach' });
+  await dashboard.closed;
+  return 0;
+}

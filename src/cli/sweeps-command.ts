@@ -1,0 +1,33 @@
+/** `sweep sweeps list`: every sweep in the database with its progress and leader. */
+import { UserError } from '../config/errors.js';
+import { listSweeps } from '../store/queries.js';
+import { DEFAULT_DB, openForReading } from '../store/open.js';
+import { parse } from './args.js';
+import { metricValue } from './format.js';
+import { FORMAT_OPTIONS, formatOf, print, render } from './output.js';
+
+export function sweepsCommand(args: string[]): number {
+  const [sub, ...rest] = args;
+  if (sub !== 'list') throw new UserError(`sweep sweeps: ${sub === undefined ? 'no subcommand given' : `unknown subcommand '${sub}'`}; expected: sweep sweeps list`);
+  const { values, positionals } = parse(rest, { db: { type: 'string', default: DEFAULT_DB }, ...FORMAT_OPTIONS }, 'sweep sweeps list');
+  if (positionals.length) throw new UserError(`sweep sweeps list: unexpected argument '${positionals[0]}'`);
+  const format = formatOf(values);
+  const db = openForReading(values.db!);
+  try {
+    const sweeps = listSweeps(db);
+    if (format === 'json') {
+      print(JSON.stringify(sweeps, null, 2));
+      return 0;
+    }
+    const headers = ['sweep', 'status', 'completed', 'trials', 'metric', 'best', 'best trial', 'updated', 'file'];
+    const rows = sweeps.map((s) => [s.name, s.status, s.counts.completed ?? 0, s.trials, s.metric, s.best_value, s.best_trial, s.updated_at, s.file]);
+    const text = sweeps.map((s) => [
+      s.name, s.status, String(s.counts.completed ?? 0), String(s.trials), s.metric, metricValue(s.metric, s.best_value),
+      s.best_trial ?? '—', s.updated_at.replace('T', ' ').slice(0, 19), s.file,
+    ]);
+    print(render({ headers, rows, text, numeric: new Set([2, 3, 5]) }, format, 'no sweeps yet'));
+    return 0;
+  } finally {
+    db.close();
+  }
+}

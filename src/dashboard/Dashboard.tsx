@@ -1,0 +1,121 @@
+/**
+ * The live dashboard: a title, the leaderboard (or the grouped view, or one trial in detail)
+ * and the footer. Keys: ↑/↓ select, Enter detail (Enter/Esc back), s sort, g group, q stop
+ * (asks for y) or quit. Everything shown comes from the store's latest database snapshot.
+ */
+import { Box, Text, useInput, useStdin, useStdout } from 'ink';
+import { useEffect, useReducer, useState, useSyncExternalStore } from 'react';
+import { fit } from './columns.js';
+import { Detail } from './Detail.js';
+import { hasRepeats, SORTS, sortTrials, totals } from './derive.js';
+import { Footer } from './Footer.js';
+import { Groups } from './Groups.js';
+import { Leaderboard } from './Leaderboard.js';
+import type { BoardStore } from './store.js';
+
+export interface DashboardProps {
+  store: BoardStore;
+  /** 'run': this process runs the sweep, q stops it; 'attach': watching a database, q quits. */
+  mode: 'run' | 'attach';
+  /** The sweep is over: the final leaderboard is drawn and keys are off. */
+  ended?: boolean;
+  /** Run mode: the user confirmed q with y. */
+  onStop?: () => void;
+  /** Run mode: Ctrl-C (the terminal is in raw mode, so it arrives as a key, not as SIGINT). */
+  onInterrupt?: () => void;
+  /** Attach mode: q or Ctrl-C. */
+  onQuit?: () => void;
+  /** Fixed terminal size and clock, for tests. */
+  columns?: number;
+  rows?: number;
+  now?: () => number;
+}
+
+/** Lines around the trial rows: title, table header, blank line, two footer lines, and one spare. */
+const CHROME_LINES = 6;
+
+function useTerminalSize(fixed: { columns?: number; rows?: number }) {
+  const { stdout } = useStdout();
+  const [, redraw] = useReducer((n: number) => n + 1, 0);
+  useEffect(() => {
+    stdout.on('resize', redraw);
+    return () => void stdout.off('resize', redraw);
+  }, [stdout]);
+  return { columns: fixed.columns ?? stdout.columns ?? 80, rows: fixed.rows ?? stdout.rows ?? 24 };
+}
+
+export function Dashboard(props: DashboardProps) {
+  const { store, mode, ended = false } = props;
+  const board = useSyncExternalStore(store.subscribe, store.get);
+  const { isRawModeSupported } = useStdin();
+  const { columns, rows } = useTerminalSize(props);
+  const width = Math.max(20, columns - 1);
+  const [selectedId, setSelectedId] = useState<string | null>(null);
+  const [detail, setDetail] = useState(false);
+  const [sortIndex, setSortIndex] = useState(0);
+  const [grouped, setGrouped] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const sort = SORTS[sortIndex];
+  const trials = sortTrials(board, sort);
+  const selected = trials.find((t) => t.id === selectedId) ?? trials[0];
+  const showGroups = grouped && hasRepeats(board);
+
+  useInput(
+    (input, key) => {
+      if (key.ctrl && input === 'c') return mode === 'run' ? props.onInterrupt?.() : props.onQuit?.();
+      if (confirming) {
+        setConfirming(false);
+        if (input === 'y' || input === 'Y') {
+          setNotice('stopping: the running trials end after their current batch…');
+          props.onStop?.();
+        } else setNotice(null);
+        return;
+      }
+      setNotice(null);
+      if (key.upArrow || key.downArrow) {
+        // From the previous selection, so that keys typed faster than frames all count.
+        setSelectedId((previous) => {
+          const i = Math.max(0, trials.findIndex((t) => t.id === (previous ?? selected?.id)));
+          return trials[Math.min(trials.length - 1, Math.max(0, i + (key.upArrow ? -1 : 1)))]?.id ?? previous;
+        });
+      } else if (key.return) setDetail((d) => !d && selected !== undefined);
+      else if (key.escape || key.backspace || key.leftArrow) setDetail(false);
+      else if (input === 's') setSortIndex((i) => (i + 1) % SORTS.length);
+      else if (input === 'g') {
+        if (hasRepeats(board)) setGrouped((g) => !g);
+        else setNotice('nothing to group: no configuration is repeated over seeds (sweep.repeats)');
+      } else if (input === 'q') {
+        if (mode === 'attach') props.onQuit?.();
+        else if (board.sweep.status === 'running') setConfirming(true);
+      }
+    },
+    { isActive: isRawModeSupported === true && !ended },
+  );
+
+  const now = props.now?.() ?? Date.now();
+  const goal = board.sweep.goal === 'maximize' ? 'higher is better' : 'lower is better';
+  const title = `lenet-sweep · ${board.sweep.name} · ${board.sweep.metric} (${goal})${showGroups ? ' · grouped over seeds' : ''}`;
+  const message = confirming
+    ? 'stop the sweep? the running trials end after their current batch, queued ones stay queued. y = stop, any other key = go on'
+    : (store.error ? `database: ${store.error}` : notice);
+  const view =
+    detail && selected && !ended ? (
+      <Detail trial={selected} metric={board.sweep.metric} width={width} height={rows - 4} />
+    ) : showGroups ? (
+      <Groups board={board} width={width} />
+    ) : (
+      <Leaderboard board={board} trials={trials} selectedId={ended ? null : (selected?.id ?? null)} width={width} rows={rows - CHROME_LINES} />
+    );
+  return (
+    <Box flexDirection="column">
+      <Text bold color="blue" wrap="truncate">
+        {fit(title, width).trimEnd()}
+      </Text>
+      {view}
+      <Text> </Text>
+      <Footer totals={totals(board, now)} sweepStatus={board.sweep.status} sort={sort} grouped={showGroups} mode={mode} message={message} ended={ended} width={width} />
+    </Box>
+  );
+}

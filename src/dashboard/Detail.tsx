@@ -1,0 +1,87 @@
+/**
+ * One trial in detail: what it is (params, resolved config), how it went (epoch table) and its
+ * loss and accuracy curves as terminal line charts, side by side when the terminal is wide.
+ */
+import { Box, Text } from 'ink';
+import { metricValue, num, pct, rate } from '../cli/format.js';
+import { isMapping } from '../util/mapping.js';
+import { lineChart } from '../view/charts.js';
+import type { BoardTrial } from './board.js';
+import { fit } from './columns.js';
+import { STATUS_COLOR } from './Leaderboard.js';
+
+/** "model.pooling=max optimizer.lr=0.001 …": the config's leaves in file order. */
+export function flatConfig(value: unknown, prefix = ''): string[] {
+  if (isMapping(value)) return Object.entries(value).flatMap(([k, v]) => flatConfig(v, `${prefix}${k}.`));
+  return [`${prefix.slice(0, -1)}=${Array.isArray(value) ? JSON.stringify(value) : String(value)}`];
+}
+
+/** Words packed into at most `lines` lines of `width`; '…' when some did not fit. */
+function pack(words: string[], width: number, lines: number): string[] {
+  const out: string[] = [''];
+  for (const w of words) {
+    const line = out[out.length - 1];
+    if (!line || line.length + 1 + w.length <= width) out[out.length - 1] = line ? `${line} ${w}` : w;
+    else if (out.length < lines) out.push(w);
+    else {
+      out[out.length - 1] = fit(`${line} …`, width);
+      break;
+    }
+  }
+  return out.map((l) => fit(l, width).trimEnd());
+}
+
+const EPOCH_HEADERS = ['epoch', 'train_loss', 'train_acc', 'val_loss', 'val_acc', 'lr', 'seconds', 'img/s'];
+
+export function Detail({ trial, metric, width, height }: { trial: BoardTrial; metric: string; width: number; height: number }) {
+  const e = trial.history;
+  const summary =
+    `trial ${trial.id} · ${trial.status} · best ${metric} ${metricValue(metric, trial.best_value)}` +
+    `${trial.best_epoch ? ` (epoch ${trial.best_epoch})` : ''} · test ${pct(trial.test_acc)} · ${rate(trial.images_per_s)} img/s` +
+    ` · ${trial.param_count?.toLocaleString('en') ?? '—'} parameters`;
+  const params = Object.entries(trial.params).map(([k, v]) => `${k}=${v}`);
+  const config = pack(flatConfig(trial.config).filter((w) => !w.startsWith('description=')), width - 8, 3);
+  const tableRows = Math.max(1, Math.min(e.length, Math.floor((height - 8) / 3)));
+  const rows = e.slice(-tableRows).map((r) => [String(r.epoch), num(r.train_loss), pct(r.train_acc), num(r.val_loss), pct(r.val_acc), String(r.lr ?? ''), r.seconds?.toFixed(1) ?? '', rate(r.images_per_s)]);
+  const widths = EPOCH_HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const tableLine = (cells: string[]) => fit(cells.map((c, i) => c.padStart(widths[i])).join('  '), width);
+  const sideBySide = width >= 84;
+  const chartWidth = sideBySide ? Math.floor((width - 2) / 2) : width;
+  const chartHeight = Math.max(3, Math.min(10, Math.floor((height - 6 - rows.length - 4) / (sideBySide ? 1 : 2)) - 3));
+  const loss = lineChart(
+    [{ label: 'train_loss', values: e.map((r) => r.train_loss) }, { label: 'val_loss', values: e.map((r) => r.val_loss) }],
+    { width: chartWidth, height: chartHeight },
+  );
+  const acc = lineChart(
+    [{ label: 'train_acc', values: e.map((r) => r.train_acc) }, { label: 'val_acc', values: e.map((r) => r.val_acc) }],
+    { width: chartWidth, height: chartHeight, format: (v) => pct(v, 1) },
+  );
+  return (
+    <>
+      <Text bold wrap="truncate">
+        {fit(summary, width).trimEnd()}
+      </Text>
+      <Text wrap="truncate">
+        <Text color={STATUS_COLOR[trial.status]}>{fit(`params  ${params.join('  ') || '(none swept)'}`, width).trimEnd()}</Text>
+      </Text>
+      {config.map((l, i) => (
+        <Text key={i} dimColor wrap="truncate">
+          {`${i === 0 ? 'config' : '      '}  ${l}`}
+        </Text>
+      ))}
+      {trial.error && <Text color="red" wrap="truncate">{fit(`error   ${trial.error}`, width)}</Text>}
+      <Text bold wrap="truncate">{tableLine(EPOCH_HEADERS)}</Text>
+      {rows.length ? rows.map((r) => <Text key={r[0]} wrap="truncate">{tableLine(r)}</Text>) : <Text dimColor>no epoch finished yet</Text>}
+      <Box flexDirection={sideBySide ? 'row' : 'column'} gap={sideBySide ? 2 : 0}>
+        <Box flexDirection="column">
+          <Text bold>loss</Text>
+          {loss.map((l, i) => <Text key={i} wrap="truncate">{l}</Text>)}
+        </Box>
+        <Box flexDirection="column">
+          <Text bold>accuracy</Text>
+          {acc.map((l, i) => <Text key={i} wrap="truncate">{l}</Text>)}
+        </Box>
+      </Box>
+    </>
+  );
+}

@@ -1,0 +1,62 @@
+/**
+ * The grouped view: trials that repeat one configuration over seeds, as mean ± standard
+ * deviation of the best metric and of test accuracy, and whether each configuration differs
+ * from the leading one beyond seed noise (Welch's t-test at ALPHA).
+ */
+import { Text } from 'ink';
+import type { Summary } from './stats.js';
+import type { Board } from './board.js';
+import { cells, fitColumns, headerLine, type Column } from './columns.js';
+import { ALPHA, groupTrials, paramKeys, type Group } from './derive.js';
+import { paramHeaders } from './Leaderboard.js';
+
+/** "97.85 ± 0.21%" for accuracies, "0.0712 ± 0.0031" for losses; one value has no spread. */
+export function meanSd(metric: string, s: Summary): string {
+  if (s.n === 0) return '';
+  const percent = metric.endsWith('_acc');
+  const [mean, sd] = percent ? [s.mean * 100, s.sd * 100] : [s.mean, s.sd];
+  const digits = percent ? 2 : 4;
+  return s.n === 1 ? `${mean.toFixed(digits)}${percent ? '%' : ''}` : `${mean.toFixed(digits)} ± ${sd.toFixed(digits)}${percent ? '%' : ''}`;
+}
+
+export function versusLeader(g: Group): string {
+  if (g.leader) return 'leader';
+  if (g.p === null) return '';
+  const p = g.p < 0.001 ? 'p<0.001' : `p=${g.p.toFixed(3)}`;
+  return g.p < ALPHA ? `worse (${p})` : `n.s. (${p})`;
+}
+
+export function groupColumns(board: Board, groups: Group[]): Column<Group & { rank: number }>[] {
+  const keys = paramKeys(board, true);
+  const headers = paramHeaders(keys);
+  const metric = board.sweep.metric;
+  return [
+    { header: '#', width: 3, priority: 100, align: 'right', cell: (g) => String(g.rank) },
+    ...keys.map((k, i): Column<Group & { rank: number }> => ({
+      header: headers.get(k)!,
+      width: Math.min(12, Math.max(...groups.map((g) => String(g.params[k] ?? '').length))),
+      priority: 70 - i,
+      cell: (g) => String(g.params[k] ?? ''),
+    })),
+    { header: 'seeds', width: 5, priority: 60, align: 'right', cell: (g) => `${g.metric.n}/${g.trials.length}` },
+    { header: `${metric} mean ± sd`, width: 16, priority: 95, align: 'right', cell: (g) => meanSd(metric, g.metric) },
+    { header: 'test mean ± sd', width: 16, priority: 50, align: 'right', cell: (g) => meanSd('test_acc', g.test) },
+    { header: 'vs leader', width: 16, priority: 90, cell: versusLeader },
+  ];
+}
+
+export function Groups({ board, width }: { board: Board; width: number }) {
+  const groups = groupTrials(board).map((g, i) => ({ ...g, rank: i + 1 }));
+  const columns = fitColumns(groupColumns(board, groups), width);
+  return (
+    <>
+      <Text bold>{headerLine(columns)}</Text>
+      {groups.map((g) => (
+        <Text key={g.rank} wrap="truncate" color={g.leader ? 'green' : undefined}>
+          {cells(columns, g).join(' ')}
+        </Text>
+      ))}
+      <Text dimColor wrap="truncate">{`Welch's t-test of each configuration's best ${board.sweep.metric} against the leader's, over seeds; n.s. = not significant at ${ALPHA}`}</Text>
+    </>
+  );
+}

@@ -1,0 +1,98 @@
+/**
+ * The leaderboard: one line per trial, ranked by the sweep's metric (or another sort), with
+ * only the swept parameters, a progress bar and a sparkline of the metric per epoch.
+ */
+import { Text } from 'ink';
+import { metricValue, pct, rate } from '../cli/format.js';
+import { progressBar, sparkline } from '../view/charts.js';
+import type { Board, BoardTrial } from './board.js';
+import { cells, fitColumns, headerLine, SEPARATOR, type Column } from './columns.js';
+import { paramKeys, progressOf } from './derive.js';
+
+export const STATUS_COLOR: Record<string, string> = {
+  queued: 'gray',
+  running: 'cyan',
+  completed: 'green',
+  failed: 'red',
+  diverged: 'red',
+  interrupted: 'yellow',
+};
+
+/** Short column names for parameters: the last part of the path unless two parameters share it. */
+export function paramHeaders(keys: string[]): Map<string, string> {
+  const last = (k: string) => k.split('.').at(-1)!;
+  return new Map(keys.map((k) => [k, keys.filter((o) => last(o) === last(k)).length > 1 ? k : last(k)]));
+}
+
+const BAR = 10;
+
+export function trialColumns(board: Board, keys = paramKeys(board, false)): Column<BoardTrial>[] {
+  const headers = paramHeaders(keys);
+  const planned = Math.max(1, ...board.trials.map((t) => t.epochs_planned));
+  const epochText = (t: BoardTrial) => {
+    const shown = t.status === 'running' && t.progress ? Math.max(t.epochs, t.progress.epoch - 1) : t.epochs;
+    return `${String(shown).padStart(String(t.epochs_planned).length)}/${t.epochs_planned}`;
+  };
+  const epochWidth = 2 * String(planned).length + 1;
+  return [
+    { header: '#', width: 3, priority: 100, align: 'right', cell: (t) => (t.best_value === null ? '' : String(t.rank)) },
+    { header: 'trial', width: 8, priority: 90, cell: (t) => t.id.slice(0, 8) },
+    ...keys.map((k, i): Column<BoardTrial> => ({
+      header: headers.get(k)!,
+      width: Math.min(12, Math.max(...board.trials.map((t) => String(t.params[k] ?? '').length))),
+      priority: 70 - i,
+      cell: (t) => String(t.params[k] ?? ''),
+    })),
+    { header: `best ${board.sweep.metric}`, width: 7, priority: 95, align: 'right', cell: (t) => (t.best_value === null ? '' : metricValue(board.sweep.metric, t.best_value)) },
+    { header: 'test', width: 6, priority: 50, align: 'right', cell: (t) => (t.test_acc === null ? '' : pct(t.test_acc)) },
+    { header: 'epochs', width: epochWidth + 1 + BAR, priority: 80, cell: (t) => `${epochText(t)} ${progressBar(progressOf(t), BAR)}` },
+    { header: 'status', width: 11, priority: 85, cell: (t) => t.status },
+    { header: 'img/s', width: 5, priority: 40, align: 'right', cell: (t) => (t.images_per_s === null ? '' : rate(t.images_per_s)) },
+    {
+      header: board.sweep.metric,
+      width: Math.min(12, planned),
+      priority: 30,
+      cell: (t) => sparkline(t.history.map((e) => e[board.sweep.metric as 'val_acc'] ?? null), Math.min(12, planned)),
+    },
+  ];
+}
+
+export interface LeaderboardProps {
+  board: Board;
+  trials: BoardTrial[];
+  selectedId: string | null;
+  width: number;
+  /** Lines available for trial rows; a window around the selection is shown when there are more. */
+  rows: number;
+}
+
+export function Leaderboard({ board, trials, selectedId, width, rows }: LeaderboardProps) {
+  const columns = fitColumns(trialColumns(board), width);
+  const statusIndex = columns.findIndex((c) => c.header === 'status');
+  const selected = Math.max(0, trials.findIndex((t) => t.id === selectedId));
+  // When the trials do not fit, one line says how many are hidden.
+  const room = trials.length <= rows ? trials.length : Math.max(1, rows - 1);
+  const start = trials.length <= room ? 0 : Math.min(Math.max(0, selected - Math.floor(room / 2)), trials.length - room);
+  const shown = trials.slice(start, start + room);
+  const hidden = trials.length - shown.length;
+  return (
+    <>
+      <Text bold>{headerLine(columns)}</Text>
+      {shown.map((t) => {
+        const parts = cells(columns, t);
+        const isSelected = t.id === selectedId;
+        return (
+          <Text key={t.id} inverse={isSelected} wrap="truncate">
+            {parts.map((p, i) => (
+              <Text key={i} color={i === statusIndex ? STATUS_COLOR[t.status] : undefined}>
+                {i > 0 ? SEPARATOR : ''}
+                {p}
+              </Text>
+            ))}
+          </Text>
+        );
+      })}
+      {hidden > 0 && <Text dimColor>{`… ${hidden} more (↑/↓ to scroll)`}</Text>}
+    </>
+  );
+}

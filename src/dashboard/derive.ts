@@ -1,0 +1,130 @@
+/**
+ * What the dashboard computes from a snapshot: the order of the rows under each sort, the
+ * groups of trials that repeat one configuration over seeds (with their statistics), and the
+ * footer's counts and time estimate. Pure functions of a Board, so tests need no terminal.
+ */
+import type { Board, BoardTrial } from './board.js';
+import { summarize, welch, type Summary } from './stats.js';
+
+export const SORTS = ['metric', 'test_acc', 'img/s', 'trial order'] as const;
+export type Sort = (typeof SORTS)[number];
+
+/** The parameter that repeats vary; configurations are the same apart from it. */
+export const SEED_PARAM = 'training.seed';
+
+/** Significance level of the difference to the leading group. */
+export const ALPHA = 0.05;
+
+const TERMINAL = new Set(['completed', 'failed', 'diverged', 'interrupted']);
+
+/** Higher first, missing values last. */
+const desc = (a: number | null, b: number | null) => (a === null || b === null ? (a === null ? 1 : 0) - (b === null ? 1 : 0) : b - a);
+
+export function sortTrials(board: Board, sort: Sort): BoardTrial[] {
+  const trials = board.trials;
+  switch (sort) {
+    case 'metric':
+      return trials; // already ranked by the database
+    case 'test_acc':
+      return [...trials].sort((a, b) => desc(a.test_acc, b.test_acc));
+    case 'img/s':
+      return [...trials].sort((a, b) => desc(a.images_per_s, b.images_per_s));
+    case 'trial order':
+      return [...trials].sort((a, b) => a.seq - b.seq);
+  }
+}
+
+/** Fraction of the trial's planned training done, counting the batches of the current epoch. */
+export function progressOf(t: BoardTrial): number {
+  if (t.status === 'completed') return 1;
+  const p = t.progress;
+  const done = t.status === 'running' && p ? Math.max(t.epochs, p.epoch - 1) + p.batch / Math.max(1, p.batches) : t.epochs;
+  return Math.min(1, done / Math.max(1, t.epochs_planned));
+}
+
+/** The swept parameters that are shown as columns (the seed is a column too unless grouped). */
+export function paramKeys(board: Board, grouped: boolean): string[] {
+  const keys = [...new Set(board.trials.flatMap((t) => Object.keys(t.params)))];
+  return grouped ? keys.filter((k) => k !== SEED_PARAM) : keys;
+}
+
+export interface Group {
+  /** The configuration's swept values apart from the seed. */
+  params: Record<string, string | number | boolean>;
+  trials: BoardTrial[];
+  /** Of the trials' best metric values (those that have one). */
+  metric: Summary;
+  test: Summary;
+  /** Welch's test against the leading group; null for the leader or with fewer than 2 values on a side. */
+  p: number | null;
+  leader: boolean;
+}
+
+/** Whether some configuration runs more than once (over seeds): only then is grouping meaningful. */
+export function hasRepeats(board: Board): boolean {
+  const keys = new Set(board.trials.map((t) => configKey(t)));
+  return keys.size < board.trials.length;
+}
+
+function configKey(t: BoardTrial): string {
+  const { [SEED_PARAM]: _seed, ...rest } = t.params;
+  return JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+const values = (trials: BoardTrial[], pick: (t: BoardTrial) => number | null) => trials.map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
+
+/** Trials grouped by configuration, best mean first (by the sweep's goal), groups without values last. */
+export function groupTrials(board: Board): Group[] {
+  const byKey = new Map<string, BoardTrial[]>();
+  for (const t of board.trials) byKey.set(configKey(t), [...(byKey.get(configKey(t)) ?? []), t]);
+  const sign = board.sweep.goal === 'maximize' ? -1 : 1;
+  const groups = [...byKey.values()].map((trials) => {
+    const { [SEED_PARAM]: _seed, ...params } = trials[0].params;
+    return { params, trials, metric: summarize(values(trials, (t) => t.best_value)), test: summarize(values(trials, (t) => t.test_acc)) };
+  });
+  groups.sort((a, b) => {
+    const [x, y] = [a.metric.n ? a.metric.mean : null, b.metric.n ? b.metric.mean : null];
+    return x === null || y === null ? (x === null ? 1 : 0) - (y === null ? 1 : 0) : sign * (x - y);
+  });
+  const leaderValues = groups.length ? values(groups[0].trials, (t) => t.best_value) : [];
+  return groups.map((g, i) => ({
+    ...g,
+    leader: i === 0 && g.metric.n > 0,
+    p: i === 0 ? null : (welch(values(g.trials, (t) => t.best_value), leaderValues)?.p ?? null),
+  }));
+}
+
+export interface Totals {
+  done: number;
+  total: number;
+  running: number;
+  failed: number;
+  workers: number | null;
+  /** Seconds since the run started (to `now`, or to the last update once the sweep has ended). */
+  elapsed: number | null;
+  /** Seconds still needed, from the mean epoch time so far; null before the first epoch or once ended. */
+  eta: number | null;
+}
+
+export function totals(board: Board, now: number): Totals {
+  const trials = board.trials;
+  const running = trials.filter((t) => t.status === 'running').length;
+  const epochSeconds = trials.flatMap((t) => t.history.map((e) => e.seconds ?? NaN)).filter(Number.isFinite);
+  const start = board.sweep.runStartedAt ? Date.parse(board.sweep.runStartedAt) : NaN;
+  const live = board.sweep.status === 'running';
+  const end = live ? now : Date.parse(board.sweep.updatedAt);
+  const remainingEpochs = trials
+    .filter((t) => !TERMINAL.has(t.status))
+    .reduce((sum, t) => sum + (1 - progressOf(t)) * t.epochs_planned, 0);
+  const perEpoch = epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : null;
+  const parallel = Math.max(1, Math.min(board.sweep.workers ?? 1, trials.filter((t) => !TERMINAL.has(t.status)).length));
+  return {
+    done: trials.filter((t) => TERMINAL.has(t.status)).length,
+    total: trials.length,
+    running,
+    failed: trials.filter((t) => t.status === 'failed' || t.status === 'diverged').length,
+    workers: board.sweep.workers,
+    elapsed: Number.isFinite(start) ? Math.max(0, (end - start) / 1000) : null,
+    eta: live && perEpoch !== null ? (remainingEpochs * perEpoch) / parallel : null,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Mounting the dashboard on the terminal: a read-only connection to the database, a store that
+ * polls it, and Ink drawing at most MAX_FPS frames a second. Used by `sweep FILE` (mode 'run')
+ * and by `sweep dashboard` (mode 'attach').
+ */
+import { render } from 'ink';
+import { openForReading } from '../store/open.js';
+import { loadBoard } from './board.js';
+import { Dashboard, type DashboardProps } from './Dashboard.js';
+import { BoardStore } from './store.js';
+
+/** The issue's ceiling on redraws; Ink coalesces updates between frames. */
+const MAX_FPS = 10;
+/** How often the database is read: progress arrives from workers about 4 times a second. */
+export const POLL_MS = 250;
+
+export interface LiveOptions extends Pick<DashboardProps, 'mode' | 'onStop' | 'onInterrupt' | 'onQuit'> {
+  dbPath: string;
+  sweep: string;
+  /** Only these trials (the current run of an experiment file). */
+  ids?: string[];
+}
+
+export interface LiveDashboard {
+  /** Reads the database a last time, draws the final leaderboard, and releases the terminal. */
+  finish(): Promise<void>;
+  /** Settles when the dashboard is unmounted (by finish, or by q in attach mode). */
+  closed: Promise<void>;
+}
+
+export function startDashboard(options: LiveOptions): LiveDashboard {
+  const db = openForReading(options.dbPath);
+  const store = new BoardStore(() => loadBoard(db, options.sweep, options.ids));
+  const element = (ended: boolean) => (
+    <Dashboard store={store} mode={options.mode} ended={ended} onStop={options.onStop} onInterrupt={options.onInterrupt} onQuit={() => (options.onQuit ? options.onQuit() : instance.unmount())} />
+  );
+  const instance = render(element(false), { exitOnCtrlC: false, maxFps: MAX_FPS });
+  store.start(POLL_MS);
+  const closed = instance.waitUntilExit().then(
+    () => undefined,
+    () => undefined,
+  ).finally(() => {
+    store.stop();
+    db.close();
+  });
+  return {
+    closed,
+    async finish() {
+      store.stop();
+      store.refresh();
+      instance.rerender(element(true));
+      instance.unmount();
+      await closed;
+    },
+  };
+}
