@@ -39,8 +39,9 @@ export function Detail({ trial, metric, width, height }: { trial: BoardTrial; me
     `trial ${trial.id} · ${trial.status} · best ${metric} ${metricValue(metric, trial.best_value)}` +
     `${trial.best_epoch ? ` (epoch ${trial.best_epoch})` : ''} · test ${pct(trial.test_acc)} · ${rate(trial.images_per_s)} img/s` +
     ` · ${trial.param_count?.toLocaleString('en') ?? '—'} parameters`;
+  // The sweep block is the same for every trial and its swept values are the params line.
   const params = Object.entries(trial.params).map(([k, v]) => `${k}=${v}`);
-  const config = pack(flatConfig(trial.config).filter((w) => !w.startsWith('description=')), width - 8, 3);
+  const config = pack(flatConfig(trial.config).filter((w) => !w.startsWith('description=') && !w.startsWith('sweep.')), width - 8, 3);
   const tableRows = Math.max(1, Math.min(e.length, Math.floor((height - 8) / 3)));
   const rows = e.slice(-tableRows).map((r) => [String(r.epoch), num(r.train_loss), pct(r.train_acc), num(r.val_loss), pct(r.val_acc), String(r.lr ?? ''), r.seconds?.toFixed(1) ?? '', rate(r.images_per_s)]);
   const widths = EPOCH_HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -52,7 +52,7 @@ export interface Group {
   /** The configuration's swept values apart from the seed. */
   params: Record<string, string | number | boolean>;
   trials: BoardTrial[];
-  /** Of the trials' best metric values (those that have one). */
+  /** Of the completed trials' best metric values and test accuracies. */
   metric: Summary;
   test: Summary;
   /** Welch's test against the leading group; null for the leader or with fewer than 2 values on a side. */
@@ -71,7 +71,9 @@ function configKey(t: BoardTrial): string {
   return JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-const values = (trials: BoardTrial[], pick: (t: BoardTrial) => number | null) => trials.map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
+/** Values of completed trials only: a running trial's best so far would pull its group's mean down. */
+const values = (trials: BoardTrial[], pick: (t: BoardTrial) => number | null) =>
+  trials.filter((t) => t.status === 'completed').map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
 
 /** Trials grouped by configuration, best mean first (by the sweep's goal), groups without values last. */
 export function groupTrials(board: Board): Group[] {

@@ -1,0 +1,175 @@
+/**
+ * The dashboard's components on ink-testing-library's terminal, fed by a real database
+ * snapshot (see runs-fixture): ranking, progress, sparklines, grouping statistics, detail view,
+ * keys, narrow terminals and the footer's counts and times.
+ */
+import { render } from 'ink-testing-library';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadBoard } from '../src/dashboard/board.js';
+import { Dashboard, type DashboardProps } from '../src/dashboard/Dashboard.js';
+import { BoardStore } from '../src/dashboard/store.js';
+import { openForReading } from '../src/store/open.js';
+import { writeRuns } from './runs-fixture.js';
+
+/** avg and max pooling, three seeds each, 4 epochs: avg seed 3 queued, max seed 3 running. */
+const YAML = `name: dash
+training: { epochs: 4 }
+sweep:
+  repeats: 3
+  parameters:
+    model.pooling: [avg, max]
+`;
+
+let ids: Record<string, string>;
+let store: BoardStore;
+let startedAt: number;
+const unmounts: (() => void)[] = [];
+
+beforeAll(() => {
+  const runs = writeRuns(
+    YAML,
+    (t) => {
+      const key = `${t.config.model.pooling}/${t.config.training.seed}`;
+      const best = { 'avg/1': 0.97, 'avg/2': 0.972, 'max/1': 0.981, 'max/2': 0.983 }[key];
+      if (key === 'avg/3') return { status: 'queued' };
+      if (key === 'max/3') return { status: 'running', valAcc: [0.91, 0.96], progress: { epoch: 3, batch: 50 } };
+      return { status: 'completed', valAcc: [0.9, 0.95, 0.96, best!], testAcc: key === 'avg/1' ? 0.99 : best! - 0.01 };
+    },
+    { sweepStatus: 'running' },
+  );
+  ids = Object.fromEntries(runs.trials.map((t) => [`${t.config.model.pooling}/${t.config.training.seed}`, t.id.slice(0, 8)]));
+  const db = openForReading(runs.db);
+  store = new BoardStore(() => loadBoard(db, 'dash'));
+  startedAt = Date.parse(store.get().sweep.runStartedAt!);
+});
+
+afterEach(() => {
+  while (unmounts.length) unmounts.pop()!();
+});
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+async function show(props: Partial<DashboardProps> = {}) {
+  const r = render(<Dashboard store={store} mode="run" columns={100} rows={30} now={() => startedAt + 65_000} {...props} />);
+  unmounts.push(r.unmount);
+  await tick();
+  const frame = () => r.lastFrame()!.split('\n');
+  const press = async (...keys: string[]) => {
+    for (const k of keys) {
+      r.stdin.write(k);
+      await tick();
+    }
+  };
+  return { frame, press };
+}
+
+const rowOf = (lines: string[], id: string) => lines.find((l) => l.includes(id))!;
+const DOWN = '\u001B[B';
+
+describe('leaderboard', () => {
+  it('ranks by the metric, with progress, status, throughput and a sparkline per trial', async () => {
+    const { frame } = await show();
+    const lines = frame();
+    expect(lines[0]).toBe('lenet-sweep · dash · val_acc (higher is better)');
+    expect(lines[1]).toMatch(/^ {2}# trial +pooling seed best val_acc +test epochs +status +img\/s val_acc$/);
+    const order = [ids['max/2'], ids['max/1'], ids['avg/2'], ids['avg/1'], ids['max/3'], ids['avg/3']];
+    expect(lines.slice(2, 8).map((l) => order.find((id) => l.includes(id)))).toEqual(order);
+    expect(rowOf(lines, ids['max/2'])).toMatch(/^ {2}1 \w{8} max +2 +98\.30% 97\.30% 4\/4 ██████████ completed +20\d0 ▁▅▆█$/);
+    // Epoch 3 of 4, half its batches done: 2.5 / 4 of the bar.
+    expect(rowOf(lines, ids['max/3'])).toMatch(/^ {2}5 \w{8} max +3 +96\.00% +2\/4 ██████▎░░░ running +20\d0 ▁█$/);
+    expect(rowOf(lines, ids['avg/3'])).toMatch(/^ {4}\w{8} avg +3 +0\/4 ░░░░░░░░░░ queued$/);
+  });
+
+  it('footer: done and total, workers busy, elapsed time and the ETA from the mean epoch time', async () => {
+    const { frame } = await show();
+    // Left: 1.5 epochs of the running trial + 4 of the queued one, 2 s each, on 2 workers.
+    expect(frame()).toContain('4/6 done · 1 running on 2 workers · elapsed 1m05s · ETA 6s');
+    expect(frame().at(-1)).toBe('↑↓ select · Enter detail · s sort: metric · g group by config · q stop');
+  });
+
+  it('s changes the sort: test accuracy, then throughput, then the order of the file', async () => {
+    const { frame, press } = await show();
+    await press('s');
+    expect(frame().at(-1)).toContain('s sort: test_acc');
+    expect(frame()[2]).toContain(ids['avg/1']); // best test accuracy, fourth by the metric
+    await press('s', 's');
+    expect(frame().at(-1)).toContain('s sort: trial order');
+    expect(frame().slice(2, 8).map((l) => l.slice(4, 12))).toEqual([ids['avg/1'], ids['avg/2'], ids['avg/3'], ids['max/1'], ids['max/2'], ids['max/3']]);
+  });
+
+  it('degrades to fewer columns in a narrow terminal, never wider than it', async () => {
+    for (const columns of [60, 40]) {
+      const { frame } = await show({ columns });
+      const lines = frame();
+      for (const l of lines) expect(l.length).toBeLessThan(columns);
+      expect(lines[1]).toMatch(/^ {2}# trial/);
+      expect(lines[1]).toContain('best val_acc');
+      expect(lines[1]).not.toContain('img/s');
+      expect(rowOf(lines, ids['max/2'])).toContain('98.30%');
+    }
+  });
+
+  it('shows a window around the selection when the trials do not fit', async () => {
+    const { frame, press } = await show({ rows: 10 });
+    expect(frame()).toContain('… 3 more (↑/↓ to scroll)');
+    await press(DOWN, DOWN, DOWN, DOWN, DOWN);
+    expect(frame().some((l) => l.includes(ids['avg/3']))).toBe(true);
+    expect(frame().some((l) => l.includes(ids['max/2']))).toBe(false);
+  });
+});
+
+describe('grouped view', () => {
+  it('g groups the seeds of each configuration: mean ± sd, and Welch\'s test against the leader', async () => {
+    const { frame, press } = await show();
+    await press('g');
+    const lines = frame();
+    expect(lines[0]).toContain('grouped over seeds');
+    expect(lines[1]).toMatch(/^ {2}# pooling seeds +val_acc mean ± sd +test mean ± sd vs leader$/);
+    // max: 0.981, 0.983; avg: 0.970, 0.972 (completed trials only). t = 0.011 / sqrt(2e-6) = 7.78 with
+    // 2 degrees of freedom, where the two-sided p is 1 - t / sqrt(t² + 2) = 0.016.
+    expect(lines[2]).toMatch(/^ {2}1 max +2\/3 +98\.20 ± 0\.14% +97\.20 ± 0\.14% leader$/);
+    expect(lines[3]).toMatch(/^ {2}2 avg +2\/3 +97\.10 ± 0\.14% +97\.60 ± 1\.98% worse \(p=0\.016\)$/);
+    await press('g');
+    expect(frame()[0]).not.toContain('grouped');
+  });
+});
+
+describe('detail and keys', () => {
+  it('Enter opens the selected trial: config, epoch table and curves; Enter again goes back', async () => {
+    const { frame, press } = await show();
+    await press(DOWN, '\r');
+    const text = frame().join('\n');
+    expect(text).toMatch(new RegExp(`trial ${ids['max/1']}\\w{4} · completed · best val_acc 98\\.10% \\(epoch 4\\) · test 97\\.10%`));
+    expect(text).toContain('params  model.pooling=max  training.seed=1');
+    expect(text).toMatch(/^config {2}name=dash /m);
+    expect(text).toMatch(/ model\.pooling=max /);
+    expect(text).not.toContain('sweep.');
+    expect(text).toMatch(/^epoch +train_loss +train_acc +val_loss +val_acc +lr +seconds +img\/s$/m);
+    expect(text).toMatch(/^ +4 +0\.4000 +97\.10% +0\.0190 +98\.10% +0\.001 +2\.0 +20\d0$/m);
+    expect(text).toContain('● train_loss  ○ val_loss');
+    expect(text).toContain('● train_acc  ○ val_acc');
+    await press('\r');
+    expect(frame()[1]).toMatch(/^ {2}# trial/);
+  });
+
+  it('q asks before stopping; y stops, anything else goes on', async () => {
+    let stops = 0;
+    const { frame, press } = await show({ onStop: () => stops++ });
+    await press('q');
+    expect(frame().at(-1)).toMatch(/^stop the sweep\? the running trials end after their current batch/);
+    await press('n');
+    expect(stops).toBe(0);
+    expect(frame().at(-1)).toContain('q stop');
+    await press('q', 'y');
+    expect(stops).toBe(1);
+    expect(frame().at(-1)).toBe('stopping: the running trials end after their current batch…');
+  });
+
+  it('once ended, the final leaderboard stays without selection or key help', async () => {
+    const { frame, press } = await show({ ended: true });
+    await press(DOWN, '\r', 'g');
+    const lines = frame();
+    expect(lines[1]).toMatch(/^ {2}# trial/);
+    expect(lines.at(-1)).toMatch(/^4\/6 done/);
+  });
+});
