@@ -1,0 +1,86 @@
+/**
+ * The dashboard end to end: the real CLI in a real terminal (tmux) on tiny sweeps. The
+ * leaderboard appears and updates, q + y stops cleanly (nothing left running), a finished sweep
+ * leaves its final leaderboard on the screen, and `sweep dashboard` follows a sweep that another
+ * process runs.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startCli } from './cli-helpers.js';
+import { tempDir, writeExperiment } from './helpers.js';
+import { Terminal } from './terminal.js';
+
+const terminals: Terminal[] = [];
+const open = (args: string[]) => {
+  const t = new Terminal(args);
+  terminals.push(t);
+  return t;
+};
+afterEach(() => {
+  while (terminals.length) terminals.pop()!.close();
+});
+
+function stored(db: string) {
+  const conn = new Database(db, { readonly: true });
+  const sweeps = conn.prepare('SELECT name, status FROM sweeps').all() as { name: string; status: string }[];
+  const trials = conn.prepare('SELECT id, status, epochs, epochs_planned FROM trials ORDER BY id').all() as { id: string; status: string; epochs: number; epochs_planned: number }[];
+  conn.close();
+  return { sweeps, trials };
+}
+
+describe('sweep FILE on a terminal', () => {
+  it('shows the leaderboard live; q asks, y stops cleanly and none is left running', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const file = writeExperiment('name: long\ntraining: { epochs: 20, limit_train: 2000 }\nsweep: { parameters: { training.seed: [1, 2, 3] } }\n');
+    const term = open([file, '--db', db, '--workers', '2']);
+    const live = await term.waitFor(/\/20 \S+ running (.|\n)*\/20 \S+ running /);
+    expect(live).toMatch(/lenet-sweep · long · val_acc \(higher is better\)/);
+    expect(live).toMatch(/# trial +seed best val_acc/);
+    expect(live).toMatch(/queued/);
+    expect(live).toMatch(/0\/3 done · 2 running on 2 workers · elapsed/);
+    expect(live).toMatch(/↑↓ select · Enter detail · s sort: metric · g group by config · q stop/);
+    term.send('q');
+    await term.waitFor(/stop the sweep\? the running trials end after their current batch/);
+    term.send('y');
+    const end = await term.waitFor(/EXIT=\d+/);
+    expect(end).toMatch(/EXIT=130/);
+    expect(end).toMatch(/interrupted(.|\n)*interrupted/);
+    expect(end).not.toMatch(/Error|at .*\.js:\d+/);
+    const { sweeps, trials } = stored(db);
+    expect(sweeps[0].status).toBe('interrupted');
+    expect(trials.map((t) => t.status).sort()).toEqual(['interrupted', 'interrupted', 'queued']);
+  });
+
+  it('a sweep that ends leaves its final leaderboard on the screen and exits with its status', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const term = open(['experiments/smoke.yaml', '--db', db]);
+    const end = await term.waitFor(/EXIT=\d+/);
+    expect(end).toMatch(/EXIT=0/);
+    expect(end).toMatch(/ {2}1 \w{8} (avg|max) +\d+\.\d\d% +\d+\.\d\d% 1\/1 ██████████ completed/);
+    expect(end).toMatch(/ {2}2 \w{8} (avg|max) +\d+\.\d\d% +\d+\.\d\d% 1\/1 ██████████ completed/);
+    expect(end).toMatch(/2\/2 done · 0 running on 2 workers · elapsed \d+s · sweep completed\nEXIT=0/);
+    expect(stored(db).trials.map((t) => [t.status, t.epochs])).toEqual([['completed', 1], ['completed', 1]]);
+  });
+});
+
+describe('sweep dashboard', () => {
+  it('follows a sweep that another process runs, to its end; q quits', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const file = writeExperiment('name: other\ntraining: { epochs: 3, limit_train: 1500 }\nsweep: { parameters: { model.pooling: [avg, max] } }\n');
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const sweep = startCli([file, '--db', db, '--no-tui'], (out) => /started on/.test(out) && started());
+    await running;
+    const term = open(['dashboard', '--db', db]);
+    const live = await term.waitFor(/\/3 \S+ running /);
+    expect(live).toMatch(/lenet-sweep · other · val_acc/);
+    expect(live).toMatch(/q quit/);
+    const result = await sweep;
+    expect(result.code).toBe(0);
+    const end = await term.waitFor(/2\/2 done .*sweep completed/);
+    expect(end.match(/ completed /g)).toHaveLength(2);
+    term.send('q');
+    expect(await term.waitFor(/EXIT=\d+/)).toMatch(/EXIT=0/);
+  });
+});

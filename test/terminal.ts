@@ -1,0 +1,52 @@
+/**
+ * A real terminal for end-to-end tests: a private tmux server (its own socket, so a user's
+ * tmux is untouched) running the CLI in a pane of a fixed size, read with capture-pane and
+ * typed into with send-keys, as a person would.
+ */
+import { execFileSync } from 'node:child_process';
+import { CACHE, CLI, ROOT } from './cli-helpers.js';
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export class Terminal {
+  private readonly socket = `lenet-sweep-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+  /** Starts `sweep ARGS` in a new pane; when it exits the pane prints EXIT=<code> and stays. */
+  constructor(args: string[], size = { columns: 110, rows: 30 }) {
+    const command = `cd ${quote(ROOT)} && LENET_SWEEP_CACHE=${quote(CACHE)} ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}; echo EXIT=$?; sleep 600`;
+    this.tmux('new-session', '-d', '-x', String(size.columns), '-y', String(size.rows), command);
+  }
+
+  private tmux(...args: string[]): string {
+    return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8', env: { ...process.env, TERM: 'xterm-256color', TMUX: '' } });
+  }
+
+  /** What the pane shows now, trailing blank lines dropped. */
+  screen(): string {
+    return this.tmux('capture-pane', '-p').replace(/\s+$/, '');
+  }
+
+  /** Keys in tmux's names ('q', 'y', 'Down', 'Enter'). */
+  send(...keys: string[]): void {
+    for (const k of keys) this.tmux('send-keys', k);
+  }
+
+  /** The screen once it matches, or an error showing the last screen. */
+  async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = this.screen();
+      if (pattern.test(screen)) return screen;
+      if (Date.now() > end) throw new Error(`the terminal never showed ${pattern}; it shows:\n${screen}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  close(): void {
+    try {
+      this.tmux('kill-server');
+    } catch {
+      // Already gone.
+    }
+  }
+}
