@@ -52,6 +52,20 @@ describe('sweep FILE on a terminal', () => {
     expect(trials.map((t) => t.status).sort()).toEqual(['interrupted', 'interrupted', 'queued']);
   });
 
+  it('Ctrl-C reaches the dashboard as a key (raw mode) and stops as it does without one', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const file = writeExperiment('name: long\ntraining: { epochs: 20, limit_train: 2000 }\nsweep: { parameters: { training.seed: [1, 2, 3] } }\n');
+    const term = open([file, '--db', db, '--workers', '2']);
+    await term.waitFor(/\/20 \S+ running /);
+    term.send('C-c');
+    await term.waitFor(/stopping: the running trials end after their current batch \(Ctrl-C to stop at once\)/);
+    const end = await term.waitFor(/EXIT=\d+/);
+    expect(end).toMatch(/EXIT=130/);
+    const { sweeps, trials } = stored(db);
+    expect(sweeps[0].status).toBe('interrupted');
+    expect(trials.map((t) => t.status)).not.toContain('running');
+  });
+
   it('a sweep that ends leaves its final leaderboard on the screen and exits with its status', async () => {
     const db = join(tempDir(), 'runs.db');
     const term = open(['experiments/smoke.yaml', '--db', db]);

@@ -162,7 +162,7 @@ describe('detail and keys', () => {
     expect(frame().at(-1)).toContain('q stop');
     await press('q', 'y');
     expect(stops).toBe(1);
-    expect(frame().at(-1)).toBe('stopping: the running trials end after their current batch…');
+    expect(frame().at(-1)).toBe('stopping: the running trials end after their current batch (Ctrl-C to stop at once)…');
   });
 
   it('once ended, the final leaderboard stays without selection or key help', async () => {

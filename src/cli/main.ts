@@ -9,6 +9,9 @@ import { USAGE } from './usage.js';
 import { packageVersion } from './version.js';
 
 async function main(argv: string[]): Promise<number> {
+  // React (under the Ink dashboard) checks this when it loads: its development build is several
+  // times slower per frame, which the training running next to it would pay for.
+  process.env.NODE_ENV ??= 'production';
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     (first === undefined ? console.error : console.log)(USAGE);

@@ -1,14 +1,23 @@
 export const USAGE = `usage:
-  sweep FILE [--set PATH=VALUE]... [--grid PATH=A,B]... [--workers N] [--db PATH] [--backend NAME] [--rerun] [--yes]
-      run the trials of an experiment file (those already completed in the database are kept)
+  sweep FILE [--set PATH=VALUE]... [--grid PATH=A,B]... [--workers N] [--db PATH] [--backend NAME] [--rerun] [--yes] [--no-tui]
+      run the trials of an experiment file (those already completed in the database are kept);
+      on a terminal a live dashboard shows them (↑/↓ select, Enter detail, s sort, g group, q stop)
   sweep validate FILE...
       check experiment files without running anything; every problem of every file
   sweep plan FILE [--json] [--db PATH] [--set ...] [--grid ...]
       the trials a file expands to, with time estimates from earlier runs
   sweep schema
       print the JSON Schema of experiment files
-  sweep runs list [--db PATH] [--sweep NAME] [--json]
-      list the trials in the database, best first
+  sweep dashboard [--db PATH] [--sweep NAME]
+      the live dashboard of a sweep in the database (one another process runs, or a finished one)
+  sweep runs list [--sweep NAME] [--status S,...] [--where EXPR] [--sort KEY[:asc|:desc]] [--limit N]
+      the trials, best first; e.g. --where "model.pooling = 'max' and val_acc > 0.98"
+  sweep runs show ID            one trial: config, epoch table, curves
+  sweep runs best [--sweep NAME]
+      the best trial of each sweep
+  sweep runs compare ID ID...   config differences and metrics side by side
+  sweep runs sql "SELECT ..."   read-only SQL on the views trials, epochs, leaderboard
+  sweep sweeps list             the sweeps in the database
   sweep augment-preview FILE --out grid.png [--rows N] [--seed S] [--set PATH=VALUE]...
       draw training digits as they are and as the file's augment settings change them
 
@@ -20,6 +29,7 @@ options:
   --backend NAME   auto | tensorflow-gpu | tensorflow | wasm | cpu (overrides the file's backend)
   --rerun          train every trial again, completed ones included
   --yes            allow a grid of more than 10,000 trials
-  --no-tui         plain line output (the default for now)
+  --no-tui         one line per epoch instead of the dashboard (also without a terminal)
+  --json, --csv    output format of runs and sweeps commands (default: a table)
   -h, --help       this text
   -v, --version    the version`;

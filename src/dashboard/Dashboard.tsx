@@ -31,6 +31,8 @@ export interface DashboardProps {
   now?: () => number;
 }
 
+const STOPPING = 'stopping: the running trials end after their current batch (Ctrl-C to stop at once)…';
+
 /** Lines around the trial rows: title, table header, blank line, two footer lines, and one spare. */
 const CHROME_LINES = 6;
 
@@ -56,6 +58,7 @@ export function Dashboard(props: DashboardProps) {
   const [grouped, setGrouped] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  const [stopping, setStopping] = useState(false);
 
   const sort = SORTS[sortIndex];
   const trials = sortTrials(board, sort);
@@ -64,16 +67,23 @@ export function Dashboard(props: DashboardProps) {
 
   useInput(
     (input, key) => {
-      if (key.ctrl && input === 'c') return mode === 'run' ? props.onInterrupt?.() : props.onQuit?.();
+      if (key.ctrl && input === 'c') {
+        if (mode === 'attach') return props.onQuit?.();
+        setConfirming(false);
+        setStopping(true);
+        return props.onInterrupt?.();
+      }
       if (confirming) {
         setConfirming(false);
         if (input === 'y' || input === 'Y') {
-          setNotice('stopping: the running trials end after their current batch…');
+          setStopping(true);
           props.onStop?.();
-        } else setNotice(null);
+        }
         return;
       }
       setNotice(null);
+      // Groups have no selection: trials are selected in the ungrouped view (g).
+      if (showGroups && (key.upArrow || key.downArrow || key.return)) return;
       if (key.upArrow || key.downArrow) {
         // From the previous selection, so that keys typed faster than frames all count.
         setSelectedId((previous) => {
@@ -88,7 +98,7 @@ export function Dashboard(props: DashboardProps) {
         else setNotice('nothing to group: no configuration is repeated over seeds (sweep.repeats)');
       } else if (input === 'q') {
         if (mode === 'attach') props.onQuit?.();
-        else if (board.sweep.status === 'running') setConfirming(true);
+        else if (board.sweep.status === 'running' && !stopping) setConfirming(true);
       }
     },
     { isActive: isRawModeSupported === true && !ended },
@@ -99,7 +109,9 @@ export function Dashboard(props: DashboardProps) {
   const title = `lenet-sweep · ${board.sweep.name} · ${board.sweep.metric} (${goal})${showGroups ? ' · grouped over seeds' : ''}`;
   const message = confirming
     ? 'stop the sweep? the running trials end after their current batch, queued ones stay queued. y = stop, any other key = go on'
-    : (store.error ? `database: ${store.error}` : notice);
+    : store.error
+      ? `database: ${store.error}`
+      : (notice ?? (stopping ? STOPPING : null));
   const view =
     detail && selected && !ended ? (
       <Detail trial={selected} metric={board.sweep.metric} width={width} height={rows - 4} />
@@ -110,7 +122,7 @@ export function Dashboard(props: DashboardProps) {
     );
   return (
     <Box flexDirection="column">
-      <Text bold color="blue" wrap="truncate">
+      <Text bold color="blue">
         {fit(title, width).trimEnd()}
       </Text>
       {view}

@@ -38,13 +38,13 @@ export function Footer({ totals: t, sweepStatus, sort, grouped, mode, message, e
     : [`↑↓ select`, 'Enter detail', `s sort: ${sort}`, `g ${grouped ? 'ungroup' : 'group by config'}`, mode === 'run' ? 'q stop' : 'q quit'].join(' · ');
   return (
     <>
-      <Text wrap="truncate">{fit(progress, width).trimEnd()}</Text>
+      <Text>{fit(progress, width).trimEnd()}</Text>
       {message ? (
-        <Text color="yellow" wrap="truncate">
+        <Text color="yellow">
           {fit(message, width).trimEnd()}
         </Text>
       ) : (
-        keys && <Text dimColor wrap="truncate">{fit(keys, width).trimEnd()}</Text>
+        keys && <Text dimColor>{fit(keys, width).trimEnd()}</Text>
       )}
     </>
   );

@@ -52,11 +52,11 @@ export function Groups({ board, width }: { board: Board; width: number }) {
     <>
       <Text bold>{headerLine(columns)}</Text>
       {groups.map((g) => (
-        <Text key={g.rank} wrap="truncate" color={g.leader ? 'green' : undefined}>
+        <Text key={g.rank} color={g.leader ? 'green' : undefined}>
           {cells(columns, g).join(' ')}
         </Text>
       ))}
-      <Text dimColor wrap="truncate">{`Welch's t-test of each configuration's best ${board.sweep.metric} against the leader's, over seeds; n.s. = not significant at ${ALPHA}`}</Text>
+      <Text dimColor>{`Welch's t-test of each configuration's best ${board.sweep.metric} against the leader's, over seeds; n.s. = not significant at ${ALPHA}`}</Text>
     </>
   );
 }

@@ -79,16 +79,20 @@ export function Leaderboard({ board, trials, selectedId, width, rows }: Leaderbo
     <>
       <Text bold>{headerLine(columns)}</Text>
       {shown.map((t) => {
+        // One string before and one after the coloured status: few nodes keep each frame cheap.
         const parts = cells(columns, t);
-        const isSelected = t.id === selectedId;
+        const before = parts.slice(0, statusIndex < 0 ? parts.length : statusIndex).join(SEPARATOR);
+        const after = statusIndex < 0 ? '' : parts.slice(statusIndex + 1).join(SEPARATOR);
         return (
-          <Text key={t.id} inverse={isSelected} wrap="truncate">
-            {parts.map((p, i) => (
-              <Text key={i} color={i === statusIndex ? STATUS_COLOR[t.status] : undefined}>
-                {i > 0 ? SEPARATOR : ''}
-                {p}
+          <Text key={t.id} inverse={t.id === selectedId}>
+            {before}
+            {statusIndex >= 0 && (
+              <Text color={STATUS_COLOR[t.status]}>
+                {statusIndex > 0 ? SEPARATOR : ''}
+                {parts[statusIndex]}
               </Text>
-            ))}
+            )}
+            {after ? SEPARATOR + after : ''}
           </Text>
         );
       })}
