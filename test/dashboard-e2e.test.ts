@@ -76,6 +76,15 @@ describe('sweep FILE on a terminal', () => {
     expect(end).toMatch(/2\/2 done · 0 running on 2 workers · elapsed \d+s · sweep completed\nEXIT=0/);
     expect(stored(db).trials.map((t) => [t.status, t.epochs])).toEqual([['completed', 1], ['completed', 1]]);
   });
+  it('--no-tui gives one line per epoch on a terminal too', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const term = open(['experiments/smoke.yaml', '--db', db, '--no-tui']);
+    const end = await term.waitFor(/EXIT=\d+/);
+    expect(end).toMatch(/\[1\/2 \w{12} model\.pooling=avg\] epoch 1\/1 {2}loss/);
+    expect(end).toMatch(/^leaderboard \(val_acc, higher is better\)$/m);
+    expect(end).not.toContain('lenet-sweep ·');
+    expect(end).toMatch(/EXIT=0/);
+  });
 });
 
 describe('sweep dashboard', () => {

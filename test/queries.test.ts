@@ -134,6 +134,15 @@ describe('show, best, compare, sql, sweeps list', () => {
   });
 });
 
+describe('sweep dashboard without a terminal', () => {
+  it('prints the leaderboard of the latest sweep, or of --sweep', async () => {
+    const r = await cli('dashboard', '--db', db);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[1]).toMatch(new RegExp(`^1\\s+${ids['max/3']}\\s+max\\s+3\\s+98\\.40%`));
+    expect((await cli('dashboard', '--db', db, '--sweep', 'pool3')).stdout).toBe(r.stdout);
+  });
+});
+
 describe('bad input: one line, exit 2, the database unchanged', () => {
   it.each([
     [['runs', 'show', 'abcdef'], /^no trial with id 'abcdef'; sweep runs list shows the ids$/],
@@ -157,6 +166,8 @@ describe('bad input: one line, exit 2, the database unchanged', () => {
     [['runs', 'sql', 'SELECT 1; DELETE FROM sweeps'], /^sweep runs sql: .*one statement/],
     [['runs', 'frob'], /^sweep runs: unknown subcommand 'frob'; expected one of: list, show, best, compare, sql$/],
     [['sweeps', 'lst'], /^sweep sweeps: unknown subcommand 'lst'; expected: sweep sweeps list$/],
+    [['dashboard', '--sweep', 'pool4'], /^--sweep: no sweep named 'pool4' \(did you mean 'pool3'\?\); sweeps: pool3$/],
+    [['dashboard', 'experiments/pooling.yaml'], /^sweep dashboard: unexpected argument 'experiments\/pooling\.yaml'; to run an experiment use sweep experiments\/pooling\.yaml$/],
   ])('%j', async (args, message) => {
     const before = digest(db);
     const r = await cli(...args, '--db', db);
