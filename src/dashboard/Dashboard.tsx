@@ -116,7 +116,7 @@ export function Dashboard(props: DashboardProps) {
     detail && selected && !ended ? (
       <Detail trial={selected} metric={board.sweep.metric} width={width} height={rows - 4} />
     ) : showGroups ? (
-      <Groups board={board} width={width} />
+      <Groups board={board} width={width} rows={rows - CHROME_LINES} />
     ) : (
       <Leaderboard board={board} trials={trials} selectedId={ended ? null : (selected?.id ?? null)} width={width} rows={rows - CHROME_LINES} />
     );

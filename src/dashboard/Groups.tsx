@@ -6,7 +6,7 @@
 import { Text } from 'ink';
 import type { Summary } from './stats.js';
 import type { Board } from './board.js';
-import { cells, fitColumns, headerLine, type Column } from './columns.js';
+import { cells, fit, fitColumns, headerLine, type Column } from './columns.js';
 import { ALPHA, groupTrials, paramKeys, type Group } from './derive.js';
 import { paramHeaders } from './Leaderboard.js';
 
@@ -38,25 +38,29 @@ export function groupColumns(board: Board, groups: Group[]): Column<Group & { ra
       priority: 70 - i,
       cell: (g) => String(g.params[k] ?? ''),
     })),
-    { header: 'seeds', width: 5, priority: 60, align: 'right', cell: (g) => `${g.metric.n}/${g.trials.length}` },
+    { header: 'seeds', width: Math.max(...groups.map((g) => `${g.metric.n}/${g.trials.length}`.length)), priority: 60, align: 'right', cell: (g) => `${g.metric.n}/${g.trials.length}` },
     { header: `${metric} mean ± sd`, width: 16, priority: 95, align: 'right', cell: (g) => meanSd(metric, g.metric) },
     { header: 'test mean ± sd', width: 16, priority: 50, align: 'right', cell: (g) => meanSd('test_acc', g.test) },
     { header: 'vs leader', width: 16, priority: 90, cell: versusLeader },
   ];
 }
 
-export function Groups({ board, width }: { board: Board; width: number }) {
+/** The groups, best first; as many as fit in `rows` lines (with the header and the note). */
+export function Groups({ board, width, rows }: { board: Board; width: number; rows: number }) {
   const groups = groupTrials(board).map((g, i) => ({ ...g, rank: i + 1 }));
   const columns = fitColumns(groupColumns(board, groups), width);
+  const room = groups.length <= rows - 1 ? groups.length : Math.max(1, rows - 2);
+  const note = `Welch's t-test of each configuration's best ${board.sweep.metric} against the leader's, over seeds; n.s. = not significant at ${ALPHA}`;
   return (
     <>
       <Text bold>{headerLine(columns)}</Text>
-      {groups.map((g) => (
+      {groups.slice(0, room).map((g) => (
         <Text key={g.rank} color={g.leader ? 'green' : undefined}>
           {cells(columns, g).join(' ')}
         </Text>
       ))}
-      <Text dimColor>{`Welch's t-test of each configuration's best ${board.sweep.metric} against the leader's, over seeds; n.s. = not significant at ${ALPHA}`}</Text>
+      {groups.length > room && <Text dimColor>{`… ${groups.length - room} more configurations`}</Text>}
+      <Text dimColor>{fit(note, width).trimEnd()}</Text>
     </>
   );
 }

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
-import { listTrials, requireSweep, type EpochRow, type Goal, type TrialRecord } from '../store/queries.js';
+import { liveTrialRows, requireSweep, trialConfigs, trialRecord, type EpochRow, type Goal, type TrialRecord } from '../store/queries.js';
 
 export interface BoardSweep {
   name: string;
@@ -52,29 +52,58 @@ export function chooseSweep(db: Database.Database, name?: string): string {
   return latest.name;
 }
 
-/** A snapshot of one sweep; `ids` restricts it to the trials of the current run. */
+/**
+ * Snapshots of one sweep, read again and again (the dashboard reads once a second). Each
+ * trial's params and config are read and parsed once, and its epochs again only when their
+ * count or the attempt changes, so a read costs little however large the sweep.
+ */
+export class BoardLoader {
+  private readonly known = new Map<string, Pick<TrialRecord, 'params' | 'config'> & { attempt: string; history: EpochRow[] }>();
+  private readonly sweepRow: Database.Statement;
+  private readonly epochsOf: Database.Statement;
+
+  /** `ids` restricts the board to the trials of the current run of an experiment file. */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly sweep: string,
+    private readonly ids?: string[],
+  ) {
+    this.sweepRow = db.prepare(`SELECT name, status, metric, goal, workers, run_started_at, updated_at FROM sweeps WHERE name = ?`);
+    this.epochsOf = db.prepare(
+      `SELECT epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s FROM epoch_records WHERE trial_id = ? ORDER BY epoch`,
+    );
+  }
+
+  load(): Board {
+    // One read transaction: the sweep, its trials and their epochs as of one moment.
+    return this.db.transaction(() => {
+      const row = this.sweepRow.get(this.sweep) as SweepRow | undefined;
+      if (!row) throw new UserError(`--sweep: no sweep named '${this.sweep}'`);
+      const rows = liveTrialRows(this.db, { sweep: this.sweep, ids: this.ids });
+      const fresh = trialConfigs(this.db, rows.filter((r) => !this.known.has(r.id)).map((r) => r.id));
+      const trials = rows.map((r): BoardTrial => {
+        let known = this.known.get(r.id);
+        if (!known) {
+          known = { ...fresh.get(r.id)!, attempt: '', history: [] };
+          this.known.set(r.id, known);
+        }
+        // A new attempt drops the earlier epochs; a new epoch adds one.
+        const attempt = `${r.started_at}/${r.epochs}`;
+        if (known.attempt !== attempt) {
+          known.history = r.epochs ? (this.epochsOf.all(r.id) as EpochRow[]) : [];
+          known.attempt = attempt;
+        }
+        return { ...trialRecord(r, known), seq: r.seq, history: known.history };
+      });
+      return {
+        sweep: { name: row.name, status: row.status, metric: row.metric, goal: row.goal, workers: row.workers, runStartedAt: row.run_started_at, updatedAt: row.updated_at },
+        trials,
+      };
+    })();
+  }
+}
+
+/** One snapshot of one sweep. */
 export function loadBoard(db: Database.Database, sweep: string, ids?: string[]): Board {
-  const row = db
-    .prepare(
-      `SELECT name, status, json_extract(config, '$.metric.name') AS metric, json_extract(config, '$.metric.goal') AS goal,
-              workers, run_started_at, updated_at
-         FROM sweeps WHERE name = ?`,
-    )
-    .get(sweep) as SweepRow | undefined;
-  if (!row) throw new UserError(`--sweep: no sweep named '${sweep}'`);
-  const trials = listTrials(db, { sweep, ids });
-  const seq = new Map(
-    (db.prepare(`SELECT t.id, t.rowid AS seq FROM trial_records t JOIN sweeps s ON s.id = t.sweep_id WHERE s.name = ?`).all(sweep) as { id: string; seq: number }[]).map((r) => [r.id, r.seq]),
-  );
-  const history = new Map<string, EpochRow[]>(trials.map((t) => [t.id, []]));
-  const epochs = db.prepare(
-    `SELECT e.trial_id, e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr, e.seconds, e.images_per_s
-       FROM epoch_records e JOIN trial_records t ON t.id = e.trial_id JOIN sweeps s ON s.id = t.sweep_id
-      WHERE s.name = ? ORDER BY e.trial_id, e.epoch`,
-  );
-  for (const { trial_id, ...epoch } of epochs.all(sweep) as (EpochRow & { trial_id: string })[]) history.get(trial_id)?.push(epoch);
-  return {
-    sweep: { name: row.name, status: row.status, metric: row.metric, goal: row.goal, workers: row.workers, runStartedAt: row.run_started_at, updatedAt: row.updated_at },
-    trials: trials.map((t) => ({ ...t, seq: seq.get(t.id)!, history: history.get(t.id)! })),
-  };
+  return new BoardLoader(db, sweep, ids).load();
 }

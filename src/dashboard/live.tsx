@@ -5,7 +5,7 @@
  */
 import { render } from 'ink';
 import { openForReading } from '../store/open.js';
-import { loadBoard } from './board.js';
+import { BoardLoader } from './board.js';
 import { Dashboard, type DashboardProps } from './Dashboard.js';
 import { BoardStore } from './store.js';
 
@@ -35,7 +35,8 @@ export interface LiveDashboard {
 
 export function startDashboard(options: LiveOptions): LiveDashboard {
   const db = openForReading(options.dbPath);
-  const store = new BoardStore(() => loadBoard(db, options.sweep, options.ids));
+  const loader = new BoardLoader(db, options.sweep, options.ids);
+  const store = new BoardStore(() => loader.load());
   const element = (ended: boolean) => (
     <Dashboard store={store} mode={options.mode} ended={ended} onStop={options.onStop} onInterrupt={options.onInterrupt} onQuit={() => (options.onQuit ? options.onQuit() : instance.unmount())} />
   );

@@ -22,25 +22,39 @@ export class BoardStore {
     return () => this.listeners.delete(listener);
   };
 
-  refresh(): void {
+  /** Reads a new snapshot; returns how long the read took, in milliseconds. */
+  refresh(): number {
+    const start = performance.now();
     try {
       this.board = this.load();
       this.error = null;
     } catch (err) {
       this.error = (err as Error).message;
     }
+    const took = performance.now() - start;
     for (const l of this.listeners) l();
+    return took;
   }
 
-  /** Polls every `ms` until stopped; the timer does not keep the process alive. */
+  /**
+   * Reads every `ms` until stopped, or less often for a sweep so large that a read takes more
+   * than 1/LOAD_SHARE of that: reading never takes more than that share of a core away from
+   * training. The timer does not keep the process alive.
+   */
   start(ms: number): void {
     this.stop();
-    this.timer = setInterval(() => this.refresh(), ms);
-    this.timer.unref();
+    const next = (delay: number) => {
+      this.timer = setTimeout(() => next(Math.max(ms, LOAD_SHARE * this.refresh())), delay);
+      this.timer.unref();
+    };
+    next(ms);
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
   }
 }
+
+/** Reads take at most 1/20 of the time between them. */
+const LOAD_SHARE = 20;

@@ -78,27 +78,72 @@ export interface TrialRecord extends TrialSummary {
   config: Experiment;
 }
 
-interface TrialRow extends Omit<TrialRecord, 'params' | 'config' | 'progress'> {
-  params: string;
-  config: string;
+/** A trial's row without its params and config: what changes while it runs. */
+export interface LiveTrialRow extends Omit<TrialRecord, 'params' | 'config' | 'progress'> {
   current_epoch: number | null;
   current_batch: number | null;
   batches_per_epoch: number | null;
+  /** Position in the order the trials were recorded (the experiment file's). */
+  seq: number;
 }
 
-const TRIAL_COLUMNS = `l.rank, v.id, v.sweep, v.status, v.params, v.config, v.metric, v.goal, v.best_value, v.best_epoch, v.val_acc,
+interface TrialRow extends LiveTrialRow {
+  params: string;
+  config: string;
+}
+
+const LIVE_COLUMNS = `l.rank, v.id, v.sweep, v.status, v.metric, v.goal, v.best_value, v.best_epoch, v.val_acc,
   v.val_loss, v.test_acc, v.test_loss, v.epochs, v.epochs_planned, v.images_per_s, v.seconds, v.backend, v.param_count,
-  v.started_at, v.finished_at, v.error, v.current_epoch, v.current_batch, v.batches_per_epoch`;
+  v.started_at, v.finished_at, v.error, v.current_epoch, v.current_batch, v.batches_per_epoch, r.rowid AS seq`;
 
-/** Best first within each sweep, as the leaderboard view ranks; ties and unranked trials in file order. */
-const RANKED = `ORDER BY v.sweep, v.best_value IS NULL, CASE v.goal WHEN 'maximize' THEN -v.best_value ELSE v.best_value END, r.rowid`;
+export interface TrialFilter {
+  sweep?: string;
+  statuses?: string[];
+  ids?: string[];
+}
 
-function toRecord(row: TrialRow): TrialRecord {
-  const { params, config, current_epoch, current_batch, batches_per_epoch, ...rest } = row;
+/**
+ * Trials ranked best first within each sweep, as the leaderboard view ranks them; ties and
+ * unranked trials in file order. Only the filters given become conditions: a condition on the
+ * sweep's name lets SQLite rank that sweep's trials alone (see the view).
+ */
+function selectTrials<T>(db: Database.Database, columns: string, filter: TrialFilter): T[] {
+  const conditions = [
+    ...(filter.sweep !== undefined ? ['l.sweep = @sweep'] : []),
+    ...(filter.statuses ? ['v.status IN (SELECT value FROM json_each(@statuses))'] : []),
+    ...(filter.ids ? ['v.id IN (SELECT value FROM json_each(@ids))'] : []),
+  ];
+  return db
+    .prepare(
+      `SELECT ${columns} FROM leaderboard l JOIN trials v ON v.id = l.id JOIN trial_records r ON r.id = v.id
+        ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+        ORDER BY v.sweep, v.best_value IS NULL, CASE v.goal WHEN 'maximize' THEN -v.best_value ELSE v.best_value END, r.rowid`,
+    )
+    .all({
+      ...(filter.sweep !== undefined ? { sweep: filter.sweep } : {}),
+      ...(filter.statuses ? { statuses: JSON.stringify(filter.statuses) } : {}),
+      ...(filter.ids ? { ids: JSON.stringify(filter.ids) } : {}),
+    }) as T[];
+}
+
+/** The live columns of trials, for readers that keep each trial's params and config from an earlier read. */
+export function liveTrialRows(db: Database.Database, filter: TrialFilter): LiveTrialRow[] {
+  return selectTrials<LiveTrialRow>(db, LIVE_COLUMNS, filter);
+}
+
+/** Params and config of some trials, parsed. */
+export function trialConfigs(db: Database.Database, ids: string[]): Map<string, Pick<TrialRecord, 'params' | 'config'>> {
+  const rows = db.prepare(`SELECT id, params, config FROM trial_records WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as { id: string; params: string; config: string }[];
+  return new Map(rows.map((r) => [r.id, { params: JSON.parse(r.params), config: JSON.parse(r.config) }]));
+}
+
+/** A trial record from its live row and its params and config. */
+export function trialRecord(row: LiveTrialRow, { params, config }: Pick<TrialRecord, 'params' | 'config'>): TrialRecord {
+  const { current_epoch, current_batch, batches_per_epoch, seq: _seq, ...rest } = row;
   return {
     ...rest,
-    params: JSON.parse(params),
-    config: JSON.parse(config),
+    params,
+    config,
     progress: current_epoch !== null && batches_per_epoch !== null ? { epoch: current_epoch, batch: current_batch ?? 0, batches: batches_per_epoch } : null,
   };
 }
@@ -117,22 +162,11 @@ export function requireSweep(db: Database.Database, name: string): void {
 }
 
 /** Trials with their configs, ranked; optionally of one sweep, some statuses, or some ids. */
-export function listTrials(db: Database.Database, filter: { sweep?: string; statuses?: string[]; ids?: string[] } = {}): TrialRecord[] {
+export function listTrials(db: Database.Database, filter: TrialFilter = {}): TrialRecord[] {
   if (filter.sweep !== undefined) requireSweep(db, filter.sweep);
-  const rows = db
-    .prepare(
-      `SELECT ${TRIAL_COLUMNS} FROM trials v JOIN trial_records r ON r.id = v.id JOIN leaderboard l ON l.id = v.id
-        WHERE (@sweep IS NULL OR v.sweep = @sweep)
-          AND (@statuses IS NULL OR v.status IN (SELECT value FROM json_each(@statuses)))
-          AND (@ids IS NULL OR v.id IN (SELECT value FROM json_each(@ids)))
-        ${RANKED}`,
-    )
-    .all({
-      sweep: filter.sweep ?? null,
-      statuses: filter.statuses ? JSON.stringify(filter.statuses) : null,
-      ids: filter.ids ? JSON.stringify(filter.ids) : null,
-    }) as TrialRow[];
-  return rows.map(toRecord);
+  return selectTrials<TrialRow>(db, `${LIVE_COLUMNS}, v.params, v.config`, filter).map(({ params, config, ...row }) =>
+    trialRecord(row, { params: JSON.parse(params), config: JSON.parse(config) }),
+  );
 }
 
 /** One trial by its id or an unambiguous prefix of it (at least 4 characters). */
@@ -160,8 +194,7 @@ export function epochsOf(db: Database.Database, trialId: string): EpochRow[] {
 export function listSweeps(db: Database.Database): SweepSummary[] {
   const sweeps = db
     .prepare(
-      `SELECT name, status, file, json_extract(config, '$.metric.name') AS metric, json_extract(config, '$.metric.goal') AS goal,
-              workers, created_at, updated_at, run_started_at
+      `SELECT name, status, file, metric, goal, workers, created_at, updated_at, run_started_at
          FROM sweeps ORDER BY updated_at DESC, name`,
     )
     .all() as Omit<SweepSummary, 'trials' | 'counts' | 'best_value' | 'best_trial'>[];

@@ -8,21 +8,16 @@ import { UserError } from '../config/errors.js';
 /**
  * The documented views. `trials`: one row per trial with its sweep's name and metric, the best
  * value, and aggregates of its epochs; `epochs`: per-epoch metrics with trial and sweep;
- * `leaderboard`: trials ranked within their sweep by the sweep's metric and goal.
+ * `leaderboard`: trials ranked within their sweep by the sweep's metric and goal. The epoch
+ * aggregates are kept up to date by the writer in trial_records (in the transaction that adds
+ * the epoch), so that reading them costs nothing however many trials and epochs there are: a
+ * dashboard reads them every second.
  */
 const VIEWS = `
   CREATE VIEW trials AS
-  SELECT t.id, s.name AS sweep, t.status, t.params, t.config,
-         json_extract(s.config, '$.metric.name') AS metric,
-         json_extract(s.config, '$.metric.goal') AS goal,
-         t.best_value, t.best_epoch,
-         (SELECT max(e.val_acc) FROM epoch_records e WHERE e.trial_id = t.id) AS val_acc,
-         (SELECT min(e.val_loss) FROM epoch_records e WHERE e.trial_id = t.id) AS val_loss,
-         t.test_acc, t.test_loss,
-         (SELECT count(*) FROM epoch_records e WHERE e.trial_id = t.id) AS epochs,
-         json_extract(t.config, '$.training.epochs') AS epochs_planned,
-         (SELECT avg(e.images_per_s) FROM epoch_records e WHERE e.trial_id = t.id) AS images_per_s,
-         (SELECT sum(e.seconds) FROM epoch_records e WHERE e.trial_id = t.id) AS seconds,
+  SELECT t.id, s.name AS sweep, t.status, t.params, t.config, s.metric, s.goal,
+         t.best_value, t.best_epoch, t.val_acc, t.val_loss, t.test_acc, t.test_loss,
+         t.epochs, t.epochs_planned, t.images_per_s, t.seconds,
          t.backend, t.param_count, t.attempt, t.started_at, t.finished_at, t.error,
          t.current_epoch, t.current_batch, t.batches_per_epoch
     FROM trial_records t JOIN sweeps s ON s.id = t.sweep_id;
@@ -33,13 +28,17 @@ const VIEWS = `
     FROM epoch_records e JOIN trial_records t ON t.id = e.trial_id JOIN sweeps s ON s.id = t.sweep_id;
 
   CREATE VIEW leaderboard AS
-  SELECT rank() OVER (
-           PARTITION BY sweep
-           ORDER BY best_value IS NULL, CASE goal WHEN 'maximize' THEN -best_value ELSE best_value END
-         ) AS rank,
-         sweep, id, params, metric, best_value, best_epoch, val_acc, test_acc, epochs, epochs_planned,
-         images_per_s, status
-    FROM trials;
+  WITH ranked AS (
+    -- Partitioned by the sweep's name, so that a query for one sweep ranks only its trials.
+    SELECT r.id, s.name AS sweep, rank() OVER (
+             PARTITION BY s.name
+             ORDER BY r.best_value IS NULL, CASE s.goal WHEN 'maximize' THEN -r.best_value ELSE r.best_value END
+           ) AS rank
+      FROM trial_records r JOIN sweeps s ON s.id = r.sweep_id
+  )
+  SELECT k.rank, k.sweep, v.id, v.params, v.metric, v.best_value, v.best_epoch, v.val_acc, v.test_acc, v.epochs,
+         v.epochs_planned, v.images_per_s, v.status
+    FROM ranked k JOIN trials v ON v.id = k.id;
 `;
 
 const MIGRATIONS: string[] = [
@@ -97,8 +96,24 @@ const MIGRATIONS: string[] = [
   ALTER TABLE trial_records ADD COLUMN current_epoch INTEGER;      -- epoch in progress (1-based) or last reached
   ALTER TABLE trial_records ADD COLUMN current_batch INTEGER;      -- batches done in that epoch
   ALTER TABLE trial_records ADD COLUMN batches_per_epoch INTEGER;
+  ALTER TABLE trial_records ADD COLUMN epochs INTEGER NOT NULL DEFAULT 0; -- completed epochs of the last attempt
+  ALTER TABLE trial_records ADD COLUMN epochs_planned INTEGER;
+  ALTER TABLE trial_records ADD COLUMN val_acc REAL;               -- best over the epochs
+  ALTER TABLE trial_records ADD COLUMN val_loss REAL;              -- lowest over the epochs
+  ALTER TABLE trial_records ADD COLUMN images_per_s REAL;          -- mean training throughput over the epochs
+  ALTER TABLE trial_records ADD COLUMN seconds REAL;               -- wall time of the epochs
+  UPDATE trial_records SET
+    epochs = (SELECT count(*) FROM epoch_records e WHERE e.trial_id = trial_records.id),
+    epochs_planned = json_extract(config, '$.training.epochs'),
+    val_acc = (SELECT max(val_acc) FROM epoch_records e WHERE e.trial_id = trial_records.id),
+    val_loss = (SELECT min(val_loss) FROM epoch_records e WHERE e.trial_id = trial_records.id),
+    images_per_s = (SELECT avg(images_per_s) FROM epoch_records e WHERE e.trial_id = trial_records.id),
+    seconds = (SELECT sum(seconds) FROM epoch_records e WHERE e.trial_id = trial_records.id);
   ALTER TABLE sweeps ADD COLUMN workers INTEGER;                   -- parallel trials of the latest run
   ALTER TABLE sweeps ADD COLUMN run_started_at TEXT;               -- when the latest run started
+  ALTER TABLE sweeps ADD COLUMN metric TEXT;                       -- the ranking metric (also in config), for cheap ranking
+  ALTER TABLE sweeps ADD COLUMN goal TEXT CHECK (goal IN ('maximize', 'minimize'));
+  UPDATE sweeps SET metric = json_extract(config, '$.metric.name'), goal = json_extract(config, '$.metric.goal');
   ${VIEWS}
   `,
 ];

@@ -23,6 +23,7 @@ export class RunWriter {
   private readonly bestOf: Database.Statement;
   private readonly setBest: Database.Statement;
   private readonly setProgress: Database.Statement;
+  private readonly aggregate: Database.Statement;
 
   private constructor(private readonly db: Database.Database, readonly sweepId: number, experiment: Experiment) {
     this.metric = experiment.metric;
@@ -32,6 +33,17 @@ export class RunWriter {
     );
     this.bestOf = db.prepare(`SELECT best_value FROM trial_records WHERE id = ?`);
     this.setBest = db.prepare(`UPDATE trial_records SET best_epoch = ?, best_value = ? WHERE id = ?`);
+    // The trials view's epoch aggregates, as the epochs table would give them (see schema.ts).
+    // Every right-hand side reads the row as it was, so images_per_s is the running mean.
+    this.aggregate = db.prepare(
+      `UPDATE trial_records SET
+         epochs = epochs + 1,
+         val_acc = CASE WHEN val_acc IS NULL OR @val_acc > val_acc THEN coalesce(@val_acc, val_acc) ELSE val_acc END,
+         val_loss = CASE WHEN val_loss IS NULL OR @val_loss < val_loss THEN coalesce(@val_loss, val_loss) ELSE val_loss END,
+         images_per_s = CASE WHEN images_per_s IS NULL THEN @images_per_s ELSE (images_per_s * epochs + @images_per_s) / (epochs + 1) END,
+         seconds = coalesce(seconds, 0) + @seconds
+       WHERE id = @id`,
+    );
     this.setProgress = db.prepare(`UPDATE trial_records SET current_epoch = ?, current_batch = ? WHERE id = ?`);
   }
 
@@ -41,18 +53,19 @@ export class RunWriter {
       const t = now();
       const row = db
         .prepare(
-          `INSERT INTO sweeps (name, file, config, status, created_at, updated_at, host, versions)
-           VALUES (?, ?, ?, 'running', ?, ?, ?, ?)
+          `INSERT INTO sweeps (name, file, config, status, created_at, updated_at, host, versions, metric, goal)
+           VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)
            ON CONFLICT (name) DO UPDATE SET file = excluded.file, config = excluded.config, status = 'running',
-             updated_at = excluded.updated_at, host = excluded.host, versions = excluded.versions
+             updated_at = excluded.updated_at, host = excluded.host, versions = excluded.versions,
+             metric = excluded.metric, goal = excluded.goal
            RETURNING id`,
         )
-        .get(experiment.name, file, JSON.stringify(experiment), t, t, meta.host, JSON.stringify(meta.versions)) as { id: number };
+        .get(experiment.name, file, JSON.stringify(experiment), t, t, meta.host, JSON.stringify(meta.versions), experiment.metric.name, experiment.metric.goal) as { id: number };
       const insert = db.prepare(
-        `INSERT INTO trial_records (id, sweep_id, params, config, status) VALUES (?, ?, ?, ?, 'queued')
+        `INSERT INTO trial_records (id, sweep_id, params, config, status, epochs_planned) VALUES (?, ?, ?, ?, 'queued', ?)
          ON CONFLICT (id) DO NOTHING`,
       );
-      for (const trial of trials) insert.run(trial.id, row.id, JSON.stringify(trial.params), JSON.stringify(trial.config));
+      for (const trial of trials) insert.run(trial.id, row.id, JSON.stringify(trial.params), JSON.stringify(trial.config), trial.config.training.epochs);
       return row.id;
     })();
     return new RunWriter(db, sweepId, experiment);
@@ -77,6 +90,7 @@ export class RunWriter {
         .prepare(
           `UPDATE trial_records SET status = 'running', attempt = attempt + 1, worker = ?, backend = ?, param_count = ?,
              started_at = ?, finished_at = NULL, best_epoch = NULL, best_value = NULL, test_loss = NULL, test_acc = NULL, error = NULL,
+             epochs = 0, val_acc = NULL, val_loss = NULL, images_per_s = NULL, seconds = NULL,
              current_epoch = 1, current_batch = 0, batches_per_epoch = ?
            WHERE id = ?`,
         )
@@ -92,6 +106,7 @@ export class RunWriter {
   epoch(id: string, m: EpochMetrics): void {
     this.db.transaction(() => {
       this.insertEpoch.run(id, m.epoch, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.lr, m.seconds, m.images_per_s);
+      this.aggregate.run({ id, val_acc: m.val_acc, val_loss: m.val_loss, images_per_s: m.images_per_s, seconds: m.seconds });
       const value = m[this.metric.name];
       const { best_value: best } = this.bestOf.get(id) as { best_value: number | null };
       if (isBetter(value, best, this.metric.goal)) this.setBest.run(m.epoch, value, id);
