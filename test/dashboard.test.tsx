@@ -9,7 +9,7 @@ import { loadBoard } from '../src/dashboard/board.js';
 import { Dashboard, type DashboardProps } from '../src/dashboard/Dashboard.js';
 import { BoardStore } from '../src/dashboard/store.js';
 import { openForReading } from '../src/store/open.js';
-import { writeRuns } from './runs-fixture.js';
+import { BATCHES, writeRuns } from './runs-fixture.js';
 
 /** avg and max pooling, three seeds each, 4 epochs: avg seed 3 queued, max seed 3 running. */
 const YAML = `name: dash
@@ -118,6 +118,18 @@ describe('leaderboard', () => {
   });
 });
 
+describe('progress', () => {
+  it('counts the batches of the epoch in progress only: no jump when an epoch has just been recorded', async () => {
+    const runs = writeRuns('name: edge\ntraining: { epochs: 4 }\n', () => ({ status: 'running', valAcc: [0.9], progress: { epoch: 1, batch: BATCHES } }), { sweepStatus: 'running' });
+    const db = openForReading(runs.db);
+    const r = render(<Dashboard store={new BoardStore(() => loadBoard(db, 'edge'))} mode="run" />);
+    unmounts.push(r.unmount);
+    await tick();
+    // One epoch of four done: a quarter of the bar, not a half.
+    expect(r.lastFrame()).toMatch(/ 1\/4 ██▌░░░░░░░ running /);
+  });
+});
+
 describe('grouped view', () => {
   it('g groups the seeds of each configuration: mean ± sd, and Welch\'s test against the leader', async () => {
     const { frame, press } = await show();
@@ -129,12 +141,40 @@ describe('grouped view', () => {
     // 2 degrees of freedom, where the two-sided p is 1 - t / sqrt(t² + 2) = 0.016.
     expect(lines[2]).toMatch(/^ {2}1 max +2\/3 +98\.20 ± 0\.14% +97\.20 ± 0\.14% leader$/);
     expect(lines[3]).toMatch(/^ {2}2 avg +2\/3 +97\.10 ± 0\.14% +97\.60 ± 1\.98% worse \(p=0\.016\)$/);
+    expect(lines[4]).toMatch(/^seeds: completed \/ all\. Welch's t-test/);
     await press('g');
     expect(frame()[0]).not.toContain('grouped');
   });
 });
 
 describe('detail and keys', () => {
+  it('the detail view fits the terminal: never more lines than rows, charts dropped first', async () => {
+    for (const [columns, rows] of [[80, 24], [100, 30], [70, 18], [60, 12]]) {
+      const { frame, press } = await show({ columns, rows });
+      await press('\r');
+      const lines = frame();
+      expect(lines.length, `${columns}x${rows}`).toBeLessThan(rows);
+      expect(lines[0]).toMatch(/^lenet-sweep · dash/);
+      expect(lines[1]).toMatch(/^trial \w{12} · completed/);
+      for (const l of lines) expect(l.length).toBeLessThan(columns);
+      expect(lines.at(-1)).toBe('Enter/Esc back · q stop');
+      if (rows >= 24) expect(lines.join('\n')).toContain('○ val_acc');
+    }
+  });
+
+  it('in the detail view only Enter/Esc (back) and q act; s does nothing in the grouped view', async () => {
+    const { frame, press } = await show();
+    await press('\r', 'g', 's', '\r');
+    expect(frame()[1]).toMatch(/^ {2}# trial/);
+    expect(frame().at(-1)).toContain('s sort: metric');
+    await press('g');
+    expect(frame()[0]).toContain('grouped over seeds');
+    expect(frame().at(-1)).toBe('g ungroup · q stop');
+    await press('s', '\r', 'g');
+    expect(frame()[1]).toMatch(/^ {2}# trial/);
+    expect(frame().at(-1)).toContain('s sort: metric');
+  });
+
   it('Enter opens the selected trial: config, epoch table and curves; Enter again goes back', async () => {
     const { frame, press } = await show();
     await press(DOWN, '\r');

@@ -182,7 +182,7 @@ describe('bad input: one line, exit 2, the database unchanged', () => {
     const path = join(tempDir(), 'copy.db');
     copyFileSync(db, path);
     const conn = new Database(path);
-    const insert = conn.prepare(`INSERT INTO trial_records (id, sweep_id, params, config, status) SELECT ?, sweep_id, params, config, 'queued' FROM trial_records LIMIT 1`);
+    const insert = conn.prepare(`INSERT INTO trial_records (id, sweep_id, params, config, status, epochs_planned, metric, goal) SELECT ?, sweep_id, params, config, 'queued', epochs_planned, metric, goal FROM trial_records LIMIT 1`);
     for (const id of ['abcd00000001', 'abcd00000002']) insert.run(id);
     conn.close();
     const r = await cli('runs', 'show', 'abcd', '--db', path);
@@ -191,18 +191,27 @@ describe('bad input: one line, exit 2, the database unchanged', () => {
     expect((await cli('runs', 'show', 'abcd00000002', '--db', path)).stdout).toContain('trial abcd00000002 of sweep pool3: queued');
   });
 
-  it('a database from the previous schema version is upgraded once, and nothing is lost', async () => {
+  it('a database of an older version: read commands refuse it unchanged, sweep upgrade upgrades it', async () => {
     const path = join(tempDir(), 'v1.db');
     const old = new Database(path);
     migrate(old, path, 1);
     old.exec(`INSERT INTO sweeps (name, file, config, status, created_at, updated_at) VALUES ('old', 'old.yaml', '{"metric":{"name":"val_acc","goal":"maximize"}}', 'completed', '2026-01-01', '2026-01-01');
-      INSERT INTO trials (id, sweep_id, params, config, status, best_epoch, best_value, test_acc) VALUES ('0123456789ab', 1, '{}', '{"training":{"epochs":1}}', 'completed', 1, 0.97, 0.96);
+      INSERT INTO trials (id, sweep_id, params, config, status, best_epoch, best_value, test_acc) VALUES ('0123456789ab', 1, '{}', '{"training":{"epochs":1},"metric":{"name":"val_acc","goal":"maximize"}}', 'completed', 1, 0.97, 0.96);
       INSERT INTO epochs (trial_id, epoch, val_acc, images_per_s) VALUES ('0123456789ab', 1, 0.97, 1500);`);
     old.close();
+    const before = digest(path);
+    for (const args of [['runs', 'list'], ['sweeps', 'list'], ['dashboard']]) {
+      const r = await cli(...args, '--db', path);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`${path}: written by an older lenet-sweep (database schema version 1, this one reads 2); upgrade it in place with: sweep upgrade --db ${path} (once no older sweep runs on it)\n`);
+      expect(digest(path)).toBe(before);
+    }
+    expect((await cli('upgrade', '--db', path)).stdout).toBe(`${path}: upgraded from schema version 1 to 2\n`);
+    expect((await cli('upgrade', '--db', path)).stdout).toBe(`${path}: already at schema version 2\n`);
     const [row] = JSON.parse((await cli('runs', 'list', '--db', path, '--json')).stdout);
     expect(row).toMatchObject({ id: '0123456789ab', sweep: 'old', best_value: 0.97, test_acc: 0.96, epochs: 1, images_per_s: 1500, rank: 1 });
-    const check = new Database(path, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(2);
-    check.close();
+    const missing = await cli('upgrade', '--db', join(tempDir(), 'none.db'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/none\.db: no such database; pass the one to upgrade with --db PATH\n$/);
   });
 });

@@ -62,7 +62,7 @@ describe('parseWhere: evaluation', () => {
 
   it('treats keywords case-insensitively', () => {
     expect(select("model.pooling = 'max' AND val_acc > 0.98")).toEqual(['a']);
-    expect(select("status IS NOT NULL And Not model.batchnorm OR id In ('c')")).toEqual(['b', 'c', 'd']);
+    expect(select("status IS NOT NULL And Not model.batchnorm OR id In ('c')")).toEqual(['b', 'c']);
   });
 
   it("supports 'in' and 'not in' with mixed literals", () => {
@@ -103,7 +103,8 @@ describe('parseWhere: evaluation', () => {
 
   it('uses a bare boolean name as a condition, true only when the value is exactly true', () => {
     expect(select('model.batchnorm')).toEqual(['a', 'c']);
-    expect(select('not model.batchnorm')).toEqual(['b', 'd']);
+    // d has no value: not unknown is unknown, as in SQL.
+    expect(select('not model.batchnorm')).toEqual(['b']);
     expect(select('model.batchnorm = true')).toEqual(['a', 'c']);
     expect(select('model.batchnorm = FALSE')).toEqual(['b']);
     expect(holds('val_acc', { val_acc: 1 })).toBe(false);
@@ -119,16 +120,19 @@ describe('parseWhere: evaluation', () => {
     expect(holds("status = 'and or not ( )'", { status: 'and or not ( )' })).toBe(true);
   });
 
-  it('makes every comparison with null false, except is null', () => {
+  it('makes every comparison with null unknown (never true), except is null', () => {
     for (const op of ['=', '!=', '<', '<=', '>', '>=']) {
       expect(holds(`val_acc ${op} 0.5`, { val_acc: null }), op).toBe(false);
       expect(holds(`val_acc ${op} null`, { val_acc: 0.5 }), op).toBe(false);
       expect(holds(`val_acc ${op} null`, { val_acc: null }), op).toBe(false);
     }
     expect(holds('val_acc in (null, 0.5)', { val_acc: null })).toBe(false);
-    // Conditions are two-valued: `not` of a failed comparison holds.
-    expect(holds('not val_acc > 0.5', { val_acc: null })).toBe(true);
-    expect(select('not val_acc > 0.98')).toEqual(['b', 'd']);
+    // Three-valued, as in SQL: `not` of an unknown comparison is still unknown.
+    expect(holds('not val_acc > 0.5', { val_acc: null })).toBe(false);
+    expect(holds('val_acc not in (0.5)', { val_acc: null })).toBe(false);
+    expect(holds('val_acc > 0.5 or true', { val_acc: null })).toBe(true);
+    expect(holds('not (val_acc > 0.5 and false)', { val_acc: null })).toBe(true);
+    expect(select('not val_acc > 0.98')).toEqual(['b']);
   });
 
   it('never equates or orders a number with a string, and never throws', () => {
@@ -235,4 +239,9 @@ describe('parseWhere: errors', () => {
     expect(errorFor('! model.batchnorm')).toContain("unknown operator '!' at column 1; write 'not'");
     expect(errorFor('training.seed = - 1')).toContain("unknown operator '-' at column 17; there is no arithmetic");
   });
+});
+
+it('refuses an expression nested too deeply to evaluate, as bad input', () => {
+  expect(() => parseWhere(`${'not '.repeat(50_000)}true`, [])).toThrow(/^--where: the expression is nested too deeply; simplify it$/);
+  expect(() => parseWhere(`${'not '.repeat(50_000)}true`, [])).toThrow(UserError);
 });

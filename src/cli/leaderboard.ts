@@ -8,7 +8,7 @@ export function leaderboard(trials: TrialSummary[], options: { showSweep?: boole
   const paramKeys = [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
   const metrics = [...new Set(trials.map((t) => t.metric))];
   const columns: { header: string; text: (t: TrialSummary) => string; numeric?: boolean }[] = [
-    { header: '#', text: (t) => String(t.rank), numeric: true },
+    { header: '#', text: (t) => (t.rank === null ? '' : String(t.rank)), numeric: true },
     ...(options.showSweep ? [{ header: 'sweep', text: (t: TrialSummary) => t.sweep }] : []),
     { header: 'trial', text: (t) => t.id },
     ...paramKeys.map((k) => ({ header: k, text: (t: TrialSummary) => (k in t.params ? String(t.params[k]) : '') })),

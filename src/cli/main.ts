@@ -24,6 +24,7 @@ async function main(argv: string[]): Promise<number> {
   // Commands load on demand: `sweep runs …` should not pay for loading TensorFlow.js.
   if (first === 'runs') return (await import('./runs-command.js')).runsCommand(rest);
   if (first === 'sweeps') return (await import('./sweeps-command.js')).sweepsCommand(rest);
+  if (first === 'upgrade') return (await import('./upgrade-command.js')).upgradeCommand(rest);
   if (first === 'dashboard') return (await import('./dashboard-command.js')).dashboardCommand(rest);
   if (first === 'validate') return (await import('./validate-command.js')).validateCommand(rest);
   if (first === 'plan') return (await import('./plan-command.js')).planCommand(rest);

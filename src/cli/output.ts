@@ -45,10 +45,22 @@ function numericColumns(rows: unknown[][]): Set<number> {
   return columns;
 }
 
+/** JSON objects need distinct keys: a repeated name gets ':2', ':3'… */
+function distinct(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((name) => {
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return n === 1 ? name : `${name}:${n}`;
+  });
+}
+
 export function render(grid: Grid, format: Format, emptyText = 'no rows'): string {
   switch (format) {
-    case 'json':
-      return JSON.stringify(grid.rows.map((r) => Object.fromEntries(grid.headers.map((h, i) => [h, r[i] ?? null]))), null, 2);
+    case 'json': {
+      const keys = distinct(grid.headers);
+      return JSON.stringify(grid.rows.map((r) => Object.fromEntries(keys.map((k, i) => [k, r[i] ?? null]))), null, 2);
+    }
     case 'csv':
       return [grid.headers, ...grid.rows].map((r) => r.map(csvField).join(',')).join('\n');
     case 'table':

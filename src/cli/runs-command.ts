@@ -142,9 +142,9 @@ function best(args: string[]): number {
   if (positionals.length) throw new UserError(`sweep runs best: unexpected argument '${positionals[0]}'`);
   const format = formatOf(values);
   return withDb(values.db!, (db) => {
-    // The leader of each sweep: the first ranked trial that has a value at all.
+    // The leader of each sweep: its first ranked trial (ties: the first in the file's order).
     const leaders = new Map<string, TrialRecord>();
-    for (const t of listTrials(db, { sweep: values.sweep })) if (t.best_value !== null && !leaders.has(t.sweep)) leaders.set(t.sweep, t);
+    for (const t of listTrials(db, { sweep: values.sweep })) if (t.rank !== null && !leaders.has(t.sweep)) leaders.set(t.sweep, t);
     print(trialsOutput([...leaders.values()], format));
     return 0;
   });
@@ -208,22 +208,28 @@ function compare(args: string[]): number {
   return withDb(values.db!, (db) => {
     const trials = ids.map((id) => findTrial(db, id));
     const paths = configPaths().filter((p) => new Set(trials.map((t) => JSON.stringify(valueAt(t.config, p.split('.')) ?? null))).size > 1);
-    const rows: [string, unknown[], ((v: unknown) => string)?][] = [
+    const rows: [string, unknown[], ((v: unknown, t: TrialRecord) => string)?][] = [
       ['sweep', trials.map((t) => t.sweep)],
       ['status', trials.map((t) => t.status)],
       ...paths.map((p): [string, unknown[]] => [p, trials.map((t) => valueAt(t.config, p.split('.')) ?? null)]),
+      ...(new Set(trials.map((t) => t.metric)).size > 1 ? [['metric', trials.map((t) => t.metric)] as [string, unknown[]]] : []),
       ...(['best_value', 'best_epoch', 'val_acc', 'val_loss', 'test_acc', 'test_loss', 'epochs', 'images_per_s', 'seconds', 'param_count'] as const).map(
-        (f): [string, unknown[], (v: unknown) => string] => [
-          f === 'best_value' ? `best ${trials[0].metric}` : f,
+        (f): [string, unknown[], ((v: unknown, t: TrialRecord) => string)?] => [
+          f === 'best_value' ? (new Set(trials.map((t) => t.metric)).size > 1 ? 'best value' : `best ${trials[0].metric}`) : f,
           trials.map((t) => t[f]),
-          (v) => (v === null ? '—' : f.endsWith('_acc') || (f === 'best_value' && trials[0].metric.endsWith('_acc')) ? pct(v as number) : f.endsWith('_loss') || f === 'best_value' ? num(v as number) : f === 'images_per_s' ? rate(v as number) : f === 'seconds' ? (v as number).toFixed(1) : String(v)),
+          (v, t) => {
+            const x = v as number;
+            if (v === null) return '—';
+            if (f === 'best_value') return metricValue(t.metric, x);
+            return f.endsWith('_acc') ? pct(x) : f.endsWith('_loss') ? num(x) : f === 'images_per_s' ? rate(x) : f === 'seconds' ? x.toFixed(1) : String(v);
+          },
         ],
       ),
     ];
     const grid: Grid = {
       headers: ['field', ...trials.map((t) => t.id)],
       rows: rows.map(([name, vals]) => [name, ...vals]),
-      text: rows.map(([name, vals, fmt]) => [name, ...vals.map((v) => (fmt ? fmt(v) : v === null ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v)))]),
+      text: rows.map(([name, vals, fmt]) => [name, ...vals.map((v, i) => (fmt ? fmt(v, trials[i]) : v === null ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v)))]),
     };
     const note = paths.length ? '' : '\n(the configs are identical)';
     print(render(grid, format) + (format === 'table' ? note : ''));
@@ -246,11 +252,18 @@ function sql(args: string[]): number {
     if (!statement.reader) throw new UserError('sweep runs sql: the statement returns no rows; use SELECT');
     let rows: unknown[][];
     try {
-      rows = statement.raw(true).all() as unknown[][];
+      rows = (statement.raw(true).safeIntegers(true).all() as unknown[][]).map((r) => r.map(plainValue));
     } catch (err) {
       throw new UserError(`sweep runs sql: ${(err as Error).message}`);
     }
     print(render({ headers: statement.columns().map((c) => c.name), rows }, format, '(no rows)'));
     return 0;
   });
+}
+
+/** SQLite values as JSON can hold them: integers beyond 2^53 as exact text, blobs as hex literals. */
+function plainValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (Buffer.isBuffer(v)) return `x'${v.toString('hex')}'`;
+  return v;
 }

@@ -103,6 +103,7 @@ export async function sweepCommand(args: string[]): Promise<number> {
     let dashboard: LiveDashboard | undefined;
     if (toRun.length) {
       writer.runStarted(workers);
+      writer.requeue(toRun.map((t) => t.id));
       const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => dataDirs.get(datasetKey(t))! }, tui ? () => {} : printEvent(toRun, experiment.metric));
       const onSigint = () => {
         if (!run.stopping) {

@@ -18,6 +18,7 @@ export const USAGE = `usage:
   sweep runs compare ID ID...   config differences and metrics side by side
   sweep runs sql "SELECT ..."   read-only SQL on the views trials, epochs, leaderboard
   sweep sweeps list             the sweeps in the database
+  sweep upgrade [--db PATH]      bring a database of an older lenet-sweep to this version's schema
   sweep augment-preview FILE --out grid.png [--rows N] [--seed S] [--set PATH=VALUE]...
       draw training digits as they are and as the file's augment settings change them
 

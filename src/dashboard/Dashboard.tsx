@@ -33,7 +33,10 @@ export interface DashboardProps {
 
 const STOPPING = 'stopping: the running trials end after their current batch (Ctrl-C to stop at once)…';
 
-/** Lines around the trial rows: title, table header, blank line, two footer lines, and one spare. */
+/**
+ * Lines around the trial rows: title, table header, blank line, two footer lines, and one spare
+ * (a frame as tall as the terminal makes Ink clear the screen on every redraw).
+ */
 const CHROME_LINES = 6;
 
 function useTerminalSize(fixed: { columns?: number; rows?: number }) {
@@ -82,23 +85,28 @@ export function Dashboard(props: DashboardProps) {
         return;
       }
       setNotice(null);
-      // Groups have no selection: trials are selected in the ungrouped view (g).
-      if (showGroups && (key.upArrow || key.downArrow || key.return)) return;
+      if (input === 'q') {
+        if (mode === 'attach') props.onQuit?.();
+        else if (board.sweep.status === 'running' && !stopping) setConfirming(true);
+        return;
+      }
+      if (detail) {
+        if (key.return || key.escape || key.backspace || key.leftArrow) setDetail(false);
+        return;
+      }
+      // Groups have no selection and their own order: trials are selected and sorted ungrouped.
+      if (showGroups && (key.upArrow || key.downArrow || key.return || input === 's')) return;
       if (key.upArrow || key.downArrow) {
         // From the previous selection, so that keys typed faster than frames all count.
         setSelectedId((previous) => {
           const i = Math.max(0, trials.findIndex((t) => t.id === (previous ?? selected?.id)));
           return trials[Math.min(trials.length - 1, Math.max(0, i + (key.upArrow ? -1 : 1)))]?.id ?? previous;
         });
-      } else if (key.return) setDetail((d) => !d && selected !== undefined);
-      else if (key.escape || key.backspace || key.leftArrow) setDetail(false);
+      } else if (key.return) setDetail(selected !== undefined);
       else if (input === 's') setSortIndex((i) => (i + 1) % SORTS.length);
       else if (input === 'g') {
         if (hasRepeats(board)) setGrouped((g) => !g);
         else setNotice('nothing to group: no configuration is repeated over seeds (sweep.repeats)');
-      } else if (input === 'q') {
-        if (mode === 'attach') props.onQuit?.();
-        else if (board.sweep.status === 'running' && !stopping) setConfirming(true);
       }
     },
     { isActive: isRawModeSupported === true && !ended },
@@ -112,10 +120,11 @@ export function Dashboard(props: DashboardProps) {
     : store.error
       ? `database: ${store.error}`
       : (notice ?? (stopping ? STOPPING : null));
+  const showing = detail && selected && !ended ? 'detail' : showGroups ? 'groups' : 'trials';
   const view =
-    detail && selected && !ended ? (
-      <Detail trial={selected} metric={board.sweep.metric} width={width} height={rows - 4} />
-    ) : showGroups ? (
+    showing === 'detail' && selected ? (
+      <Detail trial={selected} metric={board.sweep.metric} width={width} height={rows - CHROME_LINES + 1} />
+    ) : showing === 'groups' ? (
       <Groups board={board} width={width} rows={rows - CHROME_LINES} />
     ) : (
       <Leaderboard board={board} trials={trials} selectedId={ended ? null : (selected?.id ?? null)} width={width} rows={rows - CHROME_LINES} />
@@ -127,7 +136,7 @@ export function Dashboard(props: DashboardProps) {
       </Text>
       {view}
       <Text> </Text>
-      <Footer totals={totals(board, now)} sweepStatus={board.sweep.status} sort={sort} grouped={showGroups} mode={mode} message={message} ended={ended} width={width} />
+      <Footer totals={totals(board, now)} sweepStatus={board.sweep.status} sort={sort} view={showing} mode={mode} message={message} ended={ended} width={width} />
     </Box>
   );
 }

@@ -41,22 +41,34 @@ export function Detail({ trial, metric, width, height }: { trial: BoardTrial; me
     ` · ${trial.param_count?.toLocaleString('en') ?? '—'} parameters`;
   // The sweep block is the same for every trial and its swept values are the params line.
   const params = Object.entries(trial.params).map(([k, v]) => `${k}=${v}`);
-  const config = pack(flatConfig(trial.config).filter((w) => !w.startsWith('description=') && !w.startsWith('sweep.')), width - 8, 3);
-  const tableRows = Math.max(1, Math.min(e.length, Math.floor((height - 8) / 3)));
+  // Everything must fit in `height` lines (a taller frame makes Ink clear the screen on every
+  // redraw): the fixed lines first, then table rows, then charts, which go first when short.
+  const configLines = height >= 24 ? 3 : 1;
+  const config = pack(flatConfig(trial.config).filter((w) => !w.startsWith('description=') && !w.startsWith('sweep.')), width - 8, configLines);
+  let left = height - (2 + config.length + (trial.error ? 1 : 0) + 1);
+  const tableRows = Math.max(1, Math.min(e.length, Math.floor(left / 3)));
+  left -= tableRows;
   const rows = e.slice(-tableRows).map((r) => [String(r.epoch), num(r.train_loss), pct(r.train_acc), num(r.val_loss), pct(r.val_acc), String(r.lr ?? ''), r.seconds?.toFixed(1) ?? '', rate(r.images_per_s)]);
   const widths = EPOCH_HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const tableLine = (cells: string[]) => fit(cells.map((c, i) => c.padStart(widths[i])).join('  '), width);
+  // A chart takes its plot rows plus three: title, x axis, legend.
   const sideBySide = width >= 84;
+  const stackedHeight = Math.floor(left / 2) - 3;
+  const kinds: ('loss' | 'accuracy')[] =
+    sideBySide || stackedHeight >= 3 ? ['loss', 'accuracy'] : left - 3 >= 2 ? [metric.endsWith('_loss') ? 'loss' : 'accuracy'] : [];
+  const chartHeight = Math.min(10, sideBySide || kinds.length === 1 ? left - 3 : stackedHeight);
   const chartWidth = sideBySide ? Math.floor((width - 2) / 2) : width;
-  const chartHeight = Math.max(3, Math.min(10, Math.floor((height - 6 - rows.length - 4) / (sideBySide ? 1 : 2)) - 3));
-  const loss = lineChart(
-    [{ label: 'train_loss', values: e.map((r) => r.train_loss) }, { label: 'val_loss', values: e.map((r) => r.val_loss) }],
-    { width: chartWidth, height: chartHeight },
-  );
-  const acc = lineChart(
-    [{ label: 'train_acc', values: e.map((r) => r.train_acc) }, { label: 'val_acc', values: e.map((r) => r.val_acc) }],
-    { width: chartWidth, height: chartHeight, format: (v) => pct(v, 1) },
-  );
+  const charts = chartHeight < 2 ? [] : kinds.map((kind) => ({
+    kind,
+    lines:
+      kind === 'loss'
+        ? lineChart([{ label: 'train_loss', values: e.map((r) => r.train_loss) }, { label: 'val_loss', values: e.map((r) => r.val_loss) }], { width: chartWidth, height: chartHeight })
+        : lineChart([{ label: 'train_acc', values: e.map((r) => r.train_acc) }, { label: 'val_acc', values: e.map((r) => r.val_acc) }], {
+            width: chartWidth,
+            height: chartHeight,
+            format: (v) => pct(v, 1),
+          }),
+  }));
   return (
     <>
       <Text bold wrap="truncate">
@@ -74,14 +86,16 @@ export function Detail({ trial, metric, width, height }: { trial: BoardTrial; me
       <Text bold wrap="truncate">{tableLine(EPOCH_HEADERS)}</Text>
       {rows.length ? rows.map((r) => <Text key={r[0]} wrap="truncate">{tableLine(r)}</Text>) : <Text dimColor>no epoch finished yet</Text>}
       <Box flexDirection={sideBySide ? 'row' : 'column'} gap={sideBySide ? 2 : 0}>
-        <Box flexDirection="column">
-          <Text bold>loss</Text>
-          {loss.map((l, i) => <Text key={i} wrap="truncate">{l}</Text>)}
-        </Box>
-        <Box flexDirection="column">
-          <Text bold>accuracy</Text>
-          {acc.map((l, i) => <Text key={i} wrap="truncate">{l}</Text>)}
-        </Box>
+        {charts.map(({ kind, lines }) => (
+          <Box key={kind} flexDirection="column">
+            <Text bold>{kind}</Text>
+            {lines.map((l, i) => (
+              <Text key={i} wrap="truncate">
+                {l}
+              </Text>
+            ))}
+          </Box>
+        ))}
       </Box>
     </>
   );

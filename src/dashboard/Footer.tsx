@@ -16,7 +16,7 @@ export interface FooterProps {
   totals: Totals;
   sweepStatus: string;
   sort: Sort;
-  grouped: boolean;
+  view: 'trials' | 'groups' | 'detail';
   /** 'run': this process runs the sweep (q stops it); 'attach': watching another process (q quits). */
   mode: 'run' | 'attach';
   /** A question or notice that replaces the key help. */
@@ -25,7 +25,7 @@ export interface FooterProps {
   width: number;
 }
 
-export function Footer({ totals: t, sweepStatus, sort, grouped, mode, message, ended, width }: FooterProps) {
+export function Footer({ totals: t, sweepStatus, sort, view, mode, message, ended, width }: FooterProps) {
   const progress = [
     `${t.done}/${t.total} done`,
     `${t.running} running${t.workers ? ` on ${t.workers} worker${t.workers === 1 ? '' : 's'}` : ''}`,
@@ -35,7 +35,10 @@ export function Footer({ totals: t, sweepStatus, sort, grouped, mode, message, e
   ].join(' · ');
   const keys = ended
     ? ''
-    : [`↑↓ select`, 'Enter detail', `s sort: ${sort}`, `g ${grouped ? 'ungroup' : 'group by config'}`, mode === 'run' ? 'q stop' : 'q quit'].join(' · ');
+    : [
+        ...{ trials: ['↑↓ select', 'Enter detail', `s sort: ${sort}`, 'g group by config'], groups: ['g ungroup'], detail: ['Enter/Esc back'] }[view],
+        mode === 'run' ? 'q stop' : 'q quit',
+      ].join(' · ');
   return (
     <>
       <Text>{fit(progress, width).trimEnd()}</Text>

@@ -50,7 +50,9 @@ export function Groups({ board, width, rows }: { board: Board; width: number; ro
   const groups = groupTrials(board).map((g, i) => ({ ...g, rank: i + 1 }));
   const columns = fitColumns(groupColumns(board, groups), width);
   const room = groups.length <= rows - 1 ? groups.length : Math.max(1, rows - 2);
-  const note = `Welch's t-test of each configuration's best ${board.sweep.metric} against the leader's, over seeds; n.s. = not significant at ${ALPHA}`;
+  const note =
+    `seeds: completed / all. Welch's t-test of each configuration's best ${board.sweep.metric} against the leader's, ` +
+    `over completed seeds, without correction for multiple comparisons; n.s. = not significant at ${ALPHA}`;
   return (
     <>
       <Text bold>{headerLine(columns)}</Text>

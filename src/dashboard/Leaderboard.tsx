@@ -29,13 +29,10 @@ const BAR = 10;
 export function trialColumns(board: Board, keys = paramKeys(board, false)): Column<BoardTrial>[] {
   const headers = paramHeaders(keys);
   const planned = Math.max(1, ...board.trials.map((t) => t.epochs_planned));
-  const epochText = (t: BoardTrial) => {
-    const shown = t.status === 'running' && t.progress ? Math.max(t.epochs, t.progress.epoch - 1) : t.epochs;
-    return `${String(shown).padStart(String(t.epochs_planned).length)}/${t.epochs_planned}`;
-  };
+  const epochText = (t: BoardTrial) => `${String(t.epochs).padStart(String(t.epochs_planned).length)}/${t.epochs_planned}`;
   const epochWidth = 2 * String(planned).length + 1;
   return [
-    { header: '#', width: 3, priority: 100, align: 'right', cell: (t) => (t.best_value === null ? '' : String(t.rank)) },
+    { header: '#', width: 3, priority: 100, align: 'right', cell: (t) => (t.rank === null ? '' : String(t.rank)) },
     { header: 'trial', width: 8, priority: 90, cell: (t) => t.id.slice(0, 8) },
     ...keys.map((k, i): Column<BoardTrial> => ({
       header: headers.get(k)!,

@@ -38,7 +38,9 @@ export function sortTrials(board: Board, sort: Sort): BoardTrial[] {
 export function progressOf(t: BoardTrial): number {
   if (t.status === 'completed') return 1;
   const p = t.progress;
-  const done = t.status === 'running' && p ? Math.max(t.epochs, p.epoch - 1) + p.batch / Math.max(1, p.batches) : t.epochs;
+  // Batches count only for the epoch in progress: after an epoch is recorded, the last progress
+  // report still says that epoch's last batch.
+  const done = t.status === 'running' && p && p.epoch === t.epochs + 1 ? t.epochs + p.batch / Math.max(1, p.batches) : t.epochs;
   return Math.min(1, done / Math.max(1, t.epochs_planned));
 }
 

@@ -145,6 +145,16 @@ function namesHelp(known: readonly string[]): string {
 }
 
 export function parseWhere(text: string, known: readonly string[]): Where {
+  try {
+    return parse(text, known);
+  } catch (err) {
+    // Thousands of nested 'not's or parentheses exhaust the recursive descent: bad input too.
+    if (err instanceof RangeError) fail('the expression is nested too deeply; simplify it');
+    throw err;
+  }
+}
+
+function parse(text: string, known: readonly string[]): Where {
   const tokens = tokenize(text);
   if (tokens.length === 1) fail(`empty expression; write a condition such as val_acc > 0.98`);
   const names: string[] = [];
@@ -269,9 +279,9 @@ export function parseWhere(text: string, known: readonly string[]): Where {
   return { names, test: (lookup) => evaluate(root, lookup) === true };
 }
 
-/** SQL-like: a comparison involving null is false; values of different types are unequal, never ordered. */
-function compare(op: Op, a: Value, b: Value): boolean {
-  if (a === null || b === null) return false;
+/** SQL's: a comparison involving null is unknown (null); values of different types are unequal, never ordered. */
+function compare(op: Op, a: Value, b: Value): boolean | null {
+  if (a === null || b === null) return null;
   if (typeof a !== typeof b) return op === '!=';
   // Same typeof now, so JS's < and > mean numeric, code-unit or false<true order; the casts only calm TS.
   const [x, y] = [a as number, b as number];
@@ -285,23 +295,37 @@ function compare(op: Op, a: Value, b: Value): boolean {
   }
 }
 
+/** A value as a condition: true, false, or unknown (null, or a value that is not a boolean). */
+const truth = (v: Value): boolean | null => (typeof v === 'boolean' ? v : null);
+
 /**
- * Conditions are two-valued: something holds only when it is exactly `true`, so a bare boolean name
- * works as a condition and `not (val_acc > 0.9)` also keeps trials without a val_acc.
+ * SQL's three-valued logic, so that filters mean what they mean in `sweep runs sql`: unknown
+ * (a comparison with a missing value) is neither true nor false, `not` of unknown is unknown,
+ * and a trial passes only when the whole condition is true. So `not (val_acc > 0.9)` and
+ * `val_acc not in (0.9)` both leave out trials without a val_acc, as `val_acc <= 0.9` does.
  */
 function evaluate(node: Node, lookup: (name: string) => Value): Value {
-  const holds = (n: Node) => evaluate(n, lookup) === true;
   switch (node.kind) {
     case 'value': return node.value;
     case 'name': return lookup(node.name) ?? null;
     case 'compare': return compare(node.op, evaluate(node.left, lookup), evaluate(node.right, lookup));
     case 'in': {
       const v = evaluate(node.operand, lookup);
-      return node.list.some((item) => compare('=', v, item)) !== node.negated;
+      if (v === null) return null;
+      return node.list.some((item) => compare('=', v, item) === true) !== node.negated;
     }
     case 'isNull': return (evaluate(node.operand, lookup) === null) !== node.negated;
-    case 'and': return holds(node.left) && holds(node.right);
-    case 'or': return holds(node.left) || holds(node.right);
-    case 'not': return !holds(node.operand);
+    case 'and': {
+      const [l, r] = [truth(evaluate(node.left, lookup)), truth(evaluate(node.right, lookup))];
+      return l === false || r === false ? false : l === null || r === null ? null : true;
+    }
+    case 'or': {
+      const [l, r] = [truth(evaluate(node.left, lookup)), truth(evaluate(node.right, lookup))];
+      return l === true || r === true ? true : l === null || r === null ? null : false;
+    }
+    case 'not': {
+      const v = truth(evaluate(node.operand, lookup));
+      return v === null ? null : !v;
+    }
   }
 }

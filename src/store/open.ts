@@ -1,6 +1,7 @@
 /**
  * Opening runs.db. The sweep process is its one writer (WAL mode, so readers never block it);
- * `sweep runs …` and `sweep plan` open it read-only.
+ * it also brings an older database up to the current schema. Every other command opens it
+ * read-only and never changes it.
  */
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,6 +12,19 @@ import { checkVersion, migrate, SCHEMA_VERSION } from './schema.js';
 export const DEFAULT_DB = 'runs/runs.db';
 
 export function openForWriting(path: string): Database.Database {
+  return open(path).db;
+}
+
+/** `sweep upgrade`: brings an existing database to this version's schema. */
+export function upgradeDatabase(path: string): { from: number; to: number } {
+  if (!existsSync(path)) throw new UserError({ file: path, message: 'no such database; pass the one to upgrade with --db PATH' });
+  const { db, from } = open(path);
+  db.close();
+  return { from, to: SCHEMA_VERSION };
+}
+
+/** Opens (or creates) a database for writing, migrated to the current schema; `from` is the version it had. */
+function open(path: string): { db: Database.Database; from: number } {
   let db: Database.Database | undefined;
   try {
     mkdirSync(dirname(path), { recursive: true });
@@ -26,8 +40,7 @@ export function openForWriting(path: string): Database.Database {
     db.pragma('busy_timeout = 10000');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    migrate(db, path);
-    return db;
+    return { db, from: migrate(db, path) };
   } catch (err) {
     db.close();
     if (err instanceof UserError) throw err;
@@ -48,10 +61,12 @@ export function openForReading(path: string): Database.Database {
     const version = checkVersion(db, path);
     if (version === 0) throw new UserError({ file: path, message: 'not a lenet-sweep database (empty)' });
     if (version < SCHEMA_VERSION) {
-      // Written by an older lenet-sweep: upgrade it in place once (nothing is lost), then read.
-      db.close();
-      openForWriting(path).close();
-      return openForReading(path);
+      // Readers never write: an older lenet-sweep may still be running a sweep on this file, and
+      // renaming its tables under it would make it fail.
+      throw new UserError({
+        file: path,
+        message: `written by an older lenet-sweep (database schema version ${version}, this one reads ${SCHEMA_VERSION}); upgrade it in place with: sweep upgrade --db ${path} (once no older sweep runs on it)`,
+      });
     }
     return db;
   } catch (err) {

@@ -11,8 +11,8 @@ import type { TrialStatus } from './writer.js';
 export type Goal = Experiment['metric']['goal'];
 
 export interface TrialSummary {
-  /** Place in its sweep's leaderboard (equal values share a rank); unranked trials come last. */
-  rank: number;
+  /** Place in its sweep's leaderboard (equal values share a rank); null for trials without a value of the sweep's metric. */
+  rank: number | null;
   id: string;
   sweep: string;
   status: TrialStatus;
@@ -117,7 +117,7 @@ function selectTrials<T>(db: Database.Database, columns: string, filter: TrialFi
     .prepare(
       `SELECT ${columns} FROM leaderboard l JOIN trials v ON v.id = l.id JOIN trial_records r ON r.id = v.id
         ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
-        ORDER BY v.sweep, v.best_value IS NULL, CASE v.goal WHEN 'maximize' THEN -v.best_value ELSE v.best_value END, r.rowid`,
+        ORDER BY v.sweep, l.rank IS NULL, l.rank, r.rowid`,
     )
     .all({
       ...(filter.sweep !== undefined ? { sweep: filter.sweep } : {}),

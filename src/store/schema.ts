@@ -15,7 +15,7 @@ import { UserError } from '../config/errors.js';
  */
 const VIEWS = `
   CREATE VIEW trials AS
-  SELECT t.id, s.name AS sweep, t.status, t.params, t.config, s.metric, s.goal,
+  SELECT t.id, s.name AS sweep, t.status, t.params, t.config, t.metric, t.goal,
          t.best_value, t.best_epoch, t.val_acc, t.val_loss, t.test_acc, t.test_loss,
          t.epochs, t.epochs_planned, t.images_per_s, t.seconds,
          t.backend, t.param_count, t.attempt, t.started_at, t.finished_at, t.error,
@@ -29,11 +29,16 @@ const VIEWS = `
 
   CREATE VIEW leaderboard AS
   WITH ranked AS (
-    -- Partitioned by the sweep's name, so that a query for one sweep ranks only its trials.
-    SELECT r.id, s.name AS sweep, rank() OVER (
-             PARTITION BY s.name
-             ORDER BY r.best_value IS NULL, CASE s.goal WHEN 'maximize' THEN -r.best_value ELSE r.best_value END
-           ) AS rank
+    -- Partitioned by the sweep's name first, so that a query for one sweep ranks only its trials.
+    -- Ranked: trials with a value of the sweep's current metric; the others (not started, or
+    -- from a run of the file with another metric) have no rank.
+    SELECT r.id, s.name AS sweep,
+           CASE WHEN r.best_value IS NOT NULL AND r.metric = s.metric AND r.goal = s.goal THEN
+             rank() OVER (
+               PARTITION BY s.name, r.best_value IS NOT NULL AND r.metric = s.metric AND r.goal = s.goal
+               ORDER BY CASE s.goal WHEN 'maximize' THEN -r.best_value ELSE r.best_value END
+             )
+           END AS rank
       FROM trial_records r JOIN sweeps s ON s.id = r.sweep_id
   )
   SELECT k.rank, k.sweep, v.id, v.params, v.metric, v.best_value, v.best_epoch, v.val_acc, v.test_acc, v.epochs,
@@ -102,9 +107,13 @@ const MIGRATIONS: string[] = [
   ALTER TABLE trial_records ADD COLUMN val_loss REAL;              -- lowest over the epochs
   ALTER TABLE trial_records ADD COLUMN images_per_s REAL;          -- mean training throughput over the epochs
   ALTER TABLE trial_records ADD COLUMN seconds REAL;               -- wall time of the epochs
+  ALTER TABLE trial_records ADD COLUMN metric TEXT;                -- the metric best_value is of (the trial's config's)
+  ALTER TABLE trial_records ADD COLUMN goal TEXT;
   UPDATE trial_records SET
     epochs = (SELECT count(*) FROM epoch_records e WHERE e.trial_id = trial_records.id),
     epochs_planned = json_extract(config, '$.training.epochs'),
+    metric = json_extract(config, '$.metric.name'),
+    goal = json_extract(config, '$.metric.goal'),
     val_acc = (SELECT max(val_acc) FROM epoch_records e WHERE e.trial_id = trial_records.id),
     val_loss = (SELECT min(val_loss) FROM epoch_records e WHERE e.trial_id = trial_records.id),
     images_per_s = (SELECT avg(images_per_s) FROM epoch_records e WHERE e.trial_id = trial_records.id),
@@ -120,15 +129,16 @@ const MIGRATIONS: string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings a writable database to the current schema version (or to `target`, for tests of upgrades). */
-export function migrate(db: Database, path: string, target = SCHEMA_VERSION): void {
-  const version = checkVersion(db, path);
-  for (let v = version; v < target; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+/** Brings a writable database to the current schema version (or to `target`, for tests of upgrades); returns the version it had. */
+export function migrate(db: Database, path: string, target = SCHEMA_VERSION): number {
+  // Checked again inside a write transaction: two processes upgrading the same file at once
+  // must not both apply a migration.
+  return db.transaction(() => {
+    const version = checkVersion(db, path);
+    for (let v = version; v < target; v++) db.exec(MIGRATIONS[v]);
+    if (version < target) db.pragma(`user_version = ${target}`);
+    return version;
+  }).immediate();
 }
 
 /** The database's schema version; refuses foreign databases and newer versions. */

@@ -11,6 +11,10 @@ export type TrialStatus = 'queued' | 'running' | 'completed' | 'failed' | 'diver
 
 const now = () => new Date().toISOString();
 
+/** Assignments that forget a trial's results, for a new attempt. */
+const RESULTS_CLEARED = `finished_at = NULL, best_epoch = NULL, best_value = NULL, test_loss = NULL, test_acc = NULL, error = NULL,
+  epochs = 0, val_acc = NULL, val_loss = NULL, images_per_s = NULL, seconds = NULL`;
+
 /** Whether `value` beats `best` under the experiment's metric goal. */
 export function isBetter(value: number, best: number | null, goal: Experiment['metric']['goal']): boolean {
   if (!Number.isFinite(value)) return false;
@@ -62,10 +66,12 @@ export class RunWriter {
         )
         .get(experiment.name, file, JSON.stringify(experiment), t, t, meta.host, JSON.stringify(meta.versions), experiment.metric.name, experiment.metric.goal) as { id: number };
       const insert = db.prepare(
-        `INSERT INTO trial_records (id, sweep_id, params, config, status, epochs_planned) VALUES (?, ?, ?, ?, 'queued', ?)
+        `INSERT INTO trial_records (id, sweep_id, params, config, status, epochs_planned, metric, goal) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
          ON CONFLICT (id) DO NOTHING`,
       );
-      for (const trial of trials) insert.run(trial.id, row.id, JSON.stringify(trial.params), JSON.stringify(trial.config), trial.config.training.epochs);
+      for (const t of trials) {
+        insert.run(t.id, row.id, JSON.stringify(t.params), JSON.stringify(t.config), t.config.training.epochs, t.config.metric.name, t.config.metric.goal);
+      }
       return row.id;
     })();
     return new RunWriter(db, sweepId, experiment);
@@ -82,6 +88,22 @@ export class RunWriter {
     this.db.prepare(`UPDATE sweeps SET workers = ?, run_started_at = ?, updated_at = ? WHERE id = ?`).run(workers, now(), now(), this.sweepId);
   }
 
+  /**
+   * The trials this run will train are queued again and their earlier results (of an
+   * interrupted or failed attempt, or a completed one under --rerun) dropped, so that counts,
+   * progress and ranks show this run from its start.
+   */
+  requeue(ids: string[]): void {
+    const reset = this.db.prepare(`UPDATE trial_records SET status = 'queued', ${RESULTS_CLEARED}, current_epoch = NULL, current_batch = NULL WHERE id = ?`);
+    const drop = this.db.prepare(`DELETE FROM epoch_records WHERE trial_id = ?`);
+    this.db.transaction(() => {
+      for (const id of ids) {
+        drop.run(id);
+        reset.run(id);
+      }
+    })();
+  }
+
   /** A new attempt starts: earlier epochs of the trial are dropped so its curve is one run. */
   trialStarted(id: string, worker: number, backend: string, paramCount: number, batchesPerEpoch: number): void {
     this.db.transaction(() => {
@@ -89,9 +111,7 @@ export class RunWriter {
       this.db
         .prepare(
           `UPDATE trial_records SET status = 'running', attempt = attempt + 1, worker = ?, backend = ?, param_count = ?,
-             started_at = ?, finished_at = NULL, best_epoch = NULL, best_value = NULL, test_loss = NULL, test_acc = NULL, error = NULL,
-             epochs = 0, val_acc = NULL, val_loss = NULL, images_per_s = NULL, seconds = NULL,
-             current_epoch = 1, current_batch = 0, batches_per_epoch = ?
+             started_at = ?, ${RESULTS_CLEARED}, current_epoch = 1, current_batch = 0, batches_per_epoch = ?
            WHERE id = ?`,
         )
         .run(worker, backend, paramCount, now(), batchesPerEpoch, id);

@@ -1,0 +1,106 @@
+/**
+ * The database as the writer leaves it: the epoch aggregates kept in trial_records agree with
+ * the epochs; a run re-queues the trials it will train; ranks belong to the sweep's current
+ * metric; upgrades happen only through writers.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { loadExperiment } from '../src/config/experiment.js';
+import { openForReading, openForWriting, upgradeDatabase } from '../src/store/open.js';
+import { listTrials } from '../src/store/queries.js';
+import { migrate, SCHEMA_VERSION } from '../src/store/schema.js';
+import { RunWriter } from '../src/store/writer.js';
+import { problemsOf, tempDir, writeExperiment } from './helpers.js';
+import { writeRuns } from './runs-fixture.js';
+
+const YAML = 'name: st\nsweep: { parameters: { model.pooling: [avg, max] } }\n';
+
+describe('the writer', () => {
+  it('keeps the trials view aggregates equal to what the epochs give', () => {
+    const { db } = writeRuns(YAML, (_t, i) => (i === 0 ? { status: 'completed', valAcc: [0.5, 0.9, 0.7], testAcc: 0.8 } : { status: 'running', valAcc: [0.6] }));
+    const conn = new Database(db, { readonly: true });
+    const fromViews = conn.prepare('SELECT id, epochs, val_acc, val_loss, images_per_s, seconds FROM trials ORDER BY id').all();
+    const fromEpochs = conn
+      .prepare(
+        `SELECT t.id, count(e.epoch) AS epochs, max(e.val_acc) AS val_acc, min(e.val_loss) AS val_loss, avg(e.images_per_s) AS images_per_s, sum(e.seconds) AS seconds
+           FROM trial_records t LEFT JOIN epoch_records e ON e.trial_id = t.id GROUP BY t.id ORDER BY t.id`,
+      )
+      .all();
+    conn.close();
+    expect(fromViews).toEqual(fromEpochs);
+    expect(fromViews.map((r) => (r as { epochs: number }).epochs).sort()).toEqual([1, 3]);
+  });
+
+  it('re-queues the trials a run will train, dropping their earlier results', () => {
+    const { db, experiment, trials } = writeRuns(YAML, () => ({ status: 'completed', valAcc: [0.9], testAcc: 0.9 }));
+    const conn = openForWriting(db);
+    const writer = RunWriter.begin(conn, 'st.yaml', experiment, trials, { host: 'test', versions: {} });
+    writer.requeue([trials[1].id]);
+    conn.close();
+    const reader = openForReading(db);
+    const rows = listTrials(reader, { sweep: 'st' });
+    const epochs = reader.prepare('SELECT trial_id FROM epochs').all() as { trial_id: string }[];
+    reader.close();
+    expect(rows.map((t) => [t.id, t.status, t.rank, t.epochs, t.best_value])).toEqual([
+      [trials[0].id, 'completed', 1, 1, 0.9],
+      [trials[1].id, 'queued', null, 0, null],
+    ]);
+    expect(epochs.map((e) => e.trial_id)).toEqual([trials[0].id]);
+  });
+
+  it('ranks only trials of the sweep\'s current metric; others have no rank', () => {
+    const { db, trials: before } = writeRuns(YAML, (_t, i) => ({ status: 'completed', valAcc: [0.9 + i / 100], testAcc: 0.9 }));
+    // The same file run again, ranked by validation loss now: new trial ids, the old trials stay.
+    const { trials: after } = writeRuns(`${YAML}metric: { name: val_loss, goal: minimize }\n`, (_t, i) => ({ status: 'completed', valAcc: [0.95 - i / 100] }), { db });
+    const reader = openForReading(db);
+    const rows = listTrials(reader, { sweep: 'st' });
+    reader.close();
+    expect(rows.map((t) => [t.id, t.rank, t.metric])).toEqual([
+      [after[0].id, 1, 'val_loss'], // val_loss = 1 - val_acc = 0.05
+      [after[1].id, 2, 'val_loss'],
+      [before[0].id, null, 'val_acc'],
+      [before[1].id, null, 'val_acc'],
+    ]);
+  });
+});
+
+describe('schema versions', () => {
+  function v1Database(): string {
+    const path = join(tempDir(), 'v1.db');
+    const old = new Database(path);
+    migrate(old, path, 1);
+    old.exec(`INSERT INTO sweeps (name, file, config, status, created_at, updated_at) VALUES ('old', 'old.yaml', '{"metric":{"name":"val_acc","goal":"maximize"}}', 'completed', '2026-01-01', '2026-01-01');
+      INSERT INTO trials (id, sweep_id, params, config, status, best_epoch, best_value, test_acc) VALUES ('0123456789ab', 1, '{}', '{"training":{"epochs":2},"metric":{"name":"val_acc","goal":"maximize"}}', 'completed', 2, 0.97, 0.96);
+      INSERT INTO epochs (trial_id, epoch, val_acc, images_per_s, seconds) VALUES ('0123456789ab', 1, 0.95, 1500, 2), ('0123456789ab', 2, 0.97, 1700, 2);`);
+    old.close();
+    return path;
+  }
+
+  it('readers refuse an older database without changing it; sweep upgrade brings it up, nothing lost', () => {
+    const path = v1Database();
+    expect(problemsOf(() => openForReading(path), path)).toEqual([
+      `FILE: written by an older lenet-sweep (database schema version 1, this one reads ${SCHEMA_VERSION}); upgrade it in place with: sweep upgrade --db FILE (once no older sweep runs on it)`,
+    ]);
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(1);
+    check.close();
+    expect(upgradeDatabase(path)).toEqual({ from: 1, to: SCHEMA_VERSION });
+    expect(upgradeDatabase(path)).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION });
+    const reader = openForReading(path);
+    const [row] = listTrials(reader);
+    reader.close();
+    expect(row).toMatchObject({ id: '0123456789ab', sweep: 'old', rank: 1, best_value: 0.97, test_acc: 0.96, epochs: 2, epochs_planned: 2, val_acc: 0.97, images_per_s: 1600, seconds: 4 });
+  });
+
+  it('a sweep on an older database upgrades it', () => {
+    const path = v1Database();
+    const { experiment, trials } = loadExperiment(writeExperiment(YAML));
+    const conn = openForWriting(path);
+    RunWriter.begin(conn, 'st.yaml', experiment, trials, { host: 'test', versions: {} });
+    conn.close();
+    const reader = openForReading(path);
+    expect(listTrials(reader).map((t) => t.sweep)).toEqual(['old', 'st', 'st']);
+    reader.close();
+  });
+});
