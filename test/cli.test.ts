@@ -99,6 +99,24 @@ describe('sweep FILE', () => {
   });
 });
 
+describe('a sweep killed outright (SIGKILL)', () => {
+  it('stays marked running, and readers on this host say its process is gone', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const file = writeExperiment('name: killed\ntraining: { epochs: 20, limit_train: 2000 }\nsweep: { parameters: { training.seed: [1, 2] } }\n');
+    let sent = false;
+    const r = await startCli([file, '--db', db, '--workers', '2'], (out, child) => {
+      if (!sent && /epoch\s+1\/20/.test(out)) {
+        sent = true;
+        child.kill('SIGKILL');
+      }
+    });
+    expect(r.signal).toBe('SIGKILL');
+    const [sweep] = JSON.parse((await cli('sweeps', 'list', '--db', db, '--json')).stdout);
+    expect(sweep).toMatchObject({ name: 'killed', status: 'running', process_gone: true });
+    expect((await cli('sweeps', 'list', '--db', db)).stdout).toMatch(/killed +running \(process gone\)/);
+  });
+});
+
 describe('bad input', () => {
   async function expectUserError(args: string[], message: RegExp, db: string) {
     const r = await cli(...args, '--db', db);

@@ -3,6 +3,9 @@
  * snapshot (see runs-fixture): ranking, progress, sparklines, grouping statistics, detail view,
  * keys, narrow terminals and the footer's counts and times.
  */
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import Database from 'better-sqlite3';
 import { render } from 'ink-testing-library';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadBoard } from '../src/dashboard/board.js';
@@ -127,6 +130,22 @@ describe('progress', () => {
     await tick();
     // One epoch of four done: a quarter of the bar, not a half.
     expect(r.lastFrame()).toMatch(/ 1\/4 ██▌░░░░░░░ running /);
+  });
+});
+
+describe('a sweep whose process was killed', () => {
+  it('says so in the footer instead of an ETA, and the clock stops', async () => {
+    const runs = writeRuns('name: gone\ntraining: { epochs: 4 }\n', () => ({ status: 'running', valAcc: [0.9], progress: { epoch: 2, batch: 10 } }), { sweepStatus: 'running' });
+    // A process id that has just ended, on this host.
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const conn = new Database(runs.db);
+    conn.prepare('UPDATE sweeps SET pid = ?, host = ?').run(deadPid, hostname());
+    conn.close();
+    const db = openForReading(runs.db);
+    const r = render(<Dashboard store={new BoardStore(() => loadBoard(db, 'gone'))} mode="attach" />);
+    unmounts.push(r.unmount);
+    await tick();
+    expect(r.lastFrame()).toMatch(/0\/1 done · 1 running on 2 workers · elapsed \d+s · process gone \(killed\?\): run the file to resume$/m);
   });
 });
 

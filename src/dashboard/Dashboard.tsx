@@ -136,7 +136,7 @@ export function Dashboard(props: DashboardProps) {
       </Text>
       {view}
       <Text> </Text>
-      <Footer totals={totals(board, now)} sweepStatus={board.sweep.status} sort={sort} view={showing} mode={mode} message={message} ended={ended} width={width} />
+      <Footer totals={totals(board, now)} sweepStatus={board.sweep.status} processGone={board.sweep.processGone} sort={sort} view={showing} mode={mode} message={message} ended={ended} width={width} />
     </Box>
   );
 }

@@ -15,6 +15,8 @@ export function duration(seconds: number | null): string {
 export interface FooterProps {
   totals: Totals;
   sweepStatus: string;
+  /** The sweep is marked running but its process has ended. */
+  processGone: boolean;
   sort: Sort;
   view: 'trials' | 'groups' | 'detail';
   /** 'run': this process runs the sweep (q stops it); 'attach': watching another process (q quits). */
@@ -25,13 +27,17 @@ export interface FooterProps {
   width: number;
 }
 
-export function Footer({ totals: t, sweepStatus, sort, view, mode, message, ended, width }: FooterProps) {
+export function Footer({ totals: t, sweepStatus, processGone, sort, view, mode, message, ended, width }: FooterProps) {
   const progress = [
     `${t.done}/${t.total} done`,
     `${t.running} running${t.workers ? ` on ${t.workers} worker${t.workers === 1 ? '' : 's'}` : ''}`,
     ...(t.failed ? [`${t.failed} failed`] : []),
     `elapsed ${duration(t.elapsed)}`,
-    ...(ended || sweepStatus !== 'running' ? [`sweep ${sweepStatus}`] : [`ETA ${duration(t.eta)}`]),
+    ...(processGone
+      ? ['process gone (killed?): run the file to resume']
+      : ended || sweepStatus !== 'running'
+        ? [`sweep ${sweepStatus}`]
+        : [`ETA ${duration(t.eta)}`]),
   ].join(' · ');
   const keys = ended
     ? ''

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
-import { liveTrialRows, requireSweep, trialConfigs, trialRecord, type EpochRow, type Goal, type TrialRecord } from '../store/queries.js';
+import { liveTrialRows, processGone, requireSweep, trialConfigs, trialRecord, type EpochRow, type Goal, type TrialRecord } from '../store/queries.js';
 
 export interface BoardSweep {
   name: string;
@@ -16,6 +16,8 @@ export interface BoardSweep {
   /** When the latest run of the sweep started (ISO time). */
   runStartedAt: string | null;
   updatedAt: string;
+  /** Marked running, but the process that ran it is gone (killed). */
+  processGone: boolean;
 }
 
 export interface BoardTrial extends TrialRecord {
@@ -39,6 +41,8 @@ interface SweepRow {
   workers: number | null;
   run_started_at: string | null;
   updated_at: string;
+  host: string | null;
+  pid: number | null;
 }
 
 /** The sweep to show: the named one, or the most recently updated. */
@@ -68,7 +72,7 @@ export class BoardLoader {
     private readonly sweep: string,
     private readonly ids?: string[],
   ) {
-    this.sweepRow = db.prepare(`SELECT name, status, metric, goal, workers, run_started_at, updated_at FROM sweeps WHERE name = ?`);
+    this.sweepRow = db.prepare(`SELECT name, status, metric, goal, workers, run_started_at, updated_at, host, pid FROM sweeps WHERE name = ?`);
     this.epochsOf = db.prepare(
       `SELECT epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s FROM epoch_records WHERE trial_id = ? ORDER BY epoch`,
     );
@@ -96,7 +100,16 @@ export class BoardLoader {
         return { ...trialRecord(r, known), seq: r.seq, history: known.history };
       });
       return {
-        sweep: { name: row.name, status: row.status, metric: row.metric, goal: row.goal, workers: row.workers, runStartedAt: row.run_started_at, updatedAt: row.updated_at },
+        sweep: {
+          name: row.name,
+          status: row.status,
+          metric: row.metric,
+          goal: row.goal,
+          workers: row.workers,
+          runStartedAt: row.run_started_at,
+          updatedAt: row.updated_at,
+          processGone: processGone(row),
+        },
         trials,
       };
     })();

@@ -115,7 +115,7 @@ export function totals(board: Board, now: number): Totals {
   const running = trials.filter((t) => t.status === 'running').length;
   const epochSeconds = trials.flatMap((t) => t.history.map((e) => e.seconds ?? NaN)).filter(Number.isFinite);
   const start = board.sweep.runStartedAt ? Date.parse(board.sweep.runStartedAt) : NaN;
-  const live = board.sweep.status === 'running';
+  const live = board.sweep.status === 'running' && !board.sweep.processGone;
   const end = live ? now : Date.parse(board.sweep.updatedAt);
   const remainingEpochs = trials
     .filter((t) => !TERMINAL.has(t.status))

@@ -2,6 +2,7 @@
  * Read-only questions about past runs, asked of the documented views (trials, epochs,
  * leaderboard) so that the CLI sees the database as its users' SQL does.
  */
+import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import type { Experiment } from '../config/experiment.types.js';
 import { UserError } from '../config/errors.js';
@@ -71,6 +72,22 @@ export interface SweepSummary {
   created_at: string;
   updated_at: string;
   run_started_at: string | null;
+  /** Marked running, but the process that ran it is gone (killed before it could finish the sweep). */
+  process_gone: boolean;
+}
+
+/**
+ * Whether a sweep marked running was left so by a process that no longer exists (SIGKILL, a
+ * crash of the machine): only knowable on the host that ran it; elsewhere assumed alive.
+ */
+export function processGone(sweep: { status: string; host: string | null; pid: number | null }): boolean {
+  if (sweep.status !== 'running' || sweep.pid === null || sweep.host !== hostname()) return false;
+  try {
+    process.kill(sweep.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 export interface TrialRecord extends TrialSummary {
@@ -194,13 +211,13 @@ export function epochsOf(db: Database.Database, trialId: string): EpochRow[] {
 export function listSweeps(db: Database.Database): SweepSummary[] {
   const sweeps = db
     .prepare(
-      `SELECT name, status, file, metric, goal, workers, created_at, updated_at, run_started_at
+      `SELECT name, status, file, metric, goal, workers, created_at, updated_at, run_started_at, host, pid
          FROM sweeps ORDER BY updated_at DESC, name`,
     )
-    .all() as Omit<SweepSummary, 'trials' | 'counts' | 'best_value' | 'best_trial'>[];
+    .all() as (Omit<SweepSummary, 'trials' | 'counts' | 'best_value' | 'best_trial' | 'process_gone'> & { host: string | null; pid: number | null })[];
   const counts = db.prepare(`SELECT t.status, count(*) AS n FROM trial_records t JOIN sweeps s ON s.id = t.sweep_id WHERE s.name = ? GROUP BY t.status`);
   const leader = db.prepare(`SELECT id, best_value FROM leaderboard WHERE sweep = ? AND rank = 1 AND best_value IS NOT NULL LIMIT 1`);
-  return sweeps.map((s) => {
+  return sweeps.map(({ host, pid, ...s }) => {
     const byStatus = Object.fromEntries((counts.all(s.name) as { status: TrialStatus; n: number }[]).map((r) => [r.status, r.n]));
     const best = leader.get(s.name) as { id: string; best_value: number } | undefined;
     return {
@@ -209,6 +226,7 @@ export function listSweeps(db: Database.Database): SweepSummary[] {
       counts: byStatus,
       best_value: best?.best_value ?? null,
       best_trial: best?.id ?? null,
+      process_gone: processGone({ status: s.status, host, pid }),
     };
   });
 }

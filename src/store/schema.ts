@@ -119,6 +119,7 @@ const MIGRATIONS: string[] = [
     images_per_s = (SELECT avg(images_per_s) FROM epoch_records e WHERE e.trial_id = trial_records.id),
     seconds = (SELECT sum(seconds) FROM epoch_records e WHERE e.trial_id = trial_records.id);
   ALTER TABLE sweeps ADD COLUMN workers INTEGER;                   -- parallel trials of the latest run
+  ALTER TABLE sweeps ADD COLUMN pid INTEGER;                       -- its process on host: tells a killed run from a live one
   ALTER TABLE sweeps ADD COLUMN run_started_at TEXT;               -- when the latest run started
   ALTER TABLE sweeps ADD COLUMN metric TEXT;                       -- the ranking metric (also in config), for cheap ranking
   ALTER TABLE sweeps ADD COLUMN goal TEXT CHECK (goal IN ('maximize', 'minimize'));

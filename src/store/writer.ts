@@ -85,7 +85,9 @@ export class RunWriter {
 
   /** The run of the sweep's remaining trials starts, on this many parallel workers. */
   runStarted(workers: number): void {
-    this.db.prepare(`UPDATE sweeps SET workers = ?, run_started_at = ?, updated_at = ? WHERE id = ?`).run(workers, now(), now(), this.sweepId);
+    this.db
+      .prepare(`UPDATE sweeps SET workers = ?, pid = ?, run_started_at = ?, updated_at = ? WHERE id = ?`)
+      .run(workers, process.pid, now(), now(), this.sweepId);
   }
 
   /**
