@@ -193,7 +193,7 @@ function show(args: string[]): number {
         ['accuracy', { label: 'train_acc', values: epochs.map((e) => e.train_acc) }, { label: 'val_acc', values: epochs.map((e) => e.val_acc) }],
       ] as const;
       for (const [title, ...series] of charts) {
-        lines.push('', title, ...lineChart([...series], { width: width - 2, height: 8, format: title === 'accuracy' ? (v) => pct(v, 1) : undefined }).map((l) => `  ${l}`));
+        lines.push('', title, ...lineChart([...series], { width: width - 2, height: 8, format: title === 'accuracy' ? (v) => pct(v, 1) : undefined }).map((l) => `  ${l}`.trimEnd()));
       }
     }
     print(lines.join('\n'));
