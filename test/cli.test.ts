@@ -23,6 +23,22 @@ function readDb(path: string) {
   }
 }
 
+/** A long sweep of `seeds` trials on 2 workers, sent `signal` once the first epoch is printed. */
+async function signalAfterFirstEpoch(name: string, seeds: number, signal: NodeJS.Signals) {
+  const db = join(tempDir(), 'runs.db');
+  const list = Array.from({ length: seeds }, (_, i) => i + 1).join(', ');
+  const file = writeExperiment(`name: ${name}\ntraining: { epochs: 20, limit_train: 2000 }\nsweep: { parameters: { training.seed: [${list}] } }\n`);
+  let sent = false;
+  const result = await startCli([file, '--db', db, '--workers', '2'], (out, child) => {
+    if (!sent && /epoch\s+1\/20/.test(out)) {
+      sent = true;
+      child.kill(signal);
+    }
+  });
+  expect(sent).toBe(true);
+  return { db, result };
+}
+
 describe('sweep FILE', () => {
   it('runs every trial on the pool, writes the database and prints epochs and a leaderboard', async () => {
     const db = join(tempDir(), 'runs.db');
@@ -78,16 +94,7 @@ describe('sweep FILE', () => {
   });
 
   it('Ctrl-C stops cleanly: running trials become interrupted, none stays running', async () => {
-    const db = join(tempDir(), 'runs.db');
-    const file = writeExperiment('name: long\ntraining: { epochs: 20, limit_train: 2000 }\nsweep: { parameters: { training.seed: [1, 2, 3] } }\n');
-    let sent = false;
-    const r = await startCli([file, '--db', db, '--workers', '2'], (out, child) => {
-      if (!sent && /epoch\s+1\/20/.test(out)) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    });
-    expect(sent).toBe(true);
+    const { db, result: r } = await signalAfterFirstEpoch('long', 3, 'SIGINT');
     expect(r.code).toBe(130);
     expect(r.stdout).toMatch(/stopping: the running trials end after their current batch/);
     const { sweeps, trials } = readDb(db);
@@ -101,15 +108,7 @@ describe('sweep FILE', () => {
 
 describe('a sweep killed outright (SIGKILL)', () => {
   it('stays marked running, and readers on this host say its process is gone', async () => {
-    const db = join(tempDir(), 'runs.db');
-    const file = writeExperiment('name: killed\ntraining: { epochs: 20, limit_train: 2000 }\nsweep: { parameters: { training.seed: [1, 2] } }\n');
-    let sent = false;
-    const r = await startCli([file, '--db', db, '--workers', '2'], (out, child) => {
-      if (!sent && /epoch\s+1\/20/.test(out)) {
-        sent = true;
-        child.kill('SIGKILL');
-      }
-    });
+    const { db, result: r } = await signalAfterFirstEpoch('killed', 2, 'SIGKILL');
     expect(r.signal).toBe('SIGKILL');
     const [sweep] = JSON.parse((await cli('sweeps', 'list', '--db', db, '--json')).stdout);
     expect(sweep).toMatchObject({ name: 'killed', status: 'running', process_gone: true });
