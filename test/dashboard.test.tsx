@@ -63,7 +63,12 @@ async function show(props: Partial<DashboardProps> = {}) {
       await tick();
     }
   };
-  return { frame, press };
+  /** Keys typed faster than frames are drawn: all written before React renders. */
+  const pressAtOnce = async (...keys: string[]) => {
+    for (const k of keys) r.stdin.write(k);
+    await tick();
+  };
+  return { frame, press, pressAtOnce };
 }
 
 const rowOf = (lines: string[], id: string) => lines.find((l) => l.includes(id))!;
@@ -179,6 +184,15 @@ describe('detail and keys', () => {
       expect(lines.at(-1)).toBe('Enter/Esc back · q stop');
       if (rows >= 24) expect(lines.join('\n')).toContain('○ val_acc');
     }
+  });
+
+  it('keys typed faster than frames each act on what the one before did', async () => {
+    const { frame, pressAtOnce } = await show();
+    await pressAtOnce('\r', 'g', 's', '\r', DOWN, DOWN);
+    expect(frame()[1]).toMatch(/^ {2}# trial/);
+    expect(frame().at(-1)).toContain('s sort: metric');
+    await pressAtOnce('\r');
+    expect(frame()[1]).toMatch(new RegExp(`^trial ${ids['avg/2']}`)); // third by the metric
   });
 
   it('in the detail view only Enter/Esc (back) and q act; s does nothing in the grouped view', async () => {

@@ -4,12 +4,13 @@
  * (asks for y) or quit. Everything shown comes from the store's latest database snapshot.
  */
 import { Box, Text, useInput, useStdin, useStdout } from 'ink';
-import { useEffect, useReducer, useState, useSyncExternalStore } from 'react';
+import { useEffect, useReducer, useRef, useState, useSyncExternalStore } from 'react';
 import { fit } from './columns.js';
 import { Detail } from './Detail.js';
 import { hasRepeats, SORTS, sortTrials, totals } from './derive.js';
 import { Footer } from './Footer.js';
 import { Groups } from './Groups.js';
+import { INITIAL_VIEW, pressKey, type ViewState } from './keys.js';
 import { Leaderboard } from './Leaderboard.js';
 import type { BoardStore } from './store.js';
 
@@ -55,13 +56,11 @@ export function Dashboard(props: DashboardProps) {
   const { isRawModeSupported } = useStdin();
   const { columns, rows } = useTerminalSize(props);
   const width = Math.max(20, columns - 1);
-  const [selectedId, setSelectedId] = useState<string | null>(null);
-  const [detail, setDetail] = useState(false);
-  const [sortIndex, setSortIndex] = useState(0);
-  const [grouped, setGrouped] = useState(false);
-  const [confirming, setConfirming] = useState(false);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [stopping, setStopping] = useState(false);
+  // The view state lives in a ref too: a key handler must see what the previous key did even
+  // before React has drawn it.
+  const [view, setView] = useState<ViewState>(INITIAL_VIEW);
+  const latest = useRef(view);
+  const { selectedId, detail, sortIndex, grouped, confirming, stopping, notice } = view;
 
   const sort = SORTS[sortIndex];
   const trials = sortTrials(board, sort);
@@ -70,44 +69,12 @@ export function Dashboard(props: DashboardProps) {
 
   useInput(
     (input, key) => {
-      if (key.ctrl && input === 'c') {
-        if (mode === 'attach') return props.onQuit?.();
-        setConfirming(false);
-        setStopping(true);
-        return props.onInterrupt?.();
-      }
-      if (confirming) {
-        setConfirming(false);
-        if (input === 'y' || input === 'Y') {
-          setStopping(true);
-          props.onStop?.();
-        }
-        return;
-      }
-      setNotice(null);
-      if (input === 'q') {
-        if (mode === 'attach') props.onQuit?.();
-        else if (board.sweep.status === 'running' && !stopping) setConfirming(true);
-        return;
-      }
-      if (detail) {
-        if (key.return || key.escape || key.backspace || key.leftArrow) setDetail(false);
-        return;
-      }
-      // Groups have no selection and their own order: trials are selected and sorted ungrouped.
-      if (showGroups && (key.upArrow || key.downArrow || key.return || input === 's')) return;
-      if (key.upArrow || key.downArrow) {
-        // From the previous selection, so that keys typed faster than frames all count.
-        setSelectedId((previous) => {
-          const i = Math.max(0, trials.findIndex((t) => t.id === (previous ?? selected?.id)));
-          return trials[Math.min(trials.length - 1, Math.max(0, i + (key.upArrow ? -1 : 1)))]?.id ?? previous;
-        });
-      } else if (key.return) setDetail(selected !== undefined);
-      else if (input === 's') setSortIndex((i) => (i + 1) % SORTS.length);
-      else if (input === 'g') {
-        if (hasRepeats(board)) setGrouped((g) => !g);
-        else setNotice('nothing to group: no configuration is repeated over seeds (sweep.repeats)');
-      }
+      const { view: next, effect } = pressKey(latest.current, input, key, store.get(), mode);
+      latest.current = next;
+      setView(next);
+      if (effect === 'stop') props.onStop?.();
+      else if (effect === 'interrupt') props.onInterrupt?.();
+      else if (effect === 'quit') props.onQuit?.();
     },
     { isActive: isRawModeSupported === true && !ended },
   );
@@ -115,13 +82,13 @@ export function Dashboard(props: DashboardProps) {
   const now = props.now?.() ?? Date.now();
   const goal = board.sweep.goal === 'maximize' ? 'higher is better' : 'lower is better';
   const title = `lenet-sweep · ${board.sweep.name} · ${board.sweep.metric} (${goal})${showGroups ? ' · grouped over seeds' : ''}`;
-  const message = confirming
-    ? 'stop the sweep? the running trials end after their current batch, queued ones stay queued. y = stop, any other key = go on'
-    : store.error
-      ? `database: ${store.error}`
-      : (notice ?? (stopping ? STOPPING : null));
+  // The footer's second line: a question, an error, a notice, else the keys (none once ended).
+  let message: string | null = notice ?? (stopping ? STOPPING : null);
+  if (store.error) message = `database: ${store.error}`;
+  if (confirming) message = 'stop the sweep? the running trials end after their current batch, queued ones stay queued. y = stop, any other key = go on';
+  if (ended) message = null;
   const showing = detail && selected && !ended ? 'detail' : showGroups ? 'groups' : 'trials';
-  const view =
+  const content =
     showing === 'detail' && selected ? (
       <Detail trial={selected} metric={board.sweep.metric} width={width} height={rows - CHROME_LINES + 1} />
     ) : showing === 'groups' ? (
@@ -134,7 +101,7 @@ export function Dashboard(props: DashboardProps) {
       <Text bold color="blue">
         {fit(title, width).trimEnd()}
       </Text>
-      {view}
+      {content}
       <Text> </Text>
       <Footer totals={totals(board, now)} sweepStatus={board.sweep.status} processGone={board.sweep.processGone} sort={sort} view={showing} mode={mode} message={message} ended={ended} width={width} />
     </Box>

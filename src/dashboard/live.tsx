@@ -49,14 +49,19 @@ export function startDashboard(options: LiveOptions): LiveDashboard {
     store.stop();
     db.close();
   });
+  // Both the end of the sweep and a second Ctrl-C (abort) finish the dashboard: once is enough.
+  let finished: Promise<void> | undefined;
   return {
     closed,
-    async finish() {
-      store.stop();
-      store.refresh();
-      instance.rerender(element(true));
-      instance.unmount();
-      await closed;
+    finish() {
+      finished ??= (async () => {
+        store.stop();
+        store.refresh();
+        instance.rerender(element(true));
+        instance.unmount();
+        await closed;
+      })();
+      return finished;
     },
   };
 }
