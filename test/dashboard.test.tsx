@@ -150,7 +150,29 @@ describe('a sweep whose process was killed', () => {
     const r = render(<Dashboard store={new BoardStore(() => loadBoard(db, 'gone'))} mode="attach" />);
     unmounts.push(r.unmount);
     await tick();
-    expect(r.lastFrame()).toMatch(/0\/1 done · 1 running on 2 workers · elapsed \d+s · process gone \(killed\?\): run the file to resume$/m);
+    expect(r.lastFrame()).toMatch(/0\/1 done · 1 running on 2 workers · elapsed — · process gone \(killed\?\): run the file to resume$/m);
+  });
+});
+
+describe('a sweep run again with other settings', () => {
+  it('shows the latest run only, ranked from 1, with every setting that tells its rows apart', async () => {
+    const first = writeRuns('name: again\nsweep: { parameters: { model.pooling: [avg, max] } }\n', (_t, i) => ({ status: 'completed', valAcc: [0.9 + i / 100], testAcc: 0.9 }));
+    // Run again with a dropout axis and two epochs: all four trials are new (other epochs); the first two have run.
+    const second = writeRuns(
+      'name: again\ntraining: { epochs: 2 }\nsweep: { parameters: { model.pooling: [avg, max], model.dropout: [0, 0.5] } }\n',
+      (_t, i) => (i < 2 ? { status: 'completed', valAcc: [0.8, 0.85 + i / 100], testAcc: 0.8 } : { status: 'queued' }),
+      { db: first.db },
+    );
+    const db = openForReading(first.db);
+    const board = loadBoard(db, 'again');
+    expect(board.trials.map((t) => t.id).sort()).toEqual(second.trials.map((t) => t.id).sort());
+    expect(board.trials.map((t) => t.rank)).toEqual([1, 2, null, null]);
+    const r = render(<Dashboard store={new BoardStore(() => loadBoard(db, 'again'))} mode="attach" />);
+    unmounts.push(r.unmount);
+    await tick();
+    expect(r.lastFrame()!.split('\n')[1]).toMatch(/^ {2}# trial +pooling dropout best val_acc/);
+    expect(r.lastFrame()).toMatch(/ {2}1 \w{8} avg +0\.5 +86\.00%/);
+    expect(r.lastFrame()).toContain('2/4 done');
   });
 });
 
@@ -184,6 +206,25 @@ describe('detail and keys', () => {
       expect(lines.at(-1)).toBe('Enter/Esc back · q stop');
       if (rows >= 24) expect(lines.join('\n')).toContain('○ val_acc');
     }
+  });
+
+  it('several keys in one read each count', async () => {
+    const { frame, press } = await show();
+    await press('ss');
+    expect(frame().at(-1)).toContain('s sort: img/s');
+  });
+
+  it('a failed trial with a multi-line error still fits the terminal', async () => {
+    const runs = writeRuns('name: err\n', () => ({ status: 'failed', error: 'Error: boom\n    at a (x.js:1:1)\n    at b (y.js:2:2)' }));
+    const db = openForReading(runs.db);
+    const r = render(<Dashboard store={new BoardStore(() => loadBoard(db, 'err'))} mode="attach" rows={16} />);
+    unmounts.push(r.unmount);
+    await tick();
+    r.stdin.write('\r');
+    await tick();
+    const lines = r.lastFrame()!.split('\n');
+    expect(lines.length).toBeLessThan(16);
+    expect(lines.find((l) => l.startsWith('error'))).toMatch(/^error {3}Error: boom at a \(x\.js:1:1\) at b/);
   });
 
   it('keys typed faster than frames each act on what the one before did', async () => {

@@ -47,7 +47,8 @@ export function writeRuns(
       else if (fake.status !== 'running') writer.trialFinished(trial.id, fake.status, { loss: 0.1, acc: fake.testAcc ?? null });
     });
     writer.finish(options.sweepStatus === 'running' ? 'completed' : (options.sweepStatus ?? 'completed'));
-    if (options.sweepStatus === 'running') conn.prepare(`UPDATE sweeps SET status = 'running'`).run();
+    // Still running: no end time yet.
+    if (options.sweepStatus === 'running') conn.prepare(`UPDATE sweeps SET status = 'running', run_finished_at = NULL`).run();
   } finally {
     conn.close();
   }

@@ -65,6 +65,29 @@ describe('the writer', () => {
   });
 });
 
+describe('runs of a file', () => {
+  it('each run numbers the trials it includes and gives them its swept params; a run that trains nothing keeps the last run\'s times', () => {
+    const { db, experiment, trials } = writeRuns(YAML, () => ({ status: 'completed', valAcc: [0.9], testAcc: 0.9 }));
+    const read = () => {
+      const c = new Database(db, { readonly: true });
+      const sweep = c.prepare('SELECT run, run_started_at, run_finished_at FROM sweeps').get();
+      const rows = c.prepare('SELECT id, run, params FROM trial_records ORDER BY rowid').all();
+      c.close();
+      return { sweep, rows };
+    };
+    const before = read();
+    // The same trials, now listed as if swept under another name: a second run that trains nothing.
+    const conn = openForWriting(db);
+    const writer = RunWriter.begin(conn, 'st.yaml', experiment, trials.map((t) => ({ ...t, params: { 'model.pooling': t.config.model.pooling, extra: 1 } })), { host: 'test', versions: {} });
+    writer.finish('completed');
+    conn.close();
+    const after = read();
+    expect(after.sweep).toEqual({ ...(before.sweep as object), run: 2 });
+    expect(after.rows.map((r) => (r as { run: number }).run)).toEqual([2, 2]);
+    expect(JSON.parse((after.rows[0] as { params: string }).params)).toEqual({ 'model.pooling': 'avg', extra: 1 });
+  });
+});
+
 describe('schema versions', () => {
   function v1Database(): string {
     const path = join(tempDir(), 'v1.db');

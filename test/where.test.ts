@@ -143,7 +143,19 @@ describe('parseWhere: evaluation', () => {
       expect(holds(`training.seed ${op} '1'`, { 'training.seed': 1 }), op).toBe(false);
       expect(holds(`status ${op} 1`, { status: 'done' }), op).toBe(false);
     }
-    expect(holds('model.batchnorm = 1', { 'model.batchnorm': true })).toBe(false);
+  });
+
+  it('compares booleans with numbers as SQLite stores them (1 and 0)', () => {
+    expect(holds('model.batchnorm = 1', { 'model.batchnorm': true })).toBe(true);
+    expect(holds('model.batchnorm = 0', { 'model.batchnorm': false })).toBe(true);
+    expect(holds('model.batchnorm > 0', { 'model.batchnorm': false })).toBe(false);
+    expect(select('model.batchnorm = 0')).toEqual(['b']);
+  });
+
+  it("'not in' a list with null is unknown unless the value is in it, as in SQL", () => {
+    expect(select('training.seed not in (1, null)')).toEqual([]);
+    expect(select('training.seed in (1, null)')).toEqual(['a']);
+    expect(select('training.seed not in (1, 3)')).toEqual(['b', 'd']);
   });
 
   it('compares strings by code units', () => {

@@ -17,7 +17,9 @@ export function paramsText(params: Record<string, unknown>): string {
 
 /** Left-aligned text columns, right-aligned numeric ones, two spaces apart. */
 export function table(headers: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // A loop, not Math.max(...rows): a query can return more rows than a call has room for arguments.
+  const widths = headers.map((h) => h.length);
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i], c.length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');

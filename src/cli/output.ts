@@ -47,11 +47,12 @@ function numericColumns(rows: unknown[][]): Set<number> {
 
 /** JSON objects need distinct keys: a repeated name gets ':2', ':3'… */
 function distinct(names: string[]): string[] {
-  const seen = new Map<string, number>();
+  const taken = new Set<string>();
   return names.map((name) => {
-    const n = (seen.get(name) ?? 0) + 1;
-    seen.set(name, n);
-    return n === 1 ? name : `${name}:${n}`;
+    let key = name;
+    for (let n = 2; taken.has(key); n++) key = `${name}:${n}`;
+    taken.add(key);
+    return key;
   });
 }
 

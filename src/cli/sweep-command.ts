@@ -13,7 +13,7 @@ import { UserError } from '../config/errors.js';
 import { loadExperiment, type Trial } from '../config/experiment.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { prepareDataset } from '../data/sources.js';
-import { listTrials } from '../store/queries.js';
+import { listTrials, rankAmong } from '../store/queries.js';
 import { DEFAULT_DB, openForWriting } from '../store/open.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import type { LiveDashboard } from '../dashboard/live.js';
@@ -119,7 +119,7 @@ export async function sweepCommand(args: string[]): Promise<number> {
       process.on('SIGINT', onSigint);
       if (tui) {
         const { startDashboard } = await import('../dashboard/live.js');
-        dashboard = startDashboard({ dbPath: values.db!, sweep: experiment.name, ids, mode: 'run', onStop: () => run.stop(), onInterrupt: onSigint });
+        dashboard = startDashboard({ dbPath: values.db!, sweep: experiment.name, mode: 'run', onStop: () => run.stop(), onInterrupt: onSigint });
       }
       try {
         const outcome = await run.done.catch((err: Error) => {
@@ -141,7 +141,7 @@ export async function sweepCommand(args: string[]): Promise<number> {
     }
     if (!dashboard) {
       console.log(`\nleaderboard (${experiment.metric.name}, ${experiment.metric.goal === 'maximize' ? 'higher' : 'lower'} is better)`);
-      console.log(leaderboard(listTrials(db, { sweep: experiment.name, ids })));
+      console.log(leaderboard(rankAmong(listTrials(db, { sweep: experiment.name, ids }))));
     }
     return code;
   } finally {

@@ -55,7 +55,7 @@ export function Dashboard(props: DashboardProps) {
   const board = useSyncExternalStore(store.subscribe, store.get);
   const { isRawModeSupported } = useStdin();
   const { columns, rows } = useTerminalSize(props);
-  const width = Math.max(20, columns - 1);
+  const width = Math.max(1, columns - 1);
   // The view state lives in a ref too: a key handler must see what the previous key did even
   // before React has drawn it.
   const [view, setView] = useState<ViewState>(INITIAL_VIEW);
@@ -69,12 +69,16 @@ export function Dashboard(props: DashboardProps) {
 
   useInput(
     (input, key) => {
-      const { view: next, effect } = pressKey(latest.current, input, key, store.get(), mode);
-      latest.current = next;
-      setView(next);
-      if (effect === 'stop') props.onStop?.();
-      else if (effect === 'interrupt') props.onInterrupt?.();
-      else if (effect === 'quit') props.onQuit?.();
+      // Several plain characters can arrive in one read (fast typing, key repeat, `qy`): each is a key.
+      const plain = !key.ctrl && !key.meta && input.length > 1;
+      for (const ch of plain ? [...input] : [input]) {
+        const { view: next, effect } = pressKey(latest.current, ch, key, store.get(), mode);
+        latest.current = next;
+        if (effect === 'stop') props.onStop?.();
+        else if (effect === 'interrupt') props.onInterrupt?.();
+        else if (effect === 'quit') props.onQuit?.();
+      }
+      setView(latest.current);
     },
     { isActive: isRawModeSupported === true && !ended },
   );

@@ -34,9 +34,9 @@ export function groupColumns(board: Board, groups: Group[]): Column<Group & { ra
     { header: '#', width: 3, priority: 100, align: 'right', cell: (g) => String(g.rank) },
     ...keys.map((k, i): Column<Group & { rank: number }> => ({
       header: headers.get(k)!,
-      width: Math.min(12, Math.max(...groups.map((g) => String(g.params[k] ?? '').length))),
+      width: Math.min(12, Math.max(0, ...groups.map((g) => (g.params[k] ?? '').length))),
       priority: 70 - i,
-      cell: (g) => String(g.params[k] ?? ''),
+      cell: (g) => g.params[k] ?? '',
     })),
     { header: 'seeds', width: Math.max(...groups.map((g) => `${g.metric.n}/${g.trials.length}`.length)), priority: 60, align: 'right', cell: (g) => `${g.metric.n}/${g.trials.length}` },
     { header: `${metric} mean ± sd`, width: 16, priority: 95, align: 'right', cell: (g) => meanSd(metric, g.metric) },
@@ -49,7 +49,10 @@ export function groupColumns(board: Board, groups: Group[]): Column<Group & { ra
 export function Groups({ board, width, rows }: { board: Board; width: number; rows: number }) {
   const groups = groupTrials(board).map((g, i) => ({ ...g, rank: i + 1 }));
   const columns = fitColumns(groupColumns(board, groups), width);
-  const room = groups.length <= rows - 1 ? groups.length : Math.max(1, rows - 2);
+  // Lines: the header, the groups that fit, a "more" line when some do not, and the note if there is room.
+  const withNote = rows >= 4;
+  const space = Math.max(1, rows - 1 - (withNote ? 1 : 0));
+  const room = groups.length <= space ? groups.length : Math.max(1, space - 1);
   const note =
     `seeds: completed / all. Welch's t-test of each configuration's best ${board.sweep.metric} against the leader's, ` +
     `over completed seeds, without correction for multiple comparisons; n.s. = not significant at ${ALPHA}`;
@@ -62,7 +65,7 @@ export function Groups({ board, width, rows }: { board: Board; width: number; ro
         </Text>
       ))}
       {groups.length > room && <Text dimColor>{`… ${groups.length - room} more configurations`}</Text>}
-      <Text dimColor>{fit(note, width).trimEnd()}</Text>
+      {withNote && <Text dimColor>{fit(note, width).trimEnd()}</Text>}
     </>
   );
 }

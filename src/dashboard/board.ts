@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
-import { liveTrialRows, processGone, requireSweep, trialConfigs, trialRecord, type EpochRow, type Goal, type TrialRecord } from '../store/queries.js';
+import { liveTrialRows, processGone, rankAmong, requireSweep, trialConfigs, trialRecord, type EpochRow, type Goal, type TrialRecord } from '../store/queries.js';
 
 export interface BoardSweep {
   name: string;
@@ -15,6 +15,8 @@ export interface BoardSweep {
   workers: number | null;
   /** When the latest run of the sweep started (ISO time). */
   runStartedAt: string | null;
+  /** When the latest run ended; null while it runs, or if its process was killed. */
+  runFinishedAt: string | null;
   updatedAt: string;
   /** Marked running, but the process that ran it is gone (killed). */
   processGone: boolean;
@@ -39,7 +41,9 @@ interface SweepRow {
   metric: string;
   goal: Goal;
   workers: number | null;
+  run: number;
   run_started_at: string | null;
+  run_finished_at: string | null;
   updated_at: string;
   host: string | null;
   pid: number | null;
@@ -57,22 +61,24 @@ export function chooseSweep(db: Database.Database, name?: string): string {
 }
 
 /**
- * Snapshots of one sweep, read again and again (the dashboard reads once a second). Each
- * trial's params and config are read and parsed once, and its epochs again only when their
- * count or the attempt changes, so a read costs little however large the sweep.
+ * Snapshots of the latest run of one sweep (the trials of the last expansion of its file), read
+ * again and again: the dashboard reads once a second. Each trial's params and config are read
+ * and parsed once per run, and its epochs again only when their count or the attempt changes,
+ * so a read costs little however large the sweep.
  */
 export class BoardLoader {
-  private readonly known = new Map<string, Pick<TrialRecord, 'params' | 'config'> & { attempt: string; history: EpochRow[] }>();
+  private known = new Map<string, Pick<TrialRecord, 'params' | 'config'> & { attempt: string; history: EpochRow[] }>();
+  private knownRun = 0;
   private readonly sweepRow: Database.Statement;
   private readonly epochsOf: Database.Statement;
 
-  /** `ids` restricts the board to the trials of the current run of an experiment file. */
   constructor(
     private readonly db: Database.Database,
     private readonly sweep: string,
-    private readonly ids?: string[],
   ) {
-    this.sweepRow = db.prepare(`SELECT name, status, metric, goal, workers, run_started_at, updated_at, host, pid FROM sweeps WHERE name = ?`);
+    this.sweepRow = db.prepare(
+      `SELECT name, status, metric, goal, workers, run, run_started_at, run_finished_at, updated_at, host, pid FROM sweeps WHERE name = ?`,
+    );
     this.epochsOf = db.prepare(
       `SELECT epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s FROM epoch_records WHERE trial_id = ? ORDER BY epoch`,
     );
@@ -83,7 +89,9 @@ export class BoardLoader {
     return this.db.transaction(() => {
       const row = this.sweepRow.get(this.sweep) as SweepRow | undefined;
       if (!row) throw new UserError(`--sweep: no sweep named '${this.sweep}'`);
-      const rows = liveTrialRows(this.db, { sweep: this.sweep, ids: this.ids });
+      // A new run of the file may sweep other parameters: read params again.
+      if (row.run !== this.knownRun) [this.known, this.knownRun] = [new Map(), row.run];
+      const rows = liveTrialRows(this.db, { sweep: this.sweep, latestRun: true });
       const fresh = trialConfigs(this.db, rows.filter((r) => !this.known.has(r.id)).map((r) => r.id));
       const trials = rows.map((r): BoardTrial => {
         let known = this.known.get(r.id);
@@ -97,7 +105,9 @@ export class BoardLoader {
           known.history = r.epochs ? (this.epochsOf.all(r.id) as EpochRow[]) : [];
           known.attempt = attempt;
         }
-        return { ...trialRecord(r, known), seq: r.seq, history: known.history };
+        // A best value of another metric (the file named another one when the trial ran) is not shown as this one's.
+        const sameMetric = r.metric === row.metric && r.goal === row.goal;
+        return { ...trialRecord({ ...r, best_value: sameMetric ? r.best_value : null, best_epoch: sameMetric ? r.best_epoch : null }, known), seq: r.seq, history: known.history };
       });
       return {
         sweep: {
@@ -107,16 +117,18 @@ export class BoardLoader {
           goal: row.goal,
           workers: row.workers,
           runStartedAt: row.run_started_at,
+          runFinishedAt: row.run_finished_at,
           updatedAt: row.updated_at,
           processGone: processGone(row),
         },
-        trials,
+        // Ranked within the run: the board's # column counts the trials it shows.
+        trials: rankAmong(trials),
       };
     })();
   }
 }
 
-/** One snapshot of one sweep. */
-export function loadBoard(db: Database.Database, sweep: string, ids?: string[]): Board {
-  return new BoardLoader(db, sweep, ids).load();
+/** One snapshot of the latest run of one sweep. */
+export function loadBoard(db: Database.Database, sweep: string): Board {
+  return new BoardLoader(db, sweep).load();
 }

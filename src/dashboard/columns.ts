@@ -16,9 +16,11 @@ export interface Column<T> {
 
 const GAP = 1;
 
-/** Text cut to `width` characters ('…' marks a cut) and padded to exactly `width`. */
+/** Text on one line, cut to `width` characters ('…' marks a cut) and padded to exactly `width`. */
 export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
   if (width <= 0) return '';
+  // One line, always: a line break (an error's stack, say) would make the frame taller than planned.
+  text = text.replace(/\s*\n\s*/g, ' ').replace(/[\t\r]/g, ' ');
   const cut = text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…`.slice(0, width) : text;
   return align === 'right' ? cut.padStart(width) : cut.padEnd(width);
 }

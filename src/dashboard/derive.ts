@@ -3,6 +3,9 @@
  * groups of trials that repeat one configuration over seeds (with their statistics), and the
  * footer's counts and time estimate. Pure functions of a Board, so tests need no terminal.
  */
+import { configPaths } from '../config/load.js';
+import { trialId } from '../sweep/trial-id.js';
+import { valueAt } from '../util/mapping.js';
 import type { Board, BoardTrial } from './board.js';
 import { summarize, welch, type Summary } from './stats.js';
 
@@ -44,15 +47,34 @@ export function progressOf(t: BoardTrial): number {
   return Math.min(1, done / Math.max(1, t.epochs_planned));
 }
 
-/** The swept parameters that are shown as columns (the seed is a column too unless grouped). */
+/** A trial's config value at a dotted path, as a column shows it. */
+export function configValue(t: BoardTrial, path: string): string {
+  const v = valueAt(t.config, path.split('.'));
+  return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+const columnsOf = new WeakMap<Board, string[]>();
+
+/**
+ * The config paths shown as columns: the swept ones, then any other whose value differs between
+ * the trials shown (a trial kept from a run of an earlier version of the file), so that rows
+ * that look alike are alike. The seed goes when grouped.
+ */
 export function paramKeys(board: Board, grouped: boolean): string[] {
-  const keys = [...new Set(board.trials.flatMap((t) => Object.keys(t.params)))];
+  let keys = columnsOf.get(board);
+  if (!keys) {
+    const swept = [...new Set(board.trials.flatMap((t) => Object.keys(t.params)))];
+    const differs = (path: string) => board.trials.some((t) => configValue(t, path) !== configValue(board.trials[0], path));
+    const others = configPaths().filter((p) => !swept.includes(p) && p !== 'description' && !p.startsWith('sweep.') && differs(p));
+    keys = [...swept, ...others];
+    columnsOf.set(board, keys);
+  }
   return grouped ? keys.filter((k) => k !== SEED_PARAM) : keys;
 }
 
 export interface Group {
-  /** The configuration's swept values apart from the seed. */
-  params: Record<string, string | number | boolean>;
+  /** The configuration's values in the grouped view's columns. */
+  params: Record<string, string>;
   trials: BoardTrial[];
   /** Of the completed trials' best metric values and test accuracies. */
   metric: Summary;
@@ -68,9 +90,9 @@ export function hasRepeats(board: Board): boolean {
   return keys.size < board.trials.length;
 }
 
+/** Trials are repeats of one configuration when their whole configs agree apart from the seed. */
 function configKey(t: BoardTrial): string {
-  const { [SEED_PARAM]: _seed, ...rest } = t.params;
-  return JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return trialId({ ...t.config, training: { ...t.config.training, seed: 0 } });
 }
 
 /** Values of completed trials only: a running trial's best so far would pull its group's mean down. */
@@ -83,7 +105,7 @@ export function groupTrials(board: Board): Group[] {
   for (const t of board.trials) byKey.set(configKey(t), [...(byKey.get(configKey(t)) ?? []), t]);
   const sign = board.sweep.goal === 'maximize' ? -1 : 1;
   const groups = [...byKey.values()].map((trials) => {
-    const { [SEED_PARAM]: _seed, ...params } = trials[0].params;
+    const params = Object.fromEntries(paramKeys(board, true).map((k) => [k, configValue(trials[0], k)]));
     return { params, trials, metric: summarize(values(trials, (t) => t.best_value)), test: summarize(values(trials, (t) => t.test_acc)) };
   });
   groups.sort((a, b) => {
@@ -116,7 +138,8 @@ export function totals(board: Board, now: number): Totals {
   const epochSeconds = trials.flatMap((t) => t.history.map((e) => e.seconds ?? NaN)).filter(Number.isFinite);
   const start = board.sweep.runStartedAt ? Date.parse(board.sweep.runStartedAt) : NaN;
   const live = board.sweep.status === 'running' && !board.sweep.processGone;
-  const end = live ? now : Date.parse(board.sweep.updatedAt);
+  // A killed run has no end time: its elapsed time is unknown.
+  const end = live ? now : board.sweep.runFinishedAt ? Date.parse(board.sweep.runFinishedAt) : NaN;
   const remainingEpochs = trials
     .filter((t) => !TERMINAL.has(t.status))
     .reduce((sum, t) => sum + (1 - progressOf(t)) * t.epochs_planned, 0);
@@ -128,7 +151,7 @@ export function totals(board: Board, now: number): Totals {
     running,
     failed: trials.filter((t) => t.status === 'failed' || t.status === 'diverged').length,
     workers: board.sweep.workers,
-    elapsed: Number.isFinite(start) ? Math.max(0, (end - start) / 1000) : null,
+    elapsed: Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, (end - start) / 1000) : null,
     eta: live && perEpoch !== null ? (remainingEpochs * perEpoch) / parallel : null,
   };
 }

@@ -22,8 +22,6 @@ export const POLL_MS = 1000;
 export interface LiveOptions extends Pick<DashboardProps, 'mode' | 'onStop' | 'onInterrupt' | 'onQuit'> {
   dbPath: string;
   sweep: string;
-  /** Only these trials (the current run of an experiment file). */
-  ids?: string[];
 }
 
 export interface LiveDashboard {
@@ -35,7 +33,7 @@ export interface LiveDashboard {
 
 export function startDashboard(options: LiveOptions): LiveDashboard {
   const db = openForReading(options.dbPath);
-  const loader = new BoardLoader(db, options.sweep, options.ids);
+  const loader = new BoardLoader(db, options.sweep);
   const store = new BoardStore(() => loader.load());
   const element = (ended: boolean) => (
     <Dashboard store={store} mode={options.mode} ended={ended} onStop={options.onStop} onInterrupt={options.onInterrupt} onQuit={() => (options.onQuit ? options.onQuit() : instance.unmount())} />

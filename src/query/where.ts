@@ -282,6 +282,9 @@ function parse(text: string, known: readonly string[]): Where {
 /** SQL's: a comparison involving null is unknown (null); values of different types are unequal, never ordered. */
 function compare(op: Op, a: Value, b: Value): boolean | null {
   if (a === null || b === null) return null;
+  // SQLite stores booleans as 1 and 0, so `model.batchnorm = 1` means what it means in runs sql.
+  if (typeof a === 'boolean' && typeof b === 'number') a = Number(a);
+  if (typeof b === 'boolean' && typeof a === 'number') b = Number(b);
   if (typeof a !== typeof b) return op === '!=';
   // Same typeof now, so JS's < and > mean numeric, code-unit or false<true order; the casts only calm TS.
   const [x, y] = [a as number, b as number];
@@ -312,7 +315,9 @@ function evaluate(node: Node, lookup: (name: string) => Value): Value {
     case 'in': {
       const v = evaluate(node.operand, lookup);
       if (v === null) return null;
-      return node.list.some((item) => compare('=', v, item) === true) !== node.negated;
+      if (node.list.some((item) => compare('=', v, item) === true)) return !node.negated;
+      // As in SQL: not found in a list with a null is unknown, not false.
+      return node.list.includes(null) ? null : node.negated;
     }
     case 'isNull': return (evaluate(node.operand, lookup) === null) !== node.negated;
     case 'and': {

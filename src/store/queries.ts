@@ -117,6 +117,8 @@ export interface TrialFilter {
   sweep?: string;
   statuses?: string[];
   ids?: string[];
+  /** Only the trials of each sweep's latest run (the last expansion of its file). */
+  latestRun?: boolean;
 }
 
 /**
@@ -129,6 +131,7 @@ function selectTrials<T>(db: Database.Database, columns: string, filter: TrialFi
     ...(filter.sweep !== undefined ? ['l.sweep = @sweep'] : []),
     ...(filter.statuses ? ['v.status IN (SELECT value FROM json_each(@statuses))'] : []),
     ...(filter.ids ? ['v.id IN (SELECT value FROM json_each(@ids))'] : []),
+    ...(filter.latestRun ? ['r.run = (SELECT s.run FROM sweeps s WHERE s.id = r.sweep_id)'] : []),
   ];
   return db
     .prepare(
@@ -152,6 +155,22 @@ export function liveTrialRows(db: Database.Database, filter: TrialFilter): LiveT
 export function trialConfigs(db: Database.Database, ids: string[]): Map<string, Pick<TrialRecord, 'params' | 'config'>> {
   const rows = db.prepare(`SELECT id, params, config FROM trial_records WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as { id: string; params: string; config: string }[];
   return new Map(rows.map((r) => [r.id, { params: JSON.parse(r.params), config: JSON.parse(r.config) }]));
+}
+
+/**
+ * Ranks among the given trials only (in ranked order, as listTrials returns them), for views of
+ * part of a sweep such as its latest run: 1, 2, 2, 4 for equal values, null stays null.
+ */
+export function rankAmong<T extends { rank: number | null; best_value: number | null }>(trials: T[]): T[] {
+  let place = 0;
+  let previous: T | undefined;
+  return trials.map((t) => {
+    if (t.rank === null) return t;
+    place++;
+    const rank = previous && previous.best_value === t.best_value ? previous.rank : place;
+    previous = { ...t, rank };
+    return previous;
+  });
 }
 
 /** A trial record from its live row and its params and config. */

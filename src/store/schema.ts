@@ -121,6 +121,9 @@ const MIGRATIONS: string[] = [
   ALTER TABLE sweeps ADD COLUMN workers INTEGER;                   -- parallel trials of the latest run
   ALTER TABLE sweeps ADD COLUMN pid INTEGER;                       -- its process on host: tells a killed run from a live one
   ALTER TABLE sweeps ADD COLUMN run_started_at TEXT;               -- when the latest run started
+  ALTER TABLE sweeps ADD COLUMN run_finished_at TEXT;              -- and ended (NULL while it runs, or if it was killed)
+  ALTER TABLE sweeps ADD COLUMN run INTEGER NOT NULL DEFAULT 1;    -- how many times the file has been run
+  ALTER TABLE trial_records ADD COLUMN run INTEGER NOT NULL DEFAULT 1; -- the sweep's latest run whose trials include it
   ALTER TABLE sweeps ADD COLUMN metric TEXT;                       -- the ranking metric (also in config), for cheap ranking
   ALTER TABLE sweeps ADD COLUMN goal TEXT CHECK (goal IN ('maximize', 'minimize'));
   UPDATE sweeps SET metric = json_extract(config, '$.metric.name'), goal = json_extract(config, '$.metric.goal');

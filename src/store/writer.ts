@@ -28,6 +28,8 @@ export class RunWriter {
   private readonly setBest: Database.Statement;
   private readonly setProgress: Database.Statement;
   private readonly aggregate: Database.Statement;
+  /** Whether this run trained anything (runStarted was called). */
+  private trained = false;
 
   private constructor(private readonly db: Database.Database, readonly sweepId: number, experiment: Experiment) {
     this.metric = experiment.metric;
@@ -57,20 +59,22 @@ export class RunWriter {
       const t = now();
       const row = db
         .prepare(
-          `INSERT INTO sweeps (name, file, config, status, created_at, updated_at, host, versions, metric, goal)
-           VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)
+          `INSERT INTO sweeps (name, file, config, status, created_at, updated_at, host, versions, metric, goal, run)
+           VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, 1)
            ON CONFLICT (name) DO UPDATE SET file = excluded.file, config = excluded.config, status = 'running',
              updated_at = excluded.updated_at, host = excluded.host, versions = excluded.versions,
-             metric = excluded.metric, goal = excluded.goal
-           RETURNING id`,
+             metric = excluded.metric, goal = excluded.goal, run = run + 1
+           RETURNING id, run`,
         )
-        .get(experiment.name, file, JSON.stringify(experiment), t, t, meta.host, JSON.stringify(meta.versions), experiment.metric.name, experiment.metric.goal) as { id: number };
+        .get(experiment.name, file, JSON.stringify(experiment), t, t, meta.host, JSON.stringify(meta.versions), experiment.metric.name, experiment.metric.goal) as { id: number; run: number };
+      // A trial the file had before stays (with its results); it joins this run, with the
+      // parameters this expansion swept.
       const insert = db.prepare(
-        `INSERT INTO trial_records (id, sweep_id, params, config, status, epochs_planned, metric, goal) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
-         ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO trial_records (id, sweep_id, params, config, status, epochs_planned, metric, goal, run) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET params = excluded.params, run = excluded.run`,
       );
       for (const t of trials) {
-        insert.run(t.id, row.id, JSON.stringify(t.params), JSON.stringify(t.config), t.config.training.epochs, t.config.metric.name, t.config.metric.goal);
+        insert.run(t.id, row.id, JSON.stringify(t.params), JSON.stringify(t.config), t.config.training.epochs, t.config.metric.name, t.config.metric.goal, row.run);
       }
       return row.id;
     })();
@@ -85,8 +89,9 @@ export class RunWriter {
 
   /** The run of the sweep's remaining trials starts, on this many parallel workers. */
   runStarted(workers: number): void {
+    this.trained = true;
     this.db
-      .prepare(`UPDATE sweeps SET workers = ?, pid = ?, run_started_at = ?, updated_at = ? WHERE id = ?`)
+      .prepare(`UPDATE sweeps SET workers = ?, pid = ?, run_started_at = ?, run_finished_at = NULL, updated_at = ? WHERE id = ?`)
       .run(workers, process.pid, now(), now(), this.sweepId);
   }
 
@@ -153,6 +158,9 @@ export class RunWriter {
   }
 
   finish(status: 'completed' | 'interrupted' | 'failed'): void {
-    this.db.prepare(`UPDATE sweeps SET status = ?, updated_at = ? WHERE id = ?`).run(status, now(), this.sweepId);
+    // A run that trained nothing (all completed before) keeps the times of the run that did.
+    this.db
+      .prepare(`UPDATE sweeps SET status = ?, updated_at = ?, run_finished_at = CASE WHEN ? THEN ? ELSE run_finished_at END WHERE id = ?`)
+      .run(status, now(), this.trained ? 1 : 0, now(), this.sweepId);
   }
 }
