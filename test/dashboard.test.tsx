@@ -279,6 +279,20 @@ describe('detail and keys', () => {
     expect(frame().at(-1)).toBe('stopping: the running trials end after their current batch (Ctrl-C to stop at once)…');
   });
 
+  it('Ctrl-C (a key in raw mode) interrupts at once and says so; in attach mode it quits', async () => {
+    let interrupts = 0;
+    let quits = 0;
+    const run = await show({ onInterrupt: () => interrupts++ });
+    await run.press('\u0003');
+    expect(interrupts).toBe(1);
+    expect(run.frame().at(-1)).toBe('stopping: the running trials end after their current batch (Ctrl-C to stop at once)…');
+    await run.press('\u0003');
+    expect(interrupts).toBe(2);
+    const attach = await show({ mode: 'attach', onQuit: () => quits++ });
+    await attach.press('\u0003');
+    expect(quits).toBe(1);
+  });
+
   it('once ended, the final leaderboard stays without selection or key help', async () => {
     const { frame, press } = await show({ ended: true });
     await press(DOWN, '\r', 'g');
