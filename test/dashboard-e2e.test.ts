@@ -91,13 +91,13 @@ describe('sweep FILE on a terminal', () => {
 describe('sweep dashboard', () => {
   it('follows a sweep that another process runs, to its end; q quits', async () => {
     const db = join(tempDir(), 'runs.db');
-    const file = writeExperiment('name: other\ntraining: { epochs: 3, limit_train: 1500 }\nsweep: { parameters: { model.pooling: [avg, max] } }\n');
+    const file = writeExperiment('name: other\ntraining: { epochs: 4, limit_train: 2000 }\nsweep: { parameters: { model.pooling: [avg, max] } }\n');
     let started!: () => void;
     const running = new Promise<void>((resolve) => (started = resolve));
     const sweep = startCli([file, '--db', db, '--no-tui'], (out) => /started on/.test(out) && started());
     await running;
     const term = open(['dashboard', '--db', db]);
-    const live = await term.waitFor(/\/3 \S+ running /);
+    const live = await term.waitFor(/\/4 \S+ running /);
     expect(live).toMatch(/lenet-sweep · other · val_acc/);
     expect(live).toMatch(/q quit/);
     const result = await sweep;
