@@ -6,7 +6,7 @@
 import { UserError } from '../config/errors.js';
 import { chooseSweep } from '../dashboard/board.js';
 import { listTrials } from '../store/queries.js';
-import { DEFAULT_DB, openForReading } from '../store/open.js';
+import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { leaderboard } from './leaderboard.js';
 import { print } from './output.js';
@@ -14,17 +14,14 @@ import { print } from './output.js';
 export async function dashboardCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, sweep: { type: 'string' } }, 'sweep dashboard');
   if (positionals.length) throw new UserError(`sweep dashboard: unexpected argument '${positionals[0]}'; to run an experiment use sweep ${positionals[0]}`);
-  const db = openForReading(values.db!);
-  let sweep: string;
-  try {
-    sweep = chooseSweep(db, values.sweep);
-    if (!process.stdout.isTTY) {
-      print(leaderboard(listTrials(db, { sweep })));
-      return 0;
-    }
-  } finally {
-    db.close();
-  }
+  const terminal = process.stdout.isTTY === true;
+  const sweep = withReadOnly(values.db!, (db) => {
+    const name = chooseSweep(db, values.sweep);
+    // Without a terminal: the leaderboard, once.
+    if (!terminal) print(leaderboard(listTrials(db, { sweep: name })));
+    return name;
+  });
+  if (!terminal) return 0;
   const { startDashboard } = await import('../dashboard/live.js');
   const dashboard = startDashboard({ dbPath: values.db!, sweep, mode: 'attach' });
   await dashboard.closed;

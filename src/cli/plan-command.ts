@@ -9,22 +9,19 @@ import { defaultWorkers, plannedBackend } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
 import { loadExperiment } from '../config/experiment.js';
 import { trainImagesPerEpoch } from '../data/counts.js';
-import { DEFAULT_DB, openForReading } from '../store/open.js';
+import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { table } from './format.js';
 
 /** Mean training throughput of earlier epochs on a backend, or null without any. */
 function measuredRate(dbPath: string, backend: string): number | null {
   if (!existsSync(dbPath)) return null;
-  const db = openForReading(dbPath);
-  try {
+  return withReadOnly(dbPath, (db) => {
     const row = db
       .prepare(`SELECT avg(e.images_per_s) AS rate FROM epochs e JOIN trials t ON t.id = e.trial_id WHERE t.backend = ? AND e.epoch > 1`)
       .get(backend) as { rate: number | null };
     return row.rate;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 const duration = (s: number) => (s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`);

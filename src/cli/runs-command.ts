@@ -9,7 +9,7 @@ import { configPaths } from '../config/load.js';
 import { didYouMean } from '../config/suggest.js';
 import { parseWhere, type Value } from '../query/where.js';
 import { epochsOf, findTrial, listTrials, type TrialRecord, type TrialSummary } from '../store/queries.js';
-import { DEFAULT_DB, openForReading } from '../store/open.js';
+import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { valueAt } from '../util/mapping.js';
 import { lineChart } from '../view/charts.js';
 import { parse, positiveInt } from './args.js';
@@ -45,15 +45,6 @@ export function runsCommand(args: string[]): number {
   throw new UserError(
     `sweep runs: ${sub === undefined ? 'no subcommand given' : `unknown subcommand '${sub}'${didYouMean(sub, SUBCOMMANDS)}`}; expected one of: ${SUBCOMMANDS.join(', ')}`,
   );
-}
-
-function withDb<T>(path: string, use: (db: Database.Database) => T): T {
-  const db = openForReading(path);
-  try {
-    return use(db);
-  } finally {
-    db.close();
-  }
 }
 
 /** A trial's value for a --where or --sort name: a field, else a config path. */
@@ -127,7 +118,7 @@ function list(args: string[]): number {
   const where = values.where === undefined ? undefined : parseWhere(values.where, KNOWN_NAMES);
   const sort = values.sort === undefined ? undefined : sorter(values.sort);
   const limit = positiveInt(values.limit, 'limit');
-  return withDb(values.db!, (db) => {
+  return withReadOnly(values.db!, (db) => {
     let trials = listTrials(db, { sweep: values.sweep, statuses });
     if (where) trials = trials.filter((t) => where.test((name) => lookup(t, name)));
     if (sort) trials = [...trials].sort(sort);
@@ -141,7 +132,7 @@ function best(args: string[]): number {
   const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, sweep: { type: 'string' }, ...FORMAT_OPTIONS }, 'sweep runs best');
   if (positionals.length) throw new UserError(`sweep runs best: unexpected argument '${positionals[0]}'`);
   const format = formatOf(values);
-  return withDb(values.db!, (db) => {
+  return withReadOnly(values.db!, (db) => {
     // The leader of each sweep: its first ranked trial (ties: the first in the file's order).
     const leaders = new Map<string, TrialRecord>();
     for (const t of listTrials(db, { sweep: values.sweep })) if (t.rank !== null && !leaders.has(t.sweep)) leaders.set(t.sweep, t);
@@ -159,7 +150,7 @@ function show(args: string[]): number {
   const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, json: { type: 'boolean', default: false } }, 'sweep runs show');
   const [id, extra] = idsOf(positionals, 'sweep runs show', 1);
   if (extra !== undefined) throw new UserError(`sweep runs show: one trial id at a time; to put trials side by side use sweep runs compare ${positionals.join(' ')}`);
-  return withDb(values.db!, (db) => {
+  return withReadOnly(values.db!, (db) => {
     const trial = findTrial(db, id);
     const epochs = epochsOf(db, trial.id);
     if (values.json) {
@@ -205,7 +196,7 @@ function compare(args: string[]): number {
   const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, ...FORMAT_OPTIONS }, 'sweep runs compare');
   const ids = idsOf(positionals, 'sweep runs compare', 2);
   const format = formatOf(values);
-  return withDb(values.db!, (db) => {
+  return withReadOnly(values.db!, (db) => {
     const trials = ids.map((id) => findTrial(db, id));
     const paths = configPaths().filter((p) => new Set(trials.map((t) => JSON.stringify(valueAt(t.config, p.split('.')) ?? null))).size > 1);
     const rows: [string, unknown[], ((v: unknown, t: TrialRecord) => string)?][] = [
@@ -241,7 +232,7 @@ function sql(args: string[]): number {
   const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, ...FORMAT_OPTIONS }, 'sweep runs sql');
   if (positionals.length !== 1) throw new UserError(`sweep runs sql: expected one SQL statement in quotes, e.g. sweep runs sql "SELECT * FROM leaderboard"`);
   const format = formatOf(values);
-  return withDb(values.db!, (db) => {
+  return withReadOnly(values.db!, (db) => {
     let statement: Database.Statement;
     try {
       statement = db.prepare(positionals[0]);

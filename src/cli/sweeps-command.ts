@@ -1,7 +1,7 @@
 /** `sweep sweeps list`: every sweep in the database with its progress and leader. */
 import { UserError } from '../config/errors.js';
 import { listSweeps } from '../store/queries.js';
-import { DEFAULT_DB, openForReading } from '../store/open.js';
+import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { metricValue } from './format.js';
 import { FORMAT_OPTIONS, formatOf, print, render } from './output.js';
@@ -12,8 +12,7 @@ export function sweepsCommand(args: string[]): number {
   const { values, positionals } = parse(rest, { db: { type: 'string', default: DEFAULT_DB }, ...FORMAT_OPTIONS }, 'sweep sweeps list');
   if (positionals.length) throw new UserError(`sweep sweeps list: unexpected argument '${positionals[0]}'`);
   const format = formatOf(values);
-  const db = openForReading(values.db!);
-  try {
+  return withReadOnly(values.db!, (db) => {
     const sweeps = listSweeps(db);
     if (format === 'json') {
       print(JSON.stringify(sweeps, null, 2));
@@ -27,7 +26,5 @@ export function sweepsCommand(args: string[]): number {
     ]);
     print(render({ headers, rows, text, numeric: new Set([2, 3, 5]) }, format, 'no sweeps yet'));
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }

@@ -75,3 +75,13 @@ export function openForReading(path: string): Database.Database {
     throw new UserError({ file: path, message: `not a lenet-sweep database (${(err as Error).message})` });
   }
 }
+
+/** Runs `use` on a read-only connection that is closed afterwards, whatever happens. */
+export function withReadOnly<T>(path: string, use: (db: Database.Database) => T): T {
+  const db = openForReading(path);
+  try {
+    return use(db);
+  } finally {
+    db.close();
+  }
+}
