@@ -28,7 +28,8 @@ export function formatOf(values: { json?: boolean; csv?: boolean }): Format {
   return values.json ? 'json' : values.csv ? 'csv' : 'table';
 }
 
-const cellText = (v: unknown): string => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+/** A value as a table cell shows it: null as '—', objects as JSON. */
+export const cellText = (v: unknown): string => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 /** RFC 4180: quote fields with commas, quotes or line breaks; nulls are empty fields. */
 function csvField(v: unknown): string {

@@ -15,7 +15,7 @@ import { lineChart } from '../view/charts.js';
 import { parse, positiveInt } from './args.js';
 import { metricValue, num, pct, rate, table } from './format.js';
 import { leaderboard } from './leaderboard.js';
-import { FORMAT_OPTIONS, formatOf, print, render, type Format, type Grid } from './output.js';
+import { cellText, FORMAT_OPTIONS, formatOf, print, render, type Format, type Grid } from './output.js';
 
 const SUBCOMMANDS = ['list', 'show', 'best', 'compare', 'sql'] as const;
 
@@ -220,7 +220,7 @@ function compare(args: string[]): number {
     const grid: Grid = {
       headers: ['field', ...trials.map((t) => t.id)],
       rows: rows.map(([name, vals]) => [name, ...vals]),
-      text: rows.map(([name, vals, fmt]) => [name, ...vals.map((v, i) => (fmt ? fmt(v, trials[i]) : v === null ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v)))]),
+      text: rows.map(([name, vals, fmt]) => [name, ...vals.map((v, i) => (fmt ? fmt(v, trials[i]) : cellText(v)))]),
     };
     const note = paths.length ? '' : '\n(the configs are identical)';
     print(render(grid, format) + (format === 'table' ? note : ''));

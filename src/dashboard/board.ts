@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
-import { liveTrialRows, processGone, rankAmong, requireSweep, trialConfigs, trialRecord, type EpochRow, type Goal, type TrialRecord } from '../store/queries.js';
+import { epochsOf, liveTrialRows, processGone, rankAmong, requireSweep, trialConfigs, trialRecord, type EpochRow, type Goal, type TrialRecord } from '../store/queries.js';
 
 export interface BoardSweep {
   name: string;
@@ -70,7 +70,6 @@ export class BoardLoader {
   private known = new Map<string, Pick<TrialRecord, 'params' | 'config'> & { attempt: string; history: EpochRow[] }>();
   private knownRun = 0;
   private readonly sweepRow: Database.Statement;
-  private readonly epochsOf: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
@@ -78,9 +77,6 @@ export class BoardLoader {
   ) {
     this.sweepRow = db.prepare(
       `SELECT name, status, metric, goal, workers, run, run_started_at, run_finished_at, updated_at, host, pid FROM sweeps WHERE name = ?`,
-    );
-    this.epochsOf = db.prepare(
-      `SELECT epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s FROM epoch_records WHERE trial_id = ? ORDER BY epoch`,
     );
   }
 
@@ -102,7 +98,7 @@ export class BoardLoader {
         // A new attempt drops the earlier epochs; a new epoch adds one.
         const attempt = `${r.started_at}/${r.epochs}`;
         if (known.attempt !== attempt) {
-          known.history = r.epochs ? (this.epochsOf.all(r.id) as EpochRow[]) : [];
+          known.history = r.epochs ? epochsOf(this.db, r.id) : [];
           known.attempt = attempt;
         }
         // A best value of another metric (the file named another one when the trial ran) is not shown as this one's.
