@@ -84,15 +84,33 @@ export interface Group {
   leader: boolean;
 }
 
-/** Whether some configuration runs more than once (over seeds): only then is grouping meaningful. */
-export function hasRepeats(board: Board): boolean {
-  const keys = new Set(board.trials.map((t) => configKey(t)));
-  return keys.size < board.trials.length;
-}
-
 /** Trials are repeats of one configuration when their whole configs agree apart from the seed. */
 function configKey(t: BoardTrial): string {
   return trialId({ ...t.config, training: { ...t.config.training, seed: 0 } });
+}
+
+const configsOf = new WeakMap<Board, BoardTrial[][]>();
+
+/** The board's trials by configuration, in board order; hashed once per snapshot, not per frame. */
+function byConfig(board: Board): BoardTrial[][] {
+  let groups = configsOf.get(board);
+  if (!groups) {
+    const byKey = new Map<string, BoardTrial[]>();
+    for (const t of board.trials) {
+      const key = configKey(t);
+      const group = byKey.get(key);
+      if (group) group.push(t);
+      else byKey.set(key, [t]);
+    }
+    groups = [...byKey.values()];
+    configsOf.set(board, groups);
+  }
+  return groups;
+}
+
+/** Whether some configuration runs more than once (over seeds): only then is grouping meaningful. */
+export function hasRepeats(board: Board): boolean {
+  return byConfig(board).length < board.trials.length;
 }
 
 /** Values of completed trials only: a running trial's best so far would pull its group's mean down. */
@@ -101,10 +119,8 @@ const values = (trials: BoardTrial[], pick: (t: BoardTrial) => number | null) =>
 
 /** Trials grouped by configuration, best mean first (by the sweep's goal), groups without values last. */
 export function groupTrials(board: Board): Group[] {
-  const byKey = new Map<string, BoardTrial[]>();
-  for (const t of board.trials) byKey.set(configKey(t), [...(byKey.get(configKey(t)) ?? []), t]);
   const sign = board.sweep.goal === 'maximize' ? -1 : 1;
-  const groups = [...byKey.values()].map((trials) => {
+  const groups = byConfig(board).map((trials) => {
     const params = Object.fromEntries(paramKeys(board, true).map((k) => [k, configValue(trials[0], k)]));
     return { params, trials, metric: summarize(values(trials, (t) => t.best_value)), test: summarize(values(trials, (t) => t.test_acc)) };
   });
