@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { stringify as toYaml } from 'yaml';
 import { UserError } from '../config/errors.js';
-import { configPaths } from '../config/load.js';
+import { configPaths, differingPaths } from '../config/load.js';
 import { didYouMean } from '../config/suggest.js';
 import { parseWhere, type Value } from '../query/where.js';
 import { epochsOf, findTrial, listTrials, type TrialRecord, type TrialSummary } from '../store/queries.js';
@@ -198,7 +198,7 @@ function compare(args: string[]): number {
   const format = formatOf(values);
   return withReadOnly(values.db!, (db) => {
     const trials = ids.map((id) => findTrial(db, id));
-    const paths = configPaths().filter((p) => new Set(trials.map((t) => JSON.stringify(valueAt(t.config, p.split('.')) ?? null))).size > 1);
+    const paths = differingPaths(trials.map((t) => t.config));
     const rows: [string, unknown[], ((v: unknown, t: TrialRecord) => string)?][] = [
       ['sweep', trials.map((t) => t.sweep)],
       ['status', trials.map((t) => t.status)],

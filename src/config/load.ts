@@ -51,6 +51,12 @@ export function configPaths(node: JsonSchema = schema, prefix = ''): string[] {
   );
 }
 
+/** The config paths whose values differ between some of the given configs (in schema order). */
+export function differingPaths(configs: readonly unknown[]): string[] {
+  const at = (config: unknown, path: string) => JSON.stringify(valueAt(config, path.split('.')) ?? null);
+  return configPaths().filter((p) => configs.some((c) => at(c, p) !== at(configs[0], p)));
+}
+
 export function readSource(path: string): SourceFile {
   let text: string;
   try {

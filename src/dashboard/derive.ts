@@ -3,7 +3,7 @@
  * groups of trials that repeat one configuration over seeds (with their statistics), and the
  * footer's counts and time estimate. Pure functions of a Board, so tests need no terminal.
  */
-import { configPaths } from '../config/load.js';
+import { differingPaths } from '../config/load.js';
 import { trialId } from '../sweep/trial-id.js';
 import { valueAt } from '../util/mapping.js';
 import type { Board, BoardTrial } from './board.js';
@@ -64,8 +64,7 @@ export function paramKeys(board: Board, grouped: boolean): string[] {
   let keys = columnsOf.get(board);
   if (!keys) {
     const swept = [...new Set(board.trials.flatMap((t) => Object.keys(t.params)))];
-    const differs = (path: string) => board.trials.some((t) => configValue(t, path) !== configValue(board.trials[0], path));
-    const others = configPaths().filter((p) => !swept.includes(p) && p !== 'description' && !p.startsWith('sweep.') && differs(p));
+    const others = differingPaths(board.trials.map((t) => t.config)).filter((p) => !swept.includes(p) && p !== 'description' && !p.startsWith('sweep.'));
     keys = [...swept, ...others];
     columnsOf.set(board, keys);
   }
