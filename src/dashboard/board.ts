@@ -17,7 +17,6 @@ export interface BoardSweep {
   runStartedAt: string | null;
   /** When the latest run ended; null while it runs, or if its process was killed. */
   runFinishedAt: string | null;
-  updatedAt: string;
   /** Marked running, but the process that ran it is gone (killed). */
   processGone: boolean;
 }
@@ -44,7 +43,6 @@ interface SweepRow {
   run: number;
   run_started_at: string | null;
   run_finished_at: string | null;
-  updated_at: string;
   host: string | null;
   pid: number | null;
 }
@@ -76,7 +74,7 @@ export class BoardLoader {
     private readonly sweep: string,
   ) {
     this.sweepRow = db.prepare(
-      `SELECT name, status, metric, goal, workers, run, run_started_at, run_finished_at, updated_at, host, pid FROM sweeps WHERE name = ?`,
+      `SELECT name, status, metric, goal, workers, run, run_started_at, run_finished_at, host, pid FROM sweeps WHERE name = ?`,
     );
   }
 
@@ -114,7 +112,6 @@ export class BoardLoader {
           workers: row.workers,
           runStartedAt: row.run_started_at,
           runFinishedAt: row.run_finished_at,
-          updatedAt: row.updated_at,
           processGone: processGone(row),
         },
         // Ranked within the run: the board's # column counts the trials it shows.
