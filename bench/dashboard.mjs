@@ -99,8 +99,9 @@ async function dashboard(db) {
   const tmux = (...args) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', env: { ...env, TMUX: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const status = join(work, 'exit-status');
   const start = performance.now();
-  // `exec`: the pane's process is the sweep itself, so its pid is the pane's.
-  tmux('new-session', '-d', '-x', '120', '-y', '30', `echo $$ > ${status}.pid; exec ${process.execPath} ${cli} ${file} --db ${db}`);
+  // `exec` (env execs node in turn): the pane's process is the sweep itself, so its pid is the
+  // pane's. CI markers removed: under them the sweep would give plain lines, not the dashboard.
+  tmux('new-session', '-d', '-x', '120', '-y', '30', `echo $$ > ${status}.pid; exec env -u CI -u CONTINUOUS_INTEGRATION ${process.execPath} ${cli} ${file} --db ${db}`);
   try {
     while (!existsSync(`${status}.pid`)) await sleep(20);
     const pid = Number(readFileSync(`${status}.pid`, 'utf8'));

@@ -2,7 +2,7 @@
  * The dashboard end to end: the real CLI in a real terminal (tmux) on tiny sweeps. The
  * leaderboard appears and updates, q + y stops cleanly (nothing left running), a finished sweep
  * leaves its final leaderboard on the screen, and `sweep dashboard` follows a sweep that another
- * process runs.
+ * process runs. In a CI job (where Ink draws only the last frame) both fall back to plain output.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,8 +12,8 @@ import { tempDir, writeExperiment } from './helpers.js';
 import { Terminal } from './terminal.js';
 
 const terminals: Terminal[] = [];
-const open = (args: string[]) => {
-  const t = new Terminal(args);
+const open = (args: string[], env: Record<string, string> = {}) => {
+  const t = new Terminal(args, undefined, env);
   terminals.push(t);
   return t;
 };
@@ -85,6 +85,19 @@ describe('sweep FILE on a terminal', () => {
     expect(end).toMatch(/^leaderboard \(val_acc, higher is better\)$/m);
     expect(end).not.toContain('lenet-sweep ·');
     expect(end).toMatch(/EXIT=0/);
+  });
+  it('in a CI job (CI=true) a terminal gets the plain lines too, and sweep dashboard prints the leaderboard once', async () => {
+    // Ink draws only the last frame under CI, so a dashboard there would stay blank until the end.
+    const db = join(tempDir(), 'runs.db');
+    const sweep = open(['experiments/smoke.yaml', '--db', db], { CI: 'true' });
+    const end = await sweep.waitFor(/EXIT=\d+/);
+    expect(end).toMatch(/\[1\/2 \w{12} model\.pooling=avg\] epoch 1\/1 {2}loss/);
+    expect(end).not.toContain('lenet-sweep ·');
+    expect(end).toMatch(/EXIT=0/);
+    const board = await open(['dashboard', '--db', db], { CI: 'true' }).waitFor(/EXIT=\d+/);
+    expect(board).toMatch(/^1 +\w{12} +(avg|max) .* completed\n2 +\w{12} +(avg|max) .* completed\nEXIT=0/m);
+    expect(board).not.toContain('q quit');
+    expect(board).toMatch(/EXIT=0/);
   });
 });
 

@@ -11,9 +11,14 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 export class Terminal {
   private readonly socket = `lenet-sweep-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
-  /** Starts `sweep ARGS` in a new pane; when it exits the pane prints EXIT=<code> and stays. */
-  constructor(args: string[], size = { columns: 110, rows: 30 }) {
-    const command = `cd ${quote(ROOT)} && LENET_SWEEP_CACHE=${quote(CACHE)} ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}; echo EXIT=$?; sleep 600`;
+  /**
+   * Starts `sweep ARGS` in a new pane; when it exits the pane prints EXIT=<code> and stays. The
+   * environment is a person's shell: the CI markers of the job running the tests are removed
+   * (under them Ink draws only the last frame), then `env` is added.
+   */
+  constructor(args: string[], size = { columns: 110, rows: 30 }, env: Record<string, string> = {}) {
+    const assignments = Object.entries({ LENET_SWEEP_CACHE: CACHE, ...env }).map(([k, v]) => `${k}=${quote(v)}`);
+    const command = `cd ${quote(ROOT)} && env -u CI -u CONTINUOUS_INTEGRATION ${assignments.join(' ')} ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}; echo EXIT=$?; sleep 600`;
     this.tmux('new-session', '-d', '-x', String(size.columns), '-y', String(size.rows), command);
   }
 

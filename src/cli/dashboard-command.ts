@@ -1,7 +1,7 @@
 /**
  * `sweep dashboard [--db PATH] [--sweep NAME]`: the live dashboard attached to a database, for a
- * sweep another process runs or one that has ended. Without a terminal it prints the
- * leaderboard once.
+ * sweep another process runs or one that has ended. Without a terminal, or in a CI job, it
+ * prints the leaderboard once.
  */
 import { UserError } from '../config/errors.js';
 import { chooseSweep } from '../dashboard/board.js';
@@ -9,15 +9,16 @@ import { listTrials } from '../store/queries.js';
 import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { leaderboard } from './leaderboard.js';
+import { liveTerminal } from './live-terminal.js';
 import { print } from './output.js';
 
 export async function dashboardCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, sweep: { type: 'string' } }, 'sweep dashboard');
   if (positionals.length) throw new UserError(`sweep dashboard: unexpected argument '${positionals[0]}'; to run an experiment use sweep ${positionals[0]}`);
-  const terminal = process.stdout.isTTY === true;
+  const terminal = liveTerminal();
   const sweep = withReadOnly(values.db!, (db) => {
     const name = chooseSweep(db, values.sweep);
-    // Without a terminal: the leaderboard, once.
+    // Without a terminal (or in CI, where Ink draws only the last frame): the leaderboard, once.
     if (!terminal) print(leaderboard(listTrials(db, { sweep: name })));
     return name;
   });

@@ -23,6 +23,7 @@ import type { WorkerEvent } from '../worker/messages.js';
 import { parse, positiveInt } from './args.js';
 import { metricValue, num, paramsText, pct, rate } from './format.js';
 import { leaderboard } from './leaderboard.js';
+import { liveTerminal } from './live-terminal.js';
 import { packageVersion } from './version.js';
 
 const BACKENDS: BackendChoice[] = ['auto', ...AUTO_ORDER];
@@ -99,7 +100,7 @@ export async function sweepCommand(args: string[]): Promise<number> {
     let code = 0;
     const ids = trials.map((t) => t.id);
     // The dashboard needs a terminal to draw on; otherwise (pipes, logs, CI) one line per event.
-    const tui = process.stdout.isTTY === true && !values['no-tui'];
+    const tui = liveTerminal() && !values['no-tui'];
     let dashboard: LiveDashboard | undefined;
     if (toRun.length) {
       writer.runStarted(workers);

@@ -30,7 +30,7 @@ options:
   --backend NAME   auto | tensorflow-gpu | tensorflow | wasm | cpu (overrides the file's backend)
   --rerun          train every trial again, completed ones included
   --yes            allow a grid of more than 10,000 trials
-  --no-tui         one line per epoch instead of the dashboard (also without a terminal)
+  --no-tui         one line per epoch instead of the dashboard (also without a terminal, or in CI)
   --json, --csv    output format of runs and sweeps commands (default: a table)
   -h, --help       this text
   -v, --version    the version`;
