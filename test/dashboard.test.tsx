@@ -194,6 +194,33 @@ describe('grouped view', () => {
     await press('g');
     expect(frame()[0]).not.toContain('grouped');
   });
+
+  it('↑/↓ select a configuration, Enter lists its seeds as trials (Enter: detail), Esc goes back to the groups', async () => {
+    const { frame, press } = await show();
+    await press('g', DOWN, '\r');
+    let lines = frame();
+    expect(lines[0]).toBe('lenet-sweep · dash · val_acc (higher is better) · grouped over seeds · model.pooling=avg: 3 seeds');
+    expect(lines[1]).toMatch(/^ {2}# trial/);
+    // The avg seeds only, ranked among all trials by the metric (avg/2 is third, avg/1 fourth; avg/3 is queued).
+    expect(lines[2]).toMatch(new RegExp(`^ {2}3 ${ids['avg/2']} avg +2 `));
+    expect(lines[3]).toMatch(new RegExp(`^ {2}4 ${ids['avg/1']} avg +1 `));
+    expect(lines[4]).toMatch(new RegExp(`^ {4}${ids['avg/3']} avg +3 .* queued`));
+    expect(lines[5]).toBe('');
+    expect(lines.at(-1)).toBe('↑↓ select · Enter detail · Esc groups · s sort: metric · g ungroup · q stop');
+    await press(DOWN, '\r');
+    expect(frame()[1]).toMatch(new RegExp(`^trial ${ids['avg/1']}\\w{4} · completed`));
+    await press('\u001B');
+    expect(frame()[0]).toContain('model.pooling=avg: 3 seeds');
+    await press('\u001B');
+    lines = frame();
+    expect(lines[0]).toBe('lenet-sweep · dash · val_acc (higher is better) · grouped over seeds');
+    expect(lines[2]).toMatch(/^ {2}1 max /);
+    await press('\u001B[A', '\r');
+    expect(frame()[0]).toContain('model.pooling=max: 3 seeds');
+    await press('g');
+    expect(frame()[0]).toBe('lenet-sweep · dash · val_acc (higher is better)');
+    expect(frame().filter((l) => / (queued|running|completed) /.test(l))).toHaveLength(6);
+  });
 });
 
 describe('detail and keys', () => {
@@ -246,7 +273,7 @@ describe('detail and keys', () => {
     expect(frame().at(-1)).toContain('s sort: metric');
     await press('g');
     expect(frame()[0]).toContain('grouped over seeds');
-    expect(frame().at(-1)).toBe('g ungroup · q stop');
+    expect(frame().at(-1)).toBe('↑↓ select · Enter its seeds · g ungroup · q stop');
     await press('s', '\r', 'g');
     expect(frame()[1]).toMatch(/^ {2}# trial/);
     expect(frame().at(-1)).toContain('s sort: metric');

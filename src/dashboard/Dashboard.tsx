@@ -7,10 +7,10 @@ import { Box, Text, useInput, useStdin, useStdout } from 'ink';
 import { useEffect, useReducer, useRef, useState, useSyncExternalStore } from 'react';
 import { fit } from './columns.js';
 import { Detail } from './Detail.js';
-import { hasRepeats, SORTS, sortTrials, totals } from './derive.js';
+import { configValue, paramKeys, SORTS, totals } from './derive.js';
 import { Footer } from './Footer.js';
 import { Groups } from './Groups.js';
-import { INITIAL_VIEW, pressKey, type ViewState } from './keys.js';
+import { INITIAL_VIEW, pressKey, screenOf, type ViewState } from './keys.js';
 import { Leaderboard } from './Leaderboard.js';
 import type { BoardStore } from './store.js';
 
@@ -60,12 +60,10 @@ export function Dashboard(props: DashboardProps) {
   // before React has drawn it.
   const [view, setView] = useState<ViewState>(INITIAL_VIEW);
   const latest = useRef(view);
-  const { selectedId, detail, sortIndex, grouped, confirming, stopping, notice } = view;
-
+  const { sortIndex, groupKey, confirming, stopping, notice } = view;
   const sort = SORTS[sortIndex];
-  const trials = sortTrials(board, sort);
-  const selected = trials.find((t) => t.id === selectedId) ?? trials[0];
-  const showGroups = grouped && hasRepeats(board);
+  // Once the sweep has ended the final leaderboard (or the groups) stays, without a detail.
+  const { showing, trials, selected } = screenOf(ended ? { ...view, detail: false } : view, board);
 
   useInput(
     (input, key) => {
@@ -85,18 +83,21 @@ export function Dashboard(props: DashboardProps) {
 
   const now = props.now?.() ?? Date.now();
   const goal = board.sweep.goal === 'maximize' ? 'higher is better' : 'lower is better';
-  const title = `lenet-sweep · ${board.sweep.name} · ${board.sweep.metric} (${goal})${showGroups ? ' · grouped over seeds' : ''}`;
+  const seedsOf =
+    showing === 'members' && trials.length
+      ? ` · ${paramKeys(board, true).map((k) => `${k}=${configValue(trials[0], k)}`).join(' ')}: ${trials.length} seed${trials.length === 1 ? '' : 's'}`
+      : '';
+  const title = `lenet-sweep · ${board.sweep.name} · ${board.sweep.metric} (${goal})${showing === 'groups' || showing === 'members' ? ' · grouped over seeds' : ''}${seedsOf}`;
   // The footer's second line: a question, an error, a notice, else the keys (none once ended).
   let message: string | null = notice ?? (stopping ? STOPPING : null);
   if (store.error) message = `database: ${store.error}`;
   if (confirming) message = 'stop the sweep? the running trials end after their current batch, queued ones stay queued. y = stop, any other key = go on';
   if (ended) message = null;
-  const showing = detail && selected && !ended ? 'detail' : showGroups ? 'groups' : 'trials';
   const content =
     showing === 'detail' && selected ? (
       <Detail trial={selected} metric={board.sweep.metric} width={width} height={rows - CHROME_LINES + 1} />
     ) : showing === 'groups' ? (
-      <Groups board={board} width={width} rows={rows - CHROME_LINES} />
+      <Groups board={board} selectedKey={groupKey} highlight={!ended} width={width} rows={rows - CHROME_LINES} />
     ) : (
       <Leaderboard board={board} trials={trials} selectedId={ended ? null : (selected?.id ?? null)} width={width} rows={rows - CHROME_LINES} />
     );

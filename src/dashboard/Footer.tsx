@@ -2,6 +2,7 @@
 import { Text } from 'ink';
 import { fit } from './columns.js';
 import type { Sort, Totals } from './derive.js';
+import type { Screen } from './keys.js';
 
 /** "42s", "3m05s", "1h02m". */
 export function duration(seconds: number | null): string {
@@ -18,7 +19,7 @@ export interface FooterProps {
   /** The sweep is marked running but its process has ended. */
   processGone: boolean;
   sort: Sort;
-  view: 'trials' | 'groups' | 'detail';
+  view: Screen['showing'];
   /** 'run': this process runs the sweep (q stops it); 'attach': watching another process (q quits). */
   mode: 'run' | 'attach';
   /** A question or notice that replaces the key help. */
@@ -42,7 +43,12 @@ export function Footer({ totals: t, sweepStatus, processGone, sort, view, mode, 
   const keys = ended
     ? ''
     : [
-        ...{ trials: ['↑↓ select', 'Enter detail', `s sort: ${sort}`, 'g group by config'], groups: ['g ungroup'], detail: ['Enter/Esc back'] }[view],
+        ...{
+          trials: ['↑↓ select', 'Enter detail', `s sort: ${sort}`, 'g group by config'],
+          groups: ['↑↓ select', 'Enter its seeds', 'g ungroup'],
+          members: ['↑↓ select', 'Enter detail', 'Esc groups', `s sort: ${sort}`, 'g ungroup'],
+          detail: ['Enter/Esc back'],
+        }[view],
         mode === 'run' ? 'q stop' : 'q quit',
       ].join(' · ');
   return (

@@ -45,26 +45,32 @@ export function groupColumns(board: Board, groups: Group[]): Column<Group & { ra
   ];
 }
 
-/** The groups, best first; as many as fit in `rows` lines (with the header and the note). */
-export function Groups({ board, width, rows }: { board: Board; width: number; rows: number }) {
+/**
+ * The groups, best first; as many as fit in `rows` lines (with the header and the note), around
+ * the selected one (`selectedKey`; null or gone: the first), highlighted unless `highlight` is off.
+ */
+export function Groups({ board, selectedKey, highlight, width, rows }: { board: Board; selectedKey: string | null; highlight: boolean; width: number; rows: number }) {
   const groups = groupTrials(board).map((g, i) => ({ ...g, rank: i + 1 }));
   const columns = fitColumns(groupColumns(board, groups), width);
   // Lines: the header, the groups that fit, a "more" line when some do not, and the note if there is room.
   const withNote = rows >= 4;
   const space = Math.max(1, rows - 1 - (withNote ? 1 : 0));
   const room = groups.length <= space ? groups.length : Math.max(1, space - 1);
+  const selected = Math.max(0, groups.findIndex((g) => g.key === selectedKey));
+  const start = groups.length <= room ? 0 : Math.min(Math.max(0, selected - Math.floor(room / 2)), groups.length - room);
+  const shown = groups.slice(start, start + room);
   const note =
     `seeds: completed / all. Welch's t-test of each configuration's best ${board.sweep.metric} against the leader's, ` +
     `over completed seeds, without correction for multiple comparisons; n.s. = not significant at ${ALPHA}`;
   return (
     <>
       <Text bold>{headerLine(columns)}</Text>
-      {groups.slice(0, room).map((g) => (
-        <Text key={g.rank} color={g.leader ? 'green' : undefined}>
+      {shown.map((g) => (
+        <Text key={g.key} color={g.leader ? 'green' : undefined} inverse={highlight && g === groups[selected]}>
           {cells(columns, g).join(' ')}
         </Text>
       ))}
-      {groups.length > room && <Text dimColor>{`… ${groups.length - room} more configurations`}</Text>}
+      {groups.length > room && <Text dimColor>{`… ${groups.length - room} more configurations (↑/↓ to scroll)`}</Text>}
       {withNote && <Text dimColor>{fit(note, width).trimEnd()}</Text>}
     </>
   );

@@ -72,6 +72,8 @@ export function paramKeys(board: Board, grouped: boolean): string[] {
 }
 
 export interface Group {
+  /** Names the configuration (its config's id with the seed set aside). */
+  key: string;
   /** The configuration's values in the grouped view's columns. */
   params: Record<string, string>;
   trials: BoardTrial[];
@@ -88,20 +90,19 @@ function configKey(t: BoardTrial): string {
   return trialId({ ...t.config, training: { ...t.config.training, seed: 0 } });
 }
 
-const configsOf = new WeakMap<Board, BoardTrial[][]>();
+const configsOf = new WeakMap<Board, Map<string, BoardTrial[]>>();
 
 /** The board's trials by configuration, in board order; hashed once per snapshot, not per frame. */
-function byConfig(board: Board): BoardTrial[][] {
+function byConfig(board: Board): Map<string, BoardTrial[]> {
   let groups = configsOf.get(board);
   if (!groups) {
-    const byKey = new Map<string, BoardTrial[]>();
+    groups = new Map();
     for (const t of board.trials) {
       const key = configKey(t);
-      const group = byKey.get(key);
+      const group = groups.get(key);
       if (group) group.push(t);
-      else byKey.set(key, [t]);
+      else groups.set(key, [t]);
     }
-    groups = [...byKey.values()];
     configsOf.set(board, groups);
   }
   return groups;
@@ -109,7 +110,20 @@ function byConfig(board: Board): BoardTrial[][] {
 
 /** Whether some configuration runs more than once (over seeds): only then is grouping meaningful. */
 export function hasRepeats(board: Board): boolean {
-  return byConfig(board).length < board.trials.length;
+  return byConfig(board).size < board.trials.length;
+}
+
+/**
+ * The trials a trial list shows: all of them, or one configuration's seeds (`groupKey`), in the
+ * order of `sort`. A configuration the snapshot no longer has gives null.
+ */
+export function shownTrials(board: Board, sort: Sort, groupKey: string | null = null): BoardTrial[] | null {
+  const trials = sortTrials(board, sort);
+  if (groupKey === null) return trials;
+  const members = byConfig(board).get(groupKey);
+  if (!members) return null;
+  const inGroup = new Set(members);
+  return trials.filter((t) => inGroup.has(t));
 }
 
 /** Values of completed trials only: a running trial's best so far would pull its group's mean down. */
@@ -119,9 +133,9 @@ const values = (trials: BoardTrial[], pick: (t: BoardTrial) => number | null) =>
 /** Trials grouped by configuration, best mean first (by the sweep's goal), groups without values last. */
 export function groupTrials(board: Board): Group[] {
   const sign = board.sweep.goal === 'maximize' ? -1 : 1;
-  const groups = byConfig(board).map((trials) => {
+  const groups = [...byConfig(board)].map(([key, trials]) => {
     const params = Object.fromEntries(paramKeys(board, true).map((k) => [k, configValue(trials[0], k)]));
-    return { params, trials, metric: summarize(values(trials, (t) => t.best_value)), test: summarize(values(trials, (t) => t.test_acc)) };
+    return { key, params, trials, metric: summarize(values(trials, (t) => t.best_value)), test: summarize(values(trials, (t) => t.test_acc)) };
   });
   groups.sort((a, b) => {
     const [x, y] = [a.metric.n ? a.metric.mean : null, b.metric.n ? b.metric.mean : null];

@@ -5,8 +5,8 @@
  * returned, not performed.
  */
 import type { Key } from 'ink';
-import type { Board } from './board.js';
-import { hasRepeats, SORTS, sortTrials } from './derive.js';
+import type { Board, BoardTrial } from './board.js';
+import { groupTrials, hasRepeats, shownTrials, SORTS } from './derive.js';
 
 export interface ViewState {
   /** The selected trial; null: the first row. */
@@ -14,19 +14,43 @@ export interface ViewState {
   detail: boolean;
   sortIndex: number;
   grouped: boolean;
+  /** The selected configuration in the grouped view (Group.key); null: the first. */
+  groupKey: string | null;
+  /** Grouped: showing the selected configuration's seeds as trials instead of the groups. */
+  inGroup: boolean;
   /** q was pressed in a running sweep: the next key answers "stop?". */
   confirming: boolean;
   stopping: boolean;
   notice: string | null;
 }
 
-export const INITIAL_VIEW: ViewState = { selectedId: null, detail: false, sortIndex: 0, grouped: false, confirming: false, stopping: false, notice: null };
+export const INITIAL_VIEW: ViewState = { selectedId: null, detail: false, sortIndex: 0, grouped: false, groupKey: null, inGroup: false, confirming: false, stopping: false, notice: null };
+
+/**
+ * What the view state shows of a snapshot: the trial list (all trials, or one configuration's
+ * seeds), the groups, or one trial in detail; and which trials and which one is selected. A
+ * selected trial or configuration that the snapshot no longer has falls back to the first.
+ */
+export interface Screen {
+  showing: 'trials' | 'groups' | 'members' | 'detail';
+  trials: BoardTrial[];
+  selected: BoardTrial | undefined;
+}
+
+export function screenOf(s: ViewState, board: Board): Screen {
+  const grouped = s.grouped && hasRepeats(board);
+  const sort = SORTS[s.sortIndex];
+  const members = grouped && s.inGroup ? shownTrials(board, sort, s.groupKey) : null;
+  const trials = members ?? shownTrials(board, sort)!;
+  const selected = trials.find((t) => t.id === s.selectedId) ?? trials[0];
+  const showing = s.detail && selected ? 'detail' : !grouped ? 'trials' : members ? 'members' : 'groups';
+  return { showing, trials, selected };
+}
 
 /** stop: q confirmed; interrupt: Ctrl-C (stop, or abort when already stopping); quit: leave the viewer. */
 export type Effect = 'stop' | 'interrupt' | 'quit' | null;
 
 export function pressKey(s: ViewState, input: string, key: Key, board: Board, mode: 'run' | 'attach'): { view: ViewState; effect: Effect } {
-  const same = { view: s, effect: null };
   if (key.ctrl && input === 'c') {
     return mode === 'attach' ? { view: s, effect: 'quit' } : { view: { ...s, confirming: false, stopping: true }, effect: 'interrupt' };
   }
@@ -40,21 +64,30 @@ export function pressKey(s: ViewState, input: string, key: Key, board: Board, mo
     return { view: { ...t, confirming: board.sweep.status === 'running' && !s.stopping }, effect: null };
   }
   if (s.detail) return { view: { ...t, detail: !(key.return || key.escape || key.backspace || key.leftArrow) }, effect: null };
-  const groups = s.grouped && hasRepeats(board);
-  // Groups have no selection and their own order: trials are selected and sorted ungrouped.
-  if (groups && (key.upArrow || key.downArrow || key.return || input === 's')) return same;
-  const trials = sortTrials(board, SORTS[s.sortIndex]);
+  if (input === 'g') {
+    return hasRepeats(board)
+      ? { view: { ...t, grouped: !s.grouped, inGroup: false }, effect: null }
+      : { view: { ...t, notice: 'nothing to group: no configuration is repeated over seeds (sweep.repeats)' }, effect: null };
+  }
+  const { showing, trials, selected } = screenOf(s, board);
+  if (showing === 'members' && (key.escape || key.backspace || key.leftArrow)) return { view: { ...t, inGroup: false }, effect: null };
+  if (showing === 'groups') {
+    // ↑/↓ select a configuration, Enter shows its seeds; groups have their own order, so s does nothing.
+    const groups = groupTrials(board);
+    const i = Math.max(0, groups.findIndex((g) => g.key === s.groupKey));
+    if (key.upArrow || key.downArrow) {
+      const next = groups[Math.min(groups.length - 1, Math.max(0, i + (key.upArrow ? -1 : 1)))];
+      return { view: { ...t, groupKey: next?.key ?? s.groupKey }, effect: null };
+    }
+    if (key.return && groups[i]) return { view: { ...t, inGroup: true, groupKey: groups[i].key, selectedId: null }, effect: null };
+    return { view: t, effect: null };
+  }
   if (key.upArrow || key.downArrow) {
-    const i = Math.max(0, trials.findIndex((x) => x.id === s.selectedId));
+    const i = Math.max(0, trials.findIndex((x) => x.id === selected?.id));
     const next = trials[Math.min(trials.length - 1, Math.max(0, i + (key.upArrow ? -1 : 1)))];
     return { view: { ...t, selectedId: next?.id ?? s.selectedId }, effect: null };
   }
-  if (key.return) return { view: { ...t, detail: trials.length > 0, selectedId: s.selectedId ?? trials[0]?.id ?? null }, effect: null };
+  if (key.return) return { view: { ...t, detail: selected !== undefined, selectedId: selected?.id ?? null }, effect: null };
   if (input === 's') return { view: { ...t, sortIndex: (s.sortIndex + 1) % SORTS.length }, effect: null };
-  if (input === 'g') {
-    return hasRepeats(board)
-      ? { view: { ...t, grouped: !s.grouped }, effect: null }
-      : { view: { ...t, notice: 'nothing to group: no configuration is repeated over seeds (sweep.repeats)' }, effect: null };
-  }
   return { view: t, effect: null };
 }
