@@ -195,6 +195,35 @@ describe('grouped view', () => {
     expect(frame()[0]).not.toContain('grouped');
   });
 
+  it('shows a window around the selected configuration when the groups do not fit', async () => {
+    // 12 learning rates × 2 seeds; the higher the rate, the better (so the groups rank in reverse file order).
+    const lrs = Array.from({ length: 12 }, (_, i) => (i + 1) / 1000);
+    const runs = writeRuns(`name: many\nsweep: { repeats: 2, parameters: { optimizer.lr: [${lrs.join(', ')}] } }\n`, (t) => ({
+      status: 'completed',
+      valAcc: [0.5 + t.config.optimizer.lr * 20 + t.config.training.seed / 1000],
+      testAcc: 0.5,
+    }));
+    const db = openForReading(runs.db);
+    const r = render(<Dashboard store={new BoardStore(() => loadBoard(db, 'many'))} mode="attach" columns={100} rows={14} />);
+    unmounts.push(r.unmount);
+    const press = async (k: string, times = 1) => {
+      for (let i = 0; i < times; i++) r.stdin.write(k);
+      await tick();
+    };
+    await tick();
+    await press('g');
+    let lines = r.lastFrame()!.split('\n');
+    expect(lines.length).toBeLessThan(14);
+    expect(lines[2]).toMatch(/^ {2}1 0\.012 /);
+    expect(lines.find((l) => l.startsWith('…'))).toMatch(/^… \d+ more configurations \(↑\/↓ to scroll\)$/);
+    await press(DOWN, 11);
+    lines = r.lastFrame()!.split('\n');
+    expect(lines.filter((l) => / 0\.001 /.test(l))).toHaveLength(1);
+    expect(lines.join('\n')).not.toMatch(/ 0\.012 /);
+    await press('\r');
+    expect(r.lastFrame()!.split('\n')[0]).toContain('optimizer.lr=0.001: 2 seeds');
+  });
+
   it('↑/↓ select a configuration, Enter lists its seeds as trials (Enter: detail), Esc goes back to the groups', async () => {
     const { frame, press } = await show();
     await press('g', DOWN, '\r');

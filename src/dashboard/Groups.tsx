@@ -6,7 +6,7 @@
 import { Text } from 'ink';
 import type { Summary } from './stats.js';
 import type { Board } from './board.js';
-import { cells, fit, fitColumns, headerLine, type Column } from './columns.js';
+import { cells, fit, fitColumns, headerLine, type Column, windowAround } from './columns.js';
 import { ALPHA, groupTrials, paramKeys, type Group } from './derive.js';
 import { paramHeaders } from './Leaderboard.js';
 
@@ -55,10 +55,8 @@ export function Groups({ board, selectedKey, highlight, width, rows }: { board: 
   // Lines: the header, the groups that fit, a "more" line when some do not, and the note if there is room.
   const withNote = rows >= 4;
   const space = Math.max(1, rows - 1 - (withNote ? 1 : 0));
-  const room = groups.length <= space ? groups.length : Math.max(1, space - 1);
   const selected = Math.max(0, groups.findIndex((g) => g.key === selectedKey));
-  const start = groups.length <= room ? 0 : Math.min(Math.max(0, selected - Math.floor(room / 2)), groups.length - room);
-  const shown = groups.slice(start, start + room);
+  const { shown, hidden } = windowAround(groups, selected, space);
   const note =
     `seeds: completed / all. Welch's t-test of each configuration's best ${board.sweep.metric} against the leader's, ` +
     `over completed seeds, without correction for multiple comparisons; n.s. = not significant at ${ALPHA}`;
@@ -70,7 +68,7 @@ export function Groups({ board, selectedKey, highlight, width, rows }: { board: 
           {cells(columns, g).join(' ')}
         </Text>
       ))}
-      {groups.length > room && <Text dimColor>{`… ${groups.length - room} more configurations (↑/↓ to scroll)`}</Text>}
+      {hidden > 0 && <Text dimColor>{`… ${hidden} more configurations (↑/↓ to scroll)`}</Text>}
       {withNote && <Text dimColor>{fit(note, width).trimEnd()}</Text>}
     </>
   );

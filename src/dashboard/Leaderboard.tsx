@@ -6,7 +6,7 @@ import { Text } from 'ink';
 import { metricValue, pct, rate } from '../cli/format.js';
 import { progressBar, sparkline } from '../view/charts.js';
 import type { Board, BoardTrial } from './board.js';
-import { cells, fitColumns, headerLine, SEPARATOR, type Column } from './columns.js';
+import { cells, fitColumns, headerLine, SEPARATOR, type Column, windowAround } from './columns.js';
 import { configValue, paramKeys, progressOf } from './derive.js';
 
 export const STATUS_COLOR: Record<string, string> = {
@@ -67,11 +67,7 @@ export function Leaderboard({ board, trials, selectedId, width, rows }: Leaderbo
   const columns = fitColumns(trialColumns(board), width);
   const statusIndex = columns.findIndex((c) => c.header === 'status');
   const selected = Math.max(0, trials.findIndex((t) => t.id === selectedId));
-  // When the trials do not fit, one line says how many are hidden.
-  const room = trials.length <= rows ? trials.length : Math.max(1, rows - 1);
-  const start = trials.length <= room ? 0 : Math.min(Math.max(0, selected - Math.floor(room / 2)), trials.length - room);
-  const shown = trials.slice(start, start + room);
-  const hidden = trials.length - shown.length;
+  const { shown, hidden } = windowAround(trials, selected, rows);
   return (
     <>
       <Text bold>{headerLine(columns)}</Text>

@@ -48,3 +48,14 @@ export function cells<T>(columns: Column<T>[], row: T): string[] {
 }
 
 export const SEPARATOR = ' '.repeat(GAP);
+
+/**
+ * The rows of a list that fit in `lines`: all of them, or a window around the selected one with
+ * a line left to say how many are hidden.
+ */
+export function windowAround<T>(rows: T[], selected: number, lines: number): { shown: T[]; hidden: number } {
+  const room = rows.length <= lines ? rows.length : Math.max(1, lines - 1);
+  const start = rows.length <= room ? 0 : Math.min(Math.max(0, selected - Math.floor(room / 2)), rows.length - room);
+  const shown = rows.slice(start, start + room);
+  return { shown, hidden: rows.length - shown.length };
+}
