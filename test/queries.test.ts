@@ -4,7 +4,7 @@
  * list; the mistakes; and that no read command ever changes the database.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -95,7 +95,20 @@ describe('show, best, compare, sql, sweeps list', () => {
     expect(r.stdout).toContain('● train_loss  ○ val_loss');
     const detail = await json('runs', 'show', ids['max/2']);
     expect(detail.config.model.pooling).toBe('max');
+    expect(detail.config.sweep.repeats).toBe(3); // --json keeps everything stored
     expect(detail.epochs.map((e: { val_acc: number }) => e.val_acc)).toEqual([0.911, 0.961, 0.983]);
+  });
+
+  it("show's config is the trial's own: without the sweep block, a file of it alone is the same trial", async () => {
+    const r = await cli('runs', 'show', ids['max/2'], '--db', db);
+    const config = r.stdout.slice(r.stdout.indexOf('config\n') + 7, r.stdout.indexOf('\n\nepochs')).replace(/^ {2}/gm, '');
+    expect(config).toMatch(/^ {2}pooling: max$/m);
+    expect(config).not.toMatch(/^sweep:/m);
+    const file = join(tempDir(), 'one.yaml');
+    writeFileSync(file, config);
+    const plan = await cli('plan', file, '--db', join(tempDir(), 'none.db'));
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(new RegExp(`^1 +${ids['max/2']} `, 'm'));
   });
 
   it('best: the leader of each sweep', async () => {

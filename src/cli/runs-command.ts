@@ -7,6 +7,7 @@ import { stringify as toYaml } from 'yaml';
 import { UserError } from '../config/errors.js';
 import { configPaths, differingPaths } from '../config/load.js';
 import { didYouMean } from '../config/suggest.js';
+import { trialIdentity } from '../sweep/trial-id.js';
 import { parseWhere, type Value } from '../query/where.js';
 import { epochsOf, findTrial, listTrials, type TrialRecord, type TrialSummary } from '../store/queries.js';
 import { DEFAULT_DB, withReadOnly } from '../store/open.js';
@@ -167,7 +168,10 @@ function show(args: string[]): number {
       `time    started ${trial.started_at ?? '—'}  finished ${trial.finished_at ?? '—'}`,
       '',
       'config',
-      ...toYaml(trial.config).trimEnd().split('\n').map((l) => `  ${l}`),
+      // The trial's own settings: an experiment file of them alone trains this trial. The sweep
+      // block is the same for every trial of the sweep (--json keeps it) and its values for this
+      // trial are the params line.
+      ...toYaml(trialIdentity(trial.config)).trimEnd().split('\n').map((l) => `  ${l}`),
       '',
       'epochs',
       epochs.length
