@@ -2,9 +2,12 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { gather, IDX_FILES, loadDataset } from '../src/data/dataset.js';
+import { trainImagesPerEpoch } from '../src/data/counts.js';
+import { gather, IDX_FILES, loadDataset, trainingCount } from '../src/data/dataset.js';
+import { splitOptions } from '../src/data/sources.js';
 import { ensureEmbeddedMnist } from '../src/data/embedded.js';
 import { readIdx, writeIdx } from '../src/data/idx.js';
+import { config as experimentConfig } from './experiment-fixture.js';
 import { tempDir } from './helpers.js';
 
 const NORM = { mean: 0.1307, std: 0.3081 };
@@ -54,6 +57,19 @@ describe('embedded MNIST digits', () => {
     const b = loadDataset(dir, { validation: { from: 'train', fraction: 0.1, seed: 1 }, limitTrain: 0, ...NORM });
     expect([a.train.count, a.validation.count, a.test.count]).toEqual([7196, 800, 2004]);
     expect(a.validation.labels).not.toEqual(b.validation.labels);
+  });
+
+  it("plan's count of training images (without loading them) is what loading gives", () => {
+    // 7,996 × 0.25006253 = 1999.5 sits on a rounding edge.
+    for (const fraction of [0.1, 0.25, 0.25006253, 0.0625, 0.5]) {
+      for (const limitTrain of [0, 256, 7000]) {
+        const options = { validation: { from: 'train' as const, fraction, seed: 0 }, limitTrain };
+        expect(trainingCount(7996, options), `${fraction}, ${limitTrain}`).toBe(loadDataset(dir, { ...options, ...NORM }).train.count);
+      }
+    }
+    const config = experimentConfig();
+    config.data = { ...config.data, dataset: 'idx', dir, validation: 0.25006253 };
+    expect(trainImagesPerEpoch(config)).toBe(loadDataset(dir, { ...splitOptions(config), ...NORM }).train.count);
   });
 });
 

@@ -83,6 +83,15 @@ export interface SplitOptions {
   limitTrain: number;
 }
 
+const validationCount = (trainFileImages: number, fraction: number) => Math.round(trainFileImages * fraction);
+
+/** How many training images a split keeps of a training file's: what validation leaves, at most limitTrain. */
+export function trainingCount(trainFileImages: number, options: Pick<SplitOptions, 'validation' | 'limitTrain'>): number {
+  const v = options.validation;
+  const n = v.from === 'train' ? trainFileImages - validationCount(trainFileImages, v.fraction) : trainFileImages;
+  return options.limitTrain > 0 ? Math.min(n, options.limitTrain) : n;
+}
+
 function findFile(dir: string, stem: string): string {
   for (const name of [stem, `${stem}.gz`]) if (existsSync(join(dir, name))) return join(dir, name);
   throw new IdxError(join(dir, stem), 'not found (also looked for .gz)');
@@ -134,7 +143,7 @@ export function loadDataset(dir: string, options: SplitOptions): Dataset {
   let testIdx = range(test.labels.dims[0]);
   if (v.from === 'train') {
     const order = new Random(v.seed).shuffle(range(train.labels.dims[0]));
-    const nValidation = Math.round(order.length * v.fraction);
+    const nValidation = validationCount(order.length, v.fraction);
     validation = fromTrain(order.slice(0, nValidation));
     trainIdx = order.subarray(nValidation);
   } else {

@@ -18,16 +18,29 @@ export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 /** Validation fraction of datasets with their own test files, when the file gives none. */
 export const DEFAULT_VALIDATION = 0.1;
 
-async function folder(data: Experiment['data']): Promise<string> {
+/** Where a dataset's IDX files are, or (the embedded and downloaded ones) will be once prepared. */
+export function datasetDir(data: Experiment['data']): string {
   switch (data.dataset) {
     case 'mnist':
-      return ensureEmbeddedMnist(join(cacheDir(), 'mnist-embedded'));
+      return join(cacheDir(), 'mnist-embedded');
     case 'mnist-full':
-      return download({ files: MNIST_FILES, mirrors: data.mirrors ?? MNIST_MIRRORS, log: (m) => console.log(m) }, data.dir ?? join(cacheDir(), 'mnist-full'));
+      return data.dir ?? join(cacheDir(), 'mnist-full');
     case 'fashion-mnist':
       return data.dir ?? DEBIAN_FASHION_MNIST;
     case 'idx':
       return data.dir!;
+  }
+}
+
+async function folder(data: Experiment['data']): Promise<string> {
+  const dir = datasetDir(data);
+  switch (data.dataset) {
+    case 'mnist':
+      return ensureEmbeddedMnist(dir);
+    case 'mnist-full':
+      return download({ files: MNIST_FILES, mirrors: data.mirrors ?? MNIST_MIRRORS, log: (m) => console.log(m) }, dir);
+    default:
+      return dir;
   }
 }
 
