@@ -77,17 +77,26 @@ export interface SweepSummary {
 }
 
 /**
+ * Whether the process with this pid is there: only knowable on the host that ran it ('unknown'
+ * elsewhere, or without a pid).
+ */
+export function processState(host: string | null, pid: number | null): 'alive' | 'gone' | 'unknown' {
+  if (pid === null || host !== hostname()) return 'unknown';
+  try {
+    process.kill(pid, 0);
+    return 'alive';
+  } catch (err) {
+    // EPERM: it exists, under another user.
+    return (err as NodeJS.ErrnoException).code === 'ESRCH' ? 'gone' : 'alive';
+  }
+}
+
+/**
  * Whether a sweep marked running was left so by a process that no longer exists (SIGKILL, a
- * crash of the machine): only knowable on the host that ran it; elsewhere assumed alive.
+ * crash of the machine); elsewhere than on the host that ran it, assumed alive.
  */
 export function processGone(sweep: { status: string; host: string | null; pid: number | null }): boolean {
-  if (sweep.status !== 'running' || sweep.pid === null || sweep.host !== hostname()) return false;
-  try {
-    process.kill(sweep.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return sweep.status === 'running' && processState(sweep.host, sweep.pid) === 'gone';
 }
 
 export interface TrialRecord extends TrialSummary {

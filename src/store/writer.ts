@@ -5,7 +5,9 @@
 import type Database from 'better-sqlite3';
 import type { Experiment } from '../config/experiment.types.js';
 import type { Trial } from '../config/experiment.js';
+import { UserError } from '../config/errors.js';
 import type { EpochMetrics, TrainStatus } from '../train/loop.js';
+import { processState } from './queries.js';
 
 export type TrialStatus = 'queued' | 'running' | 'completed' | 'failed' | 'diverged' | 'interrupted';
 
@@ -53,20 +55,35 @@ export class RunWriter {
     this.setProgress = db.prepare(`UPDATE trial_records SET current_epoch = ?, current_batch = ? WHERE id = ?`);
   }
 
-  /** Creates the sweep, or takes up the one of the same name, and records its trials as queued. */
+  /**
+   * Creates the sweep, or takes up the one of the same name, and records its trials as queued.
+   * A sweep of that name that another live process on this host is running is refused (two
+   * runs would train the same trials into one curve); one whose process is gone is taken over.
+   * Check and claim are one IMMEDIATE transaction, so two starts at once cannot both pass.
+   */
   static begin(db: Database.Database, file: string, experiment: Experiment, trials: Trial[], meta: { host: string; versions: Record<string, string> }): RunWriter {
     const sweepId = db.transaction(() => {
+      const running = db.prepare(`SELECT host, pid, run_started_at FROM sweeps WHERE name = ? AND status = 'running'`).get(experiment.name) as
+        | { host: string | null; pid: number | null; run_started_at: string | null }
+        | undefined;
+      if (running && running.pid !== process.pid && processState(running.host, running.pid) === 'alive') {
+        throw new UserError({
+          file,
+          message: `sweep '${experiment.name}' is already running in this database (pid ${running.pid} on ${running.host}, since ${running.run_started_at ?? '?'}); wait for it, stop it (q or Ctrl-C where it runs), or use another --db`,
+        });
+      }
       const t = now();
+      // The pid is claimed here, not only when training starts, so that a second start sees it.
       const row = db
         .prepare(
-          `INSERT INTO sweeps (name, file, config, status, created_at, updated_at, host, versions, metric, goal, run)
-           VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, 1)
+          `INSERT INTO sweeps (name, file, config, status, created_at, updated_at, host, versions, metric, goal, run, pid)
+           VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, 1, ?)
            ON CONFLICT (name) DO UPDATE SET file = excluded.file, config = excluded.config, status = 'running',
              updated_at = excluded.updated_at, host = excluded.host, versions = excluded.versions,
-             metric = excluded.metric, goal = excluded.goal, run = run + 1
+             metric = excluded.metric, goal = excluded.goal, run = run + 1, pid = excluded.pid
            RETURNING id, run`,
         )
-        .get(experiment.name, file, JSON.stringify(experiment), t, t, meta.host, JSON.stringify(meta.versions), experiment.metric.name, experiment.metric.goal) as { id: number; run: number };
+        .get(experiment.name, file, JSON.stringify(experiment), t, t, meta.host, JSON.stringify(meta.versions), experiment.metric.name, experiment.metric.goal, process.pid) as { id: number; run: number };
       // A trial the file had before stays (with its results); it joins this run, with the
       // parameters this expansion swept.
       const insert = db.prepare(
@@ -77,7 +94,7 @@ export class RunWriter {
         insert.run(t.id, row.id, JSON.stringify(t.params), JSON.stringify(t.config), t.config.training.epochs, t.config.metric.name, t.config.metric.goal, row.run);
       }
       return row.id;
-    })();
+    }).immediate();
     return new RunWriter(db, sweepId, experiment);
   }
 

@@ -1,0 +1,68 @@
+/**
+ * One sweep, one run at a time: starting a sweep that a live process is running on the same
+ * database is refused (two runs would train the same trials into one curve and clash on their
+ * epochs), while a sweep whose process was killed is taken over by the next start.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { cli, startCli } from './cli-helpers.js';
+import { tempDir, writeExperiment } from './helpers.js';
+
+const YAML = 'name: once\ntraining: { epochs: 3, limit_train: 1000 }\nsweep: { parameters: { model.pooling: [avg, max] } }\n';
+
+function stored(db: string) {
+  const conn = new Database(db, { readonly: true });
+  const sweep = conn.prepare('SELECT status, run FROM sweeps').get() as { status: string; run: number };
+  const trials = conn.prepare('SELECT status, epochs, (SELECT count(*) FROM epochs e WHERE e.trial_id = t.id) AS rows FROM trials t ORDER BY id').all();
+  conn.close();
+  return { sweep, trials };
+}
+
+describe('a sweep already running', () => {
+  it('is not started again on the same database: one line, exit 2, and the first run is untouched', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const file = writeExperiment(YAML);
+    let second: Promise<Awaited<ReturnType<typeof cli>>> | undefined;
+    const first = await startCli([file, '--db', db, '--no-tui'], (out) => {
+      if (!second && /epoch 1\/3/.test(out)) second = cli(file, '--db', db, '--no-tui');
+    });
+    expect(second).toBeDefined();
+    const refused = await second!;
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(new RegExp(`^${file}: sweep 'once' is already running in this database \\(pid \\d+ on [^,]+, since \\d{4}-.*\\); wait for it, stop it \\(q or Ctrl-C where it runs\\), or use another --db$`, 'm'));
+    expect(first.code).toBe(0);
+    expect(stored(db)).toEqual({
+      sweep: { status: 'completed', run: 1 },
+      trials: [
+        { status: 'completed', epochs: 3, rows: 3 },
+        { status: 'completed', epochs: 3, rows: 3 },
+      ],
+    });
+  });
+
+  it('whose process was killed is taken over by the next start, which trains what is left', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const file = writeExperiment(YAML);
+    let killed = false;
+    const first = await startCli([file, '--db', db, '--no-tui'], (out, child) => {
+      if (!killed && /epoch 1\/3/.test(out)) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    });
+    expect(first.signal).toBe('SIGKILL');
+    expect(stored(db).sweep.status).toBe('running');
+    const again = await cli(file, '--db', db, '--no-tui');
+    expect(again.code).toBe(0);
+    expect(stored(db)).toEqual({
+      sweep: { status: 'completed', run: 2 },
+      trials: [
+        { status: 'completed', epochs: 3, rows: 3 },
+        { status: 'completed', epochs: 3, rows: 3 },
+      ],
+    });
+  });
+});
