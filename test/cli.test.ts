@@ -1,5 +1,6 @@
 /** The real `sweep` CLI as a child process, on real SQLite files and a real worker pool. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +8,8 @@ import { cli, startCli } from './cli-helpers.js';
 import { tempDir, writeExperiment } from './helpers.js';
 
 const SMOKE = 'experiments/smoke.yaml';
+
+const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 function readDb(path: string) {
   const db = new Database(path, { readonly: true });
@@ -151,27 +154,57 @@ describe('bad input', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('a database that is not ours, or from a newer version, is refused and left unchanged', async () => {
+  it('a database that is not ours, or from a newer version, is refused and left unchanged, byte for byte', async () => {
     const dir = tempDir();
     const foreign = join(dir, 'foreign.db');
     const f = new Database(foreign);
-    f.exec('CREATE TABLE notes (x)');
+    f.exec('CREATE TABLE notes (x); INSERT INTO notes VALUES (1);');
     f.close();
     const newer = join(dir, 'newer.db');
     const n = new Database(newer);
     n.pragma('user_version = 99');
+    n.exec('CREATE TABLE future (x)');
     n.close();
-    for (const args of [[SMOKE, '--db', foreign], ['runs', 'list', '--db', foreign]]) {
-      const r = await cli(...args);
+    const before = { foreign: digest(foreign), newer: digest(newer) };
+    // Every command that refuses them: a sweep, sweep upgrade (both write to databases they accept) and a reader.
+    for (const command of [[SMOKE, '--no-tui'], ['upgrade'], ['runs', 'list']]) {
+      const r = await cli(...command, '--db', foreign);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/foreign\.db: not a lenet-sweep database/);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^\S*foreign\.db: not a lenet-sweep database \(it has tables but no lenet-sweep schema version\)\n$/);
+      expect(digest(foreign)).toBe(before.foreign);
+      const v = await cli(...command, '--db', newer);
+      expect(v.code).toBe(2);
+      expect(v.stderr).toMatch(/^\S*newer\.db: database schema version 99 is newer than this lenet-sweep understands \(2\); upgrade lenet-sweep\n$/);
+      expect(digest(newer)).toBe(before.newer);
     }
-    const r = await cli('runs', 'list', '--db', newer);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/newer\.db: database schema version 99 is newer than this lenet-sweep understands \(2\)/);
+    expect(readdirSync(dir).sort()).toEqual(['foreign.db', 'newer.db']);
     const check = new Database(foreign, { readonly: true });
     expect(check.prepare(`SELECT name FROM sqlite_master`).all()).toEqual([{ name: 'notes' }]);
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
     check.close();
+  });
+
+  it('a directory or an empty --db is refused before any training', async () => {
+    const dir = tempDir();
+    const r = await cli(SMOKE, '--no-tui', '--db', dir);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`${dir}: is a directory, not a database file; pass the database file with --db PATH (e.g. --db runs/runs.db)\n`);
+    expect(readdirSync(dir)).toEqual([]);
+    const empty = await cli(SMOKE, '--no-tui', '--db', '');
+    expect(empty.code).toBe(2);
+    expect(empty.stdout).toBe('');
+    expect(empty.stderr).toBe('--db: expected a path to the database file, found an empty string\n');
+  });
+
+  it('a sweep on an empty file makes it the database', async () => {
+    const db = join(tempDir(), 'empty.db');
+    writeFileSync(db, '');
+    const r = await cli(SMOKE, '--no-tui', '--db', db, '--set', 'training.limit_train=64');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readDb(db).trials).toHaveLength(2);
   });
 
   it('runs list on a missing database or an unknown sweep', async () => {

@@ -4,7 +4,7 @@
  * list; the mistakes; and that no read command ever changes the database.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -96,7 +96,19 @@ describe('show, best, compare, sql, sweeps list', () => {
     const detail = await json('runs', 'show', ids['max/2']);
     expect(detail.config.model.pooling).toBe('max');
     expect(detail.config.sweep.repeats).toBe(3); // --json keeps everything stored
-    expect(detail.epochs.map((e: { val_acc: number }) => e.val_acc)).toEqual([0.911, 0.961, 0.983]);
+    // `epochs` is the count, as in runs list --json; the epoch rows are `history`.
+    expect(detail.epochs).toBe(3);
+    expect(detail.history.map((e: { val_acc: number }) => e.val_acc)).toEqual([0.911, 0.961, 0.983]);
+  });
+
+  it('finds a trial by an id prefix in upper case too', async () => {
+    const r = await cli('runs', 'show', ids['max/2'].slice(0, 6).toUpperCase(), '--db', db);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`trial ${ids['max/2']} of sweep pool3: completed`);
+    const compared = await cli('runs', 'compare', ids['max/2'].toUpperCase(), ids['avg/2'].slice(0, 8).toUpperCase(), '--db', db, '--json');
+    expect(compared.code).toBe(0);
+    expect(compared.stdout).toContain(ids['avg/2']);
   });
 
   it("show's config is the trial's own: without the sweep block, a file of it alone is the same trial", async () => {
@@ -170,6 +182,11 @@ describe('bad input: one line, exit 2, the database unchanged', () => {
     [['runs', 'list', '--sort', 'test_acc:up'], /^--sort: expected KEY, KEY:asc or KEY:desc, found 'test_acc:up'$/],
     [['runs', 'list', '--status', 'done'], /^--status: unknown status 'done'/],
     [['runs', 'list', '--limit', '0'], /^--limit: expected a positive integer, found '0'$/],
+    [['runs', 'list', '--limit', '-1'], /^--limit: a value that starts with '-' must be written --limit=-1$/],
+    [['runs', 'list', '--limit=-1'], /^--limit: expected a positive integer, found '-1'$/],
+    [['runs', 'list', '--sort'], /^--sort: missing its value \(found the option '--db' after it\); write --sort VALUE$/],
+    [['runs', 'list', '--json=yes'], /^--json: takes no value; write --json alone$/],
+    [['runs', 'list', '--limt', '3'], /^sweep runs list: Unknown option '--limt' \(did you mean '--limit'\?\); see sweep --help$/],
     [['runs', 'list', '--json', '--csv'], /^--json and --csv: choose one output format$/],
     [['runs', 'sql', 'DELETE FROM trial_records'], /^sweep runs sql: only statements that read are allowed/],
     [['runs', 'sql', "UPDATE sweeps SET name = 'x'"], /^sweep runs sql: only statements that read are allowed/],
@@ -225,7 +242,36 @@ describe('bad input: one line, exit 2, the database unchanged', () => {
     expect(row).toMatchObject({ id: '0123456789ab', sweep: 'old', best_value: 0.97, test_acc: 0.96, epochs: 1, images_per_s: 1500, rank: 1 });
     const missing = await cli('upgrade', '--db', join(tempDir(), 'none.db'));
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/none\.db: no such database; pass the one to upgrade with --db PATH\n$/);
+    expect(missing.stderr).toMatch(/none\.db: no such database, so nothing to upgrade; pass the one to upgrade with --db PATH\n$/);
+  });
+
+  it('sweep upgrade only upgrades a lenet-sweep database: an empty file, a missing one or a directory is refused as it is', async () => {
+    const dir = tempDir();
+    const empty = join(dir, 'empty.db');
+    writeFileSync(empty, '');
+    const r = await cli('upgrade', '--db', empty);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`${empty}: not a lenet-sweep database (it is empty), so nothing to upgrade; a sweep run with --db PATH creates one\n`);
+    expect(readFileSync(empty).length).toBe(0);
+    const missing = join(dir, 'none.db');
+    expect((await cli('upgrade', '--db', missing)).code).toBe(2);
+    expect(existsSync(missing)).toBe(false);
+    for (const args of [['upgrade'], ['runs', 'list'], ['sweeps', 'list'], ['dashboard']]) {
+      const onDir = await cli(...args, '--db', dir);
+      expect(onDir.code).toBe(2);
+      expect(onDir.stderr).toBe(`${dir}: is a directory, not a database file; pass the database file with --db PATH (e.g. --db runs/runs.db)\n`);
+    }
+    expect(readdirSync(dir)).toEqual(['empty.db']);
+  });
+
+  it('an empty --db names no file', async () => {
+    for (const args of [['upgrade'], ['runs', 'list'], ['runs', 'show', 'abcd'], ['sweeps', 'list'], ['dashboard'], ['plan', 'experiments/smoke.yaml']]) {
+      const r = await cli(...args, '--db', '');
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe("--db: expected a path to the database file, found an empty string\n");
+    }
   });
 });
 

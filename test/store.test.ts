@@ -3,6 +3,7 @@
  * the epochs; a run re-queues the trials it will train; ranks belong to the sweep's current
  * metric; upgrades happen only through writers.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -114,6 +115,28 @@ describe('schema versions', () => {
     const [row] = listTrials(reader);
     reader.close();
     expect(row).toMatchObject({ id: '0123456789ab', sweep: 'old', rank: 1, best_value: 0.97, test_acc: 0.96, epochs: 2, epochs_planned: 2, val_acc: 0.97, images_per_s: 1600, seconds: 4 });
+  });
+
+  it('writers check a database is theirs before writing anything to it, WAL mode included', () => {
+    const dir = tempDir();
+    const foreign = join(dir, 'foreign.db');
+    const f = new Database(foreign);
+    f.exec('CREATE TABLE notes (x); INSERT INTO notes VALUES (1);');
+    f.close();
+    const empty = join(dir, 'empty.db');
+    writeFileSync(empty, '');
+    const before = readFileSync(foreign);
+    expect(problemsOf(() => openForWriting(foreign), foreign)).toEqual(['FILE: not a lenet-sweep database (it has tables but no lenet-sweep schema version)']);
+    expect(problemsOf(() => upgradeDatabase(foreign), foreign)).toEqual(['FILE: not a lenet-sweep database (it has tables but no lenet-sweep schema version)']);
+    expect(problemsOf(() => upgradeDatabase(empty), empty)).toEqual(['FILE: not a lenet-sweep database (it is empty), so nothing to upgrade; a sweep run with --db PATH creates one']);
+    expect(problemsOf(() => upgradeDatabase(dir), dir)).toEqual(['FILE: is a directory, not a database file; pass the database file with --db PATH (e.g. --db runs/runs.db)']);
+    expect(readFileSync(foreign).equals(before)).toBe(true);
+    expect(readFileSync(empty).length).toBe(0);
+    // A writer (a sweep) makes an empty file a database, in WAL mode.
+    const conn = openForWriting(empty);
+    expect(conn.pragma('journal_mode', { simple: true })).toBe('wal');
+    conn.close();
+    expect(upgradeDatabase(empty)).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION });
   });
 
   it('a sweep on an older database upgrades it', () => {

@@ -155,7 +155,8 @@ function show(args: string[]): number {
     const trial = findTrial(db, id);
     const epochs = epochsOf(db, trial.id);
     if (values.json) {
-      print(JSON.stringify({ ...trial, epochs }, null, 2));
+      // `epochs` stays the count, as in runs list --json; the per-epoch rows are `history`.
+      print(JSON.stringify({ ...trial, history: epochs }, null, 2));
       return 0;
     }
     const width = Math.max(40, Math.min(process.stdout.columns ?? 80, 100));

@@ -3,7 +3,7 @@
  * it also brings an older database up to the current schema. Every other command opens it
  * read-only and never changes it.
  */
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
@@ -12,25 +12,43 @@ import { checkVersion, migrate, SCHEMA_VERSION } from './schema.js';
 export const DEFAULT_DB = 'runs/runs.db';
 
 export function openForWriting(path: string): Database.Database {
-  return open(path).db;
+  return open(path, { create: true }).db;
 }
 
-/** `sweep upgrade`: brings an existing database to this version's schema. */
+/** `sweep upgrade`: brings an existing lenet-sweep database to this version's schema. */
 export function upgradeDatabase(path: string): { from: number; to: number } {
-  if (!existsSync(path)) throw new UserError({ file: path, message: 'no such database; pass the one to upgrade with --db PATH' });
-  const { db, from } = open(path);
+  checkPath(path);
+  if (!existsSync(path)) throw new UserError({ file: path, message: 'no such database, so nothing to upgrade; pass the one to upgrade with --db PATH' });
+  const { db, from } = open(path, { create: false });
   db.close();
   return { from, to: SCHEMA_VERSION };
 }
 
-/** Opens (or creates) a database for writing, migrated to the current schema; `from` is the version it had. */
-function open(path: string): { db: Database.Database; from: number } {
+/** Refuses a path that cannot name a database file: an empty one, or a directory. */
+function checkPath(path: string): void {
+  if (path === '') throw new UserError('--db: expected a path to the database file, found an empty string');
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    // Missing or unreadable: each caller says which.
+  }
+  if (isDirectory) throw new UserError({ file: path, message: 'is a directory, not a database file; pass the database file with --db PATH (e.g. --db runs/runs.db)' });
+}
+
+/**
+ * Opens a database for writing, migrated to the current schema; `from` is the version it had.
+ * `create`: an empty or missing file becomes a new database (a sweep); otherwise it is refused
+ * (`sweep upgrade` has nothing to upgrade). The file is checked to be ours (or empty) before
+ * anything is written to it, WAL mode included: a refused file is left as it was.
+ */
+function open(path: string, { create }: { create: boolean }): { db: Database.Database; from: number } {
+  checkPath(path);
   let db: Database.Database | undefined;
   try {
     mkdirSync(dirname(path), { recursive: true });
     if (existsSync(path)) accessSync(path, constants.R_OK | constants.W_OK);
-    db = new Database(path);
-    db.pragma('journal_mode = WAL');
+    db = new Database(path, { fileMustExist: !create });
   } catch (err) {
     db?.close();
     throw new UserError({ file: path, message: `cannot open the database for writing (${(err as Error).message}); choose another with --db PATH` });
@@ -38,6 +56,16 @@ function open(path: string): { db: Database.Database; from: number } {
   try {
     // A reader holding a lock during a checkpoint makes the writer wait, not fail.
     db.pragma('busy_timeout = 10000');
+    // Only reads until the file is known to be a lenet-sweep database, or an empty one.
+    const version = checkVersion(db, path);
+    if (version === 0 && !create) {
+      throw new UserError({ file: path, message: 'not a lenet-sweep database (it is empty), so nothing to upgrade; a sweep run with --db PATH creates one' });
+    }
+    try {
+      db.pragma('journal_mode = WAL');
+    } catch (err) {
+      throw new UserError({ file: path, message: `cannot open the database for writing (${(err as Error).message}); choose another with --db PATH` });
+    }
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     return { db, from: migrate(db, path) };
@@ -49,6 +77,7 @@ function open(path: string): { db: Database.Database; from: number } {
 }
 
 export function openForReading(path: string): Database.Database {
+  checkPath(path);
   if (!existsSync(path)) throw new UserError({ file: path, message: 'no such database; run a sweep first or pass --db PATH' });
   let db: Database.Database;
   try {

@@ -216,11 +216,13 @@ export function listTrials(db: Database.Database, filter: TrialFilter = {}): Tri
 
 /** One trial by its id or an unambiguous prefix of it (at least 4 characters). */
 export function findTrial(db: Database.Database, idOrPrefix: string): TrialRecord {
-  const matches = /^[0-9a-f]{4,12}$/.test(idOrPrefix)
-    ? (db.prepare(`SELECT id FROM trial_records WHERE id LIKE ? ORDER BY id LIMIT 6`).all(`${idOrPrefix}%`) as { id: string }[])
+  // Ids are lower-case hex; a prefix copied in upper case (18EC) names the same trial.
+  const prefix = idOrPrefix.toLowerCase();
+  const matches = /^[0-9a-f]{4,12}$/.test(prefix)
+    ? (db.prepare(`SELECT id FROM trial_records WHERE id LIKE ? ORDER BY id LIMIT 6`).all(`${prefix}%`) as { id: string }[])
     : [];
   if (matches.length === 0) {
-    const why = /^[0-9a-f]+$/.test(idOrPrefix) && idOrPrefix.length < 4 ? ' (give at least 4 characters of the id)' : '';
+    const why = /^[0-9a-f]+$/.test(prefix) && prefix.length < 4 ? ' (give at least 4 characters of the id)' : '';
     throw new UserError(`no trial with id '${idOrPrefix}'${why}; sweep runs list shows the ids`);
   }
   if (matches.length > 1) {
