@@ -41,7 +41,7 @@ describe('sweep FILE on a terminal', () => {
     expect(live).toMatch(/0\/3 done · 2 running on 2 workers · elapsed/);
     expect(live).toMatch(/↑↓ select · Enter detail · s sort: metric · g group by config · q stop/);
     term.send('q');
-    await term.waitFor(/stop the sweep\? the running trials end after their current batch/);
+    await term.waitFor(/stop the sweep\? y = stop, any other key = go on/);
     term.send('y');
     const end = await term.waitFor(/EXIT=\d+/);
     expect(end).toMatch(/EXIT=130/);

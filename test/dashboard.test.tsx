@@ -10,6 +10,7 @@ import { render } from 'ink-testing-library';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadBoard } from '../src/dashboard/board.js';
 import { Dashboard, type DashboardProps } from '../src/dashboard/Dashboard.js';
+import { keyOf, keyPresses } from '../src/dashboard/keypress.js';
 import { BoardStore } from '../src/dashboard/store.js';
 import { openForReading } from '../src/store/open.js';
 import { BATCHES, writeRuns } from './runs-fixture.js';
@@ -329,7 +330,7 @@ describe('detail and keys', () => {
     let stops = 0;
     const { frame, press } = await show({ onStop: () => stops++ });
     await press('q');
-    expect(frame().at(-1)).toMatch(/^stop the sweep\? the running trials end after their current batch/);
+    expect(frame().at(-1)).toMatch(/^stop the sweep\? y = stop, any other key = go on \(running trials end after their current batch/);
     await press('n');
     expect(stops).toBe(0);
     expect(frame().at(-1)).toContain('q stop');

@@ -11,6 +11,7 @@ import { configValue, paramKeys, SORTS, totals } from './derive.js';
 import { Footer } from './Footer.js';
 import { Groups } from './Groups.js';
 import { INITIAL_VIEW, pressKey, screenOf, type ViewState } from './keys.js';
+import { keyPresses } from './keypress.js';
 import { Leaderboard } from './Leaderboard.js';
 import type { BoardStore } from './store.js';
 
@@ -67,14 +68,17 @@ export function Dashboard(props: DashboardProps) {
 
   useInput(
     (input, key) => {
-      // Several plain characters can arrive in one read (fast typing, key repeat, `qy`): each is a key.
-      const plain = !key.ctrl && !key.meta && input.length > 1;
-      for (const ch of plain ? [...input] : [input]) {
-        const { view: next, effect } = pressKey(latest.current, ch, key, store.get(), mode);
+      // Several keys can arrive in one read (fast typing, key repeat, `qy`, `s` + Enter on a busy
+      // machine): each acts on its own, with its own Key (see keypress.ts).
+      for (const press of keyPresses(input, key)) {
+        const { view: next, effect } = pressKey(latest.current, press.input, press.key, store.get(), mode);
         latest.current = next;
         if (effect === 'stop') props.onStop?.();
         else if (effect === 'interrupt') props.onInterrupt?.();
-        else if (effect === 'quit') props.onQuit?.();
+        else if (effect === 'quit') {
+          props.onQuit?.();
+          break; // the viewer is gone: the keys after it are not for it
+        }
       }
       setView(latest.current);
     },
@@ -91,7 +95,8 @@ export function Dashboard(props: DashboardProps) {
   // The footer's second line: a question, an error, a notice, else the keys (none once ended).
   let message: string | null = notice ?? (stopping ? STOPPING : null);
   if (store.error) message = `database: ${store.error}`;
-  if (confirming) message = 'stop the sweep? the running trials end after their current batch, queued ones stay queued. y = stop, any other key = go on';
+  // The answer keys first: a narrow terminal cuts the end of the line (fit), the explanation.
+  if (confirming) message = 'stop the sweep? y = stop, any other key = go on (running trials end after their current batch; queued ones stay queued)';
   if (ended) message = null;
   const content =
     showing === 'detail' && selected ? (
