@@ -360,4 +360,101 @@ describe('detail and keys', () => {
     expect(lines[1]).toMatch(/^ {2}# trial/);
     expect(lines.at(-1)).toMatch(/^4\/6 done/);
   });
+
+  it('an interrupted trial is not done: the footer counts it apart (it trains again next run)', async () => {
+    const statuses = ['completed', 'interrupted', 'queued'] as const;
+    const runs = writeRuns('name: stopped\nsweep: { parameters: { training.seed: [1, 2, 3] } }\n', (_t, i) => ({ status: statuses[i], valAcc: i < 2 ? [0.9] : [], testAcc: 0.9 }), { sweepStatus: 'interrupted' });
+    const db = openForReading(runs.db);
+    const r = render(<Dashboard store={new BoardStore(() => loadBoard(db, 'stopped'))} mode="attach" ended />);
+    unmounts.push(r.unmount);
+    await tick();
+    expect(r.lastFrame()!.split('\n').at(-1)).toMatch(/^1\/3 done · 0 running on 2 workers · 1 interrupted · elapsed \d+s · sweep interrupted$/);
+  });
+});
+
+describe('keys arriving in one read', () => {
+  // One stdin.write is one read: Ink splits it at escape sequences only and hands a run of other
+  // characters (Enter, Backspace, Ctrl-C included) to useInput as one event.
+  const write = async (r: Awaited<ReturnType<typeof show>>, chunk: string) => {
+    await r.pressAtOnce(chunk);
+  };
+
+  it('s + Enter: the sort changes and the (new) first row opens', async () => {
+    const r = await show();
+    await write(r, 's\r');
+    expect(r.frame()[1]).toMatch(new RegExp(`^trial ${ids['avg/1']}`)); // first by test accuracy
+    await write(r, '\r');
+    expect(r.frame().at(-1)).toContain('s sort: test_acc');
+  });
+
+  it('Enter + Esc opens and closes; Enter, Enter, Esc in the grouped view ends in the seeds', async () => {
+    const r = await show();
+    await write(r, 's\r\u001B');
+    expect(r.frame()[1]).toMatch(/^ {2}# trial/);
+    expect(r.frame().at(-1)).toContain('s sort: test_acc');
+    await write(r, 'g\r\r\u001B');
+    expect(r.frame()[0]).toContain('model.pooling=max: 3 seeds');
+    expect(r.frame()[1]).toMatch(/^ {2}# trial/);
+  });
+
+  it('↓ + Enter selects the second row and opens it; ↑ in the SS3 form too', async () => {
+    const r = await show();
+    await write(r, `${DOWN}\r`);
+    expect(r.frame()[1]).toMatch(new RegExp(`^trial ${ids['max/1']}`));
+    await write(r, '\r\u001BOA\r');
+    expect(r.frame()[1]).toMatch(new RegExp(`^trial ${ids['max/2']}`));
+  });
+
+  it('Backspace (DEL, alone or in a chunk) goes back from the detail', async () => {
+    const r = await show();
+    await r.press('\r', '\u007F');
+    expect(r.frame()[1]).toMatch(/^ {2}# trial/);
+    await write(r, 'g\r\r\u007F');
+    expect(r.frame()[0]).toContain('model.pooling=max: 3 seeds');
+    expect(r.frame()[1]).toMatch(/^ {2}# trial/);
+    await write(r, '\r\u007F\r');
+    expect(r.frame()[1]).toMatch(new RegExp(`^trial ${ids['max/2']}`));
+  });
+
+  it('q + y in one read stops; q + n goes on', async () => {
+    let stops = 0;
+    const r = await show({ onStop: () => stops++ });
+    await write(r, 'qn');
+    expect(stops).toBe(0);
+    expect(r.frame().at(-1)).toContain('q stop');
+    await write(r, 'qy');
+    expect(stops).toBe(1);
+    expect(r.frame().at(-1)).toMatch(/^stopping: /);
+  });
+
+  it('Ctrl-C inside a chunk interrupts (run) or quits once (attach)', async () => {
+    let interrupts = 0;
+    let quits = 0;
+    const run = await show({ onInterrupt: () => interrupts++ });
+    await write(run, 's\u0003');
+    expect(interrupts).toBe(1);
+    expect(run.frame().at(-1)).toMatch(/^stopping: /);
+    const attach = await show({ mode: 'attach', onQuit: () => quits++ });
+    await write(attach, 'g\u0003q');
+    expect(quits).toBe(1);
+  });
+
+  it('the stop question shows its answer keys in an 80-column terminal', async () => {
+    const r = await show({ columns: 80 });
+    await r.press('q');
+    const last = r.frame().at(-1)!;
+    expect(last).toMatch(/^stop the sweep\? y = stop, any other key = go on/);
+    expect(last.length).toBeLessThan(80);
+  });
+
+  it('keyPresses splits a run Ink left unparsed into keys, each with its own Key, and passes parsed keys through', () => {
+    const down = { ...keyOf('s').key, downArrow: true };
+    // What useInput gets for a run of plain characters: the run and a blank Key.
+    const blank = keyOf('s').key;
+    const presses = keyPresses('s\r\u007F\u0003', blank);
+    expect(presses.map((p) => p.input)).toEqual(['s', '\r', '', 'c']);
+    expect(presses.map((p) => [p.key.return, p.key.backspace, p.key.ctrl])).toEqual([[false, false, false], [true, false, false], [false, true, false], [false, false, true]]);
+    // A key Ink has parsed passes through as it is.
+    expect(keyPresses('', down)).toEqual([{ input: '', key: down }]);
+  });
 });

@@ -33,6 +33,7 @@ export function Footer({ totals: t, sweepStatus, processGone, sort, view, mode, 
     `${t.done}/${t.total} done`,
     `${t.running} running${t.workers ? ` on ${t.workers} worker${t.workers === 1 ? '' : 's'}` : ''}`,
     ...(t.failed ? [`${t.failed} failed`] : []),
+    ...(t.interrupted ? [`${t.interrupted} interrupted`] : []),
     `elapsed ${duration(t.elapsed)}`,
     ...(processGone
       ? ['process gone (killed?): run the file to resume']

@@ -150,10 +150,12 @@ export function groupTrials(board: Board): Group[] {
 }
 
 export interface Totals {
+  /** Trials this run has finished with (completed, failed or diverged); interrupted ones train again next run. */
   done: number;
   total: number;
   running: number;
   failed: number;
+  interrupted: number;
   workers: number | null;
   /** Seconds since the run started (to `now`, or to the last update once the sweep has ended). */
   elapsed: number | null;
@@ -175,10 +177,11 @@ export function totals(board: Board, now: number): Totals {
   const perEpoch = epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : null;
   const parallel = Math.max(1, Math.min(board.sweep.workers ?? 1, trials.filter((t) => !TERMINAL.has(t.status)).length));
   return {
-    done: trials.filter((t) => TERMINAL.has(t.status)).length,
+    done: trials.filter((t) => TERMINAL.has(t.status) && t.status !== 'interrupted').length,
     total: trials.length,
     running,
     failed: trials.filter((t) => t.status === 'failed' || t.status === 'diverged').length,
+    interrupted: trials.filter((t) => t.status === 'interrupted').length,
     workers: board.sweep.workers,
     elapsed: Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, (end - start) / 1000) : null,
     eta: live && perEpoch !== null ? (remainingEpochs * perEpoch) / parallel : null,
