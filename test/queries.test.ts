@@ -163,7 +163,8 @@ describe('sweep dashboard without a terminal', () => {
   it('prints the leaderboard of the latest sweep, or of --sweep', async () => {
     const r = await cli('dashboard', '--db', db);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[1]).toMatch(new RegExp(`^1\\s+${ids['max/3']}\\s+max\\s+3\\s+98\\.40%`));
+    expect(r.stdout.split('\n')[0]).toBe('lenet-sweep · pool3 · val_acc (higher is better) · completed');
+    expect(r.stdout.split('\n')[2]).toMatch(new RegExp(`^1\\s+${ids['max/3']}\\s+max\\s+3\\s+98\\.40%`));
     expect((await cli('dashboard', '--db', db, '--sweep', 'pool3')).stdout).toBe(r.stdout);
   });
 });

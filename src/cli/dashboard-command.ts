@@ -4,8 +4,7 @@
  * prints the leaderboard once.
  */
 import { UserError } from '../config/errors.js';
-import { chooseSweep } from '../dashboard/board.js';
-import { listTrials } from '../store/queries.js';
+import { chooseSweep, loadBoard } from '../dashboard/board.js';
 import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { leaderboard } from './leaderboard.js';
@@ -18,8 +17,14 @@ export async function dashboardCommand(args: string[]): Promise<number> {
   const terminal = liveTerminal();
   const sweep = withReadOnly(values.db!, (db) => {
     const name = chooseSweep(db, values.sweep);
-    // Without a terminal (or in CI, where Ink draws only the last frame): the leaderboard, once.
-    if (!terminal) print(leaderboard(listTrials(db, { sweep: name })));
+    // Without a terminal (or in CI, where Ink draws only the last frame): what the dashboard
+    // shows (the latest run, ranked among itself), once, under a line naming the sweep.
+    if (!terminal) {
+      const board = loadBoard(db, name);
+      const { metric, goal, status, processGone } = board.sweep;
+      print(`lenet-sweep · ${name} · ${metric} (${goal === 'maximize' ? 'higher' : 'lower'} is better) · ${processGone ? 'running (process gone)' : status}`);
+      print(leaderboard(board.trials));
+    }
     return name;
   });
   if (!terminal) return 0;

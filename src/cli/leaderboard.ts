@@ -1,17 +1,21 @@
 /** The ranked trials table: end of a sweep, `sweep runs list` and `sweep runs best`. */
-import type { TrialSummary } from '../store/queries.js';
+import { distinguishingPaths, settingText } from '../config/load.js';
+import type { TrialRecord } from '../store/queries.js';
 import { metricValue, pct, rate, table } from './format.js';
 
-/** Rank, (sweep), id, one column per swept parameter, metrics, status. */
-export function leaderboard(trials: TrialSummary[], options: { showSweep?: boolean } = {}): string {
+/**
+ * Rank, (sweep), id, a column per setting that tells the trials apart (of one sweep: the swept
+ * parameters and any other that differs; of several: the swept ones), metrics, status.
+ */
+export function leaderboard(trials: TrialRecord[], options: { showSweep?: boolean } = {}): string {
   if (trials.length === 0) return 'no trials';
-  const paramKeys = [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
+  const paramKeys = options.showSweep ? [...new Set(trials.flatMap((t) => Object.keys(t.params)))] : distinguishingPaths(trials);
   const metrics = [...new Set(trials.map((t) => t.metric))];
-  const columns: { header: string; text: (t: TrialSummary) => string; numeric?: boolean }[] = [
+  const columns: { header: string; text: (t: TrialRecord) => string; numeric?: boolean }[] = [
     { header: '#', text: (t) => (t.rank === null ? '' : String(t.rank)), numeric: true },
-    ...(options.showSweep ? [{ header: 'sweep', text: (t: TrialSummary) => t.sweep }] : []),
+    ...(options.showSweep ? [{ header: 'sweep', text: (t: TrialRecord) => t.sweep }] : []),
     { header: 'trial', text: (t) => t.id },
-    ...paramKeys.map((k) => ({ header: k, text: (t: TrialSummary) => (k in t.params ? String(t.params[k]) : '') })),
+    ...paramKeys.map((k) => ({ header: k, text: (t: TrialRecord) => settingText(t.config, k) })),
     { header: metrics.length === 1 ? `best ${metrics[0]}` : 'best metric', text: (t) => metricValue(t.metric, t.best_value), numeric: true },
     { header: 'test_acc', text: (t) => pct(t.test_acc), numeric: true },
     { header: 'epochs', text: (t) => `${t.epochs}/${t.epochs_planned}`, numeric: true },

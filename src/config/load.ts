@@ -57,6 +57,24 @@ export function differingPaths(configs: readonly unknown[]): string[] {
   return configPaths().filter((p) => configs.some((c) => at(c, p) !== at(configs[0], p)));
 }
 
+/**
+ * The settings that tell trials apart, as columns: the swept parameters, then any other config
+ * path whose value differs between them (trials kept from a run of an earlier version of the
+ * file), so that rows that look alike are alike. The description and the sweep block, which
+ * say nothing about what a trial computes, are left out.
+ */
+export function distinguishingPaths(trials: readonly { params: Record<string, unknown>; config: unknown }[]): string[] {
+  const swept = [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
+  const others = differingPaths(trials.map((t) => t.config)).filter((p) => !swept.includes(p) && p !== 'description' && !p.startsWith('sweep.'));
+  return [...swept, ...others];
+}
+
+/** A config's value at a dotted path as a table cell shows it ('' when unset). */
+export function settingText(config: unknown, path: string): string {
+  const v = valueAt(config, path.split('.'));
+  return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
 export function readSource(path: string): SourceFile {
   let text: string;
   try {

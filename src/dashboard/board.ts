@@ -47,15 +47,18 @@ interface SweepRow {
   pid: number | null;
 }
 
-/** The sweep to show: the named one, or the most recently updated. */
+/**
+ * The sweep to show: the named one; else one that is running (the most recently updated, if
+ * several), since that is what a person attaching wants to watch; else the most recently updated.
+ */
 export function chooseSweep(db: Database.Database, name?: string): string {
   if (name !== undefined) {
     requireSweep(db, name);
     return name;
   }
-  const latest = db.prepare(`SELECT name FROM sweeps ORDER BY updated_at DESC LIMIT 1`).get() as { name: string } | undefined;
-  if (!latest) throw new UserError('the database has no sweeps yet; start one with sweep FILE');
-  return latest.name;
+  const sweeps = db.prepare(`SELECT name, status, host, pid FROM sweeps ORDER BY updated_at DESC`).all() as { name: string; status: string; host: string | null; pid: number | null }[];
+  if (!sweeps.length) throw new UserError('the database has no sweeps yet; start one with sweep FILE');
+  return (sweeps.find((s) => s.status === 'running' && !processGone(s)) ?? sweeps[0]).name;
 }
 
 /**

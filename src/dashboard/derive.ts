@@ -3,9 +3,8 @@
  * groups of trials that repeat one configuration over seeds (with their statistics), and the
  * footer's counts and time estimate. Pure functions of a Board, so tests need no terminal.
  */
-import { differingPaths } from '../config/load.js';
+import { distinguishingPaths, settingText } from '../config/load.js';
 import { trialId } from '../sweep/trial-id.js';
-import { valueAt } from '../util/mapping.js';
 import type { Board, BoardTrial } from './board.js';
 import { summarize, welch, type Summary } from './stats.js';
 
@@ -49,23 +48,16 @@ export function progressOf(t: BoardTrial): number {
 
 /** A trial's config value at a dotted path, as a column shows it. */
 export function configValue(t: BoardTrial, path: string): string {
-  const v = valueAt(t.config, path.split('.'));
-  return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return settingText(t.config, path);
 }
 
 const columnsOf = new WeakMap<Board, string[]>();
 
-/**
- * The config paths shown as columns: the swept ones, then any other whose value differs between
- * the trials shown (a trial kept from a run of an earlier version of the file), so that rows
- * that look alike are alike. The seed goes when grouped.
- */
+/** The config paths shown as columns (see distinguishingPaths); the seed goes when grouped. */
 export function paramKeys(board: Board, grouped: boolean): string[] {
   let keys = columnsOf.get(board);
   if (!keys) {
-    const swept = [...new Set(board.trials.flatMap((t) => Object.keys(t.params)))];
-    const others = differingPaths(board.trials.map((t) => t.config)).filter((p) => !swept.includes(p) && p !== 'description' && !p.startsWith('sweep.'));
-    keys = [...swept, ...others];
+    keys = distinguishingPaths(board.trials);
     columnsOf.set(board, keys);
   }
   return grouped ? keys.filter((k) => k !== SEED_PARAM) : keys;

@@ -29,6 +29,7 @@ export class RunWriter {
   private readonly bestOf: Database.Statement;
   private readonly setBest: Database.Statement;
   private readonly setProgress: Database.Statement;
+  private readonly touchSweep: Database.Statement;
   private readonly aggregate: Database.Statement;
   /** Whether this run trained anything (runStarted was called). */
   private trained = false;
@@ -53,6 +54,8 @@ export class RunWriter {
        WHERE id = @id`,
     );
     this.setProgress = db.prepare(`UPDATE trial_records SET current_epoch = ?, current_batch = ? WHERE id = ?`);
+    // Each stored result counts as an update of the sweep (which one `sweep dashboard` shows, sweeps list).
+    this.touchSweep = db.prepare(`UPDATE sweeps SET updated_at = ? WHERE id = ?`);
   }
 
   /**
@@ -154,17 +157,22 @@ export class RunWriter {
       const value = m[this.metric.name];
       const { best_value: best } = this.bestOf.get(id) as { best_value: number | null };
       if (isBetter(value, best, this.metric.goal)) this.setBest.run(m.epoch, value, id);
+      this.touchSweep.run(now(), this.sweepId);
     })();
   }
 
   trialFinished(id: string, status: TrainStatus, test: { loss: number | null; acc: number | null }): void {
-    this.db
-      .prepare(`UPDATE trial_records SET status = ?, finished_at = ?, test_loss = ?, test_acc = ? WHERE id = ?`)
-      .run(status, now(), test.loss, test.acc, id);
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE trial_records SET status = ?, finished_at = ?, test_loss = ?, test_acc = ? WHERE id = ?`).run(status, now(), test.loss, test.acc, id);
+      this.touchSweep.run(now(), this.sweepId);
+    })();
   }
 
   trialFailed(id: string, error: string): void {
-    this.db.prepare(`UPDATE trial_records SET status = 'failed', finished_at = ?, error = ? WHERE id = ?`).run(now(), error, id);
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE trial_records SET status = 'failed', finished_at = ?, error = ? WHERE id = ?`).run(now(), error, id);
+      this.touchSweep.run(now(), this.sweepId);
+    })();
   }
 
   /** Marks every trial of this sweep still marked running as interrupted (a forced stop). */
