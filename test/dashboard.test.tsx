@@ -268,6 +268,16 @@ describe('detail and keys', () => {
     }
   });
 
+  it('a narrow detail view drops whole epoch columns (least telling first) instead of cutting numbers', async () => {
+    const { frame, press } = await show({ columns: 60, rows: 30 });
+    await press('\r');
+    const lines = frame();
+    const header = lines.findIndex((l) => /^epoch /.test(l));
+    expect(lines[header]).toMatch(/^epoch +train_loss +train_acc +val_loss +val_acc +img\/s$/);
+    expect(lines[header + 1]).toMatch(/^ +\d +\d\.\d{4} +\d+\.\d\d% +\d\.\d{4} +\d+\.\d\d% +20\d0$/);
+    expect(lines.join('\n')).not.toMatch(/\d…/);
+  });
+
   it('several keys in one read each count', async () => {
     const { frame, press } = await show();
     await press('ss');

@@ -7,7 +7,7 @@ import { metricValue, num, pct, rate } from '../cli/format.js';
 import { isMapping } from '../util/mapping.js';
 import { lineChart } from '../view/charts.js';
 import type { BoardTrial } from './board.js';
-import { fit } from './columns.js';
+import { cells, fit, fitColumns, headerLine, SEPARATOR, type Column } from './columns.js';
 import { STATUS_COLOR } from './Leaderboard.js';
 
 /** "model.pooling=max optimizer.lr=0.001 …": the config's leaves in file order. */
@@ -32,6 +32,8 @@ function pack(words: string[], width: number, lines: number): string[] {
 }
 
 const EPOCH_HEADERS = ['epoch', 'train_loss', 'train_acc', 'val_loss', 'val_acc', 'lr', 'seconds', 'img/s'];
+/** Which epoch columns stay longest in a narrow terminal (dropped whole, never cut). */
+const EPOCH_PRIORITY = [100, 70, 60, 80, 90, 40, 30, 50];
 
 export function Detail({ trial, metric, width, height }: { trial: BoardTrial; metric: string; width: number; height: number }) {
   const e = trial.history;
@@ -49,8 +51,18 @@ export function Detail({ trial, metric, width, height }: { trial: BoardTrial; me
   const tableRows = Math.max(1, Math.min(e.length, Math.floor(left / 3)));
   left -= tableRows;
   const rows = e.slice(-tableRows).map((r) => [String(r.epoch), num(r.train_loss), pct(r.train_acc), num(r.val_loss), pct(r.val_acc), String(r.lr ?? ''), r.seconds?.toFixed(1) ?? '', rate(r.images_per_s)]);
-  const widths = EPOCH_HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const tableLine = (cells: string[]) => fit(cells.map((c, i) => c.padStart(widths[i])).join('  '), width);
+  // Right-aligned, one more than the widest cell: two spaces between columns.
+  const columns = fitColumns(
+    EPOCH_HEADERS.map((header, i): Column<string[]> => ({
+      header,
+      width: Math.max(header.length, ...rows.map((r) => r[i].length)) + (i ? 1 : 0),
+      priority: EPOCH_PRIORITY[i],
+      align: 'right',
+      cell: (r) => r[i],
+    })),
+    width,
+  );
+  const tableLine = (row: string[]) => cells(columns, row).join(SEPARATOR);
   // A chart takes its plot rows plus three: title, x axis, legend.
   const sideBySide = width >= 84;
   const stackedHeight = Math.floor(left / 2) - 3;
@@ -83,7 +95,7 @@ export function Detail({ trial, metric, width, height }: { trial: BoardTrial; me
         </Text>
       ))}
       {trial.error && <Text color="red" wrap="truncate">{fit(`error   ${trial.error}`, width)}</Text>}
-      <Text bold wrap="truncate">{tableLine(EPOCH_HEADERS)}</Text>
+      <Text bold wrap="truncate">{headerLine(columns)}</Text>
       {rows.length ? rows.map((r) => <Text key={r[0]} wrap="truncate">{tableLine(r)}</Text>) : <Text dimColor>no epoch finished yet</Text>}
       <Box flexDirection={sideBySide ? 'row' : 'column'} gap={sideBySide ? 2 : 0}>
         {charts.map(({ kind, lines }) => (
