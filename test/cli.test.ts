@@ -192,6 +192,12 @@ describe('bad input', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`${dir}: is a directory, not a database file; pass the database file with --db PATH (e.g. --db runs/runs.db)\n`);
     expect(readdirSync(dir)).toEqual([]);
+    // A folder that does not exist yet, named as one (trailing slash): no file made under that name.
+    const folder = join(dir, 'runs/');
+    const named = await cli(SMOKE, '--no-tui', '--db', folder);
+    expect(named.code).toBe(2);
+    expect(named.stderr).toBe(`${folder}: is a directory, not a database file; pass the database file with --db PATH (e.g. --db runs/runs.db)\n`);
+    expect(readdirSync(dir)).toEqual([]);
     const empty = await cli(SMOKE, '--no-tui', '--db', '');
     expect(empty.code).toBe(2);
     expect(empty.stdout).toBe('');

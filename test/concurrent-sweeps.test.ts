@@ -3,6 +3,8 @@
  * database is refused (two runs would train the same trials into one curve and clash on their
  * epochs), while a sweep whose process was killed is taken over by the next start.
  */
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -64,5 +66,37 @@ describe('a sweep already running', () => {
         { status: 'completed', epochs: 3, rows: 3 },
       ],
     });
+  });
+
+  it('whose pid now belongs to another process is taken over; one on another host too, with a note', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const file = writeExperiment('name: stale\ntraining: { epochs: 1, limit_train: 500 }\n');
+    expect((await cli(file, '--db', db, '--no-tui')).code).toBe(0);
+    // A process alive now stands in for whatever took the dead run's pid.
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const mark = (host: string, updatedAt: string) => {
+        const conn = new Database(db);
+        conn.prepare(`UPDATE sweeps SET status = 'running', host = ?, pid = ?, updated_at = ?`).run(host, other.pid, updatedAt);
+        conn.close();
+      };
+      // It started after the sweep's last write: not the run (whose writes all follow its start).
+      mark(hostname(), new Date(Date.now() - 60_000).toISOString());
+      const reused = await cli(file, '--db', db, '--no-tui');
+      expect(reused.code).toBe(0);
+      expect(reused.stdout).toMatch(/1 already completed/);
+      // Started before the last write: it could be the run, so it is refused.
+      mark(hostname(), new Date(Date.now() + 60_000).toISOString());
+      const refused = await cli(file, '--db', db, '--no-tui');
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/sweep 'stale' is already running in this database/);
+      // Another host: this one cannot tell, takes over and says so.
+      mark('elsewhere', new Date().toISOString());
+      const elsewhere = await cli(file, '--db', db, '--no-tui');
+      expect(elsewhere.code).toBe(0);
+      expect(elsewhere.stdout).toMatch(/^note: sweep 'stale' was marked running on host elsewhere \(last written \d{4}-[^)]+\); this run takes it over\. If it still runs there, stop one of the two/m);
+    } finally {
+      other.kill();
+    }
   });
 });

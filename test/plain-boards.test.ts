@@ -4,6 +4,8 @@
  * live dashboard shows (the latest run, ranked among itself, under a line naming the sweep), and
  * picks a running sweep over one that finished later.
  */
+import { hostname } from 'node:os';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { cli } from './cli-helpers.js';
 import { writeRuns } from './runs-fixture.js';
@@ -44,10 +46,20 @@ describe('plain tables of trials', () => {
     expect(r.stdout).not.toContain('sgd');
   });
 
-  it('sweep dashboard picks the sweep that is running over one that was updated later', async () => {
+  it('sweep dashboard picks the sweep a live process runs over one updated later, but not a stale one', async () => {
     const running = writeRuns('name: live\n', () => ({ status: 'running', valAcc: [0.5] }), { sweepStatus: 'running' });
     writeRuns('name: done\n', () => ({ status: 'completed', valAcc: [0.9], testAcc: 0.9 }), { db: running.db });
+    const mark = (host: string, pid: number) => {
+      const conn = new Database(running.db);
+      conn.prepare(`UPDATE sweeps SET host = ?, pid = ? WHERE name = 'live'`).run(host, pid);
+      conn.close();
+    };
+    // This test's process stands in for the sweep's: alive, on this host, started before the sweep's writes.
+    mark(hostname(), process.pid);
     expect((await cli('dashboard', '--db', running.db)).stdout).toMatch(/^lenet-sweep · live · val_acc \(higher is better\) · running\n/);
     expect((await cli('dashboard', '--db', running.db, '--sweep', 'done')).stdout).toMatch(/^lenet-sweep · done · /);
+    // Marked running on another host: nothing says it still runs, so the latest update wins.
+    mark('elsewhere', process.pid);
+    expect((await cli('dashboard', '--db', running.db)).stdout).toMatch(/^lenet-sweep · done · /);
   });
 });

@@ -186,6 +186,7 @@ describe('bad input: one line, exit 2, the database unchanged', () => {
     [['runs', 'list', '--limit', '-1'], /^--limit: a value that starts with '-' must be written --limit=-1$/],
     [['runs', 'list', '--limit=-1'], /^--limit: expected a positive integer, found '-1'$/],
     [['runs', 'list', '--sort'], /^--sort: missing its value \(found the option '--db' after it\); write --sort VALUE$/],
+    [['runs', 'list', '--sort', '--jsno'], /^--sort: missing its value \(found the option '--jsno' after it\); write --sort VALUE$/],
     [['runs', 'list', '--json=yes'], /^--json: takes no value; write --json alone$/],
     [['runs', 'list', '--limt', '3'], /^sweep runs list: Unknown option '--limt' \(did you mean '--limit'\?\); see sweep --help$/],
     [['runs', 'list', '--json', '--csv'], /^--json and --csv: choose one output format$/],

@@ -25,10 +25,11 @@ function parseError(err: Error & { code?: string }, args: string[], options: Opt
   const option = /^Option '(?:-\w, )?(-{1,2}[^' <]+)/.exec(message)?.[1];
   if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
     if (/argument is ambiguous/.test(message)) {
-      // The option was followed by something starting with '-': a negative number, or another option.
+      // The option was followed by something starting with '-': a negative number, or another
+      // option (known, mistyped, or `--`).
       const at = args.findIndex((a, i) => a === option && args[i + 1]?.startsWith('-'));
       const next = at >= 0 ? args[at + 1] : undefined;
-      if (next === undefined || names.includes(next.split('=')[0]) || /^-[a-zA-Z]$/.test(next)) {
+      if (next === undefined || next.startsWith('--') || /^-[a-zA-Z]$/.test(next)) {
         return `${option}: missing its value${next ? ` (found the option '${next}' after it)` : ''}; write ${option} VALUE`;
       }
       return `${option}: a value that starts with '-' must be written ${option}=${next}`;

@@ -86,6 +86,13 @@ export async function sweepCommand(args: string[]): Promise<number> {
       host: hostname(),
       versions: { node: process.versions.node, 'lenet-sweep': packageVersion(), tfjs: tfjsVersion.tfjs },
     });
+    if (writer.takenOver) {
+      const { host, updatedAt } = writer.takenOver;
+      console.log(
+        `note: sweep '${experiment.name}' was marked running on host ${host} (last written ${updatedAt ?? '?'}); this run takes it over. ` +
+          'If it still runs there, stop one of the two: two runs of a sweep train the same trials.',
+      );
+    }
     const stored = writer.statuses(trials.map((t) => t.id));
     const toRun = values.rerun ? trials : trials.filter((t) => stored.get(t.id) !== 'completed');
     const workers = Math.max(1, Math.min(requestedWorkers ?? defaultWorkers(backends, availableParallelism()), toRun.length));

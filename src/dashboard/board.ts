@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
-import { epochsOf, liveTrialRows, processGone, rankAmong, requireSweep, trialConfigs, trialRecord, type EpochRow, type Goal, type TrialRecord } from '../store/queries.js';
+import { epochsOf, liveTrialRows, processGone, processState, rankAmong, requireSweep, trialConfigs, trialRecord, type EpochRow, type Goal, type TrialRecord } from '../store/queries.js';
 
 export interface BoardSweep {
   name: string;
@@ -45,20 +45,29 @@ interface SweepRow {
   run_finished_at: string | null;
   host: string | null;
   pid: number | null;
+  updated_at: string | null;
 }
 
 /**
  * The sweep to show: the named one; else one that is running (the most recently updated, if
- * several), since that is what a person attaching wants to watch; else the most recently updated.
+ * several) by a live process on this host, since that is what a person attaching wants to
+ * watch; else the most recently updated.
  */
 export function chooseSweep(db: Database.Database, name?: string): string {
   if (name !== undefined) {
     requireSweep(db, name);
     return name;
   }
-  const sweeps = db.prepare(`SELECT name, status, host, pid FROM sweeps ORDER BY updated_at DESC`).all() as { name: string; status: string; host: string | null; pid: number | null }[];
+  const sweeps = db.prepare(`SELECT name, status, host, pid, updated_at FROM sweeps ORDER BY updated_at DESC`).all() as {
+    name: string;
+    status: string;
+    host: string | null;
+    pid: number | null;
+    updated_at: string | null;
+  }[];
   if (!sweeps.length) throw new UserError('the database has no sweeps yet; start one with sweep FILE');
-  return (sweeps.find((s) => s.status === 'running' && !processGone(s)) ?? sweeps[0]).name;
+  // Only a run known to be alive: one marked running elsewhere (or killed) may be stale for good.
+  return (sweeps.find((s) => s.status === 'running' && processState(s) === 'alive') ?? sweeps[0]).name;
 }
 
 /**
@@ -77,7 +86,7 @@ export class BoardLoader {
     private readonly sweep: string,
   ) {
     this.sweepRow = db.prepare(
-      `SELECT name, status, metric, goal, workers, run, run_started_at, run_finished_at, host, pid FROM sweeps WHERE name = ?`,
+      `SELECT name, status, metric, goal, workers, run, run_started_at, run_finished_at, host, pid, updated_at FROM sweeps WHERE name = ?`,
     );
   }
 

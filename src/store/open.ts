@@ -27,9 +27,10 @@ export function upgradeDatabase(path: string): { from: number; to: number } {
 /** Refuses a path that cannot name a database file: an empty one, or a directory. */
 function checkPath(path: string): void {
   if (path === '') throw new UserError('--db: expected a path to the database file, found an empty string');
-  let isDirectory = false;
+  // A path ending in a separator names a folder, existing or not (a file made there could not be found again by that name).
+  let isDirectory = /[\\/]$/.test(path);
   try {
-    isDirectory = statSync(path).isDirectory();
+    isDirectory ||= statSync(path).isDirectory();
   } catch {
     // Missing or unreadable: each caller says which.
   }

@@ -2,6 +2,7 @@
  * Read-only questions about past runs, asked of the documented views (trials, epochs,
  * leaderboard) so that the CLI sees the database as its users' SQL does.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import type { Experiment } from '../config/experiment.types.js';
@@ -76,27 +77,49 @@ export interface SweepSummary {
   process_gone: boolean;
 }
 
+/** Clock ticks per second of /proc's times (USER_HZ): 100 on every Linux. */
+const USER_HZ = 100;
+
+/** When a process started (ms since the epoch), where the system tells (Linux's /proc); else null. */
+function processStartedAt(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22, starttime, counted after the command name, which may hold spaces and parentheses.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    return Number.isFinite(ticks) && Number.isFinite(boot) ? (boot + ticks / USER_HZ) * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Whether the process with this pid is there: only knowable on the host that ran it ('unknown'
- * elsewhere, or without a pid).
+ * Whether the process that ran a sweep is still there: only knowable on the host that ran it
+ * ('unknown' elsewhere, or without a pid). A pid is reused once its process has ended, so a
+ * process that started after the sweep's last write (`updatedAt`; a run writes only after its
+ * process starts) is another one: the run is gone.
  */
-export function processState(host: string | null, pid: number | null): 'alive' | 'gone' | 'unknown' {
+export function processState(sweep: { host: string | null; pid: number | null; updated_at: string | null }): 'alive' | 'gone' | 'unknown' {
+  const { host, pid } = sweep;
   if (pid === null || host !== hostname()) return 'unknown';
   try {
     process.kill(pid, 0);
-    return 'alive';
   } catch (err) {
     // EPERM: it exists, under another user.
-    return (err as NodeJS.ErrnoException).code === 'ESRCH' ? 'gone' : 'alive';
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return 'gone';
   }
+  const started = processStartedAt(pid);
+  const lastWrite = sweep.updated_at ? Date.parse(sweep.updated_at) : NaN;
+  // A second of slack: /proc's boot time is whole seconds.
+  return started !== null && Number.isFinite(lastWrite) && started > lastWrite + 1000 ? 'gone' : 'alive';
 }
 
 /**
  * Whether a sweep marked running was left so by a process that no longer exists (SIGKILL, a
  * crash of the machine); elsewhere than on the host that ran it, assumed alive.
  */
-export function processGone(sweep: { status: string; host: string | null; pid: number | null }): boolean {
-  return sweep.status === 'running' && processState(sweep.host, sweep.pid) === 'gone';
+export function processGone(sweep: { status: string; host: string | null; pid: number | null; updated_at: string | null }): boolean {
+  return sweep.status === 'running' && processState(sweep) === 'gone';
 }
 
 export interface TrialRecord extends TrialSummary {
@@ -256,7 +279,7 @@ export function listSweeps(db: Database.Database): SweepSummary[] {
       counts: byStatus,
       best_value: best?.best_value ?? null,
       best_trial: best?.id ?? null,
-      process_gone: processGone({ status: s.status, host, pid }),
+      process_gone: processGone({ status: s.status, host, pid, updated_at: s.updated_at }),
     };
   });
 }

@@ -31,6 +31,8 @@ export class RunWriter {
   private readonly setProgress: Database.Statement;
   private readonly touchSweep: Database.Statement;
   private readonly aggregate: Database.Statement;
+  /** The sweep was marked running on another host (last written at updatedAt) and this run took it over. */
+  takenOver: { host: string; updatedAt: string | null } | null = null;
   /** Whether this run trained anything (runStarted was called). */
   private trained = false;
 
@@ -65,15 +67,21 @@ export class RunWriter {
    * Check and claim are one IMMEDIATE transaction, so two starts at once cannot both pass.
    */
   static begin(db: Database.Database, file: string, experiment: Experiment, trials: Trial[], meta: { host: string; versions: Record<string, string> }): RunWriter {
+    let takenOver: RunWriter['takenOver'] = null;
     const sweepId = db.transaction(() => {
-      const running = db.prepare(`SELECT host, pid, run_started_at FROM sweeps WHERE name = ? AND status = 'running'`).get(experiment.name) as
-        | { host: string | null; pid: number | null; run_started_at: string | null }
+      const running = db.prepare(`SELECT host, pid, run_started_at, updated_at FROM sweeps WHERE name = ? AND status = 'running'`).get(experiment.name) as
+        | { host: string | null; pid: number | null; run_started_at: string | null; updated_at: string | null }
         | undefined;
-      if (running && running.pid !== process.pid && processState(running.host, running.pid) === 'alive') {
-        throw new UserError({
-          file,
-          message: `sweep '${experiment.name}' is already running in this database (pid ${running.pid} on ${running.host}, since ${running.run_started_at ?? '?'}); wait for it, stop it (q or Ctrl-C where it runs), or use another --db`,
-        });
+      if (running && running.pid !== process.pid) {
+        const state = processState(running);
+        if (state === 'alive') {
+          throw new UserError({
+            file,
+            message: `sweep '${experiment.name}' is already running in this database (pid ${running.pid} on ${running.host}, since ${running.run_started_at ?? '?'}); wait for it, stop it (q or Ctrl-C where it runs), or use another --db`,
+          });
+        }
+        // Marked running on another host: this one cannot tell whether it still runs there.
+        if (state === 'unknown' && running.host !== null && running.host !== meta.host) takenOver = { host: running.host, updatedAt: running.updated_at };
       }
       const t = now();
       // The pid is claimed here, not only when training starts, so that a second start sees it.
@@ -98,7 +106,9 @@ export class RunWriter {
       }
       return row.id;
     }).immediate();
-    return new RunWriter(db, sweepId, experiment);
+    const writer = new RunWriter(db, sweepId, experiment);
+    writer.takenOver = takenOver;
+    return writer;
   }
 
   /** Status of each of the given trials as stored (to skip the completed ones). */
