@@ -11,6 +11,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadBoard } from '../src/dashboard/board.js';
 import { Dashboard, type DashboardProps } from '../src/dashboard/Dashboard.js';
 import { keyOf, keyPresses } from '../src/dashboard/keypress.js';
+import { groupTrials } from '../src/dashboard/derive.js';
+import { welch } from '../src/dashboard/stats.js';
 import { BoardStore } from '../src/dashboard/store.js';
 import { openForReading } from '../src/store/open.js';
 import { BATCHES, writeRuns } from './runs-fixture.js';
@@ -194,6 +196,24 @@ describe('grouped view', () => {
     expect(lines[4]).toMatch(/^seeds: completed \/ all\. Welch's t-test/);
     await press('g');
     expect(frame()[0]).not.toContain('grouped');
+  });
+
+  it('the p-values against the leader are Holm-adjusted over all the configurations tested', () => {
+    // Three dropout rates, three seeds: 0 leads; 0.25 and 0.5 are a little behind, with seed noise.
+    const acc: Record<string, number[]> = { '0': [0.95, 0.96, 0.97], '0.25': [0.94, 0.95, 0.955], '0.5': [0.93, 0.945, 0.95] };
+    const runs = writeRuns('name: holm\nsweep: { repeats: 3, parameters: { model.dropout: [0, 0.25, 0.5] } }\n', (t) => ({
+      status: 'completed',
+      valAcc: [acc[String(t.config.model.dropout)][t.config.training.seed - 1]],
+      testAcc: 0.9,
+    }));
+    const groups = groupTrials(loadBoard(openForReading(runs.db), 'holm'));
+    expect(groups.map((g) => g.params['model.dropout'])).toEqual(['0', '0.25', '0.5']);
+    const raw = [welch(acc['0.25'], acc['0'])!.p, welch(acc['0.5'], acc['0'])!.p];
+    // The smaller raw p is doubled (two tests), the larger kept at least as large.
+    const [small, large] = raw[1] < raw[0] ? [1, 0] : [0, 1];
+    expect(groups[1 + small].p).toBeCloseTo(Math.min(1, 2 * raw[small]), 12);
+    expect(groups[1 + large].p).toBeCloseTo(Math.max(Math.min(1, 2 * raw[small]), raw[large]), 12);
+    expect(groups[0].p).toBeNull();
   });
 
   it('shows a window around the selected configuration when the groups do not fit', async () => {

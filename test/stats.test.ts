@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { summarize, welch } from '../src/dashboard/stats.js';
+import { holm, summarize, welch } from '../src/dashboard/stats.js';
 
 // Reference values: scipy 1.17 `stats.ttest_ind(a, b, equal_var=False)` and `2 * stats.t.sf(t, df)`.
 
@@ -134,5 +134,16 @@ describe('welch', () => {
     expectRel(r.t, Math.sqrt(12), 1e-12);
     expectRel(r.df, 2, 1e-12);
     expectRel(r.p, 0.07417990022744854);
+  });
+});
+
+describe('holm', () => {
+  it("adjusts p-values tested together with Holm's step-down method", () => {
+    // Ascending 0.005, 0.01, 0.03, 0.04 of m = 4: ×4, ×3, ×2, ×1 = 0.02, 0.03, 0.06, 0.04 → kept monotone: 0.06.
+    const adjusted = holm([0.01, 0.04, 0.03, null, 0.005]);
+    expect(adjusted.map((p) => (p === null ? null : Number(p.toFixed(10))))).toEqual([0.03, 0.06, 0.06, null, 0.02]);
+    expect(holm([0.6, 0.7])).toEqual([1, 1]);
+    expect(holm([0.016])).toEqual([0.016]);
+    expect(holm([null, null])).toEqual([null, null]);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The grouped view: trials that repeat one configuration over seeds, as mean ± standard
  * deviation of the best metric and of test accuracy, and whether each configuration differs
- * from the leading one beyond seed noise (Welch's t-test at ALPHA).
+ * from the leading one beyond seed noise (Welch's t-test, Holm-adjusted, at ALPHA).
  */
 import { Text } from 'ink';
 import type { Summary } from './stats.js';
@@ -59,7 +59,7 @@ export function Groups({ board, selectedKey, highlight, width, rows }: { board: 
   const { shown, hidden } = windowAround(groups, selected, space);
   const note =
     `seeds: completed / all. Welch's t-test of each configuration's best ${board.sweep.metric} against the leader's, ` +
-    `over completed seeds, without correction for multiple comparisons; n.s. = not significant at ${ALPHA}`;
+    `over completed seeds, p adjusted (Holm) for testing every configuration; n.s. = not significant at ${ALPHA}`;
   return (
     <>
       <Text bold>{headerLine(columns)}</Text>

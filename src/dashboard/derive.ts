@@ -6,7 +6,7 @@
 import { distinguishingPaths, settingText } from '../config/load.js';
 import { trialId } from '../sweep/trial-id.js';
 import type { Board, BoardTrial } from './board.js';
-import { summarize, welch, type Summary } from './stats.js';
+import { holm, summarize, welch, type Summary } from './stats.js';
 
 export const SORTS = ['metric', 'test_acc', 'img/s', 'trial order'] as const;
 export type Sort = (typeof SORTS)[number];
@@ -72,7 +72,10 @@ export interface Group {
   /** Of the completed trials' best metric values and test accuracies. */
   metric: Summary;
   test: Summary;
-  /** Welch's test against the leading group; null for the leader or with fewer than 2 values on a side. */
+  /**
+   * Welch's test against the leading group, Holm-adjusted over all the groups tested; null for
+   * the leader or with fewer than 2 values on a side.
+   */
   p: number | null;
   leader: boolean;
 }
@@ -134,11 +137,10 @@ export function groupTrials(board: Board): Group[] {
     return x === null || y === null ? (x === null ? 1 : 0) - (y === null ? 1 : 0) : sign * (x - y);
   });
   const leaderValues = groups.length ? values(groups[0].trials, (t) => t.best_value) : [];
-  return groups.map((g, i) => ({
-    ...g,
-    leader: i === 0 && g.metric.n > 0,
-    p: i === 0 ? null : (welch(values(g.trials, (t) => t.best_value), leaderValues)?.p ?? null),
-  }));
+  const raw = groups.map((g, i) => (i === 0 ? null : (welch(values(g.trials, (t) => t.best_value), leaderValues)?.p ?? null)));
+  // Every configuration is tested against the leader: corrected together, or some would look worse by chance.
+  const adjusted = holm(raw);
+  return groups.map((g, i) => ({ ...g, leader: i === 0 && g.metric.n > 0, p: adjusted[i] }));
 }
 
 export interface Totals {

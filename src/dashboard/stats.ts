@@ -117,3 +117,20 @@ function logGamma(z: number): number {
   const t = x + 7.5;
   return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(sum);
 }
+
+/**
+ * Holm's step-down adjustment of p-values tested together (each configuration against the
+ * leader): rejecting where the adjusted p < α keeps the chance of any false "worse" at most α.
+ * Ascending, the k-th of m becomes max over the ones before of min(1, (m − k + 1) · p). Nulls (no
+ * test possible) stay null and do not count in m.
+ */
+export function holm(ps: (number | null)[]): (number | null)[] {
+  const tested = ps.flatMap((p, i) => (p === null ? [] : [{ p, i }])).sort((a, b) => a.p - b.p);
+  const adjusted: (number | null)[] = ps.map(() => null);
+  let floor = 0;
+  tested.forEach(({ p, i }, k) => {
+    floor = Math.max(floor, Math.min(1, (tested.length - k) * p));
+    adjusted[i] = floor;
+  });
+  return adjusted;
+}
