@@ -1,10 +1,11 @@
 /** The real `sweep` CLI as a child process, on real SQLite files and a real worker pool. */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { cli, startCli } from './cli-helpers.js';
+import { CLI, cli, startCli } from './cli-helpers.js';
 import { tempDir, writeExperiment } from './helpers.js';
 
 const SMOKE = 'experiments/smoke.yaml';
@@ -106,6 +107,37 @@ describe('sweep FILE', () => {
     expect(statuses).not.toContain('running');
     expect(statuses.filter((s) => s === 'interrupted')).toHaveLength(2);
     expect(statuses).toContain('queued');
+  });
+});
+
+describe('a reader that goes away (| head)', () => {
+  it('a sweep stops as with Ctrl-C: no stack trace, no trial left running', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const file = writeExperiment('name: piped\ntraining: { epochs: 20, limit_train: 2000 }\nsweep: { parameters: { training.seed: [1, 2] } }\n');
+    let closed = false;
+    const r = await startCli([file, '--db', db], (out, child) => {
+      if (!closed && /started on/.test(out)) {
+        closed = true;
+        child.stdout!.destroy();
+      }
+    });
+    expect(closed).toBe(true);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toBe('');
+    const conn = new Database(db, { readonly: true });
+    expect(conn.prepare('SELECT status FROM sweeps').pluck().get()).toBe('interrupted');
+    expect(conn.prepare('SELECT status FROM trials').pluck().all()).not.toContain('running');
+    conn.close();
+  });
+
+  it('a query ends quietly with exit 0', async () => {
+    const db = join(tempDir(), 'runs.db');
+    expect((await cli(SMOKE, '--db', db, '--no-tui')).code).toBe(0);
+    // Far more output than a pipe holds, so the writes after head has gone fail.
+    const rows = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 200000) SELECT x FROM c';
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" runs sql "${rows}" --db "${db}" | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('0');
   });
 });
 

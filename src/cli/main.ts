@@ -34,6 +34,18 @@ async function main(argv: string[]): Promise<number> {
   return sweepCommand(first === 'run' ? rest : argv);
 }
 
+// A reader that goes away (`sweep … | head`) closes our stdout: not an error to report with a
+// stack trace. A running sweep stops as with Ctrl-C (its trials end cleanly, none left marked
+// running); any other command has nothing left to say and ends.
+let readerGone = false;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  if (readerGone) return;
+  readerGone = true;
+  if (process.listenerCount('SIGINT') > 0) process.emit('SIGINT');
+  else process.exit(0);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
