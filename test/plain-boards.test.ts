@@ -33,6 +33,14 @@ describe('plain tables of trials', () => {
     expect(lines.filter((l) => / sgd /.test(l))).toHaveLength(2);
   });
 
+  it('runs list: trials that differ in the configured backend have one backend column, the one they ran on', async () => {
+    const first = writeRuns('name: be\nsweep: { parameters: { model.pooling: [avg, max] } }\n', () => ({ status: 'completed', valAcc: [0.9], testAcc: 0.9 }));
+    writeRuns('name: be\nbackend: wasm\nsweep: { parameters: { model.pooling: [avg, max] } }\n', () => ({ status: 'completed', valAcc: [0.9], testAcc: 0.9 }), { db: first.db });
+    const header = (await cli('runs', 'list', '--db', first.db)).stdout.split('\n')[0];
+    expect(header.match(/backend/g)).toHaveLength(1);
+    expect(header).toMatch(/ img\/s +backend +status$/);
+  });
+
   it('sweep dashboard without a terminal: a line naming the sweep, then its latest run ranked among itself', async () => {
     const { db, second } = twoRuns();
     const r = await cli('dashboard', '--db', db);

@@ -9,7 +9,8 @@ import { metricValue, pct, rate, table } from './format.js';
  */
 export function leaderboard(trials: TrialRecord[], options: { showSweep?: boolean } = {}): string {
   if (trials.length === 0) return 'no trials';
-  const paramKeys = options.showSweep ? [...new Set(trials.flatMap((t) => Object.keys(t.params)))] : distinguishingPaths(trials);
+  // The config's backend (auto, cpu, …) is left to the backend column: the one each trial ran on.
+  const paramKeys = (options.showSweep ? [...new Set(trials.flatMap((t) => Object.keys(t.params)))] : distinguishingPaths(trials)).filter((k) => k !== 'backend');
   const metrics = [...new Set(trials.map((t) => t.metric))];
   const columns: { header: string; text: (t: TrialRecord) => string; numeric?: boolean }[] = [
     { header: '#', text: (t) => (t.rank === null ? '' : String(t.rank)), numeric: true },

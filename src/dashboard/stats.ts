@@ -120,7 +120,8 @@ function logGamma(z: number): number {
 
 /**
  * Holm's step-down adjustment of p-values tested together (each configuration against the
- * leader): rejecting where the adjusted p < α keeps the chance of any false "worse" at most α.
+ * leader): rejecting where the adjusted p < α keeps the chance of any false "worse" at most α
+ * for a leader fixed in advance (one picked as the best of the same data makes it somewhat larger).
  * Ascending, the k-th of m becomes max over the ones before of min(1, (m − k + 1) · p). Nulls (no
  * test possible) stay null and do not count in m.
  */
