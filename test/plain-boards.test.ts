@@ -41,6 +41,21 @@ describe('plain tables of trials', () => {
     expect(header).toMatch(/ img\/s +backend +status$/);
   });
 
+  it('runs list: values drawn by a random search show 6 significant digits; --json keeps every digit', async () => {
+    const runs = writeRuns(
+      'name: rand\nsweep: { method: random, count: 3, parameters: { optimizer.lr: { distribution: log_uniform_values, min: 0.0001, max: 0.01 } } }\n',
+      () => ({ status: 'completed', valAcc: [0.9], testAcc: 0.9 }),
+    );
+    const lrs = runs.trials.map((t) => t.config.optimizer.lr);
+    const lines = (await cli('runs', 'list', '--db', runs.db)).stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^# +trial +optimizer\.lr +best val_acc/);
+    const shown = lines.slice(1).map((l) => l.split(/ +/)[2]).sort();
+    expect(shown).toEqual(lrs.map((lr) => String(Number(lr.toPrecision(6)))).sort());
+    for (const s of shown) expect(s.replace(/^0\.0*/, '').replace('.', '').length).toBeLessThanOrEqual(6);
+    const json = JSON.parse((await cli('runs', 'list', '--db', runs.db, '--json')).stdout);
+    expect(json.map((t: { params: { 'optimizer.lr': number } }) => t.params['optimizer.lr']).sort()).toEqual([...lrs].sort());
+  });
+
   it('sweep dashboard without a terminal: a line naming the sweep, then its latest run ranked among itself', async () => {
     const { db, second } = twoRuns();
     const r = await cli('dashboard', '--db', db);

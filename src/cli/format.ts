@@ -1,4 +1,5 @@
 /** Plain-text formatting shared by the commands. */
+import { valueText } from '../config/load.js';
 
 export const pct = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(digits)}%`);
 
@@ -12,7 +13,7 @@ export function metricValue(name: string, v: number | null | undefined): string 
 }
 
 export function paramsText(params: Record<string, unknown>): string {
-  return Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ');
+  return Object.entries(params).map(([k, v]) => `${k}=${valueText(v)}`).join(' ');
 }
 
 /** Left-aligned text columns, right-aligned numeric ones, two spaces apart. */
