@@ -7,6 +7,7 @@ import { UserError } from '../config/errors.js';
 import { chooseSweep, loadBoard } from '../dashboard/board.js';
 import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
+import { goalText, sweepStatusText } from './format.js';
 import { leaderboard } from './leaderboard.js';
 import { liveTerminal } from './live-terminal.js';
 import { print } from './output.js';
@@ -22,7 +23,7 @@ export async function dashboardCommand(args: string[]): Promise<number> {
     if (!terminal) {
       const board = loadBoard(db, name);
       const { metric, goal, status, processGone } = board.sweep;
-      print(`lenet-sweep · ${name} · ${metric} (${goal === 'maximize' ? 'higher' : 'lower'} is better) · ${processGone ? 'running (process gone)' : status}`);
+      print(`lenet-sweep · ${name} · ${metric} (${goalText(goal)}) · ${sweepStatusText(status, processGone)}`);
       print(leaderboard(board.trials));
     }
     return name;

@@ -12,6 +12,12 @@ export function metricValue(name: string, v: number | null | undefined): string 
   return name.endsWith('_acc') ? pct(v) : num(v);
 }
 
+/** How a metric's goal reads in titles. */
+export const goalText = (goal: string): string => (goal === 'maximize' ? 'higher is better' : 'lower is better');
+
+/** A sweep's status as listed: one marked running whose process is gone says so. */
+export const sweepStatusText = (status: string, processGone: boolean): string => (processGone ? 'running (process gone)' : status);
+
 export function paramsText(params: Record<string, unknown>): string {
   return Object.entries(params).map(([k, v]) => `${k}=${valueText(v)}`).join(' ');
 }

@@ -21,7 +21,7 @@ import { SweepRun } from '../sweep/run-sweep.js';
 import { trialId } from '../sweep/trial-id.js';
 import type { WorkerEvent } from '../worker/messages.js';
 import { parse, positiveInt } from './args.js';
-import { metricValue, num, paramsText, pct, rate } from './format.js';
+import { goalText, metricValue, num, paramsText, pct, rate } from './format.js';
 import { leaderboard } from './leaderboard.js';
 import { liveTerminal } from './live-terminal.js';
 import { packageVersion } from './version.js';
@@ -148,7 +148,7 @@ export async function sweepCommand(args: string[]): Promise<number> {
       writer.finish('completed');
     }
     if (!dashboard) {
-      console.log(`\nleaderboard (${experiment.metric.name}, ${experiment.metric.goal === 'maximize' ? 'higher' : 'lower'} is better)`);
+      console.log(`\nleaderboard (${experiment.metric.name}, ${goalText(experiment.metric.goal)})`);
       console.log(leaderboard(rankAmong(listTrials(db, { sweep: experiment.name, ids }))));
     }
     return code;

@@ -3,7 +3,7 @@ import { UserError } from '../config/errors.js';
 import { listSweeps } from '../store/queries.js';
 import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
-import { metricValue } from './format.js';
+import { metricValue, sweepStatusText } from './format.js';
 import { FORMAT_OPTIONS, formatOf, print, render } from './output.js';
 
 export function sweepsCommand(args: string[]): number {
@@ -21,7 +21,7 @@ export function sweepsCommand(args: string[]): number {
     const headers = ['sweep', 'status', 'completed', 'trials', 'metric', 'best', 'best trial', 'updated', 'file'];
     const rows = sweeps.map((s) => [s.name, s.status, s.counts.completed ?? 0, s.trials, s.metric, s.best_value, s.best_trial, s.updated_at, s.file]);
     const text = sweeps.map((s) => [
-      s.name, s.process_gone ? 'running (process gone)' : s.status, String(s.counts.completed ?? 0), String(s.trials), s.metric, metricValue(s.metric, s.best_value),
+      s.name, sweepStatusText(s.status, s.process_gone), String(s.counts.completed ?? 0), String(s.trials), s.metric, metricValue(s.metric, s.best_value),
       s.best_trial ?? '—', s.updated_at.replace('T', ' ').slice(0, 19), s.file,
     ]);
     print(render({ headers, rows, text, numeric: new Set([2, 3, 5]) }, format, 'no sweeps yet'));

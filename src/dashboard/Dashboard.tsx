@@ -5,6 +5,7 @@
  */
 import { Box, Text, useInput, useStdin, useStdout } from 'ink';
 import { useEffect, useReducer, useRef, useState, useSyncExternalStore } from 'react';
+import { goalText } from '../cli/format.js';
 import { fit } from './columns.js';
 import { Detail } from './Detail.js';
 import { configValue, paramKeys, SORTS, totals } from './derive.js';
@@ -86,12 +87,11 @@ export function Dashboard(props: DashboardProps) {
   );
 
   const now = props.now?.() ?? Date.now();
-  const goal = board.sweep.goal === 'maximize' ? 'higher is better' : 'lower is better';
   const seedsOf =
     showing === 'members' && trials.length
       ? ` · ${paramKeys(board, true).map((k) => `${k}=${configValue(trials[0], k)}`).join(' ')}: ${trials.length} seed${trials.length === 1 ? '' : 's'}`
       : '';
-  const title = `lenet-sweep · ${board.sweep.name} · ${board.sweep.metric} (${goal})${showing === 'groups' || showing === 'members' ? ' · grouped over seeds' : ''}${seedsOf}`;
+  const title = `lenet-sweep · ${board.sweep.name} · ${board.sweep.metric} (${goalText(board.sweep.goal)})${showing === 'groups' || showing === 'members' ? ' · grouped over seeds' : ''}${seedsOf}`;
   // The footer's second line: a question, an error, a notice, else the keys (none once ended).
   let message: string | null = notice ?? (stopping ? STOPPING : null);
   if (store.error) message = `database: ${store.error}`;
