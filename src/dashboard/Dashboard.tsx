@@ -6,9 +6,10 @@
 import { Box, Text, useInput, useStdin, useStdout } from 'ink';
 import { useEffect, useReducer, useRef, useState, useSyncExternalStore } from 'react';
 import { goalText } from '../cli/format.js';
+import { settingText } from '../config/load.js';
 import { fit } from './columns.js';
 import { Detail } from './Detail.js';
-import { configValue, paramKeys, SORTS, totals } from './derive.js';
+import { paramKeys, SORTS, totals } from './derive.js';
 import { Footer } from './Footer.js';
 import { Groups } from './Groups.js';
 import { INITIAL_VIEW, pressKey, screenOf, type ViewState } from './keys.js';
@@ -89,7 +90,7 @@ export function Dashboard(props: DashboardProps) {
   const now = props.now?.() ?? Date.now();
   const seedsOf =
     showing === 'members' && trials.length
-      ? ` · ${paramKeys(board, true).map((k) => `${k}=${configValue(trials[0], k)}`).join(' ')}: ${trials.length} seed${trials.length === 1 ? '' : 's'}`
+      ? ` · ${paramKeys(board, true).map((k) => `${k}=${settingText(trials[0].config, k)}`).join(' ')}: ${trials.length} seed${trials.length === 1 ? '' : 's'}`
       : '';
   const title = `lenet-sweep · ${board.sweep.name} · ${board.sweep.metric} (${goalText(board.sweep.goal)})${showing === 'groups' || showing === 'members' ? ' · grouped over seeds' : ''}${seedsOf}`;
   // The footer's second line: a question, an error, a notice, else the keys (none once ended).

@@ -1,13 +1,14 @@
 /**
  * The leaderboard: one line per trial, ranked by the sweep's metric (or another sort), with
- * only the swept parameters, a progress bar and a sparkline of the metric per epoch.
+ * the settings that tell trials apart, a progress bar and a sparkline of the metric per epoch.
  */
 import { Text } from 'ink';
 import { metricValue, pct, rate } from '../cli/format.js';
+import { settingText } from '../config/load.js';
 import { progressBar, sparkline } from '../view/charts.js';
 import type { Board, BoardTrial } from './board.js';
 import { cells, fitColumns, headerLine, SEPARATOR, type Column, windowAround } from './columns.js';
-import { configValue, paramKeys, progressOf } from './derive.js';
+import { paramKeys, progressOf } from './derive.js';
 
 export const STATUS_COLOR: Record<string, string> = {
   queued: 'gray',
@@ -36,9 +37,9 @@ export function trialColumns(board: Board, keys = paramKeys(board, false)): Colu
     { header: 'trial', width: 8, priority: 90, cell: (t) => t.id.slice(0, 8) },
     ...keys.map((k, i): Column<BoardTrial> => ({
       header: headers.get(k)!,
-      width: Math.min(12, Math.max(0, ...board.trials.map((t) => configValue(t, k).length))),
+      width: Math.min(12, Math.max(0, ...board.trials.map((t) => settingText(t.config, k).length))),
       priority: 70 - i,
-      cell: (t) => configValue(t, k),
+      cell: (t) => settingText(t.config, k),
     })),
     { header: `best ${board.sweep.metric}`, width: 7, priority: 95, align: 'right', cell: (t) => (t.best_value === null ? '' : metricValue(board.sweep.metric, t.best_value)) },
     { header: 'test', width: 6, priority: 50, align: 'right', cell: (t) => (t.test_acc === null ? '' : pct(t.test_acc)) },

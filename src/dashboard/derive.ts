@@ -46,11 +46,6 @@ export function progressOf(t: BoardTrial): number {
   return Math.min(1, done / Math.max(1, t.epochs_planned));
 }
 
-/** A trial's config value at a dotted path, as a column shows it. */
-export function configValue(t: BoardTrial, path: string): string {
-  return settingText(t.config, path);
-}
-
 const columnsOf = new WeakMap<Board, string[]>();
 
 /** The config paths shown as columns (see distinguishingPaths); the seed goes when grouped. */
@@ -108,17 +103,12 @@ export function hasRepeats(board: Board): boolean {
   return byConfig(board).size < board.trials.length;
 }
 
-/**
- * The trials a trial list shows: all of them, or one configuration's seeds (`groupKey`), in the
- * order of `sort`. A configuration the snapshot no longer has gives null.
- */
-export function shownTrials(board: Board, sort: Sort, groupKey: string | null = null): BoardTrial[] | null {
-  const trials = sortTrials(board, sort);
-  if (groupKey === null) return trials;
-  const members = byConfig(board).get(groupKey);
+/** One configuration's seeds (`groupKey`, a Group's key) in the order of `sort`; null when the snapshot no longer has it. */
+export function groupMembers(board: Board, sort: Sort, groupKey: string | null): BoardTrial[] | null {
+  const members = groupKey === null ? undefined : byConfig(board).get(groupKey);
   if (!members) return null;
   const inGroup = new Set(members);
-  return trials.filter((t) => inGroup.has(t));
+  return sortTrials(board, sort).filter((t) => inGroup.has(t));
 }
 
 /** Values of completed trials only: a running trial's best so far would pull its group's mean down. */
@@ -129,7 +119,7 @@ const values = (trials: BoardTrial[], pick: (t: BoardTrial) => number | null) =>
 export function groupTrials(board: Board): Group[] {
   const sign = board.sweep.goal === 'maximize' ? -1 : 1;
   const groups = [...byConfig(board)].map(([key, trials]) => {
-    const params = Object.fromEntries(paramKeys(board, true).map((k) => [k, configValue(trials[0], k)]));
+    const params = Object.fromEntries(paramKeys(board, true).map((k) => [k, settingText(trials[0].config, k)]));
     return { key, params, trials, metric: summarize(values(trials, (t) => t.best_value)), test: summarize(values(trials, (t) => t.test_acc)) };
   });
   groups.sort((a, b) => {

@@ -6,7 +6,7 @@
  */
 import type { Key } from 'ink';
 import type { Board, BoardTrial } from './board.js';
-import { groupTrials, hasRepeats, shownTrials, SORTS } from './derive.js';
+import { groupMembers, groupTrials, hasRepeats, SORTS, sortTrials } from './derive.js';
 
 export interface ViewState {
   /** The selected trial; null: the first row. */
@@ -40,8 +40,8 @@ export interface Screen {
 export function screenOf(s: ViewState, board: Board): Screen {
   const grouped = s.grouped && hasRepeats(board);
   const sort = SORTS[s.sortIndex];
-  const members = grouped && s.inGroup ? shownTrials(board, sort, s.groupKey) : null;
-  const trials = members ?? shownTrials(board, sort)!;
+  const members = grouped && s.inGroup ? groupMembers(board, sort, s.groupKey) : null;
+  const trials = members ?? sortTrials(board, sort);
   const selected = trials.find((t) => t.id === s.selectedId) ?? trials[0];
   const showing = s.detail && selected ? 'detail' : !grouped ? 'trials' : members ? 'members' : 'groups';
   return { showing, trials, selected };
