@@ -52,6 +52,9 @@ describe('plain tables of trials', () => {
     const shown = lines.slice(1).map((l) => l.split(/ +/)[2]).sort();
     expect(shown).toEqual(lrs.map((lr) => String(Number(lr.toPrecision(6)))).sort());
     for (const s of shown) expect(s.replace(/^0\.0*/, '').replace('.', '').length).toBeLessThanOrEqual(6);
+    // plan shows the same values as the tables.
+    const plan = (await cli('plan', runs.file, '--db', runs.db)).stdout;
+    for (const s of shown) expect(plan).toContain(` ${s} `);
     const json = JSON.parse((await cli('runs', 'list', '--db', runs.db, '--json')).stdout);
     expect(json.map((t: { params: { 'optimizer.lr': number } }) => t.params['optimizer.lr']).sort()).toEqual([...lrs].sort());
   });

@@ -27,7 +27,7 @@ export function writeRuns(
   yaml: string,
   plan: (trial: Trial, index: number) => FakeTrial,
   options: { db?: string; sweepStatus?: 'running' | 'completed' | 'interrupted' | 'failed'; workers?: number } = {},
-): { db: string; experiment: Experiment; trials: Trial[] } {
+): { db: string; file: string; experiment: Experiment; trials: Trial[] } {
   const path = options.db ?? join(tempDir(), 'runs.db');
   const file = writeExperiment(yaml);
   const { experiment, trials } = loadExperiment(file);
@@ -52,5 +52,5 @@ export function writeRuns(
   } finally {
     conn.close();
   }
-  return { db: path, experiment, trials };
+  return { db: path, file, experiment, trials };
 }

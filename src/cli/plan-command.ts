@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { defaultWorkers, plannedBackend } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
 import { loadExperiment } from '../config/experiment.js';
+import { valueText } from '../config/load.js';
 import { trainImagesPerEpoch } from '../data/counts.js';
 import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
@@ -52,7 +53,7 @@ export function planCommand(args: string[]): number {
   const keys = [...new Set(planned.flatMap((p) => Object.keys(p.params)))];
   console.log(table(
     ['#', 'trial', ...keys, 'epochs', 'backend', 'estimate'],
-    planned.map((p, i) => [String(i + 1), p.id, ...keys.map((k) => String(p.params[k] ?? '')), String(p.epochs), p.backend, p.seconds === null ? '—' : duration(p.seconds)]),
+    planned.map((p, i) => [String(i + 1), p.id, ...keys.map((k) => valueText(p.params[k])), String(p.epochs), p.backend, p.seconds === null ? '—' : duration(p.seconds)]),
     new Set([0, keys.length + 2, keys.length + 4]),
   ));
   const known = planned.filter((p) => p.seconds !== null);
