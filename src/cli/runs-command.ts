@@ -11,6 +11,7 @@ import { trialIdentity } from '../sweep/trial-id.js';
 import { parseWhere, type Value } from '../query/where.js';
 import { epochsOf, findTrial, listTrials, type TrialRecord, type TrialSummary } from '../store/queries.js';
 import { DEFAULT_DB, withReadOnly } from '../store/open.js';
+import { TRIAL_STATUSES } from '../store/writer.js';
 import { valueAt } from '../util/mapping.js';
 import { lineChart } from '../view/charts.js';
 import { parse, positiveInt } from './args.js';
@@ -27,7 +28,7 @@ const FIELDS = [
 ] as const satisfies readonly (keyof TrialSummary)[];
 type Field = (typeof FIELDS)[number];
 
-const STATUSES = ['queued', 'running', 'completed', 'failed', 'diverged', 'interrupted'];
+const STATUSES: readonly string[] = TRIAL_STATUSES;
 
 export function runsCommand(args: string[]): number {
   const [sub, ...rest] = args;

@@ -9,7 +9,9 @@ import { UserError } from '../config/errors.js';
 import type { EpochMetrics, TrainStatus } from '../train/loop.js';
 import { processState } from './queries.js';
 
-export type TrialStatus = 'queued' | 'running' | 'completed' | 'failed' | 'diverged' | 'interrupted';
+/** Every status a trial can have (the trial_records CHECK constraint lists the same). */
+export const TRIAL_STATUSES = ['queued', 'running', 'completed', 'failed', 'diverged', 'interrupted'] as const;
+export type TrialStatus = (typeof TRIAL_STATUSES)[number];
 
 const now = () => new Date().toISOString();
 
