@@ -45,6 +45,8 @@ function checkPath(path: string): void {
  */
 function open(path: string, { create }: { create: boolean }): { db: Database.Database; from: number } {
   checkPath(path);
+  const unwritable = (err: unknown) =>
+    new UserError({ file: path, message: `cannot open the database for writing (${(err as Error).message}); choose another with --db PATH` });
   let db: Database.Database | undefined;
   try {
     mkdirSync(dirname(path), { recursive: true });
@@ -52,7 +54,7 @@ function open(path: string, { create }: { create: boolean }): { db: Database.Dat
     db = new Database(path, { fileMustExist: !create });
   } catch (err) {
     db?.close();
-    throw new UserError({ file: path, message: `cannot open the database for writing (${(err as Error).message}); choose another with --db PATH` });
+    throw unwritable(err);
   }
   try {
     // A reader holding a lock during a checkpoint makes the writer wait, not fail.
@@ -65,7 +67,7 @@ function open(path: string, { create }: { create: boolean }): { db: Database.Dat
     try {
       db.pragma('journal_mode = WAL');
     } catch (err) {
-      throw new UserError({ file: path, message: `cannot open the database for writing (${(err as Error).message}); choose another with --db PATH` });
+      throw unwritable(err);
     }
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
