@@ -57,15 +57,17 @@ describe('a sweep already running', () => {
     });
     expect(first.signal).toBe('SIGKILL');
     expect(stored(db).sweep.status).toBe('running');
+    // A run with another setting trains other trials: the dead run's trials are settled anyway.
+    const edited = await cli(file, '--db', db, '--no-tui', '--set', 'training.epochs=1');
+    expect(edited.code).toBe(0);
+    const statuses = (await cli('runs', 'list', '--db', db, '--json')).stdout;
+    expect(JSON.parse(statuses).map((t: { status: string }) => t.status).sort()).toEqual(['completed', 'completed', 'interrupted', 'interrupted']);
     const again = await cli(file, '--db', db, '--no-tui');
     expect(again.code).toBe(0);
-    expect(stored(db)).toEqual({
-      sweep: { status: 'completed', run: 2 },
-      trials: [
-        { status: 'completed', epochs: 3, rows: 3 },
-        { status: 'completed', epochs: 3, rows: 3 },
-      ],
-    });
+    const { sweep, trials } = stored(db);
+    expect(sweep).toEqual({ status: 'completed', run: 3 });
+    const rows = trials as { status: string; epochs: number; rows: number }[];
+    expect(rows.map((t) => `${t.status} ${t.epochs}/${t.rows}`).sort()).toEqual(['completed 1/1', 'completed 1/1', 'completed 3/3', 'completed 3/3']);
   });
 
   it('whose pid now belongs to another process is taken over; one on another host too, with a note', async () => {

@@ -97,6 +97,10 @@ export class RunWriter {
            RETURNING id, run`,
         )
         .get(experiment.name, file, JSON.stringify(experiment), t, t, meta.host, JSON.stringify(meta.versions), experiment.metric.name, experiment.metric.goal, process.pid) as { id: number; run: number };
+      // No other process runs this sweep now (checked above), so a trial still marked running was
+      // left so by a run that died (SIGKILL, a power cut): it is settled as interrupted, whether or
+      // not this run trains it again (an edited file may no longer have it).
+      db.prepare(`UPDATE trial_records SET status = 'interrupted', finished_at = coalesce(finished_at, ?) WHERE sweep_id = ? AND status = 'running'`).run(t, row.id);
       // A trial the file had before stays (with its results); it joins this run, with the
       // parameters this expansion swept.
       const insert = db.prepare(
