@@ -100,13 +100,49 @@ describe('sweep FILE', () => {
   it('Ctrl-C stops cleanly: running trials become interrupted, none stays running', async () => {
     const { db, result: r } = await signalAfterFirstEpoch('long', 3, 'SIGINT');
     expect(r.code).toBe(130);
-    expect(r.stdout).toMatch(/stopping: the running trials end after their current batch/);
+    expect(r.stdout).toContain('stopping (SIGINT): the running trials end after their current batch (Ctrl-C again to stop at once)');
     const { sweeps, trials } = readDb(db);
     expect(sweeps[0].status).toBe('interrupted');
     const statuses = trials.map((t) => t.status).sort();
     expect(statuses).not.toContain('running');
     expect(statuses.filter((s) => s === 'interrupted')).toHaveLength(2);
     expect(statuses).toContain('queued');
+  });
+});
+
+describe('SIGTERM (timeout, systemd, docker, CI) and SIGHUP stop a sweep as Ctrl-C does', () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const)('%s: running trials end after their batch, marked interrupted; exit %i', async (signal, code) => {
+    const { db, result: r } = await signalAfterFirstEpoch(`by-${signal}`, 3, signal);
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(code);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`stopping (${signal}): the running trials end after their current batch (${signal} again to stop at once)`);
+    const { sweeps, trials } = readDb(db);
+    expect(sweeps[0].status).toBe('interrupted');
+    expect(trials.map((t) => t.status).sort()).toEqual(['interrupted', 'interrupted', 'queued']);
+  });
+
+  it('a second signal stops at once, and the database is still closed properly', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const file = writeExperiment('name: twice\ntraining: { epochs: 20, limit_train: 2000 }\nsweep: { parameters: { training.seed: [1, 2, 3] } }\n');
+    let sent = false;
+    const r = await startCli([file, '--db', db, '--workers', '2'], (out, child) => {
+      if (!sent && /epoch\s+1\/20/.test(out)) {
+        sent = true;
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGTERM'), 50);
+      }
+    });
+    expect(r.code).toBe(143);
+    expect(r.stderr).toBe('');
+    // Closed, not abandoned: the last connection to close takes its WAL files with it.
+    expect(readdirSync(join(db, '..'))).toEqual(['runs.db']);
+    const { sweeps, trials } = readDb(db);
+    expect(sweeps[0].status).toBe('interrupted');
+    expect(trials.map((t) => t.status)).not.toContain('running');
   });
 });
 

@@ -4,6 +4,7 @@
  * leaves its final leaderboard on the screen, and `sweep dashboard` follows a sweep that another
  * process runs. In a CI job (where Ink draws only the last frame) both fall back to plain output.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -65,6 +66,27 @@ describe('sweep FILE on a terminal', () => {
     const { sweeps, trials } = stored(db);
     expect(sweeps[0].status).toBe('interrupted');
     expect(trials.map((t) => t.status)).not.toContain('running');
+  });
+
+  it('a closed terminal (SIGHUP) stops the sweep cleanly: trials interrupted, exit 129, nothing on stderr', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const record = tempDir();
+    const file = writeExperiment('name: long\ntraining: { epochs: 20, limit_train: 2000 }\nsweep: { parameters: { training.seed: [1, 2, 3] } }\n');
+    const term = new Terminal([file, '--db', db, '--workers', '2'], undefined, {}, { record });
+    terminals.push(term);
+    await term.waitFor(/\/20 \S+ running /);
+    term.hangUp();
+    const code = join(record, 'code');
+    for (let waited = 0; !existsSync(code) || readFileSync(code, 'utf8') === ''; waited += 100) {
+      if (waited > 60_000) throw new Error('the sweep did not end after the hang-up');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(readFileSync(code, 'utf8').trim()).toBe('129');
+    // Node 20 aborted here with a native stack trace, restoring the settings of a terminal that was gone.
+    expect(readFileSync(join(record, 'stderr'), 'utf8')).toBe('');
+    const { sweeps, trials } = stored(db);
+    expect(sweeps[0].status).toBe('interrupted');
+    expect(trials.map((t) => t.status).sort()).toEqual(['interrupted', 'interrupted', 'queued']);
   });
 
   it('a sweep that ends leaves its final leaderboard on the screen and exits with its status', async () => {

@@ -16,9 +16,14 @@ export class Terminal {
    * environment is a person's shell: the CI markers of the job running the tests are removed
    * (under them Ink draws only the last frame), then `env` is added.
    */
-  constructor(args: string[], size = { columns: 110, rows: 30 }, env: Record<string, string> = {}) {
+  constructor(args: string[], size = { columns: 110, rows: 30 }, env: Record<string, string> = {}, options: { record?: string } = {}) {
     const assignments = Object.entries({ LENET_SWEEP_CACHE: CACHE, ...env }).map(([k, v]) => `${k}=${quote(v)}`);
-    const command = `cd ${quote(ROOT)} && env -u CI -u CONTINUOUS_INTEGRATION ${assignments.join(' ')} ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}; echo EXIT=$?; sleep 600`;
+    const sweep = `env -u CI -u CONTINUOUS_INTEGRATION ${assignments.join(' ')} ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}`;
+    // `record`: a folder that gets the command's stderr and exit code, which outlive the
+    // terminal (the shell traps the hang-up so as to write the code; a trap, unlike ignoring it, is not inherited).
+    const command = options.record
+      ? `cd ${quote(ROOT)} && trap : HUP && ${sweep} 2>${quote(`${options.record}/stderr`)}; rc=$?; echo $rc >${quote(`${options.record}/code`)}; sleep 600`
+      : `cd ${quote(ROOT)} && ${sweep}; echo EXIT=$?; sleep 600`;
     this.tmux('new-session', '-d', '-x', String(size.columns), '-y', String(size.rows), command);
   }
 
@@ -45,6 +50,11 @@ export class Terminal {
       if (Date.now() > end) throw new Error(`the terminal never showed ${pattern}; it shows:\n${screen}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  /** Closes the terminal as a person closing its window does: its processes get SIGHUP. */
+  hangUp(): void {
+    this.tmux('kill-server');
   }
 
   close(): void {

@@ -5,6 +5,7 @@
  * LENET_SWEEP_DEBUG is set.
  */
 import { formatProblem, UserError } from '../config/errors.js';
+import { READER_GONE } from './stop-signals.js';
 import { USAGE } from './usage.js';
 import { packageVersion } from './version.js';
 
@@ -34,15 +35,16 @@ async function main(argv: string[]): Promise<number> {
   return sweepCommand(first === 'run' ? rest : argv);
 }
 
-// A reader that goes away (`sweep … | head`) closes our stdout: not an error to report with a
-// stack trace. A running sweep stops as with Ctrl-C (its trials end cleanly, none left marked
-// running); any other command has nothing left to say and ends.
+// A reader that goes away (`sweep … | head`) closes our stdout, and a closed terminal (SIGHUP)
+// fails our writes with EIO: neither is an error to report with a stack trace. A running sweep
+// stops as with Ctrl-C (its trials end cleanly, none left marked running); any other command has
+// nothing left to say and ends.
 let readerGone = false;
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
+  if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
   if (readerGone) return;
   readerGone = true;
-  if (process.listenerCount('SIGINT') > 0) process.emit('SIGINT');
+  if (process.listenerCount(READER_GONE) > 0) (process as NodeJS.EventEmitter).emit(READER_GONE, err.code === 'EIO' ? 'SIGHUP' : 'SIGINT');
   else process.exit(0);
 });
 

@@ -24,12 +24,10 @@ import { parse, positiveInt } from './args.js';
 import { goalText, metricValue, num, paramsText, pct, rate } from './format.js';
 import { leaderboard } from './leaderboard.js';
 import { liveTerminal } from './live-terminal.js';
+import { STOP_SIGNALS, StopSignals, type StopSignal } from './stop-signals.js';
 import { packageVersion } from './version.js';
 
 const BACKENDS: BackendChoice[] = ['auto', ...AUTO_ORDER];
-
-/** Exit code of a sweep stopped with Ctrl-C, as shells report SIGINT. */
-const EXIT_INTERRUPTED = 130;
 
 function backendOption(value: string | undefined): BackendChoice | undefined {
   if (value === undefined) return undefined;
@@ -45,6 +43,23 @@ function withBackend(trial: Trial, backend: BackendChoice): Trial {
 }
 
 export async function sweepCommand(args: string[]): Promise<number> {
+  // From the start: a signal while the file is checked or the data prepared ends the process at
+  // once (nothing is written yet); once the database is open, it stops the run cleanly.
+  const stops = new StopSignals();
+  try {
+    return await sweep(args, stops);
+  } finally {
+    stops.dispose();
+  }
+}
+
+/** What the first stop request prints, when no dashboard shows it. */
+function stoppingText(signal: StopSignal): string {
+  const again = signal === 'SIGINT' ? 'Ctrl-C again' : `${signal} again`;
+  return `\nstopping (${signal}): the running trials end after their current batch (${again} to stop at once)`;
+}
+
+async function sweep(args: string[], stops: StopSignals): Promise<number> {
   const { values, positionals } = parse(args, {
     workers: { type: 'string' },
     db: { type: 'string', default: DEFAULT_DB },
@@ -80,6 +95,7 @@ export async function sweepCommand(args: string[]): Promise<number> {
   const dataDirs = new Map<string, string>();
   for (const t of trials) if (!dataDirs.has(datasetKey(t))) dataDirs.set(datasetKey(t), await prepareDataset(t.config.data));
 
+  stops.defer();
   const db = openForWriting(values.db!);
   try {
     const writer = RunWriter.begin(db, loaded.file, experiment, trials, {
@@ -113,22 +129,22 @@ export async function sweepCommand(args: string[]): Promise<number> {
       writer.runStarted(workers);
       writer.requeue(toRun.map((t) => t.id));
       const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => dataDirs.get(datasetKey(t))! }, tui ? () => {} : printEvent(toRun, experiment.metric));
-      const onSigint = () => {
-        if (!run.stopping) {
-          if (!dashboard) console.log('\nstopping: the running trials end after their current batch (Ctrl-C again to stop at once)');
+      // The first stop request lets the running trials end after their batch; the second ends
+      // them at once. Either way the run settles below and the database is closed properly.
+      const onStop = (first: boolean, signal: StopSignal) => {
+        if (first && !run.stopping) {
+          if (!dashboard) console.log(stoppingText(signal));
           run.stop();
         } else {
-          void run.abort().finally(async () => {
-            await dashboard?.finish();
-            process.exit(EXIT_INTERRUPTED);
-          });
+          void run.abort();
         }
       };
-      process.on('SIGINT', onSigint);
       if (tui) {
         const { startDashboard } = await import('../dashboard/live.js');
-        dashboard = startDashboard({ dbPath: values.db!, sweep: experiment.name, mode: 'run', onStop: () => run.stop(), onInterrupt: onSigint });
+        // Ctrl-C reaches the dashboard as a key (the terminal is in raw mode): a stop like SIGINT.
+        dashboard = startDashboard({ dbPath: values.db!, sweep: experiment.name, mode: 'run', onStop: () => run.stop(), onInterrupt: () => stops.request('SIGINT') });
       }
+      stops.handle(onStop);
       try {
         const outcome = await run.done.catch((err: Error) => {
           writer.interruptRunning();
@@ -137,10 +153,11 @@ export async function sweepCommand(args: string[]): Promise<number> {
         });
         const statuses = [...outcome.statuses.values()];
         const failed = statuses.includes('failed');
+        // Trials a forced stop ended mid-batch are still marked running.
+        if (outcome.stopped) writer.interruptRunning();
         writer.finish(outcome.stopped ? 'interrupted' : failed ? 'failed' : 'completed');
-        code = outcome.stopped ? EXIT_INTERRUPTED : failed ? 1 : 0;
+        code = outcome.stopped ? (stops.exitCode ?? STOP_SIGNALS.SIGINT) : failed ? 1 : 0;
       } finally {
-        process.off('SIGINT', onSigint);
         // The final leaderboard stays on the screen.
         await dashboard?.finish();
       }

@@ -33,6 +33,10 @@ export class SweepRun {
   private readonly pool: Piscina;
   /** The first error in writing events; the sweep stops and `done` rejects with it. */
   private failure: Error | undefined;
+  /** Set by abort(): the threads are being ended, so their trials' events no longer count. */
+  private aborted = false;
+  /** The pool's shutdown, once begun (by abort, or when every trial has ended). */
+  private destroyed: Promise<void> | undefined;
   readonly done: Promise<SweepOutcome>;
 
   constructor(private readonly writer: RunWriter, trials: Trial[], options: SweepOptions, private readonly listener: EventListener) {
@@ -49,13 +53,20 @@ export class SweepRun {
     Atomics.store(this.stopFlag, 0, 1);
   }
 
-  /** Stops at once: running trials are marked interrupted and the worker threads are ended. */
+  /**
+   * Stops at once: the worker threads are ended mid-batch and `done` settles as stopped; the
+   * trials they ran stay marked running for the caller to mark interrupted.
+   */
   async abort(): Promise<void> {
+    if (this.aborted) return;
     this.stop();
-    // Threads first: a 'started' still queued on a port would otherwise mark its trial running again.
-    await this.pool.destroy();
-    this.writer.interruptRunning();
-    this.writer.finish('interrupted');
+    this.aborted = true;
+    await this.destroy();
+  }
+
+  private destroy(): Promise<void> {
+    this.destroyed ??= this.pool.destroy();
+    return this.destroyed;
   }
 
   private async runAll(trials: Trial[], options: SweepOptions): Promise<SweepOutcome> {
@@ -70,7 +81,7 @@ export class SweepRun {
       }
     };
     const settled = await Promise.allSettled(Array.from({ length: Math.min(options.workers, trials.length) }, loop));
-    await this.pool.destroy();
+    await this.destroy();
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     const failure = this.failure ?? (rejected?.reason as Error | undefined);
     if (failure) throw failure;
@@ -82,6 +93,9 @@ export class SweepRun {
     let resolveTerminal!: (e: TerminalEvent) => void;
     const terminal = new Promise<TerminalEvent>((resolve) => (resolveTerminal = resolve));
     port1.on('message', (event: WorkerEvent) => {
+      // A thread being ended may still have events on its way: a 'started' would mark its
+      // trial running again after the caller settled it.
+      if (this.aborted) return;
       try {
         this.record(trial, event);
         this.listener(trial, event);
@@ -96,6 +110,7 @@ export class SweepRun {
     const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag };
     try {
       const crash = await this.pool.run(task, { transferList: [port2] }).then(() => null, (err: Error) => err);
+      if (crash && this.aborted) return 'interrupted';
       // Port messages and the task's completion travel separately: wait for the trial's last event.
       const last = crash ? await Promise.race([terminal, delay(CRASH_GRACE_MS)]) : await terminal;
       if (last) return statusOf(last);

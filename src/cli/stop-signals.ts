@@ -1,0 +1,92 @@
+import { closeSync } from 'node:fs';
+
+/**
+ * The ways a sweep is asked to stop from outside: Ctrl-C (SIGINT), `kill`, `timeout`, systemd,
+ * docker and CI (SIGTERM), a closed terminal (SIGHUP), and a reader that went away (`| head`,
+ * which main.ts reports as READER_GONE). Each is handled alike: the first asks the running
+ * trials to end after their current batch (they are marked interrupted), the second stops them
+ * at once. The exit code is the shell's for the first signal: 128 + its number.
+ */
+
+/** Signals that stop a sweep, and the exit code each gives (as a shell reports a process it ended). */
+export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+export type StopSignal = keyof typeof STOP_SIGNALS;
+
+/**
+ * The process event main.ts emits when stdout's reader has gone, with the signal it counts as:
+ * SIGINT for a closed pipe (EPIPE), SIGHUP for a terminal that is gone (EIO; its SIGHUP may come
+ * after the failed write).
+ */
+export const READER_GONE = 'lenet-sweep:reader-gone';
+
+/** What a stop request does once a run is under way; `first` is false for the second request. */
+export type StopHandler = (first: boolean, signal: StopSignal) => void;
+
+export class StopSignals {
+  /** The first stop request received, if any. */
+  received: StopSignal | undefined;
+  private handler: StopHandler | undefined;
+  /** Until defer(): nothing is written yet, so a stop ends the process at once. */
+  private deferred = false;
+  private readonly listeners = new Map<string, (signal: StopSignal) => void>();
+  /** The terminal hung up (SIGHUP, or a write that failed with EIO). */
+  private hungUp = false;
+
+  constructor() {
+    for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) this.listen(signal, () => this.request(signal));
+    this.listen(READER_GONE, (signal: StopSignal) => this.request(signal));
+  }
+
+  private listen(event: string, listener: (signal: StopSignal) => void): void {
+    this.listeners.set(event, listener);
+    process.on(event, listener);
+  }
+
+  /** The exit code for the stop received (130 for Ctrl-C), or undefined if none was. */
+  get exitCode(): number | undefined {
+    return this.received && STOP_SIGNALS[this.received];
+  }
+
+  /** From now on something is written that must be closed properly: stops are held for handle(). */
+  defer(): void {
+    this.deferred = true;
+  }
+
+  /** Hands stop requests to the run; one received while deferred is handed over at once. */
+  handle(handler: StopHandler): void {
+    this.handler = handler;
+    if (this.received) handler(true, this.received);
+  }
+
+  /** A stop request: a signal, or Ctrl-C read as a key by the dashboard. */
+  request(signal: StopSignal): void {
+    this.hungUp ||= signal === 'SIGHUP';
+    const first = this.received === undefined;
+    this.received ??= signal;
+    if (this.handler) this.handler(first, signal);
+    else if (!this.deferred) process.exit(STOP_SIGNALS[signal]);
+  }
+
+  /** Removes the listeners: later signals get Node's default handling again. */
+  dispose(): void {
+    for (const [event, listener] of this.listeners) process.off(event, listener);
+    this.listeners.clear();
+    if (this.hungUp) releaseTerminal();
+  }
+}
+
+/**
+ * After a hang-up the terminal is gone, and Node 20 aborts with a native stack trace when it
+ * restores the terminal's settings at exit (tcsetattr fails: nodejs/node#51519, fixed in Node
+ * 24). It skips descriptors the program closed, so stdio is closed once all is said (a hung-up
+ * terminal no longer even reports itself as one).
+ */
+function releaseTerminal(): void {
+  for (const fd of [0, 1, 2]) {
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed.
+    }
+  }
+}
