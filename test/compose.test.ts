@@ -57,6 +57,17 @@ describe('extends', () => {
     ]);
   });
 
+  it('cannot be swept: files are merged before the sweep expands, so the trials would only carry it as a label', () => {
+    const dir = files({
+      'other.yaml': 'name: other\nmodel: { pooling: max }\n',
+      'exp.yaml': 'name: exp\nsweep:\n  parameters:\n    extends: [./other.yaml]\n',
+      'wandb.yaml': 'name: w\nmethod: grid\nparameters:\n  extends: { values: [./other.yaml] }\n',
+    });
+    const why = "'extends' cannot be swept (files are merged before the sweep expands; sweep the settings the files differ in, or run one file per base)";
+    expect(problemsOf(() => loadExperiment(join(dir, 'exp.yaml')), join(dir, 'exp.yaml'))).toEqual([`FILE:4:5: sweep.parameters: ${why}`]);
+    expect(problemsOf(() => loadExperiment(join(dir, 'wandb.yaml')), join(dir, 'wandb.yaml'))).toEqual([`FILE:4:3: sweep.parameters: ${why}`]);
+  });
+
   it('resolves data.dir relative to the file that names it', () => {
     const dir = files({ 'base/data.yaml': 'name: d\ndata: { dataset: idx, dir: ./digits }\n', 'exp.yaml': 'name: e\nextends: base/data.yaml\n' });
     expect(loadExperiment(join(dir, 'exp.yaml')).trials[0].config.data.dir).toBe(join(dir, 'base', 'digits'));
@@ -89,5 +100,17 @@ describe('command-line overrides', () => {
       "--grid model.pooling=avg,maxx: model.pooling: expected one of avg, max, found 'maxx' (did you mean 'max'?)",
     ]);
     expect(problemsOf(() => loadExperiment(file, { set: ['epochs'] }))).toEqual(['--set epochs: expected path=value, for example training.epochs=3']);
+  });
+
+  it('refuses a second --grid of the same path (the later one silently replaced the first)', () => {
+    expect(problemsOf(() => loadExperiment(file, { grid: ['model.pooling=avg', 'training.seed=3', 'model.pooling=max'] }))).toEqual([
+      '--grid model.pooling=max: model.pooling is already swept by --grid model.pooling=avg; give every value in one option: --grid model.pooling=avg,max',
+    ]);
+  });
+
+  it('refuses extends from the command line, where it would be stored but never read', () => {
+    expect(problemsOf(() => loadExperiment(file, { set: ['extends=./other.yaml'] }))).toEqual([
+      '--set extends=./other.yaml: extends can only be written in the experiment file (files are merged before the command line applies)',
+    ]);
   });
 });

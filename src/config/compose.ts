@@ -134,12 +134,21 @@ export function compose(path: string, overrides: Overrides = {}): Composed {
   liftWandbSweep(value, origins);
   for (const text of overrides.set ?? []) {
     const [key, raw] = splitOverride('--set', text);
+    // The files are merged by now: an `extends` set here would be stored but never read.
+    if (key.split('.')[0] === 'extends') throw new UserError(`--set ${text}: extends can only be written in the experiment file (files are merged before the command line applies)`);
     const overlay: Mapping = {};
     setPath(overlay, key, scalar('--set', text, raw));
     merge(value, overlay, { label: `--set ${text}` }, origins);
   }
+  const gridded = new Map<string, string>();
   for (const text of overrides.grid ?? []) {
     const [key, raw] = splitOverride('--grid', text);
+    // One axis, one option: a second one would silently replace the first.
+    const earlier = gridded.get(key);
+    if (earlier !== undefined) {
+      throw new UserError(`--grid ${text}: ${key} is already swept by --grid ${earlier}; give every value in one option: --grid ${key}=${[earlier.slice(key.length + 1), raw].join(',')}`);
+    }
+    gridded.set(key, text);
     const values = raw.split(',').map((v) => scalar('--grid', text, v.trim()));
     merge(value, { sweep: { parameters: { [key]: values } } }, { label: `--grid ${text}` }, origins);
   }

@@ -29,8 +29,14 @@ export interface LoadedExperiment {
   trials: Trial[];
 }
 
-/** Keys that name or shape the sweep itself and so cannot be swept. */
-const UNSWEEPABLE = new Set(['name', 'description', 'sweep']);
+/** Keys that name, shape or compose the sweep itself and so cannot be swept, with why not. */
+const UNSWEEPABLE = new Map([
+  ['name', 'it names the sweep'],
+  ['description', 'it describes the sweep'],
+  ['sweep', 'it is the sweep'],
+  // Files are merged before the sweep expands: a swept `extends` would only be a label.
+  ['extends', 'files are merged before the sweep expands; sweep the settings the files differ in, or run one file per base'],
+]);
 
 function checkParameterPaths(origins: Origins, axes: Axis[]): Problem[] {
   const leaves = configPaths().filter((p) => !UNSWEEPABLE.has(p.split('.')[0]));
@@ -39,7 +45,7 @@ function checkParameterPaths(origins: Origins, axes: Axis[]): Problem[] {
     if (target && !target.properties && !UNSWEEPABLE.has(path.split('.')[0])) return [];
     const why = target?.properties
       ? `'${path}' is a section; sweep one of its keys (${Object.keys(target.properties).map((k) => `${path}.${k}`).join(', ')})`
-      : UNSWEEPABLE.has(path.split('.')[0]) ? `'${path}' cannot be swept` : `'${path}' is not a config key${didYouMean(path, leaves)}`;
+      : UNSWEEPABLE.has(path.split('.')[0]) ? `'${path}' cannot be swept (${UNSWEEPABLE.get(path.split('.')[0])})` : `'${path}' is not a config key${didYouMean(path, leaves)}`;
     const parent = ['sweep', 'parameters', ...docPath.slice(0, -1)];
     return [{ ...placeOf(origins, parent, docPath[docPath.length - 1]), message: `sweep.parameters: ${why}` }];
   });
