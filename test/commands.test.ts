@@ -1,5 +1,5 @@
 /** sweep validate, plan and schema through the real CLI. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, ROOT } from './cli-helpers.js';
@@ -17,6 +17,40 @@ describe('sweep validate', () => {
     expect(lines[0]).toBe(`${bad}:2:19: model.pooling: expected one of avg, max, found 'maxx' (did you mean 'max'?)`);
     expect(lines[1]).toBe(`${bad}:2:34: model.dropout: must be < 1, found 2`);
     expect(lines[2].startsWith(`${worse}:`)).toBe(true);
+  });
+
+  it('hostile files: an alias bomb, an oversized or endless file, a huge list or grid; one line each, exit 2, the other files still checked', async () => {
+    const dir = tempDir();
+    const laughs = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (const [x, y] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'f']]) laughs.push(`${y}: &${y} [${Array(9).fill(`*${x}`).join(', ')}]`);
+    const bomb = join(dir, 'bomb.yaml');
+    writeFileSync(bomb, `name: bomb\n${laughs.join('\n')}\n`);
+    const oversized = join(dir, 'oversized.yaml');
+    writeFileSync(oversized, `name: oversized\nsweep: { parameters: { training.seed: [${Array.from({ length: 300_000 }, (_, i) => i).join(', ')}] } }\n`);
+    const list = join(dir, 'list.yaml');
+    writeFileSync(list, `name: list\nsweep: { method: random, count: 2, parameters: { training.seed: [${Array.from({ length: 10_001 }, (_, i) => i).join(', ')}] } }\n`);
+    const values = Array.from({ length: 100 }, (_, i) => i + 1).join(', ');
+    const grid = join(dir, 'grid.yaml');
+    writeFileSync(grid, `name: grid\nsweep:\n  parameters:\n    training.seed: [${values}]\n    training.batch_size: [${values}]\n    training.epochs: [${values}]\n`);
+    // Not hostile, but silently ignored before: a swept extends.
+    const extended = join(dir, 'extends.yaml');
+    writeFileSync(extended, 'name: extends\nsweep: { parameters: { extends: [../experiments/base/lenet5.yaml] } }\n');
+    const r = await cli('validate', bomb, oversized, '/dev/zero', list, grid, extended, 'experiments/pooling.yaml', '--yes');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('experiments/pooling.yaml: ok, 2 trials\n');
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `${bomb}: its aliases (*name) expand to too many values (a "billion laughs" file); write the values out`,
+      `${oversized}: is larger than 1 MB; an experiment file is a few kilobytes (give long value lists as a distribution with method: random)`,
+      '/dev/zero: is larger than 1 MB; an experiment file is a few kilobytes (give long value lists as a distribution with method: random)',
+      `${list}:2:65: sweep.parameters.training.seed: lists 10,001 values, more than 10,000; give a range as a distribution (with method: random) instead`,
+      `${grid}:4:5: sweep.parameters: the grid makes 1,000,000 trials, more than one sweep holds (200,000); split the search into several files`,
+      `${extended}:2:24: sweep.parameters: 'extends' cannot be swept (files are merged before the sweep expands; sweep the settings the files differ in, or run one file per base)`,
+    ]);
+    // The same refusals before a sweep opens its database.
+    const db = join(dir, 'runs.db');
+    const sweep = await cli(bomb, '--db', db);
+    expect([sweep.code, sweep.stderr]).toEqual([2, `${bomb}: its aliases (*name) expand to too many values (a "billion laughs" file); write the values out\n`]);
+    expect(existsSync(db)).toBe(false);
   });
 
   it('refuses grids over 10,000 trials unless --yes', async () => {

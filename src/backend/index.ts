@@ -32,16 +32,24 @@ export function installHint(name: BackendName): string {
 
 const require = createRequire(import.meta.url);
 
+/** What isInstalled found for each backend: resolving a package searches the disk every time (a plan of 200,000 trials asks 200,000 times). */
+const installed = new Map<BackendName, boolean>();
+
 /** Whether a backend's package is installed, without loading it (native addons load once per process). */
 export function isInstalled(name: BackendName): boolean {
   const pkg = NATIVE_PACKAGES[name];
   if (!pkg) return true;
-  try {
-    require.resolve(pkg);
-    return true;
-  } catch {
-    return false;
+  let found = installed.get(name);
+  if (found === undefined) {
+    try {
+      require.resolve(pkg);
+      found = true;
+    } catch {
+      found = false;
+    }
+    installed.set(name, found);
   }
+  return found;
 }
 
 /** The backend a choice will most likely get, judged without loading anything. */

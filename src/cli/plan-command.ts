@@ -38,11 +38,12 @@ export function planCommand(args: string[]): number {
   if (positionals.length !== 1) throw new UserError('sweep plan: expected one experiment file; see sweep --help');
   const { experiment, trials } = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
   const rates = new Map<string, number | null>();
+  const datasetFiles = new Map<string, number | null>();
   const planned = trials.map((t) => {
     const backend = plannedBackend(t.config.backend);
     if (!rates.has(backend)) rates.set(backend, measuredRate(values.db!, backend));
     const rate = rates.get(backend)!;
-    const images = trainImagesPerEpoch(t.config);
+    const images = trainImagesPerEpoch(t.config, datasetFiles);
     const seconds = rate && images !== null ? (images * t.config.training.epochs) / rate : null;
     return { id: t.id, params: t.params, backend, epochs: t.config.training.epochs, seconds };
   });

@@ -7,15 +7,21 @@ export function validateCommand(args: string[]): number {
   const { positionals, values } = parse(args, { yes: { type: 'boolean', default: false } }, 'sweep validate');
   if (positionals.length === 0) throw new UserError('sweep validate: no experiment file given; see sweep --help');
   let failed = 0;
+  let crashed = 0;
   for (const file of positionals) {
     try {
       const { trials } = loadExperiment(file, {}, { maxTrials: values.yes ? Infinity : undefined });
       console.log(`${file}: ok, ${trials.length} trial${trials.length === 1 ? '' : 's'}`);
     } catch (err) {
-      if (!(err instanceof UserError)) throw err;
+      // Whatever one file does, the others are still checked.
+      if (!(err instanceof UserError)) {
+        crashed++;
+        console.error(`${file}: error: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
       failed++;
       for (const p of err.problems) console.error(formatProblem(p));
     }
   }
-  return failed ? 2 : 0;
+  return crashed ? 1 : failed ? 2 : 0;
 }

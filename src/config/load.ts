@@ -3,7 +3,7 @@
  * schemas/experiment.schema.json (ajv, filling defaults), and problems reported at the line and
  * column they come from. Every problem of a file is collected before anything is thrown.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
 import type { Origins } from './compose.js';
@@ -84,28 +84,71 @@ export function settingText(config: unknown, path: string): string {
   return valueText(valueAt(config, path.split('.')));
 }
 
-export function readSource(path: string): SourceFile {
-  let text: string;
+/**
+ * An experiment file is a few kilobytes; anything near this is a mistake or an attack, and would
+ * take minutes and gigabytes to expand before any check could speak.
+ */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+/**
+ * The file's text, read up to MAX_FILE_BYTES: a bigger file is refused before it is parsed, and
+ * so is an endless one (/dev/zero).
+ */
+function readText(path: string): string {
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not an experiment file' : `cannot read (${code})`;
     throw new UserError({ file: path, message: why });
   }
+  try {
+    if (fstatSync(fd).isDirectory()) throw new UserError({ file: path, message: 'is a directory, not an experiment file' });
+    const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > MAX_FILE_BYTES) {
+      throw new UserError({ file: path, message: `is larger than ${MAX_FILE_BYTES / 1024 / 1024} MB; an experiment file is a few kilobytes (give long value lists as a distribution with method: random)` });
+    }
+    return buffer.toString('utf8', 0, length);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError({ file: path, message: `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readSource(path: string): SourceFile {
+  const text = readText(path);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const problems: Problem[] = doc.errors.map((e) => ({
     file: path,
     ...position(lines, e.pos[0]),
-    message: e.code === 'DUPLICATE_KEY' ? 'duplicate key: each key may appear once in a mapping' : firstLine(e.message),
+    message: e.code === 'DUPLICATE_KEY' ? 'duplicate key: each key may appear once in a mapping' : yamlMessage(firstLine(e.message)),
   }));
   if (problems.length) throw new UserError(problems);
-  const value = doc.toJS();
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (err) {
+    // The yaml package refuses aliases that expand to more than about 100 values each ("billion
+    // laughs"), and a nesting deeper than the stack: the file's fault, not ours.
+    throw new UserError({ file: path, message: yamlMessage((err as Error).message) });
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new UserError({ file: path, line: 1, col: 1, message: 'expected a mapping of config sections (name, model, optimizer, …)' });
   }
   return { path, doc, lines, value };
+}
+
+/** The yaml package's words for inputs it refuses to expand, as what to change. */
+function yamlMessage(message: string): string {
+  if (/Excessive alias count/.test(message)) return 'its aliases (*name) expand to too many values (a "billion laughs" file); write the values out';
+  if (/Maximum call stack size exceeded/.test(message)) return 'nests too deeply to read (lists or mappings inside each other thousands of levels down)';
+  return message;
 }
 
 function firstLine(message: string): string {

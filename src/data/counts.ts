@@ -15,8 +15,13 @@ function trainFileImages(dir: string): number | null {
   return labels ? readIdx(labels).dims[0] : null;
 }
 
-/** Training images per epoch, or null when the dataset's files are not there yet. */
-export function trainImagesPerEpoch(config: Experiment): number | null {
-  const total = trainFileImages(datasetDir(config.data)) ?? (config.data.dataset === 'mnist' ? EMBEDDED_TRAIN : null);
+/**
+ * Training images per epoch, or null when the dataset's files are not there yet. `files` keeps
+ * each folder's count for callers that ask for many trials (the files are read once each).
+ */
+export function trainImagesPerEpoch(config: Experiment, files = new Map<string, number | null>()): number | null {
+  const dir = datasetDir(config.data);
+  if (!files.has(dir)) files.set(dir, trainFileImages(dir));
+  const total = files.get(dir) ?? (config.data.dataset === 'mnist' ? EMBEDDED_TRAIN : null);
   return total === null ? null : trainingCount(total, splitOptions(config));
 }

@@ -34,6 +34,9 @@ export interface SpaceProblem {
   message: string;
 }
 
+/** Values one parameter may list: more is a generated file gone wrong, not a search. */
+export const MAX_VALUES = 10_000;
+
 const isScalar = (v: unknown): v is ParamValue => ['string', 'number', 'boolean'].includes(typeof v);
 
 const BOUNDED = new Set(['uniform', 'int_uniform', 'q_uniform', 'log_uniform_values', 'log_uniform', 'q_log_uniform_values']);
@@ -46,6 +49,9 @@ function checkSpec(name: string, raw: unknown, docPath: string[], problems: Spac
   const list = (v: unknown, key?: string) => {
     const at = key ? [...docPath, key] : docPath;
     if (!Array.isArray(v) || v.length === 0) return fail('needs a non-empty list of values', at);
+    if (v.length > MAX_VALUES) {
+      return fail(`lists ${v.length.toLocaleString('en')} values, more than ${MAX_VALUES.toLocaleString('en')}; give a range as a distribution (with method: random) instead`, at);
+    }
     const bad = v.findIndex((x) => !isScalar(x));
     if (bad >= 0) return fail('values must be strings, numbers or true/false', [...at, String(bad)]);
     return v as ParamValue[];
