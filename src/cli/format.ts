@@ -24,10 +24,14 @@ export function paramsText(params: Record<string, unknown>): string {
 
 /** Left-aligned text columns, right-aligned numeric ones, two spaces apart. */
 export function table(headers: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
+  const line = tableLine(headers, rows, rightAligned);
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** A function that lays out one row of a table whose columns fit the headers and the given rows. */
+export function tableLine(headers: string[], rows: string[][], rightAligned: Set<number> = new Set()): (cells: string[]) => string {
   // A loop, not Math.max(...rows): a query can return more rows than a call has room for arguments.
   const widths = headers.map((h) => h.length);
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i], c.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return (cells) => cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
 }

@@ -3,7 +3,7 @@
  * JSON for programs, CSV for spreadsheets. Each command builds one Grid and hands it here.
  */
 import { UserError } from '../config/errors.js';
-import { table } from './format.js';
+import { tableLine } from './format.js';
 
 export type Format = 'table' | 'json' | 'csv';
 
@@ -58,20 +58,111 @@ function distinct(names: string[]): string[] {
 }
 
 export function render(grid: Grid, format: Format, emptyText = 'no rows'): string {
+  return [...renderLines({ headers: grid.headers, rows: grid.rows, text: grid.text && ((_, i) => grid.text![i]), numeric: grid.numeric }, format, emptyText)].join('\n');
+}
+
+/** A Grid whose rows come one at a time (from a database cursor), each with its display text. */
+export interface RowStream {
+  headers: string[];
+  rows: Iterable<unknown[]>;
+  /** Display text of a row (its index given); defaults to cellText of each value. */
+  text?: (row: unknown[], index: number) => string[];
+  numeric?: Set<number>;
+}
+
+/**
+ * A table's columns are as wide as the widest cell of its first rows: a result of millions of
+ * rows is printed as it is read, not held to measure, and a later wider cell only pushes its
+ * row's next cells to the right.
+ */
+export const ALIGNED_ROWS = 1000;
+
+/** The lines of a result in a format, made as the rows are read. */
+export function* renderLines(stream: RowStream, format: Format, emptyText = 'no rows'): Generator<string> {
   switch (format) {
     case 'json': {
-      const keys = distinct(grid.headers);
-      return JSON.stringify(grid.rows.map((r) => Object.fromEntries(keys.map((k, i) => [k, r[i] ?? null]))), null, 2);
+      const keys = distinct(stream.headers);
+      function* objects() {
+        for (const r of stream.rows) yield Object.fromEntries(keys.map((k, i) => [k, r[i] ?? null]));
+      }
+      return yield* jsonLines(objects());
     }
     case 'csv':
-      return [grid.headers, ...grid.rows].map((r) => r.map(csvField).join(',')).join('\n');
-    case 'table':
-      if (grid.rows.length === 0) return emptyText;
-      return table(grid.headers, grid.text ?? grid.rows.map((r) => r.map(cellText)), grid.numeric ?? numericColumns(grid.rows));
+      yield stream.headers.map(csvField).join(',');
+      for (const r of stream.rows) yield r.map(csvField).join(',');
+      return;
+    case 'table': {
+      const text = stream.text ?? ((r: unknown[]) => r.map(cellText));
+      const rows = stream.rows[Symbol.iterator]();
+      const first: { raw: unknown[]; cells: string[] }[] = [];
+      for (let next = rows.next(); !next.done; next = rows.next()) {
+        first.push({ raw: next.value, cells: text(next.value, first.length) });
+        if (first.length === ALIGNED_ROWS) break;
+      }
+      if (first.length === 0) {
+        yield emptyText;
+        return;
+      }
+      const numeric = stream.numeric ?? numericColumns(first.map((r) => r.raw));
+      const line = tableLine(stream.headers, first.map((r) => r.cells), numeric);
+      yield line(stream.headers);
+      for (const r of first) yield line(r.cells);
+      let index = first.length;
+      for (let next = rows.next(); !next.done; next = rows.next()) yield line(text(next.value, index++));
+      return;
+    }
   }
+}
+
+/** The text JSON.stringify(values, null, 2) gives for an array, made a value at a time. */
+export function* jsonLines(values: Iterable<unknown>): Generator<string> {
+  let previous: string | undefined;
+  for (const v of values) {
+    yield previous === undefined ? '[' : `${previous},`;
+    previous = JSON.stringify(v, null, 2).replace(/^/gm, '  ');
+  }
+  if (previous === undefined) yield '[]';
+  else yield* [previous, ']'];
 }
 
 /** Writes the text and a final newline to stdout. */
 export function print(text: string): void {
   process.stdout.write(`${text}\n`);
+}
+
+/** Output is written in pieces of about this many characters. */
+const CHUNK_CHARS = 64 * 1024;
+
+/**
+ * Writes lines to stdout as they are made, a chunk at a time, waiting when the reader is slower
+ * and stopping when it has gone (`| head`): between chunks the event loop runs, so the closed
+ * pipe's error reaches main.ts, which ends the command.
+ */
+export async function printLines(lines: Iterable<string>): Promise<void> {
+  let chunk = '';
+  for (const line of lines) {
+    chunk += `${line}\n`;
+    if (chunk.length >= CHUNK_CHARS) {
+      if (!(await flush(chunk))) return;
+      chunk = '';
+    }
+  }
+  if (chunk) await flush(chunk);
+}
+
+/** Writes one chunk; false once stdout can take no more. */
+async function flush(chunk: string): Promise<boolean> {
+  const out = process.stdout;
+  if (out.destroyed || out.writableEnded) return false;
+  const ready = out.write(chunk)
+    ? new Promise((resolve) => setImmediate(resolve))
+    : new Promise((resolve) => {
+        const done = () => {
+          out.off('drain', done).off('close', done).off('error', done);
+          resolve(undefined);
+        };
+        out.on('drain', done).on('close', done).on('error', done);
+      });
+  await ready;
+  return !out.destroyed;
 }

@@ -9,15 +9,15 @@ import { configPaths, differingPaths } from '../config/load.js';
 import { didYouMean } from '../config/suggest.js';
 import { trialIdentity } from '../sweep/trial-id.js';
 import { parseWhere, type Value } from '../query/where.js';
-import { epochsOf, findTrial, listTrials, type TrialRecord, type TrialSummary } from '../store/queries.js';
+import { epochsOf, findTrial, iterateTrials, requireSweep, type TrialRecord, type TrialSummary } from '../store/queries.js';
 import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { TRIAL_STATUSES } from '../store/writer.js';
 import { valueAt } from '../util/mapping.js';
 import { lineChart } from '../view/charts.js';
 import { parse, positiveInt } from './args.js';
 import { metricValue, num, pct, rate, table } from './format.js';
-import { leaderboard } from './leaderboard.js';
-import { cellText, FORMAT_OPTIONS, formatOf, print, render, type Format, type Grid } from './output.js';
+import { leaderboardLines, type TrialPasses } from './leaderboard.js';
+import { cellText, FORMAT_OPTIONS, formatOf, jsonLines, print, printLines, render, renderLines, type Format, type Grid } from './output.js';
 
 const SUBCOMMANDS = ['list', 'show', 'best', 'compare', 'sql'] as const;
 
@@ -30,7 +30,7 @@ type Field = (typeof FIELDS)[number];
 
 const STATUSES: readonly string[] = TRIAL_STATUSES;
 
-export function runsCommand(args: string[]): number {
+export async function runsCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   switch (sub as (typeof SUBCOMMANDS)[number]) {
     case 'list':
@@ -58,8 +58,15 @@ function lookup(t: TrialRecord, name: string): Value {
 
 const KNOWN_NAMES: readonly string[] = [...FIELDS, ...configPaths()];
 
+/** What --sort orders a trial by: its value of the key, and which way that key sorts for it. */
+interface SortKey {
+  id: string;
+  value: Value;
+  highFirst: boolean;
+}
+
 /** `KEY`, `KEY:asc` or `KEY:desc`; by default accuracies and throughput sort high first, the metric by its goal. */
-function sorter(spec: string): (a: TrialRecord, b: TrialRecord) => number {
+function sorter(spec: string): { key: (t: TrialRecord) => SortKey; compare: (a: SortKey, b: SortKey) => number } {
   const [name, direction, extra] = spec.split(':');
   if (extra !== undefined || (direction !== undefined && direction !== 'asc' && direction !== 'desc')) {
     throw new UserError(`--sort: expected KEY, KEY:asc or KEY:desc, found '${spec}'`);
@@ -69,11 +76,14 @@ function sorter(spec: string): (a: TrialRecord, b: TrialRecord) => number {
   }
   const highFirst = (t: TrialRecord) =>
     direction ? direction === 'desc' : name === 'best_value' ? t.goal === 'maximize' : name.endsWith('_acc') || name === 'images_per_s';
-  return (a, b) => {
-    const [x, y] = [lookup(a, name), lookup(b, name)];
-    if (x === null || y === null) return (x === null ? 1 : 0) - (y === null ? 1 : 0);
-    const order = typeof x === 'number' && typeof y === 'number' ? x - y : String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0;
-    return highFirst(a) ? -order : order;
+  return {
+    key: (t) => ({ id: t.id, value: lookup(t, name), highFirst: highFirst(t) }),
+    compare: (a, b) => {
+      const [x, y] = [a.value, b.value];
+      if (x === null || y === null) return (x === null ? 1 : 0) - (y === null ? 1 : 0);
+      const order = typeof x === 'number' && typeof y === 'number' ? x - y : String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0;
+      return a.highFirst ? -order : order;
+    },
   };
 }
 
@@ -88,22 +98,41 @@ function statusesOption(value: string | undefined): string[] | undefined {
 
 const withoutConfig = ({ config: _config, ...summary }: TrialRecord): TrialSummary => summary;
 
-/** Every field of each trial, one column per swept parameter, for CSV. */
-function flatGrid(trials: TrialRecord[]): Grid {
-  const paramKeys = [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
-  return {
-    headers: [...FIELDS.slice(0, 4), ...paramKeys, ...FIELDS.slice(4)],
-    rows: trials.map((t) => [...FIELDS.slice(0, 4).map((f) => t[f]), ...paramKeys.map((k) => t.params[k] ?? null), ...FIELDS.slice(4).map((f) => t[f])]),
-  };
+/**
+ * Trials by id, in the order given, read a few thousand at a time: each read ranks the whole
+ * leaderboard view again, so fewer, larger reads are faster, and a few thousand trials are a few MB.
+ */
+function* trialsInOrder(db: Database.Database, ids: string[]): Generator<TrialRecord> {
+  for (let start = 0; start < ids.length; start += 4000) {
+    const chunk = ids.slice(start, start + 4000);
+    const byId = new Map([...iterateTrials(db, { ids: chunk })].map((t) => [t.id, t]));
+    for (const id of chunk) yield byId.get(id)!;
+  }
 }
 
-function trialsOutput(trials: TrialRecord[], format: Format): string {
-  if (format === 'json') return JSON.stringify(trials.map(withoutConfig), null, 2);
-  if (format === 'csv') return render(flatGrid(trials), 'csv');
-  return leaderboard(trials, { showSweep: new Set(trials.map((t) => t.sweep)).size > 1 });
+/**
+ * The lines of a list of trials in a format. Every format streams: JSON an object at a time;
+ * CSV (a column per swept parameter) and the table (columns from the trials' settings) after a
+ * first pass that finds the columns.
+ */
+function* trialsLines(trials: TrialPasses, format: Format): Generator<string> {
+  if (format === 'table') return yield* leaderboardLines(trials);
+  if (format === 'json') {
+    function* summaries() {
+      for (const t of trials()) yield withoutConfig(t);
+    }
+    return yield* jsonLines(summaries());
+  }
+  const paramKeys = new Set<string>();
+  for (const t of trials()) for (const key of Object.keys(t.params)) paramKeys.add(key);
+  const keys = [...paramKeys];
+  function* rows() {
+    for (const t of trials()) yield [...FIELDS.slice(0, 4).map((f) => t[f]), ...keys.map((k) => t.params[k] ?? null), ...FIELDS.slice(4).map((f) => t[f])];
+  }
+  yield* renderLines({ headers: [...FIELDS.slice(0, 4), ...keys, ...FIELDS.slice(4)], rows: rows() }, 'csv');
 }
 
-function list(args: string[]): number {
+function list(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     db: { type: 'string', default: DEFAULT_DB },
     sweep: { type: 'string' },
@@ -119,26 +148,40 @@ function list(args: string[]): number {
   const statuses = statusesOption(values.status);
   const where = values.where === undefined ? undefined : parseWhere(values.where, KNOWN_NAMES);
   const sort = values.sort === undefined ? undefined : sorter(values.sort);
-  const limit = positiveInt(values.limit, 'limit');
-  return withReadOnly(values.db!, (db) => {
-    let trials = listTrials(db, { sweep: values.sweep, statuses });
-    if (where) trials = trials.filter((t) => where.test((name) => lookup(t, name)));
-    if (sort) trials = [...trials].sort(sort);
-    if (limit !== undefined) trials = trials.slice(0, limit);
-    print(trialsOutput(trials, format));
+  const limit = positiveInt(values.limit, 'limit') ?? Infinity;
+  return withReadOnly(values.db!, async (db) => {
+    // Before any output: an unknown sweep is one clean line.
+    if (values.sweep !== undefined) requireSweep(db, values.sweep);
+    function* matching() {
+      let n = 0;
+      for (const t of iterateTrials(db, { sweep: values.sweep, statuses })) {
+        if (n >= limit && !sort) return;
+        if (where && !where.test((name) => lookup(t, name))) continue;
+        n++;
+        yield t;
+      }
+    }
+    // Sorting holds a small key per trial, not the trials: then they are read again in order.
+    let sorted: string[] | undefined;
+    if (sort) {
+      const keys: SortKey[] = [];
+      for (const t of matching()) keys.push(sort.key(t));
+      sorted = keys.sort(sort.compare).slice(0, limit).map((k) => k.id);
+    }
+    await printLines(trialsLines(sorted ? () => trialsInOrder(db, sorted) : matching, format));
     return 0;
   });
 }
 
-function best(args: string[]): number {
+function best(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, sweep: { type: 'string' }, ...FORMAT_OPTIONS }, 'sweep runs best');
   if (positionals.length) throw new UserError(`sweep runs best: unexpected argument '${positionals[0]}'`);
   const format = formatOf(values);
-  return withReadOnly(values.db!, (db) => {
+  return withReadOnly(values.db!, async (db) => {
     // The leader of each sweep: its first ranked trial (ties: the first in the file's order).
     const leaders = new Map<string, TrialRecord>();
-    for (const t of listTrials(db, { sweep: values.sweep })) if (t.rank !== null && !leaders.has(t.sweep)) leaders.set(t.sweep, t);
-    print(trialsOutput([...leaders.values()], format));
+    for (const t of iterateTrials(db, { sweep: values.sweep })) if (t.rank !== null && !leaders.has(t.sweep)) leaders.set(t.sweep, t);
+    await printLines(trialsLines(() => leaders.values(), format));
     return 0;
   });
 }
@@ -234,11 +277,11 @@ function compare(args: string[]): number {
   });
 }
 
-function sql(args: string[]): number {
+function sql(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, ...FORMAT_OPTIONS }, 'sweep runs sql');
   if (positionals.length !== 1) throw new UserError(`sweep runs sql: expected one SQL statement in quotes, e.g. sweep runs sql "SELECT * FROM leaderboard"`);
   const format = formatOf(values);
-  return withReadOnly(values.db!, (db) => {
+  return withReadOnly(values.db!, async (db) => {
     let statement: Database.Statement;
     try {
       statement = db.prepare(positionals[0]);
@@ -247,13 +290,15 @@ function sql(args: string[]): number {
     }
     if (!statement.readonly) throw new UserError('sweep runs sql: only statements that read are allowed (SELECT, WITH …); this one would change the database');
     if (!statement.reader) throw new UserError('sweep runs sql: the statement returns no rows; use SELECT');
-    let rows: unknown[][];
-    try {
-      rows = (statement.raw(true).safeIntegers(true).all() as unknown[][]).map((r) => r.map(plainValue));
-    } catch (err) {
-      throw new UserError(`sweep runs sql: ${(err as Error).message}`);
+    function* rows() {
+      try {
+        for (const r of statement.raw(true).safeIntegers(true).iterate() as IterableIterator<unknown[]>) yield r.map(plainValue);
+      } catch (err) {
+        throw new UserError(`sweep runs sql: ${(err as Error).message}`);
+      }
     }
-    print(render({ headers: statement.columns().map((c) => c.name), rows }, format, '(no rows)'));
+    // Rows are printed as they are read: a query of millions of rows needs no more memory than one.
+    await printLines(renderLines({ headers: statement.columns().map((c) => c.name), rows: rows() }, format, '(no rows)'));
     return 0;
   });
 }

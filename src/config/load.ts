@@ -51,21 +51,37 @@ export function configPaths(node: JsonSchema = schema, prefix = ''): string[] {
   );
 }
 
-/** The config paths whose values differ between some of the given configs (in schema order). */
-export function differingPaths(configs: readonly unknown[]): string[] {
+/**
+ * The config paths whose values differ between some of the given configs (in schema order). One
+ * pass, keeping only the first config's values: the configs may stream from a database cursor.
+ */
+export function differingPaths(configs: Iterable<unknown>): string[] {
+  const paths = configPaths();
   const at = (config: unknown, path: string) => JSON.stringify(valueAt(config, path.split('.')) ?? null);
-  return configPaths().filter((p) => configs.some((c) => at(c, p) !== at(configs[0], p)));
+  let first: string[] | undefined;
+  const differs = new Set<string>();
+  for (const config of configs) {
+    if (!first) first = paths.map((p) => at(config, p));
+    else paths.forEach((p, i) => differs.has(p) || (at(config, p) !== first![i] && differs.add(p)));
+  }
+  return paths.filter((p) => differs.has(p));
 }
 
 /**
  * The settings that tell trials apart, as columns: the swept parameters, then any other config
  * path whose value differs between them (trials kept from a run of an earlier version of the
  * file), so that rows that look alike are alike. The description and the sweep block, which
- * say nothing about what a trial computes, are left out.
+ * say nothing about what a trial computes, are left out. One pass over the trials.
  */
-export function distinguishingPaths(trials: readonly { params: Record<string, unknown>; config: unknown }[]): string[] {
-  const swept = [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
-  const others = differingPaths(trials.map((t) => t.config)).filter((p) => !swept.includes(p) && p !== 'description' && !p.startsWith('sweep.'));
+export function distinguishingPaths(trials: Iterable<{ params: Record<string, unknown>; config: unknown }>): string[] {
+  const swept = new Set<string>();
+  function* configs() {
+    for (const t of trials) {
+      for (const key of Object.keys(t.params)) swept.add(key);
+      yield t.config;
+    }
+  }
+  const others = differingPaths(configs()).filter((p) => !swept.has(p) && p !== 'description' && !p.startsWith('sweep.'));
   return [...swept, ...others];
 }
 

@@ -108,12 +108,17 @@ export function openForReading(path: string): Database.Database {
   }
 }
 
-/** Runs `use` on a read-only connection that is closed afterwards, whatever happens. */
+/** Runs `use` on a read-only connection that is closed afterwards (once its promise settles, if it returns one), whatever happens. */
 export function withReadOnly<T>(path: string, use: (db: Database.Database) => T): T {
   const db = openForReading(path);
+  let result: T;
   try {
-    return use(db);
-  } finally {
+    result = use(db);
+  } catch (err) {
     db.close();
+    throw err;
   }
+  if (result instanceof Promise) return result.finally(() => db.close()) as T;
+  db.close();
+  return result;
 }

@@ -159,23 +159,29 @@ export interface TrialFilter {
  * sweep's name lets SQLite rank that sweep's trials alone (see the view).
  */
 function selectTrials<T>(db: Database.Database, columns: string, filter: TrialFilter): T[] {
+  return trialsStatement(db, columns, filter).all(trialsParameters(filter)) as T[];
+}
+
+function trialsParameters(filter: TrialFilter): Record<string, string> {
+  return {
+    ...(filter.sweep !== undefined ? { sweep: filter.sweep } : {}),
+    ...(filter.statuses ? { statuses: JSON.stringify(filter.statuses) } : {}),
+    ...(filter.ids ? { ids: JSON.stringify(filter.ids) } : {}),
+  };
+}
+
+function trialsStatement(db: Database.Database, columns: string, filter: TrialFilter): Database.Statement {
   const conditions = [
     ...(filter.sweep !== undefined ? ['l.sweep = @sweep'] : []),
     ...(filter.statuses ? ['v.status IN (SELECT value FROM json_each(@statuses))'] : []),
     ...(filter.ids ? ['v.id IN (SELECT value FROM json_each(@ids))'] : []),
     ...(filter.latestRun ? ['r.run = (SELECT s.run FROM sweeps s WHERE s.id = r.sweep_id)'] : []),
   ];
-  return db
-    .prepare(
+  return db.prepare(
       `SELECT ${columns} FROM leaderboard l JOIN trials v ON v.id = l.id JOIN trial_records r ON r.id = v.id
         ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
         ORDER BY v.sweep, l.rank IS NULL, l.rank, r.rowid`,
-    )
-    .all({
-      ...(filter.sweep !== undefined ? { sweep: filter.sweep } : {}),
-      ...(filter.statuses ? { statuses: JSON.stringify(filter.statuses) } : {}),
-      ...(filter.ids ? { ids: JSON.stringify(filter.ids) } : {}),
-    }) as T[];
+    );
 }
 
 /** The live columns of trials, for readers that keep each trial's params and config from an earlier read. */
@@ -235,6 +241,16 @@ export function listTrials(db: Database.Database, filter: TrialFilter = {}): Tri
   return selectTrials<TrialRow>(db, `${LIVE_COLUMNS}, v.params, v.config`, filter).map(({ params, config, ...row }) =>
     trialRecord(row, { params: JSON.parse(params), config: JSON.parse(config) }),
   );
+}
+
+/**
+ * Trials as listTrials gives them, read one at a time from a cursor: a database of a million
+ * trials is listed without holding them all. The connection is busy until the pass ends.
+ */
+export function* iterateTrials(db: Database.Database, filter: TrialFilter = {}): Generator<TrialRecord> {
+  if (filter.sweep !== undefined) requireSweep(db, filter.sweep);
+  const rows = trialsStatement(db, `${LIVE_COLUMNS}, v.params, v.config`, filter).iterate(trialsParameters(filter)) as IterableIterator<TrialRow>;
+  for (const { params, config, ...row } of rows) yield trialRecord(row, { params: JSON.parse(params), config: JSON.parse(config) });
 }
 
 /** One trial by its id or an unambiguous prefix of it (at least 4 characters). */

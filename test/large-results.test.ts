@@ -1,0 +1,59 @@
+/**
+ * Query commands on results too large to hold: rows stream from the database cursor to stdout
+ * in every format, and stop when the reader goes away. Run with a 32 MB JavaScript heap, which
+ * holding the rows would exceed many times over.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLI, cli } from './cli-helpers.js';
+import { tempDir } from './helpers.js';
+
+const TRIALS = 15_000;
+let db: string;
+
+/** The CLI in a shell pipeline with a small heap; `tail` sees its output. */
+function piped(args: string, tail: string): { out: string; code: string; stderr: string } {
+  const r = spawnSync('bash', ['-c', `set -o pipefail; NODE_OPTIONS=--max-old-space-size=32 "${process.execPath}" "${CLI}" ${args} --db "${db}" | ${tail}; echo "exit \${PIPESTATUS[0]}" >&2`], {
+    encoding: 'utf8',
+    timeout: 90_000,
+  });
+  const lines = r.stderr.trim().split('\n');
+  return { out: r.stdout, code: lines.at(-1)!, stderr: lines.slice(0, -1).join('\n') };
+}
+
+beforeAll(async () => {
+  db = join(tempDir(), 'runs.db');
+  expect((await cli('experiments/smoke.yaml', '--db', db, '--no-tui', '--set', 'training.limit_train=64')).code).toBe(0);
+  // Copies of a real trial under new ids: a database of 15,000 trials in a second.
+  const conn = new Database(db);
+  const columns = (conn.prepare(`SELECT group_concat(name, ', ') FROM pragma_table_info('trial_records') WHERE name != 'id'`).pluck().get() as string);
+  conn.exec(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT ${TRIALS})
+    INSERT INTO trial_records (id, ${columns}) SELECT printf('%012x', x), ${columns} FROM trial_records, c WHERE trial_records.id = (SELECT min(id) FROM trial_records)`);
+  conn.close();
+});
+
+describe('large results', () => {
+  it('runs list prints every trial in each format, sorted too, with a heap far smaller than the trials', () => {
+    const table = piped('runs list', 'wc -l');
+    expect([table.code, table.stderr, table.out.trim()]).toEqual(['exit 0', '', String(TRIALS + 3)]);
+    const csv = piped('runs list --csv --sort model.pooling:desc', 'tail -1');
+    expect([csv.code, csv.stderr]).toEqual(['exit 0', '']);
+    expect(csv.out).toMatch(/,avg,/);
+    const json = piped(`runs list --json --where "status = 'completed'"`, 'grep -c \'"id"\'');
+    expect([json.code, json.stderr, json.out.trim()]).toEqual(['exit 0', '', String(TRIALS + 2)]);
+  });
+
+  it('runs sql streams a result far larger than its heap and stops when the reader goes away', () => {
+    const count = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 400000) SELECT x, x * 2 AS y FROM c';
+    for (const format of ['', '--csv', '--json']) {
+      const r = piped(`runs sql "${count}" ${format}`, 'tail -1');
+      expect([r.code, r.stderr]).toEqual(['exit 0', '']);
+      expect(r.out).toMatch(format === '--json' ? /^]\n$/ : /400000.*800000/);
+    }
+    // An endless query: the first lines come at once, and the command ends with its reader.
+    const endless = piped('runs sql "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c" --csv', 'head -3');
+    expect([endless.out, endless.code, endless.stderr]).toEqual(['x\n1\n2\n', 'exit 0', '']);
+  });
+});
