@@ -31,7 +31,7 @@ it('marks a trial that throws as failed, with its error, and finishes the others
   const writer = RunWriter.begin(db, 'smoke.yaml', experiment, [good, broken], { host: 'test', versions: {} });
   const events: WorkerEvent[] = [];
   const dataDir = await prepareDataset(good.config.data);
-  const run = new SweepRun(writer, [good, broken], { workers: 2, dataDir: () => dataDir }, (_t: Trial, e: WorkerEvent) => events.push(e));
+  const run = new SweepRun(writer, [good, broken], { workers: 2, dataDir: () => dataDir, store: async (write: () => void) => write() }, (_t: Trial, e: WorkerEvent) => events.push(e));
   const outcome = await run.done;
   db.close();
 

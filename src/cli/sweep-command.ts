@@ -14,7 +14,8 @@ import { loadExperiment, type Trial } from '../config/experiment.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { prepareDataset } from '../data/sources.js';
 import { listTrials, rankAmong } from '../store/queries.js';
-import { DEFAULT_DB, openForWriting } from '../store/open.js';
+import { databaseFileGuard, DEFAULT_DB, openForWriting } from '../store/open.js';
+import { PATIENCE_MS, patiently } from '../store/patience.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import type { LiveDashboard } from '../dashboard/live.js';
 import { SweepRun } from '../sweep/run-sweep.js';
@@ -96,12 +97,24 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
   for (const t of trials) if (!dataDirs.has(datasetKey(t))) dataDirs.set(datasetKey(t), await prepareDataset(t.config.data));
 
   stops.defer();
-  const db = openForWriting(values.db!);
+  const dbPath = values.db!;
+  const db = openForWriting(dbPath);
+  // Every write waits out another program's lock (store/patience.ts), saying so now and then.
+  let toldAt = -Infinity;
+  const waiting = (holder: string) => {
+    if (performance.now() - toldAt < 30_000) return;
+    toldAt = performance.now();
+    console.log(`note: waiting for ${dbPath}: it is locked by ${holder} (giving up after ${PATIENCE_MS / 1000} s)`);
+  };
+  const store = <T>(write: () => T) => patiently(dbPath, write, waiting);
   try {
-    const writer = RunWriter.begin(db, loaded.file, experiment, trials, {
-      host: hostname(),
-      versions: { node: process.versions.node, 'lenet-sweep': packageVersion(), tfjs: tfjsVersion.tfjs },
-    });
+    const checkFile = databaseFileGuard(dbPath);
+    const writer = await store(() =>
+      RunWriter.begin(db, loaded.file, experiment, trials, {
+        host: hostname(),
+        versions: { node: process.versions.node, 'lenet-sweep': packageVersion(), tfjs: tfjsVersion.tfjs },
+      }, checkFile),
+    );
     if (writer.takenOver) {
       const { host, updatedAt } = writer.takenOver;
       console.log(
@@ -126,9 +139,11 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     const tui = liveTerminal() && !values['no-tui'];
     let dashboard: LiveDashboard | undefined;
     if (toRun.length) {
-      writer.runStarted(workers);
-      writer.requeue(toRun.map((t) => t.id));
-      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => dataDirs.get(datasetKey(t))! }, tui ? () => {} : printEvent(toRun, experiment.metric));
+      await store(() => {
+        writer.runStarted(workers);
+        writer.requeue(toRun.map((t) => t.id));
+      });
+      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => dataDirs.get(datasetKey(t))!, store }, tui ? () => {} : printEvent(toRun, experiment.metric));
       // The first stop request lets the running trials end after their batch; the second ends
       // them at once. Either way the run settles below and the database is closed properly.
       const onStop = (first: boolean, signal: StopSignal) => {
@@ -147,22 +162,29 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
       stops.handle(onStop);
       try {
         const outcome = await run.done.catch((err: Error) => {
-          writer.interruptRunning();
-          writer.finish('failed');
+          // Where the database can still take it, the sweep is marked failed; the error says why.
+          try {
+            writer.interruptRunning();
+            writer.finish('failed');
+          } catch {
+            // The error that stopped the run is the one to report.
+          }
           throw err;
         });
         const statuses = [...outcome.statuses.values()];
         const failed = statuses.includes('failed');
-        // Trials a forced stop ended mid-batch are still marked running.
-        if (outcome.stopped) writer.interruptRunning();
-        writer.finish(outcome.stopped ? 'interrupted' : failed ? 'failed' : 'completed');
+        await store(() => {
+          // Trials a forced stop ended mid-batch are still marked running.
+          if (outcome.stopped) writer.interruptRunning();
+          writer.finish(outcome.stopped ? 'interrupted' : failed ? 'failed' : 'completed');
+        });
         code = outcome.stopped ? (stops.exitCode ?? STOP_SIGNALS.SIGINT) : failed ? 1 : 0;
       } finally {
         // The final leaderboard stays on the screen.
         await dashboard?.finish();
       }
     } else {
-      writer.finish('completed');
+      await store(() => writer.finish('completed'));
     }
     if (!dashboard) {
       console.log(`\nleaderboard (${experiment.metric.name}, ${goalText(experiment.metric.goal)})`);

@@ -1,15 +1,26 @@
 /**
  * Opening runs.db. The sweep process is its one writer (WAL mode, so readers never block it);
- * it also brings an older database up to the current schema. Every other command opens it
- * read-only and never changes it.
+ * it also brings an older database up to the current schema. Every other command reads it and
+ * never changes what it holds.
+ *
+ * Before SQLite sees a path, it is checked here: SQLite given a device (`--db /dev/null`) writes
+ * a journal beside it, given a file of another kind reports only "file is not a database", and
+ * given a folder it cannot write fails with "attempt to write a readonly database".
  */
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
 import { checkVersion, migrate, SCHEMA_VERSION } from './schema.js';
 
 export const DEFAULT_DB = 'runs/runs.db';
+
+/** The first bytes of every SQLite database file. */
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+/** How long a statement waits for another connection's lock before SQLITE_BUSY (see store/patience.ts for longer waits). */
+const BUSY_TIMEOUT_MS = 1000;
+const READ_BUSY_TIMEOUT_MS = 10_000;
 
 export function openForWriting(path: string): Database.Database {
   return open(path, { create: true }).db;
@@ -24,41 +35,87 @@ export function upgradeDatabase(path: string): { from: number; to: number } {
   return { from, to: SCHEMA_VERSION };
 }
 
-/** Refuses a path that cannot name a database file: an empty one, or a directory. */
+/**
+ * Refuses a path that cannot name a database file: an empty one, a directory, or something
+ * that exists but is not a regular file (a device, a pipe, a socket).
+ */
 function checkPath(path: string): void {
   if (path === '') throw new UserError('--db: expected a path to the database file, found an empty string');
+  const folderHint = 'pass the database file with --db PATH (e.g. --db runs/runs.db)';
   // A path ending in a separator names a folder, existing or not (a file made there could not be found again by that name).
-  let isDirectory = /[\\/]$/.test(path);
+  if (/[\\/]$/.test(path)) throw new UserError({ file: path, message: `is a directory, not a database file; ${folderHint}` });
+  let stats;
   try {
-    isDirectory ||= statSync(path).isDirectory();
+    stats = statSync(path);
   } catch {
-    // Missing or unreadable: each caller says which.
+    return; // Missing or unreadable: each caller says which.
   }
-  if (isDirectory) throw new UserError({ file: path, message: 'is a directory, not a database file; pass the database file with --db PATH (e.g. --db runs/runs.db)' });
+  if (stats.isDirectory()) throw new UserError({ file: path, message: `is a directory, not a database file; ${folderHint}` });
+  if (!stats.isFile()) {
+    const kind = stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : stats.isFIFO() ? 'a pipe' : stats.isSocket() ? 'a socket' : 'not a regular file';
+    throw new UserError({ file: path, message: `is ${kind}, not a database file; ${folderHint}` });
+  }
 }
+
+/** Whether the file at `path` (a regular file) is empty, an SQLite file, or something else. */
+function fileKind(path: string): 'empty' | 'sqlite' | 'other' {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(SQLITE_MAGIC.length);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return n === 0 ? 'empty' : n === head.length && head.toString('latin1') === SQLITE_MAGIC ? 'sqlite' : 'other';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const notSqlite = (path: string) => new UserError({ file: path, message: 'not a lenet-sweep database (not an SQLite file)' });
+
+const writable = (path: string) => {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /**
  * Opens a database for writing, migrated to the current schema; `from` is the version it had.
  * `create`: an empty or missing file becomes a new database (a sweep); otherwise it is refused
  * (`sweep upgrade` has nothing to upgrade). The file is checked to be ours (or empty) before
- * anything is written to it, WAL mode included: a refused file is left as it was.
+ * anything is written to it, WAL mode included: a refused file is left as it was, and a file
+ * this call created is removed again when it fails.
  */
 function open(path: string, { create }: { create: boolean }): { db: Database.Database; from: number } {
   checkPath(path);
-  const unwritable = (err: unknown) =>
-    new UserError({ file: path, message: `cannot open the database for writing (${(err as Error).message}); choose another with --db PATH` });
-  let db: Database.Database | undefined;
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    if (existsSync(path)) accessSync(path, constants.R_OK | constants.W_OK);
-    db = new Database(path, { fileMustExist: !create });
-  } catch (err) {
-    db?.close();
-    throw unwritable(err);
+  const unwritable = (why: string) => new UserError({ file: path, message: `cannot open the database for writing (${why}); choose another with --db PATH` });
+  const existed = existsSync(path);
+  if (existed) {
+    try {
+      accessSync(path, constants.R_OK | constants.W_OK);
+    } catch (err) {
+      throw unwritable((err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (err as Error).message);
+    }
+    if (fileKind(path) === 'other') throw notSqlite(path);
   }
   try {
-    // A reader holding a lock during a checkpoint makes the writer wait, not fail.
-    db.pragma('busy_timeout = 10000');
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (err) {
+    throw unwritable((err as Error).message);
+  }
+  // SQLite keeps its journal (-wal, -shm) beside the database: the folder must take new files.
+  if (!writable(dirname(path))) {
+    throw unwritable(`its folder ${dirname(path)} is not writable, and SQLite keeps its journal beside the database${existed ? '; read commands can still read it' : ''}`);
+  }
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: !create });
+  } catch (err) {
+    throw unwritable((err as Error).message);
+  }
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Only reads until the file is known to be a lenet-sweep database, or an empty one.
     const version = checkVersion(db, path);
     if (version === 0 && !create) {
@@ -67,25 +124,65 @@ function open(path: string, { create }: { create: boolean }): { db: Database.Dat
     try {
       db.pragma('journal_mode = WAL');
     } catch (err) {
-      throw unwritable(err);
+      throw unwritable((err as Error).message);
     }
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     return { db, from: migrate(db, path) };
   } catch (err) {
     db.close();
+    // Nothing of a failed open stays behind where there was nothing.
+    if (!existed) for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
     if (err instanceof UserError) throw err;
     throw new UserError({ file: path, message: `not a usable lenet-sweep database (${(err as Error).message})` });
   }
 }
 
+/**
+ * A connection for reading that leaves no trace. SQLite creates -wal and -shm files beside a
+ * WAL database for any reader, and only a connection that may write removes them when it is the
+ * last to close: so where this user may write, the connection is opened read-write and made
+ * query-only (it can change nothing the database holds). Where it may not (a read-only folder,
+ * a file of another user), a read-only connection; if SQLite cannot read the WAL database that
+ * way (it needs a -shm file it cannot create), it reads a copy of the file in memory.
+ */
+function readingConnection(path: string): Database.Database {
+  if (writable(path) && writable(dirname(path))) {
+    const db = new Database(path, { fileMustExist: true });
+    db.pragma('query_only = ON');
+    return db;
+  }
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch (err) {
+    db.close();
+    // SQLITE_CANTOPEN, SQLITE_READONLY_CANTINIT…: no -shm file, and none can be made.
+    if (!/^SQLITE_(CANTOPEN|READONLY)/.test((err as { code?: string }).code ?? '')) throw err;
+  }
+  // A WAL database in a folder nobody may write to has no writer: its file holds everything.
+  // Bytes 18 and 19 say WAL (2); an image in memory must say rollback journal (1).
+  const image = readFileSync(path);
+  if (image.length >= 20) image[18] = image[19] = 1;
+  return new Database(image, { readonly: true });
+}
+
 export function openForReading(path: string): Database.Database {
   checkPath(path);
   if (!existsSync(path)) throw new UserError({ file: path, message: 'no such database; run a sweep first or pass --db PATH' });
+  let kind;
+  try {
+    kind = fileKind(path);
+  } catch (err) {
+    throw new UserError({ file: path, message: `cannot open the database (${(err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (err as Error).message})` });
+  }
+  if (kind === 'empty') throw new UserError({ file: path, message: 'not a lenet-sweep database (empty)' });
+  if (kind === 'other') throw notSqlite(path);
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 10000');
+    db = readingConnection(path);
+    db.pragma(`busy_timeout = ${READ_BUSY_TIMEOUT_MS}`);
   } catch (err) {
     throw new UserError({ file: path, message: `cannot open the database (${(err as Error).message})` });
   }
@@ -121,4 +218,27 @@ export function withReadOnly<T>(path: string, use: (db: Database.Database) => T)
   if (result instanceof Promise) return result.finally(() => db.close()) as T;
   db.close();
   return result;
+}
+
+/**
+ * A check that the file at `path` is still the database opened there. SQLite goes on writing to
+ * a file that was deleted (or whose folder was removed) or replaced, and the results would be
+ * lost without a word: the writer calls this before each result it stores, and it throws.
+ */
+export function databaseFileGuard(path: string): () => void {
+  const { dev, ino } = statSync(path);
+  return () => {
+    let now;
+    try {
+      now = statSync(path);
+    } catch {
+      now = undefined;
+    }
+    if (now?.dev !== dev || now.ino !== ino) {
+      throw new Error(
+        `${path}: the database file was ${now ? 'replaced by another file' : 'deleted (or its folder removed)'} while the sweep ran; ` +
+          'the results of this run are gone with it, so the sweep stopped; run it again',
+      );
+    }
+  };
 }

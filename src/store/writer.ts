@@ -38,7 +38,11 @@ export class RunWriter {
   /** Whether this run trained anything (runStarted was called). */
   private trained = false;
 
-  private constructor(private readonly db: Database.Database, readonly sweepId: number, experiment: Experiment) {
+  /**
+   * `checkFile` (see store/open.databaseFileGuard) throws when the database file is no longer
+   * the one open: it is asked before every result is stored.
+   */
+  private constructor(private readonly db: Database.Database, readonly sweepId: number, experiment: Experiment, private readonly checkFile: () => void) {
     this.metric = experiment.metric;
     this.insertEpoch = db.prepare(
       `INSERT INTO epoch_records (trial_id, epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s)
@@ -68,7 +72,14 @@ export class RunWriter {
    * runs would train the same trials into one curve); one whose process is gone is taken over.
    * Check and claim are one IMMEDIATE transaction, so two starts at once cannot both pass.
    */
-  static begin(db: Database.Database, file: string, experiment: Experiment, trials: Trial[], meta: { host: string; versions: Record<string, string> }): RunWriter {
+  static begin(
+    db: Database.Database,
+    file: string,
+    experiment: Experiment,
+    trials: Trial[],
+    meta: { host: string; versions: Record<string, string> },
+    checkFile: () => void = () => {},
+  ): RunWriter {
     let takenOver: RunWriter['takenOver'] = null;
     const sweepId = db.transaction(() => {
       const running = db.prepare(`SELECT host, pid, run_started_at, updated_at FROM sweeps WHERE name = ? AND status = 'running'`).get(experiment.name) as
@@ -112,7 +123,7 @@ export class RunWriter {
       }
       return row.id;
     }).immediate();
-    const writer = new RunWriter(db, sweepId, experiment);
+    const writer = new RunWriter(db, sweepId, experiment, checkFile);
     writer.takenOver = takenOver;
     return writer;
   }
@@ -149,6 +160,7 @@ export class RunWriter {
 
   /** A new attempt starts: earlier epochs of the trial are dropped so its curve is one run. */
   trialStarted(id: string, worker: number, backend: string, paramCount: number, batchesPerEpoch: number): void {
+    this.checkFile();
     this.db.transaction(() => {
       this.db.prepare(`DELETE FROM epoch_records WHERE trial_id = ?`).run(id);
       this.db
@@ -167,6 +179,7 @@ export class RunWriter {
   }
 
   epoch(id: string, m: EpochMetrics): void {
+    this.checkFile();
     this.db.transaction(() => {
       this.insertEpoch.run(id, m.epoch, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.lr, m.seconds, m.images_per_s);
       this.aggregate.run({ id, val_acc: m.val_acc, val_loss: m.val_loss, images_per_s: m.images_per_s, seconds: m.seconds });
@@ -178,6 +191,7 @@ export class RunWriter {
   }
 
   trialFinished(id: string, status: TrainStatus, test: { loss: number | null; acc: number | null }): void {
+    this.checkFile();
     this.db.transaction(() => {
       this.db.prepare(`UPDATE trial_records SET status = ?, finished_at = ?, test_loss = ?, test_acc = ? WHERE id = ?`).run(status, now(), test.loss, test.acc, id);
       this.touchSweep.run(now(), this.sweepId);
@@ -185,6 +199,7 @@ export class RunWriter {
   }
 
   trialFailed(id: string, error: string): void {
+    this.checkFile();
     this.db.transaction(() => {
       this.db.prepare(`UPDATE trial_records SET status = 'failed', finished_at = ?, error = ? WHERE id = ?`).run(now(), error, id);
       this.touchSweep.run(now(), this.sweepId);
@@ -199,6 +214,7 @@ export class RunWriter {
   }
 
   finish(status: 'completed' | 'interrupted' | 'failed'): void {
+    this.checkFile();
     // A run that trained nothing (all completed before) keeps the times of the run that did.
     this.db
       .prepare(`UPDATE sweeps SET status = ?, updated_at = ?, run_finished_at = CASE WHEN ? THEN ? ELSE run_finished_at END WHERE id = ?`)

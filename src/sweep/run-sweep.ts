@@ -12,6 +12,11 @@ export interface SweepOptions {
   workers: number;
   /** The folder of each trial's dataset, prepared before the pool starts. */
   dataDir: (trial: Trial) => string;
+  /**
+   * Stores an event (a call of the writer), waiting out another program's lock on the database
+   * (store/patience.ts); the writes are made one at a time, in the order the events arrived.
+   */
+  store: (write: () => void) => Promise<void>;
 }
 
 /** Receives every worker event after it has been written to the database. */
@@ -37,6 +42,8 @@ export class SweepRun {
   private aborted = false;
   /** The pool's shutdown, once begun (by abort, or when every trial has ended). */
   private destroyed: Promise<void> | undefined;
+  /** The events' writes, one after another in arrival order, so that a wait for a lock keeps them in order. */
+  private writes: Promise<void> = Promise.resolve();
   readonly done: Promise<SweepOutcome>;
 
   constructor(private readonly writer: RunWriter, trials: Trial[], options: SweepOptions, private readonly listener: EventListener) {
@@ -82,6 +89,7 @@ export class SweepRun {
     };
     const settled = await Promise.allSettled(Array.from({ length: Math.min(options.workers, trials.length) }, loop));
     await this.destroy();
+    await this.writes;
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     const failure = this.failure ?? (rejected?.reason as Error | undefined);
     if (failure) throw failure;
@@ -93,19 +101,7 @@ export class SweepRun {
     let resolveTerminal!: (e: TerminalEvent) => void;
     const terminal = new Promise<TerminalEvent>((resolve) => (resolveTerminal = resolve));
     port1.on('message', (event: WorkerEvent) => {
-      // A thread being ended may still have events on its way: a 'started' would mark its
-      // trial running again after the caller settled it.
-      if (this.aborted) return;
-      try {
-        this.record(trial, event);
-        this.listener(trial, event);
-      } catch (err) {
-        // The database could not take the event (disk full, another writer…): stop the sweep
-        // and fail it with this error once the running trials have ended.
-        this.failure ??= err as Error;
-        this.stop();
-      }
-      if (isTerminal(event)) resolveTerminal(event);
+      void this.handle(trial, event, options).then(() => isTerminal(event) && resolveTerminal(event));
     });
     const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag };
     try {
@@ -114,13 +110,30 @@ export class SweepRun {
       // Port messages and the task's completion travel separately: wait for the trial's last event.
       const last = crash ? await Promise.race([terminal, delay(CRASH_GRACE_MS)]) : await terminal;
       if (last) return statusOf(last);
-      const event: WorkerEvent = { type: 'failed', trialId: trial.id, error: `worker died: ${crash?.message}` };
-      this.record(trial, event);
-      this.listener(trial, event);
+      await this.handle(trial, { type: 'failed', trialId: trial.id, error: `worker died: ${crash?.message}` }, options);
       return 'failed';
     } finally {
       port1.close();
     }
+  }
+
+  /** Stores an event after those before it, then tells the listener; settles once both are done. */
+  private handle(trial: Trial, event: WorkerEvent, options: SweepOptions): Promise<void> {
+    this.writes = this.writes.then(async () => {
+      // A thread being ended may still have events on its way: a 'started' would mark its
+      // trial running again after the caller settled it.
+      if (this.aborted) return;
+      try {
+        await options.store(() => this.record(trial, event));
+        this.listener(trial, event);
+      } catch (err) {
+        // The database could not take the event (disk full, its file deleted, locked for
+        // minutes…): stop the sweep and fail it with this error once the running trials have ended.
+        this.failure ??= err as Error;
+        this.stop();
+      }
+    });
+    return this.writes;
   }
 
   private record(trial: Trial, event: WorkerEvent): void {

@@ -1,0 +1,76 @@
+/**
+ * Waiting out another program's lock on the database. A sweep's writes wait BUSY_TIMEOUT_MS
+ * inside SQLite (blocking the main thread), then here, between attempts, with the event loop
+ * free (signals, the dashboard, the workers' events all go on) for up to PATIENCE_MS. Then the
+ * error names the file and, where Linux tells (/proc/locks), the program holding the lock and
+ * which lock it holds.
+ */
+import { readFileSync, statSync } from 'node:fs';
+
+/** How long a sweep waits in all for a lock held by another program before it gives up. */
+export const PATIENCE_MS = 120_000;
+
+const isBusy = (err: unknown) => /^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? '');
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs a write, again and again while the database is locked by another connection, for up to
+ * `patienceMs`; `onWait` is told once, with who holds the lock, when the first attempt fails.
+ */
+export async function patiently<T>(path: string, write: () => T, onWait: (holder: string) => void, patienceMs = PATIENCE_MS): Promise<T> {
+  const start = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return write();
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      if (Date.now() - start >= patienceMs) {
+        throw new Error(`${path}: database is locked: ${lockHolder(path)} has held it for over ${Math.round(patienceMs / 1000)} s; stop that program and run the sweep again (what is stored so far is kept)`);
+      }
+      if (attempt === 0) onWait(lockHolder(path));
+      await sleep(Math.min(1000, 50 * 2 ** attempt));
+    }
+  }
+}
+
+/** Where in the -shm file SQLite's WAL locks are (WAL_WRITE_LOCK, WAL_CKPT_LOCK, WAL_RECOVER_LOCK). */
+const SHM_LOCKS: Record<number, string> = { 120: 'the write lock (an open write transaction)', 121: 'the checkpoint lock', 122: 'the recovery lock' };
+
+/** Byte 0x40000000 and on in the database file: SQLite's PENDING, RESERVED and SHARED locks. */
+const PENDING_BYTE = 0x40000000;
+
+/** Who holds a lock on the database or its -shm file, from /proc/locks: "another program (pid 123, sqlite3), holding the write lock …". */
+export function lockHolder(path: string): string {
+  try {
+    const files = new Map<number, 'db' | 'shm'>();
+    for (const [file, kind] of [[path, 'db'], [`${path}-shm`, 'shm']] as const) {
+      try {
+        files.set(statSync(file).ino, kind);
+      } catch {
+        // No -shm: a database not in WAL mode.
+      }
+    }
+    // "1: POSIX  ADVISORY  WRITE 1234 08:02:131073 120 120"
+    for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 8 || f[1] === '->') continue;
+      const pid = Number(f[4]);
+      const kind = files.get(Number(f[5].split(':')[2]));
+      if (!kind || pid === process.pid || pid <= 0) continue;
+      const start = Number(f[6]);
+      const lock = kind === 'shm' ? SHM_LOCKS[start] : start === PENDING_BYTE || start === PENDING_BYTE + 1 ? 'a write lock on the file (a writer not in WAL mode)' : start >= PENDING_BYTE + 2 ? 'a shared lock' : undefined;
+      if (!lock) continue;
+      let command = '?';
+      try {
+        command = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        // Gone, or another user's.
+      }
+      return `another program (pid ${pid}, ${command}) holding ${lock}`;
+    }
+  } catch {
+    // Not Linux.
+  }
+  return 'another connection';
+}

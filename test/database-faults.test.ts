@@ -1,0 +1,150 @@
+/**
+ * Faults of the database file and its folder, through the real CLI: a read-only folder, a device
+ * given as the database, corrupt files, a folder removed while a sweep runs, and another
+ * program holding the write lock. Each ends with a clear line, the right exit code and nothing
+ * left behind that was not there before.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { patiently } from '../src/store/patience.js';
+import { cli, startCli } from './cli-helpers.js';
+import { tempDir, writeExperiment } from './helpers.js';
+
+const SMOKE = 'experiments/smoke.yaml';
+const TINY = ['--no-tui', '--set', 'training.limit_train=64'];
+
+/** A folder no new file can be made in, even by root (chattr +i), and the way back. */
+function readOnly(dir: string): () => void {
+  if (process.getuid?.() === 0) {
+    execFileSync('chattr', ['+i', dir]);
+    return () => execFileSync('chattr', ['-i', dir]);
+  }
+  execFileSync('chmod', ['555', dir]);
+  return () => execFileSync('chmod', ['755', dir]);
+}
+
+/** The read commands, each as a user would type it. */
+const READS = [['runs', 'list'], ['runs', 'list', '--json'], ['runs', 'best'], ['runs', 'sql', 'SELECT count(*) FROM trials'], ['sweeps', 'list'], ['dashboard']];
+
+describe('database files and folders', () => {
+  it('a database in a read-only folder: read commands read it, a sweep says the folder is not writable', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'runs.db');
+    expect((await cli(SMOKE, '--db', db, ...TINY)).code).toBe(0);
+    const undo = readOnly(dir);
+    try {
+      expect(() => writeFileSync(join(dir, 'probe'), '')).toThrow();
+      for (const args of READS) {
+        const r = await cli(...args, '--db', db);
+        expect([args.join(' '), r.code, r.stderr]).toEqual([args.join(' '), 0, '']);
+      }
+      expect((await cli('runs', 'list', '--db', db, '--json')).stdout).toMatch(/"status": "completed"/);
+      const sweep = await cli(SMOKE, '--db', db, ...TINY, '--rerun');
+      expect(sweep.code).toBe(2);
+      expect(sweep.stderr).toBe(`${db}: cannot open the database for writing (its folder ${dir} is not writable, and SQLite keeps its journal beside the database; read commands can still read it); choose another with --db PATH\n`);
+    } finally {
+      undo();
+    }
+    expect(readdirSync(dir)).toEqual(['runs.db']);
+  });
+
+  it('a device or other non-file as --db is refused before SQLite opens it (no /dev/null-journal)', async () => {
+    rmSync('/dev/null-journal', { force: true });
+    for (const args of [[SMOKE, ...TINY], ['runs', 'list']]) {
+      const r = await cli(...args, '--db', '/dev/null');
+      expect([r.code, r.stderr]).toEqual([2, '/dev/null: is a device, not a database file; pass the database file with --db PATH (e.g. --db runs/runs.db)\n']);
+    }
+    expect(existsSync('/dev/null-journal')).toBe(false);
+  });
+
+  it('read commands leave no trace: no -wal or -shm beside a database, nor beside a corrupt one', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'runs.db');
+    expect((await cli(SMOKE, '--db', db, ...TINY)).code).toBe(0);
+    expect(readdirSync(dir)).toEqual(['runs.db']);
+    for (const args of READS) expect((await cli(...args, '--db', db)).code).toBe(0);
+    expect(readdirSync(dir)).toEqual(['runs.db']);
+    // A database cut short, and a file of garbage that starts like one.
+    const truncated = join(dir, 'truncated.db');
+    copyFileSync(db, truncated);
+    truncateSync(truncated, 8192);
+    const garbage = join(dir, 'garbage.db');
+    writeFileSync(garbage, `SQLite format 3\0${'x'.repeat(5000)}`);
+    const text = join(dir, 'text.db');
+    writeFileSync(text, 'name: not a database\n');
+    for (const [file, why] of [[truncated, /database disk image is malformed/], [garbage, /file is not a database/], [text, /not an SQLite file/]] as const) {
+      for (const args of [['runs', 'list'], ['sweeps', 'list']]) {
+        const r = await cli(...args, '--db', file);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(why);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      }
+    }
+    expect(readdirSync(dir).sort()).toEqual(['garbage.db', 'runs.db', 'text.db', 'truncated.db']);
+  });
+
+  it('a database whose folder is removed while the sweep runs: exit 1, and the message says the results are gone', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'sub', 'runs.db');
+    const file = writeExperiment('name: gone\ntraining: { epochs: 20, limit_train: 1000 }\nsweep: { parameters: { training.seed: [1, 2] } }\n');
+    let removed = false;
+    const r = await startCli([file, '--db', db, '--no-tui'], (out) => {
+      if (!removed && /epoch\s+1\/20/.test(out)) {
+        removed = true;
+        rmSync(join(dir, 'sub'), { recursive: true });
+      }
+    });
+    expect(removed).toBe(true);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${db}: the database file was deleted (or its folder removed) while the sweep ran; the results of this run are gone with it, so the sweep stopped; run it again\n`);
+    expect(r.stdout).not.toMatch(/leaderboard/);
+  });
+
+  it('another program holding the write lock for longer than SQLite waits: the sweep waits, says who holds it, and completes', async () => {
+    const db = join(tempDir(), 'runs.db');
+    let holder: Database.Database | undefined;
+    const r = await startCli([SMOKE, '--db', db, ...TINY], (out) => {
+      // Once the sweep has started training, lock the database for 12 s (SQLite alone waited 10).
+      if (!holder && /started on/.test(out)) {
+        holder = new Database(db);
+        holder.exec('BEGIN IMMEDIATE');
+        setTimeout(() => {
+          holder!.exec('COMMIT');
+          holder!.close();
+        }, 12_000);
+      }
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`note: waiting for ${db}: it is locked by another program \\(pid ${process.pid}, \\S+\\) holding the write lock \\(an open write transaction\\)`));
+    const conn = new Database(db, { readonly: true });
+    expect(conn.prepare(`SELECT status FROM sweeps`).pluck().get()).toBe('completed');
+    expect(conn.prepare(`SELECT status FROM trials`).pluck().all()).toEqual(['completed', 'completed']);
+    conn.close();
+  });
+
+  it('gives up after its patience, naming the file and the lock', async () => {
+    const db = join(tempDir(), 'locked.db');
+    const writer = new Database(db);
+    writer.pragma('journal_mode = WAL');
+    writer.pragma('busy_timeout = 50');
+    writer.exec('CREATE TABLE t (x)');
+    const other = new Database(db);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const waits: string[] = [];
+      await expect(patiently(db, () => writer.exec('INSERT INTO t VALUES (1)'), (h) => waits.push(h), 300)).rejects.toThrow(
+        `${db}: database is locked: another connection has held it for over 0 s; stop that program and run the sweep again (what is stored so far is kept)`,
+      );
+      // The lock is this process's own (another connection of it), which /proc/locks cannot tell apart.
+      expect(waits).toEqual(['another connection']);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+      writer.close();
+    }
+  });
+});
