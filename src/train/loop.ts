@@ -30,6 +30,7 @@ import { CLASSES, gather, type Dataset, type Split } from '../data/dataset.js';
 import { buildLeNet, type LeNet } from '../model/lenet.js';
 import { Random } from '../util/random.js';
 import { buildOptimizer, clipByGlobalNorm } from './optimizer.js';
+import { hasDiverged } from './divergence.js';
 import { buildSchedule } from './schedule.js';
 
 export interface EpochMetrics {
@@ -100,6 +101,7 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
   hooks.onStart?.({ paramCount: model.paramCount, batchesPerEpoch: batches });
 
   let status: TrainStatus = 'completed';
+  let firstTrainLoss: number | undefined;
   try {
     for (let epoch = 1; epoch <= epochs && status === 'completed'; epoch++) {
       const epochStart = performance.now();
@@ -157,7 +159,8 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
       };
       schedule.observe(metrics);
       hooks.onEpoch?.(metrics);
-      if (!Number.isFinite(trainLoss) || !Number.isFinite(val.loss)) status = 'diverged';
+      firstTrainLoss ??= trainLoss;
+      if (hasDiverged(metrics, firstTrainLoss, CLASSES)) status = 'diverged';
     }
     const test = status === 'completed' ? evaluate(model, data, data.test) : null;
     return { status, paramCount: model.paramCount, testLoss: test?.loss ?? null, testAcc: test?.acc ?? null };
