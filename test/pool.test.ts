@@ -30,7 +30,7 @@ it('marks a trial that throws as failed, with its error, and finishes the others
   const db = openForWriting(path);
   const writer = RunWriter.begin(db, 'smoke.yaml', experiment, [good, broken], { host: 'test', versions: {} });
   const events: WorkerEvent[] = [];
-  const dataDir = await prepareDataset(good.config.data);
+  const { dir: dataDir } = await prepareDataset(good.config.data);
   const run = new SweepRun(writer, [good, broken], { workers: 2, dataDir: () => dataDir, store: async (write: () => void) => write() }, (_t: Trial, e: WorkerEvent) => events.push(e));
   const outcome = await run.done;
   db.close();
@@ -43,4 +43,30 @@ it('marks a trial that throws as failed, with its error, and finishes the others
   expect(rows.find((r) => r.id === 'broken000000')).toMatchObject({ status: 'failed' });
   expect(rows.find((r) => r.id === 'broken000000')!.error).toBeTruthy();
   expect(rows.find((r) => r.id === good.id)).toMatchObject({ status: 'completed', error: null });
+});
+
+it('a trial the wasm heap cannot hold fails with what to lower, and the next trial on that worker gets a fresh module', async () => {
+  process.env.LENET_SWEEP_CACHE = CACHE;
+  const { experiment, trials } = loadExperiment('experiments/smoke.yaml');
+  const base: Trial = trials[0];
+  // The sweep command refuses this before training (machine-fit.ts); past that check, the worker
+  // must still say what happened: the first convolution of an 8192-image batch with 256 filters alone is 6.6 GB.
+  const huge: Trial = {
+    id: 'huge00000000',
+    params: {},
+    config: { ...base.config, model: { ...base.config.model, conv1_filters: 256 }, training: { ...base.config.training, batch_size: 8192, limit_train: 8192 } },
+  };
+  const small: Trial = { ...base, config: { ...base.config, training: { ...base.config.training, limit_train: 64 } } };
+  const path = join(tempDir(), 'runs.db');
+  const db = openForWriting(path);
+  const writer = RunWriter.begin(db, 'smoke.yaml', experiment, [huge, small], { host: 'test', versions: {} });
+  const { dir: dataDir } = await prepareDataset(base.config.data);
+  const events: WorkerEvent[] = [];
+  // One worker: the small trial runs on the thread that replaced the one the huge trial broke.
+  const run = new SweepRun(writer, [huge, small], { workers: 1, dataDir: () => dataDir, store: async (write: () => void) => write() }, (_t: Trial, e: WorkerEvent) => events.push(e));
+  const outcome = await run.done;
+  db.close();
+  expect(Object.fromEntries(outcome.statuses)).toEqual({ huge00000000: 'failed', [small.id]: 'completed' });
+  const failure = events.find((e) => e.type === 'failed') as Extract<WorkerEvent, { type: 'failed' }>;
+  expect(failure.error).toMatch(/^out of memory in the wasm backend \(.+\): a training step of batch 8192 with these widths needs about \d+(\.\d)? GB and the wasm backend has 4 GB; lower training.batch_size or the model widths$/);
 });

@@ -76,6 +76,7 @@ async function activate(name: BackendName): Promise<void> {
     return;
   }
   if (name === 'wasm') {
+    quietWasmMessages();
     await import('@tensorflow/tfjs-backend-wasm');
     registerWasmKernels();
     registerFastGradients();
@@ -83,6 +84,25 @@ async function activate(name: BackendName): Promise<void> {
   if (getBackend() === name) return;
   if (!(await setBackend(name))) throw new Error(`the ${name} backend did not initialise`);
   await ready();
+}
+
+/** Whether this thread's console already drops the wasm module's own failure lines. */
+let quieted = false;
+
+/**
+ * The wasm module prints XNNPACK's failures and its aborts to stderr ("XNN status for
+ * xnn_create_convolution2d_nhwc_f32 is not successful. Got status 6", "Aborted(…)") through
+ * console.warn, which it binds when it starts: dropped here, before that, since the trial's
+ * error says what happened and what to change.
+ */
+function quietWasmMessages(): void {
+  if (quieted) return;
+  quieted = true;
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && /^(XNN status|Aborted\()/.test(args[0])) return;
+    warn.apply(console, args);
+  };
 }
 
 /** The backend `auto` settled on in this thread: probing again for every trial would be wasted. */

@@ -27,7 +27,7 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new UserError(`--seed: expected a whole number ≥ 0, found '${values.seed}'`);
   // The first trial's config: it has data.dir resolved against the file that names it.
   const experiment = loadExperiment(positionals[0], { set: values.set }).trials[0].config;
-  const dir = await prepareDataset(experiment.data);
+  const { dir } = await prepareDataset(experiment.data);
   await initBackend(experiment.backend);
   const data = loadDataset(dir, splitOptions(experiment));
   const { height: h, width: w } = data;

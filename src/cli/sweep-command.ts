@@ -6,13 +6,13 @@
  * Order matters for bad input: the file is checked completely before the database is opened,
  * and the database before any training starts.
  */
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { version as tfjsVersion } from '@tensorflow/tfjs';
-import { AUTO_ORDER, defaultWorkers, installHint, isInstalled, isSingleThreaded, plannedBackend, type BackendChoice } from '../backend/index.js';
+import { AUTO_ORDER, installHint, isInstalled, isSingleThreaded, plannedBackend, type BackendChoice } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
 import { loadExperiment, type Trial } from '../config/experiment.js';
 import type { Experiment } from '../config/experiment.types.js';
-import { prepareDataset } from '../data/sources.js';
+import { prepareDataset, type PreparedDataset } from '../data/sources.js';
 import { listTrials, rankAmong } from '../store/queries.js';
 import { databaseFileGuard, DEFAULT_DB, openForWriting } from '../store/open.js';
 import { PATIENCE_MS, patiently } from '../store/patience.js';
@@ -25,6 +25,7 @@ import { parse, positiveInt } from './args.js';
 import { goalText, metricValue, num, paramsText, pct, rate } from './format.js';
 import { leaderboard } from './leaderboard.js';
 import { liveTerminal } from './live-terminal.js';
+import { fitToMachine } from './machine-fit.js';
 import { STOP_SIGNALS, StopSignals, type StopSignal } from './stop-signals.js';
 import { packageVersion } from './version.js';
 
@@ -93,8 +94,11 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
 
   // Datasets are checked before the database is opened: a faulty file is bad input.
   const datasetKey = (t: Trial) => `${t.config.data.dataset}:${t.config.data.dir ?? ''}`;
-  const dataDirs = new Map<string, string>();
-  for (const t of trials) if (!dataDirs.has(datasetKey(t))) dataDirs.set(datasetKey(t), await prepareDataset(t.config.data));
+  const datasets = new Map<string, PreparedDataset>();
+  for (const t of trials) if (!datasets.has(datasetKey(t))) datasets.set(datasetKey(t), await prepareDataset(t.config.data));
+  const datasetOf = (t: Trial) => datasets.get(datasetKey(t))!;
+  // Trials too large for the backend, workers beyond the free memory: refused before anything is written.
+  const fit = fitToMachine({ file: loaded.file, trials, dataset: datasetOf, requested: requestedWorkers });
 
   stops.defer();
   const dbPath = values.db!;
@@ -124,7 +128,8 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     }
     const stored = writer.statuses(trials.map((t) => t.id));
     const toRun = values.rerun ? trials : trials.filter((t) => stored.get(t.id) !== 'completed');
-    const workers = Math.max(1, Math.min(requestedWorkers ?? defaultWorkers(backends, availableParallelism()), toRun.length));
+    const workers = Math.max(1, Math.min(fit.workers, toRun.length));
+    for (const note of fit.notes) console.log(note);
     const kept = trials.length - toRun.length;
     console.log(
       `sweep ${experiment.name}: ${trials.length} trial${trials.length === 1 ? '' : 's'}` +
@@ -143,7 +148,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
         writer.runStarted(workers);
         writer.requeue(toRun.map((t) => t.id));
       });
-      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => dataDirs.get(datasetKey(t))!, store }, tui ? () => {} : printEvent(toRun, experiment.metric));
+      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => datasetOf(t).dir, store }, tui ? () => {} : printEvent(toRun, experiment.metric));
       // The first stop request lets the running trials end after their batch; the second ends
       // them at once. Either way the run settles below and the database is closed properly.
       const onStop = (first: boolean, signal: StopSignal) => {

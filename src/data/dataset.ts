@@ -97,8 +97,14 @@ function findFile(dir: string, stem: string): string {
   throw new IdxError(join(dir, stem), 'not found (also looked for .gz)');
 }
 
+/** What a dataset folder holds: its images (training and test files together) and their side in pixels. */
+export interface DatasetShape {
+  images: number;
+  side: number;
+}
+
 /** Reads and checks the four IDX files of a dataset folder; throws IdxError naming the faulty file. */
-export function checkDatasetFolder(dir: string): void {
+export function checkDatasetFolder(dir: string): DatasetShape {
   const [train, test] = IDX_FILES.map((names) => readPair(dir, names));
   for (const [pair, [imagesName, labelsName]] of [[train, IDX_FILES[0]], [test, IDX_FILES[1]]] as const) {
     const [, rows, cols] = pair.images.dims;
@@ -111,6 +117,7 @@ export function checkDatasetFolder(dir: string): void {
   if (size(train) !== size(test)) {
     throw new IdxError(findFile(dir, IDX_FILES[1][0]), `images are ${size(test)}, the training images ${size(train)}`);
   }
+  return { images: train.images.dims[0] + test.images.dims[0], side: train.images.dims[1] };
 }
 
 function readPair(dir: string, [imagesName, labelsName]: readonly [string, string]) {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { cacheDir } from './cache-dir.js';
-import { checkDatasetFolder, type SplitOptions } from './dataset.js';
+import { checkDatasetFolder, type DatasetShape, type SplitOptions } from './dataset.js';
 import { download, MNIST_FILES, MNIST_MIRRORS } from './download.js';
 import { ensureEmbeddedMnist } from './embedded.js';
 import { IdxError } from './idx.js';
@@ -44,12 +44,17 @@ async function folder(data: Experiment['data']): Promise<string> {
   }
 }
 
+/** A dataset ready for the workers: the folder of its IDX files and what they hold. */
+export interface PreparedDataset extends DatasetShape {
+  dir: string;
+}
+
 /**
  * Makes the dataset's IDX files available (downloading mnist-full), checks them, and returns
  * their folder. A missing folder or a faulty file is the user's to fix: a UserError naming it;
  * a failed download is a runtime DownloadError.
  */
-export async function prepareDataset(data: Experiment['data']): Promise<string> {
+export async function prepareDataset(data: Experiment['data']): Promise<PreparedDataset> {
   const dir = await folder(data);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     const hint = data.dataset === 'fashion-mnist' && !data.dir
@@ -58,12 +63,11 @@ export async function prepareDataset(data: Experiment['data']): Promise<string> 
     throw new UserError({ file: dir, message: `no such folder (dataset ${data.dataset})${hint}` });
   }
   try {
-    checkDatasetFolder(dir);
+    return { dir, ...checkDatasetFolder(dir) };
   } catch (err) {
     if (err instanceof IdxError) throw new UserError({ file: err.path, message: err.message.slice(err.path.length + 2) });
     throw err;
   }
-  return dir;
 }
 
 /** How a trial's images are split and normalised. */

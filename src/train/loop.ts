@@ -30,6 +30,7 @@ import { CLASSES, gather, type Dataset, type Split } from '../data/dataset.js';
 import { buildLeNet, type LeNet } from '../model/lenet.js';
 import { Random } from '../util/random.js';
 import { buildOptimizer, clipByGlobalNorm } from './optimizer.js';
+import { evaluationChunk } from '../backend/memory.js';
 import { hasDiverged } from './divergence.js';
 import { buildSchedule } from './schedule.js';
 
@@ -63,15 +64,15 @@ export interface TrainHooks {
   shouldStop?(): boolean;
 }
 
-const EVAL_BATCH = 1000;
+
 const AUGMENT_SEED_OFFSET = 0x5eed;
 
 /** Mean loss and accuracy over a split, in inference mode. */
-export function evaluate(model: LeNet, data: Dataset, split: Split): { loss: number; acc: number } {
+export function evaluate(model: LeNet, data: Dataset, split: Split, chunk = 1000): { loss: number; acc: number } {
   let lossSum = 0;
   let correct = 0;
-  for (let start = 0; start < split.count; start += EVAL_BATCH) {
-    const n = Math.min(EVAL_BATCH, split.count - start);
+  for (let start = 0; start < split.count; start += chunk) {
+    const n = Math.min(chunk, split.count - start);
     const { images, labels } = gather(data, split, null, start, n);
     const [l, c] = tidy(() => {
       const x = tensor4d(images, [n, data.height, data.width, 1]);
@@ -98,6 +99,7 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
   const { batch_size: batchSize, epochs } = config.training;
   const batches = Math.ceil(data.train.count / batchSize);
   const order = Uint32Array.from({ length: data.train.count }, (_, i) => i);
+  const evalChunk = evaluationChunk(config.model, data.height);
   hooks.onStart?.({ paramCount: model.paramCount, batchesPerEpoch: batches });
 
   let status: TrainStatus = 'completed';
@@ -146,7 +148,7 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
       const trainAcc = correctSum.dataSync()[0] / data.train.count;
       dispose([lossSum, correctSum]);
       if (status === 'interrupted') break;
-      const val = evaluate(model, data, data.validation);
+      const val = evaluate(model, data, data.validation, evalChunk);
       const metrics: EpochMetrics = {
         epoch,
         train_loss: trainLoss,
@@ -162,7 +164,7 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
       firstTrainLoss ??= trainLoss;
       if (hasDiverged(metrics, firstTrainLoss, CLASSES)) status = 'diverged';
     }
-    const test = status === 'completed' ? evaluate(model, data, data.test) : null;
+    const test = status === 'completed' ? evaluate(model, data, data.test, evalChunk) : null;
     return { status, paramCount: model.paramCount, testLoss: test?.loss ?? null, testAcc: test?.acc ?? null };
   } finally {
     optimizer.dispose();

@@ -5,6 +5,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { initBackend } from '../backend/index.js';
+import { gigabytes, wasmStepBytes } from '../backend/memory.js';
 import { loadDataset } from '../data/dataset.js';
 import { splitOptions } from '../data/sources.js';
 import { trainModel } from '../train/loop.js';
@@ -36,6 +37,16 @@ export default async function runTrial(task: TrialTask): Promise<void> {
     });
     post({ type: 'finished', trialId, status: result.status, testLoss: result.testLoss, testAcc: result.testAcc });
   } catch (err) {
-    post({ type: 'failed', trialId, error: err instanceof Error ? err.message : String(err) });
+    if (!(err instanceof WebAssembly.RuntimeError)) return post({ type: 'failed', trialId, error: err instanceof Error ? err.message : String(err) });
+    // A trap in the wasm module ("memory access out of bounds", "divide by zero" after XNNPACK
+    // could not allocate): its heap ran out, and the module is unusable from now on, so this
+    // thread ends and the pool starts a fresh one for the next trial.
+    const need = gigabytes(wasmStepBytes(config, 28));
+    post({
+      type: 'failed',
+      trialId,
+      error: `out of memory in the wasm backend (${err.message}): a training step of batch ${config.training.batch_size} with these widths needs about ${need} and the wasm backend has 4 GB; lower training.batch_size or the model widths`,
+    });
+    process.exit(1);
   }
 }

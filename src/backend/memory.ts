@@ -1,0 +1,63 @@
+/**
+ * How much memory a trial takes, estimated without running it: to refuse a trial the wasm
+ * backend cannot hold before it starts (instead of "memory access out of bounds" mid-run), and
+ * to keep `--workers` within what the machine has.
+ *
+ * Fitted to the wasm heap measured after training steps of LeNet variants on 28x28 images
+ * (batch 16…8192, widths 6…1024; within about 20% of each, mostly above): per image of a batch,
+ * about 8.5 floats per conv1 activation and 20 per conv2 activation (activations, their
+ * gradients, XNNPACK's buffers), and 64 bytes per parameter (weights, gradients, Adam's two
+ * slots, packed copies, temporaries).
+ */
+import type { Experiment } from '../config/experiment.types.js';
+
+/** The wasm backend's heap can grow to 4 GB (emscripten's getHeapMax: 4294901760 bytes). */
+export const WASM_HEAP_BYTES = 4_294_901_760;
+
+/** A trial estimated above this is refused on wasm: growth and fragmentation need the rest. */
+export const WASM_USABLE_BYTES = 3.6e9;
+
+/** A worker thread before its trial's data and tensors: Node, TensorFlow.js and the wasm module (measured: 150 MB). */
+export const WORKER_RUNTIME_BYTES = 150e6;
+
+const WASM_BASE_BYTES = 16e6;
+
+/** LeNet-5's trainable parameters for a model section on square images of `side` pixels. */
+export function parameterCount(model: Experiment['model'], side: number): number {
+  const { conv1_filters: c1, conv2_filters: c2, fc1_units: f1, fc2_units: f2 } = model;
+  const flat = Math.floor((Math.floor(side / 2) - 4) / 2) ** 2 * c2;
+  return 25 * c1 + c1 + 25 * c1 * c2 + c2 + flat * f1 + f1 + f1 * f2 + f2 + f2 * 10 + 10;
+}
+
+/** The wasm heap a training step of this trial needs, in bytes. */
+export function wasmStepBytes(config: Pick<Experiment, 'model' | 'training'>, side = 28): number {
+  const { conv1_filters: c1, conv2_filters: c2 } = config.model;
+  const conv1 = side * side * c1;
+  const conv2 = (Math.floor(side / 2) - 4) ** 2 * c2;
+  return WASM_BASE_BYTES + 4 * config.training.batch_size * (8.5 * conv1 + 20 * conv2) + 64 * parameterCount(config.model, side);
+}
+
+/** Evaluation reads at most this many images at once, and fewer where one image's conv1 output is large. */
+const EVALUATION_CHUNK = 1000;
+/** The largest conv1 output an evaluation chunk makes (in bytes): 1000 images of LeNet-5's 6 filters take 19 MB. */
+const EVALUATION_BYTES = 256e6;
+
+/**
+ * Images per evaluation step. A fixed 1000 made 1.2 GB tensors with 384 conv1 filters, which
+ * the wasm heap could not hold whatever the training batch: "memory access out of bounds".
+ * Up to 81 filters on 28x28 images this stays 1000, so results of the usual widths are unchanged.
+ */
+export function evaluationChunk(model: Pick<Experiment['model'], 'conv1_filters'>, side: number): number {
+  return Math.max(1, Math.min(EVALUATION_CHUNK, Math.floor(EVALUATION_BYTES / (4 * side * side * model.conv1_filters))));
+}
+
+/** A worker's memory for a trial: runtime, its copy of the dataset's pixels, and the training step. */
+export function workerBytes(config: Pick<Experiment, 'model' | 'training'>, dataset: { images: number; side: number }): number {
+  return WORKER_RUNTIME_BYTES + dataset.images * dataset.side ** 2 + wasmStepBytes(config, dataset.side);
+}
+
+/** Bytes as people read them: 0.19 GB, 31 GB. */
+export function gigabytes(bytes: number): string {
+  const gb = bytes / 1e9;
+  return `${gb < 10 ? gb.toFixed(gb < 1 ? 2 : 1) : Math.round(gb)} GB`;
+}
