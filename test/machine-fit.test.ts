@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { enableProdMode } from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { evaluationChunk, parameterCount, WASM_USABLE_BYTES, wasmStepBytes, workerBytes } from '../src/backend/memory.js';
 import { buildLeNet } from '../src/model/lenet.js';
@@ -12,6 +13,9 @@ import { Random } from '../src/util/random.js';
 import { cli } from './cli-helpers.js';
 import { config } from './experiment-fixture.js';
 import { tempDir, writeExperiment } from './helpers.js';
+
+// Without it tfjs prints its banner about tfjs-node on the cpu backend.
+enableProdMode();
 
 describe('memory estimates', () => {
   it('count the parameters the model builds', () => {
