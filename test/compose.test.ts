@@ -108,6 +108,19 @@ describe('command-line overrides', () => {
     ]);
   });
 
+  it('refuses a --set of a swept path, which the sweep would silently override', () => {
+    expect(problemsOf(() => loadExperiment(file, { set: ['training.seed=9'] }))).toEqual([
+      '--set training.seed=9: training.seed is swept (sweep.parameters), so this value would be ignored; to run one value, give it with --grid training.seed=VALUE',
+    ]);
+  });
+
+  it('quotes a long option shortened, not as a line of kilobytes', () => {
+    const values = Array.from({ length: 3000 }, (_, i) => i).join(',');
+    const [message] = problemsOf(() => loadExperiment(file, { grid: ['training.seed=1', `training.seed=${values}`] }));
+    expect(message.length).toBeLessThan(250);
+    expect(message.startsWith(`--grid ${`training.seed=${values}`.slice(0, 57)}…: training.seed is already swept by --grid training.seed=1; give every value in one option: --grid training.seed=1,0,1,2,`)).toBe(true);
+  });
+
   it('refuses extends from the command line, where it would be stored but never read', () => {
     expect(problemsOf(() => loadExperiment(file, { set: ['extends=./other.yaml'] }))).toEqual([
       '--set extends=./other.yaml: extends can only be written in the experiment file (files are merged before the command line applies)',

@@ -4,7 +4,7 @@
  * leaves its final leaderboard on the screen, and `sweep dashboard` follows a sweep that another
  * process runs. In a CI job (where Ink draws only the last frame) both fall back to plain output.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -87,6 +87,24 @@ describe('sweep FILE on a terminal', () => {
     const { sweeps, trials } = stored(db);
     expect(sweeps[0].status).toBe('interrupted');
     expect(trials.map((t) => t.status).sort()).toEqual(['interrupted', 'interrupted', 'queued']);
+  });
+
+  it('sweep dashboard on a closed terminal (SIGHUP) ends with 129, nothing on stderr, no -wal or -shm left', async () => {
+    const db = join(tempDir(), 'runs.db');
+    expect((await startCli(['experiments/smoke.yaml', '--db', db, '--no-tui', '--set', 'training.limit_train=64'])).code).toBe(0);
+    const record = tempDir();
+    const term = new Terminal(['dashboard', '--db', db], undefined, {}, { record });
+    terminals.push(term);
+    await term.waitFor(/lenet-sweep · smoke/);
+    term.hangUp();
+    const code = join(record, 'code');
+    for (let waited = 0; !existsSync(code) || readFileSync(code, 'utf8') === ''; waited += 100) {
+      if (waited > 30_000) throw new Error('the dashboard did not end after the hang-up');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(readFileSync(code, 'utf8').trim()).toBe('129');
+    expect(readFileSync(join(record, 'stderr'), 'utf8')).toBe('');
+    expect(readdirSync(join(db, '..'))).toEqual(['runs.db']);
   });
 
   it('a sweep that ends leaves its final leaderboard on the screen and exits with its status', async () => {

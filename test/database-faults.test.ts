@@ -5,7 +5,7 @@
  * left behind that was not there before.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -75,7 +75,7 @@ describe('database files and folders', () => {
     writeFileSync(garbage, `SQLite format 3\0${'x'.repeat(5000)}`);
     const text = join(dir, 'text.db');
     writeFileSync(text, 'name: not a database\n');
-    for (const [file, why] of [[truncated, /database disk image is malformed/], [garbage, /file is not a database/], [text, /not an SQLite file/]] as const) {
+    for (const [file, why] of [[truncated, /a damaged database, cut short or overwritten in part \(database disk image is malformed\); restore it from a copy/], [garbage, /file is not a database/], [text, /not an SQLite file/]] as const) {
       for (const args of [['runs', 'list'], ['sweeps', 'list']]) {
         const r = await cli(...args, '--db', file);
         expect(r.code).toBe(2);
@@ -101,6 +101,44 @@ describe('database files and folders', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`error: ${db}: the database file was deleted (or its folder removed) while the sweep ran; the results of this run are gone with it, so the sweep stopped; run it again\n`);
     expect(r.stdout).not.toMatch(/leaderboard/);
+  });
+
+  it('a database replaced while the sweep runs: exit 1, and the new file is left as it was (no journal of this run beside it)', async () => {
+    const dir = tempDir();
+    const other = join(dir, 'other.db');
+    expect((await cli(SMOKE, '--db', other, ...TINY)).code).toBe(0);
+    const db = join(dir, 'sub', 'runs.db');
+    const file = writeExperiment('name: swapped\ntraining: { epochs: 20, limit_train: 1000 }\nsweep: { parameters: { training.seed: [1, 2] } }\n');
+    let swapped = false;
+    const r = await startCli([file, '--db', db, '--no-tui'], (out) => {
+      if (!swapped && /epoch\s+1\/20/.test(out)) {
+        swapped = true;
+        copyFileSync(other, `${db}.new`);
+        renameSync(`${db}.new`, db);
+      }
+    });
+    expect(swapped).toBe(true);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the database file was replaced by another file while the sweep ran; .*\(the file now there was left as it is\)/);
+    // SQLite left this run's -wal beside the new file, and the next open replayed it into it.
+    expect(readdirSync(join(dir, 'sub'))).toEqual(['runs.db']);
+    const list = await cli('sweeps', 'list', '--db', db, '--json');
+    expect(JSON.parse(list.stdout).map((s: { name: string }) => s.name)).toEqual(['smoke']);
+  });
+
+  it('a write lock held when the sweep starts is waited out too', async () => {
+    const db = join(tempDir(), 'runs.db');
+    expect((await cli(SMOKE, '--db', db, ...TINY)).code).toBe(0);
+    const holder = new Database(db);
+    holder.exec('BEGIN IMMEDIATE');
+    setTimeout(() => {
+      holder.exec('COMMIT');
+      holder.close();
+    }, 3000);
+    const r = await cli(SMOKE, '--db', db, ...TINY, '--rerun');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^note: waiting for \S+: it is locked by another program \(pid \d+, \S+\) holding the write lock/);
   });
 
   it('another program holding the write lock for longer than SQLite waits: the sweep waits, says who holds it, and completes', async () => {
@@ -136,7 +174,7 @@ describe('database files and folders', () => {
     other.exec('BEGIN IMMEDIATE');
     try {
       const waits: string[] = [];
-      await expect(patiently(db, () => writer.exec('INSERT INTO t VALUES (1)'), (h) => waits.push(h), 300)).rejects.toThrow(
+      await expect(patiently(db, () => writer.exec('INSERT INTO t VALUES (1)'), { onWait: (h: string) => waits.push(h), patienceMs: 300 })).rejects.toThrow(
         `${db}: database is locked: another connection has held it for over 0 s; stop that program and run the sweep again (what is stored so far is kept)`,
       );
       // The lock is this process's own (another connection of it), which /proc/locks cannot tell apart.

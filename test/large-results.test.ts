@@ -3,8 +3,9 @@
  * in every format, and stop when the reader goes away. Run with a 32 MB JavaScript heap, which
  * holding the rows would exceed many times over.
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cli } from './cli-helpers.js';
@@ -53,7 +54,28 @@ describe('large results', () => {
       expect(r.out).toMatch(format === '--json' ? /^]\n$/ : /400000.*800000/);
     }
     // An endless query: the first lines come at once, and the command ends with its reader.
-    const endless = piped('runs sql "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c" --csv', 'head -3');
-    expect([endless.out, endless.code, endless.stderr]).toEqual(['x\n1\n2\n', 'exit 0', '']);
+    const endless = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c';
+    for (const format of ['--csv', '', '--json']) {
+      const cut = piped(`runs sql "${endless}" ${format}`, 'head -3');
+      expect([cut.out.split('\n').length, cut.code, cut.stderr]).toEqual([4, 'exit 0', '']);
+    }
+    expect(piped(`runs sql "${endless}" --csv`, 'head -3').out).toBe('x\n1\n2\n');
+  });
+
+  it('a read cut short (the reader gone, or a signal) still closes the database: no -wal or -shm left beside it', async () => {
+    for (const args of ['runs list', 'runs list --csv', 'runs list --json --sort test_acc', 'runs sql "SELECT * FROM trials"']) {
+      expect(piped(args, 'head -2').code).toBe('exit 0');
+      expect(readdirSync(dirname(db))).toEqual(['runs.db']);
+    }
+    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+      const child = spawn(process.execPath, [CLI, 'runs', 'sql', 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c', '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      child.kill(signal);
+      const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      expect([signal, exit, stderr]).toEqual([signal, code, '']);
+      expect(readdirSync(dirname(db))).toEqual(['runs.db']);
+    }
   });
 });

@@ -75,13 +75,14 @@ describe('chooseWorkers', () => {
 });
 
 describe('sweep FILE on this machine', () => {
+  // (The embedded digits train on 7,996 images, so a batch_size of 8192 is a batch of 7,996.)
   it('refuses a trial the wasm backend cannot hold before anything is written, saying what to lower', async () => {
     const db = join(tempDir(), 'runs.db');
     const file = writeExperiment('name: huge\nmodel: { conv1_filters: 1024, conv2_filters: 1024, fc1_units: 1024, fc2_units: 1024 }\ntraining: { batch_size: 8192 }\n');
     const r = await cli(file, '--db', db);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(new RegExp(`^${file}: a training step of batch 8192 with widths 1024/1024/1024/1024 \\(53,517,322 parameters\\) needs about \\d+ GB, more than the wasm backend's 4 GB; lower training.batch_size to \\d+ or less, or the model widths\\n$`));
+    expect(r.stderr).toMatch(new RegExp(`^${file}: a training step of batch 7996 with widths 1024/1024/1024/1024 \\(53,517,322 parameters\\) needs about \\d+ GB, more than the wasm backend's 4 GB; lower training.batch_size to \\d+ or less, or the model widths\\n$`));
     expect(existsSync(db)).toBe(false);
   });
 

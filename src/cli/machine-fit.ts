@@ -9,6 +9,7 @@ import { defaultWorkers, plannedBackend, type BackendChoice } from '../backend/i
 import { gigabytes, parameterCount, WASM_USABLE_BYTES, wasmStepBytes, workerBytes } from '../backend/memory.js';
 import { UserError } from '../config/errors.js';
 import type { Trial } from '../config/experiment.js';
+import { trainImagesPerEpoch } from '../data/counts.js';
 import type { DatasetShape } from '../data/dataset.js';
 import { chooseWorkers } from '../sweep/workers.js';
 import { paramsText } from './format.js';
@@ -29,10 +30,16 @@ function largestWasmBatch(trial: Trial, side: number): number {
 
 export function fitToMachine(options: { file: string; trials: Trial[]; dataset: (t: Trial) => DatasetShape; requested: number | undefined }): { workers: number; notes: string[] } {
   const { file, trials, dataset, requested } = options;
+  // A batch is never larger than the training set (limit_train: 100 with batch_size: 8192 trains batches of 100).
+  const files = new Map<string, number | null>();
+  const stepped = (t: Trial) => {
+    const batch = Math.min(t.config.training.batch_size, trainImagesPerEpoch(t.config, files) ?? Infinity);
+    return { ...t.config, training: { ...t.config.training, batch_size: batch } };
+  };
   for (const t of trials) {
     if (plannedBackend(t.config.backend) !== 'wasm') continue;
     const { side } = dataset(t);
-    const bytes = wasmStepBytes(t.config, side);
+    const bytes = wasmStepBytes(stepped(t), side);
     if (bytes <= WASM_USABLE_BYTES) continue;
     const { conv1_filters: c1, conv2_filters: c2, fc1_units: f1, fc2_units: f2 } = t.config.model;
     const batch = largestWasmBatch(t, side);
@@ -40,12 +47,12 @@ export function fitToMachine(options: { file: string; trials: Trial[]; dataset: 
     throw new UserError({
       file,
       message:
-        `a training step of batch ${t.config.training.batch_size} with widths ${c1}/${c2}/${f1}/${f2} (${parameterCount(t.config.model, side).toLocaleString('en')} parameters) ` +
+        `a training step of batch ${stepped(t).training.batch_size} with widths ${c1}/${c2}/${f1}/${f2} (${parameterCount(t.config.model, side).toLocaleString('en')} parameters) ` +
         `needs about ${gigabytes(bytes)}, more than the wasm backend's 4 GB${trial}; ` +
         (batch >= 1 ? `lower training.batch_size to ${batch} or less, or the model widths` : 'lower the model widths'),
     });
   }
-  const heaviest = Math.max(...trials.map((t) => workerBytes(t.config, dataset(t))));
+  const heaviest = Math.max(...trials.map((t) => workerBytes(stepped(t), dataset(t))));
   const choice = chooseWorkers({
     requested,
     byDefault: defaultWorkers(trials.map((t) => t.config.backend as BackendChoice), availableParallelism()),

@@ -5,9 +5,14 @@
  * LENET_SWEEP_DEBUG is set.
  */
 import { formatProblem, UserError } from '../config/errors.js';
-import { READER_GONE } from './stop-signals.js';
+import { endOnStopSignals, READER_GONE } from './stop-signals.js';
 import { USAGE } from './usage.js';
 import { packageVersion } from './version.js';
+
+const COMMANDS = ['runs', 'sweeps', 'upgrade', 'dashboard', 'validate', 'plan', 'schema', 'augment-preview'];
+
+/** Whether the arguments run a sweep (`sweep FILE`, `sweep run FILE`) rather than another command. */
+const isSweep = (first: string) => !COMMANDS.includes(first);
 
 async function main(argv: string[]): Promise<number> {
   // React (under the Ink dashboard) checks this when it loads: its development build is several
@@ -22,6 +27,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(packageVersion());
     return 0;
   }
+  // A sweep handles stop signals itself (stop-signals.ts); every other command ends at once.
+  if (!isSweep(first)) endOnStopSignals();
   // Commands load on demand: `sweep runs …` should not pay for loading TensorFlow.js.
   if (first === 'runs') return (await import('./runs-command.js')).runsCommand(rest);
   if (first === 'sweeps') return (await import('./sweeps-command.js')).sweepsCommand(rest);
@@ -41,16 +48,22 @@ async function main(argv: string[]): Promise<number> {
 // nothing left to say and ends.
 let readerGone = false;
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  // Writes after stdout was closed on purpose (a stop signal, see stop-signals.ts) or after its reader went.
+  if (readerGone || err.code === 'ERR_STREAM_DESTROYED') return;
   if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
-  if (readerGone) return;
   readerGone = true;
-  if (process.listenerCount(READER_GONE) > 0) (process as NodeJS.EventEmitter).emit(READER_GONE, err.code === 'EIO' ? 'SIGHUP' : 'SIGINT');
-  else process.exit(0);
+  if (process.listenerCount(READER_GONE) > 0) return (process as NodeJS.EventEmitter).emit(READER_GONE, err.code === 'EIO' ? 'SIGHUP' : 'SIGINT');
+  // A terminal that is gone: as its SIGHUP (which may come after the failed write).
+  if (err.code === 'EIO') return process.emit('SIGHUP', 'SIGHUP');
+  // The output stops at its next chunk (output.printLines), and the command closes its database
+  // as it unwinds; one that goes on is ended (its database closed by store/open.closeOnExit).
+  setTimeout(() => process.exit(0), 500).unref();
 });
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // A stop signal has set its own code (stop-signals.ts).
+    process.exitCode ??= code;
   },
   (err: unknown) => {
     if (err instanceof UserError) {

@@ -94,21 +94,27 @@ export function* renderLines(stream: RowStream, format: Format, emptyText = 'no 
     case 'table': {
       const text = stream.text ?? ((r: unknown[]) => r.map(cellText));
       const rows = stream.rows[Symbol.iterator]();
-      const first: { raw: unknown[]; cells: string[] }[] = [];
-      for (let next = rows.next(); !next.done; next = rows.next()) {
-        first.push({ raw: next.value, cells: text(next.value, first.length) });
-        if (first.length === ALIGNED_ROWS) break;
+      try {
+        const first: { raw: unknown[]; cells: string[] }[] = [];
+        for (let next = rows.next(); !next.done; next = rows.next()) {
+          first.push({ raw: next.value, cells: text(next.value, first.length) });
+          if (first.length === ALIGNED_ROWS) break;
+        }
+        if (first.length === 0) {
+          yield emptyText;
+          return;
+        }
+        const numeric = stream.numeric ?? numericColumns(first.map((r) => r.raw));
+        const line = tableLine(stream.headers, first.map((r) => r.cells), numeric);
+        yield line(stream.headers);
+        for (const r of first) yield line(r.cells);
+        let index = first.length;
+        for (let next = rows.next(); !next.done; next = rows.next()) yield line(text(next.value, index++));
+      } finally {
+        // Output that stops early (a reader gone) must end the database cursor too, or the
+        // connection stays busy and cannot close.
+        rows.return?.();
       }
-      if (first.length === 0) {
-        yield emptyText;
-        return;
-      }
-      const numeric = stream.numeric ?? numericColumns(first.map((r) => r.raw));
-      const line = tableLine(stream.headers, first.map((r) => r.cells), numeric);
-      yield line(stream.headers);
-      for (const r of first) yield line(r.cells);
-      let index = first.length;
-      for (let next = rows.next(); !next.done; next = rows.next()) yield line(text(next.value, index++));
       return;
     }
   }
@@ -134,9 +140,24 @@ export function print(text: string): void {
 const CHUNK_CHARS = 64 * 1024;
 
 /**
+ * Whether stdout takes no more output: its reader has gone (EPIPE: writes to a pipe are
+ * synchronous on Linux and each one fails again, while the stream is never marked destroyed),
+ * or a stop signal ended the output (stopOutput). Like stdout itself, one per process.
+ */
+let outputStopped = false;
+process.stdout.on('error', () => {
+  outputStopped = true;
+});
+
+/** Ends what printLines is writing at its next chunk: a stop signal for a command that only reads. */
+export function stopOutput(): void {
+  outputStopped = true;
+}
+
+/**
  * Writes lines to stdout as they are made, a chunk at a time, waiting when the reader is slower
- * and stopping when it has gone (`| head`): between chunks the event loop runs, so the closed
- * pipe's error reaches main.ts, which ends the command.
+ * and stopping when it has gone (`| head`) or a stop signal came: between chunks the event loop
+ * runs, so the command notices, stops reading and closes its database as it unwinds.
  */
 export async function printLines(lines: Iterable<string>): Promise<void> {
   let chunk = '';
@@ -150,19 +171,23 @@ export async function printLines(lines: Iterable<string>): Promise<void> {
   if (chunk) await flush(chunk);
 }
 
-/** Writes one chunk; false once stdout can take no more. */
+/** Writes one chunk; false once stdout takes no more. */
 async function flush(chunk: string): Promise<boolean> {
   const out = process.stdout;
-  if (out.destroyed || out.writableEnded) return false;
-  const ready = out.write(chunk)
-    ? new Promise((resolve) => setImmediate(resolve))
-    : new Promise((resolve) => {
-        const done = () => {
-          out.off('drain', done).off('close', done).off('error', done);
-          resolve(undefined);
-        };
-        out.on('drain', done).on('close', done).on('error', done);
-      });
-  await ready;
-  return !out.destroyed;
+  if (outputStopped) return false;
+  if (out.write(chunk)) {
+    await new Promise((resolve) => setImmediate(resolve));
+  } else {
+    // Wait for the reader; a reader gone meanwhile, or a stop, ends the wait too.
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => outputStopped && done(), 50);
+      const done = () => {
+        clearInterval(timer);
+        out.off('drain', done).off('close', done).off('error', done);
+        resolve();
+      };
+      out.on('drain', done).on('close', done).on('error', done);
+    });
+  }
+  return !outputStopped;
 }

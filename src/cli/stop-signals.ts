@@ -1,4 +1,5 @@
 import { closeSync } from 'node:fs';
+import { stopOutput } from './output.js';
 
 /**
  * The ways a sweep is asked to stop from outside: Ctrl-C (SIGINT), `kill`, `timeout`, systemd,
@@ -31,6 +32,7 @@ export class StopSignals {
   private readonly listeners = new Map<string, (signal: StopSignal) => void>();
   /** The terminal hung up (SIGHUP, or a write that failed with EIO). */
   private hungUp = false;
+  private requests = 0;
 
   constructor() {
     for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) this.listen(signal, () => this.request(signal));
@@ -40,6 +42,11 @@ export class StopSignals {
   private listen(event: string, listener: (signal: StopSignal) => void): void {
     this.listeners.set(event, listener);
     process.on(event, listener);
+  }
+
+  /** A second stop request came: stop at once, wait for nothing (a lock on the database included). */
+  get forced(): boolean {
+    return this.requests > 1;
   }
 
   /** The exit code for the stop received (130 for Ctrl-C), or undefined if none was. */
@@ -61,6 +68,7 @@ export class StopSignals {
   /** A stop request: a signal, or Ctrl-C read as a key by the dashboard. */
   request(signal: StopSignal): void {
     this.hungUp ||= signal === 'SIGHUP';
+    this.requests++;
     const first = this.received === undefined;
     this.received ??= signal;
     if (this.handler) this.handler(first, signal);
@@ -81,12 +89,33 @@ export class StopSignals {
  * 24). It skips descriptors the program closed, so stdio is closed once all is said (a hung-up
  * terminal no longer even reports itself as one).
  */
-function releaseTerminal(): void {
+export function releaseTerminal(): void {
   for (const fd of [0, 1, 2]) {
     try {
       closeSync(fd);
     } catch {
       // Already closed.
     }
+  }
+}
+
+/** How long a command that only reads may take to wind down after a stop before it is ended. */
+const WIND_DOWN_MS = 500;
+
+/**
+ * For the commands that only read: a stop signal stops their output (output.printLines stops
+ * at its next chunk), so the command unwinds and closes its database, leaving
+ * no -wal or -shm behind, and exits with the signal's code. One that does not end within
+ * WIND_DOWN_MS (the dashboard, which waits for keys) is ended, its database closed on the way
+ * out (store/open.closeOnExit). A hung-up terminal is released first.
+ */
+export function endOnStopSignals(): void {
+  for (const [signal, code] of Object.entries(STOP_SIGNALS)) {
+    process.on(signal, () => {
+      process.exitCode = code;
+      stopOutput();
+      if (signal === 'SIGHUP') releaseTerminal();
+      setTimeout(() => process.exit(code), WIND_DOWN_MS).unref();
+    });
   }
 }

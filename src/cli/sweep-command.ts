@@ -14,7 +14,7 @@ import { loadExperiment, type Trial } from '../config/experiment.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { prepareDataset, type PreparedDataset } from '../data/sources.js';
 import { listTrials, rankAmong } from '../store/queries.js';
-import { databaseFileGuard, DEFAULT_DB, openForWriting } from '../store/open.js';
+import { DatabaseFile, DEFAULT_DB, openForWriting } from '../store/open.js';
 import { PATIENCE_MS, patiently } from '../store/patience.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import type { LiveDashboard } from '../dashboard/live.js';
@@ -102,23 +102,25 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
 
   stops.defer();
   const dbPath = values.db!;
-  const db = openForWriting(dbPath);
-  // Every write waits out another program's lock (store/patience.ts), saying so now and then.
+  // Every write waits out another program's lock (store/patience.ts), saying so now and then;
+  // a second stop request gives up at once.
   let toldAt = -Infinity;
-  const waiting = (holder: string) => {
+  const onWait = (holder: string) => {
     if (performance.now() - toldAt < 30_000) return;
     toldAt = performance.now();
     console.log(`note: waiting for ${dbPath}: it is locked by ${holder} (giving up after ${PATIENCE_MS / 1000} s)`);
   };
-  const store = <T>(write: () => T) => patiently(dbPath, write, waiting);
+  const store = <T>(write: () => T) => patiently(dbPath, write, { onWait, giveUp: () => stops.forced });
+  const db = await store(() => openForWriting(dbPath));
   try {
-    const checkFile = databaseFileGuard(dbPath);
+    const file = new DatabaseFile(dbPath);
     const writer = await store(() =>
       RunWriter.begin(db, loaded.file, experiment, trials, {
         host: hostname(),
         versions: { node: process.versions.node, 'lenet-sweep': packageVersion(), tfjs: tfjsVersion.tfjs },
-      }, checkFile),
+      }, () => file.check()),
     );
+    file.recordJournal();
     if (writer.takenOver) {
       const { host, updatedAt } = writer.takenOver;
       console.log(
@@ -156,6 +158,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
           if (!dashboard) console.log(stoppingText(signal));
           run.stop();
         } else {
+          if (!dashboard) console.log(`stopping at once (${signal} again): the running trials end now, marked interrupted`);
           void run.abort();
         }
       };

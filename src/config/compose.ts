@@ -103,10 +103,15 @@ function composeFile(path: string, chain: string[], target: Mapping, origins: Or
   return source;
 }
 
+/** An option's text as messages quote it: a list of thousands of values would make a line of kilobytes. */
+function shown(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
 /** Splits `path=value` of a command-line override, or says what is wrong with it. */
 function splitOverride(option: string, text: string): [string, string] {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw new UserError(`${option} ${text}: expected path=value, for example ${option === '--grid' ? 'model.pooling=avg,max' : 'training.epochs=3'}`);
+  if (eq <= 0) throw new UserError(`${option} ${shown(text)}: expected path=value, for example ${option === '--grid' ? 'model.pooling=avg,max' : 'training.epochs=3'}`);
   return [text.slice(0, eq), text.slice(eq + 1)];
 }
 
@@ -114,7 +119,7 @@ function scalar(option: string, text: string, value: string): unknown {
   try {
     return parseYaml(value);
   } catch {
-    throw new UserError(`${option} ${text}: '${value}' is not a YAML value`);
+    throw new UserError(`${option} ${shown(text)}: '${shown(value)}' is not a YAML value`);
   }
 }
 
@@ -122,6 +127,8 @@ export interface Composed {
   value: Mapping;
   origins: Origins;
   main: SourceFile;
+  /** The paths given with --set, and the option that gave each. */
+  set: Map<string, string>;
 }
 
 export function compose(path: string, overrides: Overrides = {}): Composed {
@@ -132,13 +139,15 @@ export function compose(path: string, overrides: Overrides = {}): Composed {
   if (problems.length) throw new UserError(problems);
   // Before the overrides, so that --grid and --set sweep.… apply to a W&B file's sweep too.
   liftWandbSweep(value, origins);
+  const set = new Map<string, string>();
   for (const text of overrides.set ?? []) {
     const [key, raw] = splitOverride('--set', text);
     // The files are merged by now: an `extends` set here would be stored but never read.
-    if (key.split('.')[0] === 'extends') throw new UserError(`--set ${text}: extends can only be written in the experiment file (files are merged before the command line applies)`);
+    if (key.split('.')[0] === 'extends') throw new UserError(`--set ${shown(text)}: extends can only be written in the experiment file (files are merged before the command line applies)`);
     const overlay: Mapping = {};
     setPath(overlay, key, scalar('--set', text, raw));
-    merge(value, overlay, { label: `--set ${text}` }, origins);
+    merge(value, overlay, { label: `--set ${shown(text)}` }, origins);
+    set.set(key, text);
   }
   const gridded = new Map<string, string>();
   for (const text of overrides.grid ?? []) {
@@ -146,14 +155,14 @@ export function compose(path: string, overrides: Overrides = {}): Composed {
     // One axis, one option: a second one would silently replace the first.
     const earlier = gridded.get(key);
     if (earlier !== undefined) {
-      throw new UserError(`--grid ${text}: ${key} is already swept by --grid ${earlier}; give every value in one option: --grid ${key}=${[earlier.slice(key.length + 1), raw].join(',')}`);
+      throw new UserError(`--grid ${shown(text)}: ${key} is already swept by --grid ${shown(earlier)}; give every value in one option: --grid ${shown(`${key}=${[earlier.slice(key.length + 1), raw].join(',')}`)}`);
     }
     gridded.set(key, text);
     const values = raw.split(',').map((v) => scalar('--grid', text, v.trim()));
-    merge(value, { sweep: { parameters: { [key]: values } } }, { label: `--grid ${text}` }, origins);
+    merge(value, { sweep: { parameters: { [key]: values } } }, { label: `--grid ${shown(text)}` }, origins);
   }
   origins.main.source = main;
-  return { value, origins, main };
+  return { value, origins, main, set };
 }
 
 /** W&B sweep keys this project has no use for (they say how W&B runs a program). */

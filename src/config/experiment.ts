@@ -88,7 +88,7 @@ export const MAX_TRIALS = 10_000;
 export const MAX_TRIALS_EVER = 200_000;
 
 export function loadExperiment(path: string, overrides: Overrides = {}, options: { maxTrials?: number } = {}): LoadedExperiment {
-  const { value: raw, origins } = compose(path, overrides);
+  const { value: raw, origins, set } = compose(path, overrides);
   const experiment = structuredClone(raw) as unknown as Experiment;
   // Every problem of the file at once: the schema's, the search space's, the swept paths', the method's.
   // (Parameter specs are checked by axesOf, with a message for each mistake.)
@@ -98,6 +98,14 @@ export function loadExperiment(path: string, overrides: Overrides = {}, options:
   const axes = sweep && typeof sweep.parameters === 'object' ? axesOf(sweep.parameters as Record<string, unknown>, spaceProblems) : [];
   problems.push(...spaceProblems.map((p) => ({ ...placeOf(origins, ['sweep', 'parameters', ...p.docPath], p.key), message: p.message })));
   problems.push(...checkParameterPaths(origins, axes));
+  // A swept value replaces the one --set gave: say so rather than ignore the option.
+  for (const { path: swept } of axes) {
+    for (const [key, text] of set) {
+      if (key === swept || key.startsWith(`${swept}.`) || swept.startsWith(`${key}.`)) {
+        problems.push({ file: `--set ${text.length > 60 ? `${text.slice(0, 57)}…` : text}`, message: `${swept} is swept (sweep.parameters), so this value would be ignored; to run one value, give it with --grid ${swept}=VALUE` });
+      }
+    }
+  }
   if (problems.length === 0 && sweep) problems.push(...checkMethod(origins, sweep, axes, options.maxTrials ?? MAX_TRIALS));
   if (problems.length) throw new UserError(inFileOrder(problems));
 

@@ -163,7 +163,7 @@ export function readSource(path: string): SourceFile {
 /** The yaml package's words for inputs it refuses to expand, as what to change. */
 function yamlMessage(message: string): string {
   if (/Excessive alias count/.test(message)) return 'its aliases (*name) expand to too many values (a "billion laughs" file); write the values out';
-  if (/Maximum call stack size exceeded/.test(message)) return 'nests too deeply to read (lists or mappings inside each other thousands of levels down)';
+  if (/Maximum call stack size exceeded/.test(message)) return 'nests too deeply to read (lists or mappings inside each other hundreds of levels down)';
   return message;
 }
 

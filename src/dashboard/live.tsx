@@ -4,7 +4,7 @@
  * and by `sweep dashboard` (mode 'attach').
  */
 import { render } from 'ink';
-import { openForReading } from '../store/open.js';
+import { closeOnExit, openForReading } from '../store/open.js';
 import { BoardLoader } from './board.js';
 import { Dashboard, type DashboardProps } from './Dashboard.js';
 import { BoardStore } from './store.js';
@@ -33,6 +33,7 @@ export interface LiveDashboard {
 
 export function startDashboard(options: LiveOptions): LiveDashboard {
   const db = openForReading(options.dbPath);
+  const keep = closeOnExit(db);
   const loader = new BoardLoader(db, options.sweep);
   const store = new BoardStore(() => loader.load());
   const element = (ended: boolean) => (
@@ -45,6 +46,7 @@ export function startDashboard(options: LiveOptions): LiveDashboard {
     () => undefined,
   ).finally(() => {
     store.stop();
+    keep();
     db.close();
   });
   // Both the end of the sweep and a second Ctrl-C (abort) finish the dashboard: once is enough.

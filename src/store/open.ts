@@ -11,6 +11,7 @@ import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, read
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
+import { isBusy, lockHolder } from './patience.js';
 import { checkVersion, migrate, SCHEMA_VERSION } from './schema.js';
 
 export const DEFAULT_DB = 'runs/runs.db';
@@ -30,7 +31,14 @@ export function openForWriting(path: string): Database.Database {
 export function upgradeDatabase(path: string): { from: number; to: number } {
   checkPath(path);
   if (!existsSync(path)) throw new UserError({ file: path, message: 'no such database, so nothing to upgrade; pass the one to upgrade with --db PATH' });
-  const { db, from } = open(path, { create: false });
+  let opened;
+  try {
+    opened = open(path, { create: false });
+  } catch (err) {
+    if (isBusy(err)) throw new Error(`${path}: database is locked by ${lockHolder(path)}; upgrade it once that is done`);
+    throw err;
+  }
+  const { db, from } = opened;
   db.close();
   return { from, to: SCHEMA_VERSION };
 }
@@ -133,7 +141,8 @@ function open(path: string, { create }: { create: boolean }): { db: Database.Dat
     db.close();
     // Nothing of a failed open stays behind where there was nothing.
     if (!existed) for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
-    if (err instanceof UserError) throw err;
+    // Another program's lock: the caller may wait it out (store/patience.ts).
+    if (err instanceof UserError || isBusy(err)) throw err;
     throw new UserError({ file: path, message: `not a usable lenet-sweep database (${(err as Error).message})` });
   }
 }
@@ -201,44 +210,100 @@ export function openForReading(path: string): Database.Database {
   } catch (err) {
     db.close();
     if (err instanceof UserError) throw err;
-    throw new UserError({ file: path, message: `not a lenet-sweep database (${(err as Error).message})` });
+    const message = (err as Error).message;
+    // An SQLite file that cannot be read through: cut short, or damaged.
+    if (/malformed/.test(message)) throw new UserError({ file: path, message: `a damaged database, cut short or overwritten in part (${message}); restore it from a copy` });
+    throw new UserError({ file: path, message: `not a lenet-sweep database (${message})` });
   }
 }
 
 /** Runs `use` on a read-only connection that is closed afterwards (once its promise settles, if it returns one), whatever happens. */
 export function withReadOnly<T>(path: string, use: (db: Database.Database) => T): T {
   const db = openForReading(path);
+  const keep = closeOnExit(db);
+  const close = () => {
+    keep();
+    db.close();
+  };
   let result: T;
   try {
     result = use(db);
   } catch (err) {
-    db.close();
+    close();
     throw err;
   }
-  if (result instanceof Promise) return result.finally(() => db.close()) as T;
-  db.close();
+  if (result instanceof Promise) return result.finally(close) as T;
+  close();
   return result;
 }
 
 /**
- * A check that the file at `path` is still the database opened there. SQLite goes on writing to
- * a file that was deleted (or whose folder was removed) or replaced, and the results would be
- * lost without a word: the writer calls this before each result it stores, and it throws.
+ * The database file a sweep writes, and a check that the file at its path is still that one.
+ * SQLite goes on writing to a file that was deleted (or whose folder was removed) or replaced,
+ * and the results would be lost without a word: the writer calls check() before each result it
+ * stores, and it throws. A replaced file must not get this run's journal: SQLite leaves its
+ * -wal beside a file that moved, and the next open would replay it into the new file, so the
+ * -wal and -shm are removed, where they are still the ones this run made.
  */
-export function databaseFileGuard(path: string): () => void {
-  const { dev, ino } = statSync(path);
-  return () => {
+export class DatabaseFile {
+  private readonly identity: { dev: number; ino: number };
+  private journal: { suffix: string; dev: number; ino: number }[] = [];
+
+  constructor(readonly path: string) {
+    const { dev, ino } = statSync(path);
+    this.identity = { dev, ino };
+  }
+
+  /** Notes which -wal and -shm files are this run's (call once the first write made them). */
+  recordJournal(): void {
+    this.journal = [];
+    for (const suffix of ['-wal', '-shm']) {
+      try {
+        const { dev, ino } = statSync(`${this.path}${suffix}`);
+        this.journal.push({ suffix, dev, ino });
+      } catch {
+        // Not made (yet): nothing of it to remove later.
+      }
+    }
+  }
+
+  /** Throws (and removes this run's journal from beside a replacement) when the file at the path is not the one open. */
+  check(): void {
     let now;
     try {
-      now = statSync(path);
+      now = statSync(this.path);
     } catch {
       now = undefined;
     }
-    if (now?.dev !== dev || now.ino !== ino) {
-      throw new Error(
-        `${path}: the database file was ${now ? 'replaced by another file' : 'deleted (or its folder removed)'} while the sweep ran; ` +
-          'the results of this run are gone with it, so the sweep stopped; run it again',
-      );
+    if (now?.dev === this.identity.dev && now.ino === this.identity.ino) return;
+    for (const { suffix, dev, ino } of this.journal) {
+      try {
+        const there = statSync(`${this.path}${suffix}`);
+        if (there.dev === dev && there.ino === ino) rmSync(`${this.path}${suffix}`);
+      } catch {
+        // Gone with its folder.
+      }
+    }
+    this.journal = [];
+    throw new Error(
+      `${this.path}: the database file was ${now ? 'replaced by another file' : 'deleted (or its folder removed)'} while the sweep ran; ` +
+        `the results of this run are gone with it, so the sweep stopped${now ? ' (the file now there was left as it is)' : ''}; run it again`,
+    );
+  }
+}
+
+/**
+ * Closes a connection if the process exits while it is open (a reader that went away, a
+ * signal): the last connection to close removes the -wal and -shm files. Returns the undo.
+ */
+export function closeOnExit(db: Database.Database): () => void {
+  const close = () => {
+    try {
+      if (db.open) db.close();
+    } catch {
+      // Still reading (a cursor open): SQLite cleans up at its next open.
     }
   };
+  process.once('exit', close);
+  return () => process.off('exit', close);
 }

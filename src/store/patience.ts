@@ -10,21 +10,30 @@ import { readFileSync, statSync } from 'node:fs';
 /** How long a sweep waits in all for a lock held by another program before it gives up. */
 export const PATIENCE_MS = 120_000;
 
-const isBusy = (err: unknown) => /^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? '');
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * Runs a write, again and again while the database is locked by another connection, for up to
- * `patienceMs`; `onWait` is told once, with who holds the lock, when the first attempt fails.
- */
-export async function patiently<T>(path: string, write: () => T, onWait: (holder: string) => void, patienceMs = PATIENCE_MS): Promise<T> {
+export interface Patience {
+  /** Told once, with who holds the lock, when the first attempt fails. */
+  onWait: (holder: string) => void;
+  /** Asked between attempts: true gives up at once (a second Ctrl-C). */
+  giveUp?: () => boolean;
+  patienceMs?: number;
+}
+
+/** Whether an error is another connection's lock (SQLITE_BUSY, SQLITE_LOCKED). */
+export const isBusy = (err: unknown) => /^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? '');
+
+/** Runs a write, again and again while the database is locked by another connection, for up to the patience. */
+export async function patiently<T>(path: string, write: () => T, { onWait, giveUp = () => false, patienceMs = PATIENCE_MS }: Patience): Promise<T> {
   const start = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
       return write();
     } catch (err) {
       if (!isBusy(err)) throw err;
+      if (giveUp()) {
+        throw new Error(`${path}: database is locked by ${lockHolder(path)}; stopped at once without waiting for it, so the end of this run is not recorded (the next run of the sweep takes it over)`);
+      }
       if (Date.now() - start >= patienceMs) {
         throw new Error(`${path}: database is locked: ${lockHolder(path)} has held it for over ${Math.round(patienceMs / 1000)} s; stop that program and run the sweep again (what is stored so far is kept)`);
       }
