@@ -141,6 +141,30 @@ describe('database files and folders', () => {
     expect(r.stdout).toMatch(/^note: waiting for \S+: it is locked by another program \(pid \d+, \S+\) holding the write lock/);
   });
 
+  it('a stop while waiting for a lock stops without waiting (exit 143), saying what is not recorded', async () => {
+    const db = join(tempDir(), 'runs.db');
+    expect((await cli(SMOKE, '--db', db, ...TINY)).code).toBe(0);
+    const holder = new Database(db);
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      let sent = false;
+      const start = Date.now();
+      const r = await startCli([SMOKE, '--db', db, ...TINY, '--rerun'], (out, child) => {
+        if (!sent && /note: waiting for/.test(out)) {
+          sent = true;
+          child.kill('SIGTERM');
+        }
+      });
+      expect(r.code).toBe(143);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/^note: \S+ is locked by another program \(pid \d+, \S+\) holding the write lock \(an open write transaction\); stopped without waiting for it/m);
+      expect(Date.now() - start).toBeLessThan(20_000);
+    } finally {
+      holder.exec('COMMIT');
+      holder.close();
+    }
+  });
+
   it('another program holding the write lock for longer than SQLite waits: the sweep waits, says who holds it, and completes', async () => {
     const db = join(tempDir(), 'runs.db');
     let holder: Database.Database | undefined;

@@ -15,7 +15,7 @@ import type { Experiment } from '../config/experiment.types.js';
 import { prepareDataset, type PreparedDataset } from '../data/sources.js';
 import { listTrials, rankAmong } from '../store/queries.js';
 import { DatabaseFile, DEFAULT_DB, openForWriting } from '../store/open.js';
-import { PATIENCE_MS, patiently } from '../store/patience.js';
+import { GaveUp, PATIENCE_MS, patiently } from '../store/patience.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import type { LiveDashboard } from '../dashboard/live.js';
 import { SweepRun } from '../sweep/run-sweep.js';
@@ -50,6 +50,11 @@ export async function sweepCommand(args: string[]): Promise<number> {
   const stops = new StopSignals();
   try {
     return await sweep(args, stops);
+  } catch (err) {
+    // Stopped while another program held the database: stopped as asked, with what is missing said.
+    if (!(err instanceof GaveUp)) throw err;
+    console.log(`note: ${err.message}`);
+    return stops.exitCode ?? STOP_SIGNALS.SIGINT;
   } finally {
     stops.dispose();
   }
@@ -110,7 +115,9 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     toldAt = performance.now();
     console.log(`note: waiting for ${dbPath}: it is locked by ${holder} (giving up after ${PATIENCE_MS / 1000} s)`);
   };
-  const store = <T>(write: () => T) => patiently(dbPath, write, { onWait, giveUp: () => stops.forced });
+  // Before training starts, one stop request is enough not to wait (nothing to settle yet).
+  let training = false;
+  const store = <T>(write: () => T) => patiently(dbPath, write, { onWait, giveUp: () => stops.forced || (stops.received !== undefined && !training) });
   const db = await store(() => openForWriting(dbPath));
   try {
     const file = new DatabaseFile(dbPath);
@@ -168,6 +175,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
         dashboard = startDashboard({ dbPath: values.db!, sweep: experiment.name, mode: 'run', onStop: () => run.stop(), onInterrupt: () => stops.request('SIGINT') });
       }
       stops.handle(onStop);
+      training = true;
       try {
         const outcome = await run.done.catch((err: Error) => {
           // Where the database can still take it, the sweep is marked failed; the error says why.

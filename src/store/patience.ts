@@ -12,6 +12,9 @@ export const PATIENCE_MS = 120_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A wait for a lock given up on request (a stop signal): not a failure of the run. */
+export class GaveUp extends Error {}
+
 export interface Patience {
   /** Told once, with who holds the lock, when the first attempt fails. */
   onWait: (holder: string) => void;
@@ -31,9 +34,7 @@ export async function patiently<T>(path: string, write: () => T, { onWait, giveU
       return write();
     } catch (err) {
       if (!isBusy(err)) throw err;
-      if (giveUp()) {
-        throw new Error(`${path}: database is locked by ${lockHolder(path)}; stopped at once without waiting for it, so the end of this run is not recorded (the next run of the sweep takes it over)`);
-      }
+      if (giveUp()) throw new GaveUp(`${path} is locked by ${lockHolder(path)}; stopped without waiting for it, so what this run did last is not recorded (the next run of the sweep takes it over)`);
       if (Date.now() - start >= patienceMs) {
         throw new Error(`${path}: database is locked: ${lockHolder(path)} has held it for over ${Math.round(patienceMs / 1000)} s; stop that program and run the sweep again (what is stored so far is kept)`);
       }
