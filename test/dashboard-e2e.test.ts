@@ -30,6 +30,16 @@ function stored(db: string) {
   return { sweeps, trials };
 }
 
+/** The exit code a Terminal with `record` wrote, once the command has ended. */
+async function recordedExit(record: string): Promise<string> {
+  const code = join(record, 'code');
+  for (let waited = 0; !existsSync(code) || readFileSync(code, 'utf8') === ''; waited += 100) {
+    if (waited > 60_000) throw new Error('the command did not end after the hang-up');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return readFileSync(code, 'utf8').trim();
+}
+
 describe('sweep FILE on a terminal', () => {
   it('shows the leaderboard live; q asks, y stops cleanly and none is left running', async () => {
     const db = join(tempDir(), 'runs.db');
@@ -76,12 +86,7 @@ describe('sweep FILE on a terminal', () => {
     terminals.push(term);
     await term.waitFor(/\/20 \S+ running /);
     term.hangUp();
-    const code = join(record, 'code');
-    for (let waited = 0; !existsSync(code) || readFileSync(code, 'utf8') === ''; waited += 100) {
-      if (waited > 60_000) throw new Error('the sweep did not end after the hang-up');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(readFileSync(code, 'utf8').trim()).toBe('129');
+    expect(await recordedExit(record)).toBe('129');
     // Node 20 aborted here with a native stack trace, restoring the settings of a terminal that was gone.
     expect(readFileSync(join(record, 'stderr'), 'utf8')).toBe('');
     const { sweeps, trials } = stored(db);
@@ -97,12 +102,7 @@ describe('sweep FILE on a terminal', () => {
     terminals.push(term);
     await term.waitFor(/lenet-sweep · smoke/);
     term.hangUp();
-    const code = join(record, 'code');
-    for (let waited = 0; !existsSync(code) || readFileSync(code, 'utf8') === ''; waited += 100) {
-      if (waited > 30_000) throw new Error('the dashboard did not end after the hang-up');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(readFileSync(code, 'utf8').trim()).toBe('129');
+    expect(await recordedExit(record)).toBe('129');
     expect(readFileSync(join(record, 'stderr'), 'utf8')).toBe('');
     expect(readdirSync(join(db, '..'))).toEqual(['runs.db']);
   });
