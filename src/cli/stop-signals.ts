@@ -29,10 +29,10 @@ export class StopSignals {
   private handler: StopHandler | undefined;
   /** Until defer(): nothing is written yet, so a stop ends the process at once. */
   private deferred = false;
-  private readonly listeners = new Map<string, (signal: StopSignal) => void>();
   /** The terminal hung up (SIGHUP, or a write that failed with EIO). */
   private hungUp = false;
   private requests = 0;
+  private disposed = false;
 
   constructor() {
     for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) this.listen(signal, () => this.request(signal));
@@ -40,7 +40,6 @@ export class StopSignals {
   }
 
   private listen(event: string, listener: (signal: StopSignal) => void): void {
-    this.listeners.set(event, listener);
     process.on(event, listener);
   }
 
@@ -68,6 +67,10 @@ export class StopSignals {
   /** A stop request: a signal, or Ctrl-C read as a key by the dashboard. */
   request(signal: StopSignal): void {
     this.hungUp ||= signal === 'SIGHUP';
+    if (this.disposed) {
+      if (this.hungUp) releaseTerminal();
+      return;
+    }
     this.requests++;
     const first = this.received === undefined;
     this.received ??= signal;
@@ -75,10 +78,13 @@ export class StopSignals {
     else if (!this.deferred) process.exit(STOP_SIGNALS[signal]);
   }
 
-  /** Removes the listeners: later signals get Node's default handling again. */
+  /**
+   * The sweep has settled and the database is closed: a stop request still on its way (a second
+   * Ctrl-C a moment late) changes nothing, and must not end the process by Node's default
+   * handling, with a signal instead of the sweep's exit code. The listeners stay, doing nothing.
+   */
   dispose(): void {
-    for (const [event, listener] of this.listeners) process.off(event, listener);
-    this.listeners.clear();
+    this.disposed = true;
     if (this.hungUp) releaseTerminal();
   }
 }
