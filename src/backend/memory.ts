@@ -11,10 +11,10 @@
  */
 import type { Experiment } from '../config/experiment.types.js';
 
-/** The wasm backend's heap can grow to 4 GB (emscripten's getHeapMax: 4294901760 bytes). */
-export const WASM_HEAP_BYTES = 4_294_901_760;
-
-/** A trial estimated above this is refused on wasm: growth and fragmentation need the rest. */
+/**
+ * A trial estimated above this is refused on wasm. Its heap can grow to 4 GB (emscripten's
+ * getHeapMax: 4294901760 bytes); growth and fragmentation need the rest.
+ */
 export const WASM_USABLE_BYTES = 3.6e9;
 
 /** A worker thread before its trial's data and tensors: Node, TensorFlow.js and the wasm module (measured: 150 MB). */
