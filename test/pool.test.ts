@@ -51,6 +51,7 @@ it('a trial the wasm heap cannot hold fails with what to lower, and the next tri
   const base: Trial = trials[0];
   // The sweep command refuses this before training (machine-fit.ts); past that check, the worker
   // must still say what happened: the first convolution of an 8192-image batch with 256 filters alone is 6.6 GB.
+  // (The embedded digits train on 7,996 images, so the batch that trains, and the message, is 7,996.)
   const huge: Trial = {
     id: 'huge00000000',
     params: {},
@@ -68,5 +69,5 @@ it('a trial the wasm heap cannot hold fails with what to lower, and the next tri
   db.close();
   expect(Object.fromEntries(outcome.statuses)).toEqual({ huge00000000: 'failed', [small.id]: 'completed' });
   const failure = events.find((e) => e.type === 'failed') as Extract<WorkerEvent, { type: 'failed' }>;
-  expect(failure.error).toMatch(/^out of memory in the wasm backend \(.+\): a training step of batch 8192 with these widths needs about \d+(\.\d)? GB and the wasm backend has 4 GB; lower training.batch_size or the model widths$/);
+  expect(failure.error).toMatch(/^out of memory in the wasm backend \(.+\): a training step of batch 7996 with these widths needs about \d+(\.\d)? GB and the wasm backend has 4 GB; lower training.batch_size or the model widths$/);
 });

@@ -29,12 +29,23 @@ export function parameterCount(model: Experiment['model'], side: number): number
   return 25 * c1 + c1 + 25 * c1 * c2 + c2 + flat * f1 + f1 + f1 * f2 + f2 + f2 * 10 + 10;
 }
 
+/** The wasm heap a step needs whatever its batch (model and optimizer), and for each image of the batch. */
+function wasmStepParts(model: Experiment['model'], side: number): { fixed: number; perImage: number } {
+  const conv1 = side * side * model.conv1_filters;
+  const conv2 = (Math.floor(side / 2) - 4) ** 2 * model.conv2_filters;
+  return { fixed: WASM_BASE_BYTES + 64 * parameterCount(model, side), perImage: 4 * (8.5 * conv1 + 20 * conv2) };
+}
+
 /** The wasm heap a training step of this trial needs, in bytes. */
 export function wasmStepBytes(config: Pick<Experiment, 'model' | 'training'>, side = 28): number {
-  const { conv1_filters: c1, conv2_filters: c2 } = config.model;
-  const conv1 = side * side * c1;
-  const conv2 = (Math.floor(side / 2) - 4) ** 2 * c2;
-  return WASM_BASE_BYTES + 4 * config.training.batch_size * (8.5 * conv1 + 20 * conv2) + 64 * parameterCount(config.model, side);
+  const { fixed, perImage } = wasmStepParts(config.model, side);
+  return fixed + config.training.batch_size * perImage;
+}
+
+/** The largest batch this model can train with on wasm (0 when even one image is too many). */
+export function largestWasmBatch(model: Experiment['model'], side: number): number {
+  const { fixed, perImage } = wasmStepParts(model, side);
+  return Math.max(0, Math.floor((WASM_USABLE_BYTES - fixed) / perImage));
 }
 
 /** Evaluation reads at most this many images at once, and fewer where one image's conv1 output is large. */

@@ -6,7 +6,7 @@
  */
 import { availableParallelism, freemem } from 'node:os';
 import { defaultWorkers, plannedBackend, type BackendChoice } from '../backend/index.js';
-import { gigabytes, parameterCount, WASM_USABLE_BYTES, wasmStepBytes, workerBytes } from '../backend/memory.js';
+import { gigabytes, largestWasmBatch, parameterCount, WASM_USABLE_BYTES, wasmStepBytes, workerBytes } from '../backend/memory.js';
 import { UserError } from '../config/errors.js';
 import type { Trial } from '../config/experiment.js';
 import { trainImagesPerEpoch } from '../data/counts.js';
@@ -21,13 +21,6 @@ function freeBytes(): number {
   return limit > 0 && limit < Number.MAX_SAFE_INTEGER ? Math.min(free, Math.max(0, limit - process.memoryUsage.rss())) : free;
 }
 
-/** The largest batch a trial's model can train with on wasm. */
-function largestWasmBatch(trial: Trial, side: number): number {
-  const perImage = wasmStepBytes({ ...trial.config, training: { ...trial.config.training, batch_size: 1 } }, side) - wasmStepBytes({ ...trial.config, training: { ...trial.config.training, batch_size: 0 } }, side);
-  const fixed = wasmStepBytes({ ...trial.config, training: { ...trial.config.training, batch_size: 0 } }, side);
-  return Math.floor((WASM_USABLE_BYTES - fixed) / perImage);
-}
-
 export function fitToMachine(options: { file: string; trials: Trial[]; dataset: (t: Trial) => DatasetShape; requested: number | undefined }): { workers: number; notes: string[] } {
   const { file, trials, dataset, requested } = options;
   // A batch is never larger than the training set (limit_train: 100 with batch_size: 8192 trains batches of 100).
@@ -39,15 +32,16 @@ export function fitToMachine(options: { file: string; trials: Trial[]; dataset: 
   for (const t of trials) {
     if (plannedBackend(t.config.backend) !== 'wasm') continue;
     const { side } = dataset(t);
-    const bytes = wasmStepBytes(stepped(t), side);
+    const step = stepped(t);
+    const bytes = wasmStepBytes(step, side);
     if (bytes <= WASM_USABLE_BYTES) continue;
     const { conv1_filters: c1, conv2_filters: c2, fc1_units: f1, fc2_units: f2 } = t.config.model;
-    const batch = largestWasmBatch(t, side);
+    const batch = largestWasmBatch(t.config.model, side);
     const trial = Object.keys(t.params).length ? ` (trial ${t.id}: ${paramsText(t.params)})` : '';
     throw new UserError({
       file,
       message:
-        `a training step of batch ${stepped(t).training.batch_size} with widths ${c1}/${c2}/${f1}/${f2} (${parameterCount(t.config.model, side).toLocaleString('en')} parameters) ` +
+        `a training step of batch ${step.training.batch_size} with widths ${c1}/${c2}/${f1}/${f2} (${parameterCount(t.config.model, side).toLocaleString('en')} parameters) ` +
         `needs about ${gigabytes(bytes)}, more than the wasm backend's 4 GB${trial}; ` +
         (batch >= 1 ? `lower training.batch_size to ${batch} or less, or the model widths` : 'lower the model widths'),
     });

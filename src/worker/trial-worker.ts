@@ -18,10 +18,14 @@ export default async function runTrial(task: TrialTask): Promise<void> {
   const { trialId, config, port, stop } = task;
   const post = (event: WorkerEvent) => port.postMessage(event);
   const stopped = () => Atomics.load(stop, 0) !== 0;
+  // What a training step holds, for the message if the wasm heap runs out: the batch that
+  // trains (never more than the training set) on the dataset's images.
+  let step = { config, side: 28 };
   try {
     if (stopped()) return post({ type: 'skipped', trialId });
     const backend = await initBackend(config.backend);
     const data = loadDataset(task.dataDir, splitOptions(config));
+    step = { config: { ...config, training: { ...config.training, batch_size: Math.min(config.training.batch_size, data.train.count) } }, side: data.height };
     let lastProgress = 0;
     const result = trainModel(config, data, {
       onStart: ({ paramCount, batchesPerEpoch }) =>
@@ -41,11 +45,11 @@ export default async function runTrial(task: TrialTask): Promise<void> {
     // A trap in the wasm module ("memory access out of bounds", "divide by zero" after XNNPACK
     // could not allocate): its heap ran out, and the module is unusable from now on, so this
     // thread ends and the pool starts a fresh one for the next trial.
-    const need = gigabytes(wasmStepBytes(config, 28));
+    const need = gigabytes(wasmStepBytes(step.config, step.side));
     post({
       type: 'failed',
       trialId,
-      error: `out of memory in the wasm backend (${err.message}): a training step of batch ${config.training.batch_size} with these widths needs about ${need} and the wasm backend has 4 GB; lower training.batch_size or the model widths`,
+      error: `out of memory in the wasm backend (${err.message}): a training step of batch ${step.config.training.batch_size} with these widths needs about ${need} and the wasm backend has 4 GB; lower training.batch_size or the model widths`,
     });
     process.exit(1);
   }
