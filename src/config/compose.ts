@@ -127,7 +127,7 @@ export interface Composed {
   value: Mapping;
   origins: Origins;
   main: SourceFile;
-  /** The paths given with --set, and the option that gave each. */
+  /** The paths given with --set, and the option that gave each, as messages name it. */
   set: Map<string, string>;
 }
 
@@ -146,8 +146,9 @@ export function compose(path: string, overrides: Overrides = {}): Composed {
     if (key.split('.')[0] === 'extends') throw new UserError(`--set ${shown(text)}: extends can only be written in the experiment file (files are merged before the command line applies)`);
     const overlay: Mapping = {};
     setPath(overlay, key, scalar('--set', text, raw));
-    merge(value, overlay, { label: `--set ${shown(text)}` }, origins);
-    set.set(key, text);
+    const label = `--set ${shown(text)}`;
+    merge(value, overlay, { label }, origins);
+    set.set(key, label);
   }
   const gridded = new Map<string, string>();
   for (const text of overrides.grid ?? []) {

@@ -100,9 +100,9 @@ export function loadExperiment(path: string, overrides: Overrides = {}, options:
   problems.push(...checkParameterPaths(origins, axes));
   // A swept value replaces the one --set gave: say so rather than ignore the option.
   for (const { path: swept } of axes) {
-    for (const [key, text] of set) {
+    for (const [key, option] of set) {
       if (key === swept || key.startsWith(`${swept}.`) || swept.startsWith(`${key}.`)) {
-        problems.push({ file: `--set ${text.length > 60 ? `${text.slice(0, 57)}…` : text}`, message: `${swept} is swept (sweep.parameters), so this value would be ignored; to run one value, give it with --grid ${swept}=VALUE` });
+        problems.push({ file: option, message: `${swept} is swept (sweep.parameters), so this value would be ignored; to run one value, give it with --grid ${swept}=VALUE` });
       }
     }
   }
