@@ -237,10 +237,7 @@ export function requireSweep(db: Database.Database, name: string): void {
 
 /** Trials with their configs, ranked; optionally of one sweep, some statuses, or some ids. */
 export function listTrials(db: Database.Database, filter: TrialFilter = {}): TrialRecord[] {
-  if (filter.sweep !== undefined) requireSweep(db, filter.sweep);
-  return selectTrials<TrialRow>(db, `${LIVE_COLUMNS}, v.params, v.config`, filter).map(({ params, config, ...row }) =>
-    trialRecord(row, { params: JSON.parse(params), config: JSON.parse(config) }),
-  );
+  return [...iterateTrials(db, filter)];
 }
 
 /**
