@@ -5,7 +5,7 @@
  * LENET_SWEEP_DEBUG is set.
  */
 import { formatProblem, UserError } from '../config/errors.js';
-import { endOnStopSignals, READER_GONE } from './stop-signals.js';
+import { endOnStopSignals, READER_GONE, windDown } from './stop-signals.js';
 import { USAGE } from './usage.js';
 import { packageVersion } from './version.js';
 
@@ -48,16 +48,14 @@ async function main(argv: string[]): Promise<number> {
 // nothing left to say and ends.
 let readerGone = false;
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  // Writes after stdout was closed on purpose (a stop signal, see stop-signals.ts) or after its reader went.
-  if (readerGone || err.code === 'ERR_STREAM_DESTROYED') return;
+  if (readerGone) return;
   if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
   readerGone = true;
   if (process.listenerCount(READER_GONE) > 0) return (process as NodeJS.EventEmitter).emit(READER_GONE, err.code === 'EIO' ? 'SIGHUP' : 'SIGINT');
   // A terminal that is gone: as its SIGHUP (which may come after the failed write).
   if (err.code === 'EIO') return process.emit('SIGHUP', 'SIGHUP');
-  // The output stops at its next chunk (output.printLines), and the command closes its database
-  // as it unwinds; one that goes on is ended (its database closed by store/open.closeOnExit).
-  setTimeout(() => process.exit(0), 500).unref();
+  // Nothing left to say: the command closes its database as it unwinds, and ends with 0.
+  windDown(0);
 });
 
 main(process.argv.slice(2)).then(

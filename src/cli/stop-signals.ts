@@ -118,10 +118,18 @@ const WIND_DOWN_MS = 500;
 export function endOnStopSignals(): void {
   for (const [signal, code] of Object.entries(STOP_SIGNALS)) {
     process.on(signal, () => {
-      process.exitCode = code;
-      stopOutput();
       if (signal === 'SIGHUP') releaseTerminal();
-      setTimeout(() => process.exit(code), WIND_DOWN_MS).unref();
+      windDown(code);
     });
   }
+}
+
+/**
+ * Ends a command that only reads with `code`: its output stops at the next chunk and it closes
+ * its database as it unwinds; one still running after WIND_DOWN_MS is ended.
+ */
+export function windDown(code: number): void {
+  process.exitCode = code;
+  stopOutput();
+  setTimeout(() => process.exit(code), WIND_DOWN_MS).unref();
 }
