@@ -32,6 +32,19 @@ describe('affine augmentation', () => {
     expect(Array.from(applyAffine(img, [identity], -1).dataSync())).toEqual(Array.from(img.dataSync()));
   });
 
+  it('transforms every image of a batch by its own transform, on cpu as on wasm (tfjs cpu kernel fills all but the first)', async () => {
+    const batch = tf.concat([dot(5, 9), dot(20, 3), dot(14, 14)]);
+    const transforms = [identity, { ...identity, dx: 2 }, { ...identity, angle: 30, scale: 0.9 }];
+    const wasm = applyAffine(batch, transforms, -1).dataSync();
+    await tf.setBackend('cpu');
+    try {
+      const cpu = applyAffine(batch, transforms, -1).dataSync();
+      expect(Math.max(...cpu.map((v, i) => Math.abs(v - wasm[i])))).toBeLessThan(1e-5);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  });
+
   it('shifts by whole pixels, right and down for positive shifts', () => {
     expect(brightest(applyAffine(dot(10, 10), [{ ...identity, dx: 2, dy: -3 }], -1))).toEqual([12, 7]);
   });

@@ -31,7 +31,7 @@ it('marks a trial that throws as failed, with its error, and finishes the others
   const writer = RunWriter.begin(db, 'smoke.yaml', experiment, [good, broken], { host: 'test', versions: {} });
   const events: WorkerEvent[] = [];
   const { dir: dataDir } = await prepareDataset(good.config.data);
-  const run = new SweepRun(writer, [good, broken], { workers: 2, dataDir: () => dataDir, store: async (write: () => void) => write() }, (_t: Trial, e: WorkerEvent) => events.push(e));
+  const run = new SweepRun(writer, [good, broken], { workers: 2, dataDir: () => dataDir, store: async (write: () => void) => write(), gpu: false }, (_t: Trial, e: WorkerEvent) => events.push(e));
   const outcome = await run.done;
   db.close();
 
@@ -64,7 +64,7 @@ it('a trial the wasm heap cannot hold fails with what to lower, and the next tri
   const { dir: dataDir } = await prepareDataset(base.config.data);
   const events: WorkerEvent[] = [];
   // One worker: the small trial runs on the thread that replaced the one the huge trial broke.
-  const run = new SweepRun(writer, [huge, small], { workers: 1, dataDir: () => dataDir, store: async (write: () => void) => write() }, (_t: Trial, e: WorkerEvent) => events.push(e));
+  const run = new SweepRun(writer, [huge, small], { workers: 1, dataDir: () => dataDir, store: async (write: () => void) => write(), gpu: false }, (_t: Trial, e: WorkerEvent) => events.push(e));
   const outcome = await run.done;
   db.close();
   expect(Object.fromEntries(outcome.statuses)).toEqual({ huge00000000: 'failed', [small.id]: 'completed' });

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../src/store/schema.js';
+import { migrate, SCHEMA_VERSION } from '../src/store/schema.js';
 import { cli } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
 import { writeRuns } from './runs-fixture.js';
@@ -235,13 +235,13 @@ describe('bad input: one line, exit 2, the database unchanged', () => {
     for (const args of [['runs', 'list'], ['sweeps', 'list'], ['dashboard']]) {
       const r = await cli(...args, '--db', path);
       expect(r.code).toBe(2);
-      expect(r.stderr).toBe(`${path}: written by an older lenet-sweep (database schema version 1, this one reads 2); upgrade it in place with: sweep upgrade --db ${path} (once no older sweep runs on it)\n`);
+      expect(r.stderr).toBe(`${path}: written by an older lenet-sweep (database schema version 1, this one reads ${SCHEMA_VERSION}); upgrade it in place with: sweep upgrade --db ${path} (once no older sweep runs on it)\n`);
       expect(digest(path)).toBe(before);
     }
-    expect((await cli('upgrade', '--db', path)).stdout).toBe(`${path}: upgraded from schema version 1 to 2\n`);
-    expect((await cli('upgrade', '--db', path)).stdout).toBe(`${path}: already at schema version 2\n`);
+    expect((await cli('upgrade', '--db', path)).stdout).toBe(`${path}: upgraded from schema version 1 to ${SCHEMA_VERSION}\n`);
+    expect((await cli('upgrade', '--db', path)).stdout).toBe(`${path}: already at schema version ${SCHEMA_VERSION}\n`);
     const [row] = JSON.parse((await cli('runs', 'list', '--db', path, '--json')).stdout);
-    expect(row).toMatchObject({ id: '0123456789ab', sweep: 'old', best_value: 0.97, test_acc: 0.96, epochs: 1, images_per_s: 1500, rank: 1 });
+    expect(row).toMatchObject({ id: '0123456789ab', sweep: 'old', best_value: 0.97, test_acc: 0.96, epochs: 1, images_per_s: 1500, rank: 1, backend: null, adapter: null });
     const missing = await cli('upgrade', '--db', join(tempDir(), 'none.db'));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/none\.db: no such database, so nothing to upgrade; pass the one to upgrade with --db PATH\n$/);

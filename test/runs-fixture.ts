@@ -38,7 +38,7 @@ export function writeRuns(
     trials.forEach((trial, i) => {
       const fake = plan(trial, i);
       if (fake.status === 'queued') return;
-      writer.trialStarted(trial.id, 1, 'wasm', 61_706, BATCHES);
+      writer.trialStarted(trial.id, 1, 'wasm', null, 61_706, BATCHES);
       (fake.valAcc ?? []).forEach((acc, e) =>
         writer.epoch(trial.id, { epoch: e + 1, train_loss: 2 / (e + 2), train_acc: acc - 0.01, val_loss: 1 - acc, val_acc: acc, lr: 0.001, seconds: 2, images_per_s: 2000 + 10 * i }),
       );

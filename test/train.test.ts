@@ -17,10 +17,10 @@ beforeAll(async () => {
   dir = ensureEmbeddedMnist(join(tempDir(), 'mnist-embedded'));
 });
 
-function run(c: Experiment, d: Dataset) {
+async function run(c: Experiment, d: Dataset) {
   const epochs: EpochMetrics[] = [];
   const tensors: number[] = [];
-  const result = trainModel(c, d, {
+  const result = await trainModel(c, d, {
     onEpoch: (m) => {
       epochs.push(m);
       tensors.push(memory().numTensors);
@@ -30,18 +30,18 @@ function run(c: Experiment, d: Dataset) {
 }
 
 describe('training LeNet-5 on wasm', () => {
-  it('has the reference parameter count; batchnorm adds scales and shifts, replacing conv biases', () => {
+  it('has the reference parameter count; batchnorm adds scales and shifts, replacing conv biases', async () => {
     const small = data(64);
-    expect(run(config(), small).result.paramCount).toBe(61706);
-    expect(run(config({ model: { batchnorm: true } }), small).result.paramCount).toBe(61706 + (6 + 16));
-    expect(run(config({ model: { batchnorm_fc: true } }), small).result.paramCount).toBe(61706 + (120 + 84));
+    expect((await run(config(), small)).result.paramCount).toBe(61706);
+    expect((await run(config({ model: { batchnorm: true } }), small)).result.paramCount).toBe(61706 + (6 + 16));
+    expect((await run(config({ model: { batchnorm_fc: true } }), small)).result.paramCount).toBe(61706 + (120 + 84));
     // Widths: conv 8@5x5 → conv 20@5x5 → fc 100 → fc 50 → 10.
     const widths = { conv1_filters: 8, conv2_filters: 20, fc1_units: 100, fc2_units: 50 };
-    expect(run(config({ model: widths }), small).result.paramCount).toBe(25 * 8 + 8 + 25 * 8 * 20 + 20 + 500 * 100 + 100 + 100 * 50 + 50 + 50 * 10 + 10);
+    expect((await run(config({ model: widths }), small)).result.paramCount).toBe(25 * 8 + 8 + 25 * 8 * 20 + 20 + 500 * 100 + 100 + 100 * 50 + 50 + 50 * 10 + 10);
   });
 
-  it('learns: two epochs on 1,024 digits reach well above chance', () => {
-    const { result, epochs } = run(config({ training: { epochs: 2 } }), data(1024));
+  it('learns: two epochs on 1,024 digits reach well above chance', async () => {
+    const { result, epochs } = await run(config({ training: { epochs: 2 } }), data(1024));
     expect(result.status).toBe('completed');
     expect(epochs[1].train_loss).toBeLessThan(epochs[0].train_loss);
     expect(epochs[1].val_acc).toBeGreaterThan(0.6);
@@ -53,74 +53,74 @@ describe('training LeNet-5 on wasm', () => {
     }
   });
 
-  it('gives the same numbers for the same seed, other numbers for another seed', () => {
+  it('gives the same numbers for the same seed, other numbers for another seed', async () => {
     const d = data(256);
-    const a = run(config(), d).epochs[0];
-    const b = run(config(), d).epochs[0];
-    const c = run(config({ training: { seed: 2 } }), d).epochs[0];
+    const a = (await run(config(), d)).epochs[0];
+    const b = (await run(config(), d)).epochs[0];
+    const c = (await run(config({ training: { seed: 2 } }), d)).epochs[0];
     const strip = ({ seconds: _s, images_per_s: _i, ...m }: EpochMetrics) => m;
     expect(strip(a)).toEqual(strip(b));
     expect(c.train_loss).not.toBe(a.train_loss);
   });
 
-  it('seeds dropout too: the same seed repeats, dropout changes the run', () => {
+  it('seeds dropout too: the same seed repeats, dropout changes the run', async () => {
     const d = data(256);
     const drop = config({ model: { dropout: 0.5 } });
-    const a = run(drop, d).epochs[0];
-    expect(run(drop, d).epochs[0].train_loss).toBe(a.train_loss);
-    expect(run(config(), d).epochs[0].train_loss).not.toBe(a.train_loss);
+    const a = (await run(drop, d)).epochs[0];
+    expect((await run(drop, d)).epochs[0].train_loss).toBe(a.train_loss);
+    expect((await run(config(), d)).epochs[0].train_loss).not.toBe(a.train_loss);
   });
 
-  it('augmentation changes the run, repeats with the seed, and leaves shuffling alone', () => {
+  it('augmentation changes the run, repeats with the seed, and leaves shuffling alone', async () => {
     const d = data(256);
     const augmented = config({ augment: { rotate: 10, scale: 0.1, translate: 2 } });
-    const a = run(augmented, d).epochs[0];
-    expect(run(augmented, d).epochs[0].train_loss).toBe(a.train_loss);
-    expect(run(config(), d).epochs[0].train_loss).not.toBe(a.train_loss);
+    const a = (await run(augmented, d)).epochs[0];
+    expect((await run(augmented, d)).epochs[0].train_loss).toBe(a.train_loss);
+    expect((await run(config(), d)).epochs[0].train_loss).not.toBe(a.train_loss);
   });
 
-  it('dropout after the conv blocks changes the run, and repeats with the seed', () => {
+  it('dropout after the conv blocks changes the run, and repeats with the seed', async () => {
     const d = data(256);
-    const a = run(config({ model: { dropout_conv: 0.3 } }), d).epochs[0].train_loss;
-    expect(run(config({ model: { dropout_conv: 0.3 } }), d).epochs[0].train_loss).toBe(a);
-    expect(run(config(), d).epochs[0].train_loss).not.toBe(a);
+    const a = (await run(config({ model: { dropout_conv: 0.3 } }), d)).epochs[0].train_loss;
+    expect((await run(config({ model: { dropout_conv: 0.3 } }), d)).epochs[0].train_loss).toBe(a);
+    expect((await run(config(), d)).epochs[0].train_loss).not.toBe(a);
   });
 
-  it('keeps the tensor count constant across epochs and releases everything at the end', () => {
+  it('keeps the tensor count constant across epochs and releases everything at the end', async () => {
     const before = memory().numTensors;
-    const { tensors } = run(config({ model: { batchnorm: true, batchnorm_fc: true, dropout: 0.2, dropout_conv: 0.1, pooling: 'max' }, training: { epochs: 3 } }), data(192));
+    const { tensors } = await run(config({ model: { batchnorm: true, batchnorm_fc: true, dropout: 0.2, dropout_conv: 0.1, pooling: 'max' }, training: { epochs: 3 } }), data(192));
     expect(new Set(tensors).size).toBe(1);
     expect(memory().numTensors).toBe(before);
   });
 
-  it('trains with sgd and momentum', () => {
-    const { epochs } = run(config({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 }, training: { epochs: 4 } }), data(1024));
+  it('trains with sgd and momentum', async () => {
+    const { epochs } = await run(config({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 }, training: { epochs: 4 } }), data(1024));
     expect(epochs[3].val_acc).toBeGreaterThan(0.6);
   });
 
-  it('uses the scheduled learning rate in each epoch and reports it', () => {
-    const { epochs } = run(config({ schedule: { name: 'step', step_size: 1, gamma: 0.5 }, training: { epochs: 3 } }), data(128));
+  it('uses the scheduled learning rate in each epoch and reports it', async () => {
+    const { epochs } = await run(config({ schedule: { name: 'step', step_size: 1, gamma: 0.5 }, training: { epochs: 3 } }), data(128));
     expect(epochs.map((m) => m.lr)).toEqual([0.001, 0.0005, 0.00025]);
   });
 
   it.each([
     ['sgd', 0.05], ['adam', 0.001], ['adamw', 0.001], ['radam', 0.005], ['rmsprop', 0.001], ['adagrad', 0.01],
-  ] as const)('trains with %s', (name, lr) => {
-    const { epochs } = run(config({ optimizer: { name, lr, weight_decay: 1e-4 }, training: { epochs: 2 } }), data(1024));
+  ] as const)('trains with %s', async (name, lr) => {
+    const { epochs } = await run(config({ optimizer: { name, lr, weight_decay: 1e-4 }, training: { epochs: 2 } }), data(1024));
     expect(epochs[1].train_loss).toBeLessThan(epochs[0].train_loss);
     expect(epochs[1].val_acc).toBeGreaterThan(0.3);
   });
 
-  it('gradient clipping changes the run; a generous bound does not', () => {
+  it('gradient clipping changes the run; a generous bound does not', async () => {
     const d = data(256);
-    const plain = run(config(), d).epochs[0].train_loss;
-    expect(run(config({ optimizer: { clip_norm: 0.05 } }), d).epochs[0].train_loss).not.toBe(plain);
-    expect(run(config({ optimizer: { clip_norm: 1e6 } }), d).epochs[0].train_loss).toBeCloseTo(plain, 5);
+    const plain = (await run(config(), d)).epochs[0].train_loss;
+    expect((await run(config({ optimizer: { clip_norm: 0.05 } }), d)).epochs[0].train_loss).not.toBe(plain);
+    expect((await run(config({ optimizer: { clip_norm: 1e6 } }), d)).epochs[0].train_loss).toBeCloseTo(plain, 5);
   });
 
-  it('stops between batches when asked, as interrupted', () => {
+  it('stops between batches when asked, as interrupted', async () => {
     let batches = 0;
-    const result = trainModel(config({ training: { epochs: 3 } }), data(640), {
+    const result = await trainModel(config({ training: { epochs: 3 } }), data(640), {
       onBatch: () => batches++,
       shouldStop: () => batches >= 3,
     });

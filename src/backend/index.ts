@@ -1,21 +1,27 @@
 /**
  * Choosing the TensorFlow.js backend. `auto` takes the first that loads of
- * tensorflow-gpu → tensorflow → wasm → cpu. The native backends come from the optional packages
- * @tensorflow/tfjs-node-gpu and @tensorflow/tfjs-node, whose install downloads libtensorflow; they
- * are not dependencies of this package, so a machine without internet still installs it.
+ * tensorflow-gpu → webgpu (on a GPU, not a CPU implementation) → tensorflow → wasm → cpu. The
+ * native backends come from the optional packages @tensorflow/tfjs-node-gpu and
+ * @tensorflow/tfjs-node, whose install downloads libtensorflow; they are not dependencies of this
+ * package, so a machine without internet still installs it. webgpu comes from the optional
+ * package `webgpu` (Dawn; see webgpu.ts), which carries its binaries.
  *
- * The backend is the one piece of per-thread global state: tfjs's active backend, and which
- * backend `auto` found in this thread.
+ * The backend is the one piece of per-thread global state: tfjs's active backend, which
+ * backend `auto` found in this thread, and what the WebGPU probe found.
  */
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { enableProdMode, getBackend, ready, setBackend } from '@tensorflow/tfjs';
+import { fileURLToPath } from 'node:url';
+import { backend as activeBackend, enableProdMode, getBackend, ready, setBackend } from '@tensorflow/tfjs';
 import { registerFastGradients } from './fast-gradients.js';
 import { registerWasmKernels } from './wasm-kernels.js';
+import { DRIVER_HINT, prepareWebgpu, webgpuInstalled, WEBGPU_PACKAGE, type AdapterInfo } from './webgpu.js';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
+export { adapterText, type AdapterInfo } from './webgpu.js';
 
-export const AUTO_ORDER: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const AUTO_ORDER: BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** The npm package that provides each native backend. */
 export const NATIVE_PACKAGES: Partial<Record<BackendName, string>> = {
@@ -24,6 +30,7 @@ export const NATIVE_PACKAGES: Partial<Record<BackendName, string>> = {
 };
 
 export function installHint(name: BackendName): string {
+  if (name === 'webgpu') return `install the optional package with \`npm install ${WEBGPU_PACKAGE}\` (it carries Dawn's binaries for Linux, macOS and Windows)`;
   const pkg = NATIVE_PACKAGES[name];
   return pkg
     ? `install it with \`npm install ${pkg}\` (its install downloads libtensorflow, so it needs internet${name === 'tensorflow-gpu' ? ' and CUDA' : ''}), or use backend: wasm`
@@ -37,6 +44,7 @@ const installed = new Map<BackendName, boolean>();
 
 /** Whether a backend's package is installed, without loading it (native addons load once per process). */
 export function isInstalled(name: BackendName): boolean {
+  if (name === 'webgpu') return webgpuInstalled();
   const pkg = NATIVE_PACKAGES[name];
   if (!pkg) return true;
   let found = installed.get(name);
@@ -52,9 +60,57 @@ export function isInstalled(name: BackendName): boolean {
   return found;
 }
 
-/** The backend a choice will most likely get, judged without loading anything. */
+/** What the WebGPU probe found: the adapter a trial would get, or what each route said; and every adapter Dawn lists. */
+export interface WebgpuProbe {
+  adapter: AdapterInfo | null;
+  tried: string[];
+  adapters: string[];
+}
+
+/** The probe's answer in this process, once asked. */
+let webgpuProbe: WebgpuProbe | undefined;
+
+const PROBE_FILE = new URL('./probe-process.js', import.meta.url);
+const PROBE_TIMEOUT_MS = 60_000;
+
+/**
+ * Looks for a WebGPU adapter once per process, in a child process (probe-process.ts: Dawn's
+ * native warnings and crashes stay there); about 0.2 s. plannedBackend counts on it for `auto`:
+ * before it, auto passes webgpu by.
+ */
+export async function probeWebgpu(): Promise<WebgpuProbe> {
+  if (webgpuProbe) return webgpuProbe;
+  if (!webgpuInstalled()) return (webgpuProbe = { adapter: null, tried: [`the optional package '${WEBGPU_PACKAGE}' is not installed`], adapters: [] });
+  const { stdout, failure } = await new Promise<{ stdout: string; failure?: string }>((resolve) => {
+    execFile(process.execPath, [fileURLToPath(PROBE_FILE)], { timeout: PROBE_TIMEOUT_MS, encoding: 'utf8' }, (err, out) => {
+      resolve({ stdout: out, failure: err ? (err.killed ? `the adapter probe did not answer in ${PROBE_TIMEOUT_MS / 1000} s` : `the adapter probe failed (${err.signal ?? `exit code ${err.code}`})`) : undefined });
+    });
+  });
+  const answer = stdout.trim().split('\n').pop() ?? '';
+  try {
+    webgpuProbe = JSON.parse(answer) as WebgpuProbe;
+  } catch {
+    webgpuProbe = { adapter: null, tried: [failure ?? 'the adapter probe gave no answer'], adapters: [] };
+  }
+  return webgpuProbe;
+}
+
+/** Whether `auto` takes webgpu: an adapter that is a GPU, as far as probeWebgpu has found. */
+const webgpuForAuto = () => Boolean(webgpuProbe?.adapter && !webgpuProbe.adapter.cpu);
+
+/** The backend a choice will most likely get, judged without training (await probeWebgpu first for auto's GPU). */
 export function plannedBackend(choice: BackendChoice): BackendName {
-  return choice === 'auto' ? AUTO_ORDER.find(isInstalled)! : choice;
+  return choice === 'auto' ? AUTO_ORDER.find((name) => (name === 'webgpu' ? webgpuForAuto() : isInstalled(name)))! : choice;
+}
+
+/**
+ * Why `backend: webgpu` cannot run here, or null when it can: for the one-line refusal before
+ * anything is written.
+ */
+export async function webgpuProblem(): Promise<string | null> {
+  if (!webgpuInstalled()) return `backend 'webgpu' is not installed: ${installHint('webgpu')}`;
+  const { adapter, tried } = await probeWebgpu();
+  return adapter ? null : `backend 'webgpu' found no adapter (${tried.join('; ')}): ${DRIVER_HINT}`;
 }
 
 /** tfjs-node's native addon loads in one thread per process: its backends get a single worker. */
@@ -67,13 +123,17 @@ export function defaultWorkers(choices: BackendChoice[], cores: number): number 
   return choices.map(plannedBackend).some(isSingleThreaded) ? 1 : cores;
 }
 
-async function activate(name: BackendName): Promise<void> {
+/** What activate found: the WebGPU adapter, where there is one. */
+type Activated = { adapter?: AdapterInfo };
+
+async function activate(name: BackendName, requireGpu = false): Promise<Activated> {
+  if (name === 'webgpu') return activateWebgpu(requireGpu);
   const pkg = NATIVE_PACKAGES[name];
   if (pkg) {
     await import(pkg); // registers the 'tensorflow' backend
-    if (getBackend() === 'tensorflow') return;
+    if (getBackend() === 'tensorflow') return {};
     if (!(await setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its backend did not initialise`);
-    return;
+    return {};
   }
   if (name === 'wasm') {
     quietWasmMessages();
@@ -81,9 +141,58 @@ async function activate(name: BackendName): Promise<void> {
     registerWasmKernels();
     registerFastGradients();
   }
-  if (getBackend() === name) return;
+  if (getBackend() === name) return {};
   if (!(await setBackend(name))) throw new Error(`the ${name} backend did not initialise`);
   await ready();
+  return {};
+}
+
+/** The adapter this thread's webgpu backend runs on, once it has been made. */
+let webgpuAdapter: AdapterInfo | undefined;
+/** Why this thread's GPU device stopped working (lost, out of memory), if it did. */
+let gpuFault: string | undefined;
+
+async function activateWebgpu(requireGpu: boolean): Promise<Activated> {
+  if (webgpuAdapter) {
+    if (requireGpu && webgpuAdapter.cpu) throw new Error(`the WebGPU adapter is a CPU implementation (${webgpuAdapter.name}), not a GPU`);
+    if (getBackend() !== 'webgpu') await setBackend('webgpu');
+    return { adapter: webgpuAdapter };
+  }
+  const adapter = await prepareWebgpu({ requireGpu });
+  // tfjs catches a failing backend factory and answers false; the reason is in the console.
+  if (!(await setBackend('webgpu'))) throw new Error(`the webgpu backend did not initialise on ${adapter.name} (${adapter.api})`);
+  await ready();
+  watchDevice((activeBackend() as unknown as { device: GpuDevice }).device);
+  return { adapter: (webgpuAdapter = adapter) };
+}
+
+interface GpuDevice {
+  lost: Promise<{ reason: string; message: string }>;
+  onuncapturederror: ((event: { error: { message: string; constructor: { name: string } } }) => void) | null;
+}
+
+/** Remembers the first fault of the device, for checkGpu to raise in the training loop. */
+function watchDevice(device: GpuDevice): void {
+  void device.lost.then((info) => {
+    if (info.reason !== 'destroyed') gpuFault ??= `the GPU device was lost (${info.message || info.reason})`;
+  });
+  device.onuncapturederror = (event) => {
+    const { error } = event;
+    gpuFault ??= error.constructor.name === 'GPUOutOfMemoryError' ? `the GPU ran out of memory (${error.message})` : `GPU error: ${error.message}`;
+  };
+}
+
+/** A GPU device that failed: this thread's webgpu backend cannot be used again. */
+export class GpuFault extends Error {}
+
+/** Throws GpuFault when this thread's device has failed since it was made. */
+export function checkGpu(): void {
+  if (gpuFault) throw new GpuFault(gpuFault);
+}
+
+/** Whether tensors of the active backend must be read asynchronously (webgpu queues its work on the GPU). */
+export function readsAsynchronously(): boolean {
+  return getBackend() === 'webgpu';
 }
 
 /** Whether this thread's console already drops the wasm module's own failure lines. */
@@ -108,28 +217,35 @@ function quietWasmMessages(): void {
 /** The backend `auto` settled on in this thread: probing again for every trial would be wasted. */
 let autoResult: BackendName | undefined;
 
+/** The backend a trial runs on, and the WebGPU adapter for webgpu. */
+export interface ActiveBackend {
+  name: BackendName;
+  adapter?: AdapterInfo;
+}
+
 /**
- * Makes the chosen backend the active one in this thread and returns its name. Trials of one
- * sweep may ask for different backends (sweeping `backend`), so a thread can switch.
+ * Makes the chosen backend the active one in this thread and returns it. Trials of one sweep
+ * may ask for different backends (sweeping `backend`), so a thread can switch. For `auto`,
+ * `gpu` says whether webgpu is worth trying: the main thread's probeWebgpu found a GPU (a worker
+ * is told, instead of enumerating adapters again; undefined probes in this thread).
  */
-export async function initBackend(choice: BackendChoice): Promise<BackendName> {
+export async function initBackend(choice: BackendChoice, options: { gpu?: boolean } = {}): Promise<ActiveBackend> {
   // Production mode skips tfjs's debug checks and its console banner about tfjs-node.
   enableProdMode();
   if (choice !== 'auto') {
     if (!isInstalled(choice)) throw new Error(`backend '${choice}' is not installed: ${installHint(choice)}`);
-    await activate(choice);
-    return choice;
+    return { name: choice, ...(await activate(choice)) };
   }
-  if (autoResult) {
-    await activate(autoResult);
-    return autoResult;
-  }
+  if (autoResult) return { name: autoResult, ...(await activate(autoResult, true)) };
+  const gpu = options.gpu ?? (isInstalled('webgpu') && (await probeWebgpu(), webgpuForAuto()));
   const failures: string[] = [];
   for (const name of AUTO_ORDER) {
-    if (!isInstalled(name)) continue;
+    if (!isInstalled(name) || (name === 'webgpu' && !gpu)) continue;
     try {
-      await activate(name);
-      return (autoResult = name);
+      // auto takes a GPU through WebGPU, never a CPU implementation of one: wasm is faster there.
+      const activated = await activate(name, true);
+      autoResult = name;
+      return { name, ...activated };
     } catch (err) {
       failures.push(`${name}: ${(err as Error).message}`);
     }

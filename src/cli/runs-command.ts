@@ -2,6 +2,7 @@
  * `sweep runs list|show|best|compare|sql`: questions about past runs, read-only. Every
  * subcommand opens the database read-only, so none of them can change it.
  */
+import { adapterText } from '../backend/webgpu.js';
 import type Database from 'better-sqlite3';
 import { stringify as toYaml } from 'yaml';
 import { UserError } from '../config/errors.js';
@@ -209,7 +210,7 @@ function show(args: string[]): number {
       `params  ${Object.entries(trial.params).map(([k, v]) => `${k}=${v}`).join('  ') || '(none swept)'}`,
       `best    ${trial.metric} ${metricValue(trial.metric, trial.best_value)}${trial.best_epoch ? ` at epoch ${trial.best_epoch}` : ''}` +
         `  test_acc ${pct(trial.test_acc)}  epochs ${trial.epochs}/${trial.epochs_planned}  ${rate(trial.images_per_s)} img/s` +
-        `  ${trial.backend ?? '—'}  ${trial.param_count?.toLocaleString('en') ?? '—'} parameters`,
+        `  ${trial.backend ?? '—'}${trial.adapter ? ` on ${adapterText(trial.adapter)}` : ''}  ${trial.param_count?.toLocaleString('en') ?? '—'} parameters`,
       `time    started ${trial.started_at ?? '—'}  finished ${trial.finished_at ?? '—'}`,
       '',
       'config',

@@ -8,7 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { version as tfjsVersion } from '@tensorflow/tfjs';
-import { AUTO_ORDER, installHint, isInstalled, isSingleThreaded, plannedBackend, type BackendChoice } from '../backend/index.js';
+import { adapterText, AUTO_ORDER, installHint, isInstalled, isSingleThreaded, plannedBackend, probeWebgpu, webgpuProblem, type BackendChoice } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
 import { loadExperiment, type Trial } from '../config/experiment.js';
 import type { Experiment } from '../config/experiment.types.js';
@@ -86,11 +86,19 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
   // Trials that differed only in their backend become one under --backend.
   const trials = backendOverride ? [...new Map(loaded.trials.map((t) => withBackend(t, backendOverride)).map((t) => [t.id, t])).values()] : loaded.trials;
   const backends = [...new Set(trials.map((t) => t.config.backend))];
+  const backendSource = backendOverride ? '--backend' : loaded.file;
   for (const b of backends) {
     if (b !== 'auto' && !isInstalled(b)) {
-      throw new UserError(`${backendOverride ? '--backend' : loaded.file}: backend '${b}' is not installed: ${installHint(b)}`);
+      throw new UserError(`${backendSource}: backend '${b}' is not installed: ${installHint(b)}`);
     }
   }
+  // A WebGPU adapter is looked for once, here: `webgpu` without one is bad input, and `auto`
+  // takes webgpu only on a GPU.
+  if (backends.includes('webgpu')) {
+    const problem = await webgpuProblem();
+    if (problem) throw new UserError(`${backendSource}: ${problem}`);
+  }
+  const gpu = backends.includes('auto') && isInstalled('webgpu') && (await probeWebgpu()).adapter?.cpu === false;
 
   const singleThreaded = backends.map(plannedBackend).find(isSingleThreaded);
   if (singleThreaded && requestedWorkers !== undefined && requestedWorkers > 1) {
@@ -157,7 +165,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
         writer.runStarted(workers);
         writer.requeue(toRun.map((t) => t.id));
       });
-      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => datasetOf(t).dir, store }, tui ? () => {} : printEvent(toRun, experiment.metric));
+      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => datasetOf(t).dir, store, gpu }, tui ? () => {} : printEvent(toRun, experiment.metric));
       // The first stop request lets the running trials end after their batch; the second ends
       // them at once. Either way the run settles below and the database is closed properly.
       const onStop = (first: boolean, signal: StopSignal) => {
@@ -220,7 +228,7 @@ function printEvent(trials: Trial[], { name: metric, goal }: Experiment['metric'
   return (trial: Trial, event: WorkerEvent) => {
     switch (event.type) {
       case 'started':
-        return console.log(`${label(trial)} started on ${event.backend}, ${event.paramCount.toLocaleString('en')} parameters`);
+        return console.log(`${label(trial)} started on ${event.backend}${event.adapter ? ` (${adapterText(event.adapter)})` : ''}, ${event.paramCount.toLocaleString('en')} parameters`);
       case 'epoch': {
         const m = event.metrics;
         const value = m[metric];

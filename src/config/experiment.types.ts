@@ -267,9 +267,9 @@ export interface ExperimentFile {
     limit_train?: number;
   };
   /**
-   * TensorFlow.js backend. auto takes the first that loads of tensorflow-gpu, tensorflow, wasm, cpu.
+   * TensorFlow.js backend. auto takes the first that loads of tensorflow-gpu, webgpu (on a real GPU, not a CPU implementation), tensorflow, wasm, cpu.
    */
-  backend?: "auto" | "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+  backend?: "auto" | "tensorflow-gpu" | "webgpu" | "tensorflow" | "wasm" | "cpu";
   /**
    * The search space, in the parameter syntax of Weights & Biases Sweeps: grid takes every combination of the listed values; random draws `count` trials from the distributions.
    */
@@ -534,9 +534,9 @@ export interface Experiment {
     limit_train: number;
   };
   /**
-   * TensorFlow.js backend. auto takes the first that loads of tensorflow-gpu, tensorflow, wasm, cpu.
+   * TensorFlow.js backend. auto takes the first that loads of tensorflow-gpu, webgpu (on a real GPU, not a CPU implementation), tensorflow, wasm, cpu.
    */
-  backend: "auto" | "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+  backend: "auto" | "tensorflow-gpu" | "webgpu" | "tensorflow" | "wasm" | "cpu";
   /**
    * The search space, in the parameter syntax of Weights & Biases Sweeps: grid takes every combination of the listed values; random draws `count` trials from the distributions.
    */

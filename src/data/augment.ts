@@ -4,7 +4,7 @@
  * (tf.image.transform, bilinear). The labels are untouched. Pixels that come from outside the
  * image are background: the normalised value of 0.
  */
-import { image, tensor2d, tidy, type Tensor4D } from '@tensorflow/tfjs';
+import { concat, getBackend, image, slice, tensor2d, tidy, type Tensor4D } from '@tensorflow/tfjs';
 import type { Experiment } from '../config/experiment.types.js';
 import type { Random } from '../util/random.js';
 
@@ -52,9 +52,14 @@ export function inverseTransform(t: Affine, height: number, width: number): numb
 
 /** Applies one transform per image; `background` is the value of an empty pixel. */
 export function applyAffine(images: Tensor4D, transforms: Affine[], background: number): Tensor4D {
-  const [, h, w] = images.shape;
+  const [n, h, w] = images.shape;
   return tidy(() => {
     const matrix = tensor2d(transforms.map((t) => inverseTransform(t, h, w)), [transforms.length, 8]);
+    // tfjs 4.22's cpu Transform kernel fills every image after the first with the fill value
+    // (wasm's and webgpu's are right): on cpu, one image at a time.
+    if (getBackend() === 'cpu' && n > 1) {
+      return concat(Array.from({ length: n }, (_, i) => image.transform(slice(images, i, 1), slice(matrix, i, 1), 'bilinear', 'constant', background)));
+    }
     return image.transform(images, matrix, 'bilinear', 'constant', background);
   });
 }

@@ -2,6 +2,7 @@
  * Read-only questions about past runs, asked of the documented views (trials, epochs,
  * leaderboard) so that the CLI sees the database as its users' SQL does.
  */
+import type { AdapterInfo } from '../backend/webgpu.js';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
@@ -39,6 +40,8 @@ export interface TrialSummary {
   /** Wall time of the completed epochs. */
   seconds: number | null;
   backend: string | null;
+  /** The WebGPU adapter the last attempt ran on (webgpu only). */
+  adapter: AdapterInfo | null;
   param_count: number | null;
   started_at: string | null;
   finished_at: string | null;
@@ -128,7 +131,9 @@ export interface TrialRecord extends TrialSummary {
 }
 
 /** A trial's row without its params and config: what changes while it runs. */
-export interface LiveTrialRow extends Omit<TrialRecord, 'params' | 'config' | 'progress'> {
+export interface LiveTrialRow extends Omit<TrialRecord, 'params' | 'config' | 'progress' | 'adapter'> {
+  /** JSON of an AdapterInfo. */
+  adapter: string | null;
   current_epoch: number | null;
   current_batch: number | null;
   batches_per_epoch: number | null;
@@ -142,7 +147,7 @@ interface TrialRow extends LiveTrialRow {
 }
 
 const LIVE_COLUMNS = `l.rank, v.id, v.sweep, v.status, v.metric, v.goal, v.best_value, v.best_epoch, v.val_acc,
-  v.val_loss, v.test_acc, v.test_loss, v.epochs, v.epochs_planned, v.images_per_s, v.seconds, v.backend, v.param_count,
+  v.val_loss, v.test_acc, v.test_loss, v.epochs, v.epochs_planned, v.images_per_s, v.seconds, v.backend, v.adapter, v.param_count,
   v.started_at, v.finished_at, v.error, v.current_epoch, v.current_batch, v.batches_per_epoch, r.rowid AS seq`;
 
 export interface TrialFilter {
@@ -213,9 +218,10 @@ export function rankAmong<T extends { rank: number | null; best_value: number | 
 
 /** A trial record from its live row and its params and config. */
 export function trialRecord(row: LiveTrialRow, { params, config }: Pick<TrialRecord, 'params' | 'config'>): TrialRecord {
-  const { current_epoch, current_batch, batches_per_epoch, seq: _seq, ...rest } = row;
+  const { current_epoch, current_batch, batches_per_epoch, seq: _seq, adapter, ...rest } = row;
   return {
     ...rest,
+    adapter: adapter === null ? null : (JSON.parse(adapter) as AdapterInfo),
     params,
     config,
     progress: current_epoch !== null && batches_per_epoch !== null ? { epoch: current_epoch, batch: current_batch ?? 0, batches: batches_per_epoch } : null,

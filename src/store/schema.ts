@@ -11,14 +11,15 @@ import { UserError } from '../config/errors.js';
  * `leaderboard`: trials ranked within their sweep by the sweep's metric and goal. The epoch
  * aggregates are kept up to date by the writer in trial_records (in the transaction that adds
  * the epoch), so that reading them costs nothing however many trials and epochs there are: a
- * dashboard reads them every second.
+ * dashboard reads them every second. The trials view gains columns with the schema, so each
+ * migration that adds one recreates the views.
  */
-const VIEWS = `
+const views = (trialColumns: string) => `
   CREATE VIEW trials AS
   SELECT t.id, s.name AS sweep, t.status, t.params, t.config, t.metric, t.goal,
          t.best_value, t.best_epoch, t.val_acc, t.val_loss, t.test_acc, t.test_loss,
          t.epochs, t.epochs_planned, t.images_per_s, t.seconds,
-         t.backend, t.param_count, t.attempt, t.started_at, t.finished_at, t.error,
+         ${trialColumns}, t.param_count, t.attempt, t.started_at, t.finished_at, t.error,
          t.current_epoch, t.current_batch, t.batches_per_epoch
     FROM trial_records t JOIN sweeps s ON s.id = t.sweep_id;
 
@@ -45,6 +46,8 @@ const VIEWS = `
          v.epochs_planned, v.images_per_s, v.status
     FROM ranked k JOIN trials v ON v.id = k.id;
 `;
+
+const DROP_VIEWS = 'DROP VIEW leaderboard; DROP VIEW epochs; DROP VIEW trials;';
 
 const MIGRATIONS: string[] = [
   // 1: sweeps, trials and per-epoch metrics.
@@ -127,7 +130,13 @@ const MIGRATIONS: string[] = [
   ALTER TABLE sweeps ADD COLUMN metric TEXT;                       -- the ranking metric (also in config), for cheap ranking
   ALTER TABLE sweeps ADD COLUMN goal TEXT CHECK (goal IN ('maximize', 'minimize'));
   UPDATE sweeps SET metric = json_extract(config, '$.metric.name'), goal = json_extract(config, '$.metric.goal');
-  ${VIEWS}
+  ${views('t.backend')}
+  `,
+  // 3: the WebGPU adapter a trial ran on, beside its backend.
+  `
+  ALTER TABLE trial_records ADD COLUMN adapter TEXT;               -- JSON: vendor, name, description, api, cpu (webgpu only)
+  ${DROP_VIEWS}
+  ${views('t.backend, t.adapter')}
   `,
 ];
 

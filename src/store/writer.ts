@@ -2,6 +2,7 @@
  * The one writer of runs.db, used by the main thread of a sweep. Each event from a worker
  * becomes one short transaction, so readers see whole epochs and whole trials.
  */
+import type { AdapterInfo } from '../backend/webgpu.js';
 import type Database from 'better-sqlite3';
 import type { Experiment } from '../config/experiment.types.js';
 import type { Trial } from '../config/experiment.js';
@@ -159,17 +160,17 @@ export class RunWriter {
   }
 
   /** A new attempt starts: earlier epochs of the trial are dropped so its curve is one run. */
-  trialStarted(id: string, worker: number, backend: string, paramCount: number, batchesPerEpoch: number): void {
+  trialStarted(id: string, worker: number, backend: string, adapter: AdapterInfo | null, paramCount: number, batchesPerEpoch: number): void {
     this.checkFile();
     this.db.transaction(() => {
       this.db.prepare(`DELETE FROM epoch_records WHERE trial_id = ?`).run(id);
       this.db
         .prepare(
-          `UPDATE trial_records SET status = 'running', attempt = attempt + 1, worker = ?, backend = ?, param_count = ?,
+          `UPDATE trial_records SET status = 'running', attempt = attempt + 1, worker = ?, backend = ?, adapter = ?, param_count = ?,
              started_at = ?, ${RESULTS_CLEARED}, current_epoch = 1, current_batch = 0, batches_per_epoch = ?
            WHERE id = ?`,
         )
-        .run(worker, backend, paramCount, now(), batchesPerEpoch, id);
+        .run(worker, backend, adapter && JSON.stringify(adapter), paramCount, now(), batchesPerEpoch, id);
     })();
   }
 

@@ -17,6 +17,8 @@ export interface SweepOptions {
    * (store/patience.ts); the writes are made one at a time, in the order the events arrived.
    */
   store: (write: () => void) => Promise<void>;
+  /** Whether `backend: auto` may take webgpu (backend/probeWebgpu found a GPU). */
+  gpu: boolean;
 }
 
 /** Receives every worker event after it has been written to the database. */
@@ -103,7 +105,7 @@ export class SweepRun {
     port1.on('message', (event: WorkerEvent) => {
       void this.handle(trial, event, options).then(() => isTerminal(event) && resolveTerminal(event));
     });
-    const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag };
+    const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag, gpu: options.gpu };
     try {
       const crash = await this.pool.run(task, { transferList: [port2] }).then(() => null, (err: Error) => err);
       if (crash && this.aborted) return 'interrupted';
@@ -139,7 +141,7 @@ export class SweepRun {
   private record(trial: Trial, event: WorkerEvent): void {
     switch (event.type) {
       case 'started':
-        return this.writer.trialStarted(trial.id, event.worker, event.backend, event.paramCount, event.batchesPerEpoch);
+        return this.writer.trialStarted(trial.id, event.worker, event.backend, event.adapter ?? null, event.paramCount, event.batchesPerEpoch);
       case 'progress':
         return this.writer.progress(trial.id, event.epoch, event.batch);
       case 'epoch':

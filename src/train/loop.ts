@@ -1,7 +1,8 @@
 /**
  * The training loop: seeded shuffling, one optimizer step per batch, validation after each
- * epoch and the test set at the end. Synchronous: on wasm and cpu every kernel runs on this
- * thread anyway; the caller learns about progress through hooks.
+ * epoch and the test set at the end. Tensors are read asynchronously (webgpu cannot read them
+ * any other way in Node); on wasm and cpu every kernel has run by then anyway. The caller
+ * learns about progress through hooks.
  */
 import {
   add,
@@ -31,6 +32,7 @@ import { buildLeNet, type LeNet } from '../model/lenet.js';
 import { Random } from '../util/random.js';
 import { buildOptimizer, clipByGlobalNorm } from './optimizer.js';
 import { evaluationChunk } from '../backend/memory.js';
+import { readsAsynchronously } from '../backend/index.js';
 import { hasDiverged } from './divergence.js';
 import { buildSchedule } from './schedule.js';
 
@@ -64,30 +66,39 @@ export interface TrainHooks {
   shouldStop?(): boolean;
 }
 
+/** The first element of a tensor, read without blocking the thread (the only way on webgpu). */
+async function first(t: Tensor): Promise<number> {
+  return (await t.data())[0];
+}
+
 
 const AUGMENT_SEED_OFFSET = 0x5eed;
 
 /** Mean loss and accuracy over a split, in inference mode. */
-export function evaluate(model: LeNet, data: Dataset, split: Split, chunk = 1000): { loss: number; acc: number } {
+export async function evaluate(model: LeNet, data: Dataset, split: Split, chunk = 1000): Promise<{ loss: number; acc: number }> {
   let lossSum = 0;
   let correct = 0;
   for (let start = 0; start < split.count; start += chunk) {
     const n = Math.min(chunk, split.count - start);
     const { images, labels } = gather(data, split, null, start, n);
-    const [l, c] = tidy(() => {
+    const sums = tidy(() => {
       const x = tensor4d(images, [n, data.height, data.width, 1]);
       const y = tensor1d(labels, 'int32');
       const logits = model.forward(x, false);
       const loss = losses.softmaxCrossEntropy(oneHot(y, CLASSES), logits, undefined, undefined, Reduction.SUM);
-      return [loss.dataSync()[0], sum(cast(equal(argMax(logits, 1), y), 'float32')).dataSync()[0]];
+      return [loss, sum(cast(equal(argMax(logits, 1), y), 'float32'))];
     });
-    lossSum += l;
-    correct += c;
+    try {
+      lossSum += await first(sums[0]);
+      correct += await first(sums[1]);
+    } finally {
+      dispose(sums);
+    }
   }
   return { loss: lossSum / split.count, acc: correct / split.count };
 }
 
-export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks = {}): TrainResult {
+export async function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks = {}): Promise<TrainResult> {
   const rng = new Random(config.training.seed);
   const model = buildLeNet(config.model, rng, data.height);
   const optimizer = buildOptimizer(config.optimizer);
@@ -100,6 +111,10 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
   const batches = Math.ceil(data.train.count / batchSize);
   const order = Uint32Array.from({ length: data.train.count }, (_, i) => i);
   const evalChunk = evaluationChunk(config.model, data.height);
+  // A backend that queues its work (webgpu) would let this loop run an epoch ahead of the GPU:
+  // progress would lie and a stop would wait for the queue. Waiting for the previous step's
+  // sums after queueing the next keeps two steps in flight.
+  const pipelined = readsAsynchronously();
   hooks.onStart?.({ paramCount: model.paramCount, batchesPerEpoch: batches });
 
   let status: TrainStatus = 'completed';
@@ -138,17 +153,19 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
           dispose(correct);
           return sums;
         });
+        if (pipelined) await lossSum.data();
         dispose([lossSum, correctSum]);
         lossSum = nextLoss;
         correctSum = nextCorrect;
         hooks.onBatch?.(epoch, b + 1, batches);
       }
+      const trainLoss = (await first(lossSum)) / data.train.count;
+      const trainAcc = (await first(correctSum)) / data.train.count;
+      // After the reads: until then a queueing backend may still be training.
       const trainSeconds = (performance.now() - epochStart) / 1000;
-      const trainLoss = lossSum.dataSync()[0] / data.train.count;
-      const trainAcc = correctSum.dataSync()[0] / data.train.count;
       dispose([lossSum, correctSum]);
       if (status === 'interrupted') break;
-      const val = evaluate(model, data, data.validation, evalChunk);
+      const val = await evaluate(model, data, data.validation, evalChunk);
       const metrics: EpochMetrics = {
         epoch,
         train_loss: trainLoss,
@@ -164,7 +181,7 @@ export function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks 
       firstTrainLoss ??= trainLoss;
       if (hasDiverged(metrics, firstTrainLoss, CLASSES)) status = 'diverged';
     }
-    const test = status === 'completed' ? evaluate(model, data, data.test, evalChunk) : null;
+    const test = status === 'completed' ? await evaluate(model, data, data.test, evalChunk) : null;
     return { status, paramCount: model.paramCount, testLoss: test?.loss ?? null, testAcc: test?.acc ?? null };
   } finally {
     optimizer.dispose();

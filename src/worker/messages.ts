@@ -4,22 +4,32 @@
  * `type`, and the main thread alone writes them to the database.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { BackendName } from '../backend/index.js';
+import type { AdapterInfo, BackendName } from '../backend/index.js';
 import type { Experiment } from '../config/experiment.types.js';
 import type { EpochMetrics, TrainStatus } from '../train/loop.js';
 
-export interface TrialTask {
+/** What training a trial needs, wherever it trains. */
+export interface TrialJob {
   trialId: string;
   config: Experiment;
   /** Folder with the dataset's IDX files, prepared by the main thread. */
   dataDir: string;
+  /** Whether `backend: auto` takes webgpu: the main thread found a GPU adapter (not a CPU implementation). */
+  gpu: boolean;
+}
+
+/** A job handed to a pool thread. */
+export interface TrialTask extends TrialJob {
   port: MessagePort;
   /** Shared stop flag: index 0 becomes 1 when the sweep is asked to stop. */
   stop: Int32Array;
 }
 
+/** From a pool thread to its GPU process (gpu-host.ts → gpu-process.ts). */
+export type GpuRequest = { type: 'run'; job: TrialJob; worker: number } | { type: 'stop' };
+
 export type WorkerEvent =
-  | { type: 'started'; trialId: string; worker: number; backend: BackendName; paramCount: number; batchesPerEpoch: number }
+  | { type: 'started'; trialId: string; worker: number; backend: BackendName; adapter?: AdapterInfo; paramCount: number; batchesPerEpoch: number }
   | { type: 'progress'; trialId: string; epoch: number; batch: number; batches: number }
   | { type: 'epoch'; trialId: string; metrics: EpochMetrics }
   | { type: 'finished'; trialId: string; status: TrainStatus; testLoss: number | null; testAcc: number | null }

@@ -1,0 +1,192 @@
+/**
+ * The WebGPU backend through Dawn, the WebGPU implementation inside the optional npm package
+ * `webgpu` (its native addon for each platform ships in the package: nothing is downloaded).
+ * Dawn drives Vulkan on Linux, Metal on macOS and D3D12 on Windows; where Vulkan has no usable
+ * driver, Linux gets a second route through OpenGL ES (EGL without a display), which Mesa
+ * provides on a stock Debian.
+ *
+ * What the rest of the program must know (measured in ../shared/spikes/webgpu):
+ * - tfjs-backend-webgpu registers itself only if `navigator.gpu` exists when it is imported;
+ * - reading a tensor synchronously fails there (no OffscreenCanvas in Node): read with data();
+ * - Node does not exit while `navigator.gpu` holds a device: releaseWebgpu() lets it go;
+ * - CPU implementations (Mesa's llvmpipe/lavapipe, SwiftShader) run every kernel, slowly: fine
+ *   for tests, never what `auto` should pick.
+ */
+import { createRequire } from 'node:module';
+
+/** What a trial records about the adapter it ran on. */
+export interface AdapterInfo {
+  vendor: string;
+  /** The device's name as the driver gives it ("NVIDIA H200", "llvmpipe (LLVM 15.0.6, 256 bits)"). */
+  name: string;
+  /** The driver's description (its version, for Mesa). */
+  description: string;
+  /** The native API Dawn drives it with: vulkan, metal, d3d12 or opengles. */
+  api: string;
+  /** A CPU implementation of the API, not a GPU. */
+  cpu: boolean;
+}
+
+/** One way to reach an adapter: Dawn's flags and the adapter options it needs. */
+interface Route {
+  api: string;
+  flags: string[];
+  options: Record<string, unknown>;
+  /** Environment the route's driver needs, set in this process before Dawn loads it. */
+  env?: Record<string, string>;
+}
+
+interface GpuLike {
+  requestAdapter(options?: Record<string, unknown>): Promise<AdapterLike | null>;
+}
+
+interface AdapterLike {
+  info: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter?: boolean };
+}
+
+interface Dawn {
+  create(flags: string[]): GpuLike;
+  globals: Record<string, unknown>;
+}
+
+export const WEBGPU_PACKAGE = 'webgpu';
+
+const NATIVE_API: Record<string, string> = { linux: 'vulkan', darwin: 'metal', win32: 'd3d12' };
+
+/** How to get a driver, for the messages of a machine where none was found. */
+export const DRIVER_HINT =
+  process.platform === 'linux'
+    ? 'install your GPU vendor\'s Vulkan driver; without a GPU, `sudo scripts/install-webgpu-cpu-driver.sh` installs a CPU one (Mesa\'s lavapipe), for tests'
+    : 'update your GPU driver';
+
+const require = createRequire(import.meta.url);
+
+let dawn: Dawn | undefined;
+
+/** Dawn's addon, loaded once per thread; throws when the optional package is not installed. */
+function loadDawn(): Dawn {
+  dawn ??= require(WEBGPU_PACKAGE) as Dawn;
+  return dawn;
+}
+
+/** Whether the optional package installed on this platform, without loading its addon. */
+export function webgpuInstalled(): boolean {
+  try {
+    require.resolve(WEBGPU_PACKAGE);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Routes in the order they are tried: the platform's native API first; on Linux then OpenGL ES
+ * through EGL without a display, in WebGPU's compatibility mode (GL backends exist only there).
+ */
+function routes(adapterName: string | undefined): Route[] {
+  const pick = adapterName ? [`adapter=${adapterName}`] : [];
+  const native: Route = { api: NATIVE_API[process.platform] ?? 'native', flags: pick, options: { powerPreference: 'high-performance' } };
+  if (process.platform !== 'linux') return [native];
+  return [
+    native,
+    { api: 'opengles', flags: ['backend=opengles', ...pick], options: { powerPreference: 'high-performance', featureLevel: 'compatibility' }, env: { EGL_PLATFORM: 'surfaceless' } },
+  ];
+}
+
+/** A CPU implementation rather than a GPU: Dawn says so for Vulkan's, the name tells for GL's. */
+export function isCpuAdapter(info: AdapterLike['info']): boolean {
+  return Boolean(info.isFallbackAdapter) || info.architecture === 'software' || /llvmpipe|lavapipe|softpipe|swiftshader|software/i.test(`${info.device} ${info.description}`);
+}
+
+function describe(adapter: AdapterLike, api: string): AdapterInfo {
+  const { vendor, device, description } = adapter.info;
+  return { vendor, name: device || description, description, api, cpu: isCpuAdapter(adapter.info) };
+}
+
+export interface Found {
+  adapter: AdapterInfo;
+  route: Route;
+  /** The Dawn instance that found it: each new one enumerates the adapters again. */
+  gpu: GpuLike;
+}
+
+/**
+ * The first adapter any route reaches, or null with what each route said. `adapterName` picks
+ * one by (part of) its name, as Dawn's `adapter` flag does.
+ */
+export async function findAdapter(adapterName?: string): Promise<{ found: Found | null; tried: string[] }> {
+  if (!webgpuInstalled()) return { found: null, tried: [`the optional package '${WEBGPU_PACKAGE}' is not installed (npm install ${WEBGPU_PACKAGE})`] };
+  const { create, globals } = loadDawn();
+  Object.assign(globalThis, globals);
+  const tried: string[] = [];
+  for (const route of routes(adapterName)) {
+    for (const [k, v] of Object.entries(route.env ?? {})) process.env[k] ??= v;
+    try {
+      const gpu = create(route.flags);
+      const adapter = await gpu.requestAdapter(route.options);
+      if (adapter) return { found: { adapter: describe(adapter, route.api), route, gpu }, tried };
+      tried.push(`${route.api}: no adapter`);
+    } catch (err) {
+      tried.push(`${route.api}: ${firstLine(err)}`);
+    }
+  }
+  return { found: null, tried };
+}
+
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
+
+/** The adapters Dawn enumerates on the native API, by name (Dawn's own listing, from its error for a name no adapter has). */
+export async function listAdapters(): Promise<string[]> {
+  if (!webgpuInstalled()) return [];
+  const { create, globals } = loadDawn();
+  Object.assign(globalThis, globals);
+  try {
+    await create(['adapter=\u0001none']).requestAdapter();
+    return [];
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    return [...text.matchAll(/^ \* backend: '[^']*', name: '(.*)'$/gm)].map((m) => m[1]);
+  }
+}
+
+/** The GPU object tfjs-backend-webgpu sees as navigator.gpu: every adapter request goes through the route found. */
+function routedGpu({ gpu, route }: Found): GpuLike {
+  return {
+    requestAdapter: (options) => gpu.requestAdapter({ ...options, ...route.options }),
+  };
+}
+
+/**
+ * Makes `navigator.gpu` exist in this thread, reaching the route found, and imports the tfjs
+ * backend (which registers itself only then). Returns the adapter the backend will use.
+ */
+export async function prepareWebgpu(options: { requireGpu: boolean; adapterName?: string }): Promise<AdapterInfo> {
+  const { found, tried } = await findAdapter(options.adapterName);
+  if (!found) throw new Error(`no WebGPU adapter found (${tried.join('; ')}): ${DRIVER_HINT}`);
+  if (options.requireGpu && found.adapter.cpu) {
+    throw new Error(`the only WebGPU adapter is a CPU implementation (${found.adapter.name}), not a GPU`);
+  }
+  const nav = ((globalThis as unknown as { navigator?: Record<string, unknown> }).navigator ??= {});
+  nav.gpu ??= routedGpu(found);
+  await import('@tensorflow/tfjs-backend-webgpu');
+  return found.adapter;
+}
+
+/** Lets the thread (or process) exit: Dawn keeps it alive while navigator.gpu holds its device. */
+export function releaseWebgpu(): void {
+  const nav = (globalThis as unknown as { navigator?: Record<string, unknown> }).navigator;
+  if (nav) delete nav.gpu;
+}
+
+/** An adapter in a few words: "NVIDIA H200 (vulkan)", "llvmpipe (LLVM 15.0.6, 256 bits) (vulkan, CPU)". */
+export function adapterText(adapter: AdapterInfo): string {
+  return `${adapter.name} (${adapter.api}${adapter.cpu ? ', CPU' : ''})`;
+}
+
+/**
+ * Dawn's notices that it clamped a limit to what it supports, printed natively on every adapter
+ * request (on lavapipe and on real GPUs alike): not a problem, and nothing a user can act on.
+ */
+export function isDawnNoise(line: string): boolean {
+  return /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+/.test(line);
+}

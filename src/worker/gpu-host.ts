@@ -1,0 +1,83 @@
+/**
+ * A pool thread's GPU process: a child Node process that trains this thread's webgpu trials
+ * (gpu-process.ts), one at a time, and sends back the same events a thread posts. The thread
+ * relays them to the trial's port, turns the shared stop flag into a 'stop' message, and passes
+ * on the child's stderr without Dawn's limit warnings (printed natively on every adapter
+ * request, on real GPUs too, they would scroll through the dashboard).
+ *
+ * The child lives as long as the thread: its device and compiled shaders serve the next trial.
+ * It ends when its IPC channel closes (the thread ended or the sweep's process died), and
+ * ignores the terminal's signals, which reach the whole process group: the sweep decides.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { isDawnNoise } from '../backend/webgpu.js';
+import { isTerminal, type GpuRequest, type TrialJob, type WorkerEvent } from './messages.js';
+
+const GPU_PROCESS_FILE = new URL('./gpu-process.js', import.meta.url);
+
+/** How often the stop flag is looked at while a trial trains in the child. */
+const STOP_POLL_MS = 50;
+
+export class GpuHost {
+  private child: ChildProcess | undefined;
+
+  constructor(private readonly worker: number) {}
+
+  private start(): ChildProcess {
+    const child = fork(GPU_PROCESS_FILE, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
+    // Anything the child prints goes to stderr: stdout belongs to the sweep's own output.
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+        if (!isDawnNoise(line)) process.stderr.write(`${line}\n`);
+      });
+    }
+    child.on('exit', () => {
+      if (this.child === child) this.child = undefined;
+    });
+    return child;
+  }
+
+  /** Trains one job in the child; settles once the trial's last event has been relayed. */
+  run(job: TrialJob, post: (event: WorkerEvent) => void, stop: Int32Array): Promise<void> {
+    // Stopped before it started: it stays queued, as in a thread.
+    if (Atomics.load(stop, 0) !== 0) {
+      post({ type: 'skipped', trialId: job.trialId });
+      return Promise.resolve();
+    }
+    const child = (this.child ??= this.start());
+    return new Promise<void>((resolve) => {
+      let ended = false;
+      const end = () => {
+        ended = true;
+        clearInterval(poll);
+        child.off('message', relay);
+        child.off('exit', died);
+        resolve();
+      };
+      const relay = (event: WorkerEvent) => {
+        post(event);
+        if (isTerminal(event)) end();
+      };
+      const died = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (ended) return;
+        post({ type: 'failed', trialId: job.trialId, error: `the GPU process ended (${signal ?? `exit code ${code}`}): the driver or the device failed` });
+        end();
+      };
+      let stopSent = false;
+      const poll = setInterval(() => {
+        if (stopSent || Atomics.load(stop, 0) === 0) return;
+        stopSent = true;
+        send(child, { type: 'stop' });
+      }, STOP_POLL_MS);
+      child.on('message', relay);
+      child.on('exit', died);
+      send(child, { type: 'run', job, worker: this.worker });
+    });
+  }
+}
+
+function send(child: ChildProcess, request: GpuRequest): void {
+  // A child that has just died cannot take it; its exit fails the trial.
+  if (child.connected) child.send(request);
+}

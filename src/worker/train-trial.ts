@@ -1,0 +1,69 @@
+/**
+ * Trains one trial and reports each step of it through `post`: the same code whether it runs in
+ * a pool thread (wasm, cpu, tfjs-node) or in a GPU process (webgpu, see gpu-process.ts). It
+ * never touches the database.
+ */
+import { checkGpu, GpuFault, initBackend } from '../backend/index.js';
+import { gigabytes, wasmStepBytes } from '../backend/memory.js';
+import { loadDataset } from '../data/dataset.js';
+import { splitOptions } from '../data/sources.js';
+import { trainModel } from '../train/loop.js';
+import type { TrialJob, WorkerEvent } from './messages.js';
+
+/** Progress events are for people watching: a few per second are enough. */
+const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * 'unusable' when the backend cannot train again where it ran (the wasm module trapped, the GPU
+ * device failed): the caller ends its thread or process, and a fresh one takes the next trial.
+ */
+export type TrialOutcome = 'done' | 'unusable';
+
+export async function trainTrial(job: TrialJob, worker: number, post: (event: WorkerEvent) => void, stopped: () => boolean): Promise<TrialOutcome> {
+  const { trialId, config } = job;
+  // What a training step holds, for the message if the wasm heap runs out: the batch that
+  // trains (never more than the training set) on the dataset's images.
+  let step = { config, side: 28 };
+  try {
+    if (stopped()) {
+      post({ type: 'skipped', trialId });
+      return 'done';
+    }
+    const { name: backend, adapter } = await initBackend(config.backend, { gpu: job.gpu });
+    const data = loadDataset(job.dataDir, splitOptions(config));
+    step = { config: { ...config, training: { ...config.training, batch_size: Math.min(config.training.batch_size, data.train.count) } }, side: data.height };
+    let lastProgress = 0;
+    const result = await trainModel(config, data, {
+      onStart: ({ paramCount, batchesPerEpoch }) => post({ type: 'started', trialId, worker, backend, adapter, paramCount, batchesPerEpoch }),
+      onBatch: (epoch, batch, batches) => {
+        if (backend === 'webgpu') checkGpu();
+        const t = performance.now();
+        if (t - lastProgress < PROGRESS_INTERVAL_MS && batch !== batches) return;
+        lastProgress = t;
+        post({ type: 'progress', trialId, epoch, batch, batches });
+      },
+      onEpoch: (metrics) => post({ type: 'epoch', trialId, metrics }),
+      shouldStop: stopped,
+    });
+    post({ type: 'finished', trialId, status: result.status, testLoss: result.testLoss, testAcc: result.testAcc });
+    return 'done';
+  } catch (err) {
+    if (err instanceof GpuFault) {
+      post({ type: 'failed', trialId, error: err.message });
+      return 'unusable';
+    }
+    if (!(err instanceof WebAssembly.RuntimeError)) {
+      post({ type: 'failed', trialId, error: err instanceof Error ? err.message : String(err) });
+      return 'done';
+    }
+    // A trap in the wasm module ("memory access out of bounds", "divide by zero" after XNNPACK
+    // could not allocate): its heap ran out, and the module is unusable from now on.
+    const need = gigabytes(wasmStepBytes(step.config, step.side));
+    post({
+      type: 'failed',
+      trialId,
+      error: `out of memory in the wasm backend (${err.message}): a training step of batch ${step.config.training.batch_size} with these widths needs about ${need} and the wasm backend has 4 GB; lower training.batch_size or the model widths`,
+    });
+    return 'unusable';
+  }
+}
