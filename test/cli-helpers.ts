@@ -16,11 +16,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts the real CLI as a child process; `onStdout` sees output as it arrives. */
-export function startCli(args: string[], onStdout?: (text: string, child: ChildProcess) => void): Promise<CliResult> {
+/** Starts the real CLI as a child process; `onStdout` sees output as it arrives; `env` adds to the environment. */
+export function startCli(args: string[], onStdout?: (text: string, child: ChildProcess) => void, env: Record<string, string> = {}): Promise<CliResult> {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
-    env: { ...process.env, LENET_SWEEP_CACHE: CACHE, NO_COLOR: '1' },
+    env: { ...process.env, LENET_SWEEP_CACHE: CACHE, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -118,16 +118,32 @@ export function isSingleThreaded(backend: BackendName): boolean {
   return backend in NATIVE_PACKAGES;
 }
 
-/** Workers when none are asked for: one per core, or one if any of the backends is single-threaded. */
-export function defaultWorkers(choices: BackendChoice[], cores: number): number {
-  return choices.map(plannedBackend).some(isSingleThreaded) ? 1 : cores;
+/**
+ * Trials in flight on one WebGPU adapter when none are asked for, at most. Each trial's process
+ * spends a core encoding LeNet's many small kernels, so cores bound it first; on lavapipe with 2
+ * cores 2 trials gave 1.7x one trial's throughput and 4 gave less (bench/webgpu.mjs). 4 per GPU
+ * is a guess not yet measured on a real GPU: run bench/gpu-check.sh there.
+ */
+export const TRIALS_PER_GPU = 4;
+
+/** Workers when none are asked for: one per core (and at most TRIALS_PER_GPU per adapter on webgpu), or one if any of the backends is single-threaded. */
+export function defaultWorkers(choices: BackendChoice[], cores: number, adapters = 1): number {
+  const planned = choices.map(plannedBackend);
+  if (planned.some(isSingleThreaded)) return 1;
+  return planned.includes('webgpu') ? Math.min(cores, TRIALS_PER_GPU * adapters) : cores;
+}
+
+/** Which WebGPU adapter to make the backend on: by (part of) its name (--gpus), through the route (api) the probe found. */
+export interface GpuChoice {
+  adapter?: string;
+  api?: string;
 }
 
 /** What activate found: the WebGPU adapter, where there is one. */
 type Activated = { adapter?: AdapterInfo };
 
-async function activate(name: BackendName, requireGpu = false): Promise<Activated> {
-  if (name === 'webgpu') return activateWebgpu(requireGpu);
+async function activate(name: BackendName, requireGpu = false, gpu: GpuChoice = {}): Promise<Activated> {
+  if (name === 'webgpu') return activateWebgpu(requireGpu, gpu);
   const pkg = NATIVE_PACKAGES[name];
   if (pkg) {
     await import(pkg); // registers the 'tensorflow' backend
@@ -152,13 +168,14 @@ let webgpuAdapter: AdapterInfo | undefined;
 /** Why this thread's GPU device stopped working (lost, out of memory), if it did. */
 let gpuFault: string | undefined;
 
-async function activateWebgpu(requireGpu: boolean): Promise<Activated> {
+/** Makes the webgpu backend (once per thread: its device and compiled shaders serve every trial), on the adapter named, else the first found. */
+async function activateWebgpu(requireGpu: boolean, gpu: GpuChoice): Promise<Activated> {
   if (webgpuAdapter) {
     if (requireGpu && webgpuAdapter.cpu) throw new Error(`the WebGPU adapter is a CPU implementation (${webgpuAdapter.name}), not a GPU`);
     if (getBackend() !== 'webgpu') await setBackend('webgpu');
     return { adapter: webgpuAdapter };
   }
-  const adapter = await prepareWebgpu({ requireGpu });
+  const adapter = await prepareWebgpu({ requireGpu, adapterName: gpu.adapter, api: gpu.api });
   // tfjs catches a failing backend factory and answers false; the reason is in the console.
   if (!(await setBackend('webgpu'))) throw new Error(`the webgpu backend did not initialise on ${adapter.name} (${adapter.api})`);
   await ready();
@@ -229,21 +246,21 @@ export interface ActiveBackend {
  * `gpu` says whether webgpu is worth trying: the main thread's probeWebgpu found a GPU (a worker
  * is told, instead of enumerating adapters again; undefined probes in this thread).
  */
-export async function initBackend(choice: BackendChoice, options: { gpu?: boolean } = {}): Promise<ActiveBackend> {
+export async function initBackend(choice: BackendChoice, options: { gpu?: boolean } & GpuChoice = {}): Promise<ActiveBackend> {
   // Production mode skips tfjs's debug checks and its console banner about tfjs-node.
   enableProdMode();
   if (choice !== 'auto') {
     if (!isInstalled(choice)) throw new Error(`backend '${choice}' is not installed: ${installHint(choice)}`);
-    return { name: choice, ...(await activate(choice)) };
+    return { name: choice, ...(await activate(choice, false, options)) };
   }
-  if (autoResult) return { name: autoResult, ...(await activate(autoResult, true)) };
+  if (autoResult) return { name: autoResult, ...(await activate(autoResult, true, options)) };
   const gpu = options.gpu ?? (isInstalled('webgpu') && (await probeWebgpu(), webgpuForAuto()));
   const failures: string[] = [];
   for (const name of AUTO_ORDER) {
     if (!isInstalled(name) || (name === 'webgpu' && !gpu)) continue;
     try {
       // auto takes a GPU through WebGPU, never a CPU implementation of one: wasm is faster there.
-      const activated = await activate(name, true);
+      const activated = await activate(name, true, options);
       autoResult = name;
       return { name, ...activated };
     } catch (err) {

@@ -112,14 +112,16 @@ export interface Found {
 
 /**
  * The first adapter any route reaches, or null with what each route said. `adapterName` picks
- * one by (part of) its name, as Dawn's `adapter` flag does.
+ * one by (part of) its name, as Dawn's `adapter` flag does; `api` takes only that route.
  */
-export async function findAdapter(adapterName?: string): Promise<{ found: Found | null; tried: string[] }> {
+export async function findAdapter(adapterName?: string, api?: string): Promise<{ found: Found | null; tried: string[] }> {
   if (!webgpuInstalled()) return { found: null, tried: [`the optional package '${WEBGPU_PACKAGE}' is not installed (npm install ${WEBGPU_PACKAGE})`] };
   const { create, globals } = loadDawn();
   Object.assign(globalThis, globals);
   const tried: string[] = [];
-  for (const route of routes(adapterName)) {
+  // A route already known to work (the sweep's probe found it) is the only one tried: the
+  // others would fail again, printing the driver's complaints.
+  for (const route of routes(adapterName).filter((r) => api === undefined || r.api === api)) {
     for (const [k, v] of Object.entries(route.env ?? {})) process.env[k] ??= v;
     try {
       const gpu = create(route.flags);
@@ -160,8 +162,8 @@ function routedGpu({ gpu, route }: Found): GpuLike {
  * Makes `navigator.gpu` exist in this thread, reaching the route found, and imports the tfjs
  * backend (which registers itself only then). Returns the adapter the backend will use.
  */
-export async function prepareWebgpu(options: { requireGpu: boolean; adapterName?: string }): Promise<AdapterInfo> {
-  const { found, tried } = await findAdapter(options.adapterName);
+export async function prepareWebgpu(options: { requireGpu: boolean; adapterName?: string; api?: string }): Promise<AdapterInfo> {
+  const { found, tried } = await findAdapter(options.adapterName, options.api);
   if (!found) throw new Error(`no WebGPU adapter found (${tried.join('; ')}): ${DRIVER_HINT}`);
   if (options.requireGpu && found.adapter.cpu) {
     throw new Error(`the only WebGPU adapter is a CPU implementation (${found.adapter.name}), not a GPU`);
@@ -189,4 +191,28 @@ export function adapterText(adapter: AdapterInfo): string {
  */
 export function isDawnNoise(line: string): boolean {
   return /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+/.test(line);
+}
+
+/**
+ * The adapters a --gpus list names, by the names Dawn lists them under: each entry an index into
+ * that list (from 0) or part of a name. Throws a message for the user when an entry names none,
+ * several different adapters, or one Dawn cannot tell from another (Dawn picks adapters by name:
+ * of two identical GPUs it reaches the first).
+ */
+export function pickAdapters(list: string, adapters: string[]): string[] {
+  const listing = adapters.length ? adapters.map((a, i) => `${i}: ${a}`).join('; ') : 'none';
+  const picked = list.split(',').map((entry) => {
+    const item = entry.trim();
+    if (/^\d+$/.test(item)) {
+      const name = adapters[Number(item)];
+      if (name === undefined) throw new Error(`no adapter ${item} (adapters: ${listing})`);
+      if (adapters.indexOf(name) !== Number(item)) throw new Error(`adapter ${item} has the same name as adapter ${adapters.indexOf(name)} ('${name}'), and Dawn picks adapters by name: only the first of them can be used`);
+      return name;
+    }
+    const matches = [...new Set(adapters.filter((a) => a.toLowerCase().includes(item.toLowerCase())))];
+    if (item === '' || matches.length === 0) throw new Error(`no adapter named '${item}' (adapters: ${listing})`);
+    if (matches.length > 1) throw new Error(`'${item}' names several adapters (${matches.join('; ')}); give more of the name, or its number (adapters: ${listing})`);
+    return matches[0];
+  });
+  return picked;
 }

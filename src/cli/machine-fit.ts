@@ -21,7 +21,7 @@ function freeBytes(): number {
   return limit > 0 && limit < Number.MAX_SAFE_INTEGER ? Math.min(free, Math.max(0, limit - process.memoryUsage.rss())) : free;
 }
 
-export function fitToMachine(options: { file: string; trials: Trial[]; dataset: (t: Trial) => DatasetShape; requested: number | undefined }): { workers: number; notes: string[] } {
+export function fitToMachine(options: { file: string; trials: Trial[]; dataset: (t: Trial) => DatasetShape; requested: number | undefined; adapters?: number }): { workers: number; notes: string[] } {
   const { file, trials, dataset, requested } = options;
   // A batch is never larger than the training set (limit_train: 100 with batch_size: 8192 trains batches of 100).
   const files = new Map<string, number | null>();
@@ -49,7 +49,7 @@ export function fitToMachine(options: { file: string; trials: Trial[]; dataset: 
   const heaviest = Math.max(...trials.map((t) => workerBytes(stepped(t), dataset(t))));
   const choice = chooseWorkers({
     requested,
-    byDefault: defaultWorkers(trials.map((t) => t.config.backend as BackendChoice), availableParallelism()),
+    byDefault: defaultWorkers(trials.map((t) => t.config.backend as BackendChoice), availableParallelism(), options.adapters),
     trials: trials.length,
     cores: availableParallelism(),
     freeBytes: freeBytes(),

@@ -9,7 +9,7 @@ import { endOnStopSignals, READER_GONE, windDown } from './stop-signals.js';
 import { USAGE } from './usage.js';
 import { packageVersion } from './version.js';
 
-const COMMANDS = ['runs', 'sweeps', 'upgrade', 'dashboard', 'validate', 'plan', 'schema', 'augment-preview'];
+const COMMANDS = ['runs', 'sweeps', 'upgrade', 'dashboard', 'validate', 'plan', 'schema', 'augment-preview', 'backends'];
 
 /** Whether the arguments run a sweep (`sweep FILE`, `sweep run FILE`) rather than another command. */
 const isSweep = (first: string) => !COMMANDS.includes(first);
@@ -37,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
   if (first === 'validate') return (await import('./validate-command.js')).validateCommand(rest);
   if (first === 'plan') return (await import('./plan-command.js')).planCommand(rest);
   if (first === 'schema') return (await import('./schema-command.js')).schemaCommand();
+  if (first === 'backends') return (await import('./backends-command.js')).backendsCommand(rest);
   if (first === 'augment-preview') return (await import('./augment-preview-command.js')).augmentPreviewCommand(rest);
   const { sweepCommand } = await import('./sweep-command.js');
   return sweepCommand(first === 'run' ? rest : argv);

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { defaultWorkers, plannedBackend } from '../backend/index.js';
+import { defaultWorkers, isInstalled, plannedBackend, probeWebgpu } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
 import { loadExperiment } from '../config/experiment.js';
 import { valueText } from '../config/load.js';
@@ -27,7 +27,7 @@ function measuredRate(dbPath: string, backend: string): number | null {
 
 const duration = (s: number) => (s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`);
 
-export function planCommand(args: string[]): number {
+export async function planCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     json: { type: 'boolean', default: false },
     db: { type: 'string', default: DEFAULT_DB },
@@ -37,6 +37,8 @@ export function planCommand(args: string[]): number {
   }, 'sweep plan');
   if (positionals.length !== 1) throw new UserError('sweep plan: expected one experiment file; see sweep --help');
   const { experiment, trials } = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
+  // auto takes webgpu only where the probe finds a GPU.
+  if (trials.some((t) => t.config.backend === 'auto') && isInstalled('webgpu')) await probeWebgpu();
   const rates = new Map<string, number | null>();
   const datasetFiles = new Map<string, number | null>();
   const planned = trials.map((t) => {

@@ -1,5 +1,5 @@
 export const USAGE = `usage:
-  sweep FILE [--set PATH=VALUE]... [--grid PATH=A,B]... [--workers N] [--db PATH] [--backend NAME] [--rerun] [--yes] [--no-tui]
+  sweep FILE [--set PATH=VALUE]... [--grid PATH=A,B]... [--workers N] [--db PATH] [--backend NAME] [--gpus LIST] [--rerun] [--yes] [--no-tui]
       run the trials of an experiment file (those already completed in the database are kept);
       on a terminal a live dashboard shows them (↑/↓ select, Enter detail, s sort, g group, q stop)
   sweep validate FILE...
@@ -19,15 +19,17 @@ export const USAGE = `usage:
   sweep runs sql "SELECT ..."   read-only SQL on the views trials, epochs, leaderboard
   sweep sweeps list             the sweeps in the database
   sweep upgrade [--db PATH]      bring a database of an older lenet-sweep to this version's schema
+  sweep backends [--json]       the backends this machine can run, the one auto takes, the WebGPU adapters
   sweep augment-preview FILE --out grid.png [--rows N] [--seed S] [--set PATH=VALUE]...
       draw training digits as they are and as the file's augment settings change them
 
 options:
   --set PATH=VALUE change one config value (read as YAML), e.g. --set training.epochs=3
   --grid PATH=A,B  add a grid axis, e.g. --grid model.pooling=avg,max
-  --workers N      parallel trials (default: one per CPU core on wasm/cpu, one on tensorflow backends)
+  --workers N      parallel trials (default: one per CPU core on wasm/cpu and webgpu, one on tensorflow backends)
   --db PATH        the runs database (default: runs/runs.db)
-  --backend NAME   auto | tensorflow-gpu | tensorflow | wasm | cpu (overrides the file's backend)
+  --backend NAME   auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu (overrides the file's backend)
+  --gpus LIST      WebGPU adapters to spread the workers over, by number or name (sweep backends lists them), e.g. --gpus 0,1
   --rerun          train every trial again, completed ones included
   --yes            allow a grid of more than 10,000 trials
   --no-tui         one line per epoch instead of the dashboard (also without a terminal, or in CI)

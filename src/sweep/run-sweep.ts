@@ -6,7 +6,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Trial } from '../config/experiment.js';
 import type { RunWriter, TrialStatus } from '../store/writer.js';
-import { isTerminal, type TerminalEvent, type TrialTask, type WorkerEvent } from '../worker/messages.js';
+import { isTerminal, type PoolData, type TerminalEvent, type TrialTask, type WorkerEvent } from '../worker/messages.js';
 
 export interface SweepOptions {
   workers: number;
@@ -19,6 +19,10 @@ export interface SweepOptions {
   store: (write: () => void) => Promise<void>;
   /** Whether `backend: auto` may take webgpu (backend/probeWebgpu found a GPU). */
   gpu: boolean;
+  /** WebGPU adapters by name to spread the workers over (--gpus); empty: the first found. */
+  gpus?: string[];
+  /** The route to the WebGPU adapter the probe found (vulkan, metal, d3d12, opengles). */
+  gpuApi?: string;
 }
 
 /** Receives every worker event after it has been written to the database. */
@@ -49,7 +53,8 @@ export class SweepRun {
   readonly done: Promise<SweepOutcome>;
 
   constructor(private readonly writer: RunWriter, trials: Trial[], options: SweepOptions, private readonly listener: EventListener) {
-    this.pool = new Piscina({ filename: WORKER_FILE.href, minThreads: options.workers, maxThreads: options.workers, idleTimeout: 1000 });
+    const workerData: PoolData = { gpus: options.gpus ?? [], taken: new Int32Array(new SharedArrayBuffer(4)) };
+    this.pool = new Piscina({ filename: WORKER_FILE.href, minThreads: options.workers, maxThreads: options.workers, idleTimeout: 1000, workerData });
     this.done = this.runAll(trials, options);
   }
 
@@ -105,7 +110,7 @@ export class SweepRun {
     port1.on('message', (event: WorkerEvent) => {
       void this.handle(trial, event, options).then(() => isTerminal(event) && resolveTerminal(event));
     });
-    const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag, gpu: options.gpu };
+    const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag, gpu: options.gpu, api: options.gpuApi };
     try {
       const crash = await this.pool.run(task, { transferList: [port2] }).then(() => null, (err: Error) => err);
       if (crash && this.aborted) return 'interrupted';

@@ -16,6 +16,18 @@ export interface TrialJob {
   dataDir: string;
   /** Whether `backend: auto` takes webgpu: the main thread found a GPU adapter (not a CPU implementation). */
   gpu: boolean;
+  /** The WebGPU adapter to train on, by name (--gpus); the first found when absent. */
+  adapter?: string;
+  /** The route to it the main thread's probe found (vulkan, metal, d3d12, opengles). */
+  api?: string;
+}
+
+/** What every pool thread is started with. */
+export interface PoolData {
+  /** WebGPU adapters by name (--gpus): each thread takes the next, round the list. */
+  gpus: string[];
+  /** Index 0 counts the threads that have taken one. */
+  taken: Int32Array;
 }
 
 /** A job handed to a pool thread. */

@@ -29,7 +29,7 @@ export async function trainTrial(job: TrialJob, worker: number, post: (event: Wo
       post({ type: 'skipped', trialId });
       return 'done';
     }
-    const { name: backend, adapter } = await initBackend(config.backend, { gpu: job.gpu });
+    const { name: backend, adapter } = await initBackend(config.backend, { gpu: job.gpu, adapter: job.adapter, api: job.api });
     const data = loadDataset(job.dataDir, splitOptions(config));
     step = { config: { ...config, training: { ...config.training, batch_size: Math.min(config.training.batch_size, data.train.count) } }, side: data.height };
     let lastProgress = 0;

@@ -4,20 +4,30 @@
  * thread's GPU process instead (gpu-host.ts): Dawn writes its warnings straight to the
  * process's stderr, and a driver that crashes must take down one trial, not the sweep.
  */
-import { threadId } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import { GpuHost } from './gpu-host.js';
-import type { TrialTask, WorkerEvent } from './messages.js';
+import type { PoolData, TrialTask, WorkerEvent } from './messages.js';
 import { trainTrial } from './train-trial.js';
 
 /** This thread's GPU process, started by its first webgpu trial and kept for the next ones (its device and compiled shaders with it). */
 let gpuHost: GpuHost | undefined;
+/** The adapter this thread's trials train on (--gpus), taken in turn when its first webgpu trial comes. */
+let adapter: string | undefined;
+
+function takeAdapter(): string | undefined {
+  const { gpus, taken } = workerData as PoolData;
+  return gpus.length ? gpus[Atomics.add(taken, 0, 1) % gpus.length] : undefined;
+}
 
 export default async function runTrial(task: TrialTask): Promise<void> {
   const { port, stop, ...job } = task;
   const post = (event: WorkerEvent) => port.postMessage(event);
   if (job.config.backend === 'webgpu' || (job.config.backend === 'auto' && job.gpu)) {
-    gpuHost ??= new GpuHost(threadId);
-    return gpuHost.run(job, post, stop);
+    if (!gpuHost) {
+      adapter = takeAdapter();
+      gpuHost = new GpuHost(threadId);
+    }
+    return gpuHost.run({ ...job, adapter }, post, stop);
   }
   const outcome = await trainTrial(job, threadId, post, () => Atomics.load(stop, 0) !== 0);
   // The backend cannot train again in this thread: it ends, and the pool starts a fresh one.

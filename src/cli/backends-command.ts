@@ -1,0 +1,35 @@
+/**
+ * `sweep backends`: which TensorFlow.js backends this machine can run, which one `auto` takes,
+ * and the WebGPU adapters Dawn finds (with why there is none, and how to get a driver).
+ */
+import { adapterText, AUTO_ORDER, installHint, isInstalled, plannedBackend, probeWebgpu } from '../backend/index.js';
+import { DRIVER_HINT } from '../backend/webgpu.js';
+import { parse } from './args.js';
+
+export async function backendsCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, { json: { type: 'boolean', default: false } }, 'sweep backends');
+  const probe = await probeWebgpu();
+  const auto = plannedBackend('auto');
+  const rows = AUTO_ORDER.map((name) => {
+    const installed = isInstalled(name);
+    const note = !installed
+      ? `not installed: ${installHint(name)}`
+      : name === 'webgpu'
+        ? probe.adapter
+          ? `adapter ${adapterText(probe.adapter)}${probe.adapter.cpu ? ': a CPU implementation, for tests; auto passes it by' : ''}`
+          : `no adapter (${probe.tried.join('; ')}): ${DRIVER_HINT}`
+        : name === 'cpu'
+          ? 'plain JavaScript, too slow to train with'
+          : 'installed';
+    return { name, installed, auto: name === auto, note };
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ auto, backends: rows, webgpu: probe }, null, 2)}\n`);
+    return 0;
+  }
+  const width = Math.max(...rows.map((r) => r.name.length));
+  for (const r of rows) console.log(`${r.auto ? '*' : ' '} ${r.name.padEnd(width)}  ${r.note}`);
+  console.log(`\n* auto takes ${auto}`);
+  if (probe.adapters.length > 1) console.log(`WebGPU adapters: ${probe.adapters.join('; ')}`);
+  return 0;
+}

@@ -1,0 +1,139 @@
+/**
+ * Sweeps on the webgpu backend through the real CLI: trials in GPU processes, the adapter
+ * recorded, metrics that match wasm's, `auto` passing a CPU implementation by, the probe's
+ * routes (Vulkan, else GL ES), and the failures: no adapter (bad input) and a GPU process that
+ * dies mid-trial (that trial fails, the sweep goes on). On this machine the adapter is Mesa's
+ * lavapipe (scripts/install-webgpu-cpu-driver.sh), tens of images/s: tiny budgets.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, startCli } from './cli-helpers.js';
+import { tempDir, writeExperiment } from './helpers.js';
+
+/** Two tiny trials: 128 training images, one epoch (validated on the embedded split's 1,000). */
+const TINY = 'name: tiny-gpu\ntraining: { epochs: 1, batch_size: 32, seed: 1, limit_train: 128 }\nsweep:\n  parameters:\n    model.pooling: [avg, max]\n';
+
+/** No Vulkan driver and no EGL vendor library: Dawn finds no adapter on any route. */
+const NO_DRIVERS = { VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '/nonexistent/icd.json', __EGL_VENDOR_LIBRARY_FILENAMES: '/nonexistent/egl.json' };
+
+interface Row {
+  id: string;
+  status: string;
+  backend: string;
+  adapter: { name: string; api: string; cpu: boolean } | null;
+  error: string | null;
+}
+
+const rows = async (db: string): Promise<Row[]> => JSON.parse((await cli('runs', 'list', '--db', db, '--json')).stdout);
+
+const epochs = (db: string) =>
+  JSON.parse(execFileSync('sqlite3', ['-json', db, 'SELECT trial_id, train_loss, val_loss, val_acc FROM epochs ORDER BY trial_id'], { encoding: 'utf8' }) || '[]') as {
+    trial_id: string;
+    train_loss: number;
+    val_loss: number;
+    val_acc: number;
+  }[];
+
+describe('sweeps on webgpu', () => {
+  it('trains both trials, records the adapter, and ends with the numbers wasm gives', async () => {
+    const dir = tempDir();
+    const file = writeExperiment(TINY);
+    const gpu = join(dir, 'gpu.db');
+    // --gpus 0: the adapter picked by name, as on a machine with several.
+    const r = await cli(file, '--backend', 'webgpu', '--gpus', '0', '--db', gpu, '--no-tui');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/started on webgpu \(.+ \(vulkan, CPU\)\)/);
+    const trials = await rows(gpu);
+    expect(trials.map((t) => [t.status, t.backend, t.adapter?.api, t.adapter?.cpu])).toEqual([
+      ['completed', 'webgpu', 'vulkan', true],
+      ['completed', 'webgpu', 'vulkan', true],
+    ]);
+    expect((await cli('runs', 'show', trials[0].id, '--db', gpu)).stdout).toMatch(/webgpu on .+ \(vulkan, CPU\)/);
+
+    const wasm = join(dir, 'wasm.db');
+    expect((await cli(file, '--backend', 'wasm', '--db', wasm, '--no-tui')).code).toBe(0);
+    const [onGpu, onWasm] = [epochs(gpu), epochs(wasm)];
+    // The backend is part of a trial's config, so of its id: match the trials by their order.
+    expect(onGpu).toHaveLength(2);
+    onGpu.forEach((g, i) => {
+      const w = onWasm[i];
+      expect(Math.abs(g.train_loss - w.train_loss)).toBeLessThan(1e-3);
+      expect(Math.abs(g.val_loss - w.val_loss)).toBeLessThan(1e-3);
+      // An untrained net's logits lie close together: float rounding flips a few of 1,000 answers.
+      expect(Math.abs(g.val_acc - w.val_acc)).toBeLessThanOrEqual(0.01);
+    });
+  });
+
+  it('auto passes a CPU implementation of a GPU by, and `sweep backends` says why', async () => {
+    const b = await cli('backends');
+    expect(b.code).toBe(0);
+    expect(b.stdout).toMatch(/webgpu +adapter .+ \(vulkan, CPU\): a CPU implementation, for tests; auto passes it by/);
+    expect(b.stdout).toContain('* auto takes wasm');
+    const json = JSON.parse((await cli('backends', '--json')).stdout);
+    expect(json.auto).toBe('wasm');
+    expect(json.webgpu.adapter).toMatchObject({ api: 'vulkan', cpu: true });
+    expect(json.webgpu.adapters.length).toBeGreaterThan(0);
+
+    const dir = tempDir();
+    const db = join(dir, 'auto.db');
+    const r = await cli(writeExperiment(TINY.replace('[avg, max]', '[avg]')), '--db', db, '--no-tui');
+    expect(r.code).toBe(0);
+    expect((await rows(db)).map((t) => [t.backend, t.adapter])).toEqual([['wasm', null]]);
+  });
+
+  it('without a Vulkan driver, reaches the adapter through OpenGL ES, and trains there', async () => {
+    const noVulkan = { VK_ICD_FILENAMES: NO_DRIVERS.VK_ICD_FILENAMES, VK_DRIVER_FILES: NO_DRIVERS.VK_DRIVER_FILES };
+    const b = await startCli(['backends', '--json'], undefined, noVulkan);
+    expect(JSON.parse(b.stdout).webgpu.adapter).toMatchObject({ api: 'opengles', cpu: true });
+    const dir = tempDir();
+    const db = join(dir, 'gles.db');
+    const r = await startCli([writeExperiment(TINY.replace('[avg, max]', '[max]')), '--backend', 'webgpu', '--db', db, '--no-tui'], undefined, noVulkan);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((await rows(db)).map((t) => [t.status, t.adapter?.api])).toEqual([['completed', 'opengles']]);
+  });
+
+  it('backend: webgpu with no adapter is bad input: one line naming the fix, exit 2, no database', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'none.db');
+    const r = await startCli([writeExperiment(TINY), '--backend', 'webgpu', '--db', db, '--no-tui'], undefined, NO_DRIVERS);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^--backend: backend 'webgpu' found no adapter \(vulkan: .*; opengles: .*\): .*install-webgpu-cpu-driver\.sh/);
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('--gpus names adapters by number or name; a wrong one is bad input', async () => {
+    const dir = tempDir();
+    const file = writeExperiment(TINY);
+    const wrong = await cli(file, '--backend', 'webgpu', '--gpus', '7', '--db', join(dir, 'g.db'), '--no-tui');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/^--gpus: no adapter 7 \(adapters: 0: .+\)\n$/);
+    const unnamed = await cli(file, '--backend', 'webgpu', '--gpus', 'radeon', '--db', join(dir, 'g.db'), '--no-tui');
+    expect(unnamed.stderr).toMatch(/^--gpus: no adapter named 'radeon' \(adapters: 0: .+\)\n$/);
+    const onWasm = await cli(file, '--backend', 'wasm', '--gpus', '0', '--db', join(dir, 'g.db'), '--no-tui');
+    expect(onWasm.stderr).toMatch(/^--gpus: no trial runs on webgpu/);
+    expect(existsSync(join(dir, 'g.db'))).toBe(false);
+  });
+
+  it('a GPU process that dies mid-trial fails that trial with the reason; the other trial completes', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'crash.db');
+    let killed = false;
+    const r = await startCli([writeExperiment(TINY.replace('epochs: 1', 'epochs: 2')), '--backend', 'webgpu', '--db', db, '--no-tui', '--workers', '2'], (out, child) => {
+      if (killed || (out.match(/started on webgpu/g) ?? []).length < 2) return;
+      killed = true;
+      // The GPU processes are children of the sweep's process (forked from its pool threads).
+      const pids = execFileSync('pgrep', ['-P', String(child.pid), '-f', 'gpu-process'], { encoding: 'utf8' }).trim().split('\n');
+      process.kill(Number(pids[0]), 'SIGKILL');
+    });
+    expect(killed).toBe(true);
+    expect(r.code).toBe(1);
+    const statuses = (await rows(db)).map((t) => t.status).sort();
+    expect(statuses).toEqual(['completed', 'failed']);
+    expect((await rows(db)).find((t) => t.status === 'failed')!.error).toMatch(/^the GPU process ended \(SIGKILL\)/);
+  });
+});
