@@ -210,7 +210,7 @@ describe('bad input', () => {
   it('a backend that is not installed says how to install it', async () => {
     const db = join(tempDir(), 'runs.db');
     await expectUserError([SMOKE, '--backend', 'tensorflow-gpu'], /--backend: backend 'tensorflow-gpu' is not installed: install it with `npm install @tensorflow\/tfjs-node-gpu`/, db);
-    await expectUserError([SMOKE, '--backend', 'tpu'], /--backend: expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu, found 'tpu'/, db);
+    await expectUserError([SMOKE, '--backend', 'tpu'], /--backend: expected one of auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu, found 'tpu'/, db);
   });
 
   it('an unwritable database path is refused before any training', async () => {
@@ -243,7 +243,7 @@ describe('bad input', () => {
       expect(digest(foreign)).toBe(before.foreign);
       const v = await cli(...command, '--db', newer);
       expect(v.code).toBe(2);
-      expect(v.stderr).toMatch(/^\S*newer\.db: database schema version 99 is newer than this lenet-sweep understands \(2\); upgrade lenet-sweep\n$/);
+      expect(v.stderr).toMatch(/^\S*newer\.db: database schema version 99 is newer than this lenet-sweep understands \(3\); upgrade lenet-sweep\n$/);
       expect(digest(newer)).toBe(before.newer);
     }
     expect(readdirSync(dir).sort()).toEqual(['foreign.db', 'newer.db']);
