@@ -108,3 +108,24 @@ describe('wasm gradients equal the cpu kernels', () => {
     });
   });
 });
+
+describe('wasm clones share memory', () => {
+  it('a clone outlives its source and a variable assigned from it; the memory goes with the last', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const a = tf.tensor([1, 2, 3]);
+    const c = tf.clone(a);
+    a.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1, 2, 3]);
+    const v = tf.tidy(() => tf.variable(tf.zeros([3])));
+    v.assign(c);
+    c.dispose();
+    expect(Array.from(v.dataSync())).toEqual([1, 2, 3]);
+    const next = tf.tidy(() => tf.add(v, 1));
+    v.assign(next);
+    next.dispose();
+    expect(Array.from(v.dataSync())).toEqual([2, 3, 4]);
+    v.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -10,6 +10,10 @@
  *   spatially flipped filter (in/out channels swapped) and complementary padding (stride 1).
  * - BatchMatMul with a transposed operand: wasm hands those to a slow generic loop, ~5x slower
  *   than transposing the operand first and using its XNNPACK path.
+ * - Identity: wasm's copies the tensor. The engine clones every tensor a kernel saves for its
+ *   gradient (40 clones per LeNet training step, the largest [64, 28, 28, 6]); tensors are
+ *   immutable, so a clone can share the input's memory, counted by reference as wasm's own
+ *   Reshape already does.
  *
  * test/wasm-gradients.test.ts checks each against the cpu backend's kernels.
  */
@@ -27,6 +31,7 @@ const BACKEND = 'wasm';
 
 interface Backend {
   disposeData(dataId: object): boolean;
+  incRef(dataId: object): void;
 }
 
 type Inputs = Record<string, TensorInfo>;
@@ -127,6 +132,15 @@ function fastBatchMatMul(shipped: KernelFunc): KernelFunc {
   };
 }
 
+function sharedIdentity(shipped: KernelFunc): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as Inputs;
+    if (x.dtype === 'string') return shipped({ inputs, backend, attrs });
+    (backend as Backend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 /** Replaces a kernel of the wasm backend, keeping the shipped one for the cases it handles. */
 function wrap(name: string, make: (shipped: KernelFunc) => KernelFunc): void {
   const shipped = getKernel(name, BACKEND);
@@ -144,4 +158,5 @@ export function registerWasmKernels(): void {
   registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: conv2DBackpropFilter });
   wrap('Conv2DBackpropInput', fastConv2DBackpropInput);
   wrap('BatchMatMul', fastBatchMatMul);
+  wrap('Identity', sharedIdentity);
 }

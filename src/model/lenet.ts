@@ -5,10 +5,8 @@
  * seeded generator, so the recipe trains like the reference.
  */
 import {
-  add,
   avgPool,
   matMul,
-  conv2d,
   fused,
   dropout,
   maxPool,
@@ -20,6 +18,7 @@ import {
   tidy,
   variable,
   type Tensor,
+  type Tensor1D,
   type Tensor2D,
   type Tensor4D,
   type Variable,
@@ -28,6 +27,7 @@ import type { Experiment } from '../config/experiment.types.js';
 import { CLASSES } from '../data/dataset.js';
 import type { Random } from '../util/random.js';
 import { batchNorm, type BatchNormParams } from './batchnorm.js';
+import { convolve } from './convolution.js';
 
 export type ModelConfig = Experiment['model'];
 
@@ -98,9 +98,6 @@ function layer(rng: Random, weightShape: number[], fanIn: number, units: number,
 const variablesOf = (l: Layer): Variable[] => (l.norm ? [l.weight, l.norm.gamma, l.norm.beta] : [l.weight, l.bias]);
 
 /** The layer's bias, or its batchnorm. */
-function finish<T extends Tensor>(h: T, l: Layer, training: boolean): T {
-  return l.norm ? batchNorm(h, l.norm, training) : (add(h, l.bias) as T);
-}
 
 export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): LeNet {
   const convFilters = [config.conv1_filters, config.conv2_filters];
@@ -133,12 +130,15 @@ export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): Le
     paramCount: trainable.reduce((n, v) => n + v.size, 0),
     forward(x, training, dropoutSeed = 0) {
       let h: Tensor4D = x;
-      // Convolutions stay unfused: tfjs's fused conv2d computes the gradient of its input even
-      // for the image, which costs more than the bias add it saves. Products fuse their bias.
-      // (tfjs fuses activations only outside gradient recording, so those stay apart.)
+      // Convolutions are one op with their bias, and relu where nothing comes between
+      // (convolution.ts); products fuse their bias (tfjs fuses activations only outside
+      // gradient recording, so those stay apart).
       conv.forEach((l, i) => {
-        h = finish(conv2d(h, l.weight as Tensor4D, 1, l.padding), l, training);
-        h = pool(activate(h, config.activation) as Tensor4D, 2, 2, 'valid');
+        const relu = !l.norm && config.activation === 'relu';
+        h = convolve(h, l.weight as Tensor4D, l.norm ? undefined : (l.bias as Tensor1D), { pad: l.padding, relu, inputGradient: i > 0 });
+        if (l.norm) h = batchNorm(h, l.norm, training);
+        if (!relu) h = activate(h, config.activation) as Tensor4D;
+        h = pool(h, 2, 2, 'valid');
         h = drop(h, config.dropout_conv, dropoutSeed + 100 + i, training);
       });
       let z: Tensor2D = reshape(h, [h.shape[0], -1]);
