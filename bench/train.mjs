@@ -49,7 +49,7 @@ function ours(file) {
   });
   const conn = new Database(db, { readonly: true });
   const rates = conn
-    .prepare('SELECT e.images_per_s FROM epochs e JOIN trials t ON t.id = e.trial_id JOIN sweeps s ON s.id = t.sweep_id WHERE s.file = ? ORDER BY e.epoch')
+    .prepare('SELECT e.images_per_s FROM epochs e JOIN sweeps s ON s.name = e.sweep WHERE s.file = ? ORDER BY e.epoch')
     .all(file)
     .map((r) => r.images_per_s);
   conn.close();

@@ -3,7 +3,7 @@
 // real CLI. Prints the adapters Dawn finds, then the total training throughput with 1, 2, 4 and
 // 8 trials in flight on the one adapter (TRIALS to change the list), and the wasm backend's
 // figure for one trial beside it. Each trial is the reference recipe on IMAGES embedded MNIST
-// training images (default 512: a CPU implementation of Vulkan such as lavapipe manages tens of
+// training images (default 256: a CPU implementation of Vulkan such as lavapipe manages tens of
 // images/s; give a real GPU 8192 or more) for 2 epochs; a trial's rate is its second epoch's
 // (the first compiles the shaders), and the total is their sum, since the trials run together.
 import { execFileSync } from 'node:child_process';
@@ -16,7 +16,7 @@ import Database from 'better-sqlite3';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'lenet-sweep-bench-webgpu-'));
 const cache = process.env.LENET_SWEEP_CACHE ?? join(work, 'cache');
-const IMAGES = Number(process.env.IMAGES ?? 512);
+const IMAGES = Number(process.env.IMAGES ?? 256);
 const TRIALS = (process.env.TRIALS ?? '1,2,4,8').split(',').map(Number);
 const EPOCHS = 2;
 

@@ -137,3 +137,28 @@ describe('gradient clipping', () => {
     expect(clipByGlobalNorm(grads, 0)).toBe(grads);
   });
 });
+
+describe('optimizers update several variables as one vector', () => {
+  it('each variable of several shapes gets what it would get alone', () => {
+    const shapes = [[2, 2], [3], [1, 3, 2]];
+    const grads = (step: number) => shapes.map((s, k) => tf.tensor(Array.from({ length: s.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(step * 7 + k * 3 + i)), s));
+    for (const name of ['sgd', 'adam', 'adamw', 'radam', 'rmsprop', 'adagrad'] as const) {
+      const config = { ...base, name, weight_decay: 0.01, momentum: 0.5 };
+      const start = (k: number) => tf.tensor(Array.from({ length: shapes[k].reduce((a, b) => a * b, 1) }, (_, i) => i / 10 - k), shapes[k]);
+      const together = shapes.map((_, k) => tf.variable(start(k)));
+      const alone = shapes.map((_, k) => tf.variable(start(k)));
+      const opt = buildOptimizer(config);
+      const opts = shapes.map(() => buildOptimizer(config));
+      for (let step = 1; step <= 4; step++) {
+        tf.tidy(() => opt.step(together, grads(step), 0.05));
+        tf.tidy(() => grads(step).forEach((g, k) => opts[k].step([alone[k]], [g], 0.05)));
+      }
+      together.forEach((v, k) => {
+        expect(v.shape).toEqual(shapes[k]);
+        Array.from(v.dataSync()).forEach((x, i) => expect(x, `${name}, variable ${k}, element ${i}`).toBeCloseTo(alone[k].dataSync()[i], 6));
+      });
+      [opt, ...opts].forEach((o) => o.dispose());
+      tf.dispose([...together, ...alone]);
+    }
+  });
+});

@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
-import { findAdapter, isCpuAdapter, releaseWebgpu } from '../src/backend/webgpu.js';
+import { releaseWebgpu } from '../src/backend/webgpu-backend.js';
+import { findAdapter, isCpuAdapter } from '../src/backend/webgpu.js';
 import { applyAffine, drawAffine } from '../src/data/augment.js';
 import { buildLeNet, type ModelConfig } from '../src/model/lenet.js';
 import { Random } from '../src/util/random.js';

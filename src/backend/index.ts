@@ -12,10 +12,11 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { backend as activeBackend, enableProdMode, getBackend, ready, setBackend } from '@tensorflow/tfjs';
+import { enableProdMode, getBackend, ready, setBackend } from '@tensorflow/tfjs';
 import { registerFastGradients } from './fast-gradients.js';
 import { registerWasmKernels } from './wasm-kernels.js';
-import { DRIVER_HINT, prepareWebgpu, webgpuInstalled, WEBGPU_PACKAGE, type AdapterInfo } from './webgpu.js';
+import { activateWebgpu } from './webgpu-backend.js';
+import { DRIVER_HINT, webgpuInstalled, WEBGPU_PACKAGE, type AdapterInfo } from './webgpu.js';
 
 export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
@@ -143,7 +144,7 @@ export interface GpuChoice {
 type Activated = { adapter?: AdapterInfo };
 
 async function activate(name: BackendName, requireGpu = false, gpu: GpuChoice = {}): Promise<Activated> {
-  if (name === 'webgpu') return activateWebgpu(requireGpu, gpu);
+  if (name === 'webgpu') return activateWebgpu(requireGpu, gpu.adapter, gpu.api);
   const pkg = NATIVE_PACKAGES[name];
   if (pkg) {
     await import(pkg); // registers the 'tensorflow' backend
@@ -161,50 +162,6 @@ async function activate(name: BackendName, requireGpu = false, gpu: GpuChoice = 
   if (!(await setBackend(name))) throw new Error(`the ${name} backend did not initialise`);
   await ready();
   return {};
-}
-
-/** The adapter this thread's webgpu backend runs on, once it has been made. */
-let webgpuAdapter: AdapterInfo | undefined;
-/** Why this thread's GPU device stopped working (lost, out of memory), if it did. */
-let gpuFault: string | undefined;
-
-/** Makes the webgpu backend (once per thread: its device and compiled shaders serve every trial), on the adapter named, else the first found. */
-async function activateWebgpu(requireGpu: boolean, gpu: GpuChoice): Promise<Activated> {
-  if (webgpuAdapter) {
-    if (requireGpu && webgpuAdapter.cpu) throw new Error(`the WebGPU adapter is a CPU implementation (${webgpuAdapter.name}), not a GPU`);
-    if (getBackend() !== 'webgpu') await setBackend('webgpu');
-    return { adapter: webgpuAdapter };
-  }
-  const adapter = await prepareWebgpu({ requireGpu, adapterName: gpu.adapter, api: gpu.api });
-  // tfjs catches a failing backend factory and answers false; the reason is in the console.
-  if (!(await setBackend('webgpu'))) throw new Error(`the webgpu backend did not initialise on ${adapter.name} (${adapter.api})`);
-  await ready();
-  watchDevice((activeBackend() as unknown as { device: GpuDevice }).device);
-  return { adapter: (webgpuAdapter = adapter) };
-}
-
-interface GpuDevice {
-  lost: Promise<{ reason: string; message: string }>;
-  onuncapturederror: ((event: { error: { message: string; constructor: { name: string } } }) => void) | null;
-}
-
-/** Remembers the first fault of the device, for checkGpu to raise in the training loop. */
-function watchDevice(device: GpuDevice): void {
-  void device.lost.then((info) => {
-    if (info.reason !== 'destroyed') gpuFault ??= `the GPU device was lost (${info.message || info.reason})`;
-  });
-  device.onuncapturederror = (event) => {
-    const { error } = event;
-    gpuFault ??= error.constructor.name === 'GPUOutOfMemoryError' ? `the GPU ran out of memory (${error.message})` : `GPU error: ${error.message}`;
-  };
-}
-
-/** A GPU device that failed: this thread's webgpu backend cannot be used again. */
-export class GpuFault extends Error {}
-
-/** Throws GpuFault when this thread's device has failed since it was made. */
-export function checkGpu(): void {
-  if (gpuFault) throw new GpuFault(gpuFault);
 }
 
 /** Whether tensors of the active backend must be read asynchronously (webgpu queues its work on the GPU). */

@@ -1,6 +1,8 @@
 /**
- * The WebGPU backend through Dawn, the WebGPU implementation inside the optional npm package
- * `webgpu` (its native addon for each platform ships in the package: nothing is downloaded).
+ * WebGPU adapters through Dawn, the WebGPU implementation inside the optional npm package
+ * `webgpu` (its native addon for each platform ships in the package: nothing is downloaded):
+ * finding one, telling a GPU from a CPU implementation, naming and listing them. The tfjs
+ * backend made on one is webgpu-backend.ts's.
  * Dawn drives Vulkan on Linux, Metal on macOS and D3D12 on Windows; where Vulkan has no usable
  * driver, Linux gets a second route through OpenGL ES (EGL without a display), which Mesa
  * provides on a stock Debian.
@@ -17,7 +19,7 @@ import { createRequire } from 'node:module';
 /** What a trial records about the adapter it ran on. */
 export interface AdapterInfo {
   vendor: string;
-  /** The device's name as the driver gives it ("NVIDIA H200", "llvmpipe (LLVM 15.0.6, 256 bits)"). */
+  /** The device as Dawn names it to JavaScript (lavapipe: "llvmpipe-llvm-15-0-6-256-bits-"). */
   name: string;
   /** The driver's description (its version, for Mesa). */
   description: string;
@@ -36,7 +38,7 @@ interface Route {
   env?: Record<string, string>;
 }
 
-interface GpuLike {
+export interface GpuLike {
   requestAdapter(options?: Record<string, unknown>): Promise<AdapterLike | null>;
 }
 
@@ -149,35 +151,6 @@ export async function listAdapters(): Promise<string[]> {
     const text = err instanceof Error ? err.message : String(err);
     return [...text.matchAll(/^ \* backend: '[^']*', name: '(.*)'$/gm)].map((m) => m[1]);
   }
-}
-
-/** The GPU object tfjs-backend-webgpu sees as navigator.gpu: every adapter request goes through the route found. */
-function routedGpu({ gpu, route }: Found): GpuLike {
-  return {
-    requestAdapter: (options) => gpu.requestAdapter({ ...options, ...route.options }),
-  };
-}
-
-/**
- * Makes `navigator.gpu` exist in this thread, reaching the route found, and imports the tfjs
- * backend (which registers itself only then). Returns the adapter the backend will use.
- */
-export async function prepareWebgpu(options: { requireGpu: boolean; adapterName?: string; api?: string }): Promise<AdapterInfo> {
-  const { found, tried } = await findAdapter(options.adapterName, options.api);
-  if (!found) throw new Error(`no WebGPU adapter found (${tried.join('; ')}): ${DRIVER_HINT}`);
-  if (options.requireGpu && found.adapter.cpu) {
-    throw new Error(`the only WebGPU adapter is a CPU implementation (${found.adapter.name}), not a GPU`);
-  }
-  const nav = ((globalThis as unknown as { navigator?: Record<string, unknown> }).navigator ??= {});
-  nav.gpu ??= routedGpu(found);
-  await import('@tensorflow/tfjs-backend-webgpu');
-  return found.adapter;
-}
-
-/** Lets the thread (or process) exit: Dawn keeps it alive while navigator.gpu holds its device. */
-export function releaseWebgpu(): void {
-  const nav = (globalThis as unknown as { navigator?: Record<string, unknown> }).navigator;
-  if (nav) delete nav.gpu;
 }
 
 /** An adapter in a few words: "NVIDIA H200 (vulkan)", "llvmpipe (LLVM 15.0.6, 256 bits) (vulkan, CPU)". */

@@ -2,7 +2,7 @@
  * The GPU process of a pool thread (gpu-host.ts): trains the webgpu trials it is sent, one at
  * a time, and sends their events back over IPC.
  */
-import { releaseWebgpu } from '../backend/webgpu.js';
+import { releaseWebgpu } from '../backend/webgpu-backend.js';
 import type { GpuRequest, WorkerEvent } from './messages.js';
 import { trainTrial } from './train-trial.js';
 

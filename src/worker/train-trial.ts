@@ -3,7 +3,8 @@
  * a pool thread (wasm, cpu, tfjs-node) or in a GPU process (webgpu, see gpu-process.ts). It
  * never touches the database.
  */
-import { checkGpu, GpuFault, initBackend } from '../backend/index.js';
+import { initBackend } from '../backend/index.js';
+import { checkGpu, GpuFault } from '../backend/webgpu-backend.js';
 import { gigabytes, wasmStepBytes } from '../backend/memory.js';
 import { loadDataset } from '../data/dataset.js';
 import { splitOptions } from '../data/sources.js';
