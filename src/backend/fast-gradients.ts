@@ -9,22 +9,18 @@
  */
 import {
   AvgPool,
-  concat,
   div,
-  eye,
   getBackend,
   getGradient,
-  matMul,
+  image,
   MaxPool,
   mul,
   registerGradient,
-  reshape,
   step,
   sub,
   type GradConfig,
   type NamedAttrMap,
   type Tensor,
-  type Tensor2D,
   type Tensor4D,
 } from '@tensorflow/tfjs';
 
@@ -48,15 +44,14 @@ function tilesExactly(x: Tensor4D, a: PoolAttrs): boolean {
 }
 
 /**
- * Repeats every pixel of t [n, oh, ow, c] into a fh×fw block: [n, oh·fh, ow·fw, c]. Along the
- * width a product with [I I …] (XNNPACK-fast), along the height a concatenation of row copies:
- * both several times faster on wasm than a broadcasting multiply.
+ * Repeats every pixel of t [n, oh, ow, c] into a fh×fw block: [n, oh·fh, ow·fw, c]. A
+ * nearest-neighbour resize to a whole multiple of the size does exactly that (source pixel
+ * floor(i / f)), in one wasm kernel: twice as fast as a product with [I I …] along the width and
+ * row copies along the height, several times a broadcasting multiply.
  */
 function upsample(t: Tensor4D, fh: number, fw: number): Tensor4D {
-  const [n, oh, ow, c] = t.shape;
-  const repeat = concat(Array.from({ length: fw }, () => eye(c)), 1) as Tensor2D; // [c, fw·c]
-  const wide = reshape(matMul(reshape(t, [n * oh * ow, c]), repeat), [n * oh, 1, ow * fw * c]);
-  return reshape(concat(Array.from({ length: fh }, () => wide), 1), [n, oh * fh, ow * fw, c]);
+  const [, oh, ow] = t.shape;
+  return image.resizeNearestNeighbor(t, [oh * fh, ow * fw]);
 }
 
 function registerPool(kernelName: string, grad: (dy: Tensor4D, saved: Tensor[], fh: number, fw: number) => Tensor): void {

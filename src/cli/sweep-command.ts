@@ -8,8 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { version as tfjsVersion } from '@tensorflow/tfjs';
-import { adapterText, AUTO_ORDER, installHint, isInstalled, isSingleThreaded, plannedBackend, probeWebgpu, webgpuProblem, type BackendChoice } from '../backend/index.js';
-import { pickAdapters } from '../backend/webgpu.js';
+import { adapterText, AUTO_ORDER, installHint, isInstalled, isSingleThreaded, plannedBackend, type BackendChoice } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
 import { loadExperiment, type Trial } from '../config/experiment.js';
 import type { Experiment } from '../config/experiment.types.js';
@@ -26,6 +25,7 @@ import { parse, positiveInt } from './args.js';
 import { goalText, metricValue, num, paramsText, pct, rate } from './format.js';
 import { leaderboard } from './leaderboard.js';
 import { liveTerminal } from './live-terminal.js';
+import { planGpus } from './gpu-options.js';
 import { fitToMachine } from './machine-fit.js';
 import { STOP_SIGNALS, StopSignals, type StopSignal } from './stop-signals.js';
 import { packageVersion } from './version.js';
@@ -36,16 +36,6 @@ function backendOption(value: string | undefined): BackendChoice | undefined {
   if (value === undefined) return undefined;
   if (!BACKENDS.includes(value as BackendChoice)) throw new UserError(`--backend: expected one of ${BACKENDS.join(', ')}, found '${value}'`);
   return value as BackendChoice;
-}
-
-/** The WebGPU adapters --gpus names, checked against those Dawn lists. */
-async function gpusOption(list: string, webgpu: boolean): Promise<string[]> {
-  if (!webgpu) throw new UserError('--gpus: no trial runs on webgpu (backend: webgpu, or auto on a machine with a GPU); see sweep backends');
-  try {
-    return pickAdapters(list, (await probeWebgpu()).adapters);
-  } catch (err) {
-    throw new UserError(`--gpus: ${(err as Error).message}`);
-  }
 }
 
 /** The trial with its backend replaced; the backend is part of the config, so of the id too. */
@@ -104,15 +94,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
       throw new UserError(`${backendSource}: backend '${b}' is not installed: ${installHint(b)}`);
     }
   }
-  // A WebGPU adapter is looked for once, here: `webgpu` without one is bad input, and `auto`
-  // takes webgpu only on a GPU.
-  if (backends.includes('webgpu')) {
-    const problem = await webgpuProblem();
-    if (problem) throw new UserError(`${backendSource}: ${problem}`);
-  }
-  const gpu = backends.includes('auto') && isInstalled('webgpu') && (await probeWebgpu()).adapter?.cpu === false;
-  const gpus = values.gpus === undefined ? [] : await gpusOption(values.gpus, backends.includes('webgpu') || gpu);
-  const gpuApi = backends.includes('webgpu') || gpu ? (await probeWebgpu()).adapter?.api : undefined;
+  const gpuPlan = await planGpus(backends, backendSource, values.gpus);
 
   const singleThreaded = backends.map(plannedBackend).find(isSingleThreaded);
   if (singleThreaded && requestedWorkers !== undefined && requestedWorkers > 1) {
@@ -125,7 +107,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
   for (const t of trials) if (!datasets.has(datasetKey(t))) datasets.set(datasetKey(t), await prepareDataset(t.config.data));
   const datasetOf = (t: Trial) => datasets.get(datasetKey(t))!;
   // Trials too large for the backend, workers beyond the free memory: refused before anything is written.
-  const fit = fitToMachine({ file: loaded.file, trials, dataset: datasetOf, requested: requestedWorkers, adapters: Math.max(1, gpus.length) });
+  const fit = fitToMachine({ file: loaded.file, trials, dataset: datasetOf, requested: requestedWorkers, adapters: Math.max(1, gpuPlan.gpus.length) });
 
   stops.defer();
   const dbPath = values.db!;
@@ -179,7 +161,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
         writer.runStarted(workers);
         writer.requeue(toRun.map((t) => t.id));
       });
-      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => datasetOf(t).dir, store, gpu, gpus, gpuApi }, tui ? () => {} : printEvent(toRun, experiment.metric));
+      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => datasetOf(t).dir, store, ...gpuPlan }, tui ? () => {} : printEvent(toRun, experiment.metric));
       // The first stop request lets the running trials end after their batch; the second ends
       // them at once. Either way the run settles below and the database is closed properly.
       const onStop = (first: boolean, signal: StopSignal) => {
