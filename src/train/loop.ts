@@ -11,7 +11,6 @@ import {
   dispose,
   equal,
   keep,
-  losses,
   mul,
   oneHot,
   scalar,
@@ -20,16 +19,16 @@ import {
   tensor4d,
   tidy,
   variableGrads,
-  Reduction,
-  type Scalar,
   type Tensor,
   type Tensor1D,
+  type Tensor2D,
 } from '@tensorflow/tfjs';
 import type { Experiment } from '../config/experiment.types.js';
 import { augmentBatch, isAugmenting } from '../data/augment.js';
 import { CLASSES, gather, type Dataset, type Split } from '../data/dataset.js';
 import { buildLeNet, type LeNet } from '../model/lenet.js';
 import { Random } from '../util/random.js';
+import { crossEntropy } from './cross-entropy.js';
 import { buildOptimizer, clipByGlobalNorm } from './optimizer.js';
 import { evaluationChunk } from '../backend/memory.js';
 import { readsAsynchronously } from '../backend/index.js';
@@ -85,7 +84,7 @@ export async function evaluate(model: LeNet, data: Dataset, split: Split, chunk 
       const x = tensor4d(images, [n, data.height, data.width, 1]);
       const y = tensor1d(labels, 'int32');
       const logits = model.forward(x, false);
-      const loss = losses.softmaxCrossEntropy(oneHot(y, CLASSES), logits, undefined, undefined, Reduction.SUM);
+      const loss = crossEntropy(oneHot(y, CLASSES) as Tensor2D, logits, 'sum');
       return [loss, sum(cast(equal(argMax(logits, 1), y), 'float32'))];
     });
     try {
@@ -146,7 +145,7 @@ export async function trainModel(config: Experiment, data: Dataset, hooks: Train
             const logits = model.forward(x, true, dropoutSeed);
             // Kept past variableGrads' own tidy; this step's tidy releases it.
             correct = keep(sum(cast(equal(argMax(logits, 1), y), 'float32')));
-            return losses.softmaxCrossEntropy(oneHot(y, CLASSES), logits) as Scalar;
+            return crossEntropy(oneHot(y, CLASSES) as Tensor2D, logits);
           }, model.trainable);
           optimizer.step(model.trainable, clipByGlobalNorm(model.trainable.map((v) => grads[v.name]), config.optimizer.clip_norm), lr);
           const sums = [add(lossSum, mul(loss, size)), add(correctSum, correct)];
