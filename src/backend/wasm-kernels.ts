@@ -10,6 +10,8 @@
  *   spatially flipped filter (in/out channels swapped) and complementary padding (stride 1).
  * - BatchMatMul with a transposed operand: wasm hands those to a slow generic loop, ~5x slower
  *   than transposing the operand first and using its XNNPACK path.
+ * - Slice: wasm's reads the whole input out of the heap (a copy) for every slice; a contiguous
+ *   slice (a variable's part of the optimizer's one vector) is copied straight from the heap.
  * - Identity: wasm's copies the tensor. The engine clones every tensor a kernel saves for its
  *   gradient (40 clones per LeNet training step, the largest [64, 28, 28, 6]); tensors are
  *   immutable, so a clone can share the input's memory, counted by reference as wasm's own
@@ -21,9 +23,12 @@ import {
   backend_util,
   getKernel,
   registerKernel,
+  slice_util,
   unregisterKernel,
+  util,
   type KernelFunc,
   type NamedAttrMap,
+  type Tensor,
   type TensorInfo,
 } from '@tensorflow/tfjs';
 
@@ -32,6 +37,8 @@ const BACKEND = 'wasm';
 interface Backend {
   disposeData(dataId: object): boolean;
   incRef(dataId: object): void;
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
 type Inputs = Record<string, TensorInfo>;
@@ -132,6 +139,20 @@ function fastBatchMatMul(shipped: KernelFunc): KernelFunc {
   };
 }
 
+function heapSlice(shipped: KernelFunc): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as Inputs;
+    const { begin, size } = attrs as { begin: number | number[]; size: number | number[] };
+    const [b, n] = slice_util.parseSliceParams(x as Tensor, begin, size);
+    if (x.dtype === 'string' || !slice_util.isSliceContinous(x.shape, b, n)) return shipped({ inputs, backend, attrs });
+    const wasm = backend as Backend;
+    const offset = slice_util.computeFlatOffset(b, util.computeStrides(x.shape));
+    const out = wasm.makeOutput(n, x.dtype);
+    wasm.typedArrayFromHeap(out).set(wasm.typedArrayFromHeap(x).subarray(offset, offset + util.sizeFromShape(n)));
+    return out;
+  };
+}
+
 function sharedIdentity(shipped: KernelFunc): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { x } = inputs as Inputs;
@@ -159,4 +180,5 @@ export function registerWasmKernels(): void {
   wrap('Conv2DBackpropInput', fastConv2DBackpropInput);
   wrap('BatchMatMul', fastBatchMatMul);
   wrap('Identity', sharedIdentity);
+  wrap('Slice', heapSlice);
 }

@@ -4,14 +4,13 @@
  *
  * In training it is one custom-gradient op: composed from tfjs ops, its backward pass was
  * ~20 kernels, most of them slow per-channel broadcasts and reductions on wasm. Here the
- * statistics are reductions of the [n·h·w, c] matrix over its rows, per-channel scaling is a
+ * statistics are per-channel sums (channel-sums.ts), per-channel scaling is a
  * product with a diagonal matrix (see channelAffine), and the input gradient uses the closed form
  *   dx = γ·rstd · (dy − mean(dy) − x̂ · mean(dy·x̂)),  dγ = Σ dy·x̂,  dβ = Σ dy.
  * test/batchnorm.test.ts checks it against automatic differentiation of the plain formula.
  */
 import {
   add,
-  avgPool,
   customGrad,
   diag,
   div,
@@ -22,16 +21,15 @@ import {
   reshape,
   rsqrt,
   square,
-  sum,
   sub,
   tidy,
   type GradSaveFunc,
   type Tensor,
   type Tensor1D,
   type Tensor2D,
-  type Tensor4D,
   type Variable,
 } from '@tensorflow/tfjs';
+import { channelSums } from './channel-sums.js';
 
 /** PyTorch's BatchNorm2d defaults. */
 export const BN_MOMENTUM = 0.1;
@@ -42,19 +40,6 @@ export interface BatchNormParams {
   beta: Variable;
   runningMean: Variable;
   runningVar: Variable;
-}
-
-/**
- * Per-channel sums of t, the [m, c] matrix of a tensor of `shape`, as [c]. For images
- * [n, h, w, c] a global average pooling first (one pass in XNNPACK, channels contiguous), then a
- * sum over the n images: on wasm half the time of summing the matrix's columns, which it runs as
- * a transpose and a reduction.
- */
-function columnSums(t: Tensor2D, shape: number[]): Tensor1D {
-  if (shape.length !== 4) return sum(t, 0);
-  const [n, h, w, c] = shape;
-  const means = avgPool(reshape(t, [n, h, w, c]) as Tensor4D, [h, w], [h, w], 'valid');
-  return mul(sum(reshape(means, [n, c]), 0), h * w) as Tensor1D;
 }
 
 /**
@@ -73,9 +58,9 @@ function trainingNorm<T extends Tensor>(x: T, bn: BatchNormParams): T {
   const m = x.size / c;
   const op = customGrad((input: Tensor | GradSaveFunc, gamma: Tensor | GradSaveFunc, beta: Tensor | GradSaveFunc, save: Tensor | GradSaveFunc) => {
     const x2 = reshape(input as Tensor, [m, c]) as Tensor2D;
-    const mean = div(columnSums(x2, shape), m) as Tensor1D;
+    const mean = div(channelSums(input as Tensor), m) as Tensor1D;
     const centered = channelAffine(x2, ones([c]) as Tensor1D, neg(mean));
-    const variance = div(columnSums(square(centered) as Tensor2D, shape), m) as Tensor1D;
+    const variance = div(channelSums(reshape(square(centered), shape)), m) as Tensor1D;
     const rstd = rsqrt(add(variance, BN_EPSILON)) as Tensor1D;
     const scale = mul(gamma as Tensor1D, rstd) as Tensor1D;
     const y = channelAffine(centered, scale, beta as Tensor1D);
@@ -91,8 +76,8 @@ function trainingNorm<T extends Tensor>(x: T, bn: BatchNormParams): T {
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xc, r, k] = saved as [Tensor2D, Tensor1D, Tensor1D];
         const dy2 = reshape(dy, [m, c]) as Tensor2D;
-        const dBeta = columnSums(dy2, shape);
-        const dGamma = mul(columnSums(mul(dy2, xc) as Tensor2D, shape), r) as Tensor1D;
+        const dBeta = channelSums(dy);
+        const dGamma = mul(channelSums(reshape(mul(dy2, xc), shape)), r) as Tensor1D;
         // dx = k·(dy − dβ/m) − x̂·k·dγ/m, with x̂ = xc·r: two diagonal products and one add.
         const fromDy = channelAffine(dy2, k, mul(k, div(dBeta, -m)) as Tensor1D);
         const fromX = channelAffine(xc, mul(mul(k, r), div(dGamma, -m)) as Tensor1D);

@@ -5,7 +5,8 @@
  * than half a convolution). Its gradient computes only what training needs:
  * - no input gradient for the first layer, whose input is the image (tfjs's own fused conv2d
  *   always computes it, which is why the layers were unfused before);
- * - relu's gradient from the output: y > 0 exactly where the input was.
+ * - relu's gradient from the output: y > 0 exactly where the input was;
+ * - the bias gradient as per-channel sums (channel-sums.ts), not a reduction over three axes.
  * The forward pass calls the FusedConv2D kernel itself: tfjs's fused.conv2d falls back to three
  * separate ops whenever gradients are being recorded, as they are here.
  * test/convolution.test.ts checks it against tfjs's gradients of the unfused layer.
@@ -19,12 +20,12 @@ import {
   FusedConv2D,
   mul,
   step,
-  sum,
   type GradSaveFunc,
   type Tensor,
   type Tensor1D,
   type Tensor4D,
 } from '@tensorflow/tfjs';
+import { channelSums } from './channel-sums.js';
 
 export interface ConvolutionOptions {
   pad: 'same' | 'valid';
@@ -52,7 +53,7 @@ export function convolve(x: Tensor4D, filter: Tensor4D, bias: Tensor1D | undefin
     const dz = relu ? (mul(dy, step(y)) as Tensor4D) : dy;
     const dFilter = engine().runKernel(Conv2DBackpropFilter, { x: input, dy: dz }, { strides: 1, pad, dataFormat: 'NHWC', filterShape: f.shape }) as Tensor4D;
     const grads: Tensor[] = [dFilter];
-    if (bias) grads.push(sum(dz, [0, 1, 2]));
+    if (bias) grads.push(channelSums(dz));
     if (options.inputGradient) grads.push(conv2dTranspose(dz, f, input.shape, 1, pad));
     return grads;
   };
