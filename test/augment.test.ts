@@ -94,6 +94,19 @@ describe('sweep augment-preview', () => {
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([8 * 86 + 2, 3 * 86 + 2]);
   });
 
+  it('draws the same grid for a file on webgpu, without a GPU in the process (no Dawn warnings, no synchronous read)', async () => {
+    const dir = tempDir();
+    const grids = [];
+    for (const backend of ['wasm', 'webgpu']) {
+      const out = join(dir, `${backend}.png`);
+      const r = await cli('augment-preview', writeExperiment(`name: a\nbackend: ${backend}\naugment: { rotate: 15, translate: 2 }\n`), '--out', out, '--rows', '2');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      grids.push(readFileSync(out));
+    }
+    expect(grids[1].equals(grids[0])).toBe(true);
+  });
+
   it('needs --out', async () => {
     const r = await cli('augment-preview', writeExperiment('name: a\n'));
     expect(r.code).toBe(2);

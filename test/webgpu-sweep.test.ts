@@ -72,6 +72,8 @@ describe('sweeps on webgpu', () => {
     expect(b.code).toBe(0);
     expect(b.stdout).toMatch(/webgpu +adapter .+ \(vulkan, CPU\): a CPU implementation, for tests; auto passes it by/);
     expect(b.stdout).toContain('* auto takes wasm');
+    expect(b.stdout).toMatch(/^WebGPU adapters \(for --gpus, by number or name\): 0: .+$/m);
+    expect((await cli('backends', 'extra')).stderr).toBe("sweep backends: unexpected argument 'extra'; see sweep --help\n");
     const json = JSON.parse((await cli('backends', '--json')).stdout);
     expect(json.auto).toBe('wasm');
     expect(json.webgpu.adapter).toMatchObject({ api: 'vulkan', cpu: true });
@@ -88,6 +90,8 @@ describe('sweeps on webgpu', () => {
     const noVulkan = { VK_ICD_FILENAMES: NO_DRIVERS.VK_ICD_FILENAMES, VK_DRIVER_FILES: NO_DRIVERS.VK_DRIVER_FILES };
     const b = await startCli(['backends', '--json'], undefined, noVulkan);
     expect(JSON.parse(b.stdout).webgpu.adapter).toMatchObject({ api: 'opengles', cpu: true });
+    // Listed on the route found, so that --gpus can name it there too.
+    expect(JSON.parse(b.stdout).webgpu.adapters.length).toBeGreaterThan(0);
     const dir = tempDir();
     const db = join(dir, 'gles.db');
     const r = await startCli([writeExperiment(TINY.replace('[avg, max]', '[max]')), '--backend', 'webgpu', '--db', db, '--no-tui'], undefined, noVulkan);
@@ -135,5 +139,29 @@ describe('sweeps on webgpu', () => {
     const statuses = (await rows(db)).map((t) => t.status).sort();
     expect(statuses).toEqual(['completed', 'failed']);
     expect((await rows(db)).find((t) => t.status === 'failed')!.error).toMatch(/^the GPU process ended \(SIGKILL\)/);
+  });
+
+  it('a GPU process that hangs (stopped) is killed when the sweep is stopped at once; none outlives it', async () => {
+    const dir = tempDir();
+    let hung = 0;
+    const r = await startCli([writeExperiment(TINY.replace('epochs: 1', 'epochs: 3')), '--backend', 'webgpu', '--db', join(dir, 'hang.db'), '--no-tui', '--workers', '2'], (out, child) => {
+      if (hung || (out.match(/started on webgpu/g) ?? []).length < 2) return;
+      hung = Number(execFileSync('pgrep', ['-P', String(child.pid), '-f', 'gpu-process'], { encoding: 'utf8' }).trim().split('\n')[0]);
+      process.kill(hung, 'SIGSTOP');
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGINT'), 500);
+    });
+    expect(hung).toBeGreaterThan(0);
+    expect(r.code).toBe(130);
+    // Killed: no such process any more, or a zombie left to init (which reaps it in its own time).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    let state = '';
+    try {
+      state = execFileSync('ps', ['-o', 'stat=,ppid=', '-p', String(hung)], { encoding: 'utf8' });
+    } catch {
+      // ps exits 1 when there is no such process.
+    }
+    expect(state.trim()).toMatch(/^(Z.*)?$/);
+    expect((await rows(join(dir, 'hang.db'))).map((t) => t.status)).toEqual(['interrupted', 'interrupted']);
   });
 });

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
 import { releaseWebgpu } from '../src/backend/webgpu-backend.js';
-import { findAdapter, isCpuAdapter } from '../src/backend/webgpu.js';
+import { findAdapter, isCpuAdapter, pickAdapters } from '../src/backend/webgpu.js';
 import { applyAffine, drawAffine } from '../src/data/augment.js';
 import { buildLeNet, type ModelConfig } from '../src/model/lenet.js';
 import { Random } from '../src/util/random.js';
@@ -117,5 +117,23 @@ describe('which adapters count as a GPU', () => {
     expect(isCpuAdapter(info('NVIDIA H200', 'NVIDIA: 570.124.06'))).toBe(false);
     expect(isCpuAdapter(info('AMD Radeon RX 7900 XTX (RADV NAVI31)', 'radv Mesa 25.0.7'))).toBe(false);
     expect(isCpuAdapter(info('Apple M2 Max'))).toBe(false);
+  });
+});
+
+describe('--gpus names adapters as Dawn lists them', () => {
+  const listed = ['NVIDIA H200', 'AMD Radeon RX 7900 XTX (RADV NAVI31)', 'llvmpipe (LLVM 15.0.6, 256 bits)'];
+
+  it('by number, by part of the name, or by the name as a trial records it', () => {
+    expect(pickAdapters('0,2', listed)).toEqual(['NVIDIA H200', 'llvmpipe (LLVM 15.0.6, 256 bits)']);
+    expect(pickAdapters('h200, radeon', listed)).toEqual(['NVIDIA H200', 'AMD Radeon RX 7900 XTX (RADV NAVI31)']);
+    expect(pickAdapters('llvmpipe-llvm-15-0-6-256-bits-', listed)).toEqual(['llvmpipe (LLVM 15.0.6, 256 bits)']);
+  });
+
+  it('refuses a number or name that is not there, one that names several, one named twice, and twins Dawn cannot tell apart', () => {
+    expect(() => pickAdapters('3', listed)).toThrow("no adapter 3 (adapters: 0: NVIDIA H200; 1: AMD Radeon RX 7900 XTX (RADV NAVI31); 2: llvmpipe (LLVM 15.0.6, 256 bits))");
+    expect(() => pickAdapters('intel', listed)).toThrow("no adapter named 'intel'");
+    expect(() => pickAdapters('a', listed)).toThrow("'a' names several adapters");
+    expect(() => pickAdapters('0,h200', listed)).toThrow("adapter 'NVIDIA H200' is named twice");
+    expect(() => pickAdapters('1', ['NVIDIA H200', 'NVIDIA H200'])).toThrow('adapter 1 has the same name as adapter 0');
   });
 });

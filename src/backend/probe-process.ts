@@ -7,7 +7,7 @@
 import { findAdapter, listAdapters } from './webgpu.js';
 
 const { found, tried } = await findAdapter();
-const adapters = await listAdapters();
+const adapters = await listAdapters(found?.route.api);
 process.stdout.write(`${JSON.stringify({ adapter: found?.adapter ?? null, tried, adapters })}\n`);
 // Dawn's instance would keep the process alive.
 process.exit(0);

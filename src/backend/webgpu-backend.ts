@@ -5,8 +5,13 @@
  * and the device watched for faults, which the training loop raises between steps. The adapters
  * themselves (finding, naming, listing) are webgpu.ts's.
  */
-import { backend as activeBackend, getBackend, ready, setBackend } from '@tensorflow/tfjs';
+import { backend as activeBackend, findBackend, getBackend, ready, removeBackend, setBackend } from '@tensorflow/tfjs';
 import { DRIVER_HINT, findAdapter, type AdapterInfo, type Found, type GpuLike } from './webgpu.js';
+
+/** The adapter this thread's webgpu backend runs on, once it has been made. */
+let webgpuAdapter: AdapterInfo | undefined;
+/** Why this thread's GPU device stopped working (lost, out of memory), if it did. */
+let gpuFault: string | undefined;
 
 /** The GPU object tfjs-backend-webgpu sees as navigator.gpu: every adapter request goes through the route found. */
 function routedGpu({ gpu, route }: Found): GpuLike {
@@ -31,16 +36,21 @@ async function prepareWebgpu(options: { requireGpu: boolean; adapterName?: strin
   return found.adapter;
 }
 
-/** Lets the thread (or process) exit: Dawn keeps it alive while navigator.gpu holds its device. */
+/**
+ * Lets the thread (or process) end: Dawn keeps it alive while navigator.gpu holds its device.
+ * The backend is removed (its buffers freed; it cannot be made again in this process) and the
+ * device destroyed first, so that nothing of Dawn is still at work while the process exits.
+ */
 export function releaseWebgpu(): void {
+  if (webgpuAdapter) {
+    const device = (findBackend('webgpu') as unknown as { device?: { destroy(): void } } | null)?.device;
+    removeBackend('webgpu');
+    device?.destroy();
+    webgpuAdapter = undefined;
+  }
   const nav = (globalThis as unknown as { navigator?: Record<string, unknown> }).navigator;
   if (nav) delete nav.gpu;
 }
-
-/** The adapter this thread's webgpu backend runs on, once it has been made. */
-let webgpuAdapter: AdapterInfo | undefined;
-/** Why this thread's GPU device stopped working (lost, out of memory), if it did. */
-let gpuFault: string | undefined;
 
 /** Makes the webgpu backend (once per thread: its device and compiled shaders serve every trial), on the adapter named, else the first found. */
 export async function activateWebgpu(requireGpu: boolean, adapterName?: string, api?: string): Promise<{ adapter: AdapterInfo }> {

@@ -139,13 +139,16 @@ export async function findAdapter(adapterName?: string, api?: string): Promise<{
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 
-/** The adapters Dawn enumerates on the native API, by name (Dawn's own listing, from its error for a name no adapter has). */
-export async function listAdapters(): Promise<string[]> {
+/** The adapters Dawn enumerates on a route, by name (Dawn's own listing, from its error for a name no adapter has). */
+export async function listAdapters(api?: string): Promise<string[]> {
   if (!webgpuInstalled()) return [];
   const { create, globals } = loadDawn();
   Object.assign(globalThis, globals);
+  // On the route given (the one the adapter was found on), else the platform's native API.
+  const route = routes('\u0001none').find((r) => api === undefined || r.api === api) ?? routes('\u0001none')[0];
+  for (const [k, v] of Object.entries(route.env ?? {})) process.env[k] ??= v;
   try {
-    await create(['adapter=\u0001none']).requestAdapter();
+    await create(route.flags).requestAdapter(route.options);
     return [];
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
@@ -153,7 +156,7 @@ export async function listAdapters(): Promise<string[]> {
   }
 }
 
-/** An adapter in a few words: "NVIDIA H200 (vulkan)", "llvmpipe (LLVM 15.0.6, 256 bits) (vulkan, CPU)". */
+/** An adapter in a few words: "nvidia-h200 (vulkan)", "llvmpipe-llvm-15-0-6-256-bits- (vulkan, CPU)". */
 export function adapterText(adapter: AdapterInfo): string {
   return `${adapter.name} (${adapter.api}${adapter.cpu ? ', CPU' : ''})`;
 }
@@ -174,6 +177,9 @@ export function isDawnNoise(line: string): boolean {
  */
 export function pickAdapters(list: string, adapters: string[]): string[] {
   const listing = adapters.length ? adapters.map((a, i) => `${i}: ${a}`).join('; ') : 'none';
+  // Dawn lists "llvmpipe (LLVM 15.0.6, 256 bits)" where JavaScript sees (and trials record)
+  // "llvmpipe-llvm-15-0-6-256-bits-": names are compared in that second spelling.
+  const spelled = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   const picked = list.split(',').map((entry) => {
     const item = entry.trim();
     if (/^\d+$/.test(item)) {
@@ -182,10 +188,12 @@ export function pickAdapters(list: string, adapters: string[]): string[] {
       if (adapters.indexOf(name) !== Number(item)) throw new Error(`adapter ${item} has the same name as adapter ${adapters.indexOf(name)} ('${name}'), and Dawn picks adapters by name: only the first of them can be used`);
       return name;
     }
-    const matches = [...new Set(adapters.filter((a) => a.toLowerCase().includes(item.toLowerCase())))];
+    const matches = [...new Set(adapters.filter((a) => spelled(a).includes(spelled(item))))];
     if (item === '' || matches.length === 0) throw new Error(`no adapter named '${item}' (adapters: ${listing})`);
     if (matches.length > 1) throw new Error(`'${item}' names several adapters (${matches.join('; ')}); give more of the name, or its number (adapters: ${listing})`);
     return matches[0];
   });
+  const twice = picked.find((name, i) => picked.indexOf(name) !== i);
+  if (twice !== undefined) throw new Error(`adapter '${twice}' is named twice; name each adapter once (--workers sets how many trials share one)`);
   return picked;
 }

@@ -28,7 +28,9 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   // The first trial's config: it has data.dir resolved against the file that names it.
   const experiment = loadExperiment(positionals[0], { set: values.set }).trials[0].config;
   const { dir } = await prepareDataset(experiment.data);
-  await initBackend(experiment.backend);
+  // A preview of a few images needs no GPU: webgpu (and auto's GPU) would load Dawn into this
+  // process, whose warnings go straight to stderr; wasm draws the same transforms.
+  await initBackend(experiment.backend === 'webgpu' ? 'wasm' : experiment.backend, { gpu: false });
   const data = loadDataset(dir, splitOptions(experiment));
   const { height: h, width: w } = data;
   // Digits spread over the training set (IDX files are often sorted by label), each row one
@@ -43,7 +45,7 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   const rng = new Random(Number(values.seed ?? experiment.training.seed));
   const batch = tensor4d(tiled, [rows * COLUMNS, h, w, 1]);
   const augmented = augmentBatch(batch, experiment.augment, rng, background);
-  const pixels = augmented.dataSync();
+  const pixels = await augmented.data();
   batch.dispose();
   augmented.dispose();
 

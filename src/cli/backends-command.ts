@@ -4,10 +4,12 @@
  */
 import { adapterText, AUTO_ORDER, installHint, isInstalled, plannedBackend, probeWebgpu } from '../backend/index.js';
 import { DRIVER_HINT } from '../backend/webgpu.js';
+import { UserError } from '../config/errors.js';
 import { parse } from './args.js';
 
 export async function backendsCommand(args: string[]): Promise<number> {
-  const { values } = parse(args, { json: { type: 'boolean', default: false } }, 'sweep backends');
+  const { values, positionals } = parse(args, { json: { type: 'boolean', default: false } }, 'sweep backends');
+  if (positionals.length) throw new UserError(`sweep backends: unexpected argument '${positionals[0]}'; see sweep --help`);
   const probe = await probeWebgpu();
   const auto = plannedBackend('auto');
   const rows = AUTO_ORDER.map((name) => {
@@ -30,6 +32,6 @@ export async function backendsCommand(args: string[]): Promise<number> {
   const width = Math.max(...rows.map((r) => r.name.length));
   for (const r of rows) console.log(`${r.auto ? '*' : ' '} ${r.name.padEnd(width)}  ${r.note}`);
   console.log(`\n* auto takes ${auto}`);
-  if (probe.adapters.length > 1) console.log(`WebGPU adapters: ${probe.adapters.join('; ')}`);
+  if (probe.adapters.length) console.log(`WebGPU adapters (for --gpus, by number or name): ${probe.adapters.map((a, i) => `${i}: ${a}`).join('; ')}`);
   return 0;
 }

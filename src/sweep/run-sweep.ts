@@ -36,12 +36,19 @@ export interface SweepOutcome {
 
 const WORKER_FILE = new URL('../worker/trial-worker.js', import.meta.url);
 
+/** Slots for the pool threads' GPU processes (a thread that is replaced takes the next slot, round). */
+const GPU_PROCESS_SLOTS = 256;
+/** How long GPU processes get to end by themselves once their threads are gone. */
+const GPU_PROCESS_GRACE_MS = 1000;
+
 /** A crashed worker may have posted events that arrive after its task failed: wait this long for them. */
 const CRASH_GRACE_MS = 1000;
 
 export class SweepRun {
   private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
   private readonly pool: Piscina;
+  /** The GPU processes of the pool threads (worker/gpu-host.ts), by slot: 0 when none. */
+  private readonly gpuPids = new Int32Array(new SharedArrayBuffer(4 * GPU_PROCESS_SLOTS));
   /** The first error in writing events; the sweep stops and `done` rejects with it. */
   private failure: Error | undefined;
   /** Set by abort(): the threads are being ended, so their trials' events no longer count. */
@@ -53,7 +60,7 @@ export class SweepRun {
   readonly done: Promise<SweepOutcome>;
 
   constructor(private readonly writer: RunWriter, trials: Trial[], options: SweepOptions, private readonly listener: EventListener) {
-    const workerData: PoolData = { gpus: options.gpus ?? [], taken: new Int32Array(new SharedArrayBuffer(4)) };
+    const workerData: PoolData = { gpus: options.gpus ?? [], taken: new Int32Array(new SharedArrayBuffer(4)), gpuPids: this.gpuPids };
     this.pool = new Piscina({ filename: WORKER_FILE.href, minThreads: options.workers, maxThreads: options.workers, idleTimeout: 1000, workerData });
     this.done = this.runAll(trials, options);
   }
@@ -79,7 +86,7 @@ export class SweepRun {
   }
 
   private destroy(): Promise<void> {
-    this.destroyed ??= this.pool.destroy();
+    this.destroyed ??= this.pool.destroy().then(() => endGpuProcesses(this.gpuPids));
     return this.destroyed;
   }
 
@@ -163,6 +170,27 @@ export class SweepRun {
 
 function statusOf(event: TerminalEvent): TrialStatus | 'queued' {
   return event.type === 'finished' ? event.status : event.type === 'failed' ? 'failed' : 'queued';
+}
+
+/**
+ * Ends the GPU processes the pool threads leave behind. Each ends by itself once its thread's
+ * channel closes; one stuck in a driver call, or stopped, would not (it ignores the terminal's
+ * signals), so after a grace period whatever is left is killed. A process that ended is at worst
+ * a zombie of this process by then (its thread, which would have reaped it, is gone), so its
+ * pid cannot have been reused.
+ */
+async function endGpuProcesses(pids: Int32Array): Promise<void> {
+  const left = () => Array.from(pids).filter((pid) => pid > 0);
+  if (!left().length) return;
+  // A timer that holds the process open: this must happen before it exits.
+  await new Promise((resolve) => setTimeout(resolve, GPU_PROCESS_GRACE_MS));
+  for (const pid of left()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
 }
 
 const delay = (ms: number) => new Promise<null>((resolve) => setTimeout(() => resolve(null), ms).unref());

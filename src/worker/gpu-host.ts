@@ -22,7 +22,8 @@ const STOP_POLL_MS = 50;
 export class GpuHost {
   private child: ChildProcess | undefined;
 
-  constructor(private readonly worker: number) {}
+  /** `pids[slot]` holds the child's pid while it lives, for the pool's owner to end it if this thread cannot. */
+  constructor(private readonly worker: number, private readonly pids: Int32Array, private readonly slot: number) {}
 
   private start(): ChildProcess {
     const child = fork(GPU_PROCESS_FILE, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
@@ -32,7 +33,9 @@ export class GpuHost {
         if (!isDawnNoise(line)) process.stderr.write(`${line}\n`);
       });
     }
+    Atomics.store(this.pids, this.slot, child.pid ?? 0);
     child.on('exit', () => {
+      Atomics.compareExchange(this.pids, this.slot, child.pid ?? 0, 0);
       if (this.child === child) this.child = undefined;
     });
     return child;

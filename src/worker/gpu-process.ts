@@ -10,7 +10,10 @@ import { trainTrial } from './train-trial.js';
 // with a 'stop' message (after the current batch) or ends the thread that owns it.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
 // The owning thread ended, or the sweep's process died: nothing left to train for.
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => {
+  releaseWebgpu();
+  process.exit(0);
+});
 
 let stopped = false;
 /** The last event's delivery: a process about to exit waits for it. */

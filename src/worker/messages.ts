@@ -26,8 +26,10 @@ export interface TrialJob {
 export interface PoolData {
   /** WebGPU adapters by name (--gpus): each thread takes the next, round the list. */
   gpus: string[];
-  /** Index 0 counts the threads that have taken one. */
+  /** Index 0 counts the threads that have made a GPU process: the count picks the adapter and the slot. */
   taken: Int32Array;
+  /** Each GPU process's pid in its slot (0 once it has ended), for the pool's owner to end any left. */
+  gpuPids: Int32Array;
 }
 
 /** A job handed to a pool thread. */

@@ -32,6 +32,12 @@ export async function trainTrial(job: TrialJob, worker: number, post: (event: Wo
     }
     const { name: backend, adapter } = await initBackend(config.backend, { gpu: job.gpu, adapter: job.adapter, api: job.api });
     const data = loadDataset(job.dataDir, splitOptions(config));
+    // A stop that came while the backend was being made (seconds for a GPU device): the trial
+    // has not started, so it stays queued.
+    if (stopped()) {
+      post({ type: 'skipped', trialId });
+      return 'done';
+    }
     step = { config: { ...config, training: { ...config.training, batch_size: Math.min(config.training.batch_size, data.train.count) } }, side: data.height };
     let lastProgress = 0;
     const result = await trainModel(config, data, {

@@ -14,18 +14,15 @@ let gpuHost: GpuHost | undefined;
 /** The adapter this thread's trials train on (--gpus), taken in turn when its first webgpu trial comes. */
 let adapter: string | undefined;
 
-function takeAdapter(): string | undefined {
-  const { gpus, taken } = workerData as PoolData;
-  return gpus.length ? gpus[Atomics.add(taken, 0, 1) % gpus.length] : undefined;
-}
-
 export default async function runTrial(task: TrialTask): Promise<void> {
   const { port, stop, ...job } = task;
   const post = (event: WorkerEvent) => port.postMessage(event);
   if (job.config.backend === 'webgpu' || (job.config.backend === 'auto' && job.gpu)) {
     if (!gpuHost) {
-      adapter = takeAdapter();
-      gpuHost = new GpuHost(threadId);
+      const { gpus, taken, gpuPids } = workerData as PoolData;
+      const turn = Atomics.add(taken, 0, 1);
+      adapter = gpus.length ? gpus[turn % gpus.length] : undefined;
+      gpuHost = new GpuHost(threadId, gpuPids, turn % gpuPids.length);
     }
     return gpuHost.run({ ...job, adapter }, post, stop);
   }
