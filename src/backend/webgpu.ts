@@ -65,9 +65,15 @@ const require = createRequire(import.meta.url);
 
 let dawn: Dawn | undefined;
 
-/** Dawn's addon, loaded once per thread; throws when the optional package is not installed. */
+/**
+ * Dawn's addon, loaded once per thread, with its WebGPU constants (GPUBufferUsage…) made global
+ * as tfjs-backend-webgpu expects; throws when the optional package is not installed.
+ */
 function loadDawn(): Dawn {
-  dawn ??= require(WEBGPU_PACKAGE) as Dawn;
+  if (!dawn) {
+    dawn = require(WEBGPU_PACKAGE) as Dawn;
+    Object.assign(globalThis, dawn.globals);
+  }
   return dawn;
 }
 
@@ -118,8 +124,7 @@ export interface Found {
  */
 export async function findAdapter(adapterName?: string, api?: string): Promise<{ found: Found | null; tried: string[] }> {
   if (!webgpuInstalled()) return { found: null, tried: [`the optional package '${WEBGPU_PACKAGE}' is not installed (npm install ${WEBGPU_PACKAGE})`] };
-  const { create, globals } = loadDawn();
-  Object.assign(globalThis, globals);
+  const { create } = loadDawn();
   const tried: string[] = [];
   // A route already known to work (the sweep's probe found it) is the only one tried: the
   // others would fail again, printing the driver's complaints.
@@ -142,8 +147,7 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
 /** The adapters Dawn enumerates on a route, by name (Dawn's own listing, from its error for a name no adapter has). */
 export async function listAdapters(api?: string): Promise<string[]> {
   if (!webgpuInstalled()) return [];
-  const { create, globals } = loadDawn();
-  Object.assign(globalThis, globals);
+  const { create } = loadDawn();
   // On the route given (the one the adapter was found on), else the platform's native API.
   const route = routes('\u0001none').find((r) => api === undefined || r.api === api) ?? routes('\u0001none')[0];
   for (const [k, v] of Object.entries(route.env ?? {})) process.env[k] ??= v;
