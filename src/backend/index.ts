@@ -99,6 +99,13 @@ export async function probeWebgpu(): Promise<WebgpuProbe> {
 /** Whether `auto` takes webgpu: an adapter that is a GPU, as far as probeWebgpu has found. */
 const webgpuForAuto = () => Boolean(webgpuProbe?.adapter && !webgpuProbe.adapter.cpu);
 
+/** Whether `auto` takes webgpu here: the package is installed and the probe finds a GPU, not a CPU implementation. */
+export async function autoTakesWebgpu(): Promise<boolean> {
+  if (!isInstalled('webgpu')) return false;
+  await probeWebgpu();
+  return webgpuForAuto();
+}
+
 /** The backend a choice will most likely get, judged without training (await probeWebgpu first for auto's GPU). */
 export function plannedBackend(choice: BackendChoice): BackendName {
   return choice === 'auto' ? AUTO_ORDER.find((name) => (name === 'webgpu' ? webgpuForAuto() : isInstalled(name)))! : choice;
@@ -211,7 +218,7 @@ export async function initBackend(choice: BackendChoice, options: { gpu?: boolea
     return { name: choice, ...(await activate(choice, false, options)) };
   }
   if (autoResult) return { name: autoResult, ...(await activate(autoResult, true, options)) };
-  const gpu = options.gpu ?? (isInstalled('webgpu') && (await probeWebgpu(), webgpuForAuto()));
+  const gpu = options.gpu ?? (await autoTakesWebgpu());
   const failures: string[] = [];
   for (const name of AUTO_ORDER) {
     if (!isInstalled(name) || (name === 'webgpu' && !gpu)) continue;

@@ -3,7 +3,7 @@
  * `backend: webgpu` without an adapter and a --gpus list naming none are bad input; `auto`
  * takes webgpu only where the probe found a GPU (not a CPU implementation of one).
  */
-import { isInstalled, probeWebgpu, webgpuProblem, type BackendChoice } from '../backend/index.js';
+import { autoTakesWebgpu, probeWebgpu, webgpuProblem, type BackendChoice } from '../backend/index.js';
 import { pickAdapters } from '../backend/webgpu.js';
 import { UserError } from '../config/errors.js';
 
@@ -23,9 +23,9 @@ export async function planGpus(backends: BackendChoice[], source: string, gpusOp
     const problem = await webgpuProblem();
     if (problem) throw new UserError(`${source}: ${problem}`);
   }
-  const probe = explicit || (backends.includes('auto') && isInstalled('webgpu')) ? await probeWebgpu() : undefined;
-  const gpu = backends.includes('auto') && probe?.adapter?.cpu === false;
+  const gpu = backends.includes('auto') && (await autoTakesWebgpu());
   const webgpu = explicit || gpu;
+  const probe = webgpu ? await probeWebgpu() : undefined;
   if (gpusOption !== undefined && !webgpu) throw new UserError('--gpus: no trial runs on webgpu (backend: webgpu, or auto on a machine with a GPU); see sweep backends');
   let gpus: string[] = [];
   if (gpusOption !== undefined) {

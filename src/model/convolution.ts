@@ -58,34 +58,17 @@ export function convolve(x: Tensor4D, filter: Tensor4D, bias: Tensor1D | undefin
     return grads;
   };
 
-  type Input = Tensor | GradSaveFunc;
-  // customGrad takes tensors and a save function last; the image (first layer) is no input of
-  // it, so no gradient is asked for it.
-  if (options.inputGradient) {
-    const op = customGrad((...args: Input[]) => {
-      const [input, f, ...rest] = args as Tensor[];
-      const b = bias ? (rest[0] as Tensor1D) : undefined;
-      const save = args[args.length - 1] as GradSaveFunc;
-      const y = forward(input as Tensor4D, f as Tensor4D, b);
-      save([y, input, f]);
-      return {
-        value: y,
-        gradFunc: (dy: Tensor, saved: Tensor[]) => {
-          const [filterGrad, ...others] = backward(dy as Tensor4D, saved[0] as Tensor4D, saved[1] as Tensor4D, saved[2] as Tensor4D);
-          const inputGrad = others.pop()!;
-          return [inputGrad, filterGrad, ...others];
-        },
-      };
-    });
-    return (bias ? op(x, filter, bias) : op(x, filter)) as Tensor4D;
-  }
-  const op = customGrad((...args: Input[]) => {
-    const [f, ...rest] = args as Tensor[];
-    const b = bias ? (rest[0] as Tensor1D) : undefined;
-    const save = args[args.length - 1] as GradSaveFunc;
-    const y = forward(x, f as Tensor4D, b);
-    save([y, f]);
-    return { value: y, gradFunc: (dy: Tensor, saved: Tensor[]) => backward(dy as Tensor4D, saved[0] as Tensor4D, x, saved[1] as Tensor4D) };
+  // customGrad differentiates its tensor arguments, in this order, which is backward's: the image
+  // (first layer) is left out of them, so no gradient is computed for it.
+  const inputs = [filter, ...(bias ? [bias] : []), ...(options.inputGradient ? [x] : [])];
+  const op = customGrad((...args: (Tensor | GradSaveFunc)[]) => {
+    const save = args.pop() as GradSaveFunc;
+    const f = args[0] as Tensor4D;
+    const b = bias ? (args[1] as Tensor1D) : undefined;
+    const input = options.inputGradient ? (args[args.length - 1] as Tensor4D) : x;
+    const y = forward(input, f, b);
+    save([y, input, f]);
+    return { value: y, gradFunc: (dy: Tensor, [ys, xs, fs]: Tensor[]) => backward(dy as Tensor4D, ys as Tensor4D, xs as Tensor4D, fs as Tensor4D) };
   });
-  return (bias ? op(filter, bias) : op(filter)) as Tensor4D;
+  return op(...inputs) as Tensor4D;
 }
