@@ -165,9 +165,9 @@ parameters:
     ]);
   });
 
-  it('refuses bayes, and random without count, with the place and a way out', () => {
+  it('refuses bayes without count, and random without count, with the place and a way out', () => {
     expect(problems('name: b\nmethod: bayes\nparameters:\n  model.pooling: { values: [avg, max] }\n')).toEqual([
-      "FILE:2:9: sweep.method: bayes (W&B's Bayesian search) is not supported yet; use grid or random",
+      'FILE:2:9: sweep.count: method bayes needs count, the most trials to run',
     ]);
     expect(problems('name: b\nsweep:\n  method: random\n  parameters: { model.pooling: [avg, max] }\n')).toEqual([
       'FILE:3:11: sweep.count: method random needs count, the number of trials to draw',

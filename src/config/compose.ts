@@ -170,13 +170,13 @@ export function compose(path: string, overrides: Overrides = {}): Composed {
 const WANDB_ONLY = ['program', 'command', 'project', 'entity'];
 
 /**
- * A Weights & Biases sweep file writes method, parameters, count and run_cap at the top level;
- * they become this project's `sweep` section, remembering where they were written.
+ * A Weights & Biases sweep file writes method, parameters, count, run_cap and early_terminate at
+ * the top level; they become this project's `sweep` section, remembering where they were written.
  */
 function liftWandbSweep(value: Mapping, origins: Origins): void {
   if (!('parameters' in value) && !('method' in value)) return;
   const sweep = (isMapping(value.sweep) ? value.sweep : (value.sweep = {})) as Mapping;
-  for (const key of ['method', 'parameters', 'count', 'run_cap']) {
+  for (const key of ['method', 'parameters', 'count', 'run_cap', 'early_terminate']) {
     if (!(key in value)) continue;
     const origin = origins.at([key]);
     const lifted: Origin = { ...origin, relocate: (p) => (p[0] === 'sweep' ? p.slice(1) : p) };

@@ -6,6 +6,8 @@
 import { dirname, resolve } from 'node:path';
 import { setPath, type Assignment } from '../sweep/grid.js';
 import { assignments, axesOf, type Axis, type SpaceProblem } from '../sweep/space.js';
+import { isAdaptive, startupProposals, type AdaptiveMethod } from '../search/methods.js';
+import { checkEarlyTerminate } from './early-terminate.js';
 import { trialId, type KeyOrders } from '../sweep/trial-id.js';
 import { UserError, type Problem } from './errors.js';
 import type { Experiment } from './experiment.types.js';
@@ -26,7 +28,22 @@ export interface Trial {
 export interface LoadedExperiment {
   file: string;
   experiment: Experiment;
+  /** Every trial of a grid or random search; the start-up trials of an adaptive one (fixed in advance). */
   trials: Trial[];
+  /** Set for tpe and bayes: what it takes to make the trials chosen as results come in. */
+  search?: AdaptiveSearch;
+}
+
+/** An adaptive search (sweep.method tpe or bayes) as the runner drives it. */
+export interface AdaptiveSearch {
+  method: AdaptiveMethod;
+  axes: Axis[];
+  seed: number;
+  startupTrials?: number;
+  /** The most trials the sweep runs (count, run_cap). */
+  maxTrials: number;
+  /** The trial of a method's values; a string when they break a rule of the config (said as the file's problem is). */
+  build(params: Assignment): Trial | string;
 }
 
 /** Keys that name, shape or compose the sweep itself and so cannot be swept, with why not. */
@@ -54,15 +71,24 @@ function checkParameterPaths(origins: Origins, axes: Axis[]): Problem[] {
 /** Problems with the sweep section as a whole: the method and how many trials it makes. */
 function checkMethod(origins: Origins, sweep: NonNullable<Experiment['sweep']>, axes: Axis[], maxTrials: number): Problem[] {
   const at = (path: string[], message: string) => ({ ...placeOf(origins, path), message });
-  if (sweep.method === 'bayes') {
-    return [at(['sweep', 'method'], "sweep.method: bayes (W&B's Bayesian search) is not supported yet; use grid or random")];
-  }
   const tooMany = (trials: number, what: string, path: string[]) => {
     const count = trials.toLocaleString('en');
     if (trials > MAX_TRIALS_EVER) return [at(path, `${what} makes ${count} trials, more than one sweep holds (${MAX_TRIALS_EVER.toLocaleString('en')}); split the search into several files`)];
     return trials > maxTrials ? [at(path, `${what} makes ${count} trials, more than ${maxTrials.toLocaleString('en')}; pass --yes to run it anyway`)] : [];
   };
   const repeats = sweep.repeats ?? 1;
+  if (isAdaptive(sweep.method)) {
+    const method = sweep.method;
+    if (sweep.count === undefined && sweep.run_cap === undefined) return [at(['sweep', 'method'], `sweep.count: method ${method} needs count, the most trials to run`)];
+    const data = axes.find((a) => a.path.startsWith('data.'));
+    if (data) return [at(['sweep', 'parameters', ...data.docPath], `sweep.parameters.${data.path}: method ${method} cannot sweep the data (it is prepared before the search starts); run one file per dataset`)];
+    if (repeats !== 1) return [at(['sweep', 'repeats'], `sweep.repeats: method ${method} chooses every trial from the results so far; repeats goes with grid and random`)];
+    if (!axes.some((a) => a.spec.kind === 'distribution' || a.spec.values.length > 1)) {
+      return [at(['sweep', 'parameters'], `sweep.parameters: method ${method} has nothing to search (every parameter has one value); give a distribution or several values`)];
+    }
+    return tooMany(Math.min(sweep.count ?? Infinity, sweep.run_cap ?? Infinity), 'sweep.count', ['sweep', sweep.count !== undefined ? 'count' : 'run_cap']);
+  }
+  if (sweep.startup_trials !== undefined) return [at(['sweep', 'startup_trials'], `sweep.startup_trials: goes with method tpe or bayes, not ${sweep.method}`)];
   if (sweep.method === 'random') {
     if (sweep.count === undefined && sweep.run_cap === undefined) return [at(['sweep', 'method'], 'sweep.count: method random needs count, the number of trials to draw')];
     return tooMany(Math.min(sweep.count ?? Infinity, sweep.run_cap ?? Infinity) * repeats, 'sweep.count', ['sweep', 'count']);
@@ -106,17 +132,18 @@ export function loadExperiment(path: string, overrides: Overrides = {}, options:
       }
     }
   }
-  if (problems.length === 0 && sweep) problems.push(...checkMethod(origins, sweep, axes, options.maxTrials ?? MAX_TRIALS));
+  if (problems.length === 0 && sweep) {
+    problems.push(...checkMethod(origins, sweep, axes, options.maxTrials ?? MAX_TRIALS));
+    if (sweep.early_terminate) problems.push(...checkEarlyTerminate(origins, sweep.early_terminate, experiment, axes));
+  }
   if (problems.length) throw new UserError(inFileOrder(problems));
 
   const byPath = new Map(axes.map((a) => [a.path, a]));
   const base = experiment.training.seed;
   const repeats = sweep?.repeats ?? 1;
-  const seen = new Map<string, Trial>();
   const keyOrders: KeyOrders = new Map();
-  const valueProblems: Problem[] = [];
-  const drawn = sweep ? assignments(axes, { method: sweep.method, count: sweep.count, run_cap: sweep.run_cap, seed: sweep.seed }) : [{}];
-  for (const params of drawn.flatMap((a) => (repeats === 1 ? [a] : Array.from({ length: repeats }, (_, k) => ({ ...a, 'training.seed': Number(a['training.seed'] ?? base) + k }))))) {
+  /** The trial of some swept values, or the problems of its config, placed in the file. */
+  const build = (params: Assignment): Trial | Problem[] => {
     const config = cloneData(raw);
     for (const [p, v] of Object.entries(params)) setPath(config, p, v);
     // A problem with a swept value is placed at that value (or its distribution) in the sweep block.
@@ -131,24 +158,47 @@ export function loadExperiment(path: string, overrides: Overrides = {}, options:
       return placeOf(origins, ['sweep', 'parameters', ...where]);
     };
     const trialProblems = validate(origins, config, pin, underParameters);
-    if (trialProblems.length) {
-      valueProblems.push(...trialProblems);
-      continue;
-    }
+    if (trialProblems.length) return trialProblems;
     const resolved = config as unknown as Experiment;
     const broken = checkRules(resolved).map((v) => problemAt(origins, v.path, v.message, pin));
-    if (broken.length) {
-      valueProblems.push(...broken);
-      continue;
-    }
+    if (broken.length) return broken;
     // A dataset folder is relative to the file that names it, wherever sweep runs from.
     if (resolved.data.dir !== undefined) {
       const where = origins.at(['data', 'dir']).source;
       resolved.data.dir = resolve(where ? dirname(where.path) : '.', resolved.data.dir);
     }
-    const id = trialId(resolved, keyOrders);
-    if (!seen.has(id)) seen.set(id, { id, params, config: resolved });
+    return { id: trialId(resolved, keyOrders), params, config: resolved };
+  };
+
+  const seen = new Map<string, Trial>();
+  const valueProblems: Problem[] = [];
+  const method = sweep?.method ?? 'grid';
+  const adaptive = sweep && isAdaptive(method) ? method : undefined;
+  const maxTrials = Math.min(sweep?.count ?? Infinity, sweep?.run_cap ?? Infinity);
+  const drawn = !sweep
+    ? [{}]
+    : adaptive
+      ? startupProposals(adaptive, { axes, goal: experiment.metric.goal, seed: sweep.seed, startupTrials: sweep.startup_trials, history: [] }, maxTrials)
+      : assignments(axes, { method: method as 'grid' | 'random', count: sweep.count, run_cap: sweep.run_cap, seed: sweep.seed });
+  for (const params of drawn.flatMap((a) => (repeats === 1 ? [a] : Array.from({ length: repeats }, (_, k) => ({ ...a, 'training.seed': Number(a['training.seed'] ?? base) + k }))))) {
+    const trial = build(params);
+    if (Array.isArray(trial)) valueProblems.push(...trial);
+    else if (!seen.has(trial.id)) seen.set(trial.id, trial);
   }
   if (valueProblems.length) throw new UserError(inFileOrder(valueProblems));
-  return { file: path, experiment, trials: [...seen.values()] };
+  const loaded: LoadedExperiment = { file: path, experiment, trials: [...seen.values()] };
+  if (sweep && adaptive) {
+    loaded.search = {
+      method: adaptive,
+      axes,
+      seed: sweep.seed,
+      startupTrials: sweep.startup_trials,
+      maxTrials,
+      build: (params) => {
+        const trial = build(params);
+        return Array.isArray(trial) ? trial.map((p) => p.message).join('; ') : trial;
+      },
+    };
+  }
+  return loaded;
 }

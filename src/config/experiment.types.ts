@@ -65,6 +65,10 @@ export interface ExperimentFile {
      * Whether larger or smaller values of the metric are better.
      */
     goal?: "maximize" | "minimize";
+    /**
+     * Once a trial reaches this value of the metric, no new trials start (W&B's metric.target); the running ones finish.
+     */
+    target?: number;
   };
   /**
    * Which digits to train on, and how they are split into training, validation and test images.
@@ -271,13 +275,13 @@ export interface ExperimentFile {
    */
   backend?: "auto" | "tensorflow-gpu" | "webgpu" | "tensorflow" | "wasm" | "cpu";
   /**
-   * The search space, in the parameter syntax of Weights & Biases Sweeps: grid takes every combination of the listed values; random draws `count` trials from the distributions.
+   * The search, in the syntax of Weights & Biases Sweeps: grid takes every combination of the listed values; random draws `count` trials from the distributions; tpe and bayes choose each next trial from the results so far. early_terminate stops trials that fall behind.
    */
   sweep?: {
     /**
-     * grid: every combination of the values. random: `count` trials drawn from the distributions (and values, uniformly). bayes is W&B's Bayesian search, not supported yet.
+     * grid: every combination of the values. random: `count` trials drawn from the distributions (and values, uniformly). tpe: the Tree-structured Parzen Estimator (as Optuna's TPESampler): startup_trials random trials, then each trial drawn where the good trials were. bayes: W&B's Bayesian search, Gaussian-process regression with expected improvement.
      */
-    method?: "grid" | "random" | "bayes";
+    method?: "grid" | "random" | "tpe" | "bayes";
     /**
      * Config paths (model.pooling, or nested as W&B writes them: model: {parameters: {pooling: …}}) mapped to a list of values, {values: [...]}, {value: x}, or {distribution: …}.
      */
@@ -285,7 +289,7 @@ export interface ExperimentFile {
       [k: string]: Parameter;
     };
     /**
-     * random: how many trials to draw.
+     * random, tpe, bayes: how many trials to run.
      */
     count?: number;
     /**
@@ -293,13 +297,74 @@ export interface ExperimentFile {
      */
     run_cap?: number;
     /**
-     * random: seed of the draws, so that the same file always gives the same trials.
+     * random, tpe, bayes: seed of the draws, so that the same file (and the same results) always gives the same trials.
      */
     seed?: number;
+    /**
+     * tpe: trials drawn at random before the estimator takes over (Optuna's n_startup_trials, default 10); bayes: random trials before the Gaussian process (default 2, the fewest it can fit).
+     */
+    startup_trials?: number;
     /**
      * Run each configuration this many times, with training.seed, training.seed + 1, …
      */
     repeats?: number;
+    /**
+     * Stops trials that fall behind, asked after every epoch but the last (the epoch is the unit of resource). hyperband: W&B's rule and keys; median: Optuna's MedianPruner; asha: Optuna's SuccessiveHalvingPruner. Each rule takes only its own keys; defaults are its source's.
+     */
+    early_terminate?: {
+      /**
+       * hyperband, median or asha.
+       */
+      type: "hyperband" | "median" | "asha";
+      /**
+       * hyperband: the first band, in epochs; the next are min_iter × eta, × eta², …
+       */
+      min_iter?: number;
+      /**
+       * hyperband (with s): the bands are max_iter/eta, max_iter/eta², … (s of them, those ≥ 1).
+       */
+      max_iter?: number;
+      /**
+       * hyperband (with max_iter): how many bands.
+       */
+      s?: number;
+      /**
+       * hyperband: at each band the top 1/eta go on (default 3).
+       */
+      eta?: number;
+      /**
+       * hyperband: true (default) compares the value at the band, false the best value so far.
+       */
+      strict?: boolean;
+      /**
+       * median: no pruning until this many trials have completed (default 5).
+       */
+      n_startup_trials?: number;
+      /**
+       * median: no pruning before this epoch (default 0).
+       */
+      n_warmup_steps?: number;
+      /**
+       * median: epochs between checks, counted from n_warmup_steps (default 1).
+       */
+      interval_steps?: number;
+      /**
+       * median: the fewest completed trials with a value at the epoch for a check (default 1).
+       */
+      n_min_trials?: number;
+      /**
+       * asha: epochs before the first rung; auto (default) is Optuna's estimate, max(1, epochs of the longest completed trial / 100).
+       */
+      min_resource?: number | "auto";
+      /**
+       * asha: rung k is at min_resource × reduction_factor^(min_early_stopping_rate + k) epochs; the top 1/reduction_factor of a rung go on (default 4).
+       */
+      reduction_factor?: number;
+      /**
+       * asha: shifts the first rung (default 0).
+       */
+      min_early_stopping_rate?: number;
+    };
   };
 }
 
@@ -332,6 +397,10 @@ export interface Experiment {
      * Whether larger or smaller values of the metric are better.
      */
     goal: "maximize" | "minimize";
+    /**
+     * Once a trial reaches this value of the metric, no new trials start (W&B's metric.target); the running ones finish.
+     */
+    target?: number;
   };
   /**
    * Which digits to train on, and how they are split into training, validation and test images.
@@ -538,13 +607,13 @@ export interface Experiment {
    */
   backend: "auto" | "tensorflow-gpu" | "webgpu" | "tensorflow" | "wasm" | "cpu";
   /**
-   * The search space, in the parameter syntax of Weights & Biases Sweeps: grid takes every combination of the listed values; random draws `count` trials from the distributions.
+   * The search, in the syntax of Weights & Biases Sweeps: grid takes every combination of the listed values; random draws `count` trials from the distributions; tpe and bayes choose each next trial from the results so far. early_terminate stops trials that fall behind.
    */
   sweep?: {
     /**
-     * grid: every combination of the values. random: `count` trials drawn from the distributions (and values, uniformly). bayes is W&B's Bayesian search, not supported yet.
+     * grid: every combination of the values. random: `count` trials drawn from the distributions (and values, uniformly). tpe: the Tree-structured Parzen Estimator (as Optuna's TPESampler): startup_trials random trials, then each trial drawn where the good trials were. bayes: W&B's Bayesian search, Gaussian-process regression with expected improvement.
      */
-    method: "grid" | "random" | "bayes";
+    method: "grid" | "random" | "tpe" | "bayes";
     /**
      * Config paths (model.pooling, or nested as W&B writes them: model: {parameters: {pooling: …}}) mapped to a list of values, {values: [...]}, {value: x}, or {distribution: …}.
      */
@@ -552,7 +621,7 @@ export interface Experiment {
       [k: string]: Parameter;
     };
     /**
-     * random: how many trials to draw.
+     * random, tpe, bayes: how many trials to run.
      */
     count?: number;
     /**
@@ -560,12 +629,73 @@ export interface Experiment {
      */
     run_cap?: number;
     /**
-     * random: seed of the draws, so that the same file always gives the same trials.
+     * random, tpe, bayes: seed of the draws, so that the same file (and the same results) always gives the same trials.
      */
     seed: number;
+    /**
+     * tpe: trials drawn at random before the estimator takes over (Optuna's n_startup_trials, default 10); bayes: random trials before the Gaussian process (default 2, the fewest it can fit).
+     */
+    startup_trials?: number;
     /**
      * Run each configuration this many times, with training.seed, training.seed + 1, …
      */
     repeats: number;
+    /**
+     * Stops trials that fall behind, asked after every epoch but the last (the epoch is the unit of resource). hyperband: W&B's rule and keys; median: Optuna's MedianPruner; asha: Optuna's SuccessiveHalvingPruner. Each rule takes only its own keys; defaults are its source's.
+     */
+    early_terminate?: {
+      /**
+       * hyperband, median or asha.
+       */
+      type: "hyperband" | "median" | "asha";
+      /**
+       * hyperband: the first band, in epochs; the next are min_iter × eta, × eta², …
+       */
+      min_iter?: number;
+      /**
+       * hyperband (with s): the bands are max_iter/eta, max_iter/eta², … (s of them, those ≥ 1).
+       */
+      max_iter?: number;
+      /**
+       * hyperband (with max_iter): how many bands.
+       */
+      s?: number;
+      /**
+       * hyperband: at each band the top 1/eta go on (default 3).
+       */
+      eta?: number;
+      /**
+       * hyperband: true (default) compares the value at the band, false the best value so far.
+       */
+      strict?: boolean;
+      /**
+       * median: no pruning until this many trials have completed (default 5).
+       */
+      n_startup_trials?: number;
+      /**
+       * median: no pruning before this epoch (default 0).
+       */
+      n_warmup_steps?: number;
+      /**
+       * median: epochs between checks, counted from n_warmup_steps (default 1).
+       */
+      interval_steps?: number;
+      /**
+       * median: the fewest completed trials with a value at the epoch for a check (default 1).
+       */
+      n_min_trials?: number;
+      /**
+       * asha: epochs before the first rung; auto (default) is Optuna's estimate, max(1, epochs of the longest completed trial / 100).
+       */
+      min_resource?: number | "auto";
+      /**
+       * asha: rung k is at min_resource × reduction_factor^(min_early_stopping_rate + k) epochs; the top 1/reduction_factor of a rung go on (default 4).
+       */
+      reduction_factor?: number;
+      /**
+       * asha: shifts the first rung (default 0).
+       */
+      min_early_stopping_rate?: number;
+    };
   };
 }
