@@ -243,7 +243,7 @@ describe('bad input', () => {
       expect(digest(foreign)).toBe(before.foreign);
       const v = await cli(...command, '--db', newer);
       expect(v.code).toBe(2);
-      expect(v.stderr).toMatch(/^\S*newer\.db: database schema version 99 is newer than this lenet-sweep understands \(3\); upgrade lenet-sweep\n$/);
+      expect(v.stderr).toMatch(/^\S*newer\.db: database schema version 99 is newer than this lenet-sweep understands \(4\); upgrade lenet-sweep\n$/);
       expect(digest(newer)).toBe(before.newer);
     }
     expect(readdirSync(dir).sort()).toEqual(['foreign.db', 'newer.db']);

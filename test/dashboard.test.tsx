@@ -400,6 +400,25 @@ describe('detail and keys', () => {
     await tick();
     expect(r.lastFrame()!.split('\n').at(-1)).toMatch(/^1\/3 done · 0 running on 2 workers · 1 interrupted · elapsed \d+s · sweep interrupted$/);
   });
+
+  it('pruned trials: their status on the board, and in the footer how many and the share of a full search\'s epochs', async () => {
+    const plans = [
+      { status: 'completed', valAcc: [0.9, 0.95, 0.97, 0.98] },
+      { status: 'pruned', valAcc: [0.5], pruneReason: 'val_acc 0.5 at epoch 1 below the band cutoff 0.9 (band 1)' },
+      { status: 'pruned', valAcc: [0.6, 0.7, 0.75], pruneReason: 'val_acc 0.75 at epoch 3 below the band cutoff 0.97 (band 3)' },
+      { status: 'queued' },
+    ] as const;
+    const runs = writeRuns('name: pruning\ntraining: { epochs: 4 }\nsweep: { parameters: { training.seed: [1, 2, 3, 4] } }\n', (_t, i) => ({ ...plans[i], valAcc: 'valAcc' in plans[i] ? [...plans[i].valAcc] : [] }));
+    const db = openForReading(runs.db);
+    const r = render(<Dashboard store={new BoardStore(() => loadBoard(db, 'pruning'))} mode="attach" ended />);
+    unmounts.push(r.unmount);
+    await tick();
+    const lines = r.lastFrame()!.split('\n');
+    expect(lines.filter((l) => /\d\/4 [█▌░]+ pruned /.test(l))).toHaveLength(2);
+    expect(rowOf(lines, runs.trials[1].id.slice(0, 8))).toMatch(/ 1\/4 .* pruned /);
+    // 8 epochs trained of the 12 the three started trials would have run without pruning.
+    expect(lines.at(-1)).toMatch(/^3\/4 done · 0 running on 2 workers · 2 pruned \(67% of a full search's epochs\) · elapsed/);
+  });
 });
 
 describe('keys arriving in one read', () => {

@@ -15,6 +15,8 @@ import { openForWriting } from '../dist/store/open.js';
 import { RunWriter } from '../dist/store/writer.js';
 // @ts-expect-error: built JavaScript, no declarations
 import { SweepRun } from '../dist/sweep/run-sweep.js';
+// @ts-expect-error: built JavaScript, no declarations
+import { SweepSearch } from '../dist/sweep/search.js';
 import type { Trial } from '../src/config/experiment.js';
 import type { WorkerEvent } from '../src/worker/messages.js';
 import { CACHE } from './cli-helpers.js';
@@ -31,7 +33,8 @@ it('marks a trial that throws as failed, with its error, and finishes the others
   const writer = RunWriter.begin(db, 'smoke.yaml', experiment, [good, broken], { host: 'test', versions: {} });
   const events: WorkerEvent[] = [];
   const { dir: dataDir } = await prepareDataset(good.config.data);
-  const run = new SweepRun(writer, [good, broken], { workers: 2, dataDir: () => dataDir, store: async (write: () => void) => write(), gpu: false }, (_t: Trial, e: WorkerEvent) => events.push(e));
+  const search = new SweepSearch({ metric: experiment.metric, stored: [], queue: [good, broken] });
+  const run = new SweepRun(writer, search, { workers: 2, dataDir: () => dataDir, store: async (write: () => void) => write(), gpu: false }, (_t: Trial, e: WorkerEvent) => events.push(e));
   const outcome = await run.done;
   db.close();
 
@@ -64,7 +67,8 @@ it('a trial the wasm heap cannot hold fails with what to lower, and the next tri
   const { dir: dataDir } = await prepareDataset(base.config.data);
   const events: WorkerEvent[] = [];
   // One worker: the small trial runs on the thread that replaced the one the huge trial broke.
-  const run = new SweepRun(writer, [huge, small], { workers: 1, dataDir: () => dataDir, store: async (write: () => void) => write(), gpu: false }, (_t: Trial, e: WorkerEvent) => events.push(e));
+  const search = new SweepSearch({ metric: experiment.metric, stored: [], queue: [huge, small] });
+  const run = new SweepRun(writer, search, { workers: 1, dataDir: () => dataDir, store: async (write: () => void) => write(), gpu: false }, (_t: Trial, e: WorkerEvent) => events.push(e));
   const outcome = await run.done;
   db.close();
   expect(Object.fromEntries(outcome.statuses)).toEqual({ huge00000000: 'failed', [small.id]: 'completed' });

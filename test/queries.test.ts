@@ -154,8 +154,8 @@ describe('show, best, compare, sql, sweeps list', () => {
     const [s] = await json('sweeps', 'list');
     expect(s).toMatchObject({ name: 'pool3', status: 'completed', trials: 6, counts: { completed: 6 }, best_trial: ids['max/3'], metric: 'val_acc', workers: 2 });
     const table = await cli('sweeps', 'list', '--db', db);
-    expect(table.stdout).toMatch(/^sweep\s+status\s+completed\s+trials\s+metric\s+best\s+best trial/);
-    expect(table.stdout).toMatch(new RegExp(`pool3\\s+completed\\s+6\\s+6\\s+val_acc\\s+98\\.40%\\s+${ids['max/3']}`));
+    expect(table.stdout).toMatch(/^sweep\s+status\s+completed\s+pruned\s+trials\s+metric\s+best\s+best trial/);
+    expect(table.stdout).toMatch(new RegExp(`pool3\\s+completed\\s+6\\s+0\\s+6\\s+val_acc\\s+98\\.40%\\s+${ids['max/3']}`));
   });
 });
 

@@ -11,7 +11,9 @@ import { RunWriter } from '../src/store/writer.js';
 import { tempDir, writeExperiment } from './helpers.js';
 
 export interface FakeTrial {
-  status: 'queued' | 'running' | 'completed' | 'failed' | 'interrupted';
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'interrupted' | 'pruned';
+  /** For a pruned trial: the rule's figures. */
+  pruneReason?: string;
   /** Validation accuracy of each completed epoch. */
   valAcc?: number[];
   testAcc?: number;
@@ -44,7 +46,7 @@ export function writeRuns(
       );
       if (fake.progress) writer.progress(trial.id, fake.progress.epoch, fake.progress.batch);
       if (fake.status === 'failed') writer.trialFailed(trial.id, fake.error ?? 'boom');
-      else if (fake.status !== 'running') writer.trialFinished(trial.id, fake.status, { loss: 0.1, acc: fake.testAcc ?? null });
+      else if (fake.status !== 'running') writer.trialFinished(trial.id, fake.status, { loss: 0.1, acc: fake.testAcc ?? null }, fake.pruneReason ?? null);
     });
     writer.finish(options.sweepStatus === 'running' ? 'completed' : (options.sweepStatus ?? 'completed'));
     // Still running: no end time yet.

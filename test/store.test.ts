@@ -115,6 +115,18 @@ describe('schema versions', () => {
     const [row] = listTrials(reader);
     reader.close();
     expect(row).toMatchObject({ id: '0123456789ab', sweep: 'old', rank: 1, best_value: 0.97, test_acc: 0.96, epochs: 2, epochs_planned: 2, val_acc: 0.97, images_per_s: 1600, seconds: 4 });
+    // Version 4 rebuilt trial_records (a trial may be pruned): the epochs still belong to it, by a
+    // foreign key that still holds, and its place in the order is kept.
+    const w = new Database(path);
+    w.pragma('foreign_keys = ON');
+    w.prepare(`UPDATE trial_records SET status = 'pruned', prune_reason = 'val_acc 0.95 at epoch 1 below the median 0.96' WHERE id = ?`).run('0123456789ab');
+    expect(w.prepare(`SELECT status, prune_reason FROM trials`).get()).toEqual({ status: 'pruned', prune_reason: 'val_acc 0.95 at epoch 1 below the median 0.96' });
+    expect(() => w.prepare(`INSERT INTO epoch_records (trial_id, epoch) VALUES ('nope', 1)`).run()).toThrow(/FOREIGN KEY/);
+    expect((w.pragma('foreign_key_list(epoch_records)') as { table: string }[]).map((k) => k.table)).toEqual(['trial_records']);
+    expect(w.prepare(`SELECT rowid FROM trial_records`).get()).toEqual({ rowid: 1 });
+    w.prepare(`DELETE FROM trial_records`).run();
+    expect(w.prepare(`SELECT count(*) AS n FROM epoch_records`).get()).toEqual({ n: 0 });
+    w.close();
   });
 
   it('writers check a database is theirs before writing anything to it, WAL mode included', () => {

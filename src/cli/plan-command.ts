@@ -13,6 +13,7 @@ import { trainImagesPerEpoch } from '../data/counts.js';
 import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { table } from './format.js';
+import { ruleText } from '../search/rules/index.js';
 
 /** Mean training throughput of earlier epochs on a backend, or null without any. */
 function measuredRate(dbPath: string, backend: string): number | null {
@@ -36,7 +37,7 @@ export async function planCommand(args: string[]): Promise<number> {
     yes: { type: 'boolean', default: false },
   }, 'sweep plan');
   if (positionals.length !== 1) throw new UserError('sweep plan: expected one experiment file; see sweep --help');
-  const { experiment, trials } = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
+  const { experiment, trials, search } = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
   // auto takes webgpu only where the probe finds a GPU.
   if (trials.some((t) => t.config.backend === 'auto') && isInstalled('webgpu')) await probeWebgpu();
   const rates = new Map<string, number | null>();
@@ -49,8 +50,10 @@ export async function planCommand(args: string[]): Promise<number> {
     const seconds = rate && images !== null ? (images * t.config.training.epochs) / rate : null;
     return { id: t.id, params: t.params, backend, epochs: t.config.training.epochs, seconds };
   });
+  const rule = experiment.sweep?.early_terminate;
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(planned, null, 2)}\n`);
+    const adaptive = search && { method: search.method, max_trials: search.maxTrials, fixed: planned.length, chosen_later: Math.max(0, search.maxTrials - planned.length) };
+    process.stdout.write(`${JSON.stringify(adaptive || rule ? { ...adaptive, early_terminate: rule && ruleText(rule, Math.max(...trials.map((t) => t.config.training.epochs))), trials: planned } : planned, null, 2)}\n`);
     return 0;
   }
   const keys = [...new Set(planned.flatMap((p) => Object.keys(p.params)))];
@@ -59,9 +62,18 @@ export async function planCommand(args: string[]): Promise<number> {
     planned.map((p, i) => [String(i + 1), p.id, ...keys.map((k) => valueText(p.params[k])), String(p.epochs), p.backend, p.seconds === null ? '—' : duration(p.seconds)]),
     new Set([0, keys.length + 2, keys.length + 4]),
   ));
+  if (search) {
+    const later = Math.max(0, search.maxTrials - planned.length);
+    console.log(
+      `\n${experiment.name}: ${search.method} search of at most ${search.maxTrials} trials: the ${planned.length} start-up trial${planned.length === 1 ? '' : 's'} above are fixed in advance` +
+        (later ? `; the other ${later} are chosen as results come in` : ''),
+    );
+  }
+  if (rule) console.log(`${search ? '' : '\n'}early termination: ${ruleText(rule, Math.max(...trials.map((t) => t.config.training.epochs)))}; trials may stop before their last epoch, so the estimate is an upper bound`);
   const known = planned.filter((p) => p.seconds !== null);
   const workers = defaultWorkers(trials.map((t) => t.config.backend), availableParallelism());
   const total = known.reduce((s, p) => s + p.seconds!, 0);
+  if (search) return 0;
   console.log(
     `\n${experiment.name}: ${trials.length} trial${trials.length === 1 ? '' : 's'}` +
       (known.length ? `; about ${duration(total / Math.max(1, Math.min(workers, trials.length)))} on ${workers} worker${workers === 1 ? '' : 's'}` +

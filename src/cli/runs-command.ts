@@ -25,7 +25,7 @@ const SUBCOMMANDS = ['list', 'show', 'best', 'compare', 'sql'] as const;
 /** The trial fields that --where, --sort and CSV know by name, besides config paths. */
 const FIELDS = [
   'rank', 'id', 'sweep', 'status', 'metric', 'goal', 'best_value', 'best_epoch', 'val_acc', 'val_loss', 'test_acc', 'test_loss',
-  'epochs', 'epochs_planned', 'images_per_s', 'seconds', 'backend', 'param_count', 'started_at', 'finished_at', 'error',
+  'epochs', 'epochs_planned', 'images_per_s', 'seconds', 'backend', 'param_count', 'started_at', 'finished_at', 'error', 'prune_reason',
 ] as const satisfies readonly (keyof TrialSummary)[];
 type Field = (typeof FIELDS)[number];
 
@@ -206,7 +206,7 @@ function show(args: string[]): number {
     }
     const width = Math.max(40, Math.min(process.stdout.columns ?? 80, 100));
     const lines = [
-      `trial ${trial.id} of sweep ${trial.sweep}: ${trial.status}${trial.error ? ` (${trial.error})` : ''}`,
+      `trial ${trial.id} of sweep ${trial.sweep}: ${trial.status}${trial.error ? ` (${trial.error})` : ''}${trial.prune_reason ? ` (${trial.prune_reason})` : ''}`,
       `params  ${Object.entries(trial.params).map(([k, v]) => `${k}=${v}`).join('  ') || '(none swept)'}`,
       `best    ${trial.metric} ${metricValue(trial.metric, trial.best_value)}${trial.best_epoch ? ` at epoch ${trial.best_epoch}` : ''}` +
         `  test_acc ${pct(trial.test_acc)}  epochs ${trial.epochs}/${trial.epochs_planned}  ${rate(trial.images_per_s)} img/s` +

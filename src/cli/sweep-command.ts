@@ -13,12 +13,14 @@ import { UserError } from '../config/errors.js';
 import { loadExperiment, type Trial } from '../config/experiment.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { prepareDataset, type PreparedDataset } from '../data/sources.js';
-import { listTrials, rankAmong } from '../store/queries.js';
+import { listTrials, rankAmong, searchRecords } from '../store/queries.js';
 import { DatabaseFile, DEFAULT_DB, openForWriting } from '../store/open.js';
 import { GaveUp, PATIENCE_MS, patiently } from '../store/patience.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import type { LiveDashboard } from '../dashboard/live.js';
 import { SweepRun } from '../sweep/run-sweep.js';
+import { ENDED, trialsToRun } from '../sweep/resume.js';
+import { SweepSearch } from '../sweep/search.js';
 import { trialId } from '../sweep/trial-id.js';
 import type { WorkerEvent } from '../worker/messages.js';
 import { parse, positiveInt } from './args.js';
@@ -85,6 +87,9 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
 
   const loaded = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
   const { experiment } = loaded;
+  if (values.rerun && loaded.search) {
+    throw new UserError(`--rerun: method ${loaded.search.method} chose its trials from the results it had; to search again from the start, use another --db or another name`);
+  }
   // Trials that differed only in their backend become one under --backend.
   const trials = backendOverride ? [...new Map(loaded.trials.map((t) => withBackend(t, backendOverride)).map((t) => [t.id, t])).values()] : loaded.trials;
   const backends = [...new Set(trials.map((t) => t.config.backend))];
@@ -139,29 +144,53 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
           'If it still runs there, stop one of the two: two runs of a sweep train the same trials.',
       );
     }
-    const stored = writer.statuses(trials.map((t) => t.id));
-    const toRun = values.rerun ? trials : trials.filter((t) => stored.get(t.id) !== 'completed');
-    const workers = Math.max(1, Math.min(fit.workers, toRun.length));
+    const stored = searchRecords(db, writer.sweepId, experiment.metric.name);
+    const toRun = trialsToRun(loaded, trials, stored, values.rerun!);
+    const search = new SweepSearch({
+      metric: experiment.metric,
+      rule: experiment.sweep?.early_terminate,
+      adaptive: loaded.search,
+      stored,
+      queue: toRun,
+      adjust: backendOverride ? (t) => withBackend(t, backendOverride) : undefined,
+    });
+    const adaptive = loaded.search;
+    // An adaptive search may propose trials after the queue: its workers are those it may run at once.
+    const runnable = search.reachedTarget ? 0 : adaptive ? toRun.length + Math.max(0, adaptive.maxTrials - stored.length) : toRun.length;
+    const workers = Math.max(1, Math.min(fit.workers, runnable));
     for (const note of fit.notes) console.log(note);
-    const kept = trials.length - toRun.length;
+    // The trials that ended before this run (a grid or random file's own; every one of an adaptive search).
+    const running = new Set(toRun.map((t) => t.id));
+    const fileIds = adaptive ? undefined : new Set(trials.map((t) => t.id));
+    const before = stored.filter((r) => !running.has(r.id) && (!fileIds || fileIds.has(r.id)) && ENDED.includes(r.status));
+    const pruned = before.filter((r) => r.status === 'pruned').length;
+    const ended = before.length
+      ? `, ${before.length - pruned} already completed${pruned ? `, ${pruned} pruned` : ''}${adaptive ? '' : ' (--rerun trains them again)'}`
+      : '';
+    const size = adaptive ? `at most ${adaptive.maxTrials} trials (${adaptive.method})` : `${trials.length} trial${trials.length === 1 ? '' : 's'}`;
     console.log(
-      `sweep ${experiment.name}: ${trials.length} trial${trials.length === 1 ? '' : 's'}` +
-        (kept ? `, ${kept} already completed (--rerun trains them again)` : '') +
-        (toRun.length ? `; running ${toRun.length} on ${workers} worker${workers === 1 ? '' : 's'} (backend ${backends.map((b) => (b === 'auto' ? `auto → ${plannedBackend(b)}` : b)).join(', ')})` : '') +
+      `sweep ${experiment.name}: ${size}${ended}` +
+        (runnable ? `; running ${adaptive ? 'up to ' : ''}${runnable} on ${workers} worker${workers === 1 ? '' : 's'} (backend ${backends.map((b) => (b === 'auto' ? `auto → ${plannedBackend(b)}` : b)).join(', ')})` : '') +
         ` → ${values.db}`,
     );
 
     let code = 0;
-    const ids = trials.map((t) => t.id);
     // The dashboard needs a terminal to draw on; otherwise (pipes, logs, CI) one line per event.
     const tui = liveTerminal() && !values['no-tui'];
     let dashboard: LiveDashboard | undefined;
-    if (toRun.length) {
+    if (runnable) {
       await store(() => {
         writer.runStarted(workers);
         writer.requeue(toRun.map((t) => t.id));
       });
-      const run = new SweepRun(writer, toRun, { workers, dataDir: (t) => datasetOf(t).dir, store, ...gpuPlan }, tui ? () => {} : printEvent(toRun, experiment.metric));
+      const total = adaptive ? adaptive.maxTrials : toRun.length;
+      const run = new SweepRun(
+        writer,
+        search,
+        { workers, dataDir: (t) => datasetOf(t).dir, store, ...gpuPlan },
+        tui ? () => {} : printEvent(total, experiment.metric),
+        { skipped: (params, problem) => console.log(`note: skipped the values ${paramsText(params)}: ${problem}`) },
+      );
       // The first stop request lets the running trials end after their batch; the second ends
       // them at once. Either way the run settles below and the database is closed properly.
       const onStop = (first: boolean, signal: StopSignal) => {
@@ -199,6 +228,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
           writer.finish(outcome.stopped ? 'interrupted' : failed ? 'failed' : 'completed');
         });
         code = outcome.stopped ? (stops.exitCode ?? STOP_SIGNALS.SIGINT) : failed ? 1 : 0;
+
       } finally {
         // The final leaderboard stays on the screen.
         await dashboard?.finish();
@@ -206,8 +236,14 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     } else {
       await store(() => writer.finish('completed'));
     }
+    if (search.reachedTarget) {
+      const { id, value } = search.reachedTarget;
+      console.log(`note: trial ${id} reached the target ${experiment.metric.name} ${metricValue(experiment.metric.name, value)} (metric.target ${experiment.metric.target}): no new trials start`);
+    }
     if (!dashboard) {
       console.log(`\nleaderboard (${experiment.metric.name}, ${goalText(experiment.metric.goal)})`);
+      // A grid or random file's trials; every trial of an adaptive search (its earlier runs' too).
+      const ids = adaptive ? undefined : trials.map((t) => t.id);
       console.log(leaderboard(rankAmong(listTrials(db, { sweep: experiment.name, ids }))));
     }
     return code;
@@ -217,9 +253,13 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
 }
 
 /** One line per finished epoch and per trial outcome. */
-function printEvent(trials: Trial[], { name: metric, goal }: Experiment['metric']) {
-  const index = new Map(trials.map((t, i) => [t.id, i + 1]));
-  const label = (t: Trial) => `[${index.get(t.id)}/${trials.length} ${t.id}${Object.keys(t.params).length ? ` ${paramsText(t.params)}` : ''}]`;
+function printEvent(total: number, { name: metric, goal }: Experiment['metric']) {
+  // Numbered as they start: an adaptive search chooses its trials as it goes.
+  const index = new Map<string, number>();
+  const label = (t: Trial) => {
+    if (!index.has(t.id)) index.set(t.id, index.size + 1);
+    return `[${index.get(t.id)}/${total} ${t.id}${Object.keys(t.params).length ? ` ${paramsText(t.params)}` : ''}]`;
+  };
   const best = new Map<string, { epoch: number; value: number }>();
   return (trial: Trial, event: WorkerEvent) => {
     switch (event.type) {
@@ -239,6 +279,7 @@ function printEvent(trials: Trial[], { name: metric, goal }: Experiment['metric'
       case 'finished': {
         const b = best.get(trial.id);
         const bestText = b ? `best ${metric} ${metricValue(metric, b.value)} (epoch ${b.epoch})` : 'no epoch finished';
+        if (event.status === 'pruned') return console.log(`${label(trial)} pruned: ${event.pruneReason}; ${bestText}`);
         return console.log(`${label(trial)} ${event.status}: ${bestText}, test_acc ${pct(event.testAcc)}`);
       }
       case 'failed':

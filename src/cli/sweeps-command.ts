@@ -18,13 +18,13 @@ export function sweepsCommand(args: string[]): number {
       print(JSON.stringify(sweeps, null, 2));
       return 0;
     }
-    const headers = ['sweep', 'status', 'completed', 'trials', 'metric', 'best', 'best trial', 'updated', 'file'];
-    const rows = sweeps.map((s) => [s.name, s.status, s.counts.completed ?? 0, s.trials, s.metric, s.best_value, s.best_trial, s.updated_at, s.file]);
+    const headers = ['sweep', 'status', 'completed', 'pruned', 'trials', 'metric', 'best', 'best trial', 'updated', 'file'];
+    const rows = sweeps.map((s) => [s.name, s.status, s.counts.completed ?? 0, s.counts.pruned ?? 0, s.trials, s.metric, s.best_value, s.best_trial, s.updated_at, s.file]);
     const text = sweeps.map((s) => [
-      s.name, sweepStatusText(s.status, s.process_gone), String(s.counts.completed ?? 0), String(s.trials), s.metric, metricValue(s.metric, s.best_value),
+      s.name, sweepStatusText(s.status, s.process_gone), String(s.counts.completed ?? 0), String(s.counts.pruned ?? 0), String(s.trials), s.metric, metricValue(s.metric, s.best_value),
       s.best_trial ?? '—', s.updated_at.replace('T', ' ').slice(0, 19), s.file,
     ]);
-    print(render({ headers, rows, text, numeric: new Set([2, 3, 5]) }, format, 'no sweeps yet'));
+    print(render({ headers, rows, text, numeric: new Set([2, 3, 4, 6]) }, format, 'no sweeps yet'));
     return 0;
   });
 }

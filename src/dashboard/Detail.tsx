@@ -47,7 +47,7 @@ export function Detail({ trial, metric, width, height }: { trial: BoardTrial; me
   // redraw): the fixed lines first, then table rows, then charts, which go first when short.
   const configLines = height >= 24 ? 3 : 1;
   const config = pack(flatConfig(trial.config).filter((w) => !w.startsWith('description=') && !w.startsWith('sweep.')), width - 8, configLines);
-  let left = height - (2 + config.length + (trial.error ? 1 : 0) + 1);
+  let left = height - (2 + config.length + (trial.error ? 1 : 0) + (trial.prune_reason ? 1 : 0) + 1);
   const tableRows = Math.max(1, Math.min(e.length, Math.floor(left / 3)));
   left -= tableRows;
   const rows = e.slice(-tableRows).map((r) => [String(r.epoch), num(r.train_loss), pct(r.train_acc), num(r.val_loss), pct(r.val_acc), String(r.lr ?? ''), r.seconds?.toFixed(1) ?? '', rate(r.images_per_s)]);
@@ -95,6 +95,7 @@ export function Detail({ trial, metric, width, height }: { trial: BoardTrial; me
         </Text>
       ))}
       {trial.error && <Text color="red" wrap="truncate">{fit(`error   ${trial.error}`, width)}</Text>}
+      {trial.prune_reason && <Text color="magenta" wrap="truncate">{fit(`pruned  ${trial.prune_reason}`, width)}</Text>}
       <Text bold wrap="truncate">{headerLine(columns)}</Text>
       {rows.length ? rows.map((r) => <Text key={r[0]} wrap="truncate">{tableLine(r)}</Text>) : <Text dimColor>no epoch finished yet</Text>}
       <Box flexDirection={sideBySide ? 'row' : 'column'} gap={sideBySide ? 2 : 0}>

@@ -32,6 +32,7 @@ export function Footer({ totals: t, sweepStatus, processGone, sort, view, mode, 
   const progress = [
     `${t.done}/${t.total} done`,
     `${t.running} running${t.workers ? ` on ${t.workers} worker${t.workers === 1 ? '' : 's'}` : ''}`,
+    ...(t.pruned ? [`${t.pruned} pruned (${t.epochShare === null ? '—' : `${Math.round(t.epochShare * 100)}%`} of a full search's epochs)`] : []),
     ...(t.failed ? [`${t.failed} failed`] : []),
     ...(t.interrupted ? [`${t.interrupted} interrupted`] : []),
     `elapsed ${duration(t.elapsed)}`,

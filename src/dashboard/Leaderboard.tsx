@@ -17,6 +17,7 @@ export const STATUS_COLOR: Record<string, string> = {
   failed: 'red',
   diverged: 'red',
   interrupted: 'yellow',
+  pruned: 'magenta',
 };
 
 /** Short column names for parameters: the last part of the path unless two parameters share it. */

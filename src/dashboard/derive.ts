@@ -17,7 +17,7 @@ export const SEED_PARAM = 'training.seed';
 /** Significance level of the difference to the leading group. */
 export const ALPHA = 0.05;
 
-const TERMINAL = new Set(['completed', 'failed', 'diverged', 'interrupted']);
+const TERMINAL = new Set(['completed', 'pruned', 'failed', 'diverged', 'interrupted']);
 
 /** Higher first, missing values last. */
 const desc = (a: number | null, b: number | null) => (a === null || b === null ? (a === null ? 1 : 0) - (b === null ? 1 : 0) : b - a);
@@ -134,12 +134,19 @@ export function groupTrials(board: Board): Group[] {
 }
 
 export interface Totals {
-  /** Trials this run has finished with (completed, failed or diverged); interrupted ones train again next run. */
+  /** Trials this run has finished with (completed, pruned, failed or diverged); interrupted ones train again next run. */
   done: number;
   total: number;
   running: number;
   failed: number;
   interrupted: number;
+  /** Trials the early-termination rule stopped. */
+  pruned: number;
+  /**
+   * Epochs trained so far as a share of those the same trials would have trained without early
+   * termination (each to its planned epochs); null when none was pruned.
+   */
+  epochShare: number | null;
   workers: number | null;
   /** Seconds since the run started (to `now`, or to the last update once the sweep has ended). */
   elapsed: number | null;
@@ -147,9 +154,17 @@ export interface Totals {
   eta: number | null;
 }
 
+/** Epochs trained over the epochs planned, among the trials that have started. */
+function epochShare(trials: Board['trials']): number | null {
+  const started = trials.filter((t) => t.status !== 'queued');
+  const planned = started.reduce((sum, t) => sum + t.epochs_planned, 0);
+  return planned ? started.reduce((sum, t) => sum + t.epochs, 0) / planned : null;
+}
+
 export function totals(board: Board, now: number): Totals {
   const trials = board.trials;
   const running = trials.filter((t) => t.status === 'running').length;
+  const pruned = trials.filter((t) => t.status === 'pruned').length;
   const epochSeconds = trials.flatMap((t) => t.history.map((e) => e.seconds ?? NaN)).filter(Number.isFinite);
   const start = board.sweep.runStartedAt ? Date.parse(board.sweep.runStartedAt) : NaN;
   const live = board.sweep.status === 'running' && !board.sweep.processGone;
@@ -166,6 +181,8 @@ export function totals(board: Board, now: number): Totals {
     running,
     failed: trials.filter((t) => t.status === 'failed' || t.status === 'diverged').length,
     interrupted: trials.filter((t) => t.status === 'interrupted').length,
+    pruned,
+    epochShare: pruned ? epochShare(trials) : null,
     workers: board.sweep.workers,
     elapsed: Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, (end - start) / 1000) : null,
     eta: live && perEpoch !== null ? (remainingEpochs * perEpoch) / parallel : null,

@@ -46,6 +46,8 @@ export interface TrialSummary {
   started_at: string | null;
   finished_at: string | null;
   error: string | null;
+  /** Why the sweep's early-termination rule stopped it (status pruned): the rule's figures. */
+  prune_reason: string | null;
   /** Where the trial is (or stopped) within an epoch; null before it first started. */
   progress: { epoch: number; batch: number; batches: number } | null;
 }
@@ -148,7 +150,7 @@ interface TrialRow extends LiveTrialRow {
 
 const LIVE_COLUMNS = `l.rank, v.id, v.sweep, v.status, v.metric, v.goal, v.best_value, v.best_epoch, v.val_acc,
   v.val_loss, v.test_acc, v.test_loss, v.epochs, v.epochs_planned, v.images_per_s, v.seconds, v.backend, v.adapter, v.param_count,
-  v.started_at, v.finished_at, v.error, v.current_epoch, v.current_batch, v.batches_per_epoch, r.rowid AS seq`;
+  v.started_at, v.finished_at, v.error, v.prune_reason, v.current_epoch, v.current_batch, v.batches_per_epoch, r.rowid AS seq`;
 
 export interface TrialFilter {
   sweep?: string;
@@ -301,4 +303,44 @@ export function listSweeps(db: Database.Database): SweepSummary[] {
       process_gone: processGone({ status: s.status, host, pid, updated_at: s.updated_at }),
     };
   });
+}
+
+/** A stored trial as the sweep's search and early-termination rule see it. */
+export interface SearchRecord {
+  id: string;
+  params: Record<string, string | number | boolean>;
+  config: Experiment;
+  status: string;
+  /** The metric after each epoch of the last attempt: epoch e at index e − 1 (NaN where not finite). */
+  values: number[];
+  rungs: Record<string, number> | null;
+}
+
+/**
+ * Every trial of a sweep in the order it was recorded, with the named metric's values per epoch:
+ * what the runner starts from when a file is run again.
+ */
+export function searchRecords(db: Database.Database, sweepId: number, metric: string): SearchRecord[] {
+  const rows = db.prepare(`SELECT id, params, config, status, rungs FROM trial_records WHERE sweep_id = ? ORDER BY rowid`).all(sweepId) as {
+    id: string; params: string; config: string; status: string; rungs: string | null;
+  }[];
+  // The metric is one of the epochs table's columns (the schema's enum), never user text in SQL.
+  if (!/^[a-z_]+$/.test(metric)) throw new Error(`not a metric column: ${metric}`);
+  const values = new Map<string, number[]>();
+  const epochs = db
+    .prepare(`SELECT e.trial_id, e.epoch, e.${metric} AS value FROM epoch_records e JOIN trial_records t ON t.id = e.trial_id WHERE t.sweep_id = ? ORDER BY e.trial_id, e.epoch`)
+    .all(sweepId) as { trial_id: string; epoch: number; value: number | null }[];
+  for (const e of epochs) {
+    const list = values.get(e.trial_id) ?? [];
+    list[e.epoch - 1] = e.value ?? Number.NaN;
+    values.set(e.trial_id, list);
+  }
+  return rows.map((r) => ({
+    id: r.id,
+    params: JSON.parse(r.params),
+    config: JSON.parse(r.config),
+    status: r.status,
+    values: Array.from(values.get(r.id) ?? [], (v) => v ?? Number.NaN),
+    rungs: r.rungs === null ? null : JSON.parse(r.rungs),
+  }));
 }

@@ -47,6 +47,14 @@ const views = (trialColumns: string) => `
     FROM ranked k JOIN trials v ON v.id = k.id;
 `;
 
+/** The columns of trial_records at version 3 after those of version 1, as migration 4 rebuilds them. */
+const TRIAL_COLUMNS_V3 = `current_epoch INTEGER, current_batch INTEGER, batches_per_epoch INTEGER, epochs INTEGER NOT NULL DEFAULT 0,
+    epochs_planned INTEGER, val_acc REAL, val_loss REAL, images_per_s REAL, seconds REAL, metric TEXT, goal TEXT,
+    run INTEGER NOT NULL DEFAULT 1, adapter TEXT`;
+const TRIAL_NAMES_V3 = `id, sweep_id, params, config, status, attempt, worker, backend, param_count, started_at, finished_at,
+    best_epoch, best_value, test_loss, test_acc, error, current_epoch, current_batch, batches_per_epoch, epochs,
+    epochs_planned, val_acc, val_loss, images_per_s, seconds, metric, goal, run, adapter`;
+
 const DROP_VIEWS = 'DROP VIEW leaderboard; DROP VIEW epochs; DROP VIEW trials;';
 
 const MIGRATIONS: string[] = [
@@ -138,6 +146,39 @@ const MIGRATIONS: string[] = [
   ${DROP_VIEWS}
   ${views('t.backend, t.adapter')}
   `,
+  // 4: a trial may end pruned (stopped by the sweep's early-termination rule), with the rule's
+  // figures, and keeps the rule's bookkeeping (ASHA's rungs). SQLite cannot change a CHECK
+  // constraint in place: the table is rebuilt (foreign keys are off while migrating, see
+  // migrate), keeping each row's rowid, the order trials were added in.
+  `
+  ${DROP_VIEWS}
+  CREATE TABLE trial_records_v4 (
+    id           TEXT PRIMARY KEY,              -- 12 hex digits of the hash of the resolved config
+    sweep_id     INTEGER NOT NULL REFERENCES sweeps(id),
+    params       TEXT NOT NULL,                 -- JSON: the swept values by dotted path
+    config       TEXT NOT NULL,                 -- JSON: the fully resolved config
+    status       TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed', 'diverged', 'interrupted', 'pruned')),
+    attempt      INTEGER NOT NULL DEFAULT 0,    -- how many times training started
+    worker       INTEGER,                       -- worker thread id of the last attempt
+    backend      TEXT,                          -- TensorFlow.js backend the last attempt used
+    param_count  INTEGER,
+    started_at   TEXT,
+    finished_at  TEXT,
+    best_epoch   INTEGER,                       -- epoch with the best value of the sweep's metric
+    best_value   REAL,
+    test_loss    REAL,
+    test_acc     REAL,                          -- 0..1, on the test set after the last epoch
+    error        TEXT,
+    ${TRIAL_COLUMNS_V3},
+    prune_reason TEXT,                          -- why the early-termination rule stopped it: the rule's figures
+    rungs        TEXT                           -- JSON: asha's bookkeeping, the value judged at each rung reached
+  );
+  INSERT INTO trial_records_v4 (rowid, ${TRIAL_NAMES_V3}) SELECT rowid, ${TRIAL_NAMES_V3} FROM trial_records;
+  DROP TABLE trial_records;
+  ALTER TABLE trial_records_v4 RENAME TO trial_records;
+  CREATE INDEX trials_by_sweep ON trial_records (sweep_id);
+  ${views('t.backend, t.adapter, t.prune_reason')}
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -146,12 +187,24 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(db: Database, path: string, target = SCHEMA_VERSION): number {
   // Checked again inside a write transaction: two processes upgrading the same file at once
   // must not both apply a migration.
-  return db.transaction(() => {
-    const version = checkVersion(db, path);
-    for (let v = version; v < target; v++) db.exec(MIGRATIONS[v]);
-    if (version < target) db.pragma(`user_version = ${target}`);
-    return version;
-  }).immediate();
+  // Rebuilding a table that others reference (migration 4) needs foreign keys off, which SQLite
+  // allows only outside a transaction; they are checked before the transaction commits.
+  const enforced = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    return db.transaction(() => {
+      const version = checkVersion(db, path);
+      for (let v = version; v < target; v++) db.exec(MIGRATIONS[v]);
+      if (version < target) {
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length) throw new Error(`migration to schema version ${target} left ${broken.length} rows without their parent`);
+        db.pragma(`user_version = ${target}`);
+      }
+      return version;
+    }).immediate();
+  } finally {
+    if (enforced) db.pragma('foreign_keys = ON');
+  }
 }
 
 /** The database's schema version; refuses foreign databases and newer versions. */

@@ -11,14 +11,14 @@ import type { EpochMetrics, TrainStatus } from '../train/loop.js';
 import { processState } from './queries.js';
 
 /** Every status a trial can have (the trial_records CHECK constraint lists the same). */
-export const TRIAL_STATUSES = ['queued', 'running', 'completed', 'failed', 'diverged', 'interrupted'] as const;
+export const TRIAL_STATUSES = ['queued', 'running', 'completed', 'pruned', 'failed', 'diverged', 'interrupted'] as const;
 export type TrialStatus = (typeof TRIAL_STATUSES)[number];
 
 const now = () => new Date().toISOString();
 
 /** Assignments that forget a trial's results, for a new attempt. */
 const RESULTS_CLEARED = `finished_at = NULL, best_epoch = NULL, best_value = NULL, test_loss = NULL, test_acc = NULL, error = NULL,
-  epochs = 0, val_acc = NULL, val_loss = NULL, images_per_s = NULL, seconds = NULL`;
+  epochs = 0, val_acc = NULL, val_loss = NULL, images_per_s = NULL, seconds = NULL, prune_reason = NULL, rungs = NULL`;
 
 /** Whether `value` beats `best` under the experiment's metric goal. */
 export function isBetter(value: number, best: number | null, goal: Experiment['metric']['goal']): boolean {
@@ -43,7 +43,14 @@ export class RunWriter {
    * `checkFile` (see store/open.databaseFileGuard) throws when the database file is no longer
    * the one open: it is asked before every result is stored.
    */
-  private constructor(private readonly db: Database.Database, readonly sweepId: number, experiment: Experiment, private readonly checkFile: () => void) {
+  private constructor(
+    private readonly db: Database.Database,
+    readonly sweepId: number,
+    /** The sweep's run number of this run (sweeps.run). */
+    private readonly run: number,
+    experiment: Experiment,
+    private readonly checkFile: () => void,
+  ) {
     this.metric = experiment.metric;
     this.insertEpoch = db.prepare(
       `INSERT INTO epoch_records (trial_id, epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s)
@@ -113,20 +120,23 @@ export class RunWriter {
       // left so by a run that died (SIGKILL, a power cut): it is settled as interrupted, whether or
       // not this run trains it again (an edited file may no longer have it).
       db.prepare(`UPDATE trial_records SET status = 'interrupted', finished_at = coalesce(finished_at, ?) WHERE sweep_id = ? AND status = 'running'`).run(t, row.id);
-      // A trial the file had before stays (with its results); it joins this run, with the
-      // parameters this expansion swept.
-      const insert = db.prepare(
-        `INSERT INTO trial_records (id, sweep_id, params, config, status, epochs_planned, metric, goal, run) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET params = excluded.params, run = excluded.run`,
-      );
-      for (const t of trials) {
-        insert.run(t.id, row.id, JSON.stringify(t.params), JSON.stringify(t.config), t.config.training.epochs, t.config.metric.name, t.config.metric.goal, row.run);
-      }
-      return row.id;
+      insertTrials(db, row.id, row.run, trials);
+      return { id: row.id, run: row.run };
     }).immediate();
-    const writer = new RunWriter(db, sweepId, experiment, checkFile);
+    const writer = new RunWriter(db, sweepId.id, sweepId.run, experiment, checkFile);
     writer.takenOver = takenOver;
     return writer;
+  }
+
+  /** Trials a search method proposed during the run, recorded as queued before they start. */
+  addTrials(trials: Trial[]): void {
+    this.checkFile();
+    this.db.transaction(() => insertTrials(this.db, this.sweepId, this.run, trials))();
+  }
+
+  /** The early-termination rule's bookkeeping for a trial (asha's rungs), kept for the next decisions. */
+  setRungs(id: string, rungs: Record<string, number>): void {
+    this.db.prepare(`UPDATE trial_records SET rungs = ? WHERE id = ?`).run(JSON.stringify(rungs), id);
   }
 
   /** Status of each of the given trials as stored (to skip the completed ones). */
@@ -191,10 +201,12 @@ export class RunWriter {
     })();
   }
 
-  trialFinished(id: string, status: TrainStatus, test: { loss: number | null; acc: number | null }): void {
+  trialFinished(id: string, status: TrainStatus, test: { loss: number | null; acc: number | null }, pruneReason: string | null = null): void {
     this.checkFile();
     this.db.transaction(() => {
-      this.db.prepare(`UPDATE trial_records SET status = ?, finished_at = ?, test_loss = ?, test_acc = ? WHERE id = ?`).run(status, now(), test.loss, test.acc, id);
+      this.db
+        .prepare(`UPDATE trial_records SET status = ?, finished_at = ?, test_loss = ?, test_acc = ?, prune_reason = ? WHERE id = ?`)
+        .run(status, now(), test.loss, test.acc, pruneReason, id);
       this.touchSweep.run(now(), this.sweepId);
     })();
   }
@@ -220,5 +232,19 @@ export class RunWriter {
     this.db
       .prepare(`UPDATE sweeps SET status = ?, updated_at = ?, run_finished_at = CASE WHEN ? THEN ? ELSE run_finished_at END WHERE id = ?`)
       .run(status, now(), this.trained ? 1 : 0, now(), this.sweepId);
+  }
+}
+
+/**
+ * Records trials as queued. A trial the sweep had before stays (with its results); it joins this
+ * run, with the parameters this expansion swept.
+ */
+function insertTrials(db: Database.Database, sweepId: number, run: number, trials: Trial[]): void {
+  const insert = db.prepare(
+    `INSERT INTO trial_records (id, sweep_id, params, config, status, epochs_planned, metric, goal, run) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET params = excluded.params, run = excluded.run`,
+  );
+  for (const t of trials) {
+    insert.run(t.id, sweepId, JSON.stringify(t.params), JSON.stringify(t.config), t.config.training.epochs, t.config.metric.name, t.config.metric.goal, run);
   }
 }

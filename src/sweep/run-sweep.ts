@@ -1,12 +1,16 @@
 /**
- * Running a sweep: the trials that still have to run go to a Piscina pool; each worker's
- * events arrive on the trial's own MessagePort and are written by this thread alone.
+ * Running a sweep: whenever a worker is free, the search (sweep/search.ts) names the next trial
+ * and it goes to a Piscina pool; each worker's events arrive on the trial's own MessagePort and
+ * are written by this thread alone, which also answers each epoch with the early-termination
+ * rule's verdict on the same port.
  */
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Trial } from '../config/experiment.js';
 import type { RunWriter, TrialStatus } from '../store/writer.js';
-import { isTerminal, type PoolData, type TerminalEvent, type TrialTask, type WorkerEvent } from '../worker/messages.js';
+import { isTerminal, type PoolData, type TerminalEvent, type TrialTask, type Verdict, type WorkerEvent } from '../worker/messages.js';
+import type { Assignment } from './grid.js';
+import type { SweepSearch } from './search.js';
 
 export interface SweepOptions {
   workers: number;
@@ -28,11 +32,19 @@ export interface SweepOptions {
 /** Receives every worker event after it has been written to the database. */
 export type EventListener = (trial: Trial, event: WorkerEvent) => void;
 
+/** Told about the search's own decisions: a proposal that broke a rule of the config, the target reached. */
+export interface SearchListener {
+  skipped?(params: Assignment, problem: string): void;
+}
+
 export interface SweepOutcome {
   /** Final status of each trial that was handed to the pool. */
   statuses: Map<string, TrialStatus | 'queued'>;
   stopped: boolean;
 }
+
+/** A judged trial's port, answered after each of its epochs is stored. */
+type Ports = Map<string, MessagePort>;
 
 const WORKER_FILE = new URL('../worker/trial-worker.js', import.meta.url);
 
@@ -59,10 +71,18 @@ export class SweepRun {
   private writes: Promise<void> = Promise.resolve();
   readonly done: Promise<SweepOutcome>;
 
-  constructor(private readonly writer: RunWriter, trials: Trial[], options: SweepOptions, private readonly listener: EventListener) {
+  private readonly ports: Ports = new Map();
+
+  constructor(
+    private readonly writer: RunWriter,
+    private readonly search: SweepSearch,
+    options: SweepOptions,
+    private readonly listener: EventListener,
+    private readonly searchListener: SearchListener = {},
+  ) {
     const workerData: PoolData = { gpus: options.gpus ?? [], taken: new Int32Array(new SharedArrayBuffer(4)), gpuPids: this.gpuPids };
     this.pool = new Piscina({ filename: WORKER_FILE.href, minThreads: options.workers, maxThreads: options.workers, idleTimeout: 1000, workerData });
-    this.done = this.runAll(trials, options);
+    this.done = this.runAll(options);
   }
 
   get stopping(): boolean {
@@ -90,18 +110,27 @@ export class SweepRun {
     return this.destroyed;
   }
 
-  private async runAll(trials: Trial[], options: SweepOptions): Promise<SweepOutcome> {
+  private async runAll(options: SweepOptions): Promise<SweepOutcome> {
     const statuses = new Map<string, TrialStatus | 'queued'>();
-    // One loop per worker takes the next trial when its last one ends: the pool never holds more
-    // than `workers` tasks (and ports), however large the sweep.
-    let next = 0;
+    // One loop per worker asks the search for the next trial when its last one ends: the pool
+    // never holds more than `workers` tasks (and ports), however large the sweep, and an adaptive
+    // method chooses each trial knowing every result so far.
     const loop = async () => {
-      while (next < trials.length) {
-        const trial = trials[next++];
+      while (!this.stopping && !this.failure) {
+        const next = this.search.next();
+        if (!next) return;
+        if ('skipped' in next) {
+          this.searchListener.skipped?.(next.skipped, next.problem);
+          continue;
+        }
+        const { trial, proposed } = next;
+        // Recorded (queued) before it starts, in order with the events' writes.
+        if (proposed) await this.write(() => this.writer.addTrials([trial]), options);
+        if (this.failure) return;
         statuses.set(trial.id, this.stopping ? 'queued' : await this.runOne(trial, options));
       }
     };
-    const settled = await Promise.allSettled(Array.from({ length: Math.min(options.workers, trials.length) }, loop));
+    const settled = await Promise.allSettled(Array.from({ length: options.workers }, loop));
     await this.destroy();
     await this.writes;
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -117,7 +146,9 @@ export class SweepRun {
     port1.on('message', (event: WorkerEvent) => {
       void this.handle(trial, event, options).then(() => isTerminal(event) && resolveTerminal(event));
     });
-    const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag, gpu: options.gpu, api: options.gpuApi };
+    const judged = this.search.judged;
+    const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag, gpu: options.gpu, api: options.gpuApi, judged };
+    if (judged) this.ports.set(trial.id, port1);
     try {
       const crash = await this.pool.run(task, { transferList: [port2] }).then(() => null, (err: Error) => err);
       if (crash && this.aborted) return 'interrupted';
@@ -127,8 +158,23 @@ export class SweepRun {
       await this.handle(trial, { type: 'failed', trialId: trial.id, error: `worker died: ${crash?.message}` }, options);
       return 'failed';
     } finally {
+      this.ports.delete(trial.id);
       port1.close();
     }
+  }
+
+  /** A write that is not an event's (a proposed trial), in order with the events' writes. */
+  private write(write: () => void, options: SweepOptions): Promise<void> {
+    this.writes = this.writes.then(async () => {
+      if (this.aborted) return;
+      try {
+        await options.store(write);
+      } catch (err) {
+        this.failure ??= err as Error;
+        this.stop();
+      }
+    });
+    return this.writes;
   }
 
   /** Stores an event after those before it, then tells the listener; settles once both are done. */
@@ -137,7 +183,20 @@ export class SweepRun {
       // A thread being ended may still have events on its way: a 'started' would mark its
       // trial running again after the caller settled it.
       if (this.aborted) return;
+      // A judged trial waits for the verdict on each epoch but its last: it always gets one.
+      let verdict: Verdict | null = event.type === 'epoch' && this.ports.has(trial.id) && event.metrics.epoch < trial.config.training.epochs
+        ? { type: 'verdict', epoch: event.metrics.epoch, reason: null }
+        : null;
       try {
+        this.observe(trial, event);
+        if (verdict) {
+          const decided = this.search.judge(trial.id);
+          if (decided?.rungs) {
+            const rungs = decided.rungs;
+            await options.store(() => this.writer.setRungs(trial.id, rungs));
+          }
+          if (decided?.stop) verdict = { ...verdict, reason: decided.reason };
+        }
         await options.store(() => this.record(trial, event));
         this.listener(trial, event);
       } catch (err) {
@@ -145,9 +204,25 @@ export class SweepRun {
         // minutes…): stop the sweep and fail it with this error once the running trials have ended.
         this.failure ??= err as Error;
         this.stop();
+      } finally {
+        if (verdict) this.ports.get(trial.id)?.postMessage(verdict);
       }
     });
     return this.writes;
+  }
+
+  /** Keeps the search's picture of the sweep up to date with an event. */
+  private observe(trial: Trial, event: WorkerEvent): void {
+    switch (event.type) {
+      case 'started':
+        return this.search.started(trial.id);
+      case 'epoch':
+        return this.search.epoch(trial.id, event.metrics);
+      case 'finished':
+        return this.search.ended(trial.id, event.status);
+      case 'failed':
+        return this.search.ended(trial.id, 'failed');
+    }
   }
 
   private record(trial: Trial, event: WorkerEvent): void {
@@ -159,7 +234,7 @@ export class SweepRun {
       case 'epoch':
         return this.writer.epoch(trial.id, event.metrics);
       case 'finished':
-        return this.writer.trialFinished(trial.id, event.status, { loss: event.testLoss, acc: event.testAcc });
+        return this.writer.trialFinished(trial.id, event.status, { loss: event.testLoss, acc: event.testAcc }, event.pruneReason ?? null);
       case 'failed':
         return this.writer.trialFailed(trial.id, event.error);
       case 'skipped':

@@ -48,10 +48,12 @@ export interface EpochMetrics {
   images_per_s: number;
 }
 
-export type TrainStatus = 'completed' | 'diverged' | 'interrupted';
+export type TrainStatus = 'completed' | 'diverged' | 'interrupted' | 'pruned';
 
 export interface TrainResult {
   status: TrainStatus;
+  /** Why the sweep's early-termination rule stopped the trial (status pruned). */
+  pruneReason?: string;
   paramCount: number;
   testLoss: number | null;
   testAcc: number | null;
@@ -63,6 +65,11 @@ export interface TrainHooks {
   onEpoch?(metrics: EpochMetrics): void;
   /** Polled between batches; true ends the trial as interrupted. */
   shouldStop?(): boolean;
+  /**
+   * Asked after every epoch but the last, once onEpoch has reported it: the early-termination
+   * rule's answer, null to go on or the reason the trial stops (pruned, without a test evaluation).
+   */
+  judge?(epoch: number): Promise<string | null>;
 }
 
 /** The first element of a tensor, read without blocking the thread (the only way on webgpu). */
@@ -118,6 +125,7 @@ export async function trainModel(config: Experiment, data: Dataset, hooks: Train
 
   let status: TrainStatus = 'completed';
   let firstTrainLoss: number | undefined;
+  let pruneReason: string | undefined;
   try {
     for (let epoch = 1; epoch <= epochs && status === 'completed'; epoch++) {
       const epochStart = performance.now();
@@ -179,9 +187,16 @@ export async function trainModel(config: Experiment, data: Dataset, hooks: Train
       hooks.onEpoch?.(metrics);
       firstTrainLoss ??= trainLoss;
       if (hasDiverged(metrics, firstTrainLoss, CLASSES)) status = 'diverged';
+      else if (epoch < epochs && hooks.judge) {
+        const reason = await hooks.judge(epoch);
+        if (reason !== null) {
+          status = 'pruned';
+          pruneReason = reason;
+        }
+      }
     }
     const test = status === 'completed' ? await evaluate(model, data, data.test, evalChunk) : null;
-    return { status, paramCount: model.paramCount, testLoss: test?.loss ?? null, testAcc: test?.acc ?? null };
+    return { status, pruneReason, paramCount: model.paramCount, testLoss: test?.loss ?? null, testAcc: test?.acc ?? null };
   } finally {
     optimizer.dispose();
     model.dispose();

@@ -10,9 +10,10 @@
  * ignores the terminal's signals, which reach the whole process group: the sweep decides.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import type { MessagePort } from 'node:worker_threads';
 import { createInterface } from 'node:readline';
 import { isDawnNoise } from '../backend/webgpu.js';
-import { isTerminal, type GpuRequest, type TrialJob, type WorkerEvent } from './messages.js';
+import { isTerminal, type GpuRequest, type TrialJob, type Verdict, type WorkerEvent } from './messages.js';
 
 const GPU_PROCESS_FILE = new URL('./gpu-process.js', import.meta.url);
 
@@ -41,8 +42,8 @@ export class GpuHost {
     return child;
   }
 
-  /** Trains one job in the child; settles once the trial's last event has been relayed. */
-  run(job: TrialJob, post: (event: WorkerEvent) => void, stop: Int32Array): Promise<void> {
+  /** Trains one job in the child; settles once the trial's last event has been relayed. `port` brings the runner's verdicts, passed on. */
+  run(job: TrialJob, post: (event: WorkerEvent) => void, stop: Int32Array, port: MessagePort): Promise<void> {
     // Stopped before it started: it stays queued, as in a thread.
     if (Atomics.load(stop, 0) !== 0) {
       post({ type: 'skipped', trialId: job.trialId });
@@ -56,6 +57,7 @@ export class GpuHost {
         clearInterval(poll);
         child.off('message', relay);
         child.off('exit', died);
+        port.off('message', judge);
         resolve();
       };
       const relay = (event: WorkerEvent) => {
@@ -67,6 +69,8 @@ export class GpuHost {
         post({ type: 'failed', trialId: job.trialId, error: `the GPU process ended (${signal ?? `exit code ${code}`}): the driver or the device failed` });
         end();
       };
+      const judge = (verdict: Verdict) => send(child, verdict);
+      port.on('message', judge);
       let stopSent = false;
       const poll = setInterval(() => {
         if (stopSent || Atomics.load(stop, 0) === 0) return;

@@ -5,6 +5,7 @@
 import { releaseWebgpu } from '../backend/webgpu-backend.js';
 import type { GpuRequest, WorkerEvent } from './messages.js';
 import { trainTrial } from './train-trial.js';
+import { VerdictInbox } from './verdicts.js';
 
 // Ctrl-C in the terminal reaches every process of its group; the sweep stops this one's trial
 // with a 'stop' message (after the current batch) or ends the thread that owns it.
@@ -16,6 +17,8 @@ process.on('disconnect', () => {
 });
 
 let stopped = false;
+/** The runner's verdicts on the trial in training (a fresh inbox per trial). */
+let verdicts = new VerdictInbox();
 /** The last event's delivery: a process about to exit waits for it. */
 let sent: Promise<void> = Promise.resolve();
 
@@ -28,8 +31,13 @@ process.on('message', (request: GpuRequest) => {
     stopped = true;
     return;
   }
+  if (request.type === 'verdict') {
+    verdicts.receive(request);
+    return;
+  }
   stopped = false;
-  void trainTrial(request.job, request.worker, post, () => stopped).then(async (outcome) => {
+  const inbox = (verdicts = new VerdictInbox());
+  void trainTrial(request.job, request.worker, post, () => stopped, (epoch) => inbox.await(epoch)).then(async (outcome) => {
     if (outcome === 'done') return;
     // The device failed: a fresh process gets a fresh one for the next trial.
     await sent;

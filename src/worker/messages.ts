@@ -20,6 +20,18 @@ export interface TrialJob {
   adapter?: string;
   /** The route to it the main thread's probe found (vulkan, metal, d3d12, opengles). */
   api?: string;
+  /**
+   * The sweep has an early-termination rule: after each epoch but the last, training waits for
+   * the runner's Verdict on the trial's port.
+   */
+  judged: boolean;
+}
+
+/** The runner's answer to an epoch of a judged trial: null to go on, or why it stops (pruned). */
+export interface Verdict {
+  type: 'verdict';
+  epoch: number;
+  reason: string | null;
 }
 
 /** What every pool thread is started with. */
@@ -40,13 +52,13 @@ export interface TrialTask extends TrialJob {
 }
 
 /** From a pool thread to its GPU process (gpu-host.ts → gpu-process.ts). */
-export type GpuRequest = { type: 'run'; job: TrialJob; worker: number } | { type: 'stop' };
+export type GpuRequest = { type: 'run'; job: TrialJob; worker: number } | { type: 'stop' } | Verdict;
 
 export type WorkerEvent =
   | { type: 'started'; trialId: string; worker: number; backend: BackendName; adapter?: AdapterInfo; paramCount: number; batchesPerEpoch: number }
   | { type: 'progress'; trialId: string; epoch: number; batch: number; batches: number }
   | { type: 'epoch'; trialId: string; metrics: EpochMetrics }
-  | { type: 'finished'; trialId: string; status: TrainStatus; testLoss: number | null; testAcc: number | null }
+  | { type: 'finished'; trialId: string; status: TrainStatus; testLoss: number | null; testAcc: number | null; pruneReason?: string }
   /** The sweep was stopped before this trial started; it stays queued. */
   | { type: 'skipped'; trialId: string }
   | { type: 'failed'; trialId: string; error: string };

@@ -20,7 +20,17 @@ const PROGRESS_INTERVAL_MS = 250;
  */
 export type TrialOutcome = 'done' | 'unusable';
 
-export async function trainTrial(job: TrialJob, worker: number, post: (event: WorkerEvent) => void, stopped: () => boolean): Promise<TrialOutcome> {
+/**
+ * `verdict(epoch)` waits for the runner's answer to an epoch of a judged trial (TrialJob.judged),
+ * null to go on.
+ */
+export async function trainTrial(
+  job: TrialJob,
+  worker: number,
+  post: (event: WorkerEvent) => void,
+  stopped: () => boolean,
+  verdict: (epoch: number) => Promise<string | null>,
+): Promise<TrialOutcome> {
   const { trialId, config } = job;
   // What a training step holds, for the message if the wasm heap runs out: the batch that
   // trains (never more than the training set) on the dataset's images.
@@ -51,8 +61,9 @@ export async function trainTrial(job: TrialJob, worker: number, post: (event: Wo
       },
       onEpoch: (metrics) => post({ type: 'epoch', trialId, metrics }),
       shouldStop: stopped,
+      judge: job.judged ? verdict : undefined,
     });
-    post({ type: 'finished', trialId, status: result.status, testLoss: result.testLoss, testAcc: result.testAcc });
+    post({ type: 'finished', trialId, status: result.status, testLoss: result.testLoss, testAcc: result.testAcc, pruneReason: result.pruneReason });
     return 'done';
   } catch (err) {
     if (err instanceof GpuFault) {

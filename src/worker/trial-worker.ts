@@ -6,8 +6,9 @@
  */
 import { threadId, workerData } from 'node:worker_threads';
 import { GpuHost } from './gpu-host.js';
-import type { PoolData, TrialTask, WorkerEvent } from './messages.js';
+import type { PoolData, TrialTask, Verdict, WorkerEvent } from './messages.js';
 import { trainTrial } from './train-trial.js';
+import { VerdictInbox } from './verdicts.js';
 
 /** This thread's GPU process, started by its first webgpu trial and kept for the next ones (its device and compiled shaders with it). */
 let gpuHost: GpuHost | undefined;
@@ -17,6 +18,8 @@ let adapter: string | undefined;
 export default async function runTrial(task: TrialTask): Promise<void> {
   const { port, stop, ...job } = task;
   const post = (event: WorkerEvent) => port.postMessage(event);
+  const verdicts = new VerdictInbox();
+  port.on('message', (verdict: Verdict) => verdicts.receive(verdict));
   if (job.config.backend === 'webgpu' || (job.config.backend === 'auto' && job.gpu)) {
     if (!gpuHost) {
       const { gpus, taken, gpuPids } = workerData as PoolData;
@@ -24,9 +27,9 @@ export default async function runTrial(task: TrialTask): Promise<void> {
       adapter = gpus.length ? gpus[turn % gpus.length] : undefined;
       gpuHost = new GpuHost(threadId, gpuPids, turn % gpuPids.length);
     }
-    return gpuHost.run({ ...job, adapter }, post, stop);
+    return gpuHost.run({ ...job, adapter }, post, stop, port);
   }
-  const outcome = await trainTrial(job, threadId, post, () => Atomics.load(stop, 0) !== 0);
+  const outcome = await trainTrial(job, threadId, post, () => Atomics.load(stop, 0) !== 0, (epoch) => verdicts.await(epoch));
   // The backend cannot train again in this thread: it ends, and the pool starts a fresh one.
   if (outcome === 'unusable') process.exit(1);
 }
