@@ -82,7 +82,6 @@ const pct = (x) => `${(100 * x).toFixed(2)}%`;
 const line = (label, r) => `  ${label.padEnd(22)} epochs ${String(r.epochs).padStart(3)}  pruned ${String(r.pruned).padStart(2)}  best val_acc ${pct(r.best)}  wall ${r.wall.toFixed(0)}s`;
 const sum = (rs, k) => rs.reduce((s, r) => s + r[k], 0);
 
-execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
 console.log(`search benchmark: ${TRIALS} trials × ${EPOCHS} epochs, ${IMAGES} images, ${WORKERS} workers, seeds ${seeds.join(', ')}`);
 const results = { random: [], tpe: [], optuna: [] };
 for (const seed of seeds) {

@@ -19,8 +19,7 @@ import { GaveUp, PATIENCE_MS, patiently } from '../store/patience.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import type { LiveDashboard } from '../dashboard/live.js';
 import { SweepRun } from '../sweep/run-sweep.js';
-import { ENDED, trialsToRun } from '../sweep/resume.js';
-import { SweepSearch } from '../sweep/search.js';
+import { planRun } from '../sweep/resume.js';
 import { trialId } from '../sweep/trial-id.js';
 import type { WorkerEvent } from '../worker/messages.js';
 import { parse, positiveInt } from './args.js';
@@ -145,31 +144,17 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
       );
     }
     const stored = searchRecords(db, writer.sweepId, experiment.metric.name);
-    const toRun = trialsToRun(loaded, trials, stored, values.rerun!);
-    const search = new SweepSearch({
-      metric: experiment.metric,
-      rule: experiment.sweep?.early_terminate,
-      adaptive: loaded.search,
-      stored,
-      queue: toRun,
-      adjust: backendOverride ? (t) => withBackend(t, backendOverride) : undefined,
-    });
+    const adjust = backendOverride ? (t: Trial) => withBackend(t, backendOverride) : undefined;
+    const { toRun, search, runnable, ended } = planRun(loaded, trials, stored, { rerun: values.rerun!, adjust });
     const adaptive = loaded.search;
-    // An adaptive search may propose trials after the queue: its workers are those it may run at once.
-    const runnable = search.reachedTarget ? 0 : adaptive ? toRun.length + Math.max(0, adaptive.maxTrials - stored.length) : toRun.length;
     const workers = Math.max(1, Math.min(fit.workers, runnable));
     for (const note of fit.notes) console.log(note);
-    // The trials that ended before this run (a grid or random file's own; every one of an adaptive search).
-    const running = new Set(toRun.map((t) => t.id));
-    const fileIds = adaptive ? undefined : new Set(trials.map((t) => t.id));
-    const before = stored.filter((r) => !running.has(r.id) && (!fileIds || fileIds.has(r.id)) && ENDED.includes(r.status));
-    const pruned = before.filter((r) => r.status === 'pruned').length;
-    const ended = before.length
-      ? `, ${before.length - pruned} already completed${pruned ? `, ${pruned} pruned` : ''}${adaptive ? '' : ' (--rerun trains them again)'}`
+    const endedText = ended.completed + ended.pruned
+      ? `, ${ended.completed} already completed${ended.pruned ? `, ${ended.pruned} pruned` : ''}${adaptive ? '' : ' (--rerun trains them again)'}`
       : '';
     const size = adaptive ? `at most ${adaptive.maxTrials} trials (${adaptive.method})` : `${trials.length} trial${trials.length === 1 ? '' : 's'}`;
     console.log(
-      `sweep ${experiment.name}: ${size}${ended}` +
+      `sweep ${experiment.name}: ${size}${endedText}` +
         (runnable ? `; running ${adaptive ? 'up to ' : ''}${runnable} on ${workers} worker${workers === 1 ? '' : 's'} (backend ${backends.map((b) => (b === 'auto' ? `auto → ${plannedBackend(b)}` : b)).join(', ')})` : '') +
         ` → ${values.db}`,
     );
