@@ -67,6 +67,9 @@ describe('early termination end to end', () => {
     const sweeps = await cli('sweeps', 'list', '--db', db, '--csv');
     const [header, row] = sweeps.stdout.trim().split('\n').map((l) => l.split(','));
     expect(row[header.indexOf('pruned')]).toBe(String(pruned.length));
+    // The dashboard without a terminal prints the board: the pruned trials with their status.
+    const board = await cli('dashboard', '--db', db);
+    expect(board.stdout.split('\n').filter((l) => / pruned *$/.test(l))).toHaveLength(pruned.length);
     const shown = await cli('runs', 'show', pruned[0].id, '--db', db);
     expect(shown.stdout).toMatch(new RegExp(`: pruned \\(.*${reason.source}`));
   });

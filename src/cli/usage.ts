@@ -1,11 +1,13 @@
 export const USAGE = `usage:
   sweep FILE [--set PATH=VALUE]... [--grid PATH=A,B]... [--workers N] [--db PATH] [--backend NAME] [--gpus LIST] [--rerun] [--yes] [--no-tui]
-      run the trials of an experiment file (those already completed in the database are kept);
+      run the trials of an experiment file (those already completed or pruned are kept; tpe and
+      bayes choose each trial from the results so far, early_terminate prunes the laggards);
       on a terminal a live dashboard shows them (↑/↓ select, Enter detail, s sort, g group, q stop)
   sweep validate FILE...
       check experiment files without running anything; every problem of every file
   sweep plan FILE [--json] [--db PATH] [--set ...] [--grid ...]
-      the trials a file expands to, with time estimates from earlier runs
+      the trials a file expands to (tpe, bayes: the start-up trials fixed in advance), with time
+      estimates from earlier runs
   sweep schema
       print the JSON Schema of experiment files
   sweep dashboard [--db PATH] [--sweep NAME]
@@ -30,7 +32,7 @@ options:
   --db PATH        the runs database (default: runs/runs.db)
   --backend NAME   auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu (overrides the file's backend)
   --gpus LIST      WebGPU adapters to spread the workers over, by number or name (sweep backends lists them), e.g. --gpus 0,1
-  --rerun          train every trial again, completed ones included
+  --rerun          train every trial again, completed and pruned ones included (grid, random)
   --yes            allow a grid of more than 10,000 trials
   --no-tui         one line per epoch instead of the dashboard (also without a terminal, or in CI)
   --json, --csv    output format of runs and sweeps commands (default: a table)

@@ -6,7 +6,7 @@
  */
 import type { LoadedExperiment, Trial } from '../config/experiment.js';
 import type { SearchRecord } from '../store/queries.js';
-import { SweepSearch } from './search.js';
+import { inSearch, SweepSearch } from './search.js';
 
 /** Statuses a trial keeps across runs: it ended as the search meant it to. */
 export const ENDED = ['completed', 'pruned'];
@@ -36,11 +36,12 @@ export function planRun(loaded: LoadedExperiment, trials: Trial[], stored: Searc
     adjust: options.adjust,
   });
   const adaptive = loaded.search;
-  const runnable = search.reachedTarget ? 0 : adaptive ? toRun.length + Math.max(0, adaptive.maxTrials - stored.length) : toRun.length;
-  // A grid or random run counts its file's trials only (an edited file leaves others stored).
+  const proposed = adaptive ? stored.filter((r) => inSearch(r.params, adaptive)).length : 0;
+  const runnable = search.reachedTarget ? 0 : adaptive ? toRun.length + Math.max(0, adaptive.maxTrials - proposed) : toRun.length;
+  // A run counts its own trials only: an edited file leaves others stored.
   const training = new Set(toRun.map((t) => t.id));
-  const ours = adaptive ? undefined : new Set(trials.map((t) => t.id));
-  const before = stored.filter((r) => !training.has(r.id) && (!ours || ours.has(r.id)) && ENDED.includes(r.status));
+  const ours = new Set(trials.map((t) => t.id));
+  const before = stored.filter((r) => !training.has(r.id) && (adaptive ? inSearch(r.params, adaptive) : ours.has(r.id)) && ENDED.includes(r.status));
   const pruned = before.filter((r) => r.status === 'pruned').length;
   return { toRun, search, runnable, ended: { completed: before.length - pruned, pruned } };
 }
@@ -48,8 +49,6 @@ export function planRun(loaded: LoadedExperiment, trials: Trial[], stored: Searc
 function trialsToRun(loaded: LoadedExperiment, trials: Trial[], stored: SearchRecord[], rerun: boolean): Trial[] {
   const status = new Map(stored.map((r) => [r.id, r.status]));
   if (!loaded.search) return rerun ? trials : trials.filter((t) => !ENDED.includes(status.get(t.id) ?? 'queued'));
-  const paths = loaded.search.axes.map((a) => a.path);
-  return stored
-    .filter((r) => !ENDED.includes(r.status) && Object.keys(r.params).length === paths.length && paths.every((p) => p in r.params))
-    .map((r) => ({ id: r.id, params: r.params, config: r.config }));
+  const search = loaded.search;
+  return stored.filter((r) => !ENDED.includes(r.status) && inSearch(r.params, search)).map((r) => ({ id: r.id, params: r.params, config: r.config }));
 }

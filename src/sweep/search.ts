@@ -21,6 +21,15 @@ interface Entry extends RuleTrial {
   params: Assignment;
 }
 
+/**
+ * Whether a trial's swept values are those of this search's axes: trials an earlier version of
+ * the file made (other parameters) stay in the sweep but are not the method's to count or learn from.
+ */
+export function inSearch(params: Assignment, search: Pick<AdaptiveSearch, 'axes'>): boolean {
+  const paths = search.axes.map((a) => a.path);
+  return Object.keys(params).length === paths.length && paths.every((p) => p in params);
+}
+
 /** What the search state of a stored status is. */
 function stateOf(status: string): TrialState {
   if (status === 'completed' || status === 'pruned') return status;
@@ -87,13 +96,14 @@ export class SweepSearch {
     const queued = this.queue.shift();
     if (queued) return { trial: queued, proposed: false };
     const search = this.options.adaptive;
-    if (!search || this.exhausted || this.order.length >= search.maxTrials) return null;
+    const history = search && this.history(search);
+    if (!search || !history || this.exhausted || history.length >= search.maxTrials) return null;
     const params = propose(search.method, {
       axes: search.axes,
       goal: this.options.metric.goal,
       seed: search.seed,
       startupTrials: search.startupTrials,
-      history: this.history(search),
+      history,
     });
     if (!params) {
       this.exhausted = true;
@@ -115,12 +125,9 @@ export class SweepSearch {
     return { trial, proposed: true };
   }
 
-  /** The method's view: trials whose params are this search's axes (an edited file's older trials are left out). */
+  /** The method's view: the trials of this search, in the order proposed (see inSearch). */
   private history(search: AdaptiveSearch): Observation[] {
-    const paths = search.axes.map((a) => a.path);
-    return this.order
-      .filter((e) => Object.keys(e.params).length === paths.length && paths.every((p) => p in e.params))
-      .map((e) => ({ params: e.params, state: e.state, values: e.values }));
+    return this.order.filter((e) => inSearch(e.params, search)).map((e) => ({ params: e.params, state: e.state, values: e.values }));
   }
 
   /** A trial (re)starts: its earlier attempt's results are dropped, as the store drops them. */
