@@ -116,7 +116,7 @@ describe('the search a run asks', () => {
     search.epoch(b.id, epoch(1, 0.5));
     const verdict = search.judge(b.id);
     expect(verdict).toMatchObject({ stop: true, rungs: { 0: 0.5 } });
-    expect(verdict.stop && verdict.reason).toMatch(/val_acc 0\.5 at epoch 1/);
+    expect(verdict?.stop && verdict.reason).toMatch(/val_acc 0\.5 at epoch 1/);
     // A trial that starts again (a new attempt) forgets its earlier rungs and values.
     search.started(b.id);
     search.epoch(b.id, epoch(1, 0.9));
