@@ -168,12 +168,12 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
         writer.runStarted(workers);
         writer.requeue(toRun.map((t) => t.id));
       });
-      const total = adaptive ? adaptive.maxTrials : toRun.length;
+      // Numbered out of what this run may train: its queue, and what an adaptive method may still propose.
       const run = new SweepRun(
         writer,
         search,
         { workers, dataDir: (t) => datasetOf(t).dir, store, ...gpuPlan },
-        tui ? () => {} : printEvent(total, experiment.metric),
+        tui ? () => {} : printEvent(toRun, runnable, experiment.metric),
         { skipped: (params, problem) => console.log(`note: skipped the values ${paramsText(params)}: ${problem}`) },
       );
       // The first stop request lets the running trials end after their batch; the second ends
@@ -238,9 +238,10 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
 }
 
 /** One line per finished epoch and per trial outcome. */
-function printEvent(total: number, { name: metric, goal }: Experiment['metric']) {
-  // Numbered as they start: an adaptive search chooses its trials as it goes.
-  const index = new Map<string, number>();
+function printEvent(queue: Trial[], total: number, { name: metric, goal }: Experiment['metric']) {
+  // The queue numbered in its order (the file's); trials an adaptive search chooses as it goes
+  // after it, as they start.
+  const index = new Map<string, number>(queue.map((t, i) => [t.id, i + 1]));
   const label = (t: Trial) => {
     if (!index.has(t.id)) index.set(t.id, index.size + 1);
     return `[${index.get(t.id)}/${total} ${t.id}${Object.keys(t.params).length ? ` ${paramsText(t.params)}` : ''}]`;
