@@ -71,14 +71,14 @@ describe('early termination end to end', () => {
     const board = await cli('dashboard', '--db', db);
     expect(board.stdout.split('\n').filter((l) => / pruned *$/.test(l))).toHaveLength(pruned.length);
     const shown = await cli('runs', 'show', pruned[0].id, '--db', db);
-    expect(shown.stdout).toMatch(new RegExp(`: pruned \\(.*${reason.source}`));
+    expect(shown.stdout).toMatch(new RegExp(`: pruned by the rule: .*${reason.source}`));
   });
 });
 
-const tpeFile = (count: number) =>
+const tpeFile = (count: number, seed = 5) =>
   writeExperiment(
     `name: tpe\ntraining: { epochs: 2, batch_size: 64, seed: 1, limit_train: 256 }\n` +
-      `sweep:\n  method: tpe\n  count: ${count}\n  seed: 5\n  startup_trials: 2\n  parameters:\n` +
+      `sweep:\n  method: tpe\n  count: ${count}\n  seed: ${seed}\n  startup_trials: 2\n  parameters:\n` +
       `    optimizer.lr: { distribution: log_uniform_values, min: 0.0001, max: 0.01 }\n    model.pooling: { values: [avg, max] }\n` +
       `  early_terminate: { type: asha, min_resource: 1, reduction_factor: 2 }\n`,
   );
@@ -110,6 +110,28 @@ describe('tpe end to end', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/at most 6 trials \(tpe\), \d already completed(, \d pruned)? →/);
     expect(trialsOf(a.db)).toEqual(after);
+    // Another seed would draw other start-up trials: the search still holds its 6, and runs none.
+    const reseeded = await cli(tpeFile(6, 9), '--db', a.db, '--no-tui');
+    expect(reseeded.code).toBe(0);
+    expect(trialsOf(a.db)).toEqual(after);
+    // The dashboard shows the whole search, the trials of its earlier runs too.
+    const board = await cli('dashboard', '--db', a.db);
+    expect(board.stdout.split('\n').filter((l) => /^\d+ .* (completed|pruned) *$/.test(l))).toHaveLength(6);
+  });
+
+  it('a proposal the wasm heap cannot hold is skipped with what to lower; workers are not bounded by the start-up trials', async () => {
+    const db = join(tempDir(), 'runs.db');
+    // The start-up trial (seed 1) is the light one; the other point of the space needs 44 GB a step.
+    const file = writeExperiment(
+      'name: heavy\ntraining: { epochs: 1, batch_size: 4096, limit_train: 4096 }\n' +
+        'sweep:\n  method: tpe\n  count: 2\n  seed: 1\n  startup_trials: 1\n  parameters:\n    model.conv1_filters: [6, 400]\n',
+    );
+    const r = await cli(file, '--db', db, '--no-tui', '--workers', '2');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/running up to 2 on 2 workers/);
+    expect(r.stdout).toMatch(/note: skipped the values model\.conv1_filters=400: a training step of batch 4096 .* needs about \d+ GB, more than the wasm backend's 4 GB; lower training\.batch_size/);
+    expect(trialsOf(db).map((t) => [JSON.parse(t.params)['model.conv1_filters'], t.status])).toEqual([[6, 'completed']]);
   });
 
   it('metric.target: no new trial starts once one reaches it', async () => {
@@ -121,8 +143,8 @@ describe('tpe end to end', () => {
     const r = await cli(file, '--db', db, '--no-tui', '--workers', '1');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/reached the target val_acc/);
-    // The first trial reaches it in its only epoch: the other start-up trials stay queued.
-    expect(trialsOf(db).map((t) => t.status)).toEqual(['completed', 'queued', 'queued', 'queued', 'queued']);
+    // The first trial reaches it in its only epoch: no other is proposed.
+    expect(trialsOf(db).map((t) => t.status)).toEqual(['completed']);
     const again = await cli(file, '--db', db, '--no-tui');
     expect(again.stdout).toMatch(/at most 5 trials \(tpe\), 1 already completed →/);
   });
@@ -135,6 +157,8 @@ describe('bad adaptive input', () => {
     ['min_iter beyond the epochs', '  early_terminate: { type: hyperband, min_iter: 5 }\n', /:9:\d+: sweep\.early_terminate\.min_iter: 5 is beyond the epochs/],
     ['eta of 1', '  early_terminate: { type: hyperband, min_iter: 1, eta: 1 }\n', /:9:\d+: sweep\.early_terminate\.eta: must be greater than 1/],
     ['reduction_factor of 1', '  early_terminate: { type: asha, reduction_factor: 1 }\n', /:9:\d+: sweep\.early_terminate\.reduction_factor: must be 2 or more/],
+    ['a min_resource that is not a number or auto', '  early_terminate: { type: asha, min_resource: automatic }\n', /:9:\d+: sweep\.early_terminate\.min_resource: expected a number of epochs \(1 or more\) or auto, found 'automatic'/],
+    ['asha whose first rung is past the epochs (auto)', '  early_terminate: { type: asha, min_early_stopping_rate: 5 }\n', /:9:\d+: sweep\.early_terminate\.min_early_stopping_rate: the first rung is at epoch 1024, beyond the epochs/],
   ];
   it.each(cases)('%s: one line with file:line:col, exit 2, no database', async (_name, rule, message) => {
     const db = join(tempDir(), 'runs.db');
@@ -152,6 +176,7 @@ describe('bad adaptive input', () => {
     ['an unknown method', 'method: tpx\n  count: 3', /sweep\.method: expected one of grid, random, tpe, bayes, found 'tpx' \(did you mean 'tpe'\?\)/],
     ['bayes with nothing to search', 'method: bayes\n  count: 3\n  parameters: { model.pooling: { value: max } }', /method bayes has nothing to search/],
     ['tpe without count', 'method: tpe', /sweep\.count: method tpe needs count/],
+    ['no start-up trial', 'method: tpe\n  count: 3\n  startup_trials: 0', /sweep\.startup_trials: .*(>= 1|at least 1|1 or more)/],
     ['grid with a continuous distribution', 'method: grid\n  parameters: { optimizer.lr: { distribution: uniform, min: 0.001, max: 0.01 } }', /method grid needs values to list/],
   ])('%s: one line, exit 2', async (_name, sweep, message) => {
     const parameters = sweep.includes('parameters') ? '' : '\n  parameters: { optimizer.lr: { distribution: uniform, min: 0.001, max: 0.01 } }';

@@ -401,6 +401,16 @@ describe('detail and keys', () => {
     expect(r.lastFrame()!.split('\n').at(-1)).toMatch(/^1\/3 done · 0 running on 2 workers · 1 interrupted · elapsed \d+s · sweep interrupted$/);
   });
 
+  it('an adaptive search counts the trials it may still propose: done out of its count', async () => {
+    const yaml = 'name: adaptive\nsweep:\n  method: tpe\n  count: 6\n  startup_trials: 2\n  parameters: { optimizer.lr: { distribution: log_uniform_values, min: 0.0001, max: 0.01 } }\n';
+    const runs = writeRuns(yaml, () => ({ status: 'completed', valAcc: [0.9], testAcc: 0.9 }));
+    const db = openForReading(runs.db);
+    const r = render(<Dashboard store={new BoardStore(() => loadBoard(db, 'adaptive'))} mode="attach" ended />);
+    unmounts.push(r.unmount);
+    await tick();
+    expect(r.lastFrame()!.split('\n').at(-1)).toMatch(/^2\/6 done · /);
+  });
+
   it('pruned trials: their status on the board, and in the footer how many and the share of a full search\'s epochs', async () => {
     const plans = [
       { status: 'completed', valAcc: [0.9, 0.95, 0.97, 0.98] },

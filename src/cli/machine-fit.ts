@@ -21,36 +21,62 @@ function freeBytes(): number {
   return limit > 0 && limit < Number.MAX_SAFE_INTEGER ? Math.min(free, Math.max(0, limit - process.memoryUsage.rss())) : free;
 }
 
-export function fitToMachine(options: { file: string; trials: Trial[]; dataset: (t: Trial) => DatasetShape; requested: number | undefined; adapters?: number }): { workers: number; notes: string[] } {
-  const { file, trials, dataset, requested } = options;
-  // A batch is never larger than the training set (limit_train: 100 with batch_size: 8192 trains batches of 100).
-  const files = new Map<string, number | null>();
-  const stepped = (t: Trial) => {
-    const batch = Math.min(t.config.training.batch_size, trainImagesPerEpoch(t.config, files) ?? Infinity);
-    return { ...t.config, training: { ...t.config.training, batch_size: batch } };
+/** A trial's config with the batch that trains: never larger than the training set (limit_train: 100 with batch_size: 8192 trains batches of 100). */
+function stepped(t: Trial, files: Map<string, number | null>) {
+  const batch = Math.min(t.config.training.batch_size, trainImagesPerEpoch(t.config, files) ?? Infinity);
+  return { ...t.config, training: { ...t.config.training, batch_size: batch } };
+}
+
+/** Why a trial cannot train on the wasm backend's 4 GB heap (what to lower), or null when it can or runs elsewhere. */
+export function wasmProblem(t: Trial, dataset: (t: Trial) => DatasetShape, files = new Map<string, number | null>()): { need: string; fix: string } | null {
+  if (plannedBackend(t.config.backend) !== 'wasm') return null;
+  const { side } = dataset(t);
+  const step = stepped(t, files);
+  const bytes = wasmStepBytes(step, side);
+  if (bytes <= WASM_USABLE_BYTES) return null;
+  const { conv1_filters: c1, conv2_filters: c2, fc1_units: f1, fc2_units: f2 } = t.config.model;
+  const batch = largestWasmBatch(t.config.model, side);
+  return {
+    need:
+      `a training step of batch ${step.training.batch_size} with widths ${c1}/${c2}/${f1}/${f2} (${parameterCount(t.config.model, side).toLocaleString('en')} parameters) ` +
+      `needs about ${gigabytes(bytes)}, more than the wasm backend's 4 GB`,
+    fix: batch >= 1 ? `lower training.batch_size to ${batch} or less, or the model widths` : 'lower the model widths',
   };
+}
+
+/**
+ * `planned`: the most trials that may run (an adaptive search's count; the trials given
+ * otherwise); `heaviest`: trials that may run but need not fit (an adaptive search's heaviest
+ * corner), counted for each worker's memory within the wasm heap.
+ */
+export function fitToMachine(options: {
+  file: string;
+  trials: Trial[];
+  dataset: (t: Trial) => DatasetShape;
+  requested: number | undefined;
+  adapters?: number;
+  planned?: number;
+  heaviest?: Trial[];
+}): { workers: number; notes: string[] } {
+  const { file, trials, dataset, requested } = options;
+  const files = new Map<string, number | null>();
   for (const t of trials) {
-    if (plannedBackend(t.config.backend) !== 'wasm') continue;
-    const { side } = dataset(t);
-    const step = stepped(t);
-    const bytes = wasmStepBytes(step, side);
-    if (bytes <= WASM_USABLE_BYTES) continue;
-    const { conv1_filters: c1, conv2_filters: c2, fc1_units: f1, fc2_units: f2 } = t.config.model;
-    const batch = largestWasmBatch(t.config.model, side);
+    const problem = wasmProblem(t, dataset, files);
+    if (!problem) continue;
     const trial = Object.keys(t.params).length ? ` (trial ${t.id}: ${paramsText(t.params)})` : '';
-    throw new UserError({
-      file,
-      message:
-        `a training step of batch ${step.training.batch_size} with widths ${c1}/${c2}/${f1}/${f2} (${parameterCount(t.config.model, side).toLocaleString('en')} parameters) ` +
-        `needs about ${gigabytes(bytes)}, more than the wasm backend's 4 GB${trial}; ` +
-        (batch >= 1 ? `lower training.batch_size to ${batch} or less, or the model widths` : 'lower the model widths'),
-    });
+    throw new UserError({ file, message: `${problem.need}${trial}; ${problem.fix}` });
   }
-  const heaviest = Math.max(...trials.map((t) => workerBytes(stepped(t), dataset(t))));
+  const bytes = (t: Trial, capped: boolean) => {
+    const d = dataset(t);
+    const full = workerBytes(stepped(t, files), d);
+    // A trial beyond the heap is skipped, never trained: a worker holds at most the heap.
+    return capped ? Math.min(full, full - wasmStepBytes(stepped(t, files), d.side) + WASM_USABLE_BYTES) : full;
+  };
+  const heaviest = Math.max(...trials.map((t) => bytes(t, false)), ...(options.heaviest ?? []).map((t) => bytes(t, true)));
   const choice = chooseWorkers({
     requested,
     byDefault: defaultWorkers(trials.map((t) => t.config.backend as BackendChoice), availableParallelism(), options.adapters),
-    trials: trials.length,
+    trials: options.planned ?? trials.length,
     cores: availableParallelism(),
     freeBytes: freeBytes(),
     perWorkerBytes: heaviest,

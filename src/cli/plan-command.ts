@@ -14,6 +14,7 @@ import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { table } from './format.js';
 import { ruleText } from '../search/rules/index.js';
+import { mostEpochs } from '../config/early-terminate.js';
 
 /** Mean training throughput of earlier epochs on a backend, or null without any. */
 function measuredRate(dbPath: string, backend: string): number | null {
@@ -24,6 +25,12 @@ function measuredRate(dbPath: string, backend: string): number | null {
       .get(backend) as { rate: number | null };
     return row.rate;
   });
+}
+
+/** How many trials a sweep of this name holds in the database (0 without one). */
+function storedTrials(dbPath: string, sweep: string): number {
+  if (!existsSync(dbPath)) return 0;
+  return withReadOnly(dbPath, (db) => db.prepare(`SELECT count(*) FROM trials WHERE sweep = ?`).pluck().get(sweep) as number);
 }
 
 const duration = (s: number) => (s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`);
@@ -51,9 +58,14 @@ export async function planCommand(args: string[]): Promise<number> {
     return { id: t.id, params: t.params, backend, epochs: t.config.training.epochs, seconds };
   });
   const rule = experiment.sweep?.early_terminate;
+  // The epochs a trial may have: the space's largest (an adaptive search has not drawn them all yet).
+  const epochs = search ? mostEpochs(experiment, search.axes) : Math.max(...trials.map((t) => t.config.training.epochs));
+  const ruleLine = rule && ruleText(rule, epochs);
+  // An adaptive search continues from the trials its sweep holds in the database.
+  const stored = search ? storedTrials(values.db!, experiment.name) : 0;
   if (values.json) {
-    const adaptive = search && { method: search.method, max_trials: search.maxTrials, fixed: planned.length, chosen_later: Math.max(0, search.maxTrials - planned.length) };
-    process.stdout.write(`${JSON.stringify(adaptive || rule ? { ...adaptive, early_terminate: rule && ruleText(rule, Math.max(...trials.map((t) => t.config.training.epochs))), trials: planned } : planned, null, 2)}\n`);
+    const adaptive = search && { method: search.method, max_trials: search.maxTrials, fixed: planned.length, stored, chosen_later: Math.max(0, search.maxTrials - Math.max(stored, planned.length)) };
+    process.stdout.write(`${JSON.stringify(adaptive || rule ? { ...adaptive, early_terminate: ruleLine, trials: planned } : planned, null, 2)}\n`);
     return 0;
   }
   const keys = [...new Set(planned.flatMap((p) => Object.keys(p.params)))];
@@ -63,13 +75,14 @@ export async function planCommand(args: string[]): Promise<number> {
     new Set([0, keys.length + 2, keys.length + 4]),
   ));
   if (search) {
-    const later = Math.max(0, search.maxTrials - planned.length);
+    const n = planned.length;
     console.log(
-      `\n${experiment.name}: ${search.method} search of at most ${search.maxTrials} trials: the ${planned.length} start-up trial${planned.length === 1 ? '' : 's'} above are fixed in advance` +
-        (later ? `; the other ${later} are chosen as results come in` : ''),
+      `\n${experiment.name}: ${search.method} search of at most ${search.maxTrials} trials: the ${n === 1 ? 'start-up trial above is' : `${n} start-up trials above are`} fixed in advance` +
+        (search.maxTrials > n ? `; the other ${search.maxTrials - n} ${search.maxTrials - n === 1 ? 'is' : 'are'} chosen as results come in` : '') +
+        (stored ? `; ${values.db} holds ${stored} trial${stored === 1 ? '' : 's'} of it, which the next run continues from` : ''),
     );
   }
-  if (rule) console.log(`${search ? '' : '\n'}early termination: ${ruleText(rule, Math.max(...trials.map((t) => t.config.training.epochs)))}; trials may stop before their last epoch, so the estimate is an upper bound`);
+  if (ruleLine) console.log(`${search ? '' : '\n'}early termination: ${ruleLine}; trials may stop before their last epoch, so the estimate is an upper bound`);
   const known = planned.filter((p) => p.seconds !== null);
   const workers = defaultWorkers(trials.map((t) => t.config.backend), availableParallelism());
   const total = known.reduce((s, p) => s + p.seconds!, 0);

@@ -206,7 +206,7 @@ function show(args: string[]): number {
     }
     const width = Math.max(40, Math.min(process.stdout.columns ?? 80, 100));
     const lines = [
-      `trial ${trial.id} of sweep ${trial.sweep}: ${trial.status}${trial.error ? ` (${trial.error})` : ''}${trial.prune_reason ? ` (${trial.prune_reason})` : ''}`,
+      `trial ${trial.id} of sweep ${trial.sweep}: ${trial.status}${trial.error ? ` (${trial.error})` : ''}${trial.prune_reason ? ` by the rule: ${trial.prune_reason}` : ''}`,
       `params  ${Object.entries(trial.params).map(([k, v]) => `${k}=${v}`).join('  ') || '(none swept)'}`,
       `best    ${trial.metric} ${metricValue(trial.metric, trial.best_value)}${trial.best_epoch ? ` at epoch ${trial.best_epoch}` : ''}` +
         `  test_acc ${pct(trial.test_acc)}  epochs ${trial.epochs}/${trial.epochs_planned}  ${rate(trial.images_per_s)} img/s` +

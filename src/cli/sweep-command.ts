@@ -21,13 +21,14 @@ import type { LiveDashboard } from '../dashboard/live.js';
 import { SweepRun } from '../sweep/run-sweep.js';
 import { planRun } from '../sweep/resume.js';
 import { trialId } from '../sweep/trial-id.js';
+import type { Assignment } from '../sweep/grid.js';
 import type { WorkerEvent } from '../worker/messages.js';
 import { parse, positiveInt } from './args.js';
 import { goalText, metricValue, num, paramsText, pct, rate } from './format.js';
 import { leaderboard } from './leaderboard.js';
 import { liveTerminal } from './live-terminal.js';
 import { planGpus } from './gpu-options.js';
-import { fitToMachine } from './machine-fit.js';
+import { fitToMachine, wasmProblem } from './machine-fit.js';
 import { STOP_SIGNALS, StopSignals, type StopSignal } from './stop-signals.js';
 import { packageVersion } from './version.js';
 
@@ -111,7 +112,30 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
   for (const t of trials) if (!datasets.has(datasetKey(t))) datasets.set(datasetKey(t), await prepareDataset(t.config.data));
   const datasetOf = (t: Trial) => datasets.get(datasetKey(t))!;
   // Trials too large for the backend, workers beyond the free memory: refused before anything is written.
-  const fit = fitToMachine({ file: loaded.file, trials, dataset: datasetOf, requested: requestedWorkers, adapters: Math.max(1, gpuPlan.gpus.length) });
+  // An adaptive search proposes its trials as it goes: its workers are bounded by count, and each
+  // may have to hold the heaviest point of the space.
+  const corner = loaded.search?.corner;
+  // Its start-up trials are proposals too: one the wasm heap cannot hold is skipped when it comes
+  // up, like any other, unless none of them fits (then the space is wrong, and refused).
+  const fitting = loaded.search ? trials.filter((t) => !wasmProblem(t, datasetOf)) : trials;
+  const fit = fitToMachine({
+    file: loaded.file,
+    trials: fitting.length ? fitting : trials,
+    dataset: datasetOf,
+    requested: requestedWorkers,
+    adapters: Math.max(1, gpuPlan.gpus.length),
+    planned: loaded.search?.maxTrials,
+    heaviest: corner ? [backendOverride ? withBackend(corner, backendOverride) : corner] : [],
+  });
+  // A proposal the wasm heap cannot hold is skipped (said, and counted), as one that breaks a rule.
+  const guarded = loaded.search && {
+    ...loaded.search,
+    build: (params: Assignment) => {
+      const trial = loaded.search!.build(params);
+      const problem = typeof trial === 'string' ? null : wasmProblem(backendOverride ? withBackend(trial, backendOverride) : trial, datasetOf);
+      return problem ? `${problem.need}; ${problem.fix}` : trial;
+    },
+  };
 
   stops.defer();
   const dbPath = values.db!;
@@ -130,7 +154,8 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
   try {
     const file = new DatabaseFile(dbPath);
     const writer = await store(() =>
-      RunWriter.begin(db, loaded.file, experiment, trials, {
+      // An adaptive search records its trials as it proposes them (its start-up ones first).
+      RunWriter.begin(db, loaded.file, experiment, guarded ? [] : trials, {
         host: hostname(),
         versions: { node: process.versions.node, 'lenet-sweep': packageVersion(), tfjs: tfjsVersion.tfjs },
       }, () => file.check()),
@@ -145,7 +170,9 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     }
     const stored = searchRecords(db, writer.sweepId, experiment.metric.name);
     const adjust = backendOverride ? (t: Trial) => withBackend(t, backendOverride) : undefined;
-    const { toRun, search, runnable, ended } = planRun(loaded, trials, stored, { rerun: values.rerun!, adjust });
+    const { toRun, search, runnable, ended, members } = planRun({ ...loaded, search: guarded }, trials, stored, { rerun: values.rerun!, adjust });
+    // Whether or not it trains anything, this run is now the search's latest.
+    if (members.length) await store(() => writer.joinRun(members));
     const adaptive = loaded.search;
     const workers = Math.max(1, Math.min(fit.workers, runnable));
     for (const note of fit.notes) console.log(note);
@@ -221,15 +248,16 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     } else {
       await store(() => writer.finish('completed'));
     }
+    if (search.exhausted) console.log('note: every point of the search space has been tried: the search ends before its count');
     if (search.reachedTarget) {
       const { id, value } = search.reachedTarget;
       console.log(`note: trial ${id} reached the target ${experiment.metric.name} ${metricValue(experiment.metric.name, value)} (metric.target ${experiment.metric.target}): no new trials start`);
     }
     if (!dashboard) {
       console.log(`\nleaderboard (${experiment.metric.name}, ${goalText(experiment.metric.goal)})`);
-      // A grid or random file's trials; every trial of an adaptive search (its earlier runs' too).
-      const ids = adaptive ? undefined : trials.map((t) => t.id);
-      console.log(leaderboard(rankAmong(listTrials(db, { sweep: experiment.name, ids }))));
+      // A grid or random file's trials; every trial of an adaptive search (they joined this run).
+      const filter = adaptive ? { sweep: experiment.name, latestRun: true } : { sweep: experiment.name, ids: trials.map((t) => t.id) };
+      console.log(leaderboard(rankAmong(listTrials(db, filter))));
     }
     return code;
   } finally {

@@ -10,8 +10,9 @@ export function validateCommand(args: string[]): number {
   let crashed = 0;
   for (const file of positionals) {
     try {
-      const { trials } = loadExperiment(file, {}, { maxTrials: values.yes ? Infinity : undefined });
-      console.log(`${file}: ok, ${trials.length} trial${trials.length === 1 ? '' : 's'}`);
+      const { trials, search } = loadExperiment(file, {}, { maxTrials: values.yes ? Infinity : undefined });
+      const size = search ? `${search.method} search of at most ${search.maxTrials} trials` : `${trials.length} trial${trials.length === 1 ? '' : 's'}`;
+      console.log(`${file}: ok, ${size}`);
     } catch (err) {
       // Whatever one file does, the others are still checked.
       if (!(err instanceof UserError)) {

@@ -20,7 +20,7 @@ export const RULE_KEYS: Record<EarlyTerminate['type'], string[]> = {
 };
 
 /** The most epochs a trial of the sweep can have: training.epochs, or the largest swept value. */
-function mostEpochs(experiment: Experiment, axes: Axis[]): number {
+export function mostEpochs(experiment: Experiment, axes: Axis[]): number {
   const swept = axes.find((a) => a.path === 'training.epochs');
   if (!swept) return experiment.training.epochs;
   return swept.spec.kind === 'values' ? Math.max(...swept.spec.values.map(Number)) : swept.spec.max;
@@ -58,7 +58,12 @@ export function checkEarlyTerminate(origins: Origins, rule: EarlyTerminate, expe
       return [];
     case 'asha': {
       if (rule.reduction_factor !== undefined && rule.reduction_factor < 2) return [at('reduction_factor', `must be 2 or more (the top 1/reduction_factor of a rung go on), found ${rule.reduction_factor}`)];
-      const first = typeof rule.min_resource === 'number' ? rule.min_resource * (rule.reduction_factor ?? 4) ** (rule.min_early_stopping_rate ?? 0) : 1;
+      if (typeof rule.min_resource === 'string' && rule.min_resource !== 'auto') {
+        return [at('min_resource', `expected a number of epochs (1 or more) or auto, found '${rule.min_resource}'`)];
+      }
+      if (typeof rule.min_resource === 'number' && rule.min_resource < 1) return [at('min_resource', `must be 1 or more (epochs), found ${rule.min_resource}`)];
+      // auto is at least 1: its first rung is no earlier than a min_resource of 1 puts it.
+      const first = (typeof rule.min_resource === 'number' ? rule.min_resource : 1) * (rule.reduction_factor ?? 4) ** (rule.min_early_stopping_rate ?? 0);
       if (first > lastAsked) {
         const key = typeof rule.min_resource === 'number' && rule.min_resource > lastAsked ? 'min_resource' : 'min_early_stopping_rate';
         return [at(key, `the first rung is at epoch ${first}, beyond the epochs: ${never}`)];

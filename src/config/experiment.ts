@@ -44,6 +44,31 @@ export interface AdaptiveSearch {
   maxTrials: number;
   /** The trial of a method's values; a string when they break a rule of the config (said as the file's problem is). */
   build(params: Assignment): Trial | string;
+  /**
+   * The heaviest trial the space holds: every axis that sizes a training step (batch size,
+   * widths, the training images) at its largest value, the others at their first or least; for
+   * the memory each worker may need. Null when that point breaks a rule of the config.
+   */
+  corner: Trial | null;
+}
+
+/** Config paths whose larger values make a training step, or a worker, need more memory. */
+const MEMORY_PATHS = ['training.batch_size', 'training.limit_train', 'model.conv1_filters', 'model.conv2_filters', 'model.fc1_units', 'model.fc2_units'];
+
+/** The point of a space with every memory path at its largest value (see AdaptiveSearch.corner). */
+function cornerOf(axes: Axis[]): Assignment {
+  return Object.fromEntries(axes.map((a) => {
+    const heavy = MEMORY_PATHS.includes(a.path);
+    const spec = a.spec;
+    if (spec.kind === 'values') {
+      const numbers = spec.values.filter((v): v is number => typeof v === 'number');
+      return [a.path, heavy && numbers.length ? Math.max(...numbers) : spec.values[0]];
+    }
+    const bounded = !['normal', 'q_normal', 'log_normal'].includes(spec.distribution);
+    const end = heavy ? spec.max : spec.min;
+    const value = !bounded ? spec.mu : spec.distribution === 'log_uniform' ? Math.exp(end) : end;
+    return [a.path, spec.distribution === 'int_uniform' ? Math.floor(value) : value];
+  }));
 }
 
 /** Keys that name, shape or compose the sweep itself and so cannot be swept, with why not. */
@@ -198,6 +223,7 @@ export function loadExperiment(path: string, overrides: Overrides = {}, options:
         const trial = build(params);
         return Array.isArray(trial) ? trial.map((p) => p.message).join('; ') : trial;
       },
+      corner: ((c) => (Array.isArray(c) ? null : c))(build(cornerOf(axes))),
     };
   }
   return loaded;

@@ -301,7 +301,7 @@ export interface ExperimentFile {
      */
     seed?: number;
     /**
-     * tpe: trials drawn at random before the estimator takes over (Optuna's n_startup_trials, default 10); bayes: random trials before the Gaussian process (default 2, the fewest it can fit).
+     * tpe: trials drawn at random before the estimator takes over (Optuna's n_startup_trials, default 10); bayes: trials with a result before the Gaussian process (default and least 2, the fewest it can fit). They are fixed in advance.
      */
     startup_trials?: number;
     /**
@@ -355,7 +355,7 @@ export interface ExperimentFile {
       /**
        * asha: epochs before the first rung; auto (default) is Optuna's estimate, max(1, epochs of the longest completed trial / 100).
        */
-      min_resource?: number | "auto";
+      min_resource?: number | string;
       /**
        * asha: rung k is at min_resource × reduction_factor^(min_early_stopping_rate + k) epochs; the top 1/reduction_factor of a rung go on (default 4).
        */
@@ -633,7 +633,7 @@ export interface Experiment {
      */
     seed: number;
     /**
-     * tpe: trials drawn at random before the estimator takes over (Optuna's n_startup_trials, default 10); bayes: random trials before the Gaussian process (default 2, the fewest it can fit).
+     * tpe: trials drawn at random before the estimator takes over (Optuna's n_startup_trials, default 10); bayes: trials with a result before the Gaussian process (default and least 2, the fewest it can fit). They are fixed in advance.
      */
     startup_trials?: number;
     /**
@@ -687,7 +687,7 @@ export interface Experiment {
       /**
        * asha: epochs before the first rung; auto (default) is Optuna's estimate, max(1, epochs of the longest completed trial / 100).
        */
-      min_resource?: number | "auto";
+      min_resource?: number | string;
       /**
        * asha: rung k is at min_resource × reduction_factor^(min_early_stopping_rate + k) epochs; the top 1/reduction_factor of a rung go on (default 4).
        */

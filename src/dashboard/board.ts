@@ -19,6 +19,8 @@ export interface BoardSweep {
   runFinishedAt: string | null;
   /** Marked running, but the process that ran it is gone (killed). */
   processGone: boolean;
+  /** The most trials of an adaptive search (tpe, bayes: count, run_cap), which proposes them as it goes; null otherwise. */
+  plannedTrials: number | null;
 }
 
 export interface BoardTrial extends TrialRecord {
@@ -46,6 +48,9 @@ interface SweepRow {
   host: string | null;
   pid: number | null;
   updated_at: string | null;
+  method: string | null;
+  count: number | null;
+  run_cap: number | null;
 }
 
 /**
@@ -86,7 +91,10 @@ export class BoardLoader {
     private readonly sweep: string,
   ) {
     this.sweepRow = db.prepare(
-      `SELECT name, status, metric, goal, workers, run, run_started_at, run_finished_at, host, pid, updated_at FROM sweeps WHERE name = ?`,
+      `SELECT name, status, metric, goal, workers, run, run_started_at, run_finished_at, host, pid, updated_at,
+              json_extract(config, '$.sweep.method') AS method, json_extract(config, '$.sweep.count') AS count,
+              json_extract(config, '$.sweep.run_cap') AS run_cap
+         FROM sweeps WHERE name = ?`,
     );
   }
 
@@ -125,6 +133,7 @@ export class BoardLoader {
           runStartedAt: row.run_started_at,
           runFinishedAt: row.run_finished_at,
           processGone: processGone(row),
+          plannedTrials: row.method === 'tpe' || row.method === 'bayes' ? Math.min(row.count ?? Infinity, row.run_cap ?? Infinity) : null,
         },
         // Ranked within the run: the board's # column counts the trials it shows.
         trials: rankAmong(trials),

@@ -143,8 +143,8 @@ export interface Totals {
   /** Trials the early-termination rule stopped. */
   pruned: number;
   /**
-   * Epochs trained so far as a share of those the same trials would have trained without early
-   * termination (each to its planned epochs); null when none was pruned.
+   * Epochs the ended trials (completed and pruned) trained, as a share of those they would have
+   * trained without early termination (each to its planned epochs); null when none was pruned.
    */
   epochShare: number | null;
   workers: number | null;
@@ -154,11 +154,11 @@ export interface Totals {
   eta: number | null;
 }
 
-/** Epochs trained over the epochs planned, among the trials that have started. */
+/** Epochs trained over the epochs planned, among the trials that ended as the search meant (completed, pruned). */
 function epochShare(trials: Board['trials']): number | null {
-  const started = trials.filter((t) => t.status !== 'queued');
-  const planned = started.reduce((sum, t) => sum + t.epochs_planned, 0);
-  return planned ? started.reduce((sum, t) => sum + t.epochs, 0) / planned : null;
+  const ended = trials.filter((t) => t.status === 'completed' || t.status === 'pruned');
+  const planned = ended.reduce((sum, t) => sum + t.epochs_planned, 0);
+  return planned ? ended.reduce((sum, t) => sum + t.epochs, 0) / planned : null;
 }
 
 export function totals(board: Board, now: number): Totals {
@@ -170,14 +170,17 @@ export function totals(board: Board, now: number): Totals {
   const live = board.sweep.status === 'running' && !board.sweep.processGone;
   // A killed run has no end time: its elapsed time is unknown.
   const end = live ? now : board.sweep.runFinishedAt ? Date.parse(board.sweep.runFinishedAt) : NaN;
+  // An adaptive search proposes the rest of its trials as it goes: they count at the epochs of those known.
+  const unproposed = Math.max(0, (board.sweep.plannedTrials ?? 0) - trials.length);
+  const meanPlanned = trials.length ? trials.reduce((sum, t) => sum + t.epochs_planned, 0) / trials.length : 0;
   const remainingEpochs = trials
     .filter((t) => !TERMINAL.has(t.status))
-    .reduce((sum, t) => sum + (1 - progressOf(t)) * t.epochs_planned, 0);
+    .reduce((sum, t) => sum + (1 - progressOf(t)) * t.epochs_planned, unproposed * meanPlanned);
   const perEpoch = epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : null;
-  const parallel = Math.max(1, Math.min(board.sweep.workers ?? 1, trials.filter((t) => !TERMINAL.has(t.status)).length));
+  const parallel = Math.max(1, Math.min(board.sweep.workers ?? 1, trials.filter((t) => !TERMINAL.has(t.status)).length + unproposed));
   return {
     done: trials.filter((t) => TERMINAL.has(t.status) && t.status !== 'interrupted').length,
-    total: trials.length,
+    total: Math.max(trials.length, board.sweep.plannedTrials ?? 0),
     running,
     failed: trials.filter((t) => t.status === 'failed' || t.status === 'diverged').length,
     interrupted: trials.filter((t) => t.status === 'interrupted').length,

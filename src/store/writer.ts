@@ -134,6 +134,14 @@ export class RunWriter {
     this.db.transaction(() => insertTrials(this.db, this.sweepId, this.run, trials))();
   }
 
+  /** Stored trials join this run (an adaptive search's, from earlier runs of the file). */
+  joinRun(ids: string[]): void {
+    const join = this.db.prepare(`UPDATE trial_records SET run = ? WHERE id = ? AND sweep_id = ?`);
+    this.db.transaction(() => {
+      for (const id of ids) join.run(this.run, id, this.sweepId);
+    })();
+  }
+
   /** The early-termination rule's bookkeeping for a trial (asha's rungs), kept for the next decisions. */
   setRungs(id: string, rungs: Record<string, number>): void {
     this.db.prepare(`UPDATE trial_records SET rungs = ? WHERE id = ?`).run(JSON.stringify(rungs), id);

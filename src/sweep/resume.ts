@@ -19,6 +19,11 @@ export interface RunPlan {
   runnable: number;
   /** Trials of the sweep that had ended before this run and stay as they are. */
   ended: { completed: number; pruned: number };
+  /**
+   * The stored trials of an adaptive search: they join this run (so the dashboard, which shows
+   * a sweep's latest run, shows the whole search). A grid or random file's join when it is begun.
+   */
+  members: string[];
 }
 
 /**
@@ -43,7 +48,8 @@ export function planRun(loaded: LoadedExperiment, trials: Trial[], stored: Searc
   const ours = new Set(trials.map((t) => t.id));
   const before = stored.filter((r) => !training.has(r.id) && (adaptive ? inSearch(r.params, adaptive) : ours.has(r.id)) && ENDED.includes(r.status));
   const pruned = before.filter((r) => r.status === 'pruned').length;
-  return { toRun, search, runnable, ended: { completed: before.length - pruned, pruned } };
+  const members = adaptive ? stored.filter((r) => inSearch(r.params, adaptive)).map((r) => r.id) : [];
+  return { toRun, search, runnable, ended: { completed: before.length - pruned, pruned }, members };
 }
 
 function trialsToRun(loaded: LoadedExperiment, trials: Trial[], stored: SearchRecord[], rerun: boolean): Trial[] {

@@ -23,8 +23,11 @@ export interface AshaSettings {
 }
 
 export function ashaSettings(rule: EarlyTerminate): AshaSettings {
+  const given = rule.min_resource ?? 'auto';
+  // The schema takes a string for a readable message; the file's checks (config/early-terminate.ts) allow only auto.
+  if (typeof given === 'string' && given !== 'auto') throw new Error(`asha: min_resource must be at least 1 or auto (found ${given})`);
   const s = {
-    min_resource: rule.min_resource ?? 'auto',
+    min_resource: given as number | 'auto',
     reduction_factor: rule.reduction_factor ?? 4,
     min_early_stopping_rate: rule.min_early_stopping_rate ?? 0,
   };

@@ -59,6 +59,15 @@ export function ruleText(rule: EarlyTerminate, epochs?: number): string {
     }
     case 'asha': {
       const s = ashaSettings(rule);
+      if (epochs !== undefined && s.min_resource !== 'auto') {
+        const rungs: number[] = [];
+        for (let k = 0; ; k++) {
+          const at = s.min_resource * s.reduction_factor ** (s.min_early_stopping_rate + k);
+          if (at >= epochs) break;
+          rungs.push(at);
+        }
+        return `asha (rungs at epoch${rungs.length === 1 ? '' : 's'} ${rungs.join(', ')} of ${epochs}; reduction_factor ${s.reduction_factor})`;
+      }
       return `asha (min_resource ${s.min_resource}, reduction_factor ${s.reduction_factor}, min_early_stopping_rate ${s.min_early_stopping_rate})`;
     }
     default:
