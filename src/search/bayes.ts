@@ -26,6 +26,7 @@ import type { Assignment, ParamValue } from '../sweep/grid.js';
 import type { Axis, Spec } from '../sweep/space.js';
 import { Random } from '../util/random.js';
 import { atLengthScaleBound, fitGaussianProcess, predict, type GaussianProcess } from './gaussian-process.js';
+import { erfc } from './parzen.js';
 import { proposalSeed, sameAssignment, type Goal, type MethodInput, type Observation, type Proposal } from './types.js';
 
 /** W&B's `num_points_to_try`: random points of the cube scored by expected improvement. */
@@ -42,36 +43,9 @@ const MAX_ENUMERATED = 100_000;
 // ---------------------------------------------------------------------------------------------
 // The standard normal (scipy.stats.norm's cdf, pdf and ppf)
 
-/**
- * Φ(x), to about 1e-15 relative: within 3 of the mean Hart's double-precision rational
- * approximation as given by G. West, "Better approximations to cumulative normal functions"
- * (2005); in the tails φ(z) times the continued fraction of Mills' ratio, 1/(z + 1/(z + 2/(z + …))),
- * 80 terms deep.
- */
+/** Φ(x) from the complementary error function tpe's estimator uses (parzen.ts, FreeBSD's erfc), accurate in both tails. */
 export function normalCdf(x: number): number {
-  const z = Math.abs(x);
-  let c: number;
-  if (z < 3) {
-    let n = 3.52624965998911e-2 * z + 0.700383064443688;
-    n = n * z + 6.37396220353165;
-    n = n * z + 33.912866078383;
-    n = n * z + 112.079291497871;
-    n = n * z + 221.213596169931;
-    n = n * z + 220.206867912376;
-    let d = 8.83883476483184e-2 * z + 1.75566716318264;
-    d = d * z + 16.064177579207;
-    d = d * z + 86.7807322029461;
-    d = d * z + 296.564248779674;
-    d = d * z + 637.333633378831;
-    d = d * z + 793.826512519948;
-    d = d * z + 440.413735824752;
-    c = (Math.exp((-z * z) / 2) * n) / d;
-  } else {
-    let d = z;
-    for (let k = 80; k >= 1; k--) d = z + k / d;
-    c = normalPdf(z) / d;
-  }
-  return x > 0 ? 1 - c : c;
+  return 0.5 * erfc(-x / Math.SQRT2);
 }
 
 export function normalPdf(x: number): number {
