@@ -74,6 +74,36 @@ describe('the search a run asks', () => {
     expect(runnable).toBe(2);
   });
 
+  it('stored trials of an edited setting are not the search\'s: it starts again beside them', () => {
+    const before = loadExperiment(TPE(3)).trials;
+    const edited = loadExperiment(TPE(3, 'model: { pooling: max }\n'));
+    const stored = before.map((t) => record(t, 'completed', [0.5, 0.6, 0.7]));
+    const { toRun, runnable, ended, members } = planRun(edited, edited.trials, stored, { rerun: false });
+    expect([toRun, members, ended]).toEqual([[], [], { completed: 0, pruned: 0 }]);
+    expect(runnable).toBe(3);
+    // Unedited, the same records are the search's.
+    const same = planRun(loadExperiment(TPE(3)), before, stored, { rerun: false });
+    expect(same.members).toEqual(before.map((t) => t.id));
+    expect(same.runnable).toBe(1);
+  });
+
+  it('a start-up value that breaks a rule of the config is skipped like any proposal, unless none fits', () => {
+    const file = (seed: number) =>
+      writeExperiment(`name: n\noptimizer: { nesterov: true }\nsweep:\n  method: tpe\n  count: 6\n  seed: ${seed}\n  startup_trials: 3\n  parameters:\n    optimizer.name: [sgd, adam]\n    optimizer.lr: { distribution: uniform, min: 0.001, max: 0.01 }\n`);
+    let dropped = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      try {
+        const { trials } = loadExperiment(file(seed));
+        expect(trials.every((t) => t.config.optimizer.name === 'sgd')).toBe(true);
+        dropped += 3 - trials.length;
+      } catch (err) {
+        // Every start-up value was adam: the space, as written, mostly cannot train.
+        expect((err as Error).message).toMatch(/optimizer\.nesterov: needs sgd/);
+      }
+    }
+    expect(dropped).toBeGreaterThan(0);
+  });
+
   it('metric.target: once a trial reaches it, nothing more starts, queued trials included', () => {
     const loaded = loadExperiment(TPE(4, 'metric: { name: val_acc, goal: maximize, target: 0.9 }\n'));
     const search = new SweepSearch({ metric: loaded.experiment.metric, adaptive: loaded.search, stored: [], queue: loaded.trials });

@@ -110,7 +110,12 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
   const datasetKey = (t: Trial) => `${t.config.data.dataset}:${t.config.data.dir ?? ''}`;
   const datasets = new Map<string, PreparedDataset>();
   for (const t of trials) if (!datasets.has(datasetKey(t))) datasets.set(datasetKey(t), await prepareDataset(t.config.data));
-  const datasetOf = (t: Trial) => datasets.get(datasetKey(t))!;
+  const datasetOf = (t: Trial) => {
+    const prepared = datasets.get(datasetKey(t));
+    // Every trial a run trains has the file's data (an adaptive search cannot sweep it).
+    if (!prepared) throw new Error(`trial ${t.id}: its data (${datasetKey(t)}) was not prepared for this run`);
+    return prepared;
+  };
   // Trials too large for the backend, workers beyond the free memory: refused before anything is written.
   // An adaptive search proposes its trials as it goes: its workers are bounded by count, and each
   // may have to hold the heaviest point of the space.
@@ -176,9 +181,8 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     const adaptive = loaded.search;
     const workers = Math.max(1, Math.min(fit.workers, runnable));
     for (const note of fit.notes) console.log(note);
-    const endedText = ended.completed + ended.pruned
-      ? `, ${ended.completed} already completed${ended.pruned ? `, ${ended.pruned} pruned` : ''}${adaptive ? '' : ' (--rerun trains them again)'}`
-      : '';
+    const endedParts = [...(ended.completed ? [`${ended.completed} already completed`] : []), ...(ended.pruned ? [`${ended.pruned} ${ended.completed ? '' : 'already '}pruned`] : [])];
+    const endedText = endedParts.length ? `, ${endedParts.join(', ')}${adaptive ? '' : ' (--rerun trains them again)'}` : '';
     const size = adaptive ? `at most ${adaptive.maxTrials} trials (${adaptive.method})` : `${trials.length} trial${trials.length === 1 ? '' : 's'}`;
     console.log(
       `sweep ${experiment.name}: ${size}${endedText}` +

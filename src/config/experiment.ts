@@ -210,7 +210,9 @@ export function loadExperiment(path: string, overrides: Overrides = {}, options:
     if (Array.isArray(trial)) valueProblems.push(...trial);
     else if (!seen.has(trial.id)) seen.set(trial.id, trial);
   }
-  if (valueProblems.length) throw new UserError(inFileOrder(valueProblems));
+  // An adaptive search's start-up values are proposals like the later ones: one that breaks a rule
+  // of the config is skipped when it comes up (whichever the seed draws first), unless none of them fits.
+  if (valueProblems.length && !(adaptive && seen.size)) throw new UserError(inFileOrder(valueProblems));
   const loaded: LoadedExperiment = { file: path, experiment, trials: [...seen.values()] };
   if (sweep && adaptive) {
     loaded.search = {

@@ -6,7 +6,7 @@
  */
 import type { LoadedExperiment, Trial } from '../config/experiment.js';
 import type { SearchRecord } from '../store/queries.js';
-import { inSearch, SweepSearch } from './search.js';
+import { SweepSearch } from './search.js';
 
 /** Statuses a trial keeps across runs: it ended as the search meant it to. */
 export const ENDED = ['completed', 'pruned'];
@@ -29,32 +29,35 @@ export interface RunPlan {
 /**
  * `trials`: the file's (after --backend); `stored`: every trial of its sweep in the database;
  * `adjust`: applied to each trial an adaptive method proposes (--backend).
+ *
+ * The search, its count and its rule see the trials of the file as it is now: a grid or random
+ * file's own, or the stored trials whose swept values give, in this file (with --backend), the
+ * very config they trained with (their id). Trials of an edited file (another setting, dataset or
+ * backend) stay in the sweep but take no part: the search starts again beside them.
  */
 export function planRun(loaded: LoadedExperiment, trials: Trial[], stored: SearchRecord[], options: { rerun: boolean; adjust?: (t: Trial) => Trial }): RunPlan {
-  const toRun = trialsToRun(loaded, trials, stored, options.rerun);
+  const adaptive = loaded.search;
+  const ours = new Set(trials.map((t) => t.id));
+  const belongs = (r: SearchRecord) => {
+    if (!adaptive) return ours.has(r.id);
+    const built = adaptive.build(r.params);
+    return typeof built !== 'string' && (options.adjust ? options.adjust(built) : built).id === r.id;
+  };
+  const members = stored.filter(belongs);
+  const toRun = adaptive
+    ? members.filter((r) => !ENDED.includes(r.status)).map((r) => ({ id: r.id, params: r.params, config: r.config }))
+    : options.rerun ? trials : trials.filter((t) => !ENDED.includes(members.find((r) => r.id === t.id)?.status ?? 'queued'));
   const search = new SweepSearch({
     metric: loaded.experiment.metric,
     rule: loaded.experiment.sweep?.early_terminate,
-    adaptive: loaded.search,
-    stored,
+    adaptive,
+    stored: members,
     queue: toRun,
     adjust: options.adjust,
   });
-  const adaptive = loaded.search;
-  const proposed = adaptive ? stored.filter((r) => inSearch(r.params, adaptive)).length : 0;
-  const runnable = search.reachedTarget ? 0 : adaptive ? toRun.length + Math.max(0, adaptive.maxTrials - proposed) : toRun.length;
-  // A run counts its own trials only: an edited file leaves others stored.
+  const runnable = search.reachedTarget ? 0 : adaptive ? toRun.length + Math.max(0, adaptive.maxTrials - members.length) : toRun.length;
   const training = new Set(toRun.map((t) => t.id));
-  const ours = new Set(trials.map((t) => t.id));
-  const before = stored.filter((r) => !training.has(r.id) && (adaptive ? inSearch(r.params, adaptive) : ours.has(r.id)) && ENDED.includes(r.status));
+  const before = members.filter((r) => !training.has(r.id) && ENDED.includes(r.status));
   const pruned = before.filter((r) => r.status === 'pruned').length;
-  const members = adaptive ? stored.filter((r) => inSearch(r.params, adaptive)).map((r) => r.id) : [];
-  return { toRun, search, runnable, ended: { completed: before.length - pruned, pruned }, members };
-}
-
-function trialsToRun(loaded: LoadedExperiment, trials: Trial[], stored: SearchRecord[], rerun: boolean): Trial[] {
-  const status = new Map(stored.map((r) => [r.id, r.status]));
-  if (!loaded.search) return rerun ? trials : trials.filter((t) => !ENDED.includes(status.get(t.id) ?? 'queued'));
-  const search = loaded.search;
-  return stored.filter((r) => !ENDED.includes(r.status) && inSearch(r.params, search)).map((r) => ({ id: r.id, params: r.params, config: r.config }));
+  return { toRun, search, runnable, ended: { completed: before.length - pruned, pruned }, members: adaptive ? members.map((r) => r.id) : [] };
 }

@@ -147,9 +147,10 @@ export class SweepRun {
       void this.handle(trial, event, options).then(() => isTerminal(event) && resolveTerminal(event));
     });
     const judged = this.search.judged;
-    const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag, gpu: options.gpu, api: options.gpuApi, judged };
     if (judged) this.ports.set(trial.id, port1);
     try {
+      // Inside the try: whatever throws here, the port is closed (an open one keeps the process alive).
+      const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag, gpu: options.gpu, api: options.gpuApi, judged };
       const crash = await this.pool.run(task, { transferList: [port2] }).then(() => null, (err: Error) => err);
       if (crash && this.aborted) return 'interrupted';
       // Port messages and the task's completion travel separately: wait for the trial's last event.

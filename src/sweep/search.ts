@@ -21,15 +21,6 @@ interface Entry extends RuleTrial {
   params: Assignment;
 }
 
-/**
- * Whether a trial's swept values are those of this search's axes: trials an earlier version of
- * the file made (other parameters) stay in the sweep but are not the method's to count or learn from.
- */
-export function inSearch(params: Assignment, search: Pick<AdaptiveSearch, 'axes'>): boolean {
-  const paths = search.axes.map((a) => a.path);
-  return Object.keys(params).length === paths.length && paths.every((p) => p in params);
-}
-
 /** What the search state of a stored status is. */
 function stateOf(status: string): TrialState {
   if (status === 'completed' || status === 'pruned') return status;
@@ -47,7 +38,7 @@ export interface SearchOptions {
   rule?: Rule;
   /** Set for tpe and bayes. */
   adaptive?: AdaptiveSearch;
-  /** Every trial of the sweep as stored, in the order recorded (store/queries.searchRecords). */
+  /** The stored trials of this search, in the order recorded (sweep/resume.ts planRun chooses them). */
   stored: SearchRecord[];
   /** The trials to train first, in order: the file's that have not completed, or an adaptive search's left unfinished. */
   queue: Trial[];
@@ -98,8 +89,8 @@ export class SweepSearch {
     const queued = this.queue.shift();
     if (queued) return { trial: queued, proposed: false };
     const search = this.options.adaptive;
-    const history = search && this.history(search);
-    if (!search || !history || this.exhausted || history.length >= search.maxTrials) return null;
+    if (!search || this.exhausted || this.order.length >= search.maxTrials) return null;
+    const history = this.history();
     const params = propose(search.method, {
       axes: search.axes,
       goal: this.options.metric.goal,
@@ -120,17 +111,20 @@ export class SweepSearch {
     const trial = this.options.adjust ? this.options.adjust(built) : built;
     // A proposal never repeats a trial of the history; a config equal to one (two values the
     // config treats alike) is that trial again: it is not trained twice.
-    if (this.entries.has(trial.id)) {
-      this.add(`repeat-${this.order.length}`, params, 'failed', []);
+    const same = this.entries.get(trial.id);
+    if (same) {
+      // Another spelling of a trial the search has (an edited file's trial without a parameter
+      // that is now swept at its default): its result stands for these values too.
+      this.add(`repeat-${this.order.length}`, params, same.state, [...same.values]);
       return this.next();
     }
     this.add(trial.id, params, 'pending', []);
     return { trial, proposed: true };
   }
 
-  /** The method's view: the trials of this search, in the order proposed (see inSearch). */
-  private history(search: AdaptiveSearch): Observation[] {
-    return this.order.filter((e) => inSearch(e.params, search)).map((e) => ({ params: e.params, state: e.state, values: e.values }));
+  /** The method's view: every trial of this search, in the order proposed (sweep/resume.ts says which stored ones are). */
+  private history(): Observation[] {
+    return this.order.map((e) => ({ params: e.params, state: e.state, values: e.values }));
   }
 
   /** A trial (re)starts: its earlier attempt's results are dropped, as the store drops them. */
