@@ -70,7 +70,7 @@ export class GpuHost {
         end();
       };
       const judge = (verdict: Verdict) => send(child, verdict);
-      port.on('message', judge);
+      if (job.judged) port.on('message', judge);
       let stopSent = false;
       const poll = setInterval(() => {
         if (stopSent || Atomics.load(stop, 0) === 0) return;

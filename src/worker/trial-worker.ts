@@ -18,8 +18,6 @@ let adapter: string | undefined;
 export default async function runTrial(task: TrialTask): Promise<void> {
   const { port, stop, ...job } = task;
   const post = (event: WorkerEvent) => port.postMessage(event);
-  const verdicts = new VerdictInbox();
-  port.on('message', (verdict: Verdict) => verdicts.receive(verdict));
   if (job.config.backend === 'webgpu' || (job.config.backend === 'auto' && job.gpu)) {
     if (!gpuHost) {
       const { gpus, taken, gpuPids } = workerData as PoolData;
@@ -29,6 +27,9 @@ export default async function runTrial(task: TrialTask): Promise<void> {
     }
     return gpuHost.run({ ...job, adapter }, post, stop, port);
   }
+  const verdicts = new VerdictInbox();
+  // Only a judged trial hears back on its port (the rule's verdicts).
+  if (job.judged) port.on('message', (verdict: Verdict) => verdicts.receive(verdict));
   const outcome = await trainTrial(job, threadId, post, () => Atomics.load(stop, 0) !== 0, (epoch) => verdicts.await(epoch));
   // The backend cannot train again in this thread: it ends, and the pool starts a fresh one.
   if (outcome === 'unusable') process.exit(1);
