@@ -37,6 +37,21 @@ const epochs = (db: string) =>
   }[];
 
 describe('sweeps on webgpu', () => {
+  it('an early-termination rule judges trials in GPU processes: verdicts reach them, the laggards end pruned', async () => {
+    const file = writeExperiment(
+      'name: gpu-rule\nbackend: webgpu\ntraining: { epochs: 2, batch_size: 32, seed: 1, limit_train: 64 }\n' +
+        'sweep:\n  parameters:\n    optimizer.lr: [0.003, 0.0001, 0.00005]\n  early_terminate: { type: asha, min_resource: 1, reduction_factor: 2 }\n',
+    );
+    const db = join(tempDir(), 'gpu.db');
+    const r = await cli(file, '--db', db, '--no-tui', '--workers', '1');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const trials = (await rows(db)) as (Row & { epochs: number; prune_reason: string | null })[];
+    // The first trial went on past epoch 1 (its verdict said so); the slow learners stopped there.
+    expect(trials.map((t) => [t.status, t.epochs])).toEqual([['completed', 2], ['pruned', 1], ['pruned', 1]]);
+    expect(trials[1].prune_reason).toMatch(/at epoch 1 not in the top 1\/2 of rung 0/);
+  });
+
   it('trains both trials, records the adapter, and ends with the numbers wasm gives', async () => {
     const dir = tempDir();
     const file = writeExperiment(TINY);
