@@ -33,7 +33,7 @@ function finish(search: SweepSearch, trial: Trial, values: number[], status = 'c
   search.ended(trial.id, status);
 }
 
-const record = (t: Trial, status: string, values: number[]): SearchRecord => ({ id: t.id, params: t.params, config: t.config, status, values, rungs: null });
+const record = (t: Trial, status: string, values: number[]): SearchRecord => ({ id: t.id, params: t.params, config: JSON.stringify(t.config), status, values, rungs: null });
 
 describe('the search a run asks', () => {
   it('the start-up trials are the ones loadExperiment fixed; then tpe proposes until count, each recorded once', () => {

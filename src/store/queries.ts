@@ -309,7 +309,8 @@ export function listSweeps(db: Database.Database): SweepSummary[] {
 export interface SearchRecord {
   id: string;
   params: Record<string, string | number | boolean>;
-  config: Experiment;
+  /** The resolved config as stored (JSON text): parsed only for the trials a run trains again. */
+  config: string;
   status: string;
   /** The metric after each epoch of the last attempt: epoch e at index e − 1 (NaN where not finite). */
   values: number[];
@@ -338,7 +339,7 @@ export function searchRecords(db: Database.Database, sweepId: number, metric: st
   return rows.map((r) => ({
     id: r.id,
     params: JSON.parse(r.params),
-    config: JSON.parse(r.config),
+    config: r.config,
     status: r.status,
     values: Array.from(values.get(r.id) ?? [], (v) => v ?? Number.NaN),
     rungs: r.rungs === null ? null : JSON.parse(r.rungs),

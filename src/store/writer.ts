@@ -147,12 +147,6 @@ export class RunWriter {
     this.db.prepare(`UPDATE trial_records SET rungs = ? WHERE id = ?`).run(JSON.stringify(rungs), id);
   }
 
-  /** Status of each of the given trials as stored (to skip the completed ones). */
-  statuses(ids: string[]): Map<string, TrialStatus> {
-    const get = this.db.prepare(`SELECT status FROM trial_records WHERE id = ?`);
-    return new Map(ids.map((id) => [id, (get.get(id) as { status: TrialStatus }).status]));
-  }
-
   /** The run of the sweep's remaining trials starts, on this many parallel workers. */
   runStarted(workers: number): void {
     this.trained = true;

@@ -44,9 +44,10 @@ export function planRun(loaded: LoadedExperiment, trials: Trial[], stored: Searc
     return typeof built !== 'string' && (options.adjust ? options.adjust(built) : built).id === r.id;
   };
   const members = stored.filter(belongs);
+  const status = new Map(members.map((r) => [r.id, r.status]));
   const toRun = adaptive
-    ? members.filter((r) => !ENDED.includes(r.status)).map((r) => ({ id: r.id, params: r.params, config: r.config }))
-    : options.rerun ? trials : trials.filter((t) => !ENDED.includes(members.find((r) => r.id === t.id)?.status ?? 'queued'));
+    ? members.filter((r) => !ENDED.includes(r.status)).map((r) => ({ id: r.id, params: r.params, config: JSON.parse(r.config) }))
+    : options.rerun ? trials : trials.filter((t) => !ENDED.includes(status.get(t.id) ?? 'queued'));
   const search = new SweepSearch({
     metric: loaded.experiment.metric,
     rule: loaded.experiment.sweep?.early_terminate,

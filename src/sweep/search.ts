@@ -55,8 +55,6 @@ export class SweepSearch {
   reachedTarget: { id: string; value: number } | null = null;
   /** Set once the method has no untried point left in the space. */
   exhausted = false;
-  /** Trials the method proposed in this run (skipped ones included). */
-  proposed = 0;
 
   constructor(private readonly options: SearchOptions) {
     for (const r of options.stored) this.add(r.id, r.params, stateOf(r.status), r.values, r.rungs ?? undefined);
@@ -102,7 +100,6 @@ export class SweepSearch {
       this.exhausted = true;
       return null;
     }
-    this.proposed++;
     const built = search.build(params);
     if (typeof built === 'string') {
       this.add(`skipped-${this.order.length}`, params, 'failed', []);
