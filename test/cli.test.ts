@@ -139,7 +139,7 @@ describe('SIGTERM (timeout, systemd, docker, CI) and SIGHUP stop a sweep as Ctrl
     expect(r.code).toBe(143);
     expect(r.stderr).toBe('');
     // Closed, not abandoned: the last connection to close takes its WAL files with it.
-    expect(readdirSync(join(db, '..'))).toEqual(['runs.db']);
+    expect(readdirSync(join(db, '..'))).toEqual(['runs.checkpoints', 'runs.db']);
     const { sweeps, trials } = readDb(db);
     expect(sweeps[0].status).toBe('interrupted');
     expect(trials.map((t) => t.status)).not.toContain('running');
@@ -243,7 +243,7 @@ describe('bad input', () => {
       expect(digest(foreign)).toBe(before.foreign);
       const v = await cli(...command, '--db', newer);
       expect(v.code).toBe(2);
-      expect(v.stderr).toMatch(/^\S*newer\.db: database schema version 99 is newer than this lenet-sweep understands \(4\); upgrade lenet-sweep\n$/);
+      expect(v.stderr).toMatch(/^\S*newer\.db: database schema version 99 is newer than this lenet-sweep understands \(5\); upgrade lenet-sweep\n$/);
       expect(digest(newer)).toBe(before.newer);
     }
     expect(readdirSync(dir).sort()).toEqual(['foreign.db', 'newer.db']);

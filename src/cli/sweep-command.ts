@@ -19,10 +19,14 @@ import { GaveUp, PATIENCE_MS, patiently } from '../store/patience.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import type { LiveDashboard } from '../dashboard/live.js';
 import { SweepRun } from '../sweep/run-sweep.js';
+import { checkpointEpochs, checkpointRoot, removeTrialCheckpoints } from '../checkpoint/files.js';
+import { DEFAULT_KEEP, KEEP_POLICIES, type KeepPolicy } from '../checkpoint/retention.js';
+import { provenanceOf } from '../sweep/provenance.js';
 import { planRun } from '../sweep/resume.js';
 import { trialId } from '../sweep/trial-id.js';
 import type { Assignment } from '../sweep/grid.js';
 import type { WorkerEvent } from '../worker/messages.js';
+import type { EpochMetrics } from '../train/loop.js';
 import { parse, positiveInt } from './args.js';
 import { goalText, metricValue, num, paramsText, pct, rate } from './format.js';
 import { leaderboard } from './leaderboard.js';
@@ -38,6 +42,17 @@ function backendOption(value: string | undefined): BackendChoice | undefined {
   if (value === undefined) return undefined;
   if (!BACKENDS.includes(value as BackendChoice)) throw new UserError(`--backend: expected one of ${BACKENDS.join(', ')}, found '${value}'`);
   return value as BackendChoice;
+}
+
+function keepOption(value: string): KeepPolicy {
+  if (!KEEP_POLICIES.includes(value as KeepPolicy)) throw new UserError(`--keep: expected one of ${KEEP_POLICIES.join(', ')}, found '${value}'`);
+  return value as KeepPolicy;
+}
+
+/** A whole number of at least 0. */
+function countOption(value: string, name: string): number {
+  if (!/^\d+$/.test(value)) throw new UserError(`--${name}: expected a whole number (0 or more), found '${value}'`);
+  return Number(value);
 }
 
 /** The trial with its backend replaced; the backend is part of the config, so of the id too. */
@@ -76,6 +91,8 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     backend: { type: 'string' },
     gpus: { type: 'string' },
     rerun: { type: 'boolean', default: false },
+    keep: { type: 'string', default: DEFAULT_KEEP },
+    retries: { type: 'string', default: '1' },
     'no-tui': { type: 'boolean', default: false },
     set: { type: 'string', multiple: true },
     grid: { type: 'string', multiple: true },
@@ -83,6 +100,8 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
   }, 'sweep');
   if (positionals.length !== 1) throw new UserError(positionals.length ? `sweep: expected one experiment file, found ${positionals.length}` : 'sweep: no experiment file given; see sweep --help');
   const requestedWorkers = positiveInt(values.workers, 'workers');
+  const keep = keepOption(values.keep!);
+  const retries = countOption(values.retries!, 'retries');
   const backendOverride = backendOption(values.backend);
 
   const loaded = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
@@ -158,12 +177,10 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
   const db = await store(() => openForWriting(dbPath));
   try {
     const file = new DatabaseFile(dbPath);
+    const versions = { node: process.versions.node, 'lenet-sweep': packageVersion(), tfjs: tfjsVersion.tfjs };
     const writer = await store(() =>
       // An adaptive search records its trials as it proposes them (its start-up ones first).
-      RunWriter.begin(db, loaded.file, experiment, guarded ? [] : trials, {
-        host: hostname(),
-        versions: { node: process.versions.node, 'lenet-sweep': packageVersion(), tfjs: tfjsVersion.tfjs },
-      }, () => file.check()),
+      RunWriter.begin(db, loaded.file, experiment, guarded ? [] : trials, { host: hostname(), versions }, () => file.check()),
     );
     file.recordJournal();
     if (writer.takenOver) {
@@ -195,17 +212,39 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     const tui = liveTerminal() && !values['no-tui'];
     let dashboard: LiveDashboard | undefined;
     if (runnable) {
+      // A trial resumes from its newest checkpoint, unless it trains again from the start: under
+      // --rerun, or after it diverged (its checkpoints would only diverge again).
+      const checkpoints = checkpointRoot(dbPath);
+      const statusOf = new Map(stored.map((r) => [r.id, r.status]));
+      const startOver = (t: Trial) => values.rerun || statusOf.get(t.id) === 'diverged';
+      const resuming = new Set(toRun.filter((t) => !startOver(t) && checkpointEpochs(checkpoints, t.id).length).map((t) => t.id));
       await store(() => {
         writer.runStarted(workers);
-        writer.requeue(toRun.map((t) => t.id));
+        writer.requeue(toRun.map((t) => t.id), resuming);
       });
+      for (const t of toRun) if (!resuming.has(t.id)) removeTrialCheckpoints(checkpoints, t.id);
+      const provenance = provenanceOf(loaded.file, versions);
       // Numbered out of what this run may train: its queue, and what an adaptive method may still propose.
       const run = new SweepRun(
         writer,
         search,
-        { workers, dataDir: (t) => datasetOf(t).dir, store, ...gpuPlan },
+        {
+          workers,
+          dataDir: (t) => datasetOf(t).dir,
+          store,
+          ...gpuPlan,
+          checkpoints,
+          keep,
+          retries,
+          provenance: (t, backend) => provenance({ name: t.config.data.dataset, dir: datasetOf(t).dir }, backend),
+        },
         tui ? () => {} : printEvent(toRun, runnable, experiment.metric),
-        { skipped: (params, problem) => console.log(`note: skipped the values ${paramsText(params)}: ${problem}`) },
+        {
+          skipped: (params, problem) => console.log(`note: skipped the values ${paramsText(params)}: ${problem}`),
+          damaged: (t, damaged, from) =>
+            console.log(`note: trial ${t.id}: ${damaged.map((d) => `the checkpoint of epoch ${d.epoch} is damaged (${d.reason})`).join('; ')}; it resumes ${from ? `from epoch ${from}` : 'from the start'}`),
+          retrying: (t, retry, error) => console.log(`note: trial ${t.id}: ${error}; starting it again from its last checkpoint (retry ${retry} of ${retries})`),
+        },
       );
       // The first stop request lets the running trials end after their batch; the second ends
       // them at once. Either way the run settles below and the database is closed properly.
@@ -279,10 +318,13 @@ function printEvent(queue: Trial[], total: number, { name: metric, goal }: Exper
     return `[${index.get(t.id)}/${total} ${t.id}${Object.keys(t.params).length ? ` ${paramsText(t.params)}` : ''}]`;
   };
   const best = new Map<string, { epoch: number; value: number }>();
-  return (trial: Trial, event: WorkerEvent) => {
+  return (trial: Trial, event: WorkerEvent, resumed: EpochMetrics[] = []) => {
     switch (event.type) {
-      case 'started':
-        return console.log(`${label(trial)} started on ${event.backend}${event.adapter ? ` (${adapterText(event.adapter)})` : ''}, ${event.paramCount.toLocaleString('en')} parameters`);
+      case 'started': {
+        for (const m of resumed) if (isBetter(m[metric], best.get(trial.id)?.value ?? null, goal)) best.set(trial.id, { epoch: m.epoch, value: m[metric] });
+        const from = event.resumedFrom ? `resumed after epoch ${event.resumedFrom} (its checkpoint) on` : 'started on';
+        return console.log(`${label(trial)} ${from} ${event.backend}${event.adapter ? ` (${adapterText(event.adapter)})` : ''}, ${event.paramCount.toLocaleString('en')} parameters`);
+      }
       case 'epoch': {
         const m = event.metrics;
         const value = m[metric];

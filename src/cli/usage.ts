@@ -1,5 +1,5 @@
 export const USAGE = `usage:
-  sweep FILE [--set PATH=VALUE]... [--grid PATH=A,B]... [--workers N] [--db PATH] [--backend NAME] [--gpus LIST] [--rerun] [--yes] [--no-tui]
+  sweep FILE [--set PATH=VALUE]... [--grid PATH=A,B]... [--workers N] [--db PATH] [--backend NAME] [--gpus LIST] [--rerun] [--keep best|last|all] [--retries N] [--yes] [--no-tui]
       run the trials of an experiment file (those already completed or pruned are kept; tpe and
       bayes choose each trial from the results so far, early_terminate prunes the laggards);
       on a terminal a live dashboard shows them (↑/↓ select, Enter detail, s sort, g group, q stop)
@@ -33,6 +33,8 @@ options:
   --backend NAME   auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu (overrides the file's backend)
   --gpus LIST      WebGPU adapters to spread the workers over, by number or name (sweep backends lists them), e.g. --gpus 0,1
   --rerun          train every trial again, completed and pruned ones included (grid, random)
+  --keep POLICY    checkpoints a trial keeps once it ends: best (its best epoch's), last (and its last epoch's; default), all (every epoch's)
+  --retries N      start a trial whose worker died (crashed thread, GPU process or device) again from its checkpoint, up to N times (default 1)
   --yes            allow a grid of more than 10,000 trials
   --no-tui         one line per epoch instead of the dashboard (also without a terminal, or in CI)
   --json, --csv    output format of runs and sweeps commands (default: a table)

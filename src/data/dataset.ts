@@ -92,7 +92,7 @@ export function trainingCount(trainFileImages: number, options: Pick<SplitOption
   return options.limitTrain > 0 ? Math.min(n, options.limitTrain) : n;
 }
 
-function findFile(dir: string, stem: string): string {
+export function findFile(dir: string, stem: string): string {
   for (const name of [stem, `${stem}.gz`]) if (existsSync(join(dir, name))) return join(dir, name);
   throw new IdxError(join(dir, stem), 'not found (also looked for .gz)');
 }

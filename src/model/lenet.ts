@@ -41,9 +41,19 @@ type Layer = { weight: Variable } & ({ bias: Variable; norm?: never } | { bias?:
 
 type ConvLayer = Layer & { padding: 'same' | 'valid' };
 
+/**
+ * The model's variables by name, as checkpoints store them and exports read them:
+ * `conv1.weight` [5, 5, in, out] (HWIO), `fc1.weight` [in, out] with fc1's rows in TF's NHWC
+ * flatten order (height, width, channel); then `.bias`, or for a batch-normalised layer
+ * `.gamma`, `.beta`, `.running_mean`, `.running_var`. Layers: conv1, conv2, fc1, fc2, fc3.
+ */
+export type NamedVariables = Array<[name: string, variable: Variable]>;
+
 export interface LeNet {
   /** Variables the optimizer updates. */
   trainable: Variable[];
+  /** Every variable (running statistics too), by name. */
+  named: NamedVariables;
   paramCount: number;
   /** Logits [n, 10]. With training, dropout is active and batchnorm uses and updates batch statistics. */
   forward(x: Tensor4D, training: boolean, dropoutSeed?: number): Tensor2D;
@@ -97,7 +107,12 @@ function layer(rng: Random, weightShape: number[], fanIn: number, units: number,
 
 const variablesOf = (l: Layer): Variable[] => (l.norm ? [l.weight, l.norm.gamma, l.norm.beta] : [l.weight, l.bias]);
 
-/** The layer's bias, or its batchnorm. */
+function namedOf(name: string, l: Layer): NamedVariables {
+  const rest: NamedVariables = l.norm
+    ? [['gamma', l.norm.gamma], ['beta', l.norm.beta], ['running_mean', l.norm.runningMean], ['running_var', l.norm.runningVar]]
+    : [['bias', l.bias]];
+  return [[`${name}.weight`, l.weight], ...rest.map(([k, v]): [string, Variable] => [`${name}.${k}`, v])];
+}
 
 export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): LeNet {
   const convFilters = [config.conv1_filters, config.conv2_filters];
@@ -120,13 +135,14 @@ export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): Le
   });
 
   const trainable = [...conv, ...dense].flatMap(variablesOf);
-  const all = [...trainable, ...[...conv, ...dense].flatMap((l) => (l.norm ? [l.norm.runningMean, l.norm.runningVar] : []))];
+  const named = [...conv.flatMap((l, i) => namedOf(`conv${i + 1}`, l)), ...dense.flatMap((l, i) => namedOf(`fc${i + 1}`, l))];
   const pool = config.pooling === 'max' ? maxPool : avgPool;
   const drop = <T extends Tensor>(t: T, rate: number, seed: number, training: boolean): T =>
     training && rate > 0 ? (dropout(t, rate, undefined, seed) as T) : t;
 
   return {
     trainable,
+    named,
     paramCount: trainable.reduce((n, v) => n + v.size, 0),
     forward(x, training, dropoutSeed = 0) {
       let h: Tensor4D = x;
@@ -154,7 +170,7 @@ export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): Le
       return z;
     },
     dispose() {
-      all.forEach((v) => v.dispose());
+      named.forEach(([, v]) => v.dispose());
     },
   };
 }

@@ -47,6 +47,25 @@ const views = (trialColumns: string) => `
     FROM ranked k JOIN trials v ON v.id = k.id;
 `;
 
+/**
+ * The documented views of version 5: `checkpoints` (each kept checkpoint file, and whether it is
+ * the trial's best epoch), `attempts` (every start of a trial) and `confusion` (the test
+ * confusion matrix of every completed trial, one row per actual and predicted class).
+ */
+const MODEL_VIEWS = `
+  CREATE VIEW checkpoints AS
+  SELECT c.trial_id, s.name AS sweep, c.epoch, c.epoch = t.best_epoch AS best, c.path, c.bytes, c.sha256, c.created_at
+    FROM checkpoint_records c JOIN trial_records t ON t.id = c.trial_id JOIN sweeps s ON s.id = t.sweep_id;
+
+  CREATE VIEW attempts AS
+  SELECT a.trial_id, s.name AS sweep, a.attempt, a.run, a.from_epoch, a.started_at, a.finished_at, a.status, a.error
+    FROM attempt_records a JOIN trial_records t ON t.id = a.trial_id JOIN sweeps s ON s.id = t.sweep_id;
+
+  CREATE VIEW confusion AS
+  SELECT c.trial_id, s.name AS sweep, c.actual, c.predicted, c.count
+    FROM confusion_records c JOIN trial_records t ON t.id = c.trial_id JOIN sweeps s ON s.id = t.sweep_id;
+`;
+
 /** The columns of trial_records at version 3 after those of version 1, as migration 4 rebuilds them. */
 const TRIAL_COLUMNS_V3 = `current_epoch INTEGER, current_batch INTEGER, batches_per_epoch INTEGER, epochs INTEGER NOT NULL DEFAULT 0,
     epochs_planned INTEGER, val_acc REAL, val_loss REAL, images_per_s REAL, seconds REAL, metric TEXT, goal TEXT,
@@ -178,6 +197,44 @@ const MIGRATIONS: string[] = [
   ALTER TABLE trial_records_v4 RENAME TO trial_records;
   CREATE INDEX trials_by_sweep ON trial_records (sweep_id);
   ${views('t.backend, t.adapter, t.prune_reason')}
+  `,
+  // 5: trained models survive. Each trial's checkpoints (files beside the database, see
+  // checkpoint/files.ts) are recorded with their checksum; each attempt at a trial (a run, a
+  // retry after a worker died, a resume after a crash) is kept; a trial records what it takes to
+  // reproduce it, and its test confusion matrix.
+  `
+  ${DROP_VIEWS}
+  ALTER TABLE trial_records ADD COLUMN provenance TEXT;            -- JSON: file hash, git, dataset checksums, versions
+  ALTER TABLE trial_records ADD COLUMN resumed_from INTEGER;       -- the checkpoint's epoch the last attempt started from (0: the start)
+  CREATE TABLE checkpoint_records (
+    trial_id    TEXT NOT NULL REFERENCES trial_records(id) ON DELETE CASCADE,
+    epoch       INTEGER NOT NULL,               -- the epoch whose end it holds
+    path        TEXT NOT NULL,                  -- relative to the database's folder
+    bytes       INTEGER NOT NULL,
+    sha256      TEXT NOT NULL,                  -- of the file but its last 32 bytes, which hold the same digest
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (trial_id, epoch)
+  );
+  CREATE TABLE attempt_records (
+    trial_id     TEXT NOT NULL REFERENCES trial_records(id) ON DELETE CASCADE,
+    attempt      INTEGER NOT NULL,              -- trial_records.attempt when it started
+    run          INTEGER NOT NULL,              -- the sweep's run it belonged to
+    from_epoch   INTEGER NOT NULL,              -- the checkpoint it resumed from (0: the start)
+    started_at   TEXT NOT NULL,
+    finished_at  TEXT,
+    status       TEXT NOT NULL,                 -- running, or how it ended
+    error        TEXT,
+    PRIMARY KEY (trial_id, attempt)
+  );
+  CREATE TABLE confusion_records (
+    trial_id    TEXT NOT NULL REFERENCES trial_records(id) ON DELETE CASCADE,
+    actual      INTEGER NOT NULL,               -- the test image's class
+    predicted   INTEGER NOT NULL,               -- the class the trial's final model gave it
+    count       INTEGER NOT NULL,
+    PRIMARY KEY (trial_id, actual, predicted)
+  );
+  ${views('t.backend, t.adapter, t.prune_reason, t.resumed_from, t.provenance')}
+  ${MODEL_VIEWS}
   `,
 ];
 

@@ -8,6 +8,7 @@ import type { Experiment } from '../config/experiment.types.js';
 import type { Trial } from '../config/experiment.js';
 import { UserError } from '../config/errors.js';
 import type { EpochMetrics, TrainStatus } from '../train/loop.js';
+import type { CheckpointFile } from '../checkpoint/files.js';
 import { processState } from './queries.js';
 
 /** Every status a trial can have (the trial_records CHECK constraint lists the same). */
@@ -15,6 +16,9 @@ export const TRIAL_STATUSES = ['queued', 'running', 'completed', 'pruned', 'fail
 export type TrialStatus = (typeof TRIAL_STATUSES)[number];
 
 const now = () => new Date().toISOString();
+
+/** Assignments that forget how a trial ended, for an attempt that goes on from a checkpoint. */
+const ENDING_CLEARED = `finished_at = NULL, test_loss = NULL, test_acc = NULL, error = NULL, prune_reason = NULL`;
 
 /** Assignments that forget a trial's results, for a new attempt. */
 const RESULTS_CLEARED = `finished_at = NULL, best_epoch = NULL, best_value = NULL, test_loss = NULL, test_acc = NULL, error = NULL,
@@ -34,6 +38,8 @@ export class RunWriter {
   private readonly setProgress: Database.Statement;
   private readonly touchSweep: Database.Statement;
   private readonly aggregate: Database.Statement;
+  private readonly recordCheckpoint: Database.Statement;
+  private readonly endAttempt: Database.Statement;
   /** The sweep was marked running on another host (last written at updatedAt) and this run took it over. */
   takenOver: { host: string; updatedAt: string | null } | null = null;
   /** Whether this run trained anything (runStarted was called). */
@@ -70,6 +76,13 @@ export class RunWriter {
        WHERE id = @id`,
     );
     this.setProgress = db.prepare(`UPDATE trial_records SET current_epoch = ?, current_batch = ? WHERE id = ?`);
+    this.recordCheckpoint = db.prepare(
+      `INSERT OR REPLACE INTO checkpoint_records (trial_id, epoch, path, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    this.endAttempt = db.prepare(
+      `UPDATE attempt_records SET status = ?, finished_at = ?, error = ?
+        WHERE trial_id = ? AND status = 'running' AND attempt = (SELECT attempt FROM trial_records WHERE id = ?)`,
+    );
     // Each stored result counts as an update of the sweep (which one `sweep dashboard` shows, sweeps list).
     this.touchSweep = db.prepare(`UPDATE sweeps SET updated_at = ? WHERE id = ?`);
   }
@@ -120,6 +133,10 @@ export class RunWriter {
       // left so by a run that died (SIGKILL, a power cut): it is settled as interrupted, whether or
       // not this run trains it again (an edited file may no longer have it).
       db.prepare(`UPDATE trial_records SET status = 'interrupted', finished_at = coalesce(finished_at, ?) WHERE sweep_id = ? AND status = 'running'`).run(t, row.id);
+      db.prepare(
+        `UPDATE attempt_records SET status = 'interrupted', finished_at = ?
+          WHERE status = 'running' AND trial_id IN (SELECT id FROM trial_records WHERE sweep_id = ?)`,
+      ).run(t, row.id);
       insertTrials(db, row.id, row.run, trials);
       return { id: row.id, run: row.run };
     }).immediate();
@@ -156,33 +173,85 @@ export class RunWriter {
   }
 
   /**
-   * The trials this run will train are queued again and their earlier results (of an
-   * interrupted or failed attempt, or a completed one under --rerun) dropped, so that counts,
-   * progress and ranks show this run from its start.
+   * The trials this run will train are queued again. Those that will start over (no checkpoint,
+   * or --rerun) lose their earlier results (of an interrupted or failed attempt, or a completed
+   * one under --rerun), so that counts, progress and ranks show this run from its start; those
+   * that will resume from a checkpoint keep theirs.
    */
-  requeue(ids: string[]): void {
+  requeue(ids: string[], resuming: ReadonlySet<string> = new Set()): void {
     const reset = this.db.prepare(`UPDATE trial_records SET status = 'queued', ${RESULTS_CLEARED}, current_epoch = NULL, current_batch = NULL WHERE id = ?`);
+    const queue = this.db.prepare(`UPDATE trial_records SET status = 'queued', ${ENDING_CLEARED}, current_batch = NULL WHERE id = ?`);
     const drop = this.db.prepare(`DELETE FROM epoch_records WHERE trial_id = ?`);
+    const dropCheckpoints = this.db.prepare(`DELETE FROM checkpoint_records WHERE trial_id = ?`);
     this.db.transaction(() => {
       for (const id of ids) {
+        if (resuming.has(id)) {
+          queue.run(id);
+          continue;
+        }
         drop.run(id);
+        dropCheckpoints.run(id);
         reset.run(id);
       }
     })();
   }
 
-  /** A new attempt starts: earlier epochs of the trial are dropped so its curve is one run. */
-  trialStarted(id: string, worker: number, backend: string, adapter: AdapterInfo | null, paramCount: number, batchesPerEpoch: number): void {
+  /**
+   * A trial about to resume from a checkpoint: its epochs become the checkpoint's history, no
+   * more and no fewer (after a crash the database may hold an epoch past the newest intact file,
+   * or lack the last epoch a file holds), and its checkpoint records the files it has.
+   */
+  resumeAt(id: string, history: EpochMetrics[], files: CheckpointFile[]): void {
     this.checkFile();
     this.db.transaction(() => {
       this.db.prepare(`DELETE FROM epoch_records WHERE trial_id = ?`).run(id);
-      this.db
+      this.db.prepare(`UPDATE trial_records SET ${RESULTS_CLEARED} WHERE id = ?`).run(id);
+      for (const m of history) this.storeEpoch(id, m);
+      this.db.prepare(`DELETE FROM checkpoint_records WHERE trial_id = ?`).run(id);
+      for (const f of files) this.recordCheckpoint.run(id, f.epoch, f.path, f.bytes, f.sha256, now());
+    })();
+  }
+
+  /** The epochs of a trial's recorded checkpoints, and its best epoch. */
+  checkpointsOf(id: string): { epochs: number[]; best: number | null } {
+    const epochs = (this.db.prepare(`SELECT epoch FROM checkpoint_records WHERE trial_id = ? ORDER BY epoch`).all(id) as { epoch: number }[]).map((r) => r.epoch);
+    const { best_epoch: best } = this.db.prepare(`SELECT best_epoch FROM trial_records WHERE id = ?`).get(id) as { best_epoch: number | null };
+    return { epochs, best };
+  }
+
+  /** Forgets checkpoints the keep policy drops (their files are removed once this has committed). */
+  dropCheckpoints(id: string, epochs: number[]): void {
+    const drop = this.db.prepare(`DELETE FROM checkpoint_records WHERE trial_id = ? AND epoch = ?`);
+    this.db.transaction(() => {
+      for (const e of epochs) drop.run(id, e);
+    })();
+  }
+
+  /**
+   * A new attempt starts. From the start (`resumedFrom` 0), earlier epochs of the trial are
+   * dropped so its curve is one run; from a checkpoint, the epochs up to it stay (resumeAt made
+   * them the checkpoint's). `provenance`: what it takes to reproduce the trial (JSON).
+   */
+  trialStarted(id: string, worker: number, backend: string, adapter: AdapterInfo | null, paramCount: number, batchesPerEpoch: number, resumedFrom = 0, provenance: object | null = null): void {
+    this.checkFile();
+    this.db.transaction(() => {
+      if (!resumedFrom) {
+        this.db.prepare(`DELETE FROM epoch_records WHERE trial_id = ?`).run(id);
+        this.db.prepare(`DELETE FROM checkpoint_records WHERE trial_id = ?`).run(id);
+        this.db.prepare(`DELETE FROM confusion_records WHERE trial_id = ?`).run(id);
+      }
+      const t = now();
+      const { attempt } = this.db
         .prepare(
           `UPDATE trial_records SET status = 'running', attempt = attempt + 1, worker = ?, backend = ?, adapter = ?, param_count = ?,
-             started_at = ?, ${RESULTS_CLEARED}, current_epoch = 1, current_batch = 0, batches_per_epoch = ?
-           WHERE id = ?`,
+             started_at = ?, ${resumedFrom ? ENDING_CLEARED : RESULTS_CLEARED}, current_epoch = ?, current_batch = 0, batches_per_epoch = ?,
+             resumed_from = ?, provenance = ?
+           WHERE id = ? RETURNING attempt`,
         )
-        .run(worker, backend, adapter && JSON.stringify(adapter), paramCount, now(), batchesPerEpoch, id);
+        .get(worker, backend, adapter && JSON.stringify(adapter), paramCount, t, resumedFrom + 1, batchesPerEpoch, resumedFrom, provenance && JSON.stringify(provenance), id) as { attempt: number };
+      this.db
+        .prepare(`INSERT OR REPLACE INTO attempt_records (trial_id, attempt, run, from_epoch, started_at, status) VALUES (?, ?, ?, ?, ?, 'running')`)
+        .run(id, attempt, this.run, resumedFrom, t);
     })();
   }
 
@@ -191,41 +260,64 @@ export class RunWriter {
     this.setProgress.run(epoch, batch, id);
   }
 
-  epoch(id: string, m: EpochMetrics): void {
+  /** An epoch and, in the same transaction, its checkpoint (written before the worker reported the epoch). */
+  epoch(id: string, m: EpochMetrics, checkpoint?: CheckpointFile): void {
     this.checkFile();
     this.db.transaction(() => {
-      this.insertEpoch.run(id, m.epoch, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.lr, m.seconds, m.images_per_s);
-      this.aggregate.run({ id, val_acc: m.val_acc, val_loss: m.val_loss, images_per_s: m.images_per_s, seconds: m.seconds });
-      const value = m[this.metric.name];
-      const { best_value: best } = this.bestOf.get(id) as { best_value: number | null };
-      if (isBetter(value, best, this.metric.goal)) this.setBest.run(m.epoch, value, id);
+      this.storeEpoch(id, m);
+      if (checkpoint) this.recordCheckpoint.run(id, checkpoint.epoch, checkpoint.path, checkpoint.bytes, checkpoint.sha256, now());
       this.touchSweep.run(now(), this.sweepId);
     })();
   }
 
-  trialFinished(id: string, status: TrainStatus, test: { loss: number | null; acc: number | null }, pruneReason: string | null = null): void {
+  private storeEpoch(id: string, m: EpochMetrics): void {
+    this.insertEpoch.run(id, m.epoch, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.lr, m.seconds, m.images_per_s);
+    this.aggregate.run({ id, val_acc: m.val_acc, val_loss: m.val_loss, images_per_s: m.images_per_s, seconds: m.seconds });
+    const value = m[this.metric.name];
+    const { best_value: best } = this.bestOf.get(id) as { best_value: number | null };
+    if (isBetter(value, best, this.metric.goal)) this.setBest.run(m.epoch, value, id);
+  }
+
+  /** `confusion[actual][predicted]`: the test confusion matrix of a completed trial. */
+  trialFinished(id: string, status: TrainStatus, test: { loss: number | null; acc: number | null }, pruneReason: string | null = null, confusion: number[][] | null = null): void {
     this.checkFile();
     this.db.transaction(() => {
+      const t = now();
       this.db
         .prepare(`UPDATE trial_records SET status = ?, finished_at = ?, test_loss = ?, test_acc = ?, prune_reason = ? WHERE id = ?`)
-        .run(status, now(), test.loss, test.acc, pruneReason, id);
-      this.touchSweep.run(now(), this.sweepId);
+        .run(status, t, test.loss, test.acc, pruneReason, id);
+      this.db.prepare(`DELETE FROM confusion_records WHERE trial_id = ?`).run(id);
+      if (confusion) {
+        const insert = this.db.prepare(`INSERT INTO confusion_records (trial_id, actual, predicted, count) VALUES (?, ?, ?, ?)`);
+        confusion.forEach((row, actual) => row.forEach((count, predicted) => count && insert.run(id, actual, predicted, count)));
+      }
+      this.endAttempt.run(status, t, null, id, id);
+      this.touchSweep.run(t, this.sweepId);
     })();
   }
 
   trialFailed(id: string, error: string): void {
     this.checkFile();
     this.db.transaction(() => {
-      this.db.prepare(`UPDATE trial_records SET status = 'failed', finished_at = ?, error = ? WHERE id = ?`).run(now(), error, id);
-      this.touchSweep.run(now(), this.sweepId);
+      const t = now();
+      this.db.prepare(`UPDATE trial_records SET status = 'failed', finished_at = ?, error = ? WHERE id = ?`).run(t, error, id);
+      this.endAttempt.run('failed', t, error, id, id);
+      this.touchSweep.run(t, this.sweepId);
     })();
   }
 
   /** Marks every trial of this sweep still marked running as interrupted (a forced stop). */
   interruptRunning(): void {
-    this.db
-      .prepare(`UPDATE trial_records SET status = 'interrupted', finished_at = ? WHERE sweep_id = ? AND status = 'running'`)
-      .run(now(), this.sweepId);
+    const t = now();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE attempt_records SET status = 'interrupted', finished_at = ?
+            WHERE status = 'running' AND trial_id IN (SELECT id FROM trial_records WHERE sweep_id = ? AND status = 'running')`,
+        )
+        .run(t, this.sweepId);
+      this.db.prepare(`UPDATE trial_records SET status = 'interrupted', finished_at = ? WHERE sweep_id = ? AND status = 'running'`).run(t, this.sweepId);
+    })();
   }
 
   finish(status: 'completed' | 'interrupted' | 'failed'): void {

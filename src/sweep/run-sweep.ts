@@ -7,6 +7,9 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Trial } from '../config/experiment.js';
+import { findResumePoint, removeCheckpoints, removeTrialCheckpoints, type Damaged } from '../checkpoint/files.js';
+import { checkpointsToRemove, type KeepPolicy } from '../checkpoint/retention.js';
+import type { EpochMetrics } from '../train/loop.js';
 import type { RunWriter, TrialStatus } from '../store/writer.js';
 import { isTerminal, type PoolData, type TerminalEvent, type TrialTask, type Verdict, type WorkerEvent } from '../worker/messages.js';
 import type { Assignment } from './grid.js';
@@ -27,14 +30,29 @@ export interface SweepOptions {
   gpus?: string[];
   /** The route to the WebGPU adapter the probe found (vulkan, metal, d3d12, opengles). */
   gpuApi?: string;
+  /** The folder of the database's checkpoints (checkpoint/files.ts checkpointRoot). */
+  checkpoints: string;
+  /** Which checkpoints a trial keeps once it has ended. */
+  keep: KeepPolicy;
+  /** How many times a trial whose worker died is started again from its checkpoint. */
+  retries: number;
+  /** What it takes to reproduce a trial, recorded when it starts (sweep/provenance.ts). */
+  provenance?: (trial: Trial, backend: string) => object;
 }
 
-/** Receives every worker event after it has been written to the database. */
-export type EventListener = (trial: Trial, event: WorkerEvent) => void;
+/**
+ * Receives every worker event after it has been written to the database; with a resumed trial's
+ * 'started', the epochs its checkpoint brought.
+ */
+export type EventListener = (trial: Trial, event: WorkerEvent, resumed?: EpochMetrics[]) => void;
 
 /** Told about the search's own decisions: a proposal that broke a rule of the config, the target reached. */
 export interface SearchListener {
   skipped?(params: Assignment, problem: string): void;
+  /** A trial's newer checkpoints failed their check: it resumes from an older one (or the start). */
+  damaged?(trial: Trial, damaged: Damaged[], resumeFrom: number): void;
+  /** A trial's worker died; the trial starts again from its checkpoint (attempt counts the retries). */
+  retrying?(trial: Trial, retry: number, error: string): void;
 }
 
 export interface SweepOutcome {
@@ -72,6 +90,8 @@ export class SweepRun {
   readonly done: Promise<SweepOutcome>;
 
   private readonly ports: Ports = new Map();
+  /** The epochs a resuming trial brings from its checkpoint, for the search to see again when it starts. */
+  private readonly resumed = new Map<string, EpochMetrics[]>();
 
   constructor(
     private readonly writer: RunWriter,
@@ -139,7 +159,39 @@ export class SweepRun {
     return { statuses, stopped: this.stopping };
   }
 
+  /**
+   * Trains a trial: from its newest intact checkpoint if it has one, and again from the newest
+   * after its worker died (a crashed thread, GPU process or device), up to `retries` times.
+   */
   private async runOne(trial: Trial, options: SweepOptions): Promise<TrialStatus | 'queued'> {
+    for (let retry = 0; ; retry++) {
+      const resume = await this.resumePoint(trial, options);
+      if (this.failure) return 'queued';
+      const { status, died } = await this.attempt(trial, options, resume);
+      if (status !== 'failed' || died === null || retry >= options.retries || this.stopping) return status;
+      this.searchListener.retrying?.(trial, retry + 1, died);
+    }
+  }
+
+  /**
+   * Where a trial starts: the epoch of its newest intact checkpoint, whose history then becomes
+   * the trial's epochs in the database (0 when it has none, and any leftover files are removed).
+   */
+  private async resumePoint(trial: Trial, options: SweepOptions): Promise<number> {
+    const point = findResumePoint(options.checkpoints, trial.id);
+    if (!point) {
+      removeTrialCheckpoints(options.checkpoints, trial.id);
+      return 0;
+    }
+    const { checkpoint, files, damaged } = point;
+    if (damaged.length) this.searchListener.damaged?.(trial, damaged, checkpoint.epoch);
+    await this.write(() => this.writer.resumeAt(trial.id, checkpoint.history, files), options);
+    this.resumed.set(trial.id, checkpoint.history);
+    return checkpoint.epoch;
+  }
+
+  /** One attempt at a trial; `died`: why its worker died (it may be retried), else null. */
+  private async attempt(trial: Trial, options: SweepOptions, resume: number): Promise<{ status: TrialStatus | 'queued'; died: string | null }> {
     const { port1, port2 } = new MessageChannel();
     let resolveTerminal!: (e: TerminalEvent) => void;
     const terminal = new Promise<TerminalEvent>((resolve) => (resolveTerminal = resolve));
@@ -150,14 +202,26 @@ export class SweepRun {
     if (judged) this.ports.set(trial.id, port1);
     try {
       // Inside the try: whatever throws here, the port is closed (an open one keeps the process alive).
-      const task: TrialTask = { trialId: trial.id, config: trial.config, dataDir: options.dataDir(trial), port: port2, stop: this.stopFlag, gpu: options.gpu, api: options.gpuApi, judged };
+      const task: TrialTask = {
+        trialId: trial.id,
+        config: trial.config,
+        dataDir: options.dataDir(trial),
+        port: port2,
+        stop: this.stopFlag,
+        gpu: options.gpu,
+        api: options.gpuApi,
+        judged,
+        checkpoints: options.checkpoints,
+        ...(resume ? { resume } : {}),
+      };
       const crash = await this.pool.run(task, { transferList: [port2] }).then(() => null, (err: Error) => err);
-      if (crash && this.aborted) return 'interrupted';
+      if (crash && this.aborted) return { status: 'interrupted', died: null };
       // Port messages and the task's completion travel separately: wait for the trial's last event.
       const last = crash ? await Promise.race([terminal, delay(CRASH_GRACE_MS)]) : await terminal;
-      if (last) return statusOf(last);
-      await this.handle(trial, { type: 'failed', trialId: trial.id, error: `worker died: ${crash?.message}` }, options);
-      return 'failed';
+      if (last) return { status: statusOf(last), died: last.type === 'failed' && last.retryable ? last.error : null };
+      const error = `worker died: ${crash?.message}`;
+      await this.handle(trial, { type: 'failed', trialId: trial.id, error, retryable: true }, options);
+      return { status: 'failed', died: error };
     } finally {
       this.ports.delete(trial.id);
       port1.close();
@@ -198,8 +262,11 @@ export class SweepRun {
           }
           if (decided?.stop) verdict = { ...verdict, reason: decided.reason };
         }
-        await options.store(() => this.record(trial, event));
-        this.listener(trial, event);
+        await options.store(() => this.record(trial, event, options));
+        if (event.type === 'epoch' || event.type === 'finished') await this.keepCheckpoints(trial, event.type === 'finished' && event.status !== 'interrupted', options);
+        const resumed = event.type === 'started' && event.resumedFrom ? this.resumed.get(trial.id)?.slice(0, event.resumedFrom) : undefined;
+        if (event.type === 'started') this.resumed.delete(trial.id);
+        this.listener(trial, event, resumed);
       } catch (err) {
         // The database could not take the event (disk full, its file deleted, locked for
         // minutes…): stop the sweep and fail it with this error once the running trials have ended.
@@ -212,11 +279,31 @@ export class SweepRun {
     return this.writes;
   }
 
+  /**
+   * Removes the checkpoints a trial no longer keeps (checkpoint/retention.ts): the records first,
+   * then, once that has committed, the files (a crash between the two leaves files no record
+   * names, which the trial's next start or the keep policy removes).
+   */
+  private async keepCheckpoints(trial: Trial, ended: boolean, options: SweepOptions): Promise<void> {
+    let removed: number[] = [];
+    await options.store(() => {
+      const { epochs, best } = this.writer.checkpointsOf(trial.id);
+      removed = checkpointsToRemove(epochs, best, options.keep, ended);
+      if (removed.length) this.writer.dropCheckpoints(trial.id, removed);
+    });
+    removeCheckpoints(options.checkpoints, trial.id, removed);
+  }
+
   /** Keeps the search's picture of the sweep up to date with an event. */
   private observe(trial: Trial, event: WorkerEvent): void {
     switch (event.type) {
-      case 'started':
-        return this.search.started(trial.id);
+      case 'started': {
+        this.search.started(trial.id);
+        // A resumed trial's values so far are its checkpoint's.
+        const history = this.resumed.get(trial.id) ?? [];
+        for (const m of history.slice(0, event.resumedFrom)) this.search.epoch(trial.id, m);
+        return;
+      }
       case 'epoch':
         return this.search.epoch(trial.id, event.metrics);
       case 'finished':
@@ -226,16 +313,18 @@ export class SweepRun {
     }
   }
 
-  private record(trial: Trial, event: WorkerEvent): void {
+  private record(trial: Trial, event: WorkerEvent, options: SweepOptions): void {
     switch (event.type) {
-      case 'started':
-        return this.writer.trialStarted(trial.id, event.worker, event.backend, event.adapter ?? null, event.paramCount, event.batchesPerEpoch);
+      case 'started': {
+        const provenance = options.provenance?.(trial, event.backend) ?? null;
+        return this.writer.trialStarted(trial.id, event.worker, event.backend, event.adapter ?? null, event.paramCount, event.batchesPerEpoch, event.resumedFrom, provenance);
+      }
       case 'progress':
         return this.writer.progress(trial.id, event.epoch, event.batch);
       case 'epoch':
-        return this.writer.epoch(trial.id, event.metrics);
+        return this.writer.epoch(trial.id, event.metrics, event.checkpoint);
       case 'finished':
-        return this.writer.trialFinished(trial.id, event.status, { loss: event.testLoss, acc: event.testAcc }, event.pruneReason ?? null);
+        return this.writer.trialFinished(trial.id, event.status, { loss: event.testLoss, acc: event.testAcc }, event.pruneReason ?? null, event.confusion ?? null);
       case 'failed':
         return this.writer.trialFailed(trial.id, event.error);
       case 'skipped':

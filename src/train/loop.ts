@@ -33,6 +33,8 @@ import { buildOptimizer, clipByGlobalNorm } from './optimizer.js';
 import { evaluationChunk } from '../backend/memory.js';
 import { readsAsynchronously } from '../backend/index.js';
 import { hasDiverged } from './divergence.js';
+import type { TrainingState } from '../checkpoint/format.js';
+import { captureState, restoreState } from './state.js';
 import { buildSchedule } from './schedule.js';
 
 export interface EpochMetrics {
@@ -57,12 +59,19 @@ export interface TrainResult {
   paramCount: number;
   testLoss: number | null;
   testAcc: number | null;
+  /** On the test set (completed trials): `confusion[actual][predicted]` counts images. */
+  confusion: number[][] | null;
 }
 
 export interface TrainHooks {
   onStart?(info: { paramCount: number; batchesPerEpoch: number }): void;
   onBatch?(epoch: number, batch: number, batches: number): void;
-  onEpoch?(metrics: EpochMetrics): void;
+  /**
+   * After each epoch's validation, with the whole training state at its end: training goes on
+   * once the returned promise settles (the worker writes the checkpoint first, then reports the
+   * epoch, so a stored epoch always has its checkpoint on disk).
+   */
+  onEpoch?(metrics: EpochMetrics, state: TrainingState): void | Promise<void>;
   /** Polled between batches; true ends the trial as interrupted. */
   shouldStop?(): boolean;
   /**
@@ -80,10 +89,11 @@ async function first(t: Tensor): Promise<number> {
 
 const AUGMENT_SEED_OFFSET = 0x5eed;
 
-/** Mean loss and accuracy over a split, in inference mode. */
-export async function evaluate(model: LeNet, data: Dataset, split: Split, chunk = 1000): Promise<{ loss: number; acc: number }> {
+/** Mean loss and accuracy over a split, in inference mode; with `confusion`, its confusion matrix too. */
+export async function evaluate(model: LeNet, data: Dataset, split: Split, chunk = 1000, confusion = false): Promise<{ loss: number; acc: number; confusion: number[][] | null }> {
   let lossSum = 0;
   let correct = 0;
+  const matrix = confusion ? Array.from({ length: CLASSES }, () => new Array<number>(CLASSES).fill(0)) : null;
   for (let start = 0; start < split.count; start += chunk) {
     const n = Math.min(chunk, split.count - start);
     const { images, labels } = gather(data, split, null, start, n);
@@ -92,19 +102,28 @@ export async function evaluate(model: LeNet, data: Dataset, split: Split, chunk 
       const y = tensor1d(labels, 'int32');
       const logits = model.forward(x, false);
       const loss = crossEntropy(oneHot(y, CLASSES) as Tensor2D, logits, 'sum');
-      return [loss, sum(cast(equal(argMax(logits, 1), y), 'float32'))];
+      const predicted = argMax(logits, 1);
+      return [loss, sum(cast(equal(predicted, y), 'float32')), ...(matrix ? [predicted] : [])];
     });
     try {
       lossSum += await first(sums[0]);
       correct += await first(sums[1]);
+      if (matrix) {
+        const predicted = await sums[2].data();
+        for (let i = 0; i < n; i++) matrix[labels[i]][predicted[i]]++;
+      }
     } finally {
       dispose(sums);
     }
   }
-  return { loss: lossSum / split.count, acc: correct / split.count };
+  return { loss: lossSum / split.count, acc: correct / split.count, confusion: matrix };
 }
 
-export async function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks = {}): Promise<TrainResult> {
+/**
+ * Trains a trial, from its start or (`resume`) from the end of a checkpoint's epoch: restored
+ * exactly, the rest of the run is the same, number for number, as one that never stopped.
+ */
+export async function trainModel(config: Experiment, data: Dataset, hooks: TrainHooks = {}, resume?: TrainingState): Promise<TrainResult> {
   const rng = new Random(config.training.seed);
   const model = buildLeNet(config.model, rng, data.height);
   const optimizer = buildOptimizer(config.optimizer);
@@ -121,13 +140,18 @@ export async function trainModel(config: Experiment, data: Dataset, hooks: Train
   // progress would lie and a stop would wait for the queue. Waiting for the previous step's
   // sums after queueing the next keeps two steps in flight.
   const pipelined = readsAsynchronously();
-  hooks.onStart?.({ paramCount: model.paramCount, batchesPerEpoch: batches });
-
-  let status: TrainStatus = 'completed';
+  const parts = { model, optimizer, schedule, rng, augmentRng, order };
   let firstTrainLoss: number | undefined;
+  const history: EpochMetrics[] = [];
+  let status: TrainStatus = 'completed';
   let pruneReason: string | undefined;
   try {
-    for (let epoch = 1; epoch <= epochs && status === 'completed'; epoch++) {
+    if (resume) {
+      firstTrainLoss = restoreState(resume, parts) ?? undefined;
+      history.push(...resume.history);
+    }
+    hooks.onStart?.({ paramCount: model.paramCount, batchesPerEpoch: batches });
+    for (let epoch = history.length + 1; epoch <= epochs && status === 'completed'; epoch++) {
       const epochStart = performance.now();
       const lr = schedule.rate(epoch);
       rng.shuffle(order);
@@ -184,8 +208,9 @@ export async function trainModel(config: Experiment, data: Dataset, hooks: Train
         images_per_s: data.train.count / trainSeconds,
       };
       schedule.observe(metrics);
-      hooks.onEpoch?.(metrics);
       firstTrainLoss ??= trainLoss;
+      history.push(metrics);
+      if (hooks.onEpoch) await hooks.onEpoch(metrics, await captureState(epoch, firstTrainLoss, history, parts));
       if (hasDiverged(metrics, firstTrainLoss, CLASSES)) status = 'diverged';
       else if (epoch < epochs && hooks.judge) {
         const reason = await hooks.judge(epoch);
@@ -195,8 +220,8 @@ export async function trainModel(config: Experiment, data: Dataset, hooks: Train
         }
       }
     }
-    const test = status === 'completed' ? await evaluate(model, data, data.test, evalChunk) : null;
-    return { status, pruneReason, paramCount: model.paramCount, testLoss: test?.loss ?? null, testAcc: test?.acc ?? null };
+    const test = status === 'completed' ? await evaluate(model, data, data.test, evalChunk, true) : null;
+    return { status, pruneReason, paramCount: model.paramCount, testLoss: test?.loss ?? null, testAcc: test?.acc ?? null, confusion: test?.confusion ?? null };
   } finally {
     optimizer.dispose();
     model.dispose();

@@ -21,6 +21,7 @@ import {
   square,
   sub,
   sum,
+  tensor1d,
   tidy,
   zerosLike,
   type Scalar,
@@ -34,6 +35,10 @@ export type OptimizerConfig = Experiment['optimizer'];
 export interface Optimizer {
   /** Applies one update to each variable from its gradient (same order as the variables). */
   step(variables: Variable[], grads: Tensor[], lr: number): void;
+  /** The steps taken and the rule's state vectors (none before the first step), for a checkpoint. */
+  save(): { steps: number; slots: Tensor[] };
+  /** Continues from a saved state: `slots` as `save` gave them (copied). */
+  restore(steps: number, slots: Float32Array[]): void;
   dispose(): void;
 }
 
@@ -47,10 +52,14 @@ class FlatStep {
   /** The rule's state vectors (momentum, moments…), one element per weight, made on the first step. */
   private slots: Variable[] = [];
 
+  /** Steps taken: Adam's bias correction counts them. */
+  steps = 0;
+
   constructor(private readonly count: number) {}
 
   /** `rule(g, w, slots)` returns the vector to subtract from the weights (learning rate included). */
   run(vars: Variable[], grads: Tensor[], rule: (g: Tensor, w: () => Tensor, slots: Variable[]) => Tensor): void {
+    this.steps++;
     tidy(() => {
       const g = concat(grads.map((t) => reshape(t, [-1])));
       if (!this.slots.length) this.slots = Array.from({ length: this.count }, () => tidy(() => zerosLike(g).variable(false)));
@@ -65,11 +74,29 @@ class FlatStep {
     });
   }
 
+  save(): { steps: number; slots: Tensor[] } {
+    return { steps: this.steps, slots: this.slots };
+  }
+
+  restore(steps: number, slots: Float32Array[]): void {
+    if (slots.length && slots.length !== this.count) throw new Error(`the checkpoint has ${slots.length} optimizer state vectors, this optimizer keeps ${this.count}`);
+    this.dispose();
+    this.steps = steps;
+    this.slots = slots.map((values) => tidy(() => tensor1d(values).variable(false)));
+  }
+
   dispose(): void {
     dispose(this.slots);
     this.slots = [];
   }
 }
+
+/** An optimizer's checkpoint methods, from its FlatStep. */
+const stateOf = (flat: FlatStep): Pick<Optimizer, 'save' | 'restore' | 'dispose'> => ({
+  save: () => flat.save(),
+  restore: (steps, slots) => flat.restore(steps, slots),
+  dispose: () => flat.dispose(),
+});
 
 /** The gradient with L2 weight decay folded in (coupled decay, as torch.optim does by default). */
 function decayed(g: Tensor, w: () => Tensor, weightDecay: number): Tensor {
@@ -93,7 +120,7 @@ function sgd(c: OptimizerConfig): Optimizer {
         return mul(g, lr);
       });
     },
-    dispose: () => flat.dispose(),
+    ...stateOf(flat),
   };
 }
 
@@ -101,10 +128,9 @@ function sgd(c: OptimizerConfig): Optimizer {
 function adamFamily(c: OptimizerConfig, kind: 'adam' | 'adamw' | 'radam'): Optimizer {
   const flat = new FlatStep(2);
   const { beta1: b1, beta2: b2, epsilon: eps } = c;
-  let t = 0;
   return {
     step(vars, grads, lr) {
-      t++;
+      const t = flat.steps + 1;
       const bc1 = 1 - b1 ** t;
       const bc2 = 1 - b2 ** t;
       // RAdam: the variance of the adaptive rate is tractable only once rho_t > 5.
@@ -127,7 +153,7 @@ function adamFamily(c: OptimizerConfig, kind: 'adam' | 'adamw' | 'radam'): Optim
         return kind === 'adamw' && c.weight_decay > 0 ? add(update, mul(w(), lr * c.weight_decay)) : update;
       });
     },
-    dispose: () => flat.dispose(),
+    ...stateOf(flat),
   };
 }
 
@@ -147,7 +173,7 @@ function rmsprop(c: OptimizerConfig): Optimizer {
         return mul(update, lr);
       });
     },
-    dispose: () => flat.dispose(),
+    ...stateOf(flat),
   };
 }
 
@@ -161,7 +187,7 @@ function adagrad(c: OptimizerConfig): Optimizer {
         return mul(div(g, add(sqrt(sum), c.epsilon)), lr);
       });
     },
-    dispose: () => flat.dispose(),
+    ...stateOf(flat),
   };
 }
 

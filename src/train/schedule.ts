@@ -11,6 +11,9 @@ export interface Schedule {
   rate(epoch: number): number;
   /** Called after each epoch's validation. */
   observe(metrics: EpochMetrics): void;
+  /** What `observe` has learnt (plateau's counters), for a checkpoint; null for a fixed schedule. */
+  save(): unknown;
+  restore(state: unknown): void;
 }
 
 /** ReduceLROnPlateau's default threshold: a relative improvement of 1e-4 counts. */
@@ -20,7 +23,7 @@ export function buildSchedule(config: Experiment): Schedule {
   const s = config.schedule;
   const lr = config.optimizer.lr;
   const epochs = config.training.epochs;
-  const fixed = (f: (epoch: number) => number): Schedule => ({ rate: f, observe: () => {} });
+  const fixed = (f: (epoch: number) => number): Schedule => ({ rate: f, observe: () => {}, save: () => null, restore: () => {} });
   switch (s.name) {
     case 'constant':
       return fixed(() => lr);
@@ -56,6 +59,10 @@ export function buildSchedule(config: Experiment): Schedule {
             current = Math.max(current * s.factor, s.min_lr);
             badEpochs = 0;
           }
+        },
+        save: () => ({ current, best, badEpochs }),
+        restore(state) {
+          ({ current, best, badEpochs } = state as { current: number; best: number | null; badEpochs: number });
         },
       };
     }

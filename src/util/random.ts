@@ -10,6 +10,15 @@ export class Random {
     this.state = Math.imul((seed ^ 0x9e3779b9) >>> 0, 0x85ebca6b) >>> 0;
   }
 
+  /** The generator's whole state, for a checkpoint: `restore` with it continues the same sequence. */
+  save(): number {
+    return this.state;
+  }
+
+  restore(state: number): void {
+    this.state = state >>> 0;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;

@@ -66,7 +66,7 @@ export class GpuHost {
       };
       const died = (code: number | null, signal: NodeJS.Signals | null) => {
         if (ended) return;
-        post({ type: 'failed', trialId: job.trialId, error: `the GPU process ended (${signal ?? `exit code ${code}`}): the driver or the device failed` });
+        post({ type: 'failed', trialId: job.trialId, error: `the GPU process ended (${signal ?? `exit code ${code}`}): the driver or the device failed`, retryable: true });
         end();
       };
       const judge = (verdict: Verdict) => send(child, verdict);

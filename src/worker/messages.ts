@@ -6,6 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { AdapterInfo, BackendName } from '../backend/index.js';
 import type { Experiment } from '../config/experiment.types.js';
+import type { CheckpointFile } from '../checkpoint/files.js';
 import type { EpochMetrics, TrainStatus } from '../train/loop.js';
 
 /** What training a trial needs, wherever it trains. */
@@ -25,6 +26,10 @@ export interface TrialJob {
    * the runner's Verdict on the trial's port.
    */
   judged: boolean;
+  /** The folder of the database's checkpoints (checkpoint/files.ts): each epoch's state is written there. */
+  checkpoints: string;
+  /** The checkpoint's epoch to continue from (the main thread found it intact); absent: from the start. */
+  resume?: number;
 }
 
 /** The runner's answer to an epoch of a judged trial: null to go on, or why it stops (pruned). */
@@ -55,13 +60,17 @@ export interface TrialTask extends TrialJob {
 export type GpuRequest = { type: 'run'; job: TrialJob; worker: number } | { type: 'stop' } | Verdict;
 
 export type WorkerEvent =
-  | { type: 'started'; trialId: string; worker: number; backend: BackendName; adapter?: AdapterInfo; paramCount: number; batchesPerEpoch: number }
+  /** `resumedFrom`: the checkpoint's epoch training continues after (0: the start). */
+  | { type: 'started'; trialId: string; worker: number; backend: BackendName; adapter?: AdapterInfo; paramCount: number; batchesPerEpoch: number; resumedFrom: number }
   | { type: 'progress'; trialId: string; epoch: number; batch: number; batches: number }
-  | { type: 'epoch'; trialId: string; metrics: EpochMetrics }
-  | { type: 'finished'; trialId: string; status: TrainStatus; testLoss: number | null; testAcc: number | null; pruneReason?: string }
+  /** Sent once the epoch's checkpoint is on disk. */
+  | { type: 'epoch'; trialId: string; metrics: EpochMetrics; checkpoint: CheckpointFile }
+  /** `confusion[actual][predicted]`: test images counted (completed trials). */
+  | { type: 'finished'; trialId: string; status: TrainStatus; testLoss: number | null; testAcc: number | null; pruneReason?: string; confusion?: number[][] }
   /** The sweep was stopped before this trial started; it stays queued. */
   | { type: 'skipped'; trialId: string }
-  | { type: 'failed'; trialId: string; error: string };
+  /** `retryable`: the worker died under the trial (its thread or GPU process), not the trial's own fault. */
+  | { type: 'failed'; trialId: string; error: string; retryable?: boolean };
 
 /** Events after which a trial's port closes. */
 export type TerminalEvent = Extract<WorkerEvent, { type: 'finished' | 'skipped' | 'failed' }>;

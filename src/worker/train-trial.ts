@@ -8,6 +8,8 @@ import { checkGpu, GpuFault } from '../backend/webgpu-backend.js';
 import { gigabytes, wasmStepBytes } from '../backend/memory.js';
 import { loadDataset } from '../data/dataset.js';
 import { splitOptions } from '../data/sources.js';
+import { encodeCheckpoint } from '../checkpoint/format.js';
+import { readCheckpoint, writeCheckpointFile } from '../checkpoint/files.js';
 import { trainModel } from '../train/loop.js';
 import type { TrialJob, WorkerEvent } from './messages.js';
 
@@ -49,9 +51,11 @@ export async function trainTrial(
       return 'done';
     }
     step = { config: { ...config, training: { ...config.training, batch_size: Math.min(config.training.batch_size, data.train.count) } }, side: data.height };
+    // Read here, not by the main thread: a checkpoint is a megabyte, and the main thread checked it.
+    const resume = job.resume ? readCheckpoint(job.checkpoints, trialId, job.resume) : undefined;
     let lastProgress = 0;
     const result = await trainModel(config, data, {
-      onStart: ({ paramCount, batchesPerEpoch }) => post({ type: 'started', trialId, worker, backend, adapter, paramCount, batchesPerEpoch }),
+      onStart: ({ paramCount, batchesPerEpoch }) => post({ type: 'started', trialId, worker, backend, adapter, paramCount, batchesPerEpoch, resumedFrom: resume?.epoch ?? 0 }),
       onBatch: (epoch, batch, batches) => {
         if (backend === 'webgpu') checkGpu();
         const t = performance.now();
@@ -59,15 +63,19 @@ export async function trainTrial(
         lastProgress = t;
         post({ type: 'progress', trialId, epoch, batch, batches });
       },
-      onEpoch: (metrics) => post({ type: 'epoch', trialId, metrics }),
+      // The checkpoint first: an epoch the database holds always has its state on disk.
+      onEpoch: (metrics, state) => {
+        const checkpoint = writeCheckpointFile(job.checkpoints, trialId, metrics.epoch, encodeCheckpoint({ trialId, ...state }));
+        post({ type: 'epoch', trialId, metrics, checkpoint });
+      },
       shouldStop: stopped,
       judge: job.judged ? verdict : undefined,
-    });
-    post({ type: 'finished', trialId, status: result.status, testLoss: result.testLoss, testAcc: result.testAcc, pruneReason: result.pruneReason });
+    }, resume);
+    post({ type: 'finished', trialId, status: result.status, testLoss: result.testLoss, testAcc: result.testAcc, pruneReason: result.pruneReason, confusion: result.confusion ?? undefined });
     return 'done';
   } catch (err) {
     if (err instanceof GpuFault) {
-      post({ type: 'failed', trialId, error: err.message });
+      post({ type: 'failed', trialId, error: err.message, retryable: true });
       return 'unusable';
     }
     if (!(err instanceof WebAssembly.RuntimeError)) {

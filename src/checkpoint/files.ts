@@ -1,0 +1,157 @@
+/**
+ * Where checkpoints live and how they are written and found. Beside the database: runs/runs.db
+ * keeps its trials' checkpoints in runs/runs.checkpoints/<trial id>/epoch-0003.ckpt. A file is
+ * written whole or not at all (a temporary file, flushed to the disk, renamed into place, and
+ * the folder flushed so the rename itself survives a power cut).
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { CheckpointError, decodeCheckpoint, storedDigest, type Checkpoint } from './format.js';
+
+/** The folder of a database's checkpoints: its path with `.checkpoints` in place of its extension. */
+export function checkpointRoot(dbPath: string): string {
+  const name = basename(dbPath).replace(/\.[^.]*$/, '');
+  return join(dirname(dbPath), `${name}.checkpoints`);
+}
+
+export const trialFolder = (root: string, trialId: string) => join(root, trialId);
+
+export const checkpointName = (epoch: number) => `epoch-${String(epoch).padStart(4, '0')}.ckpt`;
+
+const NAME = /^epoch-(\d+)\.ckpt$/;
+
+/** A checkpoint as the database records it: the path relative to the database's folder. */
+export interface CheckpointFile {
+  epoch: number;
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** The path the database records for a checkpoint: from the database's folder. */
+export function recordedPath(root: string, trialId: string, epoch: number): string {
+  return join(basename(root), trialId, checkpointName(epoch));
+}
+
+/** Writes a checkpoint atomically and durably; returns what the database records of it. */
+export function writeCheckpointFile(root: string, trialId: string, epoch: number, bytes: Uint8Array): CheckpointFile {
+  const folder = trialFolder(root, trialId);
+  mkdirSync(folder, { recursive: true });
+  const path = join(folder, checkpointName(epoch));
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  syncFolder(folder);
+  return { epoch, path: recordedPath(root, trialId, epoch), bytes: bytes.length, sha256: storedDigest(bytes) };
+}
+
+function syncFolder(folder: string): void {
+  const fd = openSync(folder, 'r');
+  try {
+    fsyncSync(fd);
+  } catch {
+    // Some file systems cannot flush a folder; the rename is as durable as they make it.
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The epochs a trial has checkpoint files for, newest first (temporary files are not checkpoints). */
+export function checkpointEpochs(root: string, trialId: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(trialFolder(root, trialId));
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => (NAME.test(n) ? [Number(NAME.exec(n)![1])] : [])).sort((a, b) => b - a);
+}
+
+export interface Damaged {
+  epoch: number;
+  reason: string;
+}
+
+export interface ResumePoint {
+  checkpoint: Checkpoint;
+  /** Every checkpoint file the trial has that was not found damaged, newest first. */
+  files: CheckpointFile[];
+  /** Newer files that failed their check, which were passed over (and removed). */
+  damaged: Damaged[];
+}
+
+/**
+ * The newest intact checkpoint of a trial, or null when it has none. A file that fails its
+ * checksum (a disk fault: renames are atomic, so no crash tears one) is never loaded: it is
+ * reported, removed, and the one before it taken.
+ */
+export function findResumePoint(root: string, trialId: string): ResumePoint | null {
+  removeTemporaryFiles(trialFolder(root, trialId));
+  const damaged: Damaged[] = [];
+  for (const epoch of checkpointEpochs(root, trialId)) {
+    const path = join(trialFolder(root, trialId), checkpointName(epoch));
+    let checkpoint: Checkpoint;
+    try {
+      const bytes = readFileSync(path);
+      checkpoint = decodeCheckpoint(bytes);
+      if (checkpoint.trialId !== trialId || checkpoint.epoch !== epoch) throw new CheckpointError(`it holds epoch ${checkpoint.epoch} of trial ${checkpoint.trialId}`);
+    } catch (err) {
+      if (!(err instanceof CheckpointError)) throw err;
+      damaged.push({ epoch, reason: err.message });
+      rmSync(path, { force: true });
+      continue;
+    }
+    const files = checkpointEpochs(root, trialId).map((e) => describe(root, trialId, e));
+    return { checkpoint, files, damaged };
+  }
+  return null;
+}
+
+/** Temporary files a killed writer left (no writer is at work on a trial about to start). */
+function removeTemporaryFiles(folder: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.endsWith('.tmp')) rmSync(join(folder, n), { force: true });
+}
+
+function describe(root: string, trialId: string, epoch: number): CheckpointFile {
+  const bytes = readFileSync(join(trialFolder(root, trialId), checkpointName(epoch)));
+  return { epoch, path: recordedPath(root, trialId, epoch), bytes: bytes.length, sha256: storedDigest(bytes) };
+}
+
+/** Reads one recorded checkpoint, checked; throws CheckpointError when it is damaged. */
+export function readCheckpoint(root: string, trialId: string, epoch: number): Checkpoint {
+  const path = join(trialFolder(root, trialId), checkpointName(epoch));
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    throw new CheckpointError(`${path} is missing`);
+  }
+  const checkpoint = decodeCheckpoint(bytes);
+  if (checkpoint.trialId !== trialId || checkpoint.epoch !== epoch) throw new CheckpointError(`${path} holds epoch ${checkpoint.epoch} of trial ${checkpoint.trialId}`);
+  return checkpoint;
+}
+
+export function removeCheckpoints(root: string, trialId: string, epochs: number[]): void {
+  for (const e of epochs) rmSync(join(trialFolder(root, trialId), checkpointName(e)), { force: true });
+}
+
+/** A trial that starts again from its first epoch leaves no checkpoint of an earlier attempt. */
+export function removeTrialCheckpoints(root: string, trialId: string): void {
+  rmSync(trialFolder(root, trialId), { recursive: true, force: true });
+}

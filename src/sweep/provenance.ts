@@ -1,0 +1,61 @@
+/**
+ * What it takes to reproduce a trial, recorded when it starts: the experiment file's content
+ * hash (and its git commit, and whether the work tree had uncommitted changes, when the file is
+ * in a git repository), the dataset files' checksums, the versions of what trained it, and the
+ * backend. Computed once per run and per dataset: hashing a dataset reads it whole.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { IDX_FILES, findFile } from '../data/dataset.js';
+
+export interface GitState {
+  commit: string;
+  /** Whether the work tree had uncommitted changes to tracked files (or the file itself was untracked). */
+  dirty: boolean;
+  /** The experiment file's path in the repository. */
+  path: string;
+}
+
+export interface Provenance {
+  file: { path: string; sha256: string; git: GitState | null };
+  dataset: { name: string; dir: string; sha256: Record<string, string> };
+  versions: Record<string, string>;
+  backend: string;
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** The file's git state, or null outside a repository (or without git). */
+export function gitState(file: string): GitState | null {
+  const git = (...args: string[]) => execFileSync('git', ['-C', dirname(resolve(file)), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const commit = git('rev-parse', 'HEAD');
+    const path = git('ls-files', '--full-name', '--', basename(file));
+    const changes = git('status', '--porcelain', '--untracked-files=no');
+    return { commit, dirty: changes !== '' || path === '', path: path || git('rev-parse', '--show-prefix') + basename(file) };
+  } catch {
+    return null;
+  }
+}
+
+/** Each of a dataset folder's IDX files by name, with its checksum. */
+export function datasetChecksums(dir: string): Record<string, string> {
+  const sums: Record<string, string> = {};
+  for (const name of IDX_FILES.flat()) {
+    const path = findFile(dir, name);
+    sums[basename(path)] = sha256(readFileSync(path));
+  }
+  return sums;
+}
+
+/** Builds each trial's provenance from what is the same for the whole run. */
+export function provenanceOf(file: string, versions: Record<string, string>): (dataset: { name: string; dir: string }, backend: string) => Provenance {
+  const recorded = { path: resolve(file), sha256: sha256(readFileSync(file)), git: gitState(file) };
+  const sums = new Map<string, Record<string, string>>();
+  return (dataset, backend) => {
+    if (!sums.has(dataset.dir)) sums.set(dataset.dir, datasetChecksums(dataset.dir));
+    return { file: recorded, dataset: { ...dataset, sha256: sums.get(dataset.dir)! }, versions, backend };
+  };
+}
