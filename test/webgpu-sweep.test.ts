@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 /**
  * Sweeps on the webgpu backend through the real CLI: trials in GPU processes, the adapter
  * recorded, metrics that match wasm's, `auto` passing a CPU implementation by, the probe's
@@ -138,22 +139,44 @@ describe('sweeps on webgpu', () => {
     expect(existsSync(join(dir, 'g.db'))).toBe(false);
   });
 
-  it('a GPU process that dies mid-trial fails that trial with the reason; the other trial completes', async () => {
-    const dir = tempDir();
-    const db = join(dir, 'crash.db');
+  /** Runs two webgpu trials and SIGKILLs one GPU process once both have stored an epoch. */
+  async function killOneGpuProcess(db: string, ...extra: string[]) {
     let killed = false;
-    const r = await startCli([writeExperiment(TINY.replace('epochs: 1', 'epochs: 2')), '--backend', 'webgpu', '--db', db, '--no-tui', '--workers', '2'], (out, child) => {
-      if (killed || (out.match(/started on webgpu/g) ?? []).length < 2) return;
+    const r = await startCli([writeExperiment(TINY.replace('epochs: 1', 'epochs: 2')), '--backend', 'webgpu', '--db', db, '--no-tui', '--workers', '2', ...extra], (out, child) => {
+      if (killed || (out.match(/epoch 1\/2/g) ?? []).length < 2) return;
       killed = true;
       // The GPU processes are children of the sweep's process (forked from its pool threads).
       const pids = execFileSync('pgrep', ['-P', String(child.pid), '-f', 'gpu-process'], { encoding: 'utf8' }).trim().split('\n');
       process.kill(Number(pids[0]), 'SIGKILL');
     });
     expect(killed).toBe(true);
+    return r;
+  }
+
+  it('a GPU process that dies mid-trial fails that trial with the reason (--retries 0); the other trial completes', async () => {
+    const db = join(tempDir(), 'crash.db');
+    const r = await killOneGpuProcess(db, '--retries', '0');
     expect(r.code).toBe(1);
     const statuses = (await rows(db)).map((t) => t.status).sort();
     expect(statuses).toEqual(['completed', 'failed']);
     expect((await rows(db)).find((t) => t.status === 'failed')!.error).toMatch(/^the GPU process ended \(SIGKILL\)/);
+  });
+
+  it('a trial whose GPU process died is retried from its checkpoint, each attempt recorded', async () => {
+    const db = join(tempDir(), 'retry.db');
+    const r = await killOneGpuProcess(db);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/note: trial \w{12}: the GPU process ended \(SIGKILL\).*; starting it again from its last checkpoint \(retry 1 of 1\)/);
+    expect(r.stdout).toMatch(/resumed after epoch [12] \(its checkpoint\) on webgpu/);
+    expect((await rows(db)).map((t) => t.status)).toEqual(['completed', 'completed']);
+    const d = new Database(db, { readonly: true });
+    const attempts = d.prepare(`SELECT attempt, from_epoch, status, error FROM attempts WHERE trial_id IN (SELECT trial_id FROM attempts WHERE attempt = 2) ORDER BY attempt`).all() as Array<{ attempt: number; from_epoch: number; status: string; error: string | null }>;
+    const epochs = d.prepare(`SELECT trial_id, count(*) AS n, count(DISTINCT epoch) AS distinct_epochs FROM epochs GROUP BY trial_id`).all();
+    d.close();
+    expect(attempts.map((a) => [a.attempt, a.status])).toEqual([[1, 'failed'], [2, 'completed']]);
+    expect(attempts[0].error).toMatch(/^the GPU process ended \(SIGKILL\)/);
+    expect(attempts[1].from_epoch).toBeGreaterThanOrEqual(1);
+    expect(epochs).toEqual([expect.objectContaining({ n: 2, distinct_epochs: 2 }), expect.objectContaining({ n: 2, distinct_epochs: 2 })]);
   });
 
   it('a GPU process that hangs (stopped) is killed when the sweep is stopped at once; none outlives it', async () => {
