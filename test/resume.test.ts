@@ -45,7 +45,7 @@ const variants: Array<[string, Parameters<typeof config>[0]]> = [
   ['the reference recipe (adam)', {}],
   ['max pooling, batchnorm on conv and fc, dropout, augmentation, plateau schedule', {
     model: { pooling: 'max', batchnorm: true, batchnorm_fc: true, dropout: 0.3, dropout_conv: 0.1 },
-    augment: { rotation: 10, shift: 0.1 },
+    augment: { rotate: 10, translate: 0.1 },
     schedule: { name: 'plateau', patience: 0, factor: 0.5 },
   }],
   ['sgd with nesterov momentum, weight decay, clipping, step schedule', {

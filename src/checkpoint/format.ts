@@ -36,6 +36,8 @@ export interface Checkpoint {
   trialId: string;
   /** The epoch whose end this is (1-based). */
   epoch: number;
+  /** The side of the square images the model takes (28 for MNIST). */
+  inputSize: number;
   state: ScalarState;
   /** Every epoch's metrics up to this one, so a database behind the files can be completed. */
   history: EpochMetrics[];
@@ -57,6 +59,7 @@ interface TensorEntry {
 interface Header {
   trialId: string;
   epoch: number;
+  inputSize: number;
   state: ScalarState;
   history: EpochMetrics[];
   tensors: TensorEntry[];
@@ -75,7 +78,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
     entries.push({ name, dtype: t.dtype, shape: t.shape, offset });
     offset += t.values.byteLength;
   }
-  const header: Header = { trialId: c.trialId, epoch: c.epoch, state: c.state, history: c.history, tensors: entries };
+  const header: Header = { trialId: c.trialId, epoch: c.epoch, inputSize: c.inputSize, state: c.state, history: c.history, tensors: entries };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const start = align4(MAGIC.length + 4 + json.length);
   const bytes = new Uint8Array(start + offset + DIGEST_BYTES);
@@ -119,7 +122,7 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
         : { dtype: 'uint32', shape: e.shape, values: new Uint32Array(raw.buffer, raw.byteOffset, count) },
     );
   }
-  return { trialId: header.trialId, epoch: header.epoch, state: header.state, history: header.history, tensors };
+  return { trialId: header.trialId, epoch: header.epoch, inputSize: header.inputSize, state: header.state, history: header.history, tensors };
 }
 
 function digest(bytes: Uint8Array): Uint8Array {

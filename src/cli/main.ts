@@ -38,6 +38,9 @@ async function main(argv: string[]): Promise<number> {
   if (first === 'plan') return (await import('./plan-command.js')).planCommand(rest);
   if (first === 'schema') return (await import('./schema-command.js')).schemaCommand();
   if (first === 'backends') return (await import('./backends-command.js')).backendsCommand(rest);
+  if (first === 'export') return (await import('./export-command.js')).exportCommand(rest);
+  if (first === 'predict') return (await import('./predict-command.js')).predictCommand(rest);
+  if (first === 'evaluate') return (await import('./evaluate-command.js')).evaluateCommand(rest);
   if (first === 'augment-preview') return (await import('./augment-preview-command.js')).augmentPreviewCommand(rest);
   const { sweepCommand } = await import('./sweep-command.js');
   return sweepCommand(first === 'run' ? rest : argv);

@@ -287,7 +287,7 @@ function sql(args: string[]): Promise<number> {
     try {
       statement = db.prepare(positionals[0]);
     } catch (err) {
-      throw new UserError(`sweep runs sql: ${(err as Error).message}; the views are trials, epochs and leaderboard (see README)`);
+      throw new UserError(`sweep runs sql: ${(err as Error).message}; the views are trials, epochs, leaderboard, checkpoints, attempts and confusion (see README)`);
     }
     if (!statement.readonly) throw new UserError('sweep runs sql: only statements that read are allowed (SELECT, WITH …); this one would change the database');
     if (!statement.reader) throw new UserError('sweep runs sql: the statement returns no rows; use SELECT');

@@ -18,7 +18,13 @@ export const USAGE = `usage:
   sweep runs best [--sweep NAME]
       the best trial of each sweep
   sweep runs compare ID ID...   config differences and metrics side by side
-  sweep runs sql "SELECT ..."   read-only SQL on the views trials, epochs, leaderboard
+  sweep runs sql "SELECT ..."   read-only SQL on the views trials, epochs, leaderboard, checkpoints, attempts, confusion
+  sweep export ID|best --format tfjs|onnx|onnx-int8 --out PATH [--epoch best|last] [--sweep NAME] [--force]
+      a trial's trained model for TensorFlow.js or ONNX Runtime (int8: per-channel quantised), with a model card
+  sweep predict ID|best IMAGE|FOLDER... [--json] [--epoch best|last] [--sweep NAME]
+      the top three classes of digit images (PNG or JPEG, any size or colour), prepared as MNIST's were
+  sweep evaluate ID|best --data mnist|mnist-full|fashion-mnist|DIR [--json] [--epoch best|last] [--sweep NAME]
+      accuracy and confusion matrix on a dataset's test split
   sweep sweeps list             the sweeps in the database
   sweep upgrade [--db PATH]      bring a database of an older lenet-sweep to this version's schema
   sweep backends [--json]       the backends this machine can run, the one auto takes, the WebGPU adapters

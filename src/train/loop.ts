@@ -210,7 +210,7 @@ export async function trainModel(config: Experiment, data: Dataset, hooks: Train
       schedule.observe(metrics);
       firstTrainLoss ??= trainLoss;
       history.push(metrics);
-      if (hooks.onEpoch) await hooks.onEpoch(metrics, await captureState(epoch, firstTrainLoss, history, parts));
+      if (hooks.onEpoch) await hooks.onEpoch(metrics, await captureState(epoch, data.height, firstTrainLoss, history, parts));
       if (hasDiverged(metrics, firstTrainLoss, CLASSES)) status = 'diverged';
       else if (epoch < epochs && hooks.judge) {
         const reason = await hooks.judge(epoch);

@@ -26,7 +26,7 @@ async function floats(t: Tensor): Promise<TensorData> {
   return { dtype: 'float32', shape: t.shape.length ? [...t.shape] : [1], values: (await t.data()) as Float32Array };
 }
 
-export async function captureState(epoch: number, firstTrainLoss: number, history: EpochMetrics[], p: TrainingParts): Promise<TrainingState> {
+export async function captureState(epoch: number, inputSize: number, firstTrainLoss: number, history: EpochMetrics[], p: TrainingParts): Promise<TrainingState> {
   const tensors = new Map<string, TensorData>();
   for (const [name, v] of p.model.named) tensors.set(`model.${name}`, await floats(v));
   const { steps, slots } = p.optimizer.save();
@@ -34,6 +34,7 @@ export async function captureState(epoch: number, firstTrainLoss: number, histor
   tensors.set('order', { dtype: 'uint32', shape: [p.order.length], values: p.order.slice() });
   return {
     epoch,
+    inputSize,
     state: { rng: p.rng.save(), augmentRng: p.augmentRng.save(), optimizerSteps: steps, schedule: p.schedule.save(), firstTrainLoss },
     history: history.slice(),
     tensors,

@@ -1,0 +1,63 @@
+/**
+ * `sweep evaluate ID|best --data DATASET|DIR`: a trained model's accuracy and confusion matrix on
+ * the test split of any dataset the config language names (mnist, mnist-full, fashion-mnist) or
+ * a folder of MNIST-format IDX files, normalised with the trial's own mean and std.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UserError } from '../config/errors.js';
+import type { Experiment } from '../config/experiment.types.js';
+import { CLASSES, loadDataset } from '../data/dataset.js';
+import { prepareDataset, splitOptions } from '../data/sources.js';
+import { evaluationChunk } from '../backend/memory.js';
+import { DEFAULT_DB } from '../store/open.js';
+import { evaluate } from '../train/loop.js';
+import { parse } from './args.js';
+import { pct } from './format.js';
+import { epochChoice, readTrainedModel, withModel } from './trained-model.js';
+
+const NAMED = ['mnist', 'mnist-full', 'fashion-mnist'] as const;
+
+/** The trial's data settings with another dataset: a name, or a folder of IDX files. */
+function dataOf(value: string | undefined, data: Experiment['data']): Experiment['data'] {
+  if (value === undefined) throw new UserError(`sweep evaluate: --data is required: ${NAMED.join(', ')}, or a folder of IDX files`);
+  const { dir: _dir, ...rest } = data;
+  if ((NAMED as readonly string[]).includes(value)) return { ...rest, dataset: value as Experiment['data']['dataset'] };
+  if (existsSync(value) && statSync(value).isDirectory()) return { ...rest, dataset: 'idx', dir: resolve(value) };
+  throw new UserError(`--data: '${value}' is neither a dataset (${NAMED.join(', ')}) nor a folder of IDX files`);
+}
+
+export async function evaluateCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    db: { type: 'string', default: DEFAULT_DB },
+    sweep: { type: 'string' },
+    epoch: { type: 'string' },
+    data: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  }, 'sweep evaluate');
+  if (positionals.length !== 1) throw new UserError('sweep evaluate: expected one trial id (or best); e.g. sweep evaluate best --data fashion-mnist');
+  const model = readTrainedModel(values.db!, positionals[0], { sweep: values.sweep, epoch: epochChoice(values.epoch) });
+  for (const note of model.notes) console.error(`note: ${note}`);
+  const config: Experiment = { ...model.trial.config, data: dataOf(values.data, model.trial.config.data) };
+  const { dir } = await prepareDataset(config.data);
+  const data = loadDataset(dir, splitOptions(config));
+  const result = await withModel(model, data, (net) => evaluate(net, data, data.test, evaluationChunk(config.model, data.height), true));
+  const confusion = result.confusion!;
+  const perClass = confusion.map((row, c) => {
+    const n = row.reduce((a, b) => a + b, 0);
+    return n ? row[c] / n : null;
+  });
+  const name = config.data.dataset === 'idx' ? config.data.dir! : config.data.dataset;
+  if (values.json) {
+    console.log(JSON.stringify({ trial: model.trial.id, sweep: model.trial.sweep, epoch: model.epoch, data: name, images: data.test.count, accuracy: result.acc, loss: result.loss, confusion, per_class: perClass }, null, 2));
+    return 0;
+  }
+  console.log(`trial ${model.trial.id} of sweep ${model.trial.sweep}, epoch ${model.epoch} (its ${model.choice}), on the test split of ${name}: ${data.test.count.toLocaleString('en')} images`);
+  console.log(`accuracy ${pct(result.acc)}  loss ${result.loss.toFixed(4)}\n`);
+  const width = Math.max(5, ...confusion.flat().map((v) => String(v).length + 1));
+  const cell = (v: string | number) => String(v).padStart(width);
+  console.log('confusion matrix (rows: actual class, columns: predicted)');
+  console.log(`${cell('')}${Array.from({ length: CLASSES }, (_, c) => cell(c)).join('')}  accuracy`);
+  confusion.forEach((row, c) => console.log(`${cell(c)}${row.map(cell).join('')}  ${(perClass[c] === null ? '—' : pct(perClass[c])).padStart(8)}`));
+  return 0;
+}

@@ -1,0 +1,85 @@
+/**
+ * `sweep export ID|best --format tfjs|onnx|onnx-int8 --out PATH`: a trial's trained model in a
+ * form others run (TensorFlow.js in Node or a browser, ONNX Runtime anywhere), with its model
+ * card beside it. Nothing is written unless all of it can be: files go in under temporary names
+ * and are renamed into place at the end.
+ */
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { UserError } from '../config/errors.js';
+import { toOnnx } from '../export/onnx.js';
+import { toOnnxInt8 } from '../export/onnx-int8.js';
+import { toTfjsLayers, WEIGHTS_FILE } from '../export/tfjs-layers.js';
+import { weightsOfCheckpoint } from '../export/weights.js';
+import { DEFAULT_DB } from '../store/open.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
+import { parse } from './args.js';
+import { pct } from './format.js';
+import { modelCard, type ExportFormat } from './model-card.js';
+import { epochChoice, evaluateTrained, readTrainedModel } from './trained-model.js';
+
+const FORMATS: ExportFormat[] = ['tfjs', 'onnx', 'onnx-int8'];
+/** Training images the int8 export calibrates its activation ranges on. */
+const CALIBRATION_IMAGES = 512;
+
+/** Where the card goes: inside a tfjs folder, else beside the file (model.onnx → model.card.json). */
+function cardPath(format: ExportFormat, out: string): string {
+  return format === 'tfjs' ? join(out, 'model-card.json') : join(dirname(out), `${basename(out, extname(out))}.card.json`);
+}
+
+export async function exportCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    db: { type: 'string', default: DEFAULT_DB },
+    sweep: { type: 'string' },
+    epoch: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    force: { type: 'boolean', default: false },
+  }, 'sweep export');
+  if (positionals.length !== 1) throw new UserError(`sweep export: expected one trial id or 'best', found ${positionals.length ? positionals.join(' ') : 'none'}; e.g. sweep export best --format onnx --out model.onnx`);
+  const format = values.format as ExportFormat | undefined;
+  if (!format || !FORMATS.includes(format)) throw new UserError(`--format: expected one of ${FORMATS.join(', ')}${format ? `, found '${format}'` : ' (required)'}`);
+  if (!values.out) throw new UserError(`sweep export: --out PATH is required (a folder for tfjs, a file for onnx)`);
+  const out = values.out;
+  const card = cardPath(format, out);
+  for (const path of format === 'tfjs' ? [out] : [out, card]) {
+    if (existsSync(path) && !values.force) throw new UserError({ file: path, message: 'already exists; give another --out, or --force to replace it' });
+  }
+  if (!existsSync(dirname(out))) throw new UserError({ file: dirname(out), message: 'no such folder for --out' });
+
+  const model = readTrainedModel(values.db!, positionals[0], { sweep: values.sweep, epoch: epochChoice(values.epoch) });
+  for (const note of model.notes) console.error(`note: ${note}`);
+  const weights = weightsOfCheckpoint(model.checkpoint, model.trial.config.model);
+  const { test, calibration, provenance } = await evaluateTrained(model, format === 'onnx-int8' ? CALIBRATION_IMAGES : 0);
+
+  let written: string[];
+  if (format === 'tfjs') {
+    const { modelJson, weightData } = await toTfjsLayers(weights);
+    const files = { 'model.json': JSON.stringify(modelJson), [WEIGHTS_FILE]: weightData };
+    const cardJson = modelCard(model, format, [...Object.keys(files), 'model-card.json'], test, provenance);
+    // The folder is made whole under a temporary name, then renamed into place.
+    const tmp = `${out}.${process.pid}.tmp`;
+    mkdirSync(tmp, { recursive: true });
+    try {
+      for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
+      writeFileSync(join(tmp, 'model-card.json'), `${JSON.stringify(cardJson, null, 2)}\n`);
+      if (values.force) rmSync(out, { recursive: true, force: true });
+      renameSync(tmp, out);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    written = [join(out, 'model.json'), join(out, WEIGHTS_FILE), card];
+  } else {
+    const bytes = format === 'onnx' ? toOnnx(weights) : toOnnxInt8(weights, calibration!);
+    const cardJson = modelCard(model, format, [basename(out), basename(card)], test, provenance, calibration?.count);
+    writeFileAtomic(out, bytes);
+    writeFileAtomic(card, Buffer.from(`${JSON.stringify(cardJson, null, 2)}\n`));
+    written = [out, card];
+  }
+  const { trial, epoch, choice } = model;
+  console.log(
+    `exported trial ${trial.id} of sweep ${trial.sweep} at epoch ${epoch} (its ${choice}) as ${format}: ${written.join(', ')}` +
+      `\n  test_acc ${pct(test.acc)} on the trial's test split (${format === 'onnx-int8' ? 'with the float weights; export does not run the int8 model' : 'these weights'})`,
+  );
+  return 0;
+}

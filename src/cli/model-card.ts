@@ -1,0 +1,91 @@
+/**
+ * The model card written beside every export: what the model is (its config and the trial it
+ * came from), how well it does, how to feed it (input size, layout, normalisation), and what it
+ * takes to reproduce it.
+ */
+import type { Experiment } from '../config/experiment.types.js';
+import type { TrainedModel } from './trained-model.js';
+import { packageVersion } from './version.js';
+
+export type ExportFormat = 'tfjs' | 'onnx' | 'onnx-int8';
+
+export interface ModelCard {
+  format: ExportFormat;
+  files: string[];
+  created_at: string;
+  lenet_sweep: string;
+  trial: { id: string; sweep: string; params: Record<string, unknown>; epoch: number; epoch_choice: 'best' | 'last' };
+  input: {
+    name: string;
+    shape: Array<number | null>;
+    layout: 'NCHW' | 'NHWC';
+    dtype: 'float32';
+    preprocessing: { size: number; mean: number; std: number; formula: string; polarity: string };
+  };
+  output: { name: string; shape: Array<number | null>; meaning: string; classes: number };
+  metrics: {
+    metric: string;
+    goal: string;
+    /** The checkpoint's epoch as the trial recorded it. */
+    epoch: Record<string, number>;
+    /** The exported weights on the trial's test split (with the float model; see quantization). */
+    test_acc: number;
+    test_loss: number;
+  };
+  quantization?: { weights: string; activations: string; calibration_images: number };
+  config: Experiment;
+  provenance: unknown;
+}
+
+export function modelCard(
+  m: TrainedModel,
+  format: ExportFormat,
+  files: string[],
+  test: { acc: number; loss: number },
+  provenance: unknown,
+  calibrationImages?: number,
+): ModelCard {
+  const { config } = m.trial;
+  const size = m.checkpoint.inputSize;
+  const epoch = m.checkpoint.history[m.epoch - 1];
+  const onnx = format !== 'tfjs';
+  return {
+    format,
+    files,
+    created_at: new Date().toISOString(),
+    lenet_sweep: packageVersion(),
+    trial: { id: m.trial.id, sweep: m.trial.sweep, params: m.trial.params, epoch: m.epoch, epoch_choice: m.choice },
+    input: {
+      name: onnx ? 'input' : 'input (the first layer)',
+      shape: onnx ? [null, 1, size, size] : [null, size, size, 1],
+      layout: onnx ? 'NCHW' : 'NHWC',
+      dtype: 'float32',
+      preprocessing: {
+        size,
+        mean: config.data.mean,
+        std: config.data.std,
+        formula: '(pixel / 255 - mean) / std',
+        polarity: 'a light digit on a black background, centred by centre of mass in a 20×20 box of the 28×28 field (as MNIST); sweep predict prepares any image so',
+      },
+    },
+    output: { name: onnx ? 'logits' : 'the last layer', shape: [null, 10], meaning: 'logits of classes 0 to 9 (softmax for probabilities)', classes: 10 },
+    metrics: {
+      metric: config.metric.name,
+      goal: config.metric.goal,
+      epoch: { epoch: epoch.epoch, train_loss: epoch.train_loss, train_acc: epoch.train_acc, val_loss: epoch.val_loss, val_acc: epoch.val_acc, lr: epoch.lr },
+      test_acc: test.acc,
+      test_loss: test.loss,
+    },
+    ...(format === 'onnx-int8'
+      ? {
+          quantization: {
+            weights: 'uint8 per output channel, zero point 128 (QDQ)',
+            activations: 'uint8 per tensor, static: ranges calibrated on training images',
+            calibration_images: calibrationImages ?? 0,
+          },
+        }
+      : {}),
+    config,
+    provenance,
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * `sweep predict ID|best IMAGE...`: what a trained model says of images of digits. Each image
+ * (PNG or JPEG, of any size and colour; a folder stands for the images in it) is prepared as
+ * MNIST's digits were (predict/prepare.ts) and normalised with the trial's mean and std; the
+ * top three classes are printed with their probabilities, or with --json an array of
+ * { file, class, probability, top: [{ class, probability }] }. Every image is read and checked
+ * before any is predicted: one bad file is one line, exit 2, and nothing else printed.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { tensor4d, tidy } from '@tensorflow/tfjs';
+import { UserError } from '../config/errors.js';
+import { decodeImage } from '../predict/decode.js';
+import { prepareDigit } from '../predict/prepare.js';
+import { DEFAULT_DB } from '../store/open.js';
+import { parse } from './args.js';
+import { epochChoice, readTrainedModel, withModel } from './trained-model.js';
+
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+/** Images per forward pass: memory stays small however many files are given. */
+const CHUNK = 1000;
+const TOP = 3;
+
+export interface Prediction {
+  file: string;
+  class: number;
+  probability: number;
+  top: Array<{ class: number; probability: number }>;
+}
+
+/** The files an argument names: itself, or a folder's images in name order. */
+function imageFiles(path: string): string[] {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    throw new UserError({ file: path, message: 'no such file or folder' });
+  }
+  if (!stat.isDirectory()) return [path];
+  const names = readdirSync(path).filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort();
+  if (!names.length) throw new UserError({ file: path, message: 'the folder holds no images (.png, .jpg, .jpeg)' });
+  return names.map((n) => join(path, n));
+}
+
+function softmax(logits: Float32Array | number[]): number[] {
+  const top = Math.max(...logits);
+  const e = Array.from(logits, (v) => Math.exp(v - top));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+export async function predictCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    db: { type: 'string', default: DEFAULT_DB },
+    sweep: { type: 'string' },
+    epoch: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  }, 'sweep predict');
+  if (positionals.length < 2) throw new UserError('sweep predict: expected a trial id (or best) and at least one image; e.g. sweep predict best digit.png');
+  const [ref, ...paths] = positionals;
+  const model = readTrainedModel(values.db!, ref, { sweep: values.sweep, epoch: epochChoice(values.epoch) });
+  for (const note of model.notes) console.error(`note: ${note}`);
+  const side = model.checkpoint.inputSize;
+  const { mean, std } = model.trial.config.data;
+  // The dataset's own arithmetic (data/dataset.ts gather), so a digit of it predicts as it did there.
+  const scale = 1 / (255 * std);
+  const shift = mean / std;
+  const files = paths.flatMap(imageFiles);
+  const inputs = files.map((file) => {
+    const digit = prepareDigit(decodeImage(file, readFileSync(file)), side);
+    if (!digit) throw new UserError({ file, message: 'the image is blank: no digit found on it' });
+    return Float32Array.from(digit, (v) => v * scale - shift);
+  });
+
+  const predictions: Prediction[] = [];
+  await withModel(model, null, async (net) => {
+    for (let start = 0; start < inputs.length; start += CHUNK) {
+      const batch = inputs.slice(start, start + CHUNK);
+      const flat = new Float32Array(batch.length * side * side);
+      batch.forEach((x, i) => flat.set(x, i * side * side));
+      const logits = tidy(() => net.forward(tensor4d(flat, [batch.length, side, side, 1]), false));
+      const values = (await logits.data()) as Float32Array;
+      logits.dispose();
+      batch.forEach((_, i) => {
+        const p = softmax(values.subarray(i * 10, i * 10 + 10));
+        const top = p.map((probability, c) => ({ class: c, probability })).sort((a, b) => b.probability - a.probability).slice(0, TOP);
+        predictions.push({ file: files[start + i], class: top[0].class, probability: top[0].probability, top });
+      });
+    }
+  });
+
+  if (values.json) {
+    console.log(JSON.stringify(predictions, null, 2));
+    return 0;
+  }
+  const width = Math.max(...predictions.map((p) => p.file.length));
+  const percent = (v: number) => `${(100 * v).toFixed(1)}%`;
+  for (const p of predictions) {
+    const rest = p.top.slice(1).map((t) => `${t.class} ${percent(t.probability)}`).join(', ');
+    console.log(`${p.file.padEnd(width)}  ${p.class}  ${percent(p.probability).padStart(6)}   (then ${rest})`);
+  }
+  return 0;
+}

@@ -1,0 +1,133 @@
+/**
+ * A trained model named on the command line (`ID|best [--sweep NAME] [--epoch best|last]`), read
+ * from its checkpoint: for export, predict and evaluate. Every way the name can miss is one line
+ * saying what to give instead; a checkpoint that fails its checksum is never loaded.
+ */
+import type Database from 'better-sqlite3';
+import { dirname, join } from 'node:path';
+import { CheckpointError, decodeCheckpoint, type Checkpoint } from '../checkpoint/format.js';
+import { UserError } from '../config/errors.js';
+import { findTrial, iterateTrials, requireSweep, sweepNames, type TrialRecord } from '../store/queries.js';
+import { readFileSync } from 'node:fs';
+import { initBackend } from '../backend/index.js';
+import { evaluationChunk } from '../backend/memory.js';
+import { gather, loadDataset, type Dataset } from '../data/dataset.js';
+import { prepareDataset, splitOptions } from '../data/sources.js';
+import { modelFromCheckpoint } from '../model/restore.js';
+import type { LeNet } from '../model/lenet.js';
+import { withReadOnly } from '../store/open.js';
+import { evaluate } from '../train/loop.js';
+
+export type EpochChoice = 'best' | 'last';
+
+export interface TrainedModel {
+  trial: TrialRecord;
+  /** The checkpoint's epoch, and which the user asked for. */
+  epoch: number;
+  choice: EpochChoice;
+  checkpoint: Checkpoint;
+  /** What was passed over on the way (a damaged checkpoint), for the user to hear. */
+  notes: string[];
+  /** What the trial recorded to reproduce it (sweep/provenance.ts). */
+  provenance: unknown;
+}
+
+/** loadTrainedModel on a read-only connection to the database at `dbPath`, closed at once. */
+export function readTrainedModel(dbPath: string, ref: string, options: { sweep?: string; epoch: EpochChoice }): TrainedModel {
+  return withReadOnly(dbPath, (db) => loadTrainedModel(db, dbPath, ref, options));
+}
+
+/**
+ * The model on its trial's test split (accuracy, loss, confusion matrix), on wasm in this
+ * process; with `calibration`, that many training images too (normalised, NHWC).
+ */
+export async function evaluateTrained(m: TrainedModel, calibration = 0) {
+  const { config } = m.trial;
+  const { dir } = await prepareDataset(config.data);
+  const data = loadDataset(dir, splitOptions(config));
+  const result = await withModel(m, data, (net) => evaluate(net, data, data.test, evaluationChunk(config.model, data.height), true));
+  const count = Math.min(calibration, data.train.count);
+  return {
+    test: result as { acc: number; loss: number; confusion: number[][] },
+    calibration: count ? { images: gather(data, data.train, null, 0, count).images, count } : undefined,
+    provenance: m.provenance,
+  };
+}
+
+/** Runs `use` on the trained model, built on wasm, after checking the data fits it. */
+export async function withModel<T>(m: TrainedModel, data: Pick<Dataset, 'height'> | null, use: (net: LeNet) => Promise<T>): Promise<T> {
+  if (data && data.height !== m.checkpoint.inputSize) {
+    throw new UserError(`trial ${m.trial.id}'s model takes ${m.checkpoint.inputSize}×${m.checkpoint.inputSize} images; these are ${data.height}×${data.height}`);
+  }
+  // Inference in this process needs no GPU: wasm gives the trial's numbers without loading Dawn.
+  await initBackend('wasm', { gpu: false });
+  const net = modelFromCheckpoint(m.trial.config, m.checkpoint);
+  try {
+    return await use(net);
+  } finally {
+    net.dispose();
+  }
+}
+
+export function epochChoice(value: string | undefined): EpochChoice {
+  if (value === undefined || value === 'last' || value === 'best') return value ?? 'last';
+  throw new UserError(`--epoch: expected best or last, found '${value}'`);
+}
+
+/** The trial `ref` names: an id (or a prefix of 4+ characters), or `best`: the leader of a sweep among its completed trials. */
+export function namedTrial(db: Database.Database, ref: string, sweep: string | undefined): TrialRecord {
+  if (ref !== 'best') return findTrial(db, ref);
+  if (sweep === undefined) {
+    const names = sweepNames(db);
+    if (names.length === 0) throw new UserError('best: the database has no sweep yet; run one with sweep FILE');
+    if (names.length > 1) throw new UserError(`best: of which sweep? give --sweep NAME (sweeps: ${names.join(', ')})`);
+    sweep = names[0];
+  }
+  requireSweep(db, sweep);
+  for (const t of iterateTrials(db, { sweep, statuses: ['completed'] })) if (t.rank !== null) return t;
+  throw new UserError(`best: sweep '${sweep}' has no completed trial yet`);
+}
+
+/** Loads the model of a trial at its best or last epoch from its checkpoint. */
+export function loadTrainedModel(db: Database.Database, dbPath: string, ref: string, options: { sweep?: string; epoch: EpochChoice }): TrainedModel {
+  const trial = namedTrial(db, ref, options.sweep);
+  const rows = db.prepare(`SELECT epoch, path FROM checkpoint_records WHERE trial_id = ? ORDER BY epoch DESC`).all(trial.id) as { epoch: number; path: string }[];
+  if (!rows.length) throw new UserError(`trial ${trial.id} has no checkpoint: ${whyNone(db, trial)}`);
+  const wanted = options.epoch === 'best' ? trial.best_epoch : trial.epochs;
+  if (wanted === null || !rows.some((r) => r.epoch === wanted)) {
+    const kept = rows.map((r) => r.epoch).join(', ');
+    throw new UserError(
+      `trial ${trial.id} has no checkpoint of its ${options.epoch} epoch${wanted === null ? '' : ` (${wanted})`}; it keeps epoch${rows.length > 1 ? 's' : ''} ${kept}` +
+        (options.epoch === 'last' ? ' (trained with --keep best); use --epoch best' : ''),
+    );
+  }
+  // The one asked for; if it is damaged, the newest intact one before it (said, never loaded).
+  const notes: string[] = [];
+  for (const row of rows.filter((r) => r.epoch <= wanted)) {
+    const path = join(dirname(dbPath), row.path);
+    try {
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(path);
+      } catch {
+        throw new CheckpointError('the file is missing');
+      }
+      const checkpoint = decodeCheckpoint(bytes);
+      if (checkpoint.trialId !== trial.id || checkpoint.epoch !== row.epoch) throw new CheckpointError(`it holds epoch ${checkpoint.epoch} of trial ${checkpoint.trialId}`);
+      const { provenance } = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(trial.id) as { provenance: string | null };
+      return { trial, epoch: row.epoch, choice: options.epoch, checkpoint, notes, provenance: provenance && JSON.parse(provenance) };
+    } catch (err) {
+      if (!(err instanceof CheckpointError)) throw err;
+      notes.push(`the checkpoint of epoch ${row.epoch} of trial ${trial.id} (${path}) cannot be used: ${err.message}`);
+    }
+  }
+  throw new UserError(`trial ${trial.id}: ${notes.join('; ')}; no intact checkpoint is left at or before epoch ${wanted}`);
+}
+
+function whyNone(db: Database.Database, trial: TrialRecord): string {
+  const { provenance } = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(trial.id) as { provenance: string | null };
+  if (trial.status === 'queued') return 'it has not been trained yet';
+  if (provenance === null && trial.epochs > 0) return 'it was trained by a lenet-sweep without checkpoints; train it again with sweep FILE --rerun';
+  if (trial.epochs === 0) return `it ${trial.status === 'failed' ? 'failed' : 'ended'} before its first epoch${trial.error ? ` (${trial.error})` : ''}`;
+  return 'its files were removed';
+}

@@ -1,0 +1,277 @@
+/**
+ * A sweep's trained models, used as a user would: exported and run by ONNX Runtime and by
+ * TensorFlow.js, asked about PNG and JPEG files, evaluated on a dataset; and every bad input.
+ */
+import Database from 'better-sqlite3';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { io, loadLayersModel, tensor4d, type Tensor } from '@tensorflow/tfjs';
+import jpeg from 'jpeg-js';
+import * as ort from 'onnxruntime-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend/index.js';
+import { checkpointRoot } from '../src/checkpoint/files.js';
+import { gather, loadDataset, type Dataset } from '../src/data/dataset.js';
+import { ensureEmbeddedMnist } from '../src/data/embedded.js';
+import { encodeGrayPng } from '../src/util/png.js';
+import { CACHE, cli } from './cli-helpers.js';
+import { tempDir } from './helpers.js';
+
+const EXPERIMENT = `name: models
+training: { epochs: 2, batch_size: 32, seed: 5, limit_train: 1024 }
+model: { batchnorm: true }
+sweep:
+  parameters:
+    model.pooling: [avg, max]
+`;
+
+let dir: string;
+let db: string;
+let data: Dataset;
+let trials: Array<{ id: string; test_acc: number; best_epoch: number; rank: number }>;
+
+const query = <T>(sql: string, path = db): T[] => {
+  const d = new Database(path, { readonly: true });
+  try {
+    return d.prepare(sql).all() as T[];
+  } finally {
+    d.close();
+  }
+};
+
+beforeAll(async () => {
+  dir = tempDir();
+  db = join(dir, 'runs', 'runs.db');
+  const file = join(dir, 'models.yaml');
+  writeFileSync(file, EXPERIMENT);
+  const r = await cli(file, '--db', db, '--no-tui', '--keep', 'all');
+  expect(r.code, r.stderr).toBe(0);
+  trials = query(`SELECT l.id, t.test_acc, t.best_epoch, l.rank FROM leaderboard l JOIN trials t USING (id) ORDER BY l.rank`);
+  await initBackend('wasm');
+  data = loadDataset(ensureEmbeddedMnist(join(CACHE, 'mnist-embedded')), { validation: { from: 'test' }, mean: 0.1307, std: 0.3081 });
+}, 120_000);
+
+/** The test split in NCHW (one channel: the same bytes as NHWC). */
+const testImages = () => gather(data, data.test, null, 0, data.test.count);
+
+async function onnxAccuracy(path: string): Promise<number> {
+  const session = await ort.InferenceSession.create(readFileSync(path));
+  const { images, labels } = testImages();
+  const out = await session.run({ input: new ort.Tensor('float32', images, [labels.length, 1, 28, 28]) });
+  const logits = out.logits.data as Float32Array;
+  let correct = 0;
+  labels.forEach((label, i) => {
+    const row = Array.from(logits.subarray(i * 10, i * 10 + 10));
+    if (row.indexOf(Math.max(...row)) === label) correct++;
+  });
+  return correct / labels.length;
+}
+
+describe('sweep export', () => {
+  it('onnx: ONNX Runtime gives the trial its stored test accuracy; a model card beside it', async () => {
+    const out = join(dir, 'best.onnx');
+    const r = await cli('export', 'best', '--db', db, '--format', 'onnx', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`exported trial ${trials[0].id} of sweep models at epoch 2 (its last) as onnx: ${out}, ${join(dir, 'best.card.json')}`);
+    expect(await onnxAccuracy(out)).toBe(trials[0].test_acc);
+    const card = JSON.parse(readFileSync(join(dir, 'best.card.json'), 'utf8'));
+    expect(card).toMatchObject({
+      format: 'onnx',
+      trial: { id: trials[0].id, sweep: 'models', epoch: 2, epoch_choice: 'last' },
+      input: { name: 'input', shape: [null, 1, 28, 28], layout: 'NCHW', preprocessing: { size: 28, mean: 0.1307, std: 0.3081 } },
+      output: { name: 'logits', shape: [null, 10] },
+      metrics: { metric: 'val_acc', test_acc: trials[0].test_acc },
+      config: { model: { pooling: expect.any(String), batchnorm: true } },
+      provenance: { file: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }, backend: 'wasm' },
+    });
+  });
+
+  it('onnx-int8: at least 3.5× smaller, test accuracy within 0.5 points of the float model', async () => {
+    const float = join(dir, 'float.onnx');
+    const int8 = join(dir, 'int8.onnx');
+    expect((await cli('export', trials[1].id, '--db', db, '--format', 'onnx', '--out', float)).code).toBe(0);
+    const r = await cli('export', trials[1].id, '--db', db, '--format', 'onnx-int8', '--out', int8);
+    expect(r.code, r.stderr).toBe(0);
+    const ratio = statSync(float).size / statSync(int8).size;
+    const [a, b] = [await onnxAccuracy(float), await onnxAccuracy(int8)];
+    console.log(`int8: ${statSync(int8).size} bytes (${ratio.toFixed(2)}× smaller), test accuracy ${(100 * b).toFixed(2)}% vs float ${(100 * a).toFixed(2)}%`);
+    expect(ratio).toBeGreaterThanOrEqual(3.5);
+    expect(Math.abs(a - b)).toBeLessThanOrEqual(0.005);
+    expect(JSON.parse(readFileSync(join(dir, 'int8.card.json'), 'utf8')).quantization).toMatchObject({ calibration_images: 512 });
+  });
+
+  it('tfjs: tf.loadLayersModel loads the folder and gives the stored test accuracy', async () => {
+    const out = join(dir, 'tfjs-model');
+    const r = await cli('export', trials[0].id, '--db', db, '--format', 'tfjs', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['model-card.json', 'model.json', 'weights.bin']);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    const weights = readFileSync(join(out, json.weightsManifest[0].paths[0]));
+    const model = await loadLayersModel(io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) }));
+    const { images, labels } = testImages();
+    const logits = model.predict(tensor4d(images, [labels.length, 28, 28, 1])) as Tensor;
+    const predicted = (await logits.argMax(1).data()) as Int32Array;
+    expect(predicted.filter((p, i) => p === labels[i]).length / labels.length).toBe(trials[0].test_acc);
+  });
+
+  it('--epoch best exports the best epoch; an existing --out is refused without --force and left as it was', async () => {
+    const out = join(dir, 'epoch.onnx');
+    expect((await cli('export', trials[0].id, '--db', db, '--format', 'onnx', '--out', out, '--epoch', 'best')).stdout).toContain(`at epoch ${trials[0].best_epoch} (its best)`);
+    const before = readFileSync(out);
+    const again = await cli('export', trials[0].id, '--db', db, '--format', 'onnx', '--out', out, '--epoch', 'last');
+    expect([again.code, again.stderr]).toEqual([2, `${out}: already exists; give another --out, or --force to replace it\n`]);
+    expect(readFileSync(out).equals(before)).toBe(true);
+    expect((await cli('export', trials[0].id, '--db', db, '--format', 'onnx', '--out', out, '--epoch', 'last', '--force')).code).toBe(0);
+  });
+
+  it('bad input: one line each, exit 2, nothing written', async () => {
+    const out = join(dir, 'never.onnx');
+    const cases: Array<[string[], RegExp]> = [
+      [['export', 'ffffff', '--format', 'onnx', '--out', out], /^no trial with id 'ffffff'; sweep runs list shows the ids\n$/],
+      [['export', trials[0].id, '--format', 'pt', '--out', out], /^--format: expected one of tfjs, onnx, onnx-int8, found 'pt'\n$/],
+      [['export', trials[0].id, '--format', 'onnx'], /^sweep export: --out PATH is required/],
+      [['export', trials[0].id, '--format', 'onnx', '--out', out, '--epoch', 'first'], /^--epoch: expected best or last, found 'first'\n$/],
+      [['export', 'best', '--sweep', 'nope', '--format', 'onnx', '--out', out], /^--sweep: no sweep named 'nope'/],
+      [['export', trials[0].id, '--format', 'onnx', '--out', join(dir, 'no', 'such', 'x.onnx')], /: no such folder for --out\n$/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(...args, '--db', db);
+      expect([r.code, r.stdout], args.join(' ')).toEqual([2, '']);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a damaged checkpoint is said and passed over for the one before; a trial without checkpoints is refused', async () => {
+    const copy = join(tempDir(), 'runs.db');
+    copyFileSync(db, copy);
+    cpSync(checkpointRoot(db), checkpointRoot(copy), { recursive: true });
+    const last = join(checkpointRoot(copy), trials[0].id, 'epoch-0002.ckpt');
+    const bytes = readFileSync(last);
+    bytes[100] ^= 1;
+    writeFileSync(last, bytes);
+    const out = join(dir, 'fallback.onnx');
+    const r = await cli('export', trials[0].id, '--db', copy, '--format', 'onnx', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`note: the checkpoint of epoch 2 of trial ${trials[0].id} (${last}) cannot be used: its checksum does not match its content (the file is damaged)\n`);
+    expect(r.stdout).toContain('at epoch 1 (its last)');
+
+    const d = new Database(copy);
+    d.prepare(`DELETE FROM checkpoint_records WHERE trial_id = ?`).run(trials[1].id);
+    d.prepare(`UPDATE trial_records SET provenance = NULL WHERE id = ?`).run(trials[1].id);
+    d.close();
+    const none = await cli('export', trials[1].id, '--db', copy, '--format', 'onnx', '--out', join(dir, 'none.onnx'));
+    expect([none.code, none.stderr]).toEqual([2, `trial ${trials[1].id} has no checkpoint: it was trained by a lenet-sweep without checkpoints; train it again with sweep FILE --rerun\n`]);
+  });
+});
+
+describe('sweep predict', () => {
+  it('the embedded test digits written out as PNG files give the trial its stored test accuracy', async () => {
+    const folder = join(dir, 'digits');
+    mkdirSync(folder);
+    for (let i = 0; i < data.test.count; i++) {
+      const at = data.test.indices[i] * 784;
+      writeFileSync(join(folder, `${String(i).padStart(4, '0')}-${data.test.labels[i]}.png`), encodeGrayPng(data.test.pixels.subarray(at, at + 784), 28, 28));
+    }
+    const r = await cli('predict', 'best', folder, '--db', db, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const predictions = JSON.parse(r.stdout) as Array<{ file: string; class: number; probability: number; top: Array<{ class: number; probability: number }> }>;
+    expect(predictions).toHaveLength(data.test.count);
+    const correct = predictions.filter((p) => p.class === Number(/-(\d)\.png$/.exec(p.file)![1])).length;
+    expect(correct / predictions.length).toBe(trials[0].test_acc);
+    for (const p of predictions.slice(0, 20)) {
+      expect(p.top).toHaveLength(3);
+      expect(p.top[0]).toEqual({ class: p.class, probability: p.probability });
+      expect(p.top[0].probability).toBeGreaterThanOrEqual(p.top[1].probability);
+    }
+  });
+
+  it('photos of digits: any size and colour, dark on light, PNG or JPEG, are prepared as MNIST digits', async () => {
+    const folder = join(dir, 'photos');
+    mkdirSync(folder);
+    const count = 60;
+    const labels: number[] = [];
+    const originals = join(dir, 'originals');
+    mkdirSync(originals);
+    for (let i = 0; i < count; i++) {
+      const at = data.test.indices[i] * 784;
+      const digit = data.test.pixels.subarray(at, at + 784);
+      labels.push(data.test.labels[i]);
+      writeFileSync(join(originals, `${String(i).padStart(2, '0')}.png`), encodeGrayPng(digit, 28, 28));
+      // Blown up 3×, off centre on a wider sheet, dark ink on light paper, in colour.
+      const [w, h, zoom, ox, oy] = [120, 100, 3, 10 + (i % 20), 5 + (i % 7)];
+      const rgba = Buffer.alloc(w * h * 4, 0);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const sx = Math.floor((x - ox) / zoom);
+          const sy = Math.floor((y - oy) / zoom);
+          const ink = sx >= 0 && sy >= 0 && sx < 28 && sy < 28 ? digit[sy * 28 + sx] : 0;
+          const k = 4 * (y * w + x);
+          rgba[k] = 250 - ink * 0.9;
+          rgba[k + 1] = 245 - ink * 0.9;
+          rgba[k + 2] = 235 - ink * 0.8;
+          rgba[k + 3] = 255;
+        }
+      }
+      writeFileSync(join(folder, `${String(i).padStart(2, '0')}.jpg`), jpeg.encode({ data: rgba, width: w, height: h }, 95).data);
+    }
+    const run = async (path: string) => (JSON.parse((await cli('predict', trials[0].id, path, '--db', db, '--json')).stdout) as Array<{ class: number }>).map((p) => p.class);
+    const [asPhotos, asDigits] = [await run(folder), await run(originals)];
+    const agree = asPhotos.filter((c, i) => c === asDigits[i]).length / count;
+    const photoAcc = asPhotos.filter((c, i) => c === labels[i]).length / count;
+    const digitAcc = asDigits.filter((c, i) => c === labels[i]).length / count;
+    console.log(`photos: ${(100 * agree).toFixed(0)}% agree with the digits themselves; accuracy ${(100 * photoAcc).toFixed(0)}% vs ${(100 * digitAcc).toFixed(0)}%`);
+    expect(agree).toBeGreaterThanOrEqual(0.85);
+    expect(photoAcc).toBeGreaterThanOrEqual(digitAcc - 0.1);
+  });
+
+  it('prints the top three classes of each image', async () => {
+    const r = await cli('predict', trials[0].id, join(dir, 'originals', '00.png'), '--db', db);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\S+00\.png {2}\d {2} +\d+\.\d% {3}\(then \d \d+\.\d%, \d \d+\.\d%\)\n$/);
+  });
+
+  it('bad input: not an image, an empty file, a blank image, a folder without images, a missing file: one line, exit 2, nothing printed', async () => {
+    const bad = tempDir();
+    writeFileSync(join(bad, 'notes.png'), 'hello');
+    writeFileSync(join(bad, 'empty.png'), '');
+    writeFileSync(join(bad, 'blank.png'), encodeGrayPng(new Uint8Array(40 * 30).fill(255), 40, 30));
+    mkdirSync(join(bad, 'nothing'));
+    const cases: Array<[string, string]> = [
+      [join(bad, 'notes.png'), 'not a PNG or JPEG image'],
+      [join(bad, 'empty.png'), 'the file is empty; give a PNG or JPEG image'],
+      [join(bad, 'blank.png'), 'the image is blank: no digit found on it'],
+      [join(bad, 'nothing'), 'the folder holds no images (.png, .jpg, .jpeg)'],
+      [join(bad, 'missing.png'), 'no such file or folder'],
+    ];
+    for (const [path, message] of cases) {
+      const r = await cli('predict', trials[0].id, join(dir, 'originals', '00.png'), path, '--db', db);
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `${path}: ${message}\n`]);
+    }
+  });
+});
+
+describe('sweep evaluate', () => {
+  it('on the trial\'s own dataset: its stored test accuracy and confusion matrix', async () => {
+    const r = await cli('evaluate', trials[1].id, '--data', 'mnist', '--db', db, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.accuracy).toBe(trials[1].test_acc);
+    expect(result.images).toBe(1002);
+    const stored = query<{ actual: number; predicted: number; count: number }>(`SELECT actual, predicted, count FROM confusion WHERE trial_id = '${trials[1].id}'`);
+    for (const { actual, predicted, count } of stored) expect(result.confusion[actual][predicted]).toBe(count);
+    expect(stored.reduce((n, s) => n + s.count, 0)).toBe(1002);
+  });
+
+  it('on a folder of IDX files, as a table', async () => {
+    const r = await cli('evaluate', trials[0].id, '--data', join(CACHE, 'mnist-embedded'), '--db', db);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/on the test split of \S+mnist-embedded: 2,004 images\naccuracy \d+\.\d+%  loss \d\.\d{4}\n\nconfusion matrix \(rows: actual class, columns: predicted\)\n/);
+    expect(r.stdout.trim().split('\n')).toHaveLength(3 + 1 + 1 + 10);
+  });
+
+  it('an unknown dataset: one line, exit 2', async () => {
+    const r = await cli('evaluate', trials[0].id, '--data', 'kmnist', '--db', db);
+    expect([r.code, r.stderr]).toEqual([2, `--data: 'kmnist' is neither a dataset (mnist, mnist-full, fashion-mnist) nor a folder of IDX files\n`]);
+  });
+});
