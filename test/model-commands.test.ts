@@ -48,7 +48,7 @@ beforeAll(async () => {
   expect(r.code, r.stderr).toBe(0);
   trials = query(`SELECT l.id, t.test_acc, t.best_epoch, l.rank FROM leaderboard l JOIN trials t USING (id) ORDER BY l.rank`);
   await initBackend('wasm');
-  data = loadDataset(ensureEmbeddedMnist(join(CACHE, 'mnist-embedded')), { validation: { from: 'test' }, mean: 0.1307, std: 0.3081 });
+  data = loadDataset(ensureEmbeddedMnist(join(CACHE, 'mnist-embedded')), { validation: { from: 'test' }, limitTrain: 0, mean: 0.1307, std: 0.3081 });
 }, 120_000);
 
 /** The test split in NCHW (one channel: the same bytes as NHWC). */
