@@ -34,7 +34,7 @@ it('marks a trial that throws as failed, with its error, and finishes the others
   const events: WorkerEvent[] = [];
   const { dir: dataDir } = await prepareDataset(good.config.data);
   const search = new SweepSearch({ metric: experiment.metric, stored: [], queue: [good, broken] });
-  const run = new SweepRun(writer, search, { workers: 2, dataDir: () => dataDir, store: async (write: () => void) => write(), gpu: false }, (_t: Trial, e: WorkerEvent) => events.push(e));
+  const run = new SweepRun(writer, search, { workers: 2, dataDir: () => dataDir, store: async (write: () => void) => write(), gpu: false, checkpoints: join(tempDir(), 'checkpoints'), keep: 'last', retries: 0 }, (_t: Trial, e: WorkerEvent) => events.push(e));
   const outcome = await run.done;
   db.close();
 
@@ -68,7 +68,7 @@ it('a trial the wasm heap cannot hold fails with what to lower, and the next tri
   const events: WorkerEvent[] = [];
   // One worker: the small trial runs on the thread that replaced the one the huge trial broke.
   const search = new SweepSearch({ metric: experiment.metric, stored: [], queue: [huge, small] });
-  const run = new SweepRun(writer, search, { workers: 1, dataDir: () => dataDir, store: async (write: () => void) => write(), gpu: false }, (_t: Trial, e: WorkerEvent) => events.push(e));
+  const run = new SweepRun(writer, search, { workers: 1, dataDir: () => dataDir, store: async (write: () => void) => write(), gpu: false, checkpoints: join(tempDir(), 'checkpoints'), keep: 'last', retries: 0 }, (_t: Trial, e: WorkerEvent) => events.push(e));
   const outcome = await run.done;
   db.close();
   expect(Object.fromEntries(outcome.statuses)).toEqual({ huge00000000: 'failed', [small.id]: 'completed' });
