@@ -9,6 +9,8 @@ import { UserError } from '../config/errors.js';
 import { configPaths, differingPaths } from '../config/load.js';
 import { didYouMean } from '../config/suggest.js';
 import { trialIdentity } from '../sweep/trial-id.js';
+import type { Provenance } from '../sweep/provenance.js';
+import { dirname } from 'node:path';
 import { parseWhere, type Value } from '../query/where.js';
 import { epochsOf, findTrial, iterateTrials, requireSweep, type TrialRecord, type TrialSummary } from '../store/queries.js';
 import { DEFAULT_DB, withReadOnly } from '../store/open.js';
@@ -199,9 +201,10 @@ function show(args: string[]): number {
   return withReadOnly(values.db!, (db) => {
     const trial = findTrial(db, id);
     const epochs = epochsOf(db, trial.id);
+    const model = modelRecords(db, trial.id);
     if (values.json) {
       // `epochs` stays the count, as in runs list --json; the per-epoch rows are `history`.
-      print(JSON.stringify({ ...trial, history: epochs }, null, 2));
+      print(JSON.stringify({ ...trial, history: epochs, ...model }, null, 2));
       return 0;
     }
     const width = Math.max(40, Math.min(process.stdout.columns ?? 80, 100));
@@ -212,6 +215,7 @@ function show(args: string[]): number {
         `  test_acc ${pct(trial.test_acc)}  epochs ${trial.epochs}/${trial.epochs_planned}  ${rate(trial.images_per_s)} img/s` +
         `  ${trial.backend ?? '—'}${trial.adapter ? ` on ${adapterText(trial.adapter)}` : ''}  ${trial.param_count?.toLocaleString('en') ?? '—'} parameters`,
       `time    started ${trial.started_at ?? '—'}  finished ${trial.finished_at ?? '—'}`,
+      ...modelLines(trial, model),
       '',
       'config',
       // The trial's own settings: an experiment file of them alone trains this trial. The sweep
@@ -240,6 +244,36 @@ function show(args: string[]): number {
     print(lines.join('\n'));
     return 0;
   });
+}
+
+/** A trial's checkpoints, attempts and provenance (runs show). */
+function modelRecords(db: Database.Database, id: string) {
+  const checkpoints = db.prepare(`SELECT epoch, best, path, bytes, sha256 FROM checkpoints WHERE trial_id = ? ORDER BY epoch`).all(id) as Array<{ epoch: number; best: number; path: string; bytes: number; sha256: string }>;
+  const attempts = db.prepare(`SELECT attempt, run, from_epoch, started_at, finished_at, status, error FROM attempts WHERE trial_id = ? ORDER BY attempt`).all(id) as Array<{ attempt: number; from_epoch: number; status: string; error: string | null }>;
+  const { provenance } = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(id) as { provenance: string | null };
+  return { checkpoints, attempts, provenance: provenance === null ? null : (JSON.parse(provenance) as Provenance) };
+}
+
+function modelLines(trial: TrialRecord, { checkpoints, attempts, provenance }: ReturnType<typeof modelRecords>): string[] {
+  const lines: string[] = [];
+  if (checkpoints.length) {
+    const last = checkpoints.at(-1)!;
+    const named = checkpoints.map((c) => `${c.epoch}${c.best ? ' (best)' : ''}`).join(', ');
+    lines.push(`model   checkpoints of epoch${checkpoints.length > 1 ? 's' : ''} ${named}, ${(last.bytes / 1e6).toFixed(2)} MB each, in ${dirname(last.path)}; sweep export ${trial.id} --format onnx --out model.onnx`);
+  }
+  if (attempts.length > 1) {
+    const text = attempts.map((a) => `${a.attempt} from ${a.from_epoch ? `epoch ${a.from_epoch}` : 'the start'} (${a.status}${a.error ? `: ${a.error}` : ''})`).join('; ');
+    lines.push(`starts  ${text}`);
+  }
+  if (provenance) {
+    const git = provenance.file.git;
+    lines.push(
+      `source  ${provenance.file.path} (sha256 ${provenance.file.sha256.slice(0, 12)})` +
+        (git ? `, git ${git.commit.slice(0, 10)}${git.dirty ? ' with uncommitted changes' : ''}` : ', not in git') +
+        `; ${provenance.dataset.name} (${Object.keys(provenance.dataset.sha256).length} files checked); ${Object.entries(provenance.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    );
+  }
+  return lines;
 }
 
 function compare(args: string[]): number {
