@@ -193,7 +193,7 @@ describe('bad input: one line, exit 2, the database unchanged', () => {
     [['runs', 'sql', 'DELETE FROM trial_records'], /^sweep runs sql: only statements that read are allowed/],
     [['runs', 'sql', "UPDATE sweeps SET name = 'x'"], /^sweep runs sql: only statements that read are allowed/],
     [['runs', 'sql', 'DROP VIEW leaderboard'], /^sweep runs sql: only statements that read are allowed/],
-    [['runs', 'sql', 'SELEC 1'], /^sweep runs sql: near "SELEC": syntax error; the views are trials, epochs, leaderboard, checkpoints, attempts and confusion],
+    [['runs', 'sql', 'SELEC 1'], /^sweep runs sql: near "SELEC": syntax error; the views are trials, epochs, leaderboard, checkpoints, attempts and confusion/],
     [['runs', 'sql', 'SELECT nope FROM trials'], /^sweep runs sql: no such column: nope/],
     [['runs', 'sql', 'SELECT 1; DELETE FROM sweeps'], /^sweep runs sql: .*one statement/],
     [['runs', 'frob'], /^sweep runs: unknown subcommand 'frob'; expected one of: list, show, best, compare, sql$/],
