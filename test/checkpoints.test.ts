@@ -93,7 +93,7 @@ describe('a damaged checkpoint', () => {
     const r = await cli(file, '--db', db, '--no-tui');
     expect(r.code, r.stderr).toBe(0);
     const epoch = Number(newest.slice(6, 10));
-    expect(r.stdout).toContain(`note: trial ${trial}: the checkpoint of epoch ${epoch} is damaged (its checksum does not match its content (the file is damaged)); it resumes from epoch ${epoch - 1}`);
+    expect(r.stdout).toContain(`note: trial ${trial}: the checkpoint of epoch ${epoch} cannot be used: its checksum does not match its content (set aside as ${newest}.damaged); it resumes from epoch ${epoch - 1}`);
     expect(r.stdout).toContain(`resumed after epoch ${epoch - 1} (its checkpoint)`);
     const numbers = (d: string) => query(d, `SELECT epoch, train_loss, train_acc, val_loss, val_acc, lr FROM epochs ORDER BY epoch`);
     expect(numbers(db)).toEqual(numbers(reference));
@@ -102,7 +102,7 @@ describe('a damaged checkpoint', () => {
     // runs show tells the starts apart and names the kept checkpoints.
     const show = await cli('runs', 'show', trial, '--db', db);
     expect(show.stdout).toContain(`starts  1 from the start (interrupted); 2 from epoch ${epoch - 1} (completed)`);
-    expect(show.stdout).toMatch(new RegExp(`model   checkpoints of epochs? [^\\n]*4[^\\n]* MB each, in runs.checkpoints/${trial}; sweep export ${trial} --format onnx --out model.onnx`));
+    expect(show.stdout).toMatch(new RegExp(`model   checkpoints of epochs? [^\\n]*4[^\\n]* MB each, in runs.db.checkpoints/${trial}; sweep export ${trial} --format onnx --out model.onnx`));
     const json = JSON.parse((await cli('runs', 'show', trial, '--db', db, '--json')).stdout);
     expect(json.attempts.map((a: { from_epoch: number }) => a.from_epoch)).toEqual([0, epoch - 1]);
     expect(json.provenance.backend).toBe('wasm');

@@ -139,7 +139,7 @@ describe('SIGTERM (timeout, systemd, docker, CI) and SIGHUP stop a sweep as Ctrl
     expect(r.code).toBe(143);
     expect(r.stderr).toBe('');
     // Closed, not abandoned: the last connection to close takes its WAL files with it.
-    expect(readdirSync(join(db, '..'))).toEqual(['runs.checkpoints', 'runs.db']);
+    expect(readdirSync(join(db, '..')).sort()).toEqual(['runs.db', 'runs.db.checkpoints']);
     const { sweeps, trials } = readDb(db);
     expect(sweeps[0].status).toBe('interrupted');
     expect(trials.map((t) => t.status)).not.toContain('running');

@@ -104,7 +104,7 @@ describe('sweep FILE on a terminal', () => {
     term.hangUp();
     expect(await recordedExit(record)).toBe('129');
     expect(readFileSync(join(record, 'stderr'), 'utf8')).toBe('');
-    expect(readdirSync(join(db, '..')).filter((n) => n !== 'runs.checkpoints')).toEqual(['runs.db']);
+    expect(readdirSync(join(db, '..')).filter((n) => n !== 'runs.db.checkpoints')).toEqual(['runs.db']);
   });
 
   it('a sweep that ends leaves its final leaderboard on the screen and exits with its status', async () => {

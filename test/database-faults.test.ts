@@ -48,7 +48,7 @@ describe('database files and folders', () => {
     } finally {
       undo();
     }
-    expect(readdirSync(dir).filter((n) => n !== 'runs.checkpoints')).toEqual(['runs.db']);
+    expect(readdirSync(dir).filter((n) => n !== 'runs.db.checkpoints')).toEqual(['runs.db']);
   });
 
   it('a device or other non-file as --db is refused before SQLite opens it (no /dev/null-journal)', async () => {
@@ -64,9 +64,9 @@ describe('database files and folders', () => {
     const dir = tempDir();
     const db = join(dir, 'runs.db');
     expect((await cli(SMOKE, '--db', db, ...TINY)).code).toBe(0);
-    expect(readdirSync(dir).filter((n) => n !== 'runs.checkpoints')).toEqual(['runs.db']);
+    expect(readdirSync(dir).filter((n) => n !== 'runs.db.checkpoints')).toEqual(['runs.db']);
     for (const args of READS) expect((await cli(...args, '--db', db)).code).toBe(0);
-    expect(readdirSync(dir).filter((n) => n !== 'runs.checkpoints')).toEqual(['runs.db']);
+    expect(readdirSync(dir).filter((n) => n !== 'runs.db.checkpoints')).toEqual(['runs.db']);
     // A database cut short, and a file of garbage that starts like one.
     const truncated = join(dir, 'truncated.db');
     copyFileSync(db, truncated);
@@ -83,7 +83,7 @@ describe('database files and folders', () => {
         expect(r.stderr.trim().split('\n')).toHaveLength(1);
       }
     }
-    expect(readdirSync(dir).sort()).toEqual(['garbage.db', 'runs.checkpoints', 'runs.db', 'text.db', 'truncated.db']);
+    expect(readdirSync(dir).sort()).toEqual(['garbage.db', 'runs.db', 'runs.db.checkpoints', 'text.db', 'truncated.db']);
   });
 
   it('a database whose folder is removed while the sweep runs: exit 1, and the message says the results are gone', async () => {
@@ -121,7 +121,7 @@ describe('database files and folders', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/the database file was replaced by another file while the sweep ran; .*\(the file now there was left as it is\)/);
     // SQLite left this run's -wal beside the new file, and the next open replayed it into it.
-    expect(readdirSync(join(dir, 'sub')).filter((n) => n !== 'runs.checkpoints')).toEqual(['runs.db']);
+    expect(readdirSync(join(dir, 'sub')).filter((n) => n !== 'runs.db.checkpoints')).toEqual(['runs.db']);
     const list = await cli('sweeps', 'list', '--db', db, '--json');
     expect(JSON.parse(list.stdout).map((s: { name: string }) => s.name)).toEqual(['smoke']);
   });

@@ -65,7 +65,7 @@ describe('large results', () => {
   it('a read cut short (the reader gone, or a signal) still closes the database: no -wal or -shm left beside it', async () => {
     for (const args of ['runs list', 'runs list --csv', 'runs list --json --sort test_acc', 'runs sql "SELECT * FROM trials"']) {
       expect(piped(args, 'head -2').code).toBe('exit 0');
-      expect(readdirSync(dirname(db)).filter((n) => n !== 'runs.checkpoints')).toEqual(['runs.db']);
+      expect(readdirSync(dirname(db)).filter((n) => n !== 'runs.db.checkpoints')).toEqual(['runs.db']);
     }
     for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
       const child = spawn(process.execPath, [CLI, 'runs', 'sql', 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c', '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -75,7 +75,7 @@ describe('large results', () => {
       child.kill(signal);
       const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
       expect([signal, exit, stderr]).toEqual([signal, code, '']);
-      expect(readdirSync(dirname(db)).filter((n) => n !== 'runs.checkpoints')).toEqual(['runs.db']);
+      expect(readdirSync(dirname(db)).filter((n) => n !== 'runs.db.checkpoints')).toEqual(['runs.db']);
     }
   });
 });

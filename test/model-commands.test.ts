@@ -7,6 +7,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { join } from 'node:path';
 import { io, loadLayersModel, tensor4d, type Tensor } from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
@@ -77,10 +78,10 @@ describe('sweep export', () => {
     const card = JSON.parse(readFileSync(join(dir, 'best.card.json'), 'utf8'));
     expect(card).toMatchObject({
       format: 'onnx',
-      trial: { id: trials[0].id, sweep: 'models', epoch: 2, epoch_choice: 'last' },
+      trial: { id: trials[0].id, sweep: 'models', status: 'completed', epochs: 2, epochs_planned: 2, epoch: 2, epoch_choice: 'last' },
       input: { name: 'input', shape: [null, 1, 28, 28], layout: 'NCHW', preprocessing: { size: 28, mean: 0.1307, std: 0.3081 } },
       output: { name: 'logits', shape: [null, 10] },
-      metrics: { metric: 'val_acc', test_acc: trials[0].test_acc },
+      metrics: { metric: 'val_acc', test_acc: trials[0].test_acc, test_images: 1002 },
       config: { model: { pooling: expect.any(String), batchnorm: true } },
       provenance: { file: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }, backend: 'wasm' },
     });
@@ -97,7 +98,11 @@ describe('sweep export', () => {
     console.log(`int8: ${statSync(int8).size} bytes (${ratio.toFixed(2)}× smaller), test accuracy ${(100 * b).toFixed(2)}% vs float ${(100 * a).toFixed(2)}%`);
     expect(ratio).toBeGreaterThanOrEqual(3.5);
     expect(Math.abs(a - b)).toBeLessThanOrEqual(0.005);
-    expect(JSON.parse(readFileSync(join(dir, 'int8.card.json'), 'utf8')).quantization).toMatchObject({ calibration_images: 512 });
+    const card = JSON.parse(readFileSync(join(dir, 'int8.card.json'), 'utf8'));
+    expect(card.quantization).toMatchObject({ calibration_images: 512 });
+    // The card does not pass the float model's accuracy off as the int8 model's.
+    expect(card.metrics.test_acc).toBeUndefined();
+    expect(card.metrics.float_test_acc).toBe(trials[1].test_acc);
   });
 
   it('tfjs: tf.loadLayersModel loads the folder and gives the stored test accuracy', async () => {
@@ -122,6 +127,23 @@ describe('sweep export', () => {
     expect([again.code, again.stderr]).toEqual([2, `${out}: already exists; give another --out, or --force to replace it\n`]);
     expect(readFileSync(out).equals(before)).toBe(true);
     expect((await cli('export', trials[0].id, '--db', db, '--format', 'onnx', '--out', out, '--epoch', 'last', '--force')).code).toBe(0);
+  });
+
+  it('--force replaces only what an export writes: never a folder of other files, nor a folder for a file', async () => {
+    const folder = join(dir, 'thesis');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'thesis.tex'), 'precious');
+    const tfjs = await cli('export', trials[0].id, '--db', db, '--format', 'tfjs', '--out', folder, '--force');
+    expect([tfjs.code, tfjs.stderr]).toEqual([2, `${folder}: holds files other than a tfjs export's (model.json, weights.bin, model-card.json); --force replaces only an earlier export: give another --out\n`]);
+    expect(readdirSync(folder)).toEqual(['thesis.tex']);
+    const onnx = await cli('export', trials[0].id, '--db', db, '--format', 'onnx', '--out', folder, '--force');
+    expect([onnx.code, onnx.stderr]).toEqual([2, `${folder}: is a folder; --out names the ONNX file to write\n`]);
+    // A trailing slash names the same folder; an earlier export is replaced.
+    const out = join(dir, 'again-tfjs');
+    expect((await cli('export', trials[0].id, '--db', db, '--format', 'tfjs', '--out', `${out}/`)).code).toBe(0);
+    expect((await cli('export', trials[0].id, '--db', db, '--format', 'tfjs', '--out', `${out}/`, '--force')).code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['model-card.json', 'model.json', 'weights.bin']);
+    expect(readdirSync(dir).filter((n) => n.includes('.tmp'))).toEqual([]);
   });
 
   it('bad input: one line each, exit 2, nothing written', async () => {
@@ -153,8 +175,9 @@ describe('sweep export', () => {
     const out = join(dir, 'fallback.onnx');
     const r = await cli('export', trials[0].id, '--db', copy, '--format', 'onnx', '--out', out);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toBe(`note: the checkpoint of epoch 2 of trial ${trials[0].id} (${last}) cannot be used: its checksum does not match its content (the file is damaged)\n`);
-    expect(r.stdout).toContain('at epoch 1 (its last)');
+    expect(r.stderr).toBe(`note: the checkpoint of epoch 2 of trial ${trials[0].id} (${last}) cannot be used: its checksum does not match its content\n`);
+    expect(r.stdout).toContain('at epoch 1 (epoch 2, its last, is damaged)');
+    expect(JSON.parse(readFileSync(join(dir, 'fallback.card.json'), 'utf8')).trial).toMatchObject({ epoch: 1, epoch_choice: 'last', damaged_epoch_passed_over: 2 });
 
     const d = new Database(copy);
     d.prepare(`DELETE FROM checkpoint_records WHERE trial_id = ?`).run(trials[1].id);
@@ -223,6 +246,46 @@ describe('sweep predict', () => {
     console.log(`photos: ${(100 * agree).toFixed(0)}% agree with the digits themselves; accuracy ${(100 * photoAcc).toFixed(0)}% vs ${(100 * digitAcc).toFixed(0)}%`);
     expect(agree).toBeGreaterThanOrEqual(0.85);
     expect(photoAcc).toBeGreaterThanOrEqual(digitAcc - 0.1);
+  });
+
+  it('dark ink on dim gray paper, and white ink on a transparent sheet, read as the digits they are', async () => {
+    const gray = join(dir, 'gray-paper');
+    const sheet = join(dir, 'transparent');
+    mkdirSync(gray);
+    mkdirSync(sheet);
+    const count = 30;
+    for (let i = 0; i < count; i++) {
+      const at = data.test.indices[i] * 784;
+      const digit = data.test.pixels.subarray(at, at + 784);
+      const [w, h, zoom] = [70, 64, 2];
+      const paper = new PNG({ width: w, height: h });
+      const film = new PNG({ width: w, height: h });
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const sx = Math.floor((x - 7) / zoom);
+          const sy = Math.floor((y - 4) / zoom);
+          const ink = sx >= 0 && sy >= 0 && sx < 28 && sy < 28 ? digit[sy * 28 + sx] / 255 : 0;
+          const k = 4 * (y * w + x);
+          // Paper at 110, ink down to 25; a white digit whose only trace is its opacity.
+          paper.data.fill(Math.round(110 - 85 * ink), k, k + 3);
+          paper.data[k + 3] = 255;
+          film.data.fill(255, k, k + 3);
+          film.data[k + 3] = Math.round(255 * ink);
+        }
+      }
+      writeFileSync(join(gray, `${String(i).padStart(2, '0')}.png`), PNG.sync.write(paper));
+      writeFileSync(join(sheet, `${String(i).padStart(2, '0')}.png`), PNG.sync.write(film));
+    }
+    const run = async (path: string) => {
+      const r = await cli('predict', trials[0].id, path, '--db', db, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as Array<{ class: number }>).map((p) => p.class);
+    };
+    const originals = (await run(join(dir, 'originals'))).slice(0, count);
+    for (const folder of [gray, sheet]) {
+      const classes = await run(folder);
+      expect(classes.filter((c, i) => c === originals[i]).length / count, folder).toBeGreaterThanOrEqual(0.85);
+    }
   });
 
   it('prints the top three classes of each image', async () => {

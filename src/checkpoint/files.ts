@@ -1,17 +1,20 @@
 /**
  * Where checkpoints live and how they are written and found. Beside the database: runs/runs.db
- * keeps its trials' checkpoints in runs/runs.checkpoints/<trial id>/epoch-0003.ckpt. A file is
+ * keeps its trials' checkpoints in runs/runs.db.checkpoints/<trial id>/epoch-0003.ckpt. A file is
  * written whole or not at all (a temporary file, flushed to the disk, renamed into place, and
  * the folder flushed so the rename itself survives a power cut).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, type Dirent, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError, decodeCheckpoint, storedDigest, type Checkpoint } from './format.js';
 
-/** The folder of a database's checkpoints: its path with `.checkpoints` in place of its extension. */
+/**
+ * The folder of a database's checkpoints: its whole file name and `.checkpoints`
+ * (runs/runs.db → runs/runs.db.checkpoints), so that databases named alike (runs.db,
+ * runs.sqlite) never share one.
+ */
 export function checkpointRoot(dbPath: string): string {
-  const name = basename(dbPath).replace(/\.[^.]*$/, '');
-  return join(dirname(dbPath), `${name}.checkpoints`);
+  return join(dirname(dbPath), `${basename(dbPath)}.checkpoints`);
 }
 
 export const trialFolder = (root: string, trialId: string) => join(root, trialId);
@@ -68,13 +71,13 @@ function syncFolder(folder: string): void {
 
 /** The epochs a trial has checkpoint files for, newest first (temporary files are not checkpoints). */
 export function checkpointEpochs(root: string, trialId: string): number[] {
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = readdirSync(trialFolder(root, trialId));
+    entries = readdirSync(trialFolder(root, trialId), { withFileTypes: true });
   } catch {
     return [];
   }
-  return names.flatMap((n) => (NAME.test(n) ? [Number(NAME.exec(n)![1])] : [])).sort((a, b) => b - a);
+  return entries.flatMap((e) => (e.isFile() && NAME.test(e.name) ? [Number(NAME.exec(e.name)![1])] : [])).sort((a, b) => b - a);
 }
 
 export interface Damaged {
@@ -86,14 +89,15 @@ export interface ResumePoint {
   checkpoint: Checkpoint;
   /** Every checkpoint file the trial has that was not found damaged, newest first. */
   files: CheckpointFile[];
-  /** Newer files that failed their check, which were passed over (and removed). */
+  /** Newer files that failed their check, which were passed over (renamed to NAME.damaged, kept for a look). */
   damaged: Damaged[];
 }
 
 /**
  * The newest intact checkpoint of a trial, or null when it has none. A file that fails its
- * checksum (a disk fault: renames are atomic, so no crash tears one) is never loaded: it is
- * reported, removed, and the one before it taken.
+ * checksum (a disk fault: renames are atomic, so no crash tears one), or is of another format
+ * version, is never loaded: it is reported, renamed aside (`.damaged`, nothing is deleted),
+ * and the one before it taken.
  */
 export function findResumePoint(root: string, trialId: string): ResumePoint | null {
   removeTemporaryFiles(trialFolder(root, trialId));
@@ -108,7 +112,7 @@ export function findResumePoint(root: string, trialId: string): ResumePoint | nu
     } catch (err) {
       if (!(err instanceof CheckpointError)) throw err;
       damaged.push({ epoch, reason: err.message });
-      rmSync(path, { force: true });
+      renameSync(path, `${path}.damaged`);
       continue;
     }
     const files = checkpointEpochs(root, trialId).map((e) => describe(root, trialId, e));

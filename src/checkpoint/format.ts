@@ -105,7 +105,7 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   }
   const body = bytes.subarray(0, bytes.length - DIGEST_BYTES);
   if (!Buffer.from(digest(body)).equals(Buffer.from(bytes.subarray(bytes.length - DIGEST_BYTES)))) {
-    throw new CheckpointError('its checksum does not match its content (the file is damaged)');
+    throw new CheckpointError('its checksum does not match its content');
   }
   const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(MAGIC.length, true);
   const header = JSON.parse(Buffer.from(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + length)).toString('utf8')) as Header;

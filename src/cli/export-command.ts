@@ -4,8 +4,8 @@
  * card beside it. Nothing is written unless all of it can be: files go in under temporary names
  * and are renamed into place at the end.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, normalize } from 'node:path';
 import { UserError } from '../config/errors.js';
 import { toOnnx } from '../export/onnx.js';
 import { toOnnxInt8 } from '../export/onnx-int8.js';
@@ -27,6 +27,25 @@ function cardPath(format: ExportFormat, out: string): string {
   return format === 'tfjs' ? join(out, 'model-card.json') : join(dirname(out), `${basename(out, extname(out))}.card.json`);
 }
 
+/** What a tfjs export's folder holds: --force replaces a folder of these and nothing else. */
+const TFJS_FILES = ['model.json', WEIGHTS_FILE, 'model-card.json'];
+
+/**
+ * An --out that exists is replaced only with --force, and only if it is what an export
+ * writes: a file for ONNX, a folder of an earlier tfjs export for tfjs (never a folder of
+ * anything else, which --force would otherwise delete).
+ */
+function checkReplaceable(path: string, format: ExportFormat, force: boolean): void {
+  if (!existsSync(path)) return;
+  if (!force) throw new UserError({ file: path, message: 'already exists; give another --out, or --force to replace it' });
+  const folder = statSync(path).isDirectory();
+  if (format !== 'tfjs' && folder) throw new UserError({ file: path, message: 'is a folder; --out names the ONNX file to write' });
+  if (format === 'tfjs' && !folder) throw new UserError({ file: path, message: 'is a file; --out names the folder a tfjs export writes' });
+  if (format === 'tfjs' && readdirSync(path).some((n) => !TFJS_FILES.includes(n))) {
+    throw new UserError({ file: path, message: `holds files other than a tfjs export's (${TFJS_FILES.join(', ')}); --force replaces only an earlier export: give another --out` });
+  }
+}
+
 export async function exportCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     db: { type: 'string', default: DEFAULT_DB },
@@ -40,15 +59,17 @@ export async function exportCommand(args: string[]): Promise<number> {
   const format = values.format as ExportFormat | undefined;
   if (!format || !FORMATS.includes(format)) throw new UserError(`--format: expected one of ${FORMATS.join(', ')}${format ? `, found '${format}'` : ' (required)'}`);
   if (!values.out) throw new UserError(`sweep export: --out PATH is required (a folder for tfjs, a file for onnx)`);
-  const out = values.out;
+  // Without a trailing slash: the temporary names are made beside it, not in it.
+  const out = normalize(values.out).replace(/(.)\/+$/, '$1');
   const card = cardPath(format, out);
-  for (const path of format === 'tfjs' ? [out] : [out, card]) {
-    if (existsSync(path) && !values.force) throw new UserError({ file: path, message: 'already exists; give another --out, or --force to replace it' });
-  }
+  for (const path of format === 'tfjs' ? [out] : [out, card]) checkReplaceable(path, format, values.force!);
   if (!existsSync(dirname(out))) throw new UserError({ file: dirname(out), message: 'no such folder for --out' });
 
   const model = readTrainedModel(values.db!, positionals[0], { sweep: values.sweep, epoch: epochChoice(values.epoch) });
   for (const note of model.notes) console.error(`note: ${note}`);
+  if (model.trial.status !== 'completed') {
+    console.error(`note: trial ${model.trial.id} ${model.trial.status === 'running' ? 'is still running' : `ended ${model.trial.status}`} after ${model.trial.epochs} of ${model.trial.epochs_planned} epochs; its model is exported as it is (the card says so)`);
+  }
   const weights = weightsOfCheckpoint(model.checkpoint, model.trial.config.model);
   const { test, calibration, provenance } = await evaluateTrained(model, format === 'onnx-int8' ? CALIBRATION_IMAGES : 0);
 
@@ -70,15 +91,18 @@ export async function exportCommand(args: string[]): Promise<number> {
     }
     written = [join(out, 'model.json'), join(out, WEIGHTS_FILE), card];
   } else {
-    const bytes = format === 'onnx' ? toOnnx(weights) : toOnnxInt8(weights, calibration!);
+    // So that the file alone says how to feed it.
+    const metadata = { 'lenet-sweep.trial': model.trial.id, 'lenet-sweep.epoch': String(model.epoch), 'lenet-sweep.mean': String(model.trial.config.data.mean), 'lenet-sweep.std': String(model.trial.config.data.std) };
+    const bytes = format === 'onnx' ? toOnnx(weights, metadata) : toOnnxInt8(weights, calibration!, metadata);
     const cardJson = modelCard(model, format, [basename(out), basename(card)], test, provenance, calibration?.count);
     writeFileAtomic(out, bytes);
     writeFileAtomic(card, Buffer.from(`${JSON.stringify(cardJson, null, 2)}\n`));
     written = [out, card];
   }
-  const { trial, epoch, choice } = model;
+  const { trial, epoch, choice, passedOver } = model;
+  const which = passedOver === undefined ? `its ${choice}` : `epoch ${passedOver}, its ${choice}, is damaged`;
   console.log(
-    `exported trial ${trial.id} of sweep ${trial.sweep} at epoch ${epoch} (its ${choice}) as ${format}: ${written.join(', ')}` +
+    `exported trial ${trial.id} of sweep ${trial.sweep} at epoch ${epoch} (${which}) as ${format}: ${written.join(', ')}` +
       `\n  test_acc ${pct(test.acc)} on the trial's test split (${format === 'onnx-int8' ? 'with the float weights; export does not run the int8 model' : 'these weights'})`,
   );
   return 0;

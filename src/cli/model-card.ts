@@ -14,7 +14,19 @@ export interface ModelCard {
   files: string[];
   created_at: string;
   lenet_sweep: string;
-  trial: { id: string; sweep: string; params: Record<string, unknown>; epoch: number; epoch_choice: 'best' | 'last' };
+  trial: {
+    id: string;
+    sweep: string;
+    params: Record<string, unknown>;
+    /** How the trial ended (a diverged, failed or pruned trial's model is exported too, with a warning). */
+    status: string;
+    epochs: number;
+    epochs_planned: number | null;
+    epoch: number;
+    epoch_choice: 'best' | 'last';
+    /** The epoch asked for, when its checkpoint was damaged and this older one was exported instead. */
+    damaged_epoch_passed_over?: number;
+  };
   input: {
     name: string;
     shape: Array<number | null>;
@@ -28,9 +40,12 @@ export interface ModelCard {
     goal: string;
     /** The checkpoint's epoch as the trial recorded it. */
     epoch: Record<string, number>;
-    /** The exported weights on the trial's test split (with the float model; see quantization). */
-    test_acc: number;
-    test_loss: number;
+    /** On the trial's test split: the exported weights (tfjs, onnx), or the float weights they were quantised from (onnx-int8). */
+    test_images: number;
+    test_acc?: number;
+    test_loss?: number;
+    float_test_acc?: number;
+    float_test_loss?: number;
   };
   quantization?: { weights: string; activations: string; calibration_images: number };
   config: Experiment;
@@ -41,7 +56,7 @@ export function modelCard(
   m: TrainedModel,
   format: ExportFormat,
   files: string[],
-  test: { acc: number; loss: number },
+  test: { acc: number; loss: number; images: number },
   provenance: unknown,
   calibrationImages?: number,
 ): ModelCard {
@@ -54,7 +69,17 @@ export function modelCard(
     files,
     created_at: new Date().toISOString(),
     lenet_sweep: packageVersion(),
-    trial: { id: m.trial.id, sweep: m.trial.sweep, params: m.trial.params, epoch: m.epoch, epoch_choice: m.choice },
+    trial: {
+      id: m.trial.id,
+      sweep: m.trial.sweep,
+      params: m.trial.params,
+      status: m.trial.status,
+      epochs: m.trial.epochs,
+      epochs_planned: m.trial.epochs_planned,
+      epoch: m.epoch,
+      epoch_choice: m.choice,
+      ...(m.passedOver !== undefined ? { damaged_epoch_passed_over: m.passedOver } : {}),
+    },
     input: {
       name: onnx ? 'input' : 'input (the first layer)',
       shape: onnx ? [null, 1, size, size] : [null, size, size, 1],
@@ -65,16 +90,16 @@ export function modelCard(
         mean: config.data.mean,
         std: config.data.std,
         formula: '(pixel / 255 - mean) / std',
-        polarity: 'a light digit on a black background, centred by centre of mass in a 20×20 box of the 28×28 field (as MNIST); sweep predict prepares any image so',
+        polarity: `light on a black background, as the training images; MNIST-style digits are centred by centre of mass in a ${Math.round((size * 20) / 28)}×${Math.round((size * 20) / 28)} box of the ${size}×${size} field (sweep predict prepares digit images so)`,
       },
     },
-    output: { name: onnx ? 'logits' : 'the last layer', shape: [null, 10], meaning: 'logits of classes 0 to 9 (softmax for probabilities)', classes: 10 },
+    output: { name: onnx ? 'logits' : 'the last layer', shape: [null, 10], meaning: `logits of the dataset's classes 0 to 9 (${config.data.dataset}; softmax for probabilities)`, classes: 10 },
     metrics: {
       metric: config.metric.name,
       goal: config.metric.goal,
       epoch: { epoch: epoch.epoch, train_loss: epoch.train_loss, train_acc: epoch.train_acc, val_loss: epoch.val_loss, val_acc: epoch.val_acc, lr: epoch.lr },
-      test_acc: test.acc,
-      test_loss: test.loss,
+      test_images: test.images,
+      ...(format === 'onnx-int8' ? { float_test_acc: test.acc, float_test_loss: test.loss } : { test_acc: test.acc, test_loss: test.loss }),
     },
     ...(format === 'onnx-int8'
       ? {

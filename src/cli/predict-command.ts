@@ -37,7 +37,10 @@ function imageFiles(path: string): string[] {
     throw new UserError({ file: path, message: 'no such file or folder' });
   }
   if (!stat.isDirectory()) return [path];
-  const names = readdirSync(path).filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort();
+  const names = readdirSync(path, { withFileTypes: true })
+    .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
+    .map((e) => e.name)
+    .sort();
   if (!names.length) throw new UserError({ file: path, message: 'the folder holds no images (.png, .jpg, .jpeg)' });
   return names.map((n) => join(path, n));
 }

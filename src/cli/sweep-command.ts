@@ -19,7 +19,7 @@ import { GaveUp, PATIENCE_MS, patiently } from '../store/patience.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import type { LiveDashboard } from '../dashboard/live.js';
 import { SweepRun } from '../sweep/run-sweep.js';
-import { checkpointEpochs, checkpointRoot, removeTrialCheckpoints } from '../checkpoint/files.js';
+import { checkpointEpochs, checkpointName, checkpointRoot, removeTrialCheckpoints } from '../checkpoint/files.js';
 import { DEFAULT_KEEP, KEEP_POLICIES, type KeepPolicy } from '../checkpoint/retention.js';
 import { provenanceOf } from '../sweep/provenance.js';
 import { planRun } from '../sweep/resume.js';
@@ -223,6 +223,13 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
         writer.requeue(toRun.map((t) => t.id), resuming);
       });
       for (const t of toRun) if (!resuming.has(t.id)) removeTrialCheckpoints(checkpoints, t.id);
+      // Epochs were stored but no checkpoint is left (its folder removed, or trained by a
+      // version without checkpoints): said, since the trial loses them.
+      const storedOf = new Map(stored.map((r) => [r.id, r]));
+      for (const t of toRun) {
+        const had = storedOf.get(t.id)?.values.length ?? 0;
+        if (had && !resuming.has(t.id) && !startOver(t)) console.log(`note: trial ${t.id} has ${had} stored epoch${had === 1 ? '' : 's'} but no checkpoint to resume from; it trains again from its first epoch`);
+      }
       const provenance = provenanceOf(loaded.file, versions);
       // Numbered out of what this run may train: its queue, and what an adaptive method may still propose.
       const run = new SweepRun(
@@ -242,7 +249,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
         {
           skipped: (params, problem) => console.log(`note: skipped the values ${paramsText(params)}: ${problem}`),
           damaged: (t, damaged, from) =>
-            console.log(`note: trial ${t.id}: ${damaged.map((d) => `the checkpoint of epoch ${d.epoch} is damaged (${d.reason})`).join('; ')}; it resumes ${from ? `from epoch ${from}` : 'from the start'}`),
+            console.log(`note: trial ${t.id}: ${damaged.map((d) => `the checkpoint of epoch ${d.epoch} cannot be used: ${d.reason} (set aside as ${checkpointName(d.epoch)}.damaged)`).join('; ')}; it resumes ${from ? `from epoch ${from}` : 'from the start'}`),
           retrying: (t, retry, error) => console.log(`note: trial ${t.id}: ${error}; starting it again from its last checkpoint (retry ${retry} of ${retries})`),
         },
       );

@@ -25,6 +25,8 @@ export interface TrainedModel {
   /** The checkpoint's epoch, and which the user asked for. */
   epoch: number;
   choice: EpochChoice;
+  /** The epoch asked for, when its checkpoint was damaged and an older one is used instead. */
+  passedOver?: number;
   checkpoint: Checkpoint;
   /** What was passed over on the way (a damaged checkpoint), for the user to hear. */
   notes: string[];
@@ -48,7 +50,7 @@ export async function evaluateTrained(m: TrainedModel, calibration = 0) {
   const result = await withModel(m, data, (net) => evaluate(net, data, data.test, evaluationChunk(config.model, data.height), true));
   const count = Math.min(calibration, data.train.count);
   return {
-    test: result as { acc: number; loss: number; confusion: number[][] },
+    test: { ...(result as { acc: number; loss: number; confusion: number[][] }), images: data.test.count },
     calibration: count ? { images: gather(data, data.train, null, 0, count).images, count } : undefined,
     provenance: m.provenance,
   };
@@ -115,7 +117,15 @@ export function loadTrainedModel(db: Database.Database, dbPath: string, ref: str
       const checkpoint = decodeCheckpoint(bytes);
       if (checkpoint.trialId !== trial.id || checkpoint.epoch !== row.epoch) throw new CheckpointError(`it holds epoch ${checkpoint.epoch} of trial ${checkpoint.trialId}`);
       const { provenance } = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(trial.id) as { provenance: string | null };
-      return { trial, epoch: row.epoch, choice: options.epoch, checkpoint, notes, provenance: provenance && JSON.parse(provenance) };
+      return {
+        trial,
+        epoch: row.epoch,
+        choice: options.epoch,
+        ...(row.epoch !== wanted ? { passedOver: wanted } : {}),
+        checkpoint,
+        notes,
+        provenance: provenance && JSON.parse(provenance),
+      };
     } catch (err) {
       if (!(err instanceof CheckpointError)) throw err;
       notes.push(`the checkpoint of epoch ${row.epoch} of trial ${trial.id} (${path}) cannot be used: ${err.message}`);

@@ -203,12 +203,13 @@ function quantizedLowering(plan: Stage[], ranges: Array<[number, number]>): Lowe
   };
 }
 
-export function toOnnxInt8(w: ModelWeights, calibration: Calibration): Uint8Array {
+export function toOnnxInt8(w: ModelWeights, calibration: Calibration, metadata: Record<string, string> = {}): Uint8Array {
   const plan = planOf(w);
   const ranges = calibrate(plan, w.inputSize, calibration);
   const description = `static QDQ quantisation: uint8 weights per output channel, uint8 activations calibrated on ${calibration.count} images`;
   return encodeModel(w, plan, quantizedLowering(plan, ranges), description, {
     'lenet-sweep.quantization': 'qdq-uint8',
     'lenet-sweep.calibration_images': String(calibration.count),
+    ...metadata,
   });
 }

@@ -223,6 +223,7 @@ export function encodeModel(w: ModelWeights, plan: Stage[], lowering: Lowering, 
   }).finish();
 }
 
-export function toOnnx(w: ModelWeights): Uint8Array {
-  return encodeModel(w, planOf(w), floatLowering, '');
+/** `metadata`: more metadata_props (the exporter's: trial, epoch, normalisation). */
+export function toOnnx(w: ModelWeights, metadata: Record<string, string> = {}): Uint8Array {
+  return encodeModel(w, planOf(w), floatLowering, '', metadata);
 }

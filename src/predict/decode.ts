@@ -1,7 +1,8 @@
 /**
  * Images from files, as gray levels: PNG (pngjs: every colour type, bit depth and interlacing)
  * and JPEG (jpeg-js: baseline and progressive), both pure JavaScript. Colour becomes luminance
- * (ITU-R BT.601, as PIL's convert('L')); transparency is laid over white, as a viewer shows it.
+ * (ITU-R BT.601, as PIL's convert('L')); transparency is laid over whichever of black or white
+ * the drawn pixels stand out from.
  */
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -30,13 +31,29 @@ export function decodeImage(file: string, bytes: Buffer): GrayImage {
   }
   const { width, height, data } = rgba;
   if (!width || !height) throw new UserError({ file, message: 'the image has no pixels' });
-  const pixels = new Float32Array(width * height);
-  for (let i = 0; i < pixels.length; i++) {
-    const alpha = data[4 * i + 3] / 255;
-    const [r, g, b] = [data[4 * i], data[4 * i + 1], data[4 * i + 2]];
+  const count = width * height;
+  const luma = new Float32Array(count);
+  let opaque = 0;
+  let opaqueSum = 0;
+  let transparent = false;
+  for (let i = 0; i < count; i++) {
+    const [r, g, b, a] = [data[4 * i], data[4 * i + 1], data[4 * i + 2], data[4 * i + 3]];
     // Gray stays exactly itself (a digit written from the dataset reads back as its bytes).
-    const luma = r === g && g === b ? r : 0.299 * r + 0.587 * g + 0.114 * b;
-    pixels[i] = alpha === 1 ? luma : luma * alpha + 255 * (1 - alpha);
+    luma[i] = r === g && g === b ? r : 0.299 * r + 0.587 * g + 0.114 * b;
+    if (a < 255) transparent = true;
+    if (a >= 128) {
+      opaque++;
+      opaqueSum += luma[i];
+    }
+  }
+  if (!transparent) return { width, height, pixels: luma };
+  // Transparency is laid over a background the drawn pixels stand out from: white ink on a
+  // transparent sheet is a white digit, black ink a black one.
+  const under = opaque && opaqueSum / opaque > 127 ? 0 : 255;
+  const pixels = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    const alpha = data[4 * i + 3] / 255;
+    pixels[i] = luma[i] * alpha + under * (1 - alpha);
   }
   return { width, height, pixels };
 }

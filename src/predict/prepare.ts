@@ -15,10 +15,18 @@ const INK_THRESHOLD = 0.2;
 export function prepareDigit(image: GrayImage, side: number): Float32Array | null {
   const { width, height, pixels } = image;
   const background = median(borderOf(image));
-  if (width === side && height === side && background < 128) return Float32Array.from(pixels);
-  // Ink: how far each pixel is from the background, light-on-dark or dark-on-light alike.
-  const dark = background < 128;
-  const ink = Float32Array.from(pixels, (v) => Math.max(0, dark ? v - background : background - v));
+  let darkest = 255;
+  let lightest = 0;
+  for (const v of pixels) {
+    darkest = Math.min(darkest, v);
+    lightest = Math.max(lightest, v);
+  }
+  // The ink is whichever side of the background reaches further: dark ink on paper of any
+  // shade (a dim photo's gray paper too), or light ink on a dark ground.
+  const lightInk = lightest - background >= background - darkest;
+  if (width === side && height === side && lightInk && background < 128) return Float32Array.from(pixels);
+  // Ink: how far each pixel is from the background, towards the ink's side.
+  const ink = Float32Array.from(pixels, (v) => Math.max(0, lightInk ? v - background : background - v));
   const strongest = ink.reduce((a, b) => Math.max(a, b), 0);
   if (strongest < 16) return null;
   for (let i = 0; i < ink.length; i++) ink[i] /= strongest;
