@@ -155,3 +155,27 @@ describe('what a trial records', () => {
   });
 });
 
+describe('a sweep with an early-termination rule', () => {
+  it('killed after an epoch and started again: each resumed trial is judged at its checkpoint, and the sweep ends', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'rule.yaml');
+    writeFileSync(
+      file,
+      'name: rule\ntraining: { epochs: 4, batch_size: 64, seed: 1, limit_train: 256 }\nsweep:\n  parameters:\n    optimizer.lr: [0.003, 0.0001, 0.002, 0.00005]\n' +
+        '  early_terminate: { type: asha, min_resource: 1, reduction_factor: 2 }\n',
+    );
+    const db = join(dir, 'runs.db');
+    // Killed once each of two trials has stored epoch 2: it resumes (from 2) past a rung.
+    const killed = await startCli([file, '--db', db, '--no-tui', '--workers', '2'], (out, child) => (out.match(/epoch 2\/4/g) ?? []).length >= 2 && child.kill('SIGKILL'));
+    expect(killed.signal).toBe('SIGKILL');
+    const r = await cli(file, '--db', db, '--no-tui', '--workers', '2');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/resumed after epoch \d \(its checkpoint\)/);
+    const trials = query<{ status: string; epochs: number }>(db, `SELECT status, epochs FROM trials`);
+    expect(trials.every((t) => t.status === 'completed' || t.status === 'pruned')).toBe(true);
+    const rows = query<{ n: number; d: number }>(db, `SELECT count(*) AS n, count(DISTINCT trial_id || ':' || epoch) AS d FROM epochs`);
+    expect(rows[0].n).toBe(rows[0].d);
+    expect(query(db, `SELECT * FROM attempts WHERE status = 'running'`)).toEqual([]);
+  });
+});
+

@@ -58,7 +58,7 @@ const MODEL_VIEWS = `
     FROM checkpoint_records c JOIN trial_records t ON t.id = c.trial_id JOIN sweeps s ON s.id = t.sweep_id;
 
   CREATE VIEW attempts AS
-  SELECT a.trial_id, s.name AS sweep, a.attempt, a.run, a.from_epoch, a.started_at, a.finished_at, a.status, a.error
+  SELECT a.trial_id, s.name AS sweep, a.attempt, a.run, a.from_epoch, a.started_at, a.finished_at, a.status, a.error, a.provenance
     FROM attempt_records a JOIN trial_records t ON t.id = a.trial_id JOIN sweeps s ON s.id = t.sweep_id;
 
   CREATE VIEW confusion AS
@@ -204,7 +204,7 @@ const MIGRATIONS: string[] = [
   // reproduce it, and its test confusion matrix.
   `
   ${DROP_VIEWS}
-  ALTER TABLE trial_records ADD COLUMN provenance TEXT;            -- JSON: file hash, git, dataset checksums, versions
+  ALTER TABLE trial_records ADD COLUMN provenance TEXT;            -- JSON: file hash, git, dataset checksums, versions (of its first attempt)
   ALTER TABLE trial_records ADD COLUMN resumed_from INTEGER;       -- the checkpoint's epoch the last attempt started from (0: the start)
   CREATE TABLE checkpoint_records (
     trial_id    TEXT NOT NULL REFERENCES trial_records(id) ON DELETE CASCADE,
@@ -224,6 +224,7 @@ const MIGRATIONS: string[] = [
     finished_at  TEXT,
     status       TEXT NOT NULL,                 -- running, or how it ended
     error        TEXT,
+    provenance   TEXT,                          -- JSON: what this attempt ran from (the trial's records its first attempt's)
     PRIMARY KEY (trial_id, attempt)
   );
   CREATE TABLE confusion_records (

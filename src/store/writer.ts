@@ -212,6 +212,11 @@ export class RunWriter {
     })();
   }
 
+  /** Runs writes as one transaction (an event and what follows from it). */
+  together(writes: () => void): void {
+    this.db.transaction(writes)();
+  }
+
   /** The epochs of a trial's recorded checkpoints, and its best epoch. */
   checkpointsOf(id: string): { epochs: number[]; best: number | null } {
     const epochs = (this.db.prepare(`SELECT epoch FROM checkpoint_records WHERE trial_id = ? ORDER BY epoch`).all(id) as { epoch: number }[]).map((r) => r.epoch);
@@ -230,7 +235,8 @@ export class RunWriter {
   /**
    * A new attempt starts. From the start (`resumedFrom` 0), earlier epochs of the trial are
    * dropped so its curve is one run; from a checkpoint, the epochs up to it stay (resumeAt made
-   * them the checkpoint's). `provenance`: what it takes to reproduce the trial (JSON).
+   * them the checkpoint's). `provenance`: what it takes to reproduce the trial (JSON): the
+   * trial keeps its first attempt's, each attempt its own.
    */
   trialStarted(id: string, worker: number, backend: string, adapter: AdapterInfo | null, paramCount: number, batchesPerEpoch: number, resumedFrom = 0, provenance: object | null = null): void {
     this.checkFile();
@@ -241,17 +247,18 @@ export class RunWriter {
         this.db.prepare(`DELETE FROM confusion_records WHERE trial_id = ?`).run(id);
       }
       const t = now();
+      const json = provenance && JSON.stringify(provenance);
       const { attempt } = this.db
         .prepare(
           `UPDATE trial_records SET status = 'running', attempt = attempt + 1, worker = ?, backend = ?, adapter = ?, param_count = ?,
              started_at = ?, ${resumedFrom ? ENDING_CLEARED : RESULTS_CLEARED}, current_epoch = ?, current_batch = 0, batches_per_epoch = ?,
-             resumed_from = ?, provenance = ?
+             resumed_from = ?, provenance = CASE WHEN ? THEN provenance ELSE ? END
            WHERE id = ? RETURNING attempt`,
         )
-        .get(worker, backend, adapter && JSON.stringify(adapter), paramCount, t, resumedFrom + 1, batchesPerEpoch, resumedFrom, provenance && JSON.stringify(provenance), id) as { attempt: number };
+        .get(worker, backend, adapter && JSON.stringify(adapter), paramCount, t, resumedFrom + 1, batchesPerEpoch, resumedFrom, resumedFrom ? 1 : 0, json, id) as { attempt: number };
       this.db
-        .prepare(`INSERT OR REPLACE INTO attempt_records (trial_id, attempt, run, from_epoch, started_at, status) VALUES (?, ?, ?, ?, ?, 'running')`)
-        .run(id, attempt, this.run, resumedFrom, t);
+        .prepare(`INSERT OR REPLACE INTO attempt_records (trial_id, attempt, run, from_epoch, started_at, status, provenance) VALUES (?, ?, ?, ?, ?, 'running', ?)`)
+        .run(id, attempt, this.run, resumedFrom, t, json);
     })();
   }
 

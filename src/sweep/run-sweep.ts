@@ -248,9 +248,11 @@ export class SweepRun {
       // A thread being ended may still have events on its way: a 'started' would mark its
       // trial running again after the caller settled it.
       if (this.aborted) return;
-      // A judged trial waits for the verdict on each epoch but its last: it always gets one.
-      let verdict: Verdict | null = event.type === 'epoch' && this.ports.has(trial.id) && event.metrics.epoch < trial.config.training.epochs
-        ? { type: 'verdict', epoch: event.metrics.epoch, reason: null }
+      // A judged trial waits for the verdict on each epoch but its last (and, resumed, on its
+      // checkpoint's epoch when it starts): it always gets one.
+      const judgedEpoch = event.type === 'epoch' ? event.metrics.epoch : event.type === 'started' && event.resumedFrom > 0 ? event.resumedFrom : null;
+      let verdict: Verdict | null = judgedEpoch !== null && this.ports.has(trial.id) && judgedEpoch < trial.config.training.epochs
+        ? { type: 'verdict', epoch: judgedEpoch, reason: null }
         : null;
       try {
         this.observe(trial, event);
@@ -262,8 +264,15 @@ export class SweepRun {
           }
           if (decided?.stop) verdict = { ...verdict, reason: decided.reason };
         }
-        await options.store(() => this.record(trial, event, options));
-        if (event.type === 'epoch' || event.type === 'finished') await this.keepCheckpoints(trial, event.type === 'finished' && event.status !== 'interrupted', options);
+        // The event and the keep policy's removals in one transaction; the files go once it has committed.
+        let removed: number[] = [];
+        await options.store(() =>
+          this.writer.together(() => {
+            this.record(trial, event, options);
+            if (event.type === 'epoch' || event.type === 'finished') removed = this.dropCheckpoints(trial, event.type === 'finished' && event.status !== 'interrupted', options);
+          }),
+        );
+        removeCheckpoints(options.checkpoints, trial.id, removed);
         const resumed = event.type === 'started' && event.resumedFrom ? this.resumed.get(trial.id)?.slice(0, event.resumedFrom) : undefined;
         if (event.type === 'started') this.resumed.delete(trial.id);
         this.listener(trial, event, resumed);
@@ -280,18 +289,15 @@ export class SweepRun {
   }
 
   /**
-   * Removes the checkpoints a trial no longer keeps (checkpoint/retention.ts): the records first,
-   * then, once that has committed, the files (a crash between the two leaves files no record
-   * names, which the trial's next start or the keep policy removes).
+   * Forgets the checkpoints a trial no longer keeps (checkpoint/retention.ts) and returns their
+   * epochs, whose files the caller removes once this has committed (a crash between the two
+   * leaves a file no record names: harmless, and gone when the trial trains again).
    */
-  private async keepCheckpoints(trial: Trial, ended: boolean, options: SweepOptions): Promise<void> {
-    let removed: number[] = [];
-    await options.store(() => {
-      const { epochs, best } = this.writer.checkpointsOf(trial.id);
-      removed = checkpointsToRemove(epochs, best, options.keep, ended);
-      if (removed.length) this.writer.dropCheckpoints(trial.id, removed);
-    });
-    removeCheckpoints(options.checkpoints, trial.id, removed);
+  private dropCheckpoints(trial: Trial, ended: boolean, options: SweepOptions): number[] {
+    const { epochs, best } = this.writer.checkpointsOf(trial.id);
+    const removed = checkpointsToRemove(epochs, best, options.keep, ended);
+    if (removed.length) this.writer.dropCheckpoints(trial.id, removed);
+    return removed;
   }
 
   /** Keeps the search's picture of the sweep up to date with an event. */

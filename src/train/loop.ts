@@ -75,8 +75,9 @@ export interface TrainHooks {
   /** Polled between batches; true ends the trial as interrupted. */
   shouldStop?(): boolean;
   /**
-   * Asked after every epoch but the last, once onEpoch has reported it: the early-termination
-   * rule's answer, null to go on or the reason the trial stops (pruned, without a test evaluation).
+   * Asked after every epoch but the last, once onEpoch has reported it (and, for a resumed run,
+   * on its checkpoint's epoch once onStart has): the early-termination rule's answer, null to go
+   * on or the reason the trial stops (pruned, without a test evaluation).
    */
   judge?(epoch: number): Promise<string | null>;
 }
@@ -151,6 +152,15 @@ export async function trainModel(config: Experiment, data: Dataset, hooks: Train
       history.push(...resume.history);
     }
     hooks.onStart?.({ paramCount: model.paramCount, batchesPerEpoch: batches });
+    // A resumed trial is judged on its checkpoint's epoch first: a run killed after writing the
+    // checkpoint but before the rule's verdict would otherwise never be judged there.
+    if (resume && hooks.judge && resume.epoch < epochs) {
+      const reason = await hooks.judge(resume.epoch);
+      if (reason !== null) {
+        status = 'pruned';
+        pruneReason = reason;
+      }
+    }
     for (let epoch = history.length + 1; epoch <= epochs && status === 'completed'; epoch++) {
       const epochStart = performance.now();
       const lr = schedule.rate(epoch);

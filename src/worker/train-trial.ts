@@ -9,7 +9,7 @@ import { gigabytes, wasmStepBytes } from '../backend/memory.js';
 import { loadDataset } from '../data/dataset.js';
 import { splitOptions } from '../data/sources.js';
 import { encodeCheckpoint } from '../checkpoint/format.js';
-import { readCheckpoint, writeCheckpointFile } from '../checkpoint/files.js';
+import { readCheckpoint, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
 import { trainModel } from '../train/loop.js';
 import type { TrialJob, WorkerEvent } from './messages.js';
 
@@ -37,6 +37,7 @@ export async function trainTrial(
   // What a training step holds, for the message if the wasm heap runs out: the batch that
   // trains (never more than the training set) on the dataset's images.
   let step = { config, side: 28 };
+  let started = false;
   try {
     if (stopped()) {
       post({ type: 'skipped', trialId });
@@ -55,7 +56,10 @@ export async function trainTrial(
     const resume = job.resume ? readCheckpoint(job.checkpoints, trialId, job.resume) : undefined;
     let lastProgress = 0;
     const result = await trainModel(config, data, {
-      onStart: ({ paramCount, batchesPerEpoch }) => post({ type: 'started', trialId, worker, backend, adapter, paramCount, batchesPerEpoch, resumedFrom: resume?.epoch ?? 0 }),
+      onStart: ({ paramCount, batchesPerEpoch }) => {
+        started = true;
+        post({ type: 'started', trialId, worker, backend, adapter, paramCount, batchesPerEpoch, resumedFrom: resume?.epoch ?? 0 });
+      },
       onBatch: (epoch, batch, batches) => {
         if (backend === 'webgpu') checkGpu();
         const t = performance.now();
@@ -79,7 +83,11 @@ export async function trainTrial(
       return 'unusable';
     }
     if (!(err instanceof WebAssembly.RuntimeError)) {
-      post({ type: 'failed', trialId, error: err instanceof Error ? err.message : String(err) });
+      const message = err instanceof Error ? err.message : String(err);
+      // A checkpoint that passed its checksum but does not fit (written by another version, or
+      // by hand): it would fail the same way every run, so say how to get past it.
+      const hint = job.resume && !started ? `; its checkpoint of epoch ${job.resume} cannot be resumed: remove ${trialFolder(job.checkpoints, trialId)} or run with --rerun to train it from the start` : '';
+      post({ type: 'failed', trialId, error: `${message}${hint}` });
       return 'done';
     }
     // A trap in the wasm module ("memory access out of bounds", "divide by zero" after XNNPACK
