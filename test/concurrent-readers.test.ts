@@ -46,7 +46,7 @@ it('a reader holding read transactions for seconds never makes the sweep fail or
     while (epochTimes.length < (out.match(/ epoch \d\/6 /g)?.length ?? 0)) epochTimes.push(Date.now());
     // Start reading as soon as the database exists, while the trials train.
     if (!reader && /started on/.test(out)) {
-      reader = spawn(process.execPath, ['-e', READER, db, '2000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      reader = spawn(process.execPath, ['-e', READER, db, '1200'], { stdio: ['ignore', 'pipe', 'inherit'] });
       reader.stdout!.on('data', (d: Buffer) => (readerOut += d.toString()));
     }
   });
