@@ -185,6 +185,7 @@ describe('sweep export', () => {
     d.close();
     const none = await cli('export', trials[1].id, '--db', copy, '--format', 'onnx', '--out', join(dir, 'none.onnx'));
     expect([none.code, none.stderr]).toEqual([2, `trial ${trials[1].id} has no checkpoint: it was trained by a lenet-sweep without checkpoints; train it again with sweep FILE --rerun\n`]);
+    expect((await cli('runs', 'show', trials[1].id, '--db', copy)).stdout).toContain('\nmodel   no checkpoint: it was trained by a lenet-sweep without checkpoints; train it again with sweep FILE --rerun\n');
   });
 });
 

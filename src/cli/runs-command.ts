@@ -10,6 +10,7 @@ import { configPaths, differingPaths } from '../config/load.js';
 import { didYouMean } from '../config/suggest.js';
 import { trialIdentity } from '../sweep/trial-id.js';
 import type { Provenance } from '../sweep/provenance.js';
+import { whyNone } from './no-checkpoint.js';
 import { dirname } from 'node:path';
 import { parseWhere, type Value } from '../query/where.js';
 import { epochsOf, findTrial, iterateTrials, requireSweep, type TrialRecord, type TrialSummary } from '../store/queries.js';
@@ -215,7 +216,7 @@ function show(args: string[]): number {
         `  test_acc ${pct(trial.test_acc)}  epochs ${trial.epochs}/${trial.epochs_planned}  ${rate(trial.images_per_s)} img/s` +
         `  ${trial.backend ?? '—'}${trial.adapter ? ` on ${adapterText(trial.adapter)}` : ''}  ${trial.param_count?.toLocaleString('en') ?? '—'} parameters`,
       `time    started ${trial.started_at ?? '—'}  finished ${trial.finished_at ?? '—'}`,
-      ...modelLines(trial, model),
+      ...modelLines(db, trial, model),
       '',
       'config',
       // The trial's own settings: an experiment file of them alone trains this trial. The sweep
@@ -249,17 +250,21 @@ function show(args: string[]): number {
 /** A trial's checkpoints, attempts and provenance (runs show). */
 function modelRecords(db: Database.Database, id: string) {
   const checkpoints = db.prepare(`SELECT epoch, best, path, bytes, sha256 FROM checkpoints WHERE trial_id = ? ORDER BY epoch`).all(id) as Array<{ epoch: number; best: number; path: string; bytes: number; sha256: string }>;
-  const attempts = db.prepare(`SELECT attempt, run, from_epoch, started_at, finished_at, status, error FROM attempts WHERE trial_id = ? ORDER BY attempt`).all(id) as Array<{ attempt: number; from_epoch: number; status: string; error: string | null }>;
+  const attempts = (db.prepare(`SELECT attempt, run, from_epoch, started_at, finished_at, status, error, provenance FROM attempts WHERE trial_id = ? ORDER BY attempt`).all(id) as Array<{ attempt: number; from_epoch: number; status: string; error: string | null; provenance: string | null }>)
+    .map((a) => ({ ...a, provenance: a.provenance === null ? null : (JSON.parse(a.provenance) as Provenance) }));
   const { provenance } = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(id) as { provenance: string | null };
   return { checkpoints, attempts, provenance: provenance === null ? null : (JSON.parse(provenance) as Provenance) };
 }
 
-function modelLines(trial: TrialRecord, { checkpoints, attempts, provenance }: ReturnType<typeof modelRecords>): string[] {
+function modelLines(db: Database.Database, trial: TrialRecord, { checkpoints, attempts, provenance }: ReturnType<typeof modelRecords>): string[] {
   const lines: string[] = [];
   if (checkpoints.length) {
     const last = checkpoints.at(-1)!;
     const named = checkpoints.map((c) => `${c.epoch}${c.best ? ' (best)' : ''}`).join(', ');
-    lines.push(`model   checkpoints of epoch${checkpoints.length > 1 ? 's' : ''} ${named}, ${(last.bytes / 1e6).toFixed(2)} MB each, in ${dirname(last.path)}; sweep export ${trial.id} --format onnx --out model.onnx`);
+    const size = `${(last.bytes / 1e6).toFixed(2)} MB${checkpoints.length > 1 ? ' each' : ''}`;
+    lines.push(`model   checkpoint${checkpoints.length > 1 ? 's' : ''} of epoch${checkpoints.length > 1 ? 's' : ''} ${named}, ${size}, in ${dirname(last.path)}; sweep export ${trial.id} --format onnx --out model.onnx`);
+  } else {
+    lines.push(`model   no checkpoint: ${whyNone(db, trial)}`);
   }
   if (attempts.length > 1) {
     const text = attempts.map((a) => `${a.attempt} from ${a.from_epoch ? `epoch ${a.from_epoch}` : 'the start'} (${a.status}${a.error ? `: ${a.error}` : ''})`).join('; ');

@@ -9,6 +9,7 @@ import { CheckpointError, decodeCheckpoint, type Checkpoint } from '../checkpoin
 import { UserError } from '../config/errors.js';
 import { findTrial, iterateTrials, requireSweep, sweepNames, type TrialRecord } from '../store/queries.js';
 import { readFileSync } from 'node:fs';
+import { whyNone } from './no-checkpoint.js';
 import { initBackend } from '../backend/index.js';
 import { evaluationChunk } from '../backend/memory.js';
 import { gather, loadDataset, type Dataset } from '../data/dataset.js';
@@ -132,12 +133,4 @@ export function loadTrainedModel(db: Database.Database, dbPath: string, ref: str
     }
   }
   throw new UserError(`trial ${trial.id}: ${notes.join('; ')}; no intact checkpoint is left at or before epoch ${wanted}`);
-}
-
-function whyNone(db: Database.Database, trial: TrialRecord): string {
-  const { provenance } = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(trial.id) as { provenance: string | null };
-  if (trial.status === 'queued') return 'it has not been trained yet';
-  if (provenance === null && trial.epochs > 0) return 'it was trained by a lenet-sweep without checkpoints; train it again with sweep FILE --rerun';
-  if (trial.epochs === 0) return `it ${trial.status === 'failed' ? 'failed' : 'ended'} before its first epoch${trial.error ? ` (${trial.error})` : ''}`;
-  return 'its files were removed';
 }

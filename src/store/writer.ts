@@ -133,10 +133,11 @@ export class RunWriter {
       // left so by a run that died (SIGKILL, a power cut): it is settled as interrupted, whether or
       // not this run trains it again (an edited file may no longer have it).
       db.prepare(`UPDATE trial_records SET status = 'interrupted', finished_at = coalesce(finished_at, ?) WHERE sweep_id = ? AND status = 'running'`).run(t, row.id);
+      // When it died is not known: its attempt keeps no end time.
       db.prepare(
-        `UPDATE attempt_records SET status = 'interrupted', finished_at = ?
+        `UPDATE attempt_records SET status = 'interrupted'
           WHERE status = 'running' AND trial_id IN (SELECT id FROM trial_records WHERE sweep_id = ?)`,
-      ).run(t, row.id);
+      ).run(row.id);
       insertTrials(db, row.id, row.run, trials);
       return { id: row.id, run: row.run };
     }).immediate();
@@ -251,7 +252,7 @@ export class RunWriter {
       const { attempt } = this.db
         .prepare(
           `UPDATE trial_records SET status = 'running', attempt = attempt + 1, worker = ?, backend = ?, adapter = ?, param_count = ?,
-             started_at = ?, ${resumedFrom ? ENDING_CLEARED : RESULTS_CLEARED}, current_epoch = ?, current_batch = 0, batches_per_epoch = ?,
+             started_at = ${resumedFrom ? 'coalesce(started_at, ?)' : '?'}, ${resumedFrom ? ENDING_CLEARED : RESULTS_CLEARED}, current_epoch = ?, current_batch = 0, batches_per_epoch = ?,
              resumed_from = ?, provenance = CASE WHEN ? THEN provenance ELSE ? END
            WHERE id = ? RETURNING attempt`,
         )
