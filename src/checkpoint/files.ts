@@ -4,9 +4,9 @@
  * written whole or not at all (a temporary file, flushed to the disk, renamed into place, and
  * the folder flushed so the rename itself survives a power cut).
  */
-import { closeSync, fsyncSync, type Dirent, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, type Dirent, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { CheckpointError, decodeCheckpoint, storedDigest, type Checkpoint } from './format.js';
+import { CheckpointError, DIGEST_BYTES, decodeCheckpoint, storedDigest, type Checkpoint } from './format.js';
 
 /**
  * The folder of a database's checkpoints: its whole file name and `.checkpoints`
@@ -103,15 +103,13 @@ export function findResumePoint(root: string, trialId: string): ResumePoint | nu
   removeTemporaryFiles(trialFolder(root, trialId));
   const damaged: Damaged[] = [];
   for (const epoch of checkpointEpochs(root, trialId)) {
-    const path = join(trialFolder(root, trialId), checkpointName(epoch));
     let checkpoint: Checkpoint;
     try {
-      const bytes = readFileSync(path);
-      checkpoint = decodeCheckpoint(bytes);
-      if (checkpoint.trialId !== trialId || checkpoint.epoch !== epoch) throw new CheckpointError(`it holds epoch ${checkpoint.epoch} of trial ${checkpoint.trialId}`);
+      checkpoint = readCheckpoint(root, trialId, epoch);
     } catch (err) {
       if (!(err instanceof CheckpointError)) throw err;
       damaged.push({ epoch, reason: err.message });
+      const path = join(trialFolder(root, trialId), checkpointName(epoch));
       renameSync(path, `${path}.damaged`);
       continue;
     }
@@ -132,22 +130,33 @@ function removeTemporaryFiles(folder: string): void {
   for (const n of names) if (n.endsWith('.tmp')) rmSync(join(folder, n), { force: true });
 }
 
+/** What the database records of a file: its size and the digest it ends with (read from its end only). */
 function describe(root: string, trialId: string, epoch: number): CheckpointFile {
-  const bytes = readFileSync(join(trialFolder(root, trialId), checkpointName(epoch)));
-  return { epoch, path: recordedPath(root, trialId, epoch), bytes: bytes.length, sha256: storedDigest(bytes) };
+  const fd = openSync(join(trialFolder(root, trialId), checkpointName(epoch)), 'r');
+  try {
+    const bytes = fstatSync(fd).size;
+    const tail = Buffer.alloc(Math.min(bytes, DIGEST_BYTES));
+    readSync(fd, tail, 0, tail.length, bytes - tail.length);
+    return { epoch, path: recordedPath(root, trialId, epoch), bytes, sha256: tail.toString('hex') };
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Reads one recorded checkpoint, checked; throws CheckpointError when it is damaged. */
+/**
+ * Reads one checkpoint of a trial, checked: its checksum, and that it holds that trial's epoch.
+ * Throws CheckpointError (saying why, without the path) when it is missing, damaged or another's.
+ */
 export function readCheckpoint(root: string, trialId: string, epoch: number): Checkpoint {
-  const path = join(trialFolder(root, trialId), checkpointName(epoch));
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
-  } catch {
-    throw new CheckpointError(`${path} is missing`);
+    bytes = readFileSync(join(trialFolder(root, trialId), checkpointName(epoch)));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CheckpointError('the file is missing');
+    throw err;
   }
   const checkpoint = decodeCheckpoint(bytes);
-  if (checkpoint.trialId !== trialId || checkpoint.epoch !== epoch) throw new CheckpointError(`${path} holds epoch ${checkpoint.epoch} of trial ${checkpoint.trialId}`);
+  if (checkpoint.trialId !== trialId || checkpoint.epoch !== epoch) throw new CheckpointError(`it holds epoch ${checkpoint.epoch} of trial ${checkpoint.trialId}`);
   return checkpoint;
 }
 

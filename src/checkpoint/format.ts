@@ -15,7 +15,8 @@ import { createHash } from 'node:crypto';
 import type { EpochMetrics } from '../train/loop.js';
 
 const MAGIC = 'LSWCKPT1';
-const DIGEST_BYTES = 32;
+/** The SHA-256 every checkpoint ends with. */
+export const DIGEST_BYTES = 32;
 
 export type TensorData = { dtype: 'float32'; shape: number[]; values: Float32Array } | { dtype: 'uint32'; shape: number[]; values: Uint32Array };
 

@@ -5,10 +5,10 @@
  */
 import type Database from 'better-sqlite3';
 import { dirname, join } from 'node:path';
-import { CheckpointError, decodeCheckpoint, type Checkpoint } from '../checkpoint/format.js';
+import { CheckpointError, type Checkpoint } from '../checkpoint/format.js';
+import { checkpointRoot, readCheckpoint } from '../checkpoint/files.js';
 import { UserError } from '../config/errors.js';
 import { findTrial, iterateTrials, requireSweep, sweepNames, type TrialRecord } from '../store/queries.js';
-import { readFileSync } from 'node:fs';
 import { whyNone } from './no-checkpoint.js';
 import { initBackend } from '../backend/index.js';
 import { evaluationChunk } from '../backend/memory.js';
@@ -106,17 +106,10 @@ export function loadTrainedModel(db: Database.Database, dbPath: string, ref: str
   }
   // The one asked for; if it is damaged, the newest intact one before it (said, never loaded).
   const notes: string[] = [];
+  const root = checkpointRoot(dbPath);
   for (const row of rows.filter((r) => r.epoch <= wanted)) {
-    const path = join(dirname(dbPath), row.path);
     try {
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(path);
-      } catch {
-        throw new CheckpointError('the file is missing');
-      }
-      const checkpoint = decodeCheckpoint(bytes);
-      if (checkpoint.trialId !== trial.id || checkpoint.epoch !== row.epoch) throw new CheckpointError(`it holds epoch ${checkpoint.epoch} of trial ${checkpoint.trialId}`);
+      const checkpoint = readCheckpoint(root, trial.id, row.epoch);
       const { provenance } = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(trial.id) as { provenance: string | null };
       return {
         trial,
@@ -129,7 +122,7 @@ export function loadTrainedModel(db: Database.Database, dbPath: string, ref: str
       };
     } catch (err) {
       if (!(err instanceof CheckpointError)) throw err;
-      notes.push(`the checkpoint of epoch ${row.epoch} of trial ${trial.id} (${path}) cannot be used: ${err.message}`);
+      notes.push(`the checkpoint of epoch ${row.epoch} of trial ${trial.id} (${join(dirname(dbPath), row.path)}) cannot be used: ${err.message}`);
     }
   }
   throw new UserError(`trial ${trial.id}: ${notes.join('; ')}; no intact checkpoint is left at or before epoch ${wanted}`);
