@@ -127,7 +127,11 @@ describe('SIGTERM (timeout, systemd, docker, CI) and SIGHUP stop a sweep as Ctrl
 
   it('a second signal stops at once, and the database is still closed properly', async () => {
     const db = join(tempDir(), 'runs.db');
-    const file = writeExperiment('name: twice\ntraining: { epochs: 20, limit_train: 2000 }\nsweep: { parameters: { training.seed: [1, 2, 3] } }\n');
+    // Batches of 1,000 images: the second signal (50 ms after the first) comes while the
+    // running trials are still in the batch they end after, never after the run has ended
+    // (small batches let a graceful stop finish first, and the signal then met the exiting
+    // process's default handling).
+    const file = writeExperiment('name: twice\ntraining: { epochs: 20, limit_train: 2000, batch_size: 1000 }\nsweep: { parameters: { training.seed: [1, 2, 3] } }\n');
     let sent = false;
     const r = await startCli([file, '--db', db, '--workers', '2'], (out, child) => {
       if (!sent && /epoch\s+1\/20/.test(out)) {
