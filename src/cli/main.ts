@@ -9,7 +9,7 @@ import { endOnStopSignals, READER_GONE, windDown } from './stop-signals.js';
 import { USAGE } from './usage.js';
 import { packageVersion } from './version.js';
 
-const COMMANDS = ['runs', 'sweeps', 'upgrade', 'dashboard', 'validate', 'plan', 'schema', 'augment-preview', 'backends'];
+const COMMANDS = ['runs', 'sweeps', 'upgrade', 'dashboard', 'validate', 'plan', 'schema', 'augment-preview', 'backends', 'report'];
 
 /** Whether the arguments run a sweep (`sweep FILE`, `sweep run FILE`) rather than another command. */
 const isSweep = (first: string) => !COMMANDS.includes(first);
@@ -40,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
   if (first === 'backends') return (await import('./backends-command.js')).backendsCommand(rest);
   if (first === 'export') return (await import('./export-command.js')).exportCommand(rest);
   if (first === 'predict') return (await import('./predict-command.js')).predictCommand(rest);
+  if (first === 'report') return (await import('./report-command.js')).reportCommand(rest);
   if (first === 'evaluate') return (await import('./evaluate-command.js')).evaluateCommand(rest);
   if (first === 'augment-preview') return (await import('./augment-preview-command.js')).augmentPreviewCommand(rest);
   const { sweepCommand } = await import('./sweep-command.js');

@@ -13,7 +13,7 @@ import type { Provenance } from '../sweep/provenance.js';
 import { whyNone } from './no-checkpoint.js';
 import { dirname } from 'node:path';
 import { parseWhere, type Value } from '../query/where.js';
-import { epochsOf, findTrial, iterateTrials, requireSweep, type TrialRecord, type TrialSummary } from '../store/queries.js';
+import { epochsOf, findTrial, iterateTrials, requireSweep, type EpochRow, type TrialRecord, type TrialSummary } from '../store/queries.js';
 import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { TRIAL_STATUSES } from '../store/writer.js';
 import { valueAt } from '../util/mapping.js';
@@ -21,6 +21,7 @@ import { lineChart } from '../view/charts.js';
 import { parse, positiveInt } from './args.js';
 import { metricValue, num, pct, rate, table } from './format.js';
 import { leaderboardLines, type TrialPasses } from './leaderboard.js';
+import { checkOutputFile } from './output-path.js';
 import { cellText, FORMAT_OPTIONS, formatOf, jsonLines, print, printLines, render, renderLines, type Format, type Grid } from './output.js';
 
 const SUBCOMMANDS = ['list', 'show', 'best', 'compare', 'sql'] as const;
@@ -195,18 +196,35 @@ function idsOf(positionals: string[], command: string, atLeast: number): string[
   return positionals;
 }
 
-function show(args: string[]): number {
-  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, json: { type: 'boolean', default: false } }, 'sweep runs show');
+/** --plot FILE.png and --force, checked before the database is read. */
+const PLOT_OPTIONS = { plot: { type: 'string' }, force: { type: 'boolean', default: false } } as const;
+
+function checkPlot(values: { plot?: string; force?: boolean }): void {
+  if (values.plot === undefined) return;
+  if (!/\.png$/i.test(values.plot)) throw new UserError(`--plot: writes a PNG image; give a file name ending in .png, found '${values.plot}'`);
+  checkOutputFile(values.plot, '--plot', values.force ?? false);
+}
+
+/** The trials' curves as a PNG (report/trial-plot.ts), loaded only when asked for: it brings Vega and resvg. */
+async function plotTrials(path: string, trials: { id: string; history: EpochRow[] }[]): Promise<void> {
+  const { writeTrialPlot } = await import('../report/trial-plot.js');
+  await writeTrialPlot(path, trials);
+  console.error(`wrote ${path}`);
+}
+
+async function show(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, json: { type: 'boolean', default: false }, ...PLOT_OPTIONS }, 'sweep runs show');
   const [id, extra] = idsOf(positionals, 'sweep runs show', 1);
   if (extra !== undefined) throw new UserError(`sweep runs show: one trial id at a time; to put trials side by side use sweep runs compare ${positionals.join(' ')}`);
-  return withReadOnly(values.db!, (db) => {
+  checkPlot(values);
+  const plot = withReadOnly(values.db!, (db) => {
     const trial = findTrial(db, id);
     const epochs = epochsOf(db, trial.id);
     const model = modelRecords(db, trial.id);
     if (values.json) {
       // `epochs` stays the count, as in runs list --json; the per-epoch rows are `history`.
       print(JSON.stringify({ ...trial, history: epochs, ...model }, null, 2));
-      return 0;
+      return { id: trial.id, history: epochs };
     }
     const width = Math.max(40, Math.min(process.stdout.columns ?? 80, 100));
     const lines = [
@@ -243,8 +261,10 @@ function show(args: string[]): number {
       }
     }
     print(lines.join('\n'));
-    return 0;
+    return { id: trial.id, history: epochs };
   });
+  if (values.plot !== undefined) await plotTrials(values.plot, [plot]);
+  return 0;
 }
 
 /** A trial's checkpoints, attempts and provenance (runs show). */
@@ -281,11 +301,12 @@ function modelLines(db: Database.Database, trial: TrialRecord, { checkpoints, at
   return lines;
 }
 
-function compare(args: string[]): number {
-  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, ...FORMAT_OPTIONS }, 'sweep runs compare');
+async function compare(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, ...FORMAT_OPTIONS, ...PLOT_OPTIONS }, 'sweep runs compare');
   const ids = idsOf(positionals, 'sweep runs compare', 2);
   const format = formatOf(values);
-  return withReadOnly(values.db!, (db) => {
+  checkPlot(values);
+  const plot = withReadOnly(values.db!, (db) => {
     const trials = ids.map((id) => findTrial(db, id));
     const paths = differingPaths(trials.map((t) => t.config));
     const rows: [string, unknown[], ((v: unknown, t: TrialRecord) => string)?][] = [
@@ -313,8 +334,10 @@ function compare(args: string[]): number {
     };
     const note = paths.length ? '' : '\n(the configs are identical)';
     print(render(grid, format) + (format === 'table' ? note : ''));
-    return 0;
+    return trials.map((t) => ({ id: t.id, history: epochsOf(db, t.id) }));
   });
+  if (values.plot !== undefined) await plotTrials(values.plot, plot);
+  return 0;
 }
 
 function sql(args: string[]): Promise<number> {

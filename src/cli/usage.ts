@@ -14,10 +14,14 @@ export const USAGE = `usage:
       the live dashboard of a sweep in the database (one another process runs, or a finished one)
   sweep runs list [--sweep NAME] [--status S,...] [--where EXPR] [--sort KEY[:asc|:desc]] [--limit N]
       the trials, best first; e.g. --where "model.pooling = 'max' and val_acc > 0.98"
-  sweep runs show ID            one trial: config, epoch table, curves
+  sweep report [--sweep NAME]... [--out report.html] [--png DIR] [--force] [--db PATH]
+      one self-contained HTML file of a sweep (or several side by side): leaderboard, learning
+      curves, parallel coordinates, parameter importance, seeds statistics, the best model's errors
+  sweep runs show ID [--plot FILE.png]   one trial: config, epoch table, curves
+
   sweep runs best [--sweep NAME]
       the best trial of each sweep
-  sweep runs compare ID ID...   config differences and metrics side by side
+  sweep runs compare ID ID... [--plot FILE.png]   config differences and metrics side by side
   sweep runs sql "SELECT ..."   read-only SQL on the views trials, epochs, leaderboard, checkpoints, attempts, confusion
   sweep export ID|best --format tfjs|onnx|onnx-int8 --out PATH [--epoch best|last] [--sweep NAME] [--force]
       a trial's trained model for TensorFlow.js or ONNX Runtime (int8: per-channel quantised), with a model card

@@ -4,27 +4,10 @@
  * from the leading one beyond seed noise (Welch's t-test, Holm-adjusted, at ALPHA).
  */
 import { Text } from 'ink';
-import type { Summary } from './stats.js';
 import type { Board } from './board.js';
 import { cells, fit, fitColumns, headerLine, type Column, windowAround } from './columns.js';
-import { ALPHA, groupTrials, paramKeys, type Group } from './derive.js';
+import { ALPHA, groupTrials, meanSd, paramKeys, versusLeader, type Group } from './derive.js';
 import { paramHeaders } from './Leaderboard.js';
-
-/** "97.85 ± 0.21%" for accuracies, "0.0712 ± 0.0031" for losses; one value has no spread. */
-export function meanSd(metric: string, s: Summary): string {
-  if (s.n === 0) return '';
-  const percent = metric.endsWith('_acc');
-  const [mean, sd] = percent ? [s.mean * 100, s.sd * 100] : [s.mean, s.sd];
-  const digits = percent ? 2 : 4;
-  return s.n === 1 ? `${mean.toFixed(digits)}${percent ? '%' : ''}` : `${mean.toFixed(digits)} ± ${sd.toFixed(digits)}${percent ? '%' : ''}`;
-}
-
-export function versusLeader(g: Group): string {
-  if (g.leader) return 'leader';
-  if (g.p === null) return '';
-  const p = g.p < 0.001 ? 'p<0.001' : `p=${g.p.toFixed(3)}`;
-  return g.p < ALPHA ? `worse (${p})` : `n.s. (${p})`;
-}
 
 export function groupColumns(board: Board, groups: Group[]): Column<Group & { rank: number }>[] {
   const keys = paramKeys(board, true);

@@ -133,6 +133,22 @@ export function groupTrials(board: Board): Group[] {
   return groups.map((g, i) => ({ ...g, leader: i === 0 && g.metric.n > 0, p: adjusted[i] }));
 }
 
+/** "97.85 ± 0.21%" for accuracies, "0.0712 ± 0.0031" for losses; one value has no spread. */
+export function meanSd(metric: string, s: Summary): string {
+  if (s.n === 0) return '';
+  const percent = metric.endsWith('_acc');
+  const [mean, sd] = percent ? [s.mean * 100, s.sd * 100] : [s.mean, s.sd];
+  const digits = percent ? 2 : 4;
+  return s.n === 1 ? `${mean.toFixed(digits)}${percent ? '%' : ''}` : `${mean.toFixed(digits)} ± ${sd.toFixed(digits)}${percent ? '%' : ''}`;
+}
+
+export function versusLeader(g: Group): string {
+  if (g.leader) return 'leader';
+  if (g.p === null) return '';
+  const p = g.p < 0.001 ? 'p<0.001' : `p=${g.p.toFixed(3)}`;
+  return g.p < ALPHA ? `worse (${p})` : `n.s. (${p})`;
+}
+
 export interface Totals {
   /** Trials this run has finished with (completed, pruned, failed or diverged); interrupted ones train again next run. */
   done: number;

@@ -135,3 +135,25 @@ export function holm(ps: (number | null)[]): (number | null)[] {
   });
   return adjusted;
 }
+
+/**
+ * The two-sided confidence interval of a mean from its summary: mean ± t(1 − α/2, n − 1) · sd/√n
+ * (Student's t, as the t-test above assumes); null with fewer than 2 values.
+ */
+export function confidenceInterval(s: Summary, level = 0.95): [number, number] | null {
+  if (s.n < 2 || !Number.isFinite(s.sd)) return null;
+  const half = studentQuantile(1 - level, s.n - 1) * (s.sd / Math.sqrt(s.n));
+  return [s.mean - half, s.mean + half];
+}
+
+/** The t with P(|T| > t) = p for df degrees of freedom, by bisection on the two-sided tail (monotone in t). */
+export function studentQuantile(p: number, df: number): number {
+  let [lo, hi] = [0, 1];
+  while (studentTwoSided(hi, df) > p) hi *= 2;
+  for (let i = 0; i < 100 && hi - lo > 1e-12 * hi; i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTwoSided(mid, df) > p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}

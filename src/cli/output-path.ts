@@ -1,0 +1,28 @@
+/**
+ * Checks of a file a command is about to write (a report, a plot): refused before any work is
+ * done, each as one line naming the path and what to do, so nothing is half-written.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UserError } from '../config/errors.js';
+
+/** A file path to write: its folder must exist, and the file must not, unless `force` (never a folder). */
+export function checkOutputFile(path: string, option: string, force: boolean): void {
+  if (path === '' || path.endsWith('/')) throw new UserError(`${option}: expected a file name, found '${path}'`);
+  const folder = dirname(resolve(path));
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UserError({ file: path, message: `${option}: the folder ${dirname(path)} does not exist; create it first or give another path` });
+  if (!existsSync(path)) return;
+  if (statSync(path).isDirectory()) throw new UserError({ file: path, message: `${option}: is a folder; give the name of the file to write` });
+  if (!force) throw new UserError({ file: path, message: `${option}: already exists; give another path, or --force to replace it` });
+}
+
+/** A folder to write files into: created if its parent exists. */
+export function checkOutputFolder(path: string, option: string): void {
+  if (path === '') throw new UserError(`${option}: expected a folder, found an empty string`);
+  if (existsSync(path)) {
+    if (!statSync(path).isDirectory()) throw new UserError({ file: path, message: `${option}: is a file; give a folder to write the PNG files into` });
+    return;
+  }
+  const parent = dirname(resolve(path));
+  if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new UserError({ file: path, message: `${option}: the folder ${dirname(path)} does not exist; create it first or give another path` });
+}

@@ -1,0 +1,268 @@
+/**
+ * What a report shows of one sweep, read from the database through a read-only connection: the
+ * summary, the ranked trials with their epochs, the swept parameters and how to draw their axes,
+ * the seed groups' statistics, parameter importance, and the best trial's confusion matrix. Plain
+ * data (JSON-ready): the page and the PNG renderer draw from it alone.
+ */
+import type Database from 'better-sqlite3';
+import { adapterText } from '../backend/webgpu.js';
+import { stringify as toYaml } from 'yaml';
+import type { Experiment } from '../config/experiment.types.js';
+import { BoardLoader, type BoardTrial } from '../dashboard/board.js';
+import { groupTrials, hasRepeats, meanSd, SEED_PARAM, totals, versusLeader } from '../dashboard/derive.js';
+import { confidenceInterval } from '../dashboard/stats.js';
+import type { Provenance } from '../sweep/provenance.js';
+import { axesOf, type Axis } from '../sweep/space.js';
+import { trialIdentity } from '../sweep/trial-id.js';
+import type { TrialStatus } from '../store/writer.js';
+import { parameterImportance, type ImportanceResult } from './importance.js';
+
+export type ParamValue = string | number | boolean;
+
+/** A swept parameter as the plots draw it. */
+export interface ReportParam {
+  name: string;
+  /** Numbers on a continuous axis, or categories (strings, booleans, and lists the user gave). */
+  kind: 'number' | 'category';
+  /** A log axis: a log-distributed parameter, or a list of positive numbers spanning 100× or more. */
+  log: boolean;
+  /** The values the trials took, sorted (categories in the file's order where it gives one). */
+  values: ParamValue[];
+}
+
+export interface ReportEpoch {
+  epoch: number;
+  train_loss: number | null;
+  train_acc: number | null;
+  val_loss: number | null;
+  val_acc: number | null;
+  lr: number | null;
+  seconds: number | null;
+}
+
+export interface ReportTrial {
+  rank: number | null;
+  id: string;
+  /** Position in the sweep's trial order (1 = first recorded). */
+  order: number;
+  status: TrialStatus;
+  params: Record<string, ParamValue>;
+  best_value: number | null;
+  best_epoch: number | null;
+  val_acc: number | null;
+  val_loss: number | null;
+  test_acc: number | null;
+  test_loss: number | null;
+  epochs: number;
+  epochs_planned: number;
+  images_per_s: number | null;
+  seconds: number | null;
+  backend: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  error: string | null;
+  prune_reason: string | null;
+  /** The trial's own settings as an experiment file (what `runs show` prints). */
+  config: string;
+  history: ReportEpoch[];
+}
+
+export interface ReportGroup {
+  /** The configuration's swept values, the seed set aside. */
+  params: Record<string, string>;
+  trials: string[];
+  n: number;
+  mean: number | null;
+  sd: number | null;
+  ci: [number, number] | null;
+  text: string;
+  test: string;
+  /** Holm-adjusted Welch p against the leading configuration. */
+  p: number | null;
+  verdict: string;
+}
+
+export interface ReportConfusion {
+  trial: string;
+  /** matrix[actual][predicted] counts. */
+  matrix: number[][];
+  pairs: { actual: number; predicted: number; count: number }[];
+  /** A few misclassified test digits (PNG data URLs), or why there are none. */
+  digits: { actual: number; predicted: number; src: string }[];
+  digitsNote: string | null;
+}
+
+export interface ReportSweep {
+  name: string;
+  description: string | null;
+  file: string;
+  status: string;
+  metric: string;
+  goal: 'maximize' | 'minimize';
+  method: string;
+  rule: string | null;
+  counts: Partial<Record<TrialStatus, number>>;
+  trialCount: number;
+  epochs: { trained: number; planned: number; saved: number };
+  wallSeconds: number | null;
+  computeSeconds: number;
+  runStartedAt: string | null;
+  backends: string[];
+  adapters: string[];
+  provenance: Provenance | null;
+  params: ReportParam[];
+  /** The setting the curves are coloured by at first: the most important swept parameter. */
+  colorBy: string | null;
+  leader: string | null;
+  trials: ReportTrial[];
+  groups: ReportGroup[] | null;
+  importance: ImportanceResult | null;
+  /** An adaptive search (tpe, bayes) or a rule that stops trials: best-so-far and stops are worth a plot. */
+  adaptive: boolean;
+  confusion: ReportConfusion | null;
+  /** What the reader should know first (no completed trial yet, a run still going). */
+  notes: string[];
+}
+
+const LOG_DISTRIBUTIONS = new Set(['log_uniform_values', 'log_uniform', 'q_log_uniform_values', 'log_normal']);
+
+/** The swept parameters of a sweep, in the file's order, with the axes to draw them on. */
+export function reportParams(config: Experiment, trials: { params: Record<string, ParamValue> }[]): ReportParam[] {
+  const axes: Axis[] = config.sweep?.parameters ? axesOf(config.sweep.parameters as Record<string, unknown>, []) : [];
+  const names = new Set(axes.map((a) => a.path));
+  // Repeats add the seed as a parameter the file does not list.
+  for (const t of trials) for (const k of Object.keys(t.params)) names.add(k);
+  return [...names].flatMap((name): ReportParam[] => {
+    const taken = trials.map((t) => t.params[name]).filter((v) => v !== undefined);
+    if (taken.length === 0) return [];
+    const axis = axes.find((a) => a.path === name);
+    const numeric = taken.every((v) => typeof v === 'number') && !(axis?.spec.kind === 'values' && axis.spec.values.length <= 1);
+    const distinct = [...new Set(taken)];
+    if (numeric) {
+      const nums = (distinct as number[]).sort((a, b) => a - b);
+      const logDistributed = axis?.spec.kind === 'distribution' && LOG_DISTRIBUTIONS.has(axis.spec.distribution);
+      const spansDecades = nums[0] > 0 && nums.at(-1)! / nums[0] >= 100;
+      // A seed is a label, not a quantity: drawn as categories.
+      if (name === SEED_PARAM) return [{ name, kind: 'category', log: false, values: nums }];
+      return [{ name, kind: 'number', log: logDistributed || spansDecades, values: nums }];
+    }
+    const order = axis?.spec.kind === 'values' ? axis.spec.values : [];
+    const values = [...order.filter((v) => distinct.includes(v)), ...distinct.filter((v) => !order.includes(v))];
+    return [{ name, kind: 'category', log: false, values }];
+  });
+}
+
+function reportTrial(t: BoardTrial): ReportTrial {
+  return {
+    rank: t.rank,
+    id: t.id,
+    order: t.seq,
+    status: t.status,
+    params: t.params,
+    best_value: t.best_value,
+    best_epoch: t.best_epoch,
+    val_acc: t.val_acc,
+    val_loss: t.val_loss,
+    test_acc: t.test_acc,
+    test_loss: t.test_loss,
+    epochs: t.epochs,
+    epochs_planned: t.epochs_planned,
+    images_per_s: t.images_per_s,
+    seconds: t.seconds,
+    backend: t.backend,
+    started_at: t.started_at,
+    finished_at: t.finished_at,
+    error: t.error,
+    prune_reason: t.prune_reason,
+    config: toYaml(trialIdentity(t.config)),
+    history: t.history.map(({ epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds }) => ({ epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds })),
+  };
+}
+
+/** The confusion matrix stored for a trial (the confusion view), or null when it has none. */
+export function confusionOf(db: Database.Database, trialId: string): Omit<ReportConfusion, 'digits' | 'digitsNote'> | null {
+  const rows = db.prepare(`SELECT actual, predicted, count FROM confusion WHERE trial_id = ?`).all(trialId) as { actual: number; predicted: number; count: number }[];
+  if (rows.length === 0) return null;
+  const size = 1 + Math.max(9, ...rows.map((r) => Math.max(r.actual, r.predicted)));
+  const matrix = Array.from({ length: size }, () => new Array<number>(size).fill(0));
+  for (const r of rows) matrix[r.actual][r.predicted] = r.count;
+  const pairs = rows.filter((r) => r.actual !== r.predicted && r.count > 0).sort((a, b) => b.count - a.count || a.actual - b.actual || a.predicted - b.predicted).slice(0, 5);
+  return { trial: trialId, matrix, pairs };
+}
+
+/** Everything the report shows of one sweep (its latest run, as the dashboard shows it). */
+export function readReportSweep(db: Database.Database, name: string): ReportSweep {
+  const board = new BoardLoader(db, name).load();
+  const row = db.prepare(`SELECT file, config, run_started_at, run_finished_at, updated_at FROM sweeps WHERE name = ?`).get(name) as {
+    file: string; config: string; run_started_at: string | null; run_finished_at: string | null; updated_at: string;
+  };
+  const config = JSON.parse(row.config) as Experiment;
+  const trials = board.trials.map(reportTrial);
+  const params = reportParams(config, board.trials);
+  const sum = totals(board, Date.now());
+  const counts: Partial<Record<TrialStatus, number>> = {};
+  for (const t of trials) counts[t.status] = (counts[t.status] ?? 0) + 1;
+  const ended = trials.filter((t) => t.status === 'completed' || t.status === 'pruned');
+  const planned = ended.reduce((s, t) => s + t.epochs_planned, 0);
+  const trained = trials.reduce((s, t) => s + t.epochs, 0);
+  const leader = trials.find((t) => t.rank === 1 && t.best_value !== null) ?? null;
+
+  const rows = trials.flatMap((t) => (t.best_value !== null && Number.isFinite(t.best_value) && (t.status === 'completed' || t.status === 'pruned') ? [{ params: t.params, value: t.best_value }] : []));
+  const varied = params.filter((p) => p.values.length > 1 && p.name !== SEED_PARAM);
+  const importance = varied.length ? parameterImportance({ rows, params: varied.map((p) => ({ name: p.name, log: p.log })), seed: 0 }) : null;
+  const top = importance?.importances.reduce((a, b) => (b.importance > a.importance ? b : a), importance.importances[0]);
+  const colorBy = (top && top.importance > 0 ? top.name : varied[0]?.name) ?? params[0]?.name ?? null;
+
+  let groups: ReportGroup[] | null = null;
+  if (hasRepeats(board)) {
+    groups = groupTrials(board).map((g) => ({
+      params: g.params,
+      trials: g.trials.map((t) => t.id),
+      n: g.metric.n,
+      mean: g.metric.n ? g.metric.mean : null,
+      sd: g.metric.n ? g.metric.sd : null,
+      ci: confidenceInterval(g.metric),
+      text: meanSd(board.sweep.metric, g.metric),
+      test: meanSd('test_acc', g.test),
+      p: g.p,
+      verdict: versusLeader(g),
+    }));
+  }
+
+  // The best completed trial with a stored confusion matrix: the leader, unless it ended without a test.
+  const withConfusion = trials.filter((t) => t.status === 'completed' && t.rank !== null).map((t) => confusionOf(db, t.id)).find((c) => c !== null) ?? null;
+  const provenanceRow = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(leader?.id ?? trials[0]?.id ?? '') as { provenance: string | null } | undefined;
+  const adapters = [...new Set(board.trials.flatMap((t) => (t.adapter ? [adapterText(t.adapter)] : [])))];
+  const notes: string[] = [];
+  if (!trials.some((t) => t.status === 'completed')) notes.push('No trial of this sweep has completed yet: the report shows what there is so far.');
+  if (board.sweep.status === 'running' && !board.sweep.processGone) notes.push('The sweep was still running when this report was written.');
+  if (board.sweep.processGone) notes.push('The run of this sweep was killed before it finished; running it again resumes it.');
+  return {
+    name,
+    description: config.description ?? null,
+    file: row.file,
+    status: board.sweep.processGone ? 'killed' : board.sweep.status,
+    metric: board.sweep.metric,
+    goal: board.sweep.goal,
+    method: config.sweep?.method ?? 'grid',
+    rule: config.sweep?.early_terminate?.type ?? null,
+    counts,
+    trialCount: trials.length,
+    epochs: { trained, planned, saved: Math.max(0, planned - ended.reduce((s, t) => s + t.epochs, 0)) },
+    wallSeconds: sum.elapsed,
+    computeSeconds: trials.reduce((s, t) => s + t.history.reduce((a, e) => a + (e.seconds ?? 0), 0), 0),
+    runStartedAt: board.sweep.runStartedAt,
+    backends: [...new Set(trials.flatMap((t) => (t.backend ? [t.backend] : [])))],
+    adapters,
+    provenance: provenanceRow?.provenance ? (JSON.parse(provenanceRow.provenance) as Provenance) : null,
+    params,
+    colorBy,
+    leader: leader?.id ?? null,
+    trials,
+    groups,
+    importance,
+    adaptive: ['tpe', 'bayes', 'random'].includes(config.sweep?.method ?? '') || Boolean(config.sweep?.early_terminate),
+    confusion: withConfusion ? { ...withConfusion, digits: [], digitsNote: null } : null,
+    notes,
+  };
+}

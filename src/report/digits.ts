@@ -1,0 +1,64 @@
+/**
+ * Misclassified test digits of a trial, drawn as small PNGs for the report: its model is rebuilt
+ * from the checkpoint of its last epoch (the one whose confusion matrix the database holds) and
+ * run over its test split on wasm, as `sweep evaluate` does.
+ */
+import { tensor4d, tidy } from '@tensorflow/tfjs';
+import { loadDataset } from '../data/dataset.js';
+import { prepareDataset, splitOptions } from '../data/sources.js';
+import { encodeGrayPng } from '../util/png.js';
+import { readTrainedModel, withModel } from '../cli/trained-model.js';
+import type { ReportConfusion } from './data.js';
+
+const CHUNK = 500;
+
+/** Up to `count` misclassified test digits, the most confused pairs first; or why none could be drawn. */
+export async function misclassifiedDigits(dbPath: string, trialId: string, pairs: ReportConfusion['pairs'], count = 12): Promise<Pick<ReportConfusion, 'digits' | 'digitsNote'>> {
+  let model;
+  try {
+    model = readTrainedModel(dbPath, trialId, { epoch: 'last' });
+  } catch (err) {
+    return { digits: [], digitsNote: `misclassified digits not drawn: ${(err as Error).message}` };
+  }
+  const { config } = model.trial;
+  let data;
+  try {
+    const { dir } = await prepareDataset(config.data);
+    data = loadDataset(dir, splitOptions(config));
+  } catch (err) {
+    return { digits: [], digitsNote: `misclassified digits not drawn: the trial's test images are not here (${(err as Error).message})` };
+  }
+  const { test, height, width } = data;
+  const size = height * width;
+  const scale = 1 / (255 * data.std);
+  const shift = data.mean / data.std;
+  const wrong: { item: number; actual: number; predicted: number }[] = [];
+  await withModel(model, data, async (net) => {
+    for (let start = 0; start < test.count; start += CHUNK) {
+      const n = Math.min(CHUNK, test.count - start);
+      const images = new Float32Array(n * size);
+      for (let k = 0; k < n; k++) {
+        const from = test.indices[start + k] * size;
+        for (let p = 0; p < size; p++) images[k * size + p] = test.pixels[from + p] * scale - shift;
+      }
+      const predicted = tidy(() => net.forward(tensor4d(images, [n, height, width, 1]), false).argMax(1));
+      const classes = (await predicted.data()) as Int32Array;
+      predicted.dispose();
+      classes.forEach((c, k) => {
+        if (c !== test.labels[start + k]) wrong.push({ item: start + k, actual: test.labels[start + k], predicted: c });
+      });
+    }
+  });
+  // The most confused pairs first, so the pictures show what the matrix says goes wrong most.
+  const pairRank = (w: { actual: number; predicted: number }) => {
+    const i = pairs.findIndex((p) => p.actual === w.actual && p.predicted === w.predicted);
+    return i < 0 ? pairs.length : i;
+  };
+  const chosen = wrong.sort((a, b) => pairRank(a) - pairRank(b) || a.item - b.item).slice(0, count);
+  const digits = chosen.map(({ item, actual, predicted }) => {
+    const from = test.indices[item] * size;
+    const png = encodeGrayPng(test.pixels.subarray(from, from + size), width, height);
+    return { actual, predicted, src: `data:image/png;base64,${png.toString('base64')}` };
+  });
+  return { digits, digitsNote: wrong.length === 0 ? 'every test digit was classified correctly' : null };
+}
