@@ -20,6 +20,8 @@ export interface FakeTrial {
   /** For a running trial: where it is in its current epoch. */
   progress?: { epoch: number; batch: number };
   error?: string;
+  /** For a completed trial: its test confusion matrix, confusion[actual][predicted]. */
+  confusion?: number[][];
 }
 
 export const BATCHES = 100;
@@ -46,7 +48,7 @@ export function writeRuns(
       );
       if (fake.progress) writer.progress(trial.id, fake.progress.epoch, fake.progress.batch);
       if (fake.status === 'failed') writer.trialFailed(trial.id, fake.error ?? 'boom');
-      else if (fake.status !== 'running') writer.trialFinished(trial.id, fake.status, { loss: 0.1, acc: fake.testAcc ?? null }, fake.pruneReason ?? null);
+      else if (fake.status !== 'running') writer.trialFinished(trial.id, fake.status, { loss: 0.1, acc: fake.testAcc ?? null }, fake.pruneReason ?? null, fake.confusion ?? null);
     });
     writer.finish(options.sweepStatus === 'running' ? 'completed' : (options.sweepStatus ?? 'completed'));
     // Still running: no end time yet.

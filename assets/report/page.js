@@ -81,7 +81,7 @@
         row.setAttribute('aria-expanded', String(open));
         var el = detail.querySelector('.chart[data-trial]');
         if (open && el && !el.hasAttribute('data-drawn')) {
-          var spec = JSON.parse(JSON.stringify(sweep.trialTemplate).replace('__TRIAL__', el.getAttribute('data-trial')));
+          var spec = JSON.parse(JSON.stringify(sweep.trialTemplate).split('__TRIAL__').join(el.getAttribute('data-trial')));
           draw(el, spec, sweep.datasets);
         }
       });

@@ -134,7 +134,7 @@ function summaryHtml(sweep: ReportSweep): string {
   return `<dl class="summary">${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`;
 }
 
-const chart = (name: string, spec: Spec | null | undefined, empty: string) => (spec ? `<div class="chart" data-chart="${escapeHtml(name)}"></div>` : `<p class="muted">${escapeHtml(empty)}</p>`);
+const chart = (name: string, spec: Spec | null | undefined, empty: string) => (spec ? `<div class="chart" data-chart="${escapeHtml(name)}"></div>` : empty ? `<p class="muted">${escapeHtml(empty)}</p>` : '');
 
 function sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spec | null>): string {
   const varied = sweep.params.filter((p) => p.values.length > 1);
@@ -158,7 +158,7 @@ function sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spe
       `<div class="charts">${varied.map((p) => chart(`scatter-${sweep.params.indexOf(p)}`, charts[`scatter-${sweep.params.indexOf(p)}`], '')).join('')}</div>`,
       '<h3>What matters</h3>',
       sweep.importance?.warning ? `<p class="warning">${escapeHtml(sweep.importance.warning)}</p>` : '',
-      chart('importance', charts.importance, 'no parameter varies'),
+      chart('importance', charts.importance, 'too few trials with a value to say'),
     );
   }
   if (sweep.groups) {

@@ -189,7 +189,7 @@ export function parallelSpec(sweep: ReportSweep): Spec {
 export function scatterSpec(sweep: ReportSweep, param: ReportParam): Spec {
   const field = paramField(sweep.params.indexOf(param));
   const x = param.kind === 'number'
-    ? { field, type: 'quantitative', title: param.name + (param.log ? ' (log)' : ''), scale: { type: param.log ? 'log' : 'linear', zero: false, nice: !param.log } }
+    ? { field, type: 'quantitative', title: param.name + (param.log ? ' (log)' : ''), scale: param.log ? { type: 'log' } : { zero: false } }
     : { field, type: 'nominal', title: param.name, sort: param.values.map(String), axis: { labelAngle: 0 } };
   return {
     ...base(`best ${sweep.metric} by ${param.name}`),
@@ -212,7 +212,7 @@ export function scatterSpec(sweep: ReportSweep, param: ReportParam): Spec {
 /** Parameter importance as bars with the spread over trees, the method in the subtitle. */
 export function importanceSpec(sweep: ReportSweep): Spec | null {
   const imp = sweep.importance;
-  if (!imp) return null;
+  if (!imp || imp.trials < 2) return null;
   const values = imp.importances.map((r) => ({ param: r.name, importance: r.importance, lo: Math.max(0, r.importance - r.sd), hi: Math.min(1, r.importance + r.sd) }));
   // An explicit order: '-x' would sort the rule layer by its own x (the interval) and conflict.
   const order = [...imp.importances].sort((a, b) => b.importance - a.importance).map((r) => r.name);
@@ -238,7 +238,8 @@ export function groupsSpec(sweep: ReportSweep): Spec | null {
     const t = byId.get(id);
     return t && t.status === 'completed' && t.best_value !== null && Number.isFinite(t.best_value) ? [{ config: label(g), value: t.best_value, trial: id }] : [];
   }));
-  const means = sweep.groups.filter((g) => g.mean !== null).map((g) => ({ config: label(g), mean: g.mean, lo: g.ci?.[0] ?? g.mean, hi: g.ci?.[1] ?? g.mean, verdict: g.verdict, n: g.n }));
+  const means = sweep.groups.filter((g) => g.mean !== null && Number.isFinite(g.mean)).map((g) => ({ config: label(g), mean: g.mean, lo: g.ci?.[0] ?? g.mean, hi: g.ci?.[1] ?? g.mean, verdict: g.verdict, n: g.n }));
+  if (means.length === 0) return null;
   const y = { field: 'config', type: 'nominal', title: null, sort: means.map((m) => m.config), axis: { labelLimit: 220 } };
   const format = metricFormat(sweep.metric);
   return {
@@ -371,12 +372,15 @@ export function trialCurvesSpec(ids: string[]): Spec {
 /** The charts of one sweep's report, in the order the page shows them; null where a chart has nothing to draw. */
 export function sweepCharts(sweep: ReportSweep): Record<string, Spec | null> {
   const varied = sweep.params.filter((p) => p.values.length > 1);
+  // A chart with no data is left out (the page says why): Vega would warn of an infinite extent.
+  const epochs = sweep.trials.some((t) => t.history.length > 0);
+  const valued = sweep.trials.some((t) => t.best_value !== null && Number.isFinite(t.best_value));
   return {
-    'curves-metric': curvesSpec(sweep, 'metric', sweep.colorBy),
-    'curves-val_loss': curvesSpec(sweep, 'val_loss', sweep.colorBy),
-    'curves-train_loss': curvesSpec(sweep, 'train_loss', sweep.colorBy),
-    parallel: varied.length ? parallelSpec(sweep) : null,
-    ...Object.fromEntries(varied.map((p) => [`scatter-${sweep.params.indexOf(p)}`, scatterSpec(sweep, p)])),
+    'curves-metric': epochs ? curvesSpec(sweep, 'metric', sweep.colorBy) : null,
+    'curves-val_loss': epochs ? curvesSpec(sweep, 'val_loss', sweep.colorBy) : null,
+    'curves-train_loss': epochs ? curvesSpec(sweep, 'train_loss', sweep.colorBy) : null,
+    parallel: varied.length && valued ? parallelSpec(sweep) : null,
+    ...Object.fromEntries(varied.map((p) => [`scatter-${sweep.params.indexOf(p)}`, valued ? scatterSpec(sweep, p) : null])),
     importance: importanceSpec(sweep),
     groups: groupsSpec(sweep),
     'best-by-trial': sweep.adaptive ? bestSoFarSpec(sweep, 'trial') : null,
