@@ -41,7 +41,8 @@
       select.addEventListener('change', function () {
         section.querySelectorAll('.chart[data-chart^="curves-"]').forEach(function (el) {
           var spec = clone(sweep.charts[el.getAttribute('data-chart')]);
-          spec.layer[0].encoding.color = sweep.colorEncodings[select.value];
+          var legend = spec.layer[0].encoding.color.legend;
+          spec.layer[0].encoding.color = Object.assign({}, sweep.colorEncodings[select.value], legend ? { legend: legend } : {});
           el.setAttribute('data-drawn', 'false');
           draw(el, spec, sweep.datasets);
         });

@@ -58,6 +58,9 @@ interface Column {
   value: (t: ReportTrial) => string;
 }
 
+/** A swept value as the table shows it: drawn numbers (0.000839215…) to 4 significant digits; the sort uses the exact value. */
+const paramText = (v: string | number | boolean | undefined) => (v === undefined ? '—' : typeof v === 'number' && !Number.isInteger(v) ? String(+v.toPrecision(4)) : String(v));
+
 const numberValue = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '' : String(v));
 
 /** The leaderboard's columns: the ranks and figures `sweep runs list` shows. */
@@ -70,7 +73,7 @@ function leaderboardColumns(sweep: ReportSweep): Column[] {
       header: p.name,
       key: `param:${p.name}`,
       type: p.kind === 'number' ? 'number' : 'text',
-      text: (t) => (t.params[p.name] === undefined ? '—' : String(t.params[p.name])),
+      text: (t) => paramText(t.params[p.name]),
       value: (t) => (t.params[p.name] === undefined ? '' : String(t.params[p.name])),
     })),
     { header: `best ${sweep.metric}`, key: 'best', type: 'number', text: (t) => metricValue(sweep.metric, t.best_value), value: (t) => numberValue(t.best_value) },
@@ -107,7 +110,7 @@ function leaderboardHtml(sweep: ReportSweep): string {
       return `<tr class="trial${t.id === sweep.leader ? ' leader' : ''}" data-trial="${t.id}" aria-expanded="false">${cells}</tr>\n${detailHtml(sweep, t, columns.length)}`;
     })
     .join('\n');
-  return `<div class="scroll"><table class="leaderboard"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
+  return `<div class="scroll board"><table class="leaderboard"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
 function summaryHtml(sweep: ReportSweep): string {
@@ -158,7 +161,7 @@ function sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spe
       `<div class="charts">${varied.map((p) => chart(`scatter-${sweep.params.indexOf(p)}`, charts[`scatter-${sweep.params.indexOf(p)}`], '')).join('')}</div>`,
       '<h3>What matters</h3>',
       sweep.importance?.warning ? `<p class="warning">${escapeHtml(sweep.importance.warning)}</p>` : '',
-      chart('importance', charts.importance, 'too few trials with a value to say'),
+      chart('importance', charts.importance, (sweep.importance?.importances.length ?? 0) > 1 ? 'too few trials with a value to say' : ''),
     );
   }
   if (sweep.groups) {

@@ -25,7 +25,8 @@ export interface ImportanceInput {
 export interface ImportanceResult {
   method: string;
   trials: number;
-  importances: { name: string; importance: number; sd: number }[];
+  /** sd: spread of the trees' estimates; se: standard error of their mean (sd / √trees), the uncertainty of `importance` itself. */
+  importances: { name: string; importance: number; sd: number; se: number }[];
   r2: number | null;
   warning: string | null;
 }
@@ -77,7 +78,7 @@ export function parameterImportance(input: ImportanceInput): ImportanceResult {
     if (ok) rows.push(row);
   }
   const n = rows.length;
-  const zeros = () => specs.map((s) => ({ name: s.name, importance: 0, sd: 0 }));
+  const zeros = () => specs.map((s) => ({ name: s.name, importance: 0, sd: 0, se: 0 }));
   const need = enoughTrials(p);
 
   if (n < 2) {
@@ -218,6 +219,7 @@ export function parameterImportance(input: ImportanceInput): ImportanceResult {
       const sd = T > 1 ? Math.sqrt(v / (T - 1)) : 0;
       importances[varying[f]].importance = Math.max(0, meanD[f]) / total;
       importances[varying[f]].sd = sd / total;
+      importances[varying[f]].se = sd / total / Math.sqrt(T);
     }
   }
 

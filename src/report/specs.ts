@@ -9,12 +9,23 @@ import type { ReportParam, ReportSweep, ReportTrial } from './data.js';
 export type Spec = Record<string, unknown>;
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const WIDTH = 360;
+const WIDTH = 250;
 const HEIGHT = 220;
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 
 /** What every chart shares: no outer padding games, one font on screen and in PNGs. */
-const base = (title: string, subtitle?: string): Spec => ({
+/** A long line cut at spaces into lines of at most `width` characters (Vega titles do not wrap). */
+function splitLine(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) [lines[lines.length], line] = [line, word];
+    else line = line ? `${line} ${word}` : word;
+  }
+  return line ? [...lines, line] : lines;
+}
+
+const base = (title: string, subtitle?: string | string[]): Spec => ({
   $schema: SCHEMA,
   title: subtitle ? { text: title, subtitle } : title,
   config: { font: FONT, view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelLimit: 160 } },
@@ -101,7 +112,7 @@ export function curvesSpec(sweep: ReportSweep, field: CurveField, colorBy: strin
     layer: [
       {
         mark: { type: 'line', strokeWidth: 1.5, opacity: 0.8 },
-        encoding: { x, y, detail: { field: 'trial' }, color: colorEncoding(sweep.params, colorBy), tooltip },
+        encoding: { x, y, detail: { field: 'trial' }, color: { ...colorEncoding(sweep.params, colorBy), legend: { orient: 'bottom', direction: 'horizontal' } }, tooltip },
       },
       // Only layers with something to draw: an empty one makes Vega warn of an infinite extent.
       ...(sweep.leader && sweep.trials.some((t) => t.id === sweep.leader && t.history.length)
@@ -202,28 +213,37 @@ export function scatterSpec(sweep: ReportSweep, param: ReportParam): Spec {
       x,
       ...(param.kind === 'category' ? { xOffset: { field: 'order', type: 'quantitative', scale: { nice: false } } } : {}),
       y: { field: 'value', type: 'quantitative', title: `best ${sweep.metric}`, scale: { zero: false }, axis: { format: metricFormat(sweep.metric) } },
-      color: { field: 'status', type: 'nominal', scale: { domain: ['completed', 'pruned', 'running', 'interrupted', 'failed', 'diverged'], range: ['#4c78a8', '#f58518', '#54a24b', '#bab0ac', '#e45756', '#b279a2'] } },
+      color: statusColor(sweep),
       shape: { condition: { test: 'datum.leader', value: 'diamond' }, value: 'circle' },
       tooltip: trialTooltip(sweep.params, [{ field: 'value', title: sweep.metric, type: 'quantitative', format: metricFormat(sweep.metric) }, { field: 'status' }]),
     },
   };
 }
 
+const STATUS_COLORS: Record<string, string> = { completed: '#4c78a8', pruned: '#f58518', running: '#54a24b', interrupted: '#bab0ac', failed: '#e45756', diverged: '#b279a2', queued: '#9d755d' };
+
+/** Status as colour, the same in every chart; the legend lists only the statuses the sweep has. */
+function statusColor(sweep: ReportSweep): Spec {
+  const present = Object.keys(STATUS_COLORS).filter((s) => sweep.trials.some((t) => t.status === s));
+  return { field: 'status', type: 'nominal', scale: { domain: present, range: present.map((s) => STATUS_COLORS[s]) } };
+}
+
 /** Parameter importance as bars with the spread over trees, the method in the subtitle. */
 export function importanceSpec(sweep: ReportSweep): Spec | null {
   const imp = sweep.importance;
-  if (!imp || imp.trials < 2) return null;
-  const values = imp.importances.map((r) => ({ param: r.name, importance: r.importance, lo: Math.max(0, r.importance - r.sd), hi: Math.min(1, r.importance + r.sd) }));
+  // With one parameter varied it takes all the importance by construction: the warning says so, a bar would not add to it.
+  if (!imp || imp.trials < 2 || imp.importances.length < 2) return null;
+  const values = imp.importances.map((r) => ({ param: r.name, importance: r.importance, se: r.se, lo: Math.max(0, r.importance - 2 * r.se), hi: Math.min(1, r.importance + 2 * r.se) }));
   // An explicit order: '-x' would sort the rule layer by its own x (the interval) and conflict.
   const order = [...imp.importances].sort((a, b) => b.importance - a.importance).map((r) => r.name);
   const y = { field: 'param', type: 'nominal', sort: order, title: null, axis: { labelLimit: 200 } };
   return {
-    ...base(`What matters for ${sweep.metric}`, `${imp.method}; ${imp.trials} trials`),
+    ...base(`What matters for ${sweep.metric}`, [...splitLine(imp.method, 80), `${imp.trials} trials; whiskers: ± 2 standard errors over the trees`]),
     width: 300,
     height: { step: 24 },
     data: { values },
     layer: [
-      { mark: { type: 'bar', color: '#4c78a8' }, encoding: { y, x: { field: 'importance', type: 'quantitative', title: 'share of importance', axis: { format: '.0%' }, scale: { domain: [0, 1] } }, tooltip: [{ field: 'param' }, { field: 'importance', format: '.1%' }] } },
+      { mark: { type: 'bar', color: '#4c78a8' }, encoding: { y, x: { field: 'importance', type: 'quantitative', title: 'share of importance', axis: { format: '.0%' }, scale: { domain: [0, 1] } }, tooltip: [{ field: 'param' }, { field: 'importance', format: '.1%' }, { field: 'se', title: 'standard error', format: '.1%' }] } },
       { mark: { type: 'rule', color: 'black' }, encoding: { y, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } } },
     ],
   };
@@ -278,7 +298,7 @@ export function bestSoFarSpec(sweep: ReportSweep, by: 'trial' | 'time'): Spec | 
     height: 180,
     data: { values },
     layer: [
-      { mark: { type: 'point', opacity: 0.5, filled: true }, encoding: { x, y: { field: 'value', type: 'quantitative', title: sweep.metric, scale: { zero: false }, axis: { format } }, color: { field: 'status', type: 'nominal' }, tooltip: [{ field: 'trial' }, { field: 'value', format }, { field: 'status' }] } },
+      { mark: { type: 'point', opacity: 0.5, filled: true }, encoding: { x, y: { field: 'value', type: 'quantitative', title: sweep.metric, scale: { zero: false }, axis: { format } }, color: statusColor(sweep), tooltip: [{ field: 'trial' }, { field: 'value', format }, { field: 'status' }] } },
       { mark: { type: 'line', interpolate: 'step-after', color: 'black' }, encoding: { x, y: { field: 'best', type: 'quantitative' } } },
     ],
   };
@@ -329,7 +349,12 @@ export function confusionSpec(sweep: ReportSweep): Spec | null {
           tooltip: [{ field: 'actual' }, { field: 'predicted' }, { field: 'count' }],
         },
       },
-      { transform: [{ filter: 'datum.count > 0' }], mark: { type: 'text', fontSize: 9 }, encoding: { x, y, text: { field: 'count' }, color: { value: '#222' } } },
+      {
+        transform: [{ filter: 'datum.count > 0' }],
+        mark: { type: 'text', fontSize: 9 },
+        // White on the darkest error cells, where black would not read.
+        encoding: { x, y, text: { field: 'count' }, color: { condition: { test: `datum.kind === 'error' && datum.count > ${mostErrors / 2}`, value: 'white' }, value: '#222' } },
+      },
     ],
   };
 }
