@@ -342,6 +342,21 @@ describe('sweep report: bad input is one line, exit 2, nothing written', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('several sweeps side by side, each drawn; a second --sweep of the same name counts once', async () => {
+    writeRuns(`name: pooling-seeds\nsweep:\n  repeats: 2\n  parameters:\n    model.pooling: [avg, max]\n`, (_, i) => ({ status: 'completed', valAcc: [0.9, 0.91 + i / 100], testAcc: 0.9 }), { db });
+    const out = join(dir, 'both.html');
+    const r = await cli('report', '--db', db, '--sweep', 'pooling', '--sweep', 'pooling-seeds', '--sweep', 'pooling', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('sweeps pooling, pooling-seeds, 6 trials');
+    const { page, problems } = await open(out);
+    expect(await page.locator('section.sweep h2').allTextContents()).toEqual(['sweep pooling', 'sweep pooling-seeds']);
+    expect(await page.locator('section.sweep[data-ready="true"]').count()).toBe(2);
+    expect((await page.locator('section.sweep').nth(1).locator('.chart[data-chart="curves-metric"] svg g.mark-line.layer_0_marks').count())).toBe(4);
+    expect(await page.locator('section.sweep').nth(1).locator('table.groups tbody tr').count()).toBe(2);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('a sweep with no completed trial still gets a report that says so', async () => {
     const { db: empty } = writeRuns(`name: early\nsweep:\n  parameters:\n    model.pooling: [avg, max]\n`, () => ({ status: 'running', valAcc: [], progress: { epoch: 1, batch: 3 } }), { sweepStatus: 'running' });
     const out = join(dir, 'early.html');

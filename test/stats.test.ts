@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holm, summarize, welch } from '../src/dashboard/stats.js';
+import { confidenceInterval, holm, studentQuantile, summarize, welch } from '../src/dashboard/stats.js';
 
 // Reference values: scipy 1.17 `stats.ttest_ind(a, b, equal_var=False)` and `2 * stats.t.sf(t, df)`.
 
@@ -145,5 +145,24 @@ describe('holm', () => {
     expect(holm([0.6, 0.7])).toEqual([1, 1]);
     expect(holm([0.016])).toEqual([0.016]);
     expect(holm([null, null])).toEqual([null, null]);
+  });
+});
+
+describe('confidence interval of a mean', () => {
+  it('uses Student t quantiles (tables: t(0.975, 1) = 12.706, t(0.975, 3) = 3.182, t(0.975, 30) = 2.042, t(0.995, 10) = 3.169)', () => {
+    expect(studentQuantile(0.05, 1)).toBeCloseTo(12.706, 3);
+    expect(studentQuantile(0.05, 3)).toBeCloseTo(3.182, 3);
+    expect(studentQuantile(0.05, 30)).toBeCloseTo(2.042, 3);
+    expect(studentQuantile(0.01, 10)).toBeCloseTo(3.169, 3);
+  });
+
+  it('is mean ± t · sd / √n, and none with fewer than two values', () => {
+    const s = summarize([0.97, 0.98, 0.99, 0.96]);
+    const [lo, hi] = confidenceInterval(s)!;
+    const half = 3.182446 * (s.sd / 2);
+    expect(lo).toBeCloseTo(s.mean - half, 6);
+    expect(hi).toBeCloseTo(s.mean + half, 6);
+    expect(confidenceInterval(summarize([0.97]))).toBeNull();
+    expect(confidenceInterval(summarize([]))).toBeNull();
   });
 });

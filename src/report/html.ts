@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { metricValue, num, pct, rate } from '../cli/format.js';
+import { valueText } from '../config/load.js';
 import type { ReportParam, ReportSweep, ReportTrial } from './data.js';
 import { colorEncoding, datasets, sweepCharts, trialCurvesSpec, type Spec } from './specs.js';
 
@@ -58,8 +59,8 @@ interface Column {
   value: (t: ReportTrial) => string;
 }
 
-/** A swept value as the table shows it: drawn numbers (0.000839215…) to 4 significant digits; the sort uses the exact value. */
-const paramText = (v: string | number | boolean | undefined) => (v === undefined ? '—' : typeof v === 'number' && !Number.isInteger(v) ? String(+v.toPrecision(4)) : String(v));
+/** A swept value as `runs list` shows it (drawn numbers to 6 significant digits); the sort uses the exact value. */
+const paramText = (v: string | number | boolean | undefined) => (v === undefined ? '—' : valueText(v));
 
 const numberValue = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '' : String(v));
 
