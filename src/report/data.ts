@@ -14,6 +14,7 @@ import { confidenceInterval } from '../dashboard/stats.js';
 import type { Provenance } from '../sweep/provenance.js';
 import { axesOf, type Axis } from '../sweep/space.js';
 import { trialIdentity } from '../sweep/trial-id.js';
+import type { EpochRow, TrialSummary } from '../store/queries.js';
 import type { TrialStatus } from '../store/writer.js';
 import { parameterImportance, type ImportanceResult } from './importance.js';
 
@@ -30,38 +31,18 @@ export interface ReportParam {
   values: ParamValue[];
 }
 
-export interface ReportEpoch {
-  epoch: number;
-  train_loss: number | null;
-  train_acc: number | null;
-  val_loss: number | null;
-  val_acc: number | null;
-  lr: number | null;
-  seconds: number | null;
-}
+/** An epoch as the charts draw it. */
+export type ReportEpoch = Omit<EpochRow, 'images_per_s'>;
 
-export interface ReportTrial {
-  rank: number | null;
-  id: string;
+/** A trial as the report shows it: what `runs list` knows of it, its place in the sweep, its settings, its epochs. */
+export interface ReportTrial
+  extends Pick<
+    TrialSummary,
+    | 'rank' | 'id' | 'status' | 'params' | 'best_value' | 'best_epoch' | 'val_acc' | 'val_loss' | 'test_acc' | 'test_loss'
+    | 'epochs' | 'epochs_planned' | 'images_per_s' | 'seconds' | 'backend' | 'started_at' | 'finished_at' | 'error' | 'prune_reason'
+  > {
   /** Position in the sweep's trial order (1 = first recorded). */
   order: number;
-  status: TrialStatus;
-  params: Record<string, ParamValue>;
-  best_value: number | null;
-  best_epoch: number | null;
-  val_acc: number | null;
-  val_loss: number | null;
-  test_acc: number | null;
-  test_loss: number | null;
-  epochs: number;
-  epochs_planned: number;
-  images_per_s: number | null;
-  seconds: number | null;
-  backend: string | null;
-  started_at: string | null;
-  finished_at: string | null;
-  error: string | null;
-  prune_reason: string | null;
   /** The trial's own settings as an experiment file (what `runs show` prints). */
   config: string;
   history: ReportEpoch[];
