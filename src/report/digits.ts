@@ -15,10 +15,17 @@ const CHUNK = 500;
 /** Up to `count` misclassified test digits, the most confused pairs first; or why none could be drawn. */
 export async function misclassifiedDigits(dbPath: string, trialId: string, pairs: ReportConfusion['pairs'], count = 12): Promise<Pick<ReportConfusion, 'digits' | 'digitsNote'>> {
   let model;
+  let note: string | null = null;
   try {
     model = readTrainedModel(dbPath, trialId, { epoch: 'last' });
   } catch (err) {
-    return { digits: [], digitsNote: `misclassified digits not drawn: ${(err as Error).message}` };
+    // A sweep run with --keep best keeps no checkpoint of the last epoch: the best one still shows what the model gets wrong.
+    try {
+      model = readTrainedModel(dbPath, trialId, { epoch: 'best' });
+      note = `the last epoch's checkpoint is not kept (the sweep ran with --keep best): these are the digits the model of epoch ${model.epoch} misclassifies; the matrix is of the last epoch's`;
+    } catch {
+      return { digits: [], digitsNote: `misclassified digits not drawn: ${(err as Error).message}` };
+    }
   }
   const { config } = model.trial;
   let data;
@@ -60,5 +67,5 @@ export async function misclassifiedDigits(dbPath: string, trialId: string, pairs
     const png = encodeGrayPng(test.pixels.subarray(from, from + size), width, height);
     return { actual, predicted, src: `data:image/png;base64,${png.toString('base64')}` };
   });
-  return { digits, digitsNote: wrong.length === 0 ? 'every test digit was classified correctly' : null };
+  return { digits, digitsNote: wrong.length === 0 ? 'every test digit was classified correctly' : note };
 }
