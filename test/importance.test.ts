@@ -142,8 +142,8 @@ describe('parameterImportance', () => {
     expect(none.r2).toBeNull();
     expect(none.warning).toMatch(/0 trials/);
     expect(none.importances).toEqual([
-      { name: 'lr', importance: 0, sd: 0 },
-      { name: 'dropout', importance: 0, sd: 0 },
+      { name: 'lr', importance: 0, sd: 0, se: 0 },
+      { name: 'dropout', importance: 0, sd: 0, se: 0 },
     ]);
 
     const one = parameterImportance({

@@ -5,7 +5,7 @@
  * opened by clicks. One database is synthetic (the real RunWriter with made-up metrics, 100
  * trials), one is a real tiny sweep whose checkpoints give the misclassified digits.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +140,10 @@ describe('sweep report of a 100-trial adaptive sweep (synthetic database)', () =
     // A cross where each pruned trial stopped.
     const pruned = trials.filter((_, i) => i % 37 !== 5 && i % 4 === 1).length;
     expect((await marks(opened.page, 'curves-metric', 'symbol', 2)).items).toBe(pruned);
+    // A line of one point draws nothing: the failed trials, which ended after one epoch, are dots.
+    const single = trials.filter((_, i) => i % 37 === 5).length;
+    expect(single).toBe(3);
+    expect((await marks(opened.page, 'curves-metric', 'symbol', 3)).items).toBe(single);
   });
 
   it('draws an axis per swept parameter in the parallel coordinates, a scatter per parameter, a bar per parameter for importance', async () => {
@@ -149,8 +153,11 @@ describe('sweep report of a 100-trial adaptive sweep (synthetic database)', () =
     expect((await marks(opened.page, 'parallel', 'line', 1)).groups).toBe(100);
     for (let p = 0; p < params; p++) expect((await marks(opened.page, `scatter-${p}`, 'symbol')).items).toBe(100);
     expect((await marks(opened.page, 'importance', 'rect', 0)).items).toBe(params);
-    const scatterTitle = await opened.page.locator('.chart[data-chart="scatter-0"] svg').textContent();
-    expect(scatterTitle).toContain('optimizer.lr (log)');
+    // A log axis for the log-distributed learning rate, not for the uniform dropout, though its draws span 100×.
+    expect(await opened.page.locator('.chart[data-chart="scatter-0"] svg').textContent()).toContain('optimizer.lr (log)');
+    const dropout = await opened.page.locator('.chart[data-chart="scatter-2"] svg').textContent();
+    expect(dropout).toContain('model.dropout');
+    expect(dropout).not.toContain('(log)');
     const method = await opened.page.locator('.chart[data-chart="importance"] svg').textContent();
     expect(method).toContain('permutation importance');
   });
@@ -353,6 +360,9 @@ describe('sweep report: bad input is one line, exit 2, nothing written', () => {
     expect(await page.locator('section.sweep[data-ready="true"]').count()).toBe(2);
     expect((await page.locator('section.sweep').nth(1).locator('.chart[data-chart="curves-metric"] svg g.mark-line.layer_0_marks').count())).toBe(4);
     expect(await page.locator('section.sweep').nth(1).locator('table.groups tbody tr').count()).toBe(2);
+    // Trials are numbered within their sweep (best so far by trial), not by their row among every sweep's.
+    const orders = await page.evaluate(() => JSON.parse(document.getElementById('report-data')!.textContent!).sweeps.map((s: { datasets: { trials: { order: number }[] } }) => s.datasets.trials.map((t) => t.order).sort()));
+    expect(orders).toEqual([[1, 2], [1, 2, 3, 4]]);
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -368,5 +378,23 @@ describe('sweep report: bad input is one line, exit 2, nothing written', () => {
     expect(await page.locator('table.leaderboard tr.trial').count()).toBe(2);
     expect(problems).toEqual([]);
     await page.close();
+    // Nothing to plot yet: refused, no image.
+    const id = JSON.parse((await cli('runs', 'list', '--db', empty, '--json')).stdout)[0].id;
+    const plot = join(dir, 'early.png');
+    const r2 = await cli('runs', 'show', id, '--db', empty, '--plot', plot);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/^--plot: trial \w+ has no finished epoch to plot \(running\)\n$/);
+    expect(existsSync(plot)).toBe(false);
+  });
+
+  it('--force replaces a file, never a link or a device', async () => {
+    const target = join(dir, 'target.html');
+    writeFileSync(target, 'keep me');
+    const link = join(dir, 'link.html');
+    symlinkSync(target, link);
+    await refused(['--out', link, '--force'], /is not a regular file/);
+    await refused(['--out', '/dev/null', '--force'], /is not a regular file/);
+    expect(readFileSync(target, 'utf8')).toBe('keep me');
+    await refused(['--out', join(target, 'r.html')], /target\.html is not a folder/);
   });
 });

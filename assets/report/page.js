@@ -41,8 +41,12 @@
       select.addEventListener('change', function () {
         section.querySelectorAll('.chart[data-chart^="curves-"]').forEach(function (el) {
           var spec = clone(sweep.charts[el.getAttribute('data-chart')]);
-          var legend = spec.layer[0].encoding.color.legend;
-          spec.layer[0].encoding.color = Object.assign({}, sweep.colorEncodings[select.value], legend ? { legend: legend } : {});
+          // Every layer coloured by a parameter (the lines, the dots of one-epoch trials), keeping its legend's placement.
+          spec.layer.forEach(function (layer) {
+            var color = layer.encoding && layer.encoding.color;
+            if (!color || !color.field) return;
+            layer.encoding.color = Object.assign({}, sweep.colorEncodings[select.value], color.legend ? { legend: color.legend } : {});
+          });
           el.setAttribute('data-drawn', 'false');
           draw(el, spec, sweep.datasets);
         });

@@ -2,17 +2,18 @@
  * Checks of a file a command is about to write (a report, a plot): refused before any work is
  * done, each as one line naming the path and what to do, so nothing is half-written.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../config/errors.js';
 
 /** A file path to write: its folder must exist, and the file must not, unless `force` (never a folder). */
 export function checkOutputFile(path: string, option: string, force: boolean): void {
   if (path === '' || path.endsWith('/')) throw new UserError(`${option}: expected a file name, found '${path}'`);
-  const folder = dirname(resolve(path));
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UserError({ file: path, message: `${option}: the folder ${dirname(path)} does not exist; create it first or give another path` });
-  if (!existsSync(path)) return;
-  if (statSync(path).isDirectory()) throw new UserError({ file: path, message: `${option}: is a folder; give the name of the file to write` });
+  checkParent(path, option);
+  if (!existsSync(path) && !isLink(path)) return;
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UserError({ file: path, message: `${option}: is a folder; give the name of the file to write` });
+  // --force replaces a file, never a link, device or pipe (/dev/stdout) with one.
+  if (isLink(path) || !statSync(path).isFile()) throw new UserError({ file: path, message: `${option}: is not a regular file; give the name of a file to write` });
   if (!force) throw new UserError({ file: path, message: `${option}: already exists; give another path, or --force to replace it` });
 }
 
@@ -23,6 +24,15 @@ export function checkOutputFolder(path: string, option: string): void {
     if (!statSync(path).isDirectory()) throw new UserError({ file: path, message: `${option}: is a file; give a folder to write the PNG files into` });
     return;
   }
+  checkParent(path, option);
+}
+
+const isLink = (path: string) => lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+
+/** The folder a path names its file or folder in must exist and be a folder. */
+function checkParent(path: string, option: string): void {
   const parent = dirname(resolve(path));
-  if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new UserError({ file: path, message: `${option}: the folder ${dirname(path)} does not exist; create it first or give another path` });
+  const stat = statSync(parent, { throwIfNoEntry: false });
+  if (!stat) throw new UserError({ file: path, message: `${option}: the folder ${dirname(path)} does not exist; create it first or give another path` });
+  if (!stat.isDirectory()) throw new UserError({ file: path, message: `${option}: ${dirname(path)} is not a folder; give another path` });
 }

@@ -20,8 +20,8 @@ import { parse } from './args.js';
 import { checkOutputFile, checkOutputFolder } from './output-path.js';
 import { packageVersion } from './version.js';
 
-/** A name safe in a file name: the sweep's name with anything but letters, digits, - and _ as -. */
-const fileSafe = (name: string) => name.replace(/[^A-Za-z0-9_-]+/g, '-');
+/** Sweep names are file names already (the schema allows letters, digits, _ . - and no leading dot); anything else is encoded, never merged. */
+const fileSafe = (name: string) => (/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name) ? name : encodeURIComponent(name));
 
 export async function reportCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {

@@ -220,6 +220,7 @@ async function show(args: string[]): Promise<number> {
   const plot = withReadOnly(values.db!, (db) => {
     const trial = findTrial(db, id);
     const epochs = epochsOf(db, trial.id);
+    if (values.plot !== undefined && epochs.length === 0) throw new UserError(`--plot: trial ${trial.id} has no finished epoch to plot (${trial.status})`);
     const model = modelRecords(db, trial.id);
     if (values.json) {
       // `epochs` stays the count, as in runs list --json; the per-epoch rows are `history`.
@@ -308,6 +309,8 @@ async function compare(args: string[]): Promise<number> {
   checkPlot(values);
   const plot = withReadOnly(values.db!, (db) => {
     const trials = ids.map((id) => findTrial(db, id));
+    const empty = trials.find((t) => t.epochs === 0);
+    if (values.plot !== undefined && empty) throw new UserError(`--plot: trial ${empty.id} has no finished epoch to plot (${empty.status})`);
     const paths = differingPaths(trials.map((t) => t.config));
     const rows: [string, unknown[], ((v: unknown, t: TrialRecord) => string)?][] = [
       ['sweep', trials.map((t) => t.sweep)],

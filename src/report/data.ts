@@ -25,7 +25,7 @@ export interface ReportParam {
   name: string;
   /** Numbers on a continuous axis, or categories (strings, booleans, and lists the user gave). */
   kind: 'number' | 'category';
-  /** A log axis: a log-distributed parameter, or a list of positive numbers spanning 100× or more. */
+  /** A log axis: a log-distributed parameter, or a list of positive numbers spanning 10× or more. */
   log: boolean;
   /** The values the trials took, sorted (categories in the file's order where it gives one). */
   values: ParamValue[];
@@ -87,7 +87,8 @@ export interface ReportSweep {
   epochs: { trained: number; planned: number; saved: number };
   wallSeconds: number | null;
   computeSeconds: number;
-  runStartedAt: string | null;
+  /** When the sweep's first trial started (ISO time), over all its runs. */
+  firstStartedAt: string | null;
   backends: string[];
   adapters: string[];
   provenance: Provenance | null;
@@ -121,8 +122,9 @@ export function reportParams(config: Experiment, trials: { params: Record<string
     const distinct = [...new Set(taken)];
     if (numeric) {
       const nums = (distinct as number[]).sort((a, b) => a - b);
+      // A drawn parameter is on a log axis when its distribution is; a listed one when its values span 10× or more (1e-4, 1e-3, 1e-2).
       const logDistributed = axis?.spec.kind === 'distribution' && LOG_DISTRIBUTIONS.has(axis.spec.distribution);
-      const spansDecades = nums[0] > 0 && nums.at(-1)! / nums[0] >= 100;
+      const spansDecades = axis?.spec.kind !== 'distribution' && nums.length > 1 && nums[0] > 0 && nums.at(-1)! / nums[0] >= 10;
       // A seed is a label, not a quantity: drawn as categories.
       if (name === SEED_PARAM) return [{ name, kind: 'category', log: false, values: nums }];
       return [{ name, kind: 'number', log: logDistributed || spansDecades, values: nums }];
@@ -133,11 +135,11 @@ export function reportParams(config: Experiment, trials: { params: Record<string
   });
 }
 
-function reportTrial(t: BoardTrial): ReportTrial {
+function reportTrial(t: BoardTrial, order: number): ReportTrial {
   return {
     rank: t.rank,
     id: t.id,
-    order: t.seq,
+    order,
     status: t.status,
     params: t.params,
     best_value: t.best_value,
@@ -178,7 +180,9 @@ export function readReportSweep(db: Database.Database, name: string): ReportSwee
     file: string; config: string; run_started_at: string | null; run_finished_at: string | null; updated_at: string;
   };
   const config = JSON.parse(row.config) as Experiment;
-  const trials = board.trials.map(reportTrial);
+  // The trial's number within the sweep (its row number counts every sweep of the database).
+  const orderOf = new Map([...board.trials].sort((a, b) => a.seq - b.seq).map((t, i) => [t.id, i + 1]));
+  const trials = board.trials.map((t) => reportTrial(t, orderOf.get(t.id)!));
   const params = reportParams(config, board.trials);
   const sum = totals(board, Date.now());
   const counts: Partial<Record<TrialStatus, number>> = {};
@@ -232,7 +236,8 @@ export function readReportSweep(db: Database.Database, name: string): ReportSwee
     epochs: { trained, planned, saved: Math.max(0, planned - ended.reduce((s, t) => s + t.epochs, 0)) },
     wallSeconds: sum.elapsed,
     computeSeconds: trials.reduce((s, t) => s + t.history.reduce((a, e) => a + (e.seconds ?? 0), 0), 0),
-    runStartedAt: board.sweep.runStartedAt,
+    // Time in the search is counted from its first trial's start: a sweep run again (extended, resumed) keeps its earlier trials' times.
+    firstStartedAt: trials.reduce<string | null>((first, t) => (t.started_at && (first === null || t.started_at < first) ? t.started_at : first), null),
     backends: [...new Set(trials.flatMap((t) => (t.backend ? [t.backend] : [])))],
     adapters,
     provenance: provenanceRow?.provenance ? (JSON.parse(provenanceRow.provenance) as Provenance) : null,

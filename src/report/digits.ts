@@ -11,6 +11,8 @@ import { readTrainedModel, withModel } from '../cli/trained-model.js';
 import type { ReportConfusion } from './data.js';
 
 const CHUNK = 500;
+/** Digits of one confused pair shown before the next pair's. */
+const PER_PAIR = 3;
 
 /** Up to `count` misclassified test digits, the most confused pairs first; or why none could be drawn. */
 export async function misclassifiedDigits(dbPath: string, trialId: string, pairs: ReportConfusion['pairs'], count = 12): Promise<Pick<ReportConfusion, 'digits' | 'digitsNote'>> {
@@ -56,12 +58,22 @@ export async function misclassifiedDigits(dbPath: string, trialId: string, pairs
       });
     }
   });
-  // The most confused pairs first, so the pictures show what the matrix says goes wrong most.
+  // The most confused pairs first, so the pictures show what the matrix says goes wrong most,
+  // but at most PER_PAIR of each while others are left: a dozen 9 → 4 would show one mistake.
   const pairRank = (w: { actual: number; predicted: number }) => {
     const i = pairs.findIndex((p) => p.actual === w.actual && p.predicted === w.predicted);
     return i < 0 ? pairs.length : i;
   };
-  const chosen = wrong.sort((a, b) => pairRank(a) - pairRank(b) || a.item - b.item).slice(0, count);
+  const seen = new Map<string, number>();
+  const turn = (w: { actual: number; predicted: number }) => {
+    const key = `${w.actual}>${w.predicted}`;
+    const n = seen.get(key) ?? 0;
+    seen.set(key, n + 1);
+    return Math.floor(n / PER_PAIR);
+  };
+  const ordered = wrong.sort((a, b) => pairRank(a) - pairRank(b) || a.actual - b.actual || a.predicted - b.predicted || a.item - b.item);
+  const turns = new Map(ordered.map((w) => [w, turn(w)]));
+  const chosen = ordered.sort((a, b) => turns.get(a)! - turns.get(b)! || pairRank(a) - pairRank(b) || a.item - b.item).slice(0, count);
   const digits = chosen.map(({ item, actual, predicted }) => {
     const from = test.indices[item] * size;
     const png = encodeGrayPng(test.pixels.subarray(from, from + size), width, height);

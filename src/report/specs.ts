@@ -37,7 +37,11 @@ const base = (title: string, subtitle?: string | string[]): Spec => ({
 export const paramField = (i: number) => `p${i}`;
 
 const isAccuracy = (metric: string) => metric.endsWith('_acc');
-const metricFormat = (metric: string) => (isAccuracy(metric) ? '.2%' : '.4f');
+/** Accuracies as percentages; losses to 3 significant digits (a diverged 1.4e+6 stays short). */
+const LOSS_FORMAT = '.3~g';
+const metricFormat = (metric: string) => (isAccuracy(metric) ? '.2%' : LOSS_FORMAT);
+/** An × (Vega's 'cross' is a +): where the rule stopped a trial. */
+const CROSS = 'M -1 -1 L 1 1 M 1 -1 L -1 1';
 
 /** The values of the swept parameters of a trial under their plot field names. */
 function paramFields(params: ReportParam[], t: ReportTrial): Record<string, string | number | boolean | null> {
@@ -69,13 +73,17 @@ export interface Datasets {
   trials: Record<string, unknown>[];
 }
 
+/** A fixed position in 0.15..0.85 from a trial's id (hex), so a report drawn again puts each point where it was. */
+const jitter = (id: string) => 0.15 + 0.7 * (parseInt(id.slice(0, 6), 16) / 0xffffff || 0.5);
+
 export function datasets(sweep: ReportSweep): Datasets {
   return {
     epochs: sweep.trials.flatMap((t) => {
       const fields = paramFields(sweep.params, t);
-      return t.history.map((e) => ({ trial: t.id, ...e, leader: t.id === sweep.leader, pruned: t.status === 'pruned' && e.epoch === t.epochs, status: t.status, ...fields }));
+      const single = t.history.length === 1;
+      return t.history.map((e) => ({ trial: t.id, ...e, leader: t.id === sweep.leader, pruned: t.status === 'pruned' && e.epoch === t.epochs, single, status: t.status, ...fields }));
     }),
-    trials: sweep.trials.map((t) => ({ trial: t.id, order: t.order, value: t.best_value, test_acc: t.test_acc, status: t.status, leader: t.id === sweep.leader, ...paramFields(sweep.params, t) })),
+    trials: sweep.trials.map((t) => ({ trial: t.id, order: t.order, jitter: jitter(t.id), value: t.best_value, test_acc: t.test_acc, status: t.status, leader: t.id === sweep.leader, ...paramFields(sweep.params, t) })),
   };
 }
 
@@ -89,7 +97,7 @@ export function withDatasets(spec: Spec, tables: Datasets): Spec {
 /** The y column and title of a learning curve panel. */
 function curveOf(sweep: ReportSweep, field: CurveField): { column: string; title: string; format: string } {
   if (field === 'metric') return { column: sweep.metric, title: sweep.metric === 'val_acc' ? 'validation accuracy' : sweep.metric === 'val_loss' ? 'validation loss' : sweep.metric, format: metricFormat(sweep.metric) };
-  return { column: field, title: field === 'val_loss' ? 'validation loss' : 'training loss', format: '.4f' };
+  return { column: field, title: field === 'val_loss' ? 'validation loss' : 'training loss', format: LOSS_FORMAT };
 }
 
 /**
@@ -102,6 +110,7 @@ export function curvesSpec(sweep: ReportSweep, field: CurveField, colorBy: strin
   const tooltip = trialTooltip(sweep.params, [{ field: 'epoch', type: 'quantitative' }, { field: 'value', title, type: 'quantitative', format }, { field: 'status' }]);
   const x = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } };
   const y = { field: 'value', type: 'quantitative', title, scale: { zero: false }, axis: { format } };
+  const color = { ...colorEncoding(sweep.params, colorBy), legend: { orient: 'bottom', direction: 'horizontal' } };
   return {
     ...base(title, field === 'metric' ? `one line per trial; leader in bold black${sweep.rule ? '; × where the rule stopped a trial' : ''}` : undefined),
     width: WIDTH,
@@ -112,14 +121,18 @@ export function curvesSpec(sweep: ReportSweep, field: CurveField, colorBy: strin
     layer: [
       {
         mark: { type: 'line', strokeWidth: 1.5, opacity: 0.8 },
-        encoding: { x, y, detail: { field: 'trial' }, color: { ...colorEncoding(sweep.params, colorBy), legend: { orient: 'bottom', direction: 'horizontal' } }, tooltip },
+        encoding: { x, y, detail: { field: 'trial' }, color, tooltip },
       },
       // Only layers with something to draw: an empty one makes Vega warn of an infinite extent.
       ...(sweep.leader && sweep.trials.some((t) => t.id === sweep.leader && t.history.length)
         ? [{ transform: [{ filter: 'datum.leader' }], mark: { type: 'line', strokeWidth: 4, color: 'black', opacity: 0.9 }, encoding: { x, y, tooltip } }]
         : []),
       ...(sweep.trials.some((t) => t.status === 'pruned' && t.epochs > 0)
-        ? [{ transform: [{ filter: 'datum.pruned' }], mark: { type: 'point', shape: 'cross', size: 60, color: '#d62728', filled: true }, encoding: { x, y, tooltip } }]
+        ? [{ transform: [{ filter: 'datum.pruned' }], mark: { type: 'point', shape: CROSS, size: 50, strokeWidth: 2, color: '#d62728', filled: false }, encoding: { x, y, tooltip } }]
+        : []),
+      // A line of one point draws nothing: trials stopped after their first epoch are dots.
+      ...(sweep.trials.some((t) => t.history.length === 1)
+        ? [{ transform: [{ filter: 'datum.single' }], mark: { type: 'point', filled: true, size: 30 }, encoding: { x, y, color, tooltip } }]
         : []),
     ],
   };
@@ -200,8 +213,8 @@ export function parallelSpec(sweep: ReportSweep): Spec {
 export function scatterSpec(sweep: ReportSweep, param: ReportParam): Spec {
   const field = paramField(sweep.params.indexOf(param));
   const x = param.kind === 'number'
-    ? { field, type: 'quantitative', title: param.name + (param.log ? ' (log)' : ''), scale: param.log ? { type: 'log' } : { zero: false } }
-    : { field, type: 'nominal', title: param.name, sort: param.values.map(String), axis: { labelAngle: 0 } };
+    ? { field, type: 'quantitative', title: param.name + (param.log ? ' (log)' : ''), scale: param.log ? { type: 'log', padding: 8 } : { zero: false, padding: 8 } }
+    : { field, type: 'nominal', title: param.name, sort: param.values.map(String), axis: { labelAngle: 0 }, scale: { paddingInner: 0.3, paddingOuter: 0.2 } };
   return {
     ...base(`best ${sweep.metric} by ${param.name}`),
     width: 260,
@@ -211,8 +224,9 @@ export function scatterSpec(sweep: ReportSweep, param: ReportParam): Spec {
     mark: { type: 'point', filled: true, size: 50, opacity: 0.75 },
     encoding: {
       x,
-      ...(param.kind === 'category' ? { xOffset: { field: 'order', type: 'quantitative', scale: { nice: false } } } : {}),
-      y: { field: 'value', type: 'quantitative', title: `best ${sweep.metric}`, scale: { zero: false }, axis: { format: metricFormat(sweep.metric) } },
+      // Points of one category spread across its band (by a fixed jitter per trial), centred on its tick.
+      ...(param.kind === 'category' ? { xOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [0, 1] } } } : {}),
+      y: { field: 'value', type: 'quantitative', title: `best ${sweep.metric}`, scale: { zero: false, padding: 8 }, axis: { format: metricFormat(sweep.metric) } },
       color: statusColor(sweep),
       shape: { condition: { test: 'datum.leader', value: 'diamond' }, value: 'circle' },
       tooltip: trialTooltip(sweep.params, [{ field: 'value', title: sweep.metric, type: 'quantitative', format: metricFormat(sweep.metric) }, { field: 'status' }]),
@@ -277,7 +291,7 @@ export function groupsSpec(sweep: ReportSweep): Spec | null {
 /** Best value so far after each trial ended, against trial order or minutes since the run began. */
 export function bestSoFarSpec(sweep: ReportSweep, by: 'trial' | 'time'): Spec | null {
   const better = (a: number, b: number) => (sweep.goal === 'maximize' ? a > b : a < b);
-  const start = sweep.runStartedAt ? Date.parse(sweep.runStartedAt) : NaN;
+  const start = sweep.firstStartedAt ? Date.parse(sweep.firstStartedAt) : NaN;
   const ended = sweep.trials
     .filter((t) => t.best_value !== null && Number.isFinite(t.best_value) && (by === 'trial' || t.finished_at))
     .map((t) => ({ t, x: by === 'trial' ? t.order : (Date.parse(t.finished_at!) - start) / 60_000 }))
@@ -289,7 +303,7 @@ export function bestSoFarSpec(sweep: ReportSweep, by: 'trial' | 'time'): Spec | 
     if (best === null || better(t.best_value!, best)) best = t.best_value!;
     return { x, value: t.best_value, best, trial: t.id, status: t.status };
   });
-  const xTitle = by === 'trial' ? 'trial (in the order they were proposed)' : 'minutes since the run started';
+  const xTitle = by === 'trial' ? 'trial (in the order they were proposed)' : 'minutes since the first trial started';
   const format = metricFormat(sweep.metric);
   const x = { field: 'x', type: 'quantitative', title: xTitle, ...(by === 'trial' ? { axis: { tickMinStep: 1, format: 'd' } } : {}) };
   return {
@@ -316,7 +330,7 @@ export function stopsSpec(sweep: ReportSweep): Spec | null {
     data: { values },
     mark: { type: 'bar', color: '#f58518' },
     encoding: {
-      x: { field: 'epoch', type: 'ordinal', title: 'stopped after epoch' },
+      x: { field: 'epoch', type: 'ordinal', title: 'stopped after epoch', axis: { labelAngle: 0 } },
       y: { aggregate: 'count', type: 'quantitative', title: 'trials', axis: { tickMinStep: 1, format: 'd' } },
       tooltip: [{ field: 'epoch', title: 'after epoch' }, { aggregate: 'count', title: 'trials' }],
     },
@@ -372,9 +386,9 @@ export function trialCurvesSpec(ids: string[]): Spec {
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1, format: 'd' } },
-      y: { field: 'value', type: 'quantitative', title: name, scale: { zero: false }, axis: { format: name === 'accuracy' ? '.1%' : '.3f' } },
+      y: { field: 'value', type: 'quantitative', title: name, scale: { zero: false }, axis: { format: name === 'accuracy' ? '.1%' : LOSS_FORMAT } },
       color: several ? { field: 'trial', type: 'nominal', scale: { domain: ids }, legend: { symbolType: 'stroke', symbolStrokeWidth: 3 } } : { field: 'split', type: 'nominal', title: null, legend: { symbolType: 'stroke', symbolStrokeWidth: 2 } },
-      strokeDash: { field: 'split', type: 'nominal', title: several ? 'split' : null, scale: { domain: ['training', 'validation'], range: [[4, 3], [1, 0]] }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2 } },
+      strokeDash: { field: 'split', type: 'nominal', title: several ? 'split' : null, scale: { domain: ['training', 'validation'], range: [[4, 3], [1, 0]] }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolStrokeColor: '#333' } },
       detail: { field: 'series' },
       tooltip: [{ field: 'trial' }, { field: 'series' }, { field: 'epoch' }, { field: 'value', type: 'quantitative', format: '.4f' }],
     },
