@@ -221,7 +221,7 @@ export function readReportSweep(db: Database.Database, name: string): ReportSwee
   const notes: string[] = [];
   if (!trials.some((t) => t.status === 'completed')) notes.push('No trial of this sweep has completed yet: the report shows what there is so far.');
   if (board.sweep.status === 'running' && !board.sweep.processGone) notes.push('The sweep was still running when this report was written.');
-  if (board.sweep.processGone) notes.push('The run of this sweep was killed before it finished; running it again resumes it.');
+  if (board.sweep.processGone) notes.push('The run of this sweep was killed before it finished: its trials shown running were cut off (each keeps its last checkpoint); running the file again resumes them.');
   return {
     name,
     description: config.description ?? null,
