@@ -151,11 +151,11 @@ describe('sweep report of a 100-trial adaptive sweep (synthetic database)', () =
     // One rule per parameter plus the metric's; one line per trial with a value.
     expect((await marks(opened.page, 'parallel', 'rule', 0)).items).toBe(params + 1);
     expect((await marks(opened.page, 'parallel', 'line', 1)).groups).toBe(100);
-    for (let p = 0; p < params; p++) expect((await marks(opened.page, `scatter-${p}`, 'symbol')).items).toBe(100);
+    for (const p of ['optimizer.lr', 'model.pooling', 'model.dropout', 'training.batch_size']) expect((await marks(opened.page, `scatter-${p}`, 'symbol')).items).toBe(100);
     expect((await marks(opened.page, 'importance', 'rect', 0)).items).toBe(params);
     // A log axis for the log-distributed learning rate, not for the uniform dropout, though its draws span 100×.
-    expect(await opened.page.locator('.chart[data-chart="scatter-0"] svg').textContent()).toContain('optimizer.lr (log)');
-    const dropout = await opened.page.locator('.chart[data-chart="scatter-2"] svg').textContent();
+    expect(await opened.page.locator('.chart[data-chart="scatter-optimizer.lr"] svg').textContent()).toContain('optimizer.lr (log)');
+    const dropout = await opened.page.locator('.chart[data-chart="scatter-model.dropout"] svg').textContent();
     expect(dropout).toContain('model.dropout');
     expect(dropout).not.toContain('(log)');
     const method = await opened.page.locator('.chart[data-chart="importance"] svg').textContent();
@@ -215,6 +215,19 @@ describe('sweep report of a 100-trial adaptive sweep (synthetic database)', () =
     expect(await detail.locator('svg g.mark-line.role-mark').count()).toBe(4);
     await leader.click();
     expect(await detail.isHidden()).toBe(true);
+  });
+
+  it('tells a point\'s values on hover', async () => {
+    const { page } = opened;
+    const point = page.locator('.chart[data-chart="scatter-optimizer.lr"] svg g.mark-symbol path').first();
+    await point.scrollIntoViewIfNeeded();
+    await point.hover({ force: true });
+    const tooltip = page.locator('#vg-tooltip-element');
+    await tooltip.waitFor({ state: 'visible', timeout: 5_000 });
+    const text = (await tooltip.textContent()) ?? '';
+    expect(text).toMatch(/trial\s*[0-9a-f]{12}/);
+    expect(text).toContain('optimizer.lr');
+    expect(text).toContain('val_acc');
   });
 
   it('recolours the learning curves by the parameter picked', async () => {
@@ -295,7 +308,7 @@ describe('sweep report of a real sweep, and the same plots as PNG files', () => 
     expect(r.code).toBe(0);
     expect(existsSync('report.html')).toBe(false); // --png alone writes no HTML
     const files = readdirSync(pngs).sort();
-    expect(files).toEqual(expect.arrayContaining(['smoke-curves-metric.png', 'smoke-confusion.png', 'smoke-parallel.png', 'smoke-scatter-0.png']));
+    expect(files).toEqual(expect.arrayContaining(['smoke-curves-metric.png', 'smoke-confusion.png', 'smoke-parallel.png', 'smoke-scatter-model.pooling.png']));
     for (const f of files) expect(readFileSync(join(pngs, f)).subarray(1, 4).toString()).toBe('PNG');
     // Again without --force: refused, nothing replaced.
     const again = await cli('report', '--db', db, '--png', pngs);

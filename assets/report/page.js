@@ -8,6 +8,7 @@
   var EMBED = { actions: false, renderer: 'svg', tooltip: { theme: 'light' } };
 
   function clone(x) { return JSON.parse(JSON.stringify(x)); }
+  function place(row) { return Number(row.getAttribute('data-place')); }
 
   function draw(el, spec, tables) {
     var full = clone(spec);
@@ -45,7 +46,9 @@
           spec.layer.forEach(function (layer) {
             var color = layer.encoding && layer.encoding.color;
             if (!color || !color.field) return;
-            layer.encoding.color = Object.assign({}, sweep.colorEncodings[select.value], color.legend ? { legend: color.legend } : {});
+            var chosen = sweep.colorEncodings[select.value];
+            var legend = Object.assign({}, chosen.legend || {}, color.legend ? { orient: color.legend.orient, direction: color.legend.direction } : {});
+            layer.encoding.color = Object.assign({}, chosen, { legend: legend });
           });
           el.setAttribute('data-drawn', 'false');
           draw(el, spec, sweep.datasets);
@@ -67,9 +70,10 @@
           var x = a.cells[column].getAttribute('data-value');
           var y = b.cells[column].getAttribute('data-value');
           // Missing values last, whichever the direction.
-          if (x === '' || y === '') return (x === '' ? 1 : 0) - (y === '' ? 1 : 0);
+          if (x === '' || y === '') return (x === '' ? 1 : 0) - (y === '' ? 1 : 0) || place(a) - place(b);
           var order = numeric ? Number(x) - Number(y) : x.localeCompare(y, undefined, { numeric: true });
-          return descending ? -order : order;
+          // Ties keep the leaderboard's order.
+          return (descending ? -order : order) || place(a) - place(b);
         });
         rows.forEach(function (row) {
           var detail = row.nextElementSibling;

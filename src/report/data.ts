@@ -196,7 +196,8 @@ export function readReportSweep(db: Database.Database, name: string): ReportSwee
   const varied = params.filter((p) => p.values.length > 1 && p.name !== SEED_PARAM);
   const importance = varied.length ? parameterImportance({ rows, params: varied.map((p) => ({ name: p.name, log: p.log })), seed: 0 }) : null;
   const top = importance?.importances.reduce((a, b) => (b.importance > a.importance ? b : a), importance.importances[0]);
-  const colorBy = (top && top.importance > 0 ? top.name : varied[0]?.name) ?? params[0]?.name ?? null;
+  // Coloured by what matters most; only a parameter that varies tells trials apart.
+  const colorBy = (top && top.importance > 0 ? top.name : varied[0]?.name) ?? params.find((p) => p.values.length > 1)?.name ?? null;
 
   let groups: ReportGroup[] | null = null;
   if (hasRepeats(board)) {

@@ -10,7 +10,7 @@ import { join, dirname } from 'node:path';
 import { metricValue, num, pct, rate } from '../cli/format.js';
 import { valueText } from '../config/load.js';
 import type { ReportParam, ReportSweep, ReportTrial } from './data.js';
-import { colorEncoding, datasets, sweepCharts, trialCurvesSpec, type Spec } from './specs.js';
+import { colorEncoding, datasets, scatterName, sweepCharts, trialCurvesSpec, type Spec } from './specs.js';
 
 const require = createRequire(import.meta.url);
 const ASSETS = new URL('../../assets/report/', import.meta.url);
@@ -88,7 +88,7 @@ function leaderboardColumns(sweep: ReportSweep): Column[] {
 
 function detailHtml(sweep: ReportSweep, t: ReportTrial, span: number): string {
   const headers = ['epoch', 'train_loss', 'train_acc', 'val_loss', 'val_acc', 'lr', 'seconds'];
-  const rows = t.history.map((e) => [String(e.epoch), num(e.train_loss), pct(e.train_acc), num(e.val_loss), pct(e.val_acc), e.lr === null ? '—' : String(e.lr), e.seconds === null ? '—' : e.seconds.toFixed(1)]);
+  const rows = t.history.map((e) => [String(e.epoch), num(e.train_loss), pct(e.train_acc), num(e.val_loss), pct(e.val_acc), e.lr === null ? '—' : valueText(e.lr), e.seconds === null ? '—' : e.seconds.toFixed(1)]);
   const epochs = rows.length
     ? `<table class="epochs"><thead><tr>${headers.map((h) => `<th class="num">${h}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td class="num">${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`
     : '<p class="muted">no epoch finished</p>';
@@ -106,9 +106,9 @@ function leaderboardHtml(sweep: ReportSweep): string {
   const columns = leaderboardColumns(sweep);
   const head = columns.map((c) => `<th data-key="${escapeHtml(c.key)}" data-type="${c.type}"${c.type === 'number' ? ' class="num"' : ''} title="sort by ${escapeHtml(c.header)}">${escapeHtml(c.header)}</th>`).join('');
   const body = sweep.trials
-    .map((t) => {
+    .map((t, place) => {
       const cells = columns.map((c) => `<td data-value="${escapeHtml(c.value(t))}"${c.type === 'number' ? ' class="num"' : ''}${c.key === 'status' ? ` class="status-${escapeHtml(t.status)}"` : ''}>${escapeHtml(c.text(t))}</td>`).join('');
-      return `<tr class="trial${t.id === sweep.leader ? ' leader' : ''}" data-trial="${t.id}" aria-expanded="false">${cells}</tr>\n${detailHtml(sweep, t, columns.length)}`;
+      return `<tr class="trial${t.id === sweep.leader ? ' leader' : ''}" data-trial="${t.id}" data-place="${place}" aria-expanded="false">${cells}</tr>\n${detailHtml(sweep, t, columns.length)}`;
     })
     .join('\n');
   return `<div class="scroll board"><table class="leaderboard"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
@@ -142,7 +142,7 @@ const chart = (name: string, spec: Spec | null | undefined, empty: string) => (s
 
 function sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spec | null>): string {
   const varied = sweep.params.filter((p) => p.values.length > 1);
-  const options = sweep.params.map((p) => `<option value="${escapeHtml(p.name)}"${p.name === sweep.colorBy ? ' selected' : ''}>${escapeHtml(p.name)}</option>`).join('');
+  const options = varied.map((p) => `<option value="${escapeHtml(p.name)}"${p.name === sweep.colorBy ? ' selected' : ''}>${escapeHtml(p.name)}</option>`).join('');
   const parts: string[] = [
     `<h2>sweep ${escapeHtml(sweep.name)}</h2>`,
     sweep.description ? `<p>${escapeHtml(sweep.description)}</p>` : '',
@@ -151,7 +151,7 @@ function sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spe
     '<h3>Leaderboard</h3><p class="muted">Click a column to sort, a trial to open its config, epochs and curves.</p>',
     leaderboardHtml(sweep),
     '<h3>Learning curves</h3>',
-    sweep.params.length ? `<label class="color-by">colour by <select class="color-by">${options}</select></label>` : '',
+    varied.length > 1 ? `<label class="color-by">colour by <select class="color-by">${options}</select></label>` : '',
     `<div class="charts">${chart('curves-metric', charts['curves-metric'], '')}${chart('curves-val_loss', charts['curves-val_loss'], '')}${chart('curves-train_loss', charts['curves-train_loss'], '')}</div>`,
   ];
   if (!sweep.trials.some((t) => t.history.length)) parts.push('<p class="muted">No epoch has finished yet: no curves to draw.</p>');
@@ -159,9 +159,10 @@ function sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spe
     parts.push(
       '<h3>Where the good configurations lie</h3>',
       `<div class="scroll">${chart('parallel', charts.parallel, 'no trial has a value yet')}</div>`,
-      `<div class="charts">${varied.map((p) => chart(`scatter-${sweep.params.indexOf(p)}`, charts[`scatter-${sweep.params.indexOf(p)}`], '')).join('')}</div>`,
+      `<div class="charts">${varied.map((p) => chart(scatterName(p), charts[scatterName(p)], '')).join('')}</div>`,
       '<h3>What matters</h3>',
       sweep.importance?.warning ? `<p class="warning">${escapeHtml(sweep.importance.warning)}</p>` : '',
+      sweep.groups ? '<p class="muted">The seed is left out here: repeats over seeds are compared below.</p>' : '',
       chart('importance', charts.importance, (sweep.importance?.importances.length ?? 0) > 1 ? 'too few trials with a value to say' : ''),
     );
   }

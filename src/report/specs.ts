@@ -45,7 +45,14 @@ const CROSS = 'M -1 -1 L 1 1 M 1 -1 L -1 1';
 
 /** The values of the swept parameters of a trial under their plot field names. */
 function paramFields(params: ReportParam[], t: ReportTrial): Record<string, string | number | boolean | null> {
-  return Object.fromEntries(params.map((p, i) => [paramField(i), p.kind === 'category' ? String(t.params[p.name] ?? '') : (t.params[p.name] ?? null)]));
+  return Object.fromEntries(
+    params.flatMap((p, i) => {
+      const v = t.params[p.name];
+      if (p.kind === 'category') return [[paramField(i), String(v ?? '')]];
+      // Log parameters also by their log10, which colour scales linearly (Vega draws a log colour scale's legend as dozens of dots).
+      return p.log ? [[paramField(i), v ?? null], [`${paramField(i)}_log10`, typeof v === 'number' && v > 0 ? Math.log10(v) : null]] : [[paramField(i), v ?? null]];
+    }),
+  );
 }
 
 /** The colour encoding for a parameter: a sequential scale for numbers (log where the parameter is), categories otherwise. */
@@ -54,7 +61,9 @@ export function colorEncoding(params: ReportParam[], name: string | null): Spec 
   if (i < 0) return { value: '#4c78a8' };
   const p = params[i];
   return p.kind === 'number'
-    ? { field: paramField(i), type: 'quantitative', title: p.name, scale: { type: p.log ? 'log' : 'linear', scheme: 'viridis' } }
+    ? p.log
+      ? { field: `${paramField(i)}_log10`, type: 'quantitative', title: `${p.name} (log)`, scale: { scheme: 'viridis' }, legend: { labelExpr: "format(pow(10, datum.value), '.1~e')" } }
+      : { field: paramField(i), type: 'quantitative', title: p.name, scale: { scheme: 'viridis', zero: false } }
     : { field: paramField(i), type: 'nominal', title: p.name, scale: { domain: p.values.map(String), scheme: p.values.length > 10 ? 'category20' : 'tableau10' } };
 }
 
@@ -109,8 +118,10 @@ export function curvesSpec(sweep: ReportSweep, field: CurveField, colorBy: strin
   const { column, title, format } = curveOf(sweep, field);
   const tooltip = trialTooltip(sweep.params, [{ field: 'epoch', type: 'quantitative' }, { field: 'value', title, type: 'quantitative', format }, { field: 'status' }]);
   const x = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } };
-  const y = { field: 'value', type: 'quantitative', title, scale: { zero: false }, axis: { format } };
-  const color = { ...colorEncoding(sweep.params, colorBy), legend: { orient: 'bottom', direction: 'horizontal' } };
+  // Padded, so trials at the extremes (chance level, 10%) are not hidden on the axis line.
+  const y = { field: 'value', type: 'quantitative', title, scale: { zero: false, padding: 6 }, axis: { format } };
+  const byParam = colorEncoding(sweep.params, colorBy);
+  const color = { ...byParam, legend: { ...(byParam.legend as Spec | undefined), orient: 'bottom', direction: 'horizontal' } };
   return {
     ...base(title, field === 'metric' ? `one line per trial; leader in bold black${sweep.rule ? '; × where the rule stopped a trial' : ''}` : undefined),
     width: WIDTH,
@@ -152,7 +163,6 @@ function position(p: ReportParam, v: string | number | boolean | undefined): num
 }
 
 const metricLabel = (metric: string, v: number) => (isAccuracy(metric) ? `${(v * 100).toFixed(2)}%` : v.toFixed(4));
-const shortNumber = (v: number) => (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(1) : String(+v.toPrecision(3)));
 
 /**
  * Parallel coordinates: an axis per swept parameter and one for the metric, a line per trial
@@ -177,13 +187,17 @@ export function parallelSpec(sweep: ReportSweep): Spec {
     const p = a.param;
     if (p.kind === 'category') return p.values.map((v) => ({ axis: a.name, pos: position(p, v)!, label: String(v) }));
     const nums = p.values as number[];
-    return [{ axis: a.name, pos: 0, label: shortNumber(nums[0]) }, { axis: a.name, pos: 1, label: shortNumber(nums.at(-1)!) }];
+    // One format for both ends of an axis: exponents for both if either needs one.
+    const ends = [nums[0], nums.at(-1)!];
+    const exponent = ends.some((v) => Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3));
+    const label = (v: number) => (exponent ? v.toExponential(1) : String(+v.toPrecision(3)));
+    return [{ axis: a.name, pos: 0, label: label(ends[0]) }, { axis: a.name, pos: 1, label: label(ends[1]) }];
   });
-  const x = { field: 'axis', type: 'nominal', sort: axes.map((a) => a.name), title: null, axis: { labelAngle: 0, orient: 'bottom', domain: false, ticks: false, labelLimit: 120 } };
+  const x = { field: 'axis', type: 'nominal', sort: axes.map((a) => a.name), title: null, axis: { labelAngle: 0, orient: 'bottom', domain: false, ticks: false, labelLimit: 160, labelFontSize: 10 } };
   const y = { field: 'pos', type: 'quantitative', axis: null, scale: { domain: [0, 1] } };
   return {
     ...base('Parallel coordinates', `one line per trial with a value; colour: best ${sweep.metric}`),
-    width: Math.max(WIDTH, 130 * axes.length),
+    width: Math.max(WIDTH, 160 * axes.length),
     height: HEIGHT,
     layer: [
       {
@@ -294,18 +308,21 @@ export function bestSoFarSpec(sweep: ReportSweep, by: 'trial' | 'time'): Spec | 
   const start = sweep.firstStartedAt ? Date.parse(sweep.firstStartedAt) : NaN;
   const ended = sweep.trials
     .filter((t) => t.best_value !== null && Number.isFinite(t.best_value) && (by === 'trial' || t.finished_at))
-    .map((t) => ({ t, x: by === 'trial' ? t.order : (Date.parse(t.finished_at!) - start) / 60_000 }))
+    .map((t) => ({ t, x: by === 'trial' ? t.order : (Date.parse(t.finished_at!) - start) / 1000 }))
     .filter((r) => Number.isFinite(r.x))
     .sort((a, b) => a.x - b.x);
   if (ended.length === 0) return null;
+  // Seconds for a short search, minutes for a longer one.
+  const minutes = by === 'time' && Math.max(...ended.map((r) => r.x)) > 180;
   let best: number | null = null;
-  const values = ended.map(({ t, x }) => {
+  const values = ended.map(({ t, x: raw }) => {
+    const x = minutes ? raw / 60 : raw;
     if (best === null || better(t.best_value!, best)) best = t.best_value!;
     return { x, value: t.best_value, best, trial: t.id, status: t.status };
   });
-  const xTitle = by === 'trial' ? 'trial (in the order they were proposed)' : 'minutes since the first trial started';
+  const xTitle = by === 'trial' ? 'trial (in the order they were proposed)' : `${minutes ? 'minutes' : 'seconds'} since the first trial started`;
   const format = metricFormat(sweep.metric);
-  const x = { field: 'x', type: 'quantitative', title: xTitle, ...(by === 'trial' ? { axis: { tickMinStep: 1, format: 'd' } } : {}) };
+  const x = { field: 'x', type: 'quantitative', title: xTitle, axis: by === 'trial' ? { tickMinStep: 1, format: 'd' } : { format: '~g', labelOverlap: 'greedy' } };
   return {
     ...base(`Best ${sweep.metric} so far, by ${by === 'trial' ? 'trial' : 'time'}`),
     width: 300,
@@ -388,13 +405,14 @@ export function trialCurvesSpec(ids: string[]): Spec {
       x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1, format: 'd' } },
       y: { field: 'value', type: 'quantitative', title: name, scale: { zero: false }, axis: { format: name === 'accuracy' ? '.1%' : LOSS_FORMAT } },
       color: several ? { field: 'trial', type: 'nominal', scale: { domain: ids }, legend: { symbolType: 'stroke', symbolStrokeWidth: 3 } } : { field: 'split', type: 'nominal', title: null, legend: { symbolType: 'stroke', symbolStrokeWidth: 2 } },
-      strokeDash: { field: 'split', type: 'nominal', title: several ? 'split' : null, scale: { domain: ['training', 'validation'], range: [[4, 3], [1, 0]] }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolStrokeColor: '#333' } },
+      // With several trials the colours are theirs and the subtitle names the dashes (Vega-Lite draws a dash legend without strokes).
+      strokeDash: { field: 'split', type: 'nominal', scale: { domain: ['training', 'validation'], range: [[4, 3], [1, 0]] }, legend: several ? null : { title: null, symbolType: 'stroke', symbolStrokeWidth: 2 } },
       detail: { field: 'series' },
       tooltip: [{ field: 'trial' }, { field: 'series' }, { field: 'epoch' }, { field: 'value', type: 'quantitative', format: '.4f' }],
     },
   });
   return {
-    ...base(several ? `Trials ${ids.join(', ')}` : `Trial ${ids[0] ?? ''}`),
+    ...base(several ? `Trials ${ids.join(', ')}` : `Trial ${ids[0] ?? ''}`, several ? 'solid: validation; dashed: training' : undefined),
     data: { name: 'epochs' },
     transform: [
       // Trial ids are hex digits: safe inside the expression's string.
@@ -408,6 +426,9 @@ export function trialCurvesSpec(ids: string[]): Spec {
   };
 }
 
+/** A scatter's chart name (and PNG file name): by its parameter's path. */
+export const scatterName = (p: ReportParam) => `scatter-${p.name}`;
+
 /** The charts of one sweep's report, in the order the page shows them; null where a chart has nothing to draw. */
 export function sweepCharts(sweep: ReportSweep): Record<string, Spec | null> {
   const varied = sweep.params.filter((p) => p.values.length > 1);
@@ -419,7 +440,7 @@ export function sweepCharts(sweep: ReportSweep): Record<string, Spec | null> {
     'curves-val_loss': epochs ? curvesSpec(sweep, 'val_loss', sweep.colorBy) : null,
     'curves-train_loss': epochs ? curvesSpec(sweep, 'train_loss', sweep.colorBy) : null,
     parallel: varied.length && valued ? parallelSpec(sweep) : null,
-    ...Object.fromEntries(varied.map((p) => [`scatter-${sweep.params.indexOf(p)}`, valued ? scatterSpec(sweep, p) : null])),
+    ...Object.fromEntries(varied.map((p) => [scatterName(p), valued ? scatterSpec(sweep, p) : null])),
     importance: importanceSpec(sweep),
     groups: groupsSpec(sweep),
     'best-by-trial': sweep.adaptive ? bestSoFarSpec(sweep, 'trial') : null,
