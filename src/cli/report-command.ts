@@ -69,9 +69,10 @@ async function drawDigits(dbPath: string, sweeps: ReportSweep[]): Promise<void> 
 
 /** Every chart of every sweep as `<sweep>-<chart>.png`; existing files are replaced only with --force. */
 async function writePngs(sweeps: ReportSweep[], dir: string, force: boolean): Promise<string[]> {
-  const files = sweeps.flatMap((sweep) =>
-    Object.entries(sweepCharts(sweep)).flatMap(([name, spec]) => (spec ? [{ path: join(dir, `${fileSafe(sweep.name)}-${name}.png`), spec: withDatasets(spec, datasets(sweep)) }] : [])),
-  );
+  const files = sweeps.flatMap((sweep) => {
+    const tables = datasets(sweep);
+    return Object.entries(sweepCharts(sweep)).flatMap(([name, spec]) => (spec ? [{ path: join(dir, `${fileSafe(sweep.name)}-${name}.png`), spec: withDatasets(spec, tables) }] : []));
+  });
   const existing = files.filter((f) => existsSync(f.path));
   if (existing.length && !force) throw new UserError({ file: existing[0].path, message: `--png: already exists${existing.length > 1 ? ` (and ${existing.length - 1} more of this report's files)` : ''}; give another folder, or --force to replace them` });
   mkdirSync(dir, { recursive: true });

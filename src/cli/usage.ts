@@ -18,7 +18,6 @@ export const USAGE = `usage:
       one self-contained HTML file of a sweep (or several side by side): leaderboard, learning
       curves, parallel coordinates, parameter importance, seeds statistics, the best model's errors
   sweep runs show ID [--plot FILE.png]   one trial: config, epoch table, curves
-
   sweep runs best [--sweep NAME]
       the best trial of each sweep
   sweep runs compare ID ID... [--plot FILE.png]   config differences and metrics side by side

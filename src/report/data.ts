@@ -216,7 +216,12 @@ export function readReportSweep(db: Database.Database, name: string): ReportSwee
   }
 
   // The best completed trial with a stored confusion matrix: the leader, unless it ended without a test.
-  const withConfusion = trials.filter((t) => t.status === 'completed' && t.rank !== null).map((t) => confusionOf(db, t.id)).find((c) => c !== null) ?? null;
+  let withConfusion: ReturnType<typeof confusionOf> = null;
+  for (const t of trials) {
+    if (t.status !== 'completed' || t.rank === null) continue;
+    withConfusion = confusionOf(db, t.id);
+    if (withConfusion) break;
+  }
   const provenanceRow = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(leader?.id ?? trials[0]?.id ?? '') as { provenance: string | null } | undefined;
   const adapters = [...new Set(board.trials.flatMap((t) => (t.adapter ? [adapterText(t.adapter)] : [])))];
   const notes: string[] = [];

@@ -4,7 +4,7 @@
  * run over its test split on wasm, as `sweep evaluate` does.
  */
 import { tensor4d, tidy } from '@tensorflow/tfjs';
-import { loadDataset } from '../data/dataset.js';
+import { gather, loadDataset } from '../data/dataset.js';
 import { prepareDataset, splitOptions } from '../data/sources.js';
 import { encodeGrayPng } from '../util/png.js';
 import { readTrainedModel, withModel } from '../cli/trained-model.js';
@@ -39,17 +39,12 @@ export async function misclassifiedDigits(dbPath: string, trialId: string, pairs
   }
   const { test, height, width } = data;
   const size = height * width;
-  const scale = 1 / (255 * data.std);
-  const shift = data.mean / data.std;
   const wrong: { item: number; actual: number; predicted: number }[] = [];
   await withModel(model, data, async (net) => {
     for (let start = 0; start < test.count; start += CHUNK) {
       const n = Math.min(CHUNK, test.count - start);
-      const images = new Float32Array(n * size);
-      for (let k = 0; k < n; k++) {
-        const from = test.indices[start + k] * size;
-        for (let p = 0; p < size; p++) images[k * size + p] = test.pixels[from + p] * scale - shift;
-      }
+      // Normalised as in training and evaluation.
+      const { images } = gather(data, test, null, start, n);
       const predicted = tidy(() => net.forward(tensor4d(images, [n, height, width, 1]), false).argMax(1));
       const classes = (await predicted.data()) as Int32Array;
       predicted.dispose();
