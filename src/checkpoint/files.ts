@@ -113,10 +113,15 @@ export function findResumePoint(root: string, trialId: string): ResumePoint | nu
       renameSync(path, `${path}.damaged`);
       continue;
     }
-    const files = checkpointEpochs(root, trialId).map((e) => describe(root, trialId, e));
+    const files = checkpointFiles(root, trialId, checkpointEpochs(root, trialId));
     return { checkpoint, files, damaged };
   }
   return null;
+}
+
+/** What the database records of some of a trial's checkpoint files (they exist). */
+export function checkpointFiles(root: string, trialId: string, epochs: number[]): CheckpointFile[] {
+  return epochs.map((e) => describe(root, trialId, e));
 }
 
 /** Temporary files a killed writer left (no writer is at work on a trial about to start). */

@@ -1,17 +1,17 @@
 /**
  * Running a sweep: whenever a worker is free, the search (sweep/search.ts) names the next trial
- * and it goes to a Piscina pool; each worker's events arrive on the trial's own MessagePort and
- * are written by this thread alone, which also answers each epoch with the early-termination
- * rule's verdict on the same port.
+ * and it goes to a trial executor: this machine's Piscina pool (LocalTrials), or agents on other
+ * machines through a queue (queue/queued-trials.ts). Each trial's events come back to this
+ * thread alone, which writes them to the database and answers each epoch with the
+ * early-termination rule's verdict.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import type { Trial } from '../config/experiment.js';
-import { findResumePoint, removeCheckpoints, removeTrialCheckpoints, type Damaged } from '../checkpoint/files.js';
+import { checkpointEpochs, checkpointFiles, findResumePoint, readCheckpoint, removeCheckpoints, removeTrialCheckpoints, type CheckpointFile, type Damaged } from '../checkpoint/files.js';
 import { checkpointsToRemove, type KeepPolicy } from '../checkpoint/retention.js';
 import type { EpochMetrics } from '../train/loop.js';
 import type { RunWriter, TrialStatus } from '../store/writer.js';
-import { isTerminal, type PoolData, type TerminalEvent, type TrialTask, type Verdict, type WorkerEvent } from '../worker/messages.js';
+import { isTerminal, type TerminalEvent, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
+import { TrialPool, type PoolTask } from '../worker/trial-pool.js';
 import type { Assignment } from './grid.js';
 import type { SweepSearch } from './search.js';
 
@@ -61,37 +61,76 @@ export interface SweepOutcome {
   stopped: boolean;
 }
 
-/** A judged trial's port, answered after each of its epochs is stored. */
-type Ports = Map<string, MessagePort>;
+/**
+ * Where trials train. The runner asks for a slot before it asks the search for a trial, so an
+ * adaptive method chooses each trial knowing every result so far, and never more trials are out
+ * than the executor can train (plus what it buffers).
+ */
+export interface TrialExecutor {
+  /** How many trials may be out at once at most: the runner keeps one search loop per slot. */
+  readonly slots: number;
+  /** Waits for a free slot; the returned function gives it back. */
+  reserve(): Promise<() => void>;
+  /**
+   * Starts one attempt at a trial; its events go to `onEvent` in order, which settles once the
+   * event is stored. A trial whose task ends without a terminal event died with it (`ended`
+   * settles with why).
+   */
+  start(trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent) => Promise<void>): PoolTask;
+  /** Asks every running trial to end after its current batch; trials not started stay queued. */
+  stop(): void;
+  /** Ends everything at once (trials mid-batch); settles when it is all gone. */
+  destroy(): Promise<void>;
+}
 
-const WORKER_FILE = new URL('../worker/trial-worker.js', import.meta.url);
+/** This machine's pool: `workers` threads, one trial each. */
+export class LocalTrials implements TrialExecutor {
+  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  private readonly pool: TrialPool;
 
-/** Slots for the pool threads' GPU processes (a thread that is replaced takes the next slot, round). */
-const GPU_PROCESS_SLOTS = 256;
-/** How long GPU processes get to end by themselves once their threads are gone. */
-const GPU_PROCESS_GRACE_MS = 1000;
+  constructor(readonly slots: number, gpus: string[] = []) {
+    this.pool = new TrialPool(slots, gpus);
+  }
+
+  reserve(): Promise<() => void> {
+    return Promise.resolve(() => {});
+  }
+
+  start(_trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent) => Promise<void>): PoolTask {
+    return this.pool.run(job, this.stopFlag, (event) => void onEvent(event));
+  }
+
+  stop(): void {
+    Atomics.store(this.stopFlag, 0, 1);
+  }
+
+  destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
 
 /** A crashed worker may have posted events that arrive after its task failed: wait this long for them. */
 const CRASH_GRACE_MS = 1000;
 
 export class SweepRun {
-  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
-  private readonly pool: Piscina;
-  /** The GPU processes of the pool threads (worker/gpu-host.ts), by slot: 0 when none. */
-  private readonly gpuPids = new Int32Array(new SharedArrayBuffer(4 * GPU_PROCESS_SLOTS));
+  private stopRequested = false;
+  private readonly executor: TrialExecutor;
   /** The first error in writing events; the sweep stops and `done` rejects with it. */
   private failure: Error | undefined;
   /** Set by abort(): the threads are being ended, so their trials' events no longer count. */
   private aborted = false;
-  /** The pool's shutdown, once begun (by abort, or when every trial has ended). */
+  /** The executor's shutdown, once begun (by abort, or when every trial has ended). */
   private destroyed: Promise<void> | undefined;
   /** The events' writes, one after another in arrival order, so that a wait for a lock keeps them in order. */
   private writes: Promise<void> = Promise.resolve();
   readonly done: Promise<SweepOutcome>;
 
-  private readonly ports: Ports = new Map();
+  /** The running attempt of each judged trial, answered after each of its epochs is stored. */
+  private readonly tasks = new Map<string, PoolTask>();
   /** The epochs a resuming trial brings from its checkpoint, for the search to see again when it starts. */
   private readonly resumed = new Map<string, EpochMetrics[]>();
+  /** The epoch each trial's attempt was set to resume from: a 'started' from another epoch (an agent that took it over) rewinds it. */
+  private readonly resumeFrom = new Map<string, number>();
 
   constructor(
     private readonly writer: RunWriter,
@@ -99,19 +138,20 @@ export class SweepRun {
     options: SweepOptions,
     private readonly listener: EventListener,
     private readonly searchListener: SearchListener = {},
+    executor?: TrialExecutor,
   ) {
-    const workerData: PoolData = { gpus: options.gpus ?? [], taken: new Int32Array(new SharedArrayBuffer(4)), gpuPids: this.gpuPids };
-    this.pool = new Piscina({ filename: WORKER_FILE.href, minThreads: options.workers, maxThreads: options.workers, idleTimeout: 1000, workerData });
+    this.executor = executor ?? new LocalTrials(options.workers, options.gpus);
     this.done = this.runAll(options);
   }
 
   get stopping(): boolean {
-    return Atomics.load(this.stopFlag, 0) !== 0;
+    return this.stopRequested;
   }
 
   /** Asks the workers to stop after their current batch; queued trials are not started. */
   stop(): void {
-    Atomics.store(this.stopFlag, 0, 1);
+    this.stopRequested = true;
+    this.executor.stop();
   }
 
   /**
@@ -126,31 +166,37 @@ export class SweepRun {
   }
 
   private destroy(): Promise<void> {
-    this.destroyed ??= this.pool.destroy().then(() => endGpuProcesses(this.gpuPids));
+    this.destroyed ??= this.executor.destroy();
     return this.destroyed;
   }
 
   private async runAll(options: SweepOptions): Promise<SweepOutcome> {
     const statuses = new Map<string, TrialStatus | 'queued'>();
-    // One loop per worker asks the search for the next trial when its last one ends: the pool
-    // never holds more than `workers` tasks (and ports), however large the sweep, and an adaptive
+    // One loop per slot asks the search for the next trial when its last one ends: never more
+    // trials are out than the executor can take, however large the sweep, and an adaptive
     // method chooses each trial knowing every result so far.
     const loop = async () => {
       while (!this.stopping && !this.failure) {
-        const next = this.search.next();
-        if (!next) return;
-        if ('skipped' in next) {
-          this.searchListener.skipped?.(next.skipped, next.problem);
-          continue;
+        const release = await this.executor.reserve();
+        try {
+          if (this.stopping || this.failure) return;
+          const next = this.search.next();
+          if (!next) return;
+          if ('skipped' in next) {
+            this.searchListener.skipped?.(next.skipped, next.problem);
+            continue;
+          }
+          const { trial, proposed } = next;
+          // Recorded (queued) before it starts, in order with the events' writes.
+          if (proposed) await this.write(() => this.writer.addTrials([trial]), options);
+          if (this.failure) return;
+          statuses.set(trial.id, this.stopping ? 'queued' : await this.runOne(trial, options));
+        } finally {
+          release();
         }
-        const { trial, proposed } = next;
-        // Recorded (queued) before it starts, in order with the events' writes.
-        if (proposed) await this.write(() => this.writer.addTrials([trial]), options);
-        if (this.failure) return;
-        statuses.set(trial.id, this.stopping ? 'queued' : await this.runOne(trial, options));
       }
     };
-    const settled = await Promise.allSettled(Array.from({ length: options.workers }, loop));
+    const settled = await Promise.allSettled(Array.from({ length: this.executor.slots }, loop));
     await this.destroy();
     await this.writes;
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -179,6 +225,7 @@ export class SweepRun {
    */
   private async resumePoint(trial: Trial, options: SweepOptions): Promise<number> {
     const point = findResumePoint(options.checkpoints, trial.id);
+    this.resumeFrom.set(trial.id, point?.checkpoint.epoch ?? 0);
     if (!point) {
       removeTrialCheckpoints(options.checkpoints, trial.id);
       return 0;
@@ -190,41 +237,53 @@ export class SweepRun {
     return checkpoint.epoch;
   }
 
+  /**
+   * A trial that starts from another epoch than the one it was set to resume from (an agent
+   * took it over from its latest checkpoint after another agent was lost): its epochs become
+   * that checkpoint's history (none for 0) and the checkpoints after it go. Read here; the caller
+   * writes it in the same transaction as the 'started' event.
+   */
+  private rewindTo(trial: Trial, epoch: number, options: SweepOptions): { history: EpochMetrics[]; files: CheckpointFile[]; later: number[] } {
+    const history = epoch ? readCheckpoint(options.checkpoints, trial.id, epoch).history : [];
+    const epochs = checkpointEpochs(options.checkpoints, trial.id);
+    this.resumed.set(trial.id, history);
+    this.resumeFrom.set(trial.id, epoch);
+    return { history, files: checkpointFiles(options.checkpoints, trial.id, epochs.filter((e) => e <= epoch)), later: epochs.filter((e) => e > epoch) };
+  }
+
   /** One attempt at a trial; `died`: why its worker died (it may be retried), else null. */
   private async attempt(trial: Trial, options: SweepOptions, resume: number): Promise<{ status: TrialStatus | 'queued'; died: string | null }> {
-    const { port1, port2 } = new MessageChannel();
     let resolveTerminal!: (e: TerminalEvent) => void;
     const terminal = new Promise<TerminalEvent>((resolve) => (resolveTerminal = resolve));
-    port1.on('message', (event: WorkerEvent) => {
-      void this.handle(trial, event, options).then(() => isTerminal(event) && resolveTerminal(event));
-    });
     const judged = this.search.judged;
-    if (judged) this.ports.set(trial.id, port1);
+    const job: TrialJob = {
+      trialId: trial.id,
+      config: trial.config,
+      dataDir: options.dataDir(trial),
+      gpu: options.gpu,
+      api: options.gpuApi,
+      judged,
+      checkpoints: options.checkpoints,
+      ...(resume ? { resume } : {}),
+    };
+    const task = this.executor.start(trial, job, (event) =>
+      this.handle(trial, event, options).then(() => {
+        if (isTerminal(event)) resolveTerminal(event);
+      }),
+    );
+    if (judged) this.tasks.set(trial.id, task);
     try {
-      // Inside the try: whatever throws here, the port is closed (an open one keeps the process alive).
-      const task: TrialTask = {
-        trialId: trial.id,
-        config: trial.config,
-        dataDir: options.dataDir(trial),
-        port: port2,
-        stop: this.stopFlag,
-        gpu: options.gpu,
-        api: options.gpuApi,
-        judged,
-        checkpoints: options.checkpoints,
-        ...(resume ? { resume } : {}),
-      };
-      const crash = await this.pool.run(task, { transferList: [port2] }).then(() => null, (err: Error) => err);
+      const crash = await task.ended;
       if (crash && this.aborted) return { status: 'interrupted', died: null };
-      // Port messages and the task's completion travel separately: wait for the trial's last event.
+      // Events and the task's end travel separately: wait for the trial's last event.
       const last = crash ? await Promise.race([terminal, delay(CRASH_GRACE_MS)]) : await terminal;
       if (last) return { status: statusOf(last), died: last.type === 'failed' && last.retryable ? last.error : null };
       const error = `worker died: ${crash?.message}`;
       await this.handle(trial, { type: 'failed', trialId: trial.id, error, retryable: true }, options);
       return { status: 'failed', died: error };
     } finally {
-      this.ports.delete(trial.id);
-      port1.close();
+      this.tasks.delete(trial.id);
+      task.close();
     }
   }
 
@@ -251,10 +310,11 @@ export class SweepRun {
       // A judged trial waits for the verdict on each epoch but its last (and, resumed, on its
       // checkpoint's epoch when it starts): it always gets one.
       const judgedEpoch = event.type === 'epoch' ? event.metrics.epoch : event.type === 'started' && event.resumedFrom > 0 ? event.resumedFrom : null;
-      let verdict: Verdict | null = judgedEpoch !== null && this.ports.has(trial.id) && judgedEpoch < trial.config.training.epochs
+      let verdict: Verdict | null = judgedEpoch !== null && this.tasks.has(trial.id) && judgedEpoch < trial.config.training.epochs
         ? { type: 'verdict', epoch: judgedEpoch, reason: null }
         : null;
       try {
+        const rewound = event.type === 'started' && event.resumedFrom !== (this.resumeFrom.get(trial.id) ?? 0) ? this.rewindTo(trial, event.resumedFrom, options) : null;
         this.observe(trial, event);
         if (verdict) {
           const decided = this.search.judge(trial.id);
@@ -268,11 +328,12 @@ export class SweepRun {
         let removed: number[] = [];
         await options.store(() =>
           this.writer.together(() => {
+            if (rewound) this.writer.resumeAt(trial.id, rewound.history, rewound.files);
             this.record(trial, event, options);
             if (event.type === 'epoch' || event.type === 'finished') removed = this.dropCheckpoints(trial, event.type === 'finished' && event.status !== 'interrupted', options);
           }),
         );
-        removeCheckpoints(options.checkpoints, trial.id, removed);
+        removeCheckpoints(options.checkpoints, trial.id, [...removed, ...(rewound?.later ?? [])]);
         const resumed = event.type === 'started' && event.resumedFrom ? this.resumed.get(trial.id)?.slice(0, event.resumedFrom) : undefined;
         if (event.type === 'started') this.resumed.delete(trial.id);
         this.listener(trial, event, resumed);
@@ -282,7 +343,7 @@ export class SweepRun {
         this.failure ??= err as Error;
         this.stop();
       } finally {
-        if (verdict) this.ports.get(trial.id)?.postMessage(verdict);
+        if (verdict) this.tasks.get(trial.id)?.verdict(verdict);
       }
     });
     return this.writes;
@@ -341,27 +402,6 @@ export class SweepRun {
 
 function statusOf(event: TerminalEvent): TrialStatus | 'queued' {
   return event.type === 'finished' ? event.status : event.type === 'failed' ? 'failed' : 'queued';
-}
-
-/**
- * Ends the GPU processes the pool threads leave behind. Each ends by itself once its thread's
- * channel closes; one stuck in a driver call, or stopped, would not (it ignores the terminal's
- * signals), so after a grace period whatever is left is killed. A process that ended is at worst
- * a zombie of this process by then (its thread, which would have reaped it, is gone), so its
- * pid cannot have been reused.
- */
-async function endGpuProcesses(pids: Int32Array): Promise<void> {
-  const left = () => Array.from(pids).filter((pid) => pid > 0);
-  if (!left().length) return;
-  // A timer that holds the process open: this must happen before it exits.
-  await new Promise((resolve) => setTimeout(resolve, GPU_PROCESS_GRACE_MS));
-  for (const pid of left()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Gone already.
-    }
-  }
 }
 
 const delay = (ms: number) => new Promise<null>((resolve) => setTimeout(() => resolve(null), ms).unref());
