@@ -9,7 +9,7 @@ import { endOnStopSignals, READER_GONE, windDown } from './stop-signals.js';
 import { USAGE } from './usage.js';
 import { packageVersion } from './version.js';
 
-const COMMANDS = ['runs', 'sweeps', 'upgrade', 'dashboard', 'validate', 'plan', 'schema', 'augment-preview', 'backends', 'report'];
+const COMMANDS = ['agent', 'runs', 'sweeps', 'upgrade', 'dashboard', 'validate', 'plan', 'schema', 'augment-preview', 'backends', 'report'];
 
 /** Whether the arguments run a sweep (`sweep FILE`, `sweep run FILE`) rather than another command. */
 const isSweep = (first: string) => !COMMANDS.includes(first);
@@ -27,9 +27,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(packageVersion());
     return 0;
   }
-  // A sweep handles stop signals itself (stop-signals.ts); every other command ends at once.
-  if (!isSweep(first)) endOnStopSignals();
+  // A sweep and an agent handle stop signals themselves; every other command ends at once.
+  if (!isSweep(first) && first !== 'agent') endOnStopSignals();
   // Commands load on demand: `sweep runs …` should not pay for loading TensorFlow.js.
+  if (first === 'agent') return (await import('./agent-command.js')).agentCommand(rest);
   if (first === 'runs') return (await import('./runs-command.js')).runsCommand(rest);
   if (first === 'sweeps') return (await import('./sweeps-command.js')).sweepsCommand(rest);
   if (first === 'upgrade') return (await import('./upgrade-command.js')).upgradeCommand(rest);

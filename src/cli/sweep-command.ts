@@ -35,6 +35,9 @@ import { planGpus } from './gpu-options.js';
 import { fitToMachine, wasmProblem } from './machine-fit.js';
 import { STOP_SIGNALS, StopSignals, type StopSignal } from './stop-signals.js';
 import { packageVersion } from './version.js';
+import { parseQueueUrl } from '../queue/url.js';
+import { checkConnection } from '../queue/redis.js';
+import { QueuedTrials } from '../queue/queued-trials.js';
 
 const BACKENDS: BackendChoice[] = ['auto', ...AUTO_ORDER];
 
@@ -97,12 +100,17 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     set: { type: 'string', multiple: true },
     grid: { type: 'string', multiple: true },
     yes: { type: 'boolean', default: false },
+    queue: { type: 'string' },
   }, 'sweep');
   if (positionals.length !== 1) throw new UserError(positionals.length ? `sweep: expected one experiment file, found ${positionals.length}` : 'sweep: no experiment file given; see sweep --help');
   const requestedWorkers = positiveInt(values.workers, 'workers');
   const keep = keepOption(values.keep!);
   const retries = countOption(values.retries!, 'retries');
   const backendOverride = backendOption(values.backend);
+  // Across machines: the agents choose their workers and GPUs; this process is the coordinator.
+  const queueUrl = values.queue === undefined ? undefined : parseQueueUrl(values.queue);
+  if (queueUrl && values.workers !== undefined) throw new UserError(`--workers: with --queue the agents train the trials; give each agent its workers (sweep agent --queue ${queueUrl.shown} --workers N)`);
+  if (queueUrl && values.gpus !== undefined) throw new UserError(`--gpus: with --queue the agents train the trials; give each agent its GPUs (sweep agent --queue ${queueUrl.shown} --gpus LIST)`);
 
   const loaded = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
   const { experiment } = loaded;
@@ -142,7 +150,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
   // Its start-up trials are proposals too: one the wasm heap cannot hold is skipped when it comes
   // up, like any other, unless none of them fits (then the space is wrong, and refused).
   const fitting = loaded.search ? trials.filter((t) => !wasmProblem(t, datasetOf)) : trials;
-  const fit = fitToMachine({
+  const fit = queueUrl ? { workers: 1, notes: [] } : fitToMachine({
     file: loaded.file,
     trials: fitting.length ? fitting : trials,
     dataset: datasetOf,
@@ -160,6 +168,9 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
       return problem ? `${problem.need}; ${problem.fix}` : trial;
     },
   };
+
+  // A wrong URL or password is said before the database is opened; a Redis that does not answer too.
+  if (queueUrl) await checkConnection(queueUrl);
 
   stops.defer();
   const dbPath = values.db!;
@@ -203,7 +214,11 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     const size = adaptive ? `at most ${adaptive.maxTrials} trials (${adaptive.method})` : `${trials.length} trial${trials.length === 1 ? '' : 's'}`;
     console.log(
       `sweep ${experiment.name}: ${size}${endedText}` +
-        (runnable ? `; running ${adaptive ? 'up to ' : ''}${runnable} on ${workers} worker${workers === 1 ? '' : 's'} (backend ${backends.map((b) => (b === 'auto' ? `auto → ${plannedBackend(b)}` : b)).join(', ')})` : '') +
+        (runnable
+          ? queueUrl
+            ? `; running ${adaptive ? 'up to ' : ''}${runnable} on the agents of ${queueUrl.shown} (sweep agent --queue ${queueUrl.shown})`
+            : `; running ${adaptive ? 'up to ' : ''}${runnable} on ${workers} worker${workers === 1 ? '' : 's'} (backend ${backends.map((b) => (b === 'auto' ? `auto → ${plannedBackend(b)}` : b)).join(', ')})`
+          : '') +
         ` → ${values.db}`,
     );
 
@@ -243,7 +258,10 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
           checkpoints,
           keep,
           retries,
-          provenance: (t, backend) => provenance({ name: t.config.data.dataset, dir: datasetOf(t).dir }, backend),
+          provenance: (t, backend, agent) => ({
+            ...provenance({ name: t.config.data.dataset, dir: datasetOf(t).dir }, backend),
+            ...(queueUrl ? { queue: queueUrl.shown, agent } : {}),
+          }),
         },
         tui ? () => {} : printEvent(toRun, runnable, experiment.metric),
         {
@@ -252,6 +270,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
             console.log(`note: trial ${t.id}: ${damaged.map((d) => `the checkpoint of epoch ${d.epoch} cannot be used: ${d.reason} (set aside as ${checkpointName(d.epoch)}.damaged)`).join('; ')}; it resumes ${from ? `from epoch ${from}` : 'from the start'}`),
           retrying: (t, retry, error) => console.log(`note: trial ${t.id}: ${error}; starting it again from its last checkpoint (retry ${retry} of ${retries})`),
         },
+        queueUrl && new QueuedTrials({ url: queueUrl, sweep: experiment.name, version: versions['lenet-sweep'], trials: runnable, checkpoints, log: (line) => console.log(`note: ${line}`) }),
       );
       // The first stop request lets the running trials end after their batch; the second ends
       // them at once. Either way the run settles below and the database is closed properly.

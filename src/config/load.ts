@@ -270,6 +270,19 @@ export function validate(origins: Origins, value: unknown, pin?: (path: string[]
   });
 }
 
+/**
+ * Checks a config that arrived without its file (a trial's resolved config, sent to an agent):
+ * each problem as `path: message`; none when it is valid.
+ */
+export function configProblems(value: unknown): string[] {
+  const check = validator();
+  if (check(value)) return [];
+  return (check.errors ?? []).map((e) => {
+    const { message } = explain(e, valueAt(value, e.instancePath.split('/').slice(1)));
+    return message;
+  });
+}
+
 /** A problem about the value at a config path, placed where it is written (or pinned). */
 export function problemAt(origins: Origins, path: string[], message: string, pin?: (path: string[]) => Place | null): Problem {
   return { ...(pin?.(path) ?? placeOf(origins, path)), message };

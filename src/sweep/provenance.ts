@@ -23,6 +23,9 @@ export interface Provenance {
   dataset: { name: string; dir: string; sha256: Record<string, string> };
   versions: Record<string, string>;
   backend: string;
+  /** Trained by an agent: the queue (its URL without a password) and the agent's name. */
+  queue?: string;
+  agent?: string;
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

@@ -37,7 +37,7 @@ export interface SweepOptions {
   /** How many times a trial whose worker died is started again from its checkpoint. */
   retries: number;
   /** What it takes to reproduce a trial, recorded when it starts (sweep/provenance.ts). */
-  provenance?: (trial: Trial, backend: string) => object;
+  provenance?: (trial: Trial, backend: string, agent?: string) => object;
 }
 
 /**
@@ -383,7 +383,7 @@ export class SweepRun {
   private record(trial: Trial, event: WorkerEvent, options: SweepOptions): void {
     switch (event.type) {
       case 'started': {
-        const provenance = options.provenance?.(trial, event.backend) ?? null;
+        const provenance = options.provenance?.(trial, event.backend, event.agent) ?? null;
         return this.writer.trialStarted(trial.id, event.worker, event.backend, event.adapter ?? null, event.paramCount, event.batchesPerEpoch, event.resumedFrom, provenance);
       }
       case 'progress':

@@ -61,7 +61,7 @@ export type GpuRequest = { type: 'run'; job: TrialJob; worker: number } | { type
 
 export type WorkerEvent =
   /** `resumedFrom`: the checkpoint's epoch training continues after (0: the start). */
-  | { type: 'started'; trialId: string; worker: number; backend: BackendName; adapter?: AdapterInfo; paramCount: number; batchesPerEpoch: number; resumedFrom: number }
+  | { type: 'started'; trialId: string; worker: number; backend: BackendName; adapter?: AdapterInfo; paramCount: number; batchesPerEpoch: number; resumedFrom: number; /** The agent it trains on (a sweep across machines). */ agent?: string }
   | { type: 'progress'; trialId: string; epoch: number; batch: number; batches: number }
   /** Sent once the epoch's checkpoint is on disk. */
   | { type: 'epoch'; trialId: string; metrics: EpochMetrics; checkpoint: CheckpointFile }

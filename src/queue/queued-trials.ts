@@ -1,0 +1,326 @@
+/**
+ * The coordinator's trial executor (`sweep FILE --queue URL`): trials go to agents as BullMQ
+ * jobs, and their events come back through the sweep's events stream, read by a consumer group
+ * and acknowledged only once the runner has stored them (a coordinator that dies mid-way reads
+ * the rest again when it restarts).
+ *
+ * Attempts: BullMQ moves a trial whose agent died or was cut off back to the queue once its
+ * lock expires, and another agent takes it (its attemptsStarted grows). Events of an earlier
+ * attempt than the latest seen are stale and dropped, so an agent that comes back cannot count an
+ * epoch twice or overwrite a result. The new attempt starts from the latest checkpoint this
+ * side stored (the `resume` key), and the runner rewinds the trial to it.
+ *
+ * Only as many trials are out as the live agents have workers, plus a small buffer, so an
+ * adaptive search keeps choosing with the latest results.
+ */
+import { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Trial } from '../config/experiment.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkpointName, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
+import { decodeCheckpoint } from '../checkpoint/format.js';
+import type { TrialExecutor } from '../sweep/run-sweep.js';
+import type { TrialJob, Verdict, WorkerEvent } from '../worker/messages.js';
+import type { PoolTask } from '../worker/trial-pool.js';
+import { connect, redisOptions } from './redis.js';
+import { CHECKPOINT_TTL_S, GROUP, jobId, keys, parseEntry, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry } from './protocol.js';
+import type { QueueUrl } from './url.js';
+
+/** Trials waiting in the queue beyond what the agents' workers can take at once. */
+export const QUEUE_BUFFER = 2;
+/** The most search loops a coordinator keeps (each waits for a slot). */
+const MAX_SLOTS = 1024;
+/** How often the live agents are counted. */
+const AGENTS_POLL_MS = 1000;
+/** How long one read of the events stream blocks. */
+const READ_BLOCK_MS = 1000;
+/** How long after its job completed a trial's last event may still be on its way. */
+const LOST_RESULT_GRACE_MS = 5000;
+/** Entries read at once. */
+const READ_COUNT = 200;
+
+export interface QueuedTrialsOptions {
+  url: QueueUrl;
+  sweep: string;
+  version: string;
+  /** The most trials this run may hand over (the runner's loops). */
+  trials: number;
+  /** The folder of the database's checkpoints: each uploaded checkpoint is stored there. */
+  checkpoints: string;
+  /** Said when the agents change (joined, lost) and while none is there. */
+  log: (line: string) => void;
+}
+
+/** A trial handed to the queue, until its last event. */
+interface Handed {
+  trial: Trial;
+  job: string;
+  /** The latest attempt seen (BullMQ's attemptsStarted); 0 before the first event. */
+  attempt: number;
+  onEvent: (event: WorkerEvent) => Promise<void>;
+  end: (crash: Error | null) => void;
+  ended: boolean;
+}
+
+export class QueuedTrials implements TrialExecutor {
+  readonly slots: number;
+  private readonly queue: Queue;
+  private readonly queueEvents: QueueEvents;
+  private readonly redis: Redis;
+  /** The stream reader's own connection (it blocks). */
+  private readonly reader: Redis;
+  private readonly handed = new Map<string, Handed>();
+  private readonly byJob = new Map<string, Handed>();
+  private turn = 0;
+  private capacity = 0;
+  private inUse = 0;
+  private readonly waiters: (() => void)[] = [];
+  private closed = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly reading: Promise<void>;
+  private agents = new Map<string, AgentInfo>();
+
+  constructor(private readonly options: QueuedTrialsOptions) {
+    this.slots = Math.max(1, Math.min(options.trials, MAX_SLOTS));
+    const connection = redisOptions(options.url);
+    this.queue = new Queue(QUEUE_NAME, { prefix: PREFIX, connection });
+    this.queue.on('error', () => {});
+    this.queueEvents = new QueueEvents(QUEUE_NAME, { prefix: PREFIX, connection });
+    this.queueEvents.on('error', () => {});
+    // A job BullMQ gave up on (stalled too often, refused by an agent): its trial failed.
+    this.queueEvents.on('failed', ({ jobId: id, failedReason }) => {
+      const handed = this.byJob.get(id);
+      if (handed && !handed.ended) void this.deliverFailure(handed, `the queue gave up on it: ${failedReason}`);
+    });
+    // A job an agent completed whose last event never came (an agent that lost it on the way):
+    // after a grace period for entries still being read, it failed, and the runner may retry it.
+    this.queueEvents.on('completed', ({ jobId: id }) => {
+      setTimeout(() => {
+        const handed = this.byJob.get(id);
+        if (handed && !handed.ended) void this.deliverFailure(handed, 'its agent ended it without sending its result', true);
+      }, LOST_RESULT_GRACE_MS).unref();
+    });
+    this.redis = connect(options.url, 'lenet-sweep-coordinator');
+    this.reader = connect(options.url, 'lenet-sweep-coordinator-events');
+    this.timer = setInterval(() => void this.countAgents(), AGENTS_POLL_MS);
+    this.reading = this.prepare().then(() => this.read());
+  }
+
+  /** The live agents, as their heartbeats say. */
+  get liveAgents(): AgentInfo[] {
+    return [...this.agents.values()];
+  }
+
+  private async prepare(): Promise<void> {
+    await this.redis.del(keys.stop(this.options.sweep));
+    try {
+      await this.redis.xgroup('CREATE', keys.events(this.options.sweep), GROUP, '$', 'MKSTREAM');
+    } catch (err) {
+      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+    }
+    await this.countAgents();
+  }
+
+  private async countAgents(): Promise<void> {
+    if (this.closed) return;
+    const found = new Map<string, AgentInfo>();
+    try {
+      let cursor = '0';
+      do {
+        const [next, names] = await this.redis.scan(cursor, 'MATCH', keys.agentPattern(), 'COUNT', 500);
+        cursor = next;
+        const values = names.length ? await this.redis.mget(...names) : [];
+        for (const v of values) {
+          if (!v) continue;
+          try {
+            const info = JSON.parse(v) as AgentInfo;
+            if (info.version === this.options.version) found.set(info.name, info);
+          } catch {
+            // Not an agent's heartbeat.
+          }
+        }
+      } while (cursor !== '0');
+    } catch {
+      return; // Redis away: keep the last count.
+    }
+    for (const name of found.keys()) if (!this.agents.has(name)) this.options.log(`agent ${name} joined (${found.get(name)!.workers} workers on ${found.get(name)!.host})`);
+    for (const name of this.agents.keys()) if (!found.has(name)) this.options.log(`agent ${name} is gone (no heartbeat): its trials go to other agents once their locks expire`);
+    const hadNone = this.agents.size === 0;
+    this.agents = found;
+    if (!found.size && !hadNone) this.options.log(`no agent left: start one with sweep agent --queue ${this.options.url.shown}`);
+    const workers = [...found.values()].reduce((sum, a) => sum + a.workers, 0);
+    this.capacity = workers ? workers + QUEUE_BUFFER : 0;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.waiters.length && (this.closed || this.inUse < this.capacity)) {
+      if (!this.closed) this.inUse++;
+      this.waiters.shift()!();
+    }
+  }
+
+  reserve(): Promise<() => void> {
+    return new Promise((resolve) => {
+      let released = false;
+      const release = () => {
+        if (released || this.closed) return;
+        released = true;
+        this.inUse--;
+        this.pump();
+      };
+      this.waiters.push(() => resolve(release));
+      this.pump();
+    });
+  }
+
+  start(trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent) => Promise<void>): PoolTask {
+    const id = jobId(this.options.sweep, trial.id, ++this.turn);
+    let end!: (crash: Error | null) => void;
+    const ended = new Promise<Error | null>((resolve) => (end = resolve));
+    const handed: Handed = { trial, job: id, attempt: 0, onEvent, end: (crash) => ((handed.ended = true), end(crash)), ended: false };
+    this.handed.set(trial.id, handed);
+    this.byJob.set(id, handed);
+    const data: QueueJob = { version: this.options.version, sweep: this.options.sweep, trialId: trial.id, config: job.config, judged: job.judged };
+    // A trial resuming from a checkpoint of an earlier run: the agent starts from it.
+    const resume = job.resume ? this.offerCheckpoint(trial.id, job.checkpoints, job.resume) : Promise.resolve();
+    resume
+      .then(() => this.queue.add('trial', data, { jobId: id, removeOnComplete: true, removeOnFail: true }))
+      .catch((err: Error) => handed.end(new Error(`could not queue it: ${err.message}`)));
+    return {
+      verdict: (v) => void this.sendVerdict(handed, v),
+      ended,
+      close: () => {
+        this.handed.delete(trial.id);
+        this.byJob.delete(id);
+      },
+    };
+  }
+
+  /** A checkpoint stored here becomes the one an agent taking the trial starts from. */
+  private async offerCheckpoint(trialId: string, root: string, epoch: number): Promise<void> {
+    const bytes = readFileSync(join(trialFolder(root, trialId), checkpointName(epoch)));
+    await this.redis.set(keys.resume(this.options.sweep, trialId), bytes, 'EX', CHECKPOINT_TTL_S);
+  }
+
+  private async sendVerdict(handed: Handed, verdict: Verdict): Promise<void> {
+    const key = keys.verdicts(this.options.sweep, handed.trial.id, handed.attempt);
+    await this.redis.multi().rpush(key, JSON.stringify(verdict)).expire(key, VERDICT_TTL_S).exec();
+  }
+
+  private async deliverFailure(handed: Handed, error: string, retryable = false): Promise<void> {
+    await handed.onEvent({ type: 'failed', trialId: handed.trial.id, error, retryable });
+    handed.end(null);
+  }
+
+  /** Reads the events stream: first what an earlier coordinator left unacknowledged, then new entries. */
+  private async read(): Promise<void> {
+    const stream = keys.events(this.options.sweep);
+    let from = '0';
+    while (!this.closed) {
+      let reply: [string, [string, string[]][]][] | null;
+      try {
+        reply = (await this.reader.xreadgroup('GROUP', GROUP, 'coordinator', 'COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', stream, from)) as typeof reply;
+      } catch (err) {
+        if (this.closed) return;
+        // The group is gone (Redis restarted without its data): made again.
+        if (/NOGROUP/.test((err as Error).message)) await this.prepare().catch(() => {});
+        else await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      const entries = reply?.[0]?.[1] ?? [];
+      if (from === '0' && entries.length === 0) from = '>';
+      for (const [id, fields] of entries) {
+        if (this.closed) return;
+        try {
+          await this.take(parseEntry(fields));
+        } catch (err) {
+          // Left unacknowledged: a coordinator started again reads it again.
+          this.options.log(`could not take an event from ${stream}: ${(err as Error).message}`);
+          continue;
+        }
+        await this.redis.multi().xack(stream, GROUP, id).xdel(stream, id).exec();
+      }
+    }
+  }
+
+  /** One entry: passed to the runner (stored) unless it is stale. */
+  private async take(entry: StreamEntry | null): Promise<void> {
+    if (!entry) return debug('an entry that is not an event');
+    const handed = this.byJob.get(entry.job);
+    // Not a job of this run, or an attempt an agent lost: stale.
+    if (!handed || handed.ended || entry.attempt < handed.attempt) {
+      debug(`a stale ${entry.event.type} of ${entry.job} attempt ${entry.attempt} (${handed ? `latest ${handed.attempt}${handed.ended ? ', ended' : ''}` : 'not handed out'})`);
+      return dropUpload(this.redis, entry);
+    }
+    handed.attempt = entry.attempt;
+    let event = entry.event;
+    if (event.type === 'epoch') {
+      // (Copied: ioredis may hand back a view at an offset the checkpoint's float arrays cannot start at.)
+      const got = entry.upload ? await this.redis.getBuffer(entry.upload) : null;
+      const bytes = got && new Uint8Array(got);
+      let problem = bytes ? null : 'its checkpoint is no longer in Redis (expired)';
+      let checkpoint;
+      try {
+        checkpoint = bytes && decodeCheckpoint(bytes);
+      } catch (err) {
+        problem = `its checkpoint is damaged (${(err as Error).message})`;
+      }
+      if (checkpoint && (checkpoint.trialId !== handed.trial.id || checkpoint.epoch !== event.metrics.epoch)) problem = `its checkpoint is epoch ${checkpoint.epoch} of trial ${checkpoint.trialId}`;
+      if (problem || !bytes || !checkpoint) {
+        // An epoch is stored only with its state: this attempt ends, and the trial is tried again
+        // from the last checkpoint stored here.
+        await this.deliverFailure(handed, `epoch ${event.metrics.epoch} from agent ${entry.agent} could not be stored: ${problem}`, true);
+        return;
+      }
+      const file = writeCheckpointFile(this.options.checkpoints, handed.trial.id, checkpoint.epoch, bytes);
+      event = { ...event, checkpoint: file };
+    }
+    await handed.onEvent(event);
+    if (event.type === 'epoch' && entry.upload) {
+      // Stored: it is now the checkpoint a takeover starts from.
+      await this.redis.rename(entry.upload, keys.resume(this.options.sweep, handed.trial.id)).catch(() => {});
+    }
+    if (event.type === 'finished' || event.type === 'failed' || event.type === 'skipped') {
+      // (A retryable failure is tried again by the runner as a new job, from the checkpoint stored here.)
+      await this.redis.del(keys.resume(this.options.sweep, handed.trial.id)).catch(() => {});
+      handed.end(null);
+    }
+  }
+
+  stop(): void {
+    void this.redis.set(keys.stop(this.options.sweep), '1').catch(() => {});
+    // Trials still waiting in the queue do not start: taken out, they stay queued.
+    for (const handed of this.handed.values()) {
+      void this.queue
+        .remove(handed.job)
+        .then(async (removed) => {
+          if (removed && !handed.ended) await this.take({ job: handed.job, attempt: Number.MAX_SAFE_INTEGER, agent: '', event: { type: 'skipped', trialId: handed.trial.id } });
+        })
+        .catch(() => {});
+    }
+  }
+
+  async destroy(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.pump();
+    for (const handed of this.handed.values()) if (!handed.ended) handed.end(new Error('the coordinator stopped'));
+    await this.reading.catch(() => {});
+    await Promise.allSettled([this.queue.close(), this.queueEvents.close()]);
+    this.redis.disconnect();
+    this.reader.disconnect();
+  }
+}
+
+/** Why an entry was passed over, for LENET_SWEEP_DEBUG. */
+function debug(why: string): void {
+  if (process.env.LENET_SWEEP_DEBUG) console.error(`debug: queue: passed over ${why}`);
+}
+
+/** A stale epoch's checkpoint is not kept. */
+async function dropUpload(redis: Redis, entry: StreamEntry): Promise<void> {
+  if (entry.upload) await redis.del(entry.upload).catch(() => {});
+}

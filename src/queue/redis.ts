@@ -1,0 +1,66 @@
+/**
+ * Connections to the queue's Redis. The first one is checked (PING) so that a wrong URL or
+ * password is said at once, in one line: a refused password is the user's to fix (UserError,
+ * exit 2), a Redis that does not answer is a fault (exit 1). Once running, connections retry
+ * for ever with a growing pause (ioredis): a Redis restarted, or a network that comes back,
+ * is picked up where it was.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { UserError } from '../config/errors.js';
+import type { QueueUrl } from './url.js';
+
+/** How long the first connection may take before Redis counts as not answering. */
+const CONNECT_TIMEOUT_MS = 5000;
+/** The longest pause between reconnection tries. */
+const MAX_RETRY_PAUSE_MS = 2000;
+
+/** A Redis fault (not answering, gone): a runtime failure, exit 1. */
+export class QueueFault extends Error {}
+
+/** Options for every connection to the queue (BullMQ's workers need maxRetriesPerRequest: null). */
+export function redisOptions(url: QueueUrl): RedisOptions {
+  return {
+    host: url.host,
+    port: url.port,
+    username: url.username,
+    password: url.password,
+    db: url.db,
+    ...(url.tls ? { tls: { servername: url.host } } : {}),
+    maxRetriesPerRequest: null,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    retryStrategy: (times) => Math.min(times * 200, MAX_RETRY_PAUSE_MS),
+  };
+}
+
+/** Why a connection failed, said for the user (the URL shown without its password). */
+export function connectionProblem(url: QueueUrl, err: Error & { code?: string }): UserError | QueueFault {
+  const message = err.message ?? String(err);
+  if (/^(WRONGPASS|NOAUTH)/.test(message)) {
+    const what = url.password ? 'refused the user and password' : 'asks for a password';
+    return new UserError(`--queue: Redis at ${url.shown} ${what} (${message.split(' ')[0]}); put them in the URL (redis://user:password@host:port) or in $LENET_SWEEP_QUEUE_PASSWORD`);
+  }
+  const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.code === 'ENOTFOUND' ? 'no such host' : err.code === 'ETIMEDOUT' ? 'timed out' : message;
+  return new QueueFault(`Redis at ${url.shown} does not answer (${why}); start it, or check the host and port in --queue`);
+}
+
+/** Checks that Redis answers PING with these credentials; throws what connectionProblem says if not. */
+export async function checkConnection(url: QueueUrl): Promise<void> {
+  const redis = new Redis({ ...redisOptions(url), lazyConnect: true, retryStrategy: () => null });
+  let first: (Error & { code?: string }) | undefined;
+  redis.on('error', (err: Error) => (first ??= err));
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    throw connectionProblem(url, first ?? (err as Error));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A connection that reconnects by itself; errors go to `onError`. */
+export function connect(url: QueueUrl, name: string, onError: (err: Error) => void = () => {}): Redis {
+  const redis = new Redis({ ...redisOptions(url), connectionName: name });
+  redis.on('error', onError);
+  return redis;
+}
