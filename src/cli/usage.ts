@@ -3,6 +3,10 @@ export const USAGE = `usage:
       run the trials of an experiment file (those already completed or pruned are kept; tpe and
       bayes choose each trial from the results so far, early_terminate prunes the laggards);
       on a terminal a live dashboard shows them (↑/↓ select, Enter detail, s sort, g group, q stop)
+  sweep FILE --queue redis://[user:password@]host:port[/db] [...]
+      coordinate the sweep across machines: agents take its trials; this process writes the database
+  sweep agent --queue URL [--workers N] [--backend NAME] [--gpus LIST] [--name NAME] [--data DIR]... [--lock-seconds S]
+      take trials of any sweep coordinated on that Redis and train them here, until stopped
   sweep validate FILE...
       check experiment files without running anything; every problem of every file
   sweep plan FILE [--json] [--db PATH] [--set ...] [--grid ...]
@@ -44,6 +48,8 @@ options:
   --rerun          train every trial again, completed and pruned ones included (grid, random)
   --keep POLICY    checkpoints a trial keeps once it ends: best (its best epoch's), last (and its last epoch's; default), all (every epoch's)
   --retries N      start a trial whose worker died (crashed thread, GPU process or device) again from its checkpoint, up to N times (default 1)
+  --queue URL      Redis of a sweep across machines (rediss:// for TLS); the password may come from $LENET_SWEEP_QUEUE_PASSWORD
+  --lock-seconds S how long an agent's trial stays its own without a word from it: then another agent takes it over (default 30)
   --yes            allow a grid of more than 10,000 trials
   --no-tui         one line per epoch instead of the dashboard (also without a terminal, or in CI)
   --json, --csv    output format of runs and sweeps commands (default: a table)

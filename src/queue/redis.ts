@@ -25,7 +25,8 @@ export function redisOptions(url: QueueUrl): RedisOptions {
     username: url.username,
     password: url.password,
     db: url.db,
-    ...(url.tls ? { tls: { servername: url.host } } : {}),
+    // Node checks the certificate against the host (a name or an address) by itself.
+    ...(url.tls ? { tls: {} } : {}),
     maxRetriesPerRequest: null,
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (times) => Math.min(times * 200, MAX_RETRY_PAUSE_MS),
@@ -38,6 +39,9 @@ export function connectionProblem(url: QueueUrl, err: Error & { code?: string })
   if (/^(WRONGPASS|NOAUTH)/.test(message)) {
     const what = url.password ? 'refused the user and password' : 'asks for a password';
     return new UserError(`--queue: Redis at ${url.shown} ${what} (${message.split(' ')[0]}); put them in the URL (redis://user:password@host:port) or in $LENET_SWEEP_QUEUE_PASSWORD`);
+  }
+  if (/certificate|self.signed|CERT_|SSL|TLS/i.test(`${err.code ?? ''} ${message}`)) {
+    return new UserError(`--queue: Redis at ${url.shown} answered, but its TLS certificate is not trusted here (${message}); give its CA in NODE_EXTRA_CA_CERTS=ca.pem`);
   }
   const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.code === 'ENOTFOUND' ? 'no such host' : err.code === 'ETIMEDOUT' ? 'timed out' : message;
   return new QueueFault(`Redis at ${url.shown} does not answer (${why}); start it, or check the host and port in --queue`);

@@ -23,10 +23,10 @@ export interface QueueUrl {
 
 /**
  * What a URL may be shown as when it does not parse: everything between `//` and the last `@`
- * of its authority is dropped, since a password may be in there.
+ * is dropped, since a password may be in there (with a `/`, `?` or `#` of its own).
  */
 export function redact(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^]*@/i, '$1…@');
 }
 
 /** Parses `--queue`; a user error (one line, naming the option, never the password) when it does not parse. */
@@ -43,11 +43,18 @@ export function parseQueueUrl(text: string, env: NodeJS.ProcessEnv = process.env
   if (!url.hostname) throw bad('names no host');
   if (url.search || url.hash) throw bad('has a query or fragment, which is not read');
   const port = url.port ? Number(url.port) : 6379;
+  if (port === 0) throw bad('has port 0');
   const path = url.pathname.replace(/^\//, '');
   if (path !== '' && !/^\d{1,2}$/.test(path)) throw bad(`has the path '/${path}', which is not a database number`);
   const db = path === '' ? 0 : Number(path);
-  const username = url.username ? decodeURIComponent(url.username) : undefined;
-  const password = url.password ? decodeURIComponent(url.password) : env[PASSWORD_ENV] || undefined;
+  let username: string | undefined;
+  let password: string | undefined;
+  try {
+    username = url.username ? decodeURIComponent(url.username) : undefined;
+    password = url.password ? decodeURIComponent(url.password) : env[PASSWORD_ENV] || undefined;
+  } catch {
+    throw bad('has a user or password with a stray %; write % as %25');
+  }
   // Brackets around an IPv6 address stay, so the shown URL parses again.
   const shown = `${url.protocol}//${url.username ? `${url.username}@` : ''}${url.hostname}:${port}${db ? `/${db}` : ''}`;
   return { shown, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, username, password, db, tls };

@@ -248,6 +248,11 @@ export class RunWriter {
         this.db.prepare(`DELETE FROM confusion_records WHERE trial_id = ?`).run(id);
       }
       const t = now();
+      // An attempt still running when the next starts was lost with its agent (killed, or cut off
+      // until another agent took the trial over).
+      this.db
+        .prepare(`UPDATE attempt_records SET status = 'lost', finished_at = ?, error = 'its agent was lost; the trial was taken over' WHERE trial_id = ? AND status = 'running'`)
+        .run(t, id);
       const json = provenance && JSON.stringify(provenance);
       const { attempt } = this.db
         .prepare(

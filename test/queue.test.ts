@@ -1,0 +1,258 @@
+/**
+ * Sweeps across machines: a coordinator (`sweep FILE --queue URL`) and agents (`sweep agent`) as
+ * separate processes on a real Redis (Debian's redis-server, started on a free port). An agent
+ * killed mid-trial loses nothing: another takes the trial over from its last checkpoint, and the
+ * sweep ends with the very numbers of a run on one machine.
+ */
+import Database from 'better-sqlite3';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { CACHE, CLI, ROOT, startCli, type CliResult } from './cli-helpers.js';
+import { tempDir, writeExperiment } from './helpers.js';
+import { startRedis, type RedisServer } from './redis-server.js';
+
+const EXPERIMENT = `
+name: spread
+training: { epochs: 4, batch_size: 64, seed: 1, limit_train: 512 }
+sweep:
+  method: grid
+  parameters:
+    optimizer.lr: [0.0003, 0.001, 0.003]
+    model.pooling: [avg, max]
+  early_terminate: { type: hyperband, min_iter: 1, eta: 2 }
+`;
+
+/** The numbers a run must reproduce (timings aside), trial by trial and epoch by epoch. */
+function numbers(db: string) {
+  const d = new Database(db, { readonly: true });
+  try {
+    return {
+      epochs: d.prepare(`SELECT trial_id, epoch, train_loss, train_acc, val_loss, val_acc, lr FROM epochs ORDER BY trial_id, epoch`).all(),
+      trials: d.prepare(`SELECT id, status, epochs, best_epoch, best_value, test_loss, test_acc FROM trials ORDER BY id`).all(),
+      confusion: d.prepare(`SELECT * FROM confusion ORDER BY trial_id, actual, predicted`).all(),
+    };
+  } finally {
+    d.close();
+  }
+}
+
+type Numbers = ReturnType<typeof numbers>;
+type EpochRow = { trial_id: string; epoch: number };
+type TrialRow = { id: string; status: string; epochs: number };
+
+/**
+ * Two runs of one file trained alike. Which trials an early-termination rule stops depends on
+ * the order results arrive in (here as in Optuna, Ray Tune and W&B: a trial is judged against the
+ * trials that have reported by then), so the runs may stop different trials at different
+ * epochs; every epoch both trained must be identical, and so must every trial both completed.
+ */
+function expectSameTraining(a: Numbers, b: Numbers): void {
+  const key = (r: EpochRow) => `${r.trial_id}:${r.epoch}`;
+  const epochsOf = (n: Numbers) => new Map((n.epochs as EpochRow[]).map((r) => [key(r), r]));
+  const [ea, eb] = [epochsOf(a), epochsOf(b)];
+  const common = [...ea.keys()].filter((k) => eb.has(k));
+  // Every trial's first epoch at least is in both.
+  expect(common.length).toBeGreaterThanOrEqual((a.trials as TrialRow[]).length);
+  for (const k of common) expect(ea.get(k), k).toEqual(eb.get(k));
+  const completedIn = (n: Numbers) => new Map((n.trials as TrialRow[]).filter((t) => t.status === 'completed').map((t) => [t.id, t]));
+  const [ca, cb] = [completedIn(a), completedIn(b)];
+  const both = [...ca.keys()].filter((id) => cb.has(id));
+  expect(both.length).toBeGreaterThan(0);
+  for (const id of both) expect(ca.get(id), id).toEqual(cb.get(id));
+  const confusionOf = (n: Numbers, id: string) => (n.confusion as { trial_id: string }[]).filter((c) => c.trial_id === id);
+  for (const id of both) expect(confusionOf(a, id)).toEqual(confusionOf(b, id));
+}
+
+interface AgentProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startAgent(url: string, name: string, extra: string[] = [], env: Record<string, string> = {}): AgentProcess {
+  const child = spawn(process.execPath, [CLI, 'agent', '--queue', url, '--name', name, '--workers', '1', '--lock-seconds', '2', ...extra], {
+    cwd: ROOT,
+    env: { ...process.env, LENET_SWEEP_CACHE: CACHE, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  return { child, output: () => out, exited };
+}
+
+const agents: AgentProcess[] = [];
+const agent = (...args: Parameters<typeof startAgent>) => {
+  const a = startAgent(...args);
+  agents.push(a);
+  return a;
+};
+
+let redis: RedisServer;
+let local: ReturnType<typeof numbers>;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  // The same file on one machine: what the agents' run must equal.
+  const db = join(tempDir(), 'local.db');
+  const result = await startCli([writeExperiment(EXPERIMENT), '--db', db, '--workers', '2', '--no-tui']);
+  expect(result.code, result.stdout + result.stderr).toBe(0);
+  local = numbers(db);
+}, 120_000);
+
+/** Each test's agents end with it: an agent left running would take the next test's trials. */
+afterEach(async () => {
+  const left = agents.splice(0);
+  for (const a of left) a.child.kill('SIGKILL');
+  await Promise.all(left.map((a) => a.exited));
+});
+
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe('a sweep across agents', () => {
+  it('equals a run on one machine, with an agent killed mid-trial and its trial taken over from its checkpoint', async () => {
+    const file = writeExperiment(EXPERIMENT);
+    const db = join(tempDir(), 'runs.db');
+    const a1 = agent(redis.url, 'one');
+    agent(redis.url, 'two');
+    let killed: string | undefined;
+    const result: CliResult = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui'], (out) => {
+      // Once a trial of agent one has stored its first epoch, agent one dies.
+      if (killed) return;
+      const started = /trial ([0-9a-f]{12}) of spread: started/.exec(a1.output());
+      if (started && new RegExp(`${started[1]}.*epoch 1/4`).test(out)) {
+        killed = started[1];
+        a1.child.kill('SIGKILL');
+        agent(redis.url, 'three');
+      }
+    });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(killed).toBeDefined();
+    const remote = numbers(db);
+    expectSameTraining(remote, local);
+    const d = new Database(db, { readonly: true });
+    try {
+      // Every trial ended; each epoch stored once (the key says so) and as many as the trials count.
+      const statuses = d.prepare(`SELECT status, count(*) AS n FROM trials GROUP BY status`).all() as { status: string; n: number }[];
+      expect(statuses.every((s) => s.status === 'completed' || s.status === 'pruned')).toBe(true);
+      const { stored, counted } = d.prepare(`SELECT (SELECT count(*) FROM epochs) AS stored, (SELECT sum(epochs) FROM trials) AS counted`).get() as { stored: number; counted: number };
+      expect(stored).toBe(counted);
+      // The killed agent's attempt was lost; the next one resumed from the checkpoint it had sent.
+      const attempts = d.prepare(`SELECT attempt, from_epoch, status, json_extract(provenance, '$.agent') AS agent FROM attempt_records WHERE trial_id = ? ORDER BY attempt`).all(killed) as { attempt: number; from_epoch: number; status: string; agent: string }[];
+      expect(attempts[0]).toMatchObject({ status: 'lost', agent: 'one' });
+      expect(attempts.at(-1)!.from_epoch).toBeGreaterThanOrEqual(1);
+      expect(attempts.at(-1)!.agent).not.toBe('one');
+      // The database keeps where each trial trained, and the URL without a password.
+      const provenance = JSON.parse((d.prepare(`SELECT provenance FROM trials WHERE id = ?`).get(killed) as { provenance: string }).provenance);
+      expect(provenance.queue).toBe(redis.url);
+    } finally {
+      d.close();
+    }
+    // The coordinator's checkpoints are complete: the last epoch's of every completed trial.
+    const completed = remote.trials.filter((t) => (t as { status: string }).status === 'completed') as { id: string; epochs: number }[];
+    for (const t of completed) expect(existsSync(join(`${db}.checkpoints`, t.id, `epoch-${String(t.epochs).padStart(4, '0')}.ckpt`))).toBe(true);
+  }, 240_000);
+
+  it('Ctrl-C on the coordinator ends the trials on every agent after their batch, marked interrupted, none left running', async () => {
+    const file = writeExperiment(EXPERIMENT.replace('name: spread', 'name: stopped').replace('epochs: 4', 'epochs: 30'));
+    const db = join(tempDir(), 'runs.db');
+    const a = agent(redis.url, 'four');
+    const b = agent(redis.url, 'five');
+    let stopped = false;
+    const result = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui'], (out, child) => {
+      // Both agents train a trial: stop.
+      if (!stopped && (out.match(/started on/g) ?? []).length >= 2 && /epoch +1\/30/.test(out)) {
+        stopped = true;
+        child.kill('SIGINT');
+      }
+    });
+    expect(result.code, result.stdout + result.stderr).toBe(130);
+    const d = new Database(db, { readonly: true });
+    try {
+      const rows = d.prepare(`SELECT status, count(*) AS n FROM trials GROUP BY status ORDER BY status`).all() as { status: string; n: number }[];
+      const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+      expect(byStatus.running).toBeUndefined();
+      expect(byStatus.interrupted).toBe(2);
+      expect(byStatus.queued).toBe(4);
+    } finally {
+      d.close();
+    }
+    // The agents ended those trials (not killed) and wait for the next sweep.
+    expect(a.output()).toMatch(/: interrupted/);
+    expect(b.output()).toMatch(/: interrupted/);
+    expect(a.child.exitCode).toBeNull();
+    a.child.kill('SIGTERM');
+    b.child.kill('SIGTERM');
+    expect((await a.exited).code).toBe(143);
+  }, 240_000);
+});
+
+describe('bad input and faults, one line each', () => {
+  it('a URL that does not parse: exit 2, nothing written, the password not echoed', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const result = await startCli([writeExperiment(EXPERIMENT), '--db', db, '--queue', 'redis://user:hunter2@host:99999']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^--queue: .*expected redis:\/\//);
+    expect(result.stderr + result.stdout).not.toContain('hunter2');
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('a Redis that does not answer: exit 1, nothing written', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const closed = await startRedis();
+    const url = closed.url;
+    await closed.stop();
+    const result = await startCli([writeExperiment(EXPERIMENT), '--db', db, '--queue', url]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toMatch(/^error: Redis at redis:\/\/127\.0\.0\.1:\d+ does not answer \(connection refused\)/);
+    expect(existsSync(db)).toBe(false);
+    const agentRun = await startCli(['agent', '--queue', url]);
+    expect(agentRun.code).toBe(1);
+    expect(agentRun.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a refused password: exit 2, the password never printed; the right one works and is not stored', async () => {
+    const secured = await startRedis({ password: 'hunter2' });
+    try {
+      const url = `redis://:wrong-one@127.0.0.1:${secured.port}`;
+      const wrong = await startCli(['agent', '--queue', url]);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr.trim()).toMatch(/^--queue: Redis at redis:\/\/127\.0\.0\.1:\d+ refused the user and password/);
+      expect(wrong.stderr + wrong.stdout).not.toContain('wrong-one');
+      const none = await startCli(['agent', '--queue', `redis://127.0.0.1:${secured.port}`]);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toMatch(/asks for a password/);
+      // The right password, from the environment: the sweep runs and keeps no trace of it.
+      const db = join(tempDir(), 'runs.db');
+      const worker = agent(`redis://127.0.0.1:${secured.port}`, 'six', [], { LENET_SWEEP_QUEUE_PASSWORD: 'hunter2' });
+      const file = writeExperiment('name: secret\ntraining: { epochs: 1, batch_size: 64, seed: 1, limit_train: 256 }\n');
+      const result = await startCli([file, '--db', db, '--queue', secured.url, '--no-tui']);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout + result.stderr + worker.output()).not.toContain('hunter2');
+      for (const f of [db, `${db}-wal`]) if (existsSync(f)) expect(readFileSync(f).includes('hunter2')).toBe(false);
+    } finally {
+      await secured.stop();
+    }
+  }, 120_000);
+
+  it('an agent of another version takes nothing: it says so, hands the job back, and exits 2', async () => {
+    const queue = new Queue('trials', { prefix: 'lenet-sweep', connection: { host: '127.0.0.1', port: redis.port } });
+    try {
+      await queue.add('trial', { version: '0.0.0-other', sweep: 'elsewhere', trialId: 'abcdef012345', config: {}, judged: false }, { jobId: 'elsewhere.abcdef012345.1' });
+      const result = await startCli(['agent', '--queue', redis.url, '--name', 'seven']);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim()).toMatch(/^sweep elsewhere is coordinated by lenet-sweep 0\.0\.0-other and this agent is \d+\.\d+\.\d+/);
+      expect(await queue.getJobState('elsewhere.abcdef012345.1')).toBe('waiting');
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  }, 60_000);
+});
