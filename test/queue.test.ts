@@ -191,6 +191,36 @@ describe('a sweep across agents', () => {
     b.child.kill('SIGTERM');
     expect((await a.exited).code).toBe(143);
   }, 240_000);
+
+  it('goes on when Redis restarts mid-sweep: coordinator and agents reconnect, nothing counted twice', async () => {
+    const persistent = await startRedis({ persist: true });
+    try {
+      // The same name as the local run's (it is part of each trial's id), in another database.
+      const file = writeExperiment(EXPERIMENT);
+      const db = join(tempDir(), 'runs.db');
+      agent(persistent.url, 'eight');
+      agent(persistent.url, 'nine');
+      let restarted: Promise<void> | undefined;
+      const result = await startCli([file, '--db', db, '--queue', persistent.url, '--no-tui'], (out) => {
+        if (!restarted && /epoch 2\/4/.test(out)) restarted = persistent.restart();
+      });
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(restarted).toBeDefined();
+      await restarted;
+      expectSameTraining(numbers(db), local);
+      const d = new Database(db, { readonly: true });
+      try {
+        const statuses = d.prepare(`SELECT DISTINCT status FROM trials`).all() as { status: string }[];
+        expect(statuses.every((s) => s.status === 'completed' || s.status === 'pruned')).toBe(true);
+        const { stored, counted } = d.prepare(`SELECT (SELECT count(*) FROM epochs) AS stored, (SELECT sum(epochs) FROM trials) AS counted`).get() as { stored: number; counted: number };
+        expect(stored).toBe(counted);
+      } finally {
+        d.close();
+      }
+    } finally {
+      await persistent.stop();
+    }
+  }, 240_000);
 });
 
 describe('bad input and faults, one line each', () => {

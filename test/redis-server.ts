@@ -23,6 +23,8 @@ export interface RedisOptions {
   tls?: boolean;
   /** Addresses to listen on besides 127.0.0.1 (protected mode off then); with tls, also in the certificate. */
   bind?: string[];
+  /** Keep the data across restart() (append-only file, fsync on every write). */
+  persist?: boolean;
 }
 
 export interface RedisServer {
@@ -172,7 +174,9 @@ async function launch(dir: string, port: number, options: RedisOptions, tls?: { 
     '--port', tls ? '0' : String(port),
     '--bind', '127.0.0.1', ...(options.bind ?? []),
     '--save', '',
-    '--appendonly', 'no',
+    // persist: every write is in the append-only file before it is answered, so a restart keeps
+    // the queue (as a production Redis with appendonly would).
+    ...(options.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     '--dir', dir,
     '--logfile', join(dir, 'redis.log'),
     '--daemonize', 'no',

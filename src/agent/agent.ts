@@ -177,8 +177,9 @@ export class Agent {
     if (typeof parsed === 'string') throw new Error(`refused: ${parsed}`);
     const job = parsed;
     const attempt = bullJob.attemptsStarted;
+    let seq = 0;
     const send = (event: WorkerEvent, upload?: string) => {
-      const entry: StreamEntry = { job: bullJob.id!, attempt, agent: options.name, event, ...(upload ? { upload } : {}) };
+      const entry: StreamEntry = { job: bullJob.id!, attempt, seq: ++seq, agent: options.name, event, ...(upload ? { upload } : {}) };
       return this.redis.xadd(keys.events(job.sweep), '*', 'm', JSON.stringify(entry));
     };
     if (job.version !== options.version) {

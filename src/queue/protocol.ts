@@ -78,6 +78,11 @@ export interface StreamEntry {
   /** The BullMQ job, and how many times it has been taken (BullMQ's attemptsStarted): a later attempt makes the earlier ones stale. */
   job: string;
   attempt: number;
+  /**
+   * The entry's place among its attempt's entries (1, 2, …): an entry sent twice (a reply lost
+   * when Redis went away, and the command sent again on reconnection) is recognised and dropped.
+   */
+  seq: number;
   agent: string;
   event: WorkerEvent;
   /** With an 'epoch' event: the key its checkpoint was uploaded under. */
@@ -113,8 +118,8 @@ export function parseEntry(fields: string[]): StreamEntry | null {
     return null;
   }
   if (!isObject(value) || !isObject(value.event)) return null;
-  const { job, attempt, agent, event, upload } = value;
-  if (typeof job !== 'string' || typeof attempt !== 'number' || typeof agent !== 'string') return null;
+  const { job, attempt, seq, agent, event, upload } = value;
+  if (typeof job !== 'string' || typeof attempt !== 'number' || typeof seq !== 'number' || typeof agent !== 'string') return null;
   if (typeof event.type !== 'string' || !EVENT_TYPES.has(event.type) || typeof event.trialId !== 'string') return null;
   if (upload !== undefined && typeof upload !== 'string') return null;
   return value as unknown as StreamEntry;

@@ -58,6 +58,8 @@ interface Handed {
   job: string;
   /** The latest attempt seen (BullMQ's attemptsStarted); 0 before the first event. */
   attempt: number;
+  /** The latest entry taken of that attempt (StreamEntry.seq). */
+  seq: number;
   onEvent: (event: WorkerEvent) => Promise<void>;
   end: (crash: Error | null) => void;
   ended: boolean;
@@ -179,7 +181,7 @@ export class QueuedTrials implements TrialExecutor {
     const id = jobId(this.options.sweep, trial.id, ++this.turn);
     let end!: (crash: Error | null) => void;
     const ended = new Promise<Error | null>((resolve) => (end = resolve));
-    const handed: Handed = { trial, job: id, attempt: 0, onEvent, end: (crash) => ((handed.ended = true), end(crash)), ended: false };
+    const handed: Handed = { trial, job: id, attempt: 0, seq: 0, onEvent, end: (crash) => ((handed.ended = true), end(crash)), ended: false };
     this.handed.set(trial.id, handed);
     this.byJob.set(id, handed);
     const data: QueueJob = { version: this.options.version, sweep: this.options.sweep, trialId: trial.id, config: job.config, judged: job.judged };
@@ -254,7 +256,13 @@ export class QueuedTrials implements TrialExecutor {
       debug(`a stale ${entry.event.type} of ${entry.job} attempt ${entry.attempt} (${handed ? `latest ${handed.attempt}${handed.ended ? ', ended' : ''}` : 'not handed out'})`);
       return dropUpload(this.redis, entry);
     }
+    if (entry.attempt === handed.attempt && entry.seq <= handed.seq) {
+      debug(`entry ${entry.seq} of ${entry.job} attempt ${entry.attempt} again (sent twice)`);
+      return;
+    }
+    if (entry.attempt > handed.attempt) handed.seq = 0;
     handed.attempt = entry.attempt;
+    handed.seq = entry.seq;
     let event = entry.event;
     if (event.type === 'epoch') {
       // (Copied: ioredis may hand back a view at an offset the checkpoint's float arrays cannot start at.)
@@ -296,7 +304,7 @@ export class QueuedTrials implements TrialExecutor {
       void this.queue
         .remove(handed.job)
         .then(async (removed) => {
-          if (removed && !handed.ended) await this.take({ job: handed.job, attempt: Number.MAX_SAFE_INTEGER, agent: '', event: { type: 'skipped', trialId: handed.trial.id } });
+          if (removed && !handed.ended) await this.take({ job: handed.job, attempt: Number.MAX_SAFE_INTEGER, agent: '', seq: 1, event: { type: 'skipped', trialId: handed.trial.id } });
         })
         .catch(() => {});
     }
