@@ -223,6 +223,51 @@ describe('a sweep across agents', () => {
   }, 240_000);
 });
 
+describe('the coordinator', () => {
+  it('killed mid-sweep and started again: the agents drop its jobs, and the sweep resumes from the checkpoints it stored', async () => {
+    const file = writeExperiment(EXPERIMENT);
+    const db = join(tempDir(), 'runs.db');
+    const a = agent(redis.url, 'ten');
+    agent(redis.url, 'eleven');
+    const first = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui'], (out, child) => {
+      if (/epoch 2\/4/.test(out)) child.kill('SIGKILL');
+    });
+    expect(first.signal).toBe('SIGKILL');
+    const again = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/resumed after epoch \d/);
+    expectSameTraining(numbers(db), local);
+    const d = new Database(db, { readonly: true });
+    try {
+      const statuses = d.prepare(`SELECT DISTINCT status FROM trials`).all() as { status: string }[];
+      expect(statuses.every((s) => s.status === 'completed' || s.status === 'pruned')).toBe(true);
+      const { stored, counted } = d.prepare(`SELECT (SELECT count(*) FROM epochs) AS stored, (SELECT sum(epochs) FROM trials) AS counted`).get() as { stored: number; counted: number };
+      expect(stored).toBe(counted);
+    } finally {
+      d.close();
+    }
+    // The agents were not stuck on the first coordinator's trials (one judged trial waits for a verdict).
+    expect(a.child.exitCode).toBeNull();
+  }, 240_000);
+
+  it('a second coordinator of a running sweep is refused in one line, exit 2, nothing written', async () => {
+    const file = writeExperiment(EXPERIMENT.replace('name: spread', 'name: twice').replace('epochs: 4', 'epochs: 30'));
+    agent(redis.url, 'twelve');
+    let second: CliResult | undefined;
+    const first = await startCli([file, '--db', join(tempDir(), 'one.db'), '--queue', redis.url, '--no-tui'], (out, child) => {
+      if (second || !/epoch +1\/30/.test(out)) return;
+      second = {} as CliResult;
+      void startCli([file, '--db', join(tempDir(), 'two.db'), '--queue', redis.url, '--no-tui']).then((r) => {
+        second = r;
+        child.kill('SIGINT');
+      });
+    });
+    expect(first.code).toBe(130);
+    expect(second!.code).toBe(2);
+    expect(second!.stderr.trim()).toMatch(/^--queue: sweep 'twice' is being coordinated on redis:\/\/127\.0\.0\.1:\d+ by \S+ \(pid \d+, since .*\); two coordinators of one sweep would train its trials twice/);
+  }, 240_000);
+});
+
 describe('bad input and faults, one line each', () => {
   it('a URL that does not parse: exit 2, nothing written, the password not echoed', async () => {
     const db = join(tempDir(), 'runs.db');
@@ -275,6 +320,7 @@ describe('bad input and faults, one line each', () => {
   it('an agent of another version takes nothing: it says so, hands the job back, and exits 2', async () => {
     const queue = new Queue('trials', { prefix: 'lenet-sweep', connection: { host: '127.0.0.1', port: redis.port } });
     try {
+      // A job of another version, of another shape too (no lease).
       await queue.add('trial', { version: '0.0.0-other', sweep: 'elsewhere', trialId: 'abcdef012345', config: {}, judged: false }, { jobId: 'elsewhere.abcdef012345.1' });
       const result = await startCli(['agent', '--queue', redis.url, '--name', 'seven']);
       expect(result.code).toBe(2);

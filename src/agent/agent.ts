@@ -13,7 +13,7 @@
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, relative, isAbsolute } from 'node:path';
-import { Worker, type Job } from 'bullmq';
+import { WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BackendChoice } from '../backend/index.js';
 import { checkpointName, trialFolder, writeCheckpointFile, removeTrialCheckpoints } from '../checkpoint/files.js';
@@ -25,6 +25,7 @@ import { DEBIAN_FASHION_MNIST, prepareDataset, type PreparedDataset } from '../d
 import { trialId } from '../sweep/trial-id.js';
 import type { TrialJob, Verdict, WorkerEvent } from '../worker/messages.js';
 import { TrialPool } from '../worker/trial-pool.js';
+import { leaseToken } from '../queue/lease.js';
 import { connect, redisOptions } from '../queue/redis.js';
 import { CHECKPOINT_TTL_S, HEARTBEAT_MS, HEARTBEAT_TTL_MS, keys, MAX_CHECKPOINT_BYTES, parseJob, PREFIX, QUEUE_NAME, type AgentInfo, type QueueJob, type StreamEntry } from '../queue/protocol.js';
 import type { QueueUrl } from '../queue/url.js';
@@ -63,6 +64,16 @@ interface Running {
   stop: Int32Array;
   /** The lock was lost (the agent was cut off and the trial went to another agent): its events no longer count. */
   abandoned: boolean;
+  /** Ends the trial's training even while it waits for a verdict (one that may never come). */
+  end: () => void;
+  /** The agent is being shut down: the trial goes back to the queue for another agent. */
+  handBack: boolean;
+}
+
+/** Stops a run's training: after its batch, or at once where it waits for a verdict. */
+function endRun(run: Running): void {
+  Atomics.store(run.stop, 0, 1);
+  run.end();
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -118,7 +129,7 @@ export class Agent {
         const run = this.running.get(id);
         if (!run || run.abandoned) continue;
         run.abandoned = true;
-        Atomics.store(run.stop, 0, 1);
+        endRun(run);
         options.log(`lost the lock on trial ${run.job.trialId} of ${run.job.sweep} (cut off for longer than ${options.lockMs / 1000} s?): another agent takes it over; this one stops it`);
       }
     });
@@ -129,7 +140,14 @@ export class Agent {
 
   /** Stops taking trials; running ones end after their batch when `now`, else they finish. */
   close(now: boolean): Promise<void> {
-    if (now) for (const run of this.running.values()) Atomics.store(run.stop, 0, 1);
+    if (now) {
+      for (const run of this.running.values()) {
+        // Its events stop here; the queue gives it to another agent, from its last checkpoint.
+        run.abandoned = true;
+        run.handBack = true;
+        endRun(run);
+      }
+    }
     this.closing ??= this.shutdown();
     return this.closing;
   }
@@ -161,34 +179,49 @@ export class Agent {
     };
   }
 
+  /** Ends the trials of a stopped sweep after their batch, and drops those of a coordinator another has replaced. */
   private async pollStops(): Promise<void> {
     const sweeps = [...new Set([...this.running.values()].map((r) => r.job.sweep))];
     for (const sweep of sweeps) {
-      const stopped = await this.redis.exists(keys.stop(sweep)).catch(() => 0);
-      if (!stopped) continue;
-      for (const run of this.running.values()) if (run.job.sweep === sweep) Atomics.store(run.stop, 0, 1);
+      const [stopped, lease] = await this.redis.mget(keys.stop(sweep), keys.coordinator(sweep)).catch(() => [null, null]);
+      const current = leaseToken(lease);
+      for (const run of this.running.values()) {
+        if (run.job.sweep !== sweep) continue;
+        if (current !== null && current !== run.job.lease && !run.abandoned) {
+          run.abandoned = true;
+          this.options.log(`trial ${run.job.trialId} of ${sweep}: another coordinator holds the sweep now; dropped (it resumes there from its checkpoint)`);
+        }
+        if (run.abandoned) endRun(run);
+        else if (stopped) Atomics.store(run.stop, 0, 1);
+      }
     }
   }
 
   /** A BullMQ job: one attempt at a trial, until its last event is in the stream. */
   private async process(bullJob: Job, token: string): Promise<string> {
     const { options } = this;
+    // The version first: a job of another version may be of another shape.
+    const version = (bullJob.data as { version?: unknown } | null)?.version;
+    if (version !== options.version) {
+      const sweep = (bullJob.data as { sweep?: unknown } | null)?.sweep;
+      // Handed back at once for an agent of the right version; this one takes nothing more.
+      await bullJob.moveToWait(token);
+      this.ending?.(new AgentRefusal(`sweep ${String(sweep)} is coordinated by lenet-sweep ${String(version)} and this agent is ${options.version}: start the agent of the same version (npm install lenet-sweep@${String(version)})`));
+      throw new WaitingError();
+    }
     const parsed = parseJob(bullJob.data);
     if (typeof parsed === 'string') throw new Error(`refused: ${parsed}`);
     const job = parsed;
+    // A job of an earlier coordinator of the sweep, which another holds now: dropped (the trial
+    // resumes in a job of the new one). Without any coordinator, it is trained: one may come back.
+    const current = leaseToken(await this.redis.get(keys.coordinator(job.sweep)));
+    if (current !== null && current !== job.lease) return 'dropped';
     const attempt = bullJob.attemptsStarted;
     let seq = 0;
     const send = (event: WorkerEvent, upload?: string) => {
       const entry: StreamEntry = { job: bullJob.id!, attempt, seq: ++seq, agent: options.name, event, ...(upload ? { upload } : {}) };
       return this.redis.xadd(keys.events(job.sweep), '*', 'm', JSON.stringify(entry));
     };
-    if (job.version !== options.version) {
-      // Handed back at once for an agent of the right version; this one takes nothing more.
-      await bullJob.moveToWait(token);
-      this.ending?.(new AgentRefusal(`sweep ${job.sweep} is coordinated by lenet-sweep ${job.version} and this agent is ${options.version}: start the agent of the same version (npm install lenet-sweep@${job.version})`));
-      const { WaitingError } = await import('bullmq');
-      throw new WaitingError();
-    }
     // Taken after the coordinator stopped the sweep: it stays queued.
     if (await this.redis.exists(keys.stop(job.sweep))) {
       await send({ type: 'skipped', trialId: job.trialId });
@@ -199,10 +232,15 @@ export class Agent {
       await send({ type: 'failed', trialId: job.trialId, error: `agent ${options.name} refused it: ${refusal}` });
       return 'refused';
     }
-    const run: Running = { job, attempt, stop: new Int32Array(new SharedArrayBuffer(4)), abandoned: false };
+    const run: Running = { job, attempt, stop: new Int32Array(new SharedArrayBuffer(4)), abandoned: false, end: () => {}, handBack: false };
     this.running.set(bullJob.id!, run);
     try {
-      return await this.train(run, send);
+      const outcome = await this.train(run, send);
+      if (run.handBack) {
+        await bullJob.moveToWait(token);
+        throw new WaitingError();
+      }
+      return outcome;
     } finally {
       this.running.delete(bullJob.id!);
       removeTrialCheckpoints(this.checkpoints, `${job.trialId}`);
@@ -267,7 +305,11 @@ export class Agent {
     let lastArrived!: () => void;
     const terminal = new Promise<void>((resolve) => (lastArrived = resolve));
     const verdicts = job.judged ? this.verdicts(run, (v) => task.verdict(v)) : undefined;
+    let lastEpoch = resume;
+    // A verdict to stop on the epoch it waits on, if it waits (an epoch it has not reached gets none).
+    run.end = () => task.verdict({ type: 'verdict', epoch: lastEpoch, reason: 'ended on the agent' });
     const task = this.pool.run(trainJob, run.stop, (event) => {
+      if (event.type === 'epoch') lastEpoch = event.metrics.epoch;
       if (event.type === 'finished' || event.type === 'failed' || event.type === 'skipped') {
         last = event;
         lastArrived();

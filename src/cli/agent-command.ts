@@ -3,7 +3,7 @@
  * [--data DIR]... [--lock-seconds S]`: takes trials of any sweep coordinated on that Redis and
  * trains them here, until stopped. Ctrl-C (or SIGTERM) stops taking trials and lets the running
  * ones finish; a second one ends them after their batch, and their trials go back to the queue
- * for other agents once their locks expire.
+ * for other agents, which resume them from their last checkpoints.
  */
 import { availableParallelism, hostname } from 'node:os';
 import { AUTO_ORDER, defaultWorkers, plannedBackend, type BackendChoice } from '../backend/index.js';
@@ -68,7 +68,7 @@ export async function agentCommand(args: string[]): Promise<number> {
       console.log(`\nstopping (${signal}): no new trials; the running ones finish (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to end them after their batch)`);
       void agent.close(false).then(() => finish(undefined));
     } else {
-      console.log(`ending the running trials after their batch (${signal} again); other agents take them over once their locks expire`);
+      console.log(`ending the running trials after their batch (${signal} again): they go back to the queue, and other agents resume them from their checkpoints`);
       void agent.close(true).then(() => finish(undefined));
     }
   };

@@ -38,6 +38,7 @@ import { packageVersion } from './version.js';
 import { parseQueueUrl } from '../queue/url.js';
 import { checkConnection } from '../queue/redis.js';
 import { QueuedTrials } from '../queue/queued-trials.js';
+import { CoordinatorLease, LEASE_TTL_MS } from '../queue/lease.js';
 
 const BACKENDS: BackendChoice[] = ['auto', ...AUTO_ORDER];
 
@@ -171,6 +172,8 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
 
   // A wrong URL or password is said before the database is opened; a Redis that does not answer too.
   if (queueUrl) await checkConnection(queueUrl);
+  // One coordinator per sweep on that Redis (another would train its trials twice).
+  const lease = queueUrl && (await CoordinatorLease.take(queueUrl, experiment.name, (h) => console.log(`note: sweep '${experiment.name}' was coordinated by ${h.host} (pid ${h.pid}) until a moment ago; waiting for its lease to lapse (at most ${LEASE_TTL_MS / 1000} s)`)));
 
   stops.defer();
   const dbPath = values.db!;
@@ -270,7 +273,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
             console.log(`note: trial ${t.id}: ${damaged.map((d) => `the checkpoint of epoch ${d.epoch} cannot be used: ${d.reason} (set aside as ${checkpointName(d.epoch)}.damaged)`).join('; ')}; it resumes ${from ? `from epoch ${from}` : 'from the start'}`),
           retrying: (t, retry, error) => console.log(`note: trial ${t.id}: ${error}; starting it again from its last checkpoint (retry ${retry} of ${retries})`),
         },
-        queueUrl && new QueuedTrials({ url: queueUrl, sweep: experiment.name, version: versions['lenet-sweep'], trials: runnable, checkpoints, log: (line) => console.log(`note: ${line}`) }),
+        lease && new QueuedTrials({ url: queueUrl!, sweep: experiment.name, version: versions['lenet-sweep'], trials: runnable, checkpoints, lease, log: (line) => console.log(`note: ${line}`) }),
       );
       // The first stop request lets the running trials end after their batch; the second ends
       // them at once. Either way the run settles below and the database is closed properly.
@@ -331,6 +334,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     return code;
   } finally {
     db.close();
+    await lease?.release();
   }
 }
 

@@ -12,6 +12,7 @@
  *   verdict:<t>:<a>   list, coordinator → the agent training attempt a: the rule's verdicts
  *   stop              set when the coordinator stops the sweep (Ctrl-C): running trials end after
  *                     their batch, taken ones do not start
+ *   coordinator       the coordinator's lease (queue/lease.ts): one coordinator per sweep
  *
  * Agents announce themselves under `lenet-sweep:agent:<name>` (a heartbeat with a time to live).
  * Every message is JSON checked on arrival (`parseJob`, `parseEntry`): a job can name no path
@@ -44,6 +45,8 @@ export const keys = {
   resume: (sweep: string, trial: string) => `${sweepKey(sweep)}:resume:${trial}`,
   verdicts: (sweep: string, trial: string, attempt: number) => `${sweepKey(sweep)}:verdict:${trial}:${attempt}`,
   stop: (sweep: string) => `${sweepKey(sweep)}:stop`,
+  /** The coordinator's lease (queue/lease.ts): JSON with the token its jobs carry. */
+  coordinator: (sweep: string) => `${sweepKey(sweep)}:coordinator`,
   agent: (name: string) => `${PREFIX}:agent:${encodeURIComponent(name)}`,
   agentPattern: () => `${PREFIX}:agent:*`,
 };
@@ -57,6 +60,8 @@ export interface QueueJob {
   config: Experiment;
   /** The sweep has an early-termination rule: after each epoch but the last, training waits for a verdict. */
   judged: boolean;
+  /** The token of the coordinator's lease: a job of an earlier coordinator is dropped once another holds the sweep. */
+  lease: string;
 }
 
 /** An agent, as its heartbeat says. */
@@ -96,13 +101,14 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** A job's data as it arrived, checked for shape (the config is checked against the schema by the agent). */
 export function parseJob(data: unknown): QueueJob | string {
   if (!isObject(data)) return 'the job is not an object';
-  const { version, sweep, trialId, config, judged } = data;
+  const { version, sweep, trialId, config, judged, lease } = data;
   if (typeof version !== 'string') return 'the job carries no version';
   if (typeof sweep !== 'string' || !sweep) return 'the job names no sweep';
   if (typeof trialId !== 'string' || !/^[0-9a-f]{6,64}$/.test(trialId)) return 'the job has no valid trial id';
   if (!isObject(config)) return 'the job has no config';
   if (typeof judged !== 'boolean') return 'the job does not say whether it is judged';
-  return { version, sweep, trialId, config: config as unknown as Experiment, judged };
+  if (typeof lease !== 'string') return 'the job carries no lease';
+  return { version, sweep, trialId, config: config as unknown as Experiment, judged, lease };
 }
 
 const EVENT_TYPES = new Set(['started', 'progress', 'epoch', 'finished', 'skipped', 'failed']);
@@ -125,7 +131,10 @@ export function parseEntry(fields: string[]): StreamEntry | null {
   return value as unknown as StreamEntry;
 }
 
-/** The id a trial's job gets: unique per handing-over, so a trial handed over again is a new job. */
-export function jobId(sweep: string, trialId: string, turn: number): string {
-  return `${encodeURIComponent(sweep)}.${trialId}.${turn}`;
+/**
+ * The id a trial's job gets: unique per coordinator (its lease) and handing-over, so a trial
+ * handed over again, or by a coordinator started again, is a new job.
+ */
+export function jobId(sweep: string, trialId: string, lease: string, turn: number): string {
+  return `${encodeURIComponent(sweep)}.${trialId}.${lease.slice(0, 8)}.${turn}`;
 }

@@ -23,6 +23,7 @@ import { decodeCheckpoint } from '../checkpoint/format.js';
 import type { TrialExecutor } from '../sweep/run-sweep.js';
 import type { TrialJob, Verdict, WorkerEvent } from '../worker/messages.js';
 import type { PoolTask } from '../worker/trial-pool.js';
+import type { CoordinatorLease } from './lease.js';
 import { connect, redisOptions } from './redis.js';
 import { CHECKPOINT_TTL_S, GROUP, jobId, keys, parseEntry, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry } from './protocol.js';
 import type { QueueUrl } from './url.js';
@@ -48,6 +49,8 @@ export interface QueuedTrialsOptions {
   trials: number;
   /** The folder of the database's checkpoints: each uploaded checkpoint is stored there. */
   checkpoints: string;
+  /** This coordinator's lease of the sweep (queue/lease.ts), released when it is destroyed. */
+  lease: CoordinatorLease;
   /** Said when the agents change (joined, lost) and while none is there. */
   log: (line: string) => void;
 }
@@ -115,13 +118,20 @@ export class QueuedTrials implements TrialExecutor {
   }
 
   private async prepare(): Promise<void> {
-    await this.redis.del(keys.stop(this.options.sweep));
+    // A new coordinator of the sweep: what earlier ones left (their stop flag, their events) is
+    // of jobs the agents drop now; the trials resume from the checkpoints this database holds.
+    await this.redis.del(keys.stop(this.options.sweep), keys.events(this.options.sweep));
+    await this.createGroup();
+    await this.countAgents();
+    if (!this.agents.size) this.options.log(`waiting for agents: start one with sweep agent --queue ${this.options.url.shown}`);
+  }
+
+  private async createGroup(): Promise<void> {
     try {
       await this.redis.xgroup('CREATE', keys.events(this.options.sweep), GROUP, '$', 'MKSTREAM');
     } catch (err) {
       if (!/BUSYGROUP/.test((err as Error).message)) throw err;
     }
-    await this.countAgents();
   }
 
   private async countAgents(): Promise<void> {
@@ -178,13 +188,13 @@ export class QueuedTrials implements TrialExecutor {
   }
 
   start(trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent) => Promise<void>): PoolTask {
-    const id = jobId(this.options.sweep, trial.id, ++this.turn);
+    const id = jobId(this.options.sweep, trial.id, this.options.lease.token, ++this.turn);
     let end!: (crash: Error | null) => void;
     const ended = new Promise<Error | null>((resolve) => (end = resolve));
     const handed: Handed = { trial, job: id, attempt: 0, seq: 0, onEvent, end: (crash) => ((handed.ended = true), end(crash)), ended: false };
     this.handed.set(trial.id, handed);
     this.byJob.set(id, handed);
-    const data: QueueJob = { version: this.options.version, sweep: this.options.sweep, trialId: trial.id, config: job.config, judged: job.judged };
+    const data: QueueJob = { version: this.options.version, sweep: this.options.sweep, trialId: trial.id, config: job.config, judged: job.judged, lease: this.options.lease.token };
     // A trial resuming from a checkpoint of an earlier run: the agent starts from it.
     const resume = job.resume ? this.offerCheckpoint(trial.id, job.checkpoints, job.resume) : Promise.resolve();
     resume
@@ -227,7 +237,7 @@ export class QueuedTrials implements TrialExecutor {
       } catch (err) {
         if (this.closed) return;
         // The group is gone (Redis restarted without its data): made again.
-        if (/NOGROUP/.test((err as Error).message)) await this.prepare().catch(() => {});
+        if (/NOGROUP/.test((err as Error).message)) await this.createGroup().catch(() => {});
         else await new Promise((r) => setTimeout(r, 200));
         continue;
       }
@@ -317,7 +327,7 @@ export class QueuedTrials implements TrialExecutor {
     this.pump();
     for (const handed of this.handed.values()) if (!handed.ended) handed.end(new Error('the coordinator stopped'));
     await this.reading.catch(() => {});
-    await Promise.allSettled([this.queue.close(), this.queueEvents.close()]);
+    await Promise.allSettled([this.queue.close(), this.queueEvents.close(), this.options.lease.release()]);
     this.redis.disconnect();
     this.reader.disconnect();
   }
