@@ -9,7 +9,7 @@ import { goalText } from '../cli/format.js';
 import { settingText } from '../config/load.js';
 import { fit } from './columns.js';
 import { Detail } from './Detail.js';
-import { paramKeys, SORTS, totals } from './derive.js';
+import { agentSummaries, paramKeys, SORTS, totals } from './derive.js';
 import { Footer } from './Footer.js';
 import { Groups } from './Groups.js';
 import { INITIAL_VIEW, pressKey, screenOf, type ViewState } from './keys.js';
@@ -42,6 +42,17 @@ const STOPPING = 'stopping: the running trials end after their current batch (Ct
  * (a frame as tall as the terminal makes Ink clear the screen on every redraw).
  */
 const CHROME_LINES = 6;
+
+/**
+ * The most lines the agents of a sweep across machines take in the footer (one each, or a last
+ * one summing up the rest), and at most a third of the room of the rows they come out of.
+ */
+const MAX_AGENT_LINES = 6;
+
+/** Footer lines for `agents` agents in a terminal of `rows` lines: none without agents, else at least one. */
+export function agentRoom(agents: number, rows: number): number {
+  return agents ? Math.min(agents, MAX_AGENT_LINES, Math.max(1, Math.floor((rows - CHROME_LINES) / 3))) : 0;
+}
 
 function useTerminalSize(fixed: { columns?: number; rows?: number }) {
   const { stdout } = useStdout();
@@ -88,6 +99,10 @@ export function Dashboard(props: DashboardProps) {
   );
 
   const now = props.now?.() ?? Date.now();
+  // A sweep across machines: a footer line per agent, above the progress line; the rows give way.
+  const agents = agentSummaries(board);
+  const room = agentRoom(agents.length, rows);
+  const chrome = CHROME_LINES + room;
   const seedsOf =
     showing === 'members' && trials.length
       ? ` · ${paramKeys(board, true).map((k) => `${k}=${settingText(trials[0].config, k)}`).join(' ')}: ${trials.length} seed${trials.length === 1 ? '' : 's'}`
@@ -101,11 +116,11 @@ export function Dashboard(props: DashboardProps) {
   if (ended) message = null;
   const content =
     showing === 'detail' && selected ? (
-      <Detail trial={selected} metric={board.sweep.metric} width={width} height={rows - CHROME_LINES + 1} />
+      <Detail trial={selected} metric={board.sweep.metric} width={width} height={rows - chrome + 1} />
     ) : showing === 'groups' ? (
-      <Groups board={board} selectedKey={groupKey} highlight={!ended} width={width} rows={rows - CHROME_LINES} />
+      <Groups board={board} selectedKey={groupKey} highlight={!ended} width={width} rows={rows - chrome} />
     ) : (
-      <Leaderboard board={board} trials={trials} selectedId={ended ? null : (selected?.id ?? null)} width={width} rows={rows - CHROME_LINES} />
+      <Leaderboard board={board} trials={trials} selectedId={ended ? null : (selected?.id ?? null)} width={width} rows={rows - chrome} />
     );
   return (
     <Box flexDirection="column">
@@ -114,7 +129,7 @@ export function Dashboard(props: DashboardProps) {
       </Text>
       {content}
       <Text> </Text>
-      <Footer totals={totals(board, now)} sweepStatus={board.sweep.status} processGone={board.sweep.processGone} sort={sort} view={showing} mode={mode} message={message} ended={ended} width={width} />
+      <Footer totals={totals(board, now)} sweepStatus={board.sweep.status} processGone={board.sweep.processGone} sort={sort} view={showing} mode={mode} message={message} ended={ended} width={width} agents={agents} agentRoom={room} now={now} />
     </Box>
   );
 }

@@ -38,7 +38,7 @@ const EPOCH_PRIORITY = [100, 70, 60, 80, 90, 40, 30, 50];
 export function Detail({ trial, metric, width, height }: { trial: BoardTrial; metric: string; width: number; height: number }) {
   const e = trial.history;
   const summary =
-    `trial ${trial.id} · ${trial.status} · best ${metric} ${metricValue(metric, trial.best_value)}` +
+    `trial ${trial.id} · ${trial.status}${trial.agent === null ? '' : ` · agent ${trial.agent}`} · best ${metric} ${metricValue(metric, trial.best_value)}` +
     `${trial.best_epoch ? ` (epoch ${trial.best_epoch})` : ''} · test ${pct(trial.test_acc)} · ${rate(trial.images_per_s)} img/s` +
     ` · ${trial.param_count?.toLocaleString('en') ?? '—'} parameters`;
   // The sweep block is the same for every trial and its swept values are the params line.

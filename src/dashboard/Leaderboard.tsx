@@ -1,6 +1,7 @@
 /**
  * The leaderboard: one line per trial, ranked by the sweep's metric (or another sort), with
- * the settings that tell trials apart, a progress bar and a sparkline of the metric per epoch.
+ * the settings that tell trials apart, a progress bar, the agent that trains it (in a sweep
+ * across machines) and a sparkline of the metric per epoch.
  */
 import { Text } from 'ink';
 import { metricValue, pct, rate } from '../cli/format.js';
@@ -46,6 +47,11 @@ export function trialColumns(board: Board, keys = paramKeys(board, false)): Colu
     { header: 'test', width: 6, priority: 50, align: 'right', cell: (t) => (t.test_acc === null ? '' : pct(t.test_acc)) },
     { header: 'epochs', width: epochWidth + 1 + BAR, priority: 80, cell: (t) => `${epochText(t)} ${progressBar(progressOf(t), BAR)}` },
     { header: 'status', width: 11, priority: 85, cell: (t) => t.status },
+    // A sweep across machines: which agent trains each trial (none on the sweep's own machine).
+    // Only then: a sweep on one machine looks as it always did.
+    ...(board.trials.some((t) => t.agent !== null)
+      ? [{ header: 'agent', width: Math.min(12, Math.max(...board.trials.map((t) => t.agent?.length ?? 0))), priority: 45, cell: (t: BoardTrial) => t.agent ?? '' }]
+      : []),
     { header: 'img/s', width: 5, priority: 40, align: 'right', cell: (t) => (t.images_per_s === null ? '' : rate(t.images_per_s)) },
     {
       header: board.sweep.metric,

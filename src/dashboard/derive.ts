@@ -1,11 +1,12 @@
 /**
  * What the dashboard computes from a snapshot: the order of the rows under each sort, the
- * groups of trials that repeat one configuration over seeds (with their statistics), and the
- * footer's counts and time estimate. Pure functions of a Board, so tests need no terminal.
+ * groups of trials that repeat one configuration over seeds (with their statistics), the
+ * footer's counts and time estimate, and what each agent does. Pure functions of a Board, so
+ * tests need no terminal.
  */
 import { distinguishingPaths, settingText } from '../config/load.js';
 import { trialId } from '../sweep/trial-id.js';
-import type { Board, BoardTrial } from './board.js';
+import { REPORTED_ENDS, type Board, type BoardTrial } from './board.js';
 import { holm, summarize, welch, type Summary } from './stats.js';
 
 export const SORTS = ['metric', 'test_acc', 'img/s', 'trial order'] as const;
@@ -206,4 +207,67 @@ export function totals(board: Board, now: number): Totals {
     elapsed: Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, (end - start) / 1000) : null,
     eta: live && perEpoch !== null ? (remainingEpochs * perEpoch) / parallel : null,
   };
+}
+
+/** What one agent (another machine training the sweep's trials) does in the latest run: the footer's line for it. */
+export interface AgentSummary {
+  name: string;
+  /** Trials it trains now. */
+  running: number;
+  /** Trials it ended this run: completed, pruned, diverged or failed (not those it lost or was interrupted in). */
+  done: number;
+  /**
+   * Its throughput now: the sum over the trials it trains of each one's latest epoch's images/s
+   * (its workers train in parallel, so they add up). Only epochs it trained itself count, not
+   * those of a checkpoint it resumed from; null while none of its trials has finished an epoch
+   * here (or it trains none): not measured, rather than 0.
+   */
+  imagesPerS: number | null;
+  /**
+   * When the database last heard of it (ms since the epoch, the coordinator's clock): the latest
+   * of its attempts' starts, its latest epoch's storing (see AgentAttempt.storedAt) and the ends
+   * it reported (completed, pruned, diverged). A lost, interrupted or failed attempt's end time
+   * is not counted: the coordinator may have set it (a takeover, Ctrl-C, the queue giving up)
+   * without a word from the agent.
+   */
+  heardAt: number;
+}
+
+const REPORTED_END = new Set(REPORTED_ENDS);
+const AGENT_DONE = new Set([...REPORTED_ENDS, 'failed']);
+
+const agentsOf = new WeakMap<Board, AgentSummary[]>();
+
+/** One summary per agent with an attempt in the latest run, by name (gpu-box-2 before gpu-box-10); none without agents. */
+export function agentSummaries(board: Board): AgentSummary[] {
+  let summaries = agentsOf.get(board);
+  if (summaries) return summaries;
+  const byAgent = new Map<string, Board['agentAttempts']>();
+  for (const a of board.agentAttempts) {
+    const list = byAgent.get(a.agent);
+    if (list) list.push(a);
+    else byAgent.set(a.agent, [a]);
+  }
+  // The attempt each trial is in now (its latest), for where its own epochs start.
+  const current = new Map<string, Board['agentAttempts'][number]>();
+  for (const a of board.agentAttempts) if ((current.get(a.trialId)?.attempt ?? -1) < a.attempt) current.set(a.trialId, a);
+  summaries = [...byAgent].map(([name, attempts]) => {
+    const running = board.trials.filter((t) => t.status === 'running' && t.agent === name);
+    const rates = running.flatMap((t) => {
+      const last = t.history.at(-1);
+      const from = current.get(t.id)?.fromEpoch ?? 0;
+      return last && last.epoch > from && last.images_per_s !== null ? [last.images_per_s] : [];
+    });
+    const times = attempts.flatMap((a) => [a.startedAt, a.storedAt, REPORTED_END.has(a.status) ? a.finishedAt : null]);
+    return {
+      name,
+      running: running.length,
+      done: new Set(attempts.filter((a) => AGENT_DONE.has(a.status)).map((a) => a.trialId)).size,
+      imagesPerS: rates.length ? rates.reduce((a, b) => a + b, 0) : null,
+      heardAt: Math.max(...times.filter((t): t is string => t !== null).map((t) => Date.parse(t))),
+    };
+  });
+  summaries.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  agentsOf.set(board, summaries);
+  return summaries;
 }
