@@ -268,6 +268,25 @@ describe('the coordinator', () => {
   }, 240_000);
 });
 
+describe('TLS', () => {
+  it('works over rediss:// with the CA given in NODE_EXTRA_CA_CERTS, and says an untrusted certificate in one line', async () => {
+    const secure = await startRedis({ tls: true });
+    try {
+      const env = { NODE_EXTRA_CA_CERTS: secure.caFile! };
+      const file = writeExperiment('name: tls\ntraining: { epochs: 1, batch_size: 64, seed: 1, limit_train: 256 }\n');
+      const untrusted = await startCli([file, '--db', join(tempDir(), 'runs.db'), '--queue', secure.url]);
+      expect(untrusted.code).toBe(2);
+      expect(untrusted.stderr.trim()).toMatch(/^--queue: Redis at rediss:\/\/127\.0\.0\.1:\d+ answered, but its TLS certificate is not trusted here/);
+      agent(secure.url, 'thirteen', [], env);
+      const result = await startCli([file, '--db', join(tempDir(), 'runs.db'), '--queue', secure.url, '--no-tui'], undefined, env);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/completed: best val_acc/);
+    } finally {
+      await secure.stop();
+    }
+  }, 120_000);
+});
+
 describe('bad input and faults, one line each', () => {
   it('a URL that does not parse: exit 2, nothing written, the password not echoed', async () => {
     const db = join(tempDir(), 'runs.db');
