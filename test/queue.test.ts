@@ -6,7 +6,8 @@
  */
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { cpSync, readFileSync, existsSync } from 'node:fs';
+import { ensureEmbeddedMnist } from '../src/data/embedded.js';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
@@ -266,6 +267,37 @@ describe('the coordinator', () => {
     expect(second!.code).toBe(2);
     expect(second!.stderr.trim()).toMatch(/^--queue: sweep 'twice' is being coordinated on redis:\/\/127\.0\.0\.1:\d+ by \S+ \(pid \d+, since .*\); two coordinators of one sweep would train its trials twice/);
   }, 240_000);
+});
+
+describe('data on agents', () => {
+  it("a trial whose data.dir is not in an agent's folders goes to an agent that has it; with none, it fails saying why", async () => {
+    // An IDX folder: the embedded digits' files, copied.
+    const folder = join(tempDir(), 'digits');
+    cpSync(ensureEmbeddedMnist(join(CACHE, 'mnist-embedded')), folder, { recursive: true });
+    const file = writeExperiment(`name: folder\ndata: { dataset: idx, dir: ${folder}, validation: 0.1 }\ntraining: { epochs: 1, batch_size: 64, seed: 1, limit_train: 256 }\n`);
+    const without = agent(redis.url, 'fourteen');
+    agent(redis.url, 'fifteen', ['--data', join(folder, '..')]);
+    const db = join(tempDir(), 'runs.db');
+    const result = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const d = new Database(db, { readonly: true });
+    try {
+      const row = d.prepare(`SELECT status, json_extract(provenance, '$.agent') AS agent FROM trials`).get() as { status: string; agent: string };
+      expect(row).toEqual({ status: 'completed', agent: 'fifteen' });
+    } finally {
+      d.close();
+    }
+    // Whether agent fourteen was offered it first depends on who asked first; if it was, it said so.
+    if (/trial [0-9a-f]{12} of folder/.test(without.output())) expect(without.output()).toMatch(/is not in this agent's data folders.*left for another agent/);
+
+    // With only agents that lack it: failed, with each one's reason.
+    for (const a of agents.splice(0)) a.child.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 11_000)); // their heartbeats lapse
+    agent(redis.url, 'sixteen');
+    const failing = await startCli([file, '--db', join(tempDir(), 'runs.db'), '--queue', redis.url, '--no-tui']);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toMatch(/failed: no agent has its data \(sixteen: data\.dir \S+ is not in this agent's data folders; start the agent with --data/);
+  }, 120_000);
 });
 
 describe('TLS', () => {

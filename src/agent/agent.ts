@@ -13,7 +13,7 @@
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, relative, isAbsolute } from 'node:path';
-import { WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BackendChoice } from '../backend/index.js';
 import { checkpointName, trialFolder, writeCheckpointFile, removeTrialCheckpoints } from '../checkpoint/files.js';
@@ -50,6 +50,8 @@ export interface AgentOptions {
 
 /** How often the stop key of each sweep with a running trial is read. */
 const STOP_POLL_MS = 500;
+/** How long a trial this agent cannot train waits for another agent to take it. */
+const PASS_ON_DELAY_MS = 2000;
 /** A crashed thread may have posted events that arrive after its task failed: wait this long for them. */
 const CRASH_GRACE_MS = 1000;
 /** How long one wait for a verdict blocks before the trial's state is looked at again. */
@@ -232,6 +234,10 @@ export class Agent {
       await send({ type: 'failed', trialId: job.trialId, error: `agent ${options.name} refused it: ${refusal}` });
       return 'refused';
     }
+    // The data, here: a job naming a folder outside this agent's, or a dataset it cannot get,
+    // goes to another agent.
+    const cannot = this.dataProblem(job.config) ?? (await this.dataset(job.config).then(() => null, (err: Error) => `it has no data for it: ${err.message}`));
+    if (cannot) return this.passOn(bullJob, token, job, cannot, send);
     const run: Running = { job, attempt, stop: new Int32Array(new SharedArrayBuffer(4)), abandoned: false, end: () => {}, handBack: false };
     this.running.set(bullJob.id!, run);
     try {
@@ -247,12 +253,53 @@ export class Agent {
     }
   }
 
-  /** Why a job is not trained here; null when it is. */
+  /** Why a job is not trained by any agent; null when it may be. */
   private check(job: QueueJob): string | null {
     const problems = configProblems(job.config);
     if (problems.length) return `its config does not validate: ${problems[0]}`;
     if (trialId(job.config) !== job.trialId) return 'its config does not hash to its trial id';
-    return this.dataProblem(job.config);
+    return null;
+  }
+
+  /**
+   * A trial whose data this agent does not have goes to another agent (after a moment, so that
+   * another takes it first); once every live agent has said it cannot, the trial fails with
+   * what each said.
+   */
+  private async passOn(bullJob: Job, token: string, job: QueueJob, reason: string, send: (event: WorkerEvent) => Promise<unknown>): Promise<string> {
+    const { options } = this;
+    const refusals: Record<string, string> = { ...((bullJob.data as { refusals?: Record<string, string> }).refusals ?? {}), [options.name]: reason };
+    const live = await this.liveAgents();
+    if (live.every((name) => name in refusals)) {
+      const said = Object.entries(refusals).map(([agent, why]) => `${agent}: ${why}`).join('; ');
+      await send({ type: 'failed', trialId: job.trialId, error: `no agent has its data (${said})` });
+      options.log(`trial ${job.trialId} of ${job.sweep}: no agent has its data: failed`);
+      return 'failed';
+    }
+    await bullJob.updateData({ ...(bullJob.data as object), refusals });
+    await bullJob.moveToDelayed(Date.now() + PASS_ON_DELAY_MS, token);
+    options.log(`trial ${job.trialId} of ${job.sweep}: ${reason}; left for another agent`);
+    throw new DelayedError();
+  }
+
+  /** The names of the agents whose heartbeat is live, of this version. */
+  private async liveAgents(): Promise<string[]> {
+    const names: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', keys.agentPattern(), 'COUNT', 500);
+      cursor = next;
+      const values = found.length ? await this.redis.mget(...found) : [];
+      for (const v of values) {
+        try {
+          const info = v && (JSON.parse(v) as AgentInfo);
+          if (info && info.version === this.options.version) names.push(info.name);
+        } catch {
+          // Not a heartbeat.
+        }
+      }
+    } while (cursor !== '0');
+    return names;
   }
 
   /** A data.dir outside the agent's folders is never read. */
@@ -281,13 +328,8 @@ export class Agent {
     const { job, attempt } = run;
     const { options } = this;
     const config: Experiment = options.backend ? { ...job.config, backend: options.backend } : job.config;
-    let data: PreparedDataset;
-    try {
-      data = await this.dataset(config);
-    } catch (err) {
-      await send({ type: 'failed', trialId: job.trialId, error: `agent ${options.name} has no data for it: ${(err as Error).message}` });
-      return 'failed';
-    }
+    // Prepared before the trial was taken on (process).
+    const data = await this.dataset(config);
     const resume = await this.fetchResume(job);
     const trainJob: TrialJob = {
       trialId: job.trialId,
