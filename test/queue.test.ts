@@ -251,6 +251,26 @@ describe('the coordinator', () => {
     expect(a.child.exitCode).toBeNull();
   }, 240_000);
 
+  it('without agents it says it waits for them, and Ctrl-C ends it at once, its trials still queued', async () => {
+    const empty = await startRedis();
+    try {
+      const db = join(tempDir(), 'runs.db');
+      const result = await startCli([writeExperiment(EXPERIMENT), '--db', db, '--queue', empty.url, '--no-tui'], (out, child) => {
+        if (/waiting for agents/.test(out)) child.kill('SIGINT');
+      });
+      expect(result.code, result.stdout + result.stderr).toBe(130);
+      expect(result.stdout).toMatch(/note: waiting for agents: start one with sweep agent --queue redis:\/\/127\.0\.0\.1:\d+/);
+      const d = new Database(db, { readonly: true });
+      try {
+        expect(d.prepare(`SELECT DISTINCT status FROM trials`).all()).toEqual([{ status: 'queued' }]);
+      } finally {
+        d.close();
+      }
+    } finally {
+      await empty.stop();
+    }
+  }, 60_000);
+
   it('a second coordinator of a running sweep is refused in one line, exit 2, nothing written', async () => {
     const file = writeExperiment(EXPERIMENT.replace('name: spread', 'name: twice').replace('epochs: 4', 'epochs: 30'));
     agent(redis.url, 'twelve');

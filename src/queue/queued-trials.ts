@@ -36,8 +36,6 @@ const MAX_SLOTS = 1024;
 const AGENTS_POLL_MS = 1000;
 /** How long one read of the events stream blocks. */
 const READ_BLOCK_MS = 1000;
-/** How long after its job completed a trial's last event may still be on its way. */
-const LOST_RESULT_GRACE_MS = 5000;
 /** Entries read at once. */
 const READ_COUNT = 200;
 
@@ -80,8 +78,11 @@ export class QueuedTrials implements TrialExecutor {
   private turn = 0;
   private capacity = 0;
   private inUse = 0;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters: ((counted: boolean) => void)[] = [];
   private closed = false;
+  private stopping = false;
+  /** Completed jobs, with the stream's last entry when they completed: their result must be in by the time the reader is past it. */
+  private completions: { job: string; after: string }[] = [];
   private readonly timer: NodeJS.Timeout;
   private readonly reading: Promise<void>;
   private agents = new Map<string, AgentInfo>();
@@ -98,13 +99,16 @@ export class QueuedTrials implements TrialExecutor {
       const handed = this.byJob.get(id);
       if (handed && !handed.ended) void this.deliverFailure(handed, `the queue gave up on it: ${failedReason}`);
     });
-    // A job an agent completed whose last event never came (an agent that lost it on the way):
-    // after a grace period for entries still being read, it failed, and the runner may retry it.
+    // A job an agent completed: its last event is in the stream by then (an agent sends it
+    // before it completes the job). Once the reader has taken every entry up to the stream's
+    // end as it is now, a trial still without its result lost it on the way: it failed, and the
+    // runner may try it again.
     this.queueEvents.on('completed', ({ jobId: id }) => {
-      setTimeout(() => {
-        const handed = this.byJob.get(id);
-        if (handed && !handed.ended) void this.deliverFailure(handed, 'its agent ended it without sending its result', true);
-      }, LOST_RESULT_GRACE_MS).unref();
+      if (!this.byJob.has(id)) return;
+      void this.redis
+        .xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1)
+        .then((latest) => this.completions.push({ job: id, after: latest[0]?.[0] ?? '0-0' }))
+        .catch(() => {});
     });
     this.redis = connect(options.url, 'lenet-sweep-coordinator');
     this.reader = connect(options.url, 'lenet-sweep-coordinator-events');
@@ -167,22 +171,25 @@ export class QueuedTrials implements TrialExecutor {
   }
 
   private pump(): void {
-    while (this.waiters.length && (this.closed || this.inUse < this.capacity)) {
-      if (!this.closed) this.inUse++;
-      this.waiters.shift()!();
+    while (this.waiters.length && (this.closed || this.stopping || this.inUse < this.capacity)) {
+      const counted = !this.closed && !this.stopping;
+      if (counted) this.inUse++;
+      this.waiters.shift()!(counted);
     }
   }
 
   reserve(): Promise<() => void> {
     return new Promise((resolve) => {
-      let released = false;
-      const release = () => {
-        if (released || this.closed) return;
-        released = true;
-        this.inUse--;
-        this.pump();
-      };
-      this.waiters.push(() => resolve(release));
+      // `counted`: the slot was taken from the agents' capacity (not handed out to end a loop).
+      this.waiters.push((counted) => {
+        let released = !counted;
+        resolve(() => {
+          if (released) return;
+          released = true;
+          this.inUse--;
+          this.pump();
+        });
+      });
       this.pump();
     });
   }
@@ -242,6 +249,8 @@ export class QueuedTrials implements TrialExecutor {
         continue;
       }
       const entries = reply?.[0]?.[1] ?? [];
+      // Caught up: every entry there was when the read began is taken.
+      if (entries.length === 0 && from === '>') this.checkCompletions(null);
       if (from === '0' && entries.length === 0) from = '>';
       for (const [id, fields] of entries) {
         if (this.closed) return;
@@ -253,7 +262,19 @@ export class QueuedTrials implements TrialExecutor {
           continue;
         }
         await this.redis.multi().xack(stream, GROUP, id).xdel(stream, id).exec();
+        this.checkCompletions(id);
       }
+    }
+  }
+
+  /** Completed jobs whose result should have been taken by now (`taken`: the last entry taken; null: all of them). */
+  private checkCompletions(taken: string | null): void {
+    if (!this.completions.length) return;
+    const due = this.completions.filter((c) => taken === null || compareIds(taken, c.after) >= 0);
+    this.completions = this.completions.filter((c) => !due.includes(c));
+    for (const { job } of due) {
+      const handed = this.byJob.get(job);
+      if (handed && !handed.ended) void this.deliverFailure(handed, 'its agent ended it without sending its result', true);
     }
   }
 
@@ -308,11 +329,16 @@ export class QueuedTrials implements TrialExecutor {
   }
 
   stop(): void {
+    this.stopping = true;
+    // Search loops waiting for a slot (no agent has a free worker) end now.
+    this.pump();
     void this.redis.set(keys.stop(this.options.sweep), '1').catch(() => {});
-    // Trials still waiting in the queue do not start: taken out, they stay queued.
+    // Trials still waiting in the queue do not start: taken out, they stay queued. (Only those
+    // waiting: BullMQ's remove also answers 1 for a job that is gone, completed.)
     for (const handed of this.handed.values()) {
       void this.queue
-        .remove(handed.job)
+        .getJobState(handed.job)
+        .then((state) => (['waiting', 'delayed', 'prioritized', 'paused'].includes(state) ? this.queue.remove(handed.job) : 0))
         .then(async (removed) => {
           if (removed && !handed.ended) await this.take({ job: handed.job, attempt: Number.MAX_SAFE_INTEGER, agent: '', seq: 1, event: { type: 'skipped', trialId: handed.trial.id } });
         })
@@ -331,6 +357,13 @@ export class QueuedTrials implements TrialExecutor {
     this.redis.disconnect();
     this.reader.disconnect();
   }
+}
+
+/** Orders two stream ids ("ms-seq"). */
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am - bm || as - bs;
 }
 
 /** Why an entry was passed over, for LENET_SWEEP_DEBUG. */
