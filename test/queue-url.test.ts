@@ -172,6 +172,14 @@ describe('checkConnection against a real Redis', () => {
     expect(err.message).not.toContain(wrong);
   });
 
+  it('refuses a database number the server does not have (ioredis would go on in database 0)', async () => {
+    const url = `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${server.port}`;
+    const err = await rejected(checkConnection(parseQueueUrl(`${url}/99`, NO_ENV)));
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toMatch(/^--queue: Redis at redis:\/\/127\.0\.0\.1:\d+\/99 has no database 99 \(.*; it has 0 to 15\)$/);
+    await expect(checkConnection(parseQueueUrl(`${url}/15`, NO_ENV))).resolves.toBeUndefined();
+  });
+
   it('counts a closed port as a Redis that does not answer (a fault, not a user error)', async () => {
     const port = await freePort();
     const err = await rejected(checkConnection(parseQueueUrl(`redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}`, NO_ENV)));

@@ -67,6 +67,14 @@ function expectSameTraining(a: Numbers, b: Numbers): void {
   for (const id of both) expect(confusionOf(a, id)).toEqual(confusionOf(b, id));
 }
 
+/** Every trial completed or pruned, and each epoch stored once: the rows are as many as the trials' epochs. */
+function expectEndedOnce(d: Database.Database): void {
+  const statuses = d.prepare(`SELECT DISTINCT status FROM trials`).all() as { status: string }[];
+  expect(statuses.every((s) => s.status === 'completed' || s.status === 'pruned')).toBe(true);
+  const { stored, counted } = d.prepare(`SELECT (SELECT count(*) FROM epoch_records) AS stored, (SELECT sum(epochs) FROM trials) AS counted`).get() as { stored: number; counted: number };
+  expect(stored).toBe(counted);
+}
+
 interface AgentProcess {
   child: ChildProcess;
   output: () => string;
@@ -139,11 +147,7 @@ describe('a sweep across agents', () => {
     expectSameTraining(remote, local);
     const d = new Database(db, { readonly: true });
     try {
-      // Every trial ended; each epoch stored once (the key says so) and as many as the trials count.
-      const statuses = d.prepare(`SELECT status, count(*) AS n FROM trials GROUP BY status`).all() as { status: string; n: number }[];
-      expect(statuses.every((s) => s.status === 'completed' || s.status === 'pruned')).toBe(true);
-      const { stored, counted } = d.prepare(`SELECT (SELECT count(*) FROM epochs) AS stored, (SELECT sum(epochs) FROM trials) AS counted`).get() as { stored: number; counted: number };
-      expect(stored).toBe(counted);
+      expectEndedOnce(d);
       // The killed agent's attempt was lost; the next one resumed from the checkpoint it had sent.
       const attempts = d.prepare(`SELECT attempt, from_epoch, status, json_extract(provenance, '$.agent') AS agent FROM attempt_records WHERE trial_id = ? ORDER BY attempt`).all(killed) as { attempt: number; from_epoch: number; status: string; agent: string }[];
       expect(attempts[0]).toMatchObject({ status: 'lost', agent: 'one' });
@@ -211,10 +215,7 @@ describe('a sweep across agents', () => {
       expectSameTraining(numbers(db), local);
       const d = new Database(db, { readonly: true });
       try {
-        const statuses = d.prepare(`SELECT DISTINCT status FROM trials`).all() as { status: string }[];
-        expect(statuses.every((s) => s.status === 'completed' || s.status === 'pruned')).toBe(true);
-        const { stored, counted } = d.prepare(`SELECT (SELECT count(*) FROM epochs) AS stored, (SELECT sum(epochs) FROM trials) AS counted`).get() as { stored: number; counted: number };
-        expect(stored).toBe(counted);
+        expectEndedOnce(d);
       } finally {
         d.close();
       }
@@ -240,10 +241,7 @@ describe('the coordinator', () => {
     expectSameTraining(numbers(db), local);
     const d = new Database(db, { readonly: true });
     try {
-      const statuses = d.prepare(`SELECT DISTINCT status FROM trials`).all() as { status: string }[];
-      expect(statuses.every((s) => s.status === 'completed' || s.status === 'pruned')).toBe(true);
-      const { stored, counted } = d.prepare(`SELECT (SELECT count(*) FROM epochs) AS stored, (SELECT sum(epochs) FROM trials) AS counted`).get() as { stored: number; counted: number };
-      expect(stored).toBe(counted);
+      expectEndedOnce(d);
     } finally {
       d.close();
     }
@@ -285,6 +283,8 @@ describe('the coordinator', () => {
     });
     expect(first.code).toBe(130);
     expect(second!.code).toBe(2);
+    // Its holder is alive (it renews the lease): no note about waiting for it to lapse.
+    expect(second!.stdout).not.toMatch(/waiting for its lease/);
     expect(second!.stderr.trim()).toMatch(/^--queue: sweep 'twice' is being coordinated on redis:\/\/127\.0\.0\.1:\d+ by \S+ \(pid \d+, since .*\); two coordinators of one sweep would train its trials twice/);
   }, 240_000);
 });

@@ -27,7 +27,7 @@ import type { TrialJob, Verdict, WorkerEvent } from '../worker/messages.js';
 import { TrialPool } from '../worker/trial-pool.js';
 import { leaseToken } from '../queue/lease.js';
 import { connect, redisOptions } from '../queue/redis.js';
-import { CHECKPOINT_TTL_S, HEARTBEAT_MS, HEARTBEAT_TTL_MS, keys, MAX_CHECKPOINT_BYTES, parseJob, PREFIX, QUEUE_NAME, type AgentInfo, type QueueJob, type StreamEntry } from '../queue/protocol.js';
+import { CHECKPOINT_TTL_S, HEARTBEAT_MS, HEARTBEAT_TTL_MS, keys, liveAgents, MAX_CHECKPOINT_BYTES, parseJob, PREFIX, QUEUE_NAME, type AgentInfo, type QueueJob, type StreamEntry } from '../queue/protocol.js';
 import type { QueueUrl } from '../queue/url.js';
 
 export interface AgentOptions {
@@ -231,6 +231,7 @@ export class Agent {
     }
     const refusal = this.check(job);
     if (refusal) {
+      options.log(`trial ${job.trialId} of ${job.sweep}: refused: ${refusal}`);
       await send({ type: 'failed', trialId: job.trialId, error: `agent ${options.name} refused it: ${refusal}` });
       return 'refused';
     }
@@ -269,8 +270,8 @@ export class Agent {
   private async passOn(bullJob: Job, token: string, job: QueueJob, reason: string, send: (event: WorkerEvent) => Promise<unknown>): Promise<string> {
     const { options } = this;
     const refusals: Record<string, string> = { ...((bullJob.data as { refusals?: Record<string, string> }).refusals ?? {}), [options.name]: reason };
-    const live = await this.liveAgents();
-    if (live.every((name) => name in refusals)) {
+    const live = await liveAgents(this.redis, options.version);
+    if (live.every((agent) => agent.name in refusals)) {
       const said = Object.entries(refusals).map(([agent, why]) => `${agent}: ${why}`).join('; ');
       await send({ type: 'failed', trialId: job.trialId, error: `no agent has its data (${said})` });
       options.log(`trial ${job.trialId} of ${job.sweep}: no agent has its data: failed`);
@@ -282,25 +283,6 @@ export class Agent {
     throw new DelayedError();
   }
 
-  /** The names of the agents whose heartbeat is live, of this version. */
-  private async liveAgents(): Promise<string[]> {
-    const names: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', keys.agentPattern(), 'COUNT', 500);
-      cursor = next;
-      const values = found.length ? await this.redis.mget(...found) : [];
-      for (const v of values) {
-        try {
-          const info = v && (JSON.parse(v) as AgentInfo);
-          if (info && info.version === this.options.version) names.push(info.name);
-        } catch {
-          // Not a heartbeat.
-        }
-      }
-    } while (cursor !== '0');
-    return names;
-  }
 
   /** A data.dir outside the agent's folders is never read. */
   private dataProblem(config: Experiment): string | null {
@@ -358,7 +340,7 @@ export class Agent {
       }
       if (run.abandoned) return;
       if (event.type === 'started') event = { ...event, agent: options.name };
-      if (event.type === 'started') options.log(`trial ${job.trialId} of ${job.sweep}: ${event.resumedFrom ? `resumed after epoch ${event.resumedFrom}` : 'started'} on ${event.backend} (attempt ${attempt})`);
+      if (event.type === 'started') options.log(`trial ${job.trialId} of ${job.sweep}: ${event.resumedFrom ? `resumed after epoch ${event.resumedFrom}` : 'started'} on ${event.backend}${attempt > 1 ? ` (taken over: its job's start ${attempt})` : ''}`);
       sending = sending.then(() => this.relay(run, event, send)).catch((err: Error) => options.log(`trial ${job.trialId}: could not send an event: ${err.message}`));
     });
     try {
@@ -373,7 +355,7 @@ export class Agent {
       task.close();
     }
     const outcome = last?.type === 'finished' ? last.status : last?.type ?? 'failed';
-    options.log(`trial ${job.trialId} of ${job.sweep}: ${run.abandoned ? 'abandoned (lock lost)' : outcome}`);
+    options.log(`trial ${job.trialId} of ${job.sweep}: ${run.handBack ? 'handed back to the queue' : run.abandoned ? 'dropped (another agent or coordinator has it now)' : outcome}`);
     return outcome;
   }
 

@@ -5,6 +5,7 @@
  * ones finish; a second one ends them after their batch, and their trials go back to the queue
  * for other agents, which resume them from their last checkpoints.
  */
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { AUTO_ORDER, defaultWorkers, plannedBackend, type BackendChoice } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
@@ -39,6 +40,9 @@ export async function agentCommand(args: string[]): Promise<number> {
   if (backend !== undefined && !BACKENDS.includes(backend)) throw new UserError(`--backend: expected one of ${BACKENDS.join(', ')}, found '${backend}'`);
   const name = values.name ?? `${hostname()}-${process.pid}`;
   if (!/^[\w.@-]{1,64}$/.test(name)) throw new UserError(`--name: letters, digits and . _ @ - only (at most 64), found '${name}'`);
+  for (const dir of values.data ?? []) {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`--data: ${dir} is not a folder on this machine`);
+  }
   const gpuPlan = await planGpus([backend ?? 'auto'], '--backend', values.gpus);
   const workers = requested ?? defaultWorkers([backend ?? 'auto'], availableParallelism(), Math.max(1, gpuPlan.gpus.length));
 

@@ -237,7 +237,8 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
       const startOver = (t: Trial) => values.rerun || statusOf.get(t.id) === 'diverged';
       const resuming = new Set(toRun.filter((t) => !startOver(t) && checkpointEpochs(checkpoints, t.id).length).map((t) => t.id));
       await store(() => {
-        writer.runStarted(workers);
+        // Across machines the agents' workers come and go: none is recorded (the dashboard then counts trials only).
+        writer.runStarted(queueUrl ? 0 : workers);
         writer.requeue(toRun.map((t) => t.id), resuming);
       });
       for (const t of toRun) if (!resuming.has(t.id)) removeTrialCheckpoints(checkpoints, t.id);

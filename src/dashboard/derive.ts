@@ -194,7 +194,10 @@ export function totals(board: Board, now: number): Totals {
     .filter((t) => !TERMINAL.has(t.status))
     .reduce((sum, t) => sum + (1 - progressOf(t)) * t.epochs_planned, unproposed * meanPlanned);
   const perEpoch = epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : null;
-  const parallel = Math.max(1, Math.min(board.sweep.workers ?? 1, trials.filter((t) => !TERMINAL.has(t.status)).length + unproposed));
+  // A sweep across machines records no workers (0): its agents' come and go, so the trials
+  // running now stand for them.
+  const slots = board.sweep.workers || trials.filter((t) => t.status === 'running').length || 1;
+  const parallel = Math.max(1, Math.min(slots, trials.filter((t) => !TERMINAL.has(t.status)).length + unproposed));
   return {
     done: trials.filter((t) => TERMINAL.has(t.status) && t.status !== 'interrupted').length,
     total: Math.max(trials.length, board.sweep.plannedTrials ?? 0),

@@ -66,13 +66,17 @@ export class CoordinatorLease {
           await redis.eval(RELEASE, 1, key, held);
           continue;
         }
-        if (!told && other) waiting(other);
-        told = true;
         // A live holder renews every LEASE_RENEW_MS: after longer than that, its lease has
         // (nearly) its whole time to live again; a dead one's keeps running out.
-        await new Promise((resolve) => setTimeout(resolve, LEASE_RENEW_MS + 500));
+        await new Promise((resolve) => setTimeout(resolve, told ? 500 : LEASE_RENEW_MS + 500));
         const ttl = await redis.pttl(key);
-        if ((ttl > LEASE_TTL_MS - LEASE_RENEW_MS - 200 && (await redis.get(key)) === held) || Date.now() > deadline) {
+        const renewed = ttl > LEASE_TTL_MS - LEASE_RENEW_MS - 200 && (await redis.get(key)) === held;
+        if (!renewed && !told && other && ttl > 0) {
+          waiting(other);
+          told = true;
+          continue;
+        }
+        if ((renewed && !told) || Date.now() > deadline) {
           throw new UserError(
             `--queue: sweep '${sweep}' is being coordinated on ${url.shown} by ${other ? `${other.host} (pid ${other.pid}, since ${other.since})` : 'another process'}; ` +
               'two coordinators of one sweep would train its trials twice: stop that one, or give this sweep another name',

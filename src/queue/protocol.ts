@@ -18,6 +18,7 @@
  * Every message is JSON checked on arrival (`parseJob`, `parseEntry`): a job can name no path
  * (its data is found by the agent in its own folders) and must carry this version.
  */
+import type { Redis } from 'ioredis';
 import type { Experiment } from '../config/experiment.types.js';
 import type { Verdict, WorkerEvent } from '../worker/messages.js';
 
@@ -76,6 +77,27 @@ export interface AgentInfo {
   epochs: number;
   images: number;
   pid: number;
+}
+
+/** The live agents of a version, as their heartbeats say (keys that lapsed are gone). */
+export async function liveAgents(redis: Redis, version: string): Promise<AgentInfo[]> {
+  const found: AgentInfo[] = [];
+  let cursor = '0';
+  do {
+    const [next, names] = await redis.scan(cursor, 'MATCH', keys.agentPattern(), 'COUNT', 500);
+    cursor = next;
+    const values = names.length ? await redis.mget(...names) : [];
+    for (const v of values) {
+      if (!v) continue;
+      try {
+        const info = JSON.parse(v) as AgentInfo;
+        if (info.version === version) found.push(info);
+      } catch {
+        // Not an agent's heartbeat.
+      }
+    }
+  } while (cursor !== '0');
+  return found;
 }
 
 /** One entry of a sweep's events stream: a worker event of one attempt at one trial. */

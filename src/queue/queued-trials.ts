@@ -25,7 +25,7 @@ import type { TrialJob, Verdict, WorkerEvent } from '../worker/messages.js';
 import type { PoolTask } from '../worker/trial-pool.js';
 import type { CoordinatorLease } from './lease.js';
 import { connect, redisOptions } from './redis.js';
-import { CHECKPOINT_TTL_S, GROUP, jobId, keys, parseEntry, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry } from './protocol.js';
+import { CHECKPOINT_TTL_S, GROUP, jobId, keys, liveAgents, parseEntry, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry } from './protocol.js';
 import type { QueueUrl } from './url.js';
 
 /** Trials waiting in the queue beyond what the agents' workers can take at once. */
@@ -116,11 +116,6 @@ export class QueuedTrials implements TrialExecutor {
     this.reading = this.prepare().then(() => this.read());
   }
 
-  /** The live agents, as their heartbeats say. */
-  get liveAgents(): AgentInfo[] {
-    return [...this.agents.values()];
-  }
-
   private async prepare(): Promise<void> {
     // A new coordinator of the sweep: what earlier ones left (their stop flag, their events) is
     // of jobs the agents drop now; the trials resume from the checkpoints this database holds.
@@ -140,27 +135,13 @@ export class QueuedTrials implements TrialExecutor {
 
   private async countAgents(): Promise<void> {
     if (this.closed) return;
-    const found = new Map<string, AgentInfo>();
+    let found: Map<string, AgentInfo>;
     try {
-      let cursor = '0';
-      do {
-        const [next, names] = await this.redis.scan(cursor, 'MATCH', keys.agentPattern(), 'COUNT', 500);
-        cursor = next;
-        const values = names.length ? await this.redis.mget(...names) : [];
-        for (const v of values) {
-          if (!v) continue;
-          try {
-            const info = JSON.parse(v) as AgentInfo;
-            if (info.version === this.options.version) found.set(info.name, info);
-          } catch {
-            // Not an agent's heartbeat.
-          }
-        }
-      } while (cursor !== '0');
+      found = new Map((await liveAgents(this.redis, this.options.version)).map((a) => [a.name, a]));
     } catch {
       return; // Redis away: keep the last count.
     }
-    for (const name of found.keys()) if (!this.agents.has(name)) this.options.log(`agent ${name} joined (${found.get(name)!.workers} workers on ${found.get(name)!.host})`);
+    for (const name of found.keys()) if (!this.agents.has(name)) this.options.log(`agent ${name} joined (${plural(found.get(name)!.workers, 'worker')} on ${found.get(name)!.host})`);
     for (const name of this.agents.keys()) if (!found.has(name)) this.options.log(`agent ${name} is gone (no heartbeat): its trials go to other agents once their locks expire`);
     const hadNone = this.agents.size === 0;
     this.agents = found;
@@ -358,6 +339,8 @@ export class QueuedTrials implements TrialExecutor {
     this.reader.disconnect();
   }
 }
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** Orders two stream ids ("ms-seq"). */
 function compareIds(a: string, b: string): number {

@@ -38,7 +38,7 @@ export function connectionProblem(url: QueueUrl, err: Error & { code?: string })
   const message = err.message ?? String(err);
   if (/^(WRONGPASS|NOAUTH)/.test(message)) {
     const what = url.password ? 'refused the user and password' : 'asks for a password';
-    return new UserError(`--queue: Redis at ${url.shown} ${what} (${message.split(' ')[0]}); put them in the URL (redis://user:password@host:port) or in $LENET_SWEEP_QUEUE_PASSWORD`);
+    return new UserError(`--queue: Redis at ${url.shown} ${what} (${message.split(' ')[0]}); give the password in the URL (redis://[user]:password@host:port) or in $LENET_SWEEP_QUEUE_PASSWORD`);
   }
   if (/certificate|self.signed|CERT_|SSL|TLS/i.test(`${err.code ?? ''} ${message}`)) {
     return new UserError(`--queue: Redis at ${url.shown} answered, but its TLS certificate is not trusted here (${message}); give its CA in NODE_EXTRA_CA_CERTS=ca.pem`);
@@ -57,6 +57,13 @@ export async function checkConnection(url: QueueUrl): Promise<void> {
     await redis.ping();
   } catch (err) {
     throw connectionProblem(url, first ?? (err as Error));
+  }
+  try {
+    // ioredis goes on in database 0 when the URL's cannot be selected: said here instead.
+    if (url.db) await redis.select(url.db);
+  } catch (err) {
+    const count = await redis.config('GET', 'databases').then((r) => (r as string[])[1], () => undefined);
+    throw new UserError(`--queue: Redis at ${url.shown} has no database ${url.db} (${(err as Error).message}${count ? `; it has 0 to ${Number(count) - 1}` : ''})`);
   } finally {
     redis.disconnect();
   }

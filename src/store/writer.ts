@@ -251,7 +251,7 @@ export class RunWriter {
       // An attempt still running when the next starts was lost with its agent (killed, or cut off
       // until another agent took the trial over).
       this.db
-        .prepare(`UPDATE attempt_records SET status = 'lost', finished_at = ?, error = 'its agent was lost; the trial was taken over' WHERE trial_id = ? AND status = 'running'`)
+        .prepare(`UPDATE attempt_records SET status = 'lost', finished_at = ?, error = 'another attempt took the trial over (its agent was lost, or handed it back)' WHERE trial_id = ? AND status = 'running'`)
         .run(t, id);
       const json = provenance && JSON.stringify(provenance);
       const { attempt } = this.db
