@@ -94,6 +94,11 @@ function startAgent(url: string, name: string, extra: string[] = [], env: Record
   return { child, output: () => out, exited };
 }
 
+/** Waits until `ready` holds (checked every 100 ms), at most 30 s. */
+async function waitFor(ready: () => boolean): Promise<void> {
+  for (let waited = 0; !ready() && waited < 30_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+}
+
 const agents: AgentProcess[] = [];
 const agent = (...args: Parameters<typeof startAgent>) => {
   const a = startAgent(...args);
@@ -226,11 +231,18 @@ describe('a sweep across agents', () => {
 });
 
 describe('the coordinator', () => {
-  it('killed mid-sweep and started again: the agents drop its jobs, and the sweep resumes from the checkpoints it stored', async () => {
+  /** How many times each trial was started or resumed on the agents (a job each), by trial id. */
+  const startsOnAgents = (...outputs: string[]) => {
+    const starts = new Map<string, number>();
+    for (const m of outputs.join('\n').matchAll(/trial (\w+) of \S+: (?:started|resumed after epoch \d+) on /g)) starts.set(m[1], (starts.get(m[1]) ?? 0) + 1);
+    return starts;
+  };
+
+  it('killed mid-sweep and started again: its judged trials, waiting on the agents for a verdict, are adopted and go on; nothing is trained twice', async () => {
     const file = writeExperiment(EXPERIMENT);
     const db = join(tempDir(), 'runs.db');
     const a = agent(redis.url, 'ten');
-    agent(redis.url, 'eleven');
+    const b = agent(redis.url, 'eleven');
     const first = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui'], (out, child) => {
       if (/epoch 2\/4/.test(out)) child.kill('SIGKILL');
     });
@@ -245,8 +257,41 @@ describe('the coordinator', () => {
     } finally {
       d.close();
     }
-    // The agents were not stuck on the first coordinator's trials (one judged trial waits for a verdict).
+    // Each trial went to an agent once: the jobs running when the coordinator died went on
+    // there (not dropped and handed out again), and no agent was stuck waiting for a verdict.
+    const starts = startsOnAgents(a.output(), b.output());
+    expect([...starts.values()].every((n) => n === 1), `${a.output()}\n${b.output()}`).toBe(true);
+    expect(starts.size).toBe(6);
     expect(a.child.exitCode).toBeNull();
+  }, 240_000);
+
+  it('killed, with agents finishing its trials while it is away: started again, it takes their results from the stream', async () => {
+    const file = writeExperiment(EXPERIMENT.replace(/\n  early_terminate:.*\n/, '\n'));
+    const db = join(tempDir(), 'runs.db');
+    const a = agent(redis.url, 'twenty');
+    const b = agent(redis.url, 'twenty-one');
+    const first = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui'], (out, child) => {
+      if (/epoch 2\/4/.test(out)) child.kill('SIGKILL');
+    });
+    expect(first.signal).toBe('SIGKILL');
+    // Away until the agents have completed two more trials.
+    const completed = () => (a.output() + b.output()).match(/: completed/g)?.length ?? 0;
+    const before = completed();
+    await waitFor(() => completed() >= before + 2);
+    expect(completed()).toBeGreaterThanOrEqual(before + 2);
+    const again = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    const d = new Database(db, { readonly: true });
+    try {
+      expectEndedOnce(d);
+      expect((d.prepare(`SELECT count(*) AS n FROM trials WHERE status = 'completed' AND epochs = 4`).get() as { n: number }).n).toBe(6);
+    } finally {
+      d.close();
+    }
+    expectSameTraining(numbers(db), local);
+    const starts = startsOnAgents(a.output(), b.output());
+    expect([...starts.values()].every((n) => n === 1), `${a.output()}\n${b.output()}`).toBe(true);
+    expect(starts.size).toBe(6);
   }, 240_000);
 
   it('without agents it says it waits for them, and Ctrl-C ends it at once, its trials still queued', async () => {
@@ -387,6 +432,21 @@ describe('bad input and faults, one line each', () => {
       await secured.stop();
     }
   }, 120_000);
+
+  it("an agent's --name: a live agent's is refused in one line, exit 2; one that died on this machine is taken over at once", async () => {
+    const first = agent(redis.url, 'named');
+    await waitFor(() => /taking trials/.test(first.output()));
+    const twin = startAgent(redis.url, 'named');
+    const refused = await twin.exited;
+    expect(refused.code, twin.output()).toBe(2);
+    expect(twin.output().trim()).toMatch(/^--name: an agent named named already takes trials from redis:\/\/127\.0\.0\.1:\d+ \(on \S+, pid \d+\); give this one another --name$/);
+    // Killed: its heartbeat lives on for seconds, but its pid is gone, so the name is free now.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const again = agent(redis.url, 'named');
+    await waitFor(() => /taking trials/.test(again.output()) || again.child.exitCode !== null);
+    expect(again.child.exitCode, again.output()).toBeNull();
+  }, 60_000);
 
   it('an agent of another version takes nothing: it says so, hands the job back, and exits 2', async () => {
     const queue = new Queue('trials', { prefix: 'lenet-sweep', connection: { host: '127.0.0.1', port: redis.port } });

@@ -22,12 +22,12 @@ import { configProblems } from '../config/load.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { UserError } from '../config/errors.js';
 import { DEBIAN_FASHION_MNIST, prepareDataset, type PreparedDataset } from '../data/sources.js';
+import { processState } from '../store/queries.js';
 import { trialId } from '../sweep/trial-id.js';
 import type { TrialJob, Verdict, WorkerEvent } from '../worker/messages.js';
 import { TrialPool } from '../worker/trial-pool.js';
-import { leaseToken } from '../queue/lease.js';
 import { connect, redisOptions } from '../queue/redis.js';
-import { CHECKPOINT_TTL_S, HEARTBEAT_MS, HEARTBEAT_TTL_MS, keys, liveAgents, MAX_CHECKPOINT_BYTES, parseJob, PREFIX, QUEUE_NAME, type AgentInfo, type QueueJob, type StreamEntry } from '../queue/protocol.js';
+import { CHECKPOINT_TTL_S, HEARTBEAT_MS, HEARTBEAT_TTL_MS, keys, liveAgents, MAX_CHECKPOINT_BYTES, parseJob, parseJobRecord, PREFIX, QUEUE_NAME, type AgentInfo, type QueueJob, type StreamEntry } from '../queue/protocol.js';
 import type { QueueUrl } from '../queue/url.js';
 
 export interface AgentOptions {
@@ -56,6 +56,9 @@ const PASS_ON_DELAY_MS = 2000;
 const CRASH_GRACE_MS = 1000;
 /** How long one wait for a verdict blocks before the trial's state is looked at again. */
 const VERDICT_BLOCK_S = 1;
+
+/** Sets the heartbeat key to ARGV[2] only if it still holds ARGV[1] (the dead agent's last heartbeat). */
+const TAKE_OVER_NAME = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return false`;
 
 /** Why an agent gave up on taking trials (a coordinator of another version): the command ends with 2. */
 export class AgentRefusal extends UserError {}
@@ -106,10 +109,17 @@ export class Agent {
   /** Starts taking trials; refused when another live agent has this name. */
   async start(): Promise<void> {
     const { options } = this;
-    const claimed = await this.redis.set(keys.agent(options.name), JSON.stringify(this.info()), 'PX', HEARTBEAT_TTL_MS, 'NX');
-    this.claimed = claimed !== null;
+    const key = keys.agent(options.name);
+    let claimed = (await this.redis.set(key, JSON.stringify(this.info()), 'PX', HEARTBEAT_TTL_MS, 'NX')) !== null;
+    const held = claimed ? null : await this.redis.get(key);
+    const other = JSON.parse(held ?? '{}') as Partial<AgentInfo>;
+    // An agent of this name that died on this machine (its pid gone): its name is taken over at
+    // once, not after its heartbeat lapses (an agent restarted by systemd after a crash).
+    if (!claimed && held && other.host && typeof other.pid === 'number' && processState({ host: other.host, pid: other.pid, updated_at: null }) === 'gone') {
+      claimed = (await this.redis.eval(TAKE_OVER_NAME, 1, key, held, JSON.stringify(this.info()), HEARTBEAT_TTL_MS)) !== null;
+    }
+    this.claimed = claimed;
     if (!claimed) {
-      const other = JSON.parse((await this.redis.get(keys.agent(options.name))) ?? '{}') as Partial<AgentInfo>;
       await this.close(true);
       throw new UserError(`--name: an agent named ${options.name} already takes trials from ${options.url.shown} (on ${other.host ?? '?'}, pid ${other.pid ?? '?'}); give this one another --name`);
     }
@@ -181,22 +191,36 @@ export class Agent {
     };
   }
 
-  /** Ends the trials of a stopped sweep after their batch, and drops those of a coordinator another has replaced. */
+  /** Ends the trials of a stopped sweep after their batch, and drops those the coordinator no longer counts on. */
   private async pollStops(): Promise<void> {
     const sweeps = [...new Set([...this.running.values()].map((r) => r.job.sweep))];
     for (const sweep of sweeps) {
-      const [stopped, lease] = await this.redis.mget(keys.stop(sweep), keys.coordinator(sweep)).catch(() => [null, null]);
-      const current = leaseToken(lease);
-      for (const run of this.running.values()) {
-        if (run.job.sweep !== sweep) continue;
-        if (current !== null && current !== run.job.lease && !run.abandoned) {
+      const runs = [...this.running].filter(([, r]) => r.job.sweep === sweep);
+      let stopped: string | null;
+      let records: (string | null)[];
+      try {
+        [stopped, ...records] = await this.redis.multi().get(keys.stop(sweep)).hmget(keys.jobs(sweep), ...runs.map(([, r]) => r.job.trialId)).exec().then((replies) => [replies![0][1] as string | null, ...(replies![1][1] as (string | null)[])]);
+      } catch {
+        continue; // Redis away: asked again in a moment.
+      }
+      runs.forEach(([id, run], i) => {
+        const gone = this.superseded(id, records[i]);
+        if (gone && !run.abandoned) {
           run.abandoned = true;
-          this.options.log(`trial ${run.job.trialId} of ${sweep}: another coordinator holds the sweep now; dropped (it resumes there from its checkpoint)`);
+          this.options.log(`trial ${run.job.trialId} of ${sweep}: ${gone}; dropped`);
         }
         if (run.abandoned) endRun(run);
         else if (stopped) Atomics.store(run.stop, 0, 1);
-      }
+      });
     }
+  }
+
+  /** Why the coordinator no longer counts on a job, given its trial's record (keys.jobs); null while it does. */
+  private superseded(jobId: string, record: string | null): string | null {
+    const current = parseJobRecord(record);
+    if (!current) return 'its sweep no longer has it (ended, or its coordinator is gone for good)';
+    if (current.job !== jobId) return 'its coordinator handed the trial out again (it resumes there from its checkpoint)';
+    return null;
   }
 
   /** A BullMQ job: one attempt at a trial, until its last event is in the stream. */
@@ -214,10 +238,13 @@ export class Agent {
     const parsed = parseJob(bullJob.data);
     if (typeof parsed === 'string') throw new Error(`refused: ${parsed}`);
     const job = parsed;
-    // A job of an earlier coordinator of the sweep, which another holds now: dropped (the trial
-    // resumes in a job of the new one). Without any coordinator, it is trained: one may come back.
-    const current = leaseToken(await this.redis.get(keys.coordinator(job.sweep)));
-    if (current !== null && current !== job.lease) return 'dropped';
+    // A job the coordinator no longer counts on (it handed the trial out again, or the sweep
+    // ended): dropped. Without a coordinator, it is trained: one started again adopts it.
+    const gone = this.superseded(bullJob.id!, await this.redis.hget(keys.jobs(job.sweep), job.trialId));
+    if (gone) {
+      options.log(`trial ${job.trialId} of ${job.sweep}: ${gone}; dropped`);
+      return 'dropped';
+    }
     const attempt = bullJob.attemptsStarted;
     let seq = 0;
     const send = (event: WorkerEvent, upload?: string) => {

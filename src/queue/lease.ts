@@ -99,11 +99,6 @@ export class CoordinatorLease {
   }
 }
 
-/** The token of the sweep's current lease as its value holds it; null when there is none. */
-export function leaseToken(value: string | null): string | null {
-  return value === null ? null : (parseHolder(value)?.token ?? null);
-}
-
 function parseHolder(value: string): LeaseHolder | null {
   try {
     const v = JSON.parse(value) as LeaseHolder;

@@ -46,6 +46,12 @@ export const keys = {
   resume: (sweep: string, trial: string) => `${sweepKey(sweep)}:resume:${trial}`,
   verdicts: (sweep: string, trial: string, attempt: number) => `${sweepKey(sweep)}:verdict:${trial}:${attempt}`,
   stop: (sweep: string) => `${sweepKey(sweep)}:stop`,
+  /**
+   * Each trial's current job (a hash: trial id → TrialJobRecord). An agent drops a job once its
+   * trial's record names another (the coordinator handed the trial out again); a coordinator
+   * started after another died adopts the jobs recorded here instead of starting them again.
+   */
+  jobs: (sweep: string) => `${sweepKey(sweep)}:jobs`,
   /** The coordinator's lease (queue/lease.ts): JSON with the token its jobs carry. */
   coordinator: (sweep: string) => `${sweepKey(sweep)}:coordinator`,
   agent: (name: string) => `${PREFIX}:agent:${encodeURIComponent(name)}`,
@@ -61,8 +67,27 @@ export interface QueueJob {
   config: Experiment;
   /** The sweep has an early-termination rule: after each epoch but the last, training waits for a verdict. */
   judged: boolean;
-  /** The token of the coordinator's lease: a job of an earlier coordinator is dropped once another holds the sweep. */
+  /** The token of the coordinator's lease that handed it out (it makes the job's id unique). */
   lease: string;
+}
+
+/** A trial's current job, as the coordinator records it (keys.jobs). */
+export interface TrialJobRecord {
+  job: string;
+  /** The attempt whose 'started' the coordinator stored, and that event: an adopting coordinator starts the trial's attempt from it. */
+  attempt?: number;
+  started?: Extract<WorkerEvent, { type: 'started' }>;
+}
+
+/** A trial's job record as stored; null when it is not one. */
+export function parseJobRecord(value: string | null): TrialJobRecord | null {
+  if (!value) return null;
+  try {
+    const record = JSON.parse(value) as TrialJobRecord;
+    return isObject(record) && typeof record.job === 'string' ? record : null;
+  } catch {
+    return null;
+  }
 }
 
 /** An agent, as its heartbeat says. */

@@ -12,6 +12,12 @@
  *
  * Only as many trials are out as the live agents have workers, plus a small buffer, so an
  * adaptive search keeps choosing with the latest results.
+ *
+ * A coordinator started again after one died adopts its jobs (keys.jobs names each trial's):
+ * agents go on training them meanwhile, and what they sent stays in the stream unacknowledged.
+ * When the runner starts such a trial again (from the checkpoint the database holds), the job
+ * still queued or running, or whose result is in the stream, becomes this attempt: its entries
+ * not yet stored are taken in order, and nothing is trained twice.
  */
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -21,11 +27,11 @@ import { join } from 'node:path';
 import { checkpointName, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
 import { decodeCheckpoint } from '../checkpoint/format.js';
 import type { TrialExecutor } from '../sweep/run-sweep.js';
-import type { TrialJob, Verdict, WorkerEvent } from '../worker/messages.js';
+import { isTerminal, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
 import type { PoolTask } from '../worker/trial-pool.js';
 import type { CoordinatorLease } from './lease.js';
 import { connect, redisOptions } from './redis.js';
-import { CHECKPOINT_TTL_S, GROUP, jobId, keys, liveAgents, parseEntry, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry } from './protocol.js';
+import { CHECKPOINT_TTL_S, GROUP, jobId, keys, liveAgents, parseEntry, parseJobRecord, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry, type TrialJobRecord } from './protocol.js';
 import type { QueueUrl } from './url.js';
 
 /** Trials waiting in the queue beyond what the agents' workers can take at once. */
@@ -38,6 +44,8 @@ const AGENTS_POLL_MS = 1000;
 const READ_BLOCK_MS = 1000;
 /** Entries read at once. */
 const READ_COUNT = 200;
+/** Job states in which an earlier coordinator's job is still to be trained or training: adopted. */
+const ADOPTABLE = ['active', 'waiting', 'delayed', 'prioritized', 'paused', 'waiting-children'];
 
 export interface QueuedTrialsOptions {
   url: QueueUrl;
@@ -64,6 +72,17 @@ interface Handed {
   onEvent: (event: WorkerEvent) => Promise<void>;
   end: (crash: Error | null) => void;
   ended: boolean;
+  /**
+   * An earlier coordinator's job, adopted: the attempt it had stored the 'started' of, and the
+   * epoch the database holds (its entries up to there were stored already).
+   */
+  adopted?: { attempt: number; through: number };
+}
+
+/** A stream entry not yet taken, with its id. */
+interface Pending {
+  id: string;
+  entry: StreamEntry;
 }
 
 export class QueuedTrials implements TrialExecutor {
@@ -86,6 +105,17 @@ export class QueuedTrials implements TrialExecutor {
   private readonly timer: NodeJS.Timeout;
   private readonly reading: Promise<void>;
   private agents = new Map<string, AgentInfo>();
+  /** Every job this coordinator handed out or adopted: an entry of another is an earlier coordinator's. */
+  private readonly ours = new Set<string>();
+  /** Entries of earlier coordinators' jobs, unacknowledged, until their trial starts here (adopted) or not. */
+  private readonly orphans = new Map<string, Pending[]>();
+  /** Entries are taken one at a time, in stream order, and adoptions happen between them. */
+  private taking: Promise<void> = Promise.resolve();
+  /** Settles once the reader has read the stream to its end (what earlier coordinators left included). */
+  private readonly caughtUp: Promise<void>;
+  private markCaughtUp!: () => void;
+  /** The stream's last entry when this coordinator began (null: it was empty). */
+  private leftUntil: string | null = null;
 
   constructor(private readonly options: QueuedTrialsOptions) {
     this.slots = Math.max(1, Math.min(options.trials, MAX_SLOTS));
@@ -113,14 +143,19 @@ export class QueuedTrials implements TrialExecutor {
     this.redis = connect(options.url, 'lenet-sweep-coordinator');
     this.reader = connect(options.url, 'lenet-sweep-coordinator-events');
     this.timer = setInterval(() => void this.countAgents(), AGENTS_POLL_MS);
+    this.caughtUp = new Promise((resolve) => (this.markCaughtUp = resolve));
     this.reading = this.prepare().then(() => this.read());
   }
 
   private async prepare(): Promise<void> {
-    // A new coordinator of the sweep: what earlier ones left (their stop flag, their events) is
-    // of jobs the agents drop now; the trials resume from the checkpoints this database holds.
-    await this.redis.del(keys.stop(this.options.sweep), keys.events(this.options.sweep));
+    // A new coordinator of the sweep: an earlier one's stop flag goes; its events stay, for the
+    // trials this one adopts.
+    await this.redis.del(keys.stop(this.options.sweep));
     await this.createGroup();
+    // The stream's end now: once the reader is past it, every entry an earlier coordinator left is read.
+    const latest = await this.redis.xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1);
+    this.leftUntil = latest[0]?.[0] ?? null;
+    if (this.leftUntil === null) this.markCaughtUp();
     await this.countAgents();
     if (!this.agents.size) this.options.log(`waiting for agents: start one with sweep agent --queue ${this.options.url.shown}`);
   }
@@ -176,26 +211,72 @@ export class QueuedTrials implements TrialExecutor {
   }
 
   start(trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent) => Promise<void>): PoolTask {
-    const id = jobId(this.options.sweep, trial.id, this.options.lease.token, ++this.turn);
     let end!: (crash: Error | null) => void;
     const ended = new Promise<Error | null>((resolve) => (end = resolve));
-    const handed: Handed = { trial, job: id, attempt: 0, seq: 0, onEvent, end: (crash) => ((handed.ended = true), end(crash)), ended: false };
+    const handed: Handed = { trial, job: '', attempt: 0, seq: 0, onEvent, end: (crash) => ((handed.ended = true), end(crash)), ended: false };
     this.handed.set(trial.id, handed);
-    this.byJob.set(id, handed);
-    const data: QueueJob = { version: this.options.version, sweep: this.options.sweep, trialId: trial.id, config: job.config, judged: job.judged, lease: this.options.lease.token };
-    // A trial resuming from a checkpoint of an earlier run: the agent starts from it.
-    const resume = job.resume ? this.offerCheckpoint(trial.id, job.checkpoints, job.resume) : Promise.resolve();
-    resume
-      .then(() => this.queue.add('trial', data, { jobId: id, removeOnComplete: true, removeOnFail: true }))
-      .catch((err: Error) => handed.end(new Error(`could not queue it: ${err.message}`)));
+    this.hand(handed, job).catch((err: Error) => handed.end(new Error(`could not queue it: ${err.message}`)));
     return {
       verdict: (v) => void this.sendVerdict(handed, v),
       ended,
       close: () => {
         this.handed.delete(trial.id);
-        this.byJob.delete(id);
+        this.byJob.delete(handed.job);
       },
     };
+  }
+
+  /** Adopts the trial's job of an earlier coordinator where there is one to adopt, else queues a new job. */
+  private async hand(handed: Handed, job: TrialJob): Promise<void> {
+    const { trial } = handed;
+    const jobs = keys.jobs(this.options.sweep);
+    // A trial resuming from a checkpoint of an earlier run: an agent taking it starts from it.
+    if (job.resume) await this.offerCheckpoint(trial.id, job.checkpoints, job.resume);
+    const record = parseJobRecord(await this.redis.hget(jobs, trial.id));
+    if (record && !this.ours.has(record.job) && (await this.adopt(handed, record, job.resume ?? 0))) return;
+    const id = jobId(this.options.sweep, trial.id, this.options.lease.token, ++this.turn);
+    handed.job = id;
+    this.ours.add(id);
+    this.byJob.set(id, handed);
+    // Recorded first: an agent still training an earlier job of the trial drops it.
+    await this.redis.hset(jobs, trial.id, JSON.stringify({ job: id } satisfies TrialJobRecord));
+    const data: QueueJob = { version: this.options.version, sweep: this.options.sweep, trialId: trial.id, config: job.config, judged: job.judged, lease: this.options.lease.token };
+    await this.queue.add('trial', data, { jobId: id, removeOnComplete: true, removeOnFail: true });
+  }
+
+  /**
+   * An earlier coordinator's job of the trial becomes this attempt when it is still queued or
+   * running, or its result is among the entries it left; its entries are then taken, in order.
+   * Otherwise its entries are dropped (false: a new job is queued).
+   */
+  private async adopt(handed: Handed, record: TrialJobRecord, through: number): Promise<boolean> {
+    await this.caughtUp;
+    const state = await this.queue.getJobState(record.job);
+    const waiting = this.orphans.get(record.job) ?? [];
+    const adopt = ADOPTABLE.includes(state) || waiting.some((p) => isTerminal(p.entry.event));
+    await this.serially(async () => {
+      const left = this.orphans.get(record.job) ?? [];
+      this.orphans.delete(record.job);
+      if (!adopt) {
+        for (const p of left) await this.drop(p);
+        return;
+      }
+      handed.job = record.job;
+      this.ours.add(record.job);
+      this.byJob.set(record.job, handed);
+      const attempt = record.attempt ?? 0;
+      handed.attempt = attempt;
+      // Its attempt had started (the database has its start): it goes on from the epoch the
+      // database holds, unless it is back in the queue with nothing more sent.
+      const going = record.started && (state === 'active' || left.some((p) => p.entry.attempt === attempt));
+      if (going && record.started) {
+        handed.adopted = { attempt, through };
+        await handed.onEvent({ ...record.started, resumedFrom: through });
+      }
+      for (const p of left) await this.takeAndAck(p);
+    });
+    debug(`${adopt ? 'adopted' : 'did not adopt'} ${record.job} (${state}, ${waiting.length} entries it left)`);
+    return adopt;
   }
 
   /** A checkpoint stored here becomes the one an agent taking the trial starts from. */
@@ -217,7 +298,7 @@ export class QueuedTrials implements TrialExecutor {
   /** Reads the events stream: first what an earlier coordinator left unacknowledged, then new entries. */
   private async read(): Promise<void> {
     const stream = keys.events(this.options.sweep);
-    let from = '0';
+    let from = '0-0';
     while (!this.closed) {
       let reply: [string, [string, string[]][]][] | null;
       try {
@@ -231,21 +312,63 @@ export class QueuedTrials implements TrialExecutor {
       }
       const entries = reply?.[0]?.[1] ?? [];
       // Caught up: every entry there was when the read began is taken.
-      if (entries.length === 0 && from === '>') this.checkCompletions(null);
-      if (from === '0' && entries.length === 0) from = '>';
+      if (entries.length === 0 && from === '>') {
+        this.markCaughtUp();
+        this.checkCompletions(null);
+      }
+      // What this group had been given and not acknowledged, read on past each batch (entries
+      // kept for adoption stay unacknowledged); then new entries.
+      if (from !== '>') from = entries.length ? entries[entries.length - 1][0] : '>';
       for (const [id, fields] of entries) {
         if (this.closed) return;
-        try {
-          await this.take(parseEntry(fields));
-        } catch (err) {
-          // Left unacknowledged: a coordinator started again reads it again.
-          this.options.log(`could not take an event from ${stream}: ${(err as Error).message}`);
+        const entry = parseEntry(fields);
+        if (!entry) {
+          debug('passed over an entry that is not an event');
+          await this.ack(id);
           continue;
         }
-        await this.redis.multi().xack(stream, GROUP, id).xdel(stream, id).exec();
+        if (this.leftUntil !== null && compareIds(id, this.leftUntil) >= 0) this.markCaughtUp();
+        await this.serially(async () => {
+          // An earlier coordinator's job: kept until its trial starts here (adopted) or not.
+          if (!this.ours.has(entry.job)) {
+            const kept = this.orphans.get(entry.job) ?? [];
+            if (!kept.some((p) => p.id === id)) kept.push({ id, entry });
+            this.orphans.set(entry.job, kept);
+            return;
+          }
+          await this.takeAndAck({ id, entry });
+        });
         this.checkCompletions(id);
       }
     }
+  }
+
+  /** Runs one step of taking entries or adopting a job, after those before it. */
+  private serially(step: () => Promise<void>): Promise<void> {
+    this.taking = this.taking.then(step, step);
+    return this.taking;
+  }
+
+  /** Takes an entry; acknowledged (and deleted) once stored, else left for a coordinator started again. */
+  private async takeAndAck({ id, entry }: Pending): Promise<void> {
+    try {
+      await this.take(entry);
+    } catch (err) {
+      this.options.log(`could not take an event from ${keys.events(this.options.sweep)}: ${(err as Error).message}`);
+      return;
+    }
+    await this.ack(id);
+  }
+
+  /** An entry no attempt takes: its upload and itself go. */
+  private async drop({ id, entry }: Pending): Promise<void> {
+    await dropUpload(this.redis, entry);
+    await this.ack(id);
+  }
+
+  private async ack(id: string): Promise<void> {
+    const stream = keys.events(this.options.sweep);
+    await this.redis.multi().xack(stream, GROUP, id).xdel(stream, id).exec();
   }
 
   /** Completed jobs whose result should have been taken by now (`taken`: the last entry taken; null: all of them). */
@@ -261,15 +384,24 @@ export class QueuedTrials implements TrialExecutor {
 
   /** One entry: passed to the runner (stored) unless it is stale. */
   private async take(entry: StreamEntry | null): Promise<void> {
-    if (!entry) return debug('an entry that is not an event');
+    if (!entry) return debug('passed over an entry that is not an event');
     const handed = this.byJob.get(entry.job);
+    // Of an adopted attempt, its start and the epochs the database holds were stored before.
+    const adopted = handed?.adopted;
+    if (adopted && entry.attempt === adopted.attempt) {
+      const event = entry.event;
+      if (event.type === 'started' || ((event.type === 'epoch' || event.type === 'progress') && (event.type === 'epoch' ? event.metrics.epoch : event.epoch) <= adopted.through)) {
+        debug(`passed over the ${event.type} of adopted ${entry.job} stored before`);
+        return dropUpload(this.redis, entry);
+      }
+    }
     // Not a job of this run, or an attempt an agent lost: stale.
     if (!handed || handed.ended || entry.attempt < handed.attempt) {
-      debug(`a stale ${entry.event.type} of ${entry.job} attempt ${entry.attempt} (${handed ? `latest ${handed.attempt}${handed.ended ? ', ended' : ''}` : 'not handed out'})`);
+      debug(`passed over a stale ${entry.event.type} of ${entry.job} attempt ${entry.attempt} (${handed ? `latest ${handed.attempt}${handed.ended ? ', ended' : ''}` : 'not handed out'})`);
       return dropUpload(this.redis, entry);
     }
     if (entry.attempt === handed.attempt && entry.seq <= handed.seq) {
-      debug(`entry ${entry.seq} of ${entry.job} attempt ${entry.attempt} again (sent twice)`);
+      debug(`passed over entry ${entry.seq} of ${entry.job} attempt ${entry.attempt} again (sent twice)`);
       return;
     }
     if (entry.attempt > handed.attempt) handed.seq = 0;
@@ -298,6 +430,11 @@ export class QueuedTrials implements TrialExecutor {
       event = { ...event, checkpoint: file };
     }
     await handed.onEvent(event);
+    if (event.type === 'started') {
+      // Stored: a coordinator started after this one dies goes on with this attempt from here.
+      const record: TrialJobRecord = { job: handed.job, attempt: entry.attempt, started: event };
+      await this.redis.hset(keys.jobs(this.options.sweep), handed.trial.id, JSON.stringify(record));
+    }
     if (event.type === 'epoch' && entry.upload) {
       // Stored: it is now the checkpoint a takeover starts from.
       await this.redis.rename(entry.upload, keys.resume(this.options.sweep, handed.trial.id)).catch(() => {});
@@ -305,6 +442,7 @@ export class QueuedTrials implements TrialExecutor {
     if (event.type === 'finished' || event.type === 'failed' || event.type === 'skipped') {
       // (A retryable failure is tried again by the runner as a new job, from the checkpoint stored here.)
       await this.redis.del(keys.resume(this.options.sweep, handed.trial.id)).catch(() => {});
+      await this.redis.hdel(keys.jobs(this.options.sweep), handed.trial.id).catch(() => {});
       handed.end(null);
     }
   }
@@ -321,7 +459,7 @@ export class QueuedTrials implements TrialExecutor {
         .getJobState(handed.job)
         .then((state) => (['waiting', 'delayed', 'prioritized', 'paused'].includes(state) ? this.queue.remove(handed.job) : 0))
         .then(async (removed) => {
-          if (removed && !handed.ended) await this.take({ job: handed.job, attempt: Number.MAX_SAFE_INTEGER, agent: '', seq: 1, event: { type: 'skipped', trialId: handed.trial.id } });
+          if (removed && !handed.ended) await this.serially(() => this.take({ job: handed.job, attempt: Number.MAX_SAFE_INTEGER, agent: '', seq: 1, event: { type: 'skipped', trialId: handed.trial.id } }));
         })
         .catch(() => {});
     }
@@ -334,6 +472,13 @@ export class QueuedTrials implements TrialExecutor {
     this.pump();
     for (const handed of this.handed.values()) if (!handed.ended) handed.end(new Error('the coordinator stopped'));
     await this.reading.catch(() => {});
+    await this.taking;
+    // The sweep ended here (not stopped): what earlier coordinators left that no trial adopted
+    // goes, and no trial has a job any more (an agent still on one drops it).
+    if (!this.stopping) {
+      for (const kept of this.orphans.values()) for (const p of kept) await this.drop(p).catch(() => {});
+      await this.redis.del(keys.jobs(this.options.sweep)).catch(() => {});
+    }
     await Promise.allSettled([this.queue.close(), this.queueEvents.close(), this.options.lease.release()]);
     this.redis.disconnect();
     this.reader.disconnect();
@@ -349,9 +494,9 @@ function compareIds(a: string, b: string): number {
   return am - bm || as - bs;
 }
 
-/** Why an entry was passed over, for LENET_SWEEP_DEBUG. */
-function debug(why: string): void {
-  if (process.env.LENET_SWEEP_DEBUG) console.error(`debug: queue: passed over ${why}`);
+/** What was done with an entry or an earlier coordinator's job, for LENET_SWEEP_DEBUG. */
+function debug(what: string): void {
+  if (process.env.LENET_SWEEP_DEBUG) console.error(`debug: queue: ${what}`);
 }
 
 /** A stale epoch's checkpoint is not kept. */
