@@ -294,6 +294,24 @@ describe('the coordinator', () => {
     expect(starts.size).toBe(6);
   }, 240_000);
 
+  it('started again with its file edited: the agents drop the jobs of trials no longer in it', async () => {
+    const long = EXPERIMENT.replace('name: spread', 'name: edited').replace('epochs: 4', 'epochs: 40').replace(/\n  early_terminate:.*\n/, '\n');
+    const file = writeExperiment(long);
+    const db = join(tempDir(), 'runs.db');
+    const a = agent(redis.url, 'thirty');
+    const first = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui'], (out, child) => {
+      if (/epoch +1\/40/.test(out)) child.kill('SIGKILL');
+    });
+    expect(first.signal).toBe('SIGKILL');
+    const edited = writeExperiment(long.replace('epochs: 40', 'epochs: 2').replace('optimizer.lr: [0.0003, 0.001, 0.003]', 'optimizer.lr: [0.01]'));
+    const again = await startCli([edited, '--db', db, '--queue', redis.url, '--no-tui']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    await waitFor(() => /its sweep no longer has it .*; dropped/.test(a.output()));
+    expect(a.output()).toMatch(/its sweep no longer has it .*; dropped/);
+    // The agent went on to the new file's trials.
+    expect(a.output()).toMatch(/: completed/);
+  }, 240_000);
+
   it('without agents it says it waits for them, and Ctrl-C ends it at once, its trials still queued', async () => {
     const empty = await startRedis();
     try {

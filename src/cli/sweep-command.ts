@@ -274,7 +274,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
             console.log(`note: trial ${t.id}: ${damaged.map((d) => `the checkpoint of epoch ${d.epoch} cannot be used: ${d.reason} (set aside as ${checkpointName(d.epoch)}.damaged)`).join('; ')}; it resumes ${from ? `from epoch ${from}` : 'from the start'}`),
           retrying: (t, retry, error) => console.log(`note: trial ${t.id}: ${error}; starting it again from its last checkpoint (retry ${retry} of ${retries})`),
         },
-        lease && new QueuedTrials({ url: queueUrl!, sweep: experiment.name, version: versions['lenet-sweep'], trials: runnable, checkpoints, lease, log: (line) => console.log(`note: ${line}`) }),
+        lease && new QueuedTrials({ url: queueUrl!, sweep: experiment.name, version: versions['lenet-sweep'], trials: runnable, resumable: toRun.map((t) => t.id), checkpoints, lease, log: (line) => console.log(`note: ${line}`) }),
       );
       // The first stop request lets the running trials end after their batch; the second ends
       // them at once. Either way the run settles below and the database is closed properly.

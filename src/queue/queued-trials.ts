@@ -53,6 +53,8 @@ export interface QueuedTrialsOptions {
   version: string;
   /** The most trials this run may hand over (the runner's loops). */
   trials: number;
+  /** The stored trials this run trains again: an earlier coordinator's jobs of others are given up at once. */
+  resumable: string[];
   /** The folder of the database's checkpoints: each uploaded checkpoint is stored there. */
   checkpoints: string;
   /** This coordinator's lease of the sweep (queue/lease.ts), released when it is destroyed. */
@@ -144,6 +146,8 @@ export class QueuedTrials implements TrialExecutor {
     this.reader = connect(options.url, 'lenet-sweep-coordinator-events');
     this.timer = setInterval(() => void this.countAgents(), AGENTS_POLL_MS);
     this.caughtUp = new Promise((resolve) => (this.markCaughtUp = resolve));
+    // Once all an earlier coordinator left is read, entries of jobs no trial records are dropped.
+    void this.caughtUp.then(() => this.serially(() => this.dropUnrecorded())).catch(() => {});
     this.reading = this.prepare().then(() => this.read());
   }
 
@@ -151,6 +155,12 @@ export class QueuedTrials implements TrialExecutor {
     // A new coordinator of the sweep: an earlier one's stop flag goes; its events stay, for the
     // trials this one adopts.
     await this.redis.del(keys.stop(this.options.sweep));
+    // Jobs of trials this run does not train (ended, or not in the file as it is now): their
+    // agents drop them, and what they sent is dropped once read.
+    const jobs = keys.jobs(this.options.sweep);
+    const resumable = new Set(this.options.resumable);
+    const unwanted = Object.keys(await this.redis.hgetall(jobs)).filter((trial) => !resumable.has(trial));
+    if (unwanted.length) await this.redis.hdel(jobs, ...unwanted);
     await this.createGroup();
     // The stream's end now: once the reader is past it, every entry an earlier coordinator left is read.
     const latest = await this.redis.xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1);
@@ -343,6 +353,17 @@ export class QueuedTrials implements TrialExecutor {
     }
   }
 
+  /** Drops the kept entries of earlier jobs that no trial records any more (not to be adopted). */
+  private async dropUnrecorded(): Promise<void> {
+    if (!this.orphans.size || this.closed) return;
+    const recorded = new Set(Object.values(await this.redis.hgetall(keys.jobs(this.options.sweep))).map((v) => parseJobRecord(v)?.job));
+    for (const [job, kept] of this.orphans) {
+      if (recorded.has(job)) continue;
+      this.orphans.delete(job);
+      for (const p of kept) await this.drop(p);
+    }
+  }
+
   /** Runs one step of taking entries or adopting a job, after those before it. */
   private serially(step: () => Promise<void>): Promise<void> {
     this.taking = this.taking.then(step, step);
@@ -472,7 +493,7 @@ export class QueuedTrials implements TrialExecutor {
     this.pump();
     for (const handed of this.handed.values()) if (!handed.ended) handed.end(new Error('the coordinator stopped'));
     await this.reading.catch(() => {});
-    await this.taking;
+    await this.taking.catch(() => {});
     // The sweep ended here (not stopped): what earlier coordinators left that no trial adopted
     // goes, and no trial has a job any more (an agent still on one drops it).
     if (!this.stopping) {
