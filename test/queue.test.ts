@@ -294,6 +294,30 @@ describe('the coordinator', () => {
     expect(starts.size).toBe(6);
   }, 240_000);
 
+  it('started again on another database: nothing is adopted that this database lacks, every trial has all its epochs', async () => {
+    const file = writeExperiment(EXPERIMENT);
+    const dir = tempDir();
+    agent(redis.url, 'forty');
+    agent(redis.url, 'forty-one');
+    const first = await startCli([file, '--db', join(dir, 'first.db'), '--queue', redis.url, '--no-tui'], (out, child) => {
+      if (/epoch 2\/4/.test(out)) child.kill('SIGKILL');
+    });
+    expect(first.signal).toBe('SIGKILL');
+    const db = join(dir, 'other.db');
+    const again = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    const d = new Database(db, { readonly: true });
+    try {
+      expectEndedOnce(d);
+      // Each trial's epochs run from 1 without a gap.
+      const gaps = d.prepare(`SELECT trial_id FROM epoch_records GROUP BY trial_id HAVING min(epoch) <> 1 OR max(epoch) <> count(*)`).all();
+      expect(gaps).toEqual([]);
+    } finally {
+      d.close();
+    }
+    expectSameTraining(numbers(db), local);
+  }, 240_000);
+
   it('started again with its file edited: the agents drop the jobs of trials no longer in it', async () => {
     const long = EXPERIMENT.replace('name: spread', 'name: edited').replace('epochs: 4', 'epochs: 40').replace(/\n  early_terminate:.*\n/, '\n');
     const file = writeExperiment(long);

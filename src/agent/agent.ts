@@ -73,6 +73,8 @@ interface Running {
   end: () => void;
   /** The agent is being shut down: the trial goes back to the queue for another agent. */
   handBack: boolean;
+  /** The stop flag was set because the sweep's stop key was. */
+  stoppedBySweep?: boolean;
 }
 
 /** Stops a run's training: after its batch, or at once where it waits for a verdict. */
@@ -210,7 +212,15 @@ export class Agent {
           this.options.log(`trial ${run.job.trialId} of ${sweep}: ${gone}; dropped`);
         }
         if (run.abandoned) endRun(run);
-        else if (stopped) Atomics.store(run.stop, 0, 1);
+        else if (stopped) {
+          Atomics.store(run.stop, 0, 1);
+          run.stoppedBySweep = true;
+        } else if (run.stoppedBySweep) {
+          // The stop was taken back before the trial saw it (its coordinator died stopping, one
+          // started again adopts it): it goes on.
+          Atomics.store(run.stop, 0, 0);
+          run.stoppedBySweep = false;
+        }
       });
     }
   }

@@ -77,6 +77,8 @@ export interface TrialJobRecord {
   /** The attempt whose 'started' the coordinator stored, and that event: an adopting coordinator starts the trial's attempt from it. */
   attempt?: number;
   started?: Extract<WorkerEvent, { type: 'started' }>;
+  /** The trial's last epoch the coordinator stored: a job is adopted only by a database that holds the same. */
+  stored?: number;
 }
 
 /** A trial's job record as stored; null when it is not one. */

@@ -22,7 +22,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Trial } from '../config/experiment.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointName, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
 import { decodeCheckpoint } from '../checkpoint/format.js';
@@ -79,6 +79,8 @@ interface Handed {
    * epoch the database holds (its entries up to there were stored already).
    */
   adopted?: { attempt: number; through: number };
+  /** What keys.jobs says of the trial's job (kept up to date as its events are stored). */
+  record?: TrialJobRecord;
 }
 
 /** A stream entry not yet taken, with its id. */
@@ -160,7 +162,7 @@ export class QueuedTrials implements TrialExecutor {
     const jobs = keys.jobs(this.options.sweep);
     const resumable = new Set(this.options.resumable);
     const unwanted = Object.keys(await this.redis.hgetall(jobs)).filter((trial) => !resumable.has(trial));
-    if (unwanted.length) await this.redis.hdel(jobs, ...unwanted);
+    if (unwanted.length) await this.redis.hdel(jobs, ...unwanted).then(() => this.redis.del(...unwanted.map((trial) => keys.resume(this.options.sweep, trial))));
     await this.createGroup();
     // The stream's end now: once the reader is past it, every entry an earlier coordinator left is read.
     const latest = await this.redis.xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1);
@@ -240,8 +242,10 @@ export class QueuedTrials implements TrialExecutor {
   private async hand(handed: Handed, job: TrialJob): Promise<void> {
     const { trial } = handed;
     const jobs = keys.jobs(this.options.sweep);
-    // A trial resuming from a checkpoint of an earlier run: an agent taking it starts from it.
+    // An agent taking the trial starts from the checkpoint this database resumes it from, and
+    // from none when it has none (not from one an earlier run left in Redis).
     if (job.resume) await this.offerCheckpoint(trial.id, job.checkpoints, job.resume);
+    else await this.redis.del(keys.resume(this.options.sweep, trial.id));
     const record = parseJobRecord(await this.redis.hget(jobs, trial.id));
     if (record && !this.ours.has(record.job) && (await this.adopt(handed, record, job.resume ?? 0))) return;
     const id = jobId(this.options.sweep, trial.id, this.options.lease.token, ++this.turn);
@@ -263,7 +267,11 @@ export class QueuedTrials implements TrialExecutor {
     await this.caughtUp;
     const state = await this.queue.getJobState(record.job);
     const waiting = this.orphans.get(record.job) ?? [];
-    const adopt = ADOPTABLE.includes(state) || waiting.some((p) => isTerminal(p.entry.event));
+    // Only where this database holds every epoch the dead coordinator took off the stream (not
+    // under --rerun, nor with another database that lacks them). It may hold more: an epoch
+    // stored just before the coordinator died, whose entry is still there, is passed over.
+    const stored = record.started ? (record.stored ?? record.started.resumedFrom) : 0;
+    const adopt = stored <= through && (ADOPTABLE.includes(state) || waiting.some((p) => isTerminal(p.entry.event)));
     await this.serially(async () => {
       const left = this.orphans.get(record.job) ?? [];
       this.orphans.delete(record.job);
@@ -279,6 +287,7 @@ export class QueuedTrials implements TrialExecutor {
       // Its attempt had started (the database has its start): it goes on from the epoch the
       // database holds, unless it is back in the queue with nothing more sent.
       const going = record.started && (state === 'active' || left.some((p) => p.entry.attempt === attempt));
+      handed.record = { job: record.job, attempt: record.attempt, started: record.started, stored: through };
       if (going && record.started) {
         handed.adopted = { attempt, through };
         await handed.onEvent({ ...record.started, resumedFrom: through });
@@ -429,6 +438,13 @@ export class QueuedTrials implements TrialExecutor {
     handed.attempt = entry.attempt;
     handed.seq = entry.seq;
     let event = entry.event;
+    if (event.type === 'started' && event.resumedFrom > 0 && !existsSync(join(trialFolder(this.options.checkpoints, handed.trial.id), checkpointName(event.resumedFrom)))) {
+      // Resumed from a checkpoint this database does not hold (one another run left in Redis):
+      // tried again, from the checkpoint it does hold.
+      await this.redis.del(keys.resume(this.options.sweep, handed.trial.id)).catch(() => {});
+      await this.deliverFailure(handed, `agent ${entry.agent} resumed it from epoch ${event.resumedFrom}, a checkpoint this database does not hold`, true);
+      return;
+    }
     if (event.type === 'epoch') {
       // (Copied: ioredis may hand back a view at an offset the checkpoint's float arrays cannot start at.)
       const got = entry.upload ? await this.redis.getBuffer(entry.upload) : null;
@@ -451,14 +467,18 @@ export class QueuedTrials implements TrialExecutor {
       event = { ...event, checkpoint: file };
     }
     await handed.onEvent(event);
+    const jobs = keys.jobs(this.options.sweep);
     if (event.type === 'started') {
       // Stored: a coordinator started after this one dies goes on with this attempt from here.
-      const record: TrialJobRecord = { job: handed.job, attempt: entry.attempt, started: event };
-      await this.redis.hset(keys.jobs(this.options.sweep), handed.trial.id, JSON.stringify(record));
+      handed.record = { job: handed.job, attempt: entry.attempt, started: event, stored: event.resumedFrom };
+      await this.redis.hset(jobs, handed.trial.id, JSON.stringify(handed.record));
     }
     if (event.type === 'epoch' && entry.upload) {
-      // Stored: it is now the checkpoint a takeover starts from.
-      await this.redis.rename(entry.upload, keys.resume(this.options.sweep, handed.trial.id)).catch(() => {});
+      // Stored: it is now the checkpoint a takeover starts from, and the epoch a coordinator
+      // started after this one must hold to adopt the job.
+      const write = this.redis.multi().rename(entry.upload, keys.resume(this.options.sweep, handed.trial.id));
+      if (handed.record) write.hset(jobs, handed.trial.id, JSON.stringify((handed.record = { ...handed.record, stored: event.metrics.epoch })));
+      await write.exec().catch(() => {});
     }
     if (event.type === 'finished' || event.type === 'failed' || event.type === 'skipped') {
       // (A retryable failure is tried again by the runner as a new job, from the checkpoint stored here.)

@@ -47,16 +47,29 @@ export function connectionProblem(url: QueueUrl, err: Error & { code?: string })
   return new QueueFault(`Redis at ${url.shown} does not answer (${why}); start it, or check the host and port in --queue`);
 }
 
+/** How long the first connection waits for Redis's answer to PING. */
+const ANSWER_TIMEOUT_MS = 10_000;
+
 /** Checks that Redis answers PING with these credentials; throws what connectionProblem says if not. */
 export async function checkConnection(url: QueueUrl): Promise<void> {
   const redis = new Redis({ ...redisOptions(url), lazyConnect: true, retryStrategy: () => null });
   let first: (Error & { code?: string }) | undefined;
   redis.on('error', (err: Error) => (first ??= err));
   try {
-    await redis.connect();
-    await redis.ping();
+    // A port that takes the connection but never answers (not a Redis, or a stuck one) is a
+    // fault too, said after a while rather than waited on for ever.
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`nothing came back within ${ANSWER_TIMEOUT_MS / 1000} s: is it a Redis server?`), { code: 'NOANSWER' })), ANSWER_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([redis.connect().then(() => redis.ping()), silent]);
+    } finally {
+      clearTimeout(timer);
+    }
   } catch (err) {
-    throw connectionProblem(url, first ?? (err as Error));
+    redis.disconnect();
+    throw connectionProblem(url, (err as { code?: string }).code === 'NOANSWER' ? (err as Error) : (first ?? (err as Error)));
   }
   try {
     // ioredis goes on in database 0 when the URL's cannot be selected: said here instead.

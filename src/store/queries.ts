@@ -98,6 +98,16 @@ function processStartedAt(pid: number): number | null {
   }
 }
 
+/** The state letter of a process (R, S, D, Z…), from /proc; null where it cannot be read. */
+function processStatus(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Whether the process that ran a sweep is still there: only knowable on the host that ran it
  * ('unknown' elsewhere, or without a pid). A pid is reused once its process has ended, so a
@@ -113,6 +123,8 @@ export function processState(sweep: { host: string | null; pid: number | null; u
     // EPERM: it exists, under another user.
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return 'gone';
   }
+  // A zombie (killed, not yet reaped by its parent) has ended too.
+  if (processStatus(pid) === 'Z') return 'gone';
   const started = processStartedAt(pid);
   const lastWrite = sweep.updated_at ? Date.parse(sweep.updated_at) : NaN;
   // A second of slack: /proc's boot time is whole seconds.

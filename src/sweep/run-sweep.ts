@@ -129,8 +129,11 @@ export class SweepRun {
   private readonly tasks = new Map<string, PoolTask>();
   /** The epochs a resuming trial brings from its checkpoint, for the search to see again when it starts. */
   private readonly resumed = new Map<string, EpochMetrics[]>();
-  /** The epoch each trial's attempt was set to resume from: a 'started' from another epoch (an agent that took it over) rewinds it. */
-  private readonly resumeFrom = new Map<string, number>();
+  /**
+   * The last epoch each trial has stored: a 'started' from another epoch (an agent that took it
+   * over from an older checkpoint, or from a newer one another attempt had sent) rewinds it.
+   */
+  private readonly storedThrough = new Map<string, number>();
 
   constructor(
     private readonly writer: RunWriter,
@@ -225,7 +228,7 @@ export class SweepRun {
    */
   private async resumePoint(trial: Trial, options: SweepOptions): Promise<number> {
     const point = findResumePoint(options.checkpoints, trial.id);
-    this.resumeFrom.set(trial.id, point?.checkpoint.epoch ?? 0);
+    this.storedThrough.set(trial.id, point?.checkpoint.epoch ?? 0);
     if (!point) {
       removeTrialCheckpoints(options.checkpoints, trial.id);
       return 0;
@@ -247,7 +250,7 @@ export class SweepRun {
     const history = epoch ? readCheckpoint(options.checkpoints, trial.id, epoch).history : [];
     const epochs = checkpointEpochs(options.checkpoints, trial.id);
     this.resumed.set(trial.id, history);
-    this.resumeFrom.set(trial.id, epoch);
+    this.storedThrough.set(trial.id, epoch);
     return { history, files: checkpointFiles(options.checkpoints, trial.id, epochs.filter((e) => e <= epoch)), later: epochs.filter((e) => e > epoch) };
   }
 
@@ -314,7 +317,7 @@ export class SweepRun {
         ? { type: 'verdict', epoch: judgedEpoch, reason: null }
         : null;
       try {
-        const rewound = event.type === 'started' && event.resumedFrom !== (this.resumeFrom.get(trial.id) ?? 0) ? this.rewindTo(trial, event.resumedFrom, options) : null;
+        const rewound = event.type === 'started' && event.resumedFrom !== (this.storedThrough.get(trial.id) ?? 0) ? this.rewindTo(trial, event.resumedFrom, options) : null;
         this.observe(trial, event);
         if (verdict) {
           const decided = this.search.judge(trial.id);
@@ -333,6 +336,7 @@ export class SweepRun {
             if (event.type === 'epoch' || event.type === 'finished') removed = this.dropCheckpoints(trial, event.type === 'finished' && event.status !== 'interrupted', options);
           }),
         );
+        if (event.type === 'epoch') this.storedThrough.set(trial.id, event.metrics.epoch);
         removeCheckpoints(options.checkpoints, trial.id, [...removed, ...(rewound?.later ?? [])]);
         const resumed = event.type === 'started' && event.resumedFrom ? this.resumed.get(trial.id)?.slice(0, event.resumedFrom) : undefined;
         if (event.type === 'started') this.resumed.delete(trial.id);
