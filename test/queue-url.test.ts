@@ -3,6 +3,7 @@
  * in an error), and the first connection's check against a real Redis (test/redis-server.ts):
  * a missing or refused password is the user's to fix, a Redis that does not answer is a fault.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../src/config/errors.js';
 import { checkConnection, QueueFault, redisOptions } from '../src/queue/redis.js';
@@ -189,6 +190,22 @@ describe('checkConnection against a real Redis', () => {
     expect(err.message).not.toContain('pa ss');
     expect(err.message).not.toContain('pa%20ss');
   });
+
+  it('counts a port that takes the connection but never answers as a fault, after 10 s, not a hang', async () => {
+    // Not a Redis: it accepts and says nothing.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const began = Date.now();
+      const err = await rejected(checkConnection(parseQueueUrl(`redis://127.0.0.1:${port}`, NO_ENV)));
+      expect(err).toBeInstanceOf(QueueFault);
+      expect(err.message).toBe(`Redis at redis://127.0.0.1:${port} does not answer (nothing came back within 10 s: is it a Redis server?); start it, or check the host and port in --queue`);
+      expect(Date.now() - began).toBeLessThan(30_000);
+    } finally {
+      silent.close();
+    }
+  }, 60_000);
 
   it('connects again once the server is back after a restart', async () => {
     const before = server.pid;
