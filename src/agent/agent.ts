@@ -201,7 +201,7 @@ export class Agent {
       let stopped: string | null;
       let records: (string | null)[];
       try {
-        [stopped, ...records] = await this.redis.multi().get(keys.stop(sweep)).hmget(keys.jobs(sweep), ...runs.map(([, r]) => r.job.trialId)).exec().then((replies) => [replies![0][1] as string | null, ...(replies![1][1] as (string | null)[])]);
+        [stopped, records] = await Promise.all([this.redis.get(keys.stop(sweep)), this.redis.hmget(keys.jobs(sweep), ...runs.map(([, r]) => r.job.trialId))]);
       } catch {
         continue; // Redis away: asked again in a moment.
       }

@@ -22,9 +22,9 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Trial } from '../config/experiment.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkpointName, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
+import { checkpointEpochs, checkpointName, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
 import { decodeCheckpoint } from '../checkpoint/format.js';
 import type { TrialExecutor } from '../sweep/run-sweep.js';
 import { isTerminal, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
@@ -287,7 +287,7 @@ export class QueuedTrials implements TrialExecutor {
       // Its attempt had started (the database has its start): it goes on from the epoch the
       // database holds, unless it is back in the queue with nothing more sent.
       const going = record.started && (state === 'active' || left.some((p) => p.entry.attempt === attempt));
-      handed.record = { job: record.job, attempt: record.attempt, started: record.started, stored: through };
+      handed.record = { ...record, stored: through };
       if (going && record.started) {
         handed.adopted = { attempt, through };
         await handed.onEvent({ ...record.started, resumedFrom: through });
@@ -413,8 +413,7 @@ export class QueuedTrials implements TrialExecutor {
   }
 
   /** One entry: passed to the runner (stored) unless it is stale. */
-  private async take(entry: StreamEntry | null): Promise<void> {
-    if (!entry) return debug('passed over an entry that is not an event');
+  private async take(entry: StreamEntry): Promise<void> {
     const handed = this.byJob.get(entry.job);
     // Of an adopted attempt, its start and the epochs the database holds were stored before.
     const adopted = handed?.adopted;
@@ -438,7 +437,7 @@ export class QueuedTrials implements TrialExecutor {
     handed.attempt = entry.attempt;
     handed.seq = entry.seq;
     let event = entry.event;
-    if (event.type === 'started' && event.resumedFrom > 0 && !existsSync(join(trialFolder(this.options.checkpoints, handed.trial.id), checkpointName(event.resumedFrom)))) {
+    if (event.type === 'started' && event.resumedFrom > 0 && !checkpointEpochs(this.options.checkpoints, handed.trial.id).includes(event.resumedFrom)) {
       // Resumed from a checkpoint this database does not hold (one another run left in Redis):
       // tried again, from the checkpoint it does hold.
       await this.redis.del(keys.resume(this.options.sweep, handed.trial.id)).catch(() => {});
