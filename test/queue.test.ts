@@ -237,16 +237,27 @@ describe('the coordinator', () => {
     for (const m of outputs.join('\n').matchAll(/trial (\w+) of \S+: (?:started|resumed after epoch \d+) on /g)) starts.set(m[1], (starts.get(m[1]) ?? 0) + 1);
     return starts;
   };
+  /** Every trial of the 6 went to an agent once (a job each): none was dropped and handed out again. */
+  const expectEachStartedOnce = (...on: AgentProcess[]) => {
+    const outputs = on.map((a) => a.output());
+    const starts = startsOnAgents(...outputs);
+    expect([...starts.values()].every((n) => n === 1), outputs.join('\n')).toBe(true);
+    expect(starts.size).toBe(6);
+  };
+  /** A coordinator of `file` on `db`, SIGKILLed once it has printed an epoch 2. */
+  const killedAtEpoch2 = async (file: string, db: string) => {
+    const first = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui'], (out, child) => {
+      if (/epoch 2\/4/.test(out)) child.kill('SIGKILL');
+    });
+    expect(first.signal).toBe('SIGKILL');
+  };
 
   it('killed mid-sweep and started again: its judged trials, waiting on the agents for a verdict, are adopted and go on; nothing is trained twice', async () => {
     const file = writeExperiment(EXPERIMENT);
     const db = join(tempDir(), 'runs.db');
     const a = agent(redis.url, 'ten');
     const b = agent(redis.url, 'eleven');
-    const first = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui'], (out, child) => {
-      if (/epoch 2\/4/.test(out)) child.kill('SIGKILL');
-    });
-    expect(first.signal).toBe('SIGKILL');
+    await killedAtEpoch2(file, db);
     const again = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toMatch(/resumed after epoch \d/);
@@ -259,9 +270,7 @@ describe('the coordinator', () => {
     }
     // Each trial went to an agent once: the jobs running when the coordinator died went on
     // there (not dropped and handed out again), and no agent was stuck waiting for a verdict.
-    const starts = startsOnAgents(a.output(), b.output());
-    expect([...starts.values()].every((n) => n === 1), `${a.output()}\n${b.output()}`).toBe(true);
-    expect(starts.size).toBe(6);
+    expectEachStartedOnce(a, b);
     expect(a.child.exitCode).toBeNull();
   }, 240_000);
 
@@ -270,10 +279,7 @@ describe('the coordinator', () => {
     const db = join(tempDir(), 'runs.db');
     const a = agent(redis.url, 'twenty');
     const b = agent(redis.url, 'twenty-one');
-    const first = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui'], (out, child) => {
-      if (/epoch 2\/4/.test(out)) child.kill('SIGKILL');
-    });
-    expect(first.signal).toBe('SIGKILL');
+    await killedAtEpoch2(file, db);
     // Away until the agents have completed two more trials.
     const completed = () => (a.output() + b.output()).match(/: completed/g)?.length ?? 0;
     const before = completed();
@@ -289,9 +295,7 @@ describe('the coordinator', () => {
       d.close();
     }
     expectSameTraining(numbers(db), local);
-    const starts = startsOnAgents(a.output(), b.output());
-    expect([...starts.values()].every((n) => n === 1), `${a.output()}\n${b.output()}`).toBe(true);
-    expect(starts.size).toBe(6);
+    expectEachStartedOnce(a, b);
   }, 240_000);
 
   it('started again on another database: nothing is adopted that this database lacks, every trial has all its epochs', async () => {
@@ -299,10 +303,7 @@ describe('the coordinator', () => {
     const dir = tempDir();
     agent(redis.url, 'forty');
     agent(redis.url, 'forty-one');
-    const first = await startCli([file, '--db', join(dir, 'first.db'), '--queue', redis.url, '--no-tui'], (out, child) => {
-      if (/epoch 2\/4/.test(out)) child.kill('SIGKILL');
-    });
-    expect(first.signal).toBe('SIGKILL');
+    await killedAtEpoch2(file, join(dir, 'first.db'));
     const db = join(dir, 'other.db');
     const again = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
     expect(again.code, again.stdout + again.stderr).toBe(0);
