@@ -291,6 +291,6 @@ describe('bad input', () => {
     expect(missing.stderr).toBe('/nonexistent/runs.db: no such database; run a sweep first or pass --db PATH\n');
     const bad = await cli('runs', 'list', '--bogus');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^sweep runs list: Unknown option '--bogus'; see sweep --help$/m);
+    expect(bad.stderr).toMatch(/^sweep runs list: Unknown option '--bogus'; see sweep runs list --help$/m);
   });
 });

@@ -78,4 +78,44 @@ describe('large results', () => {
       expect(readdirSync(dirname(db)).filter((n) => n !== 'runs.db.checkpoints')).toEqual(['runs.db']);
     }
   });
+
+  it('a statement that computes for ever without a row (inside SQLite) still ends on Ctrl-C, SIGTERM, SIGHUP and --timeout', async () => {
+    const runaway = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c';
+    const start = (...extra: string[]) => {
+      const child = spawn(process.execPath, [CLI, 'runs', 'sql', runaway, '--db', db, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      // Before the fix nothing but SIGKILL ended it: the test does so itself after 10 s, and fails.
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const ended = new Promise<{ code: number | null; signal: string | null; seconds: number; output: string }>((resolve) => {
+        const t0 = performance.now();
+        child.on('close', (code, signal) => {
+          clearTimeout(killer);
+          resolve({ code, signal, seconds: (performance.now() - t0) / 1000, output });
+        });
+      });
+      return { child, ended };
+    };
+    const leftovers = () => readdirSync(dirname(db)).filter((n) => n !== 'runs.db.checkpoints');
+    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+      const { child, ended } = start();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const sent = performance.now();
+      child.kill(signal);
+      const r = await ended;
+      expect([signal, r.code, r.signal, r.output]).toEqual([signal, code, null, '']);
+      expect((performance.now() - sent) / 1000).toBeLessThan(3);
+      expect(leftovers()).toEqual(['runs.db']);
+    }
+    const timedOut = await start('--timeout', '1').ended;
+    expect([timedOut.code, timedOut.output]).toEqual([1, 'error: sweep runs sql: stopped after --timeout 1 s, before the statement finished\n']);
+    expect(timedOut.seconds).toBeLessThan(5);
+    expect(leftovers()).toEqual(['runs.db']);
+    // No query process is left behind.
+    expect(spawnSync('pgrep', ['-f', 'sql-process.js'], { encoding: 'utf8' }).stdout).toBe('');
+    // A statement that ends in time is not cut short.
+    const quick = await cli('runs', 'sql', 'SELECT count(*) AS n FROM trials', '--db', db, '--timeout', '60', '--csv');
+    expect([quick.code, quick.stdout, quick.stderr]).toEqual([0, `n\n${TRIALS + 2}\n`, '']);
+  });
 });

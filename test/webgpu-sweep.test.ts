@@ -89,7 +89,7 @@ describe('sweeps on webgpu', () => {
     expect(b.stdout).toMatch(/webgpu +adapter .+ \(vulkan, CPU\): a CPU implementation, for tests; auto passes it by/);
     expect(b.stdout).toContain('* auto takes wasm');
     expect(b.stdout).toMatch(/^WebGPU adapters \(for --gpus, by number or name\): 0: .+$/m);
-    expect((await cli('backends', 'extra')).stderr).toBe("sweep backends: unexpected argument 'extra'; see sweep --help\n");
+    expect((await cli('backends', 'extra')).stderr).toBe("sweep backends: unexpected argument 'extra'; see sweep backends --help\n");
     const json = JSON.parse((await cli('backends', '--json')).stdout);
     expect(json.auto).toBe('wasm');
     expect(json.webgpu.adapter).toMatchObject({ api: 'vulkan', cpu: true });

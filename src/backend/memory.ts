@@ -22,6 +22,19 @@ export const WORKER_RUNTIME_BYTES = 150e6;
 
 const WASM_BASE_BYTES = 16e6;
 
+/**
+ * Address space (not memory) a worker thread takes: V8 reserves 10 GiB for each wasm memory
+ * (guard regions that let it skip bounds checks), and each thread's isolate about 0.6 GB more.
+ * Measured here: a sweep's process had 1.1 GB before its pool, 2.4 GB with two threads, 23.4 GB
+ * once both had started wasm; under `ulimit -v` one wasm worker needed 12.3 GB, two 23.4 GB.
+ * Below that, a thread's isolate cannot start (V8 aborts the whole process: "Failed to reserve
+ * virtual memory for CodeRange") or wasm cannot allocate its memory.
+ */
+export const WASM_WORKER_ADDRESS_BYTES = 11.2e9;
+export const THREAD_ADDRESS_BYTES = 0.65e9;
+/** What the main thread maps after the check (the dashboard, Piscina, SQLite's pages). */
+export const MAIN_ADDRESS_MARGIN_BYTES = 0.3e9;
+
 /** LeNet-5's trainable parameters for a model section on square images of `side` pixels. */
 export function parameterCount(model: Experiment['model'], side: number): number {
   const { conv1_filters: c1, conv2_filters: c2, fc1_units: f1, fc2_units: f2 } = model;

@@ -6,14 +6,16 @@
  * for other agents, which resume them from their last checkpoints.
  */
 import { existsSync, statSync } from 'node:fs';
-import { availableParallelism, hostname } from 'node:os';
-import { AUTO_ORDER, defaultWorkers, plannedBackend, type BackendChoice } from '../backend/index.js';
+import { hostname } from 'node:os';
+import { AUTO_ORDER, plannedBackend, type BackendChoice } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
 import { Agent } from '../agent/agent.js';
 import { checkConnection } from '../queue/redis.js';
 import { parseQueueUrl } from '../queue/url.js';
 import { parse, positiveInt } from './args.js';
+import { AGENT } from './commands.js';
 import { planGpus } from './gpu-options.js';
+import { fitAgentToMachine } from './machine-fit.js';
 import { packageVersion } from './version.js';
 import { STOP_SIGNALS, type StopSignal } from './stop-signals.js';
 
@@ -21,15 +23,7 @@ const BACKENDS: BackendChoice[] = ['auto', ...AUTO_ORDER];
 const DEFAULT_LOCK_SECONDS = 30;
 
 export async function agentCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    queue: { type: 'string' },
-    workers: { type: 'string' },
-    backend: { type: 'string' },
-    gpus: { type: 'string' },
-    name: { type: 'string' },
-    data: { type: 'string', multiple: true },
-    'lock-seconds': { type: 'string' },
-  }, 'sweep agent');
+  const { values, positionals } = parse(args, AGENT);
   if (positionals.length) throw new UserError(`sweep agent: takes no file ('${positionals[0]}'): the coordinator (sweep FILE --queue URL) sends the trials`);
   if (values.queue === undefined) throw new UserError('sweep agent: --queue URL is required, e.g. sweep agent --queue redis://host:6379');
   const url = parseQueueUrl(values.queue);
@@ -44,7 +38,9 @@ export async function agentCommand(args: string[]): Promise<number> {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`--data: ${dir} is not a folder on this machine`);
   }
   const gpuPlan = await planGpus([backend ?? 'auto'], '--backend', values.gpus);
-  const workers = requested ?? defaultWorkers([backend ?? 'auto'], availableParallelism(), Math.max(1, gpuPlan.gpus.length));
+  // As for a sweep: no more workers than the memory and the address space hold.
+  const fit = fitAgentToMachine({ requested, backend: backend ?? 'auto', adapters: Math.max(1, gpuPlan.gpus.length) });
+  const { workers } = fit;
 
   // Redis answers, and takes the password, before anything else.
   await checkConnection(url);
@@ -61,6 +57,7 @@ export async function agentCommand(args: string[]): Promise<number> {
     log: (line) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`),
   });
   await agent.start();
+  for (const note of fit.notes) console.log(note);
   console.log(`agent ${name}: lenet-sweep ${version}, ${workers} worker${workers === 1 ? '' : 's'} (backend ${backend ?? `auto → ${plannedBackend('auto')}`}), taking trials from ${url.shown} (Ctrl-C to stop)`);
 
   let stops = 0;

@@ -14,14 +14,15 @@ import { encodeGrayPng } from '../util/png.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { Random } from '../util/random.js';
 import { parse, positiveInt } from './args.js';
+import { AUGMENT_PREVIEW } from './commands.js';
 
 const COLUMNS = 8;
 const ZOOM = 3;
 const GAP = 2;
 
 export async function augmentPreviewCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { out: { type: 'string' }, rows: { type: 'string' }, seed: { type: 'string' }, set: { type: 'string', multiple: true } }, 'sweep augment-preview');
-  if (positionals.length !== 1) throw new UserError('sweep augment-preview: expected one experiment file; see sweep --help');
+  const { values, positionals } = parse(args, AUGMENT_PREVIEW);
+  if (positionals.length !== 1) throw new UserError('sweep augment-preview: expected one experiment file; see sweep augment-preview --help');
   if (!values.out) throw new UserError('sweep augment-preview: --out FILE.png is required');
   const rows = positiveInt(values.rows, 'rows') ?? 8;
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new UserError(`--seed: expected a whole number ≥ 0, found '${values.seed}'`);

@@ -6,10 +6,11 @@ import { adapterText, AUTO_ORDER, installHint, isInstalled, plannedBackend, prob
 import { DRIVER_HINT } from '../backend/webgpu.js';
 import { UserError } from '../config/errors.js';
 import { parse } from './args.js';
+import { BACKENDS } from './commands.js';
 
 export async function backendsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { json: { type: 'boolean', default: false } }, 'sweep backends');
-  if (positionals.length) throw new UserError(`sweep backends: unexpected argument '${positionals[0]}'; see sweep --help`);
+  const { values, positionals } = parse(args, BACKENDS);
+  if (positionals.length) throw new UserError(`sweep backends: unexpected argument '${positionals[0]}'; see sweep backends --help`);
   const probe = await probeWebgpu();
   const auto = plannedBackend('auto');
   const rows = AUTO_ORDER.map((name) => {

@@ -5,15 +5,16 @@
  */
 import { UserError } from '../config/errors.js';
 import { chooseSweep, loadBoard } from '../dashboard/board.js';
-import { DEFAULT_DB, withReadOnly } from '../store/open.js';
+import { withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
+import { DASHBOARD } from './commands.js';
 import { goalText, sweepStatusText } from './format.js';
 import { leaderboard } from './leaderboard.js';
 import { liveTerminal } from './live-terminal.js';
 import { print } from './output.js';
 
 export async function dashboardCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, sweep: { type: 'string' } }, 'sweep dashboard');
+  const { values, positionals } = parse(args, DASHBOARD);
   if (positionals.length) throw new UserError(`sweep dashboard: unexpected argument '${positionals[0]}'; to run an experiment use sweep ${positionals[0]}`);
   const terminal = liveTerminal();
   const sweep = withReadOnly(values.db!, (db) => {

@@ -10,9 +10,9 @@ import type { Experiment } from '../config/experiment.types.js';
 import { CLASSES, loadDataset } from '../data/dataset.js';
 import { prepareDataset, splitOptions } from '../data/sources.js';
 import { evaluationChunk } from '../backend/memory.js';
-import { DEFAULT_DB } from '../store/open.js';
 import { evaluate } from '../train/loop.js';
 import { parse } from './args.js';
+import { EVALUATE } from './commands.js';
 import { pct } from './format.js';
 import { epochChoice, readTrainedModel, withModel } from './trained-model.js';
 
@@ -28,13 +28,7 @@ function dataOf(value: string | undefined, data: Experiment['data']): Experiment
 }
 
 export async function evaluateCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    db: { type: 'string', default: DEFAULT_DB },
-    sweep: { type: 'string' },
-    epoch: { type: 'string' },
-    data: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  }, 'sweep evaluate');
+  const { values, positionals } = parse(args, EVALUATE);
   if (positionals.length !== 1) throw new UserError('sweep evaluate: expected one trial id (or best); e.g. sweep evaluate best --data fashion-mnist');
   const model = readTrainedModel(values.db!, positionals[0], { sweep: values.sweep, epoch: epochChoice(values.epoch) });
   for (const note of model.notes) console.error(`note: ${note}`);

@@ -11,9 +11,9 @@ import { toOnnx } from '../export/onnx.js';
 import { toOnnxInt8 } from '../export/onnx-int8.js';
 import { toTfjsLayers, WEIGHTS_FILE } from '../export/tfjs-layers.js';
 import { weightsOfCheckpoint } from '../export/weights.js';
-import { DEFAULT_DB } from '../store/open.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { parse } from './args.js';
+import { EXPORT } from './commands.js';
 import { pct } from './format.js';
 import { modelCard, type ExportFormat } from './model-card.js';
 import { epochChoice, evaluateTrained, readTrainedModel } from './trained-model.js';
@@ -47,14 +47,7 @@ function checkReplaceable(path: string, format: ExportFormat, force: boolean): v
 }
 
 export async function exportCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    db: { type: 'string', default: DEFAULT_DB },
-    sweep: { type: 'string' },
-    epoch: { type: 'string' },
-    format: { type: 'string' },
-    out: { type: 'string' },
-    force: { type: 'boolean', default: false },
-  }, 'sweep export');
+  const { values, positionals } = parse(args, EXPORT);
   if (positionals.length !== 1) throw new UserError(`sweep export: expected one trial id or 'best', found ${positionals.length ? positionals.join(' ') : 'none'}; e.g. sweep export best --format onnx --out model.onnx`);
   const format = values.format as ExportFormat | undefined;
   if (!format || !FORMATS.includes(format)) throw new UserError(`--format: expected one of ${FORMATS.join(', ')}${format ? `, found '${format}'` : ' (required)'}`);

@@ -4,14 +4,17 @@
  * and the workers are kept within the free memory (64 wasm workers on a 2-core machine took
  * 9 GB) with a note when there are more than cores.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism, freemem } from 'node:os';
 import { defaultWorkers, plannedBackend, type BackendChoice } from '../backend/index.js';
-import { gigabytes, largestWasmBatch, parameterCount, WASM_USABLE_BYTES, wasmStepBytes, workerBytes } from '../backend/memory.js';
+import {
+  gigabytes, largestWasmBatch, MAIN_ADDRESS_MARGIN_BYTES, parameterCount, THREAD_ADDRESS_BYTES, WASM_USABLE_BYTES, WASM_WORKER_ADDRESS_BYTES, wasmStepBytes, workerBytes,
+} from '../backend/memory.js';
 import { UserError } from '../config/errors.js';
 import type { Trial } from '../config/experiment.js';
 import { trainImagesPerEpoch } from '../data/counts.js';
 import type { DatasetShape } from '../data/dataset.js';
-import { chooseWorkers } from '../sweep/workers.js';
+import { chooseWorkers, type AddressSpace, type WorkerChoice } from '../sweep/workers.js';
 import { paramsText } from './format.js';
 
 /** Memory this process may still use: the machine's available memory, or the cgroup's limit if lower. */
@@ -19,6 +22,34 @@ function freeBytes(): number {
   const limit = process.constrainedMemory?.() ?? 0;
   const free = freemem();
   return limit > 0 && limit < Number.MAX_SAFE_INTEGER ? Math.min(free, Math.max(0, limit - process.memoryUsage.rss())) : free;
+}
+
+/**
+ * The address space this process may still map, where `ulimit -v` (RLIMIT_AS) limits it, read
+ * from /proc (Linux; elsewhere, and without a limit, undefined). A worker on wasm reserves far
+ * more address space than memory: see backend/memory.ts.
+ */
+function addressSpace(backends: BackendChoice[]): AddressSpace | undefined {
+  let limits: string;
+  let status: string;
+  try {
+    limits = readFileSync('/proc/self/limits', 'utf8');
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const soft = /^Max address space\s+(\S+)/m.exec(limits)?.[1];
+  const used = Number(/^VmSize:\s+(\d+) kB/m.exec(status)?.[1]) * 1024;
+  if (!soft || soft === 'unlimited' || !Number.isFinite(used)) return undefined;
+  const wasm = backends.some((b) => plannedBackend(b) === 'wasm');
+  return { limit: Number(soft), used, perWorker: wasm ? WASM_WORKER_ADDRESS_BYTES : THREAD_ADDRESS_BYTES, margin: MAIN_ADDRESS_MARGIN_BYTES };
+}
+
+/** The workers chosen, or the refusal (bad input: exit 2) or failure (this machine's limits: exit 1) said as such. */
+function settled(choice: WorkerChoice): { workers: number; notes: string[] } {
+  if (choice.failure) throw new Error(choice.failure);
+  if (choice.refusal) throw new UserError(choice.refusal);
+  return choice;
 }
 
 /** A trial's config with the batch that trains: never larger than the training set (limit_train: 100 with batch_size: 8192 trains batches of 100). */
@@ -80,7 +111,30 @@ export function fitToMachine(options: {
     cores: availableParallelism(),
     freeBytes: freeBytes(),
     perWorkerBytes: heaviest,
+    addressSpace: addressSpace(trials.map((t) => t.config.backend as BackendChoice)),
   });
-  if (choice.refusal) throw new UserError(choice.refusal);
-  return choice;
+  return settled(choice);
 }
+
+/**
+ * An agent's workers: it does not know the trials it will get, so each worker is counted as the
+ * reference recipe on full MNIST (60,000 images) would take, the usual trial of a sweep.
+ */
+export function fitAgentToMachine(options: { requested: number | undefined; backend: BackendChoice; adapters: number }): { workers: number; notes: string[] } {
+  const typical = workerBytes({ model: REFERENCE_MODEL, training: { batch_size: 64 } as Trial['config']['training'] }, { images: 60_000, side: 28 });
+  return settled(
+    chooseWorkers({
+      requested: options.requested,
+      byDefault: defaultWorkers([options.backend], availableParallelism(), options.adapters),
+      trials: Infinity,
+      cores: availableParallelism(),
+      freeBytes: freeBytes(),
+      perWorkerBytes: typical,
+      addressSpace: addressSpace([options.backend]),
+      workload: 'a LeNet-5 trial on full MNIST',
+    }),
+  );
+}
+
+/** LeNet-5's layers, for estimates where no trial is known yet. */
+const REFERENCE_MODEL = { conv1_filters: 6, conv2_filters: 16, fc1_units: 120, fc2_units: 84 } as Trial['config']['model'];

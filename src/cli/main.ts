@@ -4,79 +4,92 @@
  * exit with 2; runtime failures print one line and exit with 1. No stack traces unless
  * LENET_SWEEP_DEBUG is set.
  */
-import { formatProblem, UserError } from '../config/errors.js';
-import { endOnStopSignals, READER_GONE, windDown } from './stop-signals.js';
-import { USAGE } from './usage.js';
+import { UserError } from '../config/errors.js';
+import { didYouMean } from '../config/suggest.js';
+import { asksForHelp } from './args.js';
+import { COMMAND_WORDS, COMMANDS, RUN, subcommands, type CommandSpec } from './commands.js';
+import { commandHelp, groupHelp, overview } from './help.js';
+import { runCommandLine } from './entry.js';
+import { endOnStopSignals } from './stop-signals.js';
 import { packageVersion } from './version.js';
 
-const COMMANDS = ['agent', 'runs', 'sweeps', 'upgrade', 'dashboard', 'validate', 'plan', 'schema', 'augment-preview', 'backends', 'report'];
+type Command = (args: string[]) => number | Promise<number>;
 
-/** Whether the arguments run a sweep (`sweep FILE`, `sweep run FILE`) rather than another command. */
-const isSweep = (first: string) => !COMMANDS.includes(first);
+/** Each command's code, loaded on demand: `sweep runs …` should not pay for loading TensorFlow.js. */
+const LOADERS: Record<string, () => Promise<Command>> = {
+  agent: async () => (await import('./agent-command.js')).agentCommand,
+  runs: async () => (await import('./runs-command.js')).runsCommand,
+  sweeps: async () => (await import('./sweeps-command.js')).sweepsCommand,
+  upgrade: async () => (await import('./upgrade-command.js')).upgradeCommand,
+  dashboard: async () => (await import('./dashboard-command.js')).dashboardCommand,
+  validate: async () => (await import('./validate-command.js')).validateCommand,
+  plan: async () => (await import('./plan-command.js')).planCommand,
+  schema: async () => (await import('./schema-command.js')).schemaCommand,
+  backends: async () => (await import('./backends-command.js')).backendsCommand,
+  export: async () => (await import('./export-command.js')).exportCommand,
+  predict: async () => (await import('./predict-command.js')).predictCommand,
+  report: async () => (await import('./report-command.js')).reportCommand,
+  evaluate: async () => (await import('./evaluate-command.js')).evaluateCommand,
+  'augment-preview': async () => (await import('./augment-preview-command.js')).augmentPreviewCommand,
+  completion: async () => (await import('./completion.js')).completionCommand,
+};
+
+const HELP_WORDS = ['-h', '--help', 'help'];
+
+/** The spec of the command the words name (`runs list`, `export`), the group they name (`runs`), or undefined. */
+function specOf(words: string[]): CommandSpec | string | undefined {
+  const [first, second] = words;
+  if (first === 'run') return RUN;
+  if (!COMMAND_WORDS.includes(first)) return undefined;
+  const group = subcommands(first);
+  if (!group.length) return COMMANDS.find((c) => c.name === first);
+  return group.find((c) => c.name === `${first} ${second}`) ?? first;
+}
+
+/** `sweep help [COMMAND...]`: the overview, or a command's (or group's) help; an unknown name is an error. */
+function help(words: string[]): number {
+  const spec = words.length ? specOf(words) : undefined;
+  if (words.length && spec === undefined) {
+    throw new UserError(`sweep help: no command '${words[0]}'${didYouMean(words[0], [...COMMAND_WORDS, 'run'])}; sweep --help lists them`);
+  }
+  console.log(spec === undefined ? overview() : typeof spec === 'string' ? groupHelp(spec) : commandHelp(spec));
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
   // React (under the Ink dashboard) checks this when it loads: its development build is several
   // times slower per frame, which the training running next to it would pay for.
   process.env.NODE_ENV ??= 'production';
   const [first, ...rest] = argv;
-  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
-    (first === undefined ? console.error : console.log)(USAGE);
-    return first === undefined ? 2 : 0;
+  if (first === undefined) {
+    console.error(overview());
+    return 2;
   }
+  if (HELP_WORDS.includes(first)) return help(rest);
   if (first === '-v' || first === '--version') {
     console.log(packageVersion());
     return 0;
   }
-  // A sweep and an agent handle stop signals themselves; every other command ends at once.
-  if (!isSweep(first) && first !== 'agent') endOnStopSignals();
-  // Commands load on demand: `sweep runs …` should not pay for loading TensorFlow.js.
-  if (first === 'agent') return (await import('./agent-command.js')).agentCommand(rest);
-  if (first === 'runs') return (await import('./runs-command.js')).runsCommand(rest);
-  if (first === 'sweeps') return (await import('./sweeps-command.js')).sweepsCommand(rest);
-  if (first === 'upgrade') return (await import('./upgrade-command.js')).upgradeCommand(rest);
-  if (first === 'dashboard') return (await import('./dashboard-command.js')).dashboardCommand(rest);
-  if (first === 'validate') return (await import('./validate-command.js')).validateCommand(rest);
-  if (first === 'plan') return (await import('./plan-command.js')).planCommand(rest);
-  if (first === 'schema') return (await import('./schema-command.js')).schemaCommand();
-  if (first === 'backends') return (await import('./backends-command.js')).backendsCommand(rest);
-  if (first === 'export') return (await import('./export-command.js')).exportCommand(rest);
-  if (first === 'predict') return (await import('./predict-command.js')).predictCommand(rest);
-  if (first === 'report') return (await import('./report-command.js')).reportCommand(rest);
-  if (first === 'evaluate') return (await import('./evaluate-command.js')).evaluateCommand(rest);
-  if (first === 'augment-preview') return (await import('./augment-preview-command.js')).augmentPreviewCommand(rest);
-  const { sweepCommand } = await import('./sweep-command.js');
-  return sweepCommand(first === 'run' ? rest : argv);
+  const spec = specOf(argv) ?? RUN;
+  // `sweep runs --help`: the group's commands. A group without a known command goes on to its
+  // own error (`sweep runs lst`), unless help was asked for.
+  if (typeof spec === 'string') {
+    if (rest.length === 0 || !HELP_WORDS.includes(rest[0])) return (await LOADERS[spec]())(rest);
+    console.log(groupHelp(spec));
+    return 0;
+  }
+  // Help is answered before anything else is checked or loaded.
+  const words = spec === RUN ? (first === 'run' ? 1 : 0) : spec.name.split(' ').length;
+  const args = argv.slice(words);
+  if (asksForHelp(args, spec.options)) {
+    console.log(commandHelp(spec));
+    return 0;
+  }
+  // A sweep, an agent and a query handle stop signals themselves; every other command ends at once.
+  if (!spec.handlesStops) endOnStopSignals();
+  if (spec === RUN) return (await import('./sweep-command.js')).sweepCommand(args);
+  const top = spec.name.split(' ')[0];
+  return (await LOADERS[top]())(subcommands(top).length ? argv.slice(1) : args);
 }
 
-// A reader that goes away (`sweep … | head`) closes our stdout, and a closed terminal (SIGHUP)
-// fails our writes with EIO: neither is an error to report with a stack trace. A running sweep
-// stops as with Ctrl-C (its trials end cleanly, none left marked running); any other command has
-// nothing left to say and ends.
-let readerGone = false;
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (readerGone) return;
-  if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
-  readerGone = true;
-  if (process.listenerCount(READER_GONE) > 0) return (process as NodeJS.EventEmitter).emit(READER_GONE, err.code === 'EIO' ? 'SIGHUP' : 'SIGINT');
-  // A terminal that is gone: as its SIGHUP (which may come after the failed write).
-  if (err.code === 'EIO') return process.emit('SIGHUP', 'SIGHUP');
-  // Nothing left to say: the command closes its database as it unwinds, and ends with 0.
-  windDown(0);
-});
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    // A stop signal has set its own code (stop-signals.ts).
-    process.exitCode ??= code;
-  },
-  (err: unknown) => {
-    if (err instanceof UserError) {
-      for (const p of err.problems) console.error(formatProblem(p));
-      process.exitCode = 2;
-      return;
-    }
-    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-    if (process.env.LENET_SWEEP_DEBUG && err instanceof Error) console.error(err.stack);
-    process.exitCode = 1;
-  },
-);
+runCommandLine(() => main(process.argv.slice(2)));

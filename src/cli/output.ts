@@ -18,11 +18,6 @@ export interface Grid {
   numeric?: Set<number>;
 }
 
-export const FORMAT_OPTIONS = {
-  json: { type: 'boolean', default: false },
-  csv: { type: 'boolean', default: false },
-} as const;
-
 export function formatOf(values: { json?: boolean; csv?: boolean }): Format {
   if (values.json && values.csv) throw new UserError('--json and --csv: choose one output format');
   return values.json ? 'json' : values.csv ? 'csv' : 'table';

@@ -10,8 +10,9 @@ import { UserError } from '../config/errors.js';
 import { loadExperiment } from '../config/experiment.js';
 import { valueText } from '../config/load.js';
 import { trainImagesPerEpoch } from '../data/counts.js';
-import { DEFAULT_DB, withReadOnly } from '../store/open.js';
+import { withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
+import { PLAN } from './commands.js';
 import { table } from './format.js';
 import { ruleText } from '../search/rules/index.js';
 import { mostEpochs } from '../config/early-terminate.js';
@@ -36,14 +37,8 @@ function storedTrials(dbPath: string, sweep: string): number {
 const duration = (s: number) => (s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`);
 
 export async function planCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    json: { type: 'boolean', default: false },
-    db: { type: 'string', default: DEFAULT_DB },
-    set: { type: 'string', multiple: true },
-    grid: { type: 'string', multiple: true },
-    yes: { type: 'boolean', default: false },
-  }, 'sweep plan');
-  if (positionals.length !== 1) throw new UserError('sweep plan: expected one experiment file; see sweep --help');
+  const { values, positionals } = parse(args, PLAN);
+  if (positionals.length !== 1) throw new UserError('sweep plan: expected one experiment file; see sweep plan --help');
   const { experiment, trials, search } = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
   // auto takes webgpu only where the probe finds a GPU.
   if (trials.some((t) => t.config.backend === 'auto') && isInstalled('webgpu')) await probeWebgpu();

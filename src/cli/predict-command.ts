@@ -12,8 +12,8 @@ import { tensor4d, tidy } from '@tensorflow/tfjs';
 import { UserError } from '../config/errors.js';
 import { decodeImage } from '../predict/decode.js';
 import { prepareDigit } from '../predict/prepare.js';
-import { DEFAULT_DB } from '../store/open.js';
 import { parse } from './args.js';
+import { PREDICT } from './commands.js';
 import { epochChoice, readTrainedModel, withModel } from './trained-model.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
@@ -53,12 +53,7 @@ function softmax(logits: Float32Array | number[]): number[] {
 }
 
 export async function predictCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    db: { type: 'string', default: DEFAULT_DB },
-    sweep: { type: 'string' },
-    epoch: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  }, 'sweep predict');
+  const { values, positionals } = parse(args, PREDICT);
   if (positionals.length < 2) throw new UserError('sweep predict: expected a trial id (or best) and at least one image; e.g. sweep predict best digit.png');
   const [ref, ...paths] = positionals;
   const model = readTrainedModel(values.db!, ref, { sweep: values.sweep, epoch: epochChoice(values.epoch) });

@@ -14,9 +14,10 @@ import { reportHtml } from '../report/html.js';
 import { specToPng } from '../report/render.js';
 import { datasets, sweepCharts, withDatasets } from '../report/specs.js';
 import { requireSweep, sweepNames } from '../store/queries.js';
-import { DEFAULT_DB, withReadOnly } from '../store/open.js';
+import { withReadOnly } from '../store/open.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { parse } from './args.js';
+import { REPORT } from './commands.js';
 import { checkOutputFile, checkOutputFolder } from './output-path.js';
 import { packageVersion } from './version.js';
 
@@ -24,13 +25,7 @@ import { packageVersion } from './version.js';
 const fileSafe = (name: string) => (/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name) ? name : encodeURIComponent(name));
 
 export async function reportCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    db: { type: 'string', default: DEFAULT_DB },
-    sweep: { type: 'string', multiple: true },
-    out: { type: 'string' },
-    png: { type: 'string' },
-    force: { type: 'boolean', default: false },
-  }, 'sweep report');
+  const { values, positionals } = parse(args, REPORT);
   if (positionals.length) throw new UserError(`sweep report: unexpected argument '${positionals[0]}'; name sweeps with --sweep NAME`);
   const out = values.png !== undefined && values.out === undefined ? null : (values.out ?? 'report.html');
   if (out !== null) checkOutputFile(out, '--out', values.force!);

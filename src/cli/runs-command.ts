@@ -14,15 +14,23 @@ import { whyNone } from './no-checkpoint.js';
 import { dirname } from 'node:path';
 import { parseWhere, type Value } from '../query/where.js';
 import { epochsOf, findTrial, iterateTrials, requireSweep, type EpochRow, type TrialRecord, type TrialSummary } from '../store/queries.js';
-import { DEFAULT_DB, withReadOnly } from '../store/open.js';
+import { withReadOnly } from '../store/open.js';
 import { TRIAL_STATUSES } from '../store/writer.js';
 import { valueAt } from '../util/mapping.js';
 import { lineChart } from '../view/charts.js';
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parse, positiveInt } from './args.js';
+import type { SqlQuery } from './sql-query.js';
+import { releaseTerminal, STOP_SIGNALS, type StopSignal } from './stop-signals.js';
+import { RUNS_BEST, RUNS_COMPARE, RUNS_LIST, RUNS_SHOW, RUNS_SQL } from './commands.js';
 import { metricValue, num, pct, rate, table } from './format.js';
 import { leaderboardLines, type TrialPasses } from './leaderboard.js';
 import { checkOutputFile } from './output-path.js';
-import { cellText, FORMAT_OPTIONS, formatOf, jsonLines, print, printLines, render, renderLines, type Format, type Grid } from './output.js';
+import { cellText, formatOf, jsonLines, print, printLines, render, renderLines, type Format, type Grid } from './output.js';
+
+const SQL_PROCESS = new URL('./sql-process.js', import.meta.url);
 
 const SUBCOMMANDS = ['list', 'show', 'best', 'compare', 'sql'] as const;
 
@@ -138,15 +146,7 @@ function* trialsLines(trials: TrialPasses, format: Format): Generator<string> {
 }
 
 function list(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    db: { type: 'string', default: DEFAULT_DB },
-    sweep: { type: 'string' },
-    status: { type: 'string' },
-    where: { type: 'string' },
-    sort: { type: 'string' },
-    limit: { type: 'string' },
-    ...FORMAT_OPTIONS,
-  }, 'sweep runs list');
+  const { values, positionals } = parse(args, RUNS_LIST);
   if (positionals.length) throw new UserError(`sweep runs list: unexpected argument '${positionals[0]}'`);
   // Options are checked before the database is opened: a typo should not depend on the data.
   const format = formatOf(values);
@@ -179,7 +179,7 @@ function list(args: string[]): Promise<number> {
 }
 
 function best(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, sweep: { type: 'string' }, ...FORMAT_OPTIONS }, 'sweep runs best');
+  const { values, positionals } = parse(args, RUNS_BEST);
   if (positionals.length) throw new UserError(`sweep runs best: unexpected argument '${positionals[0]}'`);
   const format = formatOf(values);
   return withReadOnly(values.db!, async (db) => {
@@ -196,9 +196,6 @@ function idsOf(positionals: string[], command: string, atLeast: number): string[
   return positionals;
 }
 
-/** --plot FILE.png and --force, checked before the database is read. */
-const PLOT_OPTIONS = { plot: { type: 'string' }, force: { type: 'boolean', default: false } } as const;
-
 function checkPlot(values: { plot?: string; force?: boolean }): void {
   if (values.plot === undefined) return;
   if (!/\.png$/i.test(values.plot)) throw new UserError(`--plot: writes a PNG image; give a file name ending in .png, found '${values.plot}'`);
@@ -213,7 +210,7 @@ async function plotTrials(path: string, trials: { id: string; history: EpochRow[
 }
 
 async function show(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, json: { type: 'boolean', default: false }, ...PLOT_OPTIONS }, 'sweep runs show');
+  const { values, positionals } = parse(args, RUNS_SHOW);
   const [id, extra] = idsOf(positionals, 'sweep runs show', 1);
   if (extra !== undefined) throw new UserError(`sweep runs show: one trial id at a time; to put trials side by side use sweep runs compare ${positionals.join(' ')}`);
   checkPlot(values);
@@ -303,7 +300,7 @@ function modelLines(db: Database.Database, trial: TrialRecord, { checkpoints, at
 }
 
 async function compare(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, ...FORMAT_OPTIONS, ...PLOT_OPTIONS }, 'sweep runs compare');
+  const { values, positionals } = parse(args, RUNS_COMPARE);
   const ids = idsOf(positionals, 'sweep runs compare', 2);
   const format = formatOf(values);
   checkPlot(values);
@@ -343,35 +340,52 @@ async function compare(args: string[]): Promise<number> {
   return 0;
 }
 
-function sql(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB }, ...FORMAT_OPTIONS }, 'sweep runs sql');
+/** How long a query asked to stop gets to end by itself (close its database) before it is killed. */
+const SQL_STOP_GRACE_MS = 300;
+
+/**
+ * `sweep runs sql`: the statement runs in a process of its own (sql-process.ts), writing to this
+ * one's stdout, so that Ctrl-C, SIGTERM and --timeout end it wherever it is, even inside SQLite.
+ */
+async function sql(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, RUNS_SQL);
   if (positionals.length !== 1) throw new UserError(`sweep runs sql: expected one SQL statement in quotes, e.g. sweep runs sql "SELECT * FROM leaderboard"`);
   const format = formatOf(values);
-  return withReadOnly(values.db!, async (db) => {
-    let statement: Database.Statement;
-    try {
-      statement = db.prepare(positionals[0]);
-    } catch (err) {
-      throw new UserError(`sweep runs sql: ${(err as Error).message}; the views are trials, epochs, leaderboard, checkpoints, attempts and confusion (see README)`);
-    }
-    if (!statement.readonly) throw new UserError('sweep runs sql: only statements that read are allowed (SELECT, WITH …); this one would change the database');
-    if (!statement.reader) throw new UserError('sweep runs sql: the statement returns no rows; use SELECT');
-    function* rows() {
-      try {
-        for (const r of statement.raw(true).safeIntegers(true).iterate() as IterableIterator<unknown[]>) yield r.map(plainValue);
-      } catch (err) {
-        throw new UserError(`sweep runs sql: ${(err as Error).message}`);
-      }
-    }
-    // Rows are printed as they are read: a query of millions of rows needs no more memory than one.
-    await printLines(renderLines({ headers: statement.columns().map((c) => c.name), rows: rows() }, format, '(no rows)'));
-    return 0;
-  });
+  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
+  if (timeout !== undefined && !(timeout > 0 && timeout <= 2_147_483)) throw new UserError(`--timeout: expected a number of seconds above 0, found '${values.timeout}'`);
+  const query: SqlQuery = { db: values.db!, statement: positionals[0], format };
+  const child = spawn(process.execPath, [fileURLToPath(SQL_PROCESS), JSON.stringify(query)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0))));
+  // This process dies with it, whatever happens.
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  // A stop (a signal, or --timeout) reaches the query: one that is printing rows stops and closes
+  // the database; one stuck inside SQLite cannot, and is killed after a moment (at once on a
+  // second signal).
+  let stopped: { code: number } | undefined;
+  const stop = (signal: NodeJS.Signals, code: number) => {
+    if (stopped) return kill();
+    stopped = { code };
+    child.kill(signal);
+    setTimeout(kill, SQL_STOP_GRACE_MS).unref();
+  };
+  const onSignal = (signal: StopSignal) => stop(signal, STOP_SIGNALS[signal]);
+  for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.on(signal, onSignal);
+  const timer = timeout === undefined ? undefined : setTimeout(() => stop('SIGTERM', 1), timeout * 1000);
+  const code = await exited;
+  clearTimeout(timer);
+  if (child.signalCode === 'SIGKILL') tidy(values.db!);
+  if (stopped?.code === 1) throw new Error(`sweep runs sql: stopped after --timeout ${values.timeout} s, before the statement finished`);
+  // A hung-up terminal is released as every read command releases it.
+  if (stopped?.code === STOP_SIGNALS.SIGHUP) releaseTerminal();
+  return stopped?.code ?? code;
 }
 
-/** SQLite values as JSON can hold them: integers beyond 2^53 as exact text, blobs as hex literals. */
-function plainValue(v: unknown): unknown {
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (Buffer.isBuffer(v)) return `x'${v.toString('hex')}'`;
-  return v;
+/** A killed query leaves the database's -wal and -shm behind; a connection that opens and closes removes them (unless a sweep still writes it). */
+function tidy(path: string): void {
+  try {
+    withReadOnly(path, () => undefined);
+  } catch {
+    // Whatever is wrong with it was said by the query.
+  }
 }

@@ -14,13 +14,13 @@ import { loadExperiment, type Trial } from '../config/experiment.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { prepareDataset, type PreparedDataset } from '../data/sources.js';
 import { listTrials, rankAmong, searchRecords } from '../store/queries.js';
-import { DatabaseFile, DEFAULT_DB, openForWriting } from '../store/open.js';
+import { DatabaseFile, openForWriting } from '../store/open.js';
 import { GaveUp, PATIENCE_MS, patiently } from '../store/patience.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import type { LiveDashboard } from '../dashboard/live.js';
 import { SweepRun } from '../sweep/run-sweep.js';
 import { checkpointEpochs, checkpointName, checkpointRoot, removeTrialCheckpoints } from '../checkpoint/files.js';
-import { DEFAULT_KEEP, KEEP_POLICIES, type KeepPolicy } from '../checkpoint/retention.js';
+import { KEEP_POLICIES, type KeepPolicy } from '../checkpoint/retention.js';
 import { provenanceOf } from '../sweep/provenance.js';
 import { planRun } from '../sweep/resume.js';
 import { trialId } from '../sweep/trial-id.js';
@@ -28,6 +28,7 @@ import type { Assignment } from '../sweep/grid.js';
 import type { WorkerEvent } from '../worker/messages.js';
 import type { EpochMetrics } from '../train/loop.js';
 import { parse, positiveInt } from './args.js';
+import { RUN } from './commands.js';
 import { goalText, metricValue, num, paramsText, pct, rate } from './format.js';
 import { leaderboard } from './leaderboard.js';
 import { liveTerminal } from './live-terminal.js';
@@ -89,20 +90,7 @@ function stoppingText(signal: StopSignal): string {
 }
 
 async function sweep(args: string[], stops: StopSignals): Promise<number> {
-  const { values, positionals } = parse(args, {
-    workers: { type: 'string' },
-    db: { type: 'string', default: DEFAULT_DB },
-    backend: { type: 'string' },
-    gpus: { type: 'string' },
-    rerun: { type: 'boolean', default: false },
-    keep: { type: 'string', default: DEFAULT_KEEP },
-    retries: { type: 'string', default: '1' },
-    'no-tui': { type: 'boolean', default: false },
-    set: { type: 'string', multiple: true },
-    grid: { type: 'string', multiple: true },
-    yes: { type: 'boolean', default: false },
-    queue: { type: 'string' },
-  }, 'sweep');
+  const { values, positionals } = parse(args, RUN);
   if (positionals.length !== 1) throw new UserError(positionals.length ? `sweep: expected one experiment file, found ${positionals.length}` : 'sweep: no experiment file given; see sweep --help');
   const requestedWorkers = positiveInt(values.workers, 'workers');
   const keep = keepOption(values.keep!);

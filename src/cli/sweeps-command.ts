@@ -1,15 +1,16 @@
 /** `sweep sweeps list`: every sweep in the database with its progress and leader. */
 import { UserError } from '../config/errors.js';
 import { listSweeps } from '../store/queries.js';
-import { DEFAULT_DB, withReadOnly } from '../store/open.js';
+import { withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
+import { SWEEPS_LIST } from './commands.js';
 import { metricValue, sweepStatusText } from './format.js';
-import { FORMAT_OPTIONS, formatOf, print, render } from './output.js';
+import { formatOf, print, render } from './output.js';
 
 export function sweepsCommand(args: string[]): number {
   const [sub, ...rest] = args;
   if (sub !== 'list') throw new UserError(`sweep sweeps: ${sub === undefined ? 'no subcommand given' : `unknown subcommand '${sub}'`}; expected: sweep sweeps list`);
-  const { values, positionals } = parse(rest, { db: { type: 'string', default: DEFAULT_DB }, ...FORMAT_OPTIONS }, 'sweep sweeps list');
+  const { values, positionals } = parse(rest, SWEEPS_LIST);
   if (positionals.length) throw new UserError(`sweep sweeps list: unexpected argument '${positionals[0]}'`);
   const format = formatOf(values);
   return withReadOnly(values.db!, (db) => {

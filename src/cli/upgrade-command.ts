@@ -4,12 +4,13 @@
  * refuse older databases rather than change them.
  */
 import { UserError } from '../config/errors.js';
-import { DEFAULT_DB, upgradeDatabase } from '../store/open.js';
+import { upgradeDatabase } from '../store/open.js';
 import { parse } from './args.js';
+import { UPGRADE } from './commands.js';
 import { print } from './output.js';
 
 export function upgradeCommand(args: string[]): number {
-  const { values, positionals } = parse(args, { db: { type: 'string', default: DEFAULT_DB } }, 'sweep upgrade');
+  const { values, positionals } = parse(args, UPGRADE);
   if (positionals.length) throw new UserError(`sweep upgrade: unexpected argument '${positionals[0]}'; name the database with --db PATH`);
   const { from, to } = upgradeDatabase(values.db!);
   print(from === to ? `${values.db}: already at schema version ${to}` : `${values.db}: upgraded from schema version ${from} to ${to}`);

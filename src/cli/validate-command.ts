@@ -2,10 +2,11 @@
 import { formatProblem, UserError } from '../config/errors.js';
 import { loadExperiment } from '../config/experiment.js';
 import { parse } from './args.js';
+import { VALIDATE } from './commands.js';
 
 export function validateCommand(args: string[]): number {
-  const { positionals, values } = parse(args, { yes: { type: 'boolean', default: false } }, 'sweep validate');
-  if (positionals.length === 0) throw new UserError('sweep validate: no experiment file given; see sweep --help');
+  const { positionals, values } = parse(args, VALIDATE);
+  if (positionals.length === 0) throw new UserError('sweep validate: no experiment file given; e.g. sweep validate experiments/*.yaml');
   let failed = 0;
   let crashed = 0;
   for (const file of positionals) {
