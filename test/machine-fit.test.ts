@@ -2,6 +2,7 @@
  * Fitting a sweep to the machine: memory estimates against the real model, the choice of
  * workers as a pure decision, and the CLI refusing what cannot run before anything is written.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { enableProdMode } from '@tensorflow/tfjs';
@@ -10,7 +11,7 @@ import { evaluationChunk, parameterCount, WASM_USABLE_BYTES, wasmStepBytes, work
 import { buildLeNet } from '../src/model/lenet.js';
 import { chooseWorkers } from '../src/sweep/workers.js';
 import { Random } from '../src/util/random.js';
-import { cli } from './cli-helpers.js';
+import { CACHE, CLI, cli, ROOT } from './cli-helpers.js';
 import { config } from './experiment-fixture.js';
 import { tempDir, writeExperiment } from './helpers.js';
 
@@ -71,6 +72,74 @@ describe('chooseWorkers', () => {
     expect(capped.workers).toBe(45);
     expect(capped.notes).toEqual(['note: running 45 workers, not 64: each worker needs about 0.20 GB for this sweep and 64 need 13 GB, and 10 GB of memory is free']);
     expect(chooseWorkers({ ...machine, requested: undefined, freeBytes: 0.1 * GB }).refusal).toMatch(/^each worker needs about 0.20 GB for this sweep, and 0.10 GB of memory is free; free memory, or lower/);
+  });
+});
+
+describe('chooseWorkers within an address-space limit (ulimit -v)', () => {
+  const GB = 1e9;
+  const machine = { byDefault: 2, trials: 100, cores: 2, freeBytes: 20 * GB, perWorkerBytes: 0.2 * GB };
+  const space = (limit: number) => ({ limit: limit * GB, used: 1.1 * GB, perWorker: 11.2 * GB, margin: 0.3 * GB });
+
+  it('caps the default, refuses a request beyond it with the number that fits, and fails when not one worker fits', () => {
+    expect(chooseWorkers({ ...machine, requested: undefined, addressSpace: space(24) })).toEqual({ workers: 2, notes: [] });
+    expect(chooseWorkers({ ...machine, requested: undefined, addressSpace: space(16) })).toEqual({
+      workers: 1,
+      notes: ["note: running 1 worker, not 2: each worker reserves about 11 GB of address space (far more than the memory it uses: wasm's guard regions) and 2 need 22 GB, and the process's limit (ulimit -v) of 16 GB leaves 15 GB"],
+    });
+    expect(chooseWorkers({ ...machine, requested: 2, addressSpace: space(16) }).refusal).toBe(
+      "--workers 2: each worker reserves about 11 GB of address space (far more than the memory it uses: wasm's guard regions) and 2 need 22 GB, and the process's limit (ulimit -v) of 16 GB leaves 15 GB; use --workers 1 or fewer",
+    );
+    const none = chooseWorkers({ ...machine, requested: undefined, addressSpace: space(2) });
+    expect([none.workers, none.refusal]).toEqual([0, undefined]);
+    expect(none.failure).toBe(
+      "each worker reserves about 11 GB of address space (far more than the memory it uses: wasm's guard regions), and the process's limit (ulimit -v) of 2.0 GB leaves 0.60 GB: one worker needs a limit of at least 13 GB; raise it (ulimit -v 12304688) or lift it (ulimit -v unlimited)",
+    );
+    // Memory, where it is the tighter bound, is said as before.
+    expect(chooseWorkers({ ...machine, requested: 4, freeBytes: 0.5 * GB, addressSpace: space(100) }).refusal).toMatch(/^--workers 4: each worker needs about 0.20 GB for this sweep and 4 need 0.80 GB, and 0.50 GB of memory is free; use --workers 2 or fewer$/);
+  });
+});
+
+/** The CLI under a lower address-space limit (ulimit -v, in KiB), as a shell sets it. */
+function underLimit(kib: number, args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('bash', ['-c', `ulimit -v ${kib}; exec "$0" "$@"`, process.execPath, CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LENET_SWEEP_CACHE: CACHE }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('sweep FILE and sweep agent within the machine', () => {
+  it('under ulimit -v too low for one wasm worker: one line saying what is needed, exit 1, nothing written (V8 aborted the process with exit 133 and left the sweep running)', () => {
+    const db = join(tempDir(), 'runs.db');
+    const r = underLimit(2_000_000, ['experiments/smoke.yaml', '--db', db, '--no-tui']);
+    expect([r.code, r.stdout]).toEqual([1, '']);
+    expect(r.stderr).toMatch(/^error: each worker reserves about 11 GB of address space \(far more than the memory it uses: wasm's guard regions\), and the process's limit \(ulimit -v\) of 2\.0 GB leaves 0\.\d\d GB: one worker needs a limit of at least 1\d GB; raise it \(ulimit -v \d+\) or lift it \(ulimit -v unlimited\)\n$/);
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('under ulimit -v that holds one wasm worker: --workers 2 refused with the number that fits; by default one worker, on wasm (one trial fell to the cpu backend)', () => {
+    const db = join(tempDir(), 'runs.db');
+    const refused = underLimit(16_000_000, ['experiments/smoke.yaml', '--db', db, '--no-tui', '--workers', '2']);
+    expect([refused.code, refused.stdout]).toEqual([2, '']);
+    expect(refused.stderr).toMatch(/^--workers 2: each worker reserves about 11 GB of address space .* and the process's limit \(ulimit -v\) of 16 GB leaves 1\d GB; use --workers 1 or fewer\n$/);
+    expect(existsSync(db)).toBe(false);
+    const r = underLimit(16_000_000, ['experiments/smoke.yaml', '--db', db, '--no-tui', '--set', 'training.limit_train=64']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(/^note: running 1 worker, not 2: each worker reserves about 11 GB/);
+    expect(r.stdout.match(/started on \w+/g)).toEqual(['started on wasm', 'started on wasm']);
+  });
+
+  it('a worker whose wasm cannot allocate its memory fails its trial saying why, instead of auto falling back to the cpu backend (a hundred times slower)', () => {
+    const script = `const { initBackend } = await import('./dist/backend/index.js');
+      try { console.log('backend', (await initBackend('auto', { gpu: false })).name); } catch (err) { console.log(err.message); }`;
+    const r = spawnSync('bash', ['-c', `ulimit -v 8000000; exec "$0" --input-type=module -e "$1"`, process.execPath, script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect([r.stdout, r.stderr]).toEqual([
+      'the wasm backend did not initialise (RangeError: WebAssembly.instantiate(): Out of memory: Cannot allocate Wasm memory for new instance): this process may not map enough address space (each wasm worker reserves about 11 GB of it); see ulimit -v, or run fewer workers\n',
+      '',
+    ]);
+  });
+
+  it('sweep agent --workers beyond the memory: refused with the number that fits, before Redis is asked (362 threads and 1.6 GB, and nothing said)', async () => {
+    const r = await cli('agent', '--queue', 'redis://127.0.0.1:1', '--workers', '100000');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^--workers 100000: each worker needs about 0\.\d\d GB for a LeNet-5 trial on full MNIST and 100000 need \d+ GB, and \d+(\.\d)? GB of memory is free; use --workers \d+ or fewer\n$/);
   });
 });
 

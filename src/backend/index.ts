@@ -166,10 +166,31 @@ async function activate(name: BackendName, requireGpu = false, gpu: GpuChoice = 
     registerFastGradients();
   }
   if (getBackend() === name) return {};
-  if (!(await setBackend(name))) throw new Error(`the ${name} backend did not initialise`);
+  wasmFailure = undefined;
+  if (!(await setBackend(name))) throw new BackendInitError(name, name === 'wasm' ? wasmFailure : undefined);
   await ready();
   return {};
 }
+
+/**
+ * A backend that would not start, with the reason where the backend said one. wasm cannot
+ * allocate its memory where the process's address space is limited (`ulimit -v`): said so, since
+ * falling back to the cpu backend would train a hundred times slower.
+ */
+class BackendInitError extends Error {
+  readonly outOfMemory: boolean;
+  constructor(name: BackendName, reason: string | undefined) {
+    const outOfMemory = reason !== undefined && /out of memory/i.test(reason);
+    super(
+      `the ${name} backend did not initialise${reason ? ` (${reason})` : ''}` +
+        (outOfMemory ? ": this process may not map enough address space (each wasm worker reserves about 11 GB of it); see ulimit -v, or run fewer workers" : ''),
+    );
+    this.outOfMemory = outOfMemory;
+  }
+}
+
+/** What the wasm module said when it could not start, caught by quietWasmMessages. */
+let wasmFailure: string | undefined;
 
 /** Whether tensors of the active backend must be read asynchronously (webgpu queues its work on the GPU). */
 export function readsAsynchronously(): boolean {
@@ -183,7 +204,8 @@ let quieted = false;
  * The wasm module prints XNNPACK's failures and its aborts to stderr ("XNN status for
  * xnn_create_convolution2d_nhwc_f32 is not successful. Got status 6", "Aborted(…)") through
  * console.warn, which it binds when it starts: dropped here, before that, since the trial's
- * error says what happened and what to change.
+ * error says what happened and what to change; so is its failure to start, which is kept for
+ * that error.
  */
 function quietWasmMessages(): void {
   if (quieted) return;
@@ -191,6 +213,13 @@ function quietWasmMessages(): void {
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
     if (typeof args[0] === 'string' && /^(XNN status|Aborted\()/.test(args[0])) return;
+    // "failed to asynchronously prepare wasm: RangeError: WebAssembly.instantiate(): Out of memory: …":
+    // the backend's error says it.
+    const failed = typeof args[0] === 'string' ? /^failed to asynchronously prepare wasm: (.*)$/s.exec(args[0]) : null;
+    if (failed) {
+      wasmFailure = failed[1].split('\n')[0];
+      return;
+    }
     warn.apply(console, args);
   };
 }
@@ -228,6 +257,8 @@ export async function initBackend(choice: BackendChoice, options: { gpu?: boolea
       autoResult = name;
       return { name, ...activated };
     } catch (err) {
+      // Where wasm lacks memory, the cpu backend would train a hundred times slower: the trial fails, saying why.
+      if (err instanceof BackendInitError && err.outOfMemory) throw err;
       failures.push(`${name}: ${(err as Error).message}`);
     }
   }
