@@ -244,6 +244,22 @@ describe('the coordinator', () => {
     expect([...starts.values()].every((n) => n === 1), outputs.join('\n')).toBe(true);
     expect(starts.size).toBe(6);
   };
+  /**
+   * What the coordinator started again says of the trials it adopted, and what the database
+   * keeps of them: each adopted trial in one line, none of its stored epochs printed again, and
+   * every trial (each trained once, on one agent) has one attempt, its first, none interrupted.
+   */
+  const expectAdoptedAsOneAttempt = (stdout: string, d: Database.Database) => {
+    const adopted = [...stdout.matchAll(/^\[\d+\/6 (\w+)[^\]]*\] adopted from agent \S+ (?:at epoch (\d+)|before its first epoch)$/gm)];
+    expect(adopted.some((m) => m[2] !== undefined), stdout).toBe(true);
+    for (const [, id, at] of adopted) {
+      const again = [...stdout.matchAll(new RegExp(`^\\[\\d+/6 ${id}[^\\]]*\\] epoch (\\d+)/4`, 'gm'))].filter((m) => Number(m[1]) <= Number(at ?? 0));
+      expect(again.map((m) => m[0]), stdout).toEqual([]);
+    }
+    const attempts = d.prepare(`SELECT trial_id, attempt, from_epoch, status FROM attempts ORDER BY trial_id, attempt`).all() as { trial_id: string; attempt: number; from_epoch: number; status: string }[];
+    expect(attempts).toHaveLength(6);
+    for (const a of attempts) expect(a).toMatchObject({ attempt: 1, from_epoch: 0, status: expect.stringMatching(/^(completed|pruned)$/) });
+  };
   /** A coordinator of `file` on `db`, SIGKILLed once it has printed an epoch 2. */
   const killedAtEpoch2 = async (file: string, db: string) => {
     const first = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui'], (out, child) => {
@@ -260,11 +276,11 @@ describe('the coordinator', () => {
     await killedAtEpoch2(file, db);
     const again = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
     expect(again.code, again.stdout + again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/resumed after epoch \d/);
     expectSameTraining(numbers(db), local);
     const d = new Database(db, { readonly: true });
     try {
       expectEndedOnce(d);
+      expectAdoptedAsOneAttempt(again.stdout, d);
     } finally {
       d.close();
     }
@@ -291,9 +307,13 @@ describe('the coordinator', () => {
     try {
       expectEndedOnce(d);
       expect((d.prepare(`SELECT count(*) AS n FROM trials WHERE status = 'completed' AND epochs = 4`).get() as { n: number }).n).toBe(6);
+      expectAdoptedAsOneAttempt(again.stdout, d);
     } finally {
       d.close();
     }
+    // What the agents trained while no coordinator ran is stored now, and said to be caught up.
+    expect(again.stdout).toMatch(/\] epoch \d\/4 .*\(caught up\)$/m);
+    expect(again.stdout).toMatch(/\] completed: .*\(caught up\)$/m);
     expectSameTraining(numbers(db), local);
     expectEachStartedOnce(a, b);
   }, 240_000);

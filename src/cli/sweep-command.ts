@@ -18,7 +18,7 @@ import { DatabaseFile, openForWriting } from '../store/open.js';
 import { GaveUp, PATIENCE_MS, patiently } from '../store/patience.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import type { LiveDashboard } from '../dashboard/live.js';
-import { SweepRun } from '../sweep/run-sweep.js';
+import { SweepRun, type Relayed } from '../sweep/run-sweep.js';
 import { checkpointEpochs, checkpointName, checkpointRoot, removeTrialCheckpoints } from '../checkpoint/files.js';
 import { KEEP_POLICIES, type KeepPolicy } from '../checkpoint/retention.js';
 import { provenanceOf } from '../sweep/provenance.js';
@@ -337,12 +337,15 @@ function printEvent(queue: Trial[], total: number, { name: metric, goal }: Exper
     return `[${index.get(t.id)}/${total} ${t.id}${Object.keys(t.params).length ? ` ${paramsText(t.params)}` : ''}]`;
   };
   const best = new Map<string, { epoch: number; value: number }>();
-  return (trial: Trial, event: WorkerEvent, resumed: EpochMetrics[] = []) => {
+  return (trial: Trial, event: WorkerEvent, resumed: EpochMetrics[] = [], relayed: Relayed = {}) => {
+    // A coordinator started again stores what the agents sent while none ran: not trained now.
+    const late = relayed.caughtUp ? ' (caught up)' : '';
     switch (event.type) {
       case 'started': {
         for (const m of resumed) if (isBetter(m[metric], best.get(trial.id)?.value ?? null, goal)) best.set(trial.id, { epoch: m.epoch, value: m[metric] });
+        if (relayed.adopted) return console.log(`${label(trial)} adopted from agent ${event.agent ?? '?'} ${event.resumedFrom ? `at epoch ${event.resumedFrom}` : 'before its first epoch'}`);
         const from = event.resumedFrom ? `resumed after epoch ${event.resumedFrom} (its checkpoint) on` : 'started on';
-        return console.log(`${label(trial)} ${from} ${event.backend}${event.adapter ? ` (${adapterText(event.adapter)})` : ''}, ${event.paramCount.toLocaleString('en')} parameters`);
+        return console.log(`${label(trial)} ${from} ${event.backend}${event.adapter ? ` (${adapterText(event.adapter)})` : ''}, ${event.paramCount.toLocaleString('en')} parameters${late}`);
       }
       case 'epoch': {
         const m = event.metrics;
@@ -352,17 +355,17 @@ function printEvent(queue: Trial[], total: number, { name: metric, goal }: Exper
         return console.log(
           `${label(trial)} epoch ${String(m.epoch).padStart(width)}/${trial.config.training.epochs}` +
             `  loss ${num(m.train_loss)} acc ${pct(m.train_acc)}  val_loss ${num(m.val_loss)} val_acc ${pct(m.val_acc)}` +
-            `  lr ${m.lr}  ${rate(m.images_per_s)} img/s  ${m.seconds.toFixed(1)}s`,
+            `  lr ${m.lr}  ${rate(m.images_per_s)} img/s  ${m.seconds.toFixed(1)}s${late}`,
         );
       }
       case 'finished': {
         const b = best.get(trial.id);
         const bestText = b ? `best ${metric} ${metricValue(metric, b.value)} (epoch ${b.epoch})` : 'no epoch finished';
-        if (event.status === 'pruned') return console.log(`${label(trial)} pruned: ${event.pruneReason}; ${bestText}`);
-        return console.log(`${label(trial)} ${event.status}: ${bestText}, test_acc ${pct(event.testAcc)}`);
+        if (event.status === 'pruned') return console.log(`${label(trial)} pruned: ${event.pruneReason}; ${bestText}${late}`);
+        return console.log(`${label(trial)} ${event.status}: ${bestText}, test_acc ${pct(event.testAcc)}${late}`);
       }
       case 'failed':
-        return console.log(`${label(trial)} failed: ${event.error}`);
+        return console.log(`${label(trial)} failed: ${event.error}${late}`);
       case 'progress':
       case 'skipped':
         return;

@@ -17,7 +17,9 @@
  * agents go on training them meanwhile, and what they sent stays in the stream unacknowledged.
  * When the runner starts such a trial again (from the checkpoint the database holds), the job
  * still queued or running, or whose result is in the stream, becomes this attempt: its entries
- * not yet stored are taken in order, and nothing is trained twice.
+ * not yet stored are taken in order (the runner is told they are caught up, not trained now), and
+ * nothing is trained twice. An attempt whose start the database holds goes on as that attempt
+ * (the runner is told it is adopted), not as a new one.
  */
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -26,7 +28,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointEpochs, checkpointName, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
 import { decodeCheckpoint } from '../checkpoint/format.js';
-import type { TrialExecutor } from '../sweep/run-sweep.js';
+import type { Relayed, TrialExecutor } from '../sweep/run-sweep.js';
 import { isTerminal, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
 import type { PoolTask } from '../worker/trial-pool.js';
 import type { CoordinatorLease } from './lease.js';
@@ -71,7 +73,7 @@ interface Handed {
   attempt: number;
   /** The latest entry taken of that attempt (StreamEntry.seq). */
   seq: number;
-  onEvent: (event: WorkerEvent) => Promise<void>;
+  onEvent: (event: WorkerEvent, relayed?: Relayed) => Promise<void>;
   end: (crash: Error | null) => void;
   ended: boolean;
   /**
@@ -222,7 +224,7 @@ export class QueuedTrials implements TrialExecutor {
     });
   }
 
-  start(trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent) => Promise<void>): PoolTask {
+  start(trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent, relayed?: Relayed) => Promise<void>): PoolTask {
     let end!: (crash: Error | null) => void;
     const ended = new Promise<Error | null>((resolve) => (end = resolve));
     const handed: Handed = { trial, job: '', attempt: 0, seq: 0, onEvent, end: (crash) => ((handed.ended = true), end(crash)), ended: false };
@@ -284,15 +286,16 @@ export class QueuedTrials implements TrialExecutor {
       this.byJob.set(record.job, handed);
       const attempt = record.attempt ?? 0;
       handed.attempt = attempt;
-      // Its attempt had started (the database has its start): it goes on from the epoch the
-      // database holds, unless it is back in the queue with nothing more sent.
+      // Its attempt had started (the database has its start): it goes on, the same attempt, from
+      // the epoch the database holds, unless it is back in the queue with nothing more sent.
       const going = record.started && (state === 'active' || left.some((p) => p.entry.attempt === attempt));
       handed.record = { ...record, stored: through };
       if (going && record.started) {
         handed.adopted = { attempt, through };
-        await handed.onEvent({ ...record.started, resumedFrom: through });
+        await handed.onEvent({ ...record.started, resumedFrom: through }, { adopted: { from: record.started.resumedFrom } });
       }
-      for (const p of left) await this.takeAndAck(p);
+      // What its agents sent meanwhile is stored now: caught up, not trained now.
+      for (const p of left) await this.takeAndAck(p, true);
     });
     debug(`${adopt ? 'adopted' : 'did not adopt'} ${record.job} (${state}, ${waiting.length} entries it left)`);
     return adopt;
@@ -380,9 +383,9 @@ export class QueuedTrials implements TrialExecutor {
   }
 
   /** Takes an entry; acknowledged (and deleted) once stored, else left for a coordinator started again. */
-  private async takeAndAck({ id, entry }: Pending): Promise<void> {
+  private async takeAndAck({ id, entry }: Pending, caughtUp = false): Promise<void> {
     try {
-      await this.take(entry);
+      await this.take(entry, caughtUp);
     } catch (err) {
       this.options.log(`could not take an event from ${keys.events(this.options.sweep)}: ${(err as Error).message}`);
       return;
@@ -412,8 +415,8 @@ export class QueuedTrials implements TrialExecutor {
     }
   }
 
-  /** One entry: passed to the runner (stored) unless it is stale. */
-  private async take(entry: StreamEntry): Promise<void> {
+  /** One entry: passed to the runner (stored) unless it is stale; `caughtUp`: sent before this coordinator took its trial up. */
+  private async take(entry: StreamEntry, caughtUp = false): Promise<void> {
     const handed = this.byJob.get(entry.job);
     // Of an adopted attempt, its start and the epochs the database holds were stored before.
     const adopted = handed?.adopted;
@@ -465,13 +468,15 @@ export class QueuedTrials implements TrialExecutor {
       const file = writeCheckpointFile(this.options.checkpoints, handed.trial.id, checkpoint.epoch, bytes);
       event = { ...event, checkpoint: file };
     }
-    await handed.onEvent(event);
     const jobs = keys.jobs(this.options.sweep);
     if (event.type === 'started') {
-      // Stored: a coordinator started after this one dies goes on with this attempt from here.
+      // A coordinator started after this one dies goes on with this attempt from here. Recorded
+      // before it is stored, so that one dying in between leaves it to be adopted (stored then,
+      // as a new attempt where the database lacks it), not taken from the stream as another attempt.
       handed.record = { job: handed.job, attempt: entry.attempt, started: event, stored: event.resumedFrom };
       await this.redis.hset(jobs, handed.trial.id, JSON.stringify(handed.record));
     }
+    await handed.onEvent(event, caughtUp ? { caughtUp } : undefined);
     if (event.type === 'epoch' && entry.upload) {
       // Stored: it is now the checkpoint a takeover starts from, and the epoch a coordinator
       // started after this one must hold to adopt the job.

@@ -268,6 +268,30 @@ export class RunWriter {
     })();
   }
 
+  /**
+   * An attempt that a run which died had started, taken up by this run (a queue's coordinator
+   * started again: the agent trains on, queue/queued-trials.ts): the trial's latest attempt goes
+   * on, running again and now of this run, rather than a new one from `resumedFrom`. It is
+   * that attempt only when begin() found it running (marked interrupted, no end time), in the
+   * run before this one, begun from `from` on `agent`; otherwise (another database, or a start
+   * the dead run never stored) nothing is written and false says the caller records a new attempt.
+   */
+  continueAttempt(id: string, from: number, resumedFrom: number, agent: string | undefined): boolean {
+    this.checkFile();
+    return this.db.transaction(() => {
+      const continued = this.db
+        .prepare(
+          `UPDATE attempt_records SET status = 'running', run = ?
+            WHERE trial_id = ? AND attempt = (SELECT attempt FROM trial_records WHERE id = ?)
+              AND status = 'interrupted' AND finished_at IS NULL AND run = ? AND from_epoch = ? AND json_extract(provenance, '$.agent') IS ?`,
+        )
+        .run(this.run, id, id, this.run - 1, from, agent ?? null);
+      if (!continued.changes) return false;
+      this.db.prepare(`UPDATE trial_records SET status = 'running', ${ENDING_CLEARED}, current_epoch = ?, current_batch = 0 WHERE id = ?`).run(resumedFrom + 1, id);
+      return true;
+    })();
+  }
+
   /** Where a running trial is within its epoch, for dashboards (workers send this a few times a second). */
   progress(id: string, epoch: number, batch: number): void {
     this.setProgress.run(epoch, batch, id);

@@ -41,10 +41,26 @@ export interface SweepOptions {
 }
 
 /**
- * Receives every worker event after it has been written to the database; with a resumed trial's
- * 'started', the epochs its checkpoint brought.
+ * How a trial executor came by an event, where not as its worker sent it just now: a queue's
+ * coordinator started again after one died (queue/queued-trials.ts) takes up the trials the
+ * agents went on training meanwhile.
  */
-export type EventListener = (trial: Trial, event: WorkerEvent, resumed?: EpochMetrics[]) => void;
+export interface Relayed {
+  /**
+   * A 'started' that takes up an attempt whose start the coordinator that died had stored, and
+   * whose agent trains on: the attempt goes on (not a new one), from `resumedFrom`, the epoch
+   * this database holds; `from` is the epoch it began from.
+   */
+  adopted?: { from: number };
+  /** Sent before this coordinator took the trial up (while none ran): stored only now, not trained now. */
+  caughtUp?: boolean;
+}
+
+/**
+ * Receives every worker event after it has been written to the database; with a resumed trial's
+ * 'started', the epochs its checkpoint brought; and how the executor came by it.
+ */
+export type EventListener = (trial: Trial, event: WorkerEvent, resumed?: EpochMetrics[], relayed?: Relayed) => void;
 
 /** Told about the search's own decisions: a proposal that broke a rule of the config, the target reached. */
 export interface SearchListener {
@@ -76,7 +92,7 @@ export interface TrialExecutor {
    * event is stored. A trial whose task ends without a terminal event died with it (`ended`
    * settles with why).
    */
-  start(trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent) => Promise<void>): PoolTask;
+  start(trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent, relayed?: Relayed) => Promise<void>): PoolTask;
   /** Asks every running trial to end after its current batch; trials not started stay queued. */
   stop(): void;
   /** Ends everything at once (trials mid-batch); settles when it is all gone. */
@@ -269,8 +285,8 @@ export class SweepRun {
       checkpoints: options.checkpoints,
       ...(resume ? { resume } : {}),
     };
-    const task = this.executor.start(trial, job, (event) =>
-      this.handle(trial, event, options).then(() => {
+    const task = this.executor.start(trial, job, (event, relayed) =>
+      this.handle(trial, event, options, relayed).then(() => {
         if (isTerminal(event)) resolveTerminal(event);
       }),
     );
@@ -305,7 +321,7 @@ export class SweepRun {
   }
 
   /** Stores an event after those before it, then tells the listener; settles once both are done. */
-  private handle(trial: Trial, event: WorkerEvent, options: SweepOptions): Promise<void> {
+  private handle(trial: Trial, event: WorkerEvent, options: SweepOptions, relayed?: Relayed): Promise<void> {
     this.writes = this.writes.then(async () => {
       // A thread being ended may still have events on its way: a 'started' would mark its
       // trial running again after the caller settled it.
@@ -332,7 +348,7 @@ export class SweepRun {
         await options.store(() =>
           this.writer.together(() => {
             if (rewound) this.writer.resumeAt(trial.id, rewound.history, rewound.files);
-            this.record(trial, event, options);
+            this.record(trial, event, options, relayed);
             if (event.type === 'epoch' || event.type === 'finished') removed = this.dropCheckpoints(trial, event.type === 'finished' && event.status !== 'interrupted', options);
           }),
         );
@@ -340,7 +356,7 @@ export class SweepRun {
         removeCheckpoints(options.checkpoints, trial.id, [...removed, ...(rewound?.later ?? [])]);
         const resumed = event.type === 'started' && event.resumedFrom ? this.resumed.get(trial.id)?.slice(0, event.resumedFrom) : undefined;
         if (event.type === 'started') this.resumed.delete(trial.id);
-        this.listener(trial, event, resumed);
+        this.listener(trial, event, resumed, relayed);
       } catch (err) {
         // The database could not take the event (disk full, its file deleted, locked for
         // minutes…): stop the sweep and fail it with this error once the running trials have ended.
@@ -384,9 +400,11 @@ export class SweepRun {
     }
   }
 
-  private record(trial: Trial, event: WorkerEvent, options: SweepOptions): void {
+  private record(trial: Trial, event: WorkerEvent, options: SweepOptions, relayed?: Relayed): void {
     switch (event.type) {
       case 'started': {
+        // An adopted attempt goes on as the one the database holds, where it holds it.
+        if (relayed?.adopted && this.writer.continueAttempt(trial.id, relayed.adopted.from, event.resumedFrom, event.agent)) return;
         const provenance = options.provenance?.(trial, event.backend, event.agent) ?? null;
         return this.writer.trialStarted(trial.id, event.worker, event.backend, event.adapter ?? null, event.paramCount, event.batchesPerEpoch, event.resumedFrom, provenance);
       }
