@@ -290,6 +290,31 @@ describe('the coordinator', () => {
     expect(a.child.exitCode).toBeNull();
   }, 240_000);
 
+  it('stopped at once (Ctrl-C twice) and started again: the trials its agents ended interrupted train on from their checkpoints, none left interrupted', async () => {
+    const file = writeExperiment(EXPERIMENT.replace('name: spread', 'name: forced').replace(/\n  early_terminate:.*\n/, '\n').replace('epochs: 4', 'epochs: 3'));
+    const db = join(tempDir(), 'runs.db');
+    agent(redis.url, 'thirty');
+    agent(redis.url, 'thirty-one');
+    let stopped = false;
+    const first = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui'], (out, child) => {
+      if (!stopped && /epoch 1\/3/.test(out)) {
+        stopped = true;
+        child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGINT'), 50);
+      }
+    });
+    expect(first.code, first.stdout + first.stderr).toBe(130);
+    const again = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    const d = new Database(db, { readonly: true });
+    try {
+      const statuses = d.prepare(`SELECT status, epochs, count(*) AS n FROM trials GROUP BY status, epochs`).all();
+      expect(statuses, again.stdout).toEqual([{ status: 'completed', epochs: 3, n: 6 }]);
+    } finally {
+      d.close();
+    }
+  }, 240_000);
+
   it('killed, with agents finishing its trials while it is away: started again, it takes their results from the stream', async () => {
     const file = writeExperiment(EXPERIMENT.replace(/\n  early_terminate:.*\n/, '\n'));
     const db = join(tempDir(), 'runs.db');

@@ -273,7 +273,11 @@ export class QueuedTrials implements TrialExecutor {
     // under --rerun, nor with another database that lacks them). It may hold more: an epoch
     // stored just before the coordinator died, whose entry is still there, is passed over.
     const stored = record.started ? (record.stored ?? record.started.resumedFrom) : 0;
-    const adopt = stored <= through && (ADOPTABLE.includes(state) || waiting.some((p) => isTerminal(p.entry.event)));
+    // An agent ends a trial 'interrupted' only when the coordinator told it to (one stopped at
+    // once, with Ctrl-C twice): no result to take, so the trial trains on from the checkpoint this
+    // database holds, as a new job (adopting it ended the trial interrupted, never trained further).
+    const stopped = waiting.some(({ entry: { event } }) => event.type === 'finished' && event.status === 'interrupted');
+    const adopt = !stopped && stored <= through && (ADOPTABLE.includes(state) || waiting.some((p) => isTerminal(p.entry.event)));
     await this.serially(async () => {
       const left = this.orphans.get(record.job) ?? [];
       this.orphans.delete(record.job);
