@@ -128,6 +128,37 @@ describe('show, best, compare, sql, sweeps list', () => {
     expect(best.map((r: { id: string }) => r.id)).toEqual([ids['max/3']]);
   });
 
+  it('best means the best completed trial everywhere: runs best, sweeps list, export best and the report agree; with none, each says why', async () => {
+    // A diverged trial that reached the highest value before it blew up, then completed ones.
+    const yaml = 'name: blowups\nsweep:\n  parameters:\n    optimizer.lr: [10, 0.001, 0.003]\n';
+    const mixed = writeRuns(yaml, (_, i) => (i === 0 ? { status: 'diverged', valAcc: [0.99] } : { status: 'completed', valAcc: [0.9 + i / 100], testAcc: 0.9 }));
+    const leader = mixed.trials[2].id;
+    expect(JSON.parse((await cli('runs', 'best', '--db', mixed.db, '--json')).stdout).map((t: { id: string }) => t.id)).toEqual([leader]);
+    expect(JSON.parse((await cli('sweeps', 'list', '--db', mixed.db, '--json')).stdout)[0].best_trial).toBe(leader);
+    // The leaderboard still ranks the diverged trial by the value it reached.
+    expect(JSON.parse((await cli('runs', 'list', '--db', mixed.db, '--json')).stdout)[0]).toMatchObject({ id: mixed.trials[0].id, rank: 1, status: 'diverged' });
+    const out = join(tempDir(), 'report.html');
+    expect((await cli('report', '--db', mixed.db, '--out', out)).code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain(`trial ${leader}: best val_acc`);
+
+    const blown = writeRuns(yaml.replace('blowups', 'blown'), () => ({ status: 'diverged', valAcc: [0.5] }));
+    const why = "sweep 'blown' has no completed trial (3 diverged)";
+    const best = await cli('runs', 'best', '--db', blown.db);
+    expect([best.code, best.stdout, best.stderr]).toEqual([2, '', `sweep runs best: ${why}\n`]);
+    const exported = await cli('export', 'best', '--db', blown.db, '--format', 'onnx', '--out', join(tempDir(), 'm.onnx'));
+    expect([exported.code, exported.stderr]).toEqual([2, `best: ${why}\n`]);
+    expect(JSON.parse((await cli('sweeps', 'list', '--db', blown.db, '--json')).stdout)[0]).toMatchObject({ best_trial: null, best_value: null });
+    const report = join(tempDir(), 'blown.html');
+    expect((await cli('report', '--db', blown.db, '--out', report)).code).toBe(0);
+    const html = readFileSync(report, 'utf8');
+    expect(html).toMatch(/No best trial: sweep (&#39;|&#x27;|')blown(&#39;|&#x27;|') has no completed trial \(3 diverged\)\./);
+    expect(html).not.toContain("<dt>leader</dt>");
+    // Several sweeps: each without a best is said, the others answered.
+    writeRuns(yaml.replace('blowups', 'fine'), () => ({ status: 'completed', valAcc: [0.8], testAcc: 0.8 }), { db: blown.db });
+    const both = await cli('runs', 'best', '--db', blown.db, '--json');
+    expect([both.code, both.stderr, JSON.parse(both.stdout).map((t: { sweep: string }) => t.sweep)]).toEqual([0, `note: ${why}\n`, ['fine']]);
+  });
+
   it('compare: the config values that differ and the metrics side by side', async () => {
     const r = await cli('runs', 'compare', ids['avg/1'], ids['max/3'], '--db', db);
     expect(r.code).toBe(0);

@@ -386,7 +386,7 @@ describe('sweep report: bad input is one line, exit 2, nothing written', () => {
     const r = await cli('report', '--db', empty, '--out', out);
     expect(r.code).toBe(0);
     const { page, problems } = await open(out);
-    expect(await page.locator('section.sweep .note').first().textContent()).toContain('No trial of this sweep has completed yet');
+    expect(await page.locator('section.sweep .note').first().textContent()).toContain("No best trial: sweep 'early' has no completed trial (2 running).");
     expect(await page.locator('section.sweep').textContent()).toContain('No epoch has finished yet');
     expect(await page.locator('table.leaderboard tr.trial').count()).toBe(2);
     expect(problems).toEqual([]);

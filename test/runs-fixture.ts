@@ -11,7 +11,7 @@ import { RunWriter } from '../src/store/writer.js';
 import { tempDir, writeExperiment } from './helpers.js';
 
 export interface FakeTrial {
-  status: 'queued' | 'running' | 'completed' | 'failed' | 'interrupted' | 'pruned';
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'interrupted' | 'pruned' | 'diverged';
   /** For a pruned trial: the rule's figures. */
   pruneReason?: string;
   /** Validation accuracy of each completed epoch. */

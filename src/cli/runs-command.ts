@@ -13,7 +13,8 @@ import type { Provenance } from '../sweep/provenance.js';
 import { whyNone } from './no-checkpoint.js';
 import { dirname } from 'node:path';
 import { parseWhere, type Value } from '../query/where.js';
-import { epochsOf, findTrial, iterateTrials, requireSweep, type EpochRow, type TrialRecord, type TrialSummary } from '../store/queries.js';
+import { bestOf, noBestText, statusCounts } from '../store/best.js';
+import { epochsOf, findTrial, iterateTrials, listSweeps, requireSweep, type EpochRow, type TrialRecord, type TrialSummary } from '../store/queries.js';
 import { withReadOnly } from '../store/open.js';
 import { TRIAL_STATUSES } from '../store/writer.js';
 import { valueAt } from '../util/mapping.js';
@@ -183,9 +184,19 @@ function best(args: string[]): Promise<number> {
   if (positionals.length) throw new UserError(`sweep runs best: unexpected argument '${positionals[0]}'`);
   const format = formatOf(values);
   return withReadOnly(values.db!, async (db) => {
-    // The leader of each sweep: its first ranked trial (ties: the first in the file's order).
-    const leaders = new Map<string, TrialRecord>();
-    for (const t of iterateTrials(db, { sweep: values.sweep })) if (t.rank !== null && !leaders.has(t.sweep)) leaders.set(t.sweep, t);
+    if (values.sweep !== undefined) requireSweep(db, values.sweep);
+    // Each sweep's best trial (store/best.ts), in the order sweeps list has them.
+    const sweeps = values.sweep !== undefined ? [values.sweep] : listSweeps(db).map((s) => s.name);
+    const leaders: TrialRecord[] = [];
+    const without: string[] = [];
+    for (const sweep of sweeps) {
+      const best = bestOf(iterateTrials(db, { sweep, statuses: ['completed'] }));
+      if (best) leaders.push(best);
+      else without.push(noBestText(sweep, statusCounts(db, sweep)));
+    }
+    // With no best at all there is no answer to give; beside others, each sweep without one is said.
+    if (!leaders.length && without.length) throw new UserError(without.map((line) => ({ message: `sweep runs best: ${line}` })));
+    for (const line of without) console.error(`note: ${line}`);
     await printLines(trialsLines(() => leaders.values(), format));
     return 0;
   });

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { CheckpointError, type Checkpoint } from '../checkpoint/format.js';
 import { checkpointRoot, readCheckpoint } from '../checkpoint/files.js';
 import { UserError } from '../config/errors.js';
+import { bestOf, noBestText, statusCounts } from '../store/best.js';
 import { findTrial, iterateTrials, requireSweep, sweepNames, type TrialRecord } from '../store/queries.js';
 import { whyNone } from './no-checkpoint.js';
 import { initBackend } from '../backend/index.js';
@@ -77,7 +78,7 @@ export function epochChoice(value: string | undefined): EpochChoice {
   throw new UserError(`--epoch: expected best or last, found '${value}'`);
 }
 
-/** The trial `ref` names: an id (or a prefix of 4+ characters), or `best`: the leader of a sweep among its completed trials. */
+/** The trial `ref` names: an id (or a prefix of 4+ characters), or `best`: the sweep's best trial (store/best.ts). */
 export function namedTrial(db: Database.Database, ref: string, sweep: string | undefined): TrialRecord {
   if (ref !== 'best') return findTrial(db, ref);
   if (sweep === undefined) {
@@ -87,8 +88,9 @@ export function namedTrial(db: Database.Database, ref: string, sweep: string | u
     sweep = names[0];
   }
   requireSweep(db, sweep);
-  for (const t of iterateTrials(db, { sweep, statuses: ['completed'] })) if (t.rank !== null) return t;
-  throw new UserError(`best: sweep '${sweep}' has no completed trial yet`);
+  const best = bestOf(iterateTrials(db, { sweep, statuses: ['completed'] }));
+  if (best) return best;
+  throw new UserError(`best: ${noBestText(sweep, statusCounts(db, sweep))}`);
 }
 
 /** Loads the model of a trial at its best or last epoch from its checkpoint. */

@@ -14,6 +14,7 @@ import { confidenceInterval } from '../dashboard/stats.js';
 import type { Provenance } from '../sweep/provenance.js';
 import { axesOf, type Axis } from '../sweep/space.js';
 import { trialIdentity } from '../sweep/trial-id.js';
+import { bestOf, noBestText } from '../store/best.js';
 import type { EpochRow, TrialSummary } from '../store/queries.js';
 import type { TrialStatus } from '../store/writer.js';
 import { parameterImportance, type ImportanceResult } from './importance.js';
@@ -190,7 +191,8 @@ export function readReportSweep(db: Database.Database, name: string): ReportSwee
   const ended = trials.filter((t) => t.status === 'completed' || t.status === 'pruned');
   const planned = ended.reduce((s, t) => s + t.epochs_planned, 0);
   const trained = trials.reduce((s, t) => s + t.epochs, 0);
-  const leader = trials.find((t) => t.rank === 1 && t.best_value !== null) ?? null;
+  // The sweep's best trial (store/best.ts): never one that diverged, failed or was cut short.
+  const leader = bestOf(trials) ?? null;
 
   const rows = trials.flatMap((t) => (t.best_value !== null && Number.isFinite(t.best_value) && (t.status === 'completed' || t.status === 'pruned') ? [{ params: t.params, value: t.best_value }] : []));
   const varied = params.filter((p) => p.values.length > 1 && p.name !== SEED_PARAM);
@@ -225,7 +227,7 @@ export function readReportSweep(db: Database.Database, name: string): ReportSwee
   const provenanceRow = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(leader?.id ?? trials[0]?.id ?? '') as { provenance: string | null } | undefined;
   const adapters = [...new Set(board.trials.flatMap((t) => (t.adapter ? [adapterText(t.adapter)] : [])))];
   const notes: string[] = [];
-  if (!trials.some((t) => t.status === 'completed')) notes.push('No trial of this sweep has completed yet: the report shows what there is so far.');
+  if (!leader) notes.push(`No best trial: ${noBestText(name, counts)}. The report shows what there is so far.`);
   if (board.sweep.status === 'running' && !board.sweep.processGone) notes.push('The sweep was still running when this report was written.');
   if (board.sweep.processGone) notes.push('The run of this sweep was killed before it finished: its trials shown running were cut off (each keeps its last checkpoint); running the file again resumes them.');
   return {

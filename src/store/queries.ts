@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import type { Experiment } from '../config/experiment.types.js';
 import { UserError } from '../config/errors.js';
 import { didYouMean } from '../config/suggest.js';
+import { bestInDatabase, statusCounts } from './best.js';
 import type { TrialStatus } from './writer.js';
 
 export type Goal = Experiment['metric']['goal'];
@@ -293,7 +294,7 @@ export function epochsOf(db: Database.Database, trialId: string): EpochRow[] {
     .all(trialId) as EpochRow[];
 }
 
-/** Every sweep with its trial counts and its leader, most recently updated first. */
+/** Every sweep with its trial counts and its best trial (store/best.ts), most recently updated first. */
 export function listSweeps(db: Database.Database): SweepSummary[] {
   const sweeps = db
     .prepare(
@@ -301,11 +302,9 @@ export function listSweeps(db: Database.Database): SweepSummary[] {
          FROM sweeps ORDER BY updated_at DESC, name`,
     )
     .all() as (Omit<SweepSummary, 'trials' | 'counts' | 'best_value' | 'best_trial' | 'process_gone'> & { host: string | null; pid: number | null })[];
-  const counts = db.prepare(`SELECT t.status, count(*) AS n FROM trial_records t JOIN sweeps s ON s.id = t.sweep_id WHERE s.name = ? GROUP BY t.status`);
-  const leader = db.prepare(`SELECT id, best_value FROM leaderboard WHERE sweep = ? AND rank = 1 AND best_value IS NOT NULL LIMIT 1`);
   return sweeps.map(({ host, pid, ...s }) => {
-    const byStatus = Object.fromEntries((counts.all(s.name) as { status: TrialStatus; n: number }[]).map((r) => [r.status, r.n]));
-    const best = leader.get(s.name) as { id: string; best_value: number } | undefined;
+    const byStatus = statusCounts(db, s.name);
+    const best = bestInDatabase(db, s.name);
     return {
       ...s,
       trials: Object.values(byStatus).reduce((a, b) => a + b, 0),
