@@ -3,13 +3,14 @@
  * command table, so it cannot miss one), options given twice refused, the README's command
  * list kept equal to the table, and the shell completion run in a real bash.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, type CommandSpec } from '../src/cli/commands.js';
 import { CLI, cli, ROOT } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
+import { writeRuns } from './runs-fixture.js';
 
 const words = (spec: CommandSpec) => (spec.name ? spec.name.split(' ') : ['run']);
 
@@ -119,5 +120,31 @@ COMP_WORDS=(${shellWords.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${shellWor
   it('refuses a shell it does not know', async () => {
     const r = await cli('completion', 'fsh');
     expect([r.code, r.stderr]).toEqual([2, "sweep completion: expected the shell, one of bash, zsh, found 'fsh' (did you mean 'zsh'?)\n"]);
+  });
+});
+
+describe('bin/sweep, the command from a clone', () => {
+  const BIN = join(ROOT, 'bin', 'sweep');
+  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+
+  it('runs the CLI, through a link on the PATH too, and says what to do where dist/ is not built', () => {
+    expect(spawnSync(BIN, ['--version'], { encoding: 'utf8' }).stdout).toBe(`${version}\n`);
+    const dir = tempDir();
+    symlinkSync(BIN, join(dir, 'sweep'));
+    expect(spawnSync(join(dir, 'sweep'), ['--version'], { encoding: 'utf8' }).stdout).toBe(`${version}\n`);
+    // A copy in a clone that was never built.
+    mkdirSync(join(dir, 'clone', 'bin'), { recursive: true });
+    copyFileSync(BIN, join(dir, 'clone', 'bin', 'sweep'));
+    const unbuilt = spawnSync(join(dir, 'clone', 'bin', 'sweep'), ['--version'], { encoding: 'utf8' });
+    expect([unbuilt.status, unbuilt.stderr]).toEqual([1, `sweep: ${join(dir, 'clone', 'bin')}/../dist/cli/main.js is not built; run npm install (or npm run build) in ${join(dir, 'clone')}\n`]);
+  });
+
+  it('passes SIGTERM to the command (node takes its place), which ends with the signal\'s code', async () => {
+    const { db } = writeRuns('name: tiny\n', () => ({ status: 'completed', valAcc: [0.5], testAcc: 0.5 }));
+    const child = spawn(BIN, ['runs', 'sql', 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c', '--db', db], { stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill('SIGTERM');
+    const code = await new Promise((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(143);
   });
 });

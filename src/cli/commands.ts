@@ -6,7 +6,7 @@
  * without TensorFlow.js.
  */
 import { DEFAULT_KEEP } from '../checkpoint/retention.js';
-import { DEFAULT_DB } from '../store/open.js';
+import { DEFAULT_DB } from '../store/paths.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';

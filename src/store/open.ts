@@ -14,7 +14,7 @@ import { UserError } from '../config/errors.js';
 import { isBusy, lockHolder } from './patience.js';
 import { checkVersion, migrate, SCHEMA_VERSION } from './schema.js';
 
-export const DEFAULT_DB = 'runs/runs.db';
+export { DEFAULT_DB } from './paths.js';
 
 /** The first bytes of every SQLite database file. */
 const SQLITE_MAGIC = 'SQLite format 3\0';
