@@ -9,7 +9,7 @@ import { enableProdMode } from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { evaluationChunk, parameterCount, WASM_USABLE_BYTES, wasmStepBytes, workerBytes } from '../src/backend/memory.js';
 import { buildLeNet } from '../src/model/lenet.js';
-import { chooseWorkers } from '../src/sweep/workers.js';
+import { addressSpaceLimit, chooseWorkers, openFilesLimit } from '../src/sweep/workers.js';
 import { Random } from '../src/util/random.js';
 import { CACHE, CLI, cli, ROOT } from './cli-helpers.js';
 import { config } from './experiment-fixture.js';
@@ -78,30 +78,38 @@ describe('chooseWorkers', () => {
 describe('chooseWorkers within an address-space limit (ulimit -v)', () => {
   const GB = 1e9;
   const machine = { byDefault: 2, trials: 100, cores: 2, freeBytes: 20 * GB, perWorkerBytes: 0.2 * GB };
-  const space = (limit: number) => ({ limit: limit * GB, used: 1.1 * GB, perWorker: 11.2 * GB, margin: 0.3 * GB });
+  const space = (limit: number) => addressSpaceLimit(limit * GB, 1.1 * GB, 11.2 * GB, 0.3 * GB);
 
   it('caps the default, refuses a request beyond it with the number that fits, and fails when not one worker fits', () => {
-    expect(chooseWorkers({ ...machine, requested: undefined, addressSpace: space(24) })).toEqual({ workers: 2, notes: [] });
-    expect(chooseWorkers({ ...machine, requested: undefined, addressSpace: space(16) })).toEqual({
+    expect(chooseWorkers({ ...machine, requested: undefined, limits: [space(24)] })).toEqual({ workers: 2, notes: [] });
+    expect(chooseWorkers({ ...machine, requested: undefined, limits: [space(16)] })).toEqual({
       workers: 1,
-      notes: ["note: running 1 worker, not 2: each worker reserves about 11 GB of address space (far more than the memory it uses: wasm's guard regions) and 2 need 22 GB, and the process's limit (ulimit -v) of 16 GB leaves 15 GB"],
+      notes: ["note: running 1 worker, not 2: each worker needs about 11 GB of address space (far more than the memory it uses: wasm's guard regions) and 2 need 22 GB, and the process's limit (ulimit -v) of 16 GB leaves 15 GB"],
     });
-    expect(chooseWorkers({ ...machine, requested: 2, addressSpace: space(16) }).refusal).toBe(
-      "--workers 2: each worker reserves about 11 GB of address space (far more than the memory it uses: wasm's guard regions) and 2 need 22 GB, and the process's limit (ulimit -v) of 16 GB leaves 15 GB; use --workers 1 or fewer",
+    expect(chooseWorkers({ ...machine, requested: 2, limits: [space(16)] }).refusal).toBe(
+      "--workers 2: each worker needs about 11 GB of address space (far more than the memory it uses: wasm's guard regions) and 2 need 22 GB, and the process's limit (ulimit -v) of 16 GB leaves 15 GB; use --workers 1 or fewer",
     );
-    const none = chooseWorkers({ ...machine, requested: undefined, addressSpace: space(2) });
+    const none = chooseWorkers({ ...machine, requested: undefined, limits: [space(2)] });
     expect([none.workers, none.refusal]).toEqual([0, undefined]);
     expect(none.failure).toBe(
-      "each worker reserves about 11 GB of address space (far more than the memory it uses: wasm's guard regions), and the process's limit (ulimit -v) of 2.0 GB leaves 0.60 GB: one worker needs a limit of at least 13 GB; raise it (ulimit -v 12304688) or lift it (ulimit -v unlimited)",
+      "each worker needs about 11 GB of address space (far more than the memory it uses: wasm's guard regions), and the process's limit (ulimit -v) of 2.0 GB leaves 0.60 GB: one worker needs a limit of at least 13 GB; raise it (ulimit -v 12304688) or lift it (ulimit -v unlimited)",
+    );
+    // Open files (ulimit -n) likewise, and the tightest bound is the one said.
+    const files = (limit: number) => openFilesLimit(limit, 12, 20, 15);
+    expect(chooseWorkers({ ...machine, requested: 4, limits: [space(100), files(90)] }).refusal).toBe(
+      "--workers 4: each worker needs about 20 open files and 4 need 80, and the process's limit (ulimit -n) of 90 leaves 63; use --workers 3 or fewer",
+    );
+    expect(chooseWorkers({ ...machine, requested: undefined, limits: [space(100), files(40)] }).failure).toBe(
+      "each worker needs about 20 open files, and the process's limit (ulimit -n) of 40 leaves 13: one worker needs a limit of at least 47; raise it (ulimit -n 1024)",
     );
     // Memory, where it is the tighter bound, is said as before.
-    expect(chooseWorkers({ ...machine, requested: 4, freeBytes: 0.5 * GB, addressSpace: space(100) }).refusal).toMatch(/^--workers 4: each worker needs about 0.20 GB for this sweep and 4 need 0.80 GB, and 0.50 GB of memory is free; use --workers 2 or fewer$/);
+    expect(chooseWorkers({ ...machine, requested: 4, freeBytes: 0.5 * GB, limits: [space(100)] }).refusal).toMatch(/^--workers 4: each worker needs about 0.20 GB for this sweep and 4 need 0.80 GB, and 0.50 GB of memory is free; use --workers 2 or fewer$/);
   });
 });
 
-/** The CLI under a lower address-space limit (ulimit -v, in KiB), as a shell sets it. */
-function underLimit(kib: number, args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('bash', ['-c', `ulimit -v ${kib}; exec "$0" "$@"`, process.execPath, CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LENET_SWEEP_CACHE: CACHE }, timeout: 120_000 });
+/** The CLI under a lower limit, as a shell sets it: the address space (ulimit -v, in KiB) unless another flag is given. */
+function underLimit(kib: number, args: string[], flag = '-v'): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('bash', ['-c', `ulimit ${flag} ${kib}; exec "$0" "$@"`, process.execPath, CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LENET_SWEEP_CACHE: CACHE }, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -110,7 +118,7 @@ describe('sweep FILE and sweep agent within the machine', () => {
     const db = join(tempDir(), 'runs.db');
     const r = underLimit(2_000_000, ['experiments/smoke.yaml', '--db', db, '--no-tui']);
     expect([r.code, r.stdout]).toEqual([1, '']);
-    expect(r.stderr).toMatch(/^error: each worker reserves about 11 GB of address space \(far more than the memory it uses: wasm's guard regions\), and the process's limit \(ulimit -v\) of 2\.0 GB leaves 0\.\d\d GB: one worker needs a limit of at least 1\d GB; raise it \(ulimit -v \d+\) or lift it \(ulimit -v unlimited\)\n$/);
+    expect(r.stderr).toMatch(/^error: each worker needs about 11 GB of address space \(far more than the memory it uses: wasm's guard regions\), and the process's limit \(ulimit -v\) of 2\.0 GB leaves 0\.\d\d GB: one worker needs a limit of at least 1\d GB; raise it \(ulimit -v \d+\) or lift it \(ulimit -v unlimited\)\n$/);
     expect(existsSync(db)).toBe(false);
   });
 
@@ -118,12 +126,25 @@ describe('sweep FILE and sweep agent within the machine', () => {
     const db = join(tempDir(), 'runs.db');
     const refused = underLimit(16_000_000, ['experiments/smoke.yaml', '--db', db, '--no-tui', '--workers', '2']);
     expect([refused.code, refused.stdout]).toEqual([2, '']);
-    expect(refused.stderr).toMatch(/^--workers 2: each worker reserves about 11 GB of address space .* and the process's limit \(ulimit -v\) of 16 GB leaves 1\d GB; use --workers 1 or fewer\n$/);
+    expect(refused.stderr).toMatch(/^--workers 2: each worker needs about 11 GB of address space .* and the process's limit \(ulimit -v\) of 16 GB leaves 1\d GB; use --workers 1 or fewer\n$/);
     expect(existsSync(db)).toBe(false);
     const r = underLimit(16_000_000, ['experiments/smoke.yaml', '--db', db, '--no-tui', '--set', 'training.limit_train=64']);
     expect([r.code, r.stderr]).toEqual([0, '']);
-    expect(r.stdout).toMatch(/^note: running 1 worker, not 2: each worker reserves about 11 GB/);
+    expect(r.stdout).toMatch(/^note: running 1 worker, not 2: each worker needs about 11 GB/);
     expect(r.stdout.match(/started on \w+/g)).toEqual(['started on wasm', 'started on wasm']);
+  });
+
+  it('under ulimit -n: too low to load a command, one line (EMFILE and a stack trace from the module loader); low, fewer workers; either way nothing written', () => {
+    const db = join(tempDir(), 'runs.db');
+    const low = underLimit(40, ['experiments/smoke.yaml', '--db', db, '--no-tui'], '-n');
+    expect([low.code, low.stdout, low.stderr]).toEqual([1, '', 'error: this process may open 40 files (ulimit -n), fewer than the 64 lenet-sweep needs to load its commands; raise it (ulimit -n 1024)\n']);
+    expect(existsSync(db)).toBe(false);
+    const refused = underLimit(64, ['experiments/smoke.yaml', '--db', db, '--no-tui', '--workers', '2'], '-n');
+    expect([refused.code, refused.stdout]).toEqual([2, '']);
+    expect(refused.stderr).toMatch(/^--workers 2: each worker needs about 20 open files and 2 need 40, and the process's limit \(ulimit -n\) of 64 leaves \d+; use --workers 1 or fewer\n$/);
+    const r = underLimit(64, ['experiments/smoke.yaml', '--db', db, '--no-tui', '--set', 'training.limit_train=64'], '-n');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(/^note: running 1 worker, not 2: each worker needs about 20 open files/);
   });
 
   it('a worker whose wasm cannot allocate its memory fails its trial saying why, instead of auto falling back to the cpu backend (a hundred times slower)', () => {

@@ -4,7 +4,6 @@
  * and the workers are kept within the free memory (64 wasm workers on a 2-core machine took
  * 9 GB) with a note when there are more than cores.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism, freemem } from 'node:os';
 import { defaultWorkers, plannedBackend, type BackendChoice } from '../backend/index.js';
 import {
@@ -14,8 +13,9 @@ import { UserError } from '../config/errors.js';
 import type { Trial } from '../config/experiment.js';
 import { trainImagesPerEpoch } from '../data/counts.js';
 import type { DatasetShape } from '../data/dataset.js';
-import { chooseWorkers, type AddressSpace, type WorkerChoice } from '../sweep/workers.js';
+import { addressSpaceLimit, chooseWorkers, openFilesLimit, type ProcessLimit, type WorkerChoice } from '../sweep/workers.js';
 import { paramsText } from './format.js';
+import { processUsage } from './process-limits.js';
 
 /** Memory this process may still use: the machine's available memory, or the cgroup's limit if lower. */
 function freeBytes(): number {
@@ -25,25 +25,26 @@ function freeBytes(): number {
 }
 
 /**
- * The address space this process may still map, where `ulimit -v` (RLIMIT_AS) limits it, read
- * from /proc (Linux; elsewhere, and without a limit, undefined). A worker on wasm reserves far
- * more address space than memory: see backend/memory.ts.
+ * The limits set on this process that its workers take from (process-limits.ts): the address
+ * space (`ulimit -v`; a worker on wasm reserves far more of it than memory, see
+ * backend/memory.ts) and open files (`ulimit -n`: each worker thread takes about 17 here, for its
+ * event loop, message ports and the files it loads; a sweep of one worker peaked at 31, of two at 48).
  */
-function addressSpace(backends: BackendChoice[]): AddressSpace | undefined {
-  let limits: string;
-  let status: string;
-  try {
-    limits = readFileSync('/proc/self/limits', 'utf8');
-    status = readFileSync('/proc/self/status', 'utf8');
-  } catch {
-    return undefined;
+function processLimits(backends: BackendChoice[]): ProcessLimit[] {
+  const usage = processUsage();
+  if (!usage) return [];
+  const found: ProcessLimit[] = [];
+  if (usage.addressSpace !== undefined && Number.isFinite(usage.mappedBytes)) {
+    const wasm = backends.some((b) => plannedBackend(b) === 'wasm');
+    found.push(addressSpaceLimit(usage.addressSpace, usage.mappedBytes, wasm ? WASM_WORKER_ADDRESS_BYTES : THREAD_ADDRESS_BYTES, MAIN_ADDRESS_MARGIN_BYTES));
   }
-  const soft = /^Max address space\s+(\S+)/m.exec(limits)?.[1];
-  const used = Number(/^VmSize:\s+(\d+) kB/m.exec(status)?.[1]) * 1024;
-  if (!soft || soft === 'unlimited' || !Number.isFinite(used)) return undefined;
-  const wasm = backends.some((b) => plannedBackend(b) === 'wasm');
-  return { limit: Number(soft), used, perWorker: wasm ? WASM_WORKER_ADDRESS_BYTES : THREAD_ADDRESS_BYTES, margin: MAIN_ADDRESS_MARGIN_BYTES };
+  if (usage.openFiles !== undefined) found.push(openFilesLimit(usage.openFiles, usage.openNow, FILES_PER_WORKER, MAIN_FILES_MARGIN));
+  return found;
 }
+
+/** Open files a worker thread takes (measured: 17), and what the main thread opens after the check (the database, its journal, modules it loads, connections). */
+const FILES_PER_WORKER = 20;
+const MAIN_FILES_MARGIN = 15;
 
 /** The workers chosen, or the refusal (bad input: exit 2) or failure (this machine's limits: exit 1) said as such. */
 function settled(choice: WorkerChoice): { workers: number; notes: string[] } {
@@ -111,7 +112,7 @@ export function fitToMachine(options: {
     cores: availableParallelism(),
     freeBytes: freeBytes(),
     perWorkerBytes: heaviest,
-    addressSpace: addressSpace(trials.map((t) => t.config.backend as BackendChoice)),
+    limits: processLimits(trials.map((t) => t.config.backend as BackendChoice)),
   });
   return settled(choice);
 }
@@ -130,7 +131,7 @@ export function fitAgentToMachine(options: { requested: number | undefined; back
       cores: availableParallelism(),
       freeBytes: freeBytes(),
       perWorkerBytes: typical,
-      addressSpace: addressSpace([options.backend]),
+      limits: processLimits([options.backend]),
       workload: 'a LeNet-5 trial on full MNIST',
     }),
   );

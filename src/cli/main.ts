@@ -10,6 +10,7 @@ import { asksForHelp } from './args.js';
 import { COMMAND_WORDS, COMMANDS, RUN, subcommands, type CommandSpec } from './commands.js';
 import { commandHelp, groupHelp, overview } from './help.js';
 import { runCommandLine } from './entry.js';
+import { checkOpenFiles } from './process-limits.js';
 import { endOnStopSignals } from './stop-signals.js';
 import { packageVersion } from './version.js';
 
@@ -85,6 +86,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(commandHelp(spec));
     return 0;
   }
+  // Before the command's modules load (Node opens their files many at a time).
+  checkOpenFiles();
   // A sweep, an agent and a query handle stop signals themselves; every other command ends at once.
   if (!spec.handlesStops) endOnStopSignals();
   if (spec === RUN) return (await import('./sweep-command.js')).sweepCommand(args);
