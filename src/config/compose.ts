@@ -11,6 +11,7 @@ import { setPath } from '../sweep/grid.js';
 import { isMapping, type Mapping } from '../util/mapping.js';
 import { UserError, type Problem } from './errors.js';
 import { locate, readSource, type SourceFile } from './load.js';
+import { nodeIn } from './yaml-nodes.js';
 
 /** Where a value came from: a file (with its parsed document) or a command-line option. */
 export interface Origin {
@@ -68,6 +69,13 @@ function recordLeaves(value: Mapping, origin: Origin, origins: Origins, prefix: 
 }
 
 /**
+ * Top-level keys that a file keeps for itself and the config never reads, as Compose's extension
+ * fields: the place for the anchors that merge keys take (`x-defaults: &defaults {…}`, then
+ * `training: {<<: *defaults}`).
+ */
+const EXTENSION_PREFIX = 'x-';
+
+/**
  * Reads a file and the files it extends into target, parents first. `path` is as people will
  * read it in messages; `chain` holds the absolute paths of the files that led here.
  */
@@ -78,7 +86,8 @@ function composeFile(path: string, chain: string[], target: Mapping, origins: Or
   const parents = raw.extends;
   if (parents !== undefined) {
     const list = typeof parents === 'string' ? [parents] : Array.isArray(parents) && parents.every((p) => typeof p === 'string') ? parents : null;
-    const extendsNode = source.doc.get('extends', true) as Node | undefined;
+    const written = nodeIn(source.doc, source.targets, ['extends']);
+    const extendsNode = written.found ? (written.node ?? undefined) : undefined;
     if (!list) {
       problems.push({ file: path, ...locate(source, extendsNode ?? null), message: 'extends: expected a file path or a list of file paths' });
     } else {
@@ -99,6 +108,7 @@ function composeFile(path: string, chain: string[], target: Mapping, origins: Or
     }
   }
   const { extends: _extends, ...own } = raw;
+  for (const key of Object.keys(own)) if (key.startsWith(EXTENSION_PREFIX)) delete own[key];
   merge(target, own, { label: path, source }, origins);
   return source;
 }
