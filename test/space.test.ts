@@ -1,6 +1,7 @@
 /** Search spaces in W&B Sweeps syntax: distributions, seeded draws, nesting, repeats and the mistakes. */
 import { describe, expect, it } from 'vitest';
 import { loadExperiment } from '../src/config/experiment.js';
+import { configProblems } from '../src/config/load.js';
 import { draw, type Spec } from '../src/sweep/space.js';
 import { Random } from '../src/util/random.js';
 import { join } from 'node:path';
@@ -123,6 +124,9 @@ parameters:
     expect(experiment.metric).toEqual({ name: 'val_loss', goal: 'minimize' });
     expect(trials).toHaveLength(5);
     expect(Object.keys(trials[0].params).sort()).toEqual(['optimizer.lr', 'training.batch_size', 'training.epochs']);
+    // An agent checks a queued trial's config, sweep section and all, against the schema: nested
+    // parameters were not in it, so every agent refused every trial of such a file.
+    for (const t of trials) expect(configProblems(t.config)).toEqual([]);
   });
 
   it('runs it: the sweep trains every drawn trial', async () => {

@@ -3,7 +3,7 @@
 
 /** An experiment file as written: keys with defaults may be left out. */
 /**
- * A list of values, or a W&B parameter: {values}, {value}, or {distribution, min, max, q, mu, sigma, values, probabilities}.
+ * A list of values, or a W&B parameter: {values}, {value}, {distribution, min, max, q, mu, sigma}, or a group of nested parameters {parameters: {…}}.
  */
 export type Parameter =
   | [string | number | boolean, ...(string | number | boolean)[]]
@@ -35,6 +35,11 @@ export type Parameter =
       q?: number;
       mu?: number;
       sigma?: number;
+    }
+  | {
+      parameters: {
+        [k: string]: Parameter;
+      };
     };
 
 /**
