@@ -6,12 +6,12 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { isSeq, parse as parseYaml, type Node } from 'yaml';
+import { isSeq, parse as parseYaml, parseDocument, type Document, type Node } from 'yaml';
 import { setPath } from '../sweep/grid.js';
 import { isMapping, type Mapping } from '../util/mapping.js';
 import { UserError, type Problem } from './errors.js';
-import { locate, readSource, type SourceFile } from './load.js';
-import { nodeIn } from './yaml-nodes.js';
+import { locate, readSource, YAML_OPTIONS, type SourceFile } from './load.js';
+import { aliasTargets, nodeIn, writtenAsInteger, type AliasTargets } from './yaml-nodes.js';
 
 /** Where a value came from: a file (with its parsed document) or a command-line option. */
 export interface Origin {
@@ -19,6 +19,8 @@ export interface Origin {
   source?: SourceFile;
   /** Where a config path is written in the source, when it is not at the same path. */
   relocate?: (path: string[]) => string[];
+  /** A --set option's value as parsed, for how its numbers are written; `at` is the path it sets. */
+  option?: { doc: Document; targets: AliasTargets; at: string[] };
 }
 
 /** The origin of every config path, by the deepest path recorded. */
@@ -133,6 +135,32 @@ function scalar(option: string, text: string, value: string): unknown {
   }
 }
 
+/** A --set value read as YAML, as files are read, with its document (see Origin.option). */
+function setValue(text: string, value: string): { value: unknown; doc: Document; targets: AliasTargets } {
+  const doc = parseDocument(value, YAML_OPTIONS);
+  try {
+    if (doc.errors.length) throw doc.errors[0];
+    return { value: doc.toJS(), doc, targets: aliasTargets(doc).targets };
+  } catch {
+    throw new UserError(`--set ${shown(text)}: '${shown(value)}' is not a YAML value`);
+  }
+}
+
+/**
+ * Whether the number at a config path was written as an integer (`0`, not `0.0`) in the file or
+ * option that gave it; undefined where that is not known.
+ */
+export function numberWrittenAsInteger(origins: Origins, path: string[]): boolean | undefined {
+  const origin = origins.at(path);
+  const { source, option } = origin;
+  const written = source
+    ? { doc: source.doc, targets: source.targets, at: origin.relocate ? origin.relocate(path) : path }
+    : option && option.at.every((key, i) => path[i] === key) ? { ...option, at: path.slice(option.at.length) } : undefined;
+  if (!written) return undefined;
+  const { node, found } = nodeIn(written.doc, written.targets, written.at);
+  return found ? writtenAsInteger(written.doc, node) : undefined;
+}
+
 export interface Composed {
   value: Mapping;
   origins: Origins;
@@ -155,9 +183,10 @@ export function compose(path: string, overrides: Overrides = {}): Composed {
     // The files are merged by now: an `extends` set here would be stored but never read.
     if (key.split('.')[0] === 'extends') throw new UserError(`--set ${shown(text)}: extends can only be written in the experiment file (files are merged before the command line applies)`);
     const overlay: Mapping = {};
-    setPath(overlay, key, scalar('--set', text, raw));
+    const given = setValue(text, raw);
+    setPath(overlay, key, given.value);
     const label = `--set ${shown(text)}`;
-    merge(value, overlay, { label }, origins);
+    merge(value, overlay, { label, option: { doc: given.doc, targets: given.targets, at: key.split('.') } }, origins);
     set.set(key, label);
   }
   const gridded = new Map<string, string>();
