@@ -82,6 +82,16 @@ describe('extends', () => {
     expect(experiment.model).toMatchObject({ pooling: 'max', dropout: 0.1 });
   });
 
+  it('places a problem of a W&B file’s parameters in the parent that writes it, when the child adds parameters of its own', () => {
+    const dir = files({
+      'base.yaml': 'name: base\nmethod: random\ncount: 2\nparameters:\n  optimizer.lr: { distribution: uniform, min: 0.1, max: 0.01 }\n',
+      'exp.yaml': 'name: exp\nextends: base.yaml\nparameters:\n  model.pooling: { values: [avg, max] }\n',
+    });
+    expect(problemsOf(() => loadExperiment(join(dir, 'exp.yaml')))).toEqual([
+      `${rel(join(dir, 'base.yaml'))}:5:47: sweep.parameters.optimizer.lr: min 0.1 is greater than max 0.01`,
+    ]);
+  });
+
   it('resolves data.dir relative to the file that names it', () => {
     const dir = files({ 'base/data.yaml': 'name: d\ndata: { dataset: idx, dir: ./digits }\n', 'exp.yaml': 'name: e\nextends: base/data.yaml\n' });
     expect(loadExperiment(join(dir, 'exp.yaml')).trials[0].config.data.dir).toBe(join(dir, 'base', 'digits'));

@@ -271,9 +271,12 @@ describe("W&B's defaults: a parameter without a distribution, as wandb/sweeps fi
     writeFileSync(join(dir, 'base.yaml'), 'name: base\nmethod: random\ncount: 2\nparameters:\n  augment:\n    parameters:\n      rotate: { min: 0, max: 10 }\n');
     writeFileSync(join(dir, 'int.yaml'), 'name: child\nextends: base.yaml\nparameters:\n  augment:\n    parameters:\n      rotate: { max: 20 }\n');
     writeFileSync(join(dir, 'float.yaml'), 'name: child\nextends: base.yaml\nparameters:\n  augment:\n    parameters:\n      rotate: { max: 20.0 }\n');
+    writeFileSync(join(dir, 'float-base.yaml'), 'name: base\nmethod: random\ncount: 2\nparameters:\n  augment:\n    parameters:\n      rotate: { min: 0.0, max: 10 }\n');
+    writeFileSync(join(dir, 'float-parent.yaml'), 'name: child\nextends: float-base.yaml\nparameters:\n  augment:\n    parameters:\n      rotate: { max: 20 }\n');
     const taken = (file: string, set: string[] = []) => loadExperiment(join(dir, file), { set }).axes.map((a) => [a.path, a.inferred]);
     expect(taken('int.yaml')).toEqual([['augment.rotate', { distribution: 'int_uniform', why: 'min and max are integers' }]]);
     expect(taken('float.yaml')).toEqual([['augment.rotate', { distribution: 'uniform', why: 'max is written as a float' }]]);
+    expect(taken('float-parent.yaml')).toEqual([['augment.rotate', { distribution: 'uniform', why: 'min is written as a float' }]]);
     expect(taken('int.yaml', ['sweep.parameters.augment.parameters.rotate.min=0.0'])).toEqual([['augment.rotate', { distribution: 'uniform', why: 'min is written as a float' }]]);
     expect(taken('base.yaml', ['sweep.parameters.augment.parameters.rotate={min: 1, max: 2}'])).toEqual([['augment.rotate', { distribution: 'int_uniform', why: 'min and max are integers' }]]);
   });

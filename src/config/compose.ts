@@ -33,6 +33,20 @@ export class Origins {
     this.byPath.set(path.join('\0'), origin);
   }
 
+  /**
+   * Records everything recorded under `from` again under `to` (a W&B file's top-level sweep keys,
+   * moved into `sweep`), each still looked up where its own file writes it.
+   */
+  move(from: string[], to: string[]): void {
+    const prefix = from.join('\0');
+    for (const [key, origin] of [...this.byPath]) {
+      if (key !== prefix && !key.startsWith(`${prefix}\0`)) continue;
+      const rest = key.split('\0').slice(from.length);
+      const written = origin.relocate ?? ((p: string[]) => p);
+      this.byPath.set([...to, ...rest].join('\0'), { ...origin, relocate: (p) => written([...from, ...p.slice(to.length)]) });
+    }
+  }
+
   at(path: string[]): Origin {
     for (let depth = path.length; depth > 0; depth--) {
       const origin = this.byPath.get(path.slice(0, depth).join('\0'));
@@ -217,11 +231,9 @@ function liftWandbSweep(value: Mapping, origins: Origins): void {
   const sweep = (isMapping(value.sweep) ? value.sweep : (value.sweep = {})) as Mapping;
   for (const key of ['method', 'parameters', 'count', 'run_cap', 'early_terminate']) {
     if (!(key in value)) continue;
-    const origin = origins.at([key]);
-    const lifted: Origin = { ...origin, relocate: (p) => (p[0] === 'sweep' ? p.slice(1) : p) };
     sweep[key] = value[key];
     delete value[key];
-    origins.record(['sweep', key], lifted);
+    origins.move([key], ['sweep', key]);
   }
   for (const key of WANDB_ONLY) delete value[key];
 }
