@@ -64,6 +64,31 @@ describe('sweep validate', () => {
   });
 });
 
+describe('merge keys (<<: *anchor) through the CLI', () => {
+  it('validate and plan take them, --set applies on top; a wrong merged value is placed in its anchor', async () => {
+    const merged = writeExperiment(`name: merged
+x-short: &short { epochs: 2, batch_size: 32 }
+x-space: &space
+  model.pooling: [avg, max]
+  training.seed: [1, 2]
+training: { <<: *short }
+sweep:
+  parameters:
+    <<: *space
+    training.seed: [3]
+`);
+    const validated = await cli('validate', merged);
+    expect([validated.code, validated.stdout, validated.stderr]).toEqual([0, `${merged}: ok, 2 trials\n`, '']);
+    const plan = await cli('plan', merged, '--set', 'training.epochs=1', '--db', join(tempDir(), 'none.db'));
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(/^1 +\w{12} +avg +3 +1 +wasm/m);
+    expect(plan.stdout).toMatch(/^2 +\w{12} +max +3 +1 +wasm/m);
+    const wrong = writeExperiment('name: wrong\nx-short: &short { epochs: 2, batch_size: 0 }\ntraining: { <<: *short }\n');
+    const refused = await cli('plan', wrong);
+    expect([refused.code, refused.stdout, refused.stderr]).toEqual([2, '', `${wrong}:2:42: training.batch_size: must be >= 1, found 0\n`]);
+  });
+});
+
 describe('sweep plan', () => {
   it('lists the trials with their swept values; estimates once the database has measured runs', async () => {
     const db = join(tempDir(), 'runs.db');

@@ -68,6 +68,30 @@ describe('extends', () => {
     expect(problemsOf(() => loadExperiment(join(dir, 'wandb.yaml')), join(dir, 'wandb.yaml'))).toEqual([`FILE:4:3: sweep.parameters: ${why}`]);
   });
 
+  it('takes merge keys in every file, each problem at its own file and line (in the anchor it came from)', () => {
+    const dir = files({
+      'base.yaml': 'name: base\nx-short: &short\n  epochs: 2\n  batch_size: 0\ntraining: { <<: *short, seed: 4 }\n',
+      'exp.yaml': 'name: exp\nextends: base.yaml\nx-avg: &avg { pooling: avg }\nmodel: { <<: *avg, dropout: 0.1 }\n',
+    });
+    expect(problemsOf(() => loadExperiment(join(dir, 'exp.yaml')))).toEqual([
+      `${rel(join(dir, 'base.yaml'))}:4:15: training.batch_size: must be >= 1, found 0`,
+    ]);
+    // --set on top of a merged value: the option wins, the rest of the merge stays.
+    const { experiment } = loadExperiment(join(dir, 'exp.yaml'), { set: ['training.batch_size=16', 'model.pooling=max'] });
+    expect(experiment.training).toMatchObject({ epochs: 2, batch_size: 16, seed: 4 });
+    expect(experiment.model).toMatchObject({ pooling: 'max', dropout: 0.1 });
+  });
+
+  it('places a problem of a W&B file’s parameters in the parent that writes it, when the child adds parameters of its own', () => {
+    const dir = files({
+      'base.yaml': 'name: base\nmethod: random\ncount: 2\nparameters:\n  optimizer.lr: { distribution: uniform, min: 0.1, max: 0.01 }\n',
+      'exp.yaml': 'name: exp\nextends: base.yaml\nparameters:\n  model.pooling: { values: [avg, max] }\n',
+    });
+    expect(problemsOf(() => loadExperiment(join(dir, 'exp.yaml')))).toEqual([
+      `${rel(join(dir, 'base.yaml'))}:5:47: sweep.parameters.optimizer.lr: min 0.1 is greater than max 0.01`,
+    ]);
+  });
+
   it('resolves data.dir relative to the file that names it', () => {
     const dir = files({ 'base/data.yaml': 'name: d\ndata: { dataset: idx, dir: ./digits }\n', 'exp.yaml': 'name: e\nextends: base/data.yaml\n' });
     expect(loadExperiment(join(dir, 'exp.yaml')).trials[0].config.data.dir).toBe(join(dir, 'base', 'digits'));

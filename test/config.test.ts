@@ -131,3 +131,87 @@ describe('all problems at once', () => {
     ]);
   });
 });
+
+describe('YAML merge keys (<<: *anchor), as CI and Compose files write them', () => {
+  it('merge an anchored mapping, or a list of them (the first listed wins); the mapping’s own keys win wherever written', () => {
+    const { experiment } = loadExperiment(writeExperiment(`name: merged
+x-short: &short { epochs: 2, batch_size: 32, seed: 5 }
+x-wide: &wide { fc1_units: 200, fc2_units: 100 }
+training:
+  epochs: 3
+  <<: *short
+  seed: 9
+model: { <<: [*wide, { fc1_units: 150, dropout: 0.1 }] }
+`));
+    expect(experiment.training).toEqual({ epochs: 3, batch_size: 32, seed: 9, limit_train: 0 });
+    expect(experiment.model).toMatchObject({ fc1_units: 200, fc2_units: 100, dropout: 0.1 });
+    // x- keys hold anchors and are not config (as Compose's extension fields).
+    expect(Object.keys(experiment).some((k) => k.startsWith('x-'))).toBe(false);
+  });
+
+  it('a wrong merged value or key is reported where it is written: in the anchor', () => {
+    expect(load(`name: m
+x-base: &base
+  epochs: 0
+  batch_sizee: 32
+training:
+  <<: *base
+  seed: 2
+`).problems()).toEqual([
+      'FILE:3:11: training.epochs: must be >= 1, found 0',
+      "FILE:4:3: training.batch_sizee: unknown key (did you mean 'batch_size'?); known keys: epochs, batch_size, seed, limit_train",
+    ]);
+  });
+
+  it('merges into sweep.parameters, with the space’s problems at the anchor', () => {
+    const { trials } = loadExperiment(writeExperiment(`name: s
+x-space: &space
+  model.pooling: [avg, max]
+  training.seed: [1, 2]
+sweep:
+  parameters:
+    <<: *space
+    training.seed: [3]
+`));
+    expect(trials.map((t) => t.params)).toEqual([{ 'model.pooling': 'avg', 'training.seed': 3 }, { 'model.pooling': 'max', 'training.seed': 3 }]);
+    expect(load(`name: s
+x-rate: &rate { distribution: uniform, min: 0.1, max: 0.01 }
+x-widths: &widths [64, 120, 0]
+sweep:
+  method: random
+  count: 2
+  parameters:
+    optimizer.lr: { <<: *rate }
+    model.fc1_units: { values: *widths }
+`).problems()).toEqual([
+      'FILE:2:45: sweep.parameters.optimizer.lr: min 0.1 is greater than max 0.01',
+    ]);
+    expect(load(`name: s
+x-widths: &widths { values: [64, 120, 0] }
+sweep:
+  parameters:
+    model.fc1_units: { <<: *widths }
+`).problems()).toEqual([
+      'FILE:2:39: model.fc1_units: must be >= 1, found 0',
+    ]);
+  });
+
+  it('a merge of something other than a mapping, or of an anchor not yet written, is reported at its place', () => {
+    expect(load('name: m\ntraining: { <<: 5 }\nmodel: { <<: [*nope] }\n').problems()).toEqual([
+      'FILE:2:17: <<: a merge key takes a mapping or a list of mappings (*name of an anchored mapping), found 5',
+      'FILE:3:15: *nope: no anchor &nope before it (an anchor is written before its aliases)',
+    ]);
+  });
+
+  it('a merge bomb is refused as an alias bomb is, before it expands', () => {
+    const nested = ['name: bomb', 'x-l0: &l0 { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10 }'];
+    for (let i = 1; i <= 6; i++) nested.push(`x-l${i}: &l${i} { ${Array.from({ length: 10 }, (_, k) => `k${k}: { <<: *l${i - 1} }`).join(', ')} }`);
+    const listed = ['name: bomb', 'x-l0: &l0 { a: 1 }'];
+    for (let i = 1; i <= 9; i++) listed.push(`x-l${i}: &l${i} { <<: [${Array(10).fill(`*l${i - 1}`).join(', ')}], z${i}: [1, 2, 3] }`);
+    for (const text of [nested, listed]) {
+      const started = Date.now();
+      expect(load(`${text.join('\n')}\n`).problems()).toEqual(['FILE: its aliases (*name) expand to too many values (a "billion laughs" file); write the values out']);
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
+  });
+});

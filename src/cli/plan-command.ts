@@ -39,7 +39,7 @@ const duration = (s: number) => (s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${Ma
 export async function planCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, PLAN);
   if (positionals.length !== 1) throw new UserError('sweep plan: expected one experiment file; see sweep plan --help');
-  const { experiment, trials, search } = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
+  const { experiment, trials, search, axes } = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
   // auto takes webgpu only where the probe finds a GPU.
   if (trials.some((t) => t.config.backend === 'auto') && isInstalled('webgpu')) await probeWebgpu();
   const rates = new Map<string, number | null>();
@@ -69,6 +69,8 @@ export async function planCommand(args: string[]): Promise<number> {
     planned.map((p, i) => [String(i + 1), p.id, ...keys.map((k) => valueText(p.params[k])), String(p.epochs), p.backend, p.seconds === null ? '—' : duration(p.seconds)]),
     new Set([0, keys.length + 2, keys.length + 4]),
   ));
+  const inferred = axes.flatMap((a) => (a.inferred ? [`${a.path} ${a.inferred.distribution} (${a.inferred.why})`] : []));
+  if (inferred.length) console.log(`\nmin and max without a distribution, so W&B's rule took: ${inferred.join(', ')}`);
   if (search) {
     const n = planned.length;
     console.log(

@@ -6,11 +6,12 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { isSeq, parse as parseYaml, type Node } from 'yaml';
+import { isSeq, parse as parseYaml, parseDocument, type Document, type Node } from 'yaml';
 import { setPath } from '../sweep/grid.js';
 import { isMapping, type Mapping } from '../util/mapping.js';
 import { UserError, type Problem } from './errors.js';
-import { locate, readSource, type SourceFile } from './load.js';
+import { locate, readSource, YAML_OPTIONS, type SourceFile } from './load.js';
+import { aliasTargets, nodeIn, writtenAsInteger, type AliasTargets } from './yaml-nodes.js';
 
 /** Where a value came from: a file (with its parsed document) or a command-line option. */
 export interface Origin {
@@ -18,6 +19,8 @@ export interface Origin {
   source?: SourceFile;
   /** Where a config path is written in the source, when it is not at the same path. */
   relocate?: (path: string[]) => string[];
+  /** A --set option's value as parsed, for how its numbers are written; `at` is the path it sets. */
+  option?: { doc: Document; targets: AliasTargets; at: string[] };
 }
 
 /** The origin of every config path, by the deepest path recorded. */
@@ -28,6 +31,20 @@ export class Origins {
 
   record(path: string[], origin: Origin): void {
     this.byPath.set(path.join('\0'), origin);
+  }
+
+  /**
+   * Records everything recorded under `from` again under `to` (a W&B file's top-level sweep keys,
+   * moved into `sweep`), each still looked up where its own file writes it.
+   */
+  move(from: string[], to: string[]): void {
+    const prefix = from.join('\0');
+    for (const [key, origin] of [...this.byPath]) {
+      if (key !== prefix && !key.startsWith(`${prefix}\0`)) continue;
+      const rest = key.split('\0').slice(from.length);
+      const written = origin.relocate ?? ((p: string[]) => p);
+      this.byPath.set([...to, ...rest].join('\0'), { ...origin, relocate: (p) => written([...from, ...p.slice(to.length)]) });
+    }
   }
 
   at(path: string[]): Origin {
@@ -68,6 +85,13 @@ function recordLeaves(value: Mapping, origin: Origin, origins: Origins, prefix: 
 }
 
 /**
+ * Top-level keys that a file keeps for itself and the config never reads, as Compose's extension
+ * fields: the place for the anchors that merge keys take (`x-defaults: &defaults {…}`, then
+ * `training: {<<: *defaults}`).
+ */
+const EXTENSION_PREFIX = 'x-';
+
+/**
  * Reads a file and the files it extends into target, parents first. `path` is as people will
  * read it in messages; `chain` holds the absolute paths of the files that led here.
  */
@@ -78,7 +102,8 @@ function composeFile(path: string, chain: string[], target: Mapping, origins: Or
   const parents = raw.extends;
   if (parents !== undefined) {
     const list = typeof parents === 'string' ? [parents] : Array.isArray(parents) && parents.every((p) => typeof p === 'string') ? parents : null;
-    const extendsNode = source.doc.get('extends', true) as Node | undefined;
+    const written = nodeIn(source.doc, source.targets, ['extends']);
+    const extendsNode = written.found ? (written.node ?? undefined) : undefined;
     if (!list) {
       problems.push({ file: path, ...locate(source, extendsNode ?? null), message: 'extends: expected a file path or a list of file paths' });
     } else {
@@ -99,6 +124,7 @@ function composeFile(path: string, chain: string[], target: Mapping, origins: Or
     }
   }
   const { extends: _extends, ...own } = raw;
+  for (const key of Object.keys(own)) if (key.startsWith(EXTENSION_PREFIX)) delete own[key];
   merge(target, own, { label: path, source }, origins);
   return source;
 }
@@ -123,6 +149,32 @@ function scalar(option: string, text: string, value: string): unknown {
   }
 }
 
+/** A --set value read as YAML, as files are read, with its document (see Origin.option). */
+function setValue(text: string, value: string): { value: unknown; doc: Document; targets: AliasTargets } {
+  const doc = parseDocument(value, YAML_OPTIONS);
+  try {
+    if (doc.errors.length) throw doc.errors[0];
+    return { value: doc.toJS(), doc, targets: aliasTargets(doc).targets };
+  } catch {
+    throw new UserError(`--set ${shown(text)}: '${shown(value)}' is not a YAML value`);
+  }
+}
+
+/**
+ * Whether the number at a config path was written as an integer (`0`, not `0.0`) in the file or
+ * option that gave it; undefined where that is not known.
+ */
+export function numberWrittenAsInteger(origins: Origins, path: string[]): boolean | undefined {
+  const origin = origins.at(path);
+  const { source, option } = origin;
+  const written = source
+    ? { doc: source.doc, targets: source.targets, at: origin.relocate ? origin.relocate(path) : path }
+    : option && option.at.every((key, i) => path[i] === key) ? { ...option, at: path.slice(option.at.length) } : undefined;
+  if (!written) return undefined;
+  const { node, found } = nodeIn(written.doc, written.targets, written.at);
+  return found ? writtenAsInteger(written.doc, node) : undefined;
+}
+
 export interface Composed {
   value: Mapping;
   origins: Origins;
@@ -145,9 +197,10 @@ export function compose(path: string, overrides: Overrides = {}): Composed {
     // The files are merged by now: an `extends` set here would be stored but never read.
     if (key.split('.')[0] === 'extends') throw new UserError(`--set ${shown(text)}: extends can only be written in the experiment file (files are merged before the command line applies)`);
     const overlay: Mapping = {};
-    setPath(overlay, key, scalar('--set', text, raw));
+    const given = setValue(text, raw);
+    setPath(overlay, key, given.value);
     const label = `--set ${shown(text)}`;
-    merge(value, overlay, { label }, origins);
+    merge(value, overlay, { label, option: { doc: given.doc, targets: given.targets, at: key.split('.') } }, origins);
     set.set(key, label);
   }
   const gridded = new Map<string, string>();
@@ -178,11 +231,9 @@ function liftWandbSweep(value: Mapping, origins: Origins): void {
   const sweep = (isMapping(value.sweep) ? value.sweep : (value.sweep = {})) as Mapping;
   for (const key of ['method', 'parameters', 'count', 'run_cap', 'early_terminate']) {
     if (!(key in value)) continue;
-    const origin = origins.at([key]);
-    const lifted: Origin = { ...origin, relocate: (p) => (p[0] === 'sweep' ? p.slice(1) : p) };
     sweep[key] = value[key];
     delete value[key];
-    origins.record(['sweep', key], lifted);
+    origins.move([key], ['sweep', key]);
   }
   for (const key of WANDB_ONLY) delete value[key];
 }

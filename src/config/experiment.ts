@@ -11,11 +11,11 @@ import { checkEarlyTerminate } from './early-terminate.js';
 import { trialId, type KeyOrders } from '../sweep/trial-id.js';
 import { UserError, type Problem } from './errors.js';
 import type { Experiment } from './experiment.types.js';
-import { compose, type Origins, type Overrides } from './compose.js';
+import { compose, numberWrittenAsInteger, type Origins, type Overrides } from './compose.js';
 import { configPaths, inFileOrder, placeOf, problemAt, schemaAt, validate, type Place } from './load.js';
 import { checkRules } from './rules.js';
 import { didYouMean } from './suggest.js';
-import { cloneData, valueAt } from '../util/mapping.js';
+import { cloneData, isMapping, valueAt } from '../util/mapping.js';
 
 export interface Trial {
   /** Stable id from the resolved config. */
@@ -30,6 +30,8 @@ export interface LoadedExperiment {
   experiment: Experiment;
   /** Every trial of a grid or random search; the start-up trials of an adaptive one (fixed in advance). */
   trials: Trial[];
+  /** The swept parameters, as the search space reads them (a distribution W&B's rule took included). */
+  axes: Axis[];
   /** Set for tpe and bayes: what it takes to make the trials chosen as results come in. */
   search?: AdaptiveSearch;
 }
@@ -93,6 +95,17 @@ function checkParameterPaths(origins: Origins, axes: Axis[]): Problem[] {
   });
 }
 
+/**
+ * An integer setting given min and max without a distribution, one of them written as a float:
+ * W&B's rule takes uniform, whose every draw the setting refuses. Said once, with the fix.
+ */
+function checkInferredIntegers(origins: Origins, axes: Axis[]): Problem[] {
+  return axes.flatMap(({ path, docPath, inferred }) =>
+    inferred?.distribution === 'uniform' && schemaAt(path)?.type === 'integer'
+      ? [{ ...placeOf(origins, ['sweep', 'parameters', ...docPath]), message: `sweep.parameters.${path}: takes integers, but ${inferred.why}, so W&B's rule takes uniform; write min and max as integers (for int_uniform)` }]
+      : []);
+}
+
 /** Problems with the sweep section as a whole: the method and how many trials it makes. */
 function checkMethod(origins: Origins, sweep: NonNullable<Experiment['sweep']>, axes: Axis[], maxTrials: number): Problem[] {
   const at = (path: string[], message: string) => ({ ...placeOf(origins, path), message });
@@ -146,9 +159,19 @@ export function loadExperiment(path: string, overrides: Overrides = {}, options:
   const problems = validate(origins, experiment, undefined, underParameters);
   const sweep = experiment.sweep;
   const spaceProblems: SpaceProblem[] = [];
-  const axes = sweep && typeof sweep.parameters === 'object' ? axesOf(sweep.parameters as Record<string, unknown>, spaceProblems) : [];
+  const written = (docPath: string[]) => numberWrittenAsInteger(origins, ['sweep', 'parameters', ...docPath]);
+  const axes = sweep && typeof sweep.parameters === 'object' ? axesOf(sweep.parameters as Record<string, unknown>, spaceProblems, written) : [];
+  // A distribution taken from how min and max are written is written into the config, as W&B fills
+  // it in: a stored or queued config no longer has the text it was taken from.
+  for (const { docPath, inferred } of axes) {
+    if (!inferred) continue;
+    for (const config of [raw, experiment]) {
+      const spec = valueAt(config, ['sweep', 'parameters', ...docPath]);
+      if (isMapping(spec)) spec.distribution = inferred.distribution;
+    }
+  }
   problems.push(...spaceProblems.map((p) => ({ ...placeOf(origins, ['sweep', 'parameters', ...p.docPath], p.key), message: p.message })));
-  problems.push(...checkParameterPaths(origins, axes));
+  problems.push(...checkParameterPaths(origins, axes), ...checkInferredIntegers(origins, axes));
   // A swept value replaces the one --set gave: say so rather than ignore the option.
   for (const { path: swept } of axes) {
     for (const [key, option] of set) {
@@ -213,7 +236,7 @@ export function loadExperiment(path: string, overrides: Overrides = {}, options:
   // An adaptive search's start-up values are proposals like the later ones: one that breaks a rule
   // of the config is skipped when it comes up (whichever the seed draws first), unless none of them fits.
   if (valueProblems.length && !(adaptive && seen.size)) throw new UserError(inFileOrder(valueProblems));
-  const loaded: LoadedExperiment = { file: path, experiment, trials: [...seen.values()] };
+  const loaded: LoadedExperiment = { file: path, experiment, trials: [...seen.values()], axes };
   if (sweep && adaptive) {
     loaded.search = {
       method: adaptive,

@@ -3,7 +3,7 @@
 
 /** An experiment file as written: keys with defaults may be left out. */
 /**
- * A list of values, or a W&B parameter: {values}, {value}, or {distribution, min, max, q, mu, sigma, values, probabilities}.
+ * A list of values, or a W&B parameter: {values}, {value}, {min, max} (int_uniform when both are written as integers, uniform otherwise, as W&B infers it), {distribution, min, max, q, mu, sigma}, or a group of nested parameters {parameters: {…}}.
  */
 export type Parameter =
   | [string | number | boolean, ...(string | number | boolean)[]]
@@ -18,6 +18,10 @@ export type Parameter =
   | {
       value: string | number | boolean;
       distribution?: "constant";
+    }
+  | {
+      min: number;
+      max: number;
     }
   | {
       distribution:
@@ -35,6 +39,11 @@ export type Parameter =
       q?: number;
       mu?: number;
       sigma?: number;
+    }
+  | {
+      parameters: {
+        [k: string]: Parameter;
+      };
     };
 
 /**
@@ -283,7 +292,7 @@ export interface ExperimentFile {
      */
     method?: "grid" | "random" | "tpe" | "bayes";
     /**
-     * Config paths (model.pooling, or nested as W&B writes them: model: {parameters: {pooling: …}}) mapped to a list of values, {values: [...]}, {value: x}, or {distribution: …}.
+     * Config paths (model.pooling, or nested as W&B writes them: model: {parameters: {pooling: …}}) mapped to a list of values, {values: [...]}, {value: x}, {min: a, max: b} (W&B's int_uniform or uniform), or {distribution: …}.
      */
     parameters: {
       [k: string]: Parameter;
@@ -615,7 +624,7 @@ export interface Experiment {
      */
     method: "grid" | "random" | "tpe" | "bayes";
     /**
-     * Config paths (model.pooling, or nested as W&B writes them: model: {parameters: {pooling: …}}) mapped to a list of values, {values: [...]}, {value: x}, or {distribution: …}.
+     * Config paths (model.pooling, or nested as W&B writes them: model: {parameters: {pooling: …}}) mapped to a list of values, {values: [...]}, {value: x}, {min: a, max: b} (W&B's int_uniform or uniform), or {distribution: …}.
      */
     parameters: {
       [k: string]: Parameter;

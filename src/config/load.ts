@@ -5,11 +5,12 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Origins } from './compose.js';
 import type { Experiment } from './experiment.types.js';
 import { UserError, type Problem } from './errors.js';
 import { didYouMean } from './suggest.js';
+import { aliasTargets, keyNodeIn, nodeIn, type AliasTargets } from './yaml-nodes.js';
 import { valueAt } from '../util/mapping.js';
 
 export const SCHEMA_PATH = new URL('../../schemas/experiment.schema.json', import.meta.url);
@@ -33,9 +34,17 @@ function validator(): ValidateFunction<Experiment> {
 export interface SourceFile {
   path: string;
   doc: Document.Parsed;
+  /** What each alias of the document stands for, to find values merged or aliased from an anchor. */
+  targets: AliasTargets;
   lines: LineCounter;
   value: unknown;
 }
+
+/**
+ * How experiment files are read: merge keys on (`<<: *defaults`, as CI and Compose files write
+ * them), a key written twice refused.
+ */
+export const YAML_OPTIONS = { merge: true, uniqueKeys: true, prettyErrors: false } as const;
 
 /** The schema of the config key at a dotted path, or undefined when there is no such key. */
 export function schemaAt(path: string): JsonSchema | undefined {
@@ -139,17 +148,22 @@ function readText(path: string): string {
 export function readSource(path: string): SourceFile {
   const text = readText(path);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter: lines });
   const problems: Problem[] = doc.errors.map((e) => ({
     file: path,
     ...position(lines, e.pos[0]),
     message: e.code === 'DUPLICATE_KEY' ? 'duplicate key: each key may appear once in a mapping' : yamlMessage(firstLine(e.message)),
   }));
   if (problems.length) throw new UserError(problems);
+  let found: ReturnType<typeof aliasTargets>;
   let value: unknown;
   try {
+    // Before the expansion, which would refuse a missing anchor or a bad merge without saying where.
+    found = aliasTargets(doc);
+    if (found.problems.length) throw new UserError(found.problems.map((p) => ({ file: path, ...position(lines, p.offset), message: p.message })));
     value = doc.toJS();
   } catch (err) {
+    if (err instanceof UserError) throw err;
     // The yaml package refuses aliases that expand to more than about 100 values each ("billion
     // laughs"), and a nesting deeper than the stack: the file's fault, not ours.
     throw new UserError({ file: path, message: yamlMessage((err as Error).message) });
@@ -157,11 +171,12 @@ export function readSource(path: string): SourceFile {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new UserError({ file: path, line: 1, col: 1, message: 'expected a mapping of config sections (name, model, optimizer, …)' });
   }
-  return { path, doc, lines, value };
+  return { path, doc, targets: found.targets, lines, value };
 }
 
 /** The yaml package's words for inputs it refuses to expand, as what to change. */
 function yamlMessage(message: string): string {
+  // Merge keys (<<: *name) expand aliases too, and are counted with them.
   if (/Excessive alias count/.test(message)) return 'its aliases (*name) expand to too many values (a "billion laughs" file); write the values out';
   if (/Maximum call stack size exceeded/.test(message)) return 'nests too deeply to read (lists or mappings inside each other hundreds of levels down)';
   return message;
@@ -174,23 +189,6 @@ function firstLine(message: string): string {
 function position(lines: LineCounter, offset: number): { line: number; col: number } {
   const { line, col } = lines.linePos(offset);
   return { line, col };
-}
-
-/** The YAML node at a path of keys, or the nearest ancestor that exists. */
-function nodeAt(doc: Document, path: (string | number)[]): { node: Node | null; found: boolean } {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = depth === 0 ? doc.contents : (doc.getIn(path.slice(0, depth), true) as Node | undefined);
-    if (node && typeof node === 'object' && 'range' in node) return { node, found: depth === path.length };
-  }
-  return { node: null, found: false };
-}
-
-/** Where a key itself is written, for problems about the key rather than its value. */
-function keyNodeAt(doc: Document, parent: (string | number)[], key: string): Node | null {
-  const map = parent.length ? doc.getIn(parent, true) : doc.contents;
-  if (!isMap(map)) return null;
-  const pair = map.items.find((p: Pair) => isScalar(p.key) && p.key.value === key);
-  return (pair?.key as Node) ?? null;
 }
 
 export function locate(source: SourceFile, node: Node | null): { line?: number; col?: number } {
@@ -252,7 +250,7 @@ export function placeOf(origins: Origins, path: string[], atKey?: string): Place
   const source = origin.source;
   if (!source) return { file: origin.label };
   const at = origin.relocate ? origin.relocate(path) : path;
-  const node = atKey ? keyNodeAt(source.doc, at, atKey) : nodeAt(source.doc, at).node;
+  const node = atKey ? keyNodeIn(source.doc, source.targets, at, atKey) : nodeIn(source.doc, source.targets, at).node;
   return { file: source.path, ...locate(source, node) };
 }
 

@@ -1,8 +1,10 @@
 /**
  * Search spaces in the parameter syntax of Weights & Biases Sweeps: each config path maps to a
- * list of values (our shorthand), {values, probabilities}, {value}, or {distribution, …}.
- * Parameters may be nested as W&B writes them (model: {parameters: {pooling: …}}). The checks
- * here give each mistake its own message; the schema only says which shapes exist.
+ * list of values (our shorthand), {values, probabilities}, {value}, {min, max} or
+ * {distribution, …}. Parameters may be nested as W&B writes them (model: {parameters: {pooling:
+ * …}}). A parameter without a distribution takes the one W&B infers (wandb/sweeps' schema.json,
+ * filled in by its fill_parameter). The checks here give each mistake its own message; the
+ * schema only says which shapes exist.
  */
 import { didYouMean } from '../config/suggest.js';
 import { isMapping } from '../util/mapping.js';
@@ -25,7 +27,15 @@ export interface Axis {
   /** Keys from `sweep.parameters` down to this parameter's spec (W&B nesting included). */
   docPath: string[];
   spec: Spec;
+  /** Set when the file gives min and max without a distribution: the one W&B's rule took, and why. */
+  inferred?: Inferred;
 }
+
+/**
+ * Whether the number at a place in `sweep.parameters` was written as an integer (`0`, not
+ * `0.0`), which parsing loses; undefined where that is not known (then its value decides).
+ */
+export type WrittenAsInteger = (docPath: string[]) => boolean | undefined;
 
 export interface SpaceProblem {
   docPath: string[];
@@ -41,7 +51,33 @@ const isScalar = (v: unknown): v is ParamValue => ['string', 'number', 'boolean'
 
 const BOUNDED = new Set(['uniform', 'int_uniform', 'q_uniform', 'log_uniform_values', 'log_uniform', 'q_log_uniform_values']);
 
-function checkSpec(name: string, raw: unknown, docPath: string[], problems: SpaceProblem[]): Spec | null {
+export interface Inferred {
+  distribution: 'int_uniform' | 'uniform';
+  why: string;
+}
+
+/** The distributions that take a key, for a key written without one. */
+const TAKERS: Record<string, string[]> = {
+  q: ['q_uniform', 'q_log_uniform_values', 'q_normal'],
+  mu: ['normal', 'q_normal', 'log_normal'],
+  sigma: ['normal', 'q_normal', 'log_normal'],
+};
+const takers = (key: string) => TAKERS[key]?.join(', ').replace(/, ([^,]*)$/, ' or $1');
+
+/**
+ * W&B's distribution for min and max without one: int_uniform when both are written as integers,
+ * uniform otherwise (one float is enough: `{min: 0, max: 1.0}` is uniform), as the anyOf of its
+ * param_int_uniform and param_uniform schemas decides, and why, in words.
+ */
+function inferFromBounds(raw: Record<string, unknown>, docPath: string[], written: WrittenAsInteger): Inferred {
+  const integer = (key: string) => written([...docPath, key]) ?? Number.isInteger(raw[key]);
+  const [min, max] = [integer('min'), integer('max')];
+  if (min && max) return { distribution: 'int_uniform', why: 'min and max are integers' };
+  const floats = [...(min ? [] : ['min']), ...(max ? [] : ['max'])];
+  return { distribution: 'uniform', why: floats.length > 1 ? 'min and max are written as floats' : `${floats[0]} is written as a float` };
+}
+
+function checkSpec(name: string, raw: unknown, docPath: string[], problems: SpaceProblem[], written: WrittenAsInteger): { spec: Spec; inferred?: Inferred } | null {
   const fail = (message: string, at = docPath, key?: string) => {
     problems.push({ docPath: at, key, message: `sweep.parameters.${name}: ${message}` });
     return null;
@@ -58,11 +94,18 @@ function checkSpec(name: string, raw: unknown, docPath: string[], problems: Spac
   };
   if (Array.isArray(raw)) {
     const values = list(raw);
-    return values && { kind: 'values', values };
+    return values && { spec: { kind: 'values', values } };
   }
-  if (!isMapping(raw)) return fail('expected a list of values, {values: [...]}, {value: x} or {distribution: ...}');
-  const distribution = (raw.distribution ?? ('values' in raw ? 'categorical' : 'value' in raw ? 'constant' : undefined)) as Distribution | undefined;
-  if (distribution === undefined) return fail('give values, value or distribution');
+  if (!isMapping(raw)) return fail('expected a list of values, {values: [...]}, {value: x}, {min: a, max: b} or {distribution: ...}');
+  // W&B's defaults: values make categorical, value constant, min and max int_uniform or uniform.
+  const bounds = raw.distribution === undefined && !('values' in raw) && !('value' in raw) && 'min' in raw && 'max' in raw ? inferFromBounds(raw, docPath, written) : undefined;
+  const distribution = (raw.distribution ?? ('values' in raw ? 'categorical' : 'value' in raw ? 'constant' : bounds?.distribution)) as Distribution | undefined;
+  if (distribution === undefined) {
+    const half = ['min', 'max'].find((k) => !(k in raw) && ['min', 'max'].some((other) => other in raw));
+    if (half) return fail(`${half}: missing; give min and max (W&B then takes int_uniform or uniform from them) or a distribution`);
+    const hinted = Object.keys(raw).find((k) => TAKERS[k]);
+    return fail(`give values, value, min and max, or a distribution${hinted ? ` (${hinted} goes with ${takers(hinted)})` : ''}`);
+  }
   if (!DISTRIBUTIONS.includes(distribution)) {
     return fail(`unknown distribution '${distribution}'${didYouMean(distribution, DISTRIBUTIONS)}; one of ${DISTRIBUTIONS.join(', ')}`, [...docPath, 'distribution']);
   }
@@ -72,7 +115,10 @@ function checkSpec(name: string, raw: unknown, docPath: string[], problems: Spac
         : BOUNDED.has(distribution) ? ['distribution', 'min', 'max', ...(distribution.startsWith('q_') ? ['q'] : [])]
           : ['distribution', 'mu', 'sigma', ...(distribution.startsWith('q_') ? ['q'] : [])];
   for (const key of Object.keys(raw)) {
-    if (!allowed.includes(key)) return fail(`'${key}' does not go with distribution ${distribution}${didYouMean(key, allowed)}; it takes ${allowed.join(', ')}`, docPath, key);
+    if (allowed.includes(key)) continue;
+    // Without a distribution, a key of another one (q, mu, sigma) means that one was meant.
+    if (bounds) return fail(`'${key}' needs a distribution${TAKERS[key] ? ` (${takers(key)})` : ''}${didYouMean(key, allowed)}; min and max alone make ${distribution}, as W&B reads them`, docPath, key);
+    return fail(`'${key}' does not go with distribution ${distribution}${didYouMean(key, allowed)}; it takes ${allowed.join(', ')}`, docPath, key);
   }
   if (distribution === 'categorical') {
     const values = list(raw.values, 'values');
@@ -85,11 +131,11 @@ function checkSpec(name: string, raw: unknown, docPath: string[], problems: Spac
       const sum = (p as number[]).reduce((a, b) => a + b, 0);
       if (Math.abs(sum - 1) > 1e-6) return fail(`probabilities: must add up to 1, found ${sum}`, [...docPath, 'probabilities']);
     }
-    return { kind: 'values', values, probabilities: p as number[] | undefined };
+    return { spec: { kind: 'values', values, probabilities: p as number[] | undefined } };
   }
   if (distribution === 'constant') {
     if (!isScalar(raw.value)) return fail('value: expected a string, number or true/false', [...docPath, 'value']);
-    return { kind: 'values', values: [raw.value] };
+    return { spec: { kind: 'values', values: [raw.value] } };
   }
   const num = (key: string, fallback?: number): number | null => {
     const v = raw[key] ?? fallback;
@@ -107,23 +153,43 @@ function checkSpec(name: string, raw: unknown, docPath: string[], problems: Spac
       return fail(`min must be > 0 for ${distribution} (the values themselves, not their logarithms)`, [...docPath, 'min']);
     }
     if (q <= 0) return fail('q: must be > 0', [...docPath, 'q']);
-    return { kind: 'distribution', distribution: distribution as Extract<Spec, { kind: 'distribution' }>['distribution'], min, max, q, mu: 0, sigma: 1 };
+    const spec: Spec = { kind: 'distribution', distribution: distribution as Extract<Spec, { kind: 'distribution' }>['distribution'], min, max, q, mu: 0, sigma: 1 };
+    return bounds ? { spec, inferred: bounds } : { spec };
   }
   const mu = num('mu', 0);
   const sigma = num('sigma', 1);
   if (mu === null || sigma === null || q === null) return null;
   if (sigma <= 0) return fail('sigma: must be > 0', [...docPath, 'sigma']);
-  return { kind: 'distribution', distribution: distribution as Extract<Spec, { kind: 'distribution' }>['distribution'], min: 0, max: 0, q, mu, sigma };
+  return { spec: { kind: 'distribution', distribution: distribution as Extract<Spec, { kind: 'distribution' }>['distribution'], min: 0, max: 0, q, mu, sigma } };
 }
 
-/** The axes of a `parameters` block, nested W&B parameters flattened to dotted paths. */
-export function axesOf(parameters: Record<string, unknown>, problems: SpaceProblem[], prefix = '', docPrefix: string[] = []): Axis[] {
+/**
+ * The axes of a `parameters` block, nested W&B parameters flattened to dotted paths. `written`
+ * says how a number was written, for W&B's rule on min and max without a distribution.
+ */
+export function axesOf(parameters: Record<string, unknown>, problems: SpaceProblem[], written: WrittenAsInteger = () => undefined): Axis[] {
+  return axesUnder(parameters, problems, written, '', []);
+}
+
+function axesUnder(parameters: Record<string, unknown>, problems: SpaceProblem[], written: WrittenAsInteger, prefix: string, docPrefix: string[]): Axis[] {
   return Object.entries(parameters).flatMap(([key, raw]) => {
     const path = `${prefix}${key}`;
     const docPath = [...docPrefix, key];
-    if (isMapping(raw) && isMapping(raw.parameters)) return axesOf(raw.parameters, problems, `${path}.`, [...docPath, 'parameters']);
-    const spec = checkSpec(path, raw, docPath, problems);
-    return spec ? [{ path, docPath, spec }] : [];
+    if (isMapping(raw) && isMapping(raw.parameters)) {
+      // W&B's param_dict: a group holds its parameters and nothing else, at least one of them.
+      const other = Object.keys(raw).find((k) => k !== 'parameters');
+      if (other !== undefined) {
+        problems.push({ docPath, key: other, message: `sweep.parameters.${path}: '${other}' does not go with parameters; a group of nested parameters takes only parameters` });
+        return [];
+      }
+      if (Object.keys(raw.parameters).length === 0) {
+        problems.push({ docPath: [...docPath, 'parameters'], message: `sweep.parameters.${path}.parameters: is empty; give at least one parameter` });
+        return [];
+      }
+      return axesUnder(raw.parameters, problems, written, `${path}.`, [...docPath, 'parameters']);
+    }
+    const checked = checkSpec(path, raw, docPath, problems, written);
+    return checked ? [{ path, docPath, ...checked }] : [];
   });
 }
 
