@@ -3,9 +3,10 @@
  * (0x0000 08 NN: unsigned bytes, NN dimensions), NN big-endian uint32 sizes, then the bytes.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { makeFolder } from '../util/make-folder.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 
 export interface IdxArray {
@@ -44,7 +45,7 @@ function readUnpacked(path: string, gz: Uint8Array, folder: string): Uint8Array 
   if (existsSync(copy)) return readFileSync(copy);
   const bytes = gunzipSync(gz);
   try {
-    mkdirSync(folder, { recursive: true });
+    makeFolder(folder);
     writeFileAtomic(copy, bytes);
   } catch {
     // A read-only or full cache only costs speed.
