@@ -3,7 +3,8 @@
  * TensorFlow.js, asked about PNG and JPEG files, evaluated on a dataset; and every bad input.
  */
 import Database from 'better-sqlite3';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { io, loadLayersModel, tensor4d, type Tensor } from '@tensorflow/tfjs';
@@ -383,6 +384,38 @@ describe('sweep predict: image bombs and damaged images', () => {
     for (const [name, message] of cases) {
       const r = await cli('predict', trials[0].id, join(bad, name), '--db', db);
       expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `${join(bad, name)}: ${message}\n`]);
+    }
+  });
+});
+
+describe('sweep predict FOLDER', () => {
+  it('reads links to images; says in one note what it passed over and why; a FIFO or a dangling link given by name is refused', async () => {
+    const folder = join(tempDir(), 'mixed');
+    mkdirSync(folder);
+    const elsewhere = tempDir();
+    copyFileSync(testDigitFile(0, elsewhere), join(folder, 'a.png'));
+    copyFileSync(testDigitFile(1, elsewhere), join(folder, 'b.png'));
+    symlinkSync(testDigitFile(2, elsewhere), join(folder, 'link-out.png'));
+    symlinkSync('a.png', join(folder, 'link-in.png'));
+    symlinkSync(join(folder, 'nowhere.png'), join(folder, 'gone.png'));
+    execFileSync('mkfifo', [join(folder, 'pipe.png')]);
+    mkdirSync(join(folder, 'sub'));
+    symlinkSync(join(folder, 'sub'), join(folder, 'linkdir'));
+    writeFileSync(join(folder, 'notes.txt'), 'labels');
+    const r = await cli('predict', trials[0].id, folder, '--db', db, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as Array<{ file: string }>).map((p) => p.file)).toEqual(['a.png', 'b.png', 'link-in.png', 'link-out.png'].map((n) => join(folder, n)));
+    expect(r.stderr).toBe(`note: ${folder}: passed over 1 link to nothing (gone.png), 2 subfolders (linkdir, sub), 1 file not named .png, .jpg or .jpeg (notes.txt), 1 FIFO (pipe.png)\n`);
+    // A folder of no images says what it held instead.
+    const none = join(tempDir(), 'none');
+    mkdirSync(join(none, 'sub'), { recursive: true });
+    writeFileSync(join(none, 'notes.txt'), 'labels');
+    const empty = await cli('predict', trials[0].id, none, '--db', db);
+    expect([empty.code, empty.stdout, empty.stderr]).toEqual([2, '', `${none}: the folder holds no images (.png, .jpg, .jpeg); passed over 1 file not named .png, .jpg or .jpeg (notes.txt), 1 subfolder (sub)\n`]);
+    // Named on the command line: a FIFO would be read until a writer closes it, which may be never.
+    for (const [name, message] of [['pipe.png', 'not a regular file; give a PNG or JPEG image'], ['gone.png', 'a link to nothing (its target is gone)']]) {
+      const named = await cli('predict', trials[0].id, join(folder, name), '--db', db);
+      expect([named.code, named.stdout, named.stderr]).toEqual([2, '', `${join(folder, name)}: ${message}\n`]);
     }
   });
 });
