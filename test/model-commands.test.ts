@@ -425,6 +425,9 @@ describe('sweep evaluate', () => {
     const r = await cli('evaluate', trials[1].id, '--data', 'mnist', '--db', db, '--json');
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
+    // A row of the matrix a line, not a number a line (130 lines).
+    expect(r.stdout.split('\n').filter((l) => /^ {4}\[\d+(, \d+){9}\],?$/.test(l))).toHaveLength(10);
+    expect(r.stdout.trim().split('\n')).toHaveLength(22);
     expect(result.accuracy).toBe(trials[1].test_acc);
     expect(result.images).toBe(1002);
     const stored = query<{ actual: number; predicted: number; count: number }>(`SELECT actual, predicted, count FROM confusion WHERE trial_id = '${trials[1].id}'`);

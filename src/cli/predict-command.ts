@@ -14,6 +14,7 @@ import { folderImages } from '../predict/folder-images.js';
 import { prepareDigit } from '../predict/prepare.js';
 import { DEFAULT_DB } from '../store/open.js';
 import { parse } from './args.js';
+import { jsonText } from './json-text.js';
 import { epochChoice, readTrainedModel, withModel } from './trained-model.js';
 
 /** Images per forward pass: memory stays small however many files are given. */
@@ -117,7 +118,7 @@ export async function predictCommand(args: string[]): Promise<number> {
   });
 
   if (values.json) {
-    console.log(JSON.stringify(predictions, null, 2));
+    console.log(jsonText(predictions));
     return 0;
   }
   const width = Math.max(...predictions.map((p) => p.file.length));

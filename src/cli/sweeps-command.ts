@@ -4,6 +4,7 @@ import { listSweeps } from '../store/queries.js';
 import { DEFAULT_DB, withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { metricValue, sweepStatusText } from './format.js';
+import { jsonText } from './json-text.js';
 import { FORMAT_OPTIONS, formatOf, print, render } from './output.js';
 
 export function sweepsCommand(args: string[]): number {
@@ -15,7 +16,7 @@ export function sweepsCommand(args: string[]): number {
   return withReadOnly(values.db!, (db) => {
     const sweeps = listSweeps(db);
     if (format === 'json') {
-      print(JSON.stringify(sweeps, null, 2));
+      print(jsonText(sweeps));
       return 0;
     }
     const headers = ['sweep', 'status', 'completed', 'pruned', 'trials', 'metric', 'best', 'best trial', 'updated', 'file'];
