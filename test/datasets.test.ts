@@ -1,5 +1,5 @@
 /** Datasets in IDX folders (dataset: idx and fashion-mnist), through the real CLI. */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { IDX_FILES } from '../src/data/dataset.js';
 import { ensureEmbeddedMnist } from '../src/data/embedded.js';
 import { readIdx, writeIdx } from '../src/data/idx.js';
-import { CACHE, cli } from './cli-helpers.js';
+import { CACHE, cli, startCli } from './cli-helpers.js';
 import { problemsOf, tempDir, writeExperiment } from './helpers.js';
 import { loadExperiment } from '../src/config/experiment.js';
 
@@ -61,8 +61,11 @@ describe('dataset: idx', () => {
         /train-labels-idx1-ubyte: 599 labels for 600 images/],
       ['labels beyond the ten classes', (d) => writeIdx(join(d, 't10k-labels-idx1-ubyte'), [200], new Uint8Array(200).fill(25)),
         /t10k-labels-idx1-ubyte: label 25 found; LeNet-5 here classifies 10 classes \(labels 0 to 9\)/],
-      ['a broken gzip file', (d) => writeFileSync(join(d, 'train-images-idx3-ubyte.gz'), readFileSync(join(folder, 'train-images-idx3-ubyte.gz')).subarray(0, 300)),
+      ['a broken gzip file', (d) => writeFileSync(join(d, 'train-images-idx3-ubyte.gz'), readFileSync(join(folder, 'train-images-idx3-ubyte.gz')).fill(0xff, 100, 200)),
         /train-images-idx3-ubyte\.gz: not a valid gzip file/],
+      // Refused from its header: no gzip file of 300 bytes unpacks to that much.
+      ['a cut-short gzip file', (d) => writeFileSync(join(d, 'train-images-idx3-ubyte.gz'), readFileSync(join(folder, 'train-images-idx3-ubyte.gz')).subarray(0, 300)),
+        /train-images-idx3-ubyte\.gz: truncated: dimensions 600x28x28 need 470400 bytes of data, more than a gzip file of 300 bytes can hold/],
     ];
     for (const [what, damage, message] of cases) {
       const dir = join(tempDir(), 'd');
@@ -70,7 +73,7 @@ describe('dataset: idx', () => {
       for (const [a, b] of IDX_FILES) for (const n of [a, b]) writeFileSync(join(dir, n), readFileSync(join(folder, n)));
       damage(dir);
       // A damaged .gz must be the only copy of its file, or the plain one would be read first.
-      if (what === 'a broken gzip file') rmSync(join(dir, 'train-images-idx3-ubyte'));
+      if (what.endsWith('gzip file')) rmSync(join(dir, 'train-images-idx3-ubyte'));
       const file = writeExperiment(`name: bad\ndata: { dataset: idx, dir: ${dir} }\n`);
       const db = join(tempDir(), 'runs.db');
       const r = await cli(file, '--db', db);
@@ -81,6 +84,25 @@ describe('dataset: idx', () => {
     const missing = await cli(writeExperiment('name: bad\ndata: { dataset: idx, dir: /nonexistent/digits }\n'), '--db', join(tempDir(), 'x.db'));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe('/nonexistent/digits: no such folder (dataset idx); check data.dir\n');
+  });
+  it('a gzip file whose header claims billions of images or huge ones is refused from its header: nothing unpacked, nothing cached', async () => {
+    for (const dims of [[0xffffffff, 28, 28], [1, 60000, 60000]]) {
+      const dir = join(tempDir(), 'd');
+      mkdirSync(dir);
+      for (const [a, b] of IDX_FILES) for (const n of [a, b]) writeFileSync(join(dir, n), readFileSync(join(folder, n)));
+      rmSync(join(dir, 'train-images-idx3-ubyte'));
+      // 64 MB of zeros in 64 KB: unpacked in full, the claim is only found out afterwards.
+      const header = Buffer.alloc(16);
+      header.writeUInt32BE(0x803, 0);
+      dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+      const gz = gzipSync(Buffer.concat([header, Buffer.alloc(64 << 20)]), { level: 9 });
+      writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gz);
+      const cache = tempDir();
+      const r = await startCli([writeExperiment(`name: bomb\ndata: { dataset: idx, dir: ${dir} }\n`), '--db', join(tempDir(), 'runs.db')], undefined, { LENET_SWEEP_CACHE: cache });
+      const need = dims.reduce((a, b) => a * b, 1);
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `${join(dir, 'train-images-idx3-ubyte.gz')}: truncated: dimensions ${dims.join('x')} need ${need} bytes of data, more than a gzip file of ${gz.length} bytes can hold\n`]);
+      expect(existsSync(join(cache, 'unpacked')) ? readdirSync(join(cache, 'unpacked')) : []).toEqual([]);
+    }
   });
 });
 

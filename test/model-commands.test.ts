@@ -3,8 +3,10 @@
  * TensorFlow.js, asked about PNG and JPEG files, evaluated on a dataset; and every bad input.
  */
 import Database from 'better-sqlite3';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import { io, loadLayersModel, tensor4d, type Tensor } from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -51,6 +53,31 @@ beforeAll(async () => {
   await initBackend('wasm');
   data = loadDataset(ensureEmbeddedMnist(join(CACHE, 'mnist-embedded')), { validation: { from: 'test' }, limitTrain: 0, mean: 0.1307, std: 0.3081 });
 }, 120_000);
+
+/** A grayscale PNG of the given header and IDAT bytes (deflated rows, each led by its filter byte). */
+function pngFile(width: number, height: number, bitDepth: number, idat: Buffer): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, 'ascii');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+    return Buffer.concat([head, data, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = bitDepth;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** The i-th test digit as a PNG file in a folder; returns its path. */
+function testDigitFile(i: number, folder: string): string {
+  const at = data.test.indices[i] * 784;
+  const path = join(folder, `digit-${i}.png`);
+  writeFileSync(path, encodeGrayPng(data.test.pixels.subarray(at, at + 784), 28, 28));
+  return path;
+}
 
 /** The test split in NCHW (one channel: the same bytes as NHWC). */
 const testImages = () => gather(data, data.test, null, 0, data.test.count);
@@ -315,11 +342,92 @@ describe('sweep predict', () => {
   });
 });
 
+describe('sweep predict: image bombs and damaged images', () => {
+  it('a header stating more than 50 megapixels is refused before decoding: the file named, exit 2, at once', async () => {
+    const bombs = tempDir();
+    // 48 KB that decode to 400 megapixels: before, 100 s and 5 GB, then V8 aborted.
+    const bomb = join(bombs, 'bomb.png');
+    writeFileSync(bomb, pngFile(20000, 20000, 1, deflateSync(Buffer.alloc(20000 * 2501))));
+    const huge = join(bombs, 'huge.png');
+    writeFileSync(huge, pngFile(100000, 100000, 1, deflateSync(Buffer.alloc(10))));
+    // A frame header after an application segment, as cameras write them.
+    const jpegBomb = join(bombs, 'huge.jpg');
+    writeFileSync(jpegBomb, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 0xff, 0xc0, 0, 11, 8, 0xff, 0xff, 0xff, 0xff, 1, 1, 0x11, 0, 0xff, 0xd9]));
+    const cases: Array<[string, string]> = [
+      [bomb, '20000×20000 pixels (400 megapixels)'],
+      [huge, '100000×100000 pixels (10,000 megapixels)'],
+      [jpegBomb, '65535×65535 pixels (4,294.8 megapixels)'],
+    ];
+    for (const [path, size] of cases) {
+      const started = performance.now();
+      const r = await cli('predict', trials[0].id, testDigitFile(0, bombs), path, '--db', db);
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `${path}: the image is too large to read: its header states ${size}, more than the 50 megapixels allowed; scale it down first\n`]);
+      expect(performance.now() - started).toBeLessThan(20_000);
+    }
+  });
+
+  it('damaged images are said in our words, not the decoders\'', async () => {
+    const bad = tempDir();
+    const good = encodeGrayPng(new Uint8Array(28 * 28).fill(200, 300, 500), 28, 28);
+    writeFileSync(join(bad, 'cut.png'), good.subarray(0, good.length - 30));
+    const crc = Buffer.from(good);
+    // A byte of the image data: the IDAT chunk's checksum no longer matches.
+    crc[45] ^= 0xff;
+    writeFileSync(join(bad, 'crc.png'), crc);
+    const photo = jpeg.encode({ data: Buffer.alloc(60 * 50 * 4, 200), width: 60, height: 50 }, 90).data;
+    writeFileSync(join(bad, 'cut.jpg'), photo.subarray(0, photo.length >> 1));
+    const cases: Array<[string, string]> = [
+      ['cut.png', 'the PNG file is cut short: its image data ends before the image does'],
+      ['crc.png', 'the PNG file is damaged: a chunk does not match its checksum, or bytes follow its end'],
+      ['cut.jpg', 'the JPEG file is damaged or cut short: its data ends or breaks off early'],
+    ];
+    for (const [name, message] of cases) {
+      const r = await cli('predict', trials[0].id, join(bad, name), '--db', db);
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `${join(bad, name)}: ${message}\n`]);
+    }
+  });
+});
+
+describe('sweep predict FOLDER', () => {
+  it('reads links to images; says in one note what it passed over and why; a FIFO or a dangling link given by name is refused', async () => {
+    const folder = join(tempDir(), 'mixed');
+    mkdirSync(folder);
+    const elsewhere = tempDir();
+    copyFileSync(testDigitFile(0, elsewhere), join(folder, 'a.png'));
+    copyFileSync(testDigitFile(1, elsewhere), join(folder, 'b.png'));
+    symlinkSync(testDigitFile(2, elsewhere), join(folder, 'link-out.png'));
+    symlinkSync('a.png', join(folder, 'link-in.png'));
+    symlinkSync(join(folder, 'nowhere.png'), join(folder, 'gone.png'));
+    execFileSync('mkfifo', [join(folder, 'pipe.png')]);
+    mkdirSync(join(folder, 'sub'));
+    symlinkSync(join(folder, 'sub'), join(folder, 'linkdir'));
+    writeFileSync(join(folder, 'notes.txt'), 'labels');
+    const r = await cli('predict', trials[0].id, folder, '--db', db, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as Array<{ file: string }>).map((p) => p.file)).toEqual(['a.png', 'b.png', 'link-in.png', 'link-out.png'].map((n) => join(folder, n)));
+    expect(r.stderr).toBe(`note: ${folder}: passed over 1 link to nothing (gone.png), 2 subfolders (linkdir, sub), 1 file not named .png, .jpg or .jpeg (notes.txt), 1 FIFO (pipe.png)\n`);
+    // A folder of no images says what it held instead.
+    const none = join(tempDir(), 'none');
+    mkdirSync(join(none, 'sub'), { recursive: true });
+    writeFileSync(join(none, 'notes.txt'), 'labels');
+    const empty = await cli('predict', trials[0].id, none, '--db', db);
+    expect([empty.code, empty.stdout, empty.stderr]).toEqual([2, '', `${none}: the folder holds no images (.png, .jpg, .jpeg); passed over 1 file not named .png, .jpg or .jpeg (notes.txt), 1 subfolder (sub)\n`]);
+    // Named on the command line: a FIFO would be read until a writer closes it, which may be never.
+    for (const [name, message] of [['pipe.png', 'not a regular file; give a PNG or JPEG image'], ['gone.png', 'a link to nothing (its target is gone)']]) {
+      const named = await cli('predict', trials[0].id, join(folder, name), '--db', db);
+      expect([named.code, named.stdout, named.stderr]).toEqual([2, '', `${join(folder, name)}: ${message}\n`]);
+    }
+  });
+});
+
 describe('sweep evaluate', () => {
   it('on the trial\'s own dataset: its stored test accuracy and confusion matrix', async () => {
     const r = await cli('evaluate', trials[1].id, '--data', 'mnist', '--db', db, '--json');
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
+    // A row of the matrix a line, not a number a line (130 lines).
+    expect(r.stdout.split('\n').filter((l) => /^ {4}\[\d+(, \d+){9}\],?$/.test(l))).toHaveLength(10);
+    expect(r.stdout.trim().split('\n')).toHaveLength(22);
     expect(result.accuracy).toBe(trials[1].test_acc);
     expect(result.images).toBe(1002);
     const stored = query<{ actual: number; predicted: number; count: number }>(`SELECT actual, predicted, count FROM confusion WHERE trial_id = '${trials[1].id}'`);

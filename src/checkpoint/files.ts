@@ -4,8 +4,9 @@
  * written whole or not at all (a temporary file, flushed to the disk, renamed into place, and
  * the folder flushed so the rename itself survives a power cut).
  */
-import { closeSync, fstatSync, fsyncSync, type Dirent, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, type Dirent, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { makeFolder } from '../util/make-folder.js';
 import { CheckpointError, DIGEST_BYTES, decodeCheckpoint, storedDigest, type Checkpoint } from './format.js';
 
 /**
@@ -39,7 +40,7 @@ export function recordedPath(root: string, trialId: string, epoch: number): stri
 /** Writes a checkpoint atomically and durably; returns what the database records of it. */
 export function writeCheckpointFile(root: string, trialId: string, epoch: number, bytes: Uint8Array): CheckpointFile {
   const folder = trialFolder(root, trialId);
-  mkdirSync(folder, { recursive: true });
+  makeFolder(folder);
   const path = join(folder, checkpointName(epoch));
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {

@@ -7,6 +7,7 @@ import { DRIVER_HINT } from '../backend/webgpu.js';
 import { UserError } from '../config/errors.js';
 import { parse } from './args.js';
 import { BACKENDS } from './commands.js';
+import { jsonText } from './json-text.js';
 
 export async function backendsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, BACKENDS);
@@ -27,7 +28,7 @@ export async function backendsCommand(args: string[]): Promise<number> {
     return { name, installed, auto: name === auto, note };
   });
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ auto, backends: rows, webgpu: probe }, null, 2)}\n`);
+    process.stdout.write(`${jsonText({ auto, backends: rows, webgpu: probe })}\n`);
     return 0;
   }
   const width = Math.max(...rows.map((r) => r.name.length));

@@ -14,6 +14,7 @@ import { evaluate } from '../train/loop.js';
 import { parse } from './args.js';
 import { EVALUATE } from './commands.js';
 import { pct } from './format.js';
+import { jsonText } from './json-text.js';
 import { epochChoice, readTrainedModel, withModel } from './trained-model.js';
 
 const NAMED = ['mnist', 'mnist-full', 'fashion-mnist'] as const;
@@ -43,7 +44,7 @@ export async function evaluateCommand(args: string[]): Promise<number> {
   });
   const name = config.data.dataset === 'idx' ? config.data.dir! : config.data.dataset;
   if (values.json) {
-    console.log(JSON.stringify({ trial: model.trial.id, sweep: model.trial.sweep, epoch: model.epoch, data: name, images: data.test.count, accuracy: result.acc, loss: result.loss, confusion, per_class: perClass }, null, 2));
+    console.log(jsonText({ trial: model.trial.id, sweep: model.trial.sweep, epoch: model.epoch, data: name, images: data.test.count, accuracy: result.acc, loss: result.loss, confusion, per_class: perClass }));
     return 0;
   }
   console.log(`trial ${model.trial.id} of sweep ${model.trial.sweep}, epoch ${model.epoch} (its ${model.choice}), on the test split of ${name}: ${data.test.count.toLocaleString('en')} images`);

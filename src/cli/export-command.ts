@@ -4,13 +4,14 @@
  * card beside it. Nothing is written unless all of it can be: files go in under temporary names
  * and are renamed into place at the end.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, normalize } from 'node:path';
 import { UserError } from '../config/errors.js';
 import { toOnnx } from '../export/onnx.js';
 import { toOnnxInt8 } from '../export/onnx-int8.js';
 import { toTfjsLayers, WEIGHTS_FILE } from '../export/tfjs-layers.js';
 import { weightsOfCheckpoint } from '../export/weights.js';
+import { makeFolder } from '../util/make-folder.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { parse } from './args.js';
 import { EXPORT } from './commands.js';
@@ -73,7 +74,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     const cardJson = modelCard(model, format, [...Object.keys(files), 'model-card.json'], test, provenance);
     // The folder is made whole under a temporary name, then renamed into place.
     const tmp = `${out}.${process.pid}.tmp`;
-    mkdirSync(tmp, { recursive: true });
+    makeFolder(tmp);
     try {
       for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
       writeFileSync(join(tmp, 'model-card.json'), `${JSON.stringify(cardJson, null, 2)}\n`);

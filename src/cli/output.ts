@@ -4,6 +4,7 @@
  */
 import { UserError } from '../config/errors.js';
 import { tableLine } from './format.js';
+import { jsonRow } from './json-text.js';
 
 export type Format = 'table' | 'json' | 'csv';
 
@@ -115,12 +116,12 @@ export function* renderLines(stream: RowStream, format: Format, emptyText = 'no 
   }
 }
 
-/** The text JSON.stringify(values, null, 2) gives for an array, made a value at a time. */
+/** The text jsonText gives for an array of objects, made a value at a time. */
 export function* jsonLines(values: Iterable<unknown>): Generator<string> {
   let previous: string | undefined;
   for (const v of values) {
     yield previous === undefined ? '[' : `${previous},`;
-    previous = JSON.stringify(v, null, 2).replace(/^/gm, '  ');
+    previous = `  ${jsonRow(v, '  ')}`;
   }
   if (previous === undefined) yield '[]';
   else yield* [previous, ']'];

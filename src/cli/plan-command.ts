@@ -14,6 +14,7 @@ import { withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { PLAN } from './commands.js';
 import { table } from './format.js';
+import { jsonText } from './json-text.js';
 import { ruleText } from '../search/rules/index.js';
 import { mostEpochs } from '../config/early-terminate.js';
 
@@ -60,7 +61,7 @@ export async function planCommand(args: string[]): Promise<number> {
   const stored = search ? storedTrials(values.db!, experiment.name) : 0;
   if (values.json) {
     const adaptive = search && { method: search.method, max_trials: search.maxTrials, fixed: planned.length, stored, chosen_later: Math.max(0, search.maxTrials - Math.max(stored, planned.length)) };
-    process.stdout.write(`${JSON.stringify(adaptive || rule ? { ...adaptive, early_terminate: ruleLine, trials: planned } : planned, null, 2)}\n`);
+    process.stdout.write(`${jsonText(adaptive || rule ? { ...adaptive, early_terminate: ruleLine, trials: planned } : planned)}\n`);
     return 0;
   }
   const keys = [...new Set(planned.flatMap((p) => Object.keys(p.params)))];

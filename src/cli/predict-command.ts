@@ -1,22 +1,22 @@
 /**
  * `sweep predict ID|best IMAGE...`: what a trained model says of images of digits. Each image
- * (PNG or JPEG, of any size and colour; a folder stands for the images in it) is prepared as
- * MNIST's digits were (predict/prepare.ts) and normalised with the trial's mean and std; the
- * top three classes are printed with their probabilities, or with --json an array of
+ * (PNG or JPEG, of any size and colour up to 50 megapixels; a folder stands for the images in
+ * it, links to images included) is prepared as MNIST's digits were (predict/prepare.ts) and
+ * normalised with the trial's mean and std; the top three classes are printed with their probabilities, or with --json an array of
  * { file, class, probability, top: [{ class, probability }] }. Every image is read and checked
  * before any is predicted: one bad file is one line, exit 2, and nothing else printed.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
 import { tensor4d, tidy } from '@tensorflow/tfjs';
 import { UserError } from '../config/errors.js';
 import { decodeImage } from '../predict/decode.js';
+import { folderImages } from '../predict/folder-images.js';
 import { prepareDigit } from '../predict/prepare.js';
 import { parse } from './args.js';
 import { PREDICT } from './commands.js';
+import { jsonText } from './json-text.js';
 import { epochChoice, readTrainedModel, withModel } from './trained-model.js';
 
-const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 /** Images per forward pass: memory stays small however many files are given. */
 const CHUNK = 1000;
 const TOP = 3;
@@ -28,21 +28,44 @@ export interface Prediction {
   top: Array<{ class: number; probability: number }>;
 }
 
-/** The files an argument names: itself, or a folder's images in name order. */
-function imageFiles(path: string): string[] {
+/**
+ * The files an argument names: itself, or a folder's images in name order (folder-images.ts),
+ * with a note of what the folder held besides, said once every file has been checked.
+ */
+function imageFiles(path: string, notes: string[]): string[] {
   let stat;
   try {
     stat = statSync(path);
-  } catch {
-    throw new UserError({ file: path, message: 'no such file or folder' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError({ file: path, message: code === 'ENOENT' && lstatOrNull(path) ? 'a link to nothing (its target is gone)' : 'no such file or folder' });
   }
-  if (!stat.isDirectory()) return [path];
-  const names = readdirSync(path, { withFileTypes: true })
-    .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
-    .map((e) => e.name)
-    .sort();
-  if (!names.length) throw new UserError({ file: path, message: 'the folder holds no images (.png, .jpg, .jpeg)' });
-  return names.map((n) => join(path, n));
+  if (stat.isDirectory()) {
+    const { files, skipped } = folderImages(path);
+    if (!files.length) throw new UserError({ file: path, message: `the folder holds no images (.png, .jpg, .jpeg)${skipped ? `; ${skipped}` : ''}` });
+    if (skipped) notes.push(`${path}: ${skipped}`);
+    return files;
+  }
+  // A FIFO or a device would be read until it ends, which it may never do.
+  if (!stat.isFile()) throw new UserError({ file: path, message: 'not a regular file; give a PNG or JPEG image' });
+  return [path];
+}
+
+function lstatOrNull(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** An image file's bytes; a file that cannot be read is named, with why. */
+function readImageFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new UserError({ file, message: `cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+  }
 }
 
 function softmax(logits: Float32Array | number[]): number[] {
@@ -63,12 +86,14 @@ export async function predictCommand(args: string[]): Promise<number> {
   // The dataset's own arithmetic (data/dataset.ts gather), so a digit of it predicts as it did there.
   const scale = 1 / (255 * std);
   const shift = mean / std;
-  const files = paths.flatMap(imageFiles);
+  const notes: string[] = [];
+  const files = paths.flatMap((path) => imageFiles(path, notes));
   const inputs = files.map((file) => {
-    const digit = prepareDigit(decodeImage(file, readFileSync(file)), side);
+    const digit = prepareDigit(decodeImage(file, readImageFile(file)), side);
     if (!digit) throw new UserError({ file, message: 'the image is blank: no digit found on it' });
     return Float32Array.from(digit, (v) => v * scale - shift);
   });
+  for (const note of notes) console.error(`note: ${note}`);
 
   const predictions: Prediction[] = [];
   await withModel(model, null, async (net) => {
@@ -88,7 +113,7 @@ export async function predictCommand(args: string[]): Promise<number> {
   });
 
   if (values.json) {
-    console.log(JSON.stringify(predictions, null, 2));
+    console.log(jsonText(predictions));
     return 0;
   }
   const width = Math.max(...predictions.map((p) => p.file.length));

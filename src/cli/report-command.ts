@@ -4,7 +4,7 @@
  * plots as PNG files. Every mistake in the options is refused before anything is read or
  * written; the file appears whole or not at all.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../config/errors.js';
 import { chooseSweep } from '../dashboard/board.js';
@@ -15,6 +15,7 @@ import { specToPng } from '../report/render.js';
 import { datasets, sweepCharts, withDatasets } from '../report/specs.js';
 import { requireSweep, sweepNames } from '../store/queries.js';
 import { withReadOnly } from '../store/open.js';
+import { makeFolder } from '../util/make-folder.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { parse } from './args.js';
 import { REPORT } from './commands.js';
@@ -70,7 +71,7 @@ async function writePngs(sweeps: ReportSweep[], dir: string, force: boolean): Pr
   });
   const existing = files.filter((f) => existsSync(f.path));
   if (existing.length && !force) throw new UserError({ file: existing[0].path, message: `--png: already exists${existing.length > 1 ? ` (and ${existing.length - 1} more of this report's files)` : ''}; give another folder, or --force to replace them` });
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   for (const f of files) writeFileAtomic(f.path, await specToPng(f.spec));
   return files.map((f) => f.path);
 }

@@ -27,6 +27,7 @@ import type { SqlQuery } from './sql-query.js';
 import { releaseTerminal, STOP_SIGNALS, type StopSignal } from './stop-signals.js';
 import { RUNS_BEST, RUNS_COMPARE, RUNS_LIST, RUNS_SHOW, RUNS_SQL } from './commands.js';
 import { metricValue, num, pct, rate, table } from './format.js';
+import { jsonText } from './json-text.js';
 import { leaderboardLines, type TrialPasses } from './leaderboard.js';
 import { checkOutputFile } from './output-path.js';
 import { cellText, formatOf, jsonLines, print, printLines, render, renderLines, type Format, type Grid } from './output.js';
@@ -232,7 +233,7 @@ async function show(args: string[]): Promise<number> {
     const model = modelRecords(db, trial.id);
     if (values.json) {
       // `epochs` stays the count, as in runs list --json; the per-epoch rows are `history`.
-      print(JSON.stringify({ ...trial, history: epochs, ...model }, null, 2));
+      print(jsonText({ ...trial, history: epochs, ...model }));
       return { id: trial.id, history: epochs };
     }
     const width = Math.max(40, Math.min(process.stdout.columns ?? 80, 100));

@@ -5,6 +5,7 @@ import { withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { SWEEPS_LIST } from './commands.js';
 import { metricValue, sweepStatusText } from './format.js';
+import { jsonText } from './json-text.js';
 import { formatOf, print, render } from './output.js';
 
 export function sweepsCommand(args: string[]): number {
@@ -16,7 +17,7 @@ export function sweepsCommand(args: string[]): number {
   return withReadOnly(values.db!, (db) => {
     const sweeps = listSweeps(db);
     if (format === 'json') {
-      print(JSON.stringify(sweeps, null, 2));
+      print(jsonText(sweeps));
       return 0;
     }
     const headers = ['sweep', 'status', 'completed', 'pruned', 'trials', 'metric', 'best', 'best trial', 'updated', 'file'];

@@ -1,8 +1,52 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve, isAbsolute } from 'node:path';
+import { UserError } from '../config/errors.js';
+import { whyNotWritable } from '../util/make-folder.js';
+
+/** The cache folder and the environment variable that chose it, for messages that name it. */
+export interface CacheLocation {
+  dir: string;
+  variable: 'LENET_SWEEP_CACHE' | 'XDG_CACHE_HOME' | 'HOME';
+  value: string;
+}
 
 /** Where converted datasets live: $LENET_SWEEP_CACHE, else $XDG_CACHE_HOME/lenet-sweep, else ~/.cache/lenet-sweep. */
+export function cacheLocation(): CacheLocation {
+  const own = process.env.LENET_SWEEP_CACHE;
+  if (own) return { dir: own, variable: 'LENET_SWEEP_CACHE', value: own };
+  const xdg = process.env.XDG_CACHE_HOME;
+  if (xdg) return { dir: join(xdg, 'lenet-sweep'), variable: 'XDG_CACHE_HOME', value: xdg };
+  const home = homedir();
+  return { dir: join(home, '.cache', 'lenet-sweep'), variable: 'HOME', value: home };
+}
+
 export function cacheDir(): string {
-  if (process.env.LENET_SWEEP_CACHE) return process.env.LENET_SWEEP_CACHE;
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'lenet-sweep');
+  return cacheLocation().dir;
+}
+
+/**
+ * The user's to fix when the cache cannot be made or written: a variable pointing at a file, a
+ * read-only place. One line naming the variable, its value and what to set instead; null when
+ * the failure is not about the cache folder (a path elsewhere, a full disk).
+ */
+export function cacheProblem(err: unknown): UserError | null {
+  const { dir, variable, value } = cacheLocation();
+  const path = (err as NodeJS.ErrnoException)?.path;
+  if (typeof path !== 'string') return null;
+  // The folder, one in it, or one of its parents (making those failed first).
+  if (!within(path, dir) && !within(dir, path)) return null;
+  const why = whyNotWritable(err);
+  if (!why) return null;
+  const fix = {
+    LENET_SWEEP_CACHE: 'set LENET_SWEEP_CACHE to a folder this user can write, or unset it to use ~/.cache/lenet-sweep',
+    XDG_CACHE_HOME: 'set XDG_CACHE_HOME to a folder this user can write, or LENET_SWEEP_CACHE to one for lenet-sweep alone',
+    HOME: 'set LENET_SWEEP_CACHE to a folder this user can write (or HOME to a home folder)',
+  }[variable];
+  return new UserError(`${variable}=${value}: the dataset cache ${dir} cannot be made or written (${why}); ${fix}`);
+}
+
+/** Whether path is folder or inside it. */
+function within(path: string, folder: string): boolean {
+  const rest = relative(resolve(folder), resolve(path));
+  return rest !== '..' && !rest.startsWith('../') && !isAbsolute(rest);
 }

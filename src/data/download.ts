@@ -4,8 +4,9 @@
  * failed or corrupt download never leaves a partial file behind.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeFolder } from '../util/make-folder.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 
 export interface RemoteFile {
@@ -50,7 +51,7 @@ async function fetchFile(url: string, timeoutMs: number): Promise<Uint8Array> {
 
 /** Makes every file of the spec present and verified in dir; returns dir. */
 export async function download(spec: DownloadSpec, dir: string): Promise<string> {
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   for (const file of spec.files) {
     const target = join(dir, file.name);
     if (existsSync(target) && md5(readFileSync(target)) === file.md5) continue;

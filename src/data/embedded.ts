@@ -9,9 +9,10 @@
  * Loading then halves the t10k images into validation and test (sources.ts chooses that,
  * dataset.ts does it).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { makeFolder } from '../util/make-folder.js';
 import { writeIdx } from './idx.js';
 import { IDX_FILES } from './dataset.js';
 
@@ -20,7 +21,7 @@ const require = createRequire(import.meta.url);
 /** Ensures the IDX files of the embedded digits exist in dir; returns dir. */
 export function ensureEmbeddedMnist(dir: string): string {
   if (IDX_FILES.every(([images, labels]) => existsSync(join(dir, images)) && existsSync(join(dir, labels)))) return dir;
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   const pkgDir = dirname(require.resolve('mnist/package.json'));
   const train: number[][] = [];
   const test: number[][] = [];

@@ -6,7 +6,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
-import { cacheDir } from './cache-dir.js';
+import { whyNotWritable } from '../util/make-folder.js';
+import { cacheDir, cacheProblem } from './cache-dir.js';
 import { checkDatasetFolder, type DatasetShape, type SplitOptions } from './dataset.js';
 import { download, MNIST_FILES, MNIST_MIRRORS } from './download.js';
 import { ensureEmbeddedMnist } from './embedded.js';
@@ -34,13 +35,22 @@ export function datasetDir(data: Experiment['data']): string {
 
 async function folder(data: Experiment['data']): Promise<string> {
   const dir = datasetDir(data);
-  switch (data.dataset) {
-    case 'mnist':
-      return ensureEmbeddedMnist(dir);
-    case 'mnist-full':
-      return download({ files: MNIST_FILES, mirrors: data.mirrors ?? MNIST_MIRRORS, log: (m) => console.log(m) }, dir);
-    default:
-      return dir;
+  try {
+    switch (data.dataset) {
+      case 'mnist':
+        return ensureEmbeddedMnist(dir);
+      case 'mnist-full':
+        return await download({ files: MNIST_FILES, mirrors: data.mirrors ?? MNIST_MIRRORS, log: (m) => console.log(m) }, dir);
+      default:
+        return dir;
+    }
+  } catch (err) {
+    // A folder that cannot be made or written: the cache's variable, or data.dir, is the user's to fix.
+    const inCache = cacheProblem(err);
+    if (inCache) throw inCache;
+    const why = whyNotWritable(err);
+    if (why && data.dir) throw new UserError({ file: dir, message: `cannot save the dataset's files there (${why}); check data.dir` });
+    throw err;
   }
 }
 

@@ -7,6 +7,7 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError } from '../config/errors.js';
+import { MAX_IMAGE_PIXELS, readImageHeader, type ImageFormat } from './image-size.js';
 
 export interface GrayImage {
   width: number;
@@ -15,19 +16,35 @@ export interface GrayImage {
   pixels: Float32Array;
 }
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const MEGAPIXELS = MAX_IMAGE_PIXELS / 1e6;
+
+/**
+ * jpeg-js counts what it allocates (a 64-coefficient block per 8×8 pixels per colour): a
+ * 50-megapixel colour JPEG needs about 1,050 MB of it, a CMYK one about 1,250.
+ */
+const JPEG_MEMORY_MB = 1536;
+
+const megapixels = (pixels: number) => `${(pixels / 1e6).toLocaleString('en', { maximumFractionDigits: 1 })} megapixels`;
+
+const tooLarge = (why: string) => `the image is too large to read: ${why}, more than the ${MEGAPIXELS} megapixels allowed; scale it down first`;
 
 /** Decodes an image file's bytes; throws UserError naming the file when it is not an image we read. */
 export function decodeImage(file: string, bytes: Buffer): GrayImage {
   if (bytes.length === 0) throw new UserError({ file, message: 'the file is empty; give a PNG or JPEG image' });
+  const header = readImageHeader(bytes);
+  if (!header) throw new UserError({ file, message: 'not a PNG or JPEG image' });
+  const { format, width: statedWidth, height: statedHeight } = header;
+  if (statedWidth !== null && statedHeight !== null && statedWidth * statedHeight > MAX_IMAGE_PIXELS) {
+    throw new UserError({ file, message: tooLarge(`its header states ${statedWidth}×${statedHeight} pixels (${megapixels(statedWidth * statedHeight)})`) });
+  }
   let rgba: { width: number; height: number; data: Uint8Array };
   try {
-    if (bytes.subarray(0, 8).equals(PNG_SIGNATURE)) rgba = PNG.sync.read(bytes);
-    else if (bytes[0] === 0xff && bytes[1] === 0xd8) rgba = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
-    else throw new UserError({ file, message: 'not a PNG or JPEG image' });
+    rgba = format === 'PNG'
+      ? PNG.sync.read(bytes)
+      // jpeg-js's own limits as a second guard, should a frame hide where the header walk did not look.
+      : jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MEGAPIXELS, maxMemoryUsageInMB: JPEG_MEMORY_MB });
   } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError({ file, message: `not a readable image (${err instanceof Error ? err.message : String(err)})` });
+    throw new UserError({ file, message: decodeProblem(format, err) });
   }
   const { width, height, data } = rgba;
   if (!width || !height) throw new UserError({ file, message: 'the image has no pixels' });
@@ -37,7 +54,7 @@ export function decodeImage(file: string, bytes: Buffer): GrayImage {
   let opaqueSum = 0;
   let transparent = false;
   for (let i = 0; i < count; i++) {
-    const [r, g, b, a] = [data[4 * i], data[4 * i + 1], data[4 * i + 2], data[4 * i + 3]];
+    const r = data[4 * i], g = data[4 * i + 1], b = data[4 * i + 2], a = data[4 * i + 3];
     // Gray stays exactly itself (a digit written from the dataset reads back as its bytes).
     luma[i] = r === g && g === b ? r : 0.299 * r + 0.587 * g + 0.114 * b;
     if (a < 255) transparent = true;
@@ -56,4 +73,34 @@ export function decodeImage(file: string, bytes: Buffer): GrayImage {
     pixels[i] = luma[i] * alpha + under * (1 - alpha);
   }
   return { width, height, pixels };
+}
+
+/**
+ * What a decoder's failure means, in words a user can act on: the decoders' own messages name
+ * their internals ("There are some read requests waitng on finished stream" is a cut-short PNG).
+ */
+function decodeProblem(format: ImageFormat, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as NodeJS.ErrnoException)?.code ?? '';
+  if (/maxResolutionInMP/.test(message)) return tooLarge('its frame is larger than its header says');
+  if (/maxMemoryUsageInMB|allocate enough memory/.test(message)) return tooLarge(`decoding it would take more than ${JPEG_MEMORY_MB} MB`);
+  if (format === 'PNG') {
+    if (/waitng on finished stream|waiting on finished stream|Unexpected end of input|Ran out of data|unexpected end of file/i.test(message)) {
+      return 'the PNG file is cut short: its image data ends before the image does';
+    }
+    // pngjs stops at a chunk that fails its checksum and then reports the bytes left unread.
+    if (/^Crc error|unrecognised content at end/.test(message)) return 'the PNG file is damaged: a chunk does not match its checksum, or bytes follow its end';
+    if (code.startsWith('Z_') || /inflate|incorrect header check|invalid (block type|distance|stored block|code)/i.test(message)) {
+      return 'the PNG file is damaged: its compressed image data does not unpack';
+    }
+    if (/^Unsupported|unrecognised depth|Expected IHDR/.test(message)) return 'the PNG file is damaged: its header is not one PNG defines';
+    if (/extra data found/.test(message)) return 'the PNG file is damaged: it holds more image data than its header states';
+    if (/palette/i.test(message)) return 'the PNG file is damaged: its palette does not fit its pixels';
+    return `the PNG file is damaged and cannot be decoded (${message})`;
+  }
+  if (/marker was not found|unknown JPEG marker|unexpected marker|SOI not found/.test(message)) return 'the JPEG file is damaged or cut short: its data ends or breaks off early';
+  if (/Huffman|huffman|ACn encoding|sampling factor|DQT/.test(message)) return 'the JPEG file is damaged: its compressed data does not decode';
+  if (/only single frame/.test(message)) return 'the JPEG file holds no image frame (or several)';
+  if (/color mode/.test(message)) return 'the JPEG file uses a colour model not read here; save it as an ordinary colour or gray JPEG, or a PNG';
+  return `the JPEG file is damaged and cannot be decoded (${message})`;
 }

@@ -7,10 +7,11 @@
  * a journal beside it, given a file of another kind reports only "file is not a database", and
  * given a folder it cannot write fails with "attempt to write a readonly database".
  */
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
+import { makeFolder, whyNotWritable } from '../util/make-folder.js';
 import { isBusy, lockHolder } from './patience.js';
 import { checkVersion, migrate, SCHEMA_VERSION } from './schema.js';
 
@@ -108,9 +109,9 @@ function open(path: string, { create }: { create: boolean }): { db: Database.Dat
     if (fileKind(path) === 'other') throw notSqlite(path);
   }
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeFolder(dirname(path));
   } catch (err) {
-    throw unwritable((err as Error).message);
+    throw unwritable(whyNotWritable(err) ?? (err as Error).message);
   }
   // SQLite keeps its journal (-wal, -shm) beside the database: the folder must take new files.
   if (!writable(dirname(path))) {

@@ -1,0 +1,64 @@
+/**
+ * An image's size as its header states it, read before anything is decoded. A PNG or JPEG of a
+ * few kilobytes can claim 20000×20000 pixels (a 1-bit PNG of zeros compresses a thousandfold),
+ * and decoding allocates for what the header claims: gigabytes, minutes, then an abort. The
+ * header alone says whether an image is worth decoding.
+ */
+
+/** The most pixels an image may have: a 50-megapixel photo decodes in about a gigabyte. */
+export const MAX_IMAGE_PIXELS = 50_000_000;
+
+export type ImageFormat = 'PNG' | 'JPEG';
+
+export interface ImageHeader {
+  format: ImageFormat;
+  /** Null when the header is not there (a file cut short): the decoder then says what is wrong. */
+  width: number | null;
+  height: number | null;
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** The file's format and stated size; null when it is neither PNG nor JPEG. */
+export function readImageHeader(bytes: Buffer): ImageHeader | null {
+  if (bytes.subarray(0, 8).equals(PNG_SIGNATURE)) return { format: 'PNG', ...pngSize(bytes) };
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return { format: 'JPEG', ...jpegSize(bytes) };
+  return null;
+}
+
+/** A PNG's first chunk is its IHDR: width and height as big-endian uint32s. */
+function pngSize(bytes: Buffer): { width: number | null; height: number | null } {
+  if (bytes.length < 24 || bytes.toString('latin1', 12, 16) !== 'IHDR') return { width: null, height: null };
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+}
+
+/**
+ * A JPEG's size is in its start-of-frame segment, somewhere after the application segments:
+ * walked segment by segment (each states its length) up to the first scan.
+ */
+function jpegSize(bytes: Buffer): { width: number | null; height: number | null } {
+  let at = 2;
+  while (at + 4 <= bytes.length) {
+    if (bytes[at] !== 0xff) break;
+    const marker = bytes[at + 1];
+    // Fill bytes before a marker, and markers without a length (restarts, TEM).
+    if (marker === 0xff) {
+      at++;
+      continue;
+    }
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    }
+    // The image data (SOS) or its end (EOI) before any frame: no size stated.
+    if (marker === 0xda || marker === 0xd9) break;
+    const length = bytes.readUInt16BE(at + 2);
+    // SOF0 to SOF15, less DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (at + 9 > bytes.length) break;
+      return { height: bytes.readUInt16BE(at + 5), width: bytes.readUInt16BE(at + 7) };
+    }
+    at += 2 + length;
+  }
+  return { width: null, height: null };
+}

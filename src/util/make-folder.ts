@@ -1,0 +1,62 @@
+/**
+ * Making folders, and saying why one could not be made or written in words a user can act on.
+ *
+ * mkdirSync(path, { recursive: true }) spins forever, in native code, when a parent exists but
+ * refuses children with ENOENT (/proc/anything): Node retries the parent, which exists, then the
+ * child again. A stop signal cannot end it either (its handler waits for the event loop). So
+ * folders are made here one level at a time.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/** Makes the folder and any missing parents, as mkdir -p; throws the failing mkdir's error. */
+export function makeFolder(path: string): void {
+  const missing: string[] = [];
+  for (let at = resolve(path); !existsSync(at); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const folder of missing) {
+    try {
+      mkdirSync(folder);
+    } catch (err) {
+      // Made meanwhile by another process: as good as made here.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  if (!statSync(path).isDirectory()) {
+    throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), { code: 'ENOTDIR', path, syscall: 'mkdir' });
+  }
+}
+
+/** The first of the path and its parents that exists. */
+function existingAncestor(path: string): string {
+  let at = resolve(path);
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  return at;
+}
+
+/**
+ * Why making or writing in a folder failed, as a user can fix it; null for a failure that is
+ * not about the place (a full disk, an interrupted write).
+ */
+export function whyNotWritable(err: unknown): string | null {
+  const e = err as NodeJS.ErrnoException;
+  if (!e?.code || !e.path) return null;
+  switch (e.code) {
+    case 'ENOTDIR':
+    case 'EEXIST': {
+      const blocking = existingAncestor(e.path);
+      return `${blocking} is a file, not a folder`;
+    }
+    case 'EACCES':
+    case 'EPERM':
+      return `this user may not write in ${existingAncestor(e.path)}`;
+    case 'EROFS':
+      return `${existingAncestor(e.path)} is on a read-only file system`;
+    case 'ENOENT':
+      return `no folder can be made in ${existingAncestor(e.path)}`;
+    default:
+      return null;
+  }
+}
