@@ -241,6 +241,15 @@ describe('bad input: one line, exit 2, the database unchanged', () => {
     expect(digest(db)).toBe(before);
   });
 
+  it('runs sql on a database it cannot open: one line, exit 2, as every read command (its query process printed a stack trace)', async () => {
+    for (const [path, message] of [['/nonexistent/runs.db', '/nonexistent/runs.db: no such database; run a sweep first or pass --db PATH'], [tempDir(), 'is a directory, not a database file']]) {
+      const r = await cli('runs', 'sql', 'SELECT 1', '--db', path);
+      expect([r.code, r.stdout]).toEqual([2, '']);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(message);
+    }
+  });
+
   it('an ambiguous id prefix names the candidates', async () => {
     const path = join(tempDir(), 'copy.db');
     copyFileSync(db, path);
