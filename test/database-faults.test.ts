@@ -4,13 +4,13 @@
  * program holding the write lock. Each ends with a clear line, the right exit code and nothing
  * left behind that was not there before.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { patiently } from '../src/store/patience.js';
-import { cli, startCli } from './cli-helpers.js';
+import { CACHE, CLI, cli, ROOT, startCli } from './cli-helpers.js';
 import { tempDir, writeExperiment } from './helpers.js';
 
 const SMOKE = 'experiments/smoke.yaml';
@@ -49,6 +49,16 @@ describe('database files and folders', () => {
       undo();
     }
     expect(readdirSync(dir).filter((n) => n !== 'runs.db.checkpoints')).toEqual(['runs.db']);
+  });
+
+  it('a database on a full disk: a runtime failure that says the disk is full (exit 1), not a refusal of --db, and nothing left there', () => {
+    // A 64 kB tmpfs, full, in a mount namespace of this command's own: nothing outlives it.
+    const mount = tempDir();
+    const db = join(mount, 'runs.db');
+    const command = [process.execPath, CLI, SMOKE, ...TINY, '--db', db].map((a) => `'${a}'`).join(' ');
+    const script = `mount -t tmpfs -o size=64k tmpfs '${mount}' && head -c 65536 /dev/zero > '${mount}/fill' 2>/dev/null; ${command}; echo "exit $?"; ls '${mount}'`;
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { cwd: ROOT, env: { ...process.env, LENET_SWEEP_CACHE: CACHE, NO_COLOR: '1' }, encoding: 'utf8', timeout: 60_000 });
+    expect([r.stdout, r.stderr]).toEqual(['exit 1\nfill\n', `error: ${db}: the disk holding the database is full (0 MB free); free some space there, or choose another with --db PATH\n`]);
   });
 
   it('a device or other non-file as --db is refused before SQLite opens it (no /dev/null-journal)', async () => {
