@@ -15,6 +15,12 @@ export interface ImageHeader {
   /** Null when the header is not there (a file cut short): the decoder then says what is wrong. */
   width: number | null;
   height: number | null;
+  /**
+   * JPEG only: false when the file ends (EOI, or its last segment) after the frame's header
+   * without a scan. Such a file has a size and no pixels, and jpeg-js decodes it without a
+   * word to a gray field that reads as a blank image.
+   */
+  hasScan?: boolean;
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -34,9 +40,10 @@ function pngSize(bytes: Buffer): { width: number | null; height: number | null }
 
 /**
  * A JPEG's size is in its start-of-frame segment, somewhere after the application segments:
- * walked segment by segment (each states its length) up to the first scan.
+ * walked segment by segment (each states its length) up to the first scan, which must follow.
  */
-function jpegSize(bytes: Buffer): { width: number | null; height: number | null } {
+function jpegSize(bytes: Buffer): { width: number | null; height: number | null; hasScan?: boolean } {
+  let size: { width: number; height: number } | undefined;
   let at = 2;
   while (at + 4 <= bytes.length) {
     if (bytes[at] !== 0xff) break;
@@ -50,15 +57,17 @@ function jpegSize(bytes: Buffer): { width: number | null; height: number | null 
       at += 2;
       continue;
     }
-    // The image data (SOS) or its end (EOI) before any frame: no size stated.
-    if (marker === 0xda || marker === 0xd9) break;
+    // The image data (SOS): after a frame, the scan its pixels are in; before one, no size stated.
+    if (marker === 0xda) return size ? { ...size, hasScan: true } : { width: null, height: null };
+    // The image's end (EOI): after a frame, an image without a scan.
+    if (marker === 0xd9) break;
     const length = bytes.readUInt16BE(at + 2);
     // SOF0 to SOF15, less DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+    if (!size && marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (at + 9 > bytes.length) break;
-      return { height: bytes.readUInt16BE(at + 5), width: bytes.readUInt16BE(at + 7) };
+      size = { height: bytes.readUInt16BE(at + 5), width: bytes.readUInt16BE(at + 7) };
     }
     at += 2 + length;
   }
-  return { width: null, height: null };
+  return size ? { ...size, hasScan: false } : { width: null, height: null };
 }
