@@ -9,7 +9,7 @@ import { UserError } from '../config/errors.js';
 import { loadExperiment } from '../config/experiment.js';
 import { augmentBatch, isAugmenting } from '../data/augment.js';
 import { gather, loadDataset } from '../data/dataset.js';
-import { prepareDataset, splitOptions } from '../data/sources.js';
+import { checkSplits, prepareDataset, splitOptions } from '../data/sources.js';
 import { encodeGrayPng } from '../util/png.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { Random } from '../util/random.js';
@@ -28,7 +28,9 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new UserError(`--seed: expected a whole number ≥ 0, found '${values.seed}'`);
   // The first trial's config: it has data.dir resolved against the file that names it.
   const experiment = loadExperiment(positionals[0], { set: values.set }).trials[0].config;
-  const { dir } = await prepareDataset(experiment.data);
+  const prepared = await prepareDataset(experiment.data);
+  checkSplits(prepared, experiment);
+  const { dir } = prepared;
   // A preview of a few images needs no GPU: webgpu (and auto's GPU) would load Dawn into this
   // process, whose warnings go straight to stderr; wasm draws the same transforms.
   await initBackend(experiment.backend === 'webgpu' ? 'wasm' : experiment.backend, { gpu: false });
