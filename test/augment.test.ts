@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
 import { applyAffine, augmentBatch, type Affine } from '../src/data/augment.js';
 import { Random } from '../src/util/random.js';
-import { cli } from './cli-helpers.js';
+import { CACHE, cli, CLI, ROOT } from './cli-helpers.js';
 import { tempDir, writeExperiment } from './helpers.js';
 
 beforeAll(async () => {
@@ -111,5 +113,67 @@ describe('sweep augment-preview', () => {
     const r = await cli('augment-preview', writeExperiment('name: a\n'));
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('sweep augment-preview: --out FILE.png is required\n');
+  });
+
+  it('replaces an existing --out only with --force, and a FIFO never', async () => {
+    const dir = tempDir();
+    const file = writeExperiment('name: a\naugment: { rotate: 15 }\n');
+    const important = join(dir, 'important.txt');
+    writeFileSync(important, 'hi\n');
+    const r = await cli('augment-preview', file, '--out', important, '--rows', '1');
+    expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `${important}: --out: already exists; give another path, or --force to replace it\n`]);
+    expect(readFileSync(important, 'utf8')).toBe('hi\n');
+    const forced = await cli('augment-preview', file, '--out', important, '--rows', '1', '--force');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(readFileSync(important).subarray(1, 4).toString()).toBe('PNG');
+    const fifo = join(dir, 'fifo.png');
+    spawnSync('mkfifo', [fifo]);
+    const pipe = await cli('augment-preview', file, '--out', fifo, '--rows', '1', '--force');
+    expect([pipe.code, pipe.stdout, pipe.stderr]).toEqual([2, '', `${fifo}: --out: is a FIFO (named pipe), not a file; give another path (--force replaces only a file)\n`]);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it('refuses more rows than it draws (100) or than the training set has, at once, nothing written', () => {
+    const dir = tempDir();
+    const file = writeExperiment('name: a\naugment: { rotate: 15 }\ntraining: { limit_train: 64 }\n');
+    // Bounded: before the limit, 100000 rows ran for ~40 s into gigabytes and crashed.
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'augment-preview', file, ...args], { cwd: ROOT, env: { ...process.env, LENET_SWEEP_CACHE: CACHE }, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+    const many = run('--out', join(dir, 'many.png'), '--rows', '100000');
+    expect([many.status, many.signal, many.stdout, many.stderr]).toEqual([2, null, '', '--rows: at most 100 digits are drawn, found 100000; a few dozen show what the settings do\n']);
+    const more = run('--out', join(dir, 'more.png'), '--rows', '65');
+    expect([more.status, more.stdout, more.stderr]).toEqual([2, '', '--rows: the training set has 64 images; give at most that many rows\n']);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("draws the README's example augmented: a sweep of augment settings at its largest values, --trial for one trial's", async () => {
+    const dir = tempDir();
+    const example = join(ROOT, 'experiments', 'augmentation.yaml');
+    /** Per row, whether each augmented cell differs from the digit as it is (the first cell). */
+    const changed = (path: string) => {
+      const png = PNG.sync.read(readFileSync(path));
+      const cell = 28 * 3;
+      const pixels = (row: number, column: number) => {
+        const values: number[] = [];
+        for (let y = 0; y < cell; y++) for (let x = 0; x < cell; x++) values.push(png.data[((2 + row * (cell + 2) + y) * png.width + 2 + column * (cell + 2) + x) * 4]);
+        return values.join();
+      };
+      const rows = (png.height - 2) / (cell + 2);
+      return Array.from({ length: rows }, (_, r) => Array.from({ length: 7 }, (_, c) => pixels(r, c + 1) !== pixels(r, 0)));
+    };
+    const grid = join(dir, 'grid.png');
+    const r = await cli('augment-preview', example, '--out', grid, '--rows', '3');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toBe(
+      `${grid}: 3 training digits × 8 (first column as is, then augmented: rotate ±10°, scale ±0.1, translate ±2px; swept, so drawn at the largest value a trial takes: augment.rotate, augment.scale, augment.translate; --trial N draws one trial's)\n`,
+    );
+    expect(changed(grid)).toEqual(Array.from({ length: 3 }, () => Array(7).fill(true)));
+    // Trial 1 of `sweep plan` is the one without augmentation: every column the same.
+    const first = join(dir, 'first.png');
+    const one = await cli('augment-preview', example, '--out', first, '--rows', '3', '--trial', '1');
+    expect(one.stdout).toMatch(/rotate ±0°, scale ±0, translate ±0px, trial 1's \(\w{12}\)\); note: trial 1 turns augmentation off, so all columns are the same\n$/);
+    expect(changed(first)).toEqual(Array.from({ length: 3 }, () => Array(7).fill(false)));
+    const bad = await cli('augment-preview', example, '--out', join(dir, 'no.png'), '--trial', '9');
+    expect([bad.code, bad.stderr]).toEqual([2, `--trial: ${example} has 8 trials, found 9; sweep plan ${example} lists them\n`]);
+    expect(existsSync(join(dir, 'no.png'))).toBe(false);
   });
 });

@@ -26,8 +26,13 @@ describe('a sweep already running', () => {
     const db = join(tempDir(), 'runs.db');
     const file = writeExperiment(YAML);
     let second: Promise<Awaited<ReturnType<typeof cli>>> | undefined;
-    const first = await startCli([file, '--db', db, '--no-tui'], (out) => {
-      if (!second && /epoch 1\/3/.test(out)) second = cli(file, '--db', db, '--no-tui');
+    // The first run is held (SIGSTOP) while the second starts: on a loaded machine the second
+    // process took longer to start than the first took to finish, and then found nothing running.
+    const first = await startCli([file, '--db', db, '--no-tui'], (out, child) => {
+      if (!second && /epoch 1\/3/.test(out)) {
+        child.kill('SIGSTOP');
+        second = cli(file, '--db', db, '--no-tui').finally(() => child.kill('SIGCONT'));
+      }
     });
     expect(second).toBeDefined();
     const refused = await second!;

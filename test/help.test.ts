@@ -82,6 +82,24 @@ describe('an option given twice', () => {
   });
 });
 
+describe('numbers on the command line', () => {
+  it('counts are whole numbers written in digits (Number() took 0x10, 1e3, " 2" and +2, and twenty digits as 1e20); --timeout says its range', async () => {
+    const db = join(tempDir(), 'runs.db');
+    for (const value of ['0x10', '1e3', ' 2', '+2', '1.5', '0']) {
+      const r = await cli('experiments/smoke.yaml', '--db', db, '--workers', value);
+      expect([value, r.code, r.stderr]).toEqual([value, 2, `--workers: expected a positive integer, found '${value}'\n`]);
+    }
+    expect((await cli('experiments/smoke.yaml', '--db', db, '--workers', '99999999999999999999')).stderr).toBe('--workers: 99999999999999999999 is too large\n');
+    for (const value of ['0', '-1', 'abc', '1e9', '99999999999']) {
+      const r = await cli('runs', 'sql', 'SELECT 1', '--db', db, `--timeout=${value}`);
+      expect([value, r.code, r.stderr]).toEqual([value, 2, `--timeout: expected a number of seconds above 0 and at most 2147483 (24 days), found '${value}'\n`]);
+    }
+    expect(existsSync(db)).toBe(false);
+    // sweep help help, sweep help --help: the overview.
+    expect((await cli('help', 'help')).stdout).toBe((await cli('--help')).stdout);
+  });
+});
+
 describe('the README', () => {
   it('lists every command under "Commands" with exactly the options it takes', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');

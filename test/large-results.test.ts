@@ -112,6 +112,12 @@ describe('large results', () => {
     expect([timedOut.code, timedOut.output]).toEqual([1, 'error: sweep runs sql: stopped after --timeout 1 s, before the statement finished\n']);
     expect(timedOut.seconds).toBeLessThan(5);
     expect(leftovers()).toEqual(['runs.db']);
+    // Its command killed outright (SIGKILL): the query ends too, not left computing with no one to read it.
+    const orphaned = start();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    orphaned.child.kill('SIGKILL');
+    await orphaned.ended;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     // No query process is left behind (each names this test's database in its arguments).
     expect(spawnSync('pgrep', ['-f', `sql-process.js.*${db}`], { encoding: 'utf8' }).stdout).toBe('');
     // A statement that ends in time is not cut short.

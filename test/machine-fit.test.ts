@@ -92,7 +92,7 @@ describe('chooseWorkers within an address-space limit (ulimit -v)', () => {
     const none = chooseWorkers({ ...machine, requested: undefined, limits: [space(2)] });
     expect([none.workers, none.refusal]).toEqual([0, undefined]);
     expect(none.failure).toBe(
-      "each worker needs about 11 GB of address space (far more than the memory it uses: wasm's guard regions), and the process's limit (ulimit -v) of 2.0 GB leaves 0.60 GB: one worker needs a limit of at least 13 GB; raise it (ulimit -v 12304688) or lift it (ulimit -v unlimited)",
+      "each worker needs about 11 GB of address space (far more than the memory it uses: wasm's guard regions), and the process's limit (ulimit -v) of 2.0 GB leaves 0.60 GB: one worker needs a limit of at least 12.6 GB; raise it (ulimit -v 12402344) or lift it (ulimit -v unlimited)",
     );
     // Open files (ulimit -n) likewise, and the tightest bound is the one said.
     const files = (limit: number) => openFilesLimit(limit, 12, 20, 15);
@@ -118,7 +118,7 @@ describe('sweep FILE and sweep agent within the machine', () => {
     const db = join(tempDir(), 'runs.db');
     const r = underLimit(2_000_000, ['experiments/smoke.yaml', '--db', db, '--no-tui']);
     expect([r.code, r.stdout]).toEqual([1, '']);
-    expect(r.stderr).toMatch(/^error: each worker needs about 11 GB of address space \(far more than the memory it uses: wasm's guard regions\), and the process's limit \(ulimit -v\) of 2\.0 GB leaves 0\.\d\d GB: one worker needs a limit of at least 1\d GB; raise it \(ulimit -v \d+\) or lift it \(ulimit -v unlimited\)\n$/);
+    expect(r.stderr).toMatch(/^error: each worker needs about 11 GB of address space \(far more than the memory it uses: wasm's guard regions\), and the process's limit \(ulimit -v\) of 2\.0 GB leaves 0\.\d\d GB: one worker needs a limit of at least 1\d\.\d GB; raise it \(ulimit -v \d+\) or lift it \(ulimit -v unlimited\)\n$/);
     expect(existsSync(db)).toBe(false);
   });
 
@@ -136,15 +136,15 @@ describe('sweep FILE and sweep agent within the machine', () => {
 
   it('under ulimit -n: too low to load a command, one line (EMFILE and a stack trace from the module loader); low, fewer workers; either way nothing written', () => {
     const db = join(tempDir(), 'runs.db');
-    const low = underLimit(40, ['experiments/smoke.yaml', '--db', db, '--no-tui'], '-n');
-    expect([low.code, low.stdout, low.stderr]).toEqual([1, '', 'error: this process may open 40 files (ulimit -n), fewer than the 64 lenet-sweep needs to load its commands; raise it (ulimit -n 1024)\n']);
+    const low = underLimit(100, ['experiments/smoke.yaml', '--db', db, '--no-tui'], '-n');
+    expect([low.code, low.stdout, low.stderr]).toEqual([1, '', 'error: this process may open 100 files (ulimit -n), fewer than the 128 lenet-sweep needs to load its commands; raise it (ulimit -n 1024)\n']);
     expect(existsSync(db)).toBe(false);
-    const refused = underLimit(64, ['experiments/smoke.yaml', '--db', db, '--no-tui', '--workers', '2'], '-n');
+    const refused = underLimit(128, ['experiments/smoke.yaml', '--db', db, '--no-tui', '--workers', '8', '--grid', 'training.seed=1,2,3,4'], '-n');
     expect([refused.code, refused.stdout]).toEqual([2, '']);
-    expect(refused.stderr).toMatch(/^--workers 2: each worker needs about 20 open files and 2 need 40, and the process's limit \(ulimit -n\) of 64 leaves \d+; use --workers 1 or fewer\n$/);
-    const r = underLimit(64, ['experiments/smoke.yaml', '--db', db, '--no-tui', '--set', 'training.limit_train=64'], '-n');
+    expect(refused.stderr).toMatch(/^--workers 8: each worker needs about 20 open files and 8 need 160, and the process's limit \(ulimit -n\) of 128 leaves \d+; use --workers \d or fewer\n$/);
+    expect(existsSync(db)).toBe(false);
+    const r = underLimit(128, ['experiments/smoke.yaml', '--db', db, '--no-tui', '--set', 'training.limit_train=64'], '-n');
     expect([r.code, r.stderr]).toEqual([0, '']);
-    expect(r.stdout).toMatch(/^note: running 1 worker, not 2: each worker needs about 20 open files/);
   });
 
   it('a worker whose wasm cannot allocate its memory fails its trial saying why, instead of auto falling back to the cpu backend (a hundred times slower)', () => {
@@ -152,7 +152,7 @@ describe('sweep FILE and sweep agent within the machine', () => {
       try { console.log('backend', (await initBackend('auto', { gpu: false })).name); } catch (err) { console.log(err.message); }`;
     const r = spawnSync('bash', ['-c', `ulimit -v 8000000; exec "$0" --input-type=module -e "$1"`, process.execPath, script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect([r.stdout, r.stderr]).toEqual([
-      'the wasm backend did not initialise (RangeError: WebAssembly.instantiate(): Out of memory: Cannot allocate Wasm memory for new instance): this process may not map enough address space (each wasm worker reserves about 11 GB of it); see ulimit -v, or run fewer workers\n',
+      'the wasm backend did not initialise (RangeError: WebAssembly.instantiate(): Out of memory: Cannot allocate Wasm memory for new instance): wasm reserves about 11 GB of address space for its memory, and this process may map 8.2 GB (ulimit -v 8000000); raise the limit or lift it (ulimit -v unlimited)\n',
       '',
     ]);
   });

@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { io, loadLayersModel, tensor4d, type Tensor } from '@tensorflow/tfjs';
@@ -151,7 +151,7 @@ describe('sweep export', () => {
     expect((await cli('export', trials[0].id, '--db', db, '--format', 'onnx', '--out', out, '--epoch', 'best')).stdout).toContain(`at epoch ${trials[0].best_epoch} (its best)`);
     const before = readFileSync(out);
     const again = await cli('export', trials[0].id, '--db', db, '--format', 'onnx', '--out', out, '--epoch', 'last');
-    expect([again.code, again.stderr]).toEqual([2, `${out}: already exists; give another --out, or --force to replace it\n`]);
+    expect([again.code, again.stderr]).toEqual([2, `${out}: --out: already exists; give another path, or --force to replace it\n`]);
     expect(readFileSync(out).equals(before)).toBe(true);
     expect((await cli('export', trials[0].id, '--db', db, '--format', 'onnx', '--out', out, '--epoch', 'last', '--force')).code).toBe(0);
   });
@@ -161,16 +161,82 @@ describe('sweep export', () => {
     mkdirSync(folder);
     writeFileSync(join(folder, 'thesis.tex'), 'precious');
     const tfjs = await cli('export', trials[0].id, '--db', db, '--format', 'tfjs', '--out', folder, '--force');
-    expect([tfjs.code, tfjs.stderr]).toEqual([2, `${folder}: holds files other than a tfjs export's (model.json, weights.bin, model-card.json); --force replaces only an earlier export: give another --out\n`]);
+    expect([tfjs.code, tfjs.stderr]).toEqual([2, `${folder}: --out: holds files other than a tfjs export's (model.json, weights.bin, model-card.json); --force replaces only an earlier export: give another --out\n`]);
     expect(readdirSync(folder)).toEqual(['thesis.tex']);
     const onnx = await cli('export', trials[0].id, '--db', db, '--format', 'onnx', '--out', folder, '--force');
-    expect([onnx.code, onnx.stderr]).toEqual([2, `${folder}: is a folder; --out names the ONNX file to write\n`]);
+    expect([onnx.code, onnx.stderr]).toEqual([2, `${folder}: --out: is a folder; give the name of the file to write\n`]);
     // A trailing slash names the same folder; an earlier export is replaced.
     const out = join(dir, 'again-tfjs');
     expect((await cli('export', trials[0].id, '--db', db, '--format', 'tfjs', '--out', `${out}/`)).code).toBe(0);
     expect((await cli('export', trials[0].id, '--db', db, '--format', 'tfjs', '--out', `${out}/`, '--force')).code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['model-card.json', 'model.json', 'weights.bin']);
     expect(readdirSync(dir).filter((n) => n.includes('.tmp'))).toEqual([]);
+  });
+
+  it('--force replaces an earlier export only: never a device, FIFO, link, or a file or folder an export did not write', async () => {
+    const place = tempDir();
+    const refused = async (format: string, out: string, message: string) => {
+      const r = await cli('export', trials[0].id, '--db', db, '--format', format, '--out', out, '--force');
+      expect([r.code, r.stdout, r.stderr], `${format} ${out}`).toEqual([2, '', `${message}\n`]);
+    };
+    // A FIFO (and a device, below): a rename would put a file in its place.
+    const fifo = join(place, 'fifo.onnx');
+    execFileSync('mkfifo', [fifo]);
+    await refused('onnx', fifo, `${fifo}: --out: is a FIFO (named pipe), not a file; give another path (--force replaces only a file)`);
+    expect(statSync(fifo).isFIFO()).toBe(true);
+    // The card's place too: an export whose NAME.card.json would land on a FIFO.
+    const cardFifo = join(place, 'beside.card.json');
+    execFileSync('mkfifo', [cardFifo]);
+    await refused('onnx', join(place, 'beside.onnx'), `${cardFifo}: --out: is a FIFO (named pipe), not a file; give another path (--force replaces only a file)`);
+    expect(existsSync(join(place, 'beside.onnx'))).toBe(false);
+    // A file of someone's: not replaced, and no card written beside it.
+    const notes = join(place, 'notes.txt');
+    writeFileSync(notes, 'keep\n');
+    await refused('onnx-int8', notes, `${notes}: --out: is not an earlier export: no model card notes.card.json beside it; --force replaces only an earlier export: give another --out`);
+    expect(readFileSync(notes, 'utf8')).toBe('keep\n');
+    expect(existsSync(join(place, 'notes.card.json'))).toBe(false);
+    // ... nor with a JSON file of that name beside it that is not its card.
+    writeFileSync(join(place, 'notes.card.json'), '{"mine": true}\n');
+    await refused('onnx', notes, `${notes}: --out: is not an earlier export: notes.card.json beside it is not the model card of an ONNX export named notes.txt; --force replaces only an earlier export: give another --out`);
+    expect(readFileSync(join(place, 'notes.card.json'), 'utf8')).toBe('{"mine": true}\n');
+    // An earlier export is replaced; a link to one is not (the file it points to stays as it was).
+    const earlier = join(place, 'earlier.onnx');
+    expect((await cli('export', trials[0].id, '--db', db, '--format', 'onnx', '--out', earlier)).code).toBe(0);
+    const link = join(place, 'link.onnx');
+    symlinkSync(earlier, link);
+    copyFileSync(join(place, 'earlier.card.json'), join(place, 'link.card.json'));
+    const before = readFileSync(earlier);
+    await refused('onnx', link, `${link}: --out: is a link to ${earlier}, not a file; give another path (--force replaces only a file)`);
+    expect(readFileSync(earlier).equals(before)).toBe(true);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    const again = await cli('export', trials[1].id, '--db', db, '--format', 'onnx-int8', '--out', earlier, '--force');
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(earlier).equals(before)).toBe(false);
+    expect(JSON.parse(readFileSync(join(place, 'earlier.card.json'), 'utf8')).trial.id).toBe(trials[1].id);
+    // A file that is not ONNX, though a card beside it names it (say, the model was overwritten by hand).
+    writeFileSync(earlier, 'not a model');
+    await refused('onnx', earlier, `${earlier}: --out: is not an earlier export: not an ONNX file written by lenet-sweep (though earlier.card.json beside it names it); --force replaces only an earlier export: give another --out`);
+    // tfjs: a folder of a tfjs export's file names, but not one (no card), is not replaced.
+    const folder = join(place, 'look-alike');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'model.json'), '{}');
+    await refused('tfjs', folder, `${folder}: --out: is not an earlier export: it holds no model card (model-card.json) of a tfjs export; --force replaces only an earlier export: give another --out`);
+    expect(readdirSync(folder)).toEqual(['model.json']);
+    // A file where tfjs writes a folder.
+    await refused('tfjs', notes, `${notes}: --out: is a file; give the name of the folder to write`);
+    expect(readdirSync(place).filter((n) => n.includes('.tmp'))).toEqual([]);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('--force never replaces a device (one made by mknod in a temp folder, never /dev)', async () => {
+    const place = tempDir();
+    const device = join(place, 'fakenull');
+    execFileSync('mknod', ['-m', '666', device, 'c', '1', '3']);
+    for (const format of ['onnx', 'tfjs']) {
+      const r = await cli('export', 'best', '--db', db, '--format', format, '--out', device, '--force');
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `${device}: --out: is a character device, not a file; give another path (--force replaces only a file)\n`]);
+    }
+    expect(lstatSync(device).isCharacterDevice()).toBe(true);
+    expect(readdirSync(place)).toEqual(['fakenull']);
   });
 
   it('bad input: one line each, exit 2, nothing written', async () => {
@@ -181,7 +247,7 @@ describe('sweep export', () => {
       [['export', trials[0].id, '--format', 'onnx'], /^sweep export: --out PATH is required/],
       [['export', trials[0].id, '--format', 'onnx', '--out', out, '--epoch', 'first'], /^--epoch: expected best or last, found 'first'\n$/],
       [['export', 'best', '--sweep', 'nope', '--format', 'onnx', '--out', out], /^--sweep: no sweep named 'nope'/],
-      [['export', trials[0].id, '--format', 'onnx', '--out', join(dir, 'no', 'such', 'x.onnx')], /: no such folder for --out\n$/],
+      [['export', trials[0].id, '--format', 'onnx', '--out', join(dir, 'no', 'such', 'x.onnx')], /: --out: the folder .*no\/such does not exist; create it first or give another path\n$/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(...args, '--db', db);

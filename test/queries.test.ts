@@ -153,6 +153,8 @@ describe('show, best, compare, sql, sweeps list', () => {
     const html = readFileSync(report, 'utf8');
     expect(html).toMatch(/No best trial: sweep (&#39;|&#x27;|')blown(&#39;|&#x27;|') has no completed trial \(3 diverged\)\./);
     expect(html).not.toContain("<dt>leader</dt>");
+    // Said once, in the notes: not again as a confusion matrix missing from an older version's trials.
+    expect(html).not.toContain('No completed trial has a test confusion matrix');
     // Several sweeps: each without a best is said, the others answered.
     writeRuns(yaml.replace('blowups', 'fine'), () => ({ status: 'completed', valAcc: [0.8], testAcc: 0.8 }), { db: blown.db });
     const both = await cli('runs', 'best', '--db', blown.db, '--json');
@@ -239,6 +241,15 @@ describe('bad input: one line, exit 2, the database unchanged', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(digest(db)).toBe(before);
+  });
+
+  it('runs sql on a database it cannot open: one line, exit 2, as every read command (its query process printed a stack trace)', async () => {
+    for (const [path, message] of [['/nonexistent/runs.db', '/nonexistent/runs.db: no such database; run a sweep first or pass --db PATH'], [tempDir(), 'is a directory, not a database file']]) {
+      const r = await cli('runs', 'sql', 'SELECT 1', '--db', path);
+      expect([r.code, r.stdout]).toEqual([2, '']);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(message);
+    }
   });
 
   it('an ambiguous id prefix names the candidates', async () => {

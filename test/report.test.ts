@@ -5,7 +5,8 @@
  * opened by clicks. One database is synthetic (the real RunWriter with made-up metrics, 100
  * trials), one is a real tiny sweep whose checkpoints give the misclassified digits.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -405,9 +406,35 @@ describe('sweep report: bad input is one line, exit 2, nothing written', () => {
     writeFileSync(target, 'keep me');
     const link = join(dir, 'link.html');
     symlinkSync(target, link);
-    await refused(['--out', link, '--force'], /is not a regular file/);
-    await refused(['--out', '/dev/null', '--force'], /is not a regular file/);
+    await refused(['--out', link, '--force'], /--out: is a link to .*target\.html, not a file; give another path \(--force replaces only a file\)\n$/);
+    await refused(['--out', '/dev/null', '--force'], /--out: is a character device, not a file/);
     expect(readFileSync(target, 'utf8')).toBe('keep me');
     await refused(['--out', join(target, 'r.html')], /target\.html is not a folder/);
+  });
+
+  it('--png and --plot never replace a FIFO or a device of their names, --force or not', async () => {
+    const pngs = join(dir, 'pngs-with-a-fifo');
+    mkdirSync(pngs);
+    const fifo = join(pngs, 'pooling-curves-metric.png');
+    execFileSync('mkfifo', [fifo]);
+    await refused(['--sweep', 'pooling', '--png', pngs, '--force'], /pooling-curves-metric\.png: --png: is a FIFO \(named pipe\), not a file; give another path/);
+    expect(readdirSync(pngs)).toEqual(['pooling-curves-metric.png']);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    const ids = JSON.parse((await cli('runs', 'list', '--db', db, '--json')).stdout).map((t: { id: string }) => t.id);
+    const targets = [join(dir, 'plot-fifo.png')];
+    execFileSync('mkfifo', [targets[0]]);
+    // A device made in a temp folder (never /dev): mknod needs root.
+    if (process.getuid?.() === 0) {
+      targets.push(join(dir, 'plot-device.png'));
+      execFileSync('mknod', ['-m', '666', targets[1], 'c', '1', '3']);
+    }
+    for (const target of targets) {
+      for (const args of [['show', ids[0]], ['compare', ids[0], ids[1]]]) {
+        const r = await cli('runs', ...args, '--db', db, '--plot', target, '--force');
+        expect([r.code, r.stderr], `runs ${args[0]} --plot ${target}`).toEqual([2, `${target}: --plot: is a ${target.endsWith('fifo.png') ? 'FIFO (named pipe)' : 'character device'}, not a file; give another path (--force replaces only a file)\n`]);
+      }
+    }
+    expect(lstatSync(targets[0]).isFIFO()).toBe(true);
+    if (targets[1]) expect(lstatSync(targets[1]).isCharacterDevice()).toBe(true);
   });
 });

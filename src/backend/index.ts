@@ -13,7 +13,9 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { enableProdMode, getBackend, ready, setBackend } from '@tensorflow/tfjs';
+import { processUsage } from '../util/process-limits.js';
 import { registerFastGradients } from './fast-gradients.js';
+import { gigabytes } from './memory.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 import { activateWebgpu } from './webgpu-backend.js';
 import { DRIVER_HINT, webgpuInstalled, WEBGPU_PACKAGE, type AdapterInfo } from './webgpu.js';
@@ -181,9 +183,12 @@ class BackendInitError extends Error {
   readonly outOfMemory: boolean;
   constructor(name: BackendName, reason: string | undefined) {
     const outOfMemory = reason !== undefined && /out of memory/i.test(reason);
+    const limit = outOfMemory ? processUsage()?.addressSpace : undefined;
     super(
       `the ${name} backend did not initialise${reason ? ` (${reason})` : ''}` +
-        (outOfMemory ? ": this process may not map enough address space (each wasm worker reserves about 11 GB of it); see ulimit -v, or run fewer workers" : ''),
+        (outOfMemory
+          ? `: wasm reserves about 11 GB of address space for its memory, and this process may map ${limit === undefined ? 'less' : `${gigabytes(limit)} (ulimit -v ${Math.floor(limit / 1024)})`}; raise the limit or lift it (ulimit -v unlimited)`
+          : ''),
     );
     this.outOfMemory = outOfMemory;
   }

@@ -82,10 +82,14 @@ function parseError(err: Error & { code?: string }, args: string[], options: Opt
   return `${command}: ${message.replace(/\. To specify a positional.*$/, '')}; ${help}`;
 }
 
-/** A positive integer option, or a user error naming it. */
+/**
+ * A positive integer option written in digits, or a user error naming it. Number() would also take
+ * '0x10', '1e3', ' 2' and '+2', and read twenty digits as 1e20.
+ */
 export function positiveInt(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`--${name}: expected a positive integer, found '${value}'`);
+  if (!/^\d+$/.test(value) || n < 1) throw new UserError(`--${name}: expected a positive integer, found '${value}'`);
+  if (!Number.isSafeInteger(n)) throw new UserError(`--${name}: ${value} is too large`);
   return n;
 }

@@ -1,13 +1,16 @@
 /**
  * `sweep augment-preview FILE --out grid.png`: a grid of training digits, each row one digit as
  * it is (first column) and as augmented by the file's `augment` settings (the other columns),
- * so people can see what the settings do before training with them.
+ * so people can see what the settings do before training with them. Where the file sweeps an
+ * augment setting, the grid shows the most augmentation its trials get (each setting at the
+ * largest value a trial takes): a sweep of augmentation against none is there to train with
+ * augmentation, and its first trial is often the one without. --trial draws one trial's.
  */
 import { tensor4d } from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
-import { loadExperiment } from '../config/experiment.js';
-import { augmentBatch, isAugmenting } from '../data/augment.js';
+import { loadExperiment, type Trial } from '../config/experiment.js';
+import { augmentBatch, isAugmenting, type AugmentConfig } from '../data/augment.js';
 import { gather, loadDataset } from '../data/dataset.js';
 import { checkSplits, prepareDataset, splitOptions } from '../data/sources.js';
 import { encodeGrayPng } from '../util/png.js';
@@ -15,19 +18,28 @@ import { writeFileAtomic } from '../util/write-atomic.js';
 import { Random } from '../util/random.js';
 import { parse, positiveInt } from './args.js';
 import { AUGMENT_PREVIEW } from './commands.js';
+import { checkOutputFile } from './output-path.js';
 
 const COLUMNS = 8;
 const ZOOM = 3;
 const GAP = 2;
+/** Rows drawn at most: a few dozen digits show what the settings do; 100 is a PNG 8,600 px tall. */
+export const MAX_ROWS = 100;
 
 export async function augmentPreviewCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, AUGMENT_PREVIEW);
   if (positionals.length !== 1) throw new UserError('sweep augment-preview: expected one experiment file; see sweep augment-preview --help');
   if (!values.out) throw new UserError('sweep augment-preview: --out FILE.png is required');
   const rows = positiveInt(values.rows, 'rows') ?? 8;
+  if (rows > MAX_ROWS) throw new UserError(`--rows: at most ${MAX_ROWS} digits are drawn, found ${values.rows}; a few dozen show what the settings do`);
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new UserError(`--seed: expected a whole number ≥ 0, found '${values.seed}'`);
-  // The first trial's config: it has data.dir resolved against the file that names it.
-  const experiment = loadExperiment(positionals[0], { set: values.set }).trials[0].config;
+  checkOutputFile(values.out, '--out', values.force!);
+  const { trials } = loadExperiment(positionals[0], { set: values.set });
+  const trial = values.trial === undefined ? undefined : trialOf(trials, values.trial, positionals[0]);
+  // A trial's config has data.dir resolved against the file that names it; the first's data,
+  // backend and seed stand for the file's (only augment and training settings are swept here).
+  const experiment = (trial ?? trials[0]).config;
+  const augment = trial ? trial.config.augment : strongestAugment(trials);
   const prepared = await prepareDataset(experiment.data);
   checkSplits(prepared, experiment);
   const { dir } = prepared;
@@ -36,6 +48,7 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   await initBackend(experiment.backend === 'webgpu' ? 'wasm' : experiment.backend, { gpu: false });
   const data = loadDataset(dir, splitOptions(experiment));
   const { height: h, width: w } = data;
+  if (rows > data.train.count) throw new UserError(`--rows: the training set has ${data.train.count} image${data.train.count === 1 ? '' : 's'}; give at most that many rows`);
   // Digits spread over the training set (IDX files are often sorted by label), each row one
   // digit repeated: every copy but the first gets augmented.
   const step = Math.max(1, Math.floor(data.train.count / rows));
@@ -47,7 +60,7 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   const background = -experiment.data.mean / experiment.data.std;
   const rng = new Random(Number(values.seed ?? experiment.training.seed));
   const batch = tensor4d(tiled, [rows * COLUMNS, h, w, 1]);
-  const augmented = augmentBatch(batch, experiment.augment, rng, background);
+  const augmented = augmentBatch(batch, augment, rng, background);
   const pixels = await augmented.data();
   batch.dispose();
   augmented.dispose();
@@ -75,10 +88,36 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   } catch (err) {
     throw new UserError({ file: values.out, message: `cannot write the image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
   }
-  const a = experiment.augment;
+  const a = augment;
+  const swept = SETTINGS.filter((k) => new Set(trials.map((t) => t.config.augment[k])).size > 1);
+  const of = trial
+    ? `, trial ${trials.indexOf(trial) + 1}'s (${trial.id})`
+    : swept.length
+      ? `; swept, so drawn at the largest value a trial takes: ${swept.map((k) => `augment.${k}`).join(', ')}; --trial N draws one trial's`
+      : '';
   console.log(
-    `${values.out}: ${rows} training digits × ${COLUMNS} (first column as is, then augmented: rotate ±${a.rotate}°, scale ±${a.scale}, translate ±${a.translate}px)` +
-      (isAugmenting(a) ? '' : `; note: ${positionals[0]} turns augmentation off, so all columns are the same`),
+    `${values.out}: ${rows} training digits × ${COLUMNS} (first column as is, then augmented: rotate ±${a.rotate}°, scale ±${a.scale}, translate ±${a.translate}px${of})` +
+      (isAugmenting(a) ? '' : `; note: ${trial ? `trial ${trials.indexOf(trial) + 1}` : positionals[0]} turns augmentation off, so all columns are the same`),
   );
   return 0;
+}
+
+const SETTINGS = ['rotate', 'scale', 'translate'] as const;
+
+/** Each augment setting at the largest value any of the trials takes (for a grid, its most augmented trial). */
+function strongestAugment(trials: Trial[]): AugmentConfig {
+  const largest = (k: (typeof SETTINGS)[number]) => Math.max(...trials.map((t) => t.config.augment[k]));
+  return { ...trials[0].config.augment, rotate: largest('rotate'), scale: largest('scale'), translate: largest('translate') };
+}
+
+/** The trial --trial names: its number in `sweep plan FILE` (from 1), or its id. */
+function trialOf(trials: Trial[], choice: string, file: string): Trial {
+  if (/^\d+$/.test(choice)) {
+    const n = Number(choice);
+    if (n >= 1 && n <= trials.length) return trials[n - 1];
+    throw new UserError(`--trial: ${file} has ${trials.length} trial${trials.length === 1 ? '' : 's'}, found ${choice}; sweep plan ${file} lists them`);
+  }
+  const found = trials.find((t) => t.id === choice);
+  if (!found) throw new UserError(`--trial: ${file} has no trial with id '${choice}'; sweep plan ${file} lists them (a number or an id)`);
+  return found;
 }

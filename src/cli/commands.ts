@@ -316,13 +316,18 @@ export const AUGMENT_PREVIEW = command({
   name: 'augment-preview',
   args: 'FILE --out grid.png',
   summary: "draw training digits as they are and as the file's augment settings change them",
+  details: [
+    "Where the file sweeps augment settings, each is drawn at the largest value its trials take (the most augmentation the sweep trains with); --trial draws one trial's.",
+  ],
   options: {
     out: { type: 'string', value: 'FILE.png', files: true, help: '(required) the PNG image to write' },
-    rows: { type: 'string', value: 'N', help: 'digits drawn, one per row', defaultText: '8' },
+    force: { ...force, help: 'replace the image if it exists' },
+    rows: { type: 'string', value: 'N', help: 'digits drawn, one per row, at most 100', defaultText: '8' },
+    trial: { type: 'string', value: 'N|ID', help: 'draw this trial\'s augment settings: its number in sweep plan FILE, or its id', defaultText: 'the most augmented' },
     seed: { type: 'string', value: 'S', help: 'the seed of the augmentations drawn', defaultText: "the file's training.seed" },
     set,
   },
-  examples: ['sweep augment-preview experiments/augmentation.yaml --out augment.png'],
+  examples: ['sweep augment-preview experiments/augmentation.yaml --out augment.png', 'sweep augment-preview experiments/augmentation.yaml --out no-rotation.png --trial 4'],
   section: 'machine',
   fileArgs: true,
 });

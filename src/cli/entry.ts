@@ -24,7 +24,8 @@ export function runCommandLine(command: () => Promise<number>): void {
     windDown(0);
   });
 
-  command().then(
+  // A command that throws before its first await fails as one that rejects.
+  Promise.resolve().then(command).then(
     (code) => {
       // A stop signal has set its own code (stop-signals.ts).
       process.exitCode ??= code;

@@ -4,8 +4,8 @@
  * card beside it. Nothing is written unless all of it can be: files go in under temporary names
  * and are renamed into place at the end.
  */
-import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, join, normalize } from 'node:path';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, normalize } from 'node:path';
 import { UserError } from '../config/errors.js';
 import { toOnnx } from '../export/onnx.js';
 import { toOnnxInt8 } from '../export/onnx-int8.js';
@@ -15,37 +15,15 @@ import { makeFolder } from '../util/make-folder.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { parse } from './args.js';
 import { EXPORT } from './commands.js';
+import { cardPath, notEarlierOnnxExport, notEarlierTfjsExport } from './earlier-export.js';
 import { pct } from './format.js';
 import { modelCard, type ExportFormat } from './model-card.js';
+import { checkParent, checkReplaceable } from './output-path.js';
 import { epochChoice, evaluateTrained, readTrainedModel } from './trained-model.js';
 
 const FORMATS: ExportFormat[] = ['tfjs', 'onnx', 'onnx-int8'];
 /** Training images the int8 export calibrates its activation ranges on. */
 const CALIBRATION_IMAGES = 512;
-
-/** Where the card goes: inside a tfjs folder, else beside the file (model.onnx → model.card.json). */
-function cardPath(format: ExportFormat, out: string): string {
-  return format === 'tfjs' ? join(out, 'model-card.json') : join(dirname(out), `${basename(out, extname(out))}.card.json`);
-}
-
-/** What a tfjs export's folder holds: --force replaces a folder of these and nothing else. */
-const TFJS_FILES = ['model.json', WEIGHTS_FILE, 'model-card.json'];
-
-/**
- * An --out that exists is replaced only with --force, and only if it is what an export
- * writes: a file for ONNX, a folder of an earlier tfjs export for tfjs (never a folder of
- * anything else, which --force would otherwise delete).
- */
-function checkReplaceable(path: string, format: ExportFormat, force: boolean): void {
-  if (!existsSync(path)) return;
-  if (!force) throw new UserError({ file: path, message: 'already exists; give another --out, or --force to replace it' });
-  const folder = statSync(path).isDirectory();
-  if (format !== 'tfjs' && folder) throw new UserError({ file: path, message: 'is a folder; --out names the ONNX file to write' });
-  if (format === 'tfjs' && !folder) throw new UserError({ file: path, message: 'is a file; --out names the folder a tfjs export writes' });
-  if (format === 'tfjs' && readdirSync(path).some((n) => !TFJS_FILES.includes(n))) {
-    throw new UserError({ file: path, message: `holds files other than a tfjs export's (${TFJS_FILES.join(', ')}); --force replaces only an earlier export: give another --out` });
-  }
-}
 
 export async function exportCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, EXPORT);
@@ -56,8 +34,12 @@ export async function exportCommand(args: string[]): Promise<number> {
   // Without a trailing slash: the temporary names are made beside it, not in it.
   const out = normalize(values.out).replace(/(.)\/+$/, '$1');
   const card = cardPath(format, out);
-  for (const path of format === 'tfjs' ? [out] : [out, card]) checkReplaceable(path, format, values.force!);
-  if (!existsSync(dirname(out))) throw new UserError({ file: dirname(out), message: 'no such folder for --out' });
+  checkParent(out, '--out');
+  // An --out that exists is replaced only with --force, and only if it is an earlier export
+  // (earlier-export.ts); a device, FIFO or link never.
+  const force = values.force!;
+  if (format === 'tfjs') checkReplaceable(out, '--out', { force, writes: 'folder', notEarlierOutput: () => notEarlierTfjsExport(out) });
+  else for (const path of [out, card]) checkReplaceable(path, '--out', { force, writes: 'file', notEarlierOutput: () => notEarlierOnnxExport(out) });
 
   const model = readTrainedModel(values.db!, positionals[0], { sweep: values.sweep, epoch: epochChoice(values.epoch) });
   for (const note of model.notes) console.error(`note: ${note}`);

@@ -15,7 +15,7 @@ import { trainImagesPerEpoch } from '../data/counts.js';
 import type { DatasetShape } from '../data/dataset.js';
 import { addressSpaceLimit, chooseWorkers, openFilesLimit, type ProcessLimit, type WorkerChoice } from '../sweep/workers.js';
 import { paramsText } from './format.js';
-import { processUsage } from './process-limits.js';
+import { processUsage } from '../util/process-limits.js';
 
 /** Memory this process may still use: the machine's available memory, or the cgroup's limit if lower. */
 function freeBytes(): number {

@@ -10,7 +10,7 @@ import { asksForHelp } from './args.js';
 import { COMMAND_WORDS, COMMANDS, RUN, subcommands, type CommandSpec } from './commands.js';
 import { commandHelp, groupHelp, overview } from './help.js';
 import { runCommandLine } from './entry.js';
-import { checkOpenFiles } from './process-limits.js';
+import { checkOpenFiles } from '../util/process-limits.js';
 import { endOnStopSignals } from './stop-signals.js';
 import { packageVersion } from './version.js';
 
@@ -66,7 +66,8 @@ async function main(argv: string[]): Promise<number> {
     console.error(overview());
     return 2;
   }
-  if (HELP_WORDS.includes(first)) return help(rest);
+  // `sweep help --help`, `sweep help help`: the overview, as `sweep help`.
+  if (HELP_WORDS.includes(first)) return help(rest.filter((w) => !HELP_WORDS.includes(w)));
   if (first === '-v' || first === '--version') {
     console.log(packageVersion());
     return 0;

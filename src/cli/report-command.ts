@@ -19,7 +19,7 @@ import { makeFolder } from '../util/make-folder.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { parse } from './args.js';
 import { REPORT } from './commands.js';
-import { checkOutputFile, checkOutputFolder } from './output-path.js';
+import { checkOutputFile, checkOutputFolder, checkReplaceable } from './output-path.js';
 import { packageVersion } from './version.js';
 
 /** Sweep names are file names already (the schema allows letters, digits, _ . - and no leading dot); anything else is encoded, never merged. */
@@ -69,6 +69,9 @@ async function writePngs(sweeps: ReportSweep[], dir: string, force: boolean): Pr
     const tables = datasets(sweep);
     return Object.entries(sweepCharts(sweep)).flatMap(([name, spec]) => (spec ? [{ path: join(dir, `${fileSafe(sweep.name)}-${name}.png`), spec: withDatasets(spec, tables) }] : []));
   });
+  // What --force would not replace (a folder, a device, FIFO or link of a chart's name) is
+  // refused first; then the files that exist, counted in one line, without --force.
+  for (const f of files) checkReplaceable(f.path, '--png', { force: true, writes: 'file' });
   const existing = files.filter((f) => existsSync(f.path));
   if (existing.length && !force) throw new UserError({ file: existing[0].path, message: `--png: already exists${existing.length > 1 ? ` (and ${existing.length - 1} more of this report's files)` : ''}; give another folder, or --force to replace them` });
   makeFolder(dir);

@@ -352,48 +352,47 @@ async function compare(args: string[]): Promise<number> {
   return 0;
 }
 
-/** How long a query asked to stop gets to end by itself (close its database) before it is killed. */
-const SQL_STOP_GRACE_MS = 300;
-
 /**
  * `sweep runs sql`: the statement runs in a process of its own (sql-process.ts), writing to this
  * one's stdout, so that Ctrl-C, SIGTERM and --timeout end it wherever it is, even inside SQLite.
  */
+const MAX_TIMEOUT_S = 2_147_483;
+
 async function sql(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, RUNS_SQL);
   if (positionals.length !== 1) throw new UserError(`sweep runs sql: expected one SQL statement in quotes, e.g. sweep runs sql "SELECT * FROM leaderboard"`);
   const format = formatOf(values);
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && !(timeout > 0 && timeout <= 2_147_483)) throw new UserError(`--timeout: expected a number of seconds above 0, found '${values.timeout}'`);
+  // A timer holds at most 2^31 - 1 ms (24.8 days).
+  if (timeout !== undefined && !(/^\d+(\.\d+)?$/.test(values.timeout!) && timeout > 0 && timeout <= MAX_TIMEOUT_S)) {
+    throw new UserError(`--timeout: expected a number of seconds above 0 and at most ${MAX_TIMEOUT_S} (24 days), found '${values.timeout}'`);
+  }
   const query: SqlQuery = { db: values.db!, statement: positionals[0], format };
   const child = spawn(process.execPath, [fileURLToPath(SQL_PROCESS), JSON.stringify(query)], { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0))));
   // This process dies with it, whatever happens.
   const kill = () => child.kill('SIGKILL');
   process.once('exit', kill);
-  // A stop (a signal, or --timeout) reaches the query: one that is printing rows stops and closes
-  // the database; one stuck inside SQLite cannot, and is killed after a moment (at once on a
-  // second signal).
+  // A stop (a signal, or --timeout) ends the query at once (it has no handler: sql-process.ts),
+  // and this process tidies the database it leaves open.
   let stopped: { code: number } | undefined;
   const stop = (signal: NodeJS.Signals, code: number) => {
-    if (stopped) return kill();
-    stopped = { code };
+    stopped ??= { code };
     child.kill(signal);
-    setTimeout(kill, SQL_STOP_GRACE_MS).unref();
   };
   const onSignal = (signal: StopSignal) => stop(signal, STOP_SIGNALS[signal]);
   for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.on(signal, onSignal);
   const timer = timeout === undefined ? undefined : setTimeout(() => stop('SIGTERM', 1), timeout * 1000);
   const code = await exited;
   clearTimeout(timer);
-  if (child.signalCode === 'SIGKILL') tidy(values.db!);
+  if (child.signalCode) tidy(values.db!);
   if (stopped?.code === 1) throw new Error(`sweep runs sql: stopped after --timeout ${values.timeout} s, before the statement finished`);
   // A hung-up terminal is released as every read command releases it.
   if (stopped?.code === STOP_SIGNALS.SIGHUP) releaseTerminal();
   return stopped?.code ?? code;
 }
 
-/** A killed query leaves the database's -wal and -shm behind; a connection that opens and closes removes them (unless a sweep still writes it). */
+/** A query ended by a signal leaves the database's -wal and -shm behind; a connection that opens and closes removes them (unless a sweep still writes it). */
 function tidy(path: string): void {
   try {
     withReadOnly(path, () => undefined);

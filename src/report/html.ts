@@ -196,7 +196,8 @@ function sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spe
       c.digitsNote ? `<p class="muted">${escapeHtml(c.digitsNote)}</p>` : '',
     );
   } else {
-    parts.push('<p class="muted">No completed trial has a test confusion matrix (trials record one since lenet-sweep 0.1 with checkpoints).</p>');
+    // No completed trial at all is said in the sweep's notes; one that completed without a matrix was trained by an older version.
+    if (sweep.leader) parts.push('<p class="muted">No completed trial has a test confusion matrix (trials record one since lenet-sweep 0.1 with checkpoints).</p>');
   }
   return `<section class="sweep" id="sweep-${index}" data-sweep="${index}">\n${parts.filter(Boolean).join('\n')}\n</section>`;
 }

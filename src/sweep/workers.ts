@@ -26,9 +26,13 @@ export interface ProcessLimit {
   /** What the main thread takes of it after the check. */
   margin: number;
   perWorker: number;
-  /** An amount of it as people read it ('11 GB', '40 files'), and as the setting takes it (KiB for ulimit -v). */
+  /** An amount of it as people read it ('11 GB', '40'), and as the setting takes it (KiB for ulimit -v). */
   text: (amount: number) => string;
   settingValue: (amount: number) => number;
+  /** A limit to suggest for an amount needed: rounded up with room to spare, since what the process maps moves a little from run to run. */
+  suggest: (amount: number) => number;
+  /** A suggested limit as people read it ('12.4 GB'). */
+  suggestText: (amount: number) => string;
   /** Why a worker takes as much as it does, where that is a surprise. */
   why?: string;
   /** Whether the setting can be lifted altogether (`ulimit -v unlimited`). */
@@ -49,6 +53,8 @@ export function addressSpaceLimit(limit: number, used: number, perWorker: number
     perWorker,
     text: gigabytes,
     settingValue: (bytes) => Math.ceil(bytes / 1024),
+    suggest: (bytes) => Math.ceil((bytes + 0.1e9) / 0.1e9) * 0.1e9,
+    suggestText: (bytes) => `${(bytes / 1e9).toFixed(1)} GB`,
     why: "far more than the memory it uses: wasm's guard regions",
     canLift: true,
   };
@@ -56,7 +62,20 @@ export function addressSpaceLimit(limit: number, used: number, perWorker: number
 
 /** The open files ulimit -n leaves. */
 export function openFilesLimit(limit: number, used: number, perWorker: number, margin: number): ProcessLimit {
-  return { what: 'open files', setting: 'ulimit -n', limit, used, margin, perWorker, text: (n) => String(Math.ceil(n)), settingValue: (n) => Math.max(1024, Math.ceil(n)), canLift: false };
+  return {
+    what: 'open files',
+    setting: 'ulimit -n',
+    limit,
+    used,
+    margin,
+    perWorker,
+    text: (n) => String(Math.ceil(n)),
+    settingValue: (n) => n,
+    // The usual default, or what is needed where that is more.
+    suggest: (n) => Math.max(1024, Math.ceil(n)),
+    suggestText: (n) => String(Math.ceil(n)),
+    canLift: false,
+  };
 }
 
 /** How many workers a limit holds. */
@@ -91,12 +110,13 @@ export function chooseWorkers(options: {
   const blocking = limits.find((l) => holds(l) < 1);
   if (blocking) {
     const needed = blocking.used + blocking.margin + blocking.perWorker;
+    const suggested = blocking.suggest(needed);
     return {
       workers: 0,
       notes: [],
       failure:
-        `${limitText(blocking, 1)}: one worker needs a limit of at least ${blocking.text(needed)}; ` +
-        `raise it (${blocking.setting} ${blocking.settingValue(needed)})${blocking.canLift ? ` or lift it (${blocking.setting} unlimited)` : ''}`,
+        `${limitText(blocking, 1)}: one worker needs a limit of at least ${blocking.suggestText(needed)}; ` +
+        `raise it (${blocking.setting} ${blocking.settingValue(suggested)})${blocking.canLift ? ` or lift it (${blocking.setting} unlimited)` : ''}`,
     };
   }
   if (memoryFit < 1) {

@@ -34,10 +34,11 @@ export function processUsage(): ProcessUsage | undefined {
 
 /**
  * Open files any command needs: Node opens the files of a command's modules many at a time as
- * it loads them (a sweep failed with EMFILE loading TensorFlow.js under `ulimit -n 40`; below
- * about 20 Node itself crashes as it starts, before any of this runs).
+ * it loads them (a sweep failed with EMFILE loading TensorFlow.js under `ulimit -n 40`, the report
+ * loading Vega's modules under 96, runs show --plot under 64; below about 20 Node itself crashes
+ * as it starts, before any of this runs).
  */
-const MIN_OPEN_FILES = 64;
+const MIN_OPEN_FILES = 128;
 
 /** Refuses to start under an open-files limit too low for loading a command. */
 export function checkOpenFiles(): void {
