@@ -91,6 +91,36 @@ describe('a cache folder that cannot be made or written', () => {
   });
 });
 
+describe('where the cache goes when no variable names a usable folder', () => {
+  /** A sweep in a folder of its own with these variables; what it left there. */
+  const sweepIn = (env: Record<string, string>) => {
+    const cwd = tempDir();
+    const r = spawnSync(process.execPath, [CLI, writeExperiment(EXPERIMENT), '--no-tui', '--db', join(cwd, 'runs.db')], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', LENET_SWEEP_CACHE: '', XDG_CACHE_HOME: '', ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, cwd };
+  };
+
+  it('a HOME that does not exist (a system user\'s /nonexistent) is refused, not made: root would make it', () => {
+    const home = join(tempDir(), 'nonexistent');
+    const r = sweepIn({ HOME: home });
+    expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `HOME=${home}: no such folder, and the dataset cache (${join(home, '.cache', 'lenet-sweep')}) is not made there; set LENET_SWEEP_CACHE to a folder this user can write\n`]);
+    expect(existsSync(home)).toBe(false);
+  });
+
+  it('a relative XDG_CACHE_HOME is ignored, as the XDG Base Directory spec says: not a cache in whatever folder the command runs from', () => {
+    const home = tempDir();
+    const r = sweepIn({ HOME: home, XDG_CACHE_HOME: 'relative-cache' });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(existsSync(join(r.cwd, 'relative-cache'))).toBe(false);
+    expect(statSync(join(home, '.cache', 'lenet-sweep')).isDirectory()).toBe(true);
+  });
+});
+
 describe('folders made one level at a time (makeFolder)', () => {
   it('--db under /proc: one line, exit 2 (mkdir -p spun there forever, deaf to SIGTERM)', () => {
     const r = spawnSync(process.execPath, [CLI, writeExperiment(EXPERIMENT), '--no-tui', '--db', '/proc/lenet-sweep-test/runs.db'], {

@@ -1,4 +1,5 @@
 /** Datasets in IDX folders (dataset: idx and fashion-mnist), through the real CLI. */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -7,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { IDX_FILES } from '../src/data/dataset.js';
 import { ensureEmbeddedMnist } from '../src/data/embedded.js';
 import { readIdx, writeIdx } from '../src/data/idx.js';
-import { CACHE, cli, startCli } from './cli-helpers.js';
+import { CACHE, CLI, cli, startCli } from './cli-helpers.js';
 import { problemsOf, tempDir, writeExperiment } from './helpers.js';
 import { loadExperiment } from '../src/config/experiment.js';
 
@@ -122,5 +123,87 @@ describe('data rules', () => {
     expect(problemsOf(() => loadExperiment(b), b)).toEqual([
       'FILE:3:15: data.validation: the embedded mnist digits have a fixed split and no folder; remove it, or use dataset: idx with the files in data.dir',
     ]);
+  });
+});
+
+/** The CLI in `cwd` with `env`, killed after 30 s: before the fix, a FIFO's open blocked it for good. */
+function run(args: string[], env: Record<string, string> = {}, cwd = process.cwd()) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', LENET_SWEEP_CACHE: CACHE, ...env }, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A copy of the test folder's plain IDX files, changed by `change`. */
+function idxCopy(change: (dir: string) => void = () => {}): string {
+  const dir = join(tempDir(), 'd');
+  mkdirSync(dir);
+  for (const [a, b] of IDX_FILES) for (const n of [a, b]) writeFileSync(join(dir, n), readFileSync(join(folder, n)));
+  change(dir);
+  return dir;
+}
+
+describe('files that are not what a dataset or an experiment needs', () => {
+  it('a FIFO as the experiment file, as what it extends, or as an IDX file is refused at once, never opened', () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'pipe.yaml');
+    execFileSync('mkfifo', [fifo]);
+    expect(run([fifo, '--db', join(dir, 'a.db')])).toEqual({ code: 2, signal: null, stdout: '', stderr: `${fifo}: is a FIFO, not a regular file; give an experiment file (YAML)\n` });
+    const child = join(dir, 'child.yaml');
+    writeFileSync(child, 'extends: pipe.yaml\nname: child\n');
+    expect(run([child, '--db', join(dir, 'b.db')])).toEqual({ code: 2, signal: null, stdout: '', stderr: `${child}:1:10: extends: 'pipe.yaml' is a FIFO, not a regular file; extend an experiment file (YAML)\n` });
+    const data = idxCopy((d) => {
+      rmSync(join(d, 't10k-labels-idx1-ubyte'));
+      execFileSync('mkfifo', [join(d, 't10k-labels-idx1-ubyte')]);
+    });
+    const idx = writeExperiment(`name: fifo\ndata: { dataset: idx, dir: ${data} }\n`);
+    expect(run([idx, '--db', join(dir, 'c.db')])).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: `${join(data, 't10k-labels-idx1-ubyte')}: is a FIFO, not a regular file; the dataset's IDX files must be regular files (or links to them)\n`,
+    });
+    expect(readdirSync(dir).sort()).toEqual(['child.yaml', 'pipe.yaml']);
+  });
+
+  it('label and image counts that disagree are refused from the headers, before a gzip file is unpacked', () => {
+    // 20,000 blank images in a small gzip file, and the 600 labels of the test folder.
+    const data = idxCopy((d) => {
+      rmSync(join(d, 'train-images-idx3-ubyte'));
+      const header = Buffer.alloc(16);
+      [0x803, 20_000, 28, 28].forEach((v, i) => header.writeUInt32BE(v, 4 * i));
+      writeFileSync(join(d, 'train-images-idx3-ubyte.gz'), gzipSync(Buffer.concat([header, Buffer.alloc(20_000 * 784)]), { level: 9 }));
+    });
+    const cache = tempDir();
+    const r = run([writeExperiment(`name: counts\ndata: { dataset: idx, dir: ${data} }\n`), '--db', join(tempDir(), 'runs.db')], { LENET_SWEEP_CACHE: cache });
+    expect(r).toEqual({ code: 2, signal: null, stdout: '', stderr: `${join(data, 'train-labels-idx1-ubyte')}: 600 labels for 20000 images in ${join(data, 'train-images-idx3-ubyte.gz')}\n` });
+    // Nothing unpacked: before, the images were unpacked (and cached) to find out.
+    expect(existsSync(join(cache, 'unpacked')) ? readdirSync(join(cache, 'unpacked')) : []).toEqual([]);
+  });
+
+  it('a file of no images, or a validation share that leaves a split empty, is refused before training (it trained to NaN)', () => {
+    const empty = idxCopy((d) => {
+      writeIdx(join(d, 't10k-images-idx3-ubyte'), [0, 28, 28], new Uint8Array(0));
+      writeIdx(join(d, 't10k-labels-idx1-ubyte'), [0], new Uint8Array(0));
+    });
+    expect(run([writeExperiment(`name: empty\ndata: { dataset: idx, dir: ${empty} }\n`), '--db', join(tempDir(), 'runs.db')])).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: `${join(empty, 't10k-images-idx3-ubyte')}: holds no images (its header states 0x28x28); a dataset needs training and test images\n`,
+    });
+    const few = idxCopy((d) => {
+      const images = readIdx(join(d, 'train-images-idx3-ubyte'));
+      writeIdx(join(d, 'train-images-idx3-ubyte'), [4, 28, 28], images.data.subarray(0, 4 * 784));
+      writeIdx(join(d, 'train-labels-idx1-ubyte'), [4], new Uint8Array([0, 1, 2, 3]));
+    });
+    const db = join(tempDir(), 'runs.db');
+    const file = writeExperiment(`name: few\ndata: { dataset: idx, dir: ${few} }\ntraining: { epochs: 1 }\nsweep: { parameters: { data.validation: [0.5, 0.1] } }\n`);
+    // The first trial splits 4 images 2 and 2; the second's 0.1 of 4 rounds to no validation image.
+    expect(run([file, '--db', db])).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: `${join(few, 'train-images-idx3-ubyte')}: the validation split holds no images: data.validation 0.1 of its 4 images rounds to none; raise data.validation, or give more training images\n`,
+    });
+    expect(existsSync(db)).toBe(false);
   });
 });

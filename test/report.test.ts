@@ -360,6 +360,10 @@ describe('sweep report: bad input is one line, exit 2, nothing written', () => {
     mkdirSync(join(dir, 'a-folder'));
     await refused(['--out', join(dir, 'a-folder')], /is a folder/);
     await refused(['--png', out], /is a file/);
+    // Places nothing can be made in, though root may write there by access(): found out before
+    // the charts are drawn, not as fs's raw ENOENT after them.
+    await refused(['--png', '/proc/lenet-sweep-charts'], /^\/proc\/lenet-sweep-charts: --png: cannot be written \(nothing can be made in \/proc\); give another path\n$/);
+    await refused(['--out', '/proc/report.html'], /^\/proc\/report.html: --out: cannot be written \(nothing can be made in \/proc\); give another path\n$/);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 

@@ -12,7 +12,7 @@ import { UserError } from '../config/errors.js';
 import { loadExperiment, type Trial } from '../config/experiment.js';
 import { augmentBatch, isAugmenting, type AugmentConfig } from '../data/augment.js';
 import { gather, loadDataset } from '../data/dataset.js';
-import { prepareDataset, splitOptions } from '../data/sources.js';
+import { checkSplits, prepareDataset, splitOptions } from '../data/sources.js';
 import { encodeGrayPng } from '../util/png.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { Random } from '../util/random.js';
@@ -40,7 +40,9 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   // backend and seed stand for the file's (only augment and training settings are swept here).
   const experiment = (trial ?? trials[0]).config;
   const augment = trial ? trial.config.augment : strongestAugment(trials);
-  const { dir } = await prepareDataset(experiment.data);
+  const prepared = await prepareDataset(experiment.data);
+  checkSplits(prepared, experiment);
+  const { dir } = prepared;
   // A preview of a few images needs no GPU: webgpu (and auto's GPU) would load Dawn into this
   // process, whose warnings go straight to stderr; wasm draws the same transforms.
   await initBackend(experiment.backend === 'webgpu' ? 'wasm' : experiment.backend, { gpu: false });

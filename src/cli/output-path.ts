@@ -6,9 +6,10 @@
  * file renamed into place, and a rename would put a file where /dev/null was), a file or folder
  * only with --force, and for a writer that says so, only its own earlier output.
  */
-import { lstatSync, readlinkSync, statSync, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, lstatSync, openSync, readlinkSync, rmSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../config/errors.js';
+import { whyNotWritable } from '../util/make-folder.js';
 
 export interface ReplaceRules {
   /** Replace what is there (the command's --force). */
@@ -67,15 +68,40 @@ export function checkOutputFolder(path: string, option: string): void {
   const stat = statSync(path, { throwIfNoEntry: false });
   if (stat) {
     if (!stat.isDirectory()) throw new UserError({ file: path, message: `${option}: is ${stat.isFile() ? 'a file' : `a ${specialKind(stat)}`}; give a folder to write the PNG files into` });
-    return;
+    return tryFileIn(path, path, option);
   }
   checkParent(path, option);
 }
 
-/** The folder a path names its file or folder in must exist and be a folder. */
+/** Whether a file can be made in `folder` (for `path`): one of our own is made there and removed. */
+function tryFileIn(folder: string, path: string, option: string): void {
+  const probe = join(folder, `.${basename(path)}.${process.pid}.probe`);
+  tryMaking(path, option, () => closeSync(openSync(probe, 'wx')), () => rmSync(probe));
+}
+
+/**
+ * Makes something where the output will go and removes it at once: only trying tells. access()
+ * says root may write in /proc, where nothing can be made (ENOENT), and /sys refuses even root;
+ * found out after the work, it was fs's words and exit 1.
+ */
+function tryMaking(path: string, option: string, make: () => void, remove: () => void): void {
+  try {
+    make();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    // Made meanwhile by someone else: the place takes new entries, and the entry is not ours to remove.
+    if (e.code === 'EEXIST') return;
+    const why = e.code === 'ENOENT' ? `nothing can be made in ${dirname(e.path ?? path)}` : (whyNotWritable(err) ?? e.message);
+    throw new UserError({ file: path, message: `${option}: cannot be written (${why}); give another path` });
+  }
+  remove();
+}
+
+/** The folder a path names its file or folder in must exist, be a folder, and take new files. */
 export function checkParent(path: string, option: string): void {
   const parent = dirname(resolve(path));
   const stat = statSync(parent, { throwIfNoEntry: false });
   if (!stat) throw new UserError({ file: path, message: `${option}: the folder ${dirname(path)} does not exist; create it first or give another path` });
   if (!stat.isDirectory()) throw new UserError({ file: path, message: `${option}: ${dirname(path)} is not a folder; give another path` });
+  tryFileIn(parent, path, option);
 }

@@ -12,7 +12,7 @@ import { adapterText, AUTO_ORDER, installHint, isInstalled, isSingleThreaded, pl
 import { UserError } from '../config/errors.js';
 import { loadExperiment, type Trial } from '../config/experiment.js';
 import type { Experiment } from '../config/experiment.types.js';
-import { prepareDataset, type PreparedDataset } from '../data/sources.js';
+import { checkSplits, prepareDataset, type PreparedDataset } from '../data/sources.js';
 import { listTrials, rankAmong, searchRecords } from '../store/queries.js';
 import { DatabaseFile, openForWriting } from '../store/open.js';
 import { GaveUp, PATIENCE_MS, patiently } from '../store/patience.js';
@@ -125,7 +125,11 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
   // Datasets are checked before the database is opened: a faulty file is bad input.
   const datasetKey = (t: Trial) => `${t.config.data.dataset}:${t.config.data.dir ?? ''}`;
   const datasets = new Map<string, PreparedDataset>();
-  for (const t of trials) if (!datasets.has(datasetKey(t))) datasets.set(datasetKey(t), await prepareDataset(t.config.data));
+  for (const t of trials) {
+    if (!datasets.has(datasetKey(t))) datasets.set(datasetKey(t), await prepareDataset(t.config.data));
+    // Each trial's own validation fraction: one may leave a split of a small dataset empty.
+    checkSplits(datasets.get(datasetKey(t))!, t.config);
+  }
   const datasetOf = (t: Trial) => {
     const prepared = datasets.get(datasetKey(t));
     // Every trial a run trains has the file's data (an adaptive search cannot sweep it).

@@ -3,7 +3,7 @@
  * schemas/experiment.schema.json (ajv, filling defaults), and problems reported at the line and
  * column they come from. Every problem of a file is collected before anything is thrown.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, readFileSync, readSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Origins } from './compose.js';
@@ -12,6 +12,7 @@ import { UserError, type Problem } from './errors.js';
 import { didYouMean } from './suggest.js';
 import { aliasTargets, keyNodeIn, nodeIn, type AliasTargets } from './yaml-nodes.js';
 import { valueAt } from '../util/mapping.js';
+import { NotRegularFileError, openRegularFile } from '../util/regular-file.js';
 
 export const SCHEMA_PATH = new URL('../../schemas/experiment.schema.json', import.meta.url);
 
@@ -116,20 +117,22 @@ export function settingText(config: unknown, path: string): string {
 export const MAX_FILE_BYTES = 1024 * 1024;
 
 /**
- * The file's text, read up to MAX_FILE_BYTES: a bigger file is refused before it is parsed, and
- * so is an endless one (/dev/zero).
+ * The file's text, read up to MAX_FILE_BYTES: a bigger file is refused before it is parsed.
+ * Only a regular file is opened: a FIFO would block the open until a writer came (deaf to
+ * SIGTERM meanwhile), a device such as /dev/zero would never end.
  */
 function readText(path: string): string {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegularFile(path);
   } catch (err) {
+    if (err instanceof NotRegularFileError) {
+      throw new UserError({ file: path, message: `is ${err.kind}, not ${err.kind === 'a directory' ? 'an experiment file' : 'a regular file; give an experiment file (YAML)'}` });
+    }
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not an experiment file' : `cannot read (${code})`;
-    throw new UserError({ file: path, message: why });
+    throw new UserError({ file: path, message: code === 'ENOENT' ? 'no such file' : `cannot read (${code})` });
   }
   try {
-    if (fstatSync(fd).isDirectory()) throw new UserError({ file: path, message: 'is a directory, not an experiment file' });
     const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
     let length = 0;
     for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import { UserError } from '../config/errors.js';
@@ -10,14 +11,23 @@ export interface CacheLocation {
   value: string;
 }
 
-/** Where converted datasets live: $LENET_SWEEP_CACHE, else $XDG_CACHE_HOME/lenet-sweep, else ~/.cache/lenet-sweep. */
+/**
+ * Where converted datasets live: $LENET_SWEEP_CACHE, else $XDG_CACHE_HOME/lenet-sweep, else
+ * ~/.cache/lenet-sweep. As the XDG Base Directory spec says, a relative XDG_CACHE_HOME is
+ * invalid and ignored. A home folder that does not exist is refused, not made: system users
+ * (nobody, daemons) have HOME=/nonexistent, and as root the folder would be created there.
+ */
 export function cacheLocation(): CacheLocation {
   const own = process.env.LENET_SWEEP_CACHE;
   if (own) return { dir: own, variable: 'LENET_SWEEP_CACHE', value: own };
   const xdg = process.env.XDG_CACHE_HOME;
-  if (xdg) return { dir: join(xdg, 'lenet-sweep'), variable: 'XDG_CACHE_HOME', value: xdg };
+  if (xdg && isAbsolute(xdg)) return { dir: join(xdg, 'lenet-sweep'), variable: 'XDG_CACHE_HOME', value: xdg };
   const home = homedir();
-  return { dir: join(home, '.cache', 'lenet-sweep'), variable: 'HOME', value: home };
+  const dir = join(home, '.cache', 'lenet-sweep');
+  if (!existsSync(home)) {
+    throw new UserError(`HOME=${home}: no such folder, and the dataset cache (${dir}) is not made there; set LENET_SWEEP_CACHE to a folder this user can write`);
+  }
+  return { dir, variable: 'HOME', value: home };
 }
 
 export function cacheDir(): string {
@@ -30,7 +40,13 @@ export function cacheDir(): string {
  * the failure is not about the cache folder (a path elsewhere, a full disk).
  */
 export function cacheProblem(err: unknown): UserError | null {
-  const { dir, variable, value } = cacheLocation();
+  let location: CacheLocation;
+  try {
+    location = cacheLocation();
+  } catch {
+    return null; // No cache folder at all (a HOME that does not exist): the failure was elsewhere.
+  }
+  const { dir, variable, value } = location;
   const path = (err as NodeJS.ErrnoException)?.path;
   if (typeof path !== 'string') return null;
   // The folder, one in it, or one of its parents (making those failed first).

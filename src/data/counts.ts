@@ -3,16 +3,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Experiment } from '../config/experiment.types.js';
 import { IDX_FILES, trainingCount } from './dataset.js';
-import { readIdx } from './idx.js';
+import { readIdxHeader } from './idx.js';
 import { datasetDir, splitOptions } from './sources.js';
 
 /** The embedded digits' training file (see embedded.ts), before it is first written to the cache. */
 const EMBEDDED_TRAIN = 7996;
 
-/** Images in the training labels file of a folder, or null when it is not there (yet). */
+/** Images in the training labels file of a folder, from its header; null when it is not there (yet). */
 function trainFileImages(dir: string): number | null {
   const labels = [IDX_FILES[0][1], `${IDX_FILES[0][1]}.gz`].map((n) => join(dir, n)).find(existsSync);
-  return labels ? readIdx(labels).dims[0] : null;
+  return labels ? readIdxHeader(labels).dims[0] : null;
 }
 
 /**

@@ -6,9 +6,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from '../config/errors.js';
 import { Random } from '../util/random.js';
 import { cacheDir } from './cache-dir.js';
-import { IdxError, readIdx } from './idx.js';
+import { IdxError, readIdx, readIdxHeader, type IdxHeader } from './idx.js';
 
 /** [images, labels] file names of the training and the test set, as MNIST names them. */
 export const IDX_FILES = [
@@ -20,8 +21,18 @@ export const IDX_FILES = [
 /** The classes LeNet-5's last layer tells apart. */
 export const CLASSES = 10;
 
-/** Where decompressed copies of gzipped IDX files are kept. */
-const UNPACKED = () => join(cacheDir(), 'unpacked');
+/**
+ * Where decompressed copies of gzipped IDX files are kept; none where the cache has no place
+ * (a HOME that does not exist): the copies only save time.
+ */
+function unpackedFolder(): string | undefined {
+  try {
+    return join(cacheDir(), 'unpacked');
+  } catch (err) {
+    if (err instanceof UserError) return undefined;
+    throw err;
+  }
+}
 
 /** Seed of the sample kept by limitTrain: fixed, so that every trial trains on the same images. */
 const LIMIT_SEED = 12345;
@@ -87,9 +98,19 @@ const validationCount = (trainFileImages: number, fraction: number) => Math.roun
 
 /** How many training images a split keeps of a training file's: what validation leaves, at most limitTrain. */
 export function trainingCount(trainFileImages: number, options: Pick<SplitOptions, 'validation' | 'limitTrain'>): number {
+  return splitCounts({ trainImages: trainFileImages, testImages: 0 }, options).train;
+}
+
+/** How many images each split holds, from the files' counts alone (as loadDataset splits them). */
+export function splitCounts(files: Pick<DatasetShape, 'trainImages' | 'testImages'>, options: Pick<SplitOptions, 'validation' | 'limitTrain'>): { train: number; validation: number; test: number } {
   const v = options.validation;
-  const n = v.from === 'train' ? trainFileImages - validationCount(trainFileImages, v.fraction) : trainFileImages;
-  return options.limitTrain > 0 ? Math.min(n, options.limitTrain) : n;
+  const limit = (n: number) => (options.limitTrain > 0 ? Math.min(n, options.limitTrain) : n);
+  if (v.from === 'train') {
+    const validation = validationCount(files.trainImages, v.fraction);
+    return { train: limit(files.trainImages - validation), validation, test: files.testImages };
+  }
+  // Every other test image validates, the first one included.
+  return { train: limit(files.trainImages), validation: Math.ceil(files.testImages / 2), test: Math.floor(files.testImages / 2) };
 }
 
 export function findFile(dir: string, stem: string): string {
@@ -101,36 +122,64 @@ export function findFile(dir: string, stem: string): string {
 export interface DatasetShape {
   images: number;
   side: number;
+  /** Images in the training file and in the test file. */
+  trainImages: number;
+  testImages: number;
 }
 
-/** Reads and checks the four IDX files of a dataset folder; throws IdxError naming the faulty file. */
+/**
+ * Checks the four IDX files of a dataset folder; throws IdxError naming the faulty file. The
+ * headers are checked first, against each other too, so that a file claiming millions of
+ * images is refused before anything is unpacked; then the data is read, one file at a time.
+ */
 export function checkDatasetFolder(dir: string): DatasetShape {
-  const [train, test] = IDX_FILES.map((names) => readPair(dir, names));
-  for (const [pair, [imagesName, labelsName]] of [[train, IDX_FILES[0]], [test, IDX_FILES[1]]] as const) {
+  const [train, test] = IDX_FILES.map((names) => pairHeaders(dir, names));
+  for (const pair of [train, test]) {
     const [, rows, cols] = pair.images.dims;
     // LeNet-5 is built for square images of at least 12 pixels (two 5x5 convolutions, two poolings).
-    if (rows !== cols || rows < 12) throw new IdxError(findFile(dir, imagesName), `images are ${rows}x${cols}; LeNet-5 here needs square images of at least 12x12`);
-    const top = pair.labels.data.reduce((a, b) => Math.max(a, b), 0);
-    if (top >= CLASSES) throw new IdxError(findFile(dir, labelsName), `label ${top} found; LeNet-5 here classifies ${CLASSES} classes (labels 0 to ${CLASSES - 1})`);
+    if (rows !== cols || rows < 12) throw new IdxError(pair.imagesPath, `images are ${rows}x${cols}; LeNet-5 here needs square images of at least 12x12`);
   }
-  const size = (p: ReturnType<typeof readPair>) => p.images.dims.slice(1).join('x');
-  if (size(train) !== size(test)) {
-    throw new IdxError(findFile(dir, IDX_FILES[1][0]), `images are ${size(test)}, the training images ${size(train)}`);
+  const size = (p: PairHeaders) => p.images.dims.slice(1).join('x');
+  if (size(train) !== size(test)) throw new IdxError(test.imagesPath, `images are ${size(test)}, the training images ${size(train)}`);
+  for (const pair of [train, test]) {
+    // Read in full for what only the data shows: a .gz that does not unpack, a label out of range.
+    readIdx(pair.imagesPath, unpackedFolder());
+    const top = readIdx(pair.labelsPath, unpackedFolder()).data.reduce((a, b) => Math.max(a, b), 0);
+    if (top >= CLASSES) throw new IdxError(pair.labelsPath, `label ${top} found; LeNet-5 here classifies ${CLASSES} classes (labels 0 to ${CLASSES - 1})`);
   }
-  return { images: train.images.dims[0] + test.images.dims[0], side: train.images.dims[1] };
+  const [trainImages, testImages] = [train.images.dims[0], test.images.dims[0]];
+  return { images: trainImages + testImages, side: train.images.dims[1], trainImages, testImages };
 }
 
-function readPair(dir: string, [imagesName, labelsName]: readonly [string, string]) {
+interface PairHeaders {
+  imagesPath: string;
+  labelsPath: string;
+  images: IdxHeader;
+  labels: IdxHeader;
+}
+
+/**
+ * The headers of an images file and its labels file, checked against each other before either
+ * is read: a count that does not match, or none at all, is refused without unpacking anything.
+ */
+function pairHeaders(dir: string, [imagesName, labelsName]: readonly [string, string]): PairHeaders {
   const imagesPath = findFile(dir, imagesName);
   const labelsPath = findFile(dir, labelsName);
-  const images = readIdx(imagesPath, UNPACKED());
-  const labels = readIdx(labelsPath, UNPACKED());
+  const images = readIdxHeader(imagesPath);
+  const labels = readIdxHeader(labelsPath);
   if (images.dims.length !== 3) throw new IdxError(imagesPath, `expected 3 dimensions (count, rows, cols), found ${images.dims.length}`);
   if (labels.dims.length !== 1) throw new IdxError(labelsPath, `expected 1 dimension (count), found ${labels.dims.length}`);
   if (images.dims[0] !== labels.dims[0]) {
     throw new IdxError(labelsPath, `${labels.dims[0]} labels for ${images.dims[0]} images in ${imagesPath}`);
   }
-  return { images, labels };
+  // A training file without images trains to a NaN loss; a test file without them, to an accuracy of NaN.
+  if (images.dims[0] === 0) throw new IdxError(imagesPath, `holds no images (its header states ${images.dims.join('x')}); a dataset needs training and test images`);
+  return { imagesPath, labelsPath, images, labels };
+}
+
+function readPair(dir: string, names: readonly [string, string]) {
+  const { imagesPath, labelsPath } = pairHeaders(dir, names);
+  return { images: readIdx(imagesPath, unpackedFolder()), labels: readIdx(labelsPath, unpackedFolder()) };
 }
 
 function split(pixels: Uint8Array, labels: Uint8Array, indices: Uint32Array): Split {

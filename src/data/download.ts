@@ -4,9 +4,10 @@
  * failed or corrupt download never leaves a partial file behind.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeFolder } from '../util/make-folder.js';
+import { readRegularFile } from '../util/regular-file.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 
 export interface RemoteFile {
@@ -54,7 +55,8 @@ export async function download(spec: DownloadSpec, dir: string): Promise<string>
   makeFolder(dir);
   for (const file of spec.files) {
     const target = join(dir, file.name);
-    if (existsSync(target) && md5(readFileSync(target)) === file.md5) continue;
+    // Only a regular file is read: a FIFO left there would block the open for good (NotRegularFileError).
+    if (existsSync(target) && md5(readRegularFile(target)) === file.md5) continue;
     const failures: string[] = [];
     let done = false;
     for (const mirror of spec.mirrors) {

@@ -4,10 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:buffer';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
+import { UserError } from '../config/errors.js';
 import { makeFolder } from '../util/make-folder.js';
+import { NotRegularFileError, openRegularFile, readRegularFile } from '../util/regular-file.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 
 export interface IdxArray {
@@ -15,10 +17,13 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
-/** Thrown for files that are not valid IDX; carries the path so the CLI can name it. */
-export class IdxError extends Error {
+/**
+ * Thrown for files that are not valid IDX, or cannot be read: the user's to fix, so a UserError
+ * (one line naming the file, exit 2) wherever it is thrown; carries the path.
+ */
+export class IdxError extends UserError {
   constructor(readonly path: string, message: string) {
-    super(`${path}: ${message}`);
+    super({ file: path, message });
   }
 }
 
@@ -29,10 +34,22 @@ const DEFLATE_MAX_RATIO = 1032;
 const MAX_IDX_BYTES = constants.MAX_LENGTH;
 
 /** What an IDX header states: the dimensions, the header's length and the data's. */
-interface IdxHeader {
+export interface IdxHeader {
   dims: number[];
   headerBytes: number;
   dataBytes: number;
+}
+
+/** Bytes read from the start of a file for its header: a gzip file's first 64 KiB unpack to a header whatever its name field holds. */
+const HEAD_BYTES = 65536;
+
+/**
+ * An IDX file's header, gzipped or not, checked against the file's size: of a gzip file only the
+ * first bytes are read and unpacked. For checks that need no data (do the label and image files
+ * agree?) before any file is unpacked.
+ */
+export function readIdxHeader(path: string): IdxHeader {
+  return withIdxFile(path, (fd, size) => checkedHeader(path, fd, size).header);
 }
 
 /**
@@ -45,43 +62,55 @@ interface IdxHeader {
  * instead of allocating for what it claims.
  */
 export function readIdx(path: string, unpacked?: string): IdxArray {
-  let bytes: Uint8Array;
+  const bytes = withIdxFile(path, (fd, size) => {
+    const { header, gzip } = checkedHeader(path, fd, size);
+    const total = header.headerBytes + header.dataBytes;
+    if (!gzip) return readFileSync(fd);
+    const gz = readFileSync(fd);
+    return unpacked ? readUnpacked(path, gz, unpacked, total) : gunzip(gz, total);
+  });
+  return parseIdx(path, bytes);
+}
+
+/**
+ * Runs `read` on the file, opened only when it is a regular file (a FIFO would block the open
+ * until a writer came, deaf to SIGTERM), with its size; every failure becomes an IdxError
+ * naming the file.
+ */
+function withIdxFile<T>(path: string, read: (fd: number, size: number) => T): T {
+  let fd: number | undefined;
   try {
-    const head = readHead(path, 64);
-    if (head[0] === 0x1f && head[1] === 0x8b) {
-      const gz = readFileSync(path);
-      const header = parseHeader(path, gunzipHead(gz));
-      const size = header.headerBytes + header.dataBytes;
-      if (size > gz.length * DEFLATE_MAX_RATIO) {
-        throw new IdxError(path, `truncated: dimensions ${header.dims.join('x')} need ${header.dataBytes} bytes of data, more than a gzip file of ${gz.length} bytes can hold`);
-      }
-      if (size > MAX_IDX_BYTES) throw new IdxError(path, `dimensions ${header.dims.join('x')} need ${header.dataBytes} bytes, more than the ${MAX_IDX_BYTES} one file may hold here`);
-      bytes = unpacked ? readUnpacked(path, gz, unpacked, size) : gunzip(gz, size);
-    } else {
-      const header = parseHeader(path, head);
-      const found = statSync(path).size - header.headerBytes;
-      if (found < header.dataBytes) throw new IdxError(path, `truncated: dimensions ${header.dims.join('x')} need ${header.dataBytes} bytes of data, found ${found}`);
-      bytes = readFileSync(path);
-    }
+    fd = openRegularFile(path);
+    return read(fd, fstatSync(fd).size);
   } catch (err) {
     if (err instanceof IdxError) throw err;
+    if (err instanceof NotRegularFileError) throw new IdxError(path, `is ${err.kind}, not a regular file; the dataset's IDX files must be regular files (or links to them)`);
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ERR_BUFFER_TOO_LARGE') throw new IdxError(path, 'not a valid gzip file: it unpacks to more data than its header states');
     if (e.code === 'ERR_FS_FILE_TOO_LARGE') throw new IdxError(path, 'cannot read: the file is over 2 GiB, the most Node reads at once');
     throw new IdxError(path, e.code?.startsWith('Z_') ? `not a valid gzip file (${e.message})` : `cannot read (${e.code ?? e.message})`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  return parseIdx(path, bytes);
 }
 
-/** The file's first bytes (all of it when shorter). */
-function readHead(path: string, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const head = Buffer.alloc(length);
-    return head.subarray(0, readSync(fd, head, 0, length, 0));
-  } finally {
-    closeSync(fd);
+/** The header of the open file, checked against its size; whether the file is gzipped. */
+function checkedHeader(path: string, fd: number, size: number): { header: IdxHeader; gzip: boolean } {
+  const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
+  const start = head.subarray(0, readSync(fd, head, 0, head.length, 0));
+  if (start[0] === 0x1f && start[1] === 0x8b) {
+    const header = parseHeader(path, gunzipHead(start));
+    const total = header.headerBytes + header.dataBytes;
+    if (total > size * DEFLATE_MAX_RATIO) {
+      throw new IdxError(path, `truncated: dimensions ${header.dims.join('x')} need ${header.dataBytes} bytes of data, more than a gzip file of ${size} bytes can hold`);
+    }
+    if (total > MAX_IDX_BYTES) throw new IdxError(path, `dimensions ${header.dims.join('x')} need ${header.dataBytes} bytes, more than the ${MAX_IDX_BYTES} one file may hold here`);
+    return { header, gzip: true };
   }
+  const header = parseHeader(path, start);
+  const found = size - header.headerBytes;
+  if (found < header.dataBytes) throw new IdxError(path, `truncated: dimensions ${header.dims.join('x')} need ${header.dataBytes} bytes of data, found ${found}`);
+  return { header, gzip: false };
 }
 
 /**
@@ -98,14 +127,26 @@ function gunzipHead(gz: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Unpacks a gzip file of an IDX array of `size` bytes: a stream running on past it is refused, not unpacked. */
-const gunzip = (gz: Uint8Array, size: number) => gunzipSync(gz, { maxOutputLength: Math.max(size, 1) });
+/**
+ * Unpacks a gzip file of an IDX file of `size` bytes into one buffer: zlib writes into chunks of
+ * chunkSize and joins them at the end, so chunks of the whole size (and one byte, to tell a
+ * stream running on past it) never hold the data twice. A stream running on past `size` is
+ * refused, not unpacked.
+ */
+const gunzip = (gz: Uint8Array, size: number) =>
+  gunzipSync(gz, { maxOutputLength: Math.max(size, 1), chunkSize: Math.min(Math.max(size + 1, zlibConstants.Z_MIN_CHUNK), MAX_IDX_BYTES) });
 
 function readUnpacked(path: string, gz: Uint8Array, folder: string, size: number): Uint8Array {
   const stat = statSync(path);
   const key = createHash('sha256').update(`${resolve(path)}\0${stat.size}\0${stat.mtimeMs}`).digest('hex').slice(0, 16);
   const copy = join(folder, `${basename(path, '.gz')}.${key}`);
-  if (existsSync(copy)) return readFileSync(copy);
+  if (existsSync(copy)) {
+    try {
+      return readRegularFile(copy);
+    } catch {
+      // Not a file that can be read (something else put there): unpacked again, and replaced.
+    }
+  }
   const bytes = gunzip(gz, size);
   try {
     makeFolder(folder);

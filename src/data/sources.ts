@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { whyNotWritable } from '../util/make-folder.js';
+import { NotRegularFileError } from '../util/regular-file.js';
 import { cacheDir, cacheProblem } from './cache-dir.js';
-import { checkDatasetFolder, type DatasetShape, type SplitOptions } from './dataset.js';
+import { checkDatasetFolder, findFile, IDX_FILES, splitCounts, type DatasetShape, type SplitOptions } from './dataset.js';
 import { download, MNIST_FILES, MNIST_MIRRORS } from './download.js';
 import { ensureEmbeddedMnist } from './embedded.js';
-import { IdxError } from './idx.js';
 
 /** Where Debian's dataset-fashion-mnist package installs the files. */
 export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
@@ -45,6 +45,7 @@ async function folder(data: Experiment['data']): Promise<string> {
         return dir;
     }
   } catch (err) {
+    if (err instanceof NotRegularFileError) throw new UserError({ file: err.path, message: `is ${err.kind}, not a regular file; remove it, and the dataset's file is written there` });
     // A folder that cannot be made or written: the cache's variable, or data.dir, is the user's to fix.
     const inCache = cacheProblem(err);
     if (inCache) throw inCache;
@@ -72,12 +73,8 @@ export async function prepareDataset(data: Experiment['data']): Promise<Prepared
       : '; check data.dir';
     throw new UserError({ file: dir, message: `no such folder (dataset ${data.dataset})${hint}` });
   }
-  try {
-    return { dir, ...checkDatasetFolder(dir) };
-  } catch (err) {
-    if (err instanceof IdxError) throw new UserError({ file: err.path, message: err.message.slice(err.path.length + 2) });
-    throw err;
-  }
+  // A faulty file throws IdxError, a UserError naming it.
+  return { dir, ...checkDatasetFolder(dir) };
 }
 
 /** How a trial's images are split and normalised. */
@@ -93,4 +90,28 @@ export function splitOptions(config: Experiment): SplitOptions {
     std: data.std,
     limitTrain: config.training.limit_train,
   };
+}
+
+const images = (n: number) => `${n.toLocaleString('en')} image${n === 1 ? '' : 's'}`;
+
+/**
+ * Refuses a trial whose split of the prepared files leaves a split with no images (a training set
+ * of a few images, a validation fraction of it that rounds to none): trained, its loss or
+ * accuracy would be NaN. One line naming the file split, before anything trains.
+ */
+export function checkSplits(prepared: PreparedDataset, config: Experiment): void {
+  const options = splitOptions(config);
+  const counts = splitCounts(prepared, options);
+  const v = options.validation;
+  if (v.from === 'train') {
+    const file = findFile(prepared.dir, IDX_FILES[0][0]);
+    const share = `data.validation ${v.fraction} of its ${images(prepared.trainImages)}`;
+    if (counts.validation === 0) throw new UserError({ file, message: `the validation split holds no images: ${share} rounds to none; raise data.validation, or give more training images` });
+    if (counts.train === 0) throw new UserError({ file, message: `the training split holds no images: ${share} leaves none to train on; lower data.validation, or give more training images` });
+    return;
+  }
+  // Halved into validation (the first image on) and test: only a file of one image leaves a split empty.
+  if (counts.test === 0) {
+    throw new UserError({ file: findFile(prepared.dir, IDX_FILES[1][0]), message: 'the test split holds no images: its one image validates (the test images are halved into validation and test); give more test images' });
+  }
 }
