@@ -41,7 +41,7 @@ describe('sweep validate', () => {
     expect(r.stderr.trim().split('\n')).toEqual([
       `${bomb}: its aliases (*name) expand to too many values (a "billion laughs" file); write the values out`,
       `${oversized}: is larger than 1 MB; an experiment file is a few kilobytes (give long value lists as a distribution with method: random)`,
-      '/dev/zero: is larger than 1 MB; an experiment file is a few kilobytes (give long value lists as a distribution with method: random)',
+      '/dev/zero: is a device, not a regular file; give an experiment file (YAML)',
       `${list}:2:65: sweep.parameters.training.seed: lists 10,001 values, more than 10,000; give a range as a distribution (with method: random) instead`,
       `${grid}:4:5: sweep.parameters: the grid makes 1,000,000 trials, more than one sweep holds (200,000); split the search into several files`,
       `${extended}:2:24: sweep.parameters: 'extends' cannot be swept (files are merged before the sweep expands; sweep the settings the files differ in, or run one file per base)`,

@@ -441,14 +441,18 @@ describe('sweep predict: image bombs and damaged images', () => {
     crc[45] ^= 0xff;
     writeFileSync(join(bad, 'crc.png'), crc);
     const photo = jpeg.encode({ data: Buffer.alloc(60 * 50 * 4, 200), width: 60, height: 50 }, 90).data;
-    writeFileSync(join(bad, 'cut.jpg'), photo.subarray(0, photo.length >> 1));
-    // Its header and tables, then the end of the image: no scan, no pixels (it read as a blank image).
     const scan = Buffer.from(photo).indexOf(Buffer.from([0xff, 0xda]));
+    // Cut in the middle of its scan: pixels begin, then break off.
+    writeFileSync(join(bad, 'cut.jpg'), photo.subarray(0, scan + ((photo.length - scan) >> 1)));
+    // Cut in its tables, before the scan.
+    writeFileSync(join(bad, 'cut-header.jpg'), photo.subarray(0, scan >> 1));
+    // Its header and tables, then the end of the image: no scan, no pixels (it read as a blank image).
     writeFileSync(join(bad, 'header-only.jpg'), Buffer.concat([photo.subarray(0, scan), Buffer.from([0xff, 0xd9])]));
     const cases: Array<[string, string]> = [
       ['cut.png', 'the PNG file is cut short: its image data ends before the image does'],
       ['crc.png', 'the PNG file is damaged: a chunk does not match its checksum, or bytes follow its end'],
       ['cut.jpg', 'the JPEG file is damaged or cut short: its data ends or breaks off early'],
+      ['cut-header.jpg', 'the JPEG file is cut short: it ends within its header, before any image data'],
       ['header-only.jpg', 'the JPEG file is cut short: it ends after its header, before any image data'],
     ];
     for (const [name, message] of cases) {

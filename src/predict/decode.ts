@@ -37,7 +37,10 @@ export function decodeImage(file: string, bytes: Buffer): GrayImage {
   if (statedWidth !== null && statedHeight !== null && statedWidth * statedHeight > MAX_IMAGE_PIXELS) {
     throw new UserError({ file, message: tooLarge(`its header states ${statedWidth}×${statedHeight} pixels (${megapixels(statedWidth * statedHeight)})`) });
   }
-  if (header.hasScan === false) throw new UserError({ file, message: 'the JPEG file is cut short: it ends after its header, before any image data' });
+  if (header.noScan) {
+    const where = header.noScan === 'ended' ? 'it ends after its header' : 'it ends within its header';
+    throw new UserError({ file, message: `the JPEG file is cut short: ${where}, before any image data` });
+  }
   let rgba: { width: number; height: number; data: Uint8Array };
   try {
     rgba = format === 'PNG'

@@ -16,11 +16,12 @@ export interface ImageHeader {
   width: number | null;
   height: number | null;
   /**
-   * JPEG only: false when the file ends (EOI, or its last segment) after the frame's header
-   * without a scan. Such a file has a size and no pixels, and jpeg-js decodes it without a
-   * word to a gray field that reads as a blank image.
+   * JPEG only, where the frame's header is followed by no scan: 'ended' when the image's end
+   * (EOI) comes first, 'cut' when the bytes run out inside the header segments. Such a file has
+   * a size and no pixels, and jpeg-js decodes it without a word to a gray field that reads as
+   * a blank image.
    */
-  hasScan?: boolean;
+  noScan?: 'ended' | 'cut';
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -42,10 +43,11 @@ function pngSize(bytes: Buffer): { width: number | null; height: number | null }
  * A JPEG's size is in its start-of-frame segment, somewhere after the application segments:
  * walked segment by segment (each states its length) up to the first scan, which must follow.
  */
-function jpegSize(bytes: Buffer): { width: number | null; height: number | null; hasScan?: boolean } {
+function jpegSize(bytes: Buffer): { width: number | null; height: number | null; noScan?: 'ended' | 'cut' } {
   let size: { width: number; height: number } | undefined;
   let at = 2;
-  while (at + 4 <= bytes.length) {
+  let noScan: 'ended' | 'cut' = 'cut';
+  while (at + 2 <= bytes.length) {
     if (bytes[at] !== 0xff) break;
     const marker = bytes[at + 1];
     // Fill bytes before a marker, and markers without a length (restarts, TEM).
@@ -58,9 +60,13 @@ function jpegSize(bytes: Buffer): { width: number | null; height: number | null;
       continue;
     }
     // The image data (SOS): after a frame, the scan its pixels are in; before one, no size stated.
-    if (marker === 0xda) return size ? { ...size, hasScan: true } : { width: null, height: null };
+    if (marker === 0xda) return size ?? { width: null, height: null };
     // The image's end (EOI): after a frame, an image without a scan.
-    if (marker === 0xd9) break;
+    if (marker === 0xd9) {
+      noScan = 'ended';
+      break;
+    }
+    if (at + 4 > bytes.length) break;
     const length = bytes.readUInt16BE(at + 2);
     // SOF0 to SOF15, less DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
     if (!size && marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
@@ -69,5 +75,5 @@ function jpegSize(bytes: Buffer): { width: number | null; height: number | null;
     }
     at += 2 + length;
   }
-  return size ? { ...size, hasScan: false } : { width: null, height: null };
+  return size ? { ...size, noScan } : { width: null, height: null };
 }
