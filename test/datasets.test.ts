@@ -1,6 +1,6 @@
 /** Datasets in IDX folders (dataset: idx and fashion-mnist), through the real CLI. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -162,6 +162,28 @@ describe('files that are not what a dataset or an experiment needs', () => {
       stderr: `${join(data, 't10k-labels-idx1-ubyte')}: is a FIFO, not a regular file; the dataset's IDX files must be regular files (or links to them)\n`,
     });
     expect(readdirSync(dir).sort()).toEqual(['child.yaml', 'pipe.yaml']);
+  });
+
+  it('a loop of symbolic links, as the experiment file, what it extends, the database or an IDX file, is said as one', () => {
+    const dir = tempDir();
+    const LOOP = 'a loop of symbolic links (a link that leads back to itself); point the link at a file';
+    const loop = (name: string, inside = dir) => {
+      symlinkSync(name, join(inside, name));
+      return join(inside, name);
+    };
+    // Before: "cannot read (ELOOP)", "no such file", "no such database", SQLite's "unable to open database file".
+    const yaml = loop('loop.yaml');
+    expect(run([yaml, '--db', join(dir, 'a.db')])).toMatchObject({ code: 2, stdout: '', stderr: `${yaml}: ${LOOP}\n` });
+    writeFileSync(join(dir, 'child.yaml'), 'extends: loop.yaml\nname: child\n');
+    expect(run(['plan', join(dir, 'child.yaml')], {}, dir)).toMatchObject({ code: 2, stderr: `${join(dir, 'child.yaml')}:1:10: extends: 'loop.yaml': ${LOOP} (loop.yaml)\n` });
+    const db = loop('loop.db');
+    expect(run(['runs', 'list', '--db', db])).toMatchObject({ code: 2, stderr: `${db}: ${LOOP}\n` });
+    expect(run([writeExperiment('name: a\ntraining: { limit_train: 64 }\n'), '--db', db, '--no-tui'])).toMatchObject({ code: 2, stdout: '', stderr: `${db}: ${LOOP}\n` });
+    const data = idxCopy((d) => {
+      rmSync(join(d, 't10k-images-idx3-ubyte'));
+      loop('t10k-images-idx3-ubyte', d);
+    });
+    expect(run([writeExperiment(`name: loop\ndata: { dataset: idx, dir: ${data} }\n`), '--db', join(dir, 'b.db')])).toMatchObject({ code: 2, stderr: `${join(data, 't10k-images-idx3-ubyte')}: ${LOOP}\n` });
   });
 
   it('label and image counts that disagree are refused from the headers, before a gzip file is unpacked', () => {

@@ -9,6 +9,7 @@
 import { lstatSync, readFileSync, statSync } from 'node:fs';
 import { tensor4d, tidy } from '@tensorflow/tfjs';
 import { UserError } from '../config/errors.js';
+import { pathProblem } from '../util/path-problem.js';
 import { decodeImage } from '../predict/decode.js';
 import { folderImages } from '../predict/folder-images.js';
 import { prepareDigit } from '../predict/prepare.js';
@@ -38,7 +39,7 @@ function imageFiles(path: string, notes: string[]): string[] {
     stat = statSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError({ file: path, message: code === 'ENOENT' && lstatOrNull(path) ? 'a link to nothing (its target is gone)' : 'no such file or folder' });
+    throw new UserError({ file: path, message: code === 'ENOENT' ? (lstatOrNull(path) ? 'a link to nothing (its target is gone)' : 'no such file or folder') : pathProblem(err) });
   }
   if (stat.isDirectory()) {
     const { files, skipped } = folderImages(path);

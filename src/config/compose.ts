@@ -4,11 +4,12 @@
  * `--grid path=a,b`). Every value remembers where it was written, so that a problem found after
  * merging is still reported at its own file, line and column.
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { isSeq, parse as parseYaml, parseDocument, type Document, type Node } from 'yaml';
 import { setPath } from '../sweep/grid.js';
 import { isMapping, type Mapping } from '../util/mapping.js';
+import { statProblem } from '../util/path-problem.js';
 import { notRegularKind } from '../util/regular-file.js';
 import { UserError, type Problem } from './errors.js';
 import { locate, readSource, YAML_OPTIONS, type SourceFile } from './load.js';
@@ -113,12 +114,13 @@ function composeFile(path: string, chain: string[], target: Mapping, origins: Or
         const parent = resolve(dirname(absolute), rel);
         const at = { file: path, ...locate(source, node) };
         const seen = [...chain, absolute];
-        const kind = existsSync(parent) ? notRegularKind(statSync(parent)) : null;
+        const problem = statProblem(parent, statSync);
+        const kind = problem ? null : notRegularKind(statSync(parent));
         if (seen.includes(parent)) {
           const cycle = [...seen.slice(seen.indexOf(parent)), parent].map((p) => relative(process.cwd(), p)).join(' → ');
           problems.push({ ...at, message: `extends: '${rel}' makes a cycle: ${cycle}` });
-        } else if (!existsSync(parent)) {
-          problems.push({ ...at, message: `extends: '${rel}': no such file (${relative(process.cwd(), parent)})` });
+        } else if (problem) {
+          problems.push({ ...at, message: `extends: '${rel}': ${problem} (${relative(process.cwd(), parent)})` });
         } else if (kind) {
           // Never opened: a FIFO would block the open until a writer came.
           problems.push({ ...at, message: `extends: '${rel}' is ${kind}, not a regular file; extend an experiment file (YAML)` });

@@ -12,6 +12,7 @@ import { UserError, type Problem } from './errors.js';
 import { didYouMean } from './suggest.js';
 import { aliasTargets, keyNodeIn, nodeIn, type AliasTargets } from './yaml-nodes.js';
 import { valueAt } from '../util/mapping.js';
+import { pathProblem } from '../util/path-problem.js';
 import { NotRegularFileError, openRegularFile } from '../util/regular-file.js';
 
 export const SCHEMA_PATH = new URL('../../schemas/experiment.schema.json', import.meta.url);
@@ -129,8 +130,7 @@ function readText(path: string): string {
     if (err instanceof NotRegularFileError) {
       throw new UserError({ file: path, message: `is ${err.kind}, not ${err.kind === 'a directory' ? 'an experiment file' : 'a regular file; give an experiment file (YAML)'}` });
     }
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError({ file: path, message: code === 'ENOENT' ? 'no such file' : `cannot read (${code})` });
+    throw new UserError({ file: path, message: pathProblem(err) });
   }
   try {
     const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);

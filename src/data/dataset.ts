@@ -4,7 +4,7 @@
  * gathered and normalised when they are needed, so loading copies nothing and a worker holds
  * one byte per pixel.
  */
-import { existsSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../config/errors.js';
 import { Random } from '../util/random.js';
@@ -114,7 +114,8 @@ export function splitCounts(files: Pick<DatasetShape, 'trainImages' | 'testImage
 }
 
 export function findFile(dir: string, stem: string): string {
-  for (const name of [stem, `${stem}.gz`]) if (existsSync(join(dir, name))) return join(dir, name);
+  // A link that leads nowhere is found too, so that reading it says why (a loop, a missing target).
+  for (const name of [stem, `${stem}.gz`]) if (lstatSync(join(dir, name), { throwIfNoEntry: false })) return join(dir, name);
   throw new IdxError(join(dir, stem), 'not found (also looked for .gz)');
 }
 

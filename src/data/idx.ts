@@ -9,6 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { UserError } from '../config/errors.js';
 import { makeFolder } from '../util/make-folder.js';
+import { pathProblem } from '../util/path-problem.js';
 import { NotRegularFileError, openRegularFile, readRegularFile } from '../util/regular-file.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 
@@ -88,7 +89,7 @@ function withIdxFile<T>(path: string, read: (fd: number, size: number) => T): T 
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ERR_BUFFER_TOO_LARGE') throw new IdxError(path, 'not a valid gzip file: it unpacks to more data than its header states');
     if (e.code === 'ERR_FS_FILE_TOO_LARGE') throw new IdxError(path, 'cannot read: the file is over 2 GiB, the most Node reads at once');
-    throw new IdxError(path, e.code?.startsWith('Z_') ? `not a valid gzip file (${e.message})` : `cannot read (${e.code ?? e.message})`);
+    throw new IdxError(path, e.code?.startsWith('Z_') ? `not a valid gzip file (${e.message})` : e.code === 'ENOENT' ? 'a link to nothing (its target is gone)' : pathProblem(e));
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
 import { makeFolder, whyNotWritable } from '../util/make-folder.js';
+import { pathProblem, statProblem } from '../util/path-problem.js';
 import { isBusy, lockHolder } from './patience.js';
 import { checkVersion, migrate, SCHEMA_VERSION } from './schema.js';
 
@@ -31,7 +32,8 @@ export function openForWriting(path: string): Database.Database {
 /** `sweep upgrade`: brings an existing lenet-sweep database to this version's schema. */
 export function upgradeDatabase(path: string): { from: number; to: number } {
   checkPath(path);
-  if (!existsSync(path)) throw new UserError({ file: path, message: 'no such database, so nothing to upgrade; pass the one to upgrade with --db PATH' });
+  const upgradeProblem = statProblem(path, statSync);
+  if (upgradeProblem) throw new UserError({ file: path, message: upgradeProblem === 'no such file' ? 'no such database, so nothing to upgrade; pass the one to upgrade with --db PATH' : upgradeProblem });
   let opened;
   try {
     opened = open(path, { create: false });
@@ -56,7 +58,9 @@ function checkPath(path: string): void {
   let stats;
   try {
     stats = statSync(path);
-  } catch {
+  } catch (err) {
+    // A loop of links exists (lstat) and cannot be opened: SQLite would only say "unable to open".
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new UserError({ file: path, message: pathProblem(err) });
     return; // Missing or unreadable: each caller says which.
   }
   if (stats.isDirectory()) throw new UserError({ file: path, message: `is a directory, not a database file; ${folderHint}` });
@@ -201,7 +205,8 @@ function readingConnection(path: string): Database.Database {
 
 export function openForReading(path: string): Database.Database {
   checkPath(path);
-  if (!existsSync(path)) throw new UserError({ file: path, message: 'no such database; run a sweep first or pass --db PATH' });
+  const problem = statProblem(path, statSync);
+  if (problem) throw new UserError({ file: path, message: problem === 'no such file' ? 'no such database; run a sweep first or pass --db PATH' : problem });
   let kind;
   try {
     kind = fileKind(path);
