@@ -17,9 +17,11 @@ export interface CliResult {
 }
 
 /** Starts the real CLI as a child process; `onStdout` sees output as it arrives; `env` adds to the environment. */
-export function startCli(args: string[], onStdout?: (text: string, child: ChildProcess) => void, env: Record<string, string> = {}): Promise<CliResult> {
+export function startCli(args: string[], onStdout?: (text: string, child: ChildProcess) => void, env: Record<string, string> = {}, onStart?: (child: ChildProcess) => void): Promise<CliResult> {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
+    // With onStart, a process group of its own, as a terminal's foreground job: onStart can signal the group.
+    detached: onStart !== undefined,
     env: { ...process.env, LENET_SWEEP_CACHE: CACHE, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -30,6 +32,7 @@ export function startCli(args: string[], onStdout?: (text: string, child: ChildP
     onStdout?.(stdout, child);
   });
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  onStart?.(child);
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 

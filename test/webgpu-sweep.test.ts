@@ -202,4 +202,37 @@ describe('sweeps on webgpu', () => {
     expect(state.trim()).toMatch(/^(Z.*)?$/);
     expect((await rows(join(dir, 'hang.db'))).map((t) => t.status)).toEqual(['interrupted', 'interrupted']);
   });
+
+  it('Ctrl-C while the GPU processes start (SIGINT to the terminal\'s whole group) stops the sweep: no trial failed, none outlives it', async () => {
+    const db = join(tempDir(), 'ctrl-c.db');
+    let gpuPids: number[] = [];
+    const r = await startCli([writeExperiment(TINY), '--backend', 'webgpu', '--db', db, '--no-tui', '--workers', '2'], undefined, {}, (child) => {
+      // As soon as a GPU process exists, still loading tfjs and Dawn: the terminal signals everyone.
+      const poll = setInterval(() => {
+        try {
+          gpuPids = execFileSync('pgrep', ['-P', String(child.pid), '-f', 'gpu-process'], { encoding: 'utf8' }).trim().split('\n').map(Number);
+        } catch {
+          return;
+        }
+        clearInterval(poll);
+        process.kill(-child.pid!, 'SIGINT');
+      }, 10);
+      child.on('exit', () => clearInterval(poll));
+    });
+    expect(gpuPids.length).toBeGreaterThan(0);
+    expect(r.code, r.stdout + r.stderr).toBe(130);
+    expect(r.stdout).not.toMatch(/failed/);
+    for (const t of await rows(db)) expect(['queued', 'interrupted']).toContain(t.status);
+    // The GPU processes end with their channel, at the latest after the batch in flight.
+    const deadline = Date.now() + 30_000;
+    const alive = () => gpuPids.filter((pid) => {
+      try {
+        return !/^Z/.test(execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+      } catch {
+        return false;
+      }
+    });
+    while (alive().length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(alive()).toEqual([]);
+  });
 });

@@ -6,8 +6,10 @@
  * request, on real GPUs too, they would scroll through the dashboard).
  *
  * The child lives as long as the thread: its device and compiled shaders serve the next trial.
- * It ends when its IPC channel closes (the thread ended or the sweep's process died), and
- * ignores the terminal's signals, which reach the whole process group: the sweep decides.
+ * It ends when its IPC channel closes (the thread ended or the sweep's process died). It runs in
+ * a process group of its own: Ctrl-C or a closed terminal signals the terminal's whole group,
+ * and a GPU process still loading would die of it and fail its trial; the sweep decides when
+ * its trials stop.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { MessagePort } from 'node:worker_threads';
@@ -27,7 +29,7 @@ export class GpuHost {
   constructor(private readonly worker: number, private readonly pids: Int32Array, private readonly slot: number) {}
 
   private start(): ChildProcess {
-    const child = fork(GPU_PROCESS_FILE, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
+    const child = fork(GPU_PROCESS_FILE, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', detached: true });
     // Anything the child prints goes to stderr: stdout belongs to the sweep's own output.
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
@@ -52,6 +54,7 @@ export class GpuHost {
     const child = (this.child ??= this.start());
     return new Promise<void>((resolve) => {
       let ended = false;
+      let started = false;
       const end = () => {
         ended = true;
         clearInterval(poll);
@@ -61,11 +64,19 @@ export class GpuHost {
         resolve();
       };
       const relay = (event: WorkerEvent) => {
+        if (event.type === 'started') started = true;
         post(event);
         if (isTerminal(event)) end();
       };
       const died = (code: number | null, signal: NodeJS.Signals | null) => {
         if (ended) return;
+        // Asked to stop, it ended instead (killed by hand, or by the sweep's second Ctrl-C): the
+        // trial stopped, as it would have; it resumes from its checkpoint.
+        if (stopSent) {
+          post(started ? { type: 'finished', trialId: job.trialId, status: 'interrupted', testLoss: null, testAcc: null } : { type: 'skipped', trialId: job.trialId });
+          end();
+          return;
+        }
         post({ type: 'failed', trialId: job.trialId, error: `the GPU process ended (${signal ?? `exit code ${code}`}): the driver or the device failed`, retryable: true });
         end();
       };
