@@ -460,6 +460,30 @@ describe('sweep predict: image bombs and damaged images', () => {
       expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `${join(bad, name)}: ${message}\n`]);
     }
   });
+
+  it('an image missing only its end marker (a PNG without IEND, a JPEG without EOI) reads as the whole file does', async () => {
+    const dir = tempDir();
+    const digit = new Uint8Array(28 * 28).fill(255);
+    for (let y = 6; y < 22; y++) digit.fill(0, y * 28 + 12, y * 28 + 16);
+    const png = encodeGrayPng(digit, 28, 28);
+    const rgba = Buffer.alloc(28 * 28 * 4);
+    digit.forEach((v, i) => rgba.fill(v, 4 * i, 4 * i + 3).writeUInt8(255, 4 * i + 3));
+    const photo = jpeg.encode({ data: rgba, width: 28, height: 28 }, 95).data;
+    const files: Array<[string, Buffer]> = [
+      ['whole.png', png],
+      ['no-iend.png', png.subarray(0, png.length - 12)],
+      ['whole.jpg', photo],
+      ['no-eoi.jpg', photo.subarray(0, photo.length - 2)],
+    ];
+    for (const [name, bytes] of files) writeFileSync(join(dir, name), bytes);
+    const answer = async (name: string) => {
+      const r = await cli('predict', trials[0].id, join(dir, name), '--db', db, '--json');
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      return JSON.parse(r.stdout).map((p: { file: string }) => ({ ...p, file: undefined }));
+    };
+    expect(await answer('no-iend.png')).toEqual(await answer('whole.png'));
+    expect(await answer('no-eoi.jpg')).toEqual(await answer('whole.jpg'));
+  });
 });
 
 describe('sweep predict FOLDER', () => {

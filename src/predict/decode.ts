@@ -42,11 +42,12 @@ export function decodeImage(file: string, bytes: Buffer): GrayImage {
     throw new UserError({ file, message: `the JPEG file is cut short: ${where}, before any image data` });
   }
   let rgba: { width: number; height: number; data: Uint8Array };
+  const whole = withEndMarker(format, bytes);
   try {
     rgba = format === 'PNG'
-      ? PNG.sync.read(bytes)
+      ? PNG.sync.read(whole)
       // jpeg-js's own limits as a second guard, should a frame hide where the header walk did not look.
-      : jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MEGAPIXELS, maxMemoryUsageInMB: JPEG_MEMORY_MB });
+      : jpeg.decode(whole, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MEGAPIXELS, maxMemoryUsageInMB: JPEG_MEMORY_MB });
   } catch (err) {
     throw new UserError({ file, message: decodeProblem(format, err) });
   }
@@ -77,6 +78,29 @@ export function decodeImage(file: string, bytes: Buffer): GrayImage {
     pixels[i] = luma[i] * alpha + under * (1 - alpha);
   }
   return { width, height, pixels };
+}
+
+const PNG_END = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+const JPEG_END = Buffer.from([0xff, 0xd9]);
+
+/**
+ * The bytes with their end marker, where only that is missing: a PNG whose last whole chunk is
+ * not its IEND, a JPEG that does not end in EOI. Browsers, libpng and libjpeg read such files
+ * (often written by a program that stopped before its last write); pngjs and jpeg-js refuse
+ * them. A file cut inside its data still fails: the marker does not make the data whole.
+ */
+function withEndMarker(format: ImageFormat, bytes: Buffer): Buffer {
+  if (format === 'JPEG') return bytes.subarray(-2).equals(JPEG_END) ? bytes : Buffer.concat([bytes, JPEG_END]);
+  // Chunk by chunk: length, type, data, checksum; the walk must end exactly at the file's end.
+  let at = 8;
+  let last = '';
+  let hasData = false;
+  while (at + 12 <= bytes.length) {
+    last = bytes.toString('latin1', at + 4, at + 8);
+    hasData ||= last === 'IDAT';
+    at += 12 + bytes.readUInt32BE(at);
+  }
+  return at === bytes.length && hasData && last !== 'IEND' ? Buffer.concat([bytes, PNG_END]) : bytes;
 }
 
 /**
