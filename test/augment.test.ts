@@ -118,7 +118,7 @@ describe('sweep augment-preview', () => {
   it('replaces an existing --out only with --force, and a FIFO never', async () => {
     const dir = tempDir();
     const file = writeExperiment('name: a\naugment: { rotate: 15 }\n');
-    const important = join(dir, 'important.txt');
+    const important = join(dir, 'important.png');
     writeFileSync(important, 'hi\n');
     const r = await cli('augment-preview', file, '--out', important, '--rows', '1');
     expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `${important}: --out: already exists; give another path, or --force to replace it\n`]);
@@ -131,6 +131,22 @@ describe('sweep augment-preview', () => {
     const pipe = await cli('augment-preview', file, '--out', fifo, '--rows', '1', '--force');
     expect([pipe.code, pipe.stdout, pipe.stderr]).toEqual([2, '', `${fifo}: --out: is a FIFO (named pipe), not a file; give another path (--force replaces only a file)\n`]);
     expect(lstatSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it('draws a distribution at its upper bound, says each value as plan does, and writes only a .png', async () => {
+    const dir = tempDir();
+    const file = writeExperiment('name: r\nsweep:\n  method: random\n  count: 3\n  parameters:\n    augment.rotate: { min: 0, max: 20 }\n    augment.scale: { min: 0.0, max: 0.2 }\n');
+    const out = join(dir, 'r.png');
+    const r = await cli('augment-preview', file, '--out', out, '--rows', '1');
+    // Three draws fall short of 20° and 0.2; later trials of the search may reach them.
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toContain('rotate ±20°, scale ±0.2, translate ±0px; swept, so drawn at the largest value a trial can take: augment.rotate, augment.scale;');
+    const one = await cli('augment-preview', file, '--out', out, '--rows', '1', '--trial', '1', '--force');
+    // A drawn scale, to 6 significant digits as `sweep plan` shows it (it printed 0.14340970660559835).
+    expect(one.stdout).toMatch(/scale ±0\.\d{1,6}, translate/);
+    const jpg = await cli('augment-preview', file, '--out', join(dir, 'r.jpg'), '--rows', '1');
+    expect([jpg.code, jpg.stdout, jpg.stderr]).toEqual([2, '', `--out: the preview is a PNG image; give a file name ending in .png, found '${join(dir, 'r.jpg')}'\n`]);
+    expect(existsSync(join(dir, 'r.jpg'))).toBe(false);
   });
 
   it('refuses more rows than it draws (100) or than the training set has, at once, nothing written', () => {
@@ -164,7 +180,7 @@ describe('sweep augment-preview', () => {
     const r = await cli('augment-preview', example, '--out', grid, '--rows', '3');
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(r.stdout).toBe(
-      `${grid}: 3 training digits × 8 (first column as is, then augmented: rotate ±10°, scale ±0.1, translate ±2px; swept, so drawn at the largest value a trial takes: augment.rotate, augment.scale, augment.translate; --trial N draws one trial's)\n`,
+      `${grid}: 3 training digits × 8 (first column as is, then augmented: rotate ±10°, scale ±0.1, translate ±2px; swept, so drawn at the largest value a trial can take: augment.rotate, augment.scale, augment.translate; --trial N draws one trial's)\n`,
     );
     expect(changed(grid)).toEqual(Array.from({ length: 3 }, () => Array(7).fill(true)));
     // Trial 1 of `sweep plan` is the one without augmentation: every column the same.

@@ -6,10 +6,13 @@
  * largest value a trial takes): a sweep of augmentation against none is there to train with
  * augmentation, and its first trial is often the one without. --trial draws one trial's.
  */
+import { extname } from 'node:path';
 import { tensor4d } from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
 import { loadExperiment, type Trial } from '../config/experiment.js';
+import { valueText } from '../config/load.js';
+import type { Axis, Spec } from '../sweep/space.js';
 import { augmentBatch, isAugmenting, type AugmentConfig } from '../data/augment.js';
 import { gather, loadDataset } from '../data/dataset.js';
 import { checkSplits, prepareDataset, splitOptions } from '../data/sources.js';
@@ -30,16 +33,18 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, AUGMENT_PREVIEW);
   if (positionals.length !== 1) throw new UserError('sweep augment-preview: expected one experiment file; see sweep augment-preview --help');
   if (!values.out) throw new UserError('sweep augment-preview: --out FILE.png is required');
+  // It writes a PNG: a name saying otherwise would be a PNG under a false name.
+  if (extname(values.out).toLowerCase() !== '.png') throw new UserError(`--out: the preview is a PNG image; give a file name ending in .png, found '${values.out}'`);
   const rows = positiveInt(values.rows, 'rows') ?? 8;
   if (rows > MAX_ROWS) throw new UserError(`--rows: at most ${MAX_ROWS} digits are drawn, found ${values.rows}; a few dozen show what the settings do`);
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new UserError(`--seed: expected a whole number ≥ 0, found '${values.seed}'`);
   checkOutputFile(values.out, '--out', values.force!);
-  const { trials } = loadExperiment(positionals[0], { set: values.set });
+  const { trials, axes } = loadExperiment(positionals[0], { set: values.set });
   const trial = values.trial === undefined ? undefined : trialOf(trials, values.trial, positionals[0]);
   // A trial's config has data.dir resolved against the file that names it; the first's data,
   // backend and seed stand for the file's (only augment and training settings are swept here).
   const experiment = (trial ?? trials[0]).config;
-  const augment = trial ? trial.config.augment : strongestAugment(trials);
+  const augment = trial ? trial.config.augment : strongestAugment(trials, axes);
   const prepared = await prepareDataset(experiment.data);
   checkSplits(prepared, experiment);
   const { dir } = prepared;
@@ -89,14 +94,14 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
     throw new UserError({ file: values.out, message: `cannot write the image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
   }
   const a = augment;
-  const swept = SETTINGS.filter((k) => new Set(trials.map((t) => t.config.augment[k])).size > 1);
+  const swept = SETTINGS.filter((k) => new Set(trials.map((t) => t.config.augment[k])).size > 1 || axes.some((x) => x.path === `augment.${k}`));
   const of = trial
     ? `, trial ${trials.indexOf(trial) + 1}'s (${trial.id})`
     : swept.length
-      ? `; swept, so drawn at the largest value a trial takes: ${swept.map((k) => `augment.${k}`).join(', ')}; --trial N draws one trial's`
+      ? `; swept, so drawn at the largest value a trial can take: ${swept.map((k) => `augment.${k}`).join(', ')}; --trial N draws one trial's`
       : '';
   console.log(
-    `${values.out}: ${rows} training digits × ${COLUMNS} (first column as is, then augmented: rotate ±${a.rotate}°, scale ±${a.scale}, translate ±${a.translate}px${of})` +
+    `${values.out}: ${rows} training digits × ${COLUMNS} (first column as is, then augmented: rotate ±${valueText(a.rotate)}°, scale ±${valueText(a.scale)}, translate ±${valueText(a.translate)}px${of})` +
       (isAugmenting(a) ? '' : `; note: ${trial ? `trial ${trials.indexOf(trial) + 1}` : positionals[0]} turns augmentation off, so all columns are the same`),
   );
   return 0;
@@ -104,10 +109,32 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
 
 const SETTINGS = ['rotate', 'scale', 'translate'] as const;
 
-/** Each augment setting at the largest value any of the trials takes (for a grid, its most augmented trial). */
-function strongestAugment(trials: Trial[]): AugmentConfig {
-  const largest = (k: (typeof SETTINGS)[number]) => Math.max(...trials.map((t) => t.config.augment[k]));
+/**
+ * Each augment setting at the largest value a trial can take: for a grid, its most augmented
+ * trial; for a bounded distribution, its upper bound (a random search's few draws, or an
+ * adaptive search's start-up trials, fall short of it, and later trials may reach it).
+ */
+function strongestAugment(trials: Trial[], axes: Axis[]): AugmentConfig {
+  const largest = (k: (typeof SETTINGS)[number]) => Math.max(...trials.map((t) => t.config.augment[k]), ...axes.filter((x) => x.path === `augment.${k}`).map((x) => upperBound(x.spec)));
   return { ...trials[0].config.augment, rotate: largest('rotate'), scale: largest('scale'), translate: largest('translate') };
+}
+
+/** The largest value a spec gives; -Infinity where it has no bound (normal distributions: the trials' draws say). */
+function upperBound(spec: Spec): number {
+  if (spec.kind === 'values') return Math.max(...spec.values.filter((v): v is number => typeof v === 'number'));
+  switch (spec.distribution) {
+    case 'uniform':
+    case 'int_uniform':
+    case 'q_uniform':
+    case 'log_uniform_values':
+    case 'q_log_uniform_values':
+      return spec.max;
+    // W&B's log_uniform takes its bounds as natural-log exponents.
+    case 'log_uniform':
+      return Math.exp(spec.max);
+    default:
+      return -Infinity;
+  }
 }
 
 /** The trial --trial names: its number in `sweep plan FILE` (from 1), or its id. */
