@@ -5,7 +5,7 @@
  * left behind that was not there before.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -68,6 +68,21 @@ describe('database files and folders', () => {
       expect([r.code, r.stderr]).toEqual([2, '/dev/null: is a device, not a database file; pass the database file with --db PATH (e.g. --db runs/runs.db)\n']);
     }
     expect(existsSync('/dev/null-journal')).toBe(false);
+  });
+
+  it("a pipe or folder where SQLite keeps the database's -wal, -shm or -journal is refused, and left there (SQLite deletes them)", async () => {
+    const dir = tempDir();
+    const db = join(dir, 'runs.db');
+    mkdirSync(`${db}-shm`);
+    execFileSync('mkfifo', [`${db}-wal`]);
+    for (const args of [[SMOKE, ...TINY], ['runs', 'list']]) {
+      const r = await cli(...args, '--db', db);
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `${db}-wal: is a pipe, where SQLite keeps the database's wal file (and would delete it); move it away, or choose another --db PATH\n`]);
+    }
+    rmSync(`${db}-wal`);
+    const r = await cli('runs', 'list', '--db', db);
+    expect(r.stderr).toBe(`${db}-shm: is a folder, where SQLite keeps the database's shm file (and would delete it); move it away, or choose another --db PATH\n`);
+    expect(readdirSync(dir)).toEqual(['runs.db-shm']);
   });
 
   it('read commands leave no trace: no -wal or -shm beside a database, nor beside a corrupt one', async () => {

@@ -7,7 +7,7 @@
  * a journal beside it, given a file of another kind reports only "file is not a database", and
  * given a folder it cannot write fails with "attempt to write a readonly database".
  */
-import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, lstatSync, openSync, readFileSync, readSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
@@ -55,6 +55,7 @@ function checkPath(path: string): void {
   const folderHint = 'pass the database file with --db PATH (e.g. --db runs/runs.db)';
   // A path ending in a separator names a folder, existing or not (a file made there could not be found again by that name).
   if (/[\\/]$/.test(path)) throw new UserError({ file: path, message: `is a directory, not a database file; ${folderHint}` });
+  checkCompanions(path);
   let stats;
   try {
     stats = statSync(path);
@@ -67,6 +68,24 @@ function checkPath(path: string): void {
   if (!stats.isFile()) {
     const kind = stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : stats.isFIFO() ? 'a pipe' : stats.isSocket() ? 'a socket' : 'not a regular file';
     throw new UserError({ file: path, message: `is ${kind}, not a database file; ${folderHint}` });
+  }
+}
+
+/**
+ * SQLite keeps its write-ahead log, shared memory and rollback journal beside the database, and
+ * deletes whatever stands at those names: a FIFO or a folder the user put there would vanish.
+ */
+function checkCompanions(path: string): void {
+  for (const suffix of ['-wal', '-shm', '-journal']) {
+    let stats;
+    try {
+      stats = lstatSync(path + suffix);
+    } catch {
+      continue;
+    }
+    if (stats.isFile()) continue;
+    const kind = stats.isDirectory() ? 'a folder' : stats.isSymbolicLink() ? 'a symbolic link' : stats.isFIFO() ? 'a pipe' : stats.isSocket() ? 'a socket' : 'a device';
+    throw new UserError({ file: path + suffix, message: `is ${kind}, where SQLite keeps the database's ${suffix.slice(1)} file (and would delete it); move it away, or choose another --db PATH` });
   }
 }
 
