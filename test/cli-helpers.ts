@@ -16,10 +16,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts the real CLI as a child process; `onStdout` sees output as it arrives; `env` adds to the environment. */
-export function startCli(args: string[], onStdout?: (text: string, child: ChildProcess) => void, env: Record<string, string> = {}): Promise<CliResult> {
+/** Starts the real CLI as a child process; `onStdout` sees output as it arrives; `env` adds to the environment; it runs in `cwd`. */
+export function startCli(args: string[], onStdout?: (text: string, child: ChildProcess) => void, env: Record<string, string> = {}, cwd = ROOT): Promise<CliResult> {
   const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, LENET_SWEEP_CACHE: CACHE, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
