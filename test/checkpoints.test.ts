@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkpointRoot } from '../src/checkpoint/files.js';
@@ -179,3 +179,32 @@ describe('a sweep with an early-termination rule', () => {
   });
 });
 
+
+describe('a checkpoints folder that is something else', () => {
+  it('a FIFO or a file where the checkpoints go is refused before the database is opened: one line, exit 2, the database as it was', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'keep.yaml');
+    writeFileSync(file, ONE(1));
+    const message = (root: string, what: string) => `${root}: is ${what}, not a folder; the database keeps its trials' checkpoints in this folder: move it away, or choose another --db\n`;
+    // A new database: none is made (before: made, the sweep marked running, and fs's "ENOTDIR ... unlink", exit 1).
+    const fresh = join(dir, 'fresh.db');
+    execFileSync('mkfifo', [checkpointRoot(fresh)]);
+    const r = await cli(file, '--db', fresh, '--no-tui');
+    expect([r.code, r.stdout, r.stderr]).toEqual([2, '', message(checkpointRoot(fresh), 'a FIFO')]);
+    expect(readdirSync(dir).sort()).toEqual(['fresh.db.checkpoints', 'keep.yaml']);
+    // A trained one whose folder became a file: trained again and exported, each refused, the database unchanged.
+    const db = join(dir, 'runs.db');
+    expect((await cli(file, '--db', db, '--no-tui')).code).toBe(0);
+    const root = checkpointRoot(db);
+    rmSync(root, { recursive: true });
+    writeFileSync(root, 'notes\n');
+    const before = readFileSync(db);
+    const again = await cli(file, '--db', db, '--no-tui', '--rerun');
+    expect([again.code, again.stdout, again.stderr]).toEqual([2, '', message(root, 'a file')]);
+    expect(readFileSync(db).equals(before)).toBe(true);
+    expect(query(db, `SELECT status FROM sweeps`)).toEqual([{ status: 'completed' }]);
+    const exported = await cli('export', 'best', '--db', db, '--format', 'onnx', '--out', join(dir, 'model.onnx'));
+    expect([exported.code, exported.stdout, exported.stderr]).toEqual([2, '', message(root, 'a file')]);
+    expect(readFileSync(root, 'utf8')).toBe('notes\n');
+  });
+});

@@ -16,11 +16,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts the real CLI as a child process; `onStdout` sees output as it arrives; `env` adds to the environment. */
-export function startCli(args: string[], onStdout?: (text: string, child: ChildProcess) => void, env: Record<string, string> = {}, onStart?: (child: ChildProcess) => void): Promise<CliResult> {
+/**
+ * Starts the real CLI as a child process; `onStdout` sees output as it arrives; `env` adds to the
+ * environment; it runs in `cwd`; with `onStart`, in a process group of its own, as a terminal's
+ * foreground job is (onStart gets the child at once, and may signal the whole group).
+ */
+export function startCli(
+  args: string[],
+  onStdout?: (text: string, child: ChildProcess) => void,
+  env: Record<string, string> = {},
+  { cwd = ROOT, onStart }: { cwd?: string; onStart?: (child: ChildProcess) => void } = {},
+): Promise<CliResult> {
   const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
-    // With onStart, a process group of its own, as a terminal's foreground job: onStart can signal the group.
+    cwd,
     detached: onStart !== undefined,
     env: { ...process.env, LENET_SWEEP_CACHE: CACHE, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -164,6 +164,35 @@ describe('files that are not what a dataset or an experiment needs', () => {
     expect(readdirSync(dir).sort()).toEqual(['child.yaml', 'pipe.yaml']);
   });
 
+  it('a folder as the experiment file is refused with what to give instead', () => {
+    const dir = tempDir();
+    // Before: "is a directory, not an experiment file", with no fix.
+    for (const args of [[`${dir}/`, '--db', join(dir, 'a.db')], ['validate', dir]]) {
+      expect(run(args)).toEqual({ code: 2, signal: null, stdout: '', stderr: `${args[0] === 'validate' ? dir : `${dir}/`}: is a directory, not an experiment file; give an experiment file (YAML)\n` });
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a data.dir that is a FIFO or a file is said as what it is, before anything is downloaded or written', () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const file = join(dir, 'notes.txt');
+    writeFileSync(file, 'notes\n');
+    // Before: "no such folder (dataset idx)" of both, and for mnist-full "cannot save the dataset's files there (… is a file, not a folder)" of the FIFO too.
+    for (const [dataset, path, what] of [['idx', fifo, 'a FIFO'], ['idx', file, 'a file'], ['fashion-mnist', file, 'a file'], ['mnist-full', fifo, 'a FIFO']]) {
+      const experiment = writeExperiment(`name: d\ndata: { dataset: ${dataset}, dir: ${path} }\n`);
+      expect(run([experiment, '--db', join(dir, 'runs.db')]), `${dataset} ${what}`).toEqual({
+        code: 2,
+        signal: null,
+        stdout: '',
+        stderr: `${path}: is ${what}, not a folder (data.dir of dataset ${dataset}); give data.dir the folder of the dataset's IDX files\n`,
+      });
+    }
+    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'pipe']);
+    expect(readFileSync(file, 'utf8')).toBe('notes\n');
+  });
+
   it('a loop of symbolic links, as the experiment file, what it extends, the database or an IDX file, is said as one', () => {
     const dir = tempDir();
     const LOOP = 'a loop of symbolic links (a link that leads back to itself); point the link at a file';

@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { io, loadLayersModel, tensor4d, type Tensor } from '@tensorflow/tfjs';
@@ -17,7 +17,7 @@ import { checkpointRoot } from '../src/checkpoint/files.js';
 import { gather, loadDataset, type Dataset } from '../src/data/dataset.js';
 import { ensureEmbeddedMnist } from '../src/data/embedded.js';
 import { encodeGrayPng } from '../src/util/png.js';
-import { CACHE, cli } from './cli-helpers.js';
+import { CACHE, cli, startCli } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
 
 const EXPERIMENT = `name: models
@@ -209,6 +209,14 @@ describe('sweep export', () => {
     await refused('onnx', link, `${link}: --out: is a link to ${earlier}, not a file; give another path (--force replaces only a file)`);
     expect(readFileSync(earlier).equals(before)).toBe(true);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    // tfjs writes a folder: a link to an earlier export's folder is said as such (before: "not a file", "replaces only a file").
+    const tfjsEarlier = join(place, 'earlier-tfjs');
+    expect((await cli('export', trials[0].id, '--db', db, '--format', 'tfjs', '--out', tfjsEarlier)).code).toBe(0);
+    const tfjsLink = join(place, 'link-tfjs');
+    symlinkSync(tfjsEarlier, tfjsLink);
+    await refused('tfjs', tfjsLink, `${tfjsLink}: --out: is a link to ${tfjsEarlier}, not a folder; give another path (--force replaces only the folder of an earlier tfjs export, never a link to one)`);
+    expect(lstatSync(tfjsLink).isSymbolicLink()).toBe(true);
+    expect(readdirSync(tfjsEarlier).sort()).toEqual(['model-card.json', 'model.json', 'weights.bin']);
     const again = await cli('export', trials[1].id, '--db', db, '--format', 'onnx-int8', '--out', earlier, '--force');
     expect(again.code, again.stderr).toBe(0);
     expect(readFileSync(earlier).equals(before)).toBe(false);
@@ -231,12 +239,58 @@ describe('sweep export', () => {
     const place = tempDir();
     const device = join(place, 'fakenull');
     execFileSync('mknod', ['-m', '666', device, 'c', '1', '3']);
-    for (const format of ['onnx', 'tfjs']) {
+    for (const [format, rule] of [['onnx', 'not a file; give another path (--force replaces only a file)'], ['tfjs', 'not a folder; give another path (--force replaces only the folder of an earlier tfjs export)']]) {
       const r = await cli('export', 'best', '--db', db, '--format', format, '--out', device, '--force');
-      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `${device}: --out: is a character device, not a file; give another path (--force replaces only a file)\n`]);
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `${device}: --out: is a character device, ${rule}\n`]);
     }
     expect(lstatSync(device).isCharacterDevice()).toBe(true);
     expect(readdirSync(place)).toEqual(['fakenull']);
+  });
+
+  it('tfjs --out is never the current folder, the home folder, a folder above either or the root, --force or not', async () => {
+    const here = tempDir();
+    const home = tempDir();
+    const refused = async (out: string, what: string, force = true) => {
+      const r = await startCli(['export', trials[0].id, '--db', db, '--format', 'tfjs', '--out', out, ...(force ? ['--force'] : [])], undefined, { HOME: home }, { cwd: here });
+      // Named without its trailing slash, as export names its folder.
+      const named = out.length > 1 ? out.replace(/\/$/, '') : out;
+      expect([r.code, r.stdout, r.stderr], out).toEqual([2, '', `${named}: --out: ${what}; --force never replaces the current folder, the home folder or a folder above either: give a new folder for the output\n`]);
+    };
+    // Before: "EINVAL: invalid argument, rmdir '.'", exit 1; without --force, an offer of a --force that failed so.
+    await refused('.', 'is the current folder');
+    await refused('./', 'is the current folder', false);
+    await refused('..', `holds the current folder (${realpathSync(here)})`);
+    await refused('/', 'is the root folder');
+    // Before: an empty home folder was replaced by the export.
+    await refused(home, 'is the home folder');
+    expect([readdirSync(here), readdirSync(home)]).toEqual([[], []]);
+  });
+
+  it('every option that writes a file refuses a name that says a folder (out/), and a name under a file: one line, exit 2', async () => {
+    const place = tempDir();
+    const notes = join(place, 'notes.txt');
+    writeFileSync(notes, 'keep\n');
+    const experiment = join(place, 'e.yaml');
+    writeFileSync(experiment, 'name: e\n');
+    const slash = join(place, 'newdir/');
+    const cases: Array<[string[], string]> = [
+      // Before: a file named newdir and newdir.card.json, exit 0.
+      [['export', trials[0].id, '--db', db, '--format', 'onnx', '--out', slash], `--out: expected a file name, found '${slash}'`],
+      [['export', trials[0].id, '--db', db, '--format', 'onnx-int8', '--out', `${place}/newdir/.`], `--out: expected a file name, found '${place}/newdir/.'`],
+      [['report', '--db', db, '--out', slash], `--out: expected a file name, found '${slash}'`],
+      [['augment-preview', experiment, '--out', slash], `--out: expected a file name, found '${slash}'`],
+      [['runs', 'show', trials[0].id, '--db', db, '--plot', slash], `--plot: writes a PNG image; give a file name ending in .png, found '${slash}'`],
+      // Before: fs's "ENOTDIR: not a directory, stat", exit 1.
+      [['report', '--db', db, '--png', `${notes}/`], `${notes}/: --png: is a file; give a folder to write the PNG files into`],
+      [['report', '--db', db, '--png', join(notes, 'charts')], `${join(notes, 'charts')}: --png: ${notes} is a file, not a folder; give another path`],
+      [['report', '--db', db, '--out', join(notes, 'sub', 'r.html')], `${join(notes, 'sub', 'r.html')}: --out: ${notes} is a file, not a folder; give another path`],
+      [['export', trials[0].id, '--db', db, '--format', 'tfjs', '--out', join(notes, 'sub', 'model')], `${join(notes, 'sub', 'model')}: --out: ${notes} is a file, not a folder; give another path`],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(...args);
+      expect([r.code, r.stdout, r.stderr], args.join(' ')).toEqual([2, '', `${message}\n`]);
+    }
+    expect(readdirSync(place).sort()).toEqual(['e.yaml', 'notes.txt']);
   });
 
   it('bad input: one line each, exit 2, nothing written', async () => {

@@ -206,7 +206,7 @@ describe('sweeps on webgpu', () => {
   it('Ctrl-C while the GPU processes start (SIGINT to the terminal\'s whole group) stops the sweep: no trial failed, none outlives it', async () => {
     const db = join(tempDir(), 'ctrl-c.db');
     let gpuPids: number[] = [];
-    const r = await startCli([writeExperiment(TINY), '--backend', 'webgpu', '--db', db, '--no-tui', '--workers', '2'], undefined, {}, (child) => {
+    const r = await startCli([writeExperiment(TINY), '--backend', 'webgpu', '--db', db, '--no-tui', '--workers', '2'], undefined, {}, { onStart: (child) => {
       // As soon as a GPU process exists, still loading tfjs and Dawn: the terminal signals everyone.
       const poll = setInterval(() => {
         try {
@@ -218,7 +218,7 @@ describe('sweeps on webgpu', () => {
         process.kill(-child.pid!, 'SIGINT');
       }, 10);
       child.on('exit', () => clearInterval(poll));
-    });
+    } });
     expect(gpuPids.length).toBeGreaterThan(0);
     expect(r.code, r.stdout + r.stderr).toBe(130);
     expect(r.stdout).not.toMatch(/failed/);

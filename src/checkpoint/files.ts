@@ -4,9 +4,11 @@
  * written whole or not at all (a temporary file, flushed to the disk, renamed into place, and
  * the folder flushed so the rename itself survives a power cut).
  */
-import { closeSync, fstatSync, fsyncSync, type Dirent, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, type Dirent, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { UserError } from '../config/errors.js';
 import { makeFolder } from '../util/make-folder.js';
+import { folderProblem, statProblem } from '../util/path-problem.js';
 import { CheckpointError, DIGEST_BYTES, decodeCheckpoint, storedDigest, type Checkpoint } from './format.js';
 
 /**
@@ -16,6 +18,17 @@ import { CheckpointError, DIGEST_BYTES, decodeCheckpoint, storedDigest, type Che
  */
 export function checkpointRoot(dbPath: string): string {
   return join(dirname(dbPath), `${basename(dbPath)}.checkpoints`);
+}
+
+/**
+ * Refuses a checkpoints folder that is something else (a file, a FIFO, a link to nothing): found
+ * only when the first trial starts, it failed the sweep with fs's ENOTDIR after the database
+ * had marked it running. Nothing there is fine: the first checkpoint makes the folder.
+ */
+export function checkCheckpointRoot(root: string): void {
+  if (statProblem(root, lstatSync) !== null) return;
+  const problem = folderProblem(root);
+  if (problem) throw new UserError({ file: root, message: `${problem}; the database keeps its trials' checkpoints in this folder: move it away, or choose another --db` });
 }
 
 export const trialFolder = (root: string, trialId: string) => join(root, trialId);

@@ -18,7 +18,7 @@ import { EXPORT } from './commands.js';
 import { cardPath, notEarlierOnnxExport, notEarlierTfjsExport } from './earlier-export.js';
 import { pct } from './format.js';
 import { modelCard, type ExportFormat } from './model-card.js';
-import { checkParent, checkReplaceable } from './output-path.js';
+import { checkFileName, checkParent, checkReplaceable } from './output-path.js';
 import { epochChoice, evaluateTrained, readTrainedModel } from './trained-model.js';
 
 const FORMATS: ExportFormat[] = ['tfjs', 'onnx', 'onnx-int8'];
@@ -31,6 +31,8 @@ export async function exportCommand(args: string[]): Promise<number> {
   const format = values.format as ExportFormat | undefined;
   if (!format || !FORMATS.includes(format)) throw new UserError(`--format: expected one of ${FORMATS.join(', ')}${format ? `, found '${format}'` : ' (required)'}`);
   if (!values.out) throw new UserError(`sweep export: --out PATH is required (a folder for tfjs, a file for onnx)`);
+  // A file format's --out names a file: `out/` says a folder, and is refused as other writers refuse it.
+  if (format !== 'tfjs') checkFileName(values.out, '--out');
   // Without a trailing slash: the temporary names are made beside it, not in it.
   const out = normalize(values.out).replace(/(.)\/+$/, '$1');
   const card = cardPath(format, out);
@@ -38,7 +40,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   // An --out that exists is replaced only with --force, and only if it is an earlier export
   // (earlier-export.ts); a device, FIFO or link never.
   const force = values.force!;
-  if (format === 'tfjs') checkReplaceable(out, '--out', { force, writes: 'folder', notEarlierOutput: () => notEarlierTfjsExport(out) });
+  if (format === 'tfjs') checkReplaceable(out, '--out', { force, writes: 'folder', notEarlierOutput: () => notEarlierTfjsExport(out), replaces: 'the folder of an earlier tfjs export' });
   else for (const path of [out, card]) checkReplaceable(path, '--out', { force, writes: 'file', notEarlierOutput: () => notEarlierOnnxExport(out) });
 
   const model = readTrainedModel(values.db!, positionals[0], { sweep: values.sweep, epoch: epochChoice(values.epoch) });

@@ -19,7 +19,7 @@ import { GaveUp, PATIENCE_MS, patiently } from '../store/patience.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import type { LiveDashboard } from '../dashboard/live.js';
 import { SweepRun, type Relayed } from '../sweep/run-sweep.js';
-import { checkpointEpochs, checkpointName, checkpointRoot, removeTrialCheckpoints } from '../checkpoint/files.js';
+import { checkCheckpointRoot, checkpointEpochs, checkpointName, checkpointRoot, removeTrialCheckpoints } from '../checkpoint/files.js';
 import { KEEP_POLICIES, type KeepPolicy } from '../checkpoint/retention.js';
 import { provenanceOf } from '../sweep/provenance.js';
 import { planRun } from '../sweep/resume.js';
@@ -162,6 +162,9 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     },
   };
 
+  // The checkpoints' folder beside the database, if it is there, must be a folder: found out when
+  // the first trial starts, the sweep would be left marked running in the database.
+  checkCheckpointRoot(checkpointRoot(values.db!));
   // A wrong URL or password is said before the database is opened; a Redis that does not answer too.
   if (queueUrl) await checkConnection(queueUrl);
   // One coordinator per sweep on that Redis (another would train its trials twice).

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { dirname, join } from 'node:path';
 import { CheckpointError, type Checkpoint } from '../checkpoint/format.js';
-import { checkpointRoot, readCheckpoint } from '../checkpoint/files.js';
+import { checkCheckpointRoot, checkpointRoot, readCheckpoint } from '../checkpoint/files.js';
 import { UserError } from '../config/errors.js';
 import { bestOf, noBestText, statusCounts } from '../store/best.js';
 import { findTrial, iterateTrials, requireSweep, sweepNames, type TrialRecord } from '../store/queries.js';
@@ -109,6 +109,7 @@ export function loadTrainedModel(db: Database.Database, dbPath: string, ref: str
   // The one asked for; if it is damaged, the newest intact one before it (said, never loaded).
   const notes: string[] = [];
   const root = checkpointRoot(dbPath);
+  checkCheckpointRoot(root);
   for (const row of rows.filter((r) => r.epoch <= wanted)) {
     try {
       const checkpoint = readCheckpoint(root, trial.id, row.epoch);

@@ -128,7 +128,7 @@ function readText(path: string): string {
     fd = openRegularFile(path);
   } catch (err) {
     if (err instanceof NotRegularFileError) {
-      throw new UserError({ file: path, message: `is ${err.kind}, not ${err.kind === 'a directory' ? 'an experiment file' : 'a regular file; give an experiment file (YAML)'}` });
+      throw new UserError({ file: path, message: `is ${err.kind}, not ${err.kind === 'a directory' ? 'an experiment file' : 'a regular file'}; give an experiment file (YAML)` });
     }
     throw new UserError({ file: path, message: pathProblem(err) });
   }

@@ -2,11 +2,12 @@
  * Datasets by name: where their IDX files come from (prepared and checked once, in the main
  * thread, before any worker starts) and how their images are split.
  */
-import { existsSync, statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { whyNotWritable } from '../util/make-folder.js';
+import { folderProblem, statProblem } from '../util/path-problem.js';
 import { NotRegularFileError } from '../util/regular-file.js';
 import { cacheDir, cacheProblem } from './cache-dir.js';
 import { checkDatasetFolder, findFile, IDX_FILES, splitCounts, type DatasetShape, type SplitOptions } from './dataset.js';
@@ -66,15 +67,26 @@ export interface PreparedDataset extends DatasetShape {
  * a failed download is a runtime DownloadError.
  */
 export async function prepareDataset(data: Experiment['data']): Promise<PreparedDataset> {
+  // A data.dir that is there but no folder (a file, a FIFO) is said as what it is, before a
+  // download tries to make it or save in it; one that is not there at all, mnist-full makes.
+  if (data.dir !== undefined && statProblem(data.dir, lstatSync) === null) checkFolder(data, data.dir);
   const dir = await folder(data);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+  checkFolder(data, dir);
+  // A faulty file throws IdxError, a UserError naming it.
+  return { dir, ...checkDatasetFolder(dir) };
+}
+
+/** The dataset's folder is a folder: else one line naming it, what it is, and data.dir to fix. */
+function checkFolder(data: Experiment['data'], dir: string): void {
+  const problem = folderProblem(dir);
+  if (problem === null) return;
+  if (problem === 'no such folder') {
     const hint = data.dataset === 'fashion-mnist' && !data.dir
       ? '; install it with `apt-get install dataset-fashion-mnist`, or give data.dir'
       : '; check data.dir';
     throw new UserError({ file: dir, message: `no such folder (dataset ${data.dataset})${hint}` });
   }
-  // A faulty file throws IdxError, a UserError naming it.
-  return { dir, ...checkDatasetFolder(dir) };
+  throw new UserError({ file: dir, message: `${problem} (${data.dir ? 'data.dir of ' : ''}dataset ${data.dataset}); give data.dir the folder of the dataset's IDX files` });
 }
 
 /** How a trial's images are split and normalised. */

@@ -8,6 +8,7 @@
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { folderProblem } from './path-problem.js';
 
 /** Makes the folder and any missing parents, as mkdir -p; throws the failing mkdir's error. */
 export function makeFolder(path: string): void {
@@ -47,7 +48,8 @@ export function whyNotWritable(err: unknown): string | null {
     case 'ENOTDIR':
     case 'EEXIST': {
       const blocking = existingAncestor(e.path);
-      return `${blocking} is a file, not a folder`;
+      // Said as what it is: a FIFO or a device is no file to look for.
+      return `${blocking} ${folderProblem(blocking) ?? 'is a file, not a folder'}`;
     }
     case 'EACCES':
     case 'EPERM':

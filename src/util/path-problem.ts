@@ -3,13 +3,17 @@
  * `cannot read (ELOOP)` means nothing to most people, and existsSync() says "no such file" of
  * a link that leads back to itself, which sends them looking for a file that is there.
  */
-export function pathProblem(err: unknown): string {
+import { statSync } from 'node:fs';
+import { notRegularKind } from './regular-file.js';
+
+/** `what` the path should name: a file (the default) or a folder, so the words say which is missing. */
+export function pathProblem(err: unknown, what: 'file' | 'folder' = 'file'): string {
   const code = (err as NodeJS.ErrnoException)?.code;
   switch (code) {
     case 'ENOENT':
-      return 'no such file';
+      return `no such ${what}`;
     case 'ELOOP':
-      return 'a loop of symbolic links (a link that leads back to itself); point the link at a file';
+      return `a loop of symbolic links (a link that leads back to itself); point the link at a ${what}`;
     case 'EACCES':
     case 'EPERM':
       return 'permission denied';
@@ -30,4 +34,20 @@ export function statProblem(path: string, stat: (path: string) => unknown): stri
   } catch (err) {
     return pathProblem(err);
   }
+}
+
+/**
+ * Why `path` (links followed) is not a folder, or null when it is one: what it is instead
+ * ('is a FIFO, not a folder'), or why it cannot be looked at ('no such folder'). Said as what
+ * it is: "no such folder" of a FIFO sends the user looking for a folder that is not the trouble.
+ */
+export function folderProblem(path: string): string | null {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch (err) {
+    return pathProblem(err, 'folder');
+  }
+  if (stats.isDirectory()) return null;
+  return `is ${stats.isFile() ? 'a file' : notRegularKind(stats)}, not a folder`;
 }
