@@ -33,12 +33,12 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, AUGMENT_PREVIEW);
   if (positionals.length !== 1) throw new UserError('sweep augment-preview: expected one experiment file; see sweep augment-preview --help');
   if (!values.out) throw new UserError('sweep augment-preview: --out FILE.png is required');
-  // It writes a PNG: a name saying otherwise would be a PNG under a false name.
-  if (extname(values.out).toLowerCase() !== '.png') throw new UserError(`--out: the preview is a PNG image; give a file name ending in .png, found '${values.out}'`);
   const rows = positiveInt(values.rows, 'rows') ?? 8;
   if (rows > MAX_ROWS) throw new UserError(`--rows: at most ${MAX_ROWS} digits are drawn, found ${values.rows}; a few dozen show what the settings do`);
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new UserError(`--seed: expected a whole number ≥ 0, found '${values.seed}'`);
   checkOutputFile(values.out, '--out', values.force!);
+  // It writes a PNG: a name saying otherwise would be a PNG under a false name.
+  if (extname(values.out).toLowerCase() !== '.png') throw new UserError(`--out: the preview is a PNG image; give a file name ending in .png, found '${values.out}'`);
   const { trials, axes } = loadExperiment(positionals[0], { set: values.set });
   const trial = values.trial === undefined ? undefined : trialOf(trials, values.trial, positionals[0]);
   // A trial's config has data.dir resolved against the file that names it; the first's data,
