@@ -9,6 +9,7 @@
 import { closeSync, lstatSync, openSync, readlinkSync, rmSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../config/errors.js';
+import type { FullDiskWords } from '../util/disk-full.js';
 import { whyNotWritable } from '../util/make-folder.js';
 
 export interface ReplaceRules {
@@ -104,4 +105,13 @@ export function checkParent(path: string, option: string): void {
   if (!stat) throw new UserError({ file: path, message: `${option}: the folder ${dirname(path)} does not exist; create it first or give another path` });
   if (!stat.isDirectory()) throw new UserError({ file: path, message: `${option}: ${dirname(path)} is not a folder; give another path` });
   tryFileIn(parent, path, option);
+}
+
+/**
+ * What a full disk under a command's output says (util/disk-full.ts): that nothing was written
+ * (its writers write whole or not at all), and to make room or write elsewhere. `data`: what was
+ * to be written, for the room it needed.
+ */
+export function outputFull(path: string, data: Uint8Array[], option = '--out'): FullDiskWords {
+  return { path, needed: data.reduce((n, d) => n + d.byteLength, 0), fix: `nothing was written; free some space there, or give another ${option}` };
 }

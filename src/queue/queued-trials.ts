@@ -27,6 +27,7 @@ import type { Trial } from '../config/experiment.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointEpochs, checkpointName, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
+import { diskFullText, isDiskFull } from '../util/disk-full.js';
 import { decodeCheckpoint } from '../checkpoint/format.js';
 import type { Relayed, TrialExecutor } from '../sweep/run-sweep.js';
 import { isTerminal, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
@@ -469,7 +470,17 @@ export class QueuedTrials implements TrialExecutor {
         await this.deliverFailure(handed, `epoch ${event.metrics.epoch} from agent ${entry.agent} could not be stored: ${problem}`, true);
         return;
       }
-      const file = writeCheckpointFile(this.options.checkpoints, handed.trial.id, checkpoint.epoch, bytes);
+      let file;
+      try {
+        file = writeCheckpointFile(this.options.checkpoints, handed.trial.id, checkpoint.epoch, bytes);
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        // The disk under this database's checkpoints is full: as on one machine, the trial is
+        // interrupted and the sweep stops (sweep/run-sweep.ts), saying where and what to do.
+        await handed.onEvent({ type: 'failed', trialId: handed.trial.id, error: diskFullText({ path: this.options.checkpoints, holding: 'the checkpoints folder', needed: bytes.length }), diskFull: true });
+        handed.end(null);
+        return dropUpload(this.redis, entry);
+      }
       event = { ...event, checkpoint: file };
     }
     const jobs = keys.jobs(this.options.sweep);
