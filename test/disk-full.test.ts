@@ -5,12 +5,13 @@
  * room left, what to do; exit 1 (a runtime failure, not a mistake in the command); and nothing
  * half-written left there.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { CACHE, CLI, cli, ROOT } from './cli-helpers.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CACHE, CLI, cli, ROOT, startCli } from './cli-helpers.js';
 import { tempDir, writeExperiment } from './helpers.js';
+import { startRedis, type RedisServer } from './redis-server.js';
 
 interface Run {
   code: number;
@@ -165,3 +166,60 @@ describe('a full disk', () => {
     expect(runs.csv.stderr).toMatch(errorLine(`${mount}/out.csv: the disk is full (FIGURES); the output there is cut short; free some space there, or send the output elsewhere`));
   });
 });
+
+describe('a full disk across machines (sweep --queue, sweep agent)', () => {
+  let redis: RedisServer;
+  const agents: ChildProcess[] = [];
+  /** An agent on this machine (a shell's `exec` in `wrap` for one in a namespace of its own); its output is not read. */
+  const startAgent = (name: string, wrap: string[] = [], env: Record<string, string> = {}) => {
+    const command = [process.execPath, CLI, 'agent', '--queue', redis.url, '--name', name, '--workers', '1', '--lock-seconds', '2'];
+    const child = spawn(wrap.length ? wrap[0] : command[0], wrap.length ? [...wrap.slice(1), ...command] : command.slice(1), {
+      cwd: ROOT,
+      env: { ...process.env, LENET_SWEEP_CACHE: CACHE, NO_COLOR: '1', ...env },
+      stdio: 'ignore',
+    });
+    agents.push(child);
+  };
+  const QUEUED = 'training: { epochs: 2, batch_size: 64, seed: 1, limit_train: 256 }\n';
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 60_000);
+
+  afterEach(() => {
+    for (const a of agents.splice(0)) a.kill('SIGKILL');
+  });
+
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it("the coordinator's checkpoints: the sweep stops as on one machine, and the same command resumes once there is room", () => {
+    startAgent('roomy');
+    const mount = tempDir();
+    const file = writeExperiment(`name: coordinated\n${QUEUED}`);
+    const sweep = `'${file}' --db '${mount}/runs.db' --no-tui --queue '${redis.url}'`;
+    const { runs } = withTmpfs(mount, '1200k', `cli full ${sweep}; mount -o remount,size=8m '${mount}'; cli again ${sweep}`);
+    const words = `${mount}/runs.db.checkpoints: the disk holding the checkpoints folder is full (FIGURES); the sweep stopped; free some space there, then run the same command again to resume`;
+    expect(runs.full.code, runs.full.stdout).toBe(1);
+    expect(runs.full.stderr).toMatch(errorLine(words));
+    expect(runs.full.stdout).toMatch(new RegExp(`\\[1/1 \\w+\\] interrupted: ${pattern(words)}\\n`));
+    expect(runs.again.code, runs.again.stdout + runs.again.stderr).toBe(0);
+    // Given out anew from the checkpoint stored here: not the first attempt adopted without its second epoch.
+    expect(runs.again.stdout).toMatch(/resumed after epoch 1 \(its checkpoint\)/);
+    expect(runs.again.stdout).toMatch(/ 2\/2 .* completed\n/);
+  });
+
+  it("an agent's disk: its trial is handed back to be tried again, and fails saying which agent's disk and where", async () => {
+    // The agent keeps its checkpoints in its TMPDIR: a full tmpfs of a namespace of its own.
+    const mount = tempDir();
+    startAgent('cramped', ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs '${mount}' && head -c 1G /dev/zero > '${mount}/fill' 2>/dev/null; exec "$@"`, 'sh'], { TMPDIR: mount });
+    const file = writeExperiment(`name: cramped\n${QUEUED}`);
+    const r = await startCli([file, '--db', join(tempDir(), 'runs.db'), '--no-tui', '--queue', redis.url]);
+    const words = `on agent cramped: ${mount}/lenet-sweep-agent-\\w+: the disk holding the checkpoints folder is full \\(0 MB free, 0.8 MB needed\\); free some space there`;
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`note: trial \\w+: ${words}; starting it again from its last checkpoint \\(retry 1 of 1\\)\\n`));
+    expect(r.stdout).toMatch(new RegExp(`\\[1/1 \\w+\\] failed: ${words}\\n`));
+  });
+});
+

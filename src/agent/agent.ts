@@ -401,7 +401,7 @@ export class Agent {
     if (event.type === 'failed' && event.diskFull) {
       // This agent's disk, not the sweep's: the trial goes back to be tried again from its last
       // checkpoint (on an agent with room), rather than stopping the sweep as a coordinator's would.
-      const error = `on agent ${this.options.name}: ${event.error}; free some space there (the trial is tried again from its last checkpoint)`;
+      const error = `on agent ${this.options.name}: ${event.error}; free some space there`;
       this.options.log(`trial ${run.job.trialId} of ${run.job.sweep}: ${error}`);
       await send({ type: 'failed', trialId: event.trialId, error, retryable: true });
       return;

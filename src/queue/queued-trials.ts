@@ -470,18 +470,17 @@ export class QueuedTrials implements TrialExecutor {
         await this.deliverFailure(handed, `epoch ${event.metrics.epoch} from agent ${entry.agent} could not be stored: ${problem}`, true);
         return;
       }
-      let file;
       try {
-        file = writeCheckpointFile(this.options.checkpoints, handed.trial.id, checkpoint.epoch, bytes);
+        event = { ...event, checkpoint: writeCheckpointFile(this.options.checkpoints, handed.trial.id, checkpoint.epoch, bytes) };
       } catch (err) {
         if (!isDiskFull(err)) throw err;
-        // The disk under this database's checkpoints is full: as on one machine, the trial is
-        // interrupted and the sweep stops (sweep/run-sweep.ts), saying where and what to do.
-        await handed.onEvent({ type: 'failed', trialId: handed.trial.id, error: diskFullText({ path: this.options.checkpoints, holding: 'the checkpoints folder', needed: bytes.length }), diskFull: true });
-        handed.end(null);
-        return dropUpload(this.redis, entry);
+        // The disk under this database's checkpoints is full: as on one machine, this attempt
+        // ends here, the trial interrupted, and the sweep stops (sweep/run-sweep.ts). Ended as
+        // any attempt (below), so that a coordinator started again gives the trial out anew from
+        // the checkpoint stored here, and does not adopt the attempt without this epoch.
+        await dropUpload(this.redis, entry);
+        event = { type: 'failed', trialId: handed.trial.id, error: diskFullText({ path: this.options.checkpoints, holding: 'the checkpoints folder', needed: bytes.length }), diskFull: true };
       }
-      event = { ...event, checkpoint: file };
     }
     const jobs = keys.jobs(this.options.sweep);
     if (event.type === 'started') {
