@@ -158,12 +158,17 @@ describe('a full disk', () => {
     expect(left).toEqual(['fill']);
   });
 
-  it('under a file the output is sent to (runs sql --csv > FILE): one line, exit 1, no stack trace', () => {
+  it('under a file the output is sent to (runs sql --csv > FILE, a sweep > FILE): one line, exit 1, no stack trace; the sweep stops cleanly', () => {
     const mount = tempDir();
     const query = 'WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 100000) SELECT x FROM n';
-    const { runs } = withTmpfs(mount, '64k', `fill; OUT='${mount}/out.csv' cli csv runs sql '${query}' --db '${db}' --csv`);
+    const sweepDb = join(tempDir(), 'runs.db');
+    const { runs } = withTmpfs(mount, '64k', `fill; OUT='${mount}/out.csv' cli csv runs sql '${query}' --db '${db}' --csv; OUT='${mount}/log' cli sweep experiments/smoke.yaml --db '${sweepDb}' ${TINY.join(' ')}`);
     expect(runs.csv.code).toBe(1);
     expect(runs.csv.stderr).toMatch(errorLine(`${mount}/out.csv: the disk is full (FIGURES); the output there is cut short; free some space there, or send the output elsewhere`));
+    expect(runs.sweep.code).toBe(1);
+    expect(runs.sweep.stderr).toMatch(errorLine(`${mount}/log: the disk is full (FIGURES); the output there is cut short; free some space there, or send the output elsewhere`));
+    // Stopped as with Ctrl-C: nothing left running.
+    expect(spawnSync(process.execPath, [CLI, 'sweeps', 'list', '--db', sweepDb], { cwd: ROOT, encoding: 'utf8' }).stdout).toMatch(/\nsmoke +interrupted /);
   });
 });
 

@@ -18,10 +18,13 @@ export function runCommandLine(command: () => Promise<number>): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (readerGone) return;
     // Output sent to a file on a full disk (`sweep runs list --csv > runs.csv`): said once, in
-    // our words, then it ends as when the reader has gone, with 1 (a sweep stops as with Ctrl-C).
+    // our words, then it ends as when the reader has gone (a sweep stops as with Ctrl-C), with 1:
+    // set first, so that the code a stopped sweep returns does not replace it.
     const full = isDiskFull(err);
-    if (full) console.error(`error: ${diskFullText({ path: outputFile() ?? 'the standard output' })}; the output there is cut short; free some space there, or send the output elsewhere`);
-    else if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
+    if (full) {
+      console.error(`error: ${diskFullText({ path: outputFile() ?? 'the standard output' })}; the output there is cut short; free some space there, or send the output elsewhere`);
+      process.exitCode = 1;
+    } else if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
     readerGone = true;
     if (process.listenerCount(READER_GONE) > 0) return (process as NodeJS.EventEmitter).emit(READER_GONE, err.code === 'EIO' ? 'SIGHUP' : 'SIGINT');
     // A terminal that is gone: as its SIGHUP (which may come after the failed write).
