@@ -177,7 +177,7 @@ describe('a full disk across machines (sweep --queue, sweep agent)', () => {
   const agents: ChildProcess[] = [];
   /** An agent on this machine (a shell's `exec` in `wrap` for one in a namespace of its own); its output is not read. */
   const startAgent = (name: string, wrap: string[] = [], env: Record<string, string> = {}) => {
-    const command = [process.execPath, CLI, 'agent', '--queue', redis.url, '--name', name, '--workers', '1', '--lock-seconds', '2'];
+    const command = [process.execPath, CLI, 'agent', '--queue', redis.url, '--name', name, '--workers', '1'];
     const child = spawn(wrap.length ? wrap[0] : command[0], wrap.length ? [...wrap.slice(1), ...command] : command.slice(1), {
       cwd: ROOT,
       env: { ...process.env, LENET_SWEEP_CACHE: CACHE, NO_COLOR: '1', ...env },
