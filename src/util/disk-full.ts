@@ -12,7 +12,10 @@ export function isDiskFull(err: unknown): boolean {
   return ['SQLITE_FULL', 'ENOSPC', 'EDQUOT'].includes((err as { code?: string } | null)?.code ?? '');
 }
 
-/** The failure of a write on a full disk; its message is the whole line to print. */
+/**
+ * The failure of a write on a full disk: its message says where and how full, and what to do
+ * (a trial's worker says only where, and the sweep adds what it does about it).
+ */
 export class DiskFullError extends Error {}
 
 /** Where a write went and what to say if its disk is full. */
