@@ -13,6 +13,7 @@ const ALONE = [
   'test/queue-faults.test.ts',
   'test/netns.test.ts',
   'test/database-faults.test.ts',
+  'test/disk-full.test.ts',
   'test/dashboard-e2e.test.ts',
   'test/concurrent-sweeps.test.ts',
   'test/concurrent-readers.test.ts',

@@ -398,6 +398,14 @@ export class Agent {
 
   /** Sends an event; an epoch's checkpoint goes first, under its own key. */
   private async relay(run: Running, event: WorkerEvent, send: (event: WorkerEvent, upload?: string) => Promise<unknown>): Promise<void> {
+    if (event.type === 'failed' && event.diskFull) {
+      // This agent's disk, not the sweep's: the trial goes back to be tried again from its last
+      // checkpoint (on an agent with room), rather than stopping the sweep as a coordinator's would.
+      const error = `on agent ${this.options.name}: ${event.error}; free some space there`;
+      this.options.log(`trial ${run.job.trialId} of ${run.job.sweep}: ${error}`);
+      await send({ type: 'failed', trialId: event.trialId, error, retryable: true });
+      return;
+    }
     if (event.type !== 'epoch') {
       await send(event);
       return;

@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, fsyncSync, type Dirent, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../config/errors.js';
-import { makeFolder } from '../util/make-folder.js';
+import { makeFolder, unmakeFolders } from '../util/make-folder.js';
 import { folderProblem, statProblem } from '../util/path-problem.js';
 import { CheckpointError, DIGEST_BYTES, decodeCheckpoint, storedDigest, type Checkpoint } from './format.js';
 
@@ -53,7 +53,7 @@ export function recordedPath(root: string, trialId: string, epoch: number): stri
 /** Writes a checkpoint atomically and durably; returns what the database records of it. */
 export function writeCheckpointFile(root: string, trialId: string, epoch: number, bytes: Uint8Array): CheckpointFile {
   const folder = trialFolder(root, trialId);
-  makeFolder(folder);
+  const made = makeFolder(folder);
   const path = join(folder, checkpointName(epoch));
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {
@@ -65,8 +65,11 @@ export function writeCheckpointFile(root: string, trialId: string, epoch: number
       closeSync(fd);
     }
     renameSync(tmp, path);
-  } finally {
+  } catch (err) {
+    // A full disk leaves neither part of the file nor a trial folder made for it.
     rmSync(tmp, { force: true });
+    unmakeFolders(made);
+    throw err;
   }
   syncFolder(folder);
   return { epoch, path: recordedPath(root, trialId, epoch), bytes: bytes.length, sha256: storedDigest(bytes) };

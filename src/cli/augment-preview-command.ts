@@ -17,11 +17,12 @@ import { augmentBatch, isAugmenting, type AugmentConfig } from '../data/augment.
 import { gather, loadDataset } from '../data/dataset.js';
 import { checkSplits, prepareDataset, splitOptions } from '../data/sources.js';
 import { encodeGrayPng } from '../util/png.js';
+import { diskFull, isDiskFull } from '../util/disk-full.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { Random } from '../util/random.js';
 import { parse, positiveInt } from './args.js';
 import { AUGMENT_PREVIEW } from './commands.js';
-import { checkOutputFile } from './output-path.js';
+import { checkOutputFile, outputFull } from './output-path.js';
 
 const COLUMNS = 8;
 const ZOOM = 3;
@@ -88,9 +89,12 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
       }
     }
   }
+  const png = encodeGrayPng(out, width, height);
   try {
-    writeFileAtomic(values.out, encodeGrayPng(out, width, height));
+    writeFileAtomic(values.out, png);
   } catch (err) {
+    // A full disk is no mistake in the command: a runtime failure (exit 1), said as everywhere.
+    if (isDiskFull(err)) throw diskFull(outputFull(values.out, [png]));
     throw new UserError({ file: values.out, message: `cannot write the image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
   }
   const a = augment;

@@ -4,7 +4,9 @@
  * line with exit code 1 (the stack only with LENET_SWEEP_DEBUG), and a reader or terminal that
  * went away taken as the stop it means.
  */
+import { readlinkSync } from 'node:fs';
 import { formatProblem, UserError } from '../config/errors.js';
+import { diskFullText, isDiskFull } from '../util/disk-full.js';
 import { READER_GONE, windDown } from './stop-signals.js';
 
 export function runCommandLine(command: () => Promise<number>): void {
@@ -15,13 +17,21 @@ export function runCommandLine(command: () => Promise<number>): void {
   let readerGone = false;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (readerGone) return;
-    if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
+    // Output sent to a file on a full disk (`sweep runs list --csv > runs.csv`): said once, in
+    // our words, then it ends as when the reader has gone (a sweep stops as with Ctrl-C), with 1:
+    // set first, so that the code a stopped sweep returns does not replace it.
+    const full = isDiskFull(err);
+    if (full) {
+      console.error(`error: ${diskFullText({ path: outputFile() ?? 'the standard output' })}; the output there is cut short; free some space there, or send the output elsewhere`);
+      process.exitCode = 1;
+    } else if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
     readerGone = true;
     if (process.listenerCount(READER_GONE) > 0) return (process as NodeJS.EventEmitter).emit(READER_GONE, err.code === 'EIO' ? 'SIGHUP' : 'SIGINT');
     // A terminal that is gone: as its SIGHUP (which may come after the failed write).
     if (err.code === 'EIO') return process.emit('SIGHUP', 'SIGHUP');
-    // Nothing left to say: the command closes its database as it unwinds, and ends with 0.
-    windDown(0);
+    // Nothing left to say: the command closes its database as it unwinds, and ends with 0 (a
+    // reader that has all it wanted) or 1 (output that could not be written).
+    windDown(full ? 1 : 0);
   });
 
   // A command that throws before its first await fails as one that rejects.
@@ -41,4 +51,14 @@ export function runCommandLine(command: () => Promise<number>): void {
       process.exitCode = 1;
     },
   );
+}
+
+/** The file stdout was sent to (Linux names it), or undefined (a pipe, a terminal, another system). */
+function outputFile(): string | undefined {
+  try {
+    const target = readlinkSync('/proc/self/fd/1');
+    return target.startsWith('/') ? target.replace(/ \(deleted\)$/, '') : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -12,13 +12,14 @@ import { toOnnxInt8 } from '../export/onnx-int8.js';
 import { toTfjsLayers, WEIGHTS_FILE } from '../export/tfjs-layers.js';
 import { weightsOfCheckpoint } from '../export/weights.js';
 import { makeFolder } from '../util/make-folder.js';
-import { writeFileAtomic } from '../util/write-atomic.js';
+import { sayingDiskFull } from '../util/disk-full.js';
+import { writeFilesAtomic } from '../util/write-atomic.js';
 import { parse } from './args.js';
 import { EXPORT } from './commands.js';
 import { cardPath, notEarlierOnnxExport, notEarlierTfjsExport } from './earlier-export.js';
 import { pct } from './format.js';
 import { modelCard, type ExportFormat } from './model-card.js';
-import { checkFileName, checkParent, checkReplaceable } from './output-path.js';
+import { checkFileName, checkParent, checkReplaceable, outputFull } from './output-path.js';
 import { epochChoice, evaluateTrained, readTrainedModel } from './trained-model.js';
 
 const FORMATS: ExportFormat[] = ['tfjs', 'onnx', 'onnx-int8'];
@@ -54,27 +55,29 @@ export async function exportCommand(args: string[]): Promise<number> {
   let written: string[];
   if (format === 'tfjs') {
     const { modelJson, weightData } = await toTfjsLayers(weights);
-    const files = { 'model.json': JSON.stringify(modelJson), [WEIGHTS_FILE]: weightData };
-    const cardJson = modelCard(model, format, [...Object.keys(files), 'model-card.json'], test, provenance);
+    const cardJson = modelCard(model, format, ['model.json', WEIGHTS_FILE, 'model-card.json'], test, provenance);
+    const files = { 'model.json': Buffer.from(JSON.stringify(modelJson)), [WEIGHTS_FILE]: weightData, 'model-card.json': Buffer.from(`${JSON.stringify(cardJson, null, 2)}\n`) };
     // The folder is made whole under a temporary name, then renamed into place.
     const tmp = `${out}.${process.pid}.tmp`;
-    makeFolder(tmp);
-    try {
-      for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
-      writeFileSync(join(tmp, 'model-card.json'), `${JSON.stringify(cardJson, null, 2)}\n`);
-      if (values.force) rmSync(out, { recursive: true, force: true });
-      renameSync(tmp, out);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    sayingDiskFull(outputFull(out, Object.values(files)), () => {
+      makeFolder(tmp);
+      try {
+        for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
+        if (values.force) rmSync(out, { recursive: true, force: true });
+        renameSync(tmp, out);
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    });
     written = [join(out, 'model.json'), join(out, WEIGHTS_FILE), card];
   } else {
     // So that the file alone says how to feed it.
     const metadata = { 'lenet-sweep.trial': model.trial.id, 'lenet-sweep.epoch': String(model.epoch), 'lenet-sweep.mean': String(model.trial.config.data.mean), 'lenet-sweep.std': String(model.trial.config.data.std) };
     const bytes = format === 'onnx' ? toOnnx(weights, metadata) : toOnnxInt8(weights, calibration!, metadata);
     const cardJson = modelCard(model, format, [basename(out), basename(card)], test, provenance, calibration?.count);
-    writeFileAtomic(out, bytes);
-    writeFileAtomic(card, Buffer.from(`${JSON.stringify(cardJson, null, 2)}\n`));
+    // The model and its card together: a full disk leaves neither (not a model without its card).
+    const files = [{ path: out, data: bytes }, { path: card, data: Buffer.from(`${JSON.stringify(cardJson, null, 2)}\n`) }];
+    sayingDiskFull(outputFull(out, files.map((f) => f.data)), () => writeFilesAtomic(files));
     written = [out, card];
   }
   const { trial, epoch, choice, passedOver } = model;

@@ -11,6 +11,7 @@ import { closeSync, lstatSync, openSync, readlinkSync, realpathSync, rmSync, sta
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../config/errors.js';
+import type { FullDiskWords } from '../util/disk-full.js';
 import { whyNotWritable } from '../util/make-folder.js';
 import { pathProblem } from '../util/path-problem.js';
 
@@ -167,4 +168,13 @@ function statOrNothing(at: string, path: string, option: string): Stats | undefi
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new UserError({ file: path, message: `${option}: ${whyNotWritable(err) ?? pathProblem(err, 'folder')}; give another path` });
   }
+}
+
+/**
+ * What a full disk under a command's output says (util/disk-full.ts): that nothing was written
+ * (its writers write whole or not at all), and to make room or write elsewhere. `data`: what was
+ * to be written, for the room it needed.
+ */
+export function outputFull(path: string, data: Uint8Array[], option = '--out'): FullDiskWords {
+  return { path, needed: data.reduce((n, d) => n + d.byteLength, 0), fix: `nothing was written; free some space there, or give another ${option}` };
 }

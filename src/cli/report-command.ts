@@ -15,11 +15,12 @@ import { specToPng } from '../report/render.js';
 import { datasets, sweepCharts, withDatasets } from '../report/specs.js';
 import { requireSweep, sweepNames } from '../store/queries.js';
 import { withReadOnly } from '../store/open.js';
-import { makeFolder } from '../util/make-folder.js';
-import { writeFileAtomic } from '../util/write-atomic.js';
+import { sayingDiskFull } from '../util/disk-full.js';
+import { makeFolder, unmakeFolders } from '../util/make-folder.js';
+import { writeFileAtomic, writeFilesAtomic } from '../util/write-atomic.js';
 import { parse } from './args.js';
 import { REPORT } from './commands.js';
-import { checkOutputFile, checkOutputFolder, checkReplaceable } from './output-path.js';
+import { checkOutputFile, checkOutputFolder, checkReplaceable, outputFull } from './output-path.js';
 import { packageVersion } from './version.js';
 
 /** Sweep names are file names already (the schema allows letters, digits, _ . - and no leading dot); anything else is encoded, never merged. */
@@ -46,7 +47,8 @@ export async function reportCommand(args: string[]): Promise<number> {
   }
   if (out !== null) {
     const html = reportHtml(sweeps, { db: dbPath, version: packageVersion(), writtenAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
-    writeFileAtomic(out, Buffer.from(html));
+    const bytes = Buffer.from(html);
+    sayingDiskFull(outputFull(out, [bytes]), () => writeFileAtomic(out, bytes));
     const trials = sweeps.reduce((n, s) => n + s.trials.length, 0);
     console.log(`wrote ${out} (${(Buffer.byteLength(html) / 1e6).toFixed(2)} MB): ${sweeps.length === 1 ? `sweep ${sweeps[0].name}` : `sweeps ${sweeps.map((s) => s.name).join(', ')}`}, ${trials} trial${trials === 1 ? '' : 's'}`);
   }
@@ -74,7 +76,17 @@ async function writePngs(sweeps: ReportSweep[], dir: string, force: boolean): Pr
   for (const f of files) checkReplaceable(f.path, '--png', { force: true, writes: 'file' });
   const existing = files.filter((f) => existsSync(f.path));
   if (existing.length && !force) throw new UserError({ file: existing[0].path, message: `--png: already exists${existing.length > 1 ? ` (and ${existing.length - 1} more of this report's files)` : ''}; give another folder, or --force to replace them` });
-  makeFolder(dir);
-  for (const f of files) writeFileAtomic(f.path, await specToPng(f.spec));
+  const pngs: { path: string; data: Buffer }[] = [];
+  for (const f of files) pngs.push({ path: f.path, data: await specToPng(f.spec) });
+  // All of the charts or none: a full disk leaves no part of them, nor a folder made for them.
+  sayingDiskFull(outputFull(dir, pngs.map((p) => p.data), '--png'), () => {
+    const made = makeFolder(dir);
+    try {
+      writeFilesAtomic(pngs);
+    } catch (err) {
+      unmakeFolders(made);
+      throw err;
+    }
+  });
   return files.map((f) => f.path);
 }

@@ -18,7 +18,8 @@ import { DatabaseFile, openForWriting } from '../store/open.js';
 import { GaveUp, PATIENCE_MS, patiently } from '../store/patience.js';
 import { isBetter, RunWriter } from '../store/writer.js';
 import type { LiveDashboard } from '../dashboard/live.js';
-import { SweepRun, type Relayed } from '../sweep/run-sweep.js';
+import { STOPPED_BY_FULL_DISK, SweepRun, type Relayed } from '../sweep/run-sweep.js';
+import { DiskFullError, sayingDiskFull } from '../util/disk-full.js';
 import { checkCheckpointRoot, checkpointEpochs, checkpointName, checkpointRoot, removeTrialCheckpoints } from '../checkpoint/files.js';
 import { KEEP_POLICIES, type KeepPolicy } from '../checkpoint/retention.js';
 import { provenanceOf } from '../sweep/provenance.js';
@@ -182,7 +183,10 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
   };
   // Before training starts, one stop request is enough not to wait (nothing to settle yet).
   let training = false;
-  const store = <T>(write: () => T) => patiently(dbPath, write, { onWait, giveUp: () => stops.forced || (stops.received !== undefined && !training) });
+  // A full disk under the database stops the sweep with the words for it (its open says its own).
+  const databaseFull = { path: dbPath, holding: 'the database', fix: STOPPED_BY_FULL_DISK };
+  const store = <T>(write: () => T) =>
+    patiently(dbPath, () => sayingDiskFull(databaseFull, write), { onWait, giveUp: () => stops.forced || (stops.received !== undefined && !training) });
   const db = await store(() => openForWriting(dbPath));
   try {
     const file = new DatabaseFile(dbPath);
@@ -291,10 +295,11 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
       training = true;
       try {
         const outcome = await run.done.catch((err: Error) => {
-          // Where the database can still take it, the sweep is marked failed; the error says why.
+          // Where the database can still take it, the sweep is marked failed, or interrupted where
+          // the disk filled up (the same command resumes it); the error says why.
           try {
             writer.interruptRunning();
-            writer.finish('failed');
+            writer.finish(err instanceof DiskFullError ? 'interrupted' : 'failed');
           } catch {
             // The error that stopped the run is the one to report.
           }
@@ -372,7 +377,7 @@ function printEvent(queue: Trial[], total: number, { name: metric, goal }: Exper
         return console.log(`${label(trial)} ${event.status}: ${bestText}, test_acc ${pct(event.testAcc)}${late}`);
       }
       case 'failed':
-        return console.log(`${label(trial)} failed: ${event.error}${late}`);
+        return console.log(`${label(trial)} ${event.diskFull ? 'interrupted' : 'failed'}: ${event.error}${late}`);
       case 'progress':
       case 'skipped':
         return;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import { UserError } from '../config/errors.js';
+import type { FullDiskWords } from '../util/disk-full.js';
 import { whyNotWritable } from '../util/make-folder.js';
 
 /** The cache folder and the environment variable that chose it, for messages that name it. */
@@ -59,6 +60,25 @@ export function cacheProblem(err: unknown): UserError | null {
     HOME: 'set LENET_SWEEP_CACHE to a folder this user can write (or HOME to a home folder)',
   }[variable];
   return new UserError(`${variable}=${value}: the dataset cache ${dir} cannot be made or written (${why}); ${fix}`);
+}
+
+/**
+ * What a full disk under a dataset's folder says (util/disk-full.ts): in the cache, the variable
+ * that chose the cache and how to choose another; else the file's data.dir. `needed`: the bytes
+ * the dataset's files take, where known.
+ */
+export function datasetFolderFull(dir: string, needed?: number): FullDiskWords {
+  let location: CacheLocation | undefined;
+  try {
+    location = cacheLocation();
+  } catch {
+    // No cache folder at all (a HOME that does not exist): the folder is data.dir.
+  }
+  if (location && within(dir, location.dir)) {
+    const { variable, value } = location;
+    return { path: dir, holding: `the dataset cache (${variable}=${value})`, needed, fix: 'free some space there, or set LENET_SWEEP_CACHE to a folder on another disk' };
+  }
+  return { path: dir, holding: "the dataset's folder (data.dir)", needed, fix: 'free some space there, or set data.dir to a folder on another disk' };
 }
 
 /** Whether path is folder or inside it. */

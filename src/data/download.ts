@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeFolder } from '../util/make-folder.js';
+import { makeFolder, unmakeFolders } from '../util/make-folder.js';
 import { readRegularFile } from '../util/regular-file.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 
@@ -52,7 +52,19 @@ async function fetchFile(url: string, timeoutMs: number): Promise<Uint8Array> {
 
 /** Makes every file of the spec present and verified in dir; returns dir. */
 export async function download(spec: DownloadSpec, dir: string): Promise<string> {
-  makeFolder(dir);
+  const made = makeFolder(dir);
+  try {
+    await downloadInto(spec, dir);
+  } catch (err) {
+    // The files already downloaded are whole (each checked and renamed into place) and stay for
+    // the next try; a folder made for them and left empty goes.
+    unmakeFolders(made);
+    throw err;
+  }
+  return dir;
+}
+
+async function downloadInto(spec: DownloadSpec, dir: string): Promise<void> {
   for (const file of spec.files) {
     const target = join(dir, file.name);
     // Only a regular file is read: a FIFO left there would block the open for good (NotRegularFileError).
@@ -80,5 +92,4 @@ export async function download(spec: DownloadSpec, dir: string): Promise<string>
     }
     if (!done) throw new DownloadError(`could not download ${file.name}: ${failures.join('; ') || 'no mirrors given'}`);
   }
-  return dir;
 }

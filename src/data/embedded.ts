@@ -9,10 +9,12 @@
  * Loading then halves the t10k images into validation and test (sources.ts chooses that,
  * dataset.ts does it).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { makeFolder } from '../util/make-folder.js';
+import { diskFull, isDiskFull } from '../util/disk-full.js';
+import { makeFolder, unmakeFolders } from '../util/make-folder.js';
+import { datasetFolderFull } from './cache-dir.js';
 import { writeIdx } from './idx.js';
 import { IDX_FILES } from './dataset.js';
 
@@ -21,7 +23,8 @@ const require = createRequire(import.meta.url);
 /** Ensures the IDX files of the embedded digits exist in dir; returns dir. */
 export function ensureEmbeddedMnist(dir: string): string {
   if (IDX_FILES.every(([images, labels]) => existsSync(join(dir, images)) && existsSync(join(dir, labels)))) return dir;
-  makeFolder(dir);
+  // Before the seconds of parsing: a cache folder that cannot be made is said at once.
+  const made = makeFolder(dir);
   const pkgDir = dirname(require.resolve('mnist/package.json'));
   const train: number[][] = [];
   const test: number[][] = [];
@@ -36,9 +39,24 @@ export function ensureEmbeddedMnist(dir: string): string {
     }
   }
   // Labels last: a reader that finds every file knows the images were complete before them.
-  writeIdx(join(dir, IDX_FILES[0][0]), [train.length, 28, 28], Uint8Array.from(train.flat()));
-  writeIdx(join(dir, IDX_FILES[1][0]), [test.length, 28, 28], Uint8Array.from(test.flat()));
-  writeIdx(join(dir, IDX_FILES[0][1]), [trainLabels.length], Uint8Array.from(trainLabels));
-  writeIdx(join(dir, IDX_FILES[1][1]), [testLabels.length], Uint8Array.from(testLabels));
+  const files: [string, number[], Uint8Array][] = [
+    [IDX_FILES[0][0], [train.length, 28, 28], Uint8Array.from(train.flat())],
+    [IDX_FILES[1][0], [test.length, 28, 28], Uint8Array.from(test.flat())],
+    [IDX_FILES[0][1], [trainLabels.length], Uint8Array.from(trainLabels)],
+    [IDX_FILES[1][1], [testLabels.length], Uint8Array.from(testLabels)],
+  ];
+  const written: string[] = [];
+  try {
+    for (const [name, dims, data] of files) {
+      writeIdx(join(dir, name), dims, data);
+      written.push(join(dir, name));
+    }
+  } catch (err) {
+    // A full disk (or any failure) leaves no part of the conversion: the next run starts afresh.
+    for (const path of written) rmSync(path, { force: true });
+    unmakeFolders(made);
+    if (isDiskFull(err)) throw diskFull(datasetFolderFull(dir, files.reduce((n, [, , data]) => n + data.length, 0)));
+    throw err;
+  }
   return dir;
 }

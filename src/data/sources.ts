@@ -6,10 +6,11 @@ import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
+import { diskFull, isDiskFull } from '../util/disk-full.js';
 import { whyNotWritable } from '../util/make-folder.js';
 import { folderProblem, statProblem } from '../util/path-problem.js';
 import { NotRegularFileError } from '../util/regular-file.js';
-import { cacheDir, cacheProblem } from './cache-dir.js';
+import { cacheDir, cacheProblem, datasetFolderFull } from './cache-dir.js';
 import { checkDatasetFolder, findFile, IDX_FILES, splitCounts, type DatasetShape, type SplitOptions } from './dataset.js';
 import { download, MNIST_FILES, MNIST_MIRRORS } from './download.js';
 import { ensureEmbeddedMnist } from './embedded.js';
@@ -46,6 +47,8 @@ async function folder(data: Experiment['data']): Promise<string> {
         return dir;
     }
   } catch (err) {
+    // A download that found the disk full (ensureEmbeddedMnist says its own, with the room it needs).
+    if (isDiskFull(err)) throw diskFull(datasetFolderFull(dir));
     if (err instanceof NotRegularFileError) throw new UserError({ file: err.path, message: `is ${err.kind}, not a regular file; remove it, and the dataset's file is written there` });
     // A folder that cannot be made or written: the cache's variable, or data.dir, is the user's to fix.
     const inCache = cacheProblem(err);

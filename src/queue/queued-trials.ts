@@ -27,6 +27,7 @@ import type { Trial } from '../config/experiment.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointEpochs, checkpointName, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
+import { diskFullText, isDiskFull } from '../util/disk-full.js';
 import { decodeCheckpoint } from '../checkpoint/format.js';
 import type { Relayed, TrialExecutor } from '../sweep/run-sweep.js';
 import { isTerminal, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
@@ -469,8 +470,17 @@ export class QueuedTrials implements TrialExecutor {
         await this.deliverFailure(handed, `epoch ${event.metrics.epoch} from agent ${entry.agent} could not be stored: ${problem}`, true);
         return;
       }
-      const file = writeCheckpointFile(this.options.checkpoints, handed.trial.id, checkpoint.epoch, bytes);
-      event = { ...event, checkpoint: file };
+      try {
+        event = { ...event, checkpoint: writeCheckpointFile(this.options.checkpoints, handed.trial.id, checkpoint.epoch, bytes) };
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        // The disk under this database's checkpoints is full: as on one machine, this attempt
+        // ends here, the trial interrupted, and the sweep stops (sweep/run-sweep.ts). Ended as
+        // any attempt (below), so that a coordinator started again gives the trial out anew from
+        // the checkpoint stored here, and does not adopt the attempt without this epoch.
+        await dropUpload(this.redis, entry);
+        event = { type: 'failed', trialId: handed.trial.id, error: diskFullText({ path: this.options.checkpoints, holding: 'the checkpoints folder', needed: bytes.length }), diskFull: true };
+      }
     }
     const jobs = keys.jobs(this.options.sweep);
     if (event.type === 'started') {

@@ -7,10 +7,11 @@
  * a journal beside it, given a file of another kind reports only "file is not a database", and
  * given a folder it cannot write fails with "attempt to write a readonly database".
  */
-import { accessSync, closeSync, constants, existsSync, lstatSync, openSync, readFileSync, readSync, rmSync, statfsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, closeSync, constants, existsSync, lstatSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../config/errors.js';
+import { diskFull, isDiskFull } from '../util/disk-full.js';
 import { makeFolder, whyNotWritable } from '../util/make-folder.js';
 import { pathProblem, statProblem } from '../util/path-problem.js';
 import { isBusy, lockHolder } from './patience.js';
@@ -103,23 +104,11 @@ function fileKind(path: string): 'empty' | 'sqlite' | 'other' {
 
 const notSqlite = (path: string) => new UserError({ file: path, message: 'not a lenet-sweep database (not an SQLite file)' });
 
-/** SQLite's "database or disk is full", and the file system's own words for it (a quota too). */
-const isDiskFull = (err: unknown) => ['SQLITE_FULL', 'ENOSPC', 'EDQUOT'].includes((err as { code?: string })?.code ?? '');
-
 /**
  * A full disk is no mistake in the command: a runtime failure (exit 1) that says so, not
  * SQLite's "database or disk is full" as a refusal of the --db given.
  */
-function diskFull(path: string): Error {
-  let free = '';
-  try {
-    const { bavail, bsize } = statfsSync(dirname(resolve(path)));
-    free = ` (${(bavail * bsize / 1e6).toLocaleString('en', { maximumFractionDigits: 1 })} MB free)`;
-  } catch {
-    // The figure is a courtesy.
-  }
-  return new Error(`${path}: the disk holding the database is full${free}; free some space there, or choose another with --db PATH`);
-}
+const diskFullAt = (path: string) => diskFull({ path, holding: 'the database', fix: 'free some space there, or choose another with --db PATH' });
 
 const writable = (path: string) => {
   try {
@@ -152,7 +141,7 @@ function open(path: string, { create }: { create: boolean }): { db: Database.Dat
   try {
     makeFolder(dirname(path));
   } catch (err) {
-    if (isDiskFull(err)) throw diskFull(path);
+    if (isDiskFull(err)) throw diskFullAt(path);
     throw unwritable(whyNotWritable(err) ?? (err as Error).message);
   }
   // SQLite keeps its journal (-wal, -shm) beside the database: the folder must take new files.
@@ -163,7 +152,7 @@ function open(path: string, { create }: { create: boolean }): { db: Database.Dat
   try {
     db = new Database(path, { fileMustExist: !create });
   } catch (err) {
-    if (isDiskFull(err)) throw diskFull(path);
+    if (isDiskFull(err)) throw diskFullAt(path);
     throw unwritable((err as Error).message);
   }
   try {
@@ -187,7 +176,7 @@ function open(path: string, { create }: { create: boolean }): { db: Database.Dat
     if (!existed) for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
     // Another program's lock: the caller may wait it out (store/patience.ts).
     if (err instanceof UserError || isBusy(err)) throw err;
-    if (isDiskFull(err)) throw diskFull(path);
+    if (isDiskFull(err)) throw diskFullAt(path);
     throw new UserError({ file: path, message: `not a usable lenet-sweep database (${(err as Error).message})` });
   }
 }

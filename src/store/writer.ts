@@ -343,6 +343,17 @@ export class RunWriter {
     })();
   }
 
+  /** A trial stopped by something not its own (a full disk): interrupted, so it resumes, with why. */
+  trialInterrupted(id: string, why: string): void {
+    this.checkFile();
+    this.db.transaction(() => {
+      const t = now();
+      this.db.prepare(`UPDATE trial_records SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?`).run(t, why, id);
+      this.endAttempt.run('interrupted', t, why, id, id);
+      this.touchSweep.run(t, this.sweepId);
+    })();
+  }
+
   /** Marks every trial of this sweep still marked running as interrupted (a forced stop). */
   interruptRunning(): void {
     const t = now();

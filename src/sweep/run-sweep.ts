@@ -12,6 +12,7 @@ import type { EpochMetrics } from '../train/loop.js';
 import type { RunWriter, TrialStatus } from '../store/writer.js';
 import { isTerminal, type TerminalEvent, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
 import { TrialPool, type PoolTask } from '../worker/trial-pool.js';
+import { DiskFullError } from '../util/disk-full.js';
 import type { Assignment } from './grid.js';
 import type { SweepSearch } from './search.js';
 
@@ -127,6 +128,13 @@ export class LocalTrials implements TrialExecutor {
 
 /** A crashed worker may have posted events that arrive after its task failed: wait this long for them. */
 const CRASH_GRACE_MS = 1000;
+
+/**
+ * What a full disk does to a sweep, after where and how full (util/disk-full.ts): it stops, since
+ * every trial after would fail the same way. Nothing is lost: each stored epoch has its checkpoint,
+ * and the trials it stopped are interrupted, so the same command goes on where it stopped.
+ */
+export const STOPPED_BY_FULL_DISK = 'the sweep stopped; free some space there, then run the same command again to resume';
 
 export class SweepRun {
   private stopRequested = false;
@@ -322,6 +330,9 @@ export class SweepRun {
 
   /** Stores an event after those before it, then tells the listener; settles once both are done. */
   private handle(trial: Trial, event: WorkerEvent, options: SweepOptions, relayed?: Relayed): Promise<void> {
+    // A trial's checkpoint found the disk full: the trial is interrupted (it resumes from its last
+    // checkpoint), saying why and what to do, and the sweep stops with the same words.
+    if (event.type === 'failed' && event.diskFull) event = { ...event, error: `${event.error}; ${STOPPED_BY_FULL_DISK}` };
     this.writes = this.writes.then(async () => {
       // A thread being ended may still have events on its way: a 'started' would mark its
       // trial running again after the caller settled it.
@@ -356,6 +367,10 @@ export class SweepRun {
         removeCheckpoints(options.checkpoints, trial.id, [...removed, ...(rewound?.later ?? [])]);
         const resumed = event.type === 'started' && event.resumedFrom ? this.resumed.get(trial.id)?.slice(0, event.resumedFrom) : undefined;
         if (event.type === 'started') this.resumed.delete(trial.id);
+        if (event.type === 'failed' && event.diskFull) {
+          this.failure ??= new DiskFullError(event.error);
+          this.stop();
+        }
         this.listener(trial, event, resumed, relayed);
       } catch (err) {
         // The database could not take the event (disk full, its file deleted, locked for
@@ -396,7 +411,7 @@ export class SweepRun {
       case 'finished':
         return this.search.ended(trial.id, event.status);
       case 'failed':
-        return this.search.ended(trial.id, 'failed');
+        return this.search.ended(trial.id, event.diskFull ? 'interrupted' : 'failed');
     }
   }
 
@@ -415,7 +430,7 @@ export class SweepRun {
       case 'finished':
         return this.writer.trialFinished(trial.id, event.status, { loss: event.testLoss, acc: event.testAcc }, event.pruneReason ?? null, event.confusion ?? null);
       case 'failed':
-        return this.writer.trialFailed(trial.id, event.error);
+        return event.diskFull ? this.writer.trialInterrupted(trial.id, event.error) : this.writer.trialFailed(trial.id, event.error);
       case 'skipped':
         return;
     }
@@ -423,7 +438,8 @@ export class SweepRun {
 }
 
 function statusOf(event: TerminalEvent): TrialStatus | 'queued' {
-  return event.type === 'finished' ? event.status : event.type === 'failed' ? 'failed' : 'queued';
+  if (event.type === 'failed') return event.diskFull ? 'interrupted' : 'failed';
+  return event.type === 'finished' ? event.status : 'queued';
 }
 
 const delay = (ms: number) => new Promise<null>((resolve) => setTimeout(() => resolve(null), ms).unref());

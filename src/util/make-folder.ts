@@ -6,27 +6,51 @@
  * child again. A stop signal cannot end it either (its handler waits for the event loop). So
  * folders are made here one level at a time.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { folderProblem } from './path-problem.js';
 
-/** Makes the folder and any missing parents, as mkdir -p; throws the failing mkdir's error. */
-export function makeFolder(path: string): void {
+/**
+ * Makes the folder and any missing parents, as mkdir -p; throws the failing mkdir's error.
+ * Returns the folders it made, outermost first (for unmakeFolders when what goes in them fails);
+ * when one cannot be made, those it made before are removed again.
+ */
+export function makeFolder(path: string): string[] {
   const missing: string[] = [];
   for (let at = resolve(path); !existsSync(at); at = dirname(at)) {
     missing.unshift(at);
     if (dirname(at) === at) break;
   }
+  const made: string[] = [];
   for (const folder of missing) {
     try {
       mkdirSync(folder);
+      made.push(folder);
     } catch (err) {
-      // Made meanwhile by another process: as good as made here.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // Made meanwhile by another process: as good as made here (and not ours to remove).
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      // All or nothing: a folder that cannot be made (a full disk) leaves no parents made for it.
+      unmakeFolders(made);
+      throw err;
     }
   }
   if (!statSync(path).isDirectory()) {
     throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), { code: 'ENOTDIR', path, syscall: 'mkdir' });
+  }
+  return made;
+}
+
+/**
+ * Removes folders makeFolder made, innermost first, where they are still empty: a write that
+ * failed (a full disk) leaves no empty folder behind, and never removes what another put there.
+ */
+export function unmakeFolders(made: string[]): void {
+  for (const folder of [...made].reverse()) {
+    try {
+      rmdirSync(folder);
+    } catch {
+      return; // Not empty (or gone): it, and the folders above it, stay.
+    }
   }
 }
 

@@ -5,11 +5,20 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
  * it half-written; the temporary file is removed when writing fails.
  */
 export function writeFileAtomic(path: string, data: Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+  writeFilesAtomic([{ path, data }]);
+}
+
+/**
+ * Writes files that belong together (a model and its card, a report's charts): all of them go to
+ * temporary files first, and only once every one is written (a full disk fails one of them) are
+ * they renamed into place, so a failure leaves none of them, nor any temporary file.
+ */
+export function writeFilesAtomic(files: { path: string; data: Uint8Array }[]): void {
+  const temporary = files.map((f) => ({ ...f, tmp: `${f.path}.${process.pid}.tmp` }));
   try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
+    for (const { tmp, data } of temporary) writeFileSync(tmp, data);
+    for (const { tmp, path } of temporary) renameSync(tmp, path);
   } finally {
-    rmSync(tmp, { force: true });
+    for (const { tmp } of temporary) rmSync(tmp, { force: true });
   }
 }

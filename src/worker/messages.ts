@@ -69,8 +69,12 @@ export type WorkerEvent =
   | { type: 'finished'; trialId: string; status: TrainStatus; testLoss: number | null; testAcc: number | null; pruneReason?: string; confusion?: number[][] }
   /** The sweep was stopped before this trial started; it stays queued. */
   | { type: 'skipped'; trialId: string }
-  /** `retryable`: the worker died under the trial (its thread or GPU process), not the trial's own fault. */
-  | { type: 'failed'; trialId: string; error: string; retryable?: boolean };
+  /**
+   * `retryable`: the worker died under the trial (its thread or GPU process), not the trial's own fault.
+   * `diskFull`: its checkpoint could not be written, the disk is full (`error` says where): not the
+   * trial's fault either, and every trial after it would fail the same way, so the sweep stops.
+   */
+  | { type: 'failed'; trialId: string; error: string; retryable?: boolean; diskFull?: boolean };
 
 /** Events after which a trial's port closes. */
 export type TerminalEvent = Extract<WorkerEvent, { type: 'finished' | 'skipped' | 'failed' }>;

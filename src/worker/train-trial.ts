@@ -11,6 +11,7 @@ import { splitOptions } from '../data/sources.js';
 import { encodeCheckpoint } from '../checkpoint/format.js';
 import { readCheckpoint, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
 import { trainModel } from '../train/loop.js';
+import { DiskFullError, diskFullText, isDiskFull } from '../util/disk-full.js';
 import type { TrialJob, WorkerEvent } from './messages.js';
 
 /** Progress events are for people watching: a few per second are enough. */
@@ -69,7 +70,13 @@ export async function trainTrial(
       },
       // The checkpoint first: an epoch the database holds always has its state on disk.
       onEpoch: (metrics, state) => {
-        const checkpoint = writeCheckpointFile(job.checkpoints, trialId, metrics.epoch, encodeCheckpoint({ trialId, ...state }));
+        const bytes = encodeCheckpoint({ trialId, ...state });
+        let checkpoint;
+        try {
+          checkpoint = writeCheckpointFile(job.checkpoints, trialId, metrics.epoch, bytes);
+        } catch (err) {
+          throw isDiskFull(err) ? new DiskFullError(diskFullText({ path: job.checkpoints, holding: 'the checkpoints folder', needed: bytes.length })) : err;
+        }
         post({ type: 'epoch', trialId, metrics, checkpoint });
       },
       shouldStop: stopped,
@@ -78,6 +85,11 @@ export async function trainTrial(
     post({ type: 'finished', trialId, status: result.status, testLoss: result.testLoss, testAcc: result.testAcc, pruneReason: result.pruneReason, confusion: result.confusion ?? undefined });
     return 'done';
   } catch (err) {
+    // Said as it is, without the resume hint below: what stops the sweep is the disk, not the trial.
+    if (err instanceof DiskFullError) {
+      post({ type: 'failed', trialId, error: err.message, diskFull: true });
+      return 'done';
+    }
     if (err instanceof GpuFault) {
       post({ type: 'failed', trialId, error: err.message, retryable: true });
       return 'unusable';
