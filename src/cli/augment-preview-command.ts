@@ -19,6 +19,7 @@ import { Random } from '../util/random.js';
 import { parse, positiveInt } from './args.js';
 import { AUGMENT_PREVIEW } from './commands.js';
 import { checkOutputFile } from './output-path.js';
+import { maxOf } from '../util/extremes.js';
 
 const COLUMNS = 8;
 const ZOOM = 3;
@@ -106,7 +107,7 @@ const SETTINGS = ['rotate', 'scale', 'translate'] as const;
 
 /** Each augment setting at the largest value any of the trials takes (for a grid, its most augmented trial). */
 function strongestAugment(trials: Trial[]): AugmentConfig {
-  const largest = (k: (typeof SETTINGS)[number]) => Math.max(...trials.map((t) => t.config.augment[k]));
+  const largest = (k: (typeof SETTINGS)[number]) => maxOf(trials.map((t) => t.config.augment[k]));
   return { ...trials[0].config.augment, rotate: largest('rotate'), scale: largest('scale'), translate: largest('translate') };
 }
 
