@@ -1,15 +1,19 @@
 /**
  * Query commands on results too large to hold: rows stream from the database cursor to stdout
  * in every format, and stop when the reader goes away. Run with a 32 MB JavaScript heap, which
- * holding the rows would exceed many times over.
+ * holding the rows would exceed many times over. And a queue of 200,000 jobs, more than one
+ * call can name.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli } from './cli-helpers.js';
-import { tempDir } from './helpers.js';
+import { keys } from '../src/queue/protocol.js';
+import { CLI, cli, startCli } from './cli-helpers.js';
+import { tempDir, writeExperiment } from './helpers.js';
+import { startRedis } from './redis-server.js';
 
 const TRIALS = 15_000;
 let db: string;
@@ -123,5 +127,37 @@ describe('large results', () => {
     // A statement that ends in time is not cut short.
     const quick = await cli('runs', 'sql', 'SELECT count(*) AS n FROM trials', '--db', db, '--timeout', '60', '--csv');
     expect([quick.code, quick.stdout, quick.stderr]).toEqual([0, `n\n${TRIALS + 2}\n`, '']);
+  });
+});
+
+describe('a queue holding many jobs', () => {
+  it('a coordinator started again drops the 200,000 jobs of trials its file no longer has, a thousand per command', async () => {
+    const redis = await startRedis();
+    const client = new Redis(redis.url);
+    try {
+      // What an earlier run of a sweep of 200,000 trials left: a job recorded for each.
+      const jobs = keys.jobs('many');
+      const pipeline = client.pipeline();
+      for (let start = 0; start < 200_000; start += 1000) {
+        pipeline.hset(jobs, Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`old${start + i}`, JSON.stringify({ job: `old-job-${start + i}` })])));
+      }
+      await pipeline.exec();
+      const file = writeExperiment('name: many\ntraining: { epochs: 1, limit_train: 64 }\nsweep:\n  parameters:\n    model.pooling: [avg, max]\n');
+      // Before the fix the coordinator named them all in one call and ended with "Maximum call stack size exceeded".
+      let kept: number | undefined;
+      const run = await startCli([file, '--db', join(tempDir(), 'runs.db'), '--queue', redis.url, '--no-tui'], (out, child) => {
+        if (kept === undefined && /waiting for agents/.test(out)) {
+          kept = -1;
+          void client.hkeys(jobs).then((fields) => {
+            kept = fields.filter((field) => field.startsWith('old')).length;
+            child.kill('SIGINT');
+          });
+        }
+      });
+      expect([run.code, run.stderr, kept]).toEqual([130, '', 0]);
+    } finally {
+      client.disconnect();
+      await redis.stop();
+    }
   });
 });
