@@ -38,9 +38,14 @@ describe('jsonText', () => {
     for (const v of values) expect(JSON.parse(jsonText(v))).toEqual(JSON.parse(JSON.stringify(v)));
   });
 
-  it('jsonLines streams the same text as jsonText of the whole array', () => {
+  it('jsonLines streams the same text as jsonText of the whole array', async () => {
+    const lines = async (values: unknown[]) => {
+      const all: string[] = [];
+      for await (const line of jsonLines(values)) all.push(line);
+      return all.join('\n');
+    };
     const rows = [{ id: 'a', params: { lr: 0.1 } }, { id: 'b', n: 2 }];
-    expect([...jsonLines(rows)].join('\n')).toBe(jsonText(rows));
-    expect([...jsonLines([])].join('\n')).toBe(jsonText([]));
+    expect(await lines(rows)).toBe(jsonText(rows));
+    expect(await lines([])).toBe(jsonText([]));
   });
 });

@@ -23,6 +23,7 @@ import { Random } from '../util/random.js';
 import { parse, positiveInt } from './args.js';
 import { AUGMENT_PREVIEW } from './commands.js';
 import { checkOutputFile, outputFull } from './output-path.js';
+import { maxOf } from '../util/extremes.js';
 
 const COLUMNS = 8;
 const ZOOM = 3;
@@ -119,13 +120,13 @@ const SETTINGS = ['rotate', 'scale', 'translate'] as const;
  * adaptive search's start-up trials, fall short of it, and later trials may reach it).
  */
 function strongestAugment(trials: Trial[], axes: Axis[]): AugmentConfig {
-  const largest = (k: (typeof SETTINGS)[number]) => Math.max(...trials.map((t) => t.config.augment[k]), ...axes.filter((x) => x.path === `augment.${k}`).map((x) => upperBound(x.spec)));
+  const largest = (k: (typeof SETTINGS)[number]) => maxOf([...trials.map((t) => t.config.augment[k]), ...axes.filter((x) => x.path === `augment.${k}`).map((x) => upperBound(x.spec))]);
   return { ...trials[0].config.augment, rotate: largest('rotate'), scale: largest('scale'), translate: largest('translate') };
 }
 
 /** The largest value a spec gives; -Infinity where it has no bound (normal distributions: the trials' draws say). */
 function upperBound(spec: Spec): number {
-  if (spec.kind === 'values') return Math.max(...spec.values.filter((v): v is number => typeof v === 'number'));
+  if (spec.kind === 'values') return maxOf(spec.values.filter((v): v is number => typeof v === 'number'));
   switch (spec.distribution) {
     case 'uniform':
     case 'int_uniform':

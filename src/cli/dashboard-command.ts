@@ -17,7 +17,7 @@ export async function dashboardCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, DASHBOARD);
   if (positionals.length) throw new UserError(`sweep dashboard: unexpected argument '${positionals[0]}'; to run an experiment use sweep ${positionals[0]}`);
   const terminal = liveTerminal();
-  const sweep = withReadOnly(values.db!, (db) => {
+  const sweep = await withReadOnly(values.db!, async (db) => {
     const name = chooseSweep(db, values.sweep);
     // Without a terminal (or in CI, where Ink draws only the last frame): what the dashboard
     // shows (the latest run, ranked among itself), once, under a line naming the sweep.
@@ -25,7 +25,7 @@ export async function dashboardCommand(args: string[]): Promise<number> {
       const board = loadBoard(db, name);
       const { metric, goal, status, processGone } = board.sweep;
       print(`lenet-sweep · ${name} · ${metric} (${goalText(goal)}) · ${sweepStatusText(status, processGone)}`);
-      print(leaderboard(board.trials));
+      print(await leaderboard(board.trials));
     }
     return name;
   });

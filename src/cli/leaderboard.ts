@@ -1,11 +1,11 @@
 /** The ranked trials table: end of a sweep, `sweep runs list`, `sweep runs best`, `sweep dashboard` without a terminal. */
-import { distinguishingPaths, settingText } from '../config/load.js';
+import { DistinguishingPaths, settingText } from '../config/load.js';
 import type { TrialRecord } from '../store/queries.js';
 import { metricValue, pct, rate } from './format.js';
-import { renderLines } from './output.js';
+import { renderLines, type Rows } from './output.js';
 
 /** A pass over the trials to show, in order; called once per pass (a cursor can be read again). */
-export type TrialPasses = () => Iterable<TrialRecord>;
+export type TrialPasses = () => Rows<TrialRecord>;
 
 /**
  * Rank, (sweep, when there are several), id, a column per setting that tells the trials apart
@@ -13,19 +13,18 @@ export type TrialPasses = () => Iterable<TrialRecord>;
  * metrics, status. The columns take one pass over the trials and the rows a second, so a
  * million trials need not be held.
  */
-export function* leaderboardLines(trials: TrialPasses): Generator<string> {
+export async function* leaderboardLines(trials: TrialPasses): AsyncGenerator<string> {
   const metrics = new Set<string>();
   const sweeps = new Set<string>();
   const sweptKeys = new Set<string>();
-  function* shape() {
-    for (const t of trials()) {
-      metrics.add(t.metric);
-      sweeps.add(t.sweep);
-      for (const key of Object.keys(t.params)) sweptKeys.add(key);
-      yield t;
-    }
+  const distinguishingPaths = new DistinguishingPaths();
+  for await (const t of trials()) {
+    metrics.add(t.metric);
+    sweeps.add(t.sweep);
+    for (const key of Object.keys(t.params)) sweptKeys.add(key);
+    distinguishingPaths.add(t);
   }
-  const distinguishing = distinguishingPaths(shape());
+  const distinguishing = distinguishingPaths.paths();
   if (metrics.size === 0) {
     yield 'no trials';
     return;
@@ -45,8 +44,8 @@ export function* leaderboardLines(trials: TrialPasses): Generator<string> {
     { header: 'backend', text: (t) => t.backend ?? '—' },
     { header: 'status', text: (t) => t.status },
   ];
-  function* rows() {
-    for (const t of trials()) yield [t];
+  async function* rows() {
+    for await (const t of trials()) yield [t];
   }
   yield* renderLines(
     {
@@ -60,6 +59,8 @@ export function* leaderboardLines(trials: TrialPasses): Generator<string> {
 }
 
 /** The leaderboard of trials in memory, as one text. */
-export function leaderboard(trials: TrialRecord[]): string {
-  return [...leaderboardLines(() => trials)].join('\n');
+export async function leaderboard(trials: TrialRecord[]): Promise<string> {
+  const lines: string[] = [];
+  for await (const line of leaderboardLines(() => trials)) lines.push(line);
+  return lines.join('\n');
 }

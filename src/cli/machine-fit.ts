@@ -16,6 +16,7 @@ import type { DatasetShape } from '../data/dataset.js';
 import { addressSpaceLimit, chooseWorkers, openFilesLimit, type ProcessLimit, type WorkerChoice } from '../sweep/workers.js';
 import { paramsText } from './format.js';
 import { processUsage } from '../util/process-limits.js';
+import { maxOf } from '../util/extremes.js';
 
 /** Memory this process may still use: the machine's available memory, or the cgroup's limit if lower. */
 function freeBytes(): number {
@@ -104,7 +105,7 @@ export function fitToMachine(options: {
     // A trial beyond the heap is skipped, never trained: a worker holds at most the heap.
     return capped ? Math.min(full, full - wasmStepBytes(stepped(t, files), d.side) + WASM_USABLE_BYTES) : full;
   };
-  const heaviest = Math.max(...trials.map((t) => bytes(t, false)), ...(options.heaviest ?? []).map((t) => bytes(t, true)));
+  const heaviest = Math.max(maxOf(trials.map((t) => bytes(t, false))), maxOf((options.heaviest ?? []).map((t) => bytes(t, true))));
   const choice = chooseWorkers({
     requested,
     byDefault: defaultWorkers(trials.map((t) => t.config.backend as BackendChoice), availableParallelism(), options.adapters),

@@ -53,14 +53,19 @@ function distinct(names: string[]): string[] {
   });
 }
 
-export function render(grid: Grid, format: Format, emptyText = 'no rows'): string {
-  return [...renderLines({ headers: grid.headers, rows: grid.rows, text: grid.text && ((_, i) => grid.text![i]), numeric: grid.numeric }, format, emptyText)].join('\n');
+export async function render(grid: Grid, format: Format, emptyText = 'no rows'): Promise<string> {
+  const lines: string[] = [];
+  for await (const line of renderLines({ headers: grid.headers, rows: grid.rows, text: grid.text && ((_, i) => grid.text![i]), numeric: grid.numeric }, format, emptyText)) lines.push(line);
+  return lines.join('\n');
 }
+
+/** Values one at a time: from memory, a database cursor, or a pass that lets the event loop run (paced). */
+export type Rows<T> = Iterable<T> | AsyncIterable<T>;
 
 /** A Grid whose rows come one at a time (from a database cursor), each with its display text. */
 export interface RowStream {
   headers: string[];
-  rows: Iterable<unknown[]>;
+  rows: Rows<unknown[]>;
   /** Display text of a row (its index given); defaults to cellText of each value. */
   text?: (row: unknown[], index: number) => string[];
   numeric?: Set<number>;
@@ -74,52 +79,53 @@ export interface RowStream {
 export const ALIGNED_ROWS = 1000;
 
 /** The lines of a result in a format, made as the rows are read. */
-export function* renderLines(stream: RowStream, format: Format, emptyText = 'no rows'): Generator<string> {
+export async function* renderLines(stream: RowStream, format: Format, emptyText = 'no rows'): AsyncGenerator<string> {
   switch (format) {
     case 'json': {
       const keys = distinct(stream.headers);
-      function* objects() {
-        for (const r of stream.rows) yield Object.fromEntries(keys.map((k, i) => [k, r[i] ?? null]));
+      async function* objects() {
+        for await (const r of stream.rows) yield Object.fromEntries(keys.map((k, i) => [k, r[i] ?? null]));
       }
       return yield* jsonLines(objects());
     }
     case 'csv':
       yield stream.headers.map(csvField).join(',');
-      for (const r of stream.rows) yield r.map(csvField).join(',');
+      for await (const r of stream.rows) yield r.map(csvField).join(',');
       return;
     case 'table': {
       const text = stream.text ?? ((r: unknown[]) => r.map(cellText));
-      const rows = stream.rows[Symbol.iterator]();
-      try {
-        const first: { raw: unknown[]; cells: string[] }[] = [];
-        for (let next = rows.next(); !next.done; next = rows.next()) {
-          first.push({ raw: next.value, cells: text(next.value, first.length) });
-          if (first.length === ALIGNED_ROWS) break;
-        }
-        if (first.length === 0) {
-          yield emptyText;
-          return;
-        }
+      // The first rows are held to measure the columns; the rest are printed as they come. Output
+      // that stops early (a reader gone) ends the loop, and with it the database cursor, or the
+      // connection would stay busy and could not close.
+      const first: { raw: unknown[]; cells: string[] }[] = [];
+      let line: ((cells: string[]) => string) | undefined;
+      const layout = function* () {
         const numeric = stream.numeric ?? numericColumns(first.map((r) => r.raw));
-        const line = tableLine(stream.headers, first.map((r) => r.cells), numeric);
+        line = tableLine(stream.headers, first.map((r) => r.cells), numeric);
         yield line(stream.headers);
-        for (const r of first) yield line(r.cells);
-        let index = first.length;
-        for (let next = rows.next(); !next.done; next = rows.next()) yield line(text(next.value, index++));
-      } finally {
-        // Output that stops early (a reader gone) must end the database cursor too, or the
-        // connection stays busy and cannot close.
-        rows.return?.();
+        for (const r of first.splice(0)) yield line(r.cells);
+      };
+      let index = 0;
+      for await (const raw of stream.rows) {
+        const cells = text(raw, index++);
+        if (line) yield line(cells);
+        else {
+          first.push({ raw, cells });
+          if (first.length === ALIGNED_ROWS) yield* layout();
+        }
       }
+      if (line) return;
+      if (first.length === 0) yield emptyText;
+      else yield* layout();
       return;
     }
   }
 }
 
 /** The text jsonText gives for an array of objects, made a value at a time. */
-export function* jsonLines(values: Iterable<unknown>): Generator<string> {
+export async function* jsonLines(values: Rows<unknown>): AsyncGenerator<string> {
   let previous: string | undefined;
-  for (const v of values) {
+  for await (const v of values) {
     yield previous === undefined ? '[' : `${previous},`;
     previous = `  ${jsonRow(v, '  ')}`;
   }
@@ -155,9 +161,9 @@ export function stopOutput(): void {
  * and stopping when it has gone (`| head`) or a stop signal came: between chunks the event loop
  * runs, so the command notices, stops reading and closes its database as it unwinds.
  */
-export async function printLines(lines: Iterable<string>): Promise<void> {
+export async function printLines(lines: Rows<string>): Promise<void> {
   let chunk = '';
-  for (const line of lines) {
+  for await (const line of lines) {
     chunk += `${line}\n`;
     if (chunk.length >= CHUNK_CHARS) {
       if (!(await flush(chunk))) return;
@@ -165,6 +171,37 @@ export async function printLines(lines: Iterable<string>): Promise<void> {
     }
   }
   if (chunk) await flush(chunk);
+}
+
+/**
+ * How long a pass over rows may keep the event loop waiting. A pass that prints nothing (the
+ * columns of a table found over 150,000 trials, a sort) takes many seconds; meanwhile Ctrl-C and
+ * SIGTERM could not be handled, nor a reader gone be noticed.
+ */
+const PACE_MS = 20;
+
+/**
+ * The values in order, letting the event loop run every PACE_MS (and so a stop signal be
+ * handled). Once output has stopped (a stop signal, a reader gone) nothing more will be printed:
+ * the pass ends there, and the cursor it reads is closed. A pass that starts after a stop does
+ * not even start its cursor, whose first row may take SQLite seconds to rank.
+ */
+export async function* paced<T>(values: Iterable<T>): AsyncGenerator<T> {
+  const iterator = values[Symbol.iterator]();
+  try {
+    let since = performance.now();
+    while (!outputStopped) {
+      const next = iterator.next();
+      if (next.done) return;
+      yield next.value;
+      if (performance.now() - since >= PACE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        since = performance.now();
+      }
+    }
+  } finally {
+    iterator.return?.();
+  }
 }
 
 /** Writes one chunk; false once stdout takes no more. */

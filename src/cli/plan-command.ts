@@ -17,6 +17,7 @@ import { table } from './format.js';
 import { jsonText } from './json-text.js';
 import { ruleText } from '../search/rules/index.js';
 import { mostEpochs } from '../config/early-terminate.js';
+import { maxOf } from '../util/extremes.js';
 
 /** Mean training throughput of earlier epochs on a backend, or null without any. */
 function measuredRate(dbPath: string, backend: string): number | null {
@@ -55,7 +56,7 @@ export async function planCommand(args: string[]): Promise<number> {
   });
   const rule = experiment.sweep?.early_terminate;
   // The epochs a trial may have: the space's largest (an adaptive search has not drawn them all yet).
-  const epochs = search ? mostEpochs(experiment, search.axes) : Math.max(...trials.map((t) => t.config.training.epochs));
+  const epochs = search ? mostEpochs(experiment, search.axes) : maxOf(trials.map((t) => t.config.training.epochs));
   const ruleLine = rule && ruleText(rule, epochs);
   // An adaptive search continues from the trials its sweep holds in the database.
   const stored = search ? storedTrials(values.db!, experiment.name) : 0;

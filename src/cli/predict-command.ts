@@ -17,6 +17,7 @@ import { parse } from './args.js';
 import { PREDICT } from './commands.js';
 import { jsonText } from './json-text.js';
 import { epochChoice, readTrainedModel, withModel } from './trained-model.js';
+import { maxOf } from '../util/extremes.js';
 
 /** Images per forward pass: memory stays small however many files are given. */
 const CHUNK = 1000;
@@ -117,7 +118,7 @@ export async function predictCommand(args: string[]): Promise<number> {
     console.log(jsonText(predictions));
     return 0;
   }
-  const width = Math.max(...predictions.map((p) => p.file.length));
+  const width = maxOf(predictions.map((p) => p.file.length));
   const percent = (v: number) => `${(100 * v).toFixed(1)}%`;
   for (const p of predictions) {
     const rest = p.top.slice(1).map((t) => `${t.class} ${percent(t.probability)}`).join(', ');

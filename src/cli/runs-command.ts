@@ -14,7 +14,7 @@ import { whyNone } from './no-checkpoint.js';
 import { dirname } from 'node:path';
 import { parseWhere, type Value } from '../query/where.js';
 import { bestOf, noBestText, statusCounts } from '../store/best.js';
-import { epochsOf, findTrial, iterateTrials, listSweeps, requireSweep, type EpochRow, type TrialRecord, type TrialSummary } from '../store/queries.js';
+import { epochsOf, findTrial, iterateTrials, listSweeps, requireSweep, trialsById, type EpochRow, type TrialRecord, type TrialSummary } from '../store/queries.js';
 import { withReadOnly } from '../store/open.js';
 import { TRIAL_STATUSES } from '../store/writer.js';
 import { valueAt } from '../util/mapping.js';
@@ -30,7 +30,7 @@ import { metricValue, num, pct, rate, table } from './format.js';
 import { jsonText } from './json-text.js';
 import { leaderboardLines, type TrialPasses } from './leaderboard.js';
 import { checkOutputFile } from './output-path.js';
-import { cellText, formatOf, jsonLines, print, printLines, render, renderLines, type Format, type Grid } from './output.js';
+import { cellText, formatOf, jsonLines, paced, print, printLines, render, renderLines, type Format, type Grid } from './output.js';
 
 const SQL_PROCESS = new URL('./sql-process.js', import.meta.url);
 
@@ -73,9 +73,10 @@ function lookup(t: TrialRecord, name: string): Value {
 
 const KNOWN_NAMES: readonly string[] = [...FIELDS, ...configPaths()];
 
-/** What --sort orders a trial by: its value of the key, and which way that key sorts for it. */
+/** What --sort orders a trial by: its value of the key, and which way that key sorts for it; and its rank, to show. */
 interface SortKey {
   id: string;
+  rank: number | null;
   value: Value;
   highFirst: boolean;
 }
@@ -92,7 +93,7 @@ function sorter(spec: string): { key: (t: TrialRecord) => SortKey; compare: (a: 
   const highFirst = (t: TrialRecord) =>
     direction ? direction === 'desc' : name === 'best_value' ? t.goal === 'maximize' : name.endsWith('_acc') || name === 'images_per_s';
   return {
-    key: (t) => ({ id: t.id, value: lookup(t, name), highFirst: highFirst(t) }),
+    key: (t) => ({ id: t.id, rank: t.rank, value: lookup(t, name), highFirst: highFirst(t) }),
     compare: (a, b) => {
       const [x, y] = [a.value, b.value];
       if (x === null || y === null) return (x === null ? 1 : 0) - (y === null ? 1 : 0);
@@ -114,14 +115,14 @@ function statusesOption(value: string | undefined): string[] | undefined {
 const withoutConfig = ({ config: _config, ...summary }: TrialRecord): TrialSummary => summary;
 
 /**
- * Trials by id, in the order given, read a few thousand at a time: each read ranks the whole
- * leaderboard view again, so fewer, larger reads are faster, and a few thousand trials are a few MB.
+ * Trials in the order of their sort keys, read a thousand at a time by id (each read a few
+ * milliseconds, a few MB), with the rank the keys carry from the ranked pass.
  */
-function* trialsInOrder(db: Database.Database, ids: string[]): Generator<TrialRecord> {
-  for (let start = 0; start < ids.length; start += 4000) {
-    const chunk = ids.slice(start, start + 4000);
-    const byId = new Map([...iterateTrials(db, { ids: chunk })].map((t) => [t.id, t]));
-    for (const id of chunk) yield byId.get(id)!;
+function* trialsInOrder(db: Database.Database, keys: SortKey[]): Generator<TrialRecord> {
+  for (let start = 0; start < keys.length; start += 1000) {
+    const chunk = keys.slice(start, start + 1000);
+    const byId = trialsById(db, chunk.map((k) => k.id));
+    for (const k of chunk) yield { ...byId.get(k.id)!, rank: k.rank };
   }
 }
 
@@ -130,19 +131,19 @@ function* trialsInOrder(db: Database.Database, ids: string[]): Generator<TrialRe
  * CSV (a column per swept parameter) and the table (columns from the trials' settings) after a
  * first pass that finds the columns.
  */
-function* trialsLines(trials: TrialPasses, format: Format): Generator<string> {
+async function* trialsLines(trials: TrialPasses, format: Format): AsyncGenerator<string> {
   if (format === 'table') return yield* leaderboardLines(trials);
   if (format === 'json') {
-    function* summaries() {
-      for (const t of trials()) yield withoutConfig(t);
+    async function* summaries() {
+      for await (const t of trials()) yield withoutConfig(t);
     }
     return yield* jsonLines(summaries());
   }
   const paramKeys = new Set<string>();
-  for (const t of trials()) for (const key of Object.keys(t.params)) paramKeys.add(key);
+  for await (const t of trials()) for (const key of Object.keys(t.params)) paramKeys.add(key);
   const keys = [...paramKeys];
-  function* rows() {
-    for (const t of trials()) yield [...FIELDS.slice(0, 4).map((f) => t[f]), ...keys.map((k) => t.params[k] ?? null), ...FIELDS.slice(4).map((f) => t[f])];
+  async function* rows() {
+    for await (const t of trials()) yield [...FIELDS.slice(0, 4).map((f) => t[f]), ...keys.map((k) => t.params[k] ?? null), ...FIELDS.slice(4).map((f) => t[f])];
   }
   yield* renderLines({ headers: [...FIELDS.slice(0, 4), ...keys, ...FIELDS.slice(4)], rows: rows() }, 'csv');
 }
@@ -159,9 +160,11 @@ function list(args: string[]): Promise<number> {
   return withReadOnly(values.db!, async (db) => {
     // Before any output: an unknown sweep is one clean line.
     if (values.sweep !== undefined) requireSweep(db, values.sweep);
-    function* matching() {
+    // Every pass over the trials is paced: one over 150,000 of them takes seconds, and a stop
+    // signal must be heard meanwhile (output.paced).
+    async function* matching() {
       let n = 0;
-      for (const t of iterateTrials(db, { sweep: values.sweep, statuses })) {
+      for await (const t of paced(iterateTrials(db, { sweep: values.sweep, statuses }))) {
         if (n >= limit && !sort) return;
         if (where && !where.test((name) => lookup(t, name))) continue;
         n++;
@@ -169,13 +172,13 @@ function list(args: string[]): Promise<number> {
       }
     }
     // Sorting holds a small key per trial, not the trials: then they are read again in order.
-    let sorted: string[] | undefined;
+    let sorted: SortKey[] | undefined;
     if (sort) {
       const keys: SortKey[] = [];
-      for (const t of matching()) keys.push(sort.key(t));
-      sorted = keys.sort(sort.compare).slice(0, limit).map((k) => k.id);
+      for await (const t of matching()) keys.push(sort.key(t));
+      sorted = keys.sort(sort.compare).slice(0, limit);
     }
-    await printLines(trialsLines(sorted ? () => trialsInOrder(db, sorted) : matching, format));
+    await printLines(trialsLines(sorted ? () => paced(trialsInOrder(db, sorted)) : matching, format));
     return 0;
   });
 }
@@ -316,7 +319,7 @@ async function compare(args: string[]): Promise<number> {
   const ids = idsOf(positionals, 'sweep runs compare', 2);
   const format = formatOf(values);
   checkPlot(values);
-  const plot = withReadOnly(values.db!, (db) => {
+  const plot = await withReadOnly(values.db!, async (db) => {
     const trials = ids.map((id) => findTrial(db, id));
     const empty = trials.find((t) => t.epochs === 0);
     if (values.plot !== undefined && empty) throw new UserError(`--plot: trial ${empty.id} has no finished epoch to plot (${empty.status})`);
@@ -345,7 +348,7 @@ async function compare(args: string[]): Promise<number> {
       text: rows.map(([name, vals, fmt]) => [name, ...vals.map((v, i) => (fmt ? fmt(v, trials[i]) : cellText(v)))]),
     };
     const note = paths.length ? '' : '\n(the configs are identical)';
-    print(render(grid, format) + (format === 'table' ? note : ''));
+    print((await render(grid, format)) + (format === 'table' ? note : ''));
     return trials.map((t) => ({ id: t.id, history: epochsOf(db, t.id) }));
   });
   if (values.plot !== undefined) await plotTrials(values.plot, plot);

@@ -330,7 +330,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
       console.log(`\nleaderboard (${experiment.metric.name}, ${goalText(experiment.metric.goal)})`);
       // A grid or random file's trials; every trial of an adaptive search (they joined this run).
       const filter = adaptive ? { sweep: experiment.name, latestRun: true } : { sweep: experiment.name, ids: trials.map((t) => t.id) };
-      console.log(leaderboard(rankAmong(listTrials(db, filter))));
+      console.log(await leaderboard(rankAmong(listTrials(db, filter))));
     }
     return code;
   } finally {

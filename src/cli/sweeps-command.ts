@@ -8,13 +8,13 @@ import { metricValue, sweepStatusText } from './format.js';
 import { jsonText } from './json-text.js';
 import { formatOf, print, render } from './output.js';
 
-export function sweepsCommand(args: string[]): number {
+export async function sweepsCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'list') throw new UserError(`sweep sweeps: ${sub === undefined ? 'no subcommand given' : `unknown subcommand '${sub}'`}; expected: sweep sweeps list`);
   const { values, positionals } = parse(rest, SWEEPS_LIST);
   if (positionals.length) throw new UserError(`sweep sweeps list: unexpected argument '${positionals[0]}'`);
   const format = formatOf(values);
-  return withReadOnly(values.db!, (db) => {
+  return withReadOnly(values.db!, async (db) => {
     const sweeps = listSweeps(db);
     if (format === 'json') {
       print(jsonText(sweeps));
@@ -26,7 +26,7 @@ export function sweepsCommand(args: string[]): number {
       s.name, sweepStatusText(s.status, s.process_gone), String(s.counts.completed ?? 0), String(s.counts.pruned ?? 0), String(s.trials), s.metric, metricValue(s.metric, s.best_value),
       s.best_trial ?? '—', s.updated_at.replace('T', ' ').slice(0, 19), s.file,
     ]);
-    print(render({ headers, rows, text, numeric: new Set([2, 3, 4, 6]) }, format, 'no sweeps yet'));
+    print(await render({ headers, rows, text, numeric: new Set([2, 3, 4, 6]) }, format, 'no sweeps yet'));
     return 0;
   });
 }

@@ -9,6 +9,7 @@ import type { Origins } from './compose.js';
 import { placeOf } from './load.js';
 import type { Axis } from '../sweep/space.js';
 import { hyperbandBands } from '../search/rules/hyperband.js';
+import { maxOf } from '../util/extremes.js';
 
 type EarlyTerminate = NonNullable<NonNullable<Experiment['sweep']>['early_terminate']>;
 
@@ -23,7 +24,7 @@ export const RULE_KEYS: Record<EarlyTerminate['type'], string[]> = {
 export function mostEpochs(experiment: Experiment, axes: Axis[]): number {
   const swept = axes.find((a) => a.path === 'training.epochs');
   if (!swept) return experiment.training.epochs;
-  return swept.spec.kind === 'values' ? Math.max(...swept.spec.values.map(Number)) : swept.spec.max;
+  return swept.spec.kind === 'values' ? maxOf(swept.spec.values.map(Number)) : swept.spec.max;
 }
 
 export function checkEarlyTerminate(origins: Origins, rule: EarlyTerminate, experiment: Experiment, axes: Axis[]): Problem[] {

@@ -16,6 +16,7 @@ import { configPaths, inFileOrder, placeOf, problemAt, schemaAt, validate, type 
 import { checkRules } from './rules.js';
 import { didYouMean } from './suggest.js';
 import { cloneData, isMapping, valueAt } from '../util/mapping.js';
+import { maxOf } from '../util/extremes.js';
 
 export interface Trial {
   /** Stable id from the resolved config. */
@@ -64,7 +65,7 @@ function cornerOf(axes: Axis[]): Assignment {
     const spec = a.spec;
     if (spec.kind === 'values') {
       const numbers = spec.values.filter((v): v is number => typeof v === 'number');
-      return [a.path, heavy && numbers.length ? Math.max(...numbers) : spec.values[0]];
+      return [a.path, heavy && numbers.length ? maxOf(numbers) : spec.values[0]];
     }
     const bounded = !['normal', 'q_normal', 'log_normal'].includes(spec.distribution);
     const end = heavy ? spec.max : spec.min;

@@ -67,15 +67,26 @@ export function configPaths(node: JsonSchema = schema, prefix = ''): string[] {
  * pass, keeping only the first config's values: the configs may stream from a database cursor.
  */
 export function differingPaths(configs: Iterable<unknown>): string[] {
-  const paths = configPaths();
-  const at = (config: unknown, path: string) => JSON.stringify(valueAt(config, path.split('.')) ?? null);
-  let first: string[] | undefined;
-  const differs = new Set<string>();
-  for (const config of configs) {
-    if (!first) first = paths.map((p) => at(config, p));
-    else paths.forEach((p, i) => differs.has(p) || (at(config, p) !== first![i] && differs.add(p)));
+  const differing = new DifferingPaths();
+  for (const config of configs) differing.add(config);
+  return differing.paths();
+}
+
+/** differingPaths a config at a time, for a pass that is not one loop (an asynchronous one). */
+export class DifferingPaths {
+  private readonly all = configPaths();
+  private first: string[] | undefined;
+  private readonly differs = new Set<string>();
+
+  add(config: unknown): void {
+    const at = (path: string) => JSON.stringify(valueAt(config, path.split('.')) ?? null);
+    if (!this.first) this.first = this.all.map(at);
+    else this.all.forEach((p, i) => this.differs.has(p) || (at(p) !== this.first![i] && this.differs.add(p)));
   }
-  return paths.filter((p) => differs.has(p));
+
+  paths(): string[] {
+    return this.all.filter((p) => this.differs.has(p));
+  }
 }
 
 /**
@@ -85,15 +96,25 @@ export function differingPaths(configs: Iterable<unknown>): string[] {
  * say nothing about what a trial computes, are left out. One pass over the trials.
  */
 export function distinguishingPaths(trials: Iterable<{ params: Record<string, unknown>; config: unknown }>): string[] {
-  const swept = new Set<string>();
-  function* configs() {
-    for (const t of trials) {
-      for (const key of Object.keys(t.params)) swept.add(key);
-      yield t.config;
-    }
+  const distinguishing = new DistinguishingPaths();
+  for (const t of trials) distinguishing.add(t);
+  return distinguishing.paths();
+}
+
+/** distinguishingPaths a trial at a time, for a pass that is not one loop (an asynchronous one). */
+export class DistinguishingPaths {
+  private readonly swept = new Set<string>();
+  private readonly differing = new DifferingPaths();
+
+  add(trial: { params: Record<string, unknown>; config: unknown }): void {
+    for (const key of Object.keys(trial.params)) this.swept.add(key);
+    this.differing.add(trial.config);
   }
-  const others = differingPaths(configs()).filter((p) => !swept.has(p) && p !== 'description' && !p.startsWith('sweep.'));
-  return [...swept, ...others];
+
+  paths(): string[] {
+    const others = this.differing.paths().filter((p) => !this.swept.has(p) && p !== 'description' && !p.startsWith('sweep.'));
+    return [...this.swept, ...others];
+  }
 }
 
 /**

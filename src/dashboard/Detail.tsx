@@ -9,6 +9,7 @@ import { lineChart } from '../view/charts.js';
 import type { BoardTrial } from './board.js';
 import { cells, fit, fitColumns, headerLine, SEPARATOR, type Column } from './columns.js';
 import { STATUS_COLOR } from './Leaderboard.js';
+import { maxOf } from '../util/extremes.js';
 
 /** "model.pooling=max optimizer.lr=0.001 …": the config's leaves in file order. */
 export function flatConfig(value: unknown, prefix = ''): string[] {
@@ -55,7 +56,7 @@ export function Detail({ trial, metric, width, height }: { trial: BoardTrial; me
   const columns = fitColumns(
     EPOCH_HEADERS.map((header, i): Column<string[]> => ({
       header,
-      width: Math.max(header.length, ...rows.map((r) => r[i].length)) + (i ? 1 : 0),
+      width: Math.max(header.length, maxOf(rows.map((r) => r[i].length))) + (i ? 1 : 0),
       priority: EPOCH_PRIORITY[i],
       align: 'right',
       cell: (r) => r[i],

@@ -8,6 +8,7 @@ import type { Board } from './board.js';
 import { cells, fit, fitColumns, headerLine, type Column, windowAround } from './columns.js';
 import { ALPHA, groupTrials, meanSd, paramKeys, versusLeader, type Group } from './derive.js';
 import { paramHeaders } from './Leaderboard.js';
+import { maxOf } from '../util/extremes.js';
 
 export function groupColumns(board: Board, groups: Group[]): Column<Group & { rank: number }>[] {
   const keys = paramKeys(board, true);
@@ -17,11 +18,11 @@ export function groupColumns(board: Board, groups: Group[]): Column<Group & { ra
     { header: '#', width: 3, priority: 100, align: 'right', cell: (g) => String(g.rank) },
     ...keys.map((k, i): Column<Group & { rank: number }> => ({
       header: headers.get(k)!,
-      width: Math.min(12, Math.max(0, ...groups.map((g) => (g.params[k] ?? '').length))),
+      width: Math.min(12, Math.max(0, maxOf(groups.map((g) => (g.params[k] ?? '').length)))),
       priority: 70 - i,
       cell: (g) => g.params[k] ?? '',
     })),
-    { header: 'seeds', width: Math.max(...groups.map((g) => `${g.metric.n}/${g.trials.length}`.length)), priority: 60, align: 'right', cell: (g) => `${g.metric.n}/${g.trials.length}` },
+    { header: 'seeds', width: maxOf(groups.map((g) => `${g.metric.n}/${g.trials.length}`.length)), priority: 60, align: 'right', cell: (g) => `${g.metric.n}/${g.trials.length}` },
     { header: `${metric} mean ± sd`, width: 16, priority: 95, align: 'right', cell: (g) => meanSd(metric, g.metric) },
     { header: 'test mean ± sd', width: 16, priority: 50, align: 'right', cell: (g) => meanSd('test_acc', g.test) },
     { header: 'vs leader', width: 16, priority: 90, cell: versusLeader },

@@ -10,6 +10,7 @@ import { progressBar, sparkline } from '../view/charts.js';
 import type { Board, BoardTrial } from './board.js';
 import { cells, fitColumns, headerLine, SEPARATOR, type Column, windowAround } from './columns.js';
 import { paramKeys, progressOf } from './derive.js';
+import { maxOf } from '../util/extremes.js';
 
 export const STATUS_COLOR: Record<string, string> = {
   queued: 'gray',
@@ -31,7 +32,7 @@ const BAR = 10;
 
 export function trialColumns(board: Board, keys = paramKeys(board, false)): Column<BoardTrial>[] {
   const headers = paramHeaders(keys);
-  const planned = Math.max(1, ...board.trials.map((t) => t.epochs_planned));
+  const planned = Math.max(1, maxOf(board.trials.map((t) => t.epochs_planned)));
   const epochText = (t: BoardTrial) => `${String(t.epochs).padStart(String(t.epochs_planned).length)}/${t.epochs_planned}`;
   const epochWidth = 2 * String(planned).length + 1;
   return [
@@ -39,7 +40,7 @@ export function trialColumns(board: Board, keys = paramKeys(board, false)): Colu
     { header: 'trial', width: 8, priority: 90, cell: (t) => t.id.slice(0, 8) },
     ...keys.map((k, i): Column<BoardTrial> => ({
       header: headers.get(k)!,
-      width: Math.min(12, Math.max(0, ...board.trials.map((t) => settingText(t.config, k).length))),
+      width: Math.min(12, Math.max(0, maxOf(board.trials.map((t) => settingText(t.config, k).length)))),
       priority: 70 - i,
       cell: (t) => settingText(t.config, k),
     })),
@@ -50,7 +51,7 @@ export function trialColumns(board: Board, keys = paramKeys(board, false)): Colu
     // A sweep across machines: which agent trains each trial (none on the sweep's own machine).
     // Only then: a sweep on one machine looks as it always did.
     ...(board.trials.some((t) => t.agent !== null)
-      ? [{ header: 'agent', width: Math.min(12, Math.max(...board.trials.map((t) => t.agent?.length ?? 0))), priority: 45, cell: (t: BoardTrial) => t.agent ?? '' }]
+      ? [{ header: 'agent', width: Math.min(12, maxOf(board.trials.map((t) => t.agent?.length ?? 0))), priority: 45, cell: (t: BoardTrial) => t.agent ?? '' }]
       : []),
     { header: 'img/s', width: 5, priority: 40, align: 'right', cell: (t) => (t.images_per_s === null ? '' : rate(t.images_per_s)) },
     {

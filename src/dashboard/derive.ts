@@ -8,6 +8,7 @@ import { distinguishingPaths, settingText } from '../config/load.js';
 import { trialId } from '../sweep/trial-id.js';
 import { REPORTED_ENDS, type Board, type BoardTrial } from './board.js';
 import { holm, summarize, welch, type Summary } from './stats.js';
+import { maxOf } from '../util/extremes.js';
 
 export const SORTS = ['metric', 'test_acc', 'img/s', 'trial order'] as const;
 export type Sort = (typeof SORTS)[number];
@@ -267,7 +268,7 @@ export function agentSummaries(board: Board): AgentSummary[] {
       running: running.length,
       done: new Set(attempts.filter((a) => AGENT_DONE.has(a.status)).map((a) => a.trialId)).size,
       imagesPerS: rates.length ? rates.reduce((a, b) => a + b, 0) : null,
-      heardAt: Math.max(...times.filter((t): t is string => t !== null).map((t) => Date.parse(t))),
+      heardAt: maxOf(times.filter((t): t is string => t !== null).map((t) => Date.parse(t))),
     };
   });
   summaries.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));

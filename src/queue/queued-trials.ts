@@ -33,7 +33,7 @@ import type { Relayed, TrialExecutor } from '../sweep/run-sweep.js';
 import { isTerminal, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
 import type { PoolTask } from '../worker/trial-pool.js';
 import type { CoordinatorLease } from './lease.js';
-import { connect, redisOptions } from './redis.js';
+import { connect, inBatches, redisOptions } from './redis.js';
 import { CHECKPOINT_TTL_S, GROUP, jobId, keys, liveAgents, parseEntry, parseJobRecord, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry, type TrialJobRecord } from './protocol.js';
 import type { QueueUrl } from './url.js';
 
@@ -165,7 +165,8 @@ export class QueuedTrials implements TrialExecutor {
     const jobs = keys.jobs(this.options.sweep);
     const resumable = new Set(this.options.resumable);
     const unwanted = Object.keys(await this.redis.hgetall(jobs)).filter((trial) => !resumable.has(trial));
-    if (unwanted.length) await this.redis.hdel(jobs, ...unwanted).then(() => this.redis.del(...unwanted.map((trial) => keys.resume(this.options.sweep, trial))));
+    await inBatches(unwanted, (fields) => this.redis.hdel(jobs, ...fields));
+    await inBatches(unwanted.map((trial) => keys.resume(this.options.sweep, trial)), (batch) => this.redis.del(...batch));
     await this.createGroup();
     // The stream's end now: once the reader is past it, every entry an earlier coordinator left is read.
     const latest = await this.redis.xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1);

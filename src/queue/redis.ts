@@ -14,6 +14,18 @@ const CONNECT_TIMEOUT_MS = 5000;
 /** The longest pause between reconnection tries. */
 const MAX_RETRY_PAUSE_MS = 2000;
 
+/**
+ * Keys (or hash fields) named in one command when many are removed. Each is an argument of the
+ * call (redis.del(...keys)), and a call has room for about 120,000 arguments on the stack: a
+ * sweep of 200,000 jobs threw "Maximum call stack size exceeded".
+ */
+const KEYS_PER_COMMAND = 1000;
+
+/** Runs `command` on the keys a thousand at a time, one command after another. */
+export async function inBatches(keys: string[], command: (batch: string[]) => Promise<unknown>): Promise<void> {
+  for (let start = 0; start < keys.length; start += KEYS_PER_COMMAND) await command(keys.slice(start, start + KEYS_PER_COMMAND));
+}
+
 /** A Redis fault (not answering, gone): a runtime failure, exit 1. */
 export class QueueFault extends Error {}
 

@@ -18,6 +18,7 @@ import { bestOf, noBestText } from '../store/best.js';
 import type { EpochRow, TrialSummary } from '../store/queries.js';
 import type { TrialStatus } from '../store/writer.js';
 import { parameterImportance, type ImportanceResult } from './importance.js';
+import { maxOf } from '../util/extremes.js';
 
 export type ParamValue = string | number | boolean;
 
@@ -167,7 +168,7 @@ function reportTrial(t: BoardTrial, order: number): ReportTrial {
 export function confusionOf(db: Database.Database, trialId: string): Omit<ReportConfusion, 'digits' | 'digitsNote'> | null {
   const rows = db.prepare(`SELECT actual, predicted, count FROM confusion WHERE trial_id = ?`).all(trialId) as { actual: number; predicted: number; count: number }[];
   if (rows.length === 0) return null;
-  const size = 1 + Math.max(9, ...rows.map((r) => Math.max(r.actual, r.predicted)));
+  const size = 1 + Math.max(9, maxOf(rows.map((r) => Math.max(r.actual, r.predicted))));
   const matrix = Array.from({ length: size }, () => new Array<number>(size).fill(0));
   for (const r of rows) matrix[r.actual][r.predicted] = r.count;
   const pairs = rows.filter((r) => r.actual !== r.predicted && r.count > 0).sort((a, b) => b.count - a.count || a.actual - b.actual || a.predicted - b.predicted).slice(0, 5);

@@ -5,6 +5,7 @@
  * in a field name as a path, and config paths (model.pooling) are full of dots.
  */
 import type { ReportParam, ReportSweep, ReportTrial } from './data.js';
+import { maxOf, minOf } from '../util/extremes.js';
 
 export type Spec = Record<string, unknown>;
 
@@ -173,7 +174,7 @@ export function parallelSpec(sweep: ReportSweep): Spec {
   const axes = [...sweep.params.filter((p) => p.values.length > 1).map((p) => ({ name: p.name, param: p as ReportParam | null })), { name: sweep.metric, param: null }];
   const ranked = sweep.trials.filter((t) => t.best_value !== null && Number.isFinite(t.best_value));
   const metricValues = ranked.map((t) => t.best_value!);
-  const [mLo, mHi] = [Math.min(...metricValues), Math.max(...metricValues)];
+  const [mLo, mHi] = [minOf(metricValues), maxOf(metricValues)];
   const metricPos = (v: number) => (mHi > mLo ? (v - mLo) / (mHi - mLo) : 0.5);
   const lines = ranked.flatMap((t) =>
     axes.flatMap((a, i) => {
@@ -313,7 +314,7 @@ export function bestSoFarSpec(sweep: ReportSweep, by: 'trial' | 'time'): Spec | 
     .sort((a, b) => a.x - b.x);
   if (ended.length === 0) return null;
   // Seconds for a short search, minutes for a longer one.
-  const minutes = by === 'time' && Math.max(...ended.map((r) => r.x)) > 180;
+  const minutes = by === 'time' && maxOf(ended.map((r) => r.x)) > 180;
   let best: number | null = null;
   const values = ended.map(({ t, x: raw }) => {
     const x = minutes ? raw / 60 : raw;
@@ -359,7 +360,7 @@ export function confusionSpec(sweep: ReportSweep): Spec | null {
   const c = sweep.confusion;
   if (!c) return null;
   const values = c.matrix.flatMap((row, actual) => row.map((count, predicted) => ({ actual, predicted, count, kind: actual === predicted ? 'correct' : count ? 'error' : 'none' })));
-  const mostErrors = Math.max(1, ...values.filter((v) => v.kind === 'error').map((v) => v.count));
+  const mostErrors = Math.max(1, maxOf(values.filter((v) => v.kind === 'error').map((v) => v.count)));
   const x = { field: 'predicted', type: 'ordinal', title: 'predicted', axis: { orient: 'top', labelAngle: 0 } };
   const y = { field: 'actual', type: 'ordinal', title: 'actual' };
   return {

@@ -28,6 +28,7 @@ import { Random } from '../util/random.js';
 import { atLengthScaleBound, fitGaussianProcess, predict, type GaussianProcess } from './gaussian-process.js';
 import { erfc } from './parzen.js';
 import { proposalSeed, sameAssignment, type Goal, type MethodInput, type Observation, type Proposal } from './types.js';
+import { maxOf, minOf } from '../util/extremes.js';
 
 /** W&B's `num_points_to_try`: random points of the cube scored by expected improvement. */
 export const NUM_POINTS_TO_TRY = 1000;
@@ -186,7 +187,7 @@ export function gpData(observations: readonly Observation[], dims: readonly Dime
   for (const o of observations) {
     if (o.state === 'pending') continue;
     const v = finiteValues(o);
-    if (v.length) worst = maximize ? Math.min(worst, ...v) : Math.max(worst, ...v);
+    if (v.length) worst = maximize ? Math.min(worst, minOf(v)) : Math.max(worst, maxOf(v));
   }
   if (!Number.isFinite(worst)) worst = 0;
   const X: number[][] = [];
@@ -201,7 +202,7 @@ export function gpData(observations: readonly Observation[], dims: readonly Dime
     }
     const v = finiteValues(o);
     // completed and pruned: W&B's metric_extremum, the best finite value logged; failed: worst.
-    const metric = o.state !== 'failed' && v.length ? (maximize ? Math.max(...v) : Math.min(...v)) : worst;
+    const metric = o.state !== 'failed' && v.length ? (maximize ? maxOf(v) : minOf(v)) : worst;
     X.push(x);
     y.push(maximize ? -metric : metric);
   }
@@ -263,7 +264,7 @@ export interface Scored {
 export function scoreTestPoints(X: number[][], y: readonly number[], current: number[][], testX: readonly number[][], rng: Random): Scored {
   const fitted = trainGaussianProcess(X, y, current, rng);
   const { mean, std } = predict(fitted.gp, testX);
-  const yBest = (Math.min(...y) - fitted.yMean) / fitted.yStd;
+  const yBest = (minOf(y) - fitted.yMean) / fitted.yStd;
   const ei = new Float64Array(testX.length);
   let index = 0;
   for (let i = 0; i < testX.length; i++) {

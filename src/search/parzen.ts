@@ -11,6 +11,7 @@
  * values to and from it.
  */
 import type { Random } from '../util/random.js';
+import { maxOf, minOf } from '../util/extremes.js';
 
 // ---------------------------------------------------------------------------------------------
 // The standard normal distribution, as Optuna's _truncnorm.py computes it (itself from SciPy).
@@ -197,8 +198,8 @@ export class ParzenEstimator {
     // _calculate_numerical_params, univariate branch.
     let { low, high } = domain;
     if (domain.prior) {
-      low = Math.min(low, ...observations);
-      high = Math.max(high, ...observations);
+      low = Math.min(low, minOf(observations));
+      high = Math.max(high, maxOf(observations));
     } else {
       this.lower = low;
       this.upper = high;
@@ -263,7 +264,7 @@ export class ParzenEstimator {
   /** log of the mixture's density at x (a probability mass for step 1 and categorical parameters): _ParzenEstimator.log_pdf. */
   logPdf(x: number): number {
     const terms = this.weights.map((w, i) => Math.log(w) + this.kernelLogPdf(i, x));
-    const m = Math.max(...terms);
+    const m = maxOf(terms);
     if (m === -Infinity) return -Infinity;
     return m + Math.log(terms.reduce((acc, t) => acc + Math.exp(t - m), 0));
   }

@@ -12,6 +12,7 @@ import { draw, type Axis, type Spec } from '../sweep/space.js';
 import { Random } from '../util/random.js';
 import { ParzenEstimator, type Domain } from './parzen.js';
 import { proposalSeed, type MethodInput, type Observation, type Proposal } from './types.js';
+import { maxOf, minOf } from '../util/extremes.js';
 
 export const DEFAULT_STARTUP_TRIALS = 10;
 const N_EI_CANDIDATES = 24;
@@ -35,7 +36,7 @@ export function rankKey(t: Observation, goal: MethodInput['goal']): [number, num
   const sign = goal === 'minimize' ? 1 : -1;
   if (t.state === 'completed') {
     const finite = t.values.filter(Number.isFinite);
-    return finite.length ? [-Infinity, sign * (goal === 'minimize' ? Math.min(...finite) : Math.max(...finite))] : null;
+    return finite.length ? [-Infinity, sign * (goal === 'minimize' ? minOf(finite) : maxOf(finite))] : null;
   }
   if (t.state === 'pruned') {
     if (!t.values.length) return [1, 0];

@@ -271,6 +271,18 @@ export function* iterateTrials(db: Database.Database, filter: TrialFilter = {}):
   for (const { params, config, ...row } of rows) yield trialRecord(row, { params: JSON.parse(params), config: JSON.parse(config) });
 }
 
+/**
+ * Trials by id (in no order), read without ranking them, so that a read of a few costs little
+ * however many trials there are: the leaderboard view ranks all of a sweep's trials at every
+ * read. Their rank is null; a caller that shows it knows it from an earlier, ranked pass.
+ */
+export function trialsById(db: Database.Database, ids: string[]): Map<string, TrialRecord> {
+  const rows = db
+    .prepare(`SELECT ${LIVE_COLUMNS.replace('l.rank,', 'NULL AS rank,')}, v.params, v.config FROM trials v JOIN trial_records r ON r.id = v.id WHERE v.id IN (SELECT value FROM json_each(?))`)
+    .all(JSON.stringify(ids)) as TrialRow[];
+  return new Map(rows.map(({ params, config, ...row }) => [row.id, trialRecord(row, { params: JSON.parse(params), config: JSON.parse(config) })]));
+}
+
 /** One trial by its id or an unambiguous prefix of it (at least 4 characters). */
 export function findTrial(db: Database.Database, idOrPrefix: string): TrialRecord {
   // Ids are lower-case hex; a prefix copied in upper case (18EC) names the same trial.

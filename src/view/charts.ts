@@ -1,6 +1,8 @@
 // Plain-text charts. Every glyph is a single UTF-16 code unit in the BMP, so String.length is the
 // column count both Ink and plain stdout will use; keep it that way when adding glyphs.
 
+import { maxOf, minOf } from '../util/extremes.js';
+
 const BARS = '▁▂▃▄▅▆▇█';
 const EIGHTHS = '▏▎▍▌▋▊▉'; // 1/8 … 7/8 of a cell
 const GLYPHS = ['●', '○', '◆', '×'];
@@ -13,8 +15,8 @@ export function sparkline(values: (number | null)[], width?: number): string {
   const shown = width !== undefined && values.length > width ? values.slice(-width) : values;
   // Scale to what is visible, so a long-gone spike does not flatten the recent history.
   const finite = shown.filter(isNum);
-  const min = Math.min(...finite);
-  const max = Math.max(...finite);
+  const min = minOf(finite);
+  const max = maxOf(finite);
   return shown
     .map((v) => {
       if (!isNum(v)) return ' ';
@@ -53,10 +55,10 @@ export function lineChart(
   if (finite.length === 0) return ['(no data yet)'];
   const format = opts.format ?? threeDigits;
   const height = Math.max(1, Math.floor(opts.height));
-  const n = Math.max(...series.map((s) => s.values.length));
+  const n = maxOf(series.map((s) => s.values.length));
 
-  let min = Math.min(...finite);
-  let max = Math.max(...finite);
+  let min = minOf(finite);
+  let max = maxOf(finite);
   if (min === max) {
     // Centre a flat line instead of pinning it to an edge; 10% (or 1 around zero) reads as "flat".
     const pad = min === 0 ? 1 : Math.abs(min) * 0.1;

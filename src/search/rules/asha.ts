@@ -14,6 +14,7 @@
 import type { Goal, RuleTrial, Verdict } from '../types.js';
 import type { EarlyTerminate } from './index.js';
 import { fmtPair } from './format.js';
+import { maxOf } from '../../util/extremes.js';
 
 /** SuccessiveHalvingPruner's keyword defaults. */
 export interface AshaSettings {
@@ -47,7 +48,7 @@ export function ashaSettings(rule: EarlyTerminate): AshaSettings {
 export function estimateMinResource(trials: RuleTrial[]): number | null {
   const steps = trials.filter((t) => t.state === 'completed' && t.values.length > 0).map((t) => t.values.length);
   if (steps.length === 0) return null;
-  return Math.max(Math.floor(Math.max(...steps) / 100), 1);
+  return Math.max(Math.floor(maxOf(steps) / 100), 1);
 }
 
 export function asha(

@@ -14,6 +14,7 @@
 import type { Goal, RuleTrial, Verdict } from '../types.js';
 import type { EarlyTerminate } from './index.js';
 import { fmtPair, ordinal } from './format.js';
+import { minOf } from '../../util/extremes.js';
 
 /** The keys hyperband reads, with W&B's schema defaults (definitions.hyperband_stopping): eta 3, strict true. */
 export interface HyperbandSettings {
@@ -101,7 +102,7 @@ export function hyperband(
   const bandValues = histories.filter((h) => h.length >= band).map((h) => h[band - 1]);
   // Never empty: the judged run itself has reached the band.
   const cutoff = [...bandValues].sort((a, b) => a - b)[Math.trunc(r * bandValues.length)];
-  const value = strict ? own.values[band - 1] : Math.min(...own.values);
+  const value = strict ? own.values[band - 1] : minOf(own.values);
   if (!(value > cutoff)) return { stop: false };
   return { stop: true, reason: reason(metric, strict, band, value, cutoff, own.epochs, trial.values.length) };
 }

@@ -12,6 +12,7 @@
 import type { Goal, RuleTrial, Verdict } from '../types.js';
 import type { EarlyTerminate } from './index.js';
 import { fmtPair } from './format.js';
+import { maxOf, minOf } from '../../util/extremes.js';
 
 /** MedianPruner's keyword defaults. */
 export interface MedianSettings {
@@ -85,7 +86,7 @@ export function median(
 
   const maximize = metric.goal === 'maximize';
   const finite = trial.values.filter((v) => !Number.isNaN(v));
-  const best = finite.length === 0 ? NaN : maximize ? Math.max(...finite) : Math.min(...finite);
+  const best = finite.length === 0 ? NaN : maximize ? maxOf(finite) : minOf(finite);
   if (Number.isNaN(best)) {
     return { stop: true, reason: `no ${metric.name} value yet: NaN at every epoch up to epoch ${step}` };
   }
