@@ -19,6 +19,7 @@ const ALONE = [
   'test/pool.test.ts',
   'test/machine-fit.test.ts',
   'test/large-results.test.ts',
+  'test/report-large.test.ts',
   'test/download.test.ts',
   'test/checkpoints.test.ts',
 ];
