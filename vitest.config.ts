@@ -20,6 +20,7 @@ const ALONE = [
   'test/pool.test.ts',
   'test/machine-fit.test.ts',
   'test/large-results.test.ts',
+  'test/report-large.test.ts',
   'test/download.test.ts',
   'test/checkpoints.test.ts',
 ];
@@ -35,7 +36,7 @@ export default defineConfig({
     projects: [
       {
         // The rest, two files at a time (this machine's two cores; most of their time is child processes).
-        test: { ...shared, name: 'together', include: ['test/**/*.test.ts', 'test/**/*.test.tsx'], exclude: ALONE, maxWorkers: 2, sequence: { groupOrder: 0 } },
+        test: { ...shared, name: 'together', include: ['test/**/*.test.ts', 'test/**/*.test.tsx'], exclude: [...ALONE, 'test/large/**'], maxWorkers: 2, sequence: { groupOrder: 0 } },
       },
       {
         test: { ...shared, name: 'alone', include: ALONE, maxWorkers: 1, sequence: { groupOrder: 1 } },

@@ -110,10 +110,11 @@ const WIND_DOWN_MS = 500;
 
 /**
  * For the commands that only read: a stop signal stops their output (output.printLines stops
- * at its next chunk), so the command unwinds and closes its database, leaving
- * no -wal or -shm behind, and exits with the signal's code. One that does not end within
- * WIND_DOWN_MS (the dashboard, which waits for keys) is ended, its database closed on the way
- * out (store/open.closeOnExit). A hung-up terminal is released first.
+ * at its next chunk, and a pass over rows at its next row: output.paced), so the command
+ * unwinds and closes its database, leaving no -wal or -shm behind, and exits with the signal's
+ * code. One that does not end within WIND_DOWN_MS (the dashboard, which waits for keys) is
+ * ended, its database closed on the way out (store/open.closeOnExit). A hung-up terminal is
+ * released first.
  */
 export function endOnStopSignals(): void {
   for (const [signal, code] of Object.entries(STOP_SIGNALS)) {

@@ -102,16 +102,16 @@ function detailHtml(sweep: ReportSweep, t: ReportTrial, span: number): string {
 </td></tr>`;
 }
 
-function leaderboardHtml(sweep: ReportSweep): string {
+/** The leaderboard a trial at a time: a few kB each, and a sweep of 200,000 trials is more text than one string can hold. */
+function* leaderboardHtml(sweep: ReportSweep): Generator<string> {
   const columns = leaderboardColumns(sweep);
   const head = columns.map((c) => `<th data-key="${escapeHtml(c.key)}" data-type="${c.type}"${c.type === 'number' ? ' class="num"' : ''} title="sort by ${escapeHtml(c.header)}">${escapeHtml(c.header)}</th>`).join('');
-  const body = sweep.trials
-    .map((t, place) => {
-      const cells = columns.map((c) => `<td data-value="${escapeHtml(c.value(t))}"${c.type === 'number' ? ' class="num"' : ''}${c.key === 'status' ? ` class="status-${escapeHtml(t.status)}"` : ''}>${escapeHtml(c.text(t))}</td>`).join('');
-      return `<tr class="trial${t.id === sweep.leader ? ' leader' : ''}" data-trial="${t.id}" data-place="${place}" aria-expanded="false">${cells}</tr>\n${detailHtml(sweep, t, columns.length)}`;
-    })
-    .join('\n');
-  return `<div class="scroll board"><table class="leaderboard"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
+  yield `<div class="scroll board"><table class="leaderboard"><thead><tr>${head}</tr></thead><tbody>\n`;
+  for (const [place, t] of sweep.trials.entries()) {
+    const cells = columns.map((c) => `<td data-value="${escapeHtml(c.value(t))}"${c.type === 'number' ? ' class="num"' : ''}${c.key === 'status' ? ` class="status-${escapeHtml(t.status)}"` : ''}>${escapeHtml(c.text(t))}</td>`).join('');
+    yield `${place ? '\n' : ''}<tr class="trial${t.id === sweep.leader ? ' leader' : ''}" data-trial="${t.id}" data-place="${place}" aria-expanded="false">${cells}</tr>\n${detailHtml(sweep, t, columns.length)}`;
+  }
+  yield '\n</tbody></table></div>';
 }
 
 function summaryHtml(sweep: ReportSweep): string {
@@ -140,16 +140,19 @@ function summaryHtml(sweep: ReportSweep): string {
 
 const chart = (name: string, spec: Spec | null | undefined, empty: string) => (spec ? `<div class="chart" data-chart="${escapeHtml(name)}"></div>` : empty ? `<p class="muted">${escapeHtml(empty)}</p>` : '');
 
-function sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spec | null>): string {
+/** Where sweepHtml's parts have the leaderboard, made as it is written out. */
+const LEADERBOARD = Symbol('leaderboard');
+
+function* sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spec | null>): Generator<string> {
   const varied = sweep.params.filter((p) => p.values.length > 1);
   const options = varied.map((p) => `<option value="${escapeHtml(p.name)}"${p.name === sweep.colorBy ? ' selected' : ''}>${escapeHtml(p.name)}</option>`).join('');
-  const parts: string[] = [
+  const parts: (string | typeof LEADERBOARD)[] = [
     `<h2>sweep ${escapeHtml(sweep.name)}</h2>`,
     sweep.description ? `<p>${escapeHtml(sweep.description)}</p>` : '',
     ...sweep.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`),
     summaryHtml(sweep),
     '<h3>Leaderboard</h3><p class="muted">Click a column to sort, a trial to open its config, epochs and curves.</p>',
-    leaderboardHtml(sweep),
+    LEADERBOARD,
     '<h3>Learning curves</h3>',
     varied.length > 1 ? `<label class="color-by">colour by <select class="color-by">${options}</select></label>` : '',
     `<div class="charts">${chart('curves-metric', charts['curves-metric'], '')}${chart('curves-val_loss', charts['curves-val_loss'], '')}${chart('curves-train_loss', charts['curves-train_loss'], '')}</div>`,
@@ -199,7 +202,13 @@ function sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spe
     // No completed trial at all is said in the sweep's notes; one that completed without a matrix was trained by an older version.
     if (sweep.leader) parts.push('<p class="muted">No completed trial has a test confusion matrix (trials record one since lenet-sweep 0.1 with checkpoints).</p>');
   }
-  return `<section class="sweep" id="sweep-${index}" data-sweep="${index}">\n${parts.filter(Boolean).join('\n')}\n</section>`;
+  yield `<section class="sweep" id="sweep-${index}" data-sweep="${index}">\n`;
+  for (const [i, part] of parts.filter(Boolean).entries()) {
+    if (i) yield '\n';
+    if (part === LEADERBOARD) yield* leaderboardHtml(sweep);
+    else yield part;
+  }
+  yield '\n</section>';
 }
 
 /** The chart data and specs the page script reads, per sweep. */
@@ -213,12 +222,15 @@ function pageData(sweep: ReportSweep, charts: Record<string, Spec | null>) {
   };
 }
 
-/** The whole report page. */
-export function reportHtml(sweeps: ReportSweep[], meta: ReportMeta): string {
+/**
+ * The whole report page, in parts to be written one after another: the page of a sweep of
+ * 200,000 trials is about 800 MB, more than a string can hold (512 MB).
+ */
+export function* reportHtml(sweeps: ReportSweep[], meta: ReportMeta): Generator<string> {
   const charts = sweeps.map(sweepCharts);
   const title = `lenet-sweep report: ${sweeps.map((s) => s.name).join(', ')}`;
   const script = (text: string) => `<script>${scriptText(text)}</script>`;
-  return `<!doctype html>
+  yield `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -230,7 +242,12 @@ export function reportHtml(sweeps: ReportSweep[], meta: ReportMeta): string {
 <body>
 <header><h1>${escapeHtml(title)}</h1><p>${escapeHtml(`from ${meta.db}, written ${meta.writtenAt} by lenet-sweep ${meta.version}`)}</p></header>
 <main${sweeps.length > 1 ? ' class="several"' : ''}>
-${sweeps.map((s, i) => sweepHtml(s, i, charts[i])).join('\n')}
+`;
+  for (const [i, sweep] of sweeps.entries()) {
+    if (i) yield '\n';
+    yield* sweepHtml(sweep, i, charts[i]);
+  }
+  yield `
 </main>
 <footer>Charts drawn with Vega-Lite ${escapeHtml(libraryVersion('vega-lite'))} (Vega ${escapeHtml(libraryVersion('vega'))}); hover a mark for its values. This file needs no network.</footer>
 ${script(libraryScript('vega', 'vega.min.js'))}
