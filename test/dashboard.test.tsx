@@ -66,10 +66,26 @@ async function show(props: Partial<DashboardProps> = {}) {
       await tick();
     }
   };
-  /** Keys typed faster than frames are drawn: all written before React renders. */
+  /**
+   * Keys typed faster than frames are drawn: all written before React renders. Then it waits for
+   * the frames to settle (changed, then still for 100 ms): a fixed 30 ms was too short on a loaded
+   * machine, where the frame of the last key had not been drawn yet.
+   */
   const pressAtOnce = async (...keys: string[]) => {
+    const before = r.lastFrame();
     for (const k of keys) r.stdin.write(k);
-    await tick();
+    let last = before;
+    let stillSince = Date.now();
+    for (const deadline = Date.now() + 3000; Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const now = r.lastFrame();
+      if (now !== last) {
+        last = now;
+        stillSince = Date.now();
+      } else if (last !== before && Date.now() - stillSince >= 100) {
+        return;
+      }
+    }
   };
   return { frame, press, pressAtOnce };
 }
