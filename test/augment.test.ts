@@ -144,6 +144,9 @@ describe('sweep augment-preview', () => {
     const one = await cli('augment-preview', file, '--out', out, '--rows', '1', '--trial', '1', '--force');
     // A drawn scale, to 6 significant digits as `sweep plan` shows it (it printed 0.14340970660559835).
     expect(one.stdout).toMatch(/scale ±0\.\d{1,6}, translate/);
+    // A q_uniform draw is rounded to a multiple of q: 0-20 by 7 reaches 21.
+    const stepped = writeExperiment('name: q\nsweep:\n  method: random\n  count: 3\n  parameters:\n    augment.rotate: { distribution: q_uniform, min: 0, max: 20, q: 7 }\n');
+    expect((await cli('augment-preview', stepped, '--out', join(dir, 'q.png'), '--rows', '1')).stdout).toContain('rotate ±21°');
     const jpg = await cli('augment-preview', file, '--out', join(dir, 'r.jpg'), '--rows', '1');
     expect([jpg.code, jpg.stdout, jpg.stderr]).toEqual([2, '', `--out: the preview is a PNG image; give a file name ending in .png, found '${join(dir, 'r.jpg')}'\n`]);
     expect(existsSync(join(dir, 'r.jpg'))).toBe(false);

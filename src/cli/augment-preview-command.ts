@@ -130,10 +130,12 @@ function upperBound(spec: Spec): number {
   switch (spec.distribution) {
     case 'uniform':
     case 'int_uniform':
-    case 'q_uniform':
     case 'log_uniform_values':
-    case 'q_log_uniform_values':
       return spec.max;
+    // Drawn, then rounded to a multiple of q (sweep/space.ts): the top draw can round past max.
+    case 'q_uniform':
+    case 'q_log_uniform_values':
+      return Number((Math.round(spec.max / spec.q) * spec.q).toPrecision(12));
     // W&B's log_uniform takes its bounds as natural-log exponents.
     case 'log_uniform':
       return Math.exp(spec.max);
