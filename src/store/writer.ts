@@ -334,22 +334,21 @@ export class RunWriter {
   }
 
   trialFailed(id: string, error: string): void {
-    this.checkFile();
-    this.db.transaction(() => {
-      const t = now();
-      this.db.prepare(`UPDATE trial_records SET status = 'failed', finished_at = ?, error = ? WHERE id = ?`).run(t, error, id);
-      this.endAttempt.run('failed', t, error, id, id);
-      this.touchSweep.run(t, this.sweepId);
-    })();
+    this.endTrialWith(id, 'failed', error);
   }
 
   /** A trial stopped by something not its own (a full disk): interrupted, so it resumes, with why. */
   trialInterrupted(id: string, why: string): void {
+    this.endTrialWith(id, 'interrupted', why);
+  }
+
+  /** Ends a trial and its attempt without test results, saying why. */
+  private endTrialWith(id: string, status: 'failed' | 'interrupted', why: string): void {
     this.checkFile();
     this.db.transaction(() => {
       const t = now();
-      this.db.prepare(`UPDATE trial_records SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?`).run(t, why, id);
-      this.endAttempt.run('interrupted', t, why, id, id);
+      this.db.prepare(`UPDATE trial_records SET status = ?, finished_at = ?, error = ? WHERE id = ?`).run(status, t, why, id);
+      this.endAttempt.run(status, t, why, id, id);
       this.touchSweep.run(t, this.sweepId);
     })();
   }
