@@ -107,8 +107,12 @@ export class QueuedTrials implements TrialExecutor {
   private readonly waiters: ((counted: boolean) => void)[] = [];
   private closed = false;
   private stopping = false;
-  /** Completed jobs, with the stream's last entry when they completed: their result must be in by the time the reader is past it. */
-  private completions: { job: string; after: string }[] = [];
+  /** The last stream entry the reader has taken (or kept for adoption). */
+  private readTo = '0-0';
+  /** Reads of the stream begun so far: an empty read tells those waiting since before it began that all is read. */
+  private reads = 0;
+  /** Who waits for the reader to be past an entry (`read`: how many reads had begun when they began waiting). */
+  private passWaiters: { after: string; read: number; resolve: () => void }[] = [];
   private readonly timer: NodeJS.Timeout;
   private readonly reading: Promise<void>;
   private agents = new Map<string, AgentInfo>();
@@ -142,9 +146,11 @@ export class QueuedTrials implements TrialExecutor {
     // runner may try it again.
     this.queueEvents.on('completed', ({ jobId: id }) => {
       if (!this.byJob.has(id)) return;
-      void this.redis
-        .xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1)
-        .then((latest) => this.completions.push({ job: id, after: latest[0]?.[0] ?? '0-0' }))
+      void this.readToEnd()
+        .then(() => {
+          const handed = this.byJob.get(id);
+          if (handed && !handed.ended) return this.deliverFailure(handed, 'its agent ended it without sending its result', true);
+        })
         .catch(() => {});
     });
     this.redis = connect(options.url, 'lenet-sweep-coordinator');
@@ -270,6 +276,11 @@ export class QueuedTrials implements TrialExecutor {
   private async adopt(handed: Handed, record: TrialJobRecord, through: number): Promise<boolean> {
     await this.caughtUp;
     const state = await this.queue.getJobState(record.job);
+    // A job no longer queued or running may have been completed since this coordinator began,
+    // its result sent after the end of what the earlier one left: its agent sends the result
+    // before it completes the job, so the result is read once the reader is past the stream's
+    // end as it is now. (Decided without it, the trial was queued again and trained twice.)
+    if (!ADOPTABLE.includes(state)) await this.readToEnd();
     const waiting = this.orphans.get(record.job) ?? [];
     // Only where this database holds every epoch the dead coordinator took off the stream (not
     // under --rerun, nor with another database that lacks them). It may hold more: an epoch
@@ -329,6 +340,7 @@ export class QueuedTrials implements TrialExecutor {
     let from = '0-0';
     while (!this.closed) {
       let reply: [string, [string, string[]][]][] | null;
+      const read = ++this.reads;
       try {
         reply = (await this.reader.xreadgroup('GROUP', GROUP, 'coordinator', 'COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', stream, from)) as typeof reply;
       } catch (err) {
@@ -342,7 +354,7 @@ export class QueuedTrials implements TrialExecutor {
       // Caught up: every entry there was when the read began is taken.
       if (entries.length === 0 && from === '>') {
         this.markCaughtUp();
-        this.checkCompletions(null);
+        this.passedAll(read);
       }
       // What this group had been given and not acknowledged, read on past each batch (entries
       // kept for adoption stay unacknowledged); then new entries.
@@ -353,6 +365,7 @@ export class QueuedTrials implements TrialExecutor {
         if (!entry) {
           debug('passed over an entry that is not an event');
           await this.ack(id);
+          this.passed(id);
           continue;
         }
         if (this.leftUntil !== null && compareIds(id, this.leftUntil) >= 0) this.markCaughtUp();
@@ -366,7 +379,7 @@ export class QueuedTrials implements TrialExecutor {
           }
           await this.takeAndAck({ id, entry });
         });
-        this.checkCompletions(id);
+        this.passed(id);
       }
     }
   }
@@ -410,15 +423,31 @@ export class QueuedTrials implements TrialExecutor {
     await this.redis.multi().xack(stream, GROUP, id).xdel(stream, id).exec();
   }
 
-  /** Completed jobs whose result should have been taken by now (`taken`: the last entry taken; null: all of them). */
-  private checkCompletions(taken: string | null): void {
-    if (!this.completions.length) return;
-    const due = this.completions.filter((c) => taken === null || compareIds(taken, c.after) >= 0);
-    this.completions = this.completions.filter((c) => !due.includes(c));
-    for (const { job } of due) {
-      const handed = this.byJob.get(job);
-      if (handed && !handed.ended) void this.deliverFailure(handed, 'its agent ended it without sending its result', true);
-    }
+  /** Settles once the reader has taken every entry the stream holds now. */
+  private async readToEnd(): Promise<void> {
+    const read = this.reads;
+    const latest = await this.redis.xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1);
+    const after = latest[0]?.[0];
+    if (!after || this.closed || compareIds(this.readTo, after) >= 0) return;
+    return new Promise((resolve) => this.passWaiters.push({ after, read, resolve }));
+  }
+
+  /** The reader has taken the entry `id`. */
+  private passed(id: string): void {
+    this.readTo = id;
+    this.settlePassWaiters((w) => compareIds(id, w.after) >= 0);
+  }
+
+  /** The read begun as `read` found nothing new: whoever waited from before it began has all. (All, once closed.) */
+  private passedAll(read = Number.MAX_SAFE_INTEGER): void {
+    this.settlePassWaiters((w) => w.read < read);
+  }
+
+  private settlePassWaiters(done: (w: { after: string; read: number }) => boolean): void {
+    const due = this.passWaiters.filter(done);
+    if (!due.length) return;
+    this.passWaiters = this.passWaiters.filter((w) => !due.includes(w));
+    for (const w of due) w.resolve();
   }
 
   /** One entry: passed to the runner (stored) unless it is stale; `caughtUp`: sent before this coordinator took its trial up. */
@@ -530,6 +559,7 @@ export class QueuedTrials implements TrialExecutor {
     this.closed = true;
     clearInterval(this.timer);
     this.pump();
+    this.passedAll();
     for (const handed of this.handed.values()) if (!handed.ended) handed.end(new Error('the coordinator stopped'));
     await this.reading.catch(() => {});
     await this.taking.catch(() => {});
