@@ -17,7 +17,7 @@ import { agentLine, agentLines } from '../src/dashboard/Footer.js';
 import { BoardStore } from '../src/dashboard/store.js';
 import { openForReading, openForWriting } from '../src/store/open.js';
 import { RunWriter } from '../src/store/writer.js';
-import type { EpochMetrics } from '../src/train/loop.js';
+import type { EpochMetrics } from '../src/train/metrics.js';
 import { tempDir, writeExperiment } from './helpers.js';
 
 const YAML = `name: farm

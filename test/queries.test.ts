@@ -321,7 +321,7 @@ describe('bad input: one line, exit 2, the database unchanged', () => {
 
 describe('table output', () => {
   it('lays out more rows than a function call takes arguments', async () => {
-    const { table } = await import('../src/cli/format.js');
+    const { table } = await import('../src/view/format.js');
     const rows = Array.from({ length: 200_000 }, (_, i) => [String(i)]);
     const text = table(['n'], rows, new Set([0]));
     expect(text.split('\n')).toHaveLength(200_001);

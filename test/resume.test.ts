@@ -5,7 +5,8 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type TrainingState
 import type { Experiment } from '../src/config/experiment.types.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { ensureEmbeddedMnist } from '../src/data/embedded.js';
-import { trainModel, type EpochMetrics } from '../src/train/loop.js';
+import { trainModel } from '../src/train/loop.js';
+import type { EpochMetrics } from '../src/train/metrics.js';
 import { config } from './experiment-fixture.js';
 import { tempDir } from './helpers.js';
 

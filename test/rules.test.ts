@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { decide, hyperbandBands, ruleText, type EarlyTerminate } from '../src/search/rules/index.js';
+import { decide, hyperbandBands, ruleText } from '../src/search/rules/index.js';
+import type { EarlyTerminate } from '../src/search/types.js';
 import { nanPercentile } from '../src/search/rules/median.js';
 import type { Goal, RuleTrial, TrialState, Verdict } from '../src/search/types.js';
 import { Random } from '../src/util/random.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildSchedule } from '../src/train/schedule.js';
-import type { EpochMetrics } from '../src/train/loop.js';
+import type { EpochMetrics } from '../src/train/metrics.js';
 import { config } from './experiment-fixture.js';
 
 const rates = (overrides: Parameters<typeof config>[0], epochs = 10) => {

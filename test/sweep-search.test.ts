@@ -10,7 +10,7 @@ import { loadExperiment, type Trial } from '../src/config/experiment.js';
 import type { SearchRecord } from '../src/store/queries.js';
 import { planRun } from '../src/sweep/resume.js';
 import { SweepSearch, type NextTrial } from '../src/sweep/search.js';
-import type { EpochMetrics } from '../src/train/loop.js';
+import type { EpochMetrics } from '../src/train/metrics.js';
 import { writeExperiment } from './helpers.js';
 
 const TPE = (count: number, extra = '') =>

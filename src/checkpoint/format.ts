@@ -12,7 +12,7 @@
  * whose checksum fails never decodes (it is reported, never loaded).
  */
 import { createHash } from 'node:crypto';
-import type { EpochMetrics } from '../train/loop.js';
+import type { EpochMetrics } from '../train/metrics.js';
 
 const MAGIC = 'LSWCKPT1';
 /** The SHA-256 every checkpoint ends with. */

@@ -16,8 +16,8 @@ import { parse, positiveInt } from './args.js';
 import { AGENT } from './commands.js';
 import { planGpus } from './gpu-options.js';
 import { fitAgentToMachine } from './machine-fit.js';
-import { packageVersion } from './version.js';
-import { STOP_SIGNALS, type StopSignal } from './stop-signals.js';
+import { packageVersion } from '../version.js';
+import { STOP_SIGNALS, type StopSignal } from '../util/signals.js';
 
 const BACKENDS: BackendChoice[] = ['auto', ...AUTO_ORDER];
 const DEFAULT_LOCK_SECONDS = 30;

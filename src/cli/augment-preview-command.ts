@@ -22,7 +22,7 @@ import { writeFileAtomic } from '../util/write-atomic.js';
 import { Random } from '../util/random.js';
 import { parse, positiveInt } from './args.js';
 import { AUGMENT_PREVIEW } from './commands.js';
-import { checkOutputFile, outputFull } from './output-path.js';
+import { checkOutputFile, outputFull } from '../util/output-path.js';
 import { maxOf } from '../util/extremes.js';
 
 const COLUMNS = 8;

@@ -7,7 +7,7 @@ import { UserError } from '../config/errors.js';
 import { didYouMean } from '../config/suggest.js';
 import { parse } from './args.js';
 import { COMMAND_WORDS, COMMANDS, COMPLETION, subcommands, type CommandSpec } from './commands.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../version.js';
 
 const SHELLS = ['bash', 'zsh'] as const satisfies typeof COMPLETION.argChoices;
 

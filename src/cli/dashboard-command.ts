@@ -8,7 +8,7 @@ import { chooseSweep, loadBoard } from '../dashboard/board.js';
 import { withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { DASHBOARD } from './commands.js';
-import { goalText, sweepStatusText } from './format.js';
+import { goalText, sweepStatusText } from '../view/format.js';
 import { leaderboard } from './leaderboard.js';
 import { liveTerminal } from './live-terminal.js';
 import { print } from './output.js';

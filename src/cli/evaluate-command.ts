@@ -13,9 +13,9 @@ import { evaluationChunk } from '../backend/memory.js';
 import { evaluate } from '../train/loop.js';
 import { parse } from './args.js';
 import { EVALUATE } from './commands.js';
-import { pct } from './format.js';
+import { pct } from '../view/format.js';
 import { jsonText } from './json-text.js';
-import { epochChoice, readTrainedModel, withModel } from './trained-model.js';
+import { epochChoice, readTrainedModel, withModel } from '../model/trained-model.js';
 
 const NAMED = ['mnist', 'mnist-full', 'fashion-mnist'] as const;
 

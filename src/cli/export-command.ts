@@ -17,10 +17,10 @@ import { writeFilesAtomic } from '../util/write-atomic.js';
 import { parse } from './args.js';
 import { EXPORT } from './commands.js';
 import { cardPath, notEarlierOnnxExport, notEarlierTfjsExport } from './earlier-export.js';
-import { pct } from './format.js';
+import { pct } from '../view/format.js';
 import { modelCard, type ExportFormat } from './model-card.js';
-import { checkFileName, checkParent, checkReplaceable, outputFull } from './output-path.js';
-import { epochChoice, evaluateTrained, readTrainedModel } from './trained-model.js';
+import { checkFileName, checkParent, checkReplaceable, outputFull } from '../util/output-path.js';
+import { epochChoice, evaluateTrained, readTrainedModel } from '../model/trained-model.js';
 
 const FORMATS: ExportFormat[] = ['tfjs', 'onnx', 'onnx-int8'];
 /** Training images the int8 export calibrates its activation ranges on. */

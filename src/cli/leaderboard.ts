@@ -1,7 +1,7 @@
 /** The ranked trials table: end of a sweep, `sweep runs list`, `sweep runs best`, `sweep dashboard` without a terminal. */
 import { DistinguishingPaths, settingText } from '../config/load.js';
 import type { TrialRecord } from '../store/queries.js';
-import { metricValue, pct, rate } from './format.js';
+import { metricValue, pct, rate } from '../view/format.js';
 import { renderLines, type Rows } from './output.js';
 
 /** A pass over the trials to show, in order; called once per pass (a cursor can be read again). */

@@ -14,7 +14,7 @@ import type { Trial } from '../config/experiment.js';
 import { trainImagesPerEpoch } from '../data/counts.js';
 import type { DatasetShape } from '../data/dataset.js';
 import { addressSpaceLimit, chooseWorkers, openFilesLimit, type ProcessLimit, type WorkerChoice } from '../sweep/workers.js';
-import { paramsText } from './format.js';
+import { paramsText } from '../view/format.js';
 import { processUsage } from '../util/process-limits.js';
 import { maxOf } from '../util/extremes.js';
 

@@ -12,7 +12,7 @@ import { commandHelp, groupHelp, overview } from './help.js';
 import { runCommandLine } from './entry.js';
 import { checkOpenFiles } from '../util/process-limits.js';
 import { endOnStopSignals } from './stop-signals.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../version.js';
 
 type Command = (args: string[]) => number | Promise<number>;
 

@@ -4,8 +4,8 @@
  * takes to reproduce it.
  */
 import type { Experiment } from '../config/experiment.types.js';
-import type { TrainedModel } from './trained-model.js';
-import { packageVersion } from './version.js';
+import type { TrainedModel } from '../model/trained-model.js';
+import { packageVersion } from '../version.js';
 
 export type ExportFormat = 'tfjs' | 'onnx' | 'onnx-int8';
 

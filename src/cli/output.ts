@@ -3,7 +3,7 @@
  * JSON for programs, CSV for spreadsheets. Each command builds one Grid and hands it here.
  */
 import { UserError } from '../config/errors.js';
-import { tableLine } from './format.js';
+import { tableLine } from '../view/format.js';
 import { jsonRow } from './json-text.js';
 
 export type Format = 'table' | 'json' | 'csv';

@@ -13,7 +13,7 @@ import { trainImagesPerEpoch } from '../data/counts.js';
 import { withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { PLAN } from './commands.js';
-import { table } from './format.js';
+import { table } from '../view/format.js';
 import { jsonText } from './json-text.js';
 import { ruleText } from '../search/rules/index.js';
 import { mostEpochs } from '../config/early-terminate.js';

@@ -16,7 +16,7 @@ import { prepareDigit } from '../predict/prepare.js';
 import { parse } from './args.js';
 import { PREDICT } from './commands.js';
 import { jsonText } from './json-text.js';
-import { epochChoice, readTrainedModel, withModel } from './trained-model.js';
+import { epochChoice, readTrainedModel, withModel } from '../model/trained-model.js';
 import { maxOf } from '../util/extremes.js';
 
 /** Images per forward pass: memory stays small however many files are given. */

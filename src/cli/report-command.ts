@@ -11,9 +11,9 @@ import { makeFolder, unmakeFolders } from '../util/make-folder.js';
 import { writeFileAtomic, writeFilesAtomic } from '../util/write-atomic.js';
 import { parse } from './args.js';
 import { REPORT } from './commands.js';
-import { checkOutputFile, checkOutputFolder, outputFull } from './output-path.js';
-import { STOP_SIGNALS } from './stop-signals.js';
-import { packageVersion } from './version.js';
+import { checkOutputFile, checkOutputFolder, outputFull } from '../util/output-path.js';
+import { STOP_SIGNALS } from '../util/signals.js';
+import { packageVersion } from '../version.js';
 
 export async function reportCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, REPORT);

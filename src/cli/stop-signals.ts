@@ -1,5 +1,6 @@
 import { closeSync } from 'node:fs';
 import { stopOutput } from './output.js';
+import { STOP_SIGNALS, type StopSignal } from '../util/signals.js';
 
 /**
  * The ways a sweep is asked to stop from outside: Ctrl-C (SIGINT), `kill`, `timeout`, systemd,
@@ -9,9 +10,6 @@ import { stopOutput } from './output.js';
  * at once. The exit code is the shell's for the first signal: 128 + its number.
  */
 
-/** Signals that stop a sweep, and the exit code each gives (as a shell reports a process it ended). */
-export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
-export type StopSignal = keyof typeof STOP_SIGNALS;
 
 /**
  * The process event main.ts emits when stdout's reader has gone, with the signal it counts as:

@@ -4,7 +4,7 @@ import { listSweeps } from '../store/queries.js';
 import { withReadOnly } from '../store/open.js';
 import { parse } from './args.js';
 import { SWEEPS_LIST } from './commands.js';
-import { metricValue, sweepStatusText } from './format.js';
+import { metricValue, sweepStatusText } from '../view/format.js';
 import { jsonText } from './json-text.js';
 import { formatOf, print, render } from './output.js';
 

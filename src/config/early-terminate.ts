@@ -5,7 +5,7 @@
  */
 import type { Experiment } from './experiment.types.js';
 import type { Problem } from './errors.js';
-import type { Origins } from './compose.js';
+import type { Origins } from './origins.js';
 import { placeOf } from './load.js';
 import type { Axis } from '../sweep/space.js';
 import { hyperbandBands } from '../search/rules/hyperband.js';

@@ -5,12 +5,12 @@
  */
 import { closeSync, readFileSync, readSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import type { Origins } from './compose.js';
+import { LineCounter, parseDocument, type Node } from 'yaml';
+import type { Origins, SourceFile } from './origins.js';
 import type { Experiment } from './experiment.types.js';
 import { UserError, type Problem } from './errors.js';
 import { didYouMean } from './suggest.js';
-import { aliasTargets, keyNodeIn, nodeIn, type AliasTargets } from './yaml-nodes.js';
+import { aliasTargets, keyNodeIn, nodeIn } from './yaml-nodes.js';
 import { valueAt } from '../util/mapping.js';
 import { pathProblem } from '../util/path-problem.js';
 import { NotRegularFileError, openRegularFile } from '../util/regular-file.js';
@@ -32,15 +32,6 @@ function validator(): ValidateFunction<Experiment> {
   return compiled;
 }
 
-/** A config file in memory: the parsed document, for positions, and its plain value. */
-export interface SourceFile {
-  path: string;
-  doc: Document.Parsed;
-  /** What each alias of the document stands for, to find values merged or aliased from an anchor. */
-  targets: AliasTargets;
-  lines: LineCounter;
-  value: unknown;
-}
 
 /**
  * How experiment files are read: merge keys on (`<<: *defaults`, as CI and Compose files write

@@ -5,7 +5,7 @@
  */
 import { Box, Text, useInput, useStdin, useStdout } from 'ink';
 import { useEffect, useReducer, useRef, useState, useSyncExternalStore } from 'react';
-import { goalText } from '../cli/format.js';
+import { goalText } from '../view/format.js';
 import { settingText } from '../config/load.js';
 import { fit } from './columns.js';
 import { Detail } from './Detail.js';

@@ -3,7 +3,7 @@
  * loss and accuracy curves as terminal line charts, side by side when the terminal is wide.
  */
 import { Box, Text } from 'ink';
-import { metricValue, num, pct, rate } from '../cli/format.js';
+import { metricValue, num, pct, rate } from '../view/format.js';
 import { isMapping } from '../util/mapping.js';
 import { lineChart } from '../view/charts.js';
 import type { BoardTrial } from './board.js';

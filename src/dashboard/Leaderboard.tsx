@@ -4,7 +4,7 @@
  * across machines) and a sparkline of the metric per epoch.
  */
 import { Text } from 'ink';
-import { metricValue, pct, rate } from '../cli/format.js';
+import { metricValue, pct, rate } from '../view/format.js';
 import { settingText } from '../config/load.js';
 import { progressBar, sparkline } from '../view/charts.js';
 import type { Board, BoardTrial } from './board.js';

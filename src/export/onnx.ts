@@ -10,7 +10,7 @@
  */
 import onnxProto from 'onnx-proto';
 import { BN_EPSILON } from '../model/batchnorm.js';
-import { packageVersion } from '../cli/version.js';
+import { packageVersion } from '../version.js';
 import { geometryOf, KERNEL, layerTensors, type Normalization, type ModelWeights } from './weights.js';
 
 const { onnx } = onnxProto;

@@ -9,7 +9,7 @@
  */
 import { io, layers, sequential, tensor, tidy, type Sequential } from '@tensorflow/tfjs';
 import { BN_EPSILON, BN_MOMENTUM } from '../model/batchnorm.js';
-import { packageVersion } from '../cli/version.js';
+import { packageVersion } from '../version.js';
 import { geometryOf, KERNEL, layerTensors, weightShape, type ModelWeights } from './weights.js';
 
 export const WEIGHTS_FILE = 'weights.bin';

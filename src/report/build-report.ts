@@ -11,7 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { UserError, type Problem } from '../config/errors.js';
-import { STOP_SIGNALS, type StopSignal } from '../cli/stop-signals.js';
+import { STOP_SIGNALS, type StopSignal } from '../util/signals.js';
 
 /** What the command asks of the worker: its options, checked already. */
 export interface ReportJob {

@@ -16,7 +16,7 @@ import { axesOf, type Axis } from '../sweep/space.js';
 import { trialIdentity } from '../sweep/trial-id.js';
 import { bestOf, noBestText } from '../store/best.js';
 import type { EpochRow, TrialSummary } from '../store/queries.js';
-import type { TrialStatus } from '../store/writer.js';
+import type { TrialStatus } from '../store/status.js';
 import { parameterImportance, type ImportanceResult } from './importance.js';
 import { maxOf } from '../util/extremes.js';
 

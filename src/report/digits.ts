@@ -7,7 +7,7 @@ import { tensor4d, tidy } from '@tensorflow/tfjs';
 import { gather, loadDataset } from '../data/dataset.js';
 import { prepareDataset, splitOptions } from '../data/sources.js';
 import { encodeGrayPng } from '../util/png.js';
-import { readTrainedModel, withModel } from '../cli/trained-model.js';
+import { readTrainedModel, withModel } from '../model/trained-model.js';
 import type { ReportConfusion } from './data.js';
 
 const CHUNK = 500;

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
-import { metricValue, num, pct, rate } from '../cli/format.js';
+import { metricValue, num, pct, rate } from '../view/format.js';
 import { valueText } from '../config/load.js';
 import type { ReportParam, ReportSweep, ReportTrial } from './data.js';
 import { colorEncoding, datasets, scatterName, sweepCharts, trialCurvesSpec, type Spec } from './specs.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { UserError } from '../config/errors.js';
 import { chooseSweep } from '../dashboard/board.js';
-import { checkReplaceable } from '../cli/output-path.js';
+import { checkReplaceable } from '../util/output-path.js';
 import { requireSweep, sweepNames } from '../store/queries.js';
 import { withReadOnly } from '../store/open.js';
 import type { BuiltReport, ReportJob, ReportReply } from './build-report.js';

@@ -1,6 +1,6 @@
 /** `runs show --plot` and `runs compare --plot`: trials' curves as one PNG, the report's trial chart. */
 import type { EpochRow } from '../store/queries.js';
-import { outputFull } from '../cli/output-path.js';
+import { outputFull } from '../util/output-path.js';
 import { sayingDiskFull } from '../util/disk-full.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { specToPng } from './render.js';

@@ -5,10 +5,14 @@
  * goes on. Both are pure functions of these inputs (no clock, no global state, no database),
  * so the same history always gives the same answer and they are tested without training.
  */
+import type { Experiment } from '../config/experiment.types.js';
 import type { Assignment } from '../sweep/grid.js';
 import type { Axis } from '../sweep/space.js';
 
 export type Goal = 'maximize' | 'minimize';
+
+/** An early-termination rule as the experiment file writes it. */
+export type EarlyTerminate = NonNullable<NonNullable<Experiment['sweep']>['early_terminate']>;
 
 /**
  * A trial as the search sees it. `pending`: proposed and not ended (queued or running);

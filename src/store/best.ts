@@ -6,7 +6,7 @@
  * became of its trials instead.
  */
 import type Database from 'better-sqlite3';
-import type { TrialStatus } from './writer.js';
+import type { TrialStatus } from './status.js';
 
 /** Whether a trial, ranked on its sweep's leaderboard, can be its best. */
 export const canBeBest = (t: { status: TrialStatus; rank: number | null }) => t.status === 'completed' && t.rank !== null;

@@ -10,7 +10,7 @@ import type { Experiment } from '../config/experiment.types.js';
 import { UserError } from '../config/errors.js';
 import { didYouMean } from '../config/suggest.js';
 import { bestInDatabase, statusCounts } from './best.js';
-import type { TrialStatus } from './writer.js';
+import type { TrialStatus } from './status.js';
 
 export type Goal = Experiment['metric']['goal'];
 

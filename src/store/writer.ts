@@ -7,13 +7,10 @@ import type Database from 'better-sqlite3';
 import type { Experiment } from '../config/experiment.types.js';
 import type { Trial } from '../config/experiment.js';
 import { UserError } from '../config/errors.js';
-import type { EpochMetrics, TrainStatus } from '../train/loop.js';
+import type { EpochMetrics, TrainStatus } from '../train/metrics.js';
 import type { CheckpointFile } from '../checkpoint/files.js';
 import { processState } from './queries.js';
 
-/** Every status a trial can have (the trial_records CHECK constraint lists the same). */
-export const TRIAL_STATUSES = ['queued', 'running', 'completed', 'pruned', 'failed', 'diverged', 'interrupted'] as const;
-export type TrialStatus = (typeof TRIAL_STATUSES)[number];
 
 const now = () => new Date().toISOString();
 

@@ -8,8 +8,9 @@
 import type { Trial } from '../config/experiment.js';
 import { checkpointEpochs, checkpointFiles, findResumePoint, readCheckpoint, removeCheckpoints, removeTrialCheckpoints, type CheckpointFile, type Damaged } from '../checkpoint/files.js';
 import { checkpointsToRemove, type KeepPolicy } from '../checkpoint/retention.js';
-import type { EpochMetrics } from '../train/loop.js';
-import type { RunWriter, TrialStatus } from '../store/writer.js';
+import type { EpochMetrics } from '../train/metrics.js';
+import type { RunWriter } from '../store/writer.js';
+import type { TrialStatus } from '../store/status.js';
 import { isTerminal, type TerminalEvent, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
 import { TrialPool, type PoolTask } from '../worker/trial-pool.js';
 import { DiskFullError } from '../util/disk-full.js';

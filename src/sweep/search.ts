@@ -11,7 +11,7 @@ import { propose } from '../search/methods.js';
 import { decide } from '../search/rules/index.js';
 import type { Observation, RuleTrial, TrialState, Verdict } from '../search/types.js';
 import type { SearchRecord } from '../store/queries.js';
-import type { EpochMetrics } from '../train/loop.js';
+import type { EpochMetrics } from '../train/metrics.js';
 import type { Assignment } from './grid.js';
 
 type Rule = NonNullable<NonNullable<Experiment['sweep']>['early_terminate']>;

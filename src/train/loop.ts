@@ -36,21 +36,7 @@ import { hasDiverged } from './divergence.js';
 import type { TrainingState } from '../checkpoint/format.js';
 import { captureState, restoreState } from './state.js';
 import { buildSchedule } from './schedule.js';
-
-export interface EpochMetrics {
-  epoch: number;
-  train_loss: number;
-  train_acc: number;
-  val_loss: number;
-  val_acc: number;
-  lr: number;
-  /** Wall time of the epoch, training and validation. */
-  seconds: number;
-  /** Training throughput of the epoch (optimizer steps only). */
-  images_per_s: number;
-}
-
-export type TrainStatus = 'completed' | 'diverged' | 'interrupted' | 'pruned';
+import type { EpochMetrics, TrainStatus } from './metrics.js';
 
 export interface TrainResult {
   status: TrainStatus;

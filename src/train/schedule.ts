@@ -4,7 +4,7 @@
  * to the schedules that react to them (plateau).
  */
 import type { Experiment } from '../config/experiment.types.js';
-import type { EpochMetrics } from './loop.js';
+import type { EpochMetrics } from './metrics.js';
 
 export interface Schedule {
   /** The learning rate for an epoch (1-based). */

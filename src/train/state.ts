@@ -9,7 +9,7 @@ import { tensor as makeTensor, tidy, type Tensor } from '@tensorflow/tfjs';
 import type { TensorData, TrainingState } from '../checkpoint/format.js';
 import type { LeNet } from '../model/lenet.js';
 import type { Random } from '../util/random.js';
-import type { EpochMetrics } from './loop.js';
+import type { EpochMetrics } from './metrics.js';
 import type { Optimizer } from './optimizer.js';
 import type { Schedule } from './schedule.js';
 

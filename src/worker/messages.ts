@@ -7,7 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { AdapterInfo, BackendName } from '../backend/index.js';
 import type { Experiment } from '../config/experiment.types.js';
 import type { CheckpointFile } from '../checkpoint/files.js';
-import type { EpochMetrics, TrainStatus } from '../train/loop.js';
+import type { EpochMetrics, TrainStatus } from '../train/metrics.js';
 
 /** What training a trial needs, wherever it trains. */
 export interface TrialJob {

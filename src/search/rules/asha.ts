@@ -11,8 +11,7 @@
  * fewer than reduction_factor have reached it. A trial that passes may pass the next rung in the
  * same call, as Optuna's while loop does. The value judged is the latest epoch's, not the best.
  */
-import type { Goal, RuleTrial, Verdict } from '../types.js';
-import type { EarlyTerminate } from './index.js';
+import type { EarlyTerminate, Goal, RuleTrial, Verdict } from '../types.js';
 import { fmtPair } from './format.js';
 import { maxOf } from '../../util/extremes.js';
 

@@ -11,8 +11,7 @@
  * BEFORE anything is indexed (metric_history(filter_invalid=True)), so "epoch b" there means
  * "the b-th finite value"; we keep that, and say so in the reason when it matters.
  */
-import type { Goal, RuleTrial, Verdict } from '../types.js';
-import type { EarlyTerminate } from './index.js';
+import type { EarlyTerminate, Goal, RuleTrial, Verdict } from '../types.js';
 import { fmtPair, ordinal } from './format.js';
 import { minOf } from '../../util/extremes.js';
 

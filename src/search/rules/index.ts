@@ -3,8 +3,7 @@
  * sweep asks whether a running trial goes on. hyperband follows W&B Sweeps, median and asha
  * Optuna's pruners; each file says how. All are pure: the same trials give the same verdict.
  */
-import type { Experiment } from '../../config/experiment.types.js';
-import type { Goal, RuleTrial, Verdict } from '../types.js';
+import type { EarlyTerminate, Goal, RuleTrial, Verdict } from '../types.js';
 import { asha, ashaSettings } from './asha.js';
 import { hyperband, hyperbandSettings } from './hyperband.js';
 import { median, medianSettings } from './median.js';
@@ -12,7 +11,6 @@ import { median, medianSettings } from './median.js';
 export { hyperbandBands } from './hyperband.js';
 
 /** sweep.early_terminate: the rule and its keys, as the schema gives them (no defaults filled). */
-export type EarlyTerminate = NonNullable<NonNullable<Experiment['sweep']>['early_terminate']>;
 
 /**
  * Whether `trial` stops now. `trials` is every trial of the sweep, `trial` itself included (the

@@ -9,8 +9,7 @@
  * interval_steps grid, or with fewer than n_min_trials completed trials reporting that epoch.
  * A trial whose every value so far is NaN is pruned (Optuna's rule: its best is NaN).
  */
-import type { Goal, RuleTrial, Verdict } from '../types.js';
-import type { EarlyTerminate } from './index.js';
+import type { EarlyTerminate, Goal, RuleTrial, Verdict } from '../types.js';
 import { fmtPair } from './format.js';
 import { maxOf, minOf } from '../../util/extremes.js';
 

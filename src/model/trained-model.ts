@@ -15,8 +15,8 @@ import { initBackend } from '../backend/index.js';
 import { evaluationChunk } from '../backend/memory.js';
 import { gather, loadDataset, type Dataset } from '../data/dataset.js';
 import { prepareDataset, splitOptions } from '../data/sources.js';
-import { modelFromCheckpoint } from '../model/restore.js';
-import type { LeNet } from '../model/lenet.js';
+import { modelFromCheckpoint } from './restore.js';
+import type { LeNet } from './lenet.js';
 import { withReadOnly } from '../store/open.js';
 import { evaluate } from '../train/loop.js';
 

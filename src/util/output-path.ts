@@ -11,9 +11,9 @@ import { closeSync, lstatSync, openSync, readlinkSync, realpathSync, rmSync, sta
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../config/errors.js';
-import type { FullDiskWords } from '../util/disk-full.js';
-import { whyNotWritable } from '../util/make-folder.js';
-import { pathProblem } from '../util/path-problem.js';
+import type { FullDiskWords } from './disk-full.js';
+import { whyNotWritable } from './make-folder.js';
+import { pathProblem } from './path-problem.js';
 
 export interface ReplaceRules {
   /** Replace what is there (the command's --force). */
