@@ -24,17 +24,15 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Trial } from '../config/experiment.js';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { checkpointEpochs, checkpointName, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
+import { checkpointEpochs, writeCheckpointFile } from '../checkpoint/files.js';
 import { diskFullText, isDiskFull } from '../util/disk-full.js';
-import { decodeCheckpoint } from '../checkpoint/format.js';
 import type { Relayed, TrialExecutor } from '../sweep/run-sweep.js';
 import { isTerminal, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
 import type { PoolTask } from '../worker/trial-pool.js';
+import { dropUpload, fetchUpload, keepAsResume, offerCheckpoint, withdrawOffer, withdrawOffers } from './checkpoint-transfer.js';
 import type { CoordinatorLease } from './lease.js';
 import { connect, inBatches, redisOptions } from './redis.js';
-import { CHECKPOINT_TTL_S, GROUP, jobId, keys, liveAgents, parseEntry, parseJobRecord, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry, type TrialJobRecord } from './protocol.js';
+import { GROUP, jobId, keys, liveAgents, parseEntry, parseJobRecord, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry, type TrialJobRecord } from './protocol.js';
 import type { QueueUrl } from './url.js';
 
 /** Trials waiting in the queue beyond what the agents' workers can take at once. */
@@ -172,7 +170,7 @@ export class QueuedTrials implements TrialExecutor {
     const resumable = new Set(this.options.resumable);
     const unwanted = Object.keys(await this.redis.hgetall(jobs)).filter((trial) => !resumable.has(trial));
     await inBatches(unwanted, (fields) => this.redis.hdel(jobs, ...fields));
-    await inBatches(unwanted.map((trial) => keys.resume(this.options.sweep, trial)), (batch) => this.redis.del(...batch));
+    await withdrawOffers(this.redis, this.options.sweep, unwanted);
     await this.createGroup();
     // The stream's end now: once the reader is past it, every entry an earlier coordinator left is read.
     const latest = await this.redis.xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1);
@@ -254,8 +252,8 @@ export class QueuedTrials implements TrialExecutor {
     const jobs = keys.jobs(this.options.sweep);
     // An agent taking the trial starts from the checkpoint this database resumes it from, and
     // from none when it has none (not from one an earlier run left in Redis).
-    if (job.resume) await this.offerCheckpoint(trial.id, job.checkpoints, job.resume);
-    else await this.redis.del(keys.resume(this.options.sweep, trial.id));
+    if (job.resume) await offerCheckpoint(this.redis, this.options.sweep, trial.id, job.checkpoints, job.resume);
+    else await withdrawOffer(this.redis, this.options.sweep, trial.id);
     const record = parseJobRecord(await this.redis.hget(jobs, trial.id));
     if (record && !this.ours.has(record.job) && (await this.adopt(handed, record, job.resume ?? 0))) return;
     const id = jobId(this.options.sweep, trial.id, this.options.lease.token, ++this.turn);
@@ -316,12 +314,6 @@ export class QueuedTrials implements TrialExecutor {
     });
     debug(`${adopt ? 'adopted' : 'did not adopt'} ${record.job} (${state}, ${waiting.length} entries it left)`);
     return adopt;
-  }
-
-  /** A checkpoint stored here becomes the one an agent taking the trial starts from. */
-  private async offerCheckpoint(trialId: string, root: string, epoch: number): Promise<void> {
-    const bytes = readFileSync(join(trialFolder(root, trialId), checkpointName(epoch)));
-    await this.redis.set(keys.resume(this.options.sweep, trialId), bytes, 'EX', CHECKPOINT_TTL_S);
   }
 
   private async sendVerdict(handed: Handed, verdict: Verdict): Promise<void> {
@@ -478,28 +470,19 @@ export class QueuedTrials implements TrialExecutor {
     if (event.type === 'started' && event.resumedFrom > 0 && !checkpointEpochs(this.options.checkpoints, handed.trial.id).includes(event.resumedFrom)) {
       // Resumed from a checkpoint this database does not hold (one another run left in Redis):
       // tried again, from the checkpoint it does hold.
-      await this.redis.del(keys.resume(this.options.sweep, handed.trial.id)).catch(() => {});
+      await withdrawOffer(this.redis, this.options.sweep, handed.trial.id).catch(() => {});
       await this.deliverFailure(handed, `agent ${entry.agent} resumed it from epoch ${event.resumedFrom}, a checkpoint this database does not hold`, true);
       return;
     }
     if (event.type === 'epoch') {
-      // (Copied: ioredis may hand back a view at an offset the checkpoint's float arrays cannot start at.)
-      const got = entry.upload ? await this.redis.getBuffer(entry.upload) : null;
-      const bytes = got && new Uint8Array(got);
-      let problem = bytes ? null : 'its checkpoint is no longer in Redis (expired)';
-      let checkpoint;
-      try {
-        checkpoint = bytes && decodeCheckpoint(bytes);
-      } catch (err) {
-        problem = `its checkpoint is damaged (${(err as Error).message})`;
-      }
-      if (checkpoint && (checkpoint.trialId !== handed.trial.id || checkpoint.epoch !== event.metrics.epoch)) problem = `its checkpoint is epoch ${checkpoint.epoch} of trial ${checkpoint.trialId}`;
-      if (problem || !bytes || !checkpoint) {
+      const upload = await fetchUpload(this.redis, entry.upload, handed.trial.id, event.metrics.epoch);
+      if ('problem' in upload) {
         // An epoch is stored only with its state: this attempt ends, and the trial is tried again
         // from the last checkpoint stored here.
-        await this.deliverFailure(handed, `epoch ${event.metrics.epoch} from agent ${entry.agent} could not be stored: ${problem}`, true);
+        await this.deliverFailure(handed, `epoch ${event.metrics.epoch} from agent ${entry.agent} could not be stored: ${upload.problem}`, true);
         return;
       }
+      const { bytes, checkpoint } = upload;
       try {
         event = { ...event, checkpoint: writeCheckpointFile(this.options.checkpoints, handed.trial.id, checkpoint.epoch, bytes) };
       } catch (err) {
@@ -524,13 +507,13 @@ export class QueuedTrials implements TrialExecutor {
     if (event.type === 'epoch' && entry.upload) {
       // Stored: it is now the checkpoint a takeover starts from, and the epoch a coordinator
       // started after this one must hold to adopt the job.
-      const write = this.redis.multi().rename(entry.upload, keys.resume(this.options.sweep, handed.trial.id));
+      const write = keepAsResume(this.redis.multi(), this.options.sweep, handed.trial.id, entry.upload);
       if (handed.record) write.hset(jobs, handed.trial.id, JSON.stringify((handed.record = { ...handed.record, stored: event.metrics.epoch })));
       await write.exec().catch(() => {});
     }
     if (event.type === 'finished' || event.type === 'failed' || event.type === 'skipped') {
       // (A retryable failure is tried again by the runner as a new job, from the checkpoint stored here.)
-      await this.redis.del(keys.resume(this.options.sweep, handed.trial.id)).catch(() => {});
+      await withdrawOffer(this.redis, this.options.sweep, handed.trial.id).catch(() => {});
       await this.redis.hdel(keys.jobs(this.options.sweep), handed.trial.id).catch(() => {});
       handed.end(null);
     }
@@ -587,9 +570,4 @@ function compareIds(a: string, b: string): number {
 /** What was done with an entry or an earlier coordinator's job, for LENET_SWEEP_DEBUG. */
 function debug(what: string): void {
   if (process.env.LENET_SWEEP_DEBUG) console.error(`debug: queue: ${what}`);
-}
-
-/** A stale epoch's checkpoint is not kept. */
-async function dropUpload(redis: Redis, entry: StreamEntry): Promise<void> {
-  if (entry.upload) await redis.del(entry.upload).catch(() => {});
 }
