@@ -30,9 +30,10 @@ import type { Relayed, TrialExecutor } from '../sweep/run-sweep.js';
 import { isTerminal, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
 import type { PoolTask } from '../worker/trial-pool.js';
 import { dropUpload, fetchUpload, keepAsResume, offerCheckpoint, withdrawOffer, withdrawOffers } from './checkpoint-transfer.js';
+import { JobRecords } from './job-records.js';
 import type { CoordinatorLease } from './lease.js';
-import { connect, inBatches, redisOptions } from './redis.js';
-import { GROUP, jobId, keys, liveAgents, parseEntry, parseJobRecord, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry, type TrialJobRecord } from './protocol.js';
+import { connect, redisOptions } from './redis.js';
+import { GROUP, jobId, keys, liveAgents, parseEntry, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry, type TrialJobRecord } from './protocol.js';
 import type { QueueUrl } from './url.js';
 
 /** Trials waiting in the queue beyond what the agents' workers can take at once. */
@@ -95,6 +96,8 @@ export class QueuedTrials implements TrialExecutor {
   private readonly queue: Queue;
   private readonly queueEvents: QueueEvents;
   private readonly redis: Redis;
+  /** Each trial's current job (keys.jobs). */
+  private readonly records: JobRecords;
   /** The stream reader's own connection (it blocks). */
   private readonly reader: Redis;
   private readonly handed = new Map<string, Handed>();
@@ -153,6 +156,7 @@ export class QueuedTrials implements TrialExecutor {
     });
     this.redis = connect(options.url, 'lenet-sweep-coordinator');
     this.reader = connect(options.url, 'lenet-sweep-coordinator-events');
+    this.records = new JobRecords(this.redis, options.sweep);
     this.timer = setInterval(() => void this.countAgents(), AGENTS_POLL_MS);
     this.caughtUp = new Promise((resolve) => (this.markCaughtUp = resolve));
     // Once all an earlier coordinator left is read, entries of jobs no trial records are dropped.
@@ -166,10 +170,7 @@ export class QueuedTrials implements TrialExecutor {
     await this.redis.del(keys.stop(this.options.sweep));
     // Jobs of trials this run does not train (ended, or not in the file as it is now): their
     // agents drop them, and what they sent is dropped once read.
-    const jobs = keys.jobs(this.options.sweep);
-    const resumable = new Set(this.options.resumable);
-    const unwanted = Object.keys(await this.redis.hgetall(jobs)).filter((trial) => !resumable.has(trial));
-    await inBatches(unwanted, (fields) => this.redis.hdel(jobs, ...fields));
+    const unwanted = await this.records.keepOnly(this.options.resumable);
     await withdrawOffers(this.redis, this.options.sweep, unwanted);
     await this.createGroup();
     // The stream's end now: once the reader is past it, every entry an earlier coordinator left is read.
@@ -249,19 +250,18 @@ export class QueuedTrials implements TrialExecutor {
   /** Adopts the trial's job of an earlier coordinator where there is one to adopt, else queues a new job. */
   private async hand(handed: Handed, job: TrialJob): Promise<void> {
     const { trial } = handed;
-    const jobs = keys.jobs(this.options.sweep);
     // An agent taking the trial starts from the checkpoint this database resumes it from, and
     // from none when it has none (not from one an earlier run left in Redis).
     if (job.resume) await offerCheckpoint(this.redis, this.options.sweep, trial.id, job.checkpoints, job.resume);
     else await withdrawOffer(this.redis, this.options.sweep, trial.id);
-    const record = parseJobRecord(await this.redis.hget(jobs, trial.id));
+    const record = await this.records.get(trial.id);
     if (record && !this.ours.has(record.job) && (await this.adopt(handed, record, job.resume ?? 0))) return;
     const id = jobId(this.options.sweep, trial.id, this.options.lease.token, ++this.turn);
     handed.job = id;
     this.ours.add(id);
     this.byJob.set(id, handed);
     // Recorded first: an agent still training an earlier job of the trial drops it.
-    await this.redis.hset(jobs, trial.id, JSON.stringify({ job: id } satisfies TrialJobRecord));
+    await this.records.set(trial.id, { job: id });
     const data: QueueJob = { version: this.options.version, sweep: this.options.sweep, trialId: trial.id, config: job.config, judged: job.judged, lease: this.options.lease.token };
     await this.queue.add('trial', data, { jobId: id, removeOnComplete: true, removeOnFail: true });
   }
@@ -379,7 +379,7 @@ export class QueuedTrials implements TrialExecutor {
   /** Drops the kept entries of earlier jobs that no trial records any more (not to be adopted). */
   private async dropUnrecorded(): Promise<void> {
     if (!this.orphans.size || this.closed) return;
-    const recorded = new Set(Object.values(await this.redis.hgetall(keys.jobs(this.options.sweep))).map((v) => parseJobRecord(v)?.job));
+    const recorded = await this.records.jobs();
     for (const [job, kept] of this.orphans) {
       if (recorded.has(job)) continue;
       this.orphans.delete(job);
@@ -495,26 +495,25 @@ export class QueuedTrials implements TrialExecutor {
         event = { type: 'failed', trialId: handed.trial.id, error: diskFullText({ path: this.options.checkpoints, holding: 'the checkpoints folder', needed: bytes.length }), diskFull: true };
       }
     }
-    const jobs = keys.jobs(this.options.sweep);
     if (event.type === 'started') {
       // A coordinator started after this one dies goes on with this attempt from here. Recorded
       // before it is stored, so that one dying in between leaves it to be adopted (stored then,
       // as a new attempt where the database lacks it), not taken from the stream as another attempt.
       handed.record = { job: handed.job, attempt: entry.attempt, started: event, stored: event.resumedFrom };
-      await this.redis.hset(jobs, handed.trial.id, JSON.stringify(handed.record));
+      await this.records.set(handed.trial.id, handed.record);
     }
     await handed.onEvent(event, caughtUp ? { caughtUp } : undefined);
     if (event.type === 'epoch' && entry.upload) {
       // Stored: it is now the checkpoint a takeover starts from, and the epoch a coordinator
       // started after this one must hold to adopt the job.
       const write = keepAsResume(this.redis.multi(), this.options.sweep, handed.trial.id, entry.upload);
-      if (handed.record) write.hset(jobs, handed.trial.id, JSON.stringify((handed.record = { ...handed.record, stored: event.metrics.epoch })));
+      if (handed.record) this.records.setIn(write, handed.trial.id, (handed.record = { ...handed.record, stored: event.metrics.epoch }));
       await write.exec().catch(() => {});
     }
     if (event.type === 'finished' || event.type === 'failed' || event.type === 'skipped') {
       // (A retryable failure is tried again by the runner as a new job, from the checkpoint stored here.)
       await withdrawOffer(this.redis, this.options.sweep, handed.trial.id).catch(() => {});
-      await this.redis.hdel(keys.jobs(this.options.sweep), handed.trial.id).catch(() => {});
+      await this.records.remove(handed.trial.id).catch(() => {});
       handed.end(null);
     }
   }
@@ -550,7 +549,7 @@ export class QueuedTrials implements TrialExecutor {
     // goes, and no trial has a job any more (an agent still on one drops it).
     if (!this.stopping) {
       for (const kept of this.orphans.values()) for (const p of kept) await this.drop(p).catch(() => {});
-      await this.redis.del(keys.jobs(this.options.sweep)).catch(() => {});
+      await this.records.clear().catch(() => {});
     }
     await Promise.allSettled([this.queue.close(), this.queueEvents.close(), this.options.lease.release()]);
     this.redis.disconnect();
