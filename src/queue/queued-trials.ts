@@ -10,8 +10,7 @@
  * epoch twice or overwrite a result. The new attempt starts from the latest checkpoint this
  * side stored (the `resume` key), and the runner rewinds the trial to it.
  *
- * Only as many trials are out as the live agents have workers, plus a small buffer, so an
- * adaptive search keeps choosing with the latest results.
+ * Only as many trials are out as the live agents have workers, plus a few (agent-slots.ts).
  *
  * A coordinator started again after one died adopts its jobs (keys.jobs names each trial's):
  * agents go on training them meanwhile, and what they sent stays in the stream unacknowledged.
@@ -29,19 +28,16 @@ import { diskFullText, isDiskFull } from '../util/disk-full.js';
 import type { Relayed, TrialExecutor } from '../sweep/run-sweep.js';
 import { isTerminal, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
 import type { PoolTask } from '../worker/trial-pool.js';
+import { AgentSlots } from './agent-slots.js';
 import { dropUpload, fetchUpload, keepAsResume, offerCheckpoint, withdrawOffer, withdrawOffers } from './checkpoint-transfer.js';
 import { JobRecords } from './job-records.js';
 import type { CoordinatorLease } from './lease.js';
 import { connect, redisOptions } from './redis.js';
-import { GROUP, jobId, keys, liveAgents, parseEntry, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry, type TrialJobRecord } from './protocol.js';
+import { GROUP, jobId, keys, parseEntry, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type QueueJob, type StreamEntry, type TrialJobRecord } from './protocol.js';
 import type { QueueUrl } from './url.js';
 
-/** Trials waiting in the queue beyond what the agents' workers can take at once. */
-export const QUEUE_BUFFER = 2;
 /** The most search loops a coordinator keeps (each waits for a slot). */
 const MAX_SLOTS = 1024;
-/** How often the live agents are counted. */
-const AGENTS_POLL_MS = 1000;
 /** How long one read of the events stream blocks. */
 const READ_BLOCK_MS = 1000;
 /** Entries read at once. */
@@ -103,9 +99,8 @@ export class QueuedTrials implements TrialExecutor {
   private readonly handed = new Map<string, Handed>();
   private readonly byJob = new Map<string, Handed>();
   private turn = 0;
-  private capacity = 0;
-  private inUse = 0;
-  private readonly waiters: ((counted: boolean) => void)[] = [];
+  /** How many trials are out at once: as many as the live agents' workers, and a few. */
+  private readonly agentSlots: AgentSlots;
   private closed = false;
   private stopping = false;
   /** The last stream entry the reader has taken (or kept for adoption). */
@@ -114,9 +109,7 @@ export class QueuedTrials implements TrialExecutor {
   private reads = 0;
   /** Who waits for the reader to be past an entry (`read`: how many reads had begun when they began waiting). */
   private passWaiters: { after: string; read: number; resolve: () => void }[] = [];
-  private readonly timer: NodeJS.Timeout;
   private readonly reading: Promise<void>;
-  private agents = new Map<string, AgentInfo>();
   /** Every job this coordinator handed out or adopted: an entry of another is an earlier coordinator's. */
   private readonly ours = new Set<string>();
   /** Entries of earlier coordinators' jobs, unacknowledged, until their trial starts here (adopted) or not. */
@@ -157,7 +150,7 @@ export class QueuedTrials implements TrialExecutor {
     this.redis = connect(options.url, 'lenet-sweep-coordinator');
     this.reader = connect(options.url, 'lenet-sweep-coordinator-events');
     this.records = new JobRecords(this.redis, options.sweep);
-    this.timer = setInterval(() => void this.countAgents(), AGENTS_POLL_MS);
+    this.agentSlots = new AgentSlots(this.redis, options.version, options.url.shown, options.log);
     this.caughtUp = new Promise((resolve) => (this.markCaughtUp = resolve));
     // Once all an earlier coordinator left is read, entries of jobs no trial records are dropped.
     void this.caughtUp.then(() => this.serially(() => this.dropUnrecorded())).catch(() => {});
@@ -177,8 +170,7 @@ export class QueuedTrials implements TrialExecutor {
     const latest = await this.redis.xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1);
     this.leftUntil = latest[0]?.[0] ?? null;
     if (this.leftUntil === null) this.markCaughtUp();
-    await this.countAgents();
-    if (!this.agents.size) this.options.log(`waiting for agents: start one with sweep agent --queue ${this.options.url.shown}`);
+    await this.agentSlots.begin();
   }
 
   private async createGroup(): Promise<void> {
@@ -189,46 +181,8 @@ export class QueuedTrials implements TrialExecutor {
     }
   }
 
-  private async countAgents(): Promise<void> {
-    if (this.closed) return;
-    let found: Map<string, AgentInfo>;
-    try {
-      found = new Map((await liveAgents(this.redis, this.options.version)).map((a) => [a.name, a]));
-    } catch {
-      return; // Redis away: keep the last count.
-    }
-    for (const name of found.keys()) if (!this.agents.has(name)) this.options.log(`agent ${name} joined (${plural(found.get(name)!.workers, 'worker')} on ${found.get(name)!.host})`);
-    for (const name of this.agents.keys()) if (!found.has(name)) this.options.log(`agent ${name} is gone (no heartbeat): its trials go to other agents once their locks expire`);
-    const hadNone = this.agents.size === 0;
-    this.agents = found;
-    if (!found.size && !hadNone) this.options.log(`no agent left: start one with sweep agent --queue ${this.options.url.shown}`);
-    const workers = [...found.values()].reduce((sum, a) => sum + a.workers, 0);
-    this.capacity = workers ? workers + QUEUE_BUFFER : 0;
-    this.pump();
-  }
-
-  private pump(): void {
-    while (this.waiters.length && (this.closed || this.stopping || this.inUse < this.capacity)) {
-      const counted = !this.closed && !this.stopping;
-      if (counted) this.inUse++;
-      this.waiters.shift()!(counted);
-    }
-  }
-
   reserve(): Promise<() => void> {
-    return new Promise((resolve) => {
-      // `counted`: the slot was taken from the agents' capacity (not handed out to end a loop).
-      this.waiters.push((counted) => {
-        let released = !counted;
-        resolve(() => {
-          if (released) return;
-          released = true;
-          this.inUse--;
-          this.pump();
-        });
-      });
-      this.pump();
-    });
+    return this.agentSlots.reserve();
   }
 
   start(trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent, relayed?: Relayed) => Promise<void>): PoolTask {
@@ -520,8 +474,7 @@ export class QueuedTrials implements TrialExecutor {
 
   stop(): void {
     this.stopping = true;
-    // Search loops waiting for a slot (no agent has a free worker) end now.
-    this.pump();
+    this.agentSlots.stop();
     void this.redis.set(keys.stop(this.options.sweep), '1').catch(() => {});
     // Trials still waiting in the queue do not start: taken out, they stay queued. (Only those
     // waiting: BullMQ's remove also answers 1 for a job that is gone, completed.)
@@ -539,8 +492,7 @@ export class QueuedTrials implements TrialExecutor {
   async destroy(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.timer);
-    this.pump();
+    this.agentSlots.close();
     this.passedAll();
     for (const handed of this.handed.values()) if (!handed.ended) handed.end(new Error('the coordinator stopped'));
     await this.reading.catch(() => {});
@@ -556,8 +508,6 @@ export class QueuedTrials implements TrialExecutor {
     this.reader.disconnect();
   }
 }
-
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** Orders two stream ids ("ms-seq"). */
 function compareIds(a: string, b: string): number {
