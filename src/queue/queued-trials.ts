@@ -1,8 +1,7 @@
 /**
  * The coordinator's trial executor (`sweep FILE --queue URL`): trials go to agents as BullMQ
- * jobs, and their events come back through the sweep's events stream, read by a consumer group
- * and acknowledged only once the runner has stored them (a coordinator that dies mid-way reads
- * the rest again when it restarts).
+ * jobs, and their events come back through the sweep's events stream (events-reader.ts), each
+ * entry taken here, in stream order, and acknowledged only once the runner has stored it.
  *
  * Attempts: BullMQ moves a trial whose agent died or was cut off back to the queue once its
  * lock expires, and another agent takes it (its attemptsStarted grows). Events of an earlier
@@ -30,18 +29,16 @@ import { isTerminal, type TrialJob, type Verdict, type WorkerEvent } from '../wo
 import type { PoolTask } from '../worker/trial-pool.js';
 import { AgentSlots } from './agent-slots.js';
 import { dropUpload, fetchUpload, keepAsResume, offerCheckpoint, withdrawOffer, withdrawOffers } from './checkpoint-transfer.js';
+import { debug } from './debug.js';
+import { EventsReader, type Pending } from './events-reader.js';
 import { JobRecords } from './job-records.js';
 import type { CoordinatorLease } from './lease.js';
 import { connect, redisOptions } from './redis.js';
-import { GROUP, jobId, keys, parseEntry, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type QueueJob, type StreamEntry, type TrialJobRecord } from './protocol.js';
+import { jobId, keys, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type QueueJob, type StreamEntry, type TrialJobRecord } from './protocol.js';
 import type { QueueUrl } from './url.js';
 
 /** The most search loops a coordinator keeps (each waits for a slot). */
 const MAX_SLOTS = 1024;
-/** How long one read of the events stream blocks. */
-const READ_BLOCK_MS = 1000;
-/** Entries read at once. */
-const READ_COUNT = 200;
 /** Job states in which an earlier coordinator's job is still to be trained or training: adopted. */
 const ADOPTABLE = ['active', 'waiting', 'delayed', 'prioritized', 'paused', 'waiting-children'];
 
@@ -81,12 +78,6 @@ interface Handed {
   record?: TrialJobRecord;
 }
 
-/** A stream entry not yet taken, with its id. */
-interface Pending {
-  id: string;
-  entry: StreamEntry;
-}
-
 export class QueuedTrials implements TrialExecutor {
   readonly slots: number;
   private readonly queue: Queue;
@@ -96,6 +87,7 @@ export class QueuedTrials implements TrialExecutor {
   private readonly records: JobRecords;
   /** The stream reader's own connection (it blocks). */
   private readonly reader: Redis;
+  private readonly events: EventsReader;
   private readonly handed = new Map<string, Handed>();
   private readonly byJob = new Map<string, Handed>();
   private turn = 0;
@@ -103,12 +95,6 @@ export class QueuedTrials implements TrialExecutor {
   private readonly agentSlots: AgentSlots;
   private closed = false;
   private stopping = false;
-  /** The last stream entry the reader has taken (or kept for adoption). */
-  private readTo = '0-0';
-  /** Reads of the stream begun so far: an empty read tells those waiting since before it began that all is read. */
-  private reads = 0;
-  /** Who waits for the reader to be past an entry (`read`: how many reads had begun when they began waiting). */
-  private passWaiters: { after: string; read: number; resolve: () => void }[] = [];
   private readonly reading: Promise<void>;
   /** Every job this coordinator handed out or adopted: an entry of another is an earlier coordinator's. */
   private readonly ours = new Set<string>();
@@ -116,11 +102,6 @@ export class QueuedTrials implements TrialExecutor {
   private readonly orphans = new Map<string, Pending[]>();
   /** Entries are taken one at a time, in stream order, and adoptions happen between them. */
   private taking: Promise<void> = Promise.resolve();
-  /** Settles once the reader has read the stream to its end (what earlier coordinators left included). */
-  private readonly caughtUp: Promise<void>;
-  private markCaughtUp!: () => void;
-  /** The stream's last entry when this coordinator began (null: it was empty). */
-  private leftUntil: string | null = null;
 
   constructor(private readonly options: QueuedTrialsOptions) {
     this.slots = Math.max(1, Math.min(options.trials, MAX_SLOTS));
@@ -140,7 +121,7 @@ export class QueuedTrials implements TrialExecutor {
     // runner may try it again.
     this.queueEvents.on('completed', ({ jobId: id }) => {
       if (!this.byJob.has(id)) return;
-      void this.readToEnd()
+      void this.events.readToEnd()
         .then(() => {
           const handed = this.byJob.get(id);
           if (handed && !handed.ended) return this.deliverFailure(handed, 'its agent ended it without sending its result', true);
@@ -151,10 +132,10 @@ export class QueuedTrials implements TrialExecutor {
     this.reader = connect(options.url, 'lenet-sweep-coordinator-events');
     this.records = new JobRecords(this.redis, options.sweep);
     this.agentSlots = new AgentSlots(this.redis, options.version, options.url.shown, options.log);
-    this.caughtUp = new Promise((resolve) => (this.markCaughtUp = resolve));
+    this.events = new EventsReader(this.redis, this.reader, options.sweep);
     // Once all an earlier coordinator left is read, entries of jobs no trial records are dropped.
-    void this.caughtUp.then(() => this.serially(() => this.dropUnrecorded())).catch(() => {});
-    this.reading = this.prepare().then(() => this.read());
+    void this.events.caughtUp.then(() => this.serially(() => this.dropUnrecorded())).catch(() => {});
+    this.reading = this.prepare().then(() => this.events.read((pending) => this.onEntry(pending)));
   }
 
   private async prepare(): Promise<void> {
@@ -165,20 +146,8 @@ export class QueuedTrials implements TrialExecutor {
     // agents drop them, and what they sent is dropped once read.
     const unwanted = await this.records.keepOnly(this.options.resumable);
     await withdrawOffers(this.redis, this.options.sweep, unwanted);
-    await this.createGroup();
-    // The stream's end now: once the reader is past it, every entry an earlier coordinator left is read.
-    const latest = await this.redis.xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1);
-    this.leftUntil = latest[0]?.[0] ?? null;
-    if (this.leftUntil === null) this.markCaughtUp();
+    await this.events.begin();
     await this.agentSlots.begin();
-  }
-
-  private async createGroup(): Promise<void> {
-    try {
-      await this.redis.xgroup('CREATE', keys.events(this.options.sweep), GROUP, '$', 'MKSTREAM');
-    } catch (err) {
-      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
-    }
   }
 
   reserve(): Promise<() => void> {
@@ -226,13 +195,13 @@ export class QueuedTrials implements TrialExecutor {
    * Otherwise its entries are dropped (false: a new job is queued).
    */
   private async adopt(handed: Handed, record: TrialJobRecord, through: number): Promise<boolean> {
-    await this.caughtUp;
+    await this.events.caughtUp;
     const state = await this.queue.getJobState(record.job);
     // A job no longer queued or running may have been completed since this coordinator began,
     // its result sent after the end of what the earlier one left: its agent sends the result
     // before it completes the job, so the result is read once the reader is past the stream's
     // end as it is now. (Decided without it, the trial was queued again and trained twice.)
-    if (!ADOPTABLE.includes(state)) await this.readToEnd();
+    if (!ADOPTABLE.includes(state)) await this.events.readToEnd();
     const waiting = this.orphans.get(record.job) ?? [];
     // Only where this database holds every epoch the dead coordinator took off the stream (not
     // under --rerun, nor with another database that lacks them). It may hold more: an epoch
@@ -280,54 +249,18 @@ export class QueuedTrials implements TrialExecutor {
     handed.end(null);
   }
 
-  /** Reads the events stream: first what an earlier coordinator left unacknowledged, then new entries. */
-  private async read(): Promise<void> {
-    const stream = keys.events(this.options.sweep);
-    let from = '0-0';
-    while (!this.closed) {
-      let reply: [string, [string, string[]][]][] | null;
-      const read = ++this.reads;
-      try {
-        reply = (await this.reader.xreadgroup('GROUP', GROUP, 'coordinator', 'COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', stream, from)) as typeof reply;
-      } catch (err) {
-        if (this.closed) return;
-        // The group is gone (Redis restarted without its data): made again.
-        if (/NOGROUP/.test((err as Error).message)) await this.createGroup().catch(() => {});
-        else await new Promise((r) => setTimeout(r, 200));
-        continue;
+  /** An entry the reader read: taken, or kept (an earlier coordinator's job), after the steps before it. */
+  private onEntry({ id, entry }: Pending): Promise<void> {
+    return this.serially(async () => {
+      // An earlier coordinator's job: kept until its trial starts here (adopted) or not.
+      if (!this.ours.has(entry.job)) {
+        const kept = this.orphans.get(entry.job) ?? [];
+        if (!kept.some((p) => p.id === id)) kept.push({ id, entry });
+        this.orphans.set(entry.job, kept);
+        return;
       }
-      const entries = reply?.[0]?.[1] ?? [];
-      // Caught up: every entry there was when the read began is taken.
-      if (entries.length === 0 && from === '>') {
-        this.markCaughtUp();
-        this.passedAll(read);
-      }
-      // What this group had been given and not acknowledged, read on past each batch (entries
-      // kept for adoption stay unacknowledged); then new entries.
-      if (from !== '>') from = entries.length ? entries[entries.length - 1][0] : '>';
-      for (const [id, fields] of entries) {
-        if (this.closed) return;
-        const entry = parseEntry(fields);
-        if (!entry) {
-          debug('passed over an entry that is not an event');
-          await this.ack(id);
-          this.passed(id);
-          continue;
-        }
-        if (this.leftUntil !== null && compareIds(id, this.leftUntil) >= 0) this.markCaughtUp();
-        await this.serially(async () => {
-          // An earlier coordinator's job: kept until its trial starts here (adopted) or not.
-          if (!this.ours.has(entry.job)) {
-            const kept = this.orphans.get(entry.job) ?? [];
-            if (!kept.some((p) => p.id === id)) kept.push({ id, entry });
-            this.orphans.set(entry.job, kept);
-            return;
-          }
-          await this.takeAndAck({ id, entry });
-        });
-        this.passed(id);
-      }
-    }
+      await this.takeAndAck({ id, entry });
+    });
   }
 
   /** Drops the kept entries of earlier jobs that no trial records any more (not to be adopted). */
@@ -355,45 +288,13 @@ export class QueuedTrials implements TrialExecutor {
       this.options.log(`could not take an event from ${keys.events(this.options.sweep)}: ${(err as Error).message}`);
       return;
     }
-    await this.ack(id);
+    await this.events.ack(id);
   }
 
   /** An entry no attempt takes: its upload and itself go. */
   private async drop({ id, entry }: Pending): Promise<void> {
     await dropUpload(this.redis, entry);
-    await this.ack(id);
-  }
-
-  private async ack(id: string): Promise<void> {
-    const stream = keys.events(this.options.sweep);
-    await this.redis.multi().xack(stream, GROUP, id).xdel(stream, id).exec();
-  }
-
-  /** Settles once the reader has taken every entry the stream holds now. */
-  private async readToEnd(): Promise<void> {
-    const read = this.reads;
-    const latest = await this.redis.xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1);
-    const after = latest[0]?.[0];
-    if (!after || this.closed || compareIds(this.readTo, after) >= 0) return;
-    return new Promise((resolve) => this.passWaiters.push({ after, read, resolve }));
-  }
-
-  /** The reader has taken the entry `id`. */
-  private passed(id: string): void {
-    this.readTo = id;
-    this.settlePassWaiters((w) => compareIds(id, w.after) >= 0);
-  }
-
-  /** The read begun as `read` found nothing new: whoever waited from before it began has all. (All, once closed.) */
-  private passedAll(read = Number.MAX_SAFE_INTEGER): void {
-    this.settlePassWaiters((w) => w.read < read);
-  }
-
-  private settlePassWaiters(done: (w: { after: string; read: number }) => boolean): void {
-    const due = this.passWaiters.filter(done);
-    if (!due.length) return;
-    this.passWaiters = this.passWaiters.filter((w) => !due.includes(w));
-    for (const w of due) w.resolve();
+    await this.events.ack(id);
   }
 
   /** One entry: passed to the runner (stored) unless it is stale; `caughtUp`: sent before this coordinator took its trial up. */
@@ -493,7 +394,7 @@ export class QueuedTrials implements TrialExecutor {
     if (this.closed) return;
     this.closed = true;
     this.agentSlots.close();
-    this.passedAll();
+    this.events.close();
     for (const handed of this.handed.values()) if (!handed.ended) handed.end(new Error('the coordinator stopped'));
     await this.reading.catch(() => {});
     await this.taking.catch(() => {});
@@ -507,16 +408,4 @@ export class QueuedTrials implements TrialExecutor {
     this.redis.disconnect();
     this.reader.disconnect();
   }
-}
-
-/** Orders two stream ids ("ms-seq"). */
-function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(Number);
-  const [bm, bs] = b.split('-').map(Number);
-  return am - bm || as - bs;
-}
-
-/** What was done with an entry or an earlier coordinator's job, for LENET_SWEEP_DEBUG. */
-function debug(what: string): void {
-  if (process.env.LENET_SWEEP_DEBUG) console.error(`debug: queue: ${what}`);
 }
