@@ -7,17 +7,11 @@
  * lock expires, and another agent takes it (its attemptsStarted grows). Events of an earlier
  * attempt than the latest seen are stale and dropped, so an agent that comes back cannot count an
  * epoch twice or overwrite a result. The new attempt starts from the latest checkpoint this
- * side stored (the `resume` key), and the runner rewinds the trial to it.
+ * side stored (the `resume` key, checkpoint-transfer.ts), and the runner rewinds the trial to it.
  *
- * Only as many trials are out as the live agents have workers, plus a few (agent-slots.ts).
- *
- * A coordinator started again after one died adopts its jobs (keys.jobs names each trial's):
- * agents go on training them meanwhile, and what they sent stays in the stream unacknowledged.
- * When the runner starts such a trial again (from the checkpoint the database holds), the job
- * still queued or running, or whose result is in the stream, becomes this attempt: its entries
- * not yet stored are taken in order (the runner is told they are caught up, not trained now), and
- * nothing is trained twice. An attempt whose start the database holds goes on as that attempt
- * (the runner is told it is adopted), not as a new one.
+ * Only as many trials are out as the live agents have workers, plus a few (agent-slots.ts). A
+ * coordinator started again after one died adopts its jobs (adoption.ts) rather than queue their
+ * trials again; taking entries and adopting jobs are steps of one line, one after another.
  */
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -25,22 +19,22 @@ import type { Trial } from '../config/experiment.js';
 import { checkpointEpochs, writeCheckpointFile } from '../checkpoint/files.js';
 import { diskFullText, isDiskFull } from '../util/disk-full.js';
 import type { Relayed, TrialExecutor } from '../sweep/run-sweep.js';
-import { isTerminal, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
+import type { TrialJob, Verdict, WorkerEvent } from '../worker/messages.js';
 import type { PoolTask } from '../worker/trial-pool.js';
+import { Adoption } from './adoption.js';
 import { AgentSlots } from './agent-slots.js';
 import { dropUpload, fetchUpload, keepAsResume, offerCheckpoint, withdrawOffer, withdrawOffers } from './checkpoint-transfer.js';
 import { debug } from './debug.js';
 import { EventsReader, type Pending } from './events-reader.js';
+import type { Handed } from './handed.js';
 import { JobRecords } from './job-records.js';
 import type { CoordinatorLease } from './lease.js';
 import { connect, redisOptions } from './redis.js';
-import { jobId, keys, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type QueueJob, type StreamEntry, type TrialJobRecord } from './protocol.js';
+import { jobId, keys, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type QueueJob, type StreamEntry } from './protocol.js';
 import type { QueueUrl } from './url.js';
 
 /** The most search loops a coordinator keeps (each waits for a slot). */
 const MAX_SLOTS = 1024;
-/** Job states in which an earlier coordinator's job is still to be trained or training: adopted. */
-const ADOPTABLE = ['active', 'waiting', 'delayed', 'prioritized', 'paused', 'waiting-children'];
 
 export interface QueuedTrialsOptions {
   url: QueueUrl;
@@ -56,26 +50,6 @@ export interface QueuedTrialsOptions {
   lease: CoordinatorLease;
   /** Said when the agents change (joined, lost) and while none is there. */
   log: (line: string) => void;
-}
-
-/** A trial handed to the queue, until its last event. */
-interface Handed {
-  trial: Trial;
-  job: string;
-  /** The latest attempt seen (BullMQ's attemptsStarted); 0 before the first event. */
-  attempt: number;
-  /** The latest entry taken of that attempt (StreamEntry.seq). */
-  seq: number;
-  onEvent: (event: WorkerEvent, relayed?: Relayed) => Promise<void>;
-  end: (crash: Error | null) => void;
-  ended: boolean;
-  /**
-   * An earlier coordinator's job, adopted: the attempt it had stored the 'started' of, and the
-   * epoch the database holds (its entries up to there were stored already).
-   */
-  adopted?: { attempt: number; through: number };
-  /** What keys.jobs says of the trial's job (kept up to date as its events are stored). */
-  record?: TrialJobRecord;
 }
 
 export class QueuedTrials implements TrialExecutor {
@@ -98,8 +72,8 @@ export class QueuedTrials implements TrialExecutor {
   private readonly reading: Promise<void>;
   /** Every job this coordinator handed out or adopted: an entry of another is an earlier coordinator's. */
   private readonly ours = new Set<string>();
-  /** Entries of earlier coordinators' jobs, unacknowledged, until their trial starts here (adopted) or not. */
-  private readonly orphans = new Map<string, Pending[]>();
+  /** What earlier coordinators left: kept until adopted, or dropped. */
+  private readonly adoption: Adoption;
   /** Entries are taken one at a time, in stream order, and adoptions happen between them. */
   private taking: Promise<void> = Promise.resolve();
 
@@ -133,8 +107,16 @@ export class QueuedTrials implements TrialExecutor {
     this.records = new JobRecords(this.redis, options.sweep);
     this.agentSlots = new AgentSlots(this.redis, options.version, options.url.shown, options.log);
     this.events = new EventsReader(this.redis, this.reader, options.sweep);
+    this.adoption = new Adoption({
+      redis: this.redis,
+      queue: this.queue,
+      events: this.events,
+      serially: (step) => this.serially(step),
+      own: (handed, job) => this.own(handed, job),
+      takeAndAck: (pending, caughtUp) => this.takeAndAck(pending, caughtUp),
+    });
     // Once all an earlier coordinator left is read, entries of jobs no trial records are dropped.
-    void this.events.caughtUp.then(() => this.serially(() => this.dropUnrecorded())).catch(() => {});
+    void this.events.caughtUp.then(() => this.serially(() => (this.closed ? Promise.resolve() : this.adoption.dropUnrecorded(this.records)))).catch(() => {});
     this.reading = this.prepare().then(() => this.events.read((pending) => this.onEntry(pending)));
   }
 
@@ -178,65 +160,20 @@ export class QueuedTrials implements TrialExecutor {
     if (job.resume) await offerCheckpoint(this.redis, this.options.sweep, trial.id, job.checkpoints, job.resume);
     else await withdrawOffer(this.redis, this.options.sweep, trial.id);
     const record = await this.records.get(trial.id);
-    if (record && !this.ours.has(record.job) && (await this.adopt(handed, record, job.resume ?? 0))) return;
+    if (record && !this.ours.has(record.job) && (await this.adoption.adopt(handed, record, job.resume ?? 0))) return;
     const id = jobId(this.options.sweep, trial.id, this.options.lease.token, ++this.turn);
-    handed.job = id;
-    this.ours.add(id);
-    this.byJob.set(id, handed);
+    this.own(handed, id);
     // Recorded first: an agent still training an earlier job of the trial drops it.
     await this.records.set(trial.id, { job: id });
     const data: QueueJob = { version: this.options.version, sweep: this.options.sweep, trialId: trial.id, config: job.config, judged: job.judged, lease: this.options.lease.token };
     await this.queue.add('trial', data, { jobId: id, removeOnComplete: true, removeOnFail: true });
   }
 
-  /**
-   * An earlier coordinator's job of the trial becomes this attempt when it is still queued or
-   * running, or its result is among the entries it left; its entries are then taken, in order.
-   * Otherwise its entries are dropped (false: a new job is queued).
-   */
-  private async adopt(handed: Handed, record: TrialJobRecord, through: number): Promise<boolean> {
-    await this.events.caughtUp;
-    const state = await this.queue.getJobState(record.job);
-    // A job no longer queued or running may have been completed since this coordinator began,
-    // its result sent after the end of what the earlier one left: its agent sends the result
-    // before it completes the job, so the result is read once the reader is past the stream's
-    // end as it is now. (Decided without it, the trial was queued again and trained twice.)
-    if (!ADOPTABLE.includes(state)) await this.events.readToEnd();
-    const waiting = this.orphans.get(record.job) ?? [];
-    // Only where this database holds every epoch the dead coordinator took off the stream (not
-    // under --rerun, nor with another database that lacks them). It may hold more: an epoch
-    // stored just before the coordinator died, whose entry is still there, is passed over.
-    const stored = record.started ? (record.stored ?? record.started.resumedFrom) : 0;
-    // An agent ends a trial 'interrupted' only when the coordinator told it to (one stopped at
-    // once, with Ctrl-C twice): no result to take, so the trial trains on from the checkpoint this
-    // database holds, as a new job (adopting it ended the trial interrupted, never trained further).
-    const stopped = waiting.some(({ entry: { event } }) => event.type === 'finished' && event.status === 'interrupted');
-    const adopt = !stopped && stored <= through && (ADOPTABLE.includes(state) || waiting.some((p) => isTerminal(p.entry.event)));
-    await this.serially(async () => {
-      const left = this.orphans.get(record.job) ?? [];
-      this.orphans.delete(record.job);
-      if (!adopt) {
-        for (const p of left) await this.drop(p);
-        return;
-      }
-      handed.job = record.job;
-      this.ours.add(record.job);
-      this.byJob.set(record.job, handed);
-      const attempt = record.attempt ?? 0;
-      handed.attempt = attempt;
-      // Its attempt had started (the database has its start): it goes on, the same attempt, from
-      // the epoch the database holds, unless it is back in the queue with nothing more sent.
-      const going = record.started && (state === 'active' || left.some((p) => p.entry.attempt === attempt));
-      handed.record = { ...record, stored: through };
-      if (going && record.started) {
-        handed.adopted = { attempt, through };
-        await handed.onEvent({ ...record.started, resumedFrom: through }, { adopted: { from: record.started.resumedFrom } });
-      }
-      // What its agents sent meanwhile is stored now: caught up, not trained now.
-      for (const p of left) await this.takeAndAck(p, true);
-    });
-    debug(`${adopt ? 'adopted' : 'did not adopt'} ${record.job} (${state}, ${waiting.length} entries it left)`);
-    return adopt;
+  /** The job is the trial's attempt now: its entries are taken (an entry of a job not ours is an earlier coordinator's). */
+  private own(handed: Handed, job: string): void {
+    handed.job = job;
+    this.ours.add(job);
+    this.byJob.set(job, handed);
   }
 
   private async sendVerdict(handed: Handed, verdict: Verdict): Promise<void> {
@@ -254,24 +191,11 @@ export class QueuedTrials implements TrialExecutor {
     return this.serially(async () => {
       // An earlier coordinator's job: kept until its trial starts here (adopted) or not.
       if (!this.ours.has(entry.job)) {
-        const kept = this.orphans.get(entry.job) ?? [];
-        if (!kept.some((p) => p.id === id)) kept.push({ id, entry });
-        this.orphans.set(entry.job, kept);
+        this.adoption.keep({ id, entry });
         return;
       }
       await this.takeAndAck({ id, entry });
     });
-  }
-
-  /** Drops the kept entries of earlier jobs that no trial records any more (not to be adopted). */
-  private async dropUnrecorded(): Promise<void> {
-    if (!this.orphans.size || this.closed) return;
-    const recorded = await this.records.jobs();
-    for (const [job, kept] of this.orphans) {
-      if (recorded.has(job)) continue;
-      this.orphans.delete(job);
-      for (const p of kept) await this.drop(p);
-    }
   }
 
   /** Runs one step of taking entries or adopting a job, after those before it. */
@@ -288,12 +212,6 @@ export class QueuedTrials implements TrialExecutor {
       this.options.log(`could not take an event from ${keys.events(this.options.sweep)}: ${(err as Error).message}`);
       return;
     }
-    await this.events.ack(id);
-  }
-
-  /** An entry no attempt takes: its upload and itself go. */
-  private async drop({ id, entry }: Pending): Promise<void> {
-    await dropUpload(this.redis, entry);
     await this.events.ack(id);
   }
 
@@ -401,7 +319,7 @@ export class QueuedTrials implements TrialExecutor {
     // The sweep ended here (not stopped): what earlier coordinators left that no trial adopted
     // goes, and no trial has a job any more (an agent still on one drops it).
     if (!this.stopping) {
-      for (const kept of this.orphans.values()) for (const p of kept) await this.drop(p).catch(() => {});
+      await this.adoption.dropAll();
       await this.records.clear().catch(() => {});
     }
     await Promise.allSettled([this.queue.close(), this.queueEvents.close(), this.options.lease.release()]);
