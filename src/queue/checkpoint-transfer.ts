@@ -10,10 +10,43 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { checkpointName, trialFolder } from '../checkpoint/files.js';
+import { checkpointName, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
 import { decodeCheckpoint, type Checkpoint } from '../checkpoint/format.js';
 import { inBatches } from './redis.js';
-import { CHECKPOINT_TTL_S, keys, type StreamEntry } from './protocol.js';
+import { CHECKPOINT_TTL_S, keys, MAX_CHECKPOINT_BYTES, type StreamEntry } from './protocol.js';
+
+// The agent's side.
+
+/** Uploads an epoch's checkpoint (the agent's file of it) for the coordinator; answers the key it is under. */
+export async function uploadCheckpoint(redis: Redis, root: string, sweep: string, trialId: string, attempt: number, epoch: number): Promise<string> {
+  const bytes = readFileSync(join(trialFolder(root, trialId), checkpointName(epoch)));
+  if (bytes.length > MAX_CHECKPOINT_BYTES) throw new Error(`the checkpoint of epoch ${epoch} is ${bytes.length} bytes, more than the ${MAX_CHECKPOINT_BYTES} a queue carries`);
+  const upload = keys.upload(sweep, trialId, attempt, epoch);
+  await redis.set(upload, bytes, 'EX', CHECKPOINT_TTL_S);
+  return upload;
+}
+
+/**
+ * The trial's latest checkpoint the coordinator holds (its offer), written where the agent's
+ * worker reads it; its epoch, or 0.
+ */
+export async function fetchOffer(redis: Redis, root: string, sweep: string, trialId: string): Promise<number> {
+  const got = await redis.getBuffer(keys.resume(sweep, trialId));
+  if (!got) return 0;
+  // Copied: ioredis may hand back a view at an offset the checkpoint's float arrays cannot start at.
+  const bytes = new Uint8Array(got);
+  try {
+    const checkpoint = decodeCheckpoint(bytes);
+    if (checkpoint.trialId !== trialId) return 0;
+    writeCheckpointFile(root, trialId, checkpoint.epoch, bytes);
+    return checkpoint.epoch;
+  } catch {
+    // Damaged on the way: the trial starts over, which ends the same.
+    return 0;
+  }
+}
+
+// The coordinator's side.
 
 /** A checkpoint stored here becomes the one an agent taking the trial starts from. */
 export async function offerCheckpoint(redis: Redis, sweep: string, trialId: string, root: string, epoch: number): Promise<void> {
