@@ -61,6 +61,7 @@ export class QueuedTrials implements TrialExecutor {
   private readonly records: JobRecords;
   /** The stream reader's own connection (it blocks). */
   private readonly reader: Redis;
+  /** Reads the events stream, and says how far it has read. */
   private readonly events: EventsReader;
   private readonly handed = new Map<string, Handed>();
   private readonly byJob = new Map<string, Handed>();
