@@ -1,54 +1,40 @@
 /**
  * The coordinator's trial executor (`sweep FILE --queue URL`): trials go to agents as BullMQ
- * jobs, and their events come back through the sweep's events stream, read by a consumer group
- * and acknowledged only once the runner has stored them (a coordinator that dies mid-way reads
- * the rest again when it restarts).
+ * jobs, and their events come back through the sweep's events stream (events-reader.ts), each
+ * entry taken here, in stream order, and acknowledged only once the runner has stored it.
  *
  * Attempts: BullMQ moves a trial whose agent died or was cut off back to the queue once its
  * lock expires, and another agent takes it (its attemptsStarted grows). Events of an earlier
  * attempt than the latest seen are stale and dropped, so an agent that comes back cannot count an
  * epoch twice or overwrite a result. The new attempt starts from the latest checkpoint this
- * side stored (the `resume` key), and the runner rewinds the trial to it.
+ * side stored (the `resume` key, checkpoint-transfer.ts), and the runner rewinds the trial to it.
  *
- * Only as many trials are out as the live agents have workers, plus a small buffer, so an
- * adaptive search keeps choosing with the latest results.
- *
- * A coordinator started again after one died adopts its jobs (keys.jobs names each trial's):
- * agents go on training them meanwhile, and what they sent stays in the stream unacknowledged.
- * When the runner starts such a trial again (from the checkpoint the database holds), the job
- * still queued or running, or whose result is in the stream, becomes this attempt: its entries
- * not yet stored are taken in order (the runner is told they are caught up, not trained now), and
- * nothing is trained twice. An attempt whose start the database holds goes on as that attempt
- * (the runner is told it is adopted), not as a new one.
+ * Only as many trials are out as the live agents have workers, plus a few (agent-slots.ts). A
+ * coordinator started again after one died adopts its jobs (adoption.ts) rather than queue their
+ * trials again; taking entries and adopting jobs are steps of one line, one after another.
  */
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Trial } from '../config/experiment.js';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { checkpointEpochs, checkpointName, trialFolder, writeCheckpointFile } from '../checkpoint/files.js';
+import { checkpointEpochs, writeCheckpointFile } from '../checkpoint/files.js';
 import { diskFullText, isDiskFull } from '../util/disk-full.js';
-import { decodeCheckpoint } from '../checkpoint/format.js';
 import type { Relayed, TrialExecutor } from '../sweep/run-sweep.js';
-import { isTerminal, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
+import type { TrialJob, Verdict, WorkerEvent } from '../worker/messages.js';
 import type { PoolTask } from '../worker/trial-pool.js';
+import { Adoption } from './adoption.js';
+import { AgentSlots } from './agent-slots.js';
+import { dropUpload, fetchUpload, keepAsResume, offerCheckpoint, withdrawOffer, withdrawOffers } from './checkpoint-transfer.js';
+import { debug } from './debug.js';
+import { EventsReader, type Pending } from './events-reader.js';
+import type { Handed } from './handed.js';
+import { JobRecords } from './job-records.js';
 import type { CoordinatorLease } from './lease.js';
-import { connect, inBatches, redisOptions } from './redis.js';
-import { CHECKPOINT_TTL_S, GROUP, jobId, keys, liveAgents, parseEntry, parseJobRecord, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type AgentInfo, type QueueJob, type StreamEntry, type TrialJobRecord } from './protocol.js';
+import { connect, redisOptions } from './redis.js';
+import { jobId, keys, PREFIX, QUEUE_NAME, VERDICT_TTL_S, type QueueJob, type StreamEntry } from './protocol.js';
 import type { QueueUrl } from './url.js';
 
-/** Trials waiting in the queue beyond what the agents' workers can take at once. */
-export const QUEUE_BUFFER = 2;
 /** The most search loops a coordinator keeps (each waits for a slot). */
 const MAX_SLOTS = 1024;
-/** How often the live agents are counted. */
-const AGENTS_POLL_MS = 1000;
-/** How long one read of the events stream blocks. */
-const READ_BLOCK_MS = 1000;
-/** Entries read at once. */
-const READ_COUNT = 200;
-/** Job states in which an earlier coordinator's job is still to be trained or training: adopted. */
-const ADOPTABLE = ['active', 'waiting', 'delayed', 'prioritized', 'paused', 'waiting-children'];
 
 export interface QueuedTrialsOptions {
   url: QueueUrl;
@@ -66,67 +52,31 @@ export interface QueuedTrialsOptions {
   log: (line: string) => void;
 }
 
-/** A trial handed to the queue, until its last event. */
-interface Handed {
-  trial: Trial;
-  job: string;
-  /** The latest attempt seen (BullMQ's attemptsStarted); 0 before the first event. */
-  attempt: number;
-  /** The latest entry taken of that attempt (StreamEntry.seq). */
-  seq: number;
-  onEvent: (event: WorkerEvent, relayed?: Relayed) => Promise<void>;
-  end: (crash: Error | null) => void;
-  ended: boolean;
-  /**
-   * An earlier coordinator's job, adopted: the attempt it had stored the 'started' of, and the
-   * epoch the database holds (its entries up to there were stored already).
-   */
-  adopted?: { attempt: number; through: number };
-  /** What keys.jobs says of the trial's job (kept up to date as its events are stored). */
-  record?: TrialJobRecord;
-}
-
-/** A stream entry not yet taken, with its id. */
-interface Pending {
-  id: string;
-  entry: StreamEntry;
-}
-
 export class QueuedTrials implements TrialExecutor {
   readonly slots: number;
   private readonly queue: Queue;
   private readonly queueEvents: QueueEvents;
   private readonly redis: Redis;
+  /** Each trial's current job (keys.jobs). */
+  private readonly records: JobRecords;
   /** The stream reader's own connection (it blocks). */
   private readonly reader: Redis;
+  /** Reads the events stream, and says how far it has read. */
+  private readonly events: EventsReader;
   private readonly handed = new Map<string, Handed>();
   private readonly byJob = new Map<string, Handed>();
   private turn = 0;
-  private capacity = 0;
-  private inUse = 0;
-  private readonly waiters: ((counted: boolean) => void)[] = [];
+  /** How many trials are out at once: as many as the live agents' workers, and a few. */
+  private readonly agentSlots: AgentSlots;
   private closed = false;
   private stopping = false;
-  /** The last stream entry the reader has taken (or kept for adoption). */
-  private readTo = '0-0';
-  /** Reads of the stream begun so far: an empty read tells those waiting since before it began that all is read. */
-  private reads = 0;
-  /** Who waits for the reader to be past an entry (`read`: how many reads had begun when they began waiting). */
-  private passWaiters: { after: string; read: number; resolve: () => void }[] = [];
-  private readonly timer: NodeJS.Timeout;
   private readonly reading: Promise<void>;
-  private agents = new Map<string, AgentInfo>();
   /** Every job this coordinator handed out or adopted: an entry of another is an earlier coordinator's. */
   private readonly ours = new Set<string>();
-  /** Entries of earlier coordinators' jobs, unacknowledged, until their trial starts here (adopted) or not. */
-  private readonly orphans = new Map<string, Pending[]>();
+  /** What earlier coordinators left: kept until adopted, or dropped. */
+  private readonly adoption: Adoption;
   /** Entries are taken one at a time, in stream order, and adoptions happen between them. */
   private taking: Promise<void> = Promise.resolve();
-  /** Settles once the reader has read the stream to its end (what earlier coordinators left included). */
-  private readonly caughtUp: Promise<void>;
-  private markCaughtUp!: () => void;
-  /** The stream's last entry when this coordinator began (null: it was empty). */
-  private leftUntil: string | null = null;
 
   constructor(private readonly options: QueuedTrialsOptions) {
     this.slots = Math.max(1, Math.min(options.trials, MAX_SLOTS));
@@ -146,7 +96,7 @@ export class QueuedTrials implements TrialExecutor {
     // runner may try it again.
     this.queueEvents.on('completed', ({ jobId: id }) => {
       if (!this.byJob.has(id)) return;
-      void this.readToEnd()
+      void this.events.readToEnd()
         .then(() => {
           const handed = this.byJob.get(id);
           if (handed && !handed.ended) return this.deliverFailure(handed, 'its agent ended it without sending its result', true);
@@ -155,11 +105,20 @@ export class QueuedTrials implements TrialExecutor {
     });
     this.redis = connect(options.url, 'lenet-sweep-coordinator');
     this.reader = connect(options.url, 'lenet-sweep-coordinator-events');
-    this.timer = setInterval(() => void this.countAgents(), AGENTS_POLL_MS);
-    this.caughtUp = new Promise((resolve) => (this.markCaughtUp = resolve));
+    this.records = new JobRecords(this.redis, options.sweep);
+    this.agentSlots = new AgentSlots(this.redis, options.version, options.url.shown, options.log);
+    this.events = new EventsReader(this.redis, this.reader, options.sweep);
+    this.adoption = new Adoption({
+      redis: this.redis,
+      queue: this.queue,
+      events: this.events,
+      serially: (step) => this.serially(step),
+      own: (handed, job) => this.own(handed, job),
+      takeAndAck: (pending, caughtUp) => this.takeAndAck(pending, caughtUp),
+    });
     // Once all an earlier coordinator left is read, entries of jobs no trial records are dropped.
-    void this.caughtUp.then(() => this.serially(() => this.dropUnrecorded())).catch(() => {});
-    this.reading = this.prepare().then(() => this.read());
+    void this.events.caughtUp.then(() => this.serially(() => (this.closed ? Promise.resolve() : this.adoption.dropUnrecorded(this.records)))).catch(() => {});
+    this.reading = this.prepare().then(() => this.events.read((pending) => this.onEntry(pending)));
   }
 
   private async prepare(): Promise<void> {
@@ -168,68 +127,14 @@ export class QueuedTrials implements TrialExecutor {
     await this.redis.del(keys.stop(this.options.sweep));
     // Jobs of trials this run does not train (ended, or not in the file as it is now): their
     // agents drop them, and what they sent is dropped once read.
-    const jobs = keys.jobs(this.options.sweep);
-    const resumable = new Set(this.options.resumable);
-    const unwanted = Object.keys(await this.redis.hgetall(jobs)).filter((trial) => !resumable.has(trial));
-    await inBatches(unwanted, (fields) => this.redis.hdel(jobs, ...fields));
-    await inBatches(unwanted.map((trial) => keys.resume(this.options.sweep, trial)), (batch) => this.redis.del(...batch));
-    await this.createGroup();
-    // The stream's end now: once the reader is past it, every entry an earlier coordinator left is read.
-    const latest = await this.redis.xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1);
-    this.leftUntil = latest[0]?.[0] ?? null;
-    if (this.leftUntil === null) this.markCaughtUp();
-    await this.countAgents();
-    if (!this.agents.size) this.options.log(`waiting for agents: start one with sweep agent --queue ${this.options.url.shown}`);
-  }
-
-  private async createGroup(): Promise<void> {
-    try {
-      await this.redis.xgroup('CREATE', keys.events(this.options.sweep), GROUP, '$', 'MKSTREAM');
-    } catch (err) {
-      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
-    }
-  }
-
-  private async countAgents(): Promise<void> {
-    if (this.closed) return;
-    let found: Map<string, AgentInfo>;
-    try {
-      found = new Map((await liveAgents(this.redis, this.options.version)).map((a) => [a.name, a]));
-    } catch {
-      return; // Redis away: keep the last count.
-    }
-    for (const name of found.keys()) if (!this.agents.has(name)) this.options.log(`agent ${name} joined (${plural(found.get(name)!.workers, 'worker')} on ${found.get(name)!.host})`);
-    for (const name of this.agents.keys()) if (!found.has(name)) this.options.log(`agent ${name} is gone (no heartbeat): its trials go to other agents once their locks expire`);
-    const hadNone = this.agents.size === 0;
-    this.agents = found;
-    if (!found.size && !hadNone) this.options.log(`no agent left: start one with sweep agent --queue ${this.options.url.shown}`);
-    const workers = [...found.values()].reduce((sum, a) => sum + a.workers, 0);
-    this.capacity = workers ? workers + QUEUE_BUFFER : 0;
-    this.pump();
-  }
-
-  private pump(): void {
-    while (this.waiters.length && (this.closed || this.stopping || this.inUse < this.capacity)) {
-      const counted = !this.closed && !this.stopping;
-      if (counted) this.inUse++;
-      this.waiters.shift()!(counted);
-    }
+    const unwanted = await this.records.keepOnly(this.options.resumable);
+    await withdrawOffers(this.redis, this.options.sweep, unwanted);
+    await this.events.begin();
+    await this.agentSlots.begin();
   }
 
   reserve(): Promise<() => void> {
-    return new Promise((resolve) => {
-      // `counted`: the slot was taken from the agents' capacity (not handed out to end a loop).
-      this.waiters.push((counted) => {
-        let released = !counted;
-        resolve(() => {
-          if (released) return;
-          released = true;
-          this.inUse--;
-          this.pump();
-        });
-      });
-      this.pump();
-    });
+    return this.agentSlots.reserve();
   }
 
   start(trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent, relayed?: Relayed) => Promise<void>): PoolTask {
@@ -251,77 +156,25 @@ export class QueuedTrials implements TrialExecutor {
   /** Adopts the trial's job of an earlier coordinator where there is one to adopt, else queues a new job. */
   private async hand(handed: Handed, job: TrialJob): Promise<void> {
     const { trial } = handed;
-    const jobs = keys.jobs(this.options.sweep);
     // An agent taking the trial starts from the checkpoint this database resumes it from, and
     // from none when it has none (not from one an earlier run left in Redis).
-    if (job.resume) await this.offerCheckpoint(trial.id, job.checkpoints, job.resume);
-    else await this.redis.del(keys.resume(this.options.sweep, trial.id));
-    const record = parseJobRecord(await this.redis.hget(jobs, trial.id));
-    if (record && !this.ours.has(record.job) && (await this.adopt(handed, record, job.resume ?? 0))) return;
+    if (job.resume) await offerCheckpoint(this.redis, this.options.sweep, trial.id, job.checkpoints, job.resume);
+    else await withdrawOffer(this.redis, this.options.sweep, trial.id);
+    const record = await this.records.get(trial.id);
+    if (record && !this.ours.has(record.job) && (await this.adoption.adopt(handed, record, job.resume ?? 0))) return;
     const id = jobId(this.options.sweep, trial.id, this.options.lease.token, ++this.turn);
-    handed.job = id;
-    this.ours.add(id);
-    this.byJob.set(id, handed);
+    this.own(handed, id);
     // Recorded first: an agent still training an earlier job of the trial drops it.
-    await this.redis.hset(jobs, trial.id, JSON.stringify({ job: id } satisfies TrialJobRecord));
+    await this.records.set(trial.id, { job: id });
     const data: QueueJob = { version: this.options.version, sweep: this.options.sweep, trialId: trial.id, config: job.config, judged: job.judged, lease: this.options.lease.token };
     await this.queue.add('trial', data, { jobId: id, removeOnComplete: true, removeOnFail: true });
   }
 
-  /**
-   * An earlier coordinator's job of the trial becomes this attempt when it is still queued or
-   * running, or its result is among the entries it left; its entries are then taken, in order.
-   * Otherwise its entries are dropped (false: a new job is queued).
-   */
-  private async adopt(handed: Handed, record: TrialJobRecord, through: number): Promise<boolean> {
-    await this.caughtUp;
-    const state = await this.queue.getJobState(record.job);
-    // A job no longer queued or running may have been completed since this coordinator began,
-    // its result sent after the end of what the earlier one left: its agent sends the result
-    // before it completes the job, so the result is read once the reader is past the stream's
-    // end as it is now. (Decided without it, the trial was queued again and trained twice.)
-    if (!ADOPTABLE.includes(state)) await this.readToEnd();
-    const waiting = this.orphans.get(record.job) ?? [];
-    // Only where this database holds every epoch the dead coordinator took off the stream (not
-    // under --rerun, nor with another database that lacks them). It may hold more: an epoch
-    // stored just before the coordinator died, whose entry is still there, is passed over.
-    const stored = record.started ? (record.stored ?? record.started.resumedFrom) : 0;
-    // An agent ends a trial 'interrupted' only when the coordinator told it to (one stopped at
-    // once, with Ctrl-C twice): no result to take, so the trial trains on from the checkpoint this
-    // database holds, as a new job (adopting it ended the trial interrupted, never trained further).
-    const stopped = waiting.some(({ entry: { event } }) => event.type === 'finished' && event.status === 'interrupted');
-    const adopt = !stopped && stored <= through && (ADOPTABLE.includes(state) || waiting.some((p) => isTerminal(p.entry.event)));
-    await this.serially(async () => {
-      const left = this.orphans.get(record.job) ?? [];
-      this.orphans.delete(record.job);
-      if (!adopt) {
-        for (const p of left) await this.drop(p);
-        return;
-      }
-      handed.job = record.job;
-      this.ours.add(record.job);
-      this.byJob.set(record.job, handed);
-      const attempt = record.attempt ?? 0;
-      handed.attempt = attempt;
-      // Its attempt had started (the database has its start): it goes on, the same attempt, from
-      // the epoch the database holds, unless it is back in the queue with nothing more sent.
-      const going = record.started && (state === 'active' || left.some((p) => p.entry.attempt === attempt));
-      handed.record = { ...record, stored: through };
-      if (going && record.started) {
-        handed.adopted = { attempt, through };
-        await handed.onEvent({ ...record.started, resumedFrom: through }, { adopted: { from: record.started.resumedFrom } });
-      }
-      // What its agents sent meanwhile is stored now: caught up, not trained now.
-      for (const p of left) await this.takeAndAck(p, true);
-    });
-    debug(`${adopt ? 'adopted' : 'did not adopt'} ${record.job} (${state}, ${waiting.length} entries it left)`);
-    return adopt;
-  }
-
-  /** A checkpoint stored here becomes the one an agent taking the trial starts from. */
-  private async offerCheckpoint(trialId: string, root: string, epoch: number): Promise<void> {
-    const bytes = readFileSync(join(trialFolder(root, trialId), checkpointName(epoch)));
-    await this.redis.set(keys.resume(this.options.sweep, trialId), bytes, 'EX', CHECKPOINT_TTL_S);
+  /** The job is the trial's attempt now: its entries are taken (an entry of a job not ours is an earlier coordinator's). */
+  private own(handed: Handed, job: string): void {
+    handed.job = job;
+    this.ours.add(job);
+    this.byJob.set(job, handed);
   }
 
   private async sendVerdict(handed: Handed, verdict: Verdict): Promise<void> {
@@ -334,65 +187,16 @@ export class QueuedTrials implements TrialExecutor {
     handed.end(null);
   }
 
-  /** Reads the events stream: first what an earlier coordinator left unacknowledged, then new entries. */
-  private async read(): Promise<void> {
-    const stream = keys.events(this.options.sweep);
-    let from = '0-0';
-    while (!this.closed) {
-      let reply: [string, [string, string[]][]][] | null;
-      const read = ++this.reads;
-      try {
-        reply = (await this.reader.xreadgroup('GROUP', GROUP, 'coordinator', 'COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', stream, from)) as typeof reply;
-      } catch (err) {
-        if (this.closed) return;
-        // The group is gone (Redis restarted without its data): made again.
-        if (/NOGROUP/.test((err as Error).message)) await this.createGroup().catch(() => {});
-        else await new Promise((r) => setTimeout(r, 200));
-        continue;
+  /** An entry the reader read: taken, or kept (an earlier coordinator's job), after the steps before it. */
+  private onEntry({ id, entry }: Pending): Promise<void> {
+    return this.serially(async () => {
+      // An earlier coordinator's job: kept until its trial starts here (adopted) or not.
+      if (!this.ours.has(entry.job)) {
+        this.adoption.keep({ id, entry });
+        return;
       }
-      const entries = reply?.[0]?.[1] ?? [];
-      // Caught up: every entry there was when the read began is taken.
-      if (entries.length === 0 && from === '>') {
-        this.markCaughtUp();
-        this.passedAll(read);
-      }
-      // What this group had been given and not acknowledged, read on past each batch (entries
-      // kept for adoption stay unacknowledged); then new entries.
-      if (from !== '>') from = entries.length ? entries[entries.length - 1][0] : '>';
-      for (const [id, fields] of entries) {
-        if (this.closed) return;
-        const entry = parseEntry(fields);
-        if (!entry) {
-          debug('passed over an entry that is not an event');
-          await this.ack(id);
-          this.passed(id);
-          continue;
-        }
-        if (this.leftUntil !== null && compareIds(id, this.leftUntil) >= 0) this.markCaughtUp();
-        await this.serially(async () => {
-          // An earlier coordinator's job: kept until its trial starts here (adopted) or not.
-          if (!this.ours.has(entry.job)) {
-            const kept = this.orphans.get(entry.job) ?? [];
-            if (!kept.some((p) => p.id === id)) kept.push({ id, entry });
-            this.orphans.set(entry.job, kept);
-            return;
-          }
-          await this.takeAndAck({ id, entry });
-        });
-        this.passed(id);
-      }
-    }
-  }
-
-  /** Drops the kept entries of earlier jobs that no trial records any more (not to be adopted). */
-  private async dropUnrecorded(): Promise<void> {
-    if (!this.orphans.size || this.closed) return;
-    const recorded = new Set(Object.values(await this.redis.hgetall(keys.jobs(this.options.sweep))).map((v) => parseJobRecord(v)?.job));
-    for (const [job, kept] of this.orphans) {
-      if (recorded.has(job)) continue;
-      this.orphans.delete(job);
-      for (const p of kept) await this.drop(p);
-    }
+      await this.takeAndAck({ id, entry });
+    });
   }
 
   /** Runs one step of taking entries or adopting a job, after those before it. */
@@ -409,45 +213,7 @@ export class QueuedTrials implements TrialExecutor {
       this.options.log(`could not take an event from ${keys.events(this.options.sweep)}: ${(err as Error).message}`);
       return;
     }
-    await this.ack(id);
-  }
-
-  /** An entry no attempt takes: its upload and itself go. */
-  private async drop({ id, entry }: Pending): Promise<void> {
-    await dropUpload(this.redis, entry);
-    await this.ack(id);
-  }
-
-  private async ack(id: string): Promise<void> {
-    const stream = keys.events(this.options.sweep);
-    await this.redis.multi().xack(stream, GROUP, id).xdel(stream, id).exec();
-  }
-
-  /** Settles once the reader has taken every entry the stream holds now. */
-  private async readToEnd(): Promise<void> {
-    const read = this.reads;
-    const latest = await this.redis.xrevrange(keys.events(this.options.sweep), '+', '-', 'COUNT', 1);
-    const after = latest[0]?.[0];
-    if (!after || this.closed || compareIds(this.readTo, after) >= 0) return;
-    return new Promise((resolve) => this.passWaiters.push({ after, read, resolve }));
-  }
-
-  /** The reader has taken the entry `id`. */
-  private passed(id: string): void {
-    this.readTo = id;
-    this.settlePassWaiters((w) => compareIds(id, w.after) >= 0);
-  }
-
-  /** The read begun as `read` found nothing new: whoever waited from before it began has all. (All, once closed.) */
-  private passedAll(read = Number.MAX_SAFE_INTEGER): void {
-    this.settlePassWaiters((w) => w.read < read);
-  }
-
-  private settlePassWaiters(done: (w: { after: string; read: number }) => boolean): void {
-    const due = this.passWaiters.filter(done);
-    if (!due.length) return;
-    this.passWaiters = this.passWaiters.filter((w) => !due.includes(w));
-    for (const w of due) w.resolve();
+    await this.events.ack(id);
   }
 
   /** One entry: passed to the runner (stored) unless it is stale; `caughtUp`: sent before this coordinator took its trial up. */
@@ -478,28 +244,19 @@ export class QueuedTrials implements TrialExecutor {
     if (event.type === 'started' && event.resumedFrom > 0 && !checkpointEpochs(this.options.checkpoints, handed.trial.id).includes(event.resumedFrom)) {
       // Resumed from a checkpoint this database does not hold (one another run left in Redis):
       // tried again, from the checkpoint it does hold.
-      await this.redis.del(keys.resume(this.options.sweep, handed.trial.id)).catch(() => {});
+      await withdrawOffer(this.redis, this.options.sweep, handed.trial.id).catch(() => {});
       await this.deliverFailure(handed, `agent ${entry.agent} resumed it from epoch ${event.resumedFrom}, a checkpoint this database does not hold`, true);
       return;
     }
     if (event.type === 'epoch') {
-      // (Copied: ioredis may hand back a view at an offset the checkpoint's float arrays cannot start at.)
-      const got = entry.upload ? await this.redis.getBuffer(entry.upload) : null;
-      const bytes = got && new Uint8Array(got);
-      let problem = bytes ? null : 'its checkpoint is no longer in Redis (expired)';
-      let checkpoint;
-      try {
-        checkpoint = bytes && decodeCheckpoint(bytes);
-      } catch (err) {
-        problem = `its checkpoint is damaged (${(err as Error).message})`;
-      }
-      if (checkpoint && (checkpoint.trialId !== handed.trial.id || checkpoint.epoch !== event.metrics.epoch)) problem = `its checkpoint is epoch ${checkpoint.epoch} of trial ${checkpoint.trialId}`;
-      if (problem || !bytes || !checkpoint) {
+      const upload = await fetchUpload(this.redis, entry.upload, handed.trial.id, event.metrics.epoch);
+      if ('problem' in upload) {
         // An epoch is stored only with its state: this attempt ends, and the trial is tried again
         // from the last checkpoint stored here.
-        await this.deliverFailure(handed, `epoch ${event.metrics.epoch} from agent ${entry.agent} could not be stored: ${problem}`, true);
+        await this.deliverFailure(handed, `epoch ${event.metrics.epoch} from agent ${entry.agent} could not be stored: ${upload.problem}`, true);
         return;
       }
+      const { bytes, checkpoint } = upload;
       try {
         event = { ...event, checkpoint: writeCheckpointFile(this.options.checkpoints, handed.trial.id, checkpoint.epoch, bytes) };
       } catch (err) {
@@ -512,34 +269,32 @@ export class QueuedTrials implements TrialExecutor {
         event = { type: 'failed', trialId: handed.trial.id, error: diskFullText({ path: this.options.checkpoints, holding: 'the checkpoints folder', needed: bytes.length }), diskFull: true };
       }
     }
-    const jobs = keys.jobs(this.options.sweep);
     if (event.type === 'started') {
       // A coordinator started after this one dies goes on with this attempt from here. Recorded
       // before it is stored, so that one dying in between leaves it to be adopted (stored then,
       // as a new attempt where the database lacks it), not taken from the stream as another attempt.
       handed.record = { job: handed.job, attempt: entry.attempt, started: event, stored: event.resumedFrom };
-      await this.redis.hset(jobs, handed.trial.id, JSON.stringify(handed.record));
+      await this.records.set(handed.trial.id, handed.record);
     }
     await handed.onEvent(event, caughtUp ? { caughtUp } : undefined);
     if (event.type === 'epoch' && entry.upload) {
       // Stored: it is now the checkpoint a takeover starts from, and the epoch a coordinator
       // started after this one must hold to adopt the job.
-      const write = this.redis.multi().rename(entry.upload, keys.resume(this.options.sweep, handed.trial.id));
-      if (handed.record) write.hset(jobs, handed.trial.id, JSON.stringify((handed.record = { ...handed.record, stored: event.metrics.epoch })));
+      const write = keepAsResume(this.redis.multi(), this.options.sweep, handed.trial.id, entry.upload);
+      if (handed.record) this.records.setIn(write, handed.trial.id, (handed.record = { ...handed.record, stored: event.metrics.epoch }));
       await write.exec().catch(() => {});
     }
     if (event.type === 'finished' || event.type === 'failed' || event.type === 'skipped') {
       // (A retryable failure is tried again by the runner as a new job, from the checkpoint stored here.)
-      await this.redis.del(keys.resume(this.options.sweep, handed.trial.id)).catch(() => {});
-      await this.redis.hdel(keys.jobs(this.options.sweep), handed.trial.id).catch(() => {});
+      await withdrawOffer(this.redis, this.options.sweep, handed.trial.id).catch(() => {});
+      await this.records.remove(handed.trial.id).catch(() => {});
       handed.end(null);
     }
   }
 
   stop(): void {
     this.stopping = true;
-    // Search loops waiting for a slot (no agent has a free worker) end now.
-    this.pump();
+    this.agentSlots.stop();
     void this.redis.set(keys.stop(this.options.sweep), '1').catch(() => {});
     // Trials still waiting in the queue do not start: taken out, they stay queued. (Only those
     // waiting: BullMQ's remove also answers 1 for a job that is gone, completed.)
@@ -557,39 +312,19 @@ export class QueuedTrials implements TrialExecutor {
   async destroy(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.timer);
-    this.pump();
-    this.passedAll();
+    this.agentSlots.close();
+    this.events.close();
     for (const handed of this.handed.values()) if (!handed.ended) handed.end(new Error('the coordinator stopped'));
     await this.reading.catch(() => {});
     await this.taking.catch(() => {});
     // The sweep ended here (not stopped): what earlier coordinators left that no trial adopted
     // goes, and no trial has a job any more (an agent still on one drops it).
     if (!this.stopping) {
-      for (const kept of this.orphans.values()) for (const p of kept) await this.drop(p).catch(() => {});
-      await this.redis.del(keys.jobs(this.options.sweep)).catch(() => {});
+      await this.adoption.dropAll();
+      await this.records.clear().catch(() => {});
     }
     await Promise.allSettled([this.queue.close(), this.queueEvents.close(), this.options.lease.release()]);
     this.redis.disconnect();
     this.reader.disconnect();
   }
-}
-
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
-
-/** Orders two stream ids ("ms-seq"). */
-function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(Number);
-  const [bm, bs] = b.split('-').map(Number);
-  return am - bm || as - bs;
-}
-
-/** What was done with an entry or an earlier coordinator's job, for LENET_SWEEP_DEBUG. */
-function debug(what: string): void {
-  if (process.env.LENET_SWEEP_DEBUG) console.error(`debug: queue: ${what}`);
-}
-
-/** A stale epoch's checkpoint is not kept. */
-async function dropUpload(redis: Redis, entry: StreamEntry): Promise<void> {
-  if (entry.upload) await redis.del(entry.upload).catch(() => {});
 }
