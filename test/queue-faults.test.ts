@@ -91,7 +91,7 @@ describe('a sweep across agents in their own network namespaces', () => {
       return agent;
     };
     const live = new Map(namespaces.map((ns) => [ns.index, startAgent(ns)]));
-    /** An agent training a trial now: its last line says a trial started or resumed (agent.ts's line). */
+    /** An agent training a trial now: its last line says a trial started or resumed (agent/training.ts's line). */
     const busy = (a: Agent) => /: (started|resumed after epoch \d+) on \S+( \(taken over[^)]*\))?\s*$/.test(a.output);
 
     const db = join(tempDir(), 'runs.db');

@@ -267,7 +267,7 @@ export class RunWriter {
 
   /**
    * An attempt that a run which died had started, taken up by this run (a queue's coordinator
-   * started again: the agent trains on, queue/queued-trials.ts): the trial's latest attempt goes
+   * started again: the agent trains on, queue/adoption.ts): the trial's latest attempt goes
    * on, running again and now of this run, rather than a new one from `resumedFrom`. It is
    * that attempt only when begin() found it running (marked interrupted, no end time), in the
    * run before this one, begun from `from` on `agent`; otherwise (another database, or a start

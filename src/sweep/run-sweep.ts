@@ -44,7 +44,7 @@ export interface SweepOptions {
 
 /**
  * How a trial executor came by an event, where not as its worker sent it just now: a queue's
- * coordinator started again after one died (queue/queued-trials.ts) takes up the trials the
+ * coordinator started again after one died (queue/adoption.ts) takes up the trials the
  * agents went on training meanwhile.
  */
 export interface Relayed {
