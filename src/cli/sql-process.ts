@@ -1,6 +1,6 @@
 /**
  * The process that runs `sweep runs sql`'s statement (sql-query.ts), started by the command
- * (runs-command.ts) with the query as its one argument, in JSON. It writes to the command's
+ * (runs-sql.ts) with the query as its one argument, in JSON. It writes to the command's
  * own stdout and stderr.
  *
  * It installs no handler for stop signals: SQLite computes a row without returning to

@@ -10,7 +10,11 @@ import { join, dirname } from 'node:path';
 import { metricValue, num, pct, rate } from '../view/format.js';
 import { valueText } from '../config/load.js';
 import type { ReportParam, ReportSweep, ReportTrial } from './data.js';
-import { colorEncoding, datasets, scatterName, sweepCharts, trialCurvesSpec, type Spec } from './specs.js';
+import { trialCurvesSpec } from './curve-specs.js';
+import { scatterName } from './parameter-specs.js';
+import { colorEncoding, type Spec } from './spec-base.js';
+import { datasets } from './spec-datasets.js';
+import { sweepCharts } from './sweep-charts.js';
 
 const require = createRequire(import.meta.url);
 const ASSETS = new URL('../../assets/report/', import.meta.url);

@@ -6,7 +6,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { Spec } from './specs.js';
+import type { Spec } from './spec-base.js';
 
 /** The SVG text of a chart. */
 export async function specToSvg(spec: Spec): Promise<string> {

@@ -17,7 +17,8 @@ import { readReportSweep, type ReportSweep } from './data.js';
 import { misclassifiedDigits } from './digits.js';
 import { reportHtml } from './html.js';
 import { specToPng } from './render.js';
-import { datasets, sweepCharts, withDatasets } from './specs.js';
+import { datasets, withDatasets } from './spec-datasets.js';
+import { sweepCharts } from './sweep-charts.js';
 
 /** The page is handed back in buffers of about this many bytes. */
 const PIECE_BYTES = 4 * 1024 * 1024;

@@ -4,7 +4,8 @@ import { outputFull } from '../util/output-path.js';
 import { sayingDiskFull } from '../util/disk-full.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { specToPng } from './render.js';
-import { trialCurvesSpec, withDatasets } from './specs.js';
+import { trialCurvesSpec } from './curve-specs.js';
+import { withDatasets } from './spec-datasets.js';
 
 export async function writeTrialPlot(path: string, trials: { id: string; history: EpochRow[] }[]): Promise<void> {
   const epochs = trials.flatMap((t) => t.history.map((e) => ({ trial: t.id, ...e })));

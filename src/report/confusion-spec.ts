@@ -1,0 +1,40 @@
+/** The report's chart of where the best model errs: its test confusion matrix. */
+import type { ReportSweep } from './data.js';
+import { maxOf } from '../util/extremes.js';
+import { base, type Spec } from './spec-base.js';
+
+/** The test confusion matrix: counts by actual and predicted class, errors in a second colour. */
+export function confusionSpec(sweep: ReportSweep): Spec | null {
+  const c = sweep.confusion;
+  if (!c) return null;
+  const values = c.matrix.flatMap((row, actual) => row.map((count, predicted) => ({ actual, predicted, count, kind: actual === predicted ? 'correct' : count ? 'error' : 'none' })));
+  const mostErrors = Math.max(1, maxOf(values.filter((v) => v.kind === 'error').map((v) => v.count)));
+  const x = { field: 'predicted', type: 'ordinal', title: 'predicted', axis: { orient: 'top', labelAngle: 0 } };
+  const y = { field: 'actual', type: 'ordinal', title: 'actual' };
+  return {
+    ...base(`Test confusion of trial ${c.trial}`),
+    width: { step: 26 },
+    height: { step: 26 },
+    data: { values },
+    layer: [
+      {
+        mark: { type: 'rect', stroke: 'white' },
+        encoding: {
+          x, y,
+          // The diagonal (right answers) in a neutral tint, so the scale spans the errors alone.
+          color: {
+            condition: [{ test: "datum.kind === 'correct'", value: '#dbe7f3' }, { test: "datum.kind === 'none'", value: 'white' }],
+            field: 'count', type: 'quantitative', scale: { scheme: 'orangered', domain: [0, mostErrors] }, title: 'errors',
+          },
+          tooltip: [{ field: 'actual' }, { field: 'predicted' }, { field: 'count' }],
+        },
+      },
+      {
+        transform: [{ filter: 'datum.count > 0' }],
+        mark: { type: 'text', fontSize: 9 },
+        // White on the darkest error cells, where black would not read.
+        encoding: { x, y, text: { field: 'count' }, color: { condition: { test: `datum.kind === 'error' && datum.count > ${mostErrors / 2}`, value: 'white' }, value: '#222' } },
+      },
+    ],
+  };
+}
