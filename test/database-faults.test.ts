@@ -156,11 +156,21 @@ describe('database files and folders', () => {
     expect((await cli(SMOKE, '--db', db, ...TINY)).code).toBe(0);
     const holder = new Database(db);
     holder.exec('BEGIN IMMEDIATE');
-    setTimeout(() => {
+    // Held until the sweep says it waits (not for a fixed time: a loaded machine took longer
+    // than that to start the sweep, and found the lock already gone).
+    const release = () => {
+      if (!holder.open) return;
       holder.exec('COMMIT');
       holder.close();
-    }, 3000);
-    const r = await cli(SMOKE, '--db', db, ...TINY, '--rerun');
+    };
+    let r;
+    try {
+      r = await startCli([SMOKE, '--db', db, ...TINY, '--rerun'], (out) => {
+        if (/note: waiting for/.test(out)) setTimeout(release, 500);
+      });
+    } finally {
+      release();
+    }
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^note: waiting for \S+: it is locked by another program \(pid \d+, \S+\) holding the write lock/);
