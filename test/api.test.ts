@@ -116,6 +116,18 @@ describe('startSweep', () => {
     expect(existsSync(db)).toBe(false);
   });
 
+  it('stops a run that trains when its signal is aborted, as stop() does', async () => {
+    const controller = new AbortController();
+    const session = await startSweep({ ...tiny, training: { epochs: 3, limit_train: 128 } }, { db: join(tempDir(), 'runs.db'), workers: 1, signal: controller.signal }, (e) => {
+      if (e.type === 'epoch') controller.abort();
+    });
+    const outcome = await session.done;
+    expect(session.stopping).toBe(true);
+    expect(outcome).toMatchObject({ status: 'interrupted', stopped: true });
+    expect([...outcome.statuses.values()]).toEqual(['interrupted']);
+    expect(outcome.ranked()[0]).toMatchObject({ status: 'interrupted', epochs: 1 });
+  }, 60_000);
+
   it('streams its events from the start to a reader that starts once it resolves, and ends with the outcome', async () => {
     const db = join(tempDir(), 'runs.db');
     const heard: SweepEvent['type'][] = [];

@@ -41,7 +41,7 @@ export class StopSignals {
     process.on(event, listener);
   }
 
-  /** Aborted by the first stop request: what a sweep's session is given to give up its waits before it trains. */
+  /** Aborted by the first stop request (after the handler has had it): a sweep session's signal. */
   get requested(): AbortSignal {
     return this.firstRequest.signal;
   }
@@ -71,9 +71,10 @@ export class StopSignals {
     }
     const first = this.received === undefined;
     this.received ??= signal;
-    this.firstRequest.abort();
     if (this.handler) this.handler(first, signal);
     else if (!this.deferred) process.exit(STOP_SIGNALS[signal]);
+    // After the handler: it says what the request does, before the session the signal stops hears it.
+    this.firstRequest.abort();
   }
 
   /**

@@ -41,10 +41,10 @@ export interface SweepOptions {
   /** Allow a grid of more than 10,000 trials (--yes). */
   yes?: boolean;
   /**
-   * Aborted before training starts: a wait for a database another program has locked is given
-   * up (startSweep rejects with GaveUp), and a run that has not started trains nothing (it is
-   * recorded interrupted). Not before the database is opened: then startSweep rejects with the
-   * signal's reason, nothing written. Once startSweep has resolved, stop() and abort() stop it.
+   * Stops the sweep as stop() does, from any point: before the database is opened startSweep
+   * rejects with the signal's reason, nothing written; while it is being claimed, a wait for
+   * another program's lock is given up (startSweep rejects with GaveUp) and a run not yet started
+   * trains nothing (recorded as interrupted); once training, the running trials end after their batch.
    */
   signal?: AbortSignal;
 }

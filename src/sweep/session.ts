@@ -77,7 +77,8 @@ class Session implements SweepSession {
   }
 
   stop(): void {
-    this.run?.stop();
+    // Once: the signal may follow the stop its own request made (a queue's stop is not one to repeat).
+    if (!this.stopping) this.run?.stop();
   }
 
   async abort(): Promise<void> {
@@ -119,6 +120,9 @@ class Session implements SweepSession {
     if (options.queue) await checkConnection(options.queue);
     // One coordinator per sweep on that Redis (another would train its trials twice).
     const lease = options.queue && (await CoordinatorLease.take(options.queue, name, (h) => this.emit({ type: 'lease-wait', sweep: name, host: h.host, pid: h.pid, lapseMs: LEASE_TTL_MS })));
+    // Once the run trains, the signal stops it as stop() does (before, the waits and the start hear it).
+    const stopOnSignal = () => this.stop();
+    options.signal?.addEventListener('abort', stopOnSignal, { once: true });
     let ending: Promise<SweepOutcome>;
     try {
       options.signal?.throwIfAborted();
@@ -132,10 +136,14 @@ class Session implements SweepSession {
       }
       ending = ending.finally(() => db.close());
     } catch (err) {
+      options.signal?.removeEventListener('abort', stopOnSignal);
       await lease?.release();
       throw err;
     }
-    this.done = ending.finally(() => lease?.release());
+    this.done = ending.finally(() => {
+      options.signal?.removeEventListener('abort', stopOnSignal);
+      return lease?.release();
+    });
     this.done.then(
       () => this.stream.end(),
       (err: unknown) => this.stream.end(err),
