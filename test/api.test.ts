@@ -13,6 +13,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { startSweep, UserError, type ExperimentFile, type SweepEvent } from '../dist/index.js';
 import { CACHE, ROOT } from './cli-helpers.js';
+import { config } from './experiment-fixture.js';
 import { tempDir } from './helpers.js';
 
 const EXAMPLE = join(ROOT, 'examples', 'run-sweep.ts');
@@ -106,6 +107,8 @@ describe('startSweep', () => {
     expect(await refusal((db) => startSweep(tiny, { db, keep: 'some' as 'best' }))).toBe("--keep: expected one of best, last, all, found 'some'");
     expect(await refusal((db) => startSweep(tiny, { db, workers: 0 }))).toBe("--workers: expected a positive integer, found '0'");
     expect(await refusal((db) => startSweep({ ...tiny, training: { epochs: 0 } }, { db }))).toBe('(inline experiment): training.epochs: must be >= 1, found 0');
+    // A resolved Experiment (every default written out) is an experiment object too.
+    expect(await refusal((db) => startSweep(config({ training: { epochs: 0 } }), { db }))).toBe('(inline experiment): training.epochs: must be >= 1, found 0');
     expect(await refusal((db) => startSweep('experiments/smoke.yaml', { db, set: ['training.epochs=0'] }))).toBe('--set training.epochs=0: training.epochs: must be >= 1, found 0');
     expect(await refusal((db) => startSweep(tiny, { db, queue: 'redis://localhost:1', workers: 2 }))).toMatch(/^--workers: with --queue the agents train the trials/);
   });

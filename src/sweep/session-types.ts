@@ -76,7 +76,6 @@ export interface SweepPlan {
   queue: string | null;
   /** What fitting the workers to this machine had to say (more workers than cores, fewer than asked), as lines to show. */
   notes: string[];
-  rerun: boolean;
 }
 
 type Worker<T extends WorkerEvent['type']> = Extract<WorkerEvent, { type: T }>;

@@ -183,7 +183,6 @@ class Session implements SweepSession {
       backends: prepared.backends.map((name) => ({ name, runsOn: plannedBackend(name) })),
       queue: queue?.shown ?? null,
       notes: fit.notes,
-      rerun,
     };
     this.emit({ type: 'planned', plan: this.plan });
     // A grid or random experiment's trials; every trial of an adaptive search (they joined this run).
