@@ -151,3 +151,29 @@ describe('command-line overrides', () => {
     ]);
   });
 });
+
+describe('an inline experiment (an object, as the API takes it)', () => {
+  const inline = (value: unknown) => ({ label: '(inline experiment)', value });
+
+  it('is composed as a file is: parents relative to the working folder, then the overrides; the caller keeps its object', () => {
+    const dir = files({ 'base.yaml': 'name: base\nmodel: { pooling: max, dropout: 0.2 }\ntraining: { epochs: 3 }\n' });
+    const value = { name: 'inline', extends: rel(join(dir, 'base.yaml')), training: { epochs: 2, seed: undefined } };
+    const before = structuredClone(value);
+    const loaded = loadExperiment(inline(value), { set: ['model.dropout=0.1'] });
+    expect(loaded.file).toBe('(inline experiment)');
+    expect(loaded.experiment).toMatchObject({ name: 'inline', model: { pooling: 'max', dropout: 0.1 }, training: { epochs: 2, seed: 1 } });
+    expect(value).toEqual(before);
+  });
+
+  it('has its problems named by its label and config path, without a line and column', () => {
+    expect(problemsOf(() => loadExperiment(inline({ name: 'x', training: { epochs: 0 }, model: { pooling: 'maxx' } })))).toEqual([
+      "(inline experiment): model.pooling: expected one of avg, max, found 'maxx' (did you mean 'max'?)",
+      '(inline experiment): training.epochs: must be >= 1, found 0',
+    ]);
+    expect(problemsOf(() => loadExperiment(inline([1])))).toEqual(['(inline experiment): expected a mapping of config sections (name, model, optimizer, …)']);
+    expect(problemsOf(() => loadExperiment(inline({ name: 'x', training: { epochs: Number.NaN } })))).toEqual([
+      '(inline experiment): training.epochs: expected a string, a finite number, true or false, a list or a mapping, found NaN',
+    ]);
+    expect(problemsOf(() => loadExperiment(inline({ name: 'x', extends: 'no-such.yaml' })))).toEqual(["(inline experiment): extends: 'no-such.yaml': no such file (no-such.yaml)"]);
+  });
+});

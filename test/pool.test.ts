@@ -5,17 +5,11 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
-// @ts-expect-error: built JavaScript, no declarations
 import { loadExperiment } from '../dist/config/experiment.js';
-// @ts-expect-error: built JavaScript, no declarations
 import { prepareDataset } from '../dist/data/sources.js';
-// @ts-expect-error: built JavaScript, no declarations
 import { openForWriting } from '../dist/store/open.js';
-// @ts-expect-error: built JavaScript, no declarations
 import { RunWriter } from '../dist/store/writer.js';
-// @ts-expect-error: built JavaScript, no declarations
 import { SweepRun } from '../dist/sweep/run-sweep.js';
-// @ts-expect-error: built JavaScript, no declarations
 import { SweepSearch } from '../dist/sweep/search.js';
 import type { Trial } from '../src/config/experiment.js';
 import type { WorkerEvent } from '../src/worker/messages.js';

@@ -12,7 +12,7 @@ import { CoordinatorLease } from '../src/queue/lease.js';
 import { jobId, keys, PREFIX, QUEUE_NAME, type StreamEntry, type TrialJobRecord } from '../src/queue/protocol.js';
 import { QueuedTrials } from '../src/queue/queued-trials.js';
 import { parseQueueUrl } from '../src/queue/url.js';
-import type { Relayed } from '../src/sweep/run-sweep.js';
+import type { Relayed } from '../src/sweep/executor.js';
 import type { TrialJob, WorkerEvent } from '../src/worker/messages.js';
 import { config } from './experiment-fixture.js';
 import { tempDir } from './helpers.js';

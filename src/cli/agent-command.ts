@@ -14,8 +14,8 @@ import { checkConnection } from '../queue/redis.js';
 import { parseQueueUrl } from '../queue/url.js';
 import { parse, positiveInt } from './args.js';
 import { AGENT } from './commands.js';
-import { planGpus } from './gpu-options.js';
-import { fitAgentToMachine } from './machine-fit.js';
+import { planGpus } from '../sweep/gpu-plan.js';
+import { fitAgentToMachine } from '../sweep/machine-fit.js';
 import { packageVersion } from '../version.js';
 import { STOP_SIGNALS, type StopSignal } from '../util/signals.js';
 

@@ -11,7 +11,7 @@ export const commandLine = (spec: CommandSpec) => `sweep${spec.name ? ` ${spec.n
  * made one-line user errors that say what to type, and an option that takes one value given
  * twice refused (`--epoch best --epoch last` would otherwise keep the last without a word).
  */
-export function parse<const O extends OptionSpecs>(args: string[], spec: CommandSpec<O>) {
+export function parse<const O extends OptionSpecs>(args: string[], spec: CommandSpec<O>): Pick<Parsed<O>, 'values' | 'positionals'> {
   const command = commandLine(spec);
   let parsed;
   try {
@@ -24,6 +24,9 @@ export function parse<const O extends OptionSpecs>(args: string[], spec: Command
   if ((parsed.values as Record<string, unknown>).db === '') throw new UserError('--db: expected a path to the database file, found an empty string');
   return { values: parsed.values, positionals: parsed.positionals };
 }
+
+/** What parseArgs makes of a command's options, by name (the declarations emitted for parse() cannot name node:util's own). */
+type Parsed<O extends OptionSpecs> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true; tokens: true }>>;
 
 type Token = { kind: string; name?: string; value?: string; rawName?: string };
 

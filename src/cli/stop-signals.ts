@@ -29,8 +29,8 @@ export class StopSignals {
   private deferred = false;
   /** The terminal hung up (SIGHUP, or a write that failed with EIO). */
   private hungUp = false;
-  private requests = 0;
   private disposed = false;
+  private readonly firstRequest = new AbortController();
 
   constructor() {
     for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) this.listen(signal, () => this.request(signal));
@@ -41,9 +41,9 @@ export class StopSignals {
     process.on(event, listener);
   }
 
-  /** A second stop request came: stop at once, wait for nothing (a lock on the database included). */
-  get forced(): boolean {
-    return this.requests > 1;
+  /** Aborted by the first stop request (after the handler has had it): a sweep session's signal. */
+  get requested(): AbortSignal {
+    return this.firstRequest.signal;
   }
 
   /** The exit code for the stop received (130 for Ctrl-C), or undefined if none was. */
@@ -69,11 +69,12 @@ export class StopSignals {
       if (this.hungUp) releaseTerminal();
       return;
     }
-    this.requests++;
     const first = this.received === undefined;
     this.received ??= signal;
     if (this.handler) this.handler(first, signal);
     else if (!this.deferred) process.exit(STOP_SIGNALS[signal]);
+    // After the handler: it says what the request does, before the session the signal stops hears it.
+    this.firstRequest.abort();
   }
 
   /**

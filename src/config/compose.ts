@@ -52,36 +52,84 @@ function recordLeaves(value: Mapping, origin: Origin, origins: Origins, prefix: 
 const EXTENSION_PREFIX = 'x-';
 
 /**
+ * An experiment given as an object rather than a file (the API's startSweep): `label` names it
+ * in messages (without line and column: there is no text to point into) and in the database;
+ * the files it `extends` are relative to the working folder.
+ */
+export interface InlineExperiment {
+  label: string;
+  value: unknown;
+}
+
+/** Where a mapping being composed came from: a file (with its text), or an inline experiment. */
+interface Composing {
+  label: string;
+  /** The folder its `extends` paths are relative to. */
+  dir: string;
+  /** The absolute paths of the files that led here, itself included (a file). */
+  chain: string[];
+  source?: SourceFile;
+}
+
+/**
  * Reads a file and the files it extends into target, parents first. `path` is as people will
  * read it in messages; `chain` holds the absolute paths of the files that led here.
  */
 function composeFile(path: string, chain: string[], target: Mapping, origins: Origins, problems: Problem[]): SourceFile {
   const source = readSource(path);
   const absolute = resolve(path);
-  const raw = source.value as Mapping;
+  composeMapping({ label: path, dir: dirname(absolute), chain: [...chain, absolute], source }, source.value as Mapping, target, origins, problems);
+  return source;
+}
+
+/** An inline experiment and the files it extends into target, as a file's. */
+function composeInline({ label, value }: InlineExperiment, target: Mapping, origins: Origins, problems: Problem[]): void {
+  if (!isMapping(value)) throw new UserError({ file: label, message: 'expected a mapping of config sections (name, model, optimizer, …)' });
+  composeMapping({ label, dir: process.cwd(), chain: [] }, plainData(value, [], label) as Mapping, target, origins, problems);
+}
+
+/**
+ * A copy of an inline experiment's value as a parsed file would hold it: mappings, lists,
+ * strings, finite numbers, booleans and null; a key set to undefined is left out, as if unwritten.
+ */
+function plainData(value: unknown, path: string[], label: string): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => plainData(v, [...path, String(i)], label));
+  if (isMapping(value) && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
+    const copy: Mapping = {};
+    for (const [key, v] of Object.entries(value)) if (v !== undefined) copy[key] = plainData(v, [...path, key], label);
+    return copy;
+  }
+  if (value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return value;
+  const found = typeof value === 'number' ? String(value) : typeof value === 'object' ? `a ${value.constructor?.name ?? 'object'}` : `a ${typeof value}`;
+  throw new UserError({ file: label, message: `${path.join('.') || '(top level)'}: expected a string, a finite number, true or false, a list or a mapping, found ${found}` });
+}
+
+/** Merges a file's or an inline experiment's mapping into target, after the files it extends. */
+function composeMapping(from: Composing, raw: Mapping, target: Mapping, origins: Origins, problems: Problem[]): void {
+  const { label: path, source } = from;
   const parents = raw.extends;
   if (parents !== undefined) {
     const list = typeof parents === 'string' ? [parents] : Array.isArray(parents) && parents.every((p) => typeof p === 'string') ? parents : null;
-    const written = nodeIn(source.doc, source.targets, ['extends']);
+    const written = source ? nodeIn(source.doc, source.targets, ['extends']) : { found: false, node: null };
     const extendsNode = written.found ? (written.node ?? undefined) : undefined;
+    const at = (node: Node | null) => ({ file: path, ...(source ? locate(source, node) : {}) });
     if (!list) {
-      problems.push({ file: path, ...locate(source, extendsNode ?? null), message: 'extends: expected a file path or a list of file paths' });
+      problems.push({ ...at(extendsNode ?? null), message: 'extends: expected a file path or a list of file paths' });
     } else {
       list.forEach((rel, i) => {
         const node = isSeq(extendsNode) ? (extendsNode.items[i] as Node) : (extendsNode ?? null);
-        const parent = resolve(dirname(absolute), rel);
-        const at = { file: path, ...locate(source, node) };
-        const seen = [...chain, absolute];
+        const parent = resolve(from.dir, rel);
+        const seen = from.chain;
         const problem = statProblem(parent, statSync);
         const kind = problem ? null : notRegularKind(statSync(parent));
         if (seen.includes(parent)) {
           const cycle = [...seen.slice(seen.indexOf(parent)), parent].map((p) => relative(process.cwd(), p)).join(' → ');
-          problems.push({ ...at, message: `extends: '${rel}' makes a cycle: ${cycle}` });
+          problems.push({ ...at(node), message: `extends: '${rel}' makes a cycle: ${cycle}` });
         } else if (problem) {
-          problems.push({ ...at, message: `extends: '${rel}': ${problem} (${relative(process.cwd(), parent)})` });
+          problems.push({ ...at(node), message: `extends: '${rel}': ${problem} (${relative(process.cwd(), parent)})` });
         } else if (kind) {
           // Never opened: a FIFO would block the open until a writer came.
-          problems.push({ ...at, message: `extends: '${rel}' is ${kind}, not a regular file; extend an experiment file (YAML)` });
+          problems.push({ ...at(node), message: `extends: '${rel}' is ${kind}, not a regular file; extend an experiment file (YAML)` });
         } else {
           composeFile(relative(process.cwd(), parent), seen, target, origins, problems);
         }
@@ -91,7 +139,6 @@ function composeFile(path: string, chain: string[], target: Mapping, origins: Or
   const { extends: _extends, ...own } = raw;
   for (const key of Object.keys(own)) if (key.startsWith(EXTENSION_PREFIX)) delete own[key];
   merge(target, own, { label: path, source }, origins);
-  return source;
 }
 
 /** An option's text as messages quote it: a list of thousands of values would make a line of kilobytes. */
@@ -143,16 +190,19 @@ export function numberWrittenAsInteger(origins: Origins, path: string[]): boolea
 export interface Composed {
   value: Mapping;
   origins: Origins;
-  main: SourceFile;
+  /** The experiment file (none for an inline experiment). */
+  main?: SourceFile;
   /** The paths given with --set, and the option that gave each, as messages name it. */
   set: Map<string, string>;
 }
 
-export function compose(path: string, overrides: Overrides = {}): Composed {
+export function compose(from: string | InlineExperiment, overrides: Overrides = {}): Composed {
   const value: Mapping = {};
   const problems: Problem[] = [];
-  const origins = new Origins({ label: path });
-  const main = composeFile(path, [], value, origins, problems);
+  const origins = new Origins({ label: typeof from === 'string' ? from : from.label });
+  let main: SourceFile | undefined;
+  if (typeof from === 'string') main = composeFile(from, [], value, origins, problems);
+  else composeInline(from, value, origins, problems);
   if (problems.length) throw new UserError(problems);
   // Before the overrides, so that --grid and --set sweep.… apply to a W&B file's sweep too.
   liftWandbSweep(value, origins);
@@ -180,7 +230,7 @@ export function compose(path: string, overrides: Overrides = {}): Composed {
     const values = raw.split(',').map((v) => scalar('--grid', text, v.trim()));
     merge(value, { sweep: { parameters: { [key]: values } } }, { label: `--grid ${shown(text)}` }, origins);
   }
-  origins.main.source = main;
+  if (main) origins.main.source = main;
   return { value, origins, main, set };
 }
 

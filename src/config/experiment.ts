@@ -11,7 +11,7 @@ import { checkEarlyTerminate } from './early-terminate.js';
 import { trialId, type KeyOrders } from '../sweep/trial-id.js';
 import { UserError, type Problem } from './errors.js';
 import type { Experiment } from './experiment.types.js';
-import { compose, numberWrittenAsInteger, type Overrides } from './compose.js';
+import { compose, numberWrittenAsInteger, type InlineExperiment, type Overrides } from './compose.js';
 import type { Origins } from './origins.js';
 import { configPaths, inFileOrder, placeOf, problemAt, schemaAt, validate, type Place } from './load.js';
 import { checkRules } from './rules.js';
@@ -28,6 +28,7 @@ export interface Trial {
 }
 
 export interface LoadedExperiment {
+  /** The experiment file's path, or an inline experiment's label (config/compose.ts). */
   file: string;
   experiment: Experiment;
   /** Every trial of a grid or random search; the start-up trials of an adaptive one (fixed in advance). */
@@ -153,8 +154,10 @@ export const MAX_TRIALS = 10_000;
  */
 export const MAX_TRIALS_EVER = 200_000;
 
-export function loadExperiment(path: string, overrides: Overrides = {}, options: { maxTrials?: number } = {}): LoadedExperiment {
-  const { value: raw, origins, set } = compose(path, overrides);
+/** An experiment file's trials, or an inline experiment's (its label then stands for the file). */
+export function loadExperiment(from: string | InlineExperiment, overrides: Overrides = {}, options: { maxTrials?: number } = {}): LoadedExperiment {
+  const path = typeof from === 'string' ? from : from.label;
+  const { value: raw, origins, set } = compose(from, overrides);
   const experiment = structuredClone(raw) as unknown as Experiment;
   // Every problem of the file at once: the schema's, the search space's, the swept paths', the method's.
   // (Parameter specs are checked by axesOf, with a message for each mistake.)

@@ -1,13 +1,14 @@
 /**
  * What it takes to reproduce a trial, recorded when it starts: the experiment file's content
  * hash (and its git commit, and whether the work tree had uncommitted changes, when the file is
- * in a git repository), the dataset files' checksums, the versions of what trained it, and the
- * backend. Computed once per run and per dataset: hashing a dataset reads it whole.
+ * in a git repository), or an inline experiment's; the dataset files' checksums, the versions of
+ * what trained it, and the backend. Computed once per run and per dataset: hashing a dataset reads it whole.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import type { InlineExperiment } from '../config/compose.js';
 import { IDX_FILES, findFile } from '../data/dataset.js';
 
 export interface GitState {
@@ -53,9 +54,15 @@ export function datasetChecksums(dir: string): Record<string, string> {
   return sums;
 }
 
-/** Builds each trial's provenance from what is the same for the whole run. */
-export function provenanceOf(file: string, versions: Record<string, string>): (dataset: { name: string; dir: string }, backend: string) => Provenance {
-  const recorded = { path: resolve(file), sha256: sha256(readFileSync(file)), git: gitState(file) };
+/**
+ * Builds each trial's provenance from what is the same for the whole run. An inline experiment
+ * (the API's) is recorded by its label and the checksum of its value as JSON, outside git.
+ */
+export function provenanceOf(from: string | InlineExperiment, versions: Record<string, string>): (dataset: { name: string; dir: string }, backend: string) => Provenance {
+  const recorded =
+    typeof from === 'string'
+      ? { path: resolve(from), sha256: sha256(readFileSync(from)), git: gitState(from) }
+      : { path: from.label, sha256: sha256(Buffer.from(JSON.stringify(from.value))), git: null };
   const sums = new Map<string, Record<string, string>>();
   return (dataset, backend) => {
     if (!sums.has(dataset.dir)) sums.set(dataset.dir, datasetChecksums(dataset.dir));

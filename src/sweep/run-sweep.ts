@@ -12,12 +12,16 @@ import type { EpochMetrics } from '../train/metrics.js';
 import type { RunWriter } from '../store/writer.js';
 import type { TrialStatus } from '../store/status.js';
 import { isTerminal, type TerminalEvent, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
-import { TrialPool, type PoolTask } from '../worker/trial-pool.js';
+import type { PoolTask } from '../worker/trial-pool.js';
 import { DiskFullError } from '../util/disk-full.js';
 import type { Assignment } from './grid.js';
 import type { SweepSearch } from './search.js';
+import { LocalTrials, type Relayed, type TrialExecutor } from './executor.js';
 
-export interface SweepOptions {
+// Where the queue's executor (queue/queued-trials.ts) has always found them.
+export type { Relayed, TrialExecutor } from './executor.js';
+
+export interface RunOptions {
   workers: number;
   /** The folder of each trial's dataset, prepared before the pool starts. */
   dataDir: (trial: Trial) => string;
@@ -43,22 +47,6 @@ export interface SweepOptions {
 }
 
 /**
- * How a trial executor came by an event, where not as its worker sent it just now: a queue's
- * coordinator started again after one died (queue/adoption.ts) takes up the trials the
- * agents went on training meanwhile.
- */
-export interface Relayed {
-  /**
-   * A 'started' that takes up an attempt whose start the coordinator that died had stored, and
-   * whose agent trains on: the attempt goes on (not a new one), from `resumedFrom`, the epoch
-   * this database holds; `from` is the epoch it began from.
-   */
-  adopted?: { from: number };
-  /** Sent before this coordinator took the trial up (while none ran): stored only now, not trained now. */
-  caughtUp?: boolean;
-}
-
-/**
  * Receives every worker event after it has been written to the database; with a resumed trial's
  * 'started', the epochs its checkpoint brought; and how the executor came by it.
  */
@@ -73,58 +61,10 @@ export interface SearchListener {
   retrying?(trial: Trial, retry: number, error: string): void;
 }
 
-export interface SweepOutcome {
+export interface RunOutcome {
   /** Final status of each trial that was handed to the pool. */
   statuses: Map<string, TrialStatus | 'queued'>;
   stopped: boolean;
-}
-
-/**
- * Where trials train. The runner asks for a slot before it asks the search for a trial, so an
- * adaptive method chooses each trial knowing every result so far, and never more trials are out
- * than the executor can train (plus what it buffers).
- */
-export interface TrialExecutor {
-  /** How many trials may be out at once at most: the runner keeps one search loop per slot. */
-  readonly slots: number;
-  /** Waits for a free slot; the returned function gives it back. */
-  reserve(): Promise<() => void>;
-  /**
-   * Starts one attempt at a trial; its events go to `onEvent` in order, which settles once the
-   * event is stored. A trial whose task ends without a terminal event died with it (`ended`
-   * settles with why).
-   */
-  start(trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent, relayed?: Relayed) => Promise<void>): PoolTask;
-  /** Asks every running trial to end after its current batch; trials not started stay queued. */
-  stop(): void;
-  /** Ends everything at once (trials mid-batch); settles when it is all gone. */
-  destroy(): Promise<void>;
-}
-
-/** This machine's pool: `workers` threads, one trial each. */
-export class LocalTrials implements TrialExecutor {
-  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
-  private readonly pool: TrialPool;
-
-  constructor(readonly slots: number, gpus: string[] = []) {
-    this.pool = new TrialPool(slots, gpus);
-  }
-
-  reserve(): Promise<() => void> {
-    return Promise.resolve(() => {});
-  }
-
-  start(_trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent) => Promise<void>): PoolTask {
-    return this.pool.run(job, this.stopFlag, (event) => void onEvent(event));
-  }
-
-  stop(): void {
-    Atomics.store(this.stopFlag, 0, 1);
-  }
-
-  destroy(): Promise<void> {
-    return this.pool.destroy();
-  }
 }
 
 /** A crashed worker may have posted events that arrive after its task failed: wait this long for them. */
@@ -148,7 +88,7 @@ export class SweepRun {
   private destroyed: Promise<void> | undefined;
   /** The events' writes, one after another in arrival order, so that a wait for a lock keeps them in order. */
   private writes: Promise<void> = Promise.resolve();
-  readonly done: Promise<SweepOutcome>;
+  readonly done: Promise<RunOutcome>;
 
   /** The running attempt of each judged trial, answered after each of its epochs is stored. */
   private readonly tasks = new Map<string, PoolTask>();
@@ -163,7 +103,7 @@ export class SweepRun {
   constructor(
     private readonly writer: RunWriter,
     private readonly search: SweepSearch,
-    options: SweepOptions,
+    options: RunOptions,
     private readonly listener: EventListener,
     private readonly searchListener: SearchListener = {},
     executor?: TrialExecutor,
@@ -198,7 +138,7 @@ export class SweepRun {
     return this.destroyed;
   }
 
-  private async runAll(options: SweepOptions): Promise<SweepOutcome> {
+  private async runAll(options: RunOptions): Promise<RunOutcome> {
     const statuses = new Map<string, TrialStatus | 'queued'>();
     // One loop per slot asks the search for the next trial when its last one ends: never more
     // trials are out than the executor can take, however large the sweep, and an adaptive
@@ -237,7 +177,7 @@ export class SweepRun {
    * Trains a trial: from its newest intact checkpoint if it has one, and again from the newest
    * after its worker died (a crashed thread, GPU process or device), up to `retries` times.
    */
-  private async runOne(trial: Trial, options: SweepOptions): Promise<TrialStatus | 'queued'> {
+  private async runOne(trial: Trial, options: RunOptions): Promise<TrialStatus | 'queued'> {
     for (let retry = 0; ; retry++) {
       const resume = await this.resumePoint(trial, options);
       if (this.failure) return 'queued';
@@ -251,7 +191,7 @@ export class SweepRun {
    * Where a trial starts: the epoch of its newest intact checkpoint, whose history then becomes
    * the trial's epochs in the database (0 when it has none, and any leftover files are removed).
    */
-  private async resumePoint(trial: Trial, options: SweepOptions): Promise<number> {
+  private async resumePoint(trial: Trial, options: RunOptions): Promise<number> {
     const point = findResumePoint(options.checkpoints, trial.id);
     this.storedThrough.set(trial.id, point?.checkpoint.epoch ?? 0);
     if (!point) {
@@ -271,7 +211,7 @@ export class SweepRun {
    * that checkpoint's history (none for 0) and the checkpoints after it go. Read here; the caller
    * writes it in the same transaction as the 'started' event.
    */
-  private rewindTo(trial: Trial, epoch: number, options: SweepOptions): { history: EpochMetrics[]; files: CheckpointFile[]; later: number[] } {
+  private rewindTo(trial: Trial, epoch: number, options: RunOptions): { history: EpochMetrics[]; files: CheckpointFile[]; later: number[] } {
     const history = epoch ? readCheckpoint(options.checkpoints, trial.id, epoch).history : [];
     const epochs = checkpointEpochs(options.checkpoints, trial.id);
     this.resumed.set(trial.id, history);
@@ -280,7 +220,7 @@ export class SweepRun {
   }
 
   /** One attempt at a trial; `died`: why its worker died (it may be retried), else null. */
-  private async attempt(trial: Trial, options: SweepOptions, resume: number): Promise<{ status: TrialStatus | 'queued'; died: string | null }> {
+  private async attempt(trial: Trial, options: RunOptions, resume: number): Promise<{ status: TrialStatus | 'queued'; died: string | null }> {
     let resolveTerminal!: (e: TerminalEvent) => void;
     const terminal = new Promise<TerminalEvent>((resolve) => (resolveTerminal = resolve));
     const judged = this.search.judged;
@@ -316,7 +256,7 @@ export class SweepRun {
   }
 
   /** A write that is not an event's (a proposed trial), in order with the events' writes. */
-  private write(write: () => void, options: SweepOptions): Promise<void> {
+  private write(write: () => void, options: RunOptions): Promise<void> {
     this.writes = this.writes.then(async () => {
       if (this.aborted) return;
       try {
@@ -330,7 +270,7 @@ export class SweepRun {
   }
 
   /** Stores an event after those before it, then tells the listener; settles once both are done. */
-  private handle(trial: Trial, event: WorkerEvent, options: SweepOptions, relayed?: Relayed): Promise<void> {
+  private handle(trial: Trial, event: WorkerEvent, options: RunOptions, relayed?: Relayed): Promise<void> {
     // A trial's checkpoint found the disk full: the trial is interrupted (it resumes from its last
     // checkpoint), saying why and what to do, and the sweep stops with the same words.
     if (event.type === 'failed' && event.diskFull) event = { ...event, error: `${event.error}; ${STOPPED_BY_FULL_DISK}` };
@@ -390,7 +330,7 @@ export class SweepRun {
    * epochs, whose files the caller removes once this has committed (a crash between the two
    * leaves a file no record names: harmless, and gone when the trial trains again).
    */
-  private dropCheckpoints(trial: Trial, ended: boolean, options: SweepOptions): number[] {
+  private dropCheckpoints(trial: Trial, ended: boolean, options: RunOptions): number[] {
     const { epochs, best } = this.writer.checkpointsOf(trial.id);
     const removed = checkpointsToRemove(epochs, best, options.keep, ended);
     if (removed.length) this.writer.dropCheckpoints(trial.id, removed);
@@ -416,7 +356,7 @@ export class SweepRun {
     }
   }
 
-  private record(trial: Trial, event: WorkerEvent, options: SweepOptions, relayed?: Relayed): void {
+  private record(trial: Trial, event: WorkerEvent, options: RunOptions, relayed?: Relayed): void {
     switch (event.type) {
       case 'started': {
         // An adopted attempt goes on as the one the database holds, where it holds it.

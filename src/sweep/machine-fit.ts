@@ -13,7 +13,7 @@ import { UserError } from '../config/errors.js';
 import type { Trial } from '../config/experiment.js';
 import { trainImagesPerEpoch } from '../data/counts.js';
 import type { DatasetShape } from '../data/dataset.js';
-import { addressSpaceLimit, chooseWorkers, openFilesLimit, type ProcessLimit, type WorkerChoice } from '../sweep/workers.js';
+import { addressSpaceLimit, chooseWorkers, openFilesLimit, type ProcessLimit, type WorkerChoice } from './workers.js';
 import { paramsText } from '../view/format.js';
 import { processUsage } from '../util/process-limits.js';
 import { maxOf } from '../util/extremes.js';

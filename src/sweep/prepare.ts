@@ -1,0 +1,107 @@
+/**
+ * What a sweep will run, checked before anything is written: the experiment and its overrides,
+ * the backends (installed, a GPU where one is named), the datasets (prepared: a faulty file is bad
+ * input), and the workers fitted to this machine (a trial too large for the wasm heap refused).
+ * Every problem here is the user's (UserError) or this machine's; the database is not opened yet.
+ */
+import { installHint, isInstalled, isSingleThreaded, plannedBackend, type BackendChoice } from '../backend/index.js';
+import { UserError } from '../config/errors.js';
+import type { InlineExperiment } from '../config/compose.js';
+import { loadExperiment, type AdaptiveSearch, type LoadedExperiment, type Trial } from '../config/experiment.js';
+import { checkSplits, prepareDataset, type PreparedDataset } from '../data/sources.js';
+import type { Assignment } from './grid.js';
+import { planGpus, type GpuPlan } from './gpu-plan.js';
+import { fitToMachine, wasmProblem } from './machine-fit.js';
+import type { CheckedOptions } from './options.js';
+import { trialId } from './trial-id.js';
+
+export interface PreparedSweep {
+  loaded: LoadedExperiment;
+  /** The experiment's trials, each on the backend option's backend where one is given. */
+  trials: Trial[];
+  /** The backends the trials name. */
+  backends: BackendChoice[];
+  gpuPlan: GpuPlan;
+  /** Each trial's dataset, prepared. */
+  datasetOf: (t: Trial) => PreparedDataset;
+  /** The workers this machine can hold for these trials, and what was said about them. */
+  fit: { workers: number; notes: string[] };
+  /** An adaptive search whose proposals the wasm heap cannot hold are skipped, said as a rule broken is. */
+  search: AdaptiveSearch | undefined;
+  /** The backend option applied to a trial an adaptive search proposes. */
+  adjust: ((t: Trial) => Trial) | undefined;
+}
+
+/** The trial with its backend replaced; the backend is part of the config, so of the id too. */
+function withBackend(trial: Trial, backend: BackendChoice): Trial {
+  const config = { ...trial.config, backend };
+  const { backend: _swept, ...params } = trial.params;
+  return { id: trialId(config), params, config };
+}
+
+export async function prepareSweep(from: string | InlineExperiment, options: CheckedOptions): Promise<PreparedSweep> {
+  const loaded = loadExperiment(from, options.overrides, { maxTrials: options.yes ? Infinity : undefined });
+  if (options.rerun && loaded.search) {
+    throw new UserError(`--rerun: method ${loaded.search.method} chose its trials from the results it had; to search again from the start, use another --db or another name`);
+  }
+  const override = options.backend;
+  const adjust = override ? (t: Trial) => withBackend(t, override) : undefined;
+  // Trials that differed only in their backend become one under --backend.
+  const trials = adjust ? [...new Map(loaded.trials.map(adjust).map((t) => [t.id, t])).values()] : loaded.trials;
+  const backends = [...new Set(trials.map((t) => t.config.backend))];
+  const backendSource = override ? '--backend' : loaded.file;
+  for (const b of backends) {
+    if (b !== 'auto' && !isInstalled(b)) {
+      throw new UserError(`${backendSource}: backend '${b}' is not installed: ${installHint(b)}`);
+    }
+  }
+  const gpuPlan = await planGpus(backends, backendSource, options.gpus);
+
+  const singleThreaded = backends.map(plannedBackend).find(isSingleThreaded);
+  if (singleThreaded && options.workers !== undefined && options.workers > 1) {
+    throw new UserError(`--workers: the ${singleThreaded} backend runs in one worker per process (tfjs-node's native addon loads in one thread); use --workers 1, or backend: wasm for parallel trials`);
+  }
+
+  const datasetKey = (t: Trial) => `${t.config.data.dataset}:${t.config.data.dir ?? ''}`;
+  const datasets = new Map<string, PreparedDataset>();
+  for (const t of trials) {
+    if (!datasets.has(datasetKey(t))) datasets.set(datasetKey(t), await prepareDataset(t.config.data));
+    // Each trial's own validation fraction: one may leave a split of a small dataset empty.
+    checkSplits(datasets.get(datasetKey(t))!, t.config);
+  }
+  const datasetOf = (t: Trial) => {
+    const prepared = datasets.get(datasetKey(t));
+    // Every trial a run trains has the file's data (an adaptive search cannot sweep it).
+    if (!prepared) throw new Error(`trial ${t.id}: its data (${datasetKey(t)}) was not prepared for this run`);
+    return prepared;
+  };
+  // Trials too large for the backend, workers beyond the free memory: refused before anything is written.
+  // An adaptive search proposes its trials as it goes: its workers are bounded by count, and each
+  // may have to hold the heaviest point of the space.
+  const corner = loaded.search?.corner;
+  // Its start-up trials are proposals too: one the wasm heap cannot hold is skipped when it comes
+  // up, like any other, unless none of them fits (then the space is wrong, and refused).
+  const fitting = loaded.search ? trials.filter((t) => !wasmProblem(t, datasetOf)) : trials;
+  const fit = options.queue
+    ? { workers: 1, notes: [] }
+    : fitToMachine({
+        file: loaded.file,
+        trials: fitting.length ? fitting : trials,
+        dataset: datasetOf,
+        requested: options.workers,
+        adapters: Math.max(1, gpuPlan.gpus.length),
+        planned: loaded.search?.maxTrials,
+        heaviest: corner ? [adjust ? adjust(corner) : corner] : [],
+      });
+  // A proposal the wasm heap cannot hold is skipped (said, and counted), as one that breaks a rule.
+  const adaptive = loaded.search;
+  const search = adaptive && {
+    ...adaptive,
+    build: (params: Assignment) => {
+      const trial = adaptive.build(params);
+      const problem = typeof trial === 'string' ? null : wasmProblem(adjust ? adjust(trial) : trial, datasetOf);
+      return problem ? `${problem.need}; ${problem.fix}` : trial;
+    },
+  };
+  return { loaded, trials, backends, gpuPlan, datasetOf, fit, search, adjust };
+}
