@@ -13,7 +13,7 @@ export type { EpochMetrics, TrainStatus } from './train/metrics.js';
 export type { TrialRecord } from './store/queries.js';
 export type { TrialStatus } from './store/status.js';
 export type { KeepPolicy } from './checkpoint/retention.js';
-export type { BackendChoice, BackendName } from './backend/index.js';
+export type { BackendChoice, BackendName } from './backend/choice.js';
 /** A user's mistake (a bad experiment, option or path): each problem names the file or option and the place. */
 export { UserError, type Problem } from './config/errors.js';
 /** A wait for a locked database given up on request (the signal, or abort()): stopped as asked, not failed. */

@@ -1,5 +1,5 @@
 /** What an agent is started with (`sweep agent`'s options, cli/agent-command.ts). */
-import type { BackendChoice } from '../backend/index.js';
+import type { BackendChoice } from '../backend/choice.js';
 import type { QueueUrl } from '../queue/url.js';
 
 export interface AgentOptions {

@@ -1,153 +1,18 @@
 /**
- * Choosing the TensorFlow.js backend. `auto` takes the first that loads of
- * tensorflow-gpu → webgpu (on a GPU, not a CPU implementation) → tensorflow → wasm → cpu. The
- * native backends come from the optional packages @tensorflow/tfjs-node-gpu and
- * @tensorflow/tfjs-node, whose install downloads libtensorflow; they are not dependencies of this
- * package, so a machine without internet still installs it. webgpu comes from the optional
- * package `webgpu` (Dawn; see webgpu.ts), which carries its binaries.
+ * Making the TensorFlow.js backend a thread trains on (choice.ts decides which, without tfjs):
+ * `auto` takes the first that loads in choice.ts's order, with our extra kernels registered.
  *
  * The backend is the one piece of per-thread global state: tfjs's active backend, which
- * backend `auto` found in this thread, and what the WebGPU probe found.
+ * backend `auto` found in this thread, and what the WebGPU probe found (choice.ts).
  */
-import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { enableProdMode, getBackend, ready, setBackend } from '@tensorflow/tfjs';
 import { processUsage } from '../util/process-limits.js';
 import { registerFastGradients } from './fast-gradients.js';
 import { gigabytes } from './memory.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 import { activateWebgpu } from './webgpu-backend.js';
-import { DRIVER_HINT, webgpuInstalled, WEBGPU_PACKAGE, type AdapterInfo } from './webgpu.js';
-
-export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
-export type BackendChoice = BackendName | 'auto';
-export { adapterText, type AdapterInfo } from './webgpu.js';
-
-export const AUTO_ORDER: BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
-
-/** The npm package that provides each native backend. */
-export const NATIVE_PACKAGES: Partial<Record<BackendName, string>> = {
-  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
-  tensorflow: '@tensorflow/tfjs-node',
-};
-
-export function installHint(name: BackendName): string {
-  if (name === 'webgpu') return `install the optional package with \`npm install ${WEBGPU_PACKAGE}\` (it carries Dawn's binaries for Linux, macOS and Windows)`;
-  const pkg = NATIVE_PACKAGES[name];
-  return pkg
-    ? `install it with \`npm install ${pkg}\` (its install downloads libtensorflow, so it needs internet${name === 'tensorflow-gpu' ? ' and CUDA' : ''}), or use backend: wasm`
-    : 'it ships with lenet-sweep; reinstall with `npm ci`';
-}
-
-const require = createRequire(import.meta.url);
-
-/** What isInstalled found for each backend: resolving a package searches the disk every time (a plan of 200,000 trials asks 200,000 times). */
-const installed = new Map<BackendName, boolean>();
-
-/** Whether a backend's package is installed, without loading it (native addons load once per process). */
-export function isInstalled(name: BackendName): boolean {
-  if (name === 'webgpu') return webgpuInstalled();
-  const pkg = NATIVE_PACKAGES[name];
-  if (!pkg) return true;
-  let found = installed.get(name);
-  if (found === undefined) {
-    try {
-      require.resolve(pkg);
-      found = true;
-    } catch {
-      found = false;
-    }
-    installed.set(name, found);
-  }
-  return found;
-}
-
-/** What the WebGPU probe found: the adapter a trial would get, or what each route said; and every adapter Dawn lists. */
-export interface WebgpuProbe {
-  adapter: AdapterInfo | null;
-  tried: string[];
-  adapters: string[];
-}
-
-/** The probe's answer in this process, once asked. */
-let webgpuProbe: WebgpuProbe | undefined;
-
-const PROBE_FILE = new URL('./probe-process.js', import.meta.url);
-const PROBE_TIMEOUT_MS = 60_000;
-
-/**
- * Looks for a WebGPU adapter once per process, in a child process (probe-process.ts: Dawn's
- * native warnings and crashes stay there); about 0.2 s. plannedBackend counts on it for `auto`:
- * before it, auto passes webgpu by.
- */
-export async function probeWebgpu(): Promise<WebgpuProbe> {
-  if (webgpuProbe) return webgpuProbe;
-  if (!webgpuInstalled()) return (webgpuProbe = { adapter: null, tried: [`the optional package '${WEBGPU_PACKAGE}' is not installed`], adapters: [] });
-  const { stdout, failure } = await new Promise<{ stdout: string; failure?: string }>((resolve) => {
-    execFile(process.execPath, [fileURLToPath(PROBE_FILE)], { timeout: PROBE_TIMEOUT_MS, encoding: 'utf8' }, (err, out) => {
-      resolve({ stdout: out, failure: err ? (err.killed ? `the adapter probe did not answer in ${PROBE_TIMEOUT_MS / 1000} s` : `the adapter probe failed (${err.signal ?? `exit code ${err.code}`})`) : undefined });
-    });
-  });
-  const answer = stdout.trim().split('\n').pop() ?? '';
-  try {
-    webgpuProbe = JSON.parse(answer) as WebgpuProbe;
-  } catch {
-    webgpuProbe = { adapter: null, tried: [failure ?? 'the adapter probe gave no answer'], adapters: [] };
-  }
-  return webgpuProbe;
-}
-
-/** Whether `auto` takes webgpu: an adapter that is a GPU, as far as probeWebgpu has found. */
-const webgpuForAuto = () => Boolean(webgpuProbe?.adapter && !webgpuProbe.adapter.cpu);
-
-/** Whether `auto` takes webgpu here: the package is installed and the probe finds a GPU, not a CPU implementation. */
-export async function autoTakesWebgpu(): Promise<boolean> {
-  if (!isInstalled('webgpu')) return false;
-  await probeWebgpu();
-  return webgpuForAuto();
-}
-
-/** The backend a choice will most likely get, judged without training (await probeWebgpu first for auto's GPU). */
-export function plannedBackend(choice: BackendChoice): BackendName {
-  return choice === 'auto' ? AUTO_ORDER.find((name) => (name === 'webgpu' ? webgpuForAuto() : isInstalled(name)))! : choice;
-}
-
-/**
- * Why `backend: webgpu` cannot run here, or null when it can: for the one-line refusal before
- * anything is written.
- */
-export async function webgpuProblem(): Promise<string | null> {
-  if (!webgpuInstalled()) return `backend 'webgpu' is not installed: ${installHint('webgpu')}`;
-  const { adapter, tried } = await probeWebgpu();
-  return adapter ? null : `backend 'webgpu' found no adapter (${tried.join('; ')}): ${DRIVER_HINT}`;
-}
-
-/** tfjs-node's native addon loads in one thread per process: its backends get a single worker. */
-export function isSingleThreaded(backend: BackendName): boolean {
-  return backend in NATIVE_PACKAGES;
-}
-
-/**
- * Trials in flight on one WebGPU adapter when none are asked for, at most. Each trial's process
- * spends a core encoding LeNet's many small kernels, so cores bound it first; on lavapipe with 2
- * cores 2 trials gave 1.7x one trial's throughput and 4 gave less (bench/webgpu.mjs). 4 per GPU
- * is a guess not yet measured on a real GPU: run bench/gpu-check.sh there.
- */
-export const TRIALS_PER_GPU = 4;
-
-/** Workers when none are asked for: one per core (and at most TRIALS_PER_GPU per adapter on webgpu), or one if any of the backends is single-threaded. */
-export function defaultWorkers(choices: BackendChoice[], cores: number, adapters = 1): number {
-  const planned = choices.map(plannedBackend);
-  if (planned.some(isSingleThreaded)) return 1;
-  return planned.includes('webgpu') ? Math.min(cores, TRIALS_PER_GPU * adapters) : cores;
-}
-
-/** Which WebGPU adapter to make the backend on: by (part of) its name (--gpus), through the route (api) the probe found. */
-export interface GpuChoice {
-  adapter?: string;
-  api?: string;
-}
+import type { AdapterInfo } from './webgpu.js';
+import { AUTO_ORDER, autoTakesWebgpu, installHint, isInstalled, NATIVE_PACKAGES, type BackendChoice, type BackendName, type GpuChoice } from './choice.js';
 
 /** What activate found: the WebGPU adapter, where there is one. */
 type Activated = { adapter?: AdapterInfo };

@@ -7,7 +7,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { AUTO_ORDER, plannedBackend, type BackendChoice } from '../backend/index.js';
+import { AUTO_ORDER, plannedBackend, type BackendChoice } from '../backend/choice.js';
 import { UserError } from '../config/errors.js';
 import { Agent } from '../agent/agent.js';
 import { checkConnection } from '../queue/redis.js';

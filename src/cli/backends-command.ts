@@ -2,7 +2,7 @@
  * `sweep backends`: which TensorFlow.js backends this machine can run, which one `auto` takes,
  * and the WebGPU adapters Dawn finds (with why there is none, and how to get a driver).
  */
-import { adapterText, AUTO_ORDER, installHint, isInstalled, plannedBackend, probeWebgpu } from '../backend/index.js';
+import { adapterText, AUTO_ORDER, installHint, isInstalled, plannedBackend, probeWebgpu } from '../backend/choice.js';
 import { DRIVER_HINT } from '../backend/webgpu.js';
 import { UserError } from '../config/errors.js';
 import { parse } from './args.js';

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { defaultWorkers, isInstalled, plannedBackend, probeWebgpu } from '../backend/index.js';
+import { defaultWorkers, isInstalled, plannedBackend, probeWebgpu } from '../backend/choice.js';
 import { UserError } from '../config/errors.js';
 import { loadExperiment } from '../config/experiment.js';
 import { valueText } from '../config/load.js';

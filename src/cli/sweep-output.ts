@@ -3,7 +3,7 @@
  * the run trains, one line per trial event where no dashboard shows them, the words for a stop,
  * and the notes on how an adaptive search ended.
  */
-import { adapterText } from '../backend/index.js';
+import { adapterText } from '../backend/choice.js';
 import type { Trial } from '../config/experiment.js';
 import type { SweepEvent, SweepNote, SweepOutcome, SweepPlan, TrialEvent } from '../sweep/session-types.js';
 import { checkpointName } from '../checkpoint/files.js';

@@ -3,7 +3,7 @@
  * `backend: webgpu` without an adapter and a --gpus list naming none are bad input; `auto`
  * takes webgpu only where the probe found a GPU (not a CPU implementation of one).
  */
-import { autoTakesWebgpu, probeWebgpu, webgpuProblem, type BackendChoice } from '../backend/index.js';
+import { autoTakesWebgpu, probeWebgpu, webgpuProblem, type BackendChoice } from '../backend/choice.js';
 import { pickAdapters } from '../backend/webgpu.js';
 import { UserError } from '../config/errors.js';
 

@@ -5,7 +5,7 @@
  * 9 GB) with a note when there are more than cores.
  */
 import { availableParallelism, freemem } from 'node:os';
-import { defaultWorkers, plannedBackend, type BackendChoice } from '../backend/index.js';
+import { defaultWorkers, plannedBackend, type BackendChoice } from '../backend/choice.js';
 import {
   gigabytes, largestWasmBatch, MAIN_ADDRESS_MARGIN_BYTES, parameterCount, THREAD_ADDRESS_BYTES, WASM_USABLE_BYTES, WASM_WORKER_ADDRESS_BYTES, wasmStepBytes, workerBytes,
 } from '../backend/memory.js';

@@ -3,7 +3,7 @@
  * Problems name each option as the command line spells it (--keep for keep): the options are the
  * command's, and the command reads its flags into them with these same checks, in this order.
  */
-import { AUTO_ORDER, type BackendChoice } from '../backend/index.js';
+import { AUTO_ORDER, type BackendChoice } from '../backend/choice.js';
 import { DEFAULT_KEEP, KEEP_POLICIES, type KeepPolicy } from '../checkpoint/retention.js';
 import { UserError } from '../config/errors.js';
 import { parseQueueUrl, type QueueUrl } from '../queue/url.js';

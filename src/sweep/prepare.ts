@@ -4,7 +4,7 @@
  * input), and the workers fitted to this machine (a trial too large for the wasm heap refused).
  * Every problem here is the user's (UserError) or this machine's; the database is not opened yet.
  */
-import { installHint, isInstalled, isSingleThreaded, plannedBackend, type BackendChoice } from '../backend/index.js';
+import { installHint, isInstalled, isSingleThreaded, plannedBackend, type BackendChoice } from '../backend/choice.js';
 import { UserError } from '../config/errors.js';
 import type { InlineExperiment } from '../config/compose.js';
 import { loadExperiment, type AdaptiveSearch, type LoadedExperiment, type Trial } from '../config/experiment.js';

@@ -3,7 +3,7 @@
  * events it streams and how it ended. The command (`sweep FILE`) prints every line it prints
  * from these, so nothing it says is out of an API user's reach.
  */
-import type { BackendChoice } from '../backend/index.js';
+import type { BackendChoice } from '../backend/choice.js';
 import type { Damaged } from '../checkpoint/files.js';
 import type { KeepPolicy } from '../checkpoint/retention.js';
 import type { Trial } from '../config/experiment.js';

@@ -8,21 +8,18 @@
  * database is opened, and the database before any training starts.
  */
 import { hostname } from 'node:os';
-import { version as tfjsVersion } from '@tensorflow/tfjs';
-import { plannedBackend } from '../backend/index.js';
+import { plannedBackend } from '../backend/choice.js';
 import { checkCheckpointRoot, checkpointEpochs, checkpointRoot, removeTrialCheckpoints } from '../checkpoint/files.js';
 import type { InlineExperiment } from '../config/compose.js';
 import type { Trial } from '../config/experiment.js';
 import type { ExperimentFile } from '../config/experiment.types.js';
-import { CoordinatorLease, LEASE_TTL_MS } from '../queue/lease.js';
-import { QueuedTrials } from '../queue/queued-trials.js';
-import { checkConnection } from '../queue/redis.js';
+import type { CoordinatorLease } from '../queue/lease.js';
 import { DatabaseFile, openForWriting, withReadOnly } from '../store/open.js';
 import { PATIENCE_MS, patiently } from '../store/patience.js';
 import { listTrials, rankAmong, searchRecords, type TrialFilter } from '../store/queries.js';
 import { RunWriter } from '../store/writer.js';
 import { DiskFullError, sayingDiskFull } from '../util/disk-full.js';
-import { packageVersion } from '../version.js';
+import { packageVersion, tfjsVersion } from '../version.js';
 import { EventStream } from './event-stream.js';
 import { checkOptions, type CheckedOptions } from './options.js';
 import { prepareSweep, type PreparedSweep } from './prepare.js';
@@ -69,6 +66,8 @@ class Session implements SweepSession {
   private training = false;
   private aborting = false;
   private toldWaitAt = -Infinity;
+  /** The queue's side (queueing.ts), loaded for a sweep across machines only. */
+  private queueing: typeof import('./queueing.js') | undefined;
 
   constructor(private readonly listener: SweepListener | undefined) {}
 
@@ -116,10 +115,11 @@ class Session implements SweepSession {
     // The checkpoints' folder beside the database, if it is there, must be a folder: found out when
     // the first trial starts, the sweep would be left marked running in the database.
     checkCheckpointRoot(checkpointRoot(options.db));
+    this.queueing = options.queue && (await import('./queueing.js'));
     // A wrong URL or password is said before the database is opened; a Redis that does not answer too.
-    if (options.queue) await checkConnection(options.queue);
+    if (options.queue) await this.queueing!.checkConnection(options.queue);
     // One coordinator per sweep on that Redis (another would train its trials twice).
-    const lease = options.queue && (await CoordinatorLease.take(options.queue, name, (h) => this.emit({ type: 'lease-wait', sweep: name, host: h.host, pid: h.pid, lapseMs: LEASE_TTL_MS })));
+    const lease = options.queue && (await this.queueing!.CoordinatorLease.take(options.queue, name, (h) => this.emit({ type: 'lease-wait', sweep: name, host: h.host, pid: h.pid, lapseMs: this.queueing!.LEASE_TTL_MS })));
     // Once the run trains, the signal stops it as stop() does (before, the waits and the start hear it).
     const stopOnSignal = () => this.stop();
     options.signal?.addEventListener('abort', stopOnSignal, { once: true });
@@ -157,7 +157,7 @@ class Session implements SweepSession {
     const { experiment } = loaded;
     const { db: dbPath, rerun, queue } = this.options;
     const file = new DatabaseFile(dbPath);
-    const versions = { node: process.versions.node, 'lenet-sweep': packageVersion(), tfjs: tfjsVersion.tfjs };
+    const versions = { node: process.versions.node, 'lenet-sweep': packageVersion(), tfjs: tfjsVersion() };
     const writer = await this.store(() =>
       // An adaptive search records its trials as it proposes them (its start-up ones first).
       RunWriter.begin(db, loaded.file, experiment, prepared.search ? [] : trials, { host: hostname(), versions }, () => file.check()),
@@ -249,7 +249,7 @@ class Session implements SweepSession {
         damaged: (trial, damaged, resumesFrom) => this.emit({ type: 'damaged', trial, damaged, resumesFrom }),
         retrying: (trial, retry, error) => this.emit({ type: 'retrying', trial, retry, retries, error }),
       },
-      lease && queue && new QueuedTrials({
+      lease && queue && new this.queueing!.QueuedTrials({
         url: queue, sweep: experiment.name, version: versions['lenet-sweep'], trials: runnable, resumable: toRun.map((t) => t.id), checkpoints, lease,
         log: (message) => this.emit({ type: 'queue', message }),
       }),

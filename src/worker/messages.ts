@@ -4,7 +4,7 @@
  * `type`, and the main thread alone writes them to the database.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { AdapterInfo, BackendName } from '../backend/index.js';
+import type { AdapterInfo, BackendName } from '../backend/choice.js';
 import type { Experiment } from '../config/experiment.types.js';
 import type { CheckpointFile } from '../checkpoint/files.js';
 import type { EpochMetrics, TrainStatus } from '../train/metrics.js';
