@@ -32,9 +32,15 @@ describe('the README', () => {
     const child = spawn('sh', ['-c', `exec ${command}`], { cwd: dir, env: { ...process.env, LENET_SWEEP_CACHE: CACHE }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    // One Ctrl-C (sent again on each later chunk, a second stopped it at once, and a third could land
+    // as the process exited, after its handlers were gone: ended by the signal, not exit 130).
+    let stopped = false;
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if ((out.match(/ epoch +1\/10 /g) ?? []).length === 2) child.kill('SIGINT');
+      if (!stopped && (out.match(/ epoch +1\/10 /g) ?? []).length === 2) {
+        stopped = true;
+        child.kill('SIGINT');
+      }
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise((resolve) => child.on('close', resolve));
