@@ -113,6 +113,42 @@ describe('startSweep', () => {
     expect(await refusal((db) => startSweep(tiny, { db, queue: 'redis://localhost:1', workers: 2 }))).toMatch(/^--workers: with --queue the agents train the trials/);
   });
 
+  it('refuses options it does not know, or of another type (as from JavaScript), rather than passing them over', async () => {
+    const untyped = (options: unknown) => options as Parameters<typeof startSweep>[1];
+    expect(await refusal((db) => startSweep(tiny, untyped({ db, worker: 2 })))).toMatch(/^worker: unknown option \(did you mean 'workers'\?\); the options are db, workers, /);
+    expect(await refusal((db) => startSweep(tiny, untyped({ db, set: 'training.epochs=2' })))).toBe("set: expected a list of strings, found 'training.epochs=2'");
+    expect(await refusal((db) => startSweep(tiny, untyped({ db, workers: '2' })))).toBe("workers: expected a number, found '2'");
+    expect(await refusal(() => startSweep(tiny, untyped(null)))).toBe('options: expected an object of options (db, workers, …), found null');
+  });
+
+  it('refuses a second session of a sweep while the first runs in the same process; once it has ended, runs it again', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const first = await startSweep(tiny, { db, workers: 1 });
+    const second = await startSweep(tiny, { db, workers: 1 }).then(() => null, (e: unknown) => e);
+    expect(second).toBeInstanceOf(UserError);
+    expect((second as Error).message).toBe("(inline experiment): sweep 'api' is already running in this database, in this process (another session of it has not ended); wait for it to end, or use another --db");
+    expect((await first.done).status).toBe('completed');
+    const again = await startSweep(tiny, { db, workers: 1, rerun: true });
+    expect((await again.done).status).toBe('completed');
+  }, 60_000);
+
+  it('a listener that throws before training starts: the sweep is recorded as failed, not left running', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const thrown = await startSweep(tiny, { db, workers: 1 }, (e) => {
+      if (e.type === 'planned') throw new Error('the listener broke');
+    }).then(() => null, (e: unknown) => e);
+    expect((thrown as Error).message).toBe('the listener broke');
+    const d = new Database(db, { readonly: true });
+    try {
+      expect(d.prepare(`SELECT status FROM sweeps`).all()).toEqual([{ status: 'failed' }]);
+      expect(d.prepare(`SELECT count(*) AS n FROM trials WHERE status = 'running'`).get()).toEqual({ n: 0 });
+    } finally {
+      d.close();
+    }
+    // And this process may run it again.
+    expect((await (await startSweep(tiny, { db, workers: 1 })).done).status).toBe('completed');
+  }, 60_000);
+
   it('aborted before the database is opened, writes nothing', async () => {
     const db = join(tempDir(), 'runs.db');
     await expect(startSweep(tiny, { db, signal: AbortSignal.abort() })).rejects.toThrow(/aborted/);

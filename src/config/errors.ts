@@ -15,6 +15,7 @@ export function formatProblem(p: Problem): string {
 }
 
 export class UserError extends Error {
+  override readonly name = 'UserError';
   readonly problems: Problem[];
 
   constructor(problems: Problem[] | Problem | string) {

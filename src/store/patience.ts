@@ -13,7 +13,9 @@ export const PATIENCE_MS = 120_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A wait for a lock given up on request (a stop signal): not a failure of the run. */
-export class GaveUp extends Error {}
+export class GaveUp extends Error {
+  override readonly name = 'GaveUp';
+}
 
 export interface Patience {
   /** Told once, with who holds the lock, when the first attempt fails. */

@@ -3,6 +3,7 @@
  * becomes one short transaction, so readers see whole epochs and whole trials.
  */
 import type { AdapterInfo } from '../backend/webgpu.js';
+import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Experiment } from '../config/experiment.types.js';
 import type { Trial } from '../config/experiment.js';
@@ -13,6 +14,13 @@ import { processState } from './queries.js';
 
 
 const now = () => new Date().toISOString();
+
+/**
+ * The sweeps this process runs now, by database file and name. A sweep marked running with this
+ * process's pid was left so by an earlier process that had the same pid (ours now: it is gone),
+ * or is run by another session of this process (the API can start two): only this set tells.
+ */
+const runningHere = new Set<string>();
 
 /** Assignments that forget how a trial ended, for an attempt that goes on from a checkpoint. */
 const ENDING_CLEARED = `finished_at = NULL, test_loss = NULL, test_acc = NULL, error = NULL, prune_reason = NULL`;
@@ -41,6 +49,8 @@ export class RunWriter {
   takenOver: { host: string; updatedAt: string | null } | null = null;
   /** Whether this run trained anything (runStarted was called). */
   private trained = false;
+  /** This run's entry in runningHere. */
+  private here = '';
 
   /**
    * `checkFile` (see store/open.databaseFileGuard) throws when the database file is no longer
@@ -99,10 +109,17 @@ export class RunWriter {
     checkFile: () => void = () => {},
   ): RunWriter {
     let takenOver: RunWriter['takenOver'] = null;
+    const here = `${resolve(db.name)}\0${experiment.name}`;
     const sweepId = db.transaction(() => {
       const running = db.prepare(`SELECT host, pid, run_started_at, updated_at FROM sweeps WHERE name = ? AND status = 'running'`).get(experiment.name) as
         | { host: string | null; pid: number | null; run_started_at: string | null; updated_at: string | null }
         | undefined;
+      if (running && running.pid === process.pid && runningHere.has(here)) {
+        throw new UserError({
+          file,
+          message: `sweep '${experiment.name}' is already running in this database, in this process (another session of it has not ended); wait for it to end, or use another --db`,
+        });
+      }
       if (running && running.pid !== process.pid) {
         const state = processState(running);
         if (state === 'alive') {
@@ -140,6 +157,8 @@ export class RunWriter {
     }).immediate();
     const writer = new RunWriter(db, sweepId.id, sweepId.run, experiment, checkFile);
     writer.takenOver = takenOver;
+    writer.here = here;
+    runningHere.add(here);
     return writer;
   }
 
@@ -365,11 +384,17 @@ export class RunWriter {
   }
 
   finish(status: 'completed' | 'interrupted' | 'failed'): void {
+    this.release();
     this.checkFile();
     // A run that trained nothing (all completed before) keeps the times of the run that did.
     this.db
       .prepare(`UPDATE sweeps SET status = ?, updated_at = ?, run_finished_at = CASE WHEN ? THEN ? ELSE run_finished_at END WHERE id = ?`)
       .run(status, now(), this.trained ? 1 : 0, now(), this.sweepId);
+  }
+
+  /** This process no longer runs the sweep (finished, or its database closed without a word more). */
+  release(): void {
+    runningHere.delete(this.here);
   }
 }
 

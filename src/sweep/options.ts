@@ -6,6 +6,7 @@
 import { AUTO_ORDER, type BackendChoice } from '../backend/choice.js';
 import { DEFAULT_KEEP, KEEP_POLICIES, type KeepPolicy } from '../checkpoint/retention.js';
 import { UserError } from '../config/errors.js';
+import { didYouMean } from '../config/suggest.js';
 import { parseQueueUrl, type QueueUrl } from '../queue/url.js';
 import { DEFAULT_DB } from '../store/paths.js';
 import type { SweepOptions } from './session-types.js';
@@ -44,7 +45,45 @@ export interface CheckedOptions {
   signal: AbortSignal | undefined;
 }
 
+/** Each option's type, for options given from code (the command line's are strings it reads first). */
+const OPTION_TYPES: Record<keyof SweepOptions, 'string' | 'number' | 'boolean' | 'strings' | 'signal'> = {
+  db: 'string',
+  workers: 'number',
+  keep: 'string',
+  retries: 'number',
+  backend: 'string',
+  gpus: 'string',
+  queue: 'string',
+  rerun: 'boolean',
+  set: 'strings',
+  grid: 'strings',
+  yes: 'boolean',
+  signal: 'signal',
+};
+
+/**
+ * Options given from code (TypeScript's checks are gone once compiled, and JavaScript has none):
+ * an unknown name, or a value of another type, is refused here, as the command line refuses an
+ * unknown flag, rather than passed over (`worker: 2` ran with the default workers).
+ */
+function checkShape(options: unknown): asserts options is SweepOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new UserError(`options: expected an object of options (db, workers, …), found ${options === null ? 'null' : typeof options}`);
+  const names = Object.keys(OPTION_TYPES);
+  for (const [name, value] of Object.entries(options)) {
+    const type = OPTION_TYPES[name as keyof SweepOptions];
+    if (!type) throw new UserError(`${name}: unknown option${didYouMean(name, names)}; the options are ${names.join(', ')}`);
+    if (value === undefined) continue;
+    const ok =
+      type === 'strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string')
+      : type === 'signal' ? value instanceof AbortSignal
+      : typeof value === type;
+    const expected = { strings: 'a list of strings', signal: 'an AbortSignal', string: 'a string', number: 'a number', boolean: 'true or false' }[type];
+    if (!ok) throw new UserError(`${name}: expected ${expected}, found ${Array.isArray(value) ? 'a list' : typeof value === 'string' ? `'${value}'` : typeof value}`);
+  }
+}
+
 export function checkOptions(options: SweepOptions): CheckedOptions {
+  checkShape(options);
   const { workers } = options;
   if (workers !== undefined && !(Number.isSafeInteger(workers) && workers >= 1)) throw new UserError(`--workers: expected a positive integer, found '${workers}'`);
   const keep = keepOption(options.keep ?? DEFAULT_KEEP);

@@ -44,6 +44,8 @@ const TELL_WAIT_EVERY_MS = 30_000;
  */
 export async function startSweep(source: string | ExperimentFile, options: SweepOptions = {}, listener?: SweepListener): Promise<SweepSession> {
   const session = new Session(listener);
+  // Aborted already: nothing is read, prepared or written.
+  options?.signal?.throwIfAborted?.();
   await session.begin(typeof source === 'string' ? source : { label: INLINE_LABEL, value: source }, checkOptions(options));
   return session;
 }
@@ -153,9 +155,9 @@ class Session implements SweepSession {
 
   /** Begins the run in the database, plans it, and starts it; `ending` settles once it is recorded as ended. */
   private async claim(db: Database.Database, prepared: PreparedSweep, lease: CoordinatorLease | undefined): Promise<{ ending: Promise<SweepOutcome> }> {
-    const { loaded, trials, fit, datasetOf } = prepared;
+    const { loaded, trials } = prepared;
     const { experiment } = loaded;
-    const { db: dbPath, rerun, queue } = this.options;
+    const { db: dbPath } = this.options;
     const file = new DatabaseFile(dbPath);
     const versions = { node: process.versions.node, 'lenet-sweep': packageVersion(), tfjs: tfjsVersion() };
     const writer = await this.store(() =>
@@ -163,6 +165,27 @@ class Session implements SweepSession {
       RunWriter.begin(db, loaded.file, experiment, prepared.search ? [] : trials, { host: hostname(), versions }, () => file.check()),
     );
     file.recordJournal();
+    try {
+      return await this.planAndStart(db, prepared, lease, writer, versions);
+    } catch (err) {
+      // Claimed but not started (a listener that threw, a disk that failed): recorded as failed,
+      // not left marked running.
+      try {
+        writer.interruptRunning();
+        writer.finish('failed');
+      } catch {
+        // The error that stopped it is the one to report.
+      }
+      writer.release();
+      throw err;
+    }
+  }
+
+  /** Plans the claimed run and starts it. */
+  private async planAndStart(db: Database.Database, prepared: PreparedSweep, lease: CoordinatorLease | undefined, writer: RunWriter, versions: Record<'node' | 'lenet-sweep' | 'tfjs', string>): Promise<{ ending: Promise<SweepOutcome> }> {
+    const { loaded, trials, fit, datasetOf } = prepared;
+    const { experiment } = loaded;
+    const { db: dbPath, rerun, queue } = this.options;
     if (writer.takenOver) this.emit({ type: 'takeover', sweep: experiment.name, ...writer.takenOver });
     const stored = searchRecords(db, writer.sweepId, experiment.metric.name);
     const { toRun, search, runnable, ended, members } = planRun({ ...loaded, search: prepared.search }, trials, stored, { rerun, adjust: prepared.adjust });

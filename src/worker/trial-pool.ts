@@ -1,8 +1,8 @@
 /**
  * A Piscina pool of trial threads (trial-worker.ts) and the GPU processes they start: runs one
  * trial per task, with its events on the task's own MessagePort and the runner's verdicts sent
- * back on the same port. Used by a sweep on one machine (sweep/run-sweep.ts) and by an agent that
- * takes trials from a queue (agent/agent.ts); neither the pool nor its threads touch a database.
+ * back on the same port. Used by a sweep on one machine (sweep/executor.ts) and by an agent that
+ * takes trials from a queue (agent/agent.ts makes it, agent/training.ts runs each attempt); neither the pool nor its threads touch a database.
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
