@@ -106,13 +106,26 @@ function seeded(seed: number) {
   return () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
 }
 
+/** The run that never stopped, made once for both signals (the same file gives the same numbers). */
+let uninterrupted: Promise<string> | undefined;
+function referenceRun(): Promise<string> {
+  uninterrupted ??= (async () => {
+    const dir = tempDir();
+    const file = join(dir, 'crash.yaml');
+    writeFileSync(file, EXPERIMENT);
+    const reference = join(dir, 'reference', 'runs.db');
+    const whole = await startCli([file, '--db', reference, '--no-tui', '--workers', '2']);
+    expect(whole.code, whole.stderr).toBe(0);
+    return reference;
+  })();
+  return uninterrupted;
+}
+
 async function crashUntilDone(signal: NodeJS.Signals, seed: number) {
   const dir = tempDir();
   const file = join(dir, 'crash.yaml');
   writeFileSync(file, EXPERIMENT);
-  const reference = join(dir, 'reference', 'runs.db');
-  const whole = await startCli([file, '--db', reference, '--no-tui', '--workers', '2']);
-  expect(whole.code, whole.stderr).toBe(0);
+  const reference = await referenceRun();
 
   const db = join(dir, 'crashed', 'runs.db');
   const random = seeded(seed);
