@@ -6,10 +6,21 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles } from './import-graph.js';
 
 const doc = readFileSync('docs/ARCHITECTURE.md', 'utf8');
 const codeMap = doc.slice(doc.indexOf('## Code map'), doc.indexOf('\n## ', doc.indexOf('## Code map') + 1));
 const mapped = new Set([...codeMap.matchAll(/^### (src\/[\w/-]+)$/gm)].map((m) => m[1]));
+
+describe('the files of src/', () => {
+  it("are none over 400 lines (the schema's generated types aside)", () => {
+    const long = sourceFiles('src', '.')
+      .filter((f) => f !== 'src/config/experiment.types.ts')
+      .map((f) => [f, readFileSync(f, 'utf8').split('\n').length - 1] as const)
+      .filter(([, lines]) => lines > 400);
+    expect(long).toEqual([]);
+  });
+});
 
 describe('docs/ARCHITECTURE.md', () => {
   it('has a code map', () => {

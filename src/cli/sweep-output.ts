@@ -7,7 +7,7 @@ import { adapterText } from '../backend/choice.js';
 import type { Trial } from '../config/experiment.js';
 import type { SweepEvent, SweepNote, SweepOutcome, SweepPlan, TrialEvent } from '../sweep/session-types.js';
 import { checkpointName } from '../checkpoint/files.js';
-import { isBetter } from '../store/writer.js';
+import { isBetter } from '../store/best.js';
 import type { StopSignal } from '../util/signals.js';
 import { goalText, metricValue, num, paramsText, pct, rate } from '../view/format.js';
 

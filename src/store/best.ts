@@ -8,6 +8,12 @@
 import type Database from 'better-sqlite3';
 import type { TrialStatus } from './status.js';
 
+/** Whether `value` beats `best` under a metric's goal (a value that is not a finite number never does). */
+export function isBetter(value: number, best: number | null, goal: 'maximize' | 'minimize'): boolean {
+  if (!Number.isFinite(value)) return false;
+  return best === null || (goal === 'maximize' ? value > best : value < best);
+}
+
 /** Whether a trial, ranked on its sweep's leaderboard, can be its best. */
 export const canBeBest = (t: { status: TrialStatus; rank: number | null }) => t.status === 'completed' && t.rank !== null;
 

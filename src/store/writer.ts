@@ -11,16 +11,12 @@ import { UserError } from '../config/errors.js';
 import type { EpochMetrics, TrainStatus } from '../train/metrics.js';
 import type { CheckpointFile } from '../checkpoint/files.js';
 import { processState } from './queries.js';
+import { isBetter } from './best.js';
+import { runningHere } from './running-here.js';
+import { insertTrials } from './trial-rows.js';
 
 
 const now = () => new Date().toISOString();
-
-/**
- * The sweeps this process runs now, by database file and name. A sweep marked running with this
- * process's pid was left so by an earlier process that had the same pid (ours now: it is gone),
- * or is run by another session of this process (the API can start two): only this set tells.
- */
-const runningHere = new Set<string>();
 
 /** Assignments that forget how a trial ended, for an attempt that goes on from a checkpoint. */
 const ENDING_CLEARED = `finished_at = NULL, test_loss = NULL, test_acc = NULL, error = NULL, prune_reason = NULL`;
@@ -28,12 +24,6 @@ const ENDING_CLEARED = `finished_at = NULL, test_loss = NULL, test_acc = NULL, e
 /** Assignments that forget a trial's results, for a new attempt. */
 const RESULTS_CLEARED = `finished_at = NULL, best_epoch = NULL, best_value = NULL, test_loss = NULL, test_acc = NULL, error = NULL,
   epochs = 0, val_acc = NULL, val_loss = NULL, images_per_s = NULL, seconds = NULL, prune_reason = NULL, rungs = NULL`;
-
-/** Whether `value` beats `best` under the experiment's metric goal. */
-export function isBetter(value: number, best: number | null, goal: Experiment['metric']['goal']): boolean {
-  if (!Number.isFinite(value)) return false;
-  return best === null || (goal === 'maximize' ? value > best : value < best);
-}
 
 export class RunWriter {
   private readonly metric: Experiment['metric'];
@@ -395,19 +385,5 @@ export class RunWriter {
   /** This process no longer runs the sweep (finished, or its database closed without a word more). */
   release(): void {
     runningHere.delete(this.here);
-  }
-}
-
-/**
- * Records trials as queued. A trial the sweep had before stays (with its results); it joins this
- * run, with the parameters this expansion swept.
- */
-function insertTrials(db: Database.Database, sweepId: number, run: number, trials: Trial[]): void {
-  const insert = db.prepare(
-    `INSERT INTO trial_records (id, sweep_id, params, config, status, epochs_planned, metric, goal, run) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET params = excluded.params, run = excluded.run`,
-  );
-  for (const t of trials) {
-    insert.run(t.id, sweepId, JSON.stringify(t.params), JSON.stringify(t.config), t.config.training.epochs, t.config.metric.name, t.config.metric.goal, run);
   }
 }
