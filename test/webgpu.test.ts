@@ -5,13 +5,17 @@
  * scripts/install-webgpu-cpu-driver.sh, which .ci/run calls): slow, so the batches are tiny.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mayHaveGpu } from '../src/backend/choice.js';
 import { initBackend } from '../src/backend/index.js';
 import { releaseWebgpu } from '../src/backend/webgpu-backend.js';
 import { findAdapter, isCpuAdapter, pickAdapters } from '../src/backend/webgpu.js';
 import { applyAffine, drawAffine } from '../src/data/augment.js';
 import { buildLeNet, type ModelConfig } from '../src/model/lenet.js';
 import { Random } from '../src/util/random.js';
+import { tempDir } from './helpers.js';
 import { config as fixture } from './experiment-fixture.js';
 
 const BATCH = 6;
@@ -117,6 +121,21 @@ describe('which adapters count as a GPU', () => {
     expect(isCpuAdapter(info('NVIDIA H200', 'NVIDIA: 570.124.06'))).toBe(false);
     expect(isCpuAdapter(info('AMD Radeon RX 7900 XTX (RADV NAVI31)', 'radv Mesa 25.0.7'))).toBe(false);
     expect(isCpuAdapter(info('Apple M2 Max'))).toBe(false);
+  });
+
+  it('on Linux, only a machine with a GPU device node may have one: auto asks Dawn only there', () => {
+    const dev = (...nodes: string[]) => {
+      const dir = tempDir();
+      for (const node of nodes) node.endsWith('/') ? mkdirSync(join(dir, node)) : writeFileSync(join(dir, node), '');
+      return dir;
+    };
+    expect(mayHaveGpu('linux', dev('null', 'tty0', 'shm/'))).toBe(false);
+    expect(mayHaveGpu('linux', dev('null', 'dri/'))).toBe(true);
+    expect(mayHaveGpu('linux', dev('null', 'nvidia0', 'nvidiactl'))).toBe(true);
+    expect(mayHaveGpu('linux', dev('dxg'))).toBe(true);
+    // Elsewhere (and where /dev cannot be read) only the probe can tell.
+    expect(mayHaveGpu('darwin', dev())).toBe(true);
+    expect(mayHaveGpu('linux', join(dev(), 'missing'))).toBe(true);
   });
 });
 

@@ -12,6 +12,7 @@
  * piece of global state).
  */
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { DRIVER_HINT, webgpuInstalled, WEBGPU_PACKAGE, type AdapterInfo } from './webgpu.js';
@@ -97,9 +98,25 @@ export async function probeWebgpu(): Promise<WebgpuProbe> {
 /** Whether `auto` takes webgpu: an adapter that is a GPU, as far as probeWebgpu has found. */
 const webgpuForAuto = () => Boolean(webgpuProbe?.adapter && !webgpuProbe.adapter.cpu);
 
+/**
+ * Whether this machine may have a GPU for Dawn to find. On Linux every GPU driver shows itself as
+ * a device node: /dev/dri (Mesa's drivers: AMD, Intel, Nouveau), /dev/nvidia* (NVIDIA's), /dev/dxg
+ * (WSL's). Without one Dawn can find only CPU implementations, which auto passes by anyway, so
+ * auto's probe (a process loading Dawn, about 0.3 s at every start of a sweep) is skipped there.
+ * Elsewhere only the probe can tell.
+ */
+export function mayHaveGpu(platform = process.platform, dev = '/dev'): boolean {
+  if (platform !== 'linux') return true;
+  try {
+    return existsSync(`${dev}/dri`) || existsSync(`${dev}/dxg`) || readdirSync(dev).some((name) => name.startsWith('nvidia'));
+  } catch {
+    return true;
+  }
+}
+
 /** Whether `auto` takes webgpu here: the package is installed and the probe finds a GPU, not a CPU implementation. */
 export async function autoTakesWebgpu(): Promise<boolean> {
-  if (!isInstalled('webgpu')) return false;
+  if (!isInstalled('webgpu') || !mayHaveGpu()) return false;
   await probeWebgpu();
   return webgpuForAuto();
 }

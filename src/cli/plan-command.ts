@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { defaultWorkers, isInstalled, plannedBackend, probeWebgpu } from '../backend/choice.js';
+import { autoTakesWebgpu, defaultWorkers, plannedBackend } from '../backend/choice.js';
 import { UserError } from '../config/errors.js';
 import { loadExperiment } from '../config/experiment.js';
 import { valueText } from '../config/load.js';
@@ -43,7 +43,7 @@ export async function planCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UserError('sweep plan: expected one experiment file; see sweep plan --help');
   const { experiment, trials, search, axes } = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
   // auto takes webgpu only where the probe finds a GPU.
-  if (trials.some((t) => t.config.backend === 'auto') && isInstalled('webgpu')) await probeWebgpu();
+  if (trials.some((t) => t.config.backend === 'auto')) await autoTakesWebgpu();
   const rates = new Map<string, number | null>();
   const datasetFiles = new Map<string, number | null>();
   const planned = trials.map((t) => {
