@@ -3,8 +3,9 @@
  * floor, which nothing else imports, and no import circle exists anywhere (type-only imports
  * count: a circle of types is a boundary drawn in the wrong place).
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { circles, importGraph } from './import-graph.js';
+import { circles, importGraph, sourceFiles } from './import-graph.js';
 
 const graph = importGraph(process.cwd());
 
@@ -21,6 +22,15 @@ describe('the imports of src/', () => {
 
   it('form no circle', () => {
     expect(circles(graph).map((c) => c.join(' ↔ '))).toEqual([]);
+  });
+
+  it('take tfjs values from src/backend/tfjs.ts alone (it loads tfjs with require, skipping the ES module loader\'s parse)', () => {
+    const direct = /^import (?!type )[^;]*?from '@tensorflow\/tfjs[\w-]*'|import\('@tensorflow\/tfjs[\w-]*'\)/m;
+    const offenders = sourceFiles('src', '.').filter((file) => file !== 'src/backend/tfjs.ts' && direct.test(readFileSync(file, 'utf8')));
+    expect(offenders).toEqual([]);
+    expect(direct.test("import { tidy, type Tensor } from '@tensorflow/tfjs';")).toBe(true);
+    expect(direct.test("await import('@tensorflow/tfjs-backend-wasm')")).toBe(true);
+    expect(direct.test("import type * as tfjs from '@tensorflow/tfjs';")).toBe(false);
   });
 
   it('a circle is found where there is one (the check can fail)', () => {

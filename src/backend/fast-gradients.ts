@@ -22,7 +22,7 @@ import {
   type NamedAttrMap,
   type Tensor,
   type Tensor4D,
-} from '@tensorflow/tfjs';
+} from './tfjs.js';
 
 /** The backends whose gradients we replace; elsewhere the shipped gradients run. */
 const FAST_BACKENDS = new Set(['wasm']);

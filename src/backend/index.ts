@@ -5,7 +5,7 @@
  * The backend is the one piece of per-thread global state: tfjs's active backend, which
  * backend `auto` found in this thread, and what the WebGPU probe found (choice.ts).
  */
-import { enableProdMode, getBackend, ready, setBackend } from '@tensorflow/tfjs';
+import { enableProdMode, getBackend, loadBackendPackage, ready, setBackend } from './tfjs.js';
 import { processUsage } from '../util/process-limits.js';
 import { registerFastGradients } from './fast-gradients.js';
 import { gigabytes } from './memory.js';
@@ -21,14 +21,14 @@ async function activate(name: BackendName, requireGpu = false, gpu: GpuChoice = 
   if (name === 'webgpu') return activateWebgpu(requireGpu, gpu.adapter, gpu.api);
   const pkg = NATIVE_PACKAGES[name];
   if (pkg) {
-    await import(pkg); // registers the 'tensorflow' backend
+    loadBackendPackage(pkg); // registers the 'tensorflow' backend
     if (getBackend() === 'tensorflow') return {};
     if (!(await setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its backend did not initialise`);
     return {};
   }
   if (name === 'wasm') {
     quietWasmMessages();
-    await import('@tensorflow/tfjs-backend-wasm');
+    loadBackendPackage('@tensorflow/tfjs-backend-wasm');
     registerWasmKernels();
     registerFastGradients();
   }

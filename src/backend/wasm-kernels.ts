@@ -30,7 +30,8 @@ import {
   type NamedAttrMap,
   type Tensor,
   type TensorInfo,
-} from '@tensorflow/tfjs';
+} from './tfjs.js';
+import type * as tfjs from '@tensorflow/tfjs';
 
 const BACKEND = 'wasm';
 
@@ -58,12 +59,12 @@ type ExplicitPadding = [[0, 0], [number, number], [number, number], [0, 0]];
 
 interface ConvGradAttrs {
   strides: number | [number, number];
-  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  pad: 'valid' | 'same' | number | tfjs.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-function convInfo(xShape: number[], filterShape: number[], a: ConvGradAttrs): backend_util.Conv2DInfo {
+function convInfo(xShape: number[], filterShape: number[], a: ConvGradAttrs): tfjs.backend_util.Conv2DInfo {
   return backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],

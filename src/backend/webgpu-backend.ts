@@ -5,7 +5,7 @@
  * and the device watched for faults, which the training loop raises between steps. The adapters
  * themselves (finding, naming, listing) are webgpu.ts's.
  */
-import { backend as activeBackend, findBackend, getBackend, ready, removeBackend, setBackend } from '@tensorflow/tfjs';
+import { backend as activeBackend, findBackend, getBackend, loadBackendPackage, ready, removeBackend, setBackend } from './tfjs.js';
 import { DRIVER_HINT, findAdapter, type AdapterInfo, type Found, type GpuLike } from './webgpu.js';
 
 /** The adapter this thread's webgpu backend runs on, once it has been made. */
@@ -32,7 +32,7 @@ async function prepareWebgpu(options: { requireGpu: boolean; adapterName?: strin
   }
   const nav = ((globalThis as unknown as { navigator?: Record<string, unknown> }).navigator ??= {});
   nav.gpu ??= routedGpu(found);
-  await import('@tensorflow/tfjs-backend-webgpu');
+  loadBackendPackage('@tensorflow/tfjs-backend-webgpu');
   return found.adapter;
 }
 

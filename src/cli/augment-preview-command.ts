@@ -7,7 +7,7 @@
  * augmentation, and its first trial is often the one without. --trial draws one trial's.
  */
 import { extname } from 'node:path';
-import { tensor4d } from '@tensorflow/tfjs';
+import { tensor4d } from '../backend/tfjs.js';
 import { initBackend } from '../backend/index.js';
 import { UserError } from '../config/errors.js';
 import { loadExperiment, type Trial } from '../config/experiment.js';

@@ -7,7 +7,7 @@
  * before any is predicted: one bad file is one line, exit 2, and nothing else printed.
  */
 import { lstatSync, readFileSync, statSync } from 'node:fs';
-import { tensor4d, tidy } from '@tensorflow/tfjs';
+import { tensor4d, tidy } from '../backend/tfjs.js';
 import { UserError } from '../config/errors.js';
 import { pathProblem } from '../util/path-problem.js';
 import { decodeImage } from '../predict/decode.js';

@@ -4,7 +4,7 @@
  * (tf.image.transform, bilinear). The labels are untouched. Pixels that come from outside the
  * image are background: the normalised value of 0.
  */
-import { concat, getBackend, image, slice, tensor2d, tidy, type Tensor4D } from '@tensorflow/tfjs';
+import { concat, getBackend, image, slice, tensor2d, tidy, type Tensor4D } from '../backend/tfjs.js';
 import type { Experiment } from '../config/experiment.types.js';
 import type { Random } from '../util/random.js';
 

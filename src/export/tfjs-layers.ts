@@ -7,18 +7,19 @@
  * filters, [in, out] kernels, TF's flatten order), and saved through tf.io.withSaveHandler:
  * without tfjs-node there is no file:// handler, and the caller decides where the bytes go.
  */
-import { io, layers, sequential, tensor, tidy, type Sequential } from '@tensorflow/tfjs';
+import type * as tfjs from '@tensorflow/tfjs';
+import { io, layers, sequential, tensor, tidy, type Sequential } from '../backend/tfjs.js';
 import { BN_EPSILON, BN_MOMENTUM } from '../model/batchnorm.js';
 import { packageVersion } from '../version.js';
 import { geometryOf, KERNEL, layerTensors, weightShape, type ModelWeights } from './weights.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
 
-type Layer = layers.Layer;
+type Layer = tfjs.layers.Layer;
 
 export interface TfjsLayersModel {
   /** What model.json holds. */
-  modelJson: io.ModelJSON;
+  modelJson: tfjs.io.ModelJSON;
   /** What weights.bin holds (the manifest's one path). */
   weightData: Uint8Array;
 }
@@ -85,7 +86,7 @@ export async function toTfjsLayers(w: ModelWeights): Promise<TfjsLayersModel> {
   try {
     model.setUserDefinedMetadata({ 'lenet-sweep': { model: w.model, inputSize: w.inputSize, input: 'NHWC [N, H, W, 1], pixels in 0..1 normalised as in training' } });
     await model.save(
-      io.withSaveHandler(async (artifacts: io.ModelArtifacts) => {
+      io.withSaveHandler(async (artifacts: tfjs.io.ModelArtifacts) => {
         const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : io.CompositeArrayBuffer.join(artifacts.weightData);
         saved = {
           // The fields tfjs's own handlers write to model.json (see io.getModelArtifactsForJSON).

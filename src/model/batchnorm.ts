@@ -28,7 +28,7 @@ import {
   type Tensor1D,
   type Tensor2D,
   type Variable,
-} from '@tensorflow/tfjs';
+} from '../backend/tfjs.js';
 import { channelSums } from './channel-sums.js';
 
 /** PyTorch's BatchNorm2d defaults. */

@@ -5,7 +5,7 @@
  * sum over the n images: on wasm half the time of a reduction over the leading axes, which it
  * runs as a transpose and then a reduction.
  */
-import { avgPool, mul, reshape, sum, type Tensor, type Tensor1D, type Tensor4D } from '@tensorflow/tfjs';
+import { avgPool, mul, reshape, sum, type Tensor, type Tensor1D, type Tensor4D } from '../backend/tfjs.js';
 
 export function channelSums(t: Tensor): Tensor1D {
   if (t.rank !== 4) return sum(reshape(t, [-1, t.shape[t.rank - 1]]), 0);

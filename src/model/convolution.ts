@@ -24,7 +24,7 @@ import {
   type Tensor,
   type Tensor1D,
   type Tensor4D,
-} from '@tensorflow/tfjs';
+} from '../backend/tfjs.js';
 import { channelSums } from './channel-sums.js';
 
 export interface ConvolutionOptions {

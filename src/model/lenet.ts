@@ -22,7 +22,7 @@ import {
   type Tensor2D,
   type Tensor4D,
   type Variable,
-} from '@tensorflow/tfjs';
+} from '../backend/tfjs.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { CLASSES } from '../data/dataset.js';
 import type { Random } from '../util/random.js';

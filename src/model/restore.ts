@@ -2,7 +2,7 @@
 import type { Checkpoint } from '../checkpoint/format.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { Random } from '../util/random.js';
-import { tensor, tidy } from '@tensorflow/tfjs';
+import { tensor, tidy } from '../backend/tfjs.js';
 import { buildLeNet, type LeNet } from './lenet.js';
 
 export function modelFromCheckpoint(config: Experiment, checkpoint: Checkpoint): LeNet {

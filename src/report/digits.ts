@@ -3,7 +3,7 @@
  * from the checkpoint of its last epoch (the one whose confusion matrix the database holds) and
  * run over its test split on wasm, as `sweep evaluate` does.
  */
-import { tensor4d, tidy } from '@tensorflow/tfjs';
+import { tensor4d, tidy } from '../backend/tfjs.js';
 import { gather, loadDataset } from '../data/dataset.js';
 import { prepareDataset, splitOptions } from '../data/sources.js';
 import { encodeGrayPng } from '../util/png.js';

@@ -4,7 +4,7 @@
  * kernels forward and back, whose bookkeeping on wasm costs more than their arithmetic on a
  * [64, 10] batch. test/cross-entropy.test.ts checks it against tfjs's.
  */
-import { customGrad, exp, logSoftmax, mul, neg, sub, sum, zerosLike, type GradSaveFunc, type Scalar, type Tensor, type Tensor2D } from '@tensorflow/tfjs';
+import { customGrad, exp, logSoftmax, mul, neg, sub, sum, zerosLike, type GradSaveFunc, type Scalar, type Tensor, type Tensor2D } from '../backend/tfjs.js';
 
 /** The mean (or the sum, for evaluation) over the batch of −Σ labels · log softmax(logits). */
 export function crossEntropy(labels: Tensor2D, logits: Tensor2D, reduction: 'mean' | 'sum' = 'mean'): Scalar {

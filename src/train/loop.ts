@@ -22,7 +22,7 @@ import {
   type Tensor,
   type Tensor1D,
   type Tensor2D,
-} from '@tensorflow/tfjs';
+} from '../backend/tfjs.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { augmentBatch, isAugmenting } from '../data/augment.js';
 import { CLASSES, gather, type Dataset, type Split } from '../data/dataset.js';

@@ -27,7 +27,7 @@ import {
   type Scalar,
   type Tensor,
   type Variable,
-} from '@tensorflow/tfjs';
+} from '../backend/tfjs.js';
 import type { Experiment } from '../config/experiment.types.js';
 
 export type OptimizerConfig = Experiment['optimizer'];

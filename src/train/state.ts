@@ -5,7 +5,7 @@
  * each epoch shuffles again from where the last left it. Leave any of these out and a resumed
  * run drifts from one that never stopped.
  */
-import { tensor as makeTensor, tidy, type Tensor } from '@tensorflow/tfjs';
+import { tensor as makeTensor, tidy, type Tensor } from '../backend/tfjs.js';
 import type { TensorData, TrainingState } from '../checkpoint/format.js';
 import type { LeNet } from '../model/lenet.js';
 import type { Random } from '../util/random.js';
