@@ -4,11 +4,12 @@
  * column they come from. Every problem of a file is collected before anything is thrown.
  */
 import { closeSync, readFileSync, readSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import type { Origins, SourceFile } from './origins.js';
 import type { Experiment } from './experiment.types.js';
 import { UserError, type Problem } from './errors.js';
+import { schemaValidator } from './schema-validator.js';
 import { didYouMean } from './suggest.js';
 import { aliasTargets, keyNodeIn, nodeIn } from './yaml-nodes.js';
 import { valueAt } from '../util/mapping.js';
@@ -24,11 +25,12 @@ interface JsonSchema {
   [key: string]: unknown;
 }
 
-export const schema: JsonSchema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'));
+const schemaText = readFileSync(SCHEMA_PATH, 'utf8');
+export const schema: JsonSchema = JSON.parse(schemaText);
 
 let compiled: ValidateFunction<Experiment> | undefined;
 function validator(): ValidateFunction<Experiment> {
-  compiled ??= new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true }).compile<Experiment>(schema);
+  compiled ??= schemaValidator(schemaText);
   return compiled;
 }
 
