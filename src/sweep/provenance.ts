@@ -1,8 +1,9 @@
 /**
  * What it takes to reproduce a trial, recorded when it starts: the experiment file's content
  * hash (and its git commit, and whether the work tree had uncommitted changes, when the file is
- * in a git repository), or an inline experiment's; the dataset files' checksums, the versions of
- * what trained it, and the backend. Computed once per run and per dataset: hashing a dataset reads it whole.
+ * in a git repository), or an inline experiment's; the dataset files' checksums (kept between
+ * runs while the files are unchanged: data/file-checksums.ts), the versions of what trained it,
+ * and the backend. Computed once per run and per dataset.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { InlineExperiment } from '../config/compose.js';
 import { IDX_FILES, findFile } from '../data/dataset.js';
+import { fileChecksum } from '../data/file-checksums.js';
 
 export interface GitState {
   commit: string;
@@ -49,7 +51,7 @@ export function datasetChecksums(dir: string): Record<string, string> {
   const sums: Record<string, string> = {};
   for (const name of IDX_FILES.flat()) {
     const path = findFile(dir, name);
-    sums[basename(path)] = sha256(readFileSync(path));
+    sums[basename(path)] = fileChecksum(path);
   }
   return sums;
 }
