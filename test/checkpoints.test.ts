@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkpointRoot } from '../src/checkpoint/files.js';
@@ -18,6 +18,24 @@ function query<T>(db: string, sql: string): T[] {
   } finally {
     d.close();
   }
+}
+
+/**
+ * A sweep of ONE(1), trained once for the tests that only read it (or a copy of its database):
+ * its experiment file and database.
+ */
+let oneEpoch: Promise<{ file: string; db: string }> | undefined;
+function oneEpochSweep(): Promise<{ file: string; db: string }> {
+  oneEpoch ??= (async () => {
+    const dir = tempDir();
+    const file = join(dir, 'keep.yaml');
+    writeFileSync(file, ONE(1));
+    const db = join(dir, 'runs.db');
+    const r = await cli(file, '--db', db, '--no-tui');
+    expect(r.code, r.stderr).toBe(0);
+    return { file, db };
+  })();
+  return oneEpoch;
 }
 
 /** Checkpoint files on disk, by trial. */
@@ -140,11 +158,7 @@ describe('what a trial records', () => {
   });
 
   it('its test confusion matrix (the confusion view): counts sum to the test images, the diagonal to test_acc', async () => {
-    const dir = tempDir();
-    const file = join(dir, 'confusion.yaml');
-    writeFileSync(file, ONE(1).replace('name: keep', 'name: confusion'));
-    const db = join(dir, 'runs.db');
-    expect((await cli(file, '--db', db, '--no-tui')).code).toBe(0);
+    const { db } = await oneEpochSweep();
     const rows = query<{ actual: number; predicted: number; count: number }>(db, `SELECT actual, predicted, count FROM confusion`);
     const [{ test_acc }] = query<{ test_acc: number }>(db, `SELECT test_acc FROM trials`);
     const total = rows.reduce((n, r) => n + r.count, 0);
@@ -192,11 +206,11 @@ describe('a checkpoints folder that is something else', () => {
     const r = await cli(file, '--db', fresh, '--no-tui');
     expect([r.code, r.stdout, r.stderr]).toEqual([2, '', message(checkpointRoot(fresh), 'a FIFO')]);
     expect(readdirSync(dir).sort()).toEqual(['fresh.db.checkpoints', 'keep.yaml']);
-    // A trained one whose folder became a file: trained again and exported, each refused, the database unchanged.
+    // A trained one (a copy of the database, without its checkpoints) whose folder is a file:
+    // trained again and exported, each refused, the database unchanged.
     const db = join(dir, 'runs.db');
-    expect((await cli(file, '--db', db, '--no-tui')).code).toBe(0);
+    copyFileSync((await oneEpochSweep()).db, db);
     const root = checkpointRoot(db);
-    rmSync(root, { recursive: true });
     writeFileSync(root, 'notes\n');
     const before = readFileSync(db);
     const again = await cli(file, '--db', db, '--no-tui', '--rerun');
