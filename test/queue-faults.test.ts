@@ -91,8 +91,18 @@ describe('a sweep across agents in their own network namespaces', () => {
       return agent;
     };
     const live = new Map(namespaces.map((ns) => [ns.index, startAgent(ns)]));
-    /** An agent training a trial now: its last line says a trial started or resumed (agent/training.ts's line). */
-    const busy = (a: Agent) => /: (started|resumed after epoch \d+) on \S+( \(taken over[^)]*\))?\s*$/.test(a.output);
+    /** What the coordinator has printed so far: the epochs it stored, trial by trial. */
+    let coordinatorOutput = '';
+    /**
+     * An agent training a trial now (its last line says a trial started or resumed: agent/training.ts's
+     * line) of which the coordinator has stored an epoch: killed, the trial resumes from a checkpoint.
+     * (Killed before its first epoch, a trial starts over, and a run whose kills all came that early
+     * had nothing resumed to check.)
+     */
+    const busy = (a: Agent) => {
+      const training = /trial (\w+) of faults: (started|resumed after epoch \d+) on \S+( \(taken over[^)]*\))?\s*$/.exec(a.output);
+      return training !== null && new RegExp(`${training[1]}.*\\] epoch \\d+/`).test(coordinatorOutput);
+    };
 
     const db = join(tempDir(), 'runs.db');
     let done = false;
@@ -124,7 +134,7 @@ describe('a sweep across agents in their own network namespaces', () => {
       }
       await cut;
     })();
-    const result = await startCli([file, '--db', db, '--queue', `redis://127.0.0.1:${redis!.port}`, '--no-tui']);
+    const result = await startCli([file, '--db', db, '--queue', `redis://127.0.0.1:${redis!.port}`, '--no-tui'], (out) => (coordinatorOutput = out));
     done = true;
     await driver;
     for (const a of live.values()) a.child.kill('SIGKILL');
