@@ -110,10 +110,10 @@ let redis: RedisServer;
 let local: ReturnType<typeof numbers>;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  // The same file on one machine: what the agents' run must equal.
+  // The same file on one machine (what the agents' run must equal), while the server starts.
   const db = join(tempDir(), 'local.db');
-  const result = await startCli([writeExperiment(EXPERIMENT), '--db', db, '--workers', '2', '--no-tui']);
+  const [server, result] = await Promise.all([startRedis(), startCli([writeExperiment(EXPERIMENT), '--db', db, '--workers', '2', '--no-tui'])]);
+  redis = server;
   expect(result.code, result.stdout + result.stderr).toBe(0);
   local = numbers(db);
 }, 120_000);
@@ -443,11 +443,12 @@ describe('data on agents', () => {
     // Whether agent fourteen was offered it first depends on who asked first; if it was, it said so.
     if (/trial [0-9a-f]{12} of folder/.test(without.output())) expect(without.output()).toMatch(/is not in this agent's data folders.*left for another agent/);
 
-    // With only agents that lack it: failed, with each one's reason.
+    // With only agents that lack it: failed, with each one's reason. On another database of the
+    // same Redis, where the agents above never were (not 11 s of waiting for their heartbeats to lapse).
     for (const a of agents.splice(0)) a.child.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 11_000)); // their heartbeats lapse
-    agent(redis.url, 'sixteen');
-    const failing = await startCli([file, '--db', join(tempDir(), 'runs.db'), '--queue', redis.url, '--no-tui']);
+    const elsewhere = `${redis.url}/1`;
+    agent(elsewhere, 'sixteen');
+    const failing = await startCli([file, '--db', join(tempDir(), 'runs.db'), '--queue', elsewhere, '--no-tui']);
     expect(failing.code).toBe(1);
     expect(failing.stdout).toMatch(/failed: no agent has its data \(sixteen: data\.dir \S+ is not in this agent's data folders; start the agent with --data/);
   }, 120_000);
@@ -488,11 +489,11 @@ describe('bad input and faults, one line each', () => {
     const closed = await startRedis();
     const url = closed.url;
     await closed.stop();
-    const result = await startCli([writeExperiment(EXPERIMENT), '--db', db, '--queue', url]);
+    // The coordinator and an agent at once: neither waits for the other.
+    const [result, agentRun] = await Promise.all([startCli([writeExperiment(EXPERIMENT), '--db', db, '--queue', url]), startCli(['agent', '--queue', url])]);
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toMatch(/^error: Redis at redis:\/\/127\.0\.0\.1:\d+ does not answer \(connection refused\)/);
     expect(existsSync(db)).toBe(false);
-    const agentRun = await startCli(['agent', '--queue', url]);
     expect(agentRun.code).toBe(1);
     expect(agentRun.stderr.trim().split('\n')).toHaveLength(1);
   });
@@ -501,11 +502,11 @@ describe('bad input and faults, one line each', () => {
     const secured = await startRedis({ password: 'hunter2' });
     try {
       const url = `redis://:wrong-one@127.0.0.1:${secured.port}`;
-      const wrong = await startCli(['agent', '--queue', url]);
+      // The wrong password and none, at once.
+      const [wrong, none] = await Promise.all([startCli(['agent', '--queue', url]), startCli(['agent', '--queue', `redis://127.0.0.1:${secured.port}`])]);
       expect(wrong.code).toBe(2);
       expect(wrong.stderr.trim()).toMatch(/^--queue: Redis at redis:\/\/127\.0\.0\.1:\d+ refused the user and password/);
       expect(wrong.stderr + wrong.stdout).not.toContain('wrong-one');
-      const none = await startCli(['agent', '--queue', `redis://127.0.0.1:${secured.port}`]);
       expect(none.code).toBe(2);
       expect(none.stderr).toMatch(/asks for a password/);
       // The right password, from the environment: the sweep runs and keeps no trace of it.
