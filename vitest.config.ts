@@ -11,25 +11,28 @@ import { defineConfig } from 'vitest/config';
  * (docs/flaky-tests.md keeps the ones that did not, and why).
  *
  * The longest files start first, in this order, so that none is left running alone at the end
- * (with the seconds each took here, two files at a time): the rest follow in vitest's order.
+ * (with the seconds each took here, two files at a time, on a loaded machine): the rest follow in
+ * vitest's order.
  */
 const LONGEST_FIRST = [
-  'test/crash-resume.test.ts', // 210 s: 40 restarts
-  'test/queue.test.ts', // 186 s: agents training, leases lapsing
-  'test/webgpu-sweep.test.ts', // 154 s: GPU processes on a software GPU, mostly waiting
-  'test/model-commands.test.ts', // 109 s
-  'test/queue-faults.test.ts', // 95 s
+  'test/crash-resume.test.ts', // 189 s: 40 restarts
+  'test/queue.test.ts', // 187 s: agents training, leases lapsing
+  'test/webgpu-sweep.test.ts', // 132 s: GPU processes on a software GPU
+  'test/model-commands.test.ts', // 131 s
+  'test/queue-faults.test.ts', // 118 s: mostly waiting out a cut network
+  'test/large-results.test.ts', // 109 s
   'test/database-faults.test.ts', // 85 s: locks, mostly waiting
-  'test/large-results.test.ts', // 66 s
-  'test/cli.test.ts', // 64 s
-  'test/disk-full.test.ts', // 59 s
-  'test/dashboard-e2e.test.ts', // 59 s: a real terminal's frames, mostly waiting
-  'test/adaptive-sweep.test.ts', // 51 s
-  'test/report.test.ts', // 48 s
-  'test/checkpoints.test.ts', // 45 s
-  'test/queries.test.ts', // 43 s
-  'test/machine-fit.test.ts', // 35 s
-  'test/datasets.test.ts', // 32 s
+  'test/queries.test.ts', // 82 s
+  'test/cli.test.ts', // 82 s
+  'test/adaptive-sweep.test.ts', // 78 s
+  'test/disk-full.test.ts', // 73 s
+  'test/dashboard-e2e.test.ts', // 70 s: a real terminal's frames, mostly waiting
+  'test/report.test.ts', // 69 s
+  'test/checkpoints.test.ts', // 56 s
+  'test/machine-fit.test.ts', // 42 s
+  'test/concurrent-sweeps.test.ts', // 34 s
+  'test/datasets.test.ts', // 31 s
+  'test/pool.test.ts', // 29 s
 ];
 
 /** Starts the files of LONGEST_FIRST in its order, then the rest in vitest's own. */
