@@ -3,8 +3,10 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 /**
- * The suite runs two files at a time (this machine's two cores; most of a file's time is its
- * child processes). Files that kill processes at chosen moments, wait for locks and leases to
+ * The suite runs three files at a time on this machine's two cores: most of a file's time is its
+ * child processes, and several files spend much of theirs waiting (for leases and locks to
+ * lapse, a terminal's frames, a cut network), so two at a time left a core idle a sixth of the
+ * run. Files that kill processes at chosen moments, wait for locks and leases to
  * lapse, drive a terminal or train on a software GPU run alongside the rest: each has its own
  * database, Redis server (a free port), temp folder, tmux socket and network namespaces, so no
  * two share state, and each waits for the events it needs rather than for fixed times
@@ -51,7 +53,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     exclude: ['test/large/**', '**/node_modules/**'],
-    maxWorkers: 2,
+    maxWorkers: 3,
     sequence: { sequencer: LongestFirst },
     // Real training, real worker pools and the CLI as a child process: seconds, not milliseconds.
     testTimeout: 120_000,

@@ -386,8 +386,13 @@ describe('the coordinator', () => {
     const empty = await startRedis();
     try {
       const db = join(tempDir(), 'runs.db');
+      let stopped = false;
       const result = await startCli([writeExperiment(EXPERIMENT), '--db', db, '--queue', empty.url, '--no-tui'], (out, child) => {
-        if (/waiting for agents/.test(out)) child.kill('SIGINT');
+        // One Ctrl-C, as a person presses it: not one per chunk of output that follows.
+        if (!stopped && /waiting for agents/.test(out)) {
+          stopped = true;
+          child.kill('SIGINT');
+        }
       });
       expect(result.code, result.stdout + result.stderr).toBe(130);
       expect(result.stdout).toMatch(/note: waiting for agents: start one with sweep agent --queue redis:\/\/127\.0\.0\.1:\d+/);

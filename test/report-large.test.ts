@@ -11,7 +11,7 @@ import { sweepOf } from './huge-sweep-fixture.js';
 import { tempDir } from './helpers.js';
 
 describe('a report stopped by a signal', () => {
-  it('ends within a second of Ctrl-C, SIGTERM or SIGHUP while it reads and draws 20,000 trials, and writes nothing', async () => {
+  it('ends at once (within 2 s, not the 20 s it has left) on Ctrl-C, SIGTERM or SIGHUP while it reads and draws 20,000 trials, and writes nothing', async () => {
     const db = sweepOf(20_000);
     const folder = tempDir();
     for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
@@ -30,7 +30,10 @@ describe('a report stopped by a signal', () => {
       const exit = await ended;
       clearTimeout(killer);
       expect([signal, exit, output]).toEqual([signal, code, '']);
-      expect((performance.now() - sent) / 1000).toBeLessThan(1);
+      // Left to run, the report takes some 20 s more; stopped, it ends as soon as SQLite's step
+      // returns: well within a second on a quiet machine, and within two while the suite runs
+      // three files at a time on two cores (docs/flaky-tests.md).
+      expect((performance.now() - sent) / 1000).toBeLessThan(2);
     }
     // No page, not even part of one; the database closed (no -wal or -shm beside it).
     expect(readdirSync(folder)).toEqual([]);
