@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../src/queue/protocol.js';
-import { CLI, cli, startCli } from './cli-helpers.js';
+import { CLI, cli, ROOT, startCli } from './cli-helpers.js';
 import { tempDir, writeExperiment } from './helpers.js';
 import { startRedis } from './redis-server.js';
 
@@ -122,6 +122,15 @@ describe('large results', () => {
     orphaned.child.kill('SIGKILL');
     await orphaned.ended;
     await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Its command killed before the query's process had even started (a loaded machine): it
+    // watches the command's pid it was given, not whoever is its parent by then, and ends at once.
+    const gone = spawnSync('true').pid!;
+    const late = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'sql-process.js'), JSON.stringify({ db, statement: runaway, format: 'table' }), String(gone)], { stdio: 'ignore' });
+    // Before the fix it computed for ever: the test ends it itself (SIGTERM, told apart from the watchdog's SIGKILL).
+    const lateEnd = setTimeout(() => late.kill('SIGTERM'), 10_000);
+    const lateSignal = await new Promise<string | null>((resolve) => late.on('close', (_code, signal) => resolve(signal)));
+    clearTimeout(lateEnd);
+    expect(lateSignal).toBe('SIGKILL');
     // No query process is left behind (each names this test's database in its arguments).
     expect(spawnSync('pgrep', ['-f', `sql-process.js.*${db}`], { encoding: 'utf8' }).stdout).toBe('');
     // A statement that ends in time is not cut short.

@@ -448,12 +448,12 @@ describe('data on agents', () => {
     // Whether agent fourteen was offered it first depends on who asked first; if it was, it said so.
     if (/trial [0-9a-f]{12} of folder/.test(without.output())) expect(without.output()).toMatch(/is not in this agent's data folders.*left for another agent/);
 
-    // With only agents that lack it: failed, with each one's reason. On another database of the
-    // same Redis, where the agents above never were (not 11 s of waiting for their heartbeats to lapse).
+    // With only agents that lack it: failed, with each one's reason. The agents that had it were
+    // killed and count no more once their heartbeats lapse (else the trial would wait for them).
     for (const a of agents.splice(0)) a.child.kill('SIGKILL');
-    const elsewhere = `${redis.url}/1`;
-    agent(elsewhere, 'sixteen');
-    const failing = await startCli([file, '--db', join(tempDir(), 'runs.db'), '--queue', elsewhere, '--no-tui']);
+    await new Promise((r) => setTimeout(r, 11_000)); // their heartbeats lapse
+    agent(redis.url, 'sixteen');
+    const failing = await startCli([file, '--db', join(tempDir(), 'runs.db'), '--queue', redis.url, '--no-tui']);
     expect(failing.code).toBe(1);
     expect(failing.stdout).toMatch(/failed: no agent has its data \(sixteen: data\.dir \S+ is not in this agent's data folders; start the agent with --data/);
   }, 120_000);

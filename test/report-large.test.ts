@@ -11,7 +11,7 @@ import { sweepOf } from './huge-sweep-fixture.js';
 import { tempDir } from './helpers.js';
 
 describe('a report stopped by a signal', () => {
-  it('ends at once (within 2 s, not the 20 s it has left) on Ctrl-C, SIGTERM or SIGHUP while it reads and draws 20,000 trials, and writes nothing', async () => {
+  it('ends at once (not after the 20 s it has left) on Ctrl-C, SIGTERM or SIGHUP while it reads and draws 20,000 trials, and writes nothing', async () => {
     const db = sweepOf(20_000);
     const folder = tempDir();
     for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
@@ -31,9 +31,10 @@ describe('a report stopped by a signal', () => {
       clearTimeout(killer);
       expect([signal, exit, output]).toEqual([signal, code, '']);
       // Left to run, the report takes some 20 s more; stopped, it ends as soon as SQLite's step
-      // returns: well within a second on a quiet machine, and within two while the suite runs
-      // three files at a time on two cores (docs/flaky-tests.md).
-      expect((performance.now() - sent) / 1000).toBeLessThan(2);
+      // returns: well within a second on a quiet machine, but up to 3 s were seen while the suite
+      // runs three files at a time on two cores (docs/flaky-tests.md). The bound tells stopping
+      // at once from going on; how fast it stops is a speed goal, not this test's.
+      expect((performance.now() - sent) / 1000).toBeLessThan(5);
     }
     // No page, not even part of one; the database closed (no -wal or -shm beside it).
     expect(readdirSync(folder)).toEqual([]);

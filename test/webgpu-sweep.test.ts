@@ -6,11 +6,11 @@ import Database from 'better-sqlite3';
  * dies mid-trial (that trial fails, the sweep goes on). On this machine the adapter is Mesa's
  * lavapipe (scripts/install-webgpu-cpu-driver.sh), tens of images/s: tiny budgets.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, startCli } from './cli-helpers.js';
+import { CACHE, CLI, cli, ROOT, startCli } from './cli-helpers.js';
 import { tempDir, writeExperiment } from './helpers.js';
 import { smallDigits } from './small-digits.js';
 
@@ -110,11 +110,28 @@ describe('sweeps on webgpu', () => {
     expect(json.webgpu.adapter).toMatchObject({ api: 'vulkan', cpu: true });
     expect(json.webgpu.adapters.length).toBeGreaterThan(0);
 
+    // Where a GPU driver's device node is (/dev/dri here, in a mount namespace of its own), auto
+    // asks Dawn, which finds only lavapipe: passed by, the trial trains on wasm.
     const dir = tempDir();
+    const file = writeExperiment(TINY.replace('[avg, max]', '[avg]'));
     const db = join(dir, 'auto.db');
-    const r = await cli(writeExperiment(TINY.replace('[avg, max]', '[avg]')), '--db', db, '--no-tui');
-    expect(r.code).toBe(0);
+    const saved = join(dir, 'dev');
+    const script = [
+      'set -e',
+      `mkdir -p '${saved}' && mount --bind /dev '${saved}' && mount -t tmpfs tmpfs /dev`,
+      `for node in null zero random urandom; do touch /dev/$node && mount --bind '${saved}'/$node /dev/$node; done`,
+      `mkdir /dev/shm /dev/dri && mount --bind '${saved}/shm' /dev/shm`,
+      'ls -d /dev/dri',
+      'exec "$@"',
+    ].join('\n');
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, CLI, file, '--db', db, '--no-tui'], { cwd: ROOT, env: { ...process.env, LENET_SWEEP_CACHE: CACHE }, encoding: 'utf8', timeout: 120_000 });
+    expect(r.stdout.split('\n')[0]).toBe('/dev/dri');
+    expect([r.status, r.stderr]).toEqual([0, '']);
     expect((await rows(db)).map((t) => [t.backend, t.adapter])).toEqual([['wasm', null]]);
+    // Without one, Dawn is not asked (there is nothing it could find but CPU implementations): the same.
+    const plain = join(dir, 'plain.db');
+    expect((await cli(file, '--db', plain, '--no-tui')).code).toBe(0);
+    expect((await rows(plain)).map((t) => [t.backend, t.adapter])).toEqual([['wasm', null]]);
   });
 
   it('without a Vulkan driver, reaches the adapter through OpenGL ES, and trains there', async () => {

@@ -133,6 +133,8 @@ describe('which adapters count as a GPU', () => {
     expect(mayHaveGpu('linux', dev('null', 'dri/'))).toBe(true);
     expect(mayHaveGpu('linux', dev('null', 'nvidia0', 'nvidiactl'))).toBe(true);
     expect(mayHaveGpu('linux', dev('dxg'))).toBe(true);
+    expect(mayHaveGpu('linux', dev('mali0'))).toBe(true);
+    expect(mayHaveGpu('linux', dev('kgsl-3d0'))).toBe(true);
     // Elsewhere (and where /dev cannot be read) only the probe can tell.
     expect(mayHaveGpu('darwin', dev())).toBe(true);
     expect(mayHaveGpu('linux', join(dev(), 'missing'))).toBe(true);

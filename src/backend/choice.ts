@@ -12,7 +12,7 @@
  * piece of global state).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { DRIVER_HINT, webgpuInstalled, WEBGPU_PACKAGE, type AdapterInfo } from './webgpu.js';
@@ -99,16 +99,24 @@ export async function probeWebgpu(): Promise<WebgpuProbe> {
 const webgpuForAuto = () => Boolean(webgpuProbe?.adapter && !webgpuProbe.adapter.cpu);
 
 /**
- * Whether this machine may have a GPU for Dawn to find. On Linux every GPU driver shows itself as
- * a device node: /dev/dri (Mesa's drivers: AMD, Intel, Nouveau), /dev/nvidia* (NVIDIA's), /dev/dxg
- * (WSL's). Without one Dawn can find only CPU implementations, which auto passes by anyway, so
- * auto's probe (a process loading Dawn, about 0.3 s at every start of a sweep) is skipped there.
- * Elsewhere only the probe can tell.
+ * Device nodes of Linux GPU drivers: /dev/dri (the kernel's DRM: AMD, Intel, Nouveau, virtio, and
+ * most ARM GPUs under Mesa), /dev/nvidia* (NVIDIA's driver), /dev/dxg (WSL), /dev/mali*,
+ * /dev/kgsl* and /dev/galcore (the vendors' own drivers for Arm Mali, Qualcomm Adreno and
+ * Vivante GPUs).
+ */
+const GPU_NODES = ['dri', 'nvidia', 'dxg', 'mali', 'kgsl', 'galcore'];
+
+/**
+ * Whether this machine may have a GPU for Dawn to find. On Linux the GPU drivers we know of show
+ * themselves as device nodes (GPU_NODES). Without one Dawn can find only CPU implementations,
+ * which auto passes by anyway, so auto's probe (a process loading Dawn, about 0.3 s at every
+ * start of a sweep) is skipped there; `sweep backends` always probes. Elsewhere, and where /dev
+ * cannot be read, only the probe can tell.
  */
 export function mayHaveGpu(platform = process.platform, dev = '/dev'): boolean {
   if (platform !== 'linux') return true;
   try {
-    return existsSync(`${dev}/dri`) || existsSync(`${dev}/dxg`) || readdirSync(dev).some((name) => name.startsWith('nvidia'));
+    return readdirSync(dev).some((name) => GPU_NODES.some((node) => name.startsWith(node)));
   } catch {
     return true;
   }

@@ -29,7 +29,8 @@ export async function runsSql(args: string[]): Promise<number> {
     throw new UserError(`--timeout: expected a number of seconds above 0 and at most ${MAX_TIMEOUT_S} (24 days), found '${values.timeout}'`);
   }
   const query: SqlQuery = { db: values.db!, statement: positionals[0], format };
-  const child = spawn(process.execPath, [fileURLToPath(SQL_PROCESS), JSON.stringify(query)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // This process's pid goes with it: a child that starts only after this one died must know.
+  const child = spawn(process.execPath, [fileURLToPath(SQL_PROCESS), JSON.stringify(query), String(process.pid)], { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0))));
   // This process dies with it, whatever happens.
   const kill = () => child.kill('SIGKILL');

@@ -29,8 +29,13 @@ const newAjv = (options: Options): AjvClass => new (require('ajv') as { Ajv: new
 /** The validator of the schema whose text is given: the build's, when it was made from this text, else compiled now. */
 export function schemaValidator(schemaText: string, precompiled = PRECOMPILED): ValidateFunction<Experiment> {
   if (existsSync(precompiled)) {
-    const made = require(precompiled) as ValidateFunction<Experiment> & { schemaSha256?: string };
-    if (made.schemaSha256 === schemaChecksum(schemaText)) return made;
+    try {
+      const made = require(precompiled) as ValidateFunction<Experiment> & { schemaSha256?: string };
+      if (made.schemaSha256 === schemaChecksum(schemaText)) return made;
+    } catch {
+      // A damaged file (a build cut short): the schema is compiled below, and the experiment
+      // file is not blamed for the build's fault.
+    }
   }
   return newAjv(AJV_OPTIONS).compile<Experiment>(JSON.parse(schemaText));
 }

@@ -3,13 +3,15 @@
  * a file whole (Fashion-MNIST is 55 MB, the embedded digits 8 MB, 0.2 s at every sweep start),
  * so a checksum is kept in the cache folder with what `stat` said of the file, and used again
  * while the file is the same one, unchanged: its device, inode, size, and modification and
- * change times (the change time moves with every write and cannot be set back, as git's index
- * and make rely on). The kept checksums only save time: a cache that cannot be read or written
- * is passed over.
+ * change times (the change time moves with every write and cannot be set back). As git does for
+ * its index, a file changed within RACY_MS before it was hashed is not kept: on a file system
+ * with coarse timestamps a second write in the same tick would leave every one of those equal.
+ * Entries of files that are gone are dropped when a new one is kept. The kept checksums only
+ * save time: a cache that cannot be read or written is passed over.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, type Stats } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { cacheDir } from './cache-dir.js';
 
@@ -20,6 +22,9 @@ interface Kept {
   stat: string;
   sha256: string;
 }
+
+/** How long ago a file must have last changed for its checksum to be kept: longer than any file system's timestamp tick (FAT's is 2 s). */
+export const RACY_MS = 3000;
 
 /** What must be equal for a kept checksum to hold. */
 const statKey = (s: Stats) => [s.dev, s.ino, s.size, s.mtimeMs, s.ctimeMs].join(':');
@@ -34,9 +39,10 @@ function keptAt(path: string): string | undefined {
 }
 
 /** The file's SHA-256 (hex): kept from an earlier run where the file is unchanged, else read and kept. */
-export function fileChecksum(file: string): string {
+export function fileChecksum(file: string, racyMs = RACY_MS): string {
   const path = resolve(file);
-  const stat = statKey(statSync(path));
+  const stats = statSync(path);
+  const stat = statKey(stats);
   const at = keptAt(path);
   if (at) {
     try {
@@ -46,15 +52,30 @@ export function fileChecksum(file: string): string {
       // None kept yet, or unreadable: hashed below.
     }
   }
+  const hashedAt = Date.now();
   const sum = sha256(readFileSync(path));
-  // Kept only if the file did not change while it was read.
-  if (at && statKey(statSync(path)) === stat) {
+  // Kept only if the file did not change while it was read, nor just before.
+  const settled = hashedAt - Math.max(stats.mtimeMs, stats.ctimeMs) >= racyMs;
+  if (at && settled && statKey(statSync(path)) === stat) {
     try {
-      mkdirSync(join(at, '..'), { recursive: true });
+      mkdirSync(dirname(at), { recursive: true });
+      dropGone(dirname(at));
       writeFileAtomic(at, Buffer.from(JSON.stringify({ path, stat, sha256: sum } satisfies Kept)));
     } catch {
       // A read-only or full cache: the next run hashes the file again.
     }
   }
   return sum;
+}
+
+/** Drops the kept checksums of files that no longer exist (datasets moved or deleted). */
+function dropGone(folder: string): void {
+  for (const name of readdirSync(folder)) {
+    try {
+      const { path } = JSON.parse(readFileSync(join(folder, name), 'utf8')) as Kept;
+      if (!existsSync(path)) rmSync(join(folder, name), { force: true });
+    } catch {
+      rmSync(join(folder, name), { force: true }); // damaged, or a temporary file left by a crash
+    }
+  }
 }
