@@ -175,12 +175,14 @@ describe('a sweep with an early-termination rule', () => {
     const file = join(dir, 'rule.yaml');
     writeFileSync(
       file,
-      'name: rule\ntraining: { epochs: 4, batch_size: 64, seed: 1, limit_train: 256 }\nsweep:\n  parameters:\n    optimizer.lr: [0.003, 0.0001, 0.002, 0.00005]\n' +
+      'name: rule\ntraining: { epochs: 8, batch_size: 64, seed: 1, limit_train: 256 }\nsweep:\n  parameters:\n    optimizer.lr: [0.003, 0.0001, 0.002, 0.00005]\n' +
         '  early_terminate: { type: asha, min_resource: 1, reduction_factor: 2 }\n',
     );
     const db = join(dir, 'runs.db');
-    // Killed once each of two trials has stored epoch 2: it resumes (from 2) past a rung.
-    const killed = await startCli([file, '--db', db, '--no-tui', '--workers', '2'], (out, child) => (out.match(/epoch 2\/4/g) ?? []).length >= 2 && child.kill('SIGKILL'));
+    // Killed once each of two trials has stored epoch 2: the best resumes past a rung. Its epochs
+    // take a fraction of a second, so it has 8: a kill that lands late (a loaded machine reads
+    // the output late) still finds it training, with epochs left to resume.
+    const killed = await startCli([file, '--db', db, '--no-tui', '--workers', '2'], (out, child) => (out.match(/epoch 2\/8/g) ?? []).length >= 2 && child.kill('SIGKILL'));
     expect(killed.signal).toBe('SIGKILL');
     const r = await cli(file, '--db', db, '--no-tui', '--workers', '2');
     expect(r.code, r.stdout + r.stderr).toBe(0);
