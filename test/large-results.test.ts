@@ -162,7 +162,7 @@ function signalled(args: string[], signal: NodeJS.Signals, afterMs: number) {
 }
 
 describe('a long listing stopped by a signal', () => {
-  it('runs list, sorted, as a table, CSV or JSON, ends within a second of Ctrl-C or SIGTERM, closing the database', async () => {
+  it('runs list, sorted, as a table, CSV or JSON, ends at once on Ctrl-C or SIGTERM, closing the database', async () => {
     // 45,000 trials: finding the table's or CSV's columns, or sorting, takes many seconds.
     const big = join(tempDir(), 'big.db');
     copyFileSync(db, big);
@@ -184,7 +184,10 @@ describe('a long listing stopped by a signal', () => {
     const ranked = performance.now() - t0;
     const ended = await Promise.all(runs.map((args, i) => signalled(args, i % 2 ? 'SIGTERM' : 'SIGINT', ranked + 1500)));
     expect(ended.map((r) => [r.args, r.code, r.stderr])).toEqual(runs.map((args, i) => [args.join(' '), i % 2 ? 143 : 130, '']));
-    for (const r of ended) expect(r.seconds, r.args).toBeLessThan(1);
+    // Stopped, each ends as soon as SQLite's step returns: well within a second on a quiet machine,
+    // longer while the suite runs three files at a time on two cores (docs/flaky-tests.md). The
+    // bound tells stopping at once from going on through 45,000 trials; the speed is a bench's.
+    for (const r of ended) expect(r.seconds, r.args).toBeLessThan(3);
     expect(readdirSync(dirname(big))).toEqual(['big.db']);
   });
 });
