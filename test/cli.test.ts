@@ -192,6 +192,24 @@ describe('a sweep killed outright (SIGKILL)', () => {
   });
 });
 
+describe('a command that never finishes', () => {
+  // What every command runs in (cli/entry.ts), given a command whose promise no one settles and
+  // nothing left alive: Node would end the process with 0, half the output missing.
+  const entry = (command: string) =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', `import { runCommandLine } from ${JSON.stringify(join(CLI, '..', 'entry.js'))}; runCommandLine(${command});`], { encoding: 'utf8' });
+
+  it('ends with 1 and says so, not with a silent 0', () => {
+    const r = entry('() => new Promise(() => {})');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: internal error: the command stopped before it finished/);
+  });
+
+  it('one that finishes keeps its own exit code and says nothing more', () => {
+    const r = entry('async () => 3');
+    expect([r.status, r.stderr]).toEqual([3, '']);
+  });
+});
+
 describe('bad input', () => {
   async function expectUserError(args: string[], message: RegExp, db: string) {
     const r = await cli(...args, '--db', db);

@@ -2,6 +2,7 @@
  * The worker pool from the built modules (the pool loads dist/worker/trial-worker.js): a trial
  * that throws is marked failed with its error, and the others go on.
  */
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import { SweepRun } from '../dist/sweep/run-sweep.js';
 import { SweepSearch } from '../dist/sweep/search.js';
 import type { Trial } from '../src/config/experiment.js';
 import type { WorkerEvent } from '../src/worker/messages.js';
-import { CACHE } from './cli-helpers.js';
+import { CACHE, ROOT } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
 
 it('marks a trial that throws as failed, with its error, and finishes the others', async () => {
@@ -68,4 +69,15 @@ it('a trial the wasm heap cannot hold fails with what to lower, and the next tri
   expect(Object.fromEntries(outcome.statuses)).toEqual({ huge00000000: 'failed', [small.id]: 'completed' });
   const failure = events.find((e) => e.type === 'failed') as Extract<WorkerEvent, { type: 'failed' }>;
   expect(failure.error).toMatch(/^out of memory in the wasm backend \(.+\): a training step of batch 7996 with these widths needs about \d+(\.\d)? GB and the wasm backend has 4 GB; lower training.batch_size or the model widths$/);
+});
+
+it('a crashed thread\'s grace for its last events holds the process open (else Node could end the sweep with 0)', () => {
+  // util/within.ts, as the runner awaits a crashed trial's last event: with nothing else alive.
+  const within = JSON.stringify(join(ROOT, 'dist', 'util', 'within.js'));
+  const script = `import { within } from ${within}; console.log(await within(new Promise(() => {}), 200), await within(Promise.resolve('event'), 60_000));`;
+  const started = performance.now();
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  expect([r.status, r.stdout.trim()]).toEqual([0, 'null event']);
+  // The long timer of the one that settled at once is cleared: it does not hold the process for a minute.
+  expect(performance.now() - started).toBeLessThan(30_000);
 });

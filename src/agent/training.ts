@@ -16,11 +16,11 @@ import type { EntrySender } from './entry-sender.js';
 import type { AgentOptions } from './options.js';
 import type { Running } from './running.js';
 import { waitForVerdicts } from './verdicts.js';
+import { within } from '../util/within.js';
 
 /** A crashed thread may have posted events that arrive after its task failed: wait this long for them. */
 const CRASH_GRACE_MS = 1000;
 
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export interface TrainingParts {
   options: AgentOptions;
@@ -75,7 +75,7 @@ export async function trainAttempt(run: Running, sender: EntrySender, parts: Tra
     // The task's end and its events travel separately: the trial's last event is waited for
     // (a thread that died gets a moment for events on their way).
     const crash = await task.ended;
-    await (crash ? Promise.race([terminal, delay(CRASH_GRACE_MS)]) : terminal);
+    await (crash ? within(terminal, CRASH_GRACE_MS) : terminal);
     if (crash && !last && !run.abandoned) sending = sending.then(() => sender.send({ type: 'failed', trialId: job.trialId, error: `worker died on agent ${options.name}: ${crash.message}`, retryable: true }));
     await sending;
   } finally {

@@ -34,8 +34,18 @@ export function runCommandLine(command: () => Promise<number>): void {
     windDown(full ? 1 : 0);
   });
 
+  // Node ends a process whose event loop has nothing left to wait for, with exit code 0, even
+  // while the command still awaits something: a defect (a promise no one will settle) that would
+  // otherwise pass for success with half the output missing. Said, and failed, instead.
+  let settled = false;
+  process.on('beforeExit', () => {
+    if (settled) return;
+    settled = true;
+    console.error('error: internal error: the command stopped before it finished, with nothing left to wait for; please report it (with LENET_SWEEP_DEBUG=1 set, if it happens again)');
+    process.exitCode = 1;
+  });
   // A command that throws before its first await fails as one that rejects.
-  Promise.resolve().then(command).then(
+  Promise.resolve().then(command).finally(() => (settled = true)).then(
     (code) => {
       // A stop signal has set its own code (stop-signals.ts).
       process.exitCode ??= code;

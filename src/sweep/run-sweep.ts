@@ -14,6 +14,7 @@ import type { TrialStatus } from '../store/status.js';
 import { isTerminal, type TerminalEvent, type TrialJob, type Verdict, type WorkerEvent } from '../worker/messages.js';
 import type { PoolTask } from '../worker/trial-pool.js';
 import { DiskFullError } from '../util/disk-full.js';
+import { within } from '../util/within.js';
 import type { Assignment } from './grid.js';
 import type { SweepSearch } from './search.js';
 import { LocalTrials, type Relayed, type TrialExecutor } from './executor.js';
@@ -244,7 +245,7 @@ export class SweepRun {
       const crash = await task.ended;
       if (crash && this.aborted) return { status: 'interrupted', died: null };
       // Events and the task's end travel separately: wait for the trial's last event.
-      const last = crash ? await Promise.race([terminal, delay(CRASH_GRACE_MS)]) : await terminal;
+      const last = crash ? await within(terminal, CRASH_GRACE_MS) : await terminal;
       if (last) return { status: statusOf(last), died: last.type === 'failed' && last.retryable ? last.error : null };
       const error = `worker died: ${crash?.message}`;
       await this.handle(trial, { type: 'failed', trialId: trial.id, error, retryable: true }, options);
@@ -383,4 +384,3 @@ function statusOf(event: TerminalEvent): TrialStatus | 'queued' {
   return event.type === 'finished' ? event.status : 'queued';
 }
 
-const delay = (ms: number) => new Promise<null>((resolve) => setTimeout(() => resolve(null), ms).unref());

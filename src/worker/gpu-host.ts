@@ -36,6 +36,9 @@ export class GpuHost {
         if (!isDawnNoise(line)) process.stderr.write(`${line}\n`);
       });
     }
+    // Unheard, an 'error' would end this thread: a message that cannot reach a child that is
+    // dying (its 'exit' then fails the trial), or a process that could not be started (run() says so).
+    child.on('error', () => {});
     Atomics.store(this.pids, this.slot, child.pid ?? 0);
     child.on('exit', () => {
       Atomics.compareExchange(this.pids, this.slot, child.pid ?? 0, 0);
@@ -60,6 +63,7 @@ export class GpuHost {
         clearInterval(poll);
         child.off('message', relay);
         child.off('exit', died);
+        child.off('error', unstarted);
         port.off('message', judge);
         resolve();
       };
@@ -80,6 +84,13 @@ export class GpuHost {
         post({ type: 'failed', trialId: job.trialId, error: `the GPU process ended (${signal ?? `exit code ${code}`}): the driver or the device failed`, retryable: true });
         end();
       };
+      // A process that could not be started (no memory, no process slots left) never exits.
+      const unstarted = (err: Error) => {
+        if (ended || child.pid !== undefined) return;
+        if (this.child === child) this.child = undefined;
+        post({ type: 'failed', trialId: job.trialId, error: `the GPU process could not be started: ${err.message}`, retryable: true });
+        end();
+      };
       const judge = (verdict: Verdict) => send(child, verdict);
       if (job.judged) port.on('message', judge);
       let stopSent = false;
@@ -90,6 +101,7 @@ export class GpuHost {
       }, STOP_POLL_MS);
       child.on('message', relay);
       child.on('exit', died);
+      child.on('error', unstarted);
       send(child, { type: 'run', job, worker: this.worker });
     });
   }
