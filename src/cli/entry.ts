@@ -9,6 +9,9 @@ import { formatProblem, UserError } from '../config/errors.js';
 import { diskFullText, isDiskFull } from '../util/disk-full.js';
 import { READER_GONE, windDown } from './stop-signals.js';
 
+/** How long a process whose loop has emptied waits for a stop signal that may be on its way. */
+const SIGNAL_ON_ITS_WAY_MS = 250;
+
 export function runCommandLine(command: () => Promise<number>): void {
   // A reader that goes away (`sweep … | head`) closes our stdout, and a closed terminal (SIGHUP)
   // fails our writes with EIO: neither is an error to report with a stack trace. A running sweep
@@ -36,10 +39,20 @@ export function runCommandLine(command: () => Promise<number>): void {
 
   // Node ends a process whose event loop has nothing left to wait for, with exit code 0, even
   // while the command still awaits something: a defect (a promise no one will settle) that would
-  // otherwise pass for success with half the output missing. Said, and failed, instead.
+  // otherwise pass for success with half the output missing. Said, and failed, instead. A
+  // command being wound down after a stop signal (stop-signals.windDown, which sets the exit
+  // code) may end so: the dashboard leaves its wait for keys unsettled. That signal may still be
+  // on its way as the loop empties (a closed terminal takes the dashboard's stdin with it before
+  // its SIGHUP is handled), so the loop is given a moment for it first.
   let settled = false;
+  let waited = false;
   process.on('beforeExit', () => {
-    if (settled) return;
+    if (settled || process.exitCode !== undefined) return;
+    if (!waited) {
+      waited = true;
+      setTimeout(() => {}, SIGNAL_ON_ITS_WAY_MS);
+      return;
+    }
     settled = true;
     console.error('error: internal error: the command stopped before it finished, with nothing left to wait for; please report it (with LENET_SWEEP_DEBUG=1 set, if it happens again)');
     process.exitCode = 1;
