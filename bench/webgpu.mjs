@@ -20,7 +20,7 @@ const IMAGES = Number(process.env.IMAGES ?? 256);
 const TRIALS = (process.env.TRIALS ?? '1,2,4,8').split(',').map(Number);
 const EPOCHS = 2;
 
-const { probeWebgpu } = await import(join(root, 'dist/backend/index.js'));
+const { probeWebgpu } = await import(join(root, 'dist/backend/choice.js'));
 const probe = await probeWebgpu();
 console.log(`lenet-sweep bench, webgpu: ${IMAGES} embedded MNIST training images per trial, batch 64, rate of epoch ${EPOCHS}; ${availableParallelism()} CPU cores`);
 console.log(`  adapters Dawn lists: ${probe.adapters.length ? probe.adapters.join('; ') : 'none'}`);

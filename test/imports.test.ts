@@ -57,3 +57,46 @@ describe('the imports of src/', () => {
     expect(circles(looped)).toEqual([['a.ts', 'b.ts', 'c.ts'], ['e.ts']]);
   });
 });
+
+/**
+ * The names the benchmarks and build scripts take from the build: `{ a, b } = await
+ * import(join(root, 'dist/x.js'))` and `import { a } from '../dist/x.js'`. No test runs the
+ * benchmarks, so a module's export renamed or moved would break them unseen.
+ */
+function distImports(source: string): Array<{ module: string; names: string[] }> {
+  const found: Array<{ module: string; names: string[] }> = [];
+  const patterns = [/const\s*\{([^}]*)\}\s*=\s*await\s+import\(\s*join\(\s*root\s*,\s*'(dist\/[^']+)'\s*\)\s*\)/g, /import\s*\{([^}]*)\}\s*from\s*'\.\.\/(dist\/[^']+)'/g];
+  for (const pattern of patterns) {
+    for (const [, names, module] of source.matchAll(pattern)) {
+      found.push({ module, names: names.split(',').map((n) => n.trim().split(/\s*(?::|\bas\b)\s*/)[0]).filter(Boolean) });
+    }
+  }
+  return found;
+}
+
+describe('the benchmarks and build scripts', () => {
+  const files = ['bench', 'scripts'].flatMap((dir) => readdirSync(dir).filter((n) => n.endsWith('.mjs')).map((n) => join(dir, n)));
+
+  it('take only names the build exports', async () => {
+    const missing: string[] = [];
+    let checked = 0;
+    for (const file of files) {
+      for (const { module, names } of distImports(readFileSync(file, 'utf8'))) {
+        const exported = await import(join(process.cwd(), module));
+        for (const name of names) {
+          checked++;
+          if (!(name in exported)) missing.push(`${file}: ${name} from ${module}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  it('a name the build lacks is found (the check can fail)', () => {
+    expect(distImports("const { probeWebgpu, x: y } = await import(join(root, 'dist/backend/index.js'));\nimport { a as b, c } from '../dist/config/load.js';")).toEqual([
+      { module: 'dist/backend/index.js', names: ['probeWebgpu', 'x'] },
+      { module: 'dist/config/load.js', names: ['a', 'c'] },
+    ]);
+  });
+});

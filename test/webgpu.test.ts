@@ -75,6 +75,23 @@ describe('webgpu computes what cpu computes', () => {
     expect(adapter.cpu).toBe(isCpuAdapter({ vendor: adapter.vendor, architecture: '', device: adapter.name, description: adapter.description }));
   });
 
+  it('a product with a long inner dimension gives the same bits every time (no split-K, whose atomics add in any order)', async () => {
+    // fc3's weight gradient at batch 4,096 ([84, B] x [B, 10]): tfjs-backend-webgpu's own choice
+    // would be its split-K program, which gave six different results in six runs here.
+    await tf.setBackend('webgpu');
+    const r = new Random(9);
+    const a = tf.tensor2d(Float32Array.from({ length: 84 * 4096 }, () => r.uniform(-1, 1)), [84, 4096]);
+    const b = tf.tensor2d(Float32Array.from({ length: 4096 * 10 }, () => r.uniform(-1, 1)), [4096, 10]);
+    const runs: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = tf.matMul(a, b);
+      runs.push(Buffer.from(((await c.data()) as Float32Array).buffer).toString('hex'));
+      c.dispose();
+    }
+    tf.dispose([a, b]);
+    expect(new Set(runs).size).toBe(1);
+  });
+
   it('the reference LeNet-5: average pooling, relu', async () => {
     await expectSameAsCpu({});
   });

@@ -36,6 +36,7 @@ export const {
   dropout,
   enableProdMode,
   engine,
+  env,
   equal,
   exp,
   findBackend,

@@ -5,7 +5,7 @@
  * and the device watched for faults, which the training loop raises between steps. The adapters
  * themselves (finding, naming, listing) are webgpu.ts's.
  */
-import { backend as activeBackend, findBackend, getBackend, loadBackendPackage, ready, removeBackend, setBackend } from './tfjs.js';
+import { backend as activeBackend, env, findBackend, getBackend, loadBackendPackage, ready, removeBackend, setBackend } from './tfjs.js';
 import { DRIVER_HINT, findAdapter, type AdapterInfo, type Found, type GpuLike } from './webgpu.js';
 
 /** The adapter this thread's webgpu backend runs on, once it has been made. */
@@ -33,8 +33,18 @@ async function prepareWebgpu(options: { requireGpu: boolean; adapterName?: strin
   const nav = ((globalThis as unknown as { navigator?: Record<string, unknown> }).navigator ??= {});
   nav.gpu ??= routedGpu(found);
   loadBackendPackage('@tensorflow/tfjs-backend-webgpu');
+  // One matrix-product program whatever the shapes. By default tfjs-backend-webgpu picks one
+  // from the shapes, and for a long inner dimension with a small output (fc3's weight gradient
+  // at batch 2,000 and over) it picks split-K, which adds its partial sums with atomics in
+  // whatever order they land: six runs of one product gave six different results on lavapipe,
+  // so a trial would not give the same numbers twice, nor a resumed one end as an uninterrupted
+  // run. The packed program sums in a fixed order (and whatever the batch of trials beside).
+  env().set('WEBGPU_MATMUL_PROGRAM_TYPE', MATMUL_PACKED_PROGRAM);
   return found.adapter;
 }
+
+/** tfjs-backend-webgpu's MatMulProgramType.MatMulPackedProgram (its flag takes the enum's number). */
+const MATMUL_PACKED_PROGRAM = 3;
 
 /**
  * Lets the thread (or process) end: Dawn keeps it alive while navigator.gpu holds its device.
