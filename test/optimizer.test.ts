@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Experiment } from '../src/config/experiment.types.js';
-import { buildOptimizer, clipByGlobalNorm } from '../src/train/optimizer.js';
+import { initBackend } from '../src/backend/index.js';
+import { buildGroupOptimizer, buildOptimizer, clipByGlobalNorm } from '../src/train/optimizer.js';
 
 beforeAll(async () => {
   tf.enableProdMode(); // no console banner about tfjs-node
@@ -160,5 +161,67 @@ describe('optimizers update several variables as one vector', () => {
       [opt, ...opts].forEach((o) => o.dispose());
       tf.dispose([...together, ...alone]);
     }
+  });
+});
+
+describe('a group of trials stepped as one (fused trials): each trial as it would be alone, bit for bit', () => {
+  const shapes = [[2, 3], [4]];
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const grads = (trial: number, step: number) => shapes.map((s, v) => tf.tensor(Array.from({ length: size(s) }, (_, i) => Math.sin(step * 7 + trial * 13 + v * 3 + i) * (i === 2 ? 0 : 1)), s));
+  const start = (trial: number) => shapes.map((s, v) => tf.variable(tf.tensor(Array.from({ length: size(s) }, (_, i) => i / 10 - v - trial / 7), s)));
+  const bits = (vs: tf.Tensor[]) => vs.map((v) => {
+    const values = v.dataSync() as Float32Array;
+    return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('hex');
+  });
+  /** Four trials of one rule with their own settings: momentum and decay on and off, nesterov mixed. */
+  const trials = (name: Experiment['optimizer']['name']): Array<Experiment['optimizer']> => [
+    { ...base, name, lr: 0.05, momentum: 0.5, weight_decay: 0.01 },
+    { ...base, name, lr: 0.02, beta1: 0.8, beta2: 0.99, epsilon: 1e-6, momentum: 0, weight_decay: 0, alpha: 0.9 },
+    { ...base, name, lr: 0.1, beta1: 0.95, nesterov: true, momentum: 0.9, weight_decay: 0.001 },
+    { ...base, name, lr: 0.05, momentum: 0.5, weight_decay: 0.01 },
+  ];
+
+  for (const backend of ['cpu', 'wasm']) {
+    it(`every rule on ${backend}, with each trial's own settings, rates changing by the step, and one trial resumed at another step`, async () => {
+      if (backend === 'wasm') await initBackend('wasm');
+      await tf.setBackend(backend);
+      for (const name of ['sgd', 'adam', 'adamw', 'radam', 'rmsprop', 'adagrad'] as const) {
+        const configs = trials(name);
+        const lr = (k: number, step: number) => configs[k].lr / (1 + step * (k + 1));
+        // Trial 3 comes from a checkpoint of 4 steps (RAdam: rectified while the others are not yet).
+        const resumed = buildOptimizer(configs[3]);
+        const resumedVars = start(3);
+        for (let step = 1; step <= 4; step++) tf.tidy(() => resumed.step(resumedVars, grads(3, -step), lr(3, -step)));
+        const checkpoint = resumed.save();
+        const restoredSlots = checkpoint.slots.map((t) => t.dataSync() as Float32Array);
+
+        const alone = configs.map((c) => buildOptimizer(c));
+        const aloneVars = configs.map((_, k) => (k === 3 ? resumedVars : start(k)));
+        alone[3].restore(checkpoint.steps, restoredSlots);
+        const group = buildGroupOptimizer(configs);
+        const groupVars = configs.map((_, k) => (k === 3 ? resumedVars.map((v) => tf.variable(v.clone())) : start(k)));
+        group.restore(checkpoint.steps, restoredSlots, 3);
+        for (let step = 1; step <= 5; step++) {
+          tf.tidy(() => configs.forEach((_, k) => alone[k].step(aloneVars[k], grads(k, step), lr(k, step))));
+          tf.tidy(() => group.step(groupVars, configs.map((_, k) => grads(k, step)), configs.map((_, k) => lr(k, step))));
+        }
+        configs.forEach((_, k) => expect(bits(groupVars[k]), `${name}, trial ${k}`).toEqual(bits(aloneVars[k])));
+        // A trial's checkpoint from the group is the one it would have written alone.
+        configs.forEach((_, k) => {
+          const fromGroup = group.save(k);
+          const fromAlone = alone[k].save();
+          expect(fromGroup.steps).toBe(fromAlone.steps);
+          expect(bits(fromGroup.slots), `${name}, trial ${k}'s state`).toEqual(bits(fromAlone.slots));
+          tf.dispose(fromGroup.slots);
+        });
+        [resumed, group, ...alone].forEach((o) => o.dispose());
+        tf.dispose([...aloneVars.flat(), ...groupVars.flat()]);
+      }
+      await tf.setBackend('cpu');
+    });
+  }
+
+  it('refuses trials of different rules', () => {
+    expect(() => buildGroupOptimizer([base, { ...base, name: 'sgd' }])).toThrow(/different rules \(adam, sgd\)/);
   });
 });

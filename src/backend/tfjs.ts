@@ -84,6 +84,7 @@ export const {
   util,
   variable,
   variableGrads,
+  where,
   zerosLike,
 } = tf;
 
