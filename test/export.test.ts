@@ -15,7 +15,7 @@ import { toTfjsLayers } from '../src/export/tfjs-layers.js';
 import { weightsOf, type ModelWeights } from '../src/export/weights.js';
 import { buildLeNet, type LeNet } from '../src/model/lenet.js';
 import { crossEntropy } from '../src/train/cross-entropy.js';
-import { evaluate } from '../src/train/loop.js';
+import { evaluate } from '../src/train/evaluate.js';
 import { Random } from '../src/util/random.js';
 import { config } from './experiment-fixture.js';
 import { tempDir } from './helpers.js';

@@ -10,7 +10,7 @@ import type { Experiment } from '../config/experiment.types.js';
 import { CLASSES, loadDataset } from '../data/dataset.js';
 import { prepareDataset, splitOptions } from '../data/sources.js';
 import { evaluationChunk } from '../backend/memory.js';
-import { evaluate } from '../train/loop.js';
+import { evaluate } from '../train/evaluate.js';
 import { parse } from './args.js';
 import { EVALUATE } from './commands.js';
 import { pct } from '../view/format.js';

@@ -18,7 +18,7 @@ import { prepareDataset, splitOptions } from '../data/sources.js';
 import { modelFromCheckpoint } from './restore.js';
 import type { LeNet } from './lenet.js';
 import { withReadOnly } from '../store/open.js';
-import { evaluate } from '../train/loop.js';
+import { evaluate } from '../train/evaluate.js';
 
 export type EpochChoice = 'best' | 'last';
 

@@ -15,7 +15,8 @@ import type { Schedule } from './schedule.js';
 
 export interface TrainingParts {
   model: LeNet;
-  optimizer: Optimizer;
+  /** The trial's optimizer (its part of a group's): its state is put back through this. */
+  optimizer: Pick<Optimizer, 'restore'>;
   schedule: Schedule;
   rng: Random;
   augmentRng: Random;
@@ -26,10 +27,11 @@ async function floats(t: Tensor): Promise<TensorData> {
   return { dtype: 'float32', shape: t.shape.length ? [...t.shape] : [1], values: (await t.data()) as Float32Array };
 }
 
-export async function captureState(epoch: number, inputSize: number, firstTrainLoss: number, history: EpochMetrics[], p: TrainingParts): Promise<TrainingState> {
+/** `optimizer`: the trial's optimizer steps and state vectors (Optimizer.save, or its part of a group's). */
+export async function captureState(epoch: number, inputSize: number, firstTrainLoss: number, history: EpochMetrics[], p: Omit<TrainingParts, 'optimizer'>, optimizer: { steps: number; slots: Tensor[] }): Promise<TrainingState> {
   const tensors = new Map<string, TensorData>();
   for (const [name, v] of p.model.named) tensors.set(`model.${name}`, await floats(v));
-  const { steps, slots } = p.optimizer.save();
+  const { steps, slots } = optimizer;
   for (const [i, slot] of slots.entries()) tensors.set(`optimizer.${i}`, await floats(slot));
   tensors.set('order', { dtype: 'uint32', shape: [p.order.length], values: p.order.slice() });
   return {
