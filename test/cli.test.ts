@@ -208,6 +208,18 @@ describe('a command that never finishes', () => {
     const r = entry('async () => 3');
     expect([r.status, r.stderr]).toEqual([3, '']);
   });
+
+  it('one that a later beforeExit listener ends (as Ink ends the dashboard) ends with its code at once, not after the wait', () => {
+    // It prints how long the process lived on after the command settled: the wait for a verdict
+    // held it 250 ms.
+    const r = entry(`() => new Promise((resolve) => process.once('beforeExit', () => resolve(4))).then((code) => {
+      const settled = performance.now();
+      process.on('exit', () => console.log(Math.round(performance.now() - settled)));
+      return code;
+    })`);
+    expect([r.status, r.stderr]).toEqual([4, '']);
+    expect(Number(r.stdout)).toBeLessThan(150);
+  });
 });
 
 describe('bad input', () => {

@@ -107,6 +107,20 @@ describe('sweep FILE on a terminal', () => {
     expect(readdirSync(join(db, '..')).filter((n) => n !== 'runs.db.checkpoints')).toEqual(['runs.db']);
   });
 
+  it('sweep dashboard on a terminal, its input not one (< /dev/null), draws the board and ends with 0, no error', async () => {
+    // It cannot take keys: Ink leaves nothing to wait for and unmounts it as the process would
+    // end, after the command line's own check that a command did not stop half-way (cli/entry.ts).
+    const db = join(tempDir(), 'runs.db');
+    expect((await startCli(['experiments/smoke.yaml', '--db', db, '--no-tui', '--set', 'training.limit_train=64'])).code).toBe(0);
+    const record = tempDir();
+    const term = new Terminal(['dashboard', '--db', db], undefined, {}, { record, stdin: '/dev/null' });
+    terminals.push(term);
+    expect(await recordedExit(record)).toBe('0');
+    expect(term.screen()).toMatch(/lenet-sweep · smoke/);
+    expect(readFileSync(join(record, 'stderr'), 'utf8')).not.toMatch(/error/);
+    expect(readdirSync(join(db, '..')).filter((n) => n !== 'runs.db.checkpoints')).toEqual(['runs.db']);
+  });
+
   it('a sweep that ends leaves its final leaderboard on the screen and exits with its status', async () => {
     const db = join(tempDir(), 'runs.db');
     const term = open(['experiments/smoke.yaml', '--db', db]);

@@ -16,9 +16,11 @@ export class Terminal {
    * environment is a person's shell: the CI markers of the job running the tests are removed
    * (under them Ink draws only the last frame), then `env` is added.
    */
-  constructor(args: string[], size = { columns: 110, rows: 30 }, env: Record<string, string> = {}, options: { record?: string } = {}) {
+  constructor(args: string[], size = { columns: 110, rows: 30 }, env: Record<string, string> = {}, options: { record?: string; stdin?: string } = {}) {
     const assignments = Object.entries({ LENET_SWEEP_CACHE: CACHE, ...env }).map(([k, v]) => `${k}=${quote(v)}`);
-    const sweep = `env -u CI -u CONTINUOUS_INTEGRATION ${assignments.join(' ')} ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}`;
+    // `stdin`: a file to read input from instead of the terminal (which then only shows the output).
+    const input = options.stdin === undefined ? '' : ` <${quote(options.stdin)}`;
+    const sweep = `env -u CI -u CONTINUOUS_INTEGRATION ${assignments.join(' ')} ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}${input}`;
     // `record`: a folder that gets the command's stderr and exit code, which outlive the
     // terminal (the shell traps the hang-up so as to write the code; a trap, unlike ignoring it, is not inherited).
     const command = options.record

@@ -9,8 +9,8 @@ import { formatProblem, UserError } from '../config/errors.js';
 import { diskFullText, isDiskFull } from '../util/disk-full.js';
 import { READER_GONE, windDown } from './stop-signals.js';
 
-/** How long a process whose loop has emptied waits for a stop signal that may be on its way. */
-const SIGNAL_ON_ITS_WAY_MS = 250;
+/** How long a process whose loop has emptied, its command unfinished, waits before it says so (see below). */
+const UNFINISHED_GRACE_MS = 250;
 
 export function runCommandLine(command: () => Promise<number>): void {
   // A reader that goes away (`sweep … | head`) closes our stdout, and a closed terminal (SIGHUP)
@@ -41,16 +41,17 @@ export function runCommandLine(command: () => Promise<number>): void {
   // while the command still awaits something: a defect (a promise no one will settle) that would
   // otherwise pass for success with half the output missing. Said, and failed, instead. A
   // command being wound down after a stop signal (stop-signals.windDown, which sets the exit
-  // code) may end so: the dashboard leaves its wait for keys unsettled. That signal may still be
-  // on its way as the loop empties (a closed terminal takes the dashboard's stdin with it before
-  // its SIGHUP is handled), so the loop is given a moment for it first.
+  // code) may end so: the dashboard leaves its wait for keys unsettled. The verdict waits a
+  // moment for what comes after this listener: the other 'beforeExit' listeners (Ink unmounts the
+  // dashboard there, which ends `sweep dashboard` when its input is not a terminal, or a terminal
+  // that has gone, whose last frame then fails with EIO: its stop, above) and a stop signal on its
+  // way. The wait ends when the command does, so that a command ended so exits at once.
   let settled = false;
-  let waited = false;
+  let grace: NodeJS.Timeout | undefined;
   process.on('beforeExit', () => {
     if (settled || process.exitCode !== undefined) return;
-    if (!waited) {
-      waited = true;
-      setTimeout(() => {}, SIGNAL_ON_ITS_WAY_MS);
+    if (grace === undefined) {
+      grace = setTimeout(() => {}, UNFINISHED_GRACE_MS);
       return;
     }
     settled = true;
@@ -58,7 +59,10 @@ export function runCommandLine(command: () => Promise<number>): void {
     process.exitCode = 1;
   });
   // A command that throws before its first await fails as one that rejects.
-  Promise.resolve().then(command).finally(() => (settled = true)).then(
+  Promise.resolve().then(command).finally(() => {
+    settled = true;
+    clearTimeout(grace);
+  }).then(
     (code) => {
       // A stop signal has set its own code (stop-signals.ts).
       process.exitCode ??= code;
