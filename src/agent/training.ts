@@ -21,7 +21,6 @@ import { within } from '../util/within.js';
 /** A crashed thread may have posted events that arrive after its task failed: wait this long for them. */
 const CRASH_GRACE_MS = 1000;
 
-
 export interface TrainingParts {
   options: AgentOptions;
   pool: TrialPool;

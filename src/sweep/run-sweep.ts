@@ -383,4 +383,3 @@ function statusOf(event: TerminalEvent): TrialStatus | 'queued' {
   if (event.type === 'failed') return event.diskFull ? 'interrupted' : 'failed';
   return event.type === 'finished' ? event.status : 'queued';
 }
-

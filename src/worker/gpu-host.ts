@@ -84,7 +84,8 @@ export class GpuHost {
         post({ type: 'failed', trialId: job.trialId, error: `the GPU process ended (${signal ?? `exit code ${code}`}): the driver or the device failed`, retryable: true });
         end();
       };
-      // A process that could not be started (no memory, no process slots left) never exits.
+      // A process that could not be started (no process slots or file descriptors left) never
+      // exits. (Out of memory, fork throws instead: the task fails, and the runner says the worker died.)
       const unstarted = (err: Error) => {
         if (ended || child.pid !== undefined) return;
         if (this.child === child) this.child = undefined;
