@@ -22,9 +22,11 @@ export class Terminal {
     const input = options.stdin === undefined ? '' : ` <${quote(options.stdin)}`;
     const sweep = `env -u CI -u CONTINUOUS_INTEGRATION ${assignments.join(' ')} ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}${input}`;
     // `record`: a folder that gets the command's stderr and exit code, which outlive the
-    // terminal (the shell traps the hang-up so as to write the code; a trap, unlike ignoring it, is not inherited).
+    // terminal (the shell traps the hang-up so as to write the code; a trap, unlike ignoring it, is
+    // not inherited). Then the shell stays only while its terminal does (close() hangs it up):
+    // trapping on, or sleeping on a terminal that is gone, it outlived every test by 10 minutes.
     const command = options.record
-      ? `cd ${quote(ROOT)} && trap : HUP && ${sweep} 2>${quote(`${options.record}/stderr`)}; rc=$?; echo $rc >${quote(`${options.record}/code`)}; sleep 600`
+      ? `cd ${quote(ROOT)} && trap : HUP && ${sweep} 2>${quote(`${options.record}/stderr`)}; rc=$?; echo $rc >${quote(`${options.record}/code`)}; trap - HUP; [ -t 1 ] && sleep 600`
       : `cd ${quote(ROOT)} && ${sweep}; echo EXIT=$?; sleep 600`;
     this.tmux('new-session', '-d', '-x', String(size.columns), '-y', String(size.rows), command);
   }
