@@ -55,7 +55,7 @@ export function runCommandLine(command: () => Promise<number>): void {
       return;
     }
     settled = true;
-    console.error('error: internal error: the command stopped before it finished, with nothing left to wait for; please report it (with LENET_SWEEP_DEBUG=1 set, if it happens again)');
+    console.error('error: internal error: the command stopped before it finished, with nothing left to wait for; please report it, with the command that was run');
     process.exitCode = 1;
   });
   // A command that throws before its first await fails as one that rejects.

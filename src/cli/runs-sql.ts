@@ -31,7 +31,14 @@ export async function runsSql(args: string[]): Promise<number> {
   const query: SqlQuery = { db: values.db!, statement: positionals[0], format };
   // This process's pid goes with it: a child that starts only after this one died must know.
   const child = spawn(process.execPath, [fileURLToPath(SQL_PROCESS), JSON.stringify(query), String(process.pid)], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0))));
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0)));
+    // Unheard, an 'error' would end this process with a stack trace. One that could not be
+    // started (no process slots or descriptors left) has no exit to wait for: said in one line.
+    child.on('error', (err) => {
+      if (child.pid === undefined) reject(new Error(`sweep runs sql: could not start the process that runs the statement (${err.message})`));
+    });
+  });
   // This process dies with it, whatever happens.
   const kill = () => child.kill('SIGKILL');
   process.once('exit', kill);
@@ -45,8 +52,12 @@ export async function runsSql(args: string[]): Promise<number> {
   const onSignal = (signal: StopSignal) => stop(signal, STOP_SIGNALS[signal]);
   for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.on(signal, onSignal);
   const timer = timeout === undefined ? undefined : setTimeout(() => stop('SIGTERM', 1), timeout * 1000);
-  const code = await exited;
-  clearTimeout(timer);
+  let code: number;
+  try {
+    code = await exited;
+  } finally {
+    clearTimeout(timer);
+  }
   if (child.signalCode) tidy(values.db!);
   if (stopped?.code === 1) throw new Error(`sweep runs sql: stopped after --timeout ${values.timeout} s, before the statement finished`);
   // A hung-up terminal is released as every read command releases it.
