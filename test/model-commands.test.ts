@@ -14,8 +14,9 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
 import { checkpointRoot } from '../src/checkpoint/files.js';
-import { gather, loadDataset, type Dataset } from '../src/data/dataset.js';
+import { gather, IDX_FILES, loadDataset, type Dataset } from '../src/data/dataset.js';
 import { ensureEmbeddedMnist } from '../src/data/embedded.js';
+import { readIdx, writeIdx } from '../src/data/idx.js';
 import { encodeGrayPng } from '../src/util/png.js';
 import { CACHE, cli, startCli } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
@@ -607,6 +608,43 @@ describe('sweep evaluate', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/on the test split of \S+mnist-embedded: 2,004 images\naccuracy \d+\.\d+%  loss \d\.\d{4}\n\nconfusion matrix \(rows: actual class, columns: predicted\)\n/);
     expect(r.stdout.trim().split('\n')).toHaveLength(3 + 1 + 1 + 10);
+  });
+
+  it('Ctrl-C while a large test split is evaluated ends it at once with 130, no result printed', async () => {
+    // The embedded test images 12 times over: 24,048 images, seconds of evaluation.
+    const from = join(CACHE, 'mnist-embedded');
+    const dir = join(tempDir(), 'large');
+    mkdirSync(dir);
+    IDX_FILES.forEach(([images, labels], split) => {
+      const times = split === 0 ? 1 : 12;
+      const pixels = readIdx(join(from, images));
+      const classes = readIdx(join(from, labels));
+      const count = pixels.dims[0];
+      const tiled = new Uint8Array(count * times * 784);
+      const tiledLabels = new Uint8Array(count * times);
+      for (let t = 0; t < times; t++) {
+        tiled.set(pixels.data, t * count * 784);
+        tiledLabels.set(classes.data, t * count);
+      }
+      writeIdx(join(dir, images), [count * times, 28, 28], tiled);
+      writeIdx(join(dir, labels), [count * times], tiledLabels);
+    });
+    const started = performance.now();
+    const whole = await cli('evaluate', trials[0].id, '--data', dir, '--db', db);
+    expect(whole.stdout).toMatch(/24,048 images/);
+    // Two thirds of the way through, whatever this machine's speed: while the split is evaluated.
+    const delay = ((performance.now() - started) * 2) / 3;
+    let sent = 0;
+    const r = await startCli(['evaluate', trials[0].id, '--data', dir, '--db', db], undefined, {}, {
+      onStart: (child) => setTimeout(() => {
+        sent = performance.now();
+        child.kill('SIGINT');
+      }, delay),
+    });
+    const seconds = (performance.now() - sent) / 1000;
+    expect([r.code, r.stdout, r.stderr]).toEqual([130, '', '']);
+    // It stops at its next chunk (within WIND_DOWN_MS), not after the split's end.
+    expect(seconds).toBeLessThan(3);
   });
 
   it('an unknown dataset: one line, exit 2', async () => {

@@ -12,12 +12,21 @@ export async function first(t: Tensor): Promise<number> {
   return (await t.data())[0];
 }
 
+/**
+ * Lets the event loop run: tfjs's reads resolve as microtasks on wasm and cpu, so a loop of
+ * them never gives signal handlers a turn, and Ctrl-C in `sweep evaluate` or `export` was read
+ * only once the whole split had been evaluated (the command then ended with 0, as if never asked).
+ */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Mean loss and accuracy over a split, in inference mode; with `confusion`, its confusion matrix too. */
 export async function evaluate(model: LeNet, data: Dataset, split: Split, chunk = 1000, confusion = false): Promise<{ loss: number; acc: number; confusion: number[][] | null }> {
   let lossSum = 0;
   let correct = 0;
   const matrix = confusion ? Array.from({ length: CLASSES }, () => new Array<number>(CLASSES).fill(0)) : null;
   for (let start = 0; start < split.count; start += chunk) {
+    // Between chunks: a stop signal is heard while a large split is evaluated.
+    if (start > 0) await turn();
     const n = Math.min(chunk, split.count - start);
     const { images, labels } = gather(data, split, null, start, n);
     const sums = tidy(() => {
