@@ -164,6 +164,21 @@ export function defaultWorkers(choices: BackendChoice[], cores: number, adapters
   return planned.includes('webgpu') ? Math.min(cores, TRIALS_PER_GPU * adapters) : cores;
 }
 
+/**
+ * The most trials a worker trains as one computation by default (sweep --fuse), from
+ * `npm run bench:fuse`: on a GPU a group is one set of dispatches for all its trials where one
+ * trial leaves the device idle (1.4x at 4 trials on lavapipe); on wasm and cpu the kernels already
+ * run at the core's rate and a group saves only per-kernel bookkeeping (1.0-1.1x at 2-4 trials),
+ * while its trials would report later and an adaptive search would choose more trials blind.
+ */
+export function defaultFuse(choices: BackendChoice[]): number {
+  const planned = choices.map(plannedBackend);
+  if (planned.some(isSingleThreaded)) return 1;
+  return planned.includes('webgpu') ? FUSE_ON_GPU : 1;
+}
+
+export const FUSE_ON_GPU = 4;
+
 /** Which WebGPU adapter to make the backend on: by (part of) its name (--gpus), through the route (api) the probe found. */
 export interface GpuChoice {
   adapter?: string;

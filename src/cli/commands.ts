@@ -95,6 +95,7 @@ export const RUN = command({
     set,
     grid,
     workers: { type: 'string', value: 'N', help: 'trials trained at once', defaultText: 'one per CPU core on wasm and cpu, at most 4 per adapter on webgpu, one on tensorflow' },
+    fuse: { type: 'string', value: 'K', help: "train up to K trials of the same network shape, batch size, data and optimizer as one computation on each worker (each trial's numbers unchanged); 1 trains each alone", defaultText: 'sweep.fuse in the file, else 4 on webgpu, 1 elsewhere' },
     db: { ...db, help: 'the runs database (created if missing)' },
     backend,
     gpus,

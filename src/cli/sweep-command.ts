@@ -7,7 +7,7 @@
 import { UserError } from '../config/errors.js';
 import type { LiveDashboard } from '../dashboard/live.js';
 import { GaveUp } from '../store/patience.js';
-import { backendOption, countOption, keepOption } from '../sweep/options.js';
+import { backendOption, countOption, fuseOption, keepOption } from '../sweep/options.js';
 import { startSweep } from '../sweep/session.js';
 import type { SweepOptions, SweepSession } from '../sweep/session-types.js';
 import { STOP_SIGNALS, type StopSignal } from '../util/signals.js';
@@ -40,6 +40,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
   // In the order they have always been checked in (the session checks them again, and the rest).
   const options: SweepOptions = {
     workers: positiveInt(values.workers, 'workers'),
+    fuse: fuseOption(values.fuse),
     keep: keepOption(values.keep!),
     retries: countOption(values.retries!, 'retries'),
     backend: backendOption(values.backend),

@@ -318,6 +318,10 @@ export interface ExperimentFile {
      */
     repeats?: number;
     /**
+     * The most trials a worker trains as one computation (fused trials): trials that share the network's shape, batch size, data, backend and optimizer rule train as one model with a trial axis, each with its own seed, weights, settings and numbers, unchanged by fusion. 1 trains each trial alone; --fuse overrides it. Default: 4 on webgpu, 1 elsewhere (fusion pays on a GPU; on wasm and cpu it gains little).
+     */
+    fuse?: number;
+    /**
      * Stops trials that fall behind, asked after every epoch but the last (the epoch is the unit of resource). hyperband: W&B's rule and keys; median: Optuna's MedianPruner; asha: Optuna's SuccessiveHalvingPruner. Each rule takes only its own keys; defaults are its source's.
      */
     early_terminate?: {
@@ -649,6 +653,10 @@ export interface Experiment {
      * Run each configuration this many times, with training.seed, training.seed + 1, …
      */
     repeats: number;
+    /**
+     * The most trials a worker trains as one computation (fused trials): trials that share the network's shape, batch size, data, backend and optimizer rule train as one model with a trial axis, each with its own seed, weights, settings and numbers, unchanged by fusion. 1 trains each trial alone; --fuse overrides it. Default: 4 on webgpu, 1 elsewhere (fusion pays on a GPU; on wasm and cpu it gains little).
+     */
+    fuse?: number;
     /**
      * Stops trials that fall behind, asked after every epoch but the last (the epoch is the unit of resource). hyperband: W&B's rule and keys; median: Optuna's MedianPruner; asha: Optuna's SuccessiveHalvingPruner. Each rule takes only its own keys; defaults are its source's.
      */

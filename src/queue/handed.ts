@@ -4,7 +4,7 @@
  * how far its entries are taken, and where its events go, until its last event.
  */
 import type { Trial } from '../config/experiment.js';
-import type { Relayed } from '../sweep/run-sweep.js';
+import type { Relayed } from '../sweep/executor.js';
 import type { WorkerEvent } from '../worker/messages.js';
 import type { TrialJobRecord } from './protocol.js';
 

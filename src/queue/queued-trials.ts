@@ -18,7 +18,7 @@ import type { Redis } from 'ioredis';
 import type { Trial } from '../config/experiment.js';
 import { checkpointEpochs, writeCheckpointFile } from '../checkpoint/files.js';
 import { diskFullText, isDiskFull } from '../util/disk-full.js';
-import type { Relayed, TrialExecutor } from '../sweep/run-sweep.js';
+import type { Relayed, TrialExecutor } from '../sweep/executor.js';
 import type { TrialJob, Verdict, WorkerEvent } from '../worker/messages.js';
 import type { PoolTask } from '../worker/trial-pool.js';
 import { Adoption } from './adoption.js';

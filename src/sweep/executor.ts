@@ -23,6 +23,13 @@ export interface Relayed {
   caughtUp?: boolean;
 }
 
+/** One trial of a group to start: what `start` takes for it. */
+export interface GroupStart {
+  trial: Trial;
+  job: TrialJob;
+  onEvent: (event: WorkerEvent, relayed?: Relayed) => Promise<void>;
+}
+
 /**
  * Where trials train. The runner asks for a slot before it asks the search for a trial, so an
  * adaptive method chooses each trial knowing every result so far, and never more trials are out
@@ -39,13 +46,19 @@ export interface TrialExecutor {
    * settles with why).
    */
   start(trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent, relayed?: Relayed) => Promise<void>): PoolTask;
+  /**
+   * Starts a group of trials trained as one computation (sweep/fusion.ts says which may), each
+   * as `start` would start it alone; absent where the executor cannot (a queue's agents fuse
+   * what they take themselves).
+   */
+  startGroup?(members: GroupStart[]): PoolTask[];
   /** Asks every running trial to end after its current batch; trials not started stay queued. */
   stop(): void;
   /** Ends everything at once (trials mid-batch); settles when it is all gone. */
   destroy(): Promise<void>;
 }
 
-/** This machine's pool: `workers` threads, one trial each. */
+/** This machine's pool: `workers` threads, one group of trials each (one trial, unfused). */
 export class LocalTrials implements TrialExecutor {
   private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
   private readonly pool: TrialPool;
@@ -60,6 +73,14 @@ export class LocalTrials implements TrialExecutor {
 
   start(_trial: Trial, job: TrialJob, onEvent: (event: WorkerEvent) => Promise<void>): PoolTask {
     return this.pool.run(job, this.stopFlag, (event) => void onEvent(event));
+  }
+
+  startGroup(members: GroupStart[]): PoolTask[] {
+    return this.pool.runGroup(
+      members.map((m) => m.job),
+      this.stopFlag,
+      members.map((m) => (event: WorkerEvent) => void m.onEvent(event)),
+    );
   }
 
   stop(): void {

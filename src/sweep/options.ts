@@ -24,6 +24,14 @@ export function keepOption(value: string): KeepPolicy {
   return value as KeepPolicy;
 }
 
+/** --fuse K: the most trials trained as one computation, a whole number of at least 1. */
+export function fuseOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || !Number.isSafeInteger(n)) throw new UserError(`--fuse: expected a positive integer (1 trains each trial alone), found '${value}'`);
+  return n;
+}
+
 /** A whole number of at least 0. */
 export function countOption(value: string, name: string): number {
   if (!/^\d+$/.test(value)) throw new UserError(`--${name}: expected a whole number (0 or more), found '${value}'`);
@@ -34,6 +42,8 @@ export function countOption(value: string, name: string): number {
 export interface CheckedOptions {
   db: string;
   workers: number | undefined;
+  /** --fuse, where given. */
+  fuse: number | undefined;
   keep: KeepPolicy;
   retries: number;
   backend: BackendChoice | undefined;
@@ -49,6 +59,7 @@ export interface CheckedOptions {
 const OPTION_TYPES: Record<keyof SweepOptions, 'string' | 'number' | 'boolean' | 'strings' | 'signal'> = {
   db: 'string',
   workers: 'number',
+  fuse: 'number',
   keep: 'string',
   retries: 'number',
   backend: 'string',
@@ -86,6 +97,8 @@ export function checkOptions(options: SweepOptions): CheckedOptions {
   checkShape(options);
   const { workers } = options;
   if (workers !== undefined && !(Number.isSafeInteger(workers) && workers >= 1)) throw new UserError(`--workers: expected a positive integer, found '${workers}'`);
+  const { fuse } = options;
+  if (fuse !== undefined && !(Number.isSafeInteger(fuse) && fuse >= 1)) throw new UserError(`--fuse: expected a positive integer (1 trains each trial alone), found '${fuse}'`);
   const keep = keepOption(options.keep ?? DEFAULT_KEEP);
   const retries = countOption(String(options.retries ?? 1), 'retries');
   const backend = backendOption(options.backend);
@@ -96,6 +109,7 @@ export function checkOptions(options: SweepOptions): CheckedOptions {
   return {
     db: options.db ?? DEFAULT_DB,
     workers,
+    fuse,
     keep,
     retries,
     backend,

@@ -4,7 +4,7 @@
  * input), and the workers fitted to this machine (a trial too large for the wasm heap refused).
  * Every problem here is the user's (UserError) or this machine's; the database is not opened yet.
  */
-import { installHint, isInstalled, isSingleThreaded, plannedBackend, type BackendChoice } from '../backend/choice.js';
+import { defaultFuse, installHint, isInstalled, isSingleThreaded, plannedBackend, type BackendChoice } from '../backend/choice.js';
 import { UserError } from '../config/errors.js';
 import type { InlineExperiment } from '../config/compose.js';
 import { loadExperiment, type AdaptiveSearch, type LoadedExperiment, type Trial } from '../config/experiment.js';
@@ -26,6 +26,8 @@ export interface PreparedSweep {
   datasetOf: (t: Trial) => PreparedDataset;
   /** The workers this machine can hold for these trials, and what was said about them. */
   fit: { workers: number; notes: string[] };
+  /** The most trials a worker trains as one computation (sweep/fusion.ts); 1: each alone. */
+  fuse: number;
   /** An adaptive search whose proposals the wasm heap cannot hold are skipped, said as a rule broken is. */
   search: AdaptiveSearch | undefined;
   /** The backend option applied to a trial an adaptive search proposes. */
@@ -103,5 +105,6 @@ export async function prepareSweep(from: string | InlineExperiment, options: Che
       return problem ? `${problem.need}; ${problem.fix}` : trial;
     },
   };
-  return { loaded, trials, backends, gpuPlan, datasetOf, fit, search, adjust };
+  const fuse = options.fuse ?? loaded.experiment.sweep?.fuse ?? defaultFuse(backends);
+  return { loaded, trials, backends, gpuPlan, datasetOf, fit, fuse, search, adjust };
 }

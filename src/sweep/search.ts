@@ -81,6 +81,14 @@ export class SweepSearch {
     return this.options.rule !== undefined;
   }
 
+  /** At most how many more trials next() may name: those queued, and what an adaptive method may still propose. */
+  get remaining(): number {
+    if (this.reachedTarget) return 0;
+    const search = this.options.adaptive;
+    const proposable = search && !this.exhausted ? Math.max(0, search.maxTrials - this.order.length) : 0;
+    return this.queue.length + proposable;
+  }
+
   /** The next trial to train, or null when there is none (the search is done, or reached its target). */
   next(): NextTrial | null {
     if (this.reachedTarget) return null;

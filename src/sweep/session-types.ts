@@ -22,6 +22,12 @@ export interface SweepOptions {
   db?: string;
   /** Trials trained at once (default: one per CPU core on wasm and cpu, at most 4 per adapter on webgpu, held to the free memory). */
   workers?: number;
+  /**
+   * The most trials trained as one computation on a worker (fused trials: trials that share their
+   * network's shape, batch size, data, backend and optimizer rule); 1 trains each alone. Default:
+   * the file's sweep.fuse, else per backend (backend/choice.ts defaultFuse).
+   */
+  fuse?: number;
   /** The checkpoints a trial keeps once it ends (default last). */
   keep?: KeepPolicy;
   /** How many times a trial whose worker died starts again from its checkpoint (default 1). */

@@ -25,7 +25,9 @@ import { checkOptions, type CheckedOptions } from './options.js';
 import { prepareSweep, type PreparedSweep } from './prepare.js';
 import { provenanceOf } from './provenance.js';
 import { planRun } from './resume.js';
-import { STOPPED_BY_FULL_DISK, SweepRun, type RunOutcome } from './run-sweep.js';
+import { SweepRun } from './run-sweep.js';
+import type { RunOutcome } from './run-types.js';
+import { STOPPED_BY_FULL_DISK } from './trial-events.js';
 import type { SweepEvent, SweepListener, SweepOptions, SweepOutcome, SweepPlan, SweepSession } from './session-types.js';
 import type Database from 'better-sqlite3';
 
@@ -258,6 +260,7 @@ class Session implements SweepSession {
         checkpoints,
         keep,
         retries,
+        fuse: prepared.fuse,
         provenance: (t, backend, agent) => ({
           ...provenance({ name: t.config.data.dataset, dir: datasetOf(t).dir }, backend),
           ...(queue ? { queue: queue.shown, agent } : {}),

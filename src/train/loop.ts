@@ -69,6 +69,11 @@ export interface TrainHooks {
    * on or the reason the trial stops (pruned, without a test evaluation).
    */
   judge?(epoch: number): Promise<string | null>;
+  /**
+   * Once the trial has ended (completed and tested, diverged, pruned or stopped), as soon as it
+   * leaves its group: the others may train on for a while, and its end is not theirs to wait for.
+   */
+  onEnd?(result: TrainResult): void;
 }
 
 const AUGMENT_SEED_OFFSET = 0x5eed;
@@ -169,6 +174,7 @@ export async function trainGroup(group: GroupMember[], data: Dataset): Promise<T
       if (resume && m.hooks.judge && resume.epoch < m.config.training.epochs) prune(m, await m.hooks.judge(resume.epoch));
     }
     let training = members.filter(stillTraining);
+    for (const m of members) if (!training.includes(m)) await finish(m, data);
     if (training.length !== members.length) optimizer = await regroup(optimizer, members, training);
     // Rounds of one epoch's batches, each trial in its own epoch.
     while (training.length) {
@@ -234,12 +240,9 @@ export async function trainGroup(group: GroupMember[], data: Dataset): Promise<T
       }
       for (const m of training) await endEpoch(m, data, m.status === 'interrupted' ? null : optimizer.save(stepping.indexOf(m)), stepping.length > 1);
       const next = training.filter(stillTraining);
+      for (const m of training) if (!next.includes(m)) await finish(m, data);
       if (next.length !== stepping.length || next.some((m, i) => m !== stepping[i])) optimizer = await regroup(optimizer, stepping, next);
       training = next;
-    }
-    for (const m of members) {
-      const test = m.status === 'completed' ? await evaluate(m.model, data, data.test, m.evalChunk, true) : null;
-      m.result = { status: m.status, pruneReason: m.pruneReason, paramCount: m.model.paramCount, testLoss: test?.loss ?? null, testAcc: test?.acc ?? null, confusion: test?.confusion ?? null };
     }
     return members.map((m) => m.result!);
   } finally {
@@ -249,6 +252,13 @@ export async function trainGroup(group: GroupMember[], data: Dataset): Promise<T
       m.model.dispose();
     }
   }
+}
+
+/** A member that has ended: tested if it completed (its own model: nothing of the others' is read), then told. */
+async function finish(m: Member, data: Dataset): Promise<void> {
+  const test = m.status === 'completed' ? await evaluate(m.model, data, data.test, m.evalChunk, true) : null;
+  m.result = { status: m.status, pruneReason: m.pruneReason, paramCount: m.model.paramCount, testLoss: test?.loss ?? null, testAcc: test?.acc ?? null, confusion: test?.confusion ?? null };
+  m.hooks.onEnd?.(m.result);
 }
 
 /** Still has an epoch to train: not ended in any way, and short of its epochs. */

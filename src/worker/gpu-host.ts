@@ -1,11 +1,11 @@
 /**
  * A pool thread's GPU process: a child Node process that trains this thread's webgpu trials
- * (gpu-process.ts), one at a time, and sends back the same events a thread posts. The thread
- * relays them to the trial's port, turns the shared stop flag into a 'stop' message, and passes
+ * (gpu-process.ts), one group at a time, and sends back the same events a thread posts. The
+ * thread relays them to each trial's port, turns the shared stop flag into a 'stop' message, and passes
  * on the child's stderr without Dawn's limit warnings (printed natively on every adapter
  * request, on real GPUs too, they would scroll through the dashboard).
  *
- * The child lives as long as the thread: its device and compiled shaders serve the next trial.
+ * The child lives as long as the thread: its device and compiled shaders serve the next group.
  * It ends when its IPC channel closes (the thread ended or the sweep's process died). It runs in
  * a process group of its own: Ctrl-C or a closed terminal signals the terminal's whole group,
  * and a GPU process still loading would die of it and fail its trial; the sweep decides when
@@ -47,53 +47,64 @@ export class GpuHost {
     return child;
   }
 
-  /** Trains one job in the child; settles once the trial's last event has been relayed. `port` brings the runner's verdicts, passed on. */
-  run(job: TrialJob, post: (event: WorkerEvent) => void, stop: Int32Array, port: MessagePort): Promise<void> {
-    // Stopped before it started: it stays queued, as in a thread.
+  /**
+   * Trains a group in the child; settles once every trial's last event has been relayed.
+   * `ports[k]` brings the runner's verdicts on `jobs[k]`, passed on.
+   */
+  run(jobs: TrialJob[], post: (event: WorkerEvent) => void, stop: Int32Array, ports: MessagePort[]): Promise<void> {
+    // Stopped before it started: they stay queued, as in a thread.
     if (Atomics.load(stop, 0) !== 0) {
-      post({ type: 'skipped', trialId: job.trialId });
+      for (const { trialId } of jobs) post({ type: 'skipped', trialId });
       return Promise.resolve();
     }
     const child = (this.child ??= this.start());
     return new Promise<void>((resolve) => {
-      let ended = false;
-      let started = false;
+      /** The trials still to send their last event; those that have started. */
+      const left = new Set(jobs.map((j) => j.trialId));
+      const started = new Set<string>();
+      const judges = jobs.map((job) => (verdict: Verdict) => send(child, { ...verdict, trialId: job.trialId }));
       const end = () => {
-        ended = true;
         clearInterval(poll);
         child.off('message', relay);
         child.off('exit', died);
         child.off('error', unstarted);
-        port.off('message', judge);
+        jobs.forEach((job, k) => ports[k].off('message', judges[k]));
         resolve();
       };
+      /** The last event of each trial not yet ended, made by `lastOf`; then the run ends. */
+      const endAll = (lastOf: (trialId: string) => WorkerEvent) => {
+        for (const trialId of left) post(lastOf(trialId));
+        left.clear();
+        end();
+      };
       const relay = (event: WorkerEvent) => {
-        if (event.type === 'started') started = true;
+        if (event.type === 'started') started.add(event.trialId);
         post(event);
-        if (isTerminal(event)) end();
+        if (!isTerminal(event)) return;
+        left.delete(event.trialId);
+        if (!left.size) end();
       };
       const died = (code: number | null, signal: NodeJS.Signals | null) => {
-        if (ended) return;
+        if (!left.size) return;
         // Asked to stop, it ended instead (killed by hand, or by the sweep's second Ctrl-C): the
-        // trial stopped, as it would have; it resumes from its checkpoint.
+        // trials stopped, as they would have; they resume from their checkpoints.
         if (stopSent) {
-          post(started ? { type: 'finished', trialId: job.trialId, status: 'interrupted', testLoss: null, testAcc: null } : { type: 'skipped', trialId: job.trialId });
-          end();
+          endAll((trialId) => (started.has(trialId) ? { type: 'finished', trialId, status: 'interrupted', testLoss: null, testAcc: null } : { type: 'skipped', trialId }));
           return;
         }
-        post({ type: 'failed', trialId: job.trialId, error: `the GPU process ended (${signal ?? `exit code ${code}`}): the driver or the device failed`, retryable: true });
-        end();
+        const error = `the GPU process ended (${signal ?? `exit code ${code}`}): the driver or the device failed`;
+        endAll((trialId) => ({ type: 'failed', trialId, error, retryable: true }));
       };
       // A process that could not be started (no process slots or file descriptors left) never
       // exits. (Out of memory, fork throws instead: the task fails, and the runner says the worker died.)
       const unstarted = (err: Error) => {
-        if (ended || child.pid !== undefined) return;
+        if (!left.size || child.pid !== undefined) return;
         if (this.child === child) this.child = undefined;
-        post({ type: 'failed', trialId: job.trialId, error: `the GPU process could not be started: ${err.message}`, retryable: true });
-        end();
+        endAll((trialId) => ({ type: 'failed', trialId, error: `the GPU process could not be started: ${err.message}`, retryable: true }));
       };
-      const judge = (verdict: Verdict) => send(child, verdict);
-      if (job.judged) port.on('message', judge);
+      jobs.forEach((job, k) => {
+        if (job.judged) ports[k].on('message', judges[k]);
+      });
       let stopSent = false;
       const poll = setInterval(() => {
         if (stopSent || Atomics.load(stop, 0) === 0) return;
@@ -103,7 +114,7 @@ export class GpuHost {
       child.on('message', relay);
       child.on('exit', died);
       child.on('error', unstarted);
-      send(child, { type: 'run', job, worker: this.worker });
+      send(child, { type: 'run', jobs, worker: this.worker });
     });
   }
 }

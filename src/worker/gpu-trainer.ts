@@ -1,15 +1,15 @@
 /**
  * The training side of a GPU process (gpu-process.ts is its entry): trains the webgpu trials it
- * is sent, one at a time, and sends their events back over IPC.
+ * is sent, one group at a time, and sends their events back over IPC.
  */
 import { releaseWebgpu } from '../backend/webgpu-backend.js';
 import type { GpuRequest, WorkerEvent } from './messages.js';
-import { trainTrial } from './train-trial.js';
+import { trainTrials } from './train-trial.js';
 import { VerdictInbox } from './verdicts.js';
 
 let stopped = false;
-/** The runner's verdicts on the trial in training (a fresh inbox per trial). */
-let verdicts = new VerdictInbox();
+/** The runner's verdicts on the group in training, by trial (fresh inboxes per group). */
+let verdicts = new Map<string, VerdictInbox>();
 /** The last event's delivery: a process about to exit waits for it. */
 let sent: Promise<void> = Promise.resolve();
 
@@ -20,21 +20,21 @@ const post = (event: WorkerEvent) => {
 /** Frees the device before the process exits. */
 export const release = releaseWebgpu;
 
-/** One request from the host: a trial to train, a stop, or a verdict on the trial in training. */
+/** One request from the host: a group to train, a stop, or a verdict on a trial in training. */
 export function handle(request: GpuRequest): void {
   if (request.type === 'stop') {
     stopped = true;
     return;
   }
   if (request.type === 'verdict') {
-    verdicts.receive(request);
+    verdicts.get(request.trialId)?.receive(request);
     return;
   }
   stopped = false;
-  const inbox = (verdicts = new VerdictInbox());
-  void trainTrial(request.job, request.worker, post, () => stopped, (epoch) => inbox.await(epoch)).then(async (outcome) => {
+  const inboxes = (verdicts = new Map(request.jobs.map((job) => [job.trialId, new VerdictInbox()])));
+  void trainTrials(request.jobs, request.worker, post, () => stopped, (trialId, epoch) => inboxes.get(trialId)!.await(epoch)).then(async (outcome) => {
     if (outcome === 'done') return;
-    // The device failed: a fresh process gets a fresh one for the next trial.
+    // The device failed: a fresh process gets a fresh one for the next group.
     await sent;
     releaseWebgpu();
     process.exit(1);

@@ -1,7 +1,8 @@
 /**
- * What crosses between threads. The main thread hands a worker a TrialTask (with one end of a
- * MessagePort); the worker answers with WorkerEvents on that port, a discriminated union on
- * `type`, and the main thread alone writes them to the database.
+ * What crosses between threads. The main thread hands a worker a TrialTask: a group of trials
+ * trained as one computation (fused trials; a trial alone is a group of one), each with one end
+ * of its own MessagePort. The worker answers with each trial's WorkerEvents on that trial's port,
+ * a discriminated union on `type`, and the main thread alone writes them to the database.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { AdapterInfo, BackendName } from '../backend/choice.js';
@@ -49,15 +50,22 @@ export interface PoolData {
   gpuPids: Int32Array;
 }
 
-/** A job handed to a pool thread. */
-export interface TrialTask extends TrialJob {
-  port: MessagePort;
+/**
+ * A group handed to a pool thread: trials that may train as one computation (sweep/fusion.ts
+ * says which may), `ports[k]` trial k's.
+ */
+export interface TrialTask {
+  jobs: TrialJob[];
+  ports: MessagePort[];
   /** Shared stop flag: index 0 becomes 1 when the sweep is asked to stop. */
   stop: Int32Array;
 }
 
+/** A verdict passed on to a GPU process, which trains a whole group over one channel: whose it is. */
+export type GpuVerdict = Verdict & { trialId: string };
+
 /** From a pool thread to its GPU process (gpu-host.ts → gpu-process.ts). */
-export type GpuRequest = { type: 'run'; job: TrialJob; worker: number } | { type: 'stop' } | Verdict;
+export type GpuRequest = { type: 'run'; jobs: TrialJob[]; worker: number } | { type: 'stop' } | GpuVerdict;
 
 export type WorkerEvent =
   /** `resumedFrom`: the checkpoint's epoch training continues after (0: the start). */

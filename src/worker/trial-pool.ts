@@ -1,7 +1,7 @@
 /**
- * A Piscina pool of trial threads (trial-worker.ts) and the GPU processes they start: runs one
- * trial per task, with its events on the task's own MessagePort and the runner's verdicts sent
- * back on the same port. Used by a sweep on one machine (sweep/executor.ts) and by an agent that
+ * A Piscina pool of trial threads (trial-worker.ts) and the GPU processes they start: runs a
+ * group of trials per task (trained as one computation; one trial alone is a group of one), each
+ * trial with its events on its own MessagePort and the runner's verdicts sent back on that port. Used by a sweep on one machine (sweep/executor.ts) and by an agent that
  * takes trials from a queue (agent/agent.ts makes it, agent/training.ts runs each attempt); neither the pool nor its threads touch a database.
  */
 import { MessageChannel } from 'node:worker_threads';
@@ -42,15 +42,25 @@ export class TrialPool {
    * come after `ended` settles (the caller waits for it).
    */
   run(job: TrialJob, stop: Int32Array, onEvent: (event: WorkerEvent) => void): PoolTask {
-    const { port1, port2 } = new MessageChannel();
-    port1.on('message', onEvent);
+    return this.runGroup([job], stop, [onEvent])[0];
+  }
+
+  /**
+   * Trains a group of trials as one computation in a pool thread (they share their backend,
+   * dataset, split and batch size: sweep/fusion.ts); `onEvents[k]` hears trial k's events, as
+   * run's `onEvent`. Their tasks end together.
+   */
+  runGroup(jobs: TrialJob[], stop: Int32Array, onEvents: ((event: WorkerEvent) => void)[]): PoolTask[] {
+    const channels = jobs.map(() => new MessageChannel());
+    channels.forEach(({ port1 }, k) => port1.on('message', onEvents[k]));
     try {
-      const task: TrialTask = { ...job, port: port2, stop };
-      const ended = this.pool.run(task, { transferList: [port2] }).then(() => null, (err: Error) => err);
-      return { verdict: (v) => port1.postMessage(v), ended, close: () => port1.close() };
+      const ports = channels.map((c) => c.port2);
+      const task: TrialTask = { jobs, ports, stop };
+      const ended = this.pool.run(task, { transferList: ports }).then(() => null, (err: Error) => err);
+      return channels.map(({ port1 }) => ({ verdict: (v) => port1.postMessage(v), ended, close: () => port1.close() }));
     } catch (err) {
       // An open port keeps the process alive.
-      port1.close();
+      for (const { port1 } of channels) port1.close();
       throw err;
     }
   }
