@@ -55,6 +55,19 @@ export function wasmStepBytes(config: Pick<Experiment, 'model' | 'training'>, si
   return fixed + config.training.batch_size * perImage;
 }
 
+/**
+ * The wasm heap a step of `trials` trials trained as one computation (fused trials) needs: each
+ * holds its own model, optimizer state and batch; the runtime's share is counted once.
+ */
+export function wasmGroupStepBytes(config: Pick<Experiment, 'model' | 'training'>, side: number, trials: number): number {
+  return WASM_BASE_BYTES + trials * (wasmStepBytes(config, side) - WASM_BASE_BYTES);
+}
+
+/** The most trials of this config one wasm step can train as one computation (0: not even one). */
+export function largestWasmGroup(config: Pick<Experiment, 'model' | 'training'>, side: number): number {
+  return Math.max(0, Math.floor((WASM_USABLE_BYTES - WASM_BASE_BYTES) / (wasmStepBytes(config, side) - WASM_BASE_BYTES)));
+}
+
 /** The largest batch this model can train with on wasm (0 when even one image is too many). */
 export function largestWasmBatch(model: Experiment['model'], side: number): number {
   const { fixed, perImage } = wasmStepParts(model, side);
@@ -75,9 +88,9 @@ export function evaluationChunk(model: Pick<Experiment['model'], 'conv1_filters'
   return Math.max(1, Math.min(EVALUATION_CHUNK, Math.floor(EVALUATION_BYTES / (4 * side * side * model.conv1_filters))));
 }
 
-/** A worker's memory for a trial: runtime, its copy of the dataset's pixels, and the training step. */
-export function workerBytes(config: Pick<Experiment, 'model' | 'training'>, dataset: { images: number; side: number }): number {
-  return WORKER_RUNTIME_BYTES + dataset.images * dataset.side ** 2 + wasmStepBytes(config, dataset.side);
+/** A worker's memory for a trial, or a group of `trials` trained as one: runtime, its copy of the dataset's pixels, and the training step. */
+export function workerBytes(config: Pick<Experiment, 'model' | 'training'>, dataset: { images: number; side: number }, trials = 1): number {
+  return WORKER_RUNTIME_BYTES + dataset.images * dataset.side ** 2 + wasmGroupStepBytes(config, dataset.side, trials);
 }
 
 /** Bytes as people read them: 0.19 GB, 31 GB. */

@@ -41,7 +41,7 @@ export function startLine(plan: SweepPlan): string {
   const upTo = search ? 'up to ' : '';
   const where = queue
     ? `on the agents of ${queue} (sweep agent --queue ${queue})`
-    : `on ${workers} worker${workers === 1 ? '' : 's'} (backend ${plan.backends.map((b) => (b.name === 'auto' ? `auto → ${b.runsOn}` : b.name)).join(', ')})`;
+    : `on ${workers} worker${workers === 1 ? '' : 's'} (backend ${plan.backends.map((b) => (b.name === 'auto' ? `auto → ${b.runsOn}` : b.name)).join(', ')}${plan.fuse > 1 ? `; up to ${plan.fuse} trials trained as one on each` : ''})`;
   return `sweep ${plan.sweep}: ${size}${endedText}${runnable ? `; running ${upTo}${runnable} ${where}` : ''} → ${plan.db}`;
 }
 

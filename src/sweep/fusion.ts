@@ -48,3 +48,14 @@ export function takeGroup<T>(waiting: T[], size: number, keyOf: (t: T) => string
   }
   return group;
 }
+
+/** Whether any two of these trials may train together: if none may, fusing does nothing and is said once. */
+export function anyFuse<T>(trials: T[], keyOf: (t: T) => string): boolean {
+  const keys = new Set<string>();
+  for (const t of trials) {
+    const key = keyOf(t);
+    if (keys.has(key)) return true;
+    keys.add(key);
+  }
+  return false;
+}

@@ -7,7 +7,7 @@
 import { availableParallelism, freemem } from 'node:os';
 import { defaultWorkers, plannedBackend, type BackendChoice } from '../backend/choice.js';
 import {
-  gigabytes, largestWasmBatch, MAIN_ADDRESS_MARGIN_BYTES, parameterCount, THREAD_ADDRESS_BYTES, WASM_USABLE_BYTES, WASM_WORKER_ADDRESS_BYTES, wasmStepBytes, workerBytes,
+  gigabytes, largestWasmBatch, largestWasmGroup, MAIN_ADDRESS_MARGIN_BYTES, parameterCount, THREAD_ADDRESS_BYTES, WASM_USABLE_BYTES, WASM_WORKER_ADDRESS_BYTES, wasmGroupStepBytes, wasmStepBytes, workerBytes,
 } from '../backend/memory.js';
 import { UserError } from '../config/errors.js';
 import type { Trial } from '../config/experiment.js';
@@ -78,6 +78,38 @@ export function wasmProblem(t: Trial, dataset: (t: Trial) => DatasetShape, files
 }
 
 /**
+ * How many trials a worker trains as one computation (sweep/fusion.ts): `fuse.k`, unless the wasm
+ * heap cannot hold that many of some trial at once. Then a K the person chose (`fuse.source`:
+ * --fuse or the file's sweep.fuse) is refused, naming the K that fits; a default one is lowered.
+ * No group is larger than the trials that may run.
+ */
+export function fitFuse(options: { trials: Trial[]; dataset: (t: Trial) => DatasetShape; planned: number; fuse: { k: number; source?: string } }): number {
+  const { trials, dataset, fuse } = options;
+  const k = Math.max(1, Math.min(fuse.k, options.planned));
+  const files = new Map<string, number | null>();
+  let fits = k;
+  let limiting: { trial: Trial; batch: number; bytes: number } | undefined;
+  for (const t of trials) {
+    if (plannedBackend(t.config.backend) !== 'wasm') continue;
+    const step = stepped(t, files);
+    const side = dataset(t).side;
+    const most = Math.max(1, largestWasmGroup(step, side));
+    if (most < fits) {
+      fits = most;
+      limiting = { trial: t, batch: step.training.batch_size, bytes: wasmGroupStepBytes(step, side, k) };
+    }
+  }
+  if (fits === k || !limiting) return k;
+  if (fuse.source === undefined) return fits;
+  const { trial, batch, bytes } = limiting;
+  const like = Object.keys(trial.params).length ? ` like ${trial.id} (${paramsText(trial.params)})` : '';
+  throw new UserError(
+    `${fuse.source}: a group of ${k} trials${like} with batch ${batch} needs about ${gigabytes(bytes)}, more than the wasm backend's 4 GB; ` +
+      `use ${fits === 1 ? '--fuse 1 (each trial alone)' : `--fuse ${fits} or fewer`}, or lower training.batch_size`,
+  );
+}
+
+/**
  * `planned`: the most trials that may run (an adaptive search's count; the trials given
  * otherwise); `heaviest`: trials that may run but need not fit (an adaptive search's heaviest
  * corner), counted for each worker's memory within the wasm heap.
@@ -90,6 +122,8 @@ export function fitToMachine(options: {
   adapters?: number;
   planned?: number;
   heaviest?: Trial[];
+  /** Trials each worker trains as one computation (fitFuse): each worker holds that many steps. */
+  fuse?: number;
 }): { workers: number; notes: string[] } {
   const { file, trials, dataset, requested } = options;
   const files = new Map<string, number | null>();
@@ -101,7 +135,7 @@ export function fitToMachine(options: {
   }
   const bytes = (t: Trial, capped: boolean) => {
     const d = dataset(t);
-    const full = workerBytes(stepped(t, files), d);
+    const full = workerBytes(stepped(t, files), d, options.fuse ?? 1);
     // A trial beyond the heap is skipped, never trained: a worker holds at most the heap.
     return capped ? Math.min(full, full - wasmStepBytes(stepped(t, files), d.side) + WASM_USABLE_BYTES) : full;
   };

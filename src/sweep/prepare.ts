@@ -11,7 +11,7 @@ import { loadExperiment, type AdaptiveSearch, type LoadedExperiment, type Trial 
 import { checkSplits, prepareDataset, type PreparedDataset } from '../data/sources.js';
 import type { Assignment } from './grid.js';
 import { planGpus, type GpuPlan } from './gpu-plan.js';
-import { fitToMachine, wasmProblem } from './machine-fit.js';
+import { fitFuse, fitToMachine, wasmProblem } from './machine-fit.js';
 import type { CheckedOptions } from './options.js';
 import { trialId } from './trial-id.js';
 
@@ -84,6 +84,15 @@ export async function prepareSweep(from: string | InlineExperiment, options: Che
   // Its start-up trials are proposals too: one the wasm heap cannot hold is skipped when it comes
   // up, like any other, unless none of them fits (then the space is wrong, and refused).
   const fitting = loaded.search ? trials.filter((t) => !wasmProblem(t, datasetOf)) : trials;
+  const fromFile = loaded.experiment.sweep?.fuse;
+  const fuse = fitFuse({
+    trials: fitting.length ? fitting : trials,
+    dataset: datasetOf,
+    planned: loaded.search?.maxTrials ?? trials.length,
+    fuse: options.fuse !== undefined ? { k: options.fuse, source: `--fuse ${options.fuse}` }
+      : fromFile !== undefined ? { k: fromFile, source: `${loaded.file}: sweep.fuse ${fromFile}` }
+      : { k: defaultFuse(backends) },
+  });
   const fit = options.queue
     ? { workers: 1, notes: [] }
     : fitToMachine({
@@ -94,6 +103,7 @@ export async function prepareSweep(from: string | InlineExperiment, options: Che
         adapters: Math.max(1, gpuPlan.gpus.length),
         planned: loaded.search?.maxTrials,
         heaviest: corner ? [adjust ? adjust(corner) : corner] : [],
+        fuse,
       });
   // A proposal the wasm heap cannot hold is skipped (said, and counted), as one that breaks a rule.
   const adaptive = loaded.search;
@@ -105,6 +115,5 @@ export async function prepareSweep(from: string | InlineExperiment, options: Che
       return problem ? `${problem.need}; ${problem.fix}` : trial;
     },
   };
-  const fuse = options.fuse ?? loaded.experiment.sweep?.fuse ?? defaultFuse(backends);
   return { loaded, trials, backends, gpuPlan, datasetOf, fit, fuse, search, adjust };
 }

@@ -39,8 +39,8 @@ export class SweepRun {
   private destroyed: Promise<void> | undefined;
   /** Trials the search has named that wait for a group of their kind (another worker's, or the next). */
   private readonly waiting: Trial[] = [];
-  /** Workers between groups: the next groups share what is left among them (fusion.ts groupSize). */
-  private idle = 0;
+  /** Workers forming or training a group: those without one share what is left (fusion.ts groupSize). */
+  private busy = 0;
   readonly done: Promise<RunOutcome>;
 
   constructor(
@@ -96,13 +96,19 @@ export class SweepRun {
         const release = await this.executor.reserve();
         try {
           if (this.stopping || this.failure) return;
-          const group = await this.nextGroup(options);
-          if (!group.length) return;
-          if (this.stopping || this.failure) {
-            for (const trial of group) statuses.set(trial.id, 'queued');
-            return;
+          // Counted from before its group is formed: the next worker's group is sized knowing this one's.
+          this.busy++;
+          try {
+            const group = await this.nextGroup(options);
+            if (!group.length) return;
+            if (this.stopping || this.failure) {
+              for (const trial of group) statuses.set(trial.id, 'queued');
+              return;
+            }
+            for (const [id, status] of await this.runGroup(group, options)) statuses.set(id, status);
+          } finally {
+            this.busy--;
           }
-          for (const [id, status] of await this.runGroup(group, options)) statuses.set(id, status);
         } finally {
           release();
         }
@@ -129,28 +135,25 @@ export class SweepRun {
     // An executor that cannot train groups (a queue's agents fuse what they take) gets them one by one.
     const fuse = this.executor.startGroup ? options.fuse ?? 1 : 1;
     const keyOf = (t: Trial) => fusionKey(t.config, options.dataDir(t));
-    this.idle++;
-    try {
-      const size = groupSize(fuse, this.waiting.length + this.search.remaining, this.idle);
-      const group = takeGroup(this.waiting, size, keyOf);
-      for (let asked = 0; group.length < size && asked < size && !this.stopping && !this.failure; ) {
-        const next = this.search.next();
-        if (!next) break;
-        if ('skipped' in next) {
-          this.searchListener.skipped?.(next.skipped, next.problem);
-          continue;
-        }
-        asked++;
-        const { trial, proposed } = next;
-        // Recorded (queued) before it starts, in order with the events' writes.
-        if (proposed) await this.recorder.propose(trial);
-        if (!group.length || keyOf(trial) === keyOf(group[0])) group.push(trial);
-        else this.waiting.push(trial);
+    // The workers without a group, this one among them.
+    const idle = this.executor.slots - this.busy + 1;
+    const size = groupSize(fuse, this.waiting.length + this.search.remaining, idle);
+    const group = takeGroup(this.waiting, size, keyOf);
+    for (let asked = 0; group.length < size && asked < size && !this.stopping && !this.failure; ) {
+      const next = this.search.next();
+      if (!next) break;
+      if ('skipped' in next) {
+        this.searchListener.skipped?.(next.skipped, next.problem);
+        continue;
       }
-      return group;
-    } finally {
-      this.idle--;
+      asked++;
+      const { trial, proposed } = next;
+      // Recorded (queued) before it starts, in order with the events' writes.
+      if (proposed) await this.recorder.propose(trial);
+      if (!group.length || keyOf(trial) === keyOf(group[0])) group.push(trial);
+      else this.waiting.push(trial);
     }
+    return group;
   }
 
   /**

@@ -76,6 +76,8 @@ export interface SweepPlan {
   runnable: number;
   /** Trials trained at once here (1 with a queue, whose agents choose their own). */
   workers: number;
+  /** The most trials each worker trains as one computation (fused trials; 1: each alone, and always with a queue). */
+  fuse: number;
   /** Each backend the trials name, and what it runs on here ('auto' → 'wasm'). */
   backends: { name: BackendChoice; runsOn: string }[];
   /** The queue's URL as it may be shown (no password), when agents train the trials. */

@@ -25,6 +25,7 @@ import { checkOptions, type CheckedOptions } from './options.js';
 import { prepareSweep, type PreparedSweep } from './prepare.js';
 import { provenanceOf } from './provenance.js';
 import { planRun } from './resume.js';
+import { anyFuse, fusionKey } from './fusion.js';
 import { SweepRun } from './run-sweep.js';
 import type { RunOutcome } from './run-types.js';
 import { STOPPED_BY_FULL_DISK } from './trial-events.js';
@@ -194,6 +195,13 @@ class Session implements SweepSession {
     // Whether or not it trains anything, this run is now the search's latest.
     if (members.length) await this.store(() => writer.joinRun(members));
     const workers = Math.max(1, Math.min(fit.workers, runnable));
+    // With a queue the agents train the trials, each alone.
+    const fuse = queue ? 1 : prepared.fuse;
+    // Said once where fusing was asked for and none of the trials known now may train together
+    // (an adaptive search's proposals are not known yet).
+    const unfused = fuse > 1 && !loaded.search && toRun.length > 1 && !anyFuse(toRun, (t) => fusionKey(t.config, datasetOf(t).dir))
+      ? [`note: no two of these trials can train as one (they differ in network shape, batch size, data, backend or optimizer); each trains alone`]
+      : [];
     this.plan = {
       sweep: experiment.name,
       file: loaded.file,
@@ -205,9 +213,10 @@ class Session implements SweepSession {
       queued: toRun,
       runnable,
       workers,
+      fuse: unfused.length ? 1 : fuse,
       backends: prepared.backends.map((name) => ({ name, runsOn: plannedBackend(name) })),
       queue: queue?.shown ?? null,
-      notes: fit.notes,
+      notes: [...fit.notes, ...unfused],
     };
     this.emit({ type: 'planned', plan: this.plan });
     // A grid or random experiment's trials; every trial of an adaptive search (they joined this run).
@@ -260,7 +269,7 @@ class Session implements SweepSession {
         checkpoints,
         keep,
         retries,
-        fuse: prepared.fuse,
+        fuse,
         provenance: (t, backend, agent) => ({
           ...provenance({ name: t.config.data.dataset, dir: datasetOf(t).dir }, backend),
           ...(queue ? { queue: queue.shown, agent } : {}),
