@@ -75,7 +75,7 @@ type Moment = 'at random' | 'after an epoch' | 'while a checkpoint is written';
  * (starting up, opening the database, training, validating), right after an epoch was stored
  * (while the next epochs and their commits follow), or while a checkpoint file is being written.
  */
-async function startAndStop(file: string, db: string, signal: NodeJS.Signals, moment: Moment, random: () => number) {
+async function startAndStop(file: string, db: string, signal: NodeJS.Signals, moment: Moment, random: () => number, workers: string[]) {
   const root = checkpointRoot(db);
   let sent = false;
   let caughtWriting = false;
@@ -87,7 +87,7 @@ async function startAndStop(file: string, db: string, signal: NodeJS.Signals, mo
     child.kill(signal);
   };
   const started = performance.now();
-  const result = startCli([file, '--db', db, '--no-tui', '--workers', '2'], (out, child) => {
+  const result = startCli([file, '--db', db, '--no-tui', ...workers], (out, child) => {
     if (moment === 'at random') {
       watcher ??= setInterval(() => performance.now() - started > delay && stop(child), 5);
     } else if (moment === 'while a checkpoint is written') {
@@ -98,8 +98,8 @@ async function startAndStop(file: string, db: string, signal: NodeJS.Signals, mo
       }, 1);
     }
     // At the latest, just after the first epoch this start stores: a start stores at most an
-    // epoch per worker, so the sweep (4 trials × 12 epochs on 2 workers) cannot end before
-    // the 20th stop, however fast or slow the machine.
+    // epoch per trial training (2 workers, or 1 worker training 2 trials as one), so the sweep
+    // (4 trials × 12 epochs) cannot end before the 20th stop, however fast or slow the machine.
     if (/ epoch +\d+\//.test(out)) setTimeout(() => stop(child), random() * 30);
   });
   const delay = 200 + random() * 1500;
@@ -128,7 +128,8 @@ function referenceRun(): Promise<string> {
   return uninterrupted;
 }
 
-async function crashUntilDone(signal: NodeJS.Signals, seed: number) {
+/** `workers`: how the crashed runs train (the uninterrupted one trains on 2 workers, each trial alone). */
+async function crashUntilDone(signal: NodeJS.Signals, seed: number, workers: string[]) {
   const dir = tempDir();
   const file = join(dir, 'crash.yaml');
   writeFileSync(file, EXPERIMENT);
@@ -142,7 +143,7 @@ async function crashUntilDone(signal: NodeJS.Signals, seed: number) {
   const started = performance.now();
   for (let start = 0; ; start++) {
     const moment = moments[start % moments.length];
-    const r = await startAndStop(file, db, signal, kills < KILLS ? moment : 'after an epoch', random);
+    const r = await startAndStop(file, db, signal, kills < KILLS ? moment : 'after an epoch', random, workers);
     if (!r.killed) {
       expect(r.code, r.stdout + r.stderr).toBe(0);
       break;
@@ -154,7 +155,7 @@ async function crashUntilDone(signal: NodeJS.Signals, seed: number) {
     if (kills >= KILLS) break;
   }
   // The last start runs to its end.
-  const last = await startCli([file, '--db', db, '--no-tui', '--workers', '2']);
+  const last = await startCli([file, '--db', db, '--no-tui', ...workers]);
   expect(last.code, last.stderr).toBe(0);
   const seconds = (performance.now() - started) / 1000;
   console.log(`${signal}: ${kills} stops (${[...byMoment].map(([m, n]) => `${n} ${m}`).join(', ')}), ${seconds.toFixed(0)} s`);
@@ -178,11 +179,13 @@ async function crashUntilDone(signal: NodeJS.Signals, seed: number) {
 }
 
 describe('a sweep stopped again and again', () => {
-  it(`killed with SIGKILL at ${KILLS} random moments and restarted each time, ends as an uninterrupted run`, async () => {
-    await crashUntilDone('SIGKILL', 1);
+  // Fused: the trials of one pooling train as one computation, two at a time, and are killed
+  // mid-group; each must still end as the uninterrupted run trained it alone.
+  it(`killed with SIGKILL at ${KILLS} random moments while trials train fused (--fuse 2) and restarted each time, ends as an uninterrupted unfused run`, async () => {
+    await crashUntilDone('SIGKILL', 1, ['--workers', '1', '--fuse', '2']);
   }, 600_000);
 
   it(`stopped with SIGTERM at ${KILLS} random moments and restarted each time, ends as an uninterrupted run`, async () => {
-    await crashUntilDone('SIGTERM', 2);
+    await crashUntilDone('SIGTERM', 2, ['--workers', '2']);
   }, 600_000);
 });

@@ -1,0 +1,126 @@
+/**
+ * Fused trials through the real CLI: a sweep whose trials train as one computation on each worker
+ * (--fuse) stores, trial by trial, the numbers each trial gets alone; trials leave their group when
+ * they are pruned or diverge; bad K is refused before the database; a sweep where nothing can fuse
+ * says so once.
+ */
+import Database from 'better-sqlite3';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli } from './cli-helpers.js';
+import { tempDir } from './helpers.js';
+import { smallDigits } from './small-digits.js';
+
+/** 12 trials of one network shape, differing in seed, learning rate (one that diverges) and momentum. */
+const experiment = (rule: string) => `
+name: fused
+data: { dataset: idx, dir: ${smallDigits(512, 128)}, validation: 0.25 }
+training: { epochs: 4, batch_size: 32, limit_train: 256 }
+optimizer: { name: sgd }
+model: { dropout: 0.3 }
+augment: { rotate: 10 }
+schedule: { name: step, step_size: 2, gamma: 0.5 }
+sweep:
+  parameters:
+    training.seed: [1, 2]
+    optimizer.lr: [0.02, 0.1, 10]
+    optimizer.momentum: [0, 0.9]
+${rule}
+`;
+
+function stored(db: string) {
+  const d = new Database(db, { readonly: true });
+  try {
+    // By the swept values: the rule is part of a trial's config, so of its id.
+    const epochs = d.prepare('SELECT t.params, e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr FROM epochs e JOIN trials t ON t.id = e.trial_id ORDER BY t.params, e.epoch').all() as { params: string; epoch: number }[];
+    const trials = d.prepare('SELECT params, status, test_loss, test_acc FROM trials ORDER BY params').all() as { params: string; status: string; test_loss: number | null; test_acc: number | null }[];
+    const workers = (d.prepare('SELECT count(*) AS n FROM trial_records GROUP BY worker ORDER BY n').all() as { n: number }[]).map((r) => r.n);
+    return { epochs, trials, workers };
+  } finally {
+    d.close();
+  }
+}
+
+describe('a fused sweep', () => {
+  it('stores each trial as it trains alone, bit for bit; pruned and diverged trials leave their group and the rest go on', async () => {
+    const dir = tempDir();
+    const alone = join(dir, 'alone.yaml');
+    const fused = join(dir, 'fused.yaml');
+    writeFileSync(alone, experiment(''));
+    // Pruning decisions depend on the order results arrive in, so the fused run is judged and the
+    // one alone is not: every epoch a fused trial stored must be that trial's epoch alone.
+    writeFileSync(fused, experiment('  early_terminate: { type: hyperband, min_iter: 1, eta: 2 }'));
+    const a = await cli(alone, '--db', join(dir, 'alone.db'), '--no-tui', '--workers', '2', '--fuse', '1');
+    expect(a.code, a.stderr).toBe(0);
+    const f = await cli(fused, '--db', join(dir, 'fused.db'), '--no-tui', '--workers', '2', '--fuse', '6');
+    expect(f.stderr).toBe('');
+    expect(f.stdout).toMatch(/running 12 on 2 workers \(backend auto → wasm; up to 6 trials trained as one on each\)/);
+
+    const one = stored(join(dir, 'alone.db'));
+    const six = stored(join(dir, 'fused.db'));
+    // Two groups of six, one per worker.
+    expect(six.workers).toEqual([6, 6]);
+    const statuses = six.trials.map((t) => t.status);
+    expect(statuses).toContain('pruned');
+    expect(statuses).toContain('diverged');
+    expect(statuses).toContain('completed');
+    expect(six.trials).toHaveLength(12);
+    for (const t of six.trials) {
+      const mine = six.epochs.filter((e) => e.params === t.params);
+      const its = one.epochs.filter((e) => e.params === t.params);
+      expect(mine.length, `${t.params} ${t.status}`).toBeGreaterThan(0);
+      expect(mine, `${t.params} ${t.status}`).toEqual(its.slice(0, mine.length));
+      const alone = one.trials.find((o) => o.params === t.params)!;
+      if (t.status === 'completed') expect(t).toEqual(alone);
+      if (t.status === 'diverged') expect(alone.status).toBe('diverged');
+    }
+  }, 240_000);
+
+  it('refuses a K that is not a positive integer, or that the wasm heap cannot hold, in one line before the database', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'fused.yaml');
+    writeFileSync(file, experiment(''));
+    const db = join(dir, 'runs.db');
+    for (const [args, message] of [
+      [['--fuse', '0'], "--fuse: expected a positive integer (1 trains each trial alone), found '0'"],
+      [['--fuse', '2.5'], "--fuse: expected a positive integer (1 trains each trial alone), found '2.5'"],
+      [['--fuse', 'all'], "--fuse: expected a positive integer (1 trains each trial alone), found 'all'"],
+      // 200 conv1 filters: about 1.4 GB a trial at batch 256, so 12 at once are far beyond the heap.
+      [['--fuse', '12', '--set', 'training.batch_size=256', '--set', 'model.conv1_filters=200'], /^--fuse 12: a group of 12 trials like \w{12} \(.+\) with batch 256 needs about [\d.]+ GB, more than the wasm backend's 4 GB; use --fuse 2 or fewer, or lower training.batch_size$/],
+    ] as const) {
+      const r = await cli(file, '--db', db, '--no-tui', ...args);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      if (typeof message === 'string') expect(lines[0]).toBe(message);
+      else expect(lines[0]).toMatch(message);
+      expect(existsSync(db)).toBe(false);
+    }
+    writeFileSync(file, experiment('  fuse: 0'));
+    const r = await cli(file, '--db', db, '--no-tui');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^.*fused\.yaml:\d+:\d+: sweep\.fuse: must be >= 1, found 0$/);
+    expect(existsSync(db)).toBe(false);
+  }, 60_000);
+
+  it('says once when no two trials can train as one, and trains them as before', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'shapes.yaml');
+    writeFileSync(file, `
+name: shapes
+data: { dataset: idx, dir: ${smallDigits(512, 128)}, validation: 0.25 }
+training: { epochs: 1, limit_train: 64 }
+sweep:
+  fuse: 4
+  parameters:
+    training.batch_size: [16, 32]
+    model.pooling: [avg, max]
+`);
+    const r = await cli(file, '--db', join(dir, 'runs.db'), '--no-tui');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.match(/no two of these trials can train as one/g)).toHaveLength(1);
+    expect(r.stdout).not.toMatch(/trained as one on each/);
+    expect(r.stdout).toMatch(/4 trials; running 4 on \d workers? \(backend auto → wasm\)/);
+  }, 60_000);
+});
