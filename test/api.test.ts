@@ -106,6 +106,8 @@ describe('startSweep', () => {
   it('refuses bad input with the command\'s words, before the database is opened', async () => {
     expect(await refusal((db) => startSweep(tiny, { db, keep: 'some' as 'best' }))).toBe("--keep: expected one of best, last, all, found 'some'");
     expect(await refusal((db) => startSweep(tiny, { db, workers: 0 }))).toBe("--workers: expected a positive integer, found '0'");
+    // As the command line and a file's sweep.fuse refuse it.
+    expect(await refusal((db) => startSweep(tiny, { db, fuse: 100 }))).toBe('--fuse: at most 64 trials train as one (as sweep.fuse in a file), found 100; use --fuse 64 or fewer');
     expect(await refusal((db) => startSweep({ ...tiny, training: { epochs: 0 } }, { db }))).toBe('(inline experiment): training.epochs: must be >= 1, found 0');
     // A resolved Experiment (every default written out) is an experiment object too.
     expect(await refusal((db) => startSweep(config({ training: { epochs: 0 } }), { db }))).toBe('(inline experiment): training.epochs: must be >= 1, found 0');

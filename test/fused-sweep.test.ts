@@ -104,6 +104,22 @@ describe('a fused sweep', () => {
     expect(existsSync(db)).toBe(false);
   }, 60_000);
 
+  it('refuses a K above the 64 that sweep.fuse allows on the command line too, in one line before the database', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'fused.yaml');
+    writeFileSync(file, experiment(''));
+    const db = join(dir, 'runs.db');
+    const r = await cli(file, '--db', db, '--no-tui', '--fuse', '65');
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr.trim()).toBe('--fuse: at most 64 trials train as one (as sweep.fuse in a file), found 65; use --fuse 64 or fewer');
+    expect(existsSync(db)).toBe(false);
+    writeFileSync(file, experiment('  fuse: 65'));
+    const f = await cli(file, '--db', db, '--no-tui');
+    expect(f.code).toBe(2);
+    expect(f.stderr.trim()).toMatch(/^.*fused\.yaml:\d+:\d+: sweep\.fuse: must be <= 64, found 65$/);
+    expect(existsSync(db)).toBe(false);
+  }, 60_000);
+
   it('says once when no two trials can train as one, and trains them as before', async () => {
     const dir = tempDir();
     const file = join(dir, 'shapes.yaml');

@@ -24,13 +24,28 @@ export function keepOption(value: string): KeepPolicy {
   return value as KeepPolicy;
 }
 
-/** --fuse K: the most trials trained as one computation, a whole number of at least 1. */
+/**
+ * The most trials one group may hold: the experiment schema's maximum of sweep.fuse
+ * (schemas/experiment.schema.json), held to on the command line and from code too, so that a K
+ * the file refuses is not taken from --fuse.
+ */
+export const MAX_FUSE = 64;
+
+/** --fuse K: the most trials trained as one computation, a whole number from 1 to MAX_FUSE. */
 export function fuseOption(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || !Number.isSafeInteger(n)) throw new UserError(`--fuse: expected a positive integer (1 trains each trial alone), found '${value}'`);
-  return n;
+  if (!/^\d+$/.test(value)) throw fuseRefused(value);
+  return checkFuse(Number(value), value);
 }
+
+/** A K given as a number (--fuse read, or the API's fuse): `shown` is how it was written. */
+function checkFuse(k: number, shown: string): number {
+  if (!Number.isSafeInteger(k) || k < 1) throw fuseRefused(shown);
+  if (k > MAX_FUSE) throw new UserError(`--fuse: at most ${MAX_FUSE} trials train as one (as sweep.fuse in a file), found ${shown}; use --fuse ${MAX_FUSE} or fewer`);
+  return k;
+}
+
+const fuseRefused = (shown: string) => new UserError(`--fuse: expected a positive integer (1 trains each trial alone), found '${shown}'`);
 
 /** A whole number of at least 0. */
 export function countOption(value: string, name: string): number {
@@ -98,7 +113,7 @@ export function checkOptions(options: SweepOptions): CheckedOptions {
   const { workers } = options;
   if (workers !== undefined && !(Number.isSafeInteger(workers) && workers >= 1)) throw new UserError(`--workers: expected a positive integer, found '${workers}'`);
   const { fuse } = options;
-  if (fuse !== undefined && !(Number.isSafeInteger(fuse) && fuse >= 1)) throw new UserError(`--fuse: expected a positive integer (1 trains each trial alone), found '${fuse}'`);
+  if (fuse !== undefined) checkFuse(fuse, String(fuse));
   const keep = keepOption(options.keep ?? DEFAULT_KEEP);
   const retries = countOption(String(options.retries ?? 1), 'retries');
   const backend = backendOption(options.backend);
