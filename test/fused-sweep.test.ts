@@ -120,6 +120,18 @@ describe('a fused sweep', () => {
     expect(existsSync(db)).toBe(false);
   }, 60_000);
 
+  it('refuses --fuse with --queue, where the agents train each trial alone, rather than passing it over', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'fused.yaml');
+    writeFileSync(file, experiment(''));
+    const db = join(dir, 'runs.db');
+    // Refused before any connection: nothing needs to answer at this address.
+    const r = await cli(file, '--db', db, '--no-tui', '--fuse', '4', '--queue', 'redis://127.0.0.1:1');
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr.trim()).toBe('--fuse: with --queue the agents train the trials, each alone; leave out --fuse (or run without --queue to train up to 4 as one)');
+    expect(existsSync(db)).toBe(false);
+  }, 60_000);
+
   it('says once when no two trials can train as one, and trains them as before', async () => {
     const dir = tempDir();
     const file = join(dir, 'shapes.yaml');

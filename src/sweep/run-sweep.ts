@@ -132,7 +132,7 @@ export class SweepRun {
    * adaptive method never runs far ahead of the results. Empty when the search has none left.
    */
   private async nextGroup(options: RunOptions): Promise<Trial[]> {
-    // An executor that cannot train groups (a queue's agents fuse what they take) gets them one by one.
+    // An executor that cannot train groups (a queue's agents, which train each trial alone) gets them one by one.
     const fuse = this.executor.startGroup ? options.fuse ?? 1 : 1;
     const keyOf = (t: Trial) => fusionKey(t.config, options.dataDir(t));
     // The workers without a group, this one among them.
