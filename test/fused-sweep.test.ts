@@ -43,7 +43,7 @@ function stored(db: string) {
 }
 
 describe('a fused sweep', () => {
-  it('stores each trial as it trains alone, bit for bit; pruned and diverged trials leave their group and the rest go on', async () => {
+  it('stores each trial as it trains alone, bit for bit, judged by hyperband; diverged trials leave their group and the rest go on', async () => {
     const dir = tempDir();
     const alone = join(dir, 'alone.yaml');
     const fused = join(dir, 'fused.yaml');
@@ -53,16 +53,24 @@ describe('a fused sweep', () => {
     writeFileSync(fused, experiment('  early_terminate: { type: hyperband, min_iter: 1, eta: 2 }'));
     const a = await cli(alone, '--db', join(dir, 'alone.db'), '--no-tui', '--workers', '2', '--fuse', '1');
     expect(a.code, a.stderr).toBe(0);
-    const f = await cli(fused, '--db', join(dir, 'fused.db'), '--no-tui', '--workers', '2', '--fuse', '6');
+    // One worker: the second group is judged against the first's results, in the group's order,
+    // so which trials are pruned does not depend on the machine's speed.
+    const f = await cli(fused, '--db', join(dir, 'fused.db'), '--no-tui', '--workers', '1', '--fuse', '6');
     expect(f.stderr).toBe('');
-    expect(f.stdout).toMatch(/running 12 on 2 workers \(backend auto → wasm; up to 6 trials trained as one on each\)/);
+    expect(f.stdout).toMatch(/running 12 on 1 worker \(backend auto → wasm; up to 6 trials trained as one on each\)/);
+    // Six start before any epoch ends: they train as one.
+    const lines = f.stdout.split('\n');
+    const starts = lines.flatMap((l, i) => (/\] started on /.test(l) ? [i] : []));
+    const firstEpoch = lines.findIndex((l) => /\] epoch \d+\//.test(l));
+    expect(starts).toHaveLength(12);
+    expect(starts[5]).toBeLessThan(firstEpoch);
+    expect(starts[6]).toBeGreaterThan(firstEpoch);
 
     const one = stored(join(dir, 'alone.db'));
     const six = stored(join(dir, 'fused.db'));
-    // Two groups of six, one per worker.
-    expect(six.workers).toEqual([6, 6]);
     const statuses = six.trials.map((t) => t.status);
-    expect(statuses).toContain('pruned');
+    // Whether hyperband prunes here depends on the order results arrive in; a pruned trial
+    // leaving its group is checked in test/fused-trials.test.ts, and any pruned here is checked below.
     expect(statuses).toContain('diverged');
     expect(statuses).toContain('completed');
     expect(six.trials).toHaveLength(12);
