@@ -97,9 +97,9 @@ async function startAndStop(file: string, db: string, signal: NodeJS.Signals, mo
         stop(child);
       }, 1);
     }
-    // At the latest, just after the first epoch this start stores: a start stores at most an
-    // epoch per trial training (2 workers, or 1 worker training 2 trials as one), so the sweep
-    // (4 trials × 12 epochs) cannot end before the 20th stop, however fast or slow the machine.
+    // At the latest, just after the first epoch this start stores: a start stores about an
+    // epoch per worker (two, 30 ms apart, where a worker trains 2 trials as one), and most
+    // stops come before any, so the sweep (4 trials × 12 epochs) does not end before the 20th.
     if (/ epoch +\d+\//.test(out)) setTimeout(() => stop(child), random() * 30);
   });
   const delay = 200 + random() * 1500;
@@ -179,10 +179,10 @@ async function crashUntilDone(signal: NodeJS.Signals, seed: number, workers: str
 }
 
 describe('a sweep stopped again and again', () => {
-  // Fused: the trials of one pooling train as one computation, two at a time, and are killed
+  // Fused: the two trials of each pooling train as one computation on a worker, and are killed
   // mid-group; each must still end as the uninterrupted run trained it alone.
   it(`killed with SIGKILL at ${KILLS} random moments while trials train fused (--fuse 2) and restarted each time, ends as an uninterrupted unfused run`, async () => {
-    await crashUntilDone('SIGKILL', 1, ['--workers', '1', '--fuse', '2']);
+    await crashUntilDone('SIGKILL', 1, ['--workers', '2', '--fuse', '2']);
   }, 600_000);
 
   it(`stopped with SIGTERM at ${KILLS} random moments and restarted each time, ends as an uninterrupted run`, async () => {

@@ -12,11 +12,11 @@ import { cli } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
 import { smallDigits } from './small-digits.js';
 
-/** 12 trials of one network shape, differing in seed, learning rate (one that diverges) and momentum. */
+/** 8 trials of one network shape, differing in seed, learning rate (one that diverges) and momentum. */
 const experiment = (rule: string) => `
 name: fused
 data: { dataset: idx, dir: ${smallDigits(512, 128)}, validation: 0.25 }
-training: { epochs: 4, batch_size: 32, limit_train: 256 }
+training: { epochs: 3, batch_size: 32, limit_train: 256 }
 optimizer: { name: sgd }
 model: { dropout: 0.3 }
 augment: { rotate: 10 }
@@ -24,7 +24,7 @@ schedule: { name: step, step_size: 2, gamma: 0.5 }
 sweep:
   parameters:
     training.seed: [1, 2]
-    optimizer.lr: [0.02, 0.1, 10]
+    optimizer.lr: [0.05, 10]
     optimizer.momentum: [0, 0.9]
 ${rule}
 `;
@@ -55,27 +55,27 @@ describe('a fused sweep', () => {
     expect(a.code, a.stderr).toBe(0);
     // One worker: the second group is judged against the first's results, in the group's order,
     // so which trials are pruned does not depend on the machine's speed.
-    const f = await cli(fused, '--db', join(dir, 'fused.db'), '--no-tui', '--workers', '1', '--fuse', '6');
+    const f = await cli(fused, '--db', join(dir, 'fused.db'), '--no-tui', '--workers', '1', '--fuse', '4');
     expect(f.stderr).toBe('');
-    expect(f.stdout).toMatch(/running 12 on 1 worker \(backend auto → wasm; up to 6 trials trained as one on each\)/);
-    // Six start before any epoch ends: they train as one.
+    expect(f.stdout).toMatch(/running 8 on 1 worker \(backend auto → wasm; up to 4 trials trained as one on each\)/);
+    // Four start before any epoch ends: they train as one.
     const lines = f.stdout.split('\n');
     const starts = lines.flatMap((l, i) => (/\] started on /.test(l) ? [i] : []));
     const firstEpoch = lines.findIndex((l) => /\] epoch \d+\//.test(l));
-    expect(starts).toHaveLength(12);
-    expect(starts[5]).toBeLessThan(firstEpoch);
-    expect(starts[6]).toBeGreaterThan(firstEpoch);
+    expect(starts).toHaveLength(8);
+    expect(starts[3]).toBeLessThan(firstEpoch);
+    expect(starts[4]).toBeGreaterThan(firstEpoch);
 
     const one = stored(join(dir, 'alone.db'));
-    const six = stored(join(dir, 'fused.db'));
-    const statuses = six.trials.map((t) => t.status);
+    const fused4 = stored(join(dir, 'fused.db'));
+    const statuses = fused4.trials.map((t) => t.status);
     // Whether hyperband prunes here depends on the order results arrive in; a pruned trial
     // leaving its group is checked in test/fused-trials.test.ts, and any pruned here is checked below.
     expect(statuses).toContain('diverged');
     expect(statuses).toContain('completed');
-    expect(six.trials).toHaveLength(12);
-    for (const t of six.trials) {
-      const mine = six.epochs.filter((e) => e.params === t.params);
+    expect(fused4.trials).toHaveLength(8);
+    for (const t of fused4.trials) {
+      const mine = fused4.epochs.filter((e) => e.params === t.params);
       const its = one.epochs.filter((e) => e.params === t.params);
       expect(mine.length, `${t.params} ${t.status}`).toBeGreaterThan(0);
       expect(mine, `${t.params} ${t.status}`).toEqual(its.slice(0, mine.length));
@@ -83,6 +83,13 @@ describe('a fused sweep', () => {
       if (t.status === 'completed') expect(t).toEqual(alone);
       if (t.status === 'diverged') expect(alone.status).toBe('diverged');
     }
+    // runs show names the trials each trained as one with; alone, none.
+    const id = (db: string) => (new Database(db, { readonly: true }).prepare('SELECT id FROM trials ORDER BY id LIMIT 1').get() as { id: string }).id;
+    const shown = await cli('runs', 'show', id(join(dir, 'fused.db')), '--db', join(dir, 'fused.db'));
+    expect(shown.stdout).toMatch(/^fused +trained as one computation with 3 other trials \((\w{12}, ){2}\w{12}\); its numbers are those it gets alone$/m);
+    const shownAlone = await cli('runs', 'show', id(join(dir, 'alone.db')), '--db', join(dir, 'alone.db'));
+    expect(shownAlone.code).toBe(0);
+    expect(shownAlone.stdout).not.toMatch(/^fused /m);
   }, 240_000);
 
   it('refuses a K that is not a positive integer, or that the wasm heap cannot hold, in one line before the database', async () => {
@@ -95,7 +102,7 @@ describe('a fused sweep', () => {
       [['--fuse', '2.5'], "--fuse: expected a positive integer (1 trains each trial alone), found '2.5'"],
       [['--fuse', 'all'], "--fuse: expected a positive integer (1 trains each trial alone), found 'all'"],
       // 200 conv1 filters: about 1.4 GB a trial at batch 256, so 12 at once are far beyond the heap.
-      [['--fuse', '12', '--set', 'training.batch_size=256', '--set', 'model.conv1_filters=200'], /^--fuse 12: a group of 12 trials like \w{12} \(.+\) with batch 256 needs about [\d.]+ GB, more than the wasm backend's 4 GB; use --fuse 2 or fewer, or lower training.batch_size$/],
+      [['--fuse', '12', '--set', 'training.batch_size=256', '--set', 'model.conv1_filters=200'], /^--fuse 12: a group of 8 trials like \w{12} \(.+\) with batch 256 needs about [\d.]+ GB, more than the wasm backend's 4 GB; use --fuse 2 or fewer, or lower training.batch_size$/],
     ] as const) {
       const r = await cli(file, '--db', db, '--no-tui', ...args);
       expect(r.code, r.stdout + r.stderr).toBe(2);
@@ -128,7 +135,7 @@ describe('a fused sweep', () => {
     expect(existsSync(db)).toBe(false);
   }, 60_000);
 
-  it('refuses --fuse with --queue, where the agents train each trial alone, rather than passing it over', async () => {
+  it('refuses --fuse with --queue, where each agent fuses as its own --fuse says, rather than passing it over', async () => {
     const dir = tempDir();
     const file = join(dir, 'fused.yaml');
     writeFileSync(file, experiment(''));
@@ -136,7 +143,7 @@ describe('a fused sweep', () => {
     // Refused before any connection: nothing needs to answer at this address.
     const r = await cli(file, '--db', db, '--no-tui', '--fuse', '4', '--queue', 'redis://127.0.0.1:1');
     expect(r.code, r.stdout + r.stderr).toBe(2);
-    expect(r.stderr.trim()).toBe('--fuse: with --queue the agents train the trials, each alone; leave out --fuse (or run without --queue to train up to 4 as one)');
+    expect(r.stderr.trim()).toBe('--fuse: with --queue the agents train the trials; give each agent its --fuse (sweep agent --queue redis://127.0.0.1:1 --fuse 4)');
     expect(existsSync(db)).toBe(false);
   }, 60_000);
 

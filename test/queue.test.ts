@@ -169,6 +169,29 @@ describe('a sweep across agents', () => {
     for (const t of completed) expect(existsSync(join(`${db}.checkpoints`, t.id, `epoch-${String(t.epochs).padStart(4, '0')}.ckpt`))).toBe(true);
   }, 240_000);
 
+  it('an agent that fuses (--fuse 3) trains the trials it takes as one, judged by the rule through the queue: each epoch stored once, equal to one machine', async () => {
+    const file = writeExperiment(EXPERIMENT);
+    const db = join(tempDir(), 'runs.db');
+    const fusing = agent(redis.url, 'fusing', ['--fuse', '3']);
+    const result = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(fusing.output()).toMatch(/agent fusing: .*1 worker, up to 3 trials trained as one on each/);
+    expect(result.stdout).toMatch(/agent fusing joined \(1 worker, up to 3 trials trained as one on each on /);
+    // Trials of one pooling train as one: two have started before any has ended.
+    const log = fusing.output().split('\n');
+    const starts = log.flatMap((l, i) => (/: started on /.test(l) ? [i] : []));
+    const firstEnd = log.findIndex((l) => /of spread: (completed|pruned)$/.test(l));
+    expect(starts.length).toBeGreaterThanOrEqual(6);
+    expect(starts[1]).toBeLessThan(firstEnd);
+    expectSameTraining(numbers(db), local);
+    const d = new Database(db, { readonly: true });
+    try {
+      expectEndedOnce(d);
+    } finally {
+      d.close();
+    }
+  }, 240_000);
+
   it('Ctrl-C on the coordinator ends the trials on every agent after their batch, marked interrupted, none left running', async () => {
     const file = writeExperiment(EXPERIMENT.replace('name: spread', 'name: stopped').replace('epochs: 4', 'epochs: 30'));
     const db = join(tempDir(), 'runs.db');

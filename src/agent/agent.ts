@@ -1,6 +1,7 @@
 /**
  * An agent (`sweep agent --queue URL`): takes trials from the queue's BullMQ jobs and trains
- * them on its own pool (worker/trial-pool.ts), `workers` at a time (training.ts). Each trial's
+ * them on its own pool (worker/trial-pool.ts), `workers` groups at a time, each of up to `fuse`
+ * trials trained as one (groups.ts, training.ts). Each trial's
  * events go to its sweep's events stream, each epoch's checkpoint with them (entry-sender.ts); a
  * trial taken over from a lost agent starts from the latest checkpoint the coordinator holds. The
  * agent never writes a database: the coordinator is the one writer.
@@ -29,6 +30,7 @@ import { dataProblem, jobProblem } from './job-checks.js';
 import type { AgentOptions } from './options.js';
 import { endRun, type Running } from './running.js';
 import { superseded, watchSweeps } from './sweep-watch.js';
+import { AgentGroups } from './groups.js';
 import { trainAttempt } from './training.js';
 
 /** How long a trial this agent cannot train waits for another agent to take it. */
@@ -39,6 +41,7 @@ export class AgentRefusal extends UserError {}
 
 export class Agent {
   private readonly pool: TrialPool;
+  private readonly groups: AgentGroups;
   private readonly redis: Redis;
   private readonly heartbeat: Heartbeat;
   private worker: Worker | undefined;
@@ -55,6 +58,7 @@ export class Agent {
 
   constructor(private readonly options: AgentOptions) {
     this.pool = new TrialPool(options.workers, options.gpus);
+    this.groups = new AgentGroups(this.pool, options.fuse);
     this.redis = connect(options.url, 'lenet-sweep-agent');
     this.heartbeat = new Heartbeat(this.redis, options.name, () => this.info());
     this.finished = new Promise((resolve) => (this.ending = resolve));
@@ -71,7 +75,8 @@ export class Agent {
     this.worker = new Worker(QUEUE_NAME, (job, token) => this.process(job, token!), {
       prefix: PREFIX,
       connection: redisOptions(options.url),
-      concurrency: options.workers,
+      // Each worker trains up to `fuse` trials as one: the agent takes that many at once.
+      concurrency: options.workers * options.fuse,
       lockDuration: options.lockMs,
       stalledInterval: Math.max(500, Math.floor(options.lockMs / 2)),
       // A trial whose agents keep dying (killed, cut off) is taken again this many times; then it fails.
@@ -125,6 +130,7 @@ export class Agent {
       host: hostname(),
       version: this.options.version,
       workers: this.options.workers,
+      fuse: this.options.fuse,
       busy: this.running.size,
       epochs: this.sent.epochs,
       images: this.sent.images,
@@ -174,7 +180,7 @@ export class Agent {
     const run: Running = { job, attempt, stop: new Int32Array(new SharedArrayBuffer(4)), abandoned: false, end: () => {}, handBack: false };
     this.running.set(bullJob.id!, run);
     try {
-      const outcome = await trainAttempt(run, sender, { options, pool: this.pool, redis: this.redis, checkpoints: this.checkpoints, dataset: (config) => this.dataset(config) });
+      const outcome = await trainAttempt(run, sender, { options, run: (job, stop, onEvent) => this.groups.run(job, stop, onEvent), redis: this.redis, checkpoints: this.checkpoints, dataset: (config) => this.dataset(config) });
       if (run.handBack) {
         await bullJob.moveToWait(token);
         throw new WaitingError();

@@ -6,6 +6,8 @@ export interface AgentOptions {
   url: QueueUrl;
   name: string;
   workers: number;
+  /** The most trials each worker trains as one computation (--fuse; agent/groups.ts). */
+  fuse: number;
   version: string;
   /** Trains every trial on this backend instead of its config's (--backend). */
   backend?: BackendChoice;

@@ -1,5 +1,5 @@
 /**
- * Training one attempt at a trial on the agent's pool (worker/trial-pool.ts): from the latest
+ * Training one attempt at a trial on the agent's pool (worker/trial-pool.ts, through groups.ts): from the latest
  * checkpoint the coordinator holds (a trial taken over from a lost agent), on the agent's backend
  * where --backend names one, its events sent to the events stream one after another in the order
  * the trial posted them, and the coordinator's verdicts waited for where the trial is judged. The
@@ -11,7 +11,7 @@ import type { Experiment } from '../config/experiment.types.js';
 import type { PreparedDataset } from '../data/sources.js';
 import { fetchOffer } from '../queue/checkpoint-transfer.js';
 import type { TrialJob, WorkerEvent } from '../worker/messages.js';
-import type { TrialPool } from '../worker/trial-pool.js';
+import type { PoolTask } from '../worker/trial-pool.js';
 import type { EntrySender } from './entry-sender.js';
 import type { AgentOptions } from './options.js';
 import type { Running } from './running.js';
@@ -23,7 +23,8 @@ const CRASH_GRACE_MS = 1000;
 
 export interface TrainingParts {
   options: AgentOptions;
-  pool: TrialPool;
+  /** Starts a trial on the agent's pool, in a group of its kind where the agent fuses (groups.ts). */
+  run: (job: TrialJob, stop: Int32Array, onEvent: (event: WorkerEvent) => void) => PoolTask;
   /** Fetches the checkpoint the coordinator offers. */
   redis: Redis;
   /** The agent's checkpoint folder, where the trial's worker reads and writes them. */
@@ -59,7 +60,7 @@ export async function trainAttempt(run: Running, sender: EntrySender, parts: Tra
   let lastEpoch = resume;
   // A verdict to stop on the epoch it waits on, if it waits (an epoch it has not reached gets none).
   run.end = () => task.verdict({ type: 'verdict', epoch: lastEpoch, reason: 'ended on the agent' });
-  const task = parts.pool.run(trainJob, run.stop, (event) => {
+  const task = parts.run(trainJob, run.stop, (event) => {
     if (event.type === 'epoch') lastEpoch = event.metrics.epoch;
     if (event.type === 'finished' || event.type === 'failed' || event.type === 'skipped') {
       last = event;

@@ -1,5 +1,5 @@
 /**
- * `sweep agent --queue URL [--workers N] [--backend NAME] [--gpus LIST] [--name NAME]
+ * `sweep agent --queue URL [--workers N] [--fuse K] [--backend NAME] [--gpus LIST] [--name NAME]
  * [--data DIR]... [--lock-seconds S]`: takes trials of any sweep coordinated on that Redis and
  * trains them here, until stopped. Ctrl-C (or SIGTERM) stops taking trials and lets the running
  * ones finish; a second one ends them after their batch, and their trials go back to the queue
@@ -7,7 +7,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { AUTO_ORDER, plannedBackend, type BackendChoice } from '../backend/choice.js';
+import { AUTO_ORDER, defaultFuse, plannedBackend, type BackendChoice } from '../backend/choice.js';
 import { UserError } from '../config/errors.js';
 import { Agent } from '../agent/agent.js';
 import { checkConnection } from '../queue/redis.js';
@@ -16,6 +16,7 @@ import { parse, positiveInt } from './args.js';
 import { AGENT } from './commands.js';
 import { planGpus } from '../sweep/gpu-plan.js';
 import { fitAgentToMachine } from '../sweep/machine-fit.js';
+import { fuseOption } from '../sweep/options.js';
 import { packageVersion } from '../version.js';
 import { STOP_SIGNALS, type StopSignal } from '../util/signals.js';
 
@@ -39,7 +40,8 @@ export async function agentCommand(args: string[]): Promise<number> {
   }
   const gpuPlan = await planGpus([backend ?? 'auto'], '--backend', values.gpus);
   // As for a sweep: no more workers than the memory and the address space hold.
-  const fit = fitAgentToMachine({ requested, backend: backend ?? 'auto', adapters: Math.max(1, gpuPlan.gpus.length) });
+  const fuse = fuseOption(values.fuse) ?? defaultFuse([backend ?? 'auto']);
+  const fit = fitAgentToMachine({ requested, backend: backend ?? 'auto', adapters: Math.max(1, gpuPlan.gpus.length), fuse });
   const { workers } = fit;
 
   // Redis answers, and takes the password, before anything else.
@@ -49,6 +51,7 @@ export async function agentCommand(args: string[]): Promise<number> {
     url,
     name,
     workers,
+    fuse,
     version,
     backend,
     ...gpuPlan,
@@ -58,7 +61,8 @@ export async function agentCommand(args: string[]): Promise<number> {
   });
   await agent.start();
   for (const note of fit.notes) console.log(note);
-  console.log(`agent ${name}: lenet-sweep ${version}, ${workers} worker${workers === 1 ? '' : 's'} (backend ${backend ?? `auto → ${plannedBackend('auto')}`}), taking trials from ${url.shown} (Ctrl-C to stop)`);
+  const fused = fuse > 1 ? `, up to ${fuse} trials trained as one on each` : '';
+  console.log(`agent ${name}: lenet-sweep ${version}, ${workers} worker${workers === 1 ? '' : 's'}${fused} (backend ${backend ?? `auto → ${plannedBackend('auto')}`}), taking trials from ${url.shown} (Ctrl-C to stop)`);
 
   let stops = 0;
   let firstSignal: StopSignal | undefined;

@@ -120,6 +120,7 @@ export const AGENT = command({
   options: {
     queue: { type: 'string', value: 'URL', help: `(required) the Redis the coordinator (sweep FILE --queue URL) sends its trials through: ${QUEUE_URL}` },
     workers: { type: 'string', value: 'N', help: 'trials trained at once', defaultText: 'one per CPU core on wasm and cpu, at most 4 per adapter on webgpu' },
+    fuse: { type: 'string', value: 'K', help: 'train up to K trials that can fuse (same network shape, batch size, data, backend and optimizer rule) as one computation on each worker; 1 trains each alone', defaultText: '4 on webgpu, 1 elsewhere' },
     backend: { ...backend, help: `${backends.join(' | ')}; overrides the trials' backend` },
     gpus,
     name: { type: 'string', value: 'NAME', help: "this agent's name in the coordinator's output and the dashboard", defaultText: 'HOST-PID' },

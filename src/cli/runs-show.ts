@@ -99,6 +99,9 @@ function modelLines(db: Database.Database, trial: TrialRecord, { checkpoints, at
     const text = attempts.map((a) => `${a.attempt} from ${a.from_epoch ? `epoch ${a.from_epoch}` : 'the start'} (${a.status}${a.error ? `: ${a.error}` : ''})`).join('; ');
     lines.push(`starts  ${text}`);
   }
+  // The last start's companions (fused trials), where it had any.
+  const beside = attempts.at(-1)?.provenance?.beside;
+  if (beside?.length) lines.push(`fused   trained as one computation with ${beside.length} other trial${beside.length === 1 ? '' : 's'} (${beside.join(', ')}); its numbers are those it gets alone`);
   if (provenance) {
     const git = provenance.file.git;
     lines.push(

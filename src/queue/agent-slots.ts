@@ -45,12 +45,13 @@ export class AgentSlots {
     } catch {
       return; // Redis away: keep the last count.
     }
-    for (const name of found.keys()) if (!this.agents.has(name)) this.log(`agent ${name} joined (${plural(found.get(name)!.workers, 'worker')} on ${found.get(name)!.host})`);
+    for (const name of found.keys()) if (!this.agents.has(name)) this.log(`agent ${name} joined (${agentText(found.get(name)!)})`);
     for (const name of this.agents.keys()) if (!found.has(name)) this.log(`agent ${name} is gone (no heartbeat): its trials go to other agents once their locks expire`);
     const hadNone = this.agents.size === 0;
     this.agents = found;
     if (!found.size && !hadNone) this.log(`no agent left: start one with sweep agent --queue ${this.shownUrl}`);
-    const workers = [...found.values()].reduce((sum, a) => sum + a.workers, 0);
+    // An agent that fuses trains `fuse` trials on each worker at once.
+    const workers = [...found.values()].reduce((sum, a) => sum + a.workers * (a.fuse ?? 1), 0);
     this.capacity = workers ? workers + QUEUE_BUFFER : 0;
     this.pump();
   }
@@ -95,3 +96,9 @@ export class AgentSlots {
 }
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** An agent as the coordinator's log names it: its workers, how many trials each trains as one, its host. */
+function agentText(agent: AgentInfo): string {
+  const fused = (agent.fuse ?? 1) > 1 ? `, up to ${agent.fuse} trials trained as one on each` : '';
+  return `${plural(agent.workers, 'worker')}${fused} on ${agent.host}`;
+}

@@ -98,6 +98,8 @@ export interface AgentInfo {
   host: string;
   version: string;
   workers: number;
+  /** Trials each worker trains as one computation (absent from agents before fused trials: 1). */
+  fuse?: number;
   /** Trials it trains now. */
   busy: number;
   /** Epochs it has sent and their images, for the dashboard's images/s. */

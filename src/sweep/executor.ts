@@ -78,7 +78,7 @@ export class LocalTrials implements TrialExecutor {
   startGroup(members: GroupStart[]): PoolTask[] {
     return this.pool.runGroup(
       members.map((m) => m.job),
-      this.stopFlag,
+      members.map(() => this.stopFlag),
       members.map((m) => (event: WorkerEvent) => void m.onEvent(event)),
     );
   }

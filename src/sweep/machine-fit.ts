@@ -156,8 +156,8 @@ export function fitToMachine(options: {
  * An agent's workers: it does not know the trials it will get, so each worker is counted as the
  * reference recipe on full MNIST (60,000 images) would take, the usual trial of a sweep.
  */
-export function fitAgentToMachine(options: { requested: number | undefined; backend: BackendChoice; adapters: number }): { workers: number; notes: string[] } {
-  const typical = workerBytes({ model: REFERENCE_MODEL, training: { batch_size: 64 } as Trial['config']['training'] }, { images: 60_000, side: 28 });
+export function fitAgentToMachine(options: { requested: number | undefined; backend: BackendChoice; adapters: number; fuse?: number }): { workers: number; notes: string[] } {
+  const typical = workerBytes({ model: REFERENCE_MODEL, training: { batch_size: 64 } as Trial['config']['training'] }, { images: 60_000, side: 28 }, options.fuse ?? 1);
   return settled(
     chooseWorkers({
       requested: options.requested,

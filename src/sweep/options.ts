@@ -121,7 +121,7 @@ export function checkOptions(options: SweepOptions): CheckedOptions {
   const queue = options.queue === undefined ? undefined : parseQueueUrl(options.queue);
   if (queue && workers !== undefined) throw new UserError(`--workers: with --queue the agents train the trials; give each agent its workers (sweep agent --queue ${queue.shown} --workers N)`);
   // The coordinator hands out trials one by one (run-sweep.ts): a K would change nothing.
-  if (queue && fuse !== undefined && fuse > 1) throw new UserError(`--fuse: with --queue the agents train the trials, each alone; leave out --fuse (or run without --queue to train up to ${fuse} as one)`);
+  if (queue && fuse !== undefined && fuse > 1) throw new UserError(`--fuse: with --queue the agents train the trials; give each agent its --fuse (sweep agent --queue ${queue.shown} --fuse ${fuse})`);
   if (queue && options.gpus !== undefined) throw new UserError(`--gpus: with --queue the agents train the trials; give each agent its GPUs (sweep agent --queue ${queue.shown} --gpus LIST)`);
   return {
     db: options.db ?? DEFAULT_DB,

@@ -29,6 +29,8 @@ export interface Provenance {
   /** Trained by an agent: the queue (its URL without a password) and the agent's name. */
   queue?: string;
   agent?: string;
+  /** The other trials of its group, trained as one computation with it (fused trials); absent when it trained alone. */
+  beside?: string[];
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

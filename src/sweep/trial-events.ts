@@ -197,7 +197,9 @@ export class TrialRecorder {
       case 'started': {
         // An adopted attempt goes on as the one the database holds, where it holds it.
         if (relayed?.adopted && this.writer.continueAttempt(trial.id, relayed.adopted.from, event.resumedFrom, event.agent)) return;
-        const provenance = this.options.provenance?.(trial, event.backend, event.agent) ?? null;
+        const made = this.options.provenance?.(trial, event.backend, event.agent) ?? null;
+        // Which trials it trained as one with: said by runs show (its numbers are its own either way).
+        const provenance = made && event.beside?.length ? { ...made, beside: event.beside } : made;
         return this.writer.trialStarted(trial.id, event.worker, event.backend, event.adapter ?? null, event.paramCount, event.batchesPerEpoch, event.resumedFrom, provenance);
       }
       case 'progress':

@@ -1,7 +1,7 @@
 /**
  * A pool thread's GPU process: a child Node process that trains this thread's webgpu trials
  * (gpu-process.ts), one group at a time, and sends back the same events a thread posts. The
- * thread relays them to each trial's port, turns the shared stop flag into a 'stop' message, and passes
+ * thread relays them to each trial's port, turns each trial's stop flag into a 'stop' message, and passes
  * on the child's stderr without Dawn's limit warnings (printed natively on every adapter
  * request, on real GPUs too, they would scroll through the dashboard).
  *
@@ -49,11 +49,11 @@ export class GpuHost {
 
   /**
    * Trains a group in the child; settles once every trial's last event has been relayed.
-   * `ports[k]` brings the runner's verdicts on `jobs[k]`, passed on.
+   * `ports[k]` brings the runner's verdicts on `jobs[k]`, passed on; `stops[k]` is its stop flag.
    */
-  run(jobs: TrialJob[], post: (event: WorkerEvent) => void, stop: Int32Array, ports: MessagePort[]): Promise<void> {
+  run(jobs: TrialJob[], post: (event: WorkerEvent) => void, stops: Int32Array[], ports: MessagePort[]): Promise<void> {
     // Stopped before it started: they stay queued, as in a thread.
-    if (Atomics.load(stop, 0) !== 0) {
+    if (stops.every((stop) => Atomics.load(stop, 0) !== 0)) {
       for (const { trialId } of jobs) post({ type: 'skipped', trialId });
       return Promise.resolve();
     }
@@ -87,13 +87,12 @@ export class GpuHost {
       const died = (code: number | null, signal: NodeJS.Signals | null) => {
         if (!left.size) return;
         // Asked to stop, it ended instead (killed by hand, or by the sweep's second Ctrl-C): the
-        // trials stopped, as they would have; they resume from their checkpoints.
-        if (stopSent) {
-          endAll((trialId) => (started.has(trialId) ? { type: 'finished', trialId, status: 'interrupted', testLoss: null, testAcc: null } : { type: 'skipped', trialId }));
-          return;
-        }
+        // trials asked stopped, as they would have; they resume from their checkpoints.
         const error = `the GPU process ended (${signal ?? `exit code ${code}`}): the driver or the device failed`;
-        endAll((trialId) => ({ type: 'failed', trialId, error, retryable: true }));
+        endAll((trialId) =>
+          !stopSent.has(trialId) ? { type: 'failed', trialId, error, retryable: true }
+          : started.has(trialId) ? { type: 'finished', trialId, status: 'interrupted', testLoss: null, testAcc: null }
+          : { type: 'skipped', trialId });
       };
       // A process that could not be started (no process slots or file descriptors left) never
       // exits. (Out of memory, fork throws instead: the task fails, and the runner says the worker died.)
@@ -105,11 +104,14 @@ export class GpuHost {
       jobs.forEach((job, k) => {
         if (job.judged) ports[k].on('message', judges[k]);
       });
-      let stopSent = false;
+      /** The trials whose stop has been passed on. */
+      const stopSent = new Set<string>();
       const poll = setInterval(() => {
-        if (stopSent || Atomics.load(stop, 0) === 0) return;
-        stopSent = true;
-        send(child, { type: 'stop' });
+        jobs.forEach(({ trialId }, k) => {
+          if (stopSent.has(trialId) || !left.has(trialId) || Atomics.load(stops[k], 0) === 0) return;
+          stopSent.add(trialId);
+          send(child, { type: 'stop', trialId });
+        });
       }, STOP_POLL_MS);
       child.on('message', relay);
       child.on('exit', died);

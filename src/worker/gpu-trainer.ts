@@ -7,7 +7,8 @@ import type { GpuRequest, WorkerEvent } from './messages.js';
 import { trainTrials } from './train-trial.js';
 import { VerdictInbox } from './verdicts.js';
 
-let stopped = false;
+/** The trials of the group in training asked to stop after their batch. */
+let stopped = new Set<string>();
 /** The runner's verdicts on the group in training, by trial (fresh inboxes per group). */
 let verdicts = new Map<string, VerdictInbox>();
 /** The last event's delivery: a process about to exit waits for it. */
@@ -23,16 +24,16 @@ export const release = releaseWebgpu;
 /** One request from the host: a group to train, a stop, or a verdict on a trial in training. */
 export function handle(request: GpuRequest): void {
   if (request.type === 'stop') {
-    stopped = true;
+    stopped.add(request.trialId);
     return;
   }
   if (request.type === 'verdict') {
     verdicts.get(request.trialId)?.receive(request);
     return;
   }
-  stopped = false;
+  const stops = (stopped = new Set());
   const inboxes = (verdicts = new Map(request.jobs.map((job) => [job.trialId, new VerdictInbox()])));
-  void trainTrials(request.jobs, request.worker, post, () => stopped, (trialId, epoch) => inboxes.get(trialId)!.await(epoch)).then(async (outcome) => {
+  void trainTrials(request.jobs, request.worker, post, (trialId) => stops.has(trialId), (trialId, epoch) => inboxes.get(trialId)!.await(epoch)).then(async (outcome) => {
     if (outcome === 'done') return;
     // The device failed: a fresh process gets a fresh one for the next group.
     await sent;

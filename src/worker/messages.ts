@@ -57,19 +57,25 @@ export interface PoolData {
 export interface TrialTask {
   jobs: TrialJob[];
   ports: MessagePort[];
-  /** Shared stop flag: index 0 becomes 1 when the sweep is asked to stop. */
-  stop: Int32Array;
+  /**
+   * `stops[k]`: trial k's stop flag, index 0 becoming 1 when it is to stop after its batch (a
+   * sweep's trials share one, set when the sweep is asked to stop; an agent's each have their own).
+   */
+  stops: Int32Array[];
 }
 
 /** A verdict passed on to a GPU process, which trains a whole group over one channel: whose it is. */
 export type GpuVerdict = Verdict & { trialId: string };
 
 /** From a pool thread to its GPU process (gpu-host.ts → gpu-process.ts). */
-export type GpuRequest = { type: 'run'; jobs: TrialJob[]; worker: number } | { type: 'stop' } | GpuVerdict;
+export type GpuRequest = { type: 'run'; jobs: TrialJob[]; worker: number } | { type: 'stop'; trialId: string } | GpuVerdict;
 
 export type WorkerEvent =
-  /** `resumedFrom`: the checkpoint's epoch training continues after (0: the start). */
-  | { type: 'started'; trialId: string; worker: number; backend: BackendName; adapter?: AdapterInfo; paramCount: number; batchesPerEpoch: number; resumedFrom: number; /** The agent it trains on (a sweep across machines). */ agent?: string }
+  /**
+   * `resumedFrom`: the checkpoint's epoch training continues after (0: the start). `beside`: the
+   * other trials of its group, trained as one computation with it (fused; absent when alone).
+   */
+  | { type: 'started'; trialId: string; worker: number; backend: BackendName; adapter?: AdapterInfo; paramCount: number; batchesPerEpoch: number; resumedFrom: number; beside?: string[]; /** The agent it trains on (a sweep across machines). */ agent?: string }
   | { type: 'progress'; trialId: string; epoch: number; batch: number; batches: number }
   /** Sent once the epoch's checkpoint is on disk. */
   | { type: 'epoch'; trialId: string; metrics: EpochMetrics; checkpoint: CheckpointFile }

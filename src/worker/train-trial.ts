@@ -33,7 +33,7 @@ export async function trainTrials(
   jobs: TrialJob[],
   worker: number,
   post: (event: WorkerEvent) => void,
-  stopped: () => boolean,
+  stopped: (trialId: string) => boolean,
   verdict: (trialId: string, epoch: number) => Promise<string | null>,
 ): Promise<TrialOutcome> {
   const { config } = jobs[0];
@@ -48,24 +48,24 @@ export async function trainTrials(
   };
   let started = false;
   try {
-    if (stopped()) {
-      for (const { trialId } of jobs) postEnd({ type: 'skipped', trialId });
-      return 'done';
-    }
+    // Stopped before it started: it stays queued.
+    const skip = () => {
+      for (const { trialId } of jobs) if (!ended.has(trialId) && stopped(trialId)) postEnd({ type: 'skipped', trialId });
+      return jobs.every((j) => ended.has(j.trialId));
+    };
+    if (skip()) return 'done';
     const first = jobs[0];
     const { name: backend, adapter } = await initBackend(config.backend, { gpu: first.gpu, adapter: first.adapter, api: first.api });
     const data = loadDataset(first.dataDir, splitOptions(config));
     // A stop that came while the backend was being made (seconds for a GPU device): the trials
     // have not started, so they stay queued.
-    if (stopped()) {
-      for (const { trialId } of jobs) postEnd({ type: 'skipped', trialId });
-      return 'done';
-    }
+    if (skip()) return 'done';
     step = { config: { ...config, training: { ...config.training, batch_size: Math.min(config.training.batch_size, data.train.count) } }, side: data.height };
     const members: GroupMember[] = [];
     const training: TrialJob[] = [];
     for (const job of jobs) {
       const { trialId } = job;
+      if (ended.has(trialId)) continue;
       let resume;
       try {
         // Read here, not by the main thread: a checkpoint is a megabyte, and the main thread checked it.
@@ -83,7 +83,8 @@ export async function trainTrials(
         hooks: {
           onStart: ({ paramCount, batchesPerEpoch }) => {
             started = true;
-            post({ type: 'started', trialId, worker, backend, adapter, paramCount, batchesPerEpoch, resumedFrom: resume?.epoch ?? 0 });
+            const beside = training.filter((j) => j.trialId !== trialId).map((j) => j.trialId);
+            post({ type: 'started', trialId, worker, backend, adapter, paramCount, batchesPerEpoch, resumedFrom: resume?.epoch ?? 0, ...(beside.length ? { beside } : {}) });
           },
           onBatch: (epoch, batch, batches) => {
             if (backend === 'webgpu') checkGpu();
@@ -103,7 +104,7 @@ export async function trainTrials(
             }
             post({ type: 'epoch', trialId, metrics, checkpoint });
           },
-          shouldStop: stopped,
+          shouldStop: () => stopped(trialId),
           judge: job.judged ? (epoch) => verdict(trialId, epoch) : undefined,
           onEnd: (result) => postEnd({ type: 'finished', trialId, status: result.status, testLoss: result.testLoss, testAcc: result.testAcc, pruneReason: result.pruneReason, confusion: result.confusion ?? undefined }),
         },

@@ -42,20 +42,20 @@ export class TrialPool {
    * come after `ended` settles (the caller waits for it).
    */
   run(job: TrialJob, stop: Int32Array, onEvent: (event: WorkerEvent) => void): PoolTask {
-    return this.runGroup([job], stop, [onEvent])[0];
+    return this.runGroup([job], [stop], [onEvent])[0];
   }
 
   /**
    * Trains a group of trials as one computation in a pool thread (they share their backend,
-   * dataset, split and batch size: sweep/fusion.ts); `onEvents[k]` hears trial k's events, as
-   * run's `onEvent`. Their tasks end together.
+   * dataset, split and batch size: sweep/fusion.ts); `stops[k]` stops trial k and `onEvents[k]`
+   * hears its events, as run's `stop` and `onEvent`. Their tasks end together.
    */
-  runGroup(jobs: TrialJob[], stop: Int32Array, onEvents: ((event: WorkerEvent) => void)[]): PoolTask[] {
+  runGroup(jobs: TrialJob[], stops: Int32Array[], onEvents: ((event: WorkerEvent) => void)[]): PoolTask[] {
     const channels = jobs.map(() => new MessageChannel());
     channels.forEach(({ port1 }, k) => port1.on('message', onEvents[k]));
     try {
       const ports = channels.map((c) => c.port2);
-      const task: TrialTask = { jobs, ports, stop };
+      const task: TrialTask = { jobs, ports, stops };
       const ended = this.pool.run(task, { transferList: ports }).then(() => null, (err: Error) => err);
       return channels.map(({ port1 }) => ({ verdict: (v) => port1.postMessage(v), ended, close: () => port1.close() }));
     } catch (err) {

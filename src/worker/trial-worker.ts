@@ -17,7 +17,8 @@ let gpuHost: GpuHost | undefined;
 let adapter: string | undefined;
 
 export default async function runTrials(task: TrialTask): Promise<void> {
-  const { jobs, ports, stop } = task;
+  const { jobs, ports, stops } = task;
+  const stopOf = new Map(jobs.map((job, k) => [job.trialId, stops[k]]));
   const portOf = new Map(jobs.map((job, k) => [job.trialId, ports[k]]));
   const post = (event: WorkerEvent) => portOf.get(event.trialId)!.postMessage(event);
   const { config, gpu } = jobs[0];
@@ -28,14 +29,14 @@ export default async function runTrials(task: TrialTask): Promise<void> {
       adapter = gpus.length ? gpus[turn % gpus.length] : undefined;
       gpuHost = new GpuHost(threadId, gpuPids, turn % gpuPids.length);
     }
-    return gpuHost.run(jobs.map((job) => ({ ...job, adapter })), post, stop, ports);
+    return gpuHost.run(jobs.map((job) => ({ ...job, adapter })), post, stops, ports);
   }
   const inboxes = new Map(jobs.map((job) => [job.trialId, new VerdictInbox()]));
   // Only a judged trial hears back on its port (the rule's verdicts).
   jobs.forEach((job, k) => {
     if (job.judged) ports[k].on('message', (verdict: Verdict) => inboxes.get(job.trialId)!.receive(verdict));
   });
-  const outcome = await trainTrials(jobs, threadId, post, () => Atomics.load(stop, 0) !== 0, (trialId, epoch) => inboxes.get(trialId)!.await(epoch));
+  const outcome = await trainTrials(jobs, threadId, post, (trialId) => Atomics.load(stopOf.get(trialId)!, 0) !== 0, (trialId, epoch) => inboxes.get(trialId)!.await(epoch));
   // The backend cannot train again in this thread: it ends, and the pool starts a fresh one.
   if (outcome === 'unusable') process.exit(1);
 }
