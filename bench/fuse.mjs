@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 // npm run bench:fuse: fused trials (train/loop.ts's trainGroup) against the same trials trained
 // one after another, in one process on one thread, on the backend BENCH_BACKEND (default wasm;
-// webgpu runs where an adapter is found). For each K in KS (default 1,2,4,8): K trials of the
+// webgpu runs where an adapter is found). For each K in KS (default 1,2,4,8,16): K trials of the
 // reference recipe differing by seed and learning rate, IMAGES training images each (default
 // 2048; 256 on webgpu), one epoch; prints the total images/s of the K trials trained as one
 // group and of the same K trained separately, and the ratio. Rounds alternate (ROUNDS, default 2)
-// and each figure is its best round: the machine may be shared. Sweeps do not form groups yet
-// (issue 24): this measures the training loop itself, before the sweep's plumbing is built on it.
+// and each figure is its best round: the machine may be shared. This measures the training loop
+// itself; bench/fuse-sweep.mjs (run after it) measures whole sweeps, fused, unfused and in PyTorch.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const backend = process.env.BENCH_BACKEND ?? 'wasm';
-const KS = (process.env.KS ?? '1,2,4,8').split(',').map(Number);
+const KS = (process.env.KS ?? '1,2,4,8,16').split(',').map(Number);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const IMAGES = Number(process.env.IMAGES ?? (backend === 'webgpu' ? 256 : 2048));
 
