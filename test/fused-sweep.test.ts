@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli } from './cli-helpers.js';
+import { cli, ROOT } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
 import { smallDigits } from './small-digits.js';
 
@@ -165,5 +165,10 @@ sweep:
     expect(r.stdout.match(/no two of these trials can train as one/g)).toHaveLength(1);
     expect(r.stdout).not.toMatch(/trained as one on each/);
     expect(r.stdout).toMatch(/4 trials; running 4 on \d workers? \(backend auto → wasm\)/);
+    // The plan says it too, and says when trials would fuse.
+    const plan = await cli('plan', file, '--db', join(dir, 'runs.db'));
+    expect(plan.stdout).toMatch(/; no two of them can train as one \(sweep\.fuse 4\)$/m);
+    const fusing = await cli('plan', join(ROOT, 'experiments', 'sgd-momentum.yaml'), '--db', join(dir, 'runs.db'));
+    expect(fusing.stdout).toMatch(/; up to 4 trials that can fuse train as one on each worker \(sweep\.fuse\)$/m);
   }, 60_000);
 });

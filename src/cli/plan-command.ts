@@ -5,9 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { autoTakesWebgpu, defaultWorkers, plannedBackend } from '../backend/choice.js';
+import { autoTakesWebgpu, defaultFuse, defaultWorkers, plannedBackend } from '../backend/choice.js';
 import { UserError } from '../config/errors.js';
-import { loadExperiment } from '../config/experiment.js';
+import { loadExperiment, type Trial } from '../config/experiment.js';
 import { valueText } from '../config/load.js';
 import { trainImagesPerEpoch } from '../data/counts.js';
 import { withReadOnly } from '../store/open.js';
@@ -18,6 +18,7 @@ import { jsonText } from './json-text.js';
 import { ruleText } from '../search/rules/index.js';
 import { mostEpochs } from '../config/early-terminate.js';
 import { maxOf } from '../util/extremes.js';
+import { anyFuse, fusionKey } from '../sweep/fusion.js';
 
 /** Mean training throughput of earlier epochs on a backend, or null without any. */
 function measuredRate(dbPath: string, backend: string): number | null {
@@ -89,7 +90,21 @@ export async function planCommand(args: string[]): Promise<number> {
   console.log(
     `\n${experiment.name}: ${trials.length} trial${trials.length === 1 ? '' : 's'}` +
       (known.length ? `; about ${duration(total / Math.max(1, Math.min(workers, trials.length)))} on ${workers} worker${workers === 1 ? '' : 's'}` +
-        (known.length < planned.length ? ` for the ${known.length} with an estimate` : '') : '; no estimate yet (no earlier runs on this backend in the database)'),
+        (known.length < planned.length ? ` for the ${known.length} with an estimate` : '') : '; no estimate yet (no earlier runs on this backend in the database)') +
+      fusionText(trials, experiment.sweep?.fuse),
   );
   return 0;
+}
+
+/**
+ * What fusing would do to these trials (sweep FILE --fuse overrides it): the file's sweep.fuse or
+ * the backend's default, and whether any two of them can train as one. The estimate above is of
+ * trials trained alone.
+ */
+function fusionText(trials: Trial[], fromFile: number | undefined): string {
+  const fuse = fromFile ?? defaultFuse(trials.map((t) => t.config.backend));
+  if (fuse <= 1 || trials.length < 2) return '';
+  const source = fromFile === undefined ? 'the default here' : 'sweep.fuse';
+  const fuses = anyFuse(trials, (t) => fusionKey(t.config, `${t.config.data.dataset}:${t.config.data.dir ?? ''}`));
+  return fuses ? `; up to ${fuse} trials that can fuse train as one on each worker (${source})` : `; no two of them can train as one (${source} ${fuse})`;
 }
