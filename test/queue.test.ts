@@ -192,6 +192,33 @@ describe('a sweep across agents', () => {
     }
   }, 240_000);
 
+  it('a fused trial that ends before its group is done with at once: its outcome said, never taken for dropped while the group trains on', async () => {
+    const file = writeExperiment(`
+name: uneven
+training: { epochs: 1, batch_size: 64, seed: 1, limit_train: 256 }
+sweep:
+  parameters:
+    training.epochs: [1, 30]
+`);
+    const db = join(tempDir(), 'runs.db');
+    const fusing = agent(redis.url, 'uneven', ['--fuse', '2']);
+    const result = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const d = new Database(db, { readonly: true });
+    const trials = d.prepare(`SELECT id, status, epochs, provenance FROM trials ORDER BY epochs`).all() as { id: string; status: string; epochs: number; provenance: string }[];
+    d.close();
+    expect(trials.map((t) => [t.status, t.epochs])).toEqual([['completed', 1], ['completed', 30]]);
+    const [short, long] = trials;
+    // They trained as one.
+    expect(JSON.parse(short.provenance).beside).toEqual([long.id]);
+    await waitFor(() => fusing.output().includes(`trial ${long.id} of uneven: completed`));
+    const log = fusing.output();
+    // Its coordinator forgot its job as it ended, 29 epochs before its group did: the agent
+    // held the job until the group's end, took it for dropped and said so.
+    expect(log).not.toMatch(/dropped/);
+    expect(log).toMatch(new RegExp(`trial ${short.id} of uneven: completed\\n`));
+  }, 240_000);
+
   it('Ctrl-C on the coordinator ends the trials on every agent after their batch, marked interrupted, none left running', async () => {
     const file = writeExperiment(EXPERIMENT.replace('name: spread', 'name: stopped').replace('epochs: 4', 'epochs: 30'));
     const db = join(tempDir(), 'runs.db');
