@@ -192,6 +192,62 @@ describe('a sweep across agents', () => {
     }
   }, 240_000);
 
+  it('a fused trial that ends before its group is done with at once: its outcome said, never taken for dropped while the group trains on', async () => {
+    const file = writeExperiment(`
+name: uneven
+training: { epochs: 1, batch_size: 64, seed: 1, limit_train: 256 }
+sweep:
+  parameters:
+    training.epochs: [1, 30]
+`);
+    const db = join(tempDir(), 'runs.db');
+    const fusing = agent(redis.url, 'uneven', ['--fuse', '2']);
+    const result = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const d = new Database(db, { readonly: true });
+    const trials = d.prepare(`SELECT id, status, epochs, provenance FROM trials ORDER BY epochs`).all() as { id: string; status: string; epochs: number; provenance: string }[];
+    d.close();
+    expect(trials.map((t) => [t.status, t.epochs])).toEqual([['completed', 1], ['completed', 30]]);
+    const [short, long] = trials;
+    // They trained as one.
+    expect(JSON.parse(short.provenance).beside).toEqual([long.id]);
+    await waitFor(() => fusing.output().includes(`trial ${long.id} of uneven: completed`));
+    const log = fusing.output();
+    // Its coordinator forgot its job as it ended, 29 epochs before its group did: the agent
+    // held the job until the group's end, took it for dropped and said so.
+    expect(log).not.toMatch(/dropped/);
+    expect(log).toMatch(new RegExp(`trial ${short.id} of uneven: completed\\n`));
+  }, 240_000);
+
+  it('trials an agent takes one by one while its worker trains a group wait for the worker and then train as one, not each alone', async () => {
+    // With --fuse 2: s1e1 and s1e8 train as one; s1e1 ends first and the agent takes s2e1 while
+    // the group trains on; s2e8 comes once s1e8 ends. s2e1 and s2e8 can fuse.
+    const file = writeExperiment(`
+name: oneby
+training: { epochs: 1, batch_size: 64, seed: 1, limit_train: 256 }
+sweep:
+  parameters:
+    training.seed: [1, 2]
+    training.epochs: [1, 8]
+`);
+    const db = join(tempDir(), 'runs.db');
+    agent(redis.url, 'oneby', ['--fuse', '2']);
+    const result = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const d = new Database(db, { readonly: true });
+    const trials = d.prepare(`SELECT id, status, config, provenance FROM trials`).all() as { id: string; status: string; config: string; provenance: string }[];
+    d.close();
+    const named = (t: (typeof trials)[number]) => {
+      const { training } = JSON.parse(t.config) as { training: { seed: number; epochs: number } };
+      return `s${training.seed}e${training.epochs}`;
+    };
+    const byName = new Map(trials.map((t) => [named(t), t]));
+    const beside = (name: string) => (JSON.parse(byName.get(name)!.provenance) as { beside?: string[] }).beside?.map((id) => named(trials.find((t) => t.id === id)!));
+    expect(trials.every((t) => t.status === 'completed')).toBe(true);
+    expect(beside('s1e1')).toEqual(['s1e8']);
+    expect(beside('s2e1')).toEqual(['s2e8']);
+  }, 240_000);
+
   it('Ctrl-C on the coordinator ends the trials on every agent after their batch, marked interrupted, none left running', async () => {
     const file = writeExperiment(EXPERIMENT.replace('name: spread', 'name: stopped').replace('epochs: 4', 'epochs: 30'));
     const db = join(tempDir(), 'runs.db');

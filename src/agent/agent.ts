@@ -58,7 +58,7 @@ export class Agent {
 
   constructor(private readonly options: AgentOptions) {
     this.pool = new TrialPool(options.workers, options.gpus);
-    this.groups = new AgentGroups(this.pool, options.fuse);
+    this.groups = new AgentGroups(this.pool, options.fuse, options.workers);
     this.redis = connect(options.url, 'lenet-sweep-agent');
     this.heartbeat = new Heartbeat(this.redis, options.name, () => this.info());
     this.finished = new Promise((resolve) => (this.ending = resolve));

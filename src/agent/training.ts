@@ -3,7 +3,7 @@
  * checkpoint the coordinator holds (a trial taken over from a lost agent), on the agent's backend
  * where --backend names one, its events sent to the events stream one after another in the order
  * the trial posted them, and the coordinator's verdicts waited for where the trial is judged. The
- * attempt is over once its last event is sent; a thread that died gets a moment for events on
+ * attempt is over once its last event is sent (its group may train on); a thread that died gets a moment for events on
  * their way, and then its trial fails, to be tried again.
  */
 import type { Redis } from 'ioredis';
@@ -73,8 +73,10 @@ export async function trainAttempt(run: Running, sender: EntrySender, parts: Tra
   });
   try {
     // The task's end and its events travel separately: the trial's last event is waited for
-    // (a thread that died gets a moment for events on their way).
-    const crash = await task.ended;
+    // (a thread that died gets a moment for events on their way). A trial of a group ends with
+    // its last event, not with its group's task: one that completes or is pruned before the
+    // others frees its job and its place at once, and is not taken for dropped meanwhile.
+    const crash = await Promise.race([terminal.then(() => null), task.ended]);
     await (crash ? within(terminal, CRASH_GRACE_MS) : terminal);
     if (crash && !last && !run.abandoned) sending = sending.then(() => sender.send({ type: 'failed', trialId: job.trialId, error: `worker died on agent ${options.name}: ${crash.message}`, retryable: true }));
     await sending;
