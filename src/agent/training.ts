@@ -58,10 +58,20 @@ export async function trainAttempt(run: Running, sender: EntrySender, parts: Tra
   const terminal = new Promise<void>((resolve) => (lastArrived = resolve));
   const verdicts = job.judged ? waitForVerdicts(options.url, job, attempt, (v) => task.verdict(v)) : undefined;
   let lastEpoch = resume;
+  let ended = false;
+  const endVerdict = () => task.verdict({ type: 'verdict', epoch: lastEpoch, reason: 'ended on the agent' });
   // A verdict to stop on the epoch it waits on, if it waits (an epoch it has not reached gets none).
-  run.end = () => task.verdict({ type: 'verdict', epoch: lastEpoch, reason: 'ended on the agent' });
+  // An epoch on its way as the trial is ended gets one too when it comes: the trial would wait for
+  // it for ever (an ended trial's events reach no coordinator), and with it the rest of its group.
+  run.end = () => {
+    ended = true;
+    endVerdict();
+  };
   const task = parts.run(trainJob, run.stop, (event) => {
-    if (event.type === 'epoch') lastEpoch = event.metrics.epoch;
+    if (event.type === 'epoch') {
+      lastEpoch = event.metrics.epoch;
+      if (ended) endVerdict();
+    }
     if (event.type === 'finished' || event.type === 'failed' || event.type === 'skipped') {
       last = event;
       lastArrived();
