@@ -20,6 +20,8 @@ import { statusOf, TrialRecorder } from './trial-events.js';
 
 /** A crashed worker may have posted events that arrive after its task failed: wait this long for them. */
 const CRASH_GRACE_MS = 1000;
+/** How many times a group's trials skipped while the sweep was not stopping start again. */
+const MAX_SKIPS = 3;
 
 /** How one attempt at a trial ended; `died`: why its worker died (it may be retried), else null. */
 interface AttemptEnd {
@@ -163,7 +165,9 @@ export class SweepRun {
    */
   private async runGroup(trials: Trial[], options: RunOptions): Promise<Map<string, TrialStatus | 'queued'>> {
     const statuses = new Map<string, TrialStatus | 'queued'>();
-    for (let retry = 0, members = trials; members.length; retry++) {
+    const retries = new Map<string, number>();
+    let skips = 0;
+    for (let members = trials; members.length; ) {
       const resumes: number[] = [];
       for (const trial of members) resumes.push(await this.recorder.resumePoint(trial));
       if (this.failure) {
@@ -172,15 +176,27 @@ export class SweepRun {
       }
       const ends = await this.attempt(members, options, resumes);
       const again: Trial[] = [];
+      let skipped = false;
       members.forEach((trial, k) => {
         const { status, died } = ends[k];
+        // Skipped while this run is not stopping: an agent took its job for one an earlier,
+        // stopped run had left, while that run's stop flag still stood. It never trained: it
+        // starts again (a few times at most), rather than ending the sweep with it still queued.
+        if (status === 'queued' && !this.stopping && !this.failure && skips < MAX_SKIPS) {
+          skipped = true;
+          again.push(trial);
+          return;
+        }
+        const retry = retries.get(trial.id) ?? 0;
         if (status !== 'failed' || died === null || retry >= options.retries || this.stopping) {
           statuses.set(trial.id, status);
           return;
         }
+        retries.set(trial.id, retry + 1);
         this.searchListener.retrying?.(trial, retry + 1, died);
         again.push(trial);
       });
+      if (skipped) skips++;
       members = again;
     }
     return statuses;
