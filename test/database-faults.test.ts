@@ -9,7 +9,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, r
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { patiently } from '../src/store/patience.js';
+import { patiently, strongestLock } from '../src/store/patience.js';
 import { CACHE, CLI, cli, ROOT, startCli } from './cli-helpers.js';
 import { tempDir, writeExperiment } from './helpers.js';
 
@@ -260,5 +260,25 @@ describe('database files and folders', () => {
       other.close();
       writer.close();
     }
+  });
+
+  it("names the lock that keeps the writer out, not the shared lock every open WAL connection holds, whatever /proc/locks lists first", () => {
+    // As CI once saw it: the holder's shared lock on the database file listed before its -shm write lock.
+    const files = new Map<number, 'db' | 'shm'>([
+      [131073, 'db'],
+      [131074, 'shm'],
+    ]);
+    const locks = [
+      '1: POSIX  ADVISORY  READ  4242 08:02:131073 1073741826 1073742335',
+      '2: POSIX  ADVISORY  READ  4242 08:02:131074 128 128',
+      '3: POSIX  ADVISORY  WRITE 4242 08:02:131074 120 120',
+      '4: POSIX  ADVISORY  WRITE 77 08:02:131074 121 121',
+      '5: POSIX  ADVISORY  WRITE 4242 08:02:999999 120 120',
+    ].join('\n');
+    expect(strongestLock(locks, files, 1)).toEqual({ pid: 4242, lock: 'the write lock (an open write transaction)' });
+    // Our own locks are never the other program's; a shared lock alone is still named.
+    expect(strongestLock(locks, files, 4242)).toEqual({ pid: 77, lock: 'the checkpoint lock' });
+    expect(strongestLock(locks.split('\n')[0], files, 1)).toEqual({ pid: 4242, lock: 'a shared lock' });
+    expect(strongestLock('', files, 1)).toBeUndefined();
   });
 });

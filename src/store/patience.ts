@@ -52,6 +52,33 @@ const SHM_LOCKS: Record<number, string> = { 120: 'the write lock (an open write 
 /** Byte 0x40000000 and on in the database file: SQLite's PENDING, RESERVED and SHARED locks. */
 const PENDING_BYTE = 0x40000000;
 
+/** Which lock a byte range starts at, ranked by how likely it is what keeps a writer out (0 first). */
+function lockAt(kind: 'db' | 'shm', start: number): { rank: number; lock: string } | undefined {
+  if (kind === 'shm') return SHM_LOCKS[start] === undefined ? undefined : { rank: start - 120, lock: SHM_LOCKS[start] };
+  if (start === PENDING_BYTE || start === PENDING_BYTE + 1) return { rank: 3, lock: 'a write lock on the file (a writer not in WAL mode)' };
+  if (start >= PENDING_BYTE + 2) return { rank: 4, lock: 'a shared lock' };
+  return undefined;
+}
+
+/** The lock held by another process that most likely keeps a writer out, from the text of /proc/locks. */
+export function strongestLock(procLocks: string, files: ReadonlyMap<number, 'db' | 'shm'>, self: number): { pid: number; lock: string } | undefined {
+  // "1: POSIX  ADVISORY  WRITE 1234 08:02:131073 120 120". Every connection in WAL mode holds a
+  // shared lock on the database file as long as it is open, and /proc/locks lists locks in no
+  // particular order, so the lock that blocks us (the -shm write lock) is looked for among all,
+  // not taken from the first line that names the file.
+  let best: { rank: number; pid: number; lock: string } | undefined;
+  for (const line of procLocks.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8 || f[1] === '->') continue;
+    const pid = Number(f[4]);
+    const kind = files.get(Number(f[5].split(':')[2]));
+    if (!kind || pid === self || pid <= 0) continue;
+    const found = lockAt(kind, Number(f[6]));
+    if (found && (!best || found.rank < best.rank)) best = { ...found, pid };
+  }
+  return best && { pid: best.pid, lock: best.lock };
+}
+
 /** Who holds a lock on the database or its -shm file, from /proc/locks: "another program (pid 123, sqlite3), holding the write lock …". */
 export function lockHolder(path: string): string {
   try {
@@ -63,23 +90,15 @@ export function lockHolder(path: string): string {
         // No -shm: a database not in WAL mode.
       }
     }
-    // "1: POSIX  ADVISORY  WRITE 1234 08:02:131073 120 120"
-    for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 8 || f[1] === '->') continue;
-      const pid = Number(f[4]);
-      const kind = files.get(Number(f[5].split(':')[2]));
-      if (!kind || pid === process.pid || pid <= 0) continue;
-      const start = Number(f[6]);
-      const lock = kind === 'shm' ? SHM_LOCKS[start] : start === PENDING_BYTE || start === PENDING_BYTE + 1 ? 'a write lock on the file (a writer not in WAL mode)' : start >= PENDING_BYTE + 2 ? 'a shared lock' : undefined;
-      if (!lock) continue;
+    const held = strongestLock(readFileSync('/proc/locks', 'utf8'), files, process.pid);
+    if (held) {
       let command = '?';
       try {
-        command = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+        command = readFileSync(`/proc/${held.pid}/comm`, 'utf8').trim();
       } catch {
         // Gone, or another user's.
       }
-      return `another program (pid ${pid}, ${command}) holding ${lock}`;
+      return `another program (pid ${held.pid}, ${command}) holding ${held.lock}`;
     }
   } catch {
     // Not Linux.
