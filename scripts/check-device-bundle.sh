@@ -30,7 +30,7 @@ while [ "$dir" != / ]; do
 done
 
 run=(env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$tmp/home" TMPDIR="$tmp/unpack" LENET_SWEEP_CACHE="$tmp/home/cache"
-  IMAGES="${IMAGES:-128}" TRIALS="${TRIALS:-1}" FUSE_IMAGES="${FUSE_IMAGES:-64}" KS="${KS:-1,2}" ROUNDS=1
+  IMAGES="${IMAGES:-128}" TRIALS="${TRIALS:-1}" FUSE_IMAGES="${FUSE_IMAGES:-64}" KS="${KS:-1,2}" ROUNDS=1 STEP_KS="${STEP_KS:-1,2}" STEPS=1
   bash "$tmp/clean/bundle/run.sh")
 hide=()
 status=0
@@ -58,6 +58,7 @@ grep -q 'webgpu' "$tmp/output" || missing+=('the backends list')
 grep -q '^  adapter used: ' "$tmp/output" || missing+=('a webgpu adapter (bench/webgpu.mjs: "adapter used: ...")')
 grep -Eq '^  webgpu, 1 trial +in flight: +[0-9]+ images/s' "$tmp/output" || missing+=('webgpu images/s (bench/webgpu.mjs)')
 grep -Eq '^  K= ?[0-9]+: fused +[0-9]+ images/s' "$tmp/output" || missing+=('fused images/s (bench/fuse.mjs)')
+grep -Eq '^  K= ?[0-9]+: stacked +[0-9.]+ ms/step' "$tmp/output" || missing+=('the stacked step (bench/fuse-step.mjs)')
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "check-device-bundle: FAILED: the output lacks ${missing[*]}" >&2
   exit 1

@@ -7,7 +7,7 @@
 # the NVIDIA driver's ICD at /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json is named to the
 # loader where it exists (VK_DRIVER_FILES), else the loader looks in its usual places.
 # Arguments and the check's knobs pass through: IMAGES (or the first argument), TRIALS,
-# FUSE_IMAGES, KS, ROUNDS (see bench/gpu-check.sh).
+# FUSE_IMAGES, KS, ROUNDS, STEP_KS (see bench/gpu-check.sh).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/lenet-sweep-device-bundle.XXXXXX")"
