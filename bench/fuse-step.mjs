@@ -39,8 +39,9 @@ function weights(seed) {
   return { c1: normal([5, 5, 1, 6], 1), b1: normal([6], 2), c2: normal([5, 5, 6, 16], 3), b2: normal([16], 4), f1: normal([400, 120], 5), g1: normal([120], 6), f2: normal([120, 84], 7), g2: normal([84], 8), f3: normal([84, 10], 9), g3: normal([10], 10) };
 }
 
+/** One trial's loss, as the product computes it on webgpu (conv1 a depthwise convolution: model/convolution.ts). */
 function aloneLoss(w, x, y) {
-  let h = tf.avgPool(tf.conv2d(x, w.c1, 1, 'same').add(w.b1).relu(), 2, 2, 'valid');
+  let h = tf.avgPool(tf.depthwiseConv2d(x, w.c1, 1, 'same').add(w.b1).relu(), 2, 2, 'valid');
   h = tf.avgPool(tf.conv2d(h, w.c2, 1, 'valid').add(w.b2).relu(), 2, 2, 'valid').reshape([B, 400]);
   h = tf.matMul(h, w.f1).add(w.g1).relu();
   h = tf.matMul(h, w.f2).add(w.g2).relu();

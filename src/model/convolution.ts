@@ -9,6 +9,11 @@
  * - the bias gradient as per-channel sums (channel-sums.ts), not a reduction over three axes.
  * The forward pass calls the FusedConv2D kernel itself: tfjs's fused.conv2d falls back to three
  * separate ops whenever gradients are being recorded, as they are here.
+ * On webgpu a one-channel input (conv1 over the image) is convolved as the depthwise convolution
+ * it equals (channel multiplier = filters; the filter [5, 5, 1, out] is laid out alike for both):
+ * tfjs-backend-webgpu's conv2d took 112 ms for conv1 at batch 64 on lavapipe, its depthwise
+ * convolution 16 ms, about 40% of a training step, with the same bits (test/webgpu.test.ts). On
+ * wasm XNNPACK's conv2d is the faster of the two, so it stays.
  * test/convolution.test.ts checks it against tfjs's gradients of the unfused layer.
  */
 import {
@@ -18,6 +23,9 @@ import {
   customGrad,
   engine,
   FusedConv2D,
+  FusedDepthwiseConv2D,
+  depthwiseConv2d,
+  getBackend,
   mul,
   step,
   type GradSaveFunc,
@@ -35,18 +43,24 @@ export interface ConvolutionOptions {
   inputGradient: boolean;
 }
 
+/** Whether a convolution of this input runs as a depthwise convolution (see above). */
+export const asDepthwise = (x: Tensor4D, backend: string): boolean => backend === 'webgpu' && x.shape[3] === 1;
+
 export function convolve(x: Tensor4D, filter: Tensor4D, bias: Tensor1D | undefined, options: ConvolutionOptions): Tensor4D {
   const { pad, relu } = options;
+  const depthwise = asDepthwise(x, getBackend());
   const forward = (input: Tensor4D, f: Tensor4D, b: Tensor1D | undefined): Tensor4D =>
     b || relu
-      ? (engine().runKernel(FusedConv2D, b ? { x: input, filter: f, bias: b } : { x: input, filter: f }, {
+      ? (engine().runKernel(depthwise ? FusedDepthwiseConv2D : FusedConv2D, b ? { x: input, filter: f, bias: b } : { x: input, filter: f }, {
           strides: 1,
           pad,
           dataFormat: 'NHWC',
           dilations: 1,
           activation: relu ? 'relu' : 'linear',
         }) as Tensor4D)
-      : conv2d(input, f, 1, pad);
+      : depthwise
+        ? depthwiseConv2d(input, f, 1, pad)
+        : conv2d(input, f, 1, pad);
 
   /** The gradients of filter, bias (if any) and input (if asked), in that order. */
   const backward = (dy: Tensor4D, y: Tensor4D, input: Tensor4D, f: Tensor4D): Tensor[] => {
