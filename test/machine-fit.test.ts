@@ -9,6 +9,7 @@ import { enableProdMode } from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { evaluationChunk, parameterCount, WASM_USABLE_BYTES, wasmStepBytes, workerBytes } from '../src/backend/memory.js';
 import { buildLeNet } from '../src/model/lenet.js';
+import { fitFuse } from '../src/sweep/machine-fit.js';
 import { addressSpaceLimit, chooseWorkers, openFilesLimit } from '../src/sweep/workers.js';
 import { Random } from '../src/util/random.js';
 import { CACHE, CLI, cli, ROOT } from './cli-helpers.js';
@@ -183,5 +184,33 @@ describe('sweep FILE on this machine', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\] completed: /);
+  });
+});
+
+describe('fitFuse: the groups a K may form, within the wasm heap', () => {
+  // 200 conv1 filters at batch 256: about 1.4 GB a trial, so two fit in the heap and three do not.
+  const heavy = (pooling: 'avg' | 'max', seed: number) => {
+    const c = config({ model: { pooling, conv1_filters: 200 }, training: { batch_size: 256, seed } });
+    return { id: `${pooling}${seed}`, params: { 'model.pooling': pooling, 'training.seed': seed }, config: c };
+  };
+  const dataset = () => ({ images: 1000, side: 28, trainImages: 1000, testImages: 0 });
+  const keyOf = (t: { config: { model: { pooling: string } } }) => t.config.model.pooling;
+
+  it('refuses a K whose groups the heap cannot hold, naming the K that fits', () => {
+    const trials = [1, 2, 3, 4].map((s) => heavy('avg', s));
+    expect(() => fitFuse({ trials, dataset, planned: trials.length, fuse: { k: 4, source: '--fuse 4' }, keyOf })).toThrow(
+      /^--fuse 4: a group of 4 trials like avg1 \(model.pooling=avg training.seed=1\) with batch 256 needs about [\d.]+ GB, more than the wasm backend's 4 GB; use --fuse 2 or fewer/,
+    );
+    expect(fitFuse({ trials, dataset, planned: trials.length, fuse: { k: 4 }, keyOf })).toBe(2);
+  });
+
+  it('counts a trial only in the groups its kind can form: none when no two trials can fuse, where fusing does nothing', () => {
+    const alone = [heavy('avg', 1), heavy('max', 1)];
+    expect(fitFuse({ trials: alone, dataset, planned: alone.length, fuse: { k: 4, source: '--fuse 4' }, keyOf })).toBe(2);
+    // Two kinds of two: groups of two at most, which fit, whatever K.
+    const pairs = [heavy('avg', 1), heavy('avg', 2), heavy('max', 1), heavy('max', 2)];
+    expect(fitFuse({ trials: pairs, dataset, planned: pairs.length, fuse: { k: 8, source: '--fuse 8' }, keyOf })).toBe(4);
+    // Without the kinds (an adaptive search's trials are not known in advance), every group may be K.
+    expect(() => fitFuse({ trials: pairs, dataset, planned: pairs.length, fuse: { k: 8, source: '--fuse 8' } })).toThrow(/a group of 4 trials .* use --fuse 2 or fewer/);
   });
 });

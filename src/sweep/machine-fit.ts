@@ -81,30 +81,36 @@ export function wasmProblem(t: Trial, dataset: (t: Trial) => DatasetShape, files
  * How many trials a worker trains as one computation (sweep/fusion.ts): `fuse.k`, unless the wasm
  * heap cannot hold that many of some trial at once. Then a K the person chose (`fuse.source`:
  * --fuse or the file's sweep.fuse) is refused, naming the K that fits; a default one is lowered.
- * No group is larger than the trials that may run.
+ * No group is larger than the trials that may run, nor, where the trials are known in advance
+ * (`keyOf`: sweep/fusion.ts fusionKey; not for an adaptive search), than the trials of its kind:
+ * a trial that can fuse with none, or with fewer than K, is checked in a group of that many.
  */
-export function fitFuse(options: { trials: Trial[]; dataset: (t: Trial) => DatasetShape; planned: number; fuse: { k: number; source?: string } }): number {
-  const { trials, dataset, fuse } = options;
+export function fitFuse(options: { trials: Trial[]; dataset: (t: Trial) => DatasetShape; planned: number; fuse: { k: number; source?: string }; keyOf?: (t: Trial) => string }): number {
+  const { trials, dataset, fuse, keyOf } = options;
+  const kinds = new Map<string, number>();
+  if (keyOf) for (const t of trials) kinds.set(keyOf(t), (kinds.get(keyOf(t)) ?? 0) + 1);
   const k = Math.max(1, Math.min(fuse.k, options.planned));
   const files = new Map<string, number | null>();
   let fits = k;
-  let limiting: { trial: Trial; batch: number; bytes: number } | undefined;
+  let limiting: { trial: Trial; group: number; batch: number; bytes: number } | undefined;
   for (const t of trials) {
     if (plannedBackend(t.config.backend) !== 'wasm') continue;
+    // The largest group this trial can be in.
+    const group = keyOf ? Math.min(k, kinds.get(keyOf(t)) ?? 1) : k;
     const step = stepped(t, files);
     const side = dataset(t).side;
     const most = Math.max(1, largestWasmGroup(step, side));
-    if (most < fits) {
+    if (most < group && most < fits) {
       fits = most;
-      limiting = { trial: t, batch: step.training.batch_size, bytes: wasmGroupStepBytes(step, side, k) };
+      limiting = { trial: t, group, batch: step.training.batch_size, bytes: wasmGroupStepBytes(step, side, group) };
     }
   }
   if (fits === k || !limiting) return k;
   if (fuse.source === undefined) return fits;
-  const { trial, batch, bytes } = limiting;
+  const { trial, group, batch, bytes } = limiting;
   const like = Object.keys(trial.params).length ? ` like ${trial.id} (${paramsText(trial.params)})` : '';
   throw new UserError(
-    `${fuse.source}: a group of ${k} trials${like} with batch ${batch} needs about ${gigabytes(bytes)}, more than the wasm backend's 4 GB; ` +
+    `${fuse.source}: a group of ${group} trials${like} with batch ${batch} needs about ${gigabytes(bytes)}, more than the wasm backend's 4 GB; ` +
       `use ${fits === 1 ? '--fuse 1 (each trial alone)' : `--fuse ${fits} or fewer`}, or lower training.batch_size`,
   );
 }

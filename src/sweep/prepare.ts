@@ -11,6 +11,7 @@ import { loadExperiment, type AdaptiveSearch, type LoadedExperiment, type Trial 
 import { checkSplits, prepareDataset, type PreparedDataset } from '../data/sources.js';
 import type { Assignment } from './grid.js';
 import { planGpus, type GpuPlan } from './gpu-plan.js';
+import { fusionKey } from './fusion.js';
 import { fitFuse, fitToMachine, wasmProblem } from './machine-fit.js';
 import type { CheckedOptions } from './options.js';
 import { trialId } from './trial-id.js';
@@ -92,6 +93,8 @@ export async function prepareSweep(from: string | InlineExperiment, options: Che
     fuse: options.fuse !== undefined ? { k: options.fuse, source: `--fuse ${options.fuse}` }
       : fromFile !== undefined ? { k: fromFile, source: `${loaded.file}: sweep.fuse ${fromFile}` }
       : { k: defaultFuse(backends) },
+    // Known in advance (no adaptive search): a group holds at most the trials of one kind.
+    keyOf: loaded.search ? undefined : (t) => fusionKey(t.config, datasetOf(t).dir),
   });
   const fit = options.queue
     ? { workers: 1, notes: [] }
