@@ -128,6 +128,10 @@ describe('a fused sweep', () => {
     expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stderr.trim()).toBe('--fuse: at most 64 trials train as one (as sweep.fuse in a file), found 65; use --fuse 64 or fewer');
     expect(existsSync(db)).toBe(false);
+    // Twenty digits are a positive integer too, past the limit (not 'expected a positive integer').
+    const huge = await cli(file, '--db', db, '--no-tui', '--fuse', '99999999999999999999');
+    expect([huge.code, huge.stderr.trim()]).toEqual([2, '--fuse: at most 64 trials train as one (as sweep.fuse in a file), found 99999999999999999999; use --fuse 64 or fewer']);
+    expect(existsSync(db)).toBe(false);
     writeFileSync(file, experiment('  fuse: 65'));
     const f = await cli(file, '--db', db, '--no-tui');
     expect(f.code).toBe(2);
@@ -168,7 +172,15 @@ sweep:
     // The plan says it too, and says when trials would fuse.
     const plan = await cli('plan', file, '--db', join(dir, 'runs.db'));
     expect(plan.stdout).toMatch(/; no two of them can train as one \(sweep\.fuse 4\)$/m);
-    const fusing = await cli('plan', join(ROOT, 'experiments', 'sgd-momentum.yaml'), '--db', join(dir, 'runs.db'));
-    expect(fusing.stdout).toMatch(/; up to 4 trials that can fuse train as one on each worker \(sweep\.fuse\)$/m);
+    expect((await cli('plan', file, '--db', join(dir, 'runs.db'), '--fuse', '8')).stdout).toMatch(/; no two of them can train as one \(--fuse 8\)$/m);
+    // The largest group the trials can form, not K: sgd-momentum.yaml's trials are all of one kind.
+    const momentum = join(ROOT, 'experiments', 'sgd-momentum.yaml');
+    const fusing = await cli('plan', momentum, '--db', join(dir, 'runs.db'));
+    expect(fusing.stdout).toMatch(/; up to 4 trials train as one on each worker \(sweep\.fuse 4\)$/m);
+    expect((await cli('plan', momentum, '--db', join(dir, 'runs.db'), '--fuse', '2')).stdout).toMatch(/; up to 2 trials train as one on each worker \(--fuse 2\)$/m);
+    const trialCount = Number(/: (\d+) trials/.exec(fusing.stdout)![1]);
+    expect((await cli('plan', momentum, '--db', join(dir, 'runs.db'), '--fuse', '64')).stdout).toMatch(new RegExp(`; up to ${trialCount} trials train as one on each worker \\(--fuse 64\\)$`, 'm'));
+    const bad = await cli('plan', momentum, '--fuse', '0');
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, "--fuse: expected a positive integer (1 trains each trial alone), found '0'"]);
   }, 60_000);
 });

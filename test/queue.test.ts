@@ -176,7 +176,7 @@ describe('a sweep across agents', () => {
     const result = await startCli([file, '--db', db, '--queue', redis.url, '--no-tui']);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(fusing.output()).toMatch(/agent fusing: .*1 worker, up to 3 trials trained as one on each/);
-    expect(result.stdout).toMatch(/agent fusing joined \(1 worker, up to 3 trials trained as one on each on /);
+    expect(result.stdout).toMatch(/agent fusing joined \(1 worker on \S+, up to 3 trials trained as one on each\)/);
     // Trials of one pooling train as one: two have started before any has ended.
     const log = fusing.output().split('\n');
     const starts = log.flatMap((l, i) => (/: started on /.test(l) ? [i] : []));

@@ -18,7 +18,8 @@ import { jsonText } from './json-text.js';
 import { ruleText } from '../search/rules/index.js';
 import { mostEpochs } from '../config/early-terminate.js';
 import { maxOf } from '../util/extremes.js';
-import { anyFuse, fusionKey } from '../sweep/fusion.js';
+import { fusionKey } from '../sweep/fusion.js';
+import { fuseOption } from '../sweep/options.js';
 
 /** Mean training throughput of earlier epochs on a backend, or null without any. */
 function measuredRate(dbPath: string, backend: string): number | null {
@@ -42,6 +43,7 @@ const duration = (s: number) => (s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${Ma
 export async function planCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, PLAN);
   if (positionals.length !== 1) throw new UserError('sweep plan: expected one experiment file; see sweep plan --help');
+  const fuse = fuseOption(values.fuse);
   const { experiment, trials, search, axes } = loadExperiment(positionals[0], { set: values.set, grid: values.grid }, { maxTrials: values.yes ? Infinity : undefined });
   // auto takes webgpu only where the probe finds a GPU.
   if (trials.some((t) => t.config.backend === 'auto')) await autoTakesWebgpu();
@@ -91,20 +93,25 @@ export async function planCommand(args: string[]): Promise<number> {
     `\n${experiment.name}: ${trials.length} trial${trials.length === 1 ? '' : 's'}` +
       (known.length ? `; about ${duration(total / Math.max(1, Math.min(workers, trials.length)))} on ${workers} worker${workers === 1 ? '' : 's'}` +
         (known.length < planned.length ? ` for the ${known.length} with an estimate` : '') : '; no estimate yet (no earlier runs on this backend in the database)') +
-      fusionText(trials, experiment.sweep?.fuse),
+      fusionText(trials, fuse !== undefined ? { k: fuse, source: '--fuse' } : experiment.sweep?.fuse !== undefined ? { k: experiment.sweep.fuse, source: 'sweep.fuse' } : undefined),
   );
   return 0;
 }
 
 /**
- * What fusing would do to these trials (sweep FILE --fuse overrides it): the file's sweep.fuse or
- * the backend's default, and whether any two of them can train as one. The estimate above is of
+ * What fusing would do to these trials (sweep FILE --fuse overrides it): --fuse here, the file's
+ * sweep.fuse or the backend's default, and the largest group the trials can form (at most K, and
+ * at most the trials of one kind), or that no two can train as one. The estimate above is of
  * trials trained alone.
  */
-function fusionText(trials: Trial[], fromFile: number | undefined): string {
-  const fuse = fromFile ?? defaultFuse(trials.map((t) => t.config.backend));
-  if (fuse <= 1 || trials.length < 2) return '';
-  const source = fromFile === undefined ? 'the default here' : 'sweep.fuse';
-  const fuses = anyFuse(trials, (t) => fusionKey(t.config, `${t.config.data.dataset}:${t.config.data.dir ?? ''}`));
-  return fuses ? `; up to ${fuse} trials that can fuse train as one on each worker (${source})` : `; no two of them can train as one (${source} ${fuse})`;
+function fusionText(trials: Trial[], chosen: { k: number; source: string } | undefined): string {
+  const { k, source } = chosen ?? { k: defaultFuse(trials.map((t) => t.config.backend)), source: 'the default here' };
+  if (k <= 1 || trials.length < 2) return '';
+  const kinds = new Map<string, number>();
+  for (const t of trials) {
+    const key = fusionKey(t.config, `${t.config.data.dataset}:${t.config.data.dir ?? ''}`);
+    kinds.set(key, (kinds.get(key) ?? 0) + 1);
+  }
+  const largest = Math.min(k, maxOf([...kinds.values()]));
+  return largest > 1 ? `; up to ${largest} trials train as one on each worker (${source} ${k})` : `; no two of them can train as one (${source} ${k})`;
 }

@@ -100,5 +100,5 @@ const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 /** An agent as the coordinator's log names it: its workers, how many trials each trains as one, its host. */
 function agentText(agent: AgentInfo): string {
   const fused = (agent.fuse ?? 1) > 1 ? `, up to ${agent.fuse} trials trained as one on each` : '';
-  return `${plural(agent.workers, 'worker')}${fused} on ${agent.host}`;
+  return `${plural(agent.workers, 'worker')} on ${agent.host}${fused}`;
 }

@@ -40,7 +40,8 @@ export function fuseOption(value: string | undefined): number | undefined {
 
 /** A K given as a number (--fuse read, or the API's fuse): `shown` is how it was written. */
 function checkFuse(k: number, shown: string): number {
-  if (!Number.isSafeInteger(k) || k < 1) throw fuseRefused(shown);
+  // A whole number past 64 gets the limit, however many digits it has (twenty read as 1e20).
+  if (!Number.isInteger(k) || k < 1) throw fuseRefused(shown);
   if (k > MAX_FUSE) throw new UserError(`--fuse: at most ${MAX_FUSE} trials train as one (as sweep.fuse in a file), found ${shown}; use --fuse ${MAX_FUSE} or fewer`);
   return k;
 }
