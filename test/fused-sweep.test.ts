@@ -92,6 +92,17 @@ describe('a fused sweep', () => {
     expect(shownAlone.stdout).not.toMatch(/^fused /m);
   }, 240_000);
 
+  it('says the largest group its trials can form: 8 of one kind on 2 workers with --fuse 8 train as two groups of 4', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'fused.yaml');
+    writeFileSync(file, experiment(''));
+    const r = await cli(file, '--db', join(dir, 'runs.db'), '--no-tui', '--workers', '2', '--fuse', '8', '--set', 'training.epochs=1');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/running 8 on 2 workers \(backend auto → wasm; up to 4 trials trained as one on each\)/);
+    const { workers } = stored(join(dir, 'runs.db'));
+    expect(workers).toEqual([4, 4]);
+  }, 60_000);
+
   it('refuses a K that is not a positive integer, or that the wasm heap cannot hold, in one line before the database', async () => {
     const dir = tempDir();
     const file = join(dir, 'fused.yaml');

@@ -1,7 +1,7 @@
 /** The grouping rules of fused trials (sweep/fusion.ts): pure, so checked case by case. */
 import { describe, expect, it } from 'vitest';
 import { loadExperiment } from '../src/config/experiment.js';
-import { anyFuse, fusionKey, groupSize, takeGroup } from '../src/sweep/fusion.js';
+import { fusionKey, groupSize, largestKind, takeGroup } from '../src/sweep/fusion.js';
 
 const base = loadExperiment({ label: 'test', value: { name: 'k', model: { dropout: 0.3 } } }).trials[0].config;
 const key = (change: (c: typeof base) => void, dir = '/data') => {
@@ -62,9 +62,9 @@ describe('group sizes', () => {
     expect(takeGroup([], 3, (t: string) => t)).toEqual([]);
   });
 
-  it('knows when no two trials may train together', () => {
-    expect(anyFuse(['a', 'b', 'c'], (t) => t)).toBe(false);
-    expect(anyFuse(['a', 'b', 'a'], (t) => t)).toBe(true);
-    expect(anyFuse([], (t: string) => t)).toBe(false);
+  it('knows the largest group the trials can form (below 2: no two may train together)', () => {
+    expect(largestKind(['a', 'b', 'c'], (t) => t)).toBe(1);
+    expect(largestKind(['a', 'b', 'a', 'c', 'a', 'b'], (t) => t)).toBe(3);
+    expect(largestKind([], (t: string) => t)).toBe(0);
   });
 });

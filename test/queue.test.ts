@@ -466,7 +466,9 @@ describe('the coordinator', () => {
     try {
       const db = join(tempDir(), 'runs.db');
       let stopped = false;
-      const result = await startCli([writeExperiment(EXPERIMENT), '--db', db, '--queue', empty.url, '--no-tui'], (out, child) => {
+      // The file's sweep.fuse is for one machine: said, since the agents' --fuse decides.
+      const file = writeExperiment(EXPERIMENT.replace('  method: grid\n', '  method: grid\n  fuse: 4\n'));
+      const result = await startCli([file, '--db', db, '--queue', empty.url, '--no-tui'], (out, child) => {
         // One Ctrl-C, as a person presses it: not one per chunk of output that follows.
         if (!stopped && /waiting for agents/.test(out)) {
           stopped = true;
@@ -475,6 +477,7 @@ describe('the coordinator', () => {
       });
       expect(result.code, result.stdout + result.stderr).toBe(130);
       expect(result.stdout).toMatch(/note: waiting for agents: start one with sweep agent --queue redis:\/\/127\.0\.0\.1:\d+/);
+      expect(result.stdout).toMatch(/^note: sweep\.fuse 4 is not used with --queue: each agent fuses as its own --fuse says \(sweep agent --queue redis:\/\/127\.0\.0\.1:\d+ --fuse 4\)$/m);
       const d = new Database(db, { readonly: true });
       try {
         expect(d.prepare(`SELECT DISTINCT status FROM trials`).all()).toEqual([{ status: 'queued' }]);

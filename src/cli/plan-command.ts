@@ -18,7 +18,7 @@ import { jsonText } from './json-text.js';
 import { ruleText } from '../search/rules/index.js';
 import { mostEpochs } from '../config/early-terminate.js';
 import { maxOf } from '../util/extremes.js';
-import { fusionKey } from '../sweep/fusion.js';
+import { fusionKey, largestKind } from '../sweep/fusion.js';
 import { fuseOption } from '../sweep/options.js';
 
 /** Mean training throughput of earlier epochs on a backend, or null without any. */
@@ -107,11 +107,6 @@ export async function planCommand(args: string[]): Promise<number> {
 function fusionText(trials: Trial[], chosen: { k: number; source: string } | undefined): string {
   const { k, source } = chosen ?? { k: defaultFuse(trials.map((t) => t.config.backend)), source: 'the default here' };
   if (k <= 1 || trials.length < 2) return '';
-  const kinds = new Map<string, number>();
-  for (const t of trials) {
-    const key = fusionKey(t.config, `${t.config.data.dataset}:${t.config.data.dir ?? ''}`);
-    kinds.set(key, (kinds.get(key) ?? 0) + 1);
-  }
-  const largest = Math.min(k, maxOf([...kinds.values()]));
+  const largest = Math.min(k, largestKind(trials, (t) => fusionKey(t.config, `${t.config.data.dataset}:${t.config.data.dir ?? ''}`)));
   return largest > 1 ? `; up to ${largest} trials train as one on each worker (${source} ${k})` : `; no two of them can train as one (${source} ${k})`;
 }

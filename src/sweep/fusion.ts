@@ -49,13 +49,18 @@ export function takeGroup<T>(waiting: T[], size: number, keyOf: (t: T) => string
   return group;
 }
 
-/** Whether any two of these trials may train together: if none may, fusing does nothing and is said once. */
-export function anyFuse<T>(trials: T[], keyOf: (t: T) => string): boolean {
-  const keys = new Set<string>();
+/**
+ * The largest group these trials can form: the number of trials of the most common kind (0 for
+ * none). Below 2 no two may train together, so fusing does nothing, and that is said once.
+ */
+export function largestKind<T>(trials: T[], keyOf: (t: T) => string): number {
+  const counts = new Map<string, number>();
+  let largest = 0;
   for (const t of trials) {
     const key = keyOf(t);
-    if (keys.has(key)) return true;
-    keys.add(key);
+    const n = (counts.get(key) ?? 0) + 1;
+    counts.set(key, n);
+    largest = Math.max(largest, n);
   }
-  return false;
+  return largest;
 }

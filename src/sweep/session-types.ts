@@ -76,7 +76,11 @@ export interface SweepPlan {
   runnable: number;
   /** Trials trained at once here (1 with a queue, whose agents choose their own). */
   workers: number;
-  /** The most trials each worker trains as one computation (fused trials; 1: each alone, and always with a queue). */
+  /**
+   * The most trials a worker trains as one computation in this run (fused trials): K, or fewer where
+   * these trials cannot form groups that large (at most the trials of one kind, and an even share
+   * among the workers); 1: each alone, and always with a queue.
+   */
   fuse: number;
   /** Each backend the trials name, and what it runs on here ('auto' → 'wasm'). */
   backends: { name: BackendChoice; runsOn: string }[];

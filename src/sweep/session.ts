@@ -25,7 +25,7 @@ import { checkOptions, type CheckedOptions } from './options.js';
 import { prepareSweep, type PreparedSweep } from './prepare.js';
 import { provenanceOf } from './provenance.js';
 import { planRun } from './resume.js';
-import { anyFuse, fusionKey } from './fusion.js';
+import { fusionKey, largestKind } from './fusion.js';
 import { SweepRun } from './run-sweep.js';
 import type { RunOutcome } from './run-types.js';
 import { STOPPED_BY_FULL_DISK } from './trial-events.js';
@@ -197,11 +197,17 @@ class Session implements SweepSession {
     const workers = Math.max(1, Math.min(fit.workers, runnable));
     // With a queue the agents train the trials, each alone.
     const fuse = queue ? 1 : prepared.fuse;
-    // Said once where fusing was asked for and none of the trials known now may train together
-    // (an adaptive search's proposals are not known yet).
-    const unfused = fuse > 1 && !loaded.search && toRun.length > 1 && !anyFuse(toRun, (t) => fusionKey(t.config, datasetOf(t).dir))
+    // The largest group these trials can form (an adaptive search's proposals are not known yet:
+    // K): no more than the trials of one kind, nor than an even share among the workers (fusion.ts
+    // groupSize). Said once where fusing was asked for and no two of them are of one kind.
+    const kind = loaded.search ? fuse : largestKind(toRun, (t) => fusionKey(t.config, datasetOf(t).dir));
+    const largest = loaded.search ? fuse : Math.min(fuse, kind, Math.ceil(toRun.length / workers));
+    const unfused = fuse > 1 && !loaded.search && toRun.length > 1 && kind < 2
       ? [`note: no two of these trials can train as one (they differ in network shape, batch size, data, backend or optimizer); each trains alone`]
       : [];
+    // The file's sweep.fuse is for a run on one machine: with a queue each agent fuses as its own --fuse says.
+    const fromFile = experiment.sweep?.fuse ?? 1;
+    const queueFuse = queue && fromFile > 1 ? [`note: sweep.fuse ${fromFile} is not used with --queue: each agent fuses as its own --fuse says (sweep agent --queue ${queue.shown} --fuse ${fromFile})`] : [];
     this.plan = {
       sweep: experiment.name,
       file: loaded.file,
@@ -213,10 +219,10 @@ class Session implements SweepSession {
       queued: toRun,
       runnable,
       workers,
-      fuse: unfused.length ? 1 : fuse,
+      fuse: Math.max(1, largest),
       backends: prepared.backends.map((name) => ({ name, runsOn: plannedBackend(name) })),
       queue: queue?.shown ?? null,
-      notes: [...fit.notes, ...unfused],
+      notes: [...fit.notes, ...unfused, ...queueFuse],
     };
     this.emit({ type: 'planned', plan: this.plan });
     // A grid or random experiment's trials; every trial of an adaptive search (they joined this run).
