@@ -261,6 +261,22 @@ export const REPORT = command({
   section: 'results',
 });
 
+export const SERVE = command({
+  name: 'serve',
+  args: '',
+  summary: 'every sweep in the database in a browser: an index, each sweep\'s report, a JSON API (read-only)',
+  details: ['Listens on 127.0.0.1 unless --host says otherwise; anyone who reaches the port can read the results.'],
+  options: {
+    db,
+    host: { type: 'string', default: '127.0.0.1', value: 'HOST', help: 'the address to listen on (0.0.0.0: every interface)' },
+    port: { type: 'string', default: '8080', value: 'N', help: 'the port to listen on (0: any free one)' },
+    open: { type: 'boolean', default: false, help: 'open the index in the desktop browser (xdg-open)' },
+  },
+  examples: ['sweep serve', 'sweep serve --db runs/runs.db --port 9000 --open'],
+  section: 'results',
+  handlesStops: true,
+});
+
 export const EXPORT = command({
   name: 'export',
   args: 'ID|best --format FORMAT --out PATH',
@@ -354,7 +370,7 @@ export const COMPLETION = command({
 
 /** Every command, in the order the overview lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
-  RUN, AGENT, VALIDATE, PLAN, SCHEMA, DASHBOARD, RUNS_LIST, RUNS_SHOW, RUNS_BEST, RUNS_COMPARE, RUNS_SQL, SWEEPS_LIST, REPORT,
+  RUN, AGENT, VALIDATE, PLAN, SCHEMA, DASHBOARD, RUNS_LIST, RUNS_SHOW, RUNS_BEST, RUNS_COMPARE, RUNS_SQL, SWEEPS_LIST, REPORT, SERVE,
   EXPORT, PREDICT, EVALUATE, BACKENDS, UPGRADE, AUGMENT_PREVIEW, COMPLETION,
 ];
 

@@ -30,6 +30,7 @@ const LOADERS: Record<string, () => Promise<Command>> = {
   export: async () => (await import('./export-command.js')).exportCommand,
   predict: async () => (await import('./predict-command.js')).predictCommand,
   report: async () => (await import('./report-command.js')).reportCommand,
+  serve: async () => (await import('./serve-command.js')).serveCommand,
   evaluate: async () => (await import('./evaluate-command.js')).evaluateCommand,
   'augment-preview': async () => (await import('./augment-preview-command.js')).augmentPreviewCommand,
   completion: async () => (await import('./completion.js')).completionCommand,

@@ -48,19 +48,24 @@ export type ReportOutcome = { report: BuiltReport } | { stoppedBy: StopSignal };
 
 const WORKER = new URL('./report-worker.js', import.meta.url);
 
-export function buildReport(job: ReportJob): Promise<ReportOutcome> {
+/**
+ * Builds the report in a worker thread. `stopOnSignals` (the command's case): a stop signal ends
+ * the worker and resolves with it; a server that builds pages while it runs handles the signals
+ * itself and leaves them alone here.
+ */
+export function buildReport(job: ReportJob, { stopOnSignals = true } = {}): Promise<ReportOutcome> {
   const worker = new Worker(WORKER, { workerData: job });
   return new Promise<ReportOutcome>((resolve, reject) => {
     let settled = false;
     const settle = (outcome: () => void) => {
       if (settled) return;
       settled = true;
-      for (const signal of Object.keys(STOP_SIGNALS)) process.off(signal, onSignal);
+      if (stopOnSignals) for (const signal of Object.keys(STOP_SIGNALS)) process.off(signal, onSignal);
       outcome();
     };
     // The worker is ended at once, whatever it was making; the command exits with the signal's code.
     const onSignal = (signal: StopSignal) => settle(() => void worker.terminate().then(() => resolve({ stoppedBy: signal })));
-    for (const signal of Object.keys(STOP_SIGNALS)) process.on(signal, onSignal);
+    if (stopOnSignals) for (const signal of Object.keys(STOP_SIGNALS)) process.on(signal, onSignal);
     worker.on('message', (reply: ReportReply) =>
       settle(() => {
         if (reply.kind === 'built') resolve({ report: reply.report });

@@ -1,0 +1,57 @@
+/**
+ * `sweep serve`'s HTML that is not the report: the index of every sweep in the database, and the
+ * page for a sweep or path that is not there. Written whole on each request from what the
+ * database holds then; the sweep pages themselves are the report's (report/html.ts).
+ */
+import type { SweepSummary } from '../store/queries.js';
+import { metricValue, sweepStatusText } from '../view/format.js';
+
+/** What the server sends with every page: nothing may be loaded from elsewhere (as the report). */
+export const PAGE_CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'";
+
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}
+th,td{padding:.3rem .7rem;border-bottom:1px solid #ddd;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
+a{color:#1f5fa8}.muted{color:#777}`;
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
+
+/** A sweep's page address: its name as one path segment. */
+export const sweepPath = (name: string) => `/sweeps/${encodeURIComponent(name)}`;
+
+/** The index: every sweep, most recently updated first, each linking to its page. */
+export function indexPage(db: string, sweeps: SweepSummary[]): string {
+  const rows = sweeps.map((s) => {
+    const counts = Object.entries(s.counts)
+      .filter(([, n]) => n)
+      .map(([status, n]) => `${n} ${status}`)
+      .join(', ');
+    return `<tr><td><a href="${escapeHtml(sweepPath(s.name))}">${escapeHtml(s.name)}</a></td><td>${escapeHtml(sweepStatusText(s.status, s.process_gone))}</td>` +
+      `<td class="n">${s.trials}</td><td>${escapeHtml(counts || '—')}</td><td>${escapeHtml(s.metric)}</td><td class="n">${escapeHtml(metricValue(s.metric, s.best_value))}</td>` +
+      `<td>${escapeHtml(s.updated_at.replace('T', ' ').slice(0, 19))}</td><td>${escapeHtml(s.file)}</td></tr>`;
+  });
+  const table = sweeps.length
+    ? `<table><thead><tr><th>sweep</th><th>status</th><th>trials</th><th>by status</th><th>metric</th><th>best</th><th>updated</th><th>file</th></tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody></table>`
+    : '<p>No sweeps yet: run one with <code>sweep FILE</code>.</p>';
+  return page(`lenet-sweep: ${db}`, `<h1>Sweeps in ${escapeHtml(db)}</h1>\n${table}\n<p class="muted">JSON of the same: <a href="/api/sweeps">/api/sweeps</a></p>`);
+}
+
+/** A page that is not there: what was asked, and the nearest sweeps where it named one. */
+export function notFoundPage(message: string): string {
+  return page('not found: lenet-sweep', `<h1>Not found</h1>\n<p>${escapeHtml(message)}</p>\n<p><a href="/">All sweeps</a></p>`);
+}

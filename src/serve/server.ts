@@ -1,0 +1,143 @@
+/**
+ * `sweep serve`'s HTTP server (Node's own http module: a handful of GET routes need no framework,
+ * and nothing more to install or audit). Read-only over the database: each request opens a
+ * read-only connection (store/open.ts) and closes it when answered, so no transaction outlives a
+ * request, a sweep's writes never wait for it, and a database replaced under it is read afresh.
+ *
+ *   /                  the index of every sweep (pages.ts)
+ *   /sweeps/NAME       the sweep's report, as `sweep report --sweep NAME` writes it (report/html.ts)
+ *   /api/...           JSON (api.ts)
+ *
+ * Nothing in a URL reaches the file system: paths are routes, not files, so `..` and the like
+ * find no route (404). Bound to a loopback address, it answers only requests that name one in
+ * their Host header, so a web page elsewhere cannot read it through DNS rebinding. Every answer
+ * forbids the page to load anything from elsewhere (the report's Content Security Policy).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildReport } from '../report/build-report.js';
+import { withReadOnly } from '../store/open.js';
+import { listSweeps, sweepNames } from '../store/queries.js';
+import { didYouMean } from '../config/suggest.js';
+import { answer } from './api.js';
+import { indexPage, notFoundPage, PAGE_CSP } from './pages.js';
+
+export interface ServeOptions {
+  db: string;
+  host: string;
+  port: number;
+  version: string;
+  /** Told of a request that failed on our side (a damaged database): one line. */
+  onError?: (line: string) => void;
+}
+
+export interface RunningServer {
+  /** Where it listens: http://HOST:PORT/ (the port chosen when 0 was asked). */
+  url: string;
+  port: number;
+  /** Stops listening and ends every open connection. */
+  close(): Promise<void>;
+}
+
+/** Addresses only this machine reaches. */
+export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** The host part of a Host header: `[::1]:8080` → `::1`, `localhost:80` → `localhost`. */
+function hostOf(header: string | undefined): string {
+  if (!header) return '';
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(header);
+  return (bracketed ? bracketed[1] : header.replace(/:\d+$/, '')).toLowerCase();
+}
+
+const HEADERS = {
+  'Content-Security-Policy': PAGE_CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Cache-Control': 'no-store',
+};
+
+function send(res: ServerResponse, status: number, type: string, body: string | Uint8Array[], head: boolean): void {
+  const pieces = typeof body === 'string' ? [Buffer.from(body)] : body;
+  res.writeHead(status, { ...HEADERS, 'Content-Type': type, 'Content-Length': pieces.reduce((n, p) => n + p.byteLength, 0) });
+  if (!head) for (const piece of pieces) res.write(piece);
+  res.end();
+}
+
+const json = (res: ServerResponse, status: number, body: unknown, head: boolean) => send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(body)}\n`, head);
+const html = (res: ServerResponse, status: number, body: string | Uint8Array[], head: boolean) => send(res, status, 'text/html; charset=utf-8', body, head);
+
+/** The path's segments, each decoded; null where one is not valid percent-encoding. */
+function segmentsOf(pathname: string): string[] | null {
+  try {
+    return pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return null;
+  }
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, options: ServeOptions, loopbackOnly: boolean): Promise<void> {
+  const head = req.method === 'HEAD';
+  if (req.method !== 'GET' && !head) {
+    res.setHeader('Allow', 'GET, HEAD');
+    return json(res, 405, { error: `${req.method} is not served: this server only reads` }, false);
+  }
+  if (loopbackOnly && !isLoopback(hostOf(req.headers.host))) {
+    return json(res, 403, { error: `this server answers requests for localhost only, not '${req.headers.host ?? ''}'` }, head);
+  }
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const segments = segmentsOf(url.pathname);
+  if (segments === null) return json(res, 400, { error: `a path that is not valid percent-encoding: ${url.pathname}` }, head);
+  const [first, name, ...rest] = segments;
+
+  if (first === 'api') {
+    const reply = withReadOnly(options.db, (db) => answer(db, segments.slice(1), url.searchParams));
+    return json(res, reply.status, reply.body, head);
+  }
+  if (first === undefined) return html(res, 200, withReadOnly(options.db, (db) => indexPage(options.db, listSweeps(db))), head);
+  if (first === 'sweeps' && name !== undefined && rest.length === 0) {
+    const names = withReadOnly(options.db, sweepNames);
+    if (!names.includes(name)) return html(res, 404, notFoundPage(`No sweep named '${name}' in ${options.db}${didYouMean(name, names)}.`), head);
+    const built = await buildReport(
+      { db: options.db, sweeps: [name], html: true, png: null, version: options.version, writtenAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+      { stopOnSignals: false },
+    );
+    if (!('report' in built) || !built.report.html) throw new Error(`the report of ${name} was not made`);
+    return html(res, 200, built.report.html, head);
+  }
+  // Browsers ask for it on every page: no icon, and no error in their console.
+  if (first === 'favicon.ico' && name === undefined) {
+    res.writeHead(204, HEADERS);
+    return void res.end();
+  }
+  return html(res, 404, notFoundPage(`Nothing at ${url.pathname}.`), head);
+}
+
+/** Listens on options.host:options.port; rejects with the listen error (EADDRINUSE…) for the command to say. */
+export function startServer(options: ServeOptions): Promise<RunningServer> {
+  const loopbackOnly = isLoopback(options.host);
+  const server: Server = createServer((req, res) => {
+    handle(req, res, options, loopbackOnly).catch((err: Error) => {
+      options.onError?.(`${req.method} ${req.url}: ${err.message}`);
+      if (res.headersSent) return void res.destroy();
+      json(res, 500, { error: err.message }, req.method === 'HEAD');
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      const { port } = server.address() as AddressInfo;
+      const shown = options.host.includes(':') ? `[${options.host}]` : options.host;
+      resolve({
+        url: `http://${shown}:${port}/`,
+        port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}

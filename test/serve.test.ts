@@ -1,0 +1,209 @@
+/**
+ * `sweep serve` as a person runs it: the real CLI as a child process on a free port, real HTTP
+ * requests against it, real sweeps written by other processes while it serves. The page's own
+ * behaviour in a browser is issue 25's next part; here: the index, each sweep's report page, the
+ * JSON API and its cursors, what it refuses, and that it never changes the database.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, startCli, type CliResult } from './cli-helpers.js';
+import { tempDir } from './helpers.js';
+import { smallDigits } from './small-digits.js';
+
+const DIGITS = smallDigits(256, 64);
+
+function experiment(dir: string, name: string, epochs = 1): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    `name: ${name}\ndata: { dataset: idx, dir: ${DIGITS}, validation: 0.25 }\ntraining: { epochs: ${epochs}, batch_size: 32, limit_train: 64 }\n` +
+      `sweep:\n  parameters:\n    model.pooling: [avg, max]\n`,
+  );
+  return file;
+}
+
+/** Runs `sweep serve` on `db` while `use` asks it things, then stops it with `signal`. */
+async function serving(db: string, use: (url: string) => Promise<void>, { args = [] as string[], signal = 'SIGINT' as NodeJS.Signals } = {}): Promise<CliResult> {
+  let started: (value: { url: string; child: ChildProcess }) => void;
+  const up = new Promise<{ url: string; child: ChildProcess }>((resolve) => (started = resolve));
+  const result = startCli(['serve', '--db', db, '--port', '0', ...args], (out, child) => {
+    const url = /at (http:\/\/\S+) \(Ctrl-C to stop\)/.exec(out)?.[1];
+    if (url) started({ url, child });
+  });
+  const { url, child } = await Promise.race([up, result.then((r) => Promise.reject(new Error(`sweep serve ended: ${r.code} ${r.stdout}${r.stderr}`)))]);
+  try {
+    await use(url);
+  } finally {
+    child.kill(signal);
+  }
+  return result;
+}
+
+const getJson = async (url: string) => {
+  const r = await fetch(url);
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+};
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+describe('sweep serve', () => {
+  it('serves the index, each sweep\'s report and the API over a database it leaves as it was; Ctrl-C ends it with 130', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'runs.db');
+    for (const name of ['first', 'second']) expect((await cli(experiment(dir, name), '--db', db, '--no-tui')).code).toBe(0);
+    const before = sha(db);
+    const r = await serving(db, async (url) => {
+      const index = await fetch(url);
+      expect(index.status).toBe(200);
+      expect(index.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+      const page = await index.text();
+      expect(page).toContain('href="/sweeps/first"');
+      expect(page).toContain('href="/sweeps/second"');
+
+      const report = await fetch(`${url}sweeps/first`);
+      expect(report.status).toBe(200);
+      const html = await report.text();
+      expect(html).toContain('lenet-sweep report: first');
+      expect(html).toContain('id="report-data"');
+
+      const sweeps = await getJson(`${url}api/sweeps`);
+      expect(sweeps.status).toBe(200);
+      expect((sweeps.body as unknown as { name: string; trials: number }[]).map((s) => [s.name, s.trials]).sort()).toEqual([['first', 2], ['second', 2]]);
+      const one = await getJson(`${url}api/sweeps/first`);
+      const trials = one.body.trials as { id: string; status: string }[];
+      expect(trials.map((t) => t.status)).toEqual(['completed', 'completed']);
+
+      // Epochs from a cursor: all of them from 0, none after the last, the sweep's own only.
+      const all = await getJson(`${url}api/sweeps/first/epochs?after=0`);
+      const epochs = all.body.epochs as { cursor: number; trial_id: string }[];
+      expect(epochs).toHaveLength(2);
+      expect(new Set(epochs.map((e) => e.trial_id))).toEqual(new Set(trials.map((t) => t.id)));
+      expect(all.body.cursor).toBe(epochs[1].cursor);
+      expect(all.body.more).toBe(false);
+      expect((await getJson(`${url}api/sweeps/first/epochs?after=${all.body.cursor}`)).body.epochs).toEqual([]);
+      const trial = await getJson(`${url}api/trials/${trials[0].id.slice(0, 6)}`);
+      expect([trial.status, (trial.body.trial as { id: string }).id, (trial.body.epochs as unknown[]).length]).toEqual([200, trials[0].id, 1]);
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(130);
+    expect(r.stderr).toBe('');
+    expect(sha(db)).toBe(before);
+    expect(existsSync(`${db}-wal`) || existsSync(`${db}-shm`)).toBe(false);
+  }, 60_000);
+
+  it('answers a malformed cursor with 400; an unknown sweep, trial or path, and every path traversal, with 404; other hosts 403; writes 405', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'runs.db');
+    expect((await cli(experiment(dir, 'pooling'), '--db', db, '--no-tui')).code).toBe(0);
+    const r = await serving(db, async (url) => {
+      for (const cursor of ['x', '-1', '1.5', '1e3', '99999999999999999999', '']) {
+        const bad = await getJson(`${url}api/sweeps/pooling/epochs?after=${encodeURIComponent(cursor)}`);
+        expect([cursor, bad.status]).toEqual([cursor, 400]);
+        expect(bad.body.error).toMatch(/^after: expected a cursor/);
+      }
+      const unknown = await getJson(`${url}api/sweeps/poling`);
+      expect([unknown.status, unknown.body.error]).toEqual([404, "no sweep named 'poling' (did you mean 'pooling'?)"]);
+      expect((await getJson(`${url}api/trials/ffffffffffff`)).status).toBe(404);
+      expect((await getJson(`${url}api/trials/not-an-id`)).status).toBe(404);
+      expect((await getJson(`${url}api/nothing`)).status).toBe(404);
+      const page = await fetch(`${url}sweeps/poling`);
+      expect(page.status).toBe(404);
+      expect(await page.text()).toContain('did you mean &#39;pooling&#39;?');
+      const origin = new URL(url);
+      // Sent as written (fetch would resolve the dots): through a raw socket.
+      for (const path of ['/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/sweeps/..%2f..%2f..%2fetc%2fpasswd', '/api/..%2f..%2fetc%2fpasswd', '/sweeps/%E0%A4%A', '//etc/passwd', '/assets/../../package.json']) {
+        const status = await rawStatus(origin, `GET ${path} HTTP/1.1\r\nHost: ${origin.host}\r\nConnection: close\r\n\r\n`);
+        expect([path, status]).toEqual([path, path.includes('%E0%A4%A') ? 400 : 404]);
+      }
+      expect(await rawStatus(origin, `GET /api/sweeps HTTP/1.1\r\nHost: attacker.example:${origin.port}\r\nConnection: close\r\n\r\n`)).toBe(403);
+      expect((await fetch(`${url}api/sweeps`, { method: 'POST', body: 'x' })).status).toBe(405);
+      expect((await fetch(`${url}favicon.ico`)).status).toBe(204);
+    }, { signal: 'SIGTERM' });
+    expect(r.code, r.stdout + r.stderr).toBe(143);
+  }, 60_000);
+
+  it('a sweep another process runs appears, and its epochs arrive through the cursor as they are stored', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'runs.db');
+    expect((await cli(experiment(dir, 'earlier'), '--db', db, '--no-tui')).code).toBe(0);
+    const r = await serving(db, async (url) => {
+      const running = cli(experiment(dir, 'live', 4), '--db', db, '--no-tui', '--workers', '1');
+      let cursor = 0;
+      const seen: { trial_id: string; epoch: number }[] = [];
+      const counts: number[] = [];
+      const deadline = Date.now() + 50_000;
+      while (seen.length < 8 && Date.now() < deadline) {
+        const sweeps = (await getJson(`${url}api/sweeps`)).body as unknown as { name: string }[];
+        if (sweeps.some((s) => s.name === 'live')) {
+          const page = await getJson(`${url}api/sweeps/live/epochs?after=${cursor}`);
+          const fresh = page.body.epochs as { cursor: number; trial_id: string; epoch: number }[];
+          for (const e of fresh) expect(e.cursor).toBeGreaterThan(cursor);
+          seen.push(...fresh);
+          cursor = page.body.cursor as number;
+          if (fresh.length) counts.push(seen.length);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect((await running).code).toBe(0);
+      // Every epoch once, and they came over several answers while the sweep ran, not all at the end.
+      expect(seen.map((e) => `${e.trial_id}:${e.epoch}`).sort()).toEqual([...new Set(seen.map((e) => `${e.trial_id}:${e.epoch}`))].sort());
+      expect(seen).toHaveLength(8);
+      expect(counts.length).toBeGreaterThan(1);
+      expect(((await getJson(`${url}api/sweeps/live`)).body.sweep as { status: string }).status).toBe('completed');
+    });
+    expect(r.code, r.stderr).toBe(130);
+  }, 90_000);
+
+  it('refuses, in one line with exit 2 and before listening: a port in use, a bad port, an address not of this machine, a database that is not ours; warns off loopback', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'runs.db');
+    expect((await cli(experiment(dir, 'pooling'), '--db', db, '--no-tui')).code).toBe(0);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const inUse = await cli('serve', '--db', db, '--port', String(port));
+      expect([inUse.code, inUse.stderr.trim()]).toEqual([2, `--port ${port}: another program listens there; choose another port, or --port 0 for any free one`]);
+    } finally {
+      taken.close();
+    }
+    for (const [args, message] of [
+      [['--port', 'http'], "--port: expected a port number from 0 to 65535 (0: any free one), found 'http'"],
+      [['--port', '70000'], "--port: expected a port number from 0 to 65535 (0: any free one), found '70000'"],
+      [['--host', '203.0.113.9', '--port', '0'], /^--host 203\.0\.113\.9: not an address of this machine \(EADDRNOTAVAIL\); use 127\.0\.0\.1 \(the default\), or 0\.0\.0\.0 for every interface$/],
+    ] as const) {
+      const r = await cli('serve', '--db', db, ...args);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      if (typeof message === 'string') expect(r.stderr.trim()).toBe(message);
+      else expect(r.stderr.trim()).toMatch(message);
+    }
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'not a database\n');
+    const notOurs = await cli('serve', '--db', text, '--port', '0');
+    expect(notOurs.code).toBe(2);
+    expect(notOurs.stderr.trim()).toMatch(new RegExp(`^${text}: `));
+    expect(readFileSync(text, 'utf8')).toBe('not a database\n');
+    const missing = await cli('serve', '--db', join(dir, 'none.db'), '--port', '0');
+    expect(missing.code).toBe(2);
+    expect(existsSync(join(dir, 'none.db'))).toBe(false);
+
+    const wide = await serving(db, async () => undefined, { args: ['--host', '0.0.0.0'] });
+    expect(wide.stdout).toMatch(/^warning: listening on 0\.0\.0\.0: anyone who can reach port \d+ can read every result in \S+runs\.db$/m);
+    expect(wide.code).toBe(130);
+  }, 60_000);
+});
+
+/** The status code of one raw HTTP request, sent byte for byte as given. */
+async function rawStatus(origin: URL, request: string): Promise<number> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(origin.port), origin.hostname, () => socket.write(request));
+    let reply = '';
+    socket.on('data', (d) => (reply += d.toString()));
+    socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? 0)));
+    socket.on('error', reject);
+  });
+}
