@@ -9,12 +9,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { cli, startCli, type CliResult } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
 import { smallDigits } from './small-digits.js';
 
 const DIGITS = smallDigits(256, 64);
+const CHROMIUM = process.env.LENET_SWEEP_CHROMIUM ?? '/usr/bin/chromium';
 
 function experiment(dir: string, name: string, epochs = 1): string {
   const file = join(dir, `${name}.yaml`);
@@ -92,6 +94,36 @@ describe('sweep serve', () => {
     expect(sha(db)).toBe(before);
     expect(existsSync(`${db}-wal`) || existsSync(`${db}-shm`)).toBe(false);
   }, 60_000);
+
+  it('in Chromium: the index links to each sweep, whose report draws every chart; no console error, no request leaves the server', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'runs.db');
+    expect((await cli(experiment(dir, 'pooling', 2), '--db', db, '--no-tui')).code).toBe(0);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const r = await serving(db, async (url) => {
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+        });
+        page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+        page.on('request', (req) => requests.push(req.url()));
+        await page.goto(url);
+        await page.click('a[href="/sweeps/pooling"]');
+        await page.waitForFunction(() => document.querySelector('section.sweep')?.getAttribute('data-ready') === 'true', null, { timeout: 30_000 });
+        expect(await page.locator('.chart[data-chart="curves-metric"] svg').count()).toBe(1);
+        expect(await page.locator('table.leaderboard tr.trial').count()).toBe(2);
+        expect(problems).toEqual([]);
+        expect(requests.length).toBeGreaterThanOrEqual(2);
+        expect(requests.filter((u) => !u.startsWith(url))).toEqual([]);
+      });
+      expect(r.code, r.stderr).toBe(130);
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
 
   it('answers a malformed cursor with 400; an unknown sweep, trial or path, and every path traversal, with 404; other hosts 403; writes 405', async () => {
     const dir = tempDir();
