@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// npm run bench:serve: `sweep serve` over large databases. A database of 10 sweeps × 1,000 trials
+// (10,000 trials, 10 epochs each, a quarter pruned) is written by the real RunWriter with made-up
+// metrics (no training); the real CLI serves it on a free port, and this measures:
+//   - the index (/) and /api/sweeps: median and worst of ROUNDS requests (default 20);
+//   - /api/sweeps/NAME/epochs?after=0 (the first page of a 1,000-trial sweep's epochs);
+//   - a 1,000-trial sweep's page in Debian's Chromium (playwright-core): from navigation until
+//     every chart is drawn, median of PAGE_ROUNDS (default 3).
+// Goals (issue 25): the 10,000-trial index under 200 ms; the 1,000-trial page interactive under 2 s.
+// Live updates (20 epochs a second arriving, the server's CPU while a page watches) are measured
+// once the page updates itself.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { loadExperiment } from '../dist/config/experiment.js';
+import { openForWriting } from '../dist/store/open.js';
+import { RunWriter } from '../dist/store/writer.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'lenet-sweep-bench-serve-'));
+const ROUNDS = Number(process.env.ROUNDS ?? 20);
+const PAGE_ROUNDS = Number(process.env.PAGE_ROUNDS ?? 3);
+const SWEEPS = 10;
+const TRIALS = 1000;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** One sweep of TRIALS made-up trials written into the database at `path`. */
+function writeSweep(path, s) {
+  const file = join(work, `sweep-${s}.yaml`);
+  writeFileSync(file, `name: bench-${s}
+training: { epochs: 10 }
+sweep:
+  method: random
+  count: ${TRIALS}
+  seed: ${s + 1}
+  parameters:
+    optimizer.lr: { distribution: log_uniform_values, min: 0.0001, max: 0.1 }
+    model.pooling: [avg, max]
+    model.dropout: { distribution: uniform, min: 0, max: 0.5 }
+  early_terminate: { type: median, n_warmup_steps: 2 }
+`);
+  const { experiment, trials } = loadExperiment(file);
+  const db = openForWriting(path);
+  const writer = RunWriter.begin(db, file, experiment, trials, { host: 'bench', versions: {} });
+  writer.runStarted(2);
+  trials.forEach((t, i) => {
+    const ceiling = 0.985 - 0.02 * Math.abs(Math.log10(t.params['optimizer.lr']) + 3);
+    const epochs = i % 4 === 1 ? 2 + (i % 3) : 10;
+    writer.trialStarted(t.id, 1, 'wasm', null, 61_706, 100);
+    for (let e = 1; e <= epochs; e++) {
+      const acc = ceiling - 0.3 * Math.exp(-e / 1.5);
+      writer.epoch(t.id, { epoch: e, train_loss: 2 / (e + 2), train_acc: acc + 0.01, val_loss: 1 - acc, val_acc: acc, lr: 0.001, seconds: 2, images_per_s: 2000 });
+    }
+    writer.trialFinished(t.id, epochs < 10 ? 'pruned' : 'completed', { loss: 0.1, acc: epochs < 10 ? null : ceiling }, epochs < 10 ? 'below the median' : null, null);
+  });
+  writer.finish('completed');
+  db.close();
+}
+
+const db = join(work, 'runs.db');
+for (let s = 0; s < SWEEPS; s++) writeSweep(db, s);
+
+const server = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--db', db, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const url = await new Promise((resolve, reject) => {
+  let out = '';
+  server.stdout.on('data', (d) => {
+    out += d;
+    const found = /at (http:\/\/\S+) /.exec(out);
+    if (found) resolve(found[1]);
+  });
+  server.on('exit', (code) => reject(new Error(`sweep serve exited with ${code}`)));
+});
+
+async function timed(path) {
+  const times = [];
+  let bytes = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    const t0 = performance.now();
+    const res = await fetch(`${url}${path}`);
+    bytes = (await res.arrayBuffer()).byteLength;
+    if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+    times.push(performance.now() - t0);
+  }
+  return `/${path}: ${median(times).toFixed(0)} ms median, ${Math.max(...times).toFixed(0)} ms worst of ${ROUNDS} (${(bytes / 1e3).toFixed(0)} kB)`;
+}
+
+console.log(`lenet-sweep bench, sweep serve: ${SWEEPS} sweeps × ${TRIALS} trials × up to 10 epochs in one database`);
+try {
+  const index = await timed('');
+  console.log(`  the index, ${index}; goal < 200 ms`);
+  console.log(`  ${await timed('api/sweeps')}`);
+  console.log(`  ${await timed('api/sweeps/bench-0/epochs?after=0')}`);
+  const browser = await chromium.launch({ executablePath: process.env.LENET_SWEEP_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  try {
+    const times = [];
+    for (let r = 0; r < PAGE_ROUNDS; r++) {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const t0 = Date.now();
+      await page.goto(`${url}sweeps/bench-0`);
+      await page.waitForSelector('section.sweep[data-ready="true"]', { timeout: 120_000 });
+      times.push(Date.now() - t0);
+      await page.close();
+    }
+    console.log(`  a ${TRIALS}-trial sweep's page, made on request and drawn: ${median(times)} ms median of ${PAGE_ROUNDS} (best ${Math.min(...times)} ms); goal < 2000 ms`);
+  } finally {
+    await browser.close();
+  }
+} finally {
+  server.kill('SIGINT');
+}
