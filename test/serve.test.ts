@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { cli, startCli, type CliResult } from './cli-helpers.js';
@@ -149,12 +150,43 @@ describe('sweep serve', () => {
         const status = await rawStatus(origin, `GET ${path} HTTP/1.1\r\nHost: ${origin.host}\r\nConnection: close\r\n\r\n`);
         expect([path, status]).toEqual([path, path.includes('%E0%A4%A') ? 400 : 404]);
       }
+      // A path that starts with // is a path, not an address: `//` is the index (URL threw: 500), `//x/sweeps/NAME` no route.
+      for (const [target, status] of [['//', 200], ['///', 200], ['//[', 404], ['//x/sweeps/pooling', 404], ['//sweeps//pooling//', 200], ['*', 400]] as const) {
+        expect([target, await rawStatus(origin, `GET ${target} HTTP/1.1\r\nHost: ${origin.host}\r\nConnection: close\r\n\r\n`)]).toEqual([target, status]);
+      }
       expect(await rawStatus(origin, `GET /api/sweeps HTTP/1.1\r\nHost: attacker.example:${origin.port}\r\nConnection: close\r\n\r\n`)).toBe(403);
       expect((await fetch(`${url}api/sweeps`, { method: 'POST', body: 'x' })).status).toBe(405);
       expect((await fetch(`${url}favicon.ico`)).status).toBe(204);
     }, { signal: 'SIGTERM' });
     expect(r.code, r.stdout + r.stderr).toBe(143);
+    expect(r.stderr).toBe('');
   }, 60_000);
+
+  it('a stop signal while a large sweep\'s page is being made ends it at once, not once the page is whole', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'runs.db');
+    expect((await cli(experiment(dir, 'large'), '--db', db, '--no-tui')).code).toBe(0);
+    // Copies of a real trial under new ids: a page that takes seconds to make.
+    const conn = new Database(db);
+    const columns = conn.prepare(`SELECT group_concat(name, ', ') FROM pragma_table_info('trial_records') WHERE name != 'id'`).pluck().get() as string;
+    conn.exec(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 40000)
+      INSERT INTO trial_records (id, ${columns}) SELECT printf('%012x', x), ${columns} FROM trial_records, c WHERE trial_records.id = (SELECT min(id) FROM trial_records)`);
+    conn.close();
+    let page: Promise<number | undefined> | undefined;
+    let stoppedAt = 0;
+    const r = await serving(db, async (url) => {
+      page = fetch(`${url}sweeps/large`).then((res) => res.status, () => undefined);
+      // Well into the page (its worker thread has started), far from its end.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      stoppedAt = Date.now();
+    }, { signal: 'SIGTERM' });
+    const took = Date.now() - stoppedAt;
+    expect(r.code, r.stdout + r.stderr).toBe(143);
+    expect(r.stderr).toBe('');
+    // The page was not made (its connection closed); the worker making it was ended with the server.
+    expect(await page).toBeUndefined();
+    expect(took).toBeLessThan(3000);
+  }, 90_000);
 
   it('a sweep another process runs appears, and its epochs arrive through the cursor as they are stored', async () => {
     const dir = tempDir();
@@ -204,6 +236,7 @@ describe('sweep serve', () => {
     for (const [args, message] of [
       [['--port', 'http'], "--port: expected a port number from 0 to 65535 (0: any free one), found 'http'"],
       [['--port', '70000'], "--port: expected a port number from 0 to 65535 (0: any free one), found '70000'"],
+      [['--host', '', '--port', '0'], "--host: expected an address to listen on (127.0.0.1, the default; 0.0.0.0 for every interface), found ''"],
       [['--host', '203.0.113.9', '--port', '0'], /^--host 203\.0\.113\.9: not an address of this machine \(EADDRNOTAVAIL\); use 127\.0\.0\.1 \(the default\), or 0\.0\.0\.0 for every interface$/],
     ] as const) {
       const r = await cli('serve', '--db', db, ...args);

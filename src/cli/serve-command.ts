@@ -39,6 +39,10 @@ function listenProblem(err: NodeJS.ErrnoException, host: string, port: number): 
 function openInBrowser(url: string): void {
   const child = spawn('xdg-open', [url], { stdio: 'ignore', detached: true });
   child.on('error', () => console.log(`note: no desktop browser to open (xdg-open not found); open ${url} in one`));
+  // xdg-open on a machine without a desktop (no DISPLAY, ssh) fails with a code and nothing shown.
+  child.on('exit', (code) => {
+    if (code) console.log(`note: xdg-open could not open a browser (exit code ${code}); open ${url} in one`);
+  });
   child.unref();
 }
 
@@ -47,6 +51,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (positionals.length) throw new UserError(`sweep serve: unexpected argument '${positionals[0]}'; name the database with --db PATH`);
   const port = portOption(values.port!);
   const host = values.host!;
+  // Node takes an empty host for every interface, and the address said would be http://:PORT/.
+  if (host === '') throw new UserError("--host: expected an address to listen on (127.0.0.1, the default; 0.0.0.0 for every interface), found ''");
   const db = values.db!;
   // Refused before listening: a missing file, one that is not a lenet-sweep database, a damaged one.
   withReadOnly(db, () => undefined);

@@ -51,9 +51,13 @@ const WORKER = new URL('./report-worker.js', import.meta.url);
 /**
  * Builds the report in a worker thread. `stopOnSignals` (the command's case): a stop signal ends
  * the worker and resolves with it; a server that builds pages while it runs handles the signals
- * itself and leaves them alone here.
+ * itself and leaves them alone here, and ends a build with `signal` instead (its client went
+ * away, or the server closes): the worker is ended where it is and the promise rejects with
+ * the signal's reason. A worker left to finish would hold the process until it did (minutes
+ * for a large sweep) after the server had closed.
  */
-export function buildReport(job: ReportJob, { stopOnSignals = true } = {}): Promise<ReportOutcome> {
+export function buildReport(job: ReportJob, { stopOnSignals = true, signal: abort }: { stopOnSignals?: boolean; signal?: AbortSignal } = {}): Promise<ReportOutcome> {
+  if (abort?.aborted) return Promise.reject(abort.reason);
   const worker = new Worker(WORKER, { workerData: job });
   return new Promise<ReportOutcome>((resolve, reject) => {
     let settled = false;
@@ -61,11 +65,14 @@ export function buildReport(job: ReportJob, { stopOnSignals = true } = {}): Prom
       if (settled) return;
       settled = true;
       if (stopOnSignals) for (const signal of Object.keys(STOP_SIGNALS)) process.off(signal, onSignal);
+      abort?.removeEventListener('abort', onAbort);
       outcome();
     };
     // The worker is ended at once, whatever it was making; the command exits with the signal's code.
     const onSignal = (signal: StopSignal) => settle(() => void worker.terminate().then(() => resolve({ stoppedBy: signal })));
     if (stopOnSignals) for (const signal of Object.keys(STOP_SIGNALS)) process.on(signal, onSignal);
+    const onAbort = () => settle(() => void worker.terminate().then(() => reject(abort!.reason)));
+    abort?.addEventListener('abort', onAbort);
     worker.on('message', (reply: ReportReply) =>
       settle(() => {
         if (reply.kind === 'built') resolve({ report: reply.report });

@@ -67,6 +67,26 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 const json = (res: ServerResponse, status: number, body: unknown, head: boolean) => send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(body)}\n`, head);
 const html = (res: ServerResponse, status: number, body: string | Uint8Array[], head: boolean) => send(res, status, 'text/html; charset=utf-8', body, head);
 
+/**
+ * The request-target's path and query, read as a path (never as `//host/path`, which URL would
+ * take for an address: `//` made it throw, and `//x/sweeps/a` served /sweeps/a); the absolute
+ * form a proxy sends (`http://host/path`) gives its path. null where it is neither.
+ */
+function targetOf(raw: string): { pathname: string; query: URLSearchParams } | null {
+  let target = raw.split('#')[0];
+  if (!target.startsWith('/')) {
+    if (!/^https?:\/\//i.test(target)) return null;
+    try {
+      const url = new URL(target);
+      target = url.pathname + url.search;
+    } catch {
+      return null;
+    }
+  }
+  const q = target.indexOf('?');
+  return { pathname: q < 0 ? target : target.slice(0, q), query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
+}
+
 /** The path's segments, each decoded; null where one is not valid percent-encoding. */
 function segmentsOf(pathname: string): string[] | null {
   try {
@@ -76,7 +96,46 @@ function segmentsOf(pathname: string): string[] | null {
   }
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: ServeOptions, loopbackOnly: boolean): Promise<void> {
+/** How many sweep pages are made at once: each is a worker thread that holds the sweep's data (tens of MB for a small one). */
+export const REPORT_BUILDS = 2;
+
+/** The report builds under way and waiting, each ended when its client goes away or the server closes. */
+class Builds {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  readonly all = new Set<AbortController>();
+
+  /** Runs `build` once fewer than REPORT_BUILDS others run; rejects with the stop's reason if it comes first. */
+  async run<T>(stop: AbortSignal, build: () => Promise<T>): Promise<T> {
+    if (this.running < REPORT_BUILDS) this.running++;
+    else {
+      // A build that ends hands its place to the first waiting (running stays as it is).
+      await new Promise<void>((go, fail) => {
+        this.waiting.push(go);
+        stop.addEventListener('abort', () => {
+          const at = this.waiting.indexOf(go);
+          if (at >= 0) this.waiting.splice(at, 1);
+          fail(stop.reason);
+        }, { once: true });
+      });
+    }
+    try {
+      return await build();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+interface Context {
+  options: ServeOptions;
+  loopbackOnly: boolean;
+  builds: Builds;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, { options, loopbackOnly, builds }: Context): Promise<void> {
   const head = req.method === 'HEAD';
   if (req.method !== 'GET' && !head) {
     res.setHeader('Allow', 'GET, HEAD');
@@ -85,23 +144,40 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: ServeO
   if (loopbackOnly && !isLoopback(hostOf(req.headers.host))) {
     return json(res, 403, { error: `this server answers requests for localhost only, not '${req.headers.host ?? ''}'` }, head);
   }
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = targetOf(req.url ?? '/');
+  if (url === null) return json(res, 400, { error: `a request for something that is not a path: ${req.url}` }, head);
   const segments = segmentsOf(url.pathname);
   if (segments === null) return json(res, 400, { error: `a path that is not valid percent-encoding: ${url.pathname}` }, head);
   const [first, name, ...rest] = segments;
 
   if (first === 'api') {
-    const reply = withReadOnly(options.db, (db) => answer(db, segments.slice(1), url.searchParams));
+    const reply = withReadOnly(options.db, (db) => answer(db, segments.slice(1), url.query));
     return json(res, reply.status, reply.body, head);
   }
   if (first === undefined) return html(res, 200, withReadOnly(options.db, (db) => indexPage(options.db, listSweeps(db))), head);
   if (first === 'sweeps' && name !== undefined && rest.length === 0) {
     const names = withReadOnly(options.db, sweepNames);
     if (!names.includes(name)) return html(res, 404, notFoundPage(`No sweep named '${name}' in ${options.db}${didYouMean(name, names)}.`), head);
-    const built = await buildReport(
-      { db: options.db, sweeps: [name], html: true, png: null, version: options.version, writtenAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
-      { stopOnSignals: false },
-    );
+    // Ended where it is when the client goes away or the server closes: a page for no one.
+    const stop = new AbortController();
+    const gone = () => stop.abort(new Error('the client went away'));
+    res.on('close', gone);
+    builds.all.add(stop);
+    let built;
+    try {
+      built = await builds.run(stop.signal, () =>
+        buildReport(
+          { db: options.db, sweeps: [name], html: true, png: null, version: options.version, writtenAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+          { stopOnSignals: false, signal: stop.signal },
+        ),
+      );
+    } catch (err) {
+      if (stop.signal.aborted) return;
+      throw err;
+    } finally {
+      res.off('close', gone);
+      builds.all.delete(stop);
+    }
     if (!('report' in built) || !built.report.html) throw new Error(`the report of ${name} was not made`);
     return html(res, 200, built.report.html, head);
   }
@@ -115,9 +191,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: ServeO
 
 /** Listens on options.host:options.port; rejects with the listen error (EADDRINUSE…) for the command to say. */
 export function startServer(options: ServeOptions): Promise<RunningServer> {
-  const loopbackOnly = isLoopback(options.host);
+  const context: Context = { options, loopbackOnly: isLoopback(options.host), builds: new Builds() };
   const server: Server = createServer((req, res) => {
-    handle(req, res, options, loopbackOnly).catch((err: Error) => {
+    handle(req, res, context).catch((err: Error) => {
       options.onError?.(`${req.method} ${req.url}: ${err.message}`);
       if (res.headersSent) return void res.destroy();
       json(res, 500, { error: err.message }, req.method === 'HEAD');
@@ -136,6 +212,8 @@ export function startServer(options: ServeOptions): Promise<RunningServer> {
           new Promise<void>((done) => {
             server.close(() => done());
             server.closeAllConnections();
+            // A page being made would hold the process until it was whole.
+            for (const stop of context.builds.all) stop.abort(new Error('the server closes'));
           }),
       });
     });
