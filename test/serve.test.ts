@@ -220,6 +220,23 @@ describe('sweep serve', () => {
     expect(r.code, r.stderr).toBe(130);
   }, 90_000);
 
+  it('a cursor still finds the epochs of a sweep trained again from the start (--rerun), whose deleted rows SQLite would number again', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'runs.db');
+    const file = experiment(dir, 'again', 2);
+    expect((await cli(file, '--db', db, '--no-tui')).code).toBe(0);
+    const r = await serving(db, async (url) => {
+      const first = await getJson(`${url}api/sweeps/again/epochs?after=0`);
+      expect(first.body.epochs).toHaveLength(4);
+      expect((await cli(file, '--db', db, '--no-tui', '--rerun')).code).toBe(0);
+      const since = await getJson(`${url}api/sweeps/again/epochs?after=${first.body.cursor}`);
+      expect(since.body.epochs).toHaveLength(4);
+      const all = (await getJson(`${url}api/sweeps/again/epochs?after=0`)).body.epochs as { cursor: number }[];
+      expect(all.map((e) => e.cursor)).toEqual((since.body.epochs as { cursor: number }[]).map((e) => e.cursor));
+    });
+    expect(r.code, r.stderr).toBe(130);
+  }, 60_000);
+
   it('refuses, in one line with exit 2 and before listening: a port in use, a bad port, an address not of this machine, a database that is not ours; warns off loopback', async () => {
     const dir = tempDir();
     const db = join(dir, 'runs.db');
@@ -251,6 +268,18 @@ describe('sweep serve', () => {
     expect(notOurs.code).toBe(2);
     expect(notOurs.stderr.trim()).toMatch(new RegExp(`^${text}: `));
     expect(readFileSync(text, 'utf8')).toBe('not a database\n');
+    // Damage past the schema, in the trials' table: found by reading it, before listening.
+    const damaged = join(dir, 'damaged.db');
+    writeFileSync(damaged, readFileSync(db));
+    const reader = new Database(damaged, { readonly: true });
+    const { root, size } = reader.prepare(`SELECT rootpage AS root, (SELECT page_size FROM pragma_page_size) AS size FROM sqlite_master WHERE name = 'trial_records'`).get() as { root: number; size: number };
+    reader.close();
+    const bytes = readFileSync(damaged);
+    bytes.fill(0x5a, (root - 1) * size, root * size);
+    writeFileSync(damaged, bytes);
+    const broken = await cli('serve', '--db', damaged, '--port', '0');
+    expect([broken.code, broken.stdout]).toEqual([2, '']);
+    expect(broken.stderr.trim()).toMatch(new RegExp(`^${damaged}: a damaged database, cut short or overwritten in part \\(.+\\); restore it from a copy$`));
     const missing = await cli('serve', '--db', join(dir, 'none.db'), '--port', '0');
     expect(missing.code).toBe(2);
     expect(existsSync(join(dir, 'none.db'))).toBe(false);

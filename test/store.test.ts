@@ -118,6 +118,9 @@ describe('schema versions', () => {
     // Version 4 rebuilt trial_records (a trial may be pruned): the epochs still belong to it, by a
     // foreign key that still holds, and its place in the order is kept.
     const w = new Database(path);
+    // Version 6 gave each stored epoch its place in its sweep's sequence (its rowid, which only grew), and the sweep the last one.
+    expect(w.prepare(`SELECT epoch, seq FROM epoch_records ORDER BY epoch`).all()).toEqual([{ epoch: 1, seq: 1 }, { epoch: 2, seq: 2 }]);
+    expect(w.prepare(`SELECT epoch_seq FROM sweeps`).get()).toEqual({ epoch_seq: 2 });
     w.pragma('foreign_keys = ON');
     w.prepare(`UPDATE trial_records SET status = 'pruned', prune_reason = 'val_acc 0.95 at epoch 1 below the median 0.96' WHERE id = ?`).run('0123456789ab');
     expect(w.prepare(`SELECT status, prune_reason FROM trials`).get()).toEqual({ status: 'pruned', prune_reason: 'val_acc 0.95 at epoch 1 below the median 0.96' });

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { UserError } from '../config/errors.js';
 import { isLoopback, startServer } from '../serve/server.js';
 import { withReadOnly } from '../store/open.js';
+import { listSweeps } from '../store/queries.js';
 import { STOP_SIGNALS, type StopSignal } from '../util/signals.js';
 import { packageVersion } from '../version.js';
 import { parse } from './args.js';
@@ -54,8 +55,18 @@ export async function serveCommand(args: string[]): Promise<number> {
   // Node takes an empty host for every interface, and the address said would be http://:PORT/.
   if (host === '') throw new UserError("--host: expected an address to listen on (127.0.0.1, the default; 0.0.0.0 for every interface), found ''");
   const db = values.db!;
-  // Refused before listening: a missing file, one that is not a lenet-sweep database, a damaged one.
-  withReadOnly(db, () => undefined);
+  // Refused before listening: a missing file, one that is not a lenet-sweep database, a damaged
+  // one (read through the index's query: damage past the file's first pages shows only there).
+  withReadOnly(db, (conn) => {
+    try {
+      listSweeps(conn);
+    } catch (err) {
+      if (/malformed|SQLITE_CORRUPT|SQLITE_NOTADB/.test(`${(err as { code?: string }).code} ${(err as Error).message}`)) {
+        throw new UserError({ file: db, message: `a damaged database, cut short or overwritten in part (${(err as Error).message}); restore it from a copy` });
+      }
+      throw err;
+    }
+  });
 
   // Signals that come while it starts to listen are kept, and end it as soon as it does.
   let stop: StopSignal | undefined;

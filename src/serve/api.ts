@@ -6,7 +6,8 @@
  *
  *   GET /api/sweeps                        every sweep: status, trials by status, best value, when, file
  *   GET /api/sweeps/NAME                   the sweep and its trials, ranked
- *   GET /api/sweeps/NAME/epochs?after=N    its epochs stored after cursor N (0: from the start),
+ *   GET /api/sweeps/NAME/epochs?after=N    its epochs stored after cursor N (0: from the start; a
+ *                                          place in the sweep's sequence of stored epochs),
  *                                          oldest first, at most EPOCH_PAGE; `cursor` continues
  *   GET /api/trials/ID                     a trial (id or unique prefix) with its epochs
  */
@@ -44,13 +45,13 @@ export interface ApiEpoch {
   images_per_s: number | null;
 }
 
-/** The sweep's epochs stored after `after` (a rowid: rows are only ever added with higher ones), oldest first. */
+/** The sweep's epochs stored after `after` (a place in the sweep's sequence, which is never given out twice: store/schema.ts version 6), oldest first. */
 function epochsAfter(db: Database.Database, sweep: string, after: number): { epochs: ApiEpoch[]; cursor: number; more: boolean } {
   const rows = db
     .prepare(
-      `SELECT e.rowid AS cursor, e.trial_id, e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr, e.seconds, e.images_per_s
+      `SELECT e.seq AS cursor, e.trial_id, e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr, e.seconds, e.images_per_s
          FROM epoch_records e JOIN trial_records t ON t.id = e.trial_id JOIN sweeps s ON s.id = t.sweep_id
-        WHERE s.name = ? AND e.rowid > ? ORDER BY e.rowid LIMIT ?`,
+        WHERE s.name = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
     )
     .all(sweep, after, EPOCH_PAGE + 1) as ApiEpoch[];
   const more = rows.length > EPOCH_PAGE;

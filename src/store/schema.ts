@@ -237,6 +237,17 @@ const MIGRATIONS: string[] = [
   ${views('t.backend, t.adapter, t.prune_reason, t.resumed_from, t.provenance')}
   ${MODEL_VIEWS}
   `,
+  // 6: each epoch row has a place in its sweep's sequence that is never given out again
+  // (sweep serve's cursors: SQLite reuses the rowids of the newest rows once they are deleted,
+  // as a trial trained again from the start deletes its epochs). Rows stored before keep their
+  // rowid as their place, which only grew.
+  `
+  ALTER TABLE sweeps ADD COLUMN epoch_seq INTEGER NOT NULL DEFAULT 0;  -- the last place given to an epoch of the sweep
+  ALTER TABLE epoch_records ADD COLUMN seq INTEGER;                    -- its place in its sweep's sequence
+  UPDATE epoch_records SET seq = rowid;
+  UPDATE sweeps SET epoch_seq = coalesce((SELECT max(e.rowid) FROM epoch_records e JOIN trial_records t ON t.id = e.trial_id WHERE t.sweep_id = sweeps.id), 0);
+  CREATE INDEX epochs_by_seq ON epoch_records (seq);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

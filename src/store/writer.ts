@@ -28,6 +28,7 @@ const RESULTS_CLEARED = `finished_at = NULL, best_epoch = NULL, best_value = NUL
 export class RunWriter {
   private readonly metric: Experiment['metric'];
   private readonly insertEpoch: Database.Statement;
+  private readonly nextEpochSeq: Database.Statement;
   private readonly bestOf: Database.Statement;
   private readonly setBest: Database.Statement;
   private readonly setProgress: Database.Statement;
@@ -55,9 +56,12 @@ export class RunWriter {
     private readonly checkFile: () => void,
   ) {
     this.metric = experiment.metric;
+    // Each epoch takes the next place in its sweep's sequence (schema.ts, version 6), which no
+    // deleted epoch ever gives back: what sweep serve's cursors count on.
+    this.nextEpochSeq = db.prepare(`UPDATE sweeps SET epoch_seq = epoch_seq + 1 WHERE id = ? RETURNING epoch_seq`).pluck();
     this.insertEpoch = db.prepare(
-      `INSERT INTO epoch_records (trial_id, epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO epoch_records (trial_id, epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, images_per_s, seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.bestOf = db.prepare(`SELECT best_value FROM trial_records WHERE id = ?`);
     this.setBest = db.prepare(`UPDATE trial_records SET best_epoch = ?, best_value = ? WHERE id = ?`);
@@ -314,7 +318,8 @@ export class RunWriter {
   }
 
   private storeEpoch(id: string, m: EpochMetrics): void {
-    this.insertEpoch.run(id, m.epoch, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.lr, m.seconds, m.images_per_s);
+    const seq = this.nextEpochSeq.get(this.sweepId) as number;
+    this.insertEpoch.run(id, m.epoch, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.lr, m.seconds, m.images_per_s, seq);
     this.aggregate.run({ id, val_acc: m.val_acc, val_loss: m.val_loss, images_per_s: m.images_per_s, seconds: m.seconds });
     const value = m[this.metric.name];
     const { best_value: best } = this.bestOf.get(id) as { best_value: number | null };
