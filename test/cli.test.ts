@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../src/store/schema.js';
 import { CLI, cli, startCli } from './cli-helpers.js';
 import { tempDir, writeExperiment } from './helpers.js';
 
@@ -278,7 +279,7 @@ describe('bad input', () => {
       expect(digest(foreign)).toBe(before.foreign);
       const v = await cli(...command, '--db', newer);
       expect(v.code).toBe(2);
-      expect(v.stderr).toMatch(/^\S*newer\.db: database schema version 99 is newer than this lenet-sweep understands \(5\); upgrade lenet-sweep\n$/);
+      expect(v.stderr).toMatch(new RegExp(`^\\S*newer\\.db: database schema version 99 is newer than this lenet-sweep understands \\(${SCHEMA_VERSION}\\); upgrade lenet-sweep\n$`));
       expect(digest(newer)).toBe(before.newer);
     }
     expect(readdirSync(dir).sort()).toEqual(['foreign.db', 'newer.db']);
