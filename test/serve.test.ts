@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { isLoopback } from '../src/serve/server.js';
 import { cli, startCli, type CliResult } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
 import { smallDigits } from './small-digits.js';
@@ -139,6 +140,9 @@ describe('sweep serve', () => {
       const unknown = await getJson(`${url}api/sweeps/poling`);
       expect([unknown.status, unknown.body.error]).toEqual([404, "no sweep named 'poling' (did you mean 'pooling'?)"]);
       expect((await getJson(`${url}api/trials/ffffffffffff`)).status).toBe(404);
+      // Ids as a person may copy them: upper case too.
+      const [trial] = ((await getJson(`${url}api/sweeps/pooling`)).body.trials as { id: string }[]);
+      expect((await getJson(`${url}api/trials/${trial.id.toUpperCase()}`)).status).toBe(200);
       expect((await getJson(`${url}api/trials/not-an-id`)).status).toBe(404);
       expect((await getJson(`${url}api/nothing`)).status).toBe(404);
       const page = await fetch(`${url}sweeps/poling`);
@@ -288,6 +292,13 @@ describe('sweep serve', () => {
     expect(wide.stdout).toMatch(/^warning: listening on 0\.0\.0\.0: anyone who can reach port \d+ can read every result in \S+runs\.db$/m);
     expect(wide.code).toBe(130);
   }, 60_000);
+});
+
+describe('which addresses only this machine reaches', () => {
+  it('localhost, 127.x.y.z and ::1 however written; nothing else', () => {
+    for (const host of ['localhost', 'LOCALHOST', '127.0.0.1', '127.3.2.1', '::1', '0:0:0:0:0:0:0:1', '0000::0001', '::ffff:127.0.0.1', '::ffff:7f00:1']) expect([host, isLoopback(host)]).toEqual([host, true]);
+    for (const host of ['0.0.0.0', '::', '', '10.0.0.1', '128.0.0.1', '127.0.0.1.evil.com', 'localhost.evil.com', '::2', '::ffff:10.0.0.1', '::ffff:128.0.0.1', '[::1]']) expect([host, isLoopback(host)]).toEqual([host, false]);
+  });
 });
 
 /** The status code of one raw HTTP request, sent byte for byte as given. */

@@ -83,9 +83,10 @@ export function answer(db: Database.Database, segments: string[], query: URLSear
     }
   }
   if (what === 'trials' && key !== undefined && sub === undefined) {
+    const id = key.toLowerCase();
     // An id, or a prefix of one naming a single trial (as `sweep runs show` takes them).
-    if (!/^[0-9a-f]{1,12}$/.test(key)) return notFound(`no trial '${key}' (ids are 12 hexadecimal digits)`);
-    const ids = (db.prepare(`SELECT id FROM trial_records WHERE id >= ? AND id < ? LIMIT 2`).all(key, `${key}g`) as { id: string }[]).map((r) => r.id);
+    if (!/^[0-9a-f]{1,12}$/.test(id)) return notFound(`no trial '${key}' (ids are 12 hexadecimal digits)`);
+    const ids = (db.prepare(`SELECT id FROM trial_records WHERE id >= ? AND id < ? LIMIT 2`).all(id, `${id}g`) as { id: string }[]).map((r) => r.id);
     if (ids.length === 0) return notFound(`no trial '${key}'`);
     if (ids.length > 1) return notFound(`'${key}' starts several trials' ids; give more of it`);
     const trial = trialsById(db, ids).get(ids[0]);

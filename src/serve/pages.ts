@@ -55,3 +55,8 @@ export function indexPage(db: string, sweeps: SweepSummary[]): string {
 export function notFoundPage(message: string): string {
   return page('not found: lenet-sweep', `<h1>Not found</h1>\n<p>${escapeHtml(message)}</p>\n<p><a href="/">All sweeps</a></p>`);
 }
+
+/** A page that failed on our side (a damaged or vanished database): what went wrong. */
+export function errorPage(message: string): string {
+  return page('error: lenet-sweep', `<h1>This page could not be made</h1>\n<p>${escapeHtml(message)}</p>\n<p><a href="/">All sweeps</a></p>`);
+}

@@ -14,13 +14,14 @@
  * forbids the page to load anything from elsewhere (the report's Content Security Policy).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv6, type AddressInfo } from 'node:net';
 import { buildReport } from '../report/build-report.js';
 import { withReadOnly } from '../store/open.js';
 import { listSweeps, sweepNames } from '../store/queries.js';
 import { didYouMean } from '../config/suggest.js';
 import { answer } from './api.js';
-import { indexPage, notFoundPage, PAGE_CSP } from './pages.js';
+import { Builds } from './page-builds.js';
+import { errorPage, indexPage, notFoundPage, PAGE_CSP } from './pages.js';
 
 export interface ServeOptions {
   db: string;
@@ -39,8 +40,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Addresses only this machine reaches. */
-export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+/** Addresses only this machine reaches, however written: localhost, 127.x.y.z, ::1 and its long and IPv4-mapped forms. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(h)) return true;
+  if (!isIPv6(h)) return false;
+  // URL writes an IPv6 address in its one short form: [::1], and ::ffff:127.0.0.1 as [::ffff:7f00:1].
+  const short = new URL(`http://[${h}]/`).hostname;
+  return short === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(short);
+}
 
 /** The host part of a Host header: `[::1]:8080` → `::1`, `localhost:80` → `localhost`. */
 function hostOf(header: string | undefined): string {
@@ -93,39 +101,6 @@ function segmentsOf(pathname: string): string[] | null {
     return pathname.split('/').filter(Boolean).map(decodeURIComponent);
   } catch {
     return null;
-  }
-}
-
-/** How many sweep pages are made at once: each is a worker thread that holds the sweep's data (tens of MB for a small one). */
-export const REPORT_BUILDS = 2;
-
-/** The report builds under way and waiting, each ended when its client goes away or the server closes. */
-class Builds {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-  readonly all = new Set<AbortController>();
-
-  /** Runs `build` once fewer than REPORT_BUILDS others run; rejects with the stop's reason if it comes first. */
-  async run<T>(stop: AbortSignal, build: () => Promise<T>): Promise<T> {
-    if (this.running < REPORT_BUILDS) this.running++;
-    else {
-      // A build that ends hands its place to the first waiting (running stays as it is).
-      await new Promise<void>((go, fail) => {
-        this.waiting.push(go);
-        stop.addEventListener('abort', () => {
-          const at = this.waiting.indexOf(go);
-          if (at >= 0) this.waiting.splice(at, 1);
-          fail(stop.reason);
-        }, { once: true });
-      });
-    }
-    try {
-      return await build();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
   }
 }
 
@@ -196,7 +171,9 @@ export function startServer(options: ServeOptions): Promise<RunningServer> {
     handle(req, res, context).catch((err: Error) => {
       options.onError?.(`${req.method} ${req.url}: ${err.message}`);
       if (res.headersSent) return void res.destroy();
-      json(res, 500, { error: err.message }, req.method === 'HEAD');
+      // A page asked by a person gets a page; a program asking the API, JSON.
+      if ((req.url ?? '').startsWith('/api/')) json(res, 500, { error: err.message }, req.method === 'HEAD');
+      else html(res, 500, errorPage(err.message), req.method === 'HEAD');
     });
   });
   return new Promise((resolve, reject) => {
