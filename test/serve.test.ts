@@ -97,7 +97,7 @@ describe('sweep serve', () => {
     expect(existsSync(`${db}-wal`) || existsSync(`${db}-shm`)).toBe(false);
   }, 60_000);
 
-  it('in Chromium: the index links to each sweep, whose report draws every chart; no console error, no request leaves the server', async () => {
+  it('in Chromium: a sweep run elsewhere appears on the open index; its link opens the report, which draws every chart; no console error, no request leaves the server', async () => {
     const dir = tempDir();
     const db = join(dir, 'runs.db');
     expect((await cli(experiment(dir, 'pooling', 2), '--db', db, '--no-tui')).code).toBe(0);
@@ -113,6 +113,12 @@ describe('sweep serve', () => {
         page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
         page.on('request', (req) => requests.push(req.url()));
         await page.goto(url);
+        // A sweep started in another process appears on the open index, without a reload.
+        await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
+        expect(await page.locator('a[href="/sweeps/later"]').count()).toBe(0);
+        expect((await cli(experiment(dir, 'later'), '--db', db, '--no-tui')).code).toBe(0);
+        await page.waitForSelector('a[href="/sweeps/later"]', { timeout: 15_000 });
+        expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
         await page.click('a[href="/sweeps/pooling"]');
         await page.waitForFunction(() => document.querySelector('section.sweep')?.getAttribute('data-ready') === 'true', null, { timeout: 30_000 });
         expect(await page.locator('.chart[data-chart="curves-metric"] svg').count()).toBe(1);

@@ -54,8 +54,11 @@ export function fileChecksum(file: string, racyMs = RACY_MS): string {
   }
   const hashedAt = Date.now();
   const sum = sha256(readFileSync(path));
-  // Kept only if the file did not change while it was read, nor just before.
-  const settled = hashedAt - Math.max(stats.mtimeMs, stats.ctimeMs) >= racyMs;
+  // Kept only if the file did not change while it was read, nor just before. Date.now() counts
+  // whole milliseconds and the file's times have fractions: a file written in the same
+  // millisecond as it was hashed seemed changed in the future (a test that settles files at once
+  // failed so on a fast machine), so the times are compared in whole milliseconds too.
+  const settled = hashedAt - Math.floor(Math.max(stats.mtimeMs, stats.ctimeMs)) >= racyMs;
   if (at && settled && statKey(statSync(path)) === stat) {
     try {
       mkdirSync(dirname(at), { recursive: true });

@@ -34,21 +34,52 @@ ${body}
 /** A sweep's page address: its name as one path segment. */
 export const sweepPath = (name: string) => `/sweeps/${encodeURIComponent(name)}`;
 
-/** The index: every sweep, most recently updated first, each linking to its page. */
+/** The index table's rows: every sweep, most recently updated first, each linking to its page. */
+export function indexRows(sweeps: SweepSummary[]): string {
+  if (!sweeps.length) return '<tr><td colspan="8">No sweeps yet: run one with <code>sweep FILE</code>.</td></tr>';
+  return sweeps
+    .map((s) => {
+      const counts = Object.entries(s.counts)
+        .filter(([, n]) => n)
+        .map(([status, n]) => `${n} ${status}`)
+        .join(', ');
+      return `<tr><td><a href="${escapeHtml(sweepPath(s.name))}">${escapeHtml(s.name)}</a></td><td>${escapeHtml(sweepStatusText(s.status, s.process_gone))}</td>` +
+        `<td class="n">${s.trials}</td><td>${escapeHtml(counts || '—')}</td><td>${escapeHtml(s.metric)}</td><td class="n">${escapeHtml(metricValue(s.metric, s.best_value))}</td>` +
+        `<td>${escapeHtml(s.updated_at.replace('T', ' ').slice(0, 19))}</td><td>${escapeHtml(s.file)}</td></tr>`;
+    })
+    .join('\n');
+}
+
+/** Where the index asks for its rows again. */
+export const INDEX_ROWS_PATH = '/fragments/index-rows';
+
+/**
+ * The index keeps itself up to date: every second it asks for its rows again (made by indexRows,
+ * on the server: one way of writing them) and puts them in place when they changed, without a
+ * reload, so a sweep started elsewhere appears and a running one's counts move.
+ */
+const INDEX_SCRIPT = `(function () {
+  'use strict';
+  var body = document.getElementById('sweeps');
+  var shown = null;
+  function refresh() {
+    fetch('${INDEX_ROWS_PATH}', { cache: 'no-store' })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (rows) {
+        if (rows !== null && rows !== shown) {
+          if (shown !== null) body.innerHTML = rows;
+          shown = rows;
+        }
+      }, function () { /* the server stopped: try again */ })
+      .then(function () { setTimeout(refresh, 1000); });
+  }
+  refresh();
+})();`;
+
+/** The index page: the table of sweeps (indexRows), updating itself. */
 export function indexPage(db: string, sweeps: SweepSummary[]): string {
-  const rows = sweeps.map((s) => {
-    const counts = Object.entries(s.counts)
-      .filter(([, n]) => n)
-      .map(([status, n]) => `${n} ${status}`)
-      .join(', ');
-    return `<tr><td><a href="${escapeHtml(sweepPath(s.name))}">${escapeHtml(s.name)}</a></td><td>${escapeHtml(sweepStatusText(s.status, s.process_gone))}</td>` +
-      `<td class="n">${s.trials}</td><td>${escapeHtml(counts || '—')}</td><td>${escapeHtml(s.metric)}</td><td class="n">${escapeHtml(metricValue(s.metric, s.best_value))}</td>` +
-      `<td>${escapeHtml(s.updated_at.replace('T', ' ').slice(0, 19))}</td><td>${escapeHtml(s.file)}</td></tr>`;
-  });
-  const table = sweeps.length
-    ? `<table><thead><tr><th>sweep</th><th>status</th><th>trials</th><th>by status</th><th>metric</th><th>best</th><th>updated</th><th>file</th></tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody></table>`
-    : '<p>No sweeps yet: run one with <code>sweep FILE</code>.</p>';
-  return page(`lenet-sweep: ${db}`, `<h1>Sweeps in ${escapeHtml(db)}</h1>\n${table}\n<p class="muted">JSON of the same: <a href="/api/sweeps">/api/sweeps</a></p>`);
+  const table = `<table><thead><tr><th>sweep</th><th>status</th><th>trials</th><th>by status</th><th>metric</th><th>best</th><th>updated</th><th>file</th></tr></thead>\n<tbody id="sweeps">\n${indexRows(sweeps)}\n</tbody></table>`;
+  return page(`lenet-sweep: ${db}`, `<h1>Sweeps in ${escapeHtml(db)}</h1>\n${table}\n<p class="muted">It updates itself every second. JSON of the same: <a href="/api/sweeps">/api/sweeps</a></p>\n<script>${INDEX_SCRIPT}</script>`);
 }
 
 /** A page that is not there: what was asked, and the nearest sweeps where it named one. */

@@ -4,7 +4,8 @@
  * read-only connection (store/open.ts) and closes it when answered, so no transaction outlives a
  * request, a sweep's writes never wait for it, and a database replaced under it is read afresh.
  *
- *   /                  the index of every sweep (pages.ts)
+ *   /                  the index of every sweep (pages.ts), which asks for its rows again each
+ *                      second (/fragments/index-rows)
  *   /sweeps/NAME       the sweep's report, as `sweep report --sweep NAME` writes it (report/html.ts)
  *   /api/...           JSON (api.ts)
  *
@@ -21,7 +22,7 @@ import { listSweeps, sweepNames } from '../store/queries.js';
 import { didYouMean } from '../config/suggest.js';
 import { answer } from './api.js';
 import { Builds } from './page-builds.js';
-import { errorPage, indexPage, notFoundPage, PAGE_CSP } from './pages.js';
+import { errorPage, INDEX_ROWS_PATH, indexPage, indexRows, notFoundPage, PAGE_CSP } from './pages.js';
 
 export interface ServeOptions {
   db: string;
@@ -130,6 +131,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, { options, loop
     return json(res, reply.status, reply.body, head);
   }
   if (first === undefined) return html(res, 200, withReadOnly(options.db, (db) => indexPage(options.db, listSweeps(db))), head);
+  if (url.pathname === INDEX_ROWS_PATH) return html(res, 200, withReadOnly(options.db, (db) => indexRows(listSweeps(db))), head);
   if (first === 'sweeps' && name !== undefined && rest.length === 0) {
     const names = withReadOnly(options.db, sweepNames);
     if (!names.includes(name)) return html(res, 404, notFoundPage(`No sweep named '${name}' in ${options.db}${didYouMean(name, names)}.`), head);
