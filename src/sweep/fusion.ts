@@ -10,6 +10,7 @@
 import type { Experiment } from '../config/experiment.types.js';
 import { splitOptions } from '../data/sources.js';
 import { optimizerGroupKey } from '../train/optimizer.js';
+import { maxOf } from '../util/extremes.js';
 
 /** Equal for trials that may train in one group: the data, the network's shape, the batch, the backend, the optimizer rule. */
 export function fusionKey(config: Experiment, dataDir: string): string {
@@ -49,18 +50,17 @@ export function takeGroup<T>(waiting: T[], size: number, keyOf: (t: T) => string
   return group;
 }
 
+/** How many of these trials there are of each kind (fusionKey): the most each can train beside, itself included. */
+export function kindCounts<T>(trials: T[], keyOf: (t: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const t of trials) counts.set(keyOf(t), (counts.get(keyOf(t)) ?? 0) + 1);
+  return counts;
+}
+
 /**
  * The largest group these trials can form: the number of trials of the most common kind (0 for
  * none). Below 2 no two may train together, so fusing does nothing, and that is said once.
  */
 export function largestKind<T>(trials: T[], keyOf: (t: T) => string): number {
-  const counts = new Map<string, number>();
-  let largest = 0;
-  for (const t of trials) {
-    const key = keyOf(t);
-    const n = (counts.get(key) ?? 0) + 1;
-    counts.set(key, n);
-    largest = Math.max(largest, n);
-  }
-  return largest;
+  return Math.max(0, maxOf(kindCounts(trials, keyOf).values()));
 }

@@ -13,6 +13,7 @@ import { UserError } from '../config/errors.js';
 import type { Trial } from '../config/experiment.js';
 import { trainImagesPerEpoch } from '../data/counts.js';
 import type { DatasetShape } from '../data/dataset.js';
+import { kindCounts } from './fusion.js';
 import { addressSpaceLimit, chooseWorkers, openFilesLimit, type ProcessLimit, type WorkerChoice } from './workers.js';
 import { paramsText } from '../view/format.js';
 import { processUsage } from '../util/process-limits.js';
@@ -87,8 +88,7 @@ export function wasmProblem(t: Trial, dataset: (t: Trial) => DatasetShape, files
  */
 export function fitFuse(options: { trials: Trial[]; dataset: (t: Trial) => DatasetShape; planned: number; fuse: { k: number; source?: string }; keyOf?: (t: Trial) => string }): number {
   const { trials, dataset, fuse, keyOf } = options;
-  const kinds = new Map<string, number>();
-  if (keyOf) for (const t of trials) kinds.set(keyOf(t), (kinds.get(keyOf(t)) ?? 0) + 1);
+  const kinds = keyOf ? kindCounts(trials, keyOf) : new Map<string, number>();
   const k = Math.max(1, Math.min(fuse.k, options.planned));
   const files = new Map<string, number | null>();
   let fits = k;
