@@ -9,11 +9,12 @@
  *   GET /api/sweeps/NAME/epochs?after=N    its epochs stored after cursor N (0: from the start; a
  *                                          place in the sweep's sequence of stored epochs),
  *                                          oldest first, at most EPOCH_PAGE; `cursor` continues
- *   GET /api/trials/ID                     a trial (id or unique prefix) with its epochs
+ *   GET /api/trials/ID                     a trial (id or unique prefix of 4 or more) with its epochs
  */
 import type Database from 'better-sqlite3';
 import { didYouMean } from '../config/suggest.js';
-import { epochsOf, listSweeps, listTrials, sweepNames, trialsById } from '../store/queries.js';
+import { UserError } from '../config/errors.js';
+import { epochsOf, findTrial, listSweeps, listTrials, sweepNames, type EpochRow } from '../store/queries.js';
 
 /** The most epochs one answer carries: a page asks again with the cursor it got. */
 export const EPOCH_PAGE = 5000;
@@ -32,17 +33,9 @@ function noSweep(db: Database.Database, name: string): Answer {
 }
 
 /** An epoch as the API gives it: its trial, its place in the store (the cursor), its figures. */
-export interface ApiEpoch {
+export interface ApiEpoch extends EpochRow {
   cursor: number;
   trial_id: string;
-  epoch: number;
-  train_loss: number | null;
-  train_acc: number | null;
-  val_loss: number | null;
-  val_acc: number | null;
-  lr: number | null;
-  seconds: number | null;
-  images_per_s: number | null;
 }
 
 /** The sweep's epochs stored after `after` (a place in the sweep's sequence, which is never given out twice: store/schema.ts version 6), oldest first. */
@@ -71,26 +64,27 @@ export function answer(db: Database.Database, segments: string[], query: URLSear
   const [what, key, sub, ...rest] = segments;
   if (what === 'sweeps' && key === undefined) return { status: 200, body: listSweeps(db) };
   if (what === 'sweeps' && rest.length === 0) {
-    if (!sweepNames(db).includes(key)) return noSweep(db, key);
     if (sub === undefined) {
-      const summary = listSweeps(db).find((s) => s.name === key)!;
-      return { status: 200, body: { sweep: summary, trials: listTrials(db, { sweep: key }) } };
+      const [summary] = listSweeps(db, key);
+      return summary ? { status: 200, body: { sweep: summary, trials: listTrials(db, { sweep: key }) } } : noSweep(db, key);
     }
     if (sub === 'epochs') {
+      if (!sweepNames(db).includes(key)) return noSweep(db, key);
       const after = cursorOf(query.get('after'));
       if (after === undefined) return badRequest(`after: expected a cursor (a whole number that an earlier answer gave, 0 for the start), found '${query.get('after')}'`);
       return { status: 200, body: epochsAfter(db, key, after) };
     }
   }
   if (what === 'trials' && key !== undefined && sub === undefined) {
-    const id = key.toLowerCase();
-    // An id, or a prefix of one naming a single trial (as `sweep runs show` takes them).
-    if (!/^[0-9a-f]{1,12}$/.test(id)) return notFound(`no trial '${key}' (ids are 12 hexadecimal digits)`);
-    const ids = (db.prepare(`SELECT id FROM trial_records WHERE id >= ? AND id < ? LIMIT 2`).all(id, `${id}g`) as { id: string }[]).map((r) => r.id);
-    if (ids.length === 0) return notFound(`no trial '${key}'`);
-    if (ids.length > 1) return notFound(`'${key}' starts several trials' ids; give more of it`);
-    const trial = trialsById(db, ids).get(ids[0]);
-    return { status: 200, body: { trial, epochs: epochsOf(db, ids[0]) } };
+    // An id, or a prefix of one naming a single trial, as `sweep runs show` takes them.
+    let trial;
+    try {
+      trial = findTrial(db, key);
+    } catch (err) {
+      if (err instanceof UserError) return notFound(err.message);
+      throw err;
+    }
+    return { status: 200, body: { trial, epochs: epochsOf(db, trial.id) } };
   }
   return notFound(`no such API: /api/${segments.join('/')}; see the README's "sweep serve" section`);
 }

@@ -306,14 +306,14 @@ export function epochsOf(db: Database.Database, trialId: string): EpochRow[] {
     .all(trialId) as EpochRow[];
 }
 
-/** Every sweep with its trial counts and its best trial (store/best.ts), most recently updated first. */
-export function listSweeps(db: Database.Database): SweepSummary[] {
+/** Every sweep (or the one named) with its trial counts and its best trial (store/best.ts), most recently updated first. */
+export function listSweeps(db: Database.Database, name?: string): SweepSummary[] {
   const sweeps = db
     .prepare(
       `SELECT name, status, file, metric, goal, workers, created_at, updated_at, run_started_at, host, pid
-         FROM sweeps ORDER BY updated_at DESC, name`,
+         FROM sweeps WHERE @name IS NULL OR name = @name ORDER BY updated_at DESC, name`,
     )
-    .all() as (Omit<SweepSummary, 'trials' | 'counts' | 'best_value' | 'best_trial' | 'process_gone'> & { host: string | null; pid: number | null })[];
+    .all({ name: name ?? null }) as (Omit<SweepSummary, 'trials' | 'counts' | 'best_value' | 'best_trial' | 'process_gone'> & { host: string | null; pid: number | null })[];
   return sweeps.map(({ host, pid, ...s }) => {
     const byStatus = statusCounts(db, s.name);
     const best = bestInDatabase(db, s.name);
