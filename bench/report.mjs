@@ -14,6 +14,7 @@ import { chromium } from 'playwright-core';
 import { loadExperiment } from '../dist/config/experiment.js';
 import { openForWriting } from '../dist/store/open.js';
 import { RunWriter } from '../dist/store/writer.js';
+import { writeMadeUpTrials } from './made-up-trials.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'lenet-sweep-bench-report-'));
@@ -41,17 +42,7 @@ sweep:
   const db = openForWriting(path);
   const writer = RunWriter.begin(db, file, experiment, list, { host: 'bench', versions: {} });
   writer.runStarted(2);
-  list.forEach((t, i) => {
-    const ceiling = 0.985 - 0.02 * Math.abs(Math.log10(t.params['optimizer.lr']) + 3);
-    const epochs = i % 4 === 1 ? 2 + (i % 3) : 10;
-    writer.trialStarted(t.id, 1, 'wasm', null, 61_706, 100);
-    for (let e = 1; e <= epochs; e++) {
-      const acc = ceiling - 0.3 * Math.exp(-e / 1.5);
-      writer.epoch(t.id, { epoch: e, train_loss: 2 / (e + 2), train_acc: acc + 0.01, val_loss: 1 - acc, val_acc: acc, lr: 0.001, seconds: 2, images_per_s: 2000 });
-    }
-    const confusion = Array.from({ length: 10 }, (_, a) => Array.from({ length: 10 }, (_, p) => (a === p ? 95 : (a + p + i) % 7 === 0 ? 2 : 0)));
-    writer.trialFinished(t.id, epochs < 10 ? 'pruned' : 'completed', { loss: 0.1, acc: epochs < 10 ? null : ceiling }, epochs < 10 ? 'below the median' : null, epochs < 10 ? null : confusion);
-  });
+  writeMadeUpTrials(writer, list, { confusion: true });
   writer.finish('completed');
   db.close();
   return path;
