@@ -30,6 +30,18 @@ function experiment(dir: string, name: string, epochs = 1): string {
   return file;
 }
 
+/** A folder for a test's files and the database path in it (made by the first sweep). */
+function freshDatabase(): { dir: string; db: string } {
+  const dir = tempDir();
+  return { dir, db: join(dir, 'runs.db') };
+}
+
+/** Runs the sweep `name` (two trials, `epochs` each) into `db` through the CLI, as another process would. */
+async function sweep(dir: string, db: string, name: string, epochs = 1): Promise<void> {
+  const r = await cli(experiment(dir, name, epochs), '--db', db, '--no-tui');
+  expect(r.code, r.stderr).toBe(0);
+}
+
 /** Runs `sweep serve` on `db` while `use` asks it things, then stops it with `signal`. */
 async function serving(db: string, use: (url: string) => Promise<void>, { args = [] as string[], signal = 'SIGINT' as NodeJS.Signals } = {}): Promise<CliResult> {
   let started: (value: { url: string; child: ChildProcess }) => void;
@@ -55,9 +67,8 @@ const sha = (file: string) => createHash('sha256').update(readFileSync(file)).di
 
 describe('sweep serve', () => {
   it('serves the index, each sweep\'s report and the API over a database it leaves as it was; Ctrl-C ends it with 130', async () => {
-    const dir = tempDir();
-    const db = join(dir, 'runs.db');
-    for (const name of ['first', 'second']) expect((await cli(experiment(dir, name), '--db', db, '--no-tui')).code).toBe(0);
+    const { dir, db } = freshDatabase();
+    for (const name of ['first', 'second']) await sweep(dir, db, name);
     const before = sha(db);
     const r = await serving(db, async (url) => {
       const index = await fetch(url);
@@ -98,9 +109,8 @@ describe('sweep serve', () => {
   }, 60_000);
 
   it('in Chromium: a sweep run elsewhere appears on the open index; its link opens the report, which draws every chart; no console error, no request leaves the server', async () => {
-    const dir = tempDir();
-    const db = join(dir, 'runs.db');
-    expect((await cli(experiment(dir, 'pooling', 2), '--db', db, '--no-tui')).code).toBe(0);
+    const { dir, db } = freshDatabase();
+    await sweep(dir, db, 'pooling', 2);
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     try {
       const r = await serving(db, async (url) => {
@@ -116,7 +126,7 @@ describe('sweep serve', () => {
         // A sweep started in another process appears on the open index, without a reload.
         await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
         expect(await page.locator('a[href="/sweeps/later"]').count()).toBe(0);
-        expect((await cli(experiment(dir, 'later'), '--db', db, '--no-tui')).code).toBe(0);
+        await sweep(dir, db, 'later');
         await page.waitForSelector('a[href="/sweeps/later"]', { timeout: 15_000 });
         expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
         await page.click('a[href="/sweeps/pooling"]');
@@ -134,9 +144,8 @@ describe('sweep serve', () => {
   }, 90_000);
 
   it('answers a malformed cursor with 400; an unknown sweep, trial or path, and every path traversal, with 404; other hosts 403; writes 405', async () => {
-    const dir = tempDir();
-    const db = join(dir, 'runs.db');
-    expect((await cli(experiment(dir, 'pooling'), '--db', db, '--no-tui')).code).toBe(0);
+    const { dir, db } = freshDatabase();
+    await sweep(dir, db, 'pooling');
     const r = await serving(db, async (url) => {
       for (const cursor of ['x', '-1', '1.5', '1e3', '99999999999999999999', '']) {
         const bad = await getJson(`${url}api/sweeps/pooling/epochs?after=${encodeURIComponent(cursor)}`);
@@ -173,9 +182,8 @@ describe('sweep serve', () => {
   }, 60_000);
 
   it('a stop signal while a large sweep\'s page is being made ends it at once, not once the page is whole', async () => {
-    const dir = tempDir();
-    const db = join(dir, 'runs.db');
-    expect((await cli(experiment(dir, 'large'), '--db', db, '--no-tui')).code).toBe(0);
+    const { dir, db } = freshDatabase();
+    await sweep(dir, db, 'large');
     // Copies of a real trial under new ids: a page that takes seconds to make.
     const conn = new Database(db);
     const columns = conn.prepare(`SELECT group_concat(name, ', ') FROM pragma_table_info('trial_records') WHERE name != 'id'`).pluck().get() as string;
@@ -199,9 +207,8 @@ describe('sweep serve', () => {
   }, 90_000);
 
   it('a sweep another process runs appears, and its epochs arrive through the cursor as they are stored', async () => {
-    const dir = tempDir();
-    const db = join(dir, 'runs.db');
-    expect((await cli(experiment(dir, 'earlier'), '--db', db, '--no-tui')).code).toBe(0);
+    const { dir, db } = freshDatabase();
+    await sweep(dir, db, 'earlier');
     const r = await serving(db, async (url) => {
       const running = cli(experiment(dir, 'live', 4), '--db', db, '--no-tui', '--workers', '1');
       let cursor = 0;
@@ -231,8 +238,7 @@ describe('sweep serve', () => {
   }, 90_000);
 
   it('a cursor still finds the epochs of a sweep trained again from the start (--rerun), whose deleted rows SQLite would number again', async () => {
-    const dir = tempDir();
-    const db = join(dir, 'runs.db');
+    const { dir, db } = freshDatabase();
     const file = experiment(dir, 'again', 2);
     expect((await cli(file, '--db', db, '--no-tui')).code).toBe(0);
     const r = await serving(db, async (url) => {
@@ -248,9 +254,8 @@ describe('sweep serve', () => {
   }, 60_000);
 
   it('refuses, in one line with exit 2 and before listening: a port in use, a bad port, an address not of this machine, a database that is not ours; warns off loopback', async () => {
-    const dir = tempDir();
-    const db = join(dir, 'runs.db');
-    expect((await cli(experiment(dir, 'pooling'), '--db', db, '--no-tui')).code).toBe(0);
+    const { dir, db } = freshDatabase();
+    await sweep(dir, db, 'pooling');
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as { port: number }).port;
