@@ -63,6 +63,14 @@ const getJson = async (url: string) => {
   const r = await fetch(url);
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 };
+/** Waits until `done` says yes (asked every 100 ms), for at most `ms`. */
+async function until(done: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > end) throw new Error('waited too long');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 describe('sweep serve', () => {
@@ -143,6 +151,78 @@ describe('sweep serve', () => {
     }
   }, 90_000);
 
+  it('in Chromium: the page of a running sweep updates itself, with no reload: its curves grow, a trial pruned by the rule shows its ×, the reader\'s sort and open detail stay', async () => {
+    const { dir, db } = freshDatabase();
+    await sweep(dir, db, 'first');
+    // Six trials one after another, weak ones after strong ones, so that the median rule prunes some while the page watches.
+    const file = join(dir, 'rules.yaml');
+    writeFileSync(file, `name: rules\ntraining: { epochs: 6, batch_size: 64, seed: 1, limit_train: 3000 }\nsweep:\n  parameters:\n    optimizer.lr: [0.003, 0.005, 0.004, 0.0003, 0.0002, 0.0001]\n  early_terminate: { type: median, n_startup_trials: 2 }\n`);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const r = await serving(db, async (url) => {
+        const running = cli(file, '--db', db, '--no-tui', '--workers', '1');
+        await until(async () => ((await getJson(`${url}api/sweeps`)).body as unknown as { name: string }[]).some((s) => s.name === 'rules'));
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+        });
+        page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+        page.on('request', (req) => requests.push(req.url()));
+        await page.goto(`${url}sweeps/rules`);
+        await page.waitForFunction(() => document.querySelector('section.sweep')?.getAttribute('data-ready') === 'true', null, { timeout: 30_000 });
+        await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
+        const marks = () => page.evaluate(() => {
+          const svg = document.querySelector('.chart[data-chart="curves-metric"] svg');
+          return {
+            // Every point of every trial's line (the first layer; the leader's is drawn again over it), and the red crosses where the rule stopped a trial.
+            points: svg ? [...svg.querySelectorAll('.layer_0_marks path')].reduce((n, p) => n + ((p.getAttribute('d') ?? '').match(/[ML]/g) ?? []).length, 0) : 0,
+            crosses: svg ? svg.querySelectorAll('path[stroke="#d62728"]').length : 0,
+          };
+        });
+        const before = await marks();
+        // The reader sorts by learning rate and opens the second trial's detail while the sweep runs.
+        await page.click('th[data-key="param:optimizer.lr"]');
+        const opened = await page.locator('tr.trial').nth(1).getAttribute('data-trial');
+        await page.click(`tr.trial[data-trial="${opened}"]`);
+        const result = await running;
+        expect(result.code, result.stderr).toBe(0);
+        const trials = ((await getJson(`${url}api/sweeps/rules`)).body.trials as { id: string; status: string; epochs: number }[]);
+        const pruned = trials.filter((t) => t.status === 'pruned');
+        expect(pruned.length).toBeGreaterThan(0);
+        // The sweep's end reaches the page: its summary says completed.
+        await page.waitForFunction(() => /status\s*completed/.test(document.querySelector('dl.summary')?.textContent ?? ''), null, { timeout: 20_000 });
+        await page.waitForFunction((n) => document.querySelectorAll('.chart[data-chart="curves-metric"] svg path[stroke="#d62728"]').length === n, pruned.length, { timeout: 10_000 });
+        const after = await marks();
+        expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
+        expect(before.crosses).toBeLessThan(pruned.length);
+        expect(after.crosses).toBe(pruned.length);
+        expect(after.points).toBeGreaterThan(before.points);
+        expect(after.points).toBe(trials.reduce((n, t) => n + t.epochs, 0));
+        // The sort and the open detail survived every update.
+        expect(await page.getAttribute('th[data-key="param:optimizer.lr"]', 'aria-sort')).toBe('ascending');
+        const rates = await page.locator('tr.trial td:nth-child(3)').allTextContents();
+        expect(rates).toEqual([...rates].sort((a, b) => Number(a) - Number(b)));
+        expect(await page.getAttribute(`tr.trial[data-trial="${opened}"]`, 'aria-expanded')).toBe('true');
+        expect(await page.locator(`tr.trial[data-trial="${opened}"] + tr.detail`).isHidden()).toBe(false);
+        expect(await page.locator(`tr.trial[data-trial="${opened}"] + tr.detail .chart[data-drawn="true"] svg`).count()).toBe(1);
+        expect(await page.locator('tr.trial').count()).toBe(6);
+        // Settled: the page asks only whether anything changed, and takes nothing again whole.
+        const settled = requests.length;
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        const later = requests.slice(settled);
+        expect(later.length).toBeGreaterThan(0);
+        expect(later.filter((u) => !u.includes('/api/sweeps/rules/live?after='))).toEqual([]);
+        expect(problems).toEqual([]);
+        expect(requests.filter((u) => !u.startsWith(url))).toEqual([]);
+      });
+      expect(r.code, r.stderr).toBe(130);
+    } finally {
+      await browser.close();
+    }
+  }, 150_000);
+
   it('answers a malformed cursor with 400; an unknown sweep, trial or path, and every path traversal, with 404; other hosts 403; writes 405', async () => {
     const { dir, db } = freshDatabase();
     await sweep(dir, db, 'pooling');
@@ -152,6 +232,19 @@ describe('sweep serve', () => {
         expect([cursor, bad.status]).toEqual([cursor, 400]);
         expect(bad.body.error).toMatch(/^after: expected a cursor/);
       }
+      for (const query of ['after=x', 'after=', 'after=-2', 'after=0&leader=../x', 'after=0&leader=ABC']) {
+        const bad = await getJson(`${url}api/sweeps/pooling/live?${query}`);
+        expect([query, bad.status]).toEqual([query, 400]);
+      }
+      expect((await getJson(`${url}api/sweeps/poling/live?after=0`)).status).toBe(404);
+      // The live answer: nothing after the sweep's cursor; from 0, every trial with its rows.
+      const everything = await getJson(`${url}api/sweeps/pooling/live?after=0`);
+      const changes = everything.body.changes as { trials: string[]; order: [string, number][]; rows: string; tables: { epochs: unknown[] } };
+      expect(changes.trials.sort()).toEqual(changes.order.map(([id]) => id).sort());
+      expect(changes.rows.match(/<tr class="trial/g)).toHaveLength(2);
+      expect(changes.tables.epochs).toHaveLength(2);
+      expect((await getJson(`${url}api/sweeps/pooling/live?after=${everything.body.cursor}`)).body).toEqual({ cursor: everything.body.cursor });
+      expect((await getJson(`${url}api/sweeps/pooling/live?after=${Number(everything.body.cursor) + 5}`)).body).toEqual({ cursor: everything.body.cursor, retake: true });
       const unknown = await getJson(`${url}api/sweeps/poling`);
       expect([unknown.status, unknown.body.error]).toEqual([404, "no sweep named 'poling' (did you mean 'pooling'?)"]);
       expect((await getJson(`${url}api/trials/ffffffffffff`)).status).toBe(404);

@@ -124,6 +124,12 @@ describe('schema versions', () => {
     w.pragma('foreign_keys = ON');
     w.prepare(`UPDATE trial_records SET status = 'pruned', prune_reason = 'val_acc 0.95 at epoch 1 below the median 0.96' WHERE id = ?`).run('0123456789ab');
     expect(w.prepare(`SELECT status, prune_reason FROM trials`).get()).toEqual({ status: 'pruned', prune_reason: 'val_acc 0.95 at epoch 1 below the median 0.96' });
+    // Version 7: a change a page shows takes the sweep's next place; progress within an epoch, or a write that changes nothing, does not.
+    expect(w.prepare(`SELECT t.change_seq, s.epoch_seq FROM trial_records t JOIN sweeps s ON s.id = t.sweep_id`).get()).toEqual({ change_seq: 3, epoch_seq: 3 });
+    w.prepare(`UPDATE trial_records SET current_batch = 7, status = 'pruned'`).run();
+    expect(w.prepare(`SELECT t.change_seq, s.epoch_seq FROM trial_records t JOIN sweeps s ON s.id = t.sweep_id`).get()).toEqual({ change_seq: 3, epoch_seq: 3 });
+    w.prepare(`UPDATE sweeps SET status = 'running'`).run();
+    expect(w.prepare(`SELECT t.change_seq, s.epoch_seq FROM trial_records t JOIN sweeps s ON s.id = t.sweep_id`).get()).toEqual({ change_seq: 3, epoch_seq: 4 });
     expect(() => w.prepare(`INSERT INTO epoch_records (trial_id, epoch) VALUES ('nope', 1)`).run()).toThrow(/FOREIGN KEY/);
     expect((w.pragma('foreign_key_list(epoch_records)') as { table: string }[]).map((k) => k.table)).toEqual(['trial_records']);
     expect(w.prepare(`SELECT rowid FROM trial_records`).get()).toEqual({ rowid: 1 });

@@ -2,100 +2,235 @@
 // (vega-embed, SVG renderer), sorts the leaderboard on a header click, opens a trial's detail on
 // a row click, and recolours the learning curves by the parameter the reader picks. It reads
 // nothing but this page: the report works offline, from disk.
+//
+// Each sweep's section is run by a controller (window.lenetReport.sections), which a page that
+// `sweep serve` sends also updates while the sweep runs (live.js): new rows into the charts'
+// tables, changed leaderboard rows, a chart drawn again, all in place, keeping the reader's sort,
+// colour and open details.
 (function () {
   'use strict';
-  var report = JSON.parse(document.getElementById('report-data').textContent);
   var EMBED = { actions: false, renderer: 'svg', tooltip: { theme: 'light' } };
+  var TABLES = ['epochs', 'trials'];
 
   function clone(x) { return JSON.parse(JSON.stringify(x)); }
   function place(row) { return Number(row.getAttribute('data-place')); }
+  function uses(spec, table) { return JSON.stringify(spec).indexOf('{"name":"' + table + '"}') >= 0; }
 
+  // Each chart gets its own copy of the tables it reads: Vega writes what it computes (a curve's
+  // value) into the rows it draws, and one chart's rows must not carry another's.
   function draw(el, spec, tables) {
     var full = clone(spec);
-    var text = JSON.stringify(spec);
     var used = {};
-    Object.keys(tables).forEach(function (name) {
-      if (text.indexOf('{"name":"' + name + '"}') >= 0) used[name] = tables[name];
-    });
+    TABLES.forEach(function (name) { if (uses(spec, name)) used[name] = clone(tables[name]); });
     if (Object.keys(used).length) full.datasets = used;
     return vegaEmbed(el, full, EMBED).then(function (result) {
       el.setAttribute('data-drawn', 'true');
-      return result;
+      return result.view;
     }).catch(function (err) {
       el.setAttribute('data-drawn', 'error');
       el.textContent = 'could not draw this chart: ' + err.message;
       console.error(err);
+      return null;
     });
   }
 
-  report.sweeps.forEach(function (sweep, s) {
-    var section = document.querySelector('section.sweep[data-sweep="' + s + '"]');
-    var drawn = [];
-    section.querySelectorAll('.chart[data-chart]').forEach(function (el) {
-      var spec = sweep.charts[el.getAttribute('data-chart')];
-      if (spec) drawn.push(draw(el, spec, sweep.datasets));
-    });
-
-    // Colour the learning curves by another parameter.
+  function initSection(section, sweep) {
+    var views = {};
     var select = section.querySelector('select.color-by');
-    if (select) {
-      select.addEventListener('change', function () {
-        section.querySelectorAll('.chart[data-chart^="curves-"]').forEach(function (el) {
-          var spec = clone(sweep.charts[el.getAttribute('data-chart')]);
-          // Every layer coloured by a parameter (the lines, the dots of one-epoch trials), keeping its legend's placement.
-          spec.layer.forEach(function (layer) {
-            var color = layer.encoding && layer.encoding.color;
-            if (!color || !color.field) return;
-            var chosen = sweep.colorEncodings[select.value];
-            var legend = Object.assign({}, chosen.legend || {}, color.legend ? { orient: color.legend.orient, direction: color.legend.direction } : {});
-            layer.encoding.color = Object.assign({}, chosen, { legend: legend });
-          });
-          el.setAttribute('data-drawn', 'false');
-          draw(el, spec, sweep.datasets);
-        });
+    var table = section.querySelector('table.leaderboard');
+    var body = table.tBodies[0];
+    var headers = Array.prototype.slice.call(table.querySelectorAll('th[data-key]'));
+
+    // A chart's spec as the reader has it: the learning curves coloured by the chosen parameter.
+    function specOf(name) {
+      var spec = clone(sweep.charts[name]);
+      if (!select || name.indexOf('curves-') !== 0) return spec;
+      var chosen = sweep.colorEncodings[select.value];
+      // Every layer coloured by a parameter (the lines, the dots of one-epoch trials), keeping its legend's placement.
+      spec.layer.forEach(function (layer) {
+        var color = layer.encoding && layer.encoding.color;
+        if (!color || !color.field) return;
+        var legend = Object.assign({}, chosen.legend || {}, color.legend ? { orient: color.legend.orient, direction: color.legend.direction } : {});
+        layer.encoding.color = Object.assign({}, chosen, { legend: legend });
+      });
+      return spec;
+    }
+
+    // Draws a chart into a new element that takes the old one's place once drawn: no blank frame.
+    function drawChart(el) {
+      var name = el.getAttribute('data-chart');
+      if (!el.hasAttribute('data-drawn')) {
+        return draw(el, specOf(name), sweep.datasets).then(function (view) { views[name] = view; });
+      }
+      var fresh = el.cloneNode(false);
+      fresh.removeAttribute('data-drawn');
+      return draw(fresh, specOf(name), sweep.datasets).then(function (view) {
+        if (views[name]) views[name].finalize();
+        views[name] = view;
+        if (el.parentNode) el.replaceWith(fresh);
       });
     }
 
-    // Sort the leaderboard by a column; a trial's detail row travels with it.
-    var table = section.querySelector('table.leaderboard');
-    table.querySelectorAll('th[data-key]').forEach(function (th, column) {
+    function chartElement(name) {
+      return Array.prototype.filter.call(section.querySelectorAll('.chart[data-chart]'), function (el) { return el.getAttribute('data-chart') === name; })[0] || null;
+    }
+
+    if (select) {
+      select.addEventListener('change', function () {
+        section.querySelectorAll('.chart[data-chart^="curves-"]').forEach(drawChart);
+      });
+    }
+
+    // The leaderboard in the order the reader chose (a header's aria-sort), else the ranked order.
+    function resort() {
+      var th = headers.filter(function (h) { return h.hasAttribute('aria-sort'); })[0];
+      var column = headers.indexOf(th);
+      var descending = th && th.getAttribute('aria-sort') === 'descending';
+      var numeric = th && th.getAttribute('data-type') === 'number';
+      var rows = Array.prototype.slice.call(body.querySelectorAll('tr.trial'));
+      rows.sort(function (a, b) {
+        if (!th) return place(a) - place(b);
+        var x = a.cells[column].getAttribute('data-value');
+        var y = b.cells[column].getAttribute('data-value');
+        // Missing values last, whichever the direction.
+        if (x === '' || y === '') return (x === '' ? 1 : 0) - (y === '' ? 1 : 0) || place(a) - place(b);
+        var order = numeric ? Number(x) - Number(y) : x.localeCompare(y, undefined, { numeric: true });
+        // Ties keep the leaderboard's order.
+        return (descending ? -order : order) || place(a) - place(b);
+      });
+      // A trial's detail row travels with it.
+      rows.forEach(function (row) {
+        var detail = row.nextElementSibling;
+        body.appendChild(row);
+        if (detail && detail.classList.contains('detail')) body.appendChild(detail);
+      });
+    }
+
+    // Sort the leaderboard by a column: ascending first, then the other way.
+    headers.forEach(function (th) {
       th.addEventListener('click', function () {
         var descending = th.getAttribute('aria-sort') === 'ascending';
-        table.querySelectorAll('th[data-key]').forEach(function (other) { other.removeAttribute('aria-sort'); });
+        headers.forEach(function (other) { other.removeAttribute('aria-sort'); });
         th.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
-        var numeric = th.getAttribute('data-type') === 'number';
-        var body = table.tBodies[0];
-        var rows = Array.prototype.slice.call(body.querySelectorAll('tr.trial'));
-        rows.sort(function (a, b) {
-          var x = a.cells[column].getAttribute('data-value');
-          var y = b.cells[column].getAttribute('data-value');
-          // Missing values last, whichever the direction.
-          if (x === '' || y === '') return (x === '' ? 1 : 0) - (y === '' ? 1 : 0) || place(a) - place(b);
-          var order = numeric ? Number(x) - Number(y) : x.localeCompare(y, undefined, { numeric: true });
-          // Ties keep the leaderboard's order.
-          return (descending ? -order : order) || place(a) - place(b);
-        });
-        rows.forEach(function (row) {
-          var detail = row.nextElementSibling;
-          body.appendChild(row);
-          if (detail && detail.classList.contains('detail')) body.appendChild(detail);
-        });
-      });
-    });
-    table.querySelectorAll('tr.trial').forEach(function (row) {
-      row.addEventListener('click', function () {
-        var detail = row.nextElementSibling;
-        var open = detail.hidden;
-        detail.hidden = !open;
-        row.setAttribute('aria-expanded', String(open));
-        var el = detail.querySelector('.chart[data-trial]');
-        if (open && el && !el.hasAttribute('data-drawn')) {
-          var spec = JSON.parse(JSON.stringify(sweep.trialTemplate).split('__TRIAL__').join(el.getAttribute('data-trial')));
-          draw(el, spec, sweep.datasets);
-        }
+        resort();
       });
     });
 
-    Promise.all(drawn).then(function () { section.setAttribute('data-ready', 'true'); });
-  });
+    // Opens or closes a trial's detail; its curves are drawn when first opened.
+    function toggle(row, open) {
+      var detail = row.nextElementSibling;
+      detail.hidden = !open;
+      row.setAttribute('aria-expanded', String(open));
+      var el = detail.querySelector('.chart[data-trial]');
+      if (open && el && !el.hasAttribute('data-drawn')) {
+        var spec = JSON.parse(JSON.stringify(sweep.trialTemplate).split('__TRIAL__').join(el.getAttribute('data-trial')));
+        draw(el, spec, sweep.datasets);
+      }
+    }
+    // One listener for every row, those a live page adds later included.
+    body.addEventListener('click', function (event) {
+      var row = event.target.closest('tr.trial');
+      if (row && body.contains(row)) toggle(row, row.getAttribute('aria-expanded') !== 'true');
+    });
+
+    var drawn = [];
+    section.querySelectorAll('.chart[data-chart]').forEach(function (el) {
+      if (sweep.charts[el.getAttribute('data-chart')]) drawn.push(drawChart(el));
+    });
+    var ready = Promise.all(drawn).then(function () { section.setAttribute('data-ready', 'true'); });
+
+    return {
+      section: section,
+      sweep: sweep,
+      ready: ready,
+      toggle: toggle,
+      resort: resort,
+      // What the reader made of the section: to keep when a live page takes it again whole.
+      state: function () {
+        var th = headers.filter(function (h) { return h.hasAttribute('aria-sort'); })[0];
+        return {
+          color: select ? select.value : null,
+          sort: th ? { key: th.getAttribute('data-key'), order: th.getAttribute('aria-sort') } : null,
+          open: Array.prototype.map.call(body.querySelectorAll('tr.trial[aria-expanded="true"]'), function (row) { return row.getAttribute('data-trial'); }),
+        };
+      },
+      restore: function (state) {
+        var th = state.sort && headers.filter(function (h) { return h.getAttribute('data-key') === state.sort.key; })[0];
+        if (th) th.setAttribute('aria-sort', state.sort.order);
+        resort();
+        state.open.forEach(function (id) {
+          var row = body.querySelector('tr.trial[data-trial="' + id + '"]');
+          if (row) toggle(row, true);
+        });
+      },
+      // The changed trials' rows of the tables: each chart whose spec is unchanged takes them in
+      // place (its view's data changed, no new embed); a chart whose spec changed is drawn again.
+      patch: function (trials, tables, charts) {
+        var changed = {};
+        trials.forEach(function (id) { changed[id] = true; });
+        function kept(row) { return !changed[row.trial]; }
+        TABLES.forEach(function (name) { sweep.datasets[name] = sweep.datasets[name].filter(kept).concat(tables[name]); });
+        var work = [];
+        Object.keys(charts).forEach(function (name) {
+          var el = chartElement(name);
+          if (!el) return;
+          var same = JSON.stringify(charts[name]) === JSON.stringify(sweep.charts[name]);
+          sweep.charts[name] = charts[name];
+          if (!same || !views[name]) return work.push(drawChart(el));
+          var view = views[name];
+          TABLES.forEach(function (table) {
+            if (uses(charts[name], table)) view.change(table, vega.changeset().remove(function (d) { return changed[d.trial]; }).insert(clone(tables[table])));
+          });
+          work.push(view.runAsync());
+        });
+        return Promise.all(work);
+      },
+      // The changed trials' leaderboard rows (and detail rows) in place of theirs, open details
+      // kept open; every row's rank and place; the leader; then the reader's order again.
+      replaceRows: function (html, order, leader) {
+        var holder = document.createElement('tbody');
+        holder.innerHTML = html;
+        Array.prototype.slice.call(holder.querySelectorAll('tr.trial')).forEach(function (row) {
+          var detail = row.nextElementSibling;
+          var old = body.querySelector('tr.trial[data-trial="' + row.getAttribute('data-trial') + '"]');
+          if (!old) {
+            body.appendChild(row);
+            body.appendChild(detail);
+            return;
+          }
+          var open = old.getAttribute('aria-expanded') === 'true';
+          old.nextElementSibling.replaceWith(detail);
+          old.replaceWith(row);
+          if (open) toggle(row, true);
+        });
+        var rows = {};
+        body.querySelectorAll('tr.trial').forEach(function (row) { rows[row.getAttribute('data-trial')] = row; });
+        var listed = {};
+        order.forEach(function (entry) { listed[entry[0]] = true; });
+        Object.keys(rows).forEach(function (id) {
+          if (listed[id]) return;
+          rows[id].nextElementSibling.remove();
+          rows[id].remove();
+        });
+        order.forEach(function (entry, at) {
+          var row = rows[entry[0]];
+          if (!row) return;
+          row.setAttribute('data-place', String(at));
+          var rank = entry[1] === null ? '' : String(entry[1]);
+          row.cells[0].setAttribute('data-value', rank);
+          row.cells[0].textContent = rank;
+          row.classList.toggle('leader', entry[0] === leader);
+        });
+        resort();
+      },
+    };
+  }
+
+  var report = JSON.parse(document.getElementById('report-data').textContent);
+  window.lenetReport = {
+    initSection: initSection,
+    sections: report.sweeps.map(function (sweep, s) {
+      return initSection(document.querySelector('section.sweep[data-sweep="' + s + '"]'), sweep);
+    }),
+  };
 })();

@@ -25,6 +25,8 @@ export interface ReportJob {
   version: string;
   /** When the report is written (ISO time, to the second). */
   writtenAt: string;
+  /** A page of one sweep that `sweep serve` sends, which updates itself (report/html.ts ReportMeta.live). */
+  live?: boolean;
 }
 
 /** What the worker made: everything to write, and what to say about it. */

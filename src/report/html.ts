@@ -4,6 +4,7 @@
  * Vega-Lite and vega-embed draw in the browser. Everything is in the file; a Content Security
  * Policy forbids the page any request, so it cannot reach the network even by mistake.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
@@ -52,6 +53,12 @@ export interface ReportMeta {
   db: string;
   version: string;
   writtenAt: string;
+  /**
+   * A page `sweep serve` sends: it updates itself from the server (assets/report/live.js) from
+   * `cursor`, the place in its sweep's sequence of changes read before the page was made. The
+   * page may then be sent again what it shows already, never miss a change.
+   */
+  live?: { cursor: number };
 }
 
 interface Column {
@@ -106,19 +113,31 @@ function detailHtml(sweep: ReportSweep, t: ReportTrial, span: number): string {
 </td></tr>`;
 }
 
-/** The leaderboard a trial at a time: a few kB each, and a sweep of 200,000 trials is more text than one string can hold. */
-function* leaderboardHtml(sweep: ReportSweep): Generator<string> {
+/**
+ * The leaderboard's rows of a sweep: a function of a trial and its place in the ranked order that
+ * writes its row and its (hidden) detail row. The page is written with it, and `sweep serve`
+ * sends a live page the rows of the trials that changed, written by the same function.
+ */
+export function trialRows(sweep: ReportSweep): (t: ReportTrial, place: number) => string {
+  const columns = leaderboardColumns(sweep);
+  return (t, place) => {
+    const cells = columns.map((c) => `<td data-value="${escapeHtml(c.value(t))}"${c.type === 'number' ? ' class="num"' : ''}${c.key === 'status' ? ` class="status-${escapeHtml(t.status)}"` : ''}>${escapeHtml(c.text(t))}</td>`).join('');
+    return `<tr class="trial${t.id === sweep.leader ? ' leader' : ''}" data-trial="${t.id}" data-place="${place}" aria-expanded="false">${cells}</tr>\n${detailHtml(sweep, t, columns.length)}`;
+  };
+}
+
+/** The leaderboard a trial at a time: a few kB each, and a sweep of 200,000 trials is more text than one string can hold. `rows: false`: its frame alone. */
+function* leaderboardHtml(sweep: ReportSweep, rows = true): Generator<string> {
   const columns = leaderboardColumns(sweep);
   const head = columns.map((c) => `<th data-key="${escapeHtml(c.key)}" data-type="${c.type}"${c.type === 'number' ? ' class="num"' : ''} title="sort by ${escapeHtml(c.header)}">${escapeHtml(c.header)}</th>`).join('');
   yield `<div class="scroll board"><table class="leaderboard"><thead><tr>${head}</tr></thead><tbody>\n`;
-  for (const [place, t] of sweep.trials.entries()) {
-    const cells = columns.map((c) => `<td data-value="${escapeHtml(c.value(t))}"${c.type === 'number' ? ' class="num"' : ''}${c.key === 'status' ? ` class="status-${escapeHtml(t.status)}"` : ''}>${escapeHtml(c.text(t))}</td>`).join('');
-    yield `${place ? '\n' : ''}<tr class="trial${t.id === sweep.leader ? ' leader' : ''}" data-trial="${t.id}" data-place="${place}" aria-expanded="false">${cells}</tr>\n${detailHtml(sweep, t, columns.length)}`;
-  }
+  const row = trialRows(sweep);
+  if (rows) for (const [place, t] of sweep.trials.entries()) yield `${place ? '\n' : ''}${row(t, place)}`;
   yield '\n</tbody></table></div>';
 }
 
-function summaryHtml(sweep: ReportSweep): string {
+/** The sweep's summary (file, status, search, counts, time…): a live page swaps it whole. */
+export function summaryHtml(sweep: ReportSweep): string {
   const counts = Object.entries(sweep.counts).map(([status, n]) => `${n} ${status}`).join(', ') || 'none';
   const p = sweep.provenance;
   const rows: [string, string][] = [
@@ -147,14 +166,17 @@ const chart = (name: string, spec: Spec | null | undefined, empty: string) => (s
 /** Where sweepHtml's parts have the leaderboard, made as it is written out. */
 const LEADERBOARD = Symbol('leaderboard');
 
-function* sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spec | null>): Generator<string> {
+/** Where the skeleton of a sweep's section (sweepStructure) has its summary. */
+const SUMMARY = Symbol('summary');
+
+function* sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spec | null>, skeleton = false): Generator<string> {
   const varied = sweep.params.filter((p) => p.values.length > 1);
   const options = varied.map((p) => `<option value="${escapeHtml(p.name)}"${p.name === sweep.colorBy ? ' selected' : ''}>${escapeHtml(p.name)}</option>`).join('');
-  const parts: (string | typeof LEADERBOARD)[] = [
+  const parts: (string | typeof LEADERBOARD | typeof SUMMARY)[] = [
     `<h2>sweep ${escapeHtml(sweep.name)}</h2>`,
     sweep.description ? `<p>${escapeHtml(sweep.description)}</p>` : '',
     ...sweep.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`),
-    summaryHtml(sweep),
+    skeleton ? SUMMARY : summaryHtml(sweep),
     '<h3>Leaderboard</h3><p class="muted">Click a column to sort, a trial to open its config, epochs and curves.</p>',
     LEADERBOARD,
     '<h3>Learning curves</h3>',
@@ -199,8 +221,9 @@ function* sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Sp
     parts.push(
       `<p>Trial ${c.trial}, test split: ${right} of ${total} right (${pct(total ? right / total : null)}).</p>`,
       `<div class="charts">${chart('confusion', charts.confusion, '')}<div><b>Most confused</b><ul>${pairs || '<li>none</li>'}</ul></div></div>`,
-      c.digits.length ? `<p><b>Misclassified test digits</b> (actual → predicted)</p><div class="digits">${digits}</div>` : '',
-      c.digitsNote ? `<p class="muted">${escapeHtml(c.digitsNote)}</p>` : '',
+      // Drawn from the checkpoint by the page's builder alone (the live answer reads no checkpoint): not in the skeleton.
+      c.digits.length && !skeleton ? `<p><b>Misclassified test digits</b> (actual → predicted)</p><div class="digits">${digits}</div>` : '',
+      c.digitsNote && !skeleton ? `<p class="muted">${escapeHtml(c.digitsNote)}</p>` : '',
     );
   } else {
     // No completed trial at all is said in the sweep's notes; one that completed without a matrix was trained by an older version.
@@ -209,10 +232,21 @@ function* sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Sp
   yield `<section class="sweep" id="sweep-${index}" data-sweep="${index}">\n`;
   for (const [i, part] of parts.filter(Boolean).entries()) {
     if (i) yield '\n';
-    if (part === LEADERBOARD) yield* leaderboardHtml(sweep);
-    else yield part;
+    if (part === LEADERBOARD) yield* leaderboardHtml(sweep, !skeleton);
+    else if (part !== SUMMARY) yield part;
   }
   yield '\n</section>';
+}
+
+/**
+ * What of a sweep's section a live page cannot patch in place, as a short hash: its HTML but the
+ * summary and the leaderboard's rows, which a live page swaps (its charts are patched or drawn
+ * again one by one). While it stays the same, a served page updates itself by parts; when it
+ * changes (the first curve to draw, a new column, the confusion matrix of a new best trial), the
+ * page takes the section again whole.
+ */
+export function sweepStructure(sweep: ReportSweep, charts: Record<string, Spec | null>): string {
+  return createHash('sha256').update([...sweepHtml(sweep, 0, charts, true)].join('')).digest('hex').slice(0, 16);
 }
 
 /** The chart data and specs the page script reads, per sweep. */
@@ -239,12 +273,12 @@ export function* reportHtml(sweeps: ReportSweep[], meta: ReportMeta): Generator<
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:${meta.live ? "; connect-src 'self'" : ''}">
 <title>${escapeHtml(title)}</title>
 <style>${readFileSync(new URL('page.css', ASSETS), 'utf8')}</style>
 </head>
 <body>
-<header><h1>${escapeHtml(title)}</h1><p>${escapeHtml(`from ${meta.db}, written ${meta.writtenAt} by lenet-sweep ${meta.version}`)}</p></header>
+<header><h1>${escapeHtml(title)}</h1><p>${escapeHtml(meta.live ? `from ${meta.db}, served live by lenet-sweep ${meta.version} (page made ${meta.writtenAt})` : `from ${meta.db}, written ${meta.writtenAt} by lenet-sweep ${meta.version}`)}</p></header>
 <main${sweeps.length > 1 ? ' class="several"' : ''}>
 `;
   for (const [i, sweep] of sweeps.entries()) {
@@ -253,12 +287,14 @@ export function* reportHtml(sweeps: ReportSweep[], meta: ReportMeta): Generator<
   }
   yield `
 </main>
-<footer>Charts drawn with Vega-Lite ${escapeHtml(libraryVersion('vega-lite'))} (Vega ${escapeHtml(libraryVersion('vega'))}); hover a mark for its values. This file needs no network.</footer>
+<footer>Charts drawn with Vega-Lite ${escapeHtml(libraryVersion('vega-lite'))} (Vega ${escapeHtml(libraryVersion('vega'))}); hover a mark for its values. ${meta.live ? '<span class="live-state">This page updates itself while the sweep runs.</span>' : 'This file needs no network.'}</footer>
 ${script(libraryScript('vega', 'vega.min.js'))}
 ${script(libraryScript('vega-lite', 'vega-lite.min.js'))}
 ${script(libraryScript('vega-embed', 'vega-embed.min.js'))}
 <script type="application/json" id="report-data">${jsonText({ sweeps: sweeps.map((s, i) => pageData(s, charts[i])) })}</script>
-${script(readFileSync(new URL('page.js', ASSETS), 'utf8'))}
+${script(readFileSync(new URL('page.js', ASSETS), 'utf8'))}${meta.live ? `
+<script type="application/json" id="live-data">${jsonText({ sweep: sweeps[0].name, cursor: meta.live.cursor, colorBy: sweeps[0].colorBy, structure: sweepStructure(sweeps[0], charts[0]) })}</script>
+${script(readFileSync(new URL('live.js', ASSETS), 'utf8'))}` : ''}
 </body>
 </html>
 `;

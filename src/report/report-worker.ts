@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { UserError } from '../config/errors.js';
 import { chooseSweep } from '../dashboard/board.js';
 import { checkReplaceable } from '../util/output-path.js';
-import { requireSweep, sweepNames } from '../store/queries.js';
+import { changeCursor, requireSweep, sweepNames } from '../store/queries.js';
 import { withReadOnly } from '../store/open.js';
 import type { BuiltReport, ReportJob, ReportReply } from './build-report.js';
 import { readReportSweep, type ReportSweep } from './data.js';
@@ -27,14 +27,16 @@ const PIECE_BYTES = 4 * 1024 * 1024;
 const fileSafe = (name: string) => (/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name) ? name : encodeURIComponent(name));
 
 async function build(job: ReportJob): Promise<BuiltReport> {
-  const { sweeps, others } = withReadOnly(job.db, (db) => {
+  const { sweeps, others, cursor } = withReadOnly(job.db, (db) => {
     const names = job.sweeps.length ? job.sweeps : [chooseSweep(db)];
     for (const name of names) requireSweep(db, name);
-    return { sweeps: names.map((name) => readReportSweep(db, name)), others: sweepNames(db).filter((n) => !names.includes(n)) };
+    // Read before the sweep: a change made while it is read is sent to a live page again, not lost.
+    const cursor = job.live ? changeCursor(db, names[0])! : 0;
+    return { sweeps: names.map((name) => readReportSweep(db, name)), others: sweepNames(db).filter((n) => !names.includes(n)), cursor };
   });
   await drawDigits(job.db, sweeps);
   const pngs = job.png ? await renderPngs(sweeps, job.png.dir, job.png.force) : [];
-  const html = job.html ? pieces(reportHtml(sweeps, { db: job.db, version: job.version, writtenAt: job.writtenAt })) : null;
+  const html = job.html ? pieces(reportHtml(sweeps, { db: job.db, version: job.version, writtenAt: job.writtenAt, ...(job.live ? { live: { cursor } } : {}) })) : null;
   return { html, pngs, sweeps: sweeps.map((s) => ({ name: s.name, trials: s.trials.length, notes: s.notes })), others };
 }
 

@@ -9,11 +9,14 @@
  *   GET /api/sweeps/NAME/epochs?after=N    its epochs stored after cursor N (0: from the start; a
  *                                          place in the sweep's sequence of stored epochs),
  *                                          oldest first, at most EPOCH_PAGE; `cursor` continues
+ *   GET /api/sweeps/NAME/live?after=N      what changed after cursor N, as the sweep's page shows it
+ *                                          (live.ts; &color=PARAM &leader=ID: what the page shows)
  *   GET /api/trials/ID                     a trial (id or unique prefix of 4 or more) with its epochs
  */
 import type Database from 'better-sqlite3';
 import { didYouMean } from '../config/suggest.js';
 import { UserError } from '../config/errors.js';
+import { liveUpdate } from './live.js';
 import { epochsOf, findTrial, listSweeps, listTrials, sweepNames, type EpochRow } from '../store/queries.js';
 
 /** The most epochs one answer carries: a page asks again with the cursor it got. */
@@ -67,6 +70,14 @@ export function answer(db: Database.Database, segments: string[], query: URLSear
     if (sub === undefined) {
       const [summary] = listSweeps(db, key);
       return summary ? { status: 200, body: { sweep: summary, trials: listTrials(db, { sweep: key }) } } : noSweep(db, key);
+    }
+    if (sub === 'live') {
+      if (!sweepNames(db).includes(key)) return noSweep(db, key);
+      const after = cursorOf(query.get('after'));
+      if (after === undefined) return badRequest(`after: expected a cursor (a whole number that an earlier answer gave, 0 for the start), found '${query.get('after')}'`);
+      const leader = query.get('leader');
+      if (leader !== null && !/^[0-9a-f]{12}$/.test(leader)) return badRequest(`leader: expected a trial id (12 hex digits), found '${leader}'`);
+      return { status: 200, body: liveUpdate(db, key, { after, colorBy: query.get('color'), leader }) };
     }
     if (sub === 'epochs') {
       if (!sweepNames(db).includes(key)) return noSweep(db, key);

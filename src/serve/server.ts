@@ -144,7 +144,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, { options, loop
     try {
       built = await builds.run(stop.signal, () =>
         buildReport(
-          { db: options.db, sweeps: [name], html: true, png: null, version: options.version, writtenAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+          { db: options.db, sweeps: [name], html: true, png: null, version: options.version, writtenAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), live: true },
           { stopOnSignals: false, signal: stop.signal },
         ),
       );

@@ -247,6 +247,23 @@ export function sweepNames(db: Database.Database): string[] {
   return (db.prepare(`SELECT name FROM sweeps ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
 }
 
+/**
+ * Where a sweep's sequence of changes stands (schema versions 6 and 7: each stored epoch, and
+ * each change of a trial or of the sweep's status a page shows, takes the next place, never
+ * given out twice), or undefined for a sweep the database lacks.
+ */
+export function changeCursor(db: Database.Database, sweep: string): number | undefined {
+  return (db.prepare(`SELECT epoch_seq FROM sweeps WHERE name = ?`).get(sweep) as { epoch_seq: number } | undefined)?.epoch_seq;
+}
+
+/** The trials of a sweep whose last change a page shows took a place after `after` in its sequence. */
+export function trialsChangedAfter(db: Database.Database, sweep: string, after: number): string[] {
+  return db
+    .prepare(`SELECT t.id FROM trial_records t JOIN sweeps s ON s.id = t.sweep_id WHERE s.name = ? AND t.change_seq > ?`)
+    .pluck()
+    .all(sweep, after) as string[];
+}
+
 /** Refuses a sweep name the database does not have, naming the ones it has. */
 export function requireSweep(db: Database.Database, name: string): void {
   if (db.prepare(`SELECT 1 FROM sweeps WHERE name = ?`).get(name) !== undefined) return;

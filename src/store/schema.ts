@@ -248,6 +248,33 @@ const MIGRATIONS: string[] = [
   UPDATE sweeps SET epoch_seq = coalesce((SELECT max(e.rowid) FROM epoch_records e JOIN trial_records t ON t.id = e.trial_id WHERE t.sweep_id = sweeps.id), 0);
   CREATE INDEX epochs_by_seq ON epoch_records (seq);
   `,
+  // 7: a trial's changes that a page shows (added, its status, epochs, best value, test figures,
+  // why it ended) take a place in the same sequence as its sweep's epochs, so "what changed after
+  // place N" is one index lookup however large the sweep (sweep serve's live pages); so does a
+  // change of the sweep's own status or run, with no row of its own. Triggers give the place, so that no write path of the writer can forget it; they fire inside the
+  // writer's own transactions. The sequence's counter keeps its name, epoch_seq.
+  `
+  ALTER TABLE trial_records ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;  -- the place of its last change a page shows
+  CREATE INDEX trials_by_change ON trial_records (sweep_id, change_seq);
+  CREATE TRIGGER trial_added AFTER INSERT ON trial_records BEGIN
+    UPDATE sweeps SET epoch_seq = epoch_seq + 1 WHERE id = NEW.sweep_id;
+    UPDATE trial_records SET change_seq = (SELECT epoch_seq FROM sweeps WHERE id = NEW.sweep_id) WHERE id = NEW.id;
+  END;
+  CREATE TRIGGER trial_changed AFTER UPDATE OF status, best_value, best_epoch, test_acc, test_loss, started_at, finished_at, error, prune_reason, backend, run, epochs ON trial_records
+    WHEN OLD.status IS NOT NEW.status OR OLD.epochs IS NOT NEW.epochs OR OLD.best_value IS NOT NEW.best_value OR OLD.best_epoch IS NOT NEW.best_epoch
+      OR OLD.test_acc IS NOT NEW.test_acc OR OLD.test_loss IS NOT NEW.test_loss OR OLD.started_at IS NOT NEW.started_at
+      OR OLD.finished_at IS NOT NEW.finished_at OR OLD.error IS NOT NEW.error OR OLD.prune_reason IS NOT NEW.prune_reason
+      OR OLD.backend IS NOT NEW.backend OR OLD.run IS NOT NEW.run
+  BEGIN
+    UPDATE sweeps SET epoch_seq = epoch_seq + 1 WHERE id = NEW.sweep_id;
+    UPDATE trial_records SET change_seq = (SELECT epoch_seq FROM sweeps WHERE id = NEW.sweep_id) WHERE id = NEW.id;
+  END;
+  CREATE TRIGGER sweep_changed AFTER UPDATE OF status, run ON sweeps
+    WHEN OLD.status IS NOT NEW.status OR OLD.run IS NOT NEW.run
+  BEGIN
+    UPDATE sweeps SET epoch_seq = epoch_seq + 1 WHERE id = NEW.id;
+  END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
