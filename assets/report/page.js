@@ -13,6 +13,7 @@
   var TABLES = ['epochs', 'trials'];
 
   function clone(x) { return JSON.parse(JSON.stringify(x)); }
+  function copies(rows) { return rows.map(function (row) { return Object.assign({}, row); }); }
   function place(row) { return Number(row.getAttribute('data-place')); }
   function uses(spec, table) { return JSON.stringify(spec).indexOf('{"name":"' + table + '"}') >= 0; }
 
@@ -21,7 +22,7 @@
   function draw(el, spec, tables) {
     var full = clone(spec);
     var used = {};
-    TABLES.forEach(function (name) { if (uses(spec, name)) used[name] = clone(tables[name]); });
+    TABLES.forEach(function (name) { if (uses(spec, name)) used[name] = copies(tables[name]); });
     if (Object.keys(used).length) full.datasets = used;
     return vegaEmbed(el, full, EMBED).then(function (result) {
       el.setAttribute('data-drawn', 'true');
@@ -133,11 +134,20 @@
       if (row && body.contains(row)) toggle(row, row.getAttribute('aria-expanded') !== 'true');
     });
 
-    var drawn = [];
-    section.querySelectorAll('.chart[data-chart]').forEach(function (el) {
-      if (sweep.charts[el.getAttribute('data-chart')]) drawn.push(drawChart(el));
-    });
-    var ready = Promise.all(drawn).then(function () { section.setAttribute('data-ready', 'true'); });
+    // One chart at a time, each in a task of its own, those on screen first: the page shows its
+    // text and answers the reader at once, between charts (a chart of 10,000 epochs takes a third
+    // of a second to draw), instead of after all of them.
+    var pending = Array.prototype.filter.call(section.querySelectorAll('.chart[data-chart]'), function (el) { return sweep.charts[el.getAttribute('data-chart')]; });
+    var ready = new Promise(function (resolve) {
+      setTimeout(function () {
+        var shown = pending.filter(function (el) { var box = el.getBoundingClientRect(); return box.bottom > 0 && box.top < innerHeight; });
+        var queue = shown.concat(pending.filter(function (el) { return shown.indexOf(el) < 0; }));
+        (function next() {
+          if (!queue.length) return resolve();
+          drawChart(queue.shift()).then(function () { setTimeout(next, 0); });
+        })();
+      }, 0);
+    }).then(function () { section.setAttribute('data-ready', 'true'); });
 
     return {
       section: section,
@@ -179,7 +189,7 @@
           if (!same || !views[name]) return work.push(drawChart(el));
           var view = views[name];
           TABLES.forEach(function (table) {
-            if (uses(charts[name], table)) view.change(table, vega.changeset().remove(function (d) { return changed[d.trial]; }).insert(clone(tables[table])));
+            if (uses(charts[name], table)) view.change(table, vega.changeset().remove(function (d) { return changed[d.trial]; }).insert(copies(tables[table])));
           });
           work.push(view.runAsync());
         });

@@ -16,7 +16,6 @@ import type { BuiltReport, ReportJob, ReportReply } from './build-report.js';
 import { readReportSweep, type ReportSweep } from './data.js';
 import { misclassifiedDigits } from './digits.js';
 import { reportHtml } from './html.js';
-import { specToPng } from './render.js';
 import { datasets, withDatasets } from './spec-datasets.js';
 import { sweepCharts } from './sweep-charts.js';
 
@@ -60,6 +59,8 @@ async function renderPngs(sweeps: ReportSweep[], dir: string, force: boolean): P
   for (const f of files) checkReplaceable(f.path, '--png', { force: true, writes: 'file' });
   const existing = files.filter((f) => existsSync(f.path));
   if (existing.length && !force) throw new UserError({ file: existing[0].path, message: `--png: already exists${existing.length > 1 ? ` (and ${existing.length - 1} more of this report's files)` : ''}; give another folder, or --force to replace them` });
+  // Vega for Node and resvg load only here: a page alone (sweep serve's, on every request) needs neither.
+  const { specToPng } = await import('./render.js');
   const pngs: BuiltReport['pngs'] = [];
   for (const f of files) pngs.push({ path: f.path, data: await specToPng(f.spec) });
   return pngs;
