@@ -18,6 +18,9 @@
   };
   var leader = leaderOf(page.sweep);
   var failingSince = null;
+  // What the page did, for a person or a test to look at: answers with changes applied in place,
+  // sections taken again whole, and how long the last change took to apply.
+  var stats = window.lenetLive = { patched: 0, retaken: 0, applyMs: 0 };
 
   function say(text, failed) {
     if (!shown) return;
@@ -53,14 +56,20 @@
       });
   }
 
+  function retake() {
+    stats.retaken++;
+    return takeWhole();
+  }
+
   function apply(update) {
     var c = update.changes;
-    if (update.retake) return takeWhole();
+    if (update.retake) return retake();
     if (!c) {
       cursor = update.cursor;
       return null;
     }
-    if (c.structure !== structure) return takeWhole();
+    if (c.structure !== structure) return retake();
+    var started = performance.now();
     // Trials the page shows that the sweep's run no longer has leave the charts too.
     var listed = {};
     c.order.forEach(function (entry) { listed[entry[0]] = true; });
@@ -71,6 +80,8 @@
       if (summary && summary.outerHTML !== c.summary) summary.outerHTML = c.summary;
       leader = c.leader;
       cursor = update.cursor;
+      stats.patched++;
+      stats.applyMs = performance.now() - started;
     });
   }
 
@@ -85,18 +96,23 @@
     });
   }
 
-  // Once a second; slower when an answer took long (a large sweep that changes all the time), so
-  // that watching it costs the server a bounded share of its time.
+  // Once a second; less often when the server took long to answer (a large sweep that changes all
+  // the time: each answer reads it again), so that watching costs the server at most about a
+  // third of its time.
   function poll() {
     var started = Date.now();
-    ask().then(apply).then(function () {
+    var answered = started;
+    ask().then(function (update) {
+      answered = Date.now();
+      return apply(update);
+    }).then(function () {
       failingSince = null;
       say('This page updates itself while the sweep runs.');
     }, function (err) {
       failingSince = failingSince || new Date();
       say('Not updated since ' + failingSince.toLocaleTimeString() + ': ' + err.message + ' (trying again each second).', true);
     }).then(function () {
-      setTimeout(poll, Math.max(1000, 4 * (Date.now() - started)));
+      setTimeout(poll, Math.max(1000 - (Date.now() - started), 2 * (answered - started)));
     });
   }
   page.ready.then(function () { setTimeout(poll, 1000); });

@@ -16,11 +16,33 @@
   function copies(rows) { return rows.map(function (row) { return Object.assign({}, row); }); }
   function place(row) { return Number(row.getAttribute('data-place')); }
   function uses(spec, table) { return JSON.stringify(spec).indexOf('{"name":"' + table + '"}') >= 0; }
+  // The tables a spec carries in itself (`data: {values}`: a chart's own rows, as the parallel
+  // coordinates' lines), in the spec's order.
+  function inlineData(spec) {
+    var found = [];
+    (function walk(x) {
+      if (Array.isArray(x)) return x.forEach(walk);
+      if (!x || typeof x !== 'object') return;
+      Object.keys(x).forEach(function (key) {
+        if (key === 'data' && x.data && Array.isArray(x.data.values)) found.push(x.data);
+        walk(x[key]);
+      });
+    })(spec);
+    return found;
+  }
+  // The spec without its own rows: two specs that differ only in those draw the same chart of other rows.
+  function withoutRows(spec) {
+    var bare = clone(spec);
+    inlineData(bare).forEach(function (data) { data.values = []; });
+    return JSON.stringify(bare);
+  }
 
   // Each chart gets its own copy of the tables it reads: Vega writes what it computes (a curve's
   // value) into the rows it draws, and one chart's rows must not carry another's.
   function draw(el, spec, tables) {
     var full = clone(spec);
+    // Named, so that a live page can give the chart other rows without drawing it again.
+    inlineData(full).forEach(function (data, i) { data.name = 'inline_' + i; });
     var used = {};
     TABLES.forEach(function (name) { if (uses(spec, name)) used[name] = copies(tables[name]); });
     if (Object.keys(used).length) full.datasets = used;
@@ -99,6 +121,9 @@
         // Ties keep the leaderboard's order.
         return (descending ? -order : order) || place(a) - place(b);
       });
+      // Already in that order (a live update that moved no row): nothing to lay out again.
+      var shown = body.querySelectorAll('tr.trial');
+      if (rows.every(function (row, i) { return shown[i] === row; })) return;
       // A trial's detail row travels with it.
       rows.forEach(function (row) {
         var detail = row.nextElementSibling;
@@ -184,12 +209,15 @@
         Object.keys(charts).forEach(function (name) {
           var el = chartElement(name);
           if (!el) return;
-          var same = JSON.stringify(charts[name]) === JSON.stringify(sweep.charts[name]);
+          var same = withoutRows(charts[name]) === withoutRows(sweep.charts[name]);
           sweep.charts[name] = charts[name];
           if (!same || !views[name]) return work.push(drawChart(el));
           var view = views[name];
           TABLES.forEach(function (table) {
             if (uses(charts[name], table)) view.change(table, vega.changeset().remove(function (d) { return changed[d.trial]; }).insert(copies(tables[table])));
+          });
+          inlineData(charts[name]).forEach(function (data, i) {
+            view.change('inline_' + i, vega.changeset().remove(vega.truthy).insert(copies(data.values)));
           });
           work.push(view.runAsync());
         });
