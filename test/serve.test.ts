@@ -141,6 +141,18 @@ describe('sweep serve', () => {
         await page.waitForFunction(() => document.querySelector('section.sweep')?.getAttribute('data-ready') === 'true', null, { timeout: 30_000 });
         expect(await page.locator('.chart[data-chart="curves-metric"] svg').count()).toBe(1);
         expect(await page.locator('table.leaderboard tr.trial').count()).toBe(2);
+        // Two trials ticked open their compare page: their curves side by side and where their configs differ.
+        await page.locator('input.choose').nth(0).click();
+        expect(await page.locator('a.compare-chosen').getAttribute('href')).toBeNull();
+        await page.locator('input.choose').nth(1).click();
+        expect(await page.locator('tr.trial[aria-expanded="true"]').count()).toBe(0);
+        const [compare] = await Promise.all([page.waitForEvent('popup'), page.click('a.compare-chosen')]);
+        compare.on('console', (m) => {
+          if (m.type() === 'error' || m.type() === 'warning') problems.push(`compare ${m.type()}: ${m.text()}`);
+        });
+        compare.on('request', (req) => requests.push(req.url()));
+        await compare.waitForSelector('#curves[data-drawn="true"] svg', { timeout: 30_000 });
+        expect(await compare.locator('table.compare tr.differs td:first-child').allTextContents()).toContain('model.pooling');
         expect(problems).toEqual([]);
         expect(requests.length).toBeGreaterThanOrEqual(2);
         expect(requests.filter((u) => !u.startsWith(url))).toEqual([]);
@@ -245,6 +257,15 @@ describe('sweep serve', () => {
       expect(changes.tables.epochs).toHaveLength(2);
       expect((await getJson(`${url}api/sweeps/pooling/live?after=${everything.body.cursor}`)).body).toEqual({ cursor: everything.body.cursor });
       expect((await getJson(`${url}api/sweeps/pooling/live?after=${Number(everything.body.cursor) + 5}`)).body).toEqual({ cursor: everything.body.cursor, retake: true });
+      // The compare page: 2 to 8 trials of the sweep, by id or prefix.
+      const ids = ((await getJson(`${url}api/sweeps/pooling`)).body.trials as { id: string }[]).map((t) => t.id);
+      const side = await fetch(`${url}sweeps/pooling/compare?trials=${ids[0]},${ids[1].slice(0, 6)}`);
+      expect(side.status).toBe(200);
+      expect(await side.text()).toMatch(/<tr class="differs"><td>model\.pooling<\/td><td class="n">(avg|max)<\/td>/);
+      for (const [query, status] of [['', 400], [`trials=${ids[0]}`, 400], [`trials=${ids[0]},${ids[0]}`, 400], [`trials=${ids.join(',')},${'ab'.repeat(6)}`, 404], [`trials=${[...ids, ...ids, ...ids, ...ids, ids[0]].join(',')}`, 400]] as const) {
+        expect([query, (await fetch(`${url}sweeps/pooling/compare?${query}`)).status]).toEqual([query, status]);
+      }
+      expect((await fetch(`${url}sweeps/poling/compare?trials=${ids.join(',')}`)).status).toBe(404);
       const unknown = await getJson(`${url}api/sweeps/poling`);
       expect([unknown.status, unknown.body.error]).toEqual([404, "no sweep named 'poling' (did you mean 'pooling'?)"]);
       expect((await getJson(`${url}api/trials/ffffffffffff`)).status).toBe(404);

@@ -3,7 +3,7 @@
  * JSON for programs, CSV for spreadsheets. Each command builds one Grid and hands it here.
  */
 import { UserError } from '../config/errors.js';
-import { tableLine } from '../view/format.js';
+import { cellText, tableLine } from '../view/format.js';
 import { jsonRow } from './json-text.js';
 
 export type Format = 'table' | 'json' | 'csv';
@@ -24,8 +24,6 @@ export function formatOf(values: { json?: boolean; csv?: boolean }): Format {
   return values.json ? 'json' : values.csv ? 'csv' : 'table';
 }
 
-/** A value as a table cell shows it: null as '—', objects as JSON. */
-export const cellText = (v: unknown): string => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 /** RFC 4180: quote fields with commas, quotes or line breaks; nulls are empty fields. */
 function csvField(v: unknown): string {

@@ -288,16 +288,20 @@ export function* reportHtml(sweeps: ReportSweep[], meta: ReportMeta): Generator<
   yield `
 </main>
 <footer>Charts drawn with Vega-Lite ${escapeHtml(libraryVersion('vega-lite'))} (Vega ${escapeHtml(libraryVersion('vega'))}); hover a mark for its values. ${meta.live ? '<span class="live-state">This page updates itself while the sweep runs.</span>' : 'This file needs no network.'}</footer>
-${script(libraryScript('vega', 'vega.min.js'))}
-${script(libraryScript('vega-lite', 'vega-lite.min.js'))}
-${script(libraryScript('vega-embed', 'vega-embed.min.js'))}
+${chartLibraries()}
 <script type="application/json" id="report-data">${jsonText({ sweeps: sweeps.map((s, i) => pageData(s, charts[i])) })}</script>
 ${script(readFileSync(new URL('page.js', ASSETS), 'utf8'))}${meta.live ? `
 <script type="application/json" id="live-data">${jsonText({ sweep: sweeps[0].name, cursor: meta.live.cursor, colorBy: sweeps[0].colorBy, structure: sweepStructure(sweeps[0], charts[0]) })}</script>
-${script(readFileSync(new URL('live.js', ASSETS), 'utf8'))}` : ''}
+${script(readFileSync(new URL('live.js', ASSETS), 'utf8'))}
+${script(readFileSync(new URL('choose.js', ASSETS), 'utf8'))}` : ''}
 </body>
 </html>
 `;
+}
+
+/** Vega, Vega-Lite and vega-embed, inline: what a page needs to draw the report's charts with no network. */
+export function chartLibraries(): string {
+  return [libraryScript('vega', 'vega.min.js'), libraryScript('vega-lite', 'vega-lite.min.js'), libraryScript('vega-embed', 'vega-embed.min.js')].map((text) => `<script>${scriptText(text)}</script>`).join('\n');
 }
 
 function libraryVersion(pkg: string): string {

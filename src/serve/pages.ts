@@ -1,9 +1,14 @@
 /**
  * `sweep serve`'s HTML that is not the report: the index of every sweep in the database, and the
  * page for a sweep or path that is not there. Written whole on each request from what the
- * database holds then; the sweep pages themselves are the report's (report/html.ts).
+ * database holds then; the sweep pages themselves are the report's (report/html.ts). The compare
+ * page draws the report's trial curves (report/curve-specs.ts) beside `runs compare`'s table.
  */
-import type { SweepSummary } from '../store/queries.js';
+import { chartLibraries } from '../report/html.js';
+import { trialCurvesSpec } from '../report/curve-specs.js';
+import { withDatasets } from '../report/spec-datasets.js';
+import type { EpochRow, SweepSummary, TrialRecord } from '../store/queries.js';
+import { compareTrials } from '../view/compare.js';
 import { metricValue, sweepStatusText } from '../view/format.js';
 
 /** What the server sends with every page: nothing may be loaded from elsewhere (as the report). */
@@ -13,7 +18,7 @@ export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}
 th,td{padding:.3rem .7rem;border-bottom:1px solid #ddd;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
-a{color:#1f5fa8}.muted{color:#777}`;
+a{color:#1f5fa8}.muted{color:#777}tr.differs td{background:#fff6e0}`;
 
 function page(title: string, body: string): string {
   return `<!doctype html>
@@ -88,6 +93,42 @@ export function notFoundPage(message: string): string {
 }
 
 /** A page that failed on our side (a damaged or vanished database): what went wrong. */
-export function errorPage(message: string): string {
-  return page('error: lenet-sweep', `<h1>This page could not be made</h1>\n<p>${escapeHtml(message)}</p>\n<p><a href="/">All sweeps</a></p>`);
+export function errorPage(message: string, heading = 'This page could not be made'): string {
+  return page('error: lenet-sweep', `<h1>${escapeHtml(heading)}</h1>\n<p>${escapeHtml(message)}</p>\n<p><a href="/">All sweeps</a></p>`);
+}
+
+/** The most trials a compare page shows side by side. */
+export const COMPARE_MOST = 8;
+
+/** Where the compare page of some trials of a sweep is. */
+export const comparePath = (sweep: string, ids: string[]) => `${sweepPath(sweep)}/compare?trials=${ids.join(',')}`;
+
+/**
+ * Trials of a sweep side by side: their curves (the report's trial curves, one colour per trial)
+ * and the table `sweep runs compare` prints (the config paths where they differ, their results).
+ */
+export function comparePage(sweep: string, trials: TrialRecord[], epochs: EpochRow[][]): string {
+  const ids = trials.map((t) => t.id);
+  const { rows, identical } = compareTrials(trials);
+  const table = `<table class="compare"><thead><tr><th>field</th>${ids.map((id) => `<th>${id}</th>`).join('')}</tr></thead><tbody>` +
+    rows.map((r) => {
+      const differs = new Set(r.text).size > 1;
+      return `<tr${differs ? ' class="differs"' : ''}><td>${escapeHtml(r.field)}</td>${r.text.map((t) => `<td class="n">${escapeHtml(t)}</td>`).join('')}</tr>`;
+    }).join('') + '</tbody></table>';
+  const spec = withDatasets(trialCurvesSpec(ids), { epochs: epochs.flatMap((rows, i) => rows.map((e) => ({ trial: ids[i], ...e }))), trials: [] });
+  const json = JSON.stringify(spec).replace(/</g, '\\u003c');
+  const body = `<p><a href="${escapeHtml(sweepPath(sweep))}">← sweep ${escapeHtml(sweep)}</a></p>
+<h1>${trials.length} trials of ${escapeHtml(sweep)} side by side</h1>
+<div id="curves" class="chart"></div>
+<h2>Where they differ</h2>
+${identical ? '<p class="muted">Their configs are identical (repeats of one trial?); only their results differ.</p>' : ''}${table}
+<p class="muted">The same as <code>sweep runs compare ${ids.join(' ')}</code>. JSON of each: ${ids.map((id) => `<a href="/api/trials/${id}">${id}</a>`).join(', ')}</p>
+${chartLibraries()}
+<script type="application/json" id="spec">${json}</script>
+<script>(function () {
+  var el = document.getElementById('curves');
+  vegaEmbed(el, JSON.parse(document.getElementById('spec').textContent), { actions: false, renderer: 'svg', tooltip: { theme: 'light' } })
+    .then(function () { el.setAttribute('data-drawn', 'true'); }, function (err) { el.textContent = 'could not draw the curves: ' + err.message; console.error(err); });
+})();</script>`;
+  return page(`compare: ${ids.join(', ')}`, body);
 }

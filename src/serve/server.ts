@@ -6,7 +6,9 @@
  *
  *   /                  the index of every sweep (pages.ts), which asks for its rows again each
  *                      second (/fragments/index-rows)
- *   /sweeps/NAME       the sweep's report, as `sweep report --sweep NAME` writes it (report/html.ts)
+ *   /sweeps/NAME       the sweep's report, as `sweep report --sweep NAME` writes it (report/html.ts),
+ *                      updating itself while the sweep runs (api.ts's live answer)
+ *   /sweeps/NAME/compare?trials=ID,ID…   trials side by side (pages.ts)
  *   /api/...           JSON (api.ts)
  *
  * Nothing in a URL reaches the file system: paths are routes, not files, so `..` and the like
@@ -18,11 +20,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIPv6, type AddressInfo } from 'node:net';
 import { buildReport } from '../report/build-report.js';
 import { withReadOnly } from '../store/open.js';
-import { listSweeps, sweepNames } from '../store/queries.js';
+import type Database from 'better-sqlite3';
+import { UserError } from '../config/errors.js';
+import { epochsOf, findTrial, listSweeps, sweepNames, type TrialRecord } from '../store/queries.js';
 import { didYouMean } from '../config/suggest.js';
 import { answer } from './api.js';
 import { Builds } from './page-builds.js';
-import { errorPage, INDEX_ROWS_PATH, indexPage, indexRows, notFoundPage, PAGE_CSP } from './pages.js';
+import { COMPARE_MOST, comparePage, comparePath, errorPage, INDEX_ROWS_PATH, indexPage, indexRows, notFoundPage, PAGE_CSP } from './pages.js';
 
 export interface ServeOptions {
   db: string;
@@ -158,12 +162,40 @@ async function handle(req: IncomingMessage, res: ServerResponse, { options, loop
     if (!('report' in built) || !built.report.html) throw new Error(`the report of ${name} was not made`);
     return html(res, 200, built.report.html, head);
   }
+  if (first === 'sweeps' && name !== undefined && rest.length === 1 && rest[0] === 'compare') {
+    const reply = withReadOnly(options.db, (db) => compare(db, name, url.query.get('trials')));
+    return html(res, reply.status, reply.body, head);
+  }
   // Browsers ask for it on every page: no icon, and no error in their console.
   if (first === 'favicon.ico' && name === undefined) {
     res.writeHead(204, HEADERS);
     return void res.end();
   }
   return html(res, 404, notFoundPage(`Nothing at ${url.pathname}.`), head);
+}
+
+/** The compare page of the trials `list` names (ids or prefixes, by commas) of `sweep`: 400 or 404 pages for what cannot be compared. */
+function compare(db: Database.Database, sweep: string, list: string | null): { status: 200 | 400 | 404; body: string } {
+  const names = sweepNames(db);
+  if (!names.includes(sweep)) return { status: 404, body: notFoundPage(`No sweep named '${sweep}'${didYouMean(sweep, names)}.`) };
+  const keys = (list ?? '').split(',').filter(Boolean);
+  if (keys.length < 2 || keys.length > COMPARE_MOST) {
+    return { status: 400, body: errorPage(`Choose 2 to ${COMPARE_MOST} trials to compare, by their ids: ${comparePath(sweep, ['ID', 'ID'])}; ${keys.length} given.`, 'Nothing to compare') };
+  }
+  const trials: TrialRecord[] = [];
+  for (const key of keys) {
+    let trial;
+    try {
+      trial = findTrial(db, key);
+    } catch (err) {
+      if (err instanceof UserError) return { status: 404, body: notFoundPage(err.message) };
+      throw err;
+    }
+    if (trial.sweep !== sweep) return { status: 404, body: notFoundPage(`Trial ${trial.id} is of sweep '${trial.sweep}', not '${sweep}'.`) };
+    if (!trials.some((t) => t.id === trial.id)) trials.push(trial);
+  }
+  if (trials.length < 2) return { status: 400, body: errorPage(`Choose 2 to ${COMPARE_MOST} different trials to compare; ${keys.join(', ')} name one.`, 'Nothing to compare') };
+  return { status: 200, body: comparePage(sweep, trials, trials.map((t) => epochsOf(db, t.id))) };
 }
 
 /** Listens on options.host:options.port; rejects with the listen error (EADDRINUSE…) for the command to say. */

@@ -35,3 +35,6 @@ export function tableLine(headers: string[], rows: string[][], rightAligned: Set
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   return (cells) => cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
 }
+
+/** A value as a table cell shows it: null as '—', objects as JSON. */
+export const cellText = (v: unknown): string => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
