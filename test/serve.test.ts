@@ -1,7 +1,7 @@
 /**
  * `sweep serve` as a person runs it: the real CLI as a child process on a free port, real HTTP
- * requests against it, real sweeps written by other processes while it serves. The page's own
- * behaviour in a browser is issue 25's next part; here: the index, each sweep's report page, the
+ * requests against it, real sweeps written by other processes while it serves, real pages in
+ * Chromium: the index, each sweep's report page following its sweep live, the compare page, the
  * JSON API and its cursors, what it refuses, and that it never changes the database.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { isLoopback } from '../src/serve/server.js';
 import { cli, startCli, type CliResult } from './cli-helpers.js';
@@ -63,6 +63,16 @@ const getJson = async (url: string) => {
   const r = await fetch(url);
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 };
+/** What a page says is wrong (console errors and warnings, uncaught errors) and every request it makes, from now on. */
+function watch(page: Page, seen = { problems: [] as string[], requests: [] as string[] }): { problems: string[]; requests: string[] } {
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') seen.problems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => seen.problems.push(`page error: ${e.message}`));
+  page.on('request', (req) => seen.requests.push(req.url()));
+  return seen;
+}
+
 /** Waits until `done` says yes (asked every 100 ms), for at most `ms`. */
 async function until(done: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
@@ -123,13 +133,7 @@ describe('sweep serve', () => {
     try {
       const r = await serving(db, async (url) => {
         const page = await browser.newPage();
-        const problems: string[] = [];
-        const requests: string[] = [];
-        page.on('console', (m) => {
-          if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-        });
-        page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-        page.on('request', (req) => requests.push(req.url()));
+        const { problems, requests } = watch(page);
         await page.goto(url);
         // A sweep started in another process appears on the open index, without a reload.
         await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
@@ -147,10 +151,7 @@ describe('sweep serve', () => {
         await page.locator('input.choose').nth(1).click();
         expect(await page.locator('tr.trial[aria-expanded="true"]').count()).toBe(0);
         const [compare] = await Promise.all([page.waitForEvent('popup'), page.click('a.compare-chosen')]);
-        compare.on('console', (m) => {
-          if (m.type() === 'error' || m.type() === 'warning') problems.push(`compare ${m.type()}: ${m.text()}`);
-        });
-        compare.on('request', (req) => requests.push(req.url()));
+        watch(compare, { problems, requests });
         await compare.waitForSelector('#curves[data-drawn="true"] svg', { timeout: 30_000 });
         expect(await compare.locator('table.compare tr.differs td:first-child').allTextContents()).toContain('model.pooling');
         expect(problems).toEqual([]);
@@ -175,13 +176,7 @@ describe('sweep serve', () => {
         const running = cli(file, '--db', db, '--no-tui', '--workers', '1');
         await until(async () => ((await getJson(`${url}api/sweeps`)).body as unknown as { name: string }[]).some((s) => s.name === 'rules'));
         const page = await browser.newPage();
-        const problems: string[] = [];
-        const requests: string[] = [];
-        page.on('console', (m) => {
-          if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-        });
-        page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-        page.on('request', (req) => requests.push(req.url()));
+        const { problems, requests } = watch(page);
         await page.goto(`${url}sweeps/rules`);
         await page.waitForFunction(() => document.querySelector('section.sweep')?.getAttribute('data-ready') === 'true', null, { timeout: 30_000 });
         await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));

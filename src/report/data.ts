@@ -108,6 +108,9 @@ export interface ReportSweep {
   notes: string[];
 }
 
+/** The note of a report written while its sweep ran (a page `sweep serve` sends says instead that it follows the sweep). */
+export const STILL_RUNNING = 'The sweep was still running when this report was written.';
+
 const LOG_DISTRIBUTIONS = new Set(['log_uniform_values', 'log_uniform', 'q_log_uniform_values', 'log_normal']);
 
 /** The swept parameters of a sweep, in the file's order, with the axes to draw them on. */
@@ -229,7 +232,7 @@ export function readReportSweep(db: Database.Database, name: string): ReportSwee
   const adapters = [...new Set(board.trials.flatMap((t) => (t.adapter ? [adapterText(t.adapter)] : [])))];
   const notes: string[] = [];
   if (!leader) notes.push(`No best trial: ${noBestText(name, counts)}. The report shows what there is so far.`);
-  if (board.sweep.status === 'running' && !board.sweep.processGone) notes.push('The sweep was still running when this report was written.');
+  if (board.sweep.status === 'running' && !board.sweep.processGone) notes.push(STILL_RUNNING);
   if (board.sweep.processGone) notes.push('The run of this sweep was killed before it finished: its trials shown running were cut off (each keeps its last checkpoint); running the file again resumes them.');
   return {
     name,

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { metricValue, num, pct, rate } from '../view/format.js';
 import { valueText } from '../config/load.js';
-import type { ReportParam, ReportSweep, ReportTrial } from './data.js';
+import { STILL_RUNNING, type ReportParam, type ReportSweep, type ReportTrial } from './data.js';
 import { trialCurvesSpec } from './curve-specs.js';
 import { scatterName } from './parameter-specs.js';
 import { colorEncoding, type Spec } from './spec-base.js';
@@ -169,13 +169,13 @@ const LEADERBOARD = Symbol('leaderboard');
 /** Where the skeleton of a sweep's section (sweepStructure) has its summary. */
 const SUMMARY = Symbol('summary');
 
-function* sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spec | null>, skeleton = false): Generator<string> {
+function* sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Spec | null>, { skeleton = false, live = false } = {}): Generator<string> {
   const varied = sweep.params.filter((p) => p.values.length > 1);
   const options = varied.map((p) => `<option value="${escapeHtml(p.name)}"${p.name === sweep.colorBy ? ' selected' : ''}>${escapeHtml(p.name)}</option>`).join('');
   const parts: (string | typeof LEADERBOARD | typeof SUMMARY)[] = [
     `<h2>sweep ${escapeHtml(sweep.name)}</h2>`,
     sweep.description ? `<p>${escapeHtml(sweep.description)}</p>` : '',
-    ...sweep.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`),
+    ...sweep.notes.map((n) => `<p class="note">${escapeHtml(live && n === STILL_RUNNING ? 'The sweep is running: this page follows it, without a reload.' : n)}</p>`),
     skeleton ? SUMMARY : summaryHtml(sweep),
     '<h3>Leaderboard</h3><p class="muted">Click a column to sort, a trial to open its config, epochs and curves.</p>',
     LEADERBOARD,
@@ -246,7 +246,7 @@ function* sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Sp
  * page takes the section again whole.
  */
 export function sweepStructure(sweep: ReportSweep, charts: Record<string, Spec | null>): string {
-  return createHash('sha256').update([...sweepHtml(sweep, 0, charts, true)].join('')).digest('hex').slice(0, 16);
+  return createHash('sha256').update([...sweepHtml(sweep, 0, charts, { skeleton: true, live: true })].join('')).digest('hex').slice(0, 16);
 }
 
 /** The chart data and specs the page script reads, per sweep. */
@@ -283,7 +283,7 @@ export function* reportHtml(sweeps: ReportSweep[], meta: ReportMeta): Generator<
 `;
   for (const [i, sweep] of sweeps.entries()) {
     if (i) yield '\n';
-    yield* sweepHtml(sweep, i, charts[i]);
+    yield* sweepHtml(sweep, i, charts[i], { live: meta.live !== undefined });
   }
   yield `
 </main>
