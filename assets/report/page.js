@@ -30,6 +30,24 @@
     })(spec);
     return found;
   }
+  // The trials whose rows differ between two versions of a chart's own rows (a trial's line in the
+  // parallel coordinates): those alone are replaced. null where rows are not a trial's each.
+  function differingTrials(before, after) {
+    function byTrial(rows) {
+      var by = {};
+      for (var i = 0; i < rows.length; i++) {
+        if (rows[i].trial === undefined) return null;
+        by[rows[i].trial] = (by[rows[i].trial] || '') + JSON.stringify(rows[i]);
+      }
+      return by;
+    }
+    var a = byTrial(before);
+    var b = byTrial(after);
+    if (!a || !b) return null;
+    var differ = {};
+    Object.keys(a).concat(Object.keys(b)).forEach(function (id) { if (a[id] !== b[id]) differ[id] = true; });
+    return differ;
+  }
   // The spec without its own rows: two specs that differ only in those draw the same chart of other rows.
   function withoutRows(spec) {
     var bare = clone(spec);
@@ -205,23 +223,37 @@
         trials.forEach(function (id) { changed[id] = true; });
         function kept(row) { return !changed[row.trial]; }
         TABLES.forEach(function (name) { sweep.datasets[name] = sweep.datasets[name].filter(kept).concat(tables[name]); });
-        var work = [];
-        Object.keys(charts).forEach(function (name) {
-          var el = chartElement(name);
-          if (!el) return;
-          var same = withoutRows(charts[name]) === withoutRows(sweep.charts[name]);
-          sweep.charts[name] = charts[name];
-          if (!same || !views[name]) return work.push(drawChart(el));
-          var view = views[name];
-          TABLES.forEach(function (table) {
-            if (uses(charts[name], table)) view.change(table, vega.changeset().remove(function (d) { return changed[d.trial]; }).insert(copies(tables[table])));
-          });
-          inlineData(charts[name]).forEach(function (data, i) {
-            view.change('inline_' + i, vega.changeset().remove(vega.truthy).insert(copies(data.values)));
-          });
-          work.push(view.runAsync());
+        // One chart at a time, each in a task of its own: the page answers the reader between them.
+        var names = Object.keys(charts).filter(function (name) { return chartElement(name); });
+        return new Promise(function (resolve) {
+          (function next() {
+            var name = names.shift();
+            if (name === undefined) return resolve();
+            var spec = charts[name];
+            var before = sweep.charts[name];
+            sweep.charts[name] = spec;
+            var done;
+            if (!views[name] || withoutRows(spec) !== withoutRows(before)) {
+              done = drawChart(chartElement(name));
+            } else {
+              var view = views[name];
+              var tablesUsed = TABLES.filter(function (table) { return uses(spec, table); });
+              tablesUsed.forEach(function (table) {
+                view.change(table, vega.changeset().remove(function (d) { return changed[d.trial]; }).insert(copies(tables[table])));
+              });
+              // Its own rows, only where they changed.
+              var own = JSON.stringify(spec) !== JSON.stringify(before);
+              var old = inlineData(before);
+              if (own) inlineData(spec).forEach(function (data, i) {
+                var differ = differingTrials(old[i].values, data.values);
+                if (differ === null) view.change('inline_' + i, vega.changeset().remove(vega.truthy).insert(copies(data.values)));
+                else view.change('inline_' + i, vega.changeset().remove(function (d) { return differ[d.trial]; }).insert(copies(data.values.filter(function (row) { return differ[row.trial]; }))));
+              });
+              done = tablesUsed.length || own ? view.runAsync() : Promise.resolve();
+            }
+            done.then(function () { setTimeout(next, 0); });
+          })();
         });
-        return Promise.all(work);
       },
       // The changed trials' leaderboard rows (and detail rows) in place of theirs, open details
       // kept open; every row's rank and place; the leader; then the reader's order again.
