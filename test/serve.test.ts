@@ -193,6 +193,8 @@ describe('sweep serve', () => {
         await page.click('th[data-key="param:optimizer.lr"]');
         const opened = await page.locator('tr.trial').nth(1).getAttribute('data-trial');
         await page.click(`tr.trial[data-trial="${opened}"]`);
+        const ticked = await page.locator('tr.trial').nth(0).getAttribute('data-trial');
+        await page.locator(`tr.trial[data-trial="${ticked}"] input.choose`).click();
         const result = await running;
         expect(result.code, result.stderr).toBe(0);
         const trials = ((await getJson(`${url}api/sweeps/rules`)).body.trials as { id: string; status: string; epochs: number }[]);
@@ -215,6 +217,8 @@ describe('sweep serve', () => {
         expect(await page.locator(`tr.trial[data-trial="${opened}"] + tr.detail`).isHidden()).toBe(false);
         expect(await page.locator(`tr.trial[data-trial="${opened}"] + tr.detail .chart[data-drawn="true"] svg`).count()).toBe(1);
         expect(await page.locator('tr.trial').count()).toBe(6);
+        // The trial chosen to compare is still chosen, in whatever row shows it now.
+        expect(await page.locator('tr.trial:has(input.choose:checked)').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-trial')))).toEqual([ticked]);
         // Settled: the page asks only whether anything changed, and takes nothing again whole.
         const settled = requests.length;
         await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -229,6 +233,34 @@ describe('sweep serve', () => {
       await browser.close();
     }
   }, 150_000);
+
+  it('in Chromium: a sweep killed with SIGKILL, which writes nothing more, is shown killed on its open page', async () => {
+    const { dir, db } = freshDatabase();
+    await sweep(dir, db, 'first');
+    const file = join(dir, 'long.yaml');
+    writeFileSync(file, `name: long\ntraining: { epochs: 30, batch_size: 64, seed: 1, limit_train: 2000 }\nsweep:\n  parameters:\n    optimizer.lr: [0.003, 0.001]\n`);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const r = await serving(db, async (url) => {
+        let child: ChildProcess | undefined;
+        const running = startCli([file, '--db', db, '--no-tui'], undefined, {}, { onStart: (c) => (child = c) });
+        await until(async () => ((await getJson(`${url}api/sweeps/long`)).body.trials as { epochs: number }[] | undefined)?.some((t) => t.epochs > 0) ?? false);
+        const page = await browser.newPage();
+        const { problems } = watch(page);
+        await page.goto(`${url}sweeps/long`);
+        await page.waitForFunction(() => document.querySelector('section.sweep')?.getAttribute('data-ready') === 'true', null, { timeout: 30_000 });
+        expect(await page.locator('dl.summary').textContent()).toMatch(/status\s*running/);
+        process.kill(-child!.pid!, 'SIGKILL');
+        await running;
+        await page.waitForFunction(() => /status\s*killed/.test(document.querySelector('dl.summary')?.textContent ?? ''), null, { timeout: 15_000 });
+        expect((await page.locator('p.note').allTextContents()).some((n) => n.startsWith('The run of this sweep was killed before it finished'))).toBe(true);
+        expect(problems).toEqual([]);
+      });
+      expect(r.code, r.stderr).toBe(130);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 
   it('answers a malformed cursor with 400; an unknown sweep, trial or path, and every path traversal, with 404; other hosts 403; writes 405', async () => {
     const { dir, db } = freshDatabase();

@@ -67,6 +67,22 @@
     show();
   }
 
+  // Rows come and go in a leaderboard's body (live updates), sections in main (a section taken
+  // again whole): only those are watched, not every change of the charts' drawing.
+  var observer = new MutationObserver(fit);
+  var watched = [];
+  function watch() {
+    document.querySelectorAll('table.leaderboard').forEach(function (table) {
+      if (watched.indexOf(table.tBodies[0]) >= 0) return;
+      watched.push(table.tBodies[0]);
+      observer.observe(table.tBodies[0], { childList: true });
+    });
+  }
   fit();
-  new MutationObserver(fit).observe(document.querySelector('main'), { childList: true, subtree: true });
+  watch();
+  new MutationObserver(function () {
+    watched = watched.filter(function (body) { return document.contains(body); });
+    watch();
+    fit();
+  }).observe(document.querySelector('main'), { childList: true });
 })();

@@ -11,6 +11,8 @@
   var page = window.lenetReport.sections[0];
   var cursor = live.cursor;
   var structure = live.structure;
+  // Whether the page shows the sweep's run as killed (seen by the server from its process, not stored).
+  var gone = live.gone;
   var shown = document.querySelector('.live-state');
   var leaderOf = function (sweep) {
     var lead = sweep.datasets.trials.filter(function (t) { return t.leader; })[0];
@@ -50,6 +52,7 @@
           page = window.lenetReport.sections[0] = made;
           cursor = next.cursor;
           structure = next.structure;
+          gone = next.gone;
           live.colorBy = next.colorBy;
           leader = leaderOf(sweep);
         });
@@ -73,12 +76,13 @@
     // Trials the page shows that the sweep's run no longer has leave the charts too.
     var listed = {};
     c.order.forEach(function (entry) { listed[entry[0]] = true; });
-    var gone = page.sweep.datasets.trials.map(function (t) { return t.trial; }).filter(function (id) { return !listed[id]; });
-    return page.patch(c.trials.concat(gone), c.tables, c.charts).then(function () {
+    var left = page.sweep.datasets.trials.map(function (t) { return t.trial; }).filter(function (id) { return !listed[id]; });
+    return page.patch(c.trials.concat(left), c.tables, c.charts).then(function () {
       page.replaceRows(c.rows, c.order, c.leader);
       var summary = page.section.querySelector('dl.summary');
       if (summary && summary.outerHTML !== c.summary) summary.outerHTML = c.summary;
       leader = c.leader;
+      gone = c.gone;
       cursor = update.cursor;
       stats.patched++;
       stats.applyMs = performance.now() - started;
@@ -87,7 +91,7 @@
 
   function ask() {
     var url = '/api/sweeps/' + encodeURIComponent(live.sweep) + '/live?after=' + cursor +
-      (live.colorBy !== null ? '&color=' + encodeURIComponent(live.colorBy) : '') + (leader ? '&leader=' + leader : '');
+      (live.colorBy !== null ? '&color=' + encodeURIComponent(live.colorBy) : '') + (leader ? '&leader=' + leader : '') + (gone ? '&gone=1' : '');
     return fetch(url, { cache: 'no-store' }).then(function (r) {
       return r.json().then(function (body) {
         if (!r.ok) throw new Error(body.error || 'the server answered ' + r.status);

@@ -282,14 +282,17 @@
           rows[id].nextElementSibling.remove();
           rows[id].remove();
         });
+        // Written only where they changed: a write the same as before still lays the table out again.
         order.forEach(function (entry, at) {
           var row = rows[entry[0]];
           if (!row) return;
-          row.setAttribute('data-place', String(at));
+          if (row.getAttribute('data-place') !== String(at)) row.setAttribute('data-place', String(at));
           var rank = entry[1] === null ? '' : String(entry[1]);
-          row.cells[0].setAttribute('data-value', rank);
-          row.cells[0].textContent = rank;
-          row.classList.toggle('leader', entry[0] === leader);
+          if (row.cells[0].getAttribute('data-value') !== rank) {
+            row.cells[0].setAttribute('data-value', rank);
+            row.cells[0].textContent = rank;
+          }
+          if (row.classList.contains('leader') !== (entry[0] === leader)) row.classList.toggle('leader');
         });
         resort();
       },

@@ -291,7 +291,7 @@ export function* reportHtml(sweeps: ReportSweep[], meta: ReportMeta): Generator<
 ${chartLibraries()}
 <script type="application/json" id="report-data">${jsonText({ sweeps: sweeps.map((s, i) => pageData(s, charts[i])) })}</script>
 ${script(readFileSync(new URL('page.js', ASSETS), 'utf8'))}${meta.live ? `
-<script type="application/json" id="live-data">${jsonText({ sweep: sweeps[0].name, cursor: meta.live.cursor, colorBy: sweeps[0].colorBy, structure: sweepStructure(sweeps[0], charts[0]) })}</script>
+<script type="application/json" id="live-data">${jsonText({ sweep: sweeps[0].name, cursor: meta.live.cursor, colorBy: sweeps[0].colorBy, structure: sweepStructure(sweeps[0], charts[0]), gone: sweeps[0].status === 'killed' })}</script>
 ${script(readFileSync(new URL('live.js', ASSETS), 'utf8'))}
 ${script(readFileSync(new URL('choose.js', ASSETS), 'utf8'))}` : ''}
 </body>

@@ -10,7 +10,7 @@
  *                                          place in the sweep's sequence of stored epochs),
  *                                          oldest first, at most EPOCH_PAGE; `cursor` continues
  *   GET /api/sweeps/NAME/live?after=N      what changed after cursor N, as the sweep's page shows it
- *                                          (live.ts; &color=PARAM &leader=ID: what the page shows)
+ *                                          (live.ts; &color=PARAM &leader=ID &gone=1: what the page shows)
  *   GET /api/trials/ID                     a trial (id or unique prefix of 4 or more) with its epochs
  */
 import type Database from 'better-sqlite3';
@@ -77,7 +77,7 @@ export function answer(db: Database.Database, segments: string[], query: URLSear
       if (after === undefined) return badRequest(`after: expected a cursor (a whole number that an earlier answer gave, 0 for the start), found '${query.get('after')}'`);
       const leader = query.get('leader');
       if (leader !== null && !/^[0-9a-f]{12}$/.test(leader)) return badRequest(`leader: expected a trial id (12 hex digits), found '${leader}'`);
-      return { status: 200, body: liveUpdate(db, key, { after, colorBy: query.get('color'), leader }) };
+      return { status: 200, body: liveUpdate(db, key, { after, colorBy: query.get('color'), leader, gone: query.get('gone') === '1' }) };
     }
     if (sub === 'epochs') {
       if (!sweepNames(db).includes(key)) return noSweep(db, key);

@@ -18,7 +18,7 @@ import { summaryHtml, sweepStructure, trialRows } from '../report/html.js';
 import type { Spec } from '../report/spec-base.js';
 import { datasets, type Datasets } from '../report/spec-datasets.js';
 import { sweepCharts } from '../report/sweep-charts.js';
-import { changeCursor, trialsChangedAfter } from '../store/queries.js';
+import { changeCursor, processGone, trialsChangedAfter } from '../store/queries.js';
 
 /** What the page sends besides its cursor: what it shows now, so that the answer fits it. */
 export interface LiveAsk {
@@ -27,12 +27,16 @@ export interface LiveAsk {
   colorBy: string | null;
   /** The trial the page shows as the leader: its rows change too when another one leads. */
   leader: string | null;
+  /** The page shows the sweep's run as killed (its process gone without a word: nothing in the database changes then). */
+  gone: boolean;
 }
 
 /** The changed parts of a sweep's page. */
 export interface LiveChanges {
   /** The section's structure now (report/html.ts sweepStructure): another than the page's, and the page takes the section again whole. */
   structure: string;
+  /** The sweep's run was killed (its process is gone; the report says so). */
+  gone: boolean;
   summary: string;
   leader: string | null;
   /** Every trial in the leaderboard's order: its id and rank (null: not ranked). A trial the page shows that is not here (of an earlier run of the file) leaves it. */
@@ -56,17 +60,24 @@ export interface LiveUpdate {
   retake?: true;
 }
 
+/** Whether the sweep's run was killed: marked running by a process that is gone (store/queries.ts processGone). */
+function sweepGone(db: Database.Database, sweep: string): boolean {
+  return processGone(db.prepare(`SELECT status, host, pid, updated_at FROM sweeps WHERE name = ?`).get(sweep) as Parameters<typeof processGone>[0]);
+}
+
 /** The answer to a live page of `sweep` (which the database has) that has seen the changes up to `ask.after`. */
 export function liveUpdate(db: Database.Database, sweep: string, ask: LiveAsk): LiveUpdate {
   // One read transaction: the cursor, the changed trials and the sweep as of one moment.
   return db.transaction((): LiveUpdate => {
     const cursor = changeCursor(db, sweep)!;
-    if (cursor === ask.after) return { cursor };
     if (ask.after > cursor) return { cursor, retake: true };
+    // A run killed with SIGKILL writes nothing: that its process is gone is seen now, not stored.
+    if (cursor === ask.after && sweepGone(db, sweep) === ask.gone) return { cursor };
     const changed = new Set(trialsChangedAfter(db, sweep, ask.after));
     const report = readReportSweep(db, sweep);
     if (ask.colorBy !== null && report.params.some((p) => p.name === ask.colorBy)) report.colorBy = ask.colorBy;
-    for (const leader of [ask.leader, report.leader]) if (leader !== null && report.trials.some((t) => t.id === leader)) changed.add(leader);
+    // Another leader: the rows of the one the page shows and of the new one change (their leader flag).
+    if (ask.leader !== report.leader) for (const leader of [ask.leader, report.leader]) if (leader !== null && report.trials.some((t) => t.id === leader)) changed.add(leader);
     const charts = sweepCharts(report);
     const tables = datasets({ ...report, trials: report.trials.filter((t) => changed.has(t.id)) });
     const row = trialRows(report);
@@ -74,6 +85,7 @@ export function liveUpdate(db: Database.Database, sweep: string, ask: LiveAsk): 
       cursor,
       changes: {
         structure: sweepStructure(report, charts),
+        gone: report.status === 'killed',
         summary: summaryHtml(report),
         leader: report.leader,
         order: report.trials.map((t) => [t.id, t.rank]),
