@@ -145,6 +145,22 @@ describe('sweep serve', () => {
         await page.waitForFunction(() => document.querySelector('section.sweep')?.getAttribute('data-ready') === 'true', null, { timeout: 30_000 });
         expect(await page.locator('.chart[data-chart="curves-metric"] svg').count()).toBe(1);
         expect(await page.locator('table.leaderboard tr.trial').count()).toBe(2);
+        // A live change while the curves are off screen leaves them to be drawn when they come into view.
+        const points = () => page.evaluate(() => [...document.querySelectorAll('.chart[data-chart="curves-metric"] .layer_0_marks path')].reduce((n, p) => n + ((p.getAttribute('d') ?? '').match(/[ML]/g) ?? []).length, 0));
+        expect(await points()).toBe(4);
+        await page.setViewportSize({ width: 1280, height: 200 });
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await page.evaluate(() => {
+          const section = (window as unknown as { lenetReport: { sections: { sweep: { datasets: { epochs: { trial: string; leader: boolean }[] }; charts: Record<string, unknown> }; patch: (ids: string[], tables: unknown, charts: unknown) => Promise<void> }[] } }).lenetReport.sections[0];
+          // The trial that does not lead: the leader's layer keeps its line.
+          const gone = section.sweep.datasets.epochs.find((e) => !e.leader)!.trial;
+          return section.patch([gone], { epochs: [], trials: [] }, section.sweep.charts);
+        });
+        expect(await points()).toBe(4);
+        await page.locator('.chart[data-chart="curves-metric"]').scrollIntoViewIfNeeded();
+        await page.waitForFunction(() => [...document.querySelectorAll('.chart[data-chart="curves-metric"] .layer_0_marks path')].reduce((n, p) => n + ((p.getAttribute('d') ?? '').match(/[ML]/g) ?? []).length, 0) === 2, null, { timeout: 10_000 });
+        await page.setViewportSize({ width: 1280, height: 720 });
         // Two trials ticked open their compare page: their curves side by side and where their configs differ.
         await page.locator('input.choose').nth(0).click();
         expect(await page.locator('a.compare-chosen').getAttribute('href')).toBeNull();
@@ -177,6 +193,8 @@ describe('sweep serve', () => {
         await until(async () => ((await getJson(`${url}api/sweeps`)).body as unknown as { name: string }[]).some((s) => s.name === 'rules'));
         const page = await browser.newPage();
         const { problems, requests } = watch(page);
+        // Tall enough that the curves are on screen while they change (off screen, they would be drawn again when seen).
+        await page.setViewportSize({ width: 1280, height: 2400 });
         await page.goto(`${url}sweeps/rules`);
         await page.waitForFunction(() => document.querySelector('section.sweep')?.getAttribute('data-ready') === 'true', null, { timeout: 30_000 });
         await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
@@ -209,6 +227,7 @@ describe('sweep serve', () => {
         expect(after.crosses).toBe(pruned.length);
         expect(after.points).toBeGreaterThan(before.points);
         expect(after.points).toBe(trials.reduce((n, t) => n + t.epochs, 0));
+        expect(await page.evaluate(() => (window as unknown as { lenetLive: { patched: number } }).lenetLive.patched)).toBeGreaterThan(0);
         // The sort and the open detail survived every update.
         expect(await page.getAttribute('th[data-key="param:optimizer.lr"]', 'aria-sort')).toBe('ascending');
         const rates = await page.locator('tr.trial td:nth-child(3)').allTextContents();

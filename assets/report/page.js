@@ -97,10 +97,27 @@
       return spec;
     }
 
+    // Which charts are on screen (or nearly): a live update patches those, and marks the others
+    // stale, to be drawn again when they come into view. A page of 1,000 trials has a dozen charts
+    // of thousands of marks each; a reader looks at one or two at a time.
+    var onScreen = {};
+    var stale = {};
+    var seen = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        var name = entry.target.getAttribute('data-chart');
+        onScreen[name] = entry.isIntersecting;
+        if (entry.isIntersecting && stale[name] && views[name]) {
+          stale[name] = false;
+          drawChart(entry.target);
+        }
+      });
+    }, { rootMargin: '200px' });
+
     // Draws a chart into a new element that takes the old one's place once drawn: no blank frame.
     function drawChart(el) {
       var name = el.getAttribute('data-chart');
       if (!el.hasAttribute('data-drawn')) {
+        seen.observe(el);
         return draw(el, specOf(name), sweep.datasets).then(function (view) { views[name] = view; });
       }
       var fresh = el.cloneNode(false);
@@ -108,7 +125,10 @@
       return draw(fresh, specOf(name), sweep.datasets).then(function (view) {
         if (views[name]) views[name].finalize();
         views[name] = view;
-        if (el.parentNode) el.replaceWith(fresh);
+        if (!el.parentNode) return;
+        el.replaceWith(fresh);
+        seen.unobserve(el);
+        seen.observe(fresh);
       });
     }
 
@@ -233,7 +253,13 @@
             var before = sweep.charts[name];
             sweep.charts[name] = spec;
             var done;
-            if (!views[name] || withoutRows(spec) !== withoutRows(before)) {
+            if (views[name] && !onScreen[name]) {
+              stale[name] = true;
+              return next();
+            }
+            // A chart that missed earlier changes (it was off screen) is drawn again whole.
+            if (!views[name] || stale[name] || withoutRows(spec) !== withoutRows(before)) {
+              stale[name] = false;
               done = drawChart(chartElement(name));
             } else {
               var view = views[name];
