@@ -4,7 +4,7 @@
  * folders (a job naming another path is not trained there: it goes to another agent). That it
  * comes from a coordinator of this version is checked first, where the job is taken (agent.ts).
  */
-import { isAbsolute, relative } from 'node:path';
+import { dirname, isAbsolute, relative } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { configProblems } from '../config/load.js';
 import type { Experiment } from '../config/experiment.types.js';
@@ -20,24 +20,27 @@ export function jobProblem(job: QueueJob): string | null {
   return null;
 }
 
-/** A data.dir outside the agent's folders (`dataDirs`, and Debian's datasets) is never read. */
+/** A data.dir (or a CSV dataset's data.train, data.test) outside the agent's folders (`dataDirs`, and Debian's datasets) is never read. */
 export function dataProblem(config: Experiment, dataDirs: string[]): string | null {
-  const dir = config.data.dir;
-  if (dir === undefined) return null;
   const allowed = [...dataDirs, DEBIAN_FASHION_MNIST];
-  let real: string;
-  try {
-    real = realpathSync(dir);
-  } catch {
-    return `data.dir ${dir} does not exist on this agent`;
-  }
-  const inside = allowed.some((a) => {
+  for (const key of ['dir', 'train', 'test'] as const) {
+    const path = config.data[key];
+    if (path === undefined) continue;
+    let real: string;
     try {
-      const rel = relative(realpathSync(a), real);
-      return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+      real = realpathSync(path);
     } catch {
-      return false;
+      return `data.${key} ${path} does not exist on this agent`;
     }
-  });
-  return inside ? null : `data.dir ${dir} is not in this agent's data folders; start the agent with --data ${dir} (or a folder above it)`;
+    const inside = allowed.some((a) => {
+      try {
+        const rel = relative(realpathSync(a), real);
+        return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+      } catch {
+        return false;
+      }
+    });
+    if (!inside) return `data.${key} ${path} is not in this agent's data folders; start the agent with --data ${key === 'dir' ? path : dirname(path)} (or a folder above it)`;
+  }
+  return null;
 }

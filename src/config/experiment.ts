@@ -217,10 +217,11 @@ export function loadExperiment(from: string | InlineExperiment, overrides: Overr
     const resolved = config as unknown as Experiment;
     const broken = checkRules(resolved).map((v) => problemAt(origins, v.path, v.message, pin));
     if (broken.length) return broken;
-    // A dataset folder is relative to the file that names it, wherever sweep runs from.
-    if (resolved.data.dir !== undefined) {
-      const where = origins.at(['data', 'dir']).source;
-      resolved.data.dir = resolve(where ? dirname(where.path) : '.', resolved.data.dir);
+    // A dataset folder or file is relative to the file that names it, wherever sweep runs from.
+    for (const key of ['dir', 'train', 'test'] as const) {
+      if (resolved.data[key] === undefined) continue;
+      const where = origins.at(['data', key]).source;
+      resolved.data[key] = resolve(where ? dirname(where.path) : '.', resolved.data[key]);
     }
     return { id: trialId(resolved, keyOrders), params, config: resolved };
   };

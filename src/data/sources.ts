@@ -1,6 +1,7 @@
 /**
  * Datasets by name: where their IDX files come from (prepared and checked once, in the main
- * thread, before any worker starts) and how their images are split.
+ * thread, before any worker starts: downloaded, converted from the embedded digits or from CSV
+ * files) and how their images are split.
  */
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { folderProblem, statProblem } from '../util/path-problem.js';
 import { NotRegularFileError } from '../util/regular-file.js';
 import { cacheDir, cacheProblem, datasetFolderFull } from './cache-dir.js';
 import { checkDatasetFolder, findFile, IDX_FILES, splitCounts, type DatasetShape, type SplitOptions } from './dataset.js';
+import { csvDatasetDir, prepareCsv } from './csv.js';
 import { download, MNIST_FILES, MNIST_MIRRORS } from './download.js';
 import { ensureEmbeddedMnist } from './embedded.js';
 
@@ -32,6 +34,8 @@ export function datasetDir(data: Experiment['data']): string {
       return data.dir ?? DEBIAN_FASHION_MNIST;
     case 'idx':
       return data.dir!;
+    case 'csv':
+      return csvDatasetDir(data);
   }
 }
 
@@ -43,6 +47,8 @@ async function folder(data: Experiment['data']): Promise<string> {
         return ensureEmbeddedMnist(dir);
       case 'mnist-full':
         return await download({ files: MNIST_FILES, mirrors: data.mirrors ?? MNIST_MIRRORS, log: (m) => console.log(m) }, dir);
+      case 'csv':
+        return prepareCsv(data);
       default:
         return dir;
     }

@@ -51,3 +51,15 @@ export function folderProblem(path: string): string | null {
   if (stats.isDirectory()) return null;
   return `is ${stats.isFile() ? 'a file' : notRegularKind(stats)}, not a folder`;
 }
+
+/** Why `path` (links followed) is not a regular file to read, or null when it is one: what it is instead, or why it cannot be looked at. */
+export function fileProblem(path: string): string | null {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch (err) {
+    return pathProblem(err);
+  }
+  if (stats.isFile()) return null;
+  return `is ${stats.isDirectory() ? 'a folder' : notRegularKind(stats)}, not a file`;
+}
