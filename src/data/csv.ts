@@ -7,28 +7,18 @@
  * labels written last, so that a folder with all four files is whole. Trials only read those.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
-import { diskFull, isDiskFull } from '../util/disk-full.js';
-import { makeFolder, unmakeFolders } from '../util/make-folder.js';
 import { fileProblem } from '../util/path-problem.js';
-import { cacheDir, datasetFolderFull } from './cache-dir.js';
+import { cacheDir } from './cache-dir.js';
 import { CLASSES, IDX_FILES } from './dataset.js';
 import { fileChecksum } from './file-checksums.js';
-import { writeIdx } from './idx.js';
+import { writeDatasetFiles, type SplitBytes } from './write-dataset.js';
 
 /** The version of the conversion: a new one prepares every CSV dataset afresh. */
 const FORMAT = 1;
-
-/** The images of one CSV file: pixels row after row, their labels, their side. */
-interface CsvImages {
-  pixels: Uint8Array;
-  labels: Uint8Array;
-  count: number;
-  side: number;
-}
 
 type CsvData = Experiment['data'] & { train: string; test: string };
 
@@ -51,27 +41,7 @@ export function prepareCsv(data: Experiment['data']): string {
   const train = readCsv(trainFile, data.label);
   const test = readCsv(testFile, data.label);
   if (test.side !== train.side) throw new UserError({ file: testFile, line: 1, message: `images are ${test.side}x${test.side}, the training images (${trainFile}) ${train.side}x${train.side}; both files need the same pixel columns` });
-  const made = makeFolder(dir);
-  // Labels last: a reader that finds every file knows the images were complete before them.
-  const files: [string, number[], Uint8Array][] = [
-    [IDX_FILES[0][0], [train.count, train.side, train.side], train.pixels],
-    [IDX_FILES[1][0], [test.count, test.side, test.side], test.pixels],
-    [IDX_FILES[0][1], [train.count], train.labels],
-    [IDX_FILES[1][1], [test.count], test.labels],
-  ];
-  const written: string[] = [];
-  try {
-    for (const [name, dims, bytes] of files) {
-      writeIdx(join(dir, name), dims, bytes);
-      written.push(join(dir, name));
-    }
-  } catch (err) {
-    // A full disk (or any failure) leaves no part of the conversion: the next run starts afresh.
-    for (const path of written) rmSync(path, { force: true });
-    unmakeFolders(made);
-    if (isDiskFull(err)) throw diskFull(datasetFolderFull(dir, files.reduce((n, [, , bytes]) => n + bytes.length, 0)));
-    throw err;
-  }
+  writeDatasetFiles(dir, train, test);
   return dir;
 }
 
@@ -84,7 +54,7 @@ function byteOf(text: string): number {
 }
 
 /** The images of a CSV file, checked row by row: a mistake is one line naming the file and its line. */
-export function readCsv(file: string, labelName: string | undefined): CsvImages {
+export function readCsv(file: string, labelName: string | undefined): SplitBytes {
   const text = readFileSync(file, 'utf8');
   const lines = text.split('\n');
   const header = lines[0].replace(/\r$/, '').split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1'));

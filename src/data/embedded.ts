@@ -9,14 +9,12 @@
  * Loading then halves the t10k images into validation and test (sources.ts chooses that,
  * dataset.ts does it).
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { diskFull, isDiskFull } from '../util/disk-full.js';
-import { makeFolder, unmakeFolders } from '../util/make-folder.js';
-import { datasetFolderFull } from './cache-dir.js';
-import { writeIdx } from './idx.js';
+import { makeFolder } from '../util/make-folder.js';
 import { IDX_FILES } from './dataset.js';
+import { writeDatasetFiles } from './write-dataset.js';
 
 const require = createRequire(import.meta.url);
 
@@ -38,25 +36,7 @@ export function ensureEmbeddedMnist(dir: string): string {
       (i % 5 === 0 ? testLabels : trainLabels).push(digit);
     }
   }
-  // Labels last: a reader that finds every file knows the images were complete before them.
-  const files: [string, number[], Uint8Array][] = [
-    [IDX_FILES[0][0], [train.length, 28, 28], Uint8Array.from(train.flat())],
-    [IDX_FILES[1][0], [test.length, 28, 28], Uint8Array.from(test.flat())],
-    [IDX_FILES[0][1], [trainLabels.length], Uint8Array.from(trainLabels)],
-    [IDX_FILES[1][1], [testLabels.length], Uint8Array.from(testLabels)],
-  ];
-  const written: string[] = [];
-  try {
-    for (const [name, dims, data] of files) {
-      writeIdx(join(dir, name), dims, data);
-      written.push(join(dir, name));
-    }
-  } catch (err) {
-    // A full disk (or any failure) leaves no part of the conversion: the next run starts afresh.
-    for (const path of written) rmSync(path, { force: true });
-    unmakeFolders(made);
-    if (isDiskFull(err)) throw diskFull(datasetFolderFull(dir, files.reduce((n, [, , data]) => n + data.length, 0)));
-    throw err;
-  }
+  const split = (images: number[][], labels: number[]) => ({ pixels: Uint8Array.from(images.flat()), labels: Uint8Array.from(labels), count: labels.length, side: 28 });
+  writeDatasetFiles(dir, split(train, trainLabels), split(test, testLabels), made);
   return dir;
 }

@@ -1,0 +1,43 @@
+/**
+ * Writes a prepared dataset's four IDX files into a cache folder (the embedded digits, a CSV
+ * dataset): all or nothing. Labels are written last, so a reader that finds all four files
+ * knows the images were whole before them; a failure (a full disk) removes what was written and
+ * the folders made for it, and the next run starts afresh.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { diskFull, isDiskFull } from '../util/disk-full.js';
+import { makeFolder, unmakeFolders } from '../util/make-folder.js';
+import { datasetFolderFull } from './cache-dir.js';
+import { IDX_FILES } from './dataset.js';
+import { writeIdx } from './idx.js';
+
+/** One split's images (count × side × side bytes, row-major) and labels. */
+export interface SplitBytes {
+  pixels: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+  side: number;
+}
+
+/** `made`: the folders made for it already (removed too on a failure); by default, dir is made here. */
+export function writeDatasetFiles(dir: string, train: SplitBytes, test: SplitBytes, made: string[] = makeFolder(dir)): void {
+  const files: [string, number[], Uint8Array][] = [
+    [IDX_FILES[0][0], [train.count, train.side, train.side], train.pixels],
+    [IDX_FILES[1][0], [test.count, test.side, test.side], test.pixels],
+    [IDX_FILES[0][1], [train.count], train.labels],
+    [IDX_FILES[1][1], [test.count], test.labels],
+  ];
+  const written: string[] = [];
+  try {
+    for (const [name, dims, bytes] of files) {
+      writeIdx(join(dir, name), dims, bytes);
+      written.push(join(dir, name));
+    }
+  } catch (err) {
+    for (const path of written) rmSync(path, { force: true });
+    unmakeFolders(made);
+    if (isDiskFull(err)) throw diskFull(datasetFolderFull(dir, files.reduce((n, [, , bytes]) => n + bytes.length, 0)));
+    throw err;
+  }
+}
