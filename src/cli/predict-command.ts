@@ -6,13 +6,12 @@
  * { file, class, probability, top: [{ class, probability }] }. Every image is read and checked
  * before any is predicted: one bad file is one line, exit 2, and nothing else printed.
  */
-import { lstatSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { tensor4d, tidy } from '../backend/tfjs.js';
 import { UserError } from '../config/errors.js';
 import { pathProblem } from '../util/path-problem.js';
-import { decodeImage } from '../predict/decode.js';
 import { folderImages } from '../predict/folder-images.js';
-import { prepareDigit } from '../predict/prepare.js';
+import { digitFromFile } from '../predict/digit-file.js';
 import { parse } from './args.js';
 import { PREDICT } from './commands.js';
 import { jsonText } from './json-text.js';
@@ -61,15 +60,6 @@ function lstatOrNull(path: string) {
   }
 }
 
-/** An image file's bytes; a file that cannot be read is named, with why. */
-function readImageFile(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new UserError({ file, message: `cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
-  }
-}
-
 function softmax(logits: Float32Array | number[]): number[] {
   const top = Math.max(...logits);
   const e = Array.from(logits, (v) => Math.exp(v - top));
@@ -91,9 +81,7 @@ export async function predictCommand(args: string[]): Promise<number> {
   const notes: string[] = [];
   const files = paths.flatMap((path) => imageFiles(path, notes));
   const inputs = files.map((file) => {
-    const digit = prepareDigit(decodeImage(file, readImageFile(file)), side);
-    if (!digit) throw new UserError({ file, message: 'the image is blank: no digit found on it' });
-    return Float32Array.from(digit, (v) => v * scale - shift);
+    return Float32Array.from(digitFromFile(file, side), (v) => v * scale - shift);
   });
   for (const note of notes) console.error(`note: ${note}`);
 

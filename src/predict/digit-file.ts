@@ -1,0 +1,26 @@
+/**
+ * An image file made into the network's input as a digit of the dataset looks (prepare.ts):
+ * read, decoded to gray (decode.ts), ink light on black, fitted and centred. `sweep predict`
+ * prepares the images it is given this way, and a folder dataset its training and test images,
+ * so that what a model is trained on and what it is asked about are made alike.
+ */
+import { readFileSync } from 'node:fs';
+import { UserError } from '../config/errors.js';
+import { decodeImage } from './decode.js';
+import { prepareDigit } from './prepare.js';
+
+/** An image file's bytes; a file that cannot be read is named, with why. */
+function readImageFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new UserError({ file, message: `cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+  }
+}
+
+/** The digit of an image file, `side`×`side` pixel values 0 to 255; a file that is no image, or a blank one, is a UserError naming it. */
+export function digitFromFile(file: string, side: number): Float32Array {
+  const digit = prepareDigit(decodeImage(file, readImageFile(file)), side);
+  if (!digit) throw new UserError({ file, message: 'the image is blank: no digit found on it' });
+  return digit;
+}
