@@ -170,6 +170,10 @@ describe('dataset: csv', () => {
       expect([data, r.code]).toEqual([data, 2]);
       expect(r.stderr.trim(), data).toMatch(message);
     }
+    // Planning reads no image: a dataset not (yet) there plans, without an estimate of its epochs.
+    writeFileSync(join(dir, 'exp.yaml'), `name: later\ndata: { dataset: csv, train: missing.csv, test: test.csv }\n${TRAINING}`);
+    const plan = await cli('plan', join(dir, 'exp.yaml'), '--db', join(dir, 'runs.db'));
+    expect(plan.code, plan.stderr).toBe(0);
   }, 60_000);
 
   it('an agent reads a CSV dataset only from its data folders, as it reads data.dir', () => {

@@ -1,6 +1,7 @@
 /** How many training images a trial will see per epoch, without loading the images. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { IDX_FILES, trainingCount } from './dataset.js';
 import { readIdxHeader } from './idx.js';
@@ -20,7 +21,14 @@ function trainFileImages(dir: string): number | null {
  * each folder's count for callers that ask for many trials (the files are read once each).
  */
 export function trainImagesPerEpoch(config: Experiment, files = new Map<string, number | null>()): number | null {
-  const dir = datasetDir(config.data);
+  let dir: string;
+  try {
+    dir = datasetDir(config.data);
+  } catch (err) {
+    // Files the user names that are not (yet) right: said when the sweep prepares them, not here.
+    if (err instanceof UserError) return null;
+    throw err;
+  }
   if (!files.has(dir)) files.set(dir, trainFileImages(dir));
   const total = files.get(dir) ?? (config.data.dataset === 'mnist' ? EMBEDDED_TRAIN : null);
   return total === null ? null : trainingCount(total, splitOptions(config));
