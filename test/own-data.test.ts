@@ -5,7 +5,7 @@
  * IDX form; the conversion is made once into the cache; every mistake is one line naming the
  * file (and its line), exit 2, with nothing left in the cache.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import jpeg from 'jpeg-js';
@@ -253,4 +253,26 @@ describe('dataset: csv', () => {
     }
     expect(cacheFolders('folder').filter((f) => !before.has(f))).toEqual([]);
   }, 120_000);
+
+  it('sweep data inspect: the classes (by their folder names) with their images per split, the pixels\' mean and std, and a contact sheet of each class', async () => {
+    const dir = tempDir();
+    folderOf(join(dir, 'png'));
+    writeFileSync(join(dir, 'png.yaml'), `name: digits\ndata: { dataset: folder, dir: png, validation: 0.25 }\n${TRAINING}`);
+    const r = await cli('data', 'inspect', join(dir, 'png.yaml'), '--out', join(dir, 'sheet.png'), '--per-class', '4');
+    expect(r.code, r.stderr).toBe(0);
+    // The digits per class, from the IDX files the folder was written from: 256 training (of which a quarter validate) and 64 test images.
+    const count = (split: 0 | 1) => Array.from(readIdx(join(DIGITS, IDX_FILES[split][1])).data).reduce((n, label) => (label === 0 ? n + 1 : n), 0);
+    expect(r.stdout).toMatch(/28×28 images: 192 training, 64 validation, 64 test; 10 classes/);
+    const zero = r.stdout.split('\n').find((l) => l.startsWith('0 a_zero'))!;
+    const [train, validation, test] = zero.trim().split(/\s+/).slice(2).map(Number);
+    expect([train + validation, test]).toEqual([count(0), count(1)]);
+    expect(r.stdout).toMatch(/pixels of the training images: mean 0\.1\d{3}, std 0\.3\d{3} \(0\.\.1\); the file normalises with data\.mean 0\.1307, data\.std 0\.3081/);
+    // A row of 4 images of 28×28 drawn twice as large, 2-pixel gaps: 4 × 58 + 2 wide, 10 × 58 + 2 high.
+    const png = readFileSync(join(dir, 'sheet.png'));
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([4 * 58 + 2, 10 * 58 + 2]);
+    for (const [args, message] of [[['--per-class', '40'], /^--per-class: at most 32 images per class are drawn, found 40$/], [['--out', join(dir, 'sheet.jpg')], /^--out: the contact sheet is a PNG image/]] as const) {
+      const bad = await cli('data', 'inspect', join(dir, 'png.yaml'), ...args);
+      expect([bad.code, bad.stderr.trim()]).toEqual([2, expect.stringMatching(message)]);
+    }
+  }, 60_000);
 });

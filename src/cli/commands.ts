@@ -357,6 +357,21 @@ export const AUGMENT_PREVIEW = command({
   fileArgs: true,
 });
 
+export const DATA_INSPECT = command({
+  name: 'data inspect',
+  args: 'FILE',
+  summary: "what the file's data section resolves to (prepared as a sweep prepares it): classes with their images per split, size, mean and std, where it is cached; --out draws a few images of each class as the network gets them",
+  options: {
+    out: { type: 'string', value: 'FILE.png', files: true, help: 'also draw a contact sheet: a row of training images per class' },
+    force: { ...force, help: 'replace the image if it exists' },
+    'per-class': { type: 'string', value: 'N', help: 'images per class on the contact sheet, at most 32', defaultText: '10' },
+    set,
+  },
+  examples: ['sweep data inspect experiments/fashion-mnist.yaml', 'sweep data inspect own.yaml --out own-data.png'],
+  section: 'machine',
+  fileArgs: true,
+});
+
 export const COMPLETION = command({
   name: 'completion',
   args: 'bash|zsh',
@@ -371,7 +386,7 @@ export const COMPLETION = command({
 /** Every command, in the order the overview lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
   RUN, AGENT, VALIDATE, PLAN, SCHEMA, DASHBOARD, RUNS_LIST, RUNS_SHOW, RUNS_BEST, RUNS_COMPARE, RUNS_SQL, SWEEPS_LIST, REPORT, SERVE,
-  EXPORT, PREDICT, EVALUATE, BACKENDS, UPGRADE, AUGMENT_PREVIEW, COMPLETION,
+  EXPORT, PREDICT, EVALUATE, BACKENDS, UPGRADE, AUGMENT_PREVIEW, DATA_INSPECT, COMPLETION,
 ];
 
 /** The words that name a command (or a group of them, `runs`) rather than an experiment file. */

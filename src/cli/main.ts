@@ -33,6 +33,7 @@ const LOADERS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve-command.js')).serveCommand,
   evaluate: async () => (await import('./evaluate-command.js')).evaluateCommand,
   'augment-preview': async () => (await import('./augment-preview-command.js')).augmentPreviewCommand,
+  data: async () => (await import('./data-command.js')).dataCommand,
   completion: async () => (await import('./completion.js')).completionCommand,
 };
 

@@ -67,6 +67,11 @@ function listDataset(dir: string): { train: FolderSplit; test: FolderSplit } {
   return { train, test };
 }
 
+/** A folder dataset's class names, label 0 first (the training folder's subfolders, sorted). */
+export function imageFolderClasses(dir: string): string[] {
+  return listDataset(dir).train.classes.map((c) => c.name);
+}
+
 /** The cache folder of a folder dataset's IDX files: named by every image file's path, size, times and inode. */
 export function imageFolderDatasetDir(data: Experiment['data']): string {
   const dir = data.dir!;

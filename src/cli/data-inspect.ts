@@ -1,0 +1,111 @@
+/**
+ * `sweep data inspect FILE [--out sheet.png]`: what the file's data section resolves to, before
+ * anything trains: the dataset prepared as a sweep prepares it (and how long that took), its
+ * classes with their images in each split, the images' size, their pixels' mean and standard
+ * deviation against what the file normalises with, and where the prepared files are. --out
+ * draws a contact sheet: a row of training images per class, as the network gets them.
+ */
+import { extname } from 'node:path';
+import { UserError } from '../config/errors.js';
+import { loadExperiment } from '../config/experiment.js';
+import { CLASSES, loadDataset, type Dataset, type Split } from '../data/dataset.js';
+import { imageFolderClasses } from '../data/image-folder.js';
+import { checkSplits, prepareDataset, splitOptions } from '../data/sources.js';
+import { diskFull, isDiskFull } from '../util/disk-full.js';
+import { checkOutputFile, outputFull } from '../util/output-path.js';
+import { encodeGrayPng } from '../util/png.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
+import { parse, positiveInt } from './args.js';
+import { DATA_INSPECT } from './commands.js';
+import { print, render } from './output.js';
+
+/** Images per class on the contact sheet at most: a row of 32 is about 2,000 pixels wide. */
+const MOST_PER_CLASS = 32;
+const ZOOM = 2;
+const GAP = 2;
+
+export async function dataInspect(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, DATA_INSPECT);
+  if (positionals.length !== 1) throw new UserError('sweep data inspect: expected one experiment file; see sweep data inspect --help');
+  const perClass = positiveInt(values['per-class'], 'per-class') ?? 10;
+  if (perClass > MOST_PER_CLASS) throw new UserError(`--per-class: at most ${MOST_PER_CLASS} images per class are drawn, found ${values['per-class']}`);
+  if (values.out !== undefined) {
+    checkOutputFile(values.out, '--out', values.force!);
+    if (extname(values.out).toLowerCase() !== '.png') throw new UserError(`--out: the contact sheet is a PNG image; give a file name ending in .png, found '${values.out}'`);
+  }
+  const file = positionals[0];
+  // The data of the file's first trial: data settings are not swept.
+  const config = loadExperiment(file, { set: values.set }).trials[0].config;
+  const started = performance.now();
+  const prepared = await prepareDataset(config.data);
+  const seconds = (performance.now() - started) / 1000;
+  checkSplits(prepared, config);
+  const data = loadDataset(prepared.dir, splitOptions(config));
+  const names = config.data.dataset === 'folder' ? imageFolderClasses(config.data.dir!) : null;
+  const counts = (split: Split) => {
+    const n = new Array<number>(CLASSES).fill(0);
+    for (const label of split.labels) n[label]++;
+    return n;
+  };
+  const [train, validation, test] = [data.train, data.validation, data.test].map(counts);
+  const classes = Array.from({ length: CLASSES }, (_, c) => c).filter((c) => train[c] + validation[c] + test[c] > 0);
+  const { mean, std } = pixelStats(data);
+  const where = config.data.dataset === 'csv' ? `${config.data.train} and ${config.data.test}` : config.data.dir ?? config.data.dataset;
+  console.log(`${file}: dataset ${config.data.dataset} (${where}), ready in ${seconds.toFixed(1)} s as IDX files in ${prepared.dir}`);
+  console.log(`${data.height}×${data.width} images: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test; ${classes.length} classes`);
+  console.log(`pixels of the training images: mean ${mean.toFixed(4)}, std ${std.toFixed(4)} (0..1); the file normalises with data.mean ${config.data.mean}, data.std ${config.data.std}`);
+  const rows = classes.map((c) => [names && names[c] !== String(c) ? `${c} ${names[c]}` : String(c), train[c], validation[c], test[c]]);
+  print(await render({ headers: ['class', 'train', 'validation', 'test'], rows, numeric: new Set([1, 2, 3]) }, 'table'));
+  if (values.out !== undefined) {
+    writeSheet(values.out, data, classes, perClass);
+    console.log(`${values.out}: ${perClass} training images of each class, a row per class, as the network gets them`);
+  }
+  return 0;
+}
+
+/** The mean and standard deviation of the training images' pixels, in 0..1. */
+function pixelStats(data: Dataset): { mean: number; std: number } {
+  const size = data.height * data.width;
+  let sum = 0;
+  let squares = 0;
+  for (const index of data.train.indices) {
+    for (let p = index * size; p < (index + 1) * size; p++) {
+      const v = data.train.pixels[p] / 255;
+      sum += v;
+      squares += v * v;
+    }
+  }
+  const n = data.train.count * size;
+  const mean = sum / n;
+  return { mean, std: Math.sqrt(Math.max(0, squares / n - mean * mean)) };
+}
+
+/** A PNG of the first `perClass` training images of each class, a row per class. */
+function writeSheet(out: string, data: Dataset, classes: number[], perClass: number): void {
+  const { height: h, width: w } = data;
+  const cellW = w * ZOOM + GAP;
+  const cellH = h * ZOOM + GAP;
+  const width = perClass * cellW + GAP;
+  const height = classes.length * cellH + GAP;
+  const sheet = new Uint8Array(width * height).fill(96); // grey grid lines
+  classes.forEach((c, row) => {
+    let column = 0;
+    for (let i = 0; i < data.train.count && column < perClass; i++) {
+      if (data.train.labels[i] !== c) continue;
+      const from = data.train.indices[i] * h * w;
+      for (let y = 0; y < h * ZOOM; y++) {
+        for (let x = 0; x < w * ZOOM; x++) {
+          sheet[(GAP + row * cellH + y) * width + GAP + column * cellW + x] = data.train.pixels[from + Math.floor(y / ZOOM) * w + Math.floor(x / ZOOM)];
+        }
+      }
+      column++;
+    }
+  });
+  const png = encodeGrayPng(sheet, width, height);
+  try {
+    writeFileAtomic(out, png);
+  } catch (err) {
+    if (isDiskFull(err)) throw diskFull(outputFull(out, [png]));
+    throw new UserError({ file: out, message: `cannot write the image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+  }
+}
