@@ -189,6 +189,9 @@ describe('dataset: csv', () => {
   it('a folder of PNGs trains exactly as the same images in IDX files; JPEGs of another size and polarity train too; each converted once', async () => {
     const dir = tempDir();
     folderOf(join(dir, 'png'));
+    // What notebooks and Finder leave behind is no class and no image.
+    mkdirSync(join(dir, 'png', 'train', '.ipynb_checkpoints'));
+    writeFileSync(join(dir, 'png', 'train', 'a_zero', '.DS_Store'), 'x');
     folderOf(join(dir, 'photos'), { other: true });
     writeFileSync(join(dir, 'idx.yaml'), `name: digits\ndata: { dataset: idx, dir: ${DIGITS}, validation: 0.25 }\n${TRAINING}`);
     writeFileSync(join(dir, 'png.yaml'), `name: digits\ndata: { dataset: folder, dir: png, validation: 0.25 }\n${TRAINING}`);

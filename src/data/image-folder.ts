@@ -44,7 +44,11 @@ function listSplit(dir: string, split: (typeof SPLITS)[number]): FolderSplit {
     if (code === 'ENOENT') throw new UserError({ file: root, message: `no such folder: dataset folder wants ${split}/ with a subfolder of images per class (${split}/0/…, ${split}/1/…)` });
     throw new UserError({ file: root, message: `cannot read it (${code ?? (err as Error).message})` });
   }
-  const names = entries.filter((e) => e.isDirectory() || (e.isSymbolicLink() && statSync(join(root, e.name), { throwIfNoEntry: false })?.isDirectory())).map((e) => e.name).sort();
+  // Hidden folders (.ipynb_checkpoints, .git) are no classes.
+  const names = entries
+    .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || (e.isSymbolicLink() && statSync(join(root, e.name), { throwIfNoEntry: false })?.isDirectory())))
+    .map((e) => e.name)
+    .sort();
   const loose = entries.filter((e) => e.isFile()).length;
   if (names.length === 0) throw new UserError({ file: root, message: `holds no class folders${loose ? ` (${loose} files lie in it directly)` : ''}; put each class's images in a subfolder named after it (${split}/0/…, ${split}/1/…)` });
   const classes = names.map((name) => {
@@ -67,7 +71,7 @@ function listDataset(dir: string): { train: FolderSplit; test: FolderSplit } {
   return { train, test };
 }
 
-/** A folder dataset's class names, label 0 first (the training folder's subfolders, sorted). */
+/** A folder dataset's class names, label 0 first (the training folder's subfolders, sorted; hidden ones are none). */
 export function imageFolderClasses(dir: string): string[] {
   return listDataset(dir).train.classes.map((c) => c.name);
 }
