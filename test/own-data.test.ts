@@ -5,7 +5,7 @@
  * IDX form; the conversion is made once into the cache; every mistake is one line naming the
  * file (and its line), exit 2, with nothing left in the cache.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import jpeg from 'jpeg-js';
@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { dataProblem } from '../src/agent/job-checks.js';
 import type { Experiment } from '../src/config/experiment.types.js';
 import { IDX_FILES } from '../src/data/dataset.js';
+import { linesOf } from '../src/data/csv.js';
 import { readIdx } from '../src/data/idx.js';
 import { encodeGrayPng } from '../src/util/png.js';
 import { CACHE, cli } from './cli-helpers.js';
@@ -21,16 +22,21 @@ import { smallDigits } from './small-digits.js';
 
 const DIGITS = smallDigits(256, 64);
 
-/** The images of one IDX pair as a CSV text: `label` first (or last, named `digit`), then pixel0…pixelN. */
-function csvOf(split: 0 | 1, { labelLast = false } = {}): string {
+/**
+ * The images of one IDX pair as a CSV text: `label` first, then pixel0…pixelN (`labelLast`: the
+ * label last, named `digit`; `labelSecond`: the label after pixel0, its label quoted as a writer
+ * that quotes every value writes it).
+ */
+function csvOf(split: 0 | 1, { labelLast = false, labelSecond = false } = {}): string {
   const images = readIdx(join(DIGITS, IDX_FILES[split][0]));
   const labels = readIdx(join(DIGITS, IDX_FILES[split][1]));
   const size = images.dims[1] * images.dims[2];
   const pixels = Array.from({ length: size }, (_, i) => `pixel${i}`);
-  const rows = [labelLast ? [...pixels, 'digit'].join(',') : ['label', ...pixels].join(',')];
+  const place = <T>(row: T[], label: T) => (labelLast ? [...row, label] : labelSecond ? [row[0], label, ...row.slice(1)] : [label, ...row]);
+  const rows = [place(pixels, labelLast ? 'digit' : 'label').join(',')];
   for (let n = 0; n < images.dims[0]; n++) {
-    const row = Array.from(images.data.subarray(n * size, (n + 1) * size));
-    rows.push((labelLast ? [...row, labels.data[n]] : [labels.data[n], ...row]).join(','));
+    const row: (number | string)[] = Array.from(images.data.subarray(n * size, (n + 1) * size));
+    rows.push(place(row, labelSecond ? `"${labels.data[n]}"` : labels.data[n]).join(','));
   }
   return `${rows.join('\r\n')}\r\n`;
 }
@@ -104,23 +110,28 @@ describe('dataset: csv', () => {
     writeFileSync(join(dir, 'test.csv'), csvOf(1));
     writeFileSync(join(dir, 'named-train.csv'), csvOf(0, { labelLast: true }));
     writeFileSync(join(dir, 'named-test.csv'), csvOf(1, { labelLast: true }));
+    writeFileSync(join(dir, 'second-train.csv'), csvOf(0, { labelSecond: true }));
+    writeFileSync(join(dir, 'second-test.csv'), csvOf(1, { labelSecond: true }));
+    writeFileSync(join(dir, 'second.yaml'), `name: digits\ndata: { dataset: csv, train: second-train.csv, test: second-test.csv, validation: 0.25 }\n${TRAINING}`);
     writeFileSync(join(dir, 'idx.yaml'), `name: digits\ndata: { dataset: idx, dir: ${DIGITS}, validation: 0.25 }\n${TRAINING}`);
     writeFileSync(join(dir, 'csv.yaml'), `name: digits\ndata: { dataset: csv, train: train.csv, test: test.csv, validation: 0.25 }\n${TRAINING}`);
     writeFileSync(join(dir, 'named.yaml'), `name: digits\ndata: { dataset: csv, train: named-train.csv, test: named-test.csv, label: digit, validation: 0.25 }\n${TRAINING}`);
     const before = new Set(csvFolders());
     const runs = [];
-    for (const file of ['idx', 'csv', 'named']) {
+    for (const file of ['idx', 'csv', 'named', 'second']) {
       const db = join(dir, `${file}.db`);
       const r = await cli(join(dir, `${file}.yaml`), '--db', db, '--no-tui');
       expect(r.code, r.stderr).toBe(0);
       runs.push(epochs(db));
     }
     expect(runs[0]).toHaveLength(2);
+    // The label column: first; named by data.label; found by its name, label, without it.
     expect(runs[1]).toEqual(runs[0]);
     expect(runs[2]).toEqual(runs[0]);
-    // One folder per content and label column: the two CSV forms, each made once.
+    expect(runs[3]).toEqual(runs[0]);
+    // One folder per content and label column: the three CSV forms, each made once.
     const made = csvFolders().filter((f) => !before.has(f));
-    expect(made).toHaveLength(2);
+    expect(made).toHaveLength(3);
     const stamp = (f: string) => IDX_FILES.flat().map((name) => statSync(join(CACHE, 'csv', f, name)).mtimeMs);
     const stamps = made.map(stamp);
     const again = await cli(join(dir, 'csv.yaml'), '--db', join(dir, 'again.db'), '--no-tui');
@@ -140,6 +151,11 @@ describe('dataset: csv', () => {
       ['no header', good.slice(1).join('\n'), /train\.csv:1: expected a header row naming the columns \(label,pixel0,\.\.\.\), found 785 numbers; add one$/],
       ['not square', [header.split(',').slice(0, 101).join(','), row.slice(0, 101).join(',')].join('\n'), /train\.csv:1: 100 pixel columns are not a square image of at least 12x12/],
       ['no rows', `${header}\n`, /train\.csv:1: holds no images/],
+      ["Kaggle's test.csv, without labels", [header.split(',').slice(1).join(','), row.slice(1).join(',')].join('\n'), /train\.csv:1: no label column: its 784 columns are the pixels of a 28x28 image; a file to train or test on needs each image's label \(Kaggle's test\.csv has none\)$/],
+      ["pandas' index column", [`,${header}`, `0,${good[1]}`].join('\n'), /train\.csv:1: its first column has no name: an index, as pandas' to_csv writes one; write the file with index=False$/],
+      ['a comma at the end of each line', [`${header},`, `${good[1]},`].join('\n'), /train\.csv:1: its header ends with an empty column/],
+      ['semicolons', [header.replace(/,/g, ';'), good[1].replace(/,/g, ';')].join('\n'), /train\.csv:1: its values are separated by ';'; write it with commas/],
+      ['one label for all', [header, good[1], good[1]].join('\n'), /train\.csv: every one of its 2 images has label \d: a classifier needs two or more classes; is that the label column\? data\.label names it$/],
     ];
     writeFileSync(join(dir, 'test.csv'), csvOf(1));
     const before = new Set(csvFolders());
@@ -153,6 +169,10 @@ describe('dataset: csv', () => {
     }
     expect(csvFolders().filter((f) => !before.has(f))).toEqual([]);
     expect(existsSync(join(dir, 'runs.db'))).toBe(false);
+    // Two images, whole and right, are too few to split: said of the file they are in, not of the cache's copy.
+    writeFileSync(join(dir, 'train.csv'), [header, good[1], [row[0] === '9' ? '8' : '9', ...row.slice(1)].join(',')].join('\n'));
+    const few = await cli(join(dir, 'exp.yaml'), '--db', join(dir, 'runs.db'), '--no-tui');
+    expect([few.code, few.stderr.trim()]).toEqual([2, `${join(dir, 'train.csv')}: the validation split holds no images: data.validation 0.1 of its 2 images rounds to none; raise data.validation, or give more training images`]);
   }, 120_000);
 
   it('says what the data section lacks or has too much of at its place in the file', async () => {
@@ -192,7 +212,13 @@ describe('dataset: csv', () => {
     // What notebooks and Finder leave behind is no class and no image.
     mkdirSync(join(dir, 'png', 'train', '.ipynb_checkpoints'));
     writeFileSync(join(dir, 'png', 'train', 'a_zero', '.DS_Store'), 'x');
+    writeFileSync(join(dir, 'png', 'train', 'a_zero', '._0000.png'), 'AppleDouble');
     folderOf(join(dir, 'photos'), { other: true });
+    // A class's images in a folder under its own are its too (torchvision walks into them); a blank page is an image of nothing.
+    const nine = join(dir, 'photos', 'train', 'j_nine');
+    mkdirSync(join(nine, 'more'));
+    for (const name of readdirSync(nine).filter((n) => n.endsWith('.jpg'))) renameSync(join(nine, name), join(nine, 'more', name));
+    writeFileSync(join(dir, 'photos', 'test', 'j_nine', 'blank.jpg'), jpeg.encode({ data: Buffer.alloc(56 * 56 * 4, 255), width: 56, height: 56 }, 95).data);
     writeFileSync(join(dir, 'idx.yaml'), `name: digits\ndata: { dataset: idx, dir: ${DIGITS}, validation: 0.25 }\n${TRAINING}`);
     writeFileSync(join(dir, 'png.yaml'), `name: digits\ndata: { dataset: folder, dir: png, validation: 0.25 }\n${TRAINING}`);
     writeFileSync(join(dir, 'photos.yaml'), `name: digits\ndata: { dataset: folder, dir: photos, validation: 0.25 }\n${TRAINING}`);
@@ -211,6 +237,8 @@ describe('dataset: csv', () => {
     const original = readIdx(join(DIGITS, IDX_FILES[0][0])).data;
     const photos = made.map((f) => readIdx(join(CACHE, 'folder', f, IDX_FILES[0][0])).data).find((d) => Buffer.compare(Buffer.from(d), Buffer.from(original)) !== 0)!;
     expect(photos.length).toBe(original.length);
+    const photoTests = made.map((f) => readIdx(join(CACHE, 'folder', f, IDX_FILES[1][1])).data.length);
+    expect(photoTests.sort()).toEqual([64, 65]);
     const alike = Array.from({ length: 40 }, (_, n) => correlation(photos.subarray(n * 784, (n + 1) * 784), original.subarray(n * 784, (n + 1) * 784)));
     // Refitted and re-centred, a digit may move by a pixel (0.47 at worst here); inverted, it would anticorrelate.
     expect(Math.min(...alike)).toBeGreaterThan(0.3);
@@ -278,4 +306,11 @@ describe('dataset: csv', () => {
       expect([bad.code, bad.stderr.trim()]).toEqual([2, expect.stringMatching(message)]);
     }
   }, 60_000);
+
+  it('reads a CSV file a piece at a time: lines and characters cut between pieces come whole', () => {
+    const dir = tempDir();
+    const text = 'label,pïxel0\r\n1,2\n\n3,é4\n5,6';
+    writeFileSync(join(dir, 'a.csv'), text);
+    for (const piece of [1, 2, 3, 7, 64]) expect([piece, [...linesOf(join(dir, 'a.csv'), piece)]]).toEqual([piece, text.split('\n')]);
+  });
 });

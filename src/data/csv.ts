@@ -1,13 +1,15 @@
 /**
  * dataset: csv. Images in CSV files as Kaggle's Digit Recognizer writes them: a header row, a
- * label column (the first, or `data.label` by name) and one column per pixel, row-major, whole
- * numbers 0 to 255. Parsing 42,000 rows of 785 numbers takes seconds, so the two files are
+ * label column (`data.label` by name, else the one named label, else the first) and one column
+ * per pixel, row-major, whole numbers 0 to 255. Read a piece at a time: a file may be larger than
+ * a string can hold. Parsing 42,000 rows of 785 numbers takes seconds, so the two files are
  * converted once into the four IDX files of a folder in the cache, named by the files'
  * checksums (the same files prepare once wherever they lie; an edited file prepares afresh),
  * labels written last, so that a folder with all four files is whole. Trials only read those.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
@@ -40,53 +42,106 @@ export function prepareCsv(data: Experiment['data']): string {
   const { train: trainFile, test: testFile } = data as CsvData;
   const train = readCsv(trainFile, data.label);
   const test = readCsv(testFile, data.label);
+  // One class only: most likely the wrong column read as the label (a pixel that is always 0).
+  if (train.labels.every((l) => l === train.labels[0])) throw new UserError({ file: trainFile, message: `every one of its ${train.count} images has label ${train.labels[0]}: a classifier needs two or more classes; is that the label column? data.label names it` });
   if (test.side !== train.side) throw new UserError({ file: testFile, line: 1, message: `images are ${test.side}x${test.side}, the training images (${trainFile}) ${train.side}x${train.side}; both files need the same pixel columns` });
   writeDatasetFiles(dir, train, test);
   return dir;
 }
 
-/** A whole number 0..255 written in decimal (spaces around allowed), or -1. */
+/** A whole number 0..255 written in decimal (spaces around, and the quotes of a writer that quotes everything, allowed), or -1. */
 function byteOf(text: string): number {
-  const t = text.trim();
+  const t = text.trim().replace(/^"(.*)"$/, '$1');
   if (!/^\d{1,3}$/.test(t)) return -1;
   const v = Number(t);
   return v <= 255 ? v : -1;
 }
 
+/** The lines of a text file one after another, read in pieces: a file may be larger than a string can hold (EMNIST's CSVs are 600 MB). */
+export function* linesOf(file: string, pieceBytes = 16 * 1024 * 1024): Generator<string> {
+  const fd = openSync(file, 'r');
+  try {
+    const decoder = new StringDecoder('utf8');
+    const buffer = Buffer.alloc(pieceBytes);
+    let rest = '';
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      const text = rest + (n ? decoder.write(buffer.subarray(0, n)) : decoder.end());
+      const lines = text.split('\n');
+      rest = n ? lines.pop()! : '';
+      yield* lines;
+      if (!n) return;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const square = (n: number) => Math.round(Math.sqrt(n)) ** 2 === n && n >= 144;
+
+/** The label column: data.label by name; else the one named label (any case), as Kaggle names it; else the first. */
+function labelColumnOf(header: string[], labelName: string | undefined, at: (line: number, message: string) => UserError): number {
+  if (labelName !== undefined) {
+    const i = header.indexOf(labelName);
+    if (i < 0) throw at(1, `no column named '${labelName}' (the header has ${header.slice(0, 4).join(', ')}${header.length > 4 ? ', ...' : ''}); set data.label to the label column's name`);
+    return i;
+  }
+  const named = header.findIndex((h) => h.toLowerCase() === 'label');
+  if (named >= 0) return named;
+  // Every column a pixel of a square image: a file without labels (Kaggle's test.csv has none).
+  if (square(header.length)) throw at(1, `no label column: its ${header.length} columns are the pixels of a ${Math.sqrt(header.length)}x${Math.sqrt(header.length)} image; a file to train or test on needs each image's label (Kaggle's test.csv has none)`);
+  return 0;
+}
+
 /** The images of a CSV file, checked row by row: a mistake is one line naming the file and its line. */
 export function readCsv(file: string, labelName: string | undefined): SplitBytes {
-  const text = readFileSync(file, 'utf8');
-  const lines = text.split('\n');
-  const header = lines[0].replace(/\r$/, '').split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
   const at = (line: number, message: string) => new UserError({ file, line, message });
+  const lines = linesOf(file);
+  const first = lines.next();
+  const headerLine = first.done ? '' : first.value.replace(/\r$/, '').replace(/^\uFEFF/, '');
+  if (!headerLine.includes(',') && headerLine.includes(';')) throw at(1, "its values are separated by ';'; write it with commas (as Kaggle's files are)");
+  const header = headerLine.split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
   if (header.length < 2 || header.every((h) => h === '')) throw at(1, 'expected a header row (label,pixel0,pixel1,...): a label column and one column per pixel');
   // A first row of numbers is an image, not a header: the columns then have no names.
   if (header.every((h) => /^\d+$/.test(h))) throw at(1, `expected a header row naming the columns (label,pixel0,...), found ${header.length} numbers; add one`);
-  const labelColumn = labelName === undefined ? 0 : header.indexOf(labelName);
-  if (labelColumn < 0) throw at(1, `no column named '${labelName}' (the header has ${header.slice(0, 4).join(', ')}${header.length > 4 ? ', ...' : ''}); set data.label to the label column's name`);
+  if (header[0] === '' && header.length > 1) throw at(1, "its first column has no name: an index, as pandas' to_csv writes one; write the file with index=False");
+  if (header[header.length - 1] === '') throw at(1, 'its header ends with an empty column (a comma at the end of each line?); remove it');
+  const labelColumn = labelColumnOf(header, labelName, at);
   const pixelCount = header.length - 1;
   const side = Math.round(Math.sqrt(pixelCount));
-  if (side * side !== pixelCount || side < 12) throw at(1, `${pixelCount} pixel columns are not a square image of at least 12x12 (784 make 28x28)`);
-  // Rows that are blank (the last line's newline) hold no image.
-  const rows: number[] = [];
-  for (let i = 1; i < lines.length; i++) if (lines[i].trim() !== '') rows.push(i);
-  if (rows.length === 0) throw at(1, 'holds no images (a header and no rows); a dataset needs training and test images');
-  const pixels = new Uint8Array(rows.length * pixelCount);
-  const labels = new Uint8Array(rows.length);
-  rows.forEach((i, n) => {
-    const fields = lines[i].replace(/\r$/, '').split(',');
-    if (fields.length !== header.length) throw at(i + 1, `${fields.length} values; the header has ${header.length} columns (a label and ${pixelCount} pixels)`);
-    let p = n * pixelCount;
+  if (!square(pixelCount)) throw at(1, `${pixelCount} pixel columns are not a square image of at least 12x12 (784 make 28x28)`);
+  // Grown as rows come: the count is not known before the file is read.
+  let pixels = new Uint8Array(1024 * pixelCount);
+  let labels = new Uint8Array(1024);
+  let count = 0;
+  let lineNumber = 1;
+  for (const raw of lines) {
+    lineNumber++;
+    const line = raw.replace(/\r$/, '');
+    // A blank line (the last line's newline) holds no image.
+    if (line.trim() === '') continue;
+    if (count === labels.length) {
+      const morePixels = new Uint8Array(pixels.length * 2);
+      morePixels.set(pixels);
+      const moreLabels = new Uint8Array(labels.length * 2);
+      moreLabels.set(labels);
+      [pixels, labels] = [morePixels, moreLabels];
+    }
+    const fields = line.split(',');
+    if (fields.length !== header.length) throw at(lineNumber, `${fields.length} values; the header has ${header.length} columns (a label and ${pixelCount} pixels)`);
+    let p = count * pixelCount;
     for (let c = 0; c < fields.length; c++) {
       const v = byteOf(fields[c]);
       if (c === labelColumn) {
-        if (v < 0 || v >= CLASSES) throw at(i + 1, `label '${fields[c].trim()}' is not a class number from 0 to ${CLASSES - 1} (LeNet-5 here classifies ${CLASSES} classes)`);
-        labels[n] = v;
+        if (v < 0 || v >= CLASSES) throw at(lineNumber, `label '${fields[c].trim()}' is not a class number from 0 to ${CLASSES - 1} (LeNet-5 here classifies ${CLASSES} classes)`);
+        labels[count] = v;
       } else {
-        if (v < 0) throw at(i + 1, `${header[c] || `column ${c + 1}`} is '${fields[c].trim()}': expected a whole number from 0 to 255`);
+        if (v < 0) throw at(lineNumber, `${header[c] || `column ${c + 1}`} is '${fields[c].trim()}': expected a whole number from 0 to 255`);
         pixels[p++] = v;
       }
     }
-  });
-  return { pixels, labels, count: rows.length, side };
+    count++;
+  }
+  if (count === 0) throw at(1, 'holds no images (a header and no rows); a dataset needs training and test images');
+  return { pixels: pixels.subarray(0, count * pixelCount), labels: labels.subarray(0, count), count, side };
 }

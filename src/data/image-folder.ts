@@ -1,8 +1,9 @@
 /**
  * dataset: folder. Images in torchvision's ImageFolder layout: `dir/train/<class>/*.png|jpg` and
  * `dir/test/<class>/…`. The classes are the training folder's subfolders in sorted order, as
- * torchvision sorts them (label 0 is the first name); the test folder's subfolders must be among
- * them. Each image is made into the network's input as `sweep predict` makes one (ink light on
+ * torchvision sorts them (label 0 is the first name), and a class's images are those in its
+ * folder and the folders under it, as torchvision walks them; the test folder's subfolders must
+ * be among them. Each image is made into the network's input as `sweep predict` makes one (ink light on
  * black, fitted and centred: predict/digit-file.ts), so that a model trained here and the images
  * later given to it are made alike. Decoding thousands of images takes seconds, so it is done
  * once into the four IDX files of a cache folder, named by what every image file is (its path
@@ -10,8 +11,8 @@
  * tell a file unchanged without reading it), labels written last.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { digitFromFile } from '../predict/digit-file.js';
@@ -33,6 +34,27 @@ interface FolderSplit {
   classes: { name: string; files: string[] }[];
 }
 
+/** Hidden entries (.DS_Store, macOS's ._name.png, .ipynb_checkpoints) are no images and no classes. */
+const hidden = (name: string) => name.startsWith('.');
+
+const isFolder = (path: string, entry: Dirent) => entry.isDirectory() || (entry.isSymbolicLink() && statSync(path, { throwIfNoEntry: false })?.isDirectory() === true);
+
+/**
+ * A class folder's images and its subfolders' (as torchvision walks them), in path order. A link
+ * back to a folder already walked (a loop) is walked once.
+ */
+function imagesUnder(folder: string, walked: Set<string>): string[] {
+  const real = realpathSync(folder);
+  if (walked.has(real)) return [];
+  walked.add(real);
+  const here = folderImages(folder).files.filter((file) => !hidden(basename(file)));
+  const subfolders = readdirSync(folder, { withFileTypes: true })
+    .filter((e) => !hidden(e.name) && isFolder(join(folder, e.name), e))
+    .map((e) => e.name)
+    .sort();
+  return [...here, ...subfolders.flatMap((name) => imagesUnder(join(folder, name), walked))];
+}
+
 /** A split's class folders and their images; a split with none, or a class with no image, is one line naming it. */
 function listSplit(dir: string, split: (typeof SPLITS)[number]): FolderSplit {
   const root = join(dir, split);
@@ -44,15 +66,11 @@ function listSplit(dir: string, split: (typeof SPLITS)[number]): FolderSplit {
     if (code === 'ENOENT') throw new UserError({ file: root, message: `no such folder: dataset folder wants ${split}/ with a subfolder of images per class (${split}/0/…, ${split}/1/…)` });
     throw new UserError({ file: root, message: `cannot read it (${code ?? (err as Error).message})` });
   }
-  // Hidden folders (.ipynb_checkpoints, .git) are no classes.
-  const names = entries
-    .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || (e.isSymbolicLink() && statSync(join(root, e.name), { throwIfNoEntry: false })?.isDirectory())))
-    .map((e) => e.name)
-    .sort();
+  const names = entries.filter((e) => !hidden(e.name) && isFolder(join(root, e.name), e)).map((e) => e.name).sort();
   const loose = entries.filter((e) => e.isFile()).length;
   if (names.length === 0) throw new UserError({ file: root, message: `holds no class folders${loose ? ` (${loose} files lie in it directly)` : ''}; put each class's images in a subfolder named after it (${split}/0/…, ${split}/1/…)` });
   const classes = names.map((name) => {
-    const { files } = folderImages(join(root, name));
+    const files = imagesUnder(join(root, name), new Set());
     if (files.length === 0) throw new UserError({ file: join(root, name), message: 'holds no images (.png, .jpg or .jpeg); add some, or remove the folder' });
     return { name, files };
   });
@@ -111,7 +129,8 @@ function splitBytes(split: FolderSplit, names: string[]): SplitBytes {
   for (const c of split.classes) {
     const label = names.indexOf(c.name);
     for (const file of c.files) {
-      const digit = digitFromFile(file, SIDE);
+      // A blank image is an image of nothing (an empty cell of a form is a class too).
+      const digit = digitFromFile(file, SIDE, { blank: 'empty' });
       for (let p = 0; p < digit.length; p++) pixels[n * SIDE * SIDE + p] = Math.round(digit[p]);
       labels[n++] = label;
     }

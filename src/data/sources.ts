@@ -124,6 +124,13 @@ export function splitOptions(config: Experiment): SplitOptions {
   };
 }
 
+/** The file (or folder) the user gave a split's images in: a CSV file, an image folder, else the IDX file (0: training, 1: test). */
+function userFile(data: Experiment['data'], dir: string, split: 0 | 1): string {
+  if (data.dataset === 'csv') return split === 0 ? data.train! : data.test!;
+  if (data.dataset === 'folder') return join(data.dir!, split === 0 ? 'train' : 'test');
+  return findFile(dir, IDX_FILES[split][0]);
+}
+
 const images = (n: number) => `${n.toLocaleString('en')} image${n === 1 ? '' : 's'}`;
 
 /**
@@ -136,7 +143,7 @@ export function checkSplits(prepared: PreparedDataset, config: Experiment): void
   const counts = splitCounts(prepared, options);
   const v = options.validation;
   if (v.from === 'train') {
-    const file = findFile(prepared.dir, IDX_FILES[0][0]);
+    const file = userFile(config.data, prepared.dir, 0);
     const share = `data.validation ${v.fraction} of its ${images(prepared.trainImages)}`;
     if (counts.validation === 0) throw new UserError({ file, message: `the validation split holds no images: ${share} rounds to none; raise data.validation, or give more training images` });
     if (counts.train === 0) throw new UserError({ file, message: `the training split holds no images: ${share} leaves none to train on; lower data.validation, or give more training images` });
@@ -144,6 +151,6 @@ export function checkSplits(prepared: PreparedDataset, config: Experiment): void
   }
   // Halved into validation (the first image on) and test: only a file of one image leaves a split empty.
   if (counts.test === 0) {
-    throw new UserError({ file: findFile(prepared.dir, IDX_FILES[1][0]), message: 'the test split holds no images: its one image validates (the test images are halved into validation and test); give more test images' });
+    throw new UserError({ file: userFile(config.data, prepared.dir, 1), message: 'the test split holds no images: its one image validates (the test images are halved into validation and test); give more test images' });
   }
 }

@@ -18,9 +18,14 @@ function readImageFile(file: string): Buffer {
   }
 }
 
-/** The digit of an image file, `side`×`side` pixel values 0 to 255; a file that is no image, or a blank one, is a UserError naming it. */
-export function digitFromFile(file: string, side: number): Float32Array {
+/**
+ * The digit of an image file, `side`×`side` pixel values 0 to 255; a file that is no image is a
+ * UserError naming it. A blank image is one too (`blank: 'refuse'`: a digit to predict was asked
+ * for), or an image of nothing, all black (`'empty'`: a dataset's image of an empty cell).
+ */
+export function digitFromFile(file: string, side: number, { blank = 'refuse' }: { blank?: 'refuse' | 'empty' } = {}): Float32Array {
   const digit = prepareDigit(decodeImage(file, readImageFile(file)), side);
-  if (!digit) throw new UserError({ file, message: 'the image is blank: no digit found on it' });
-  return digit;
+  if (digit) return digit;
+  if (blank === 'empty') return new Float32Array(side * side);
+  throw new UserError({ file, message: 'the image is blank: no digit found on it' });
 }
