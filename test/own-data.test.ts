@@ -137,6 +137,11 @@ describe('dataset: csv', () => {
     const again = await cli(join(dir, 'csv.yaml'), '--db', join(dir, 'again.db'), '--no-tui');
     expect(again.code, again.stderr).toBe(0);
     expect(made.map(stamp)).toEqual(stamps);
+    // The report says where the data came from, not only where its converted copy is.
+    const report = await cli('report', '--db', join(dir, 'csv.db'), '--out', join(dir, 'report.html'));
+    expect(report.code, report.stderr).toBe(0);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain(`<dd>csv from ${join(dir, 'train.csv')} and ${join(dir, 'test.csv')}, as IDX files in ${join(CACHE, 'csv')}`);
   }, 120_000);
 
   it('refuses a faulty file in one line naming it and its line, exit 2, and caches nothing', async () => {

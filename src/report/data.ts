@@ -94,6 +94,8 @@ export interface ReportSweep {
   backends: string[];
   adapters: string[];
   provenance: Provenance | null;
+  /** Where the data came from when the trials read a converted copy (a CSV dataset's files, an image folder): said beside the copy. */
+  dataSource: string | null;
   params: ReportParam[];
   /** The setting the curves are coloured by at first: the most important swept parameter. */
   colorBy: string | null;
@@ -207,6 +209,11 @@ export function confusionOf(db: Database.Database, trialId: string): Omit<Report
   return { trial: trialId, matrix, pairs };
 }
 
+/** Where a converted dataset came from (a trial's config holds the paths resolved against its file). */
+function dataSourceOf(data: Experiment['data']): string | null {
+  return data.dataset === 'csv' ? `${data.train} and ${data.test}` : data.dataset === 'folder' ? data.dir! : null;
+}
+
 /** Everything the report shows of one sweep (its latest run, as the dashboard shows it). */
 export function readReportSweep(db: Database.Database, name: string): ReportSweep {
   const board = new BoardLoader(db, name).load();
@@ -282,6 +289,7 @@ export function readReportSweep(db: Database.Database, name: string): ReportSwee
     backends: [...new Set(trials.flatMap((t) => (t.backend ? [t.backend] : [])))],
     adapters,
     provenance: provenanceRow?.provenance ? (JSON.parse(provenanceRow.provenance) as Provenance) : null,
+    dataSource: dataSourceOf(board.trials[0]?.config.data ?? config.data),
     params,
     colorBy,
     leader: leader?.id ?? null,

@@ -153,7 +153,7 @@ export function summaryHtml(sweep: ReportSweep): string {
     ...(p
       ? ([
           ['source', `${p.file.path} (sha256 ${p.file.sha256.slice(0, 12)})${p.file.git ? `, git ${p.file.git.commit.slice(0, 10)}${p.file.git.dirty ? ' with uncommitted changes' : ''}` : ', not in git'}`],
-          ['data', `${p.dataset.name} in ${p.dataset.dir} (${Object.keys(p.dataset.sha256).length} files checksummed)`],
+          ['data', `${p.dataset.name}${sweep.dataSource ? ` from ${sweep.dataSource}, as IDX files` : ''} in ${p.dataset.dir} (${Object.keys(p.dataset.sha256).length} files checksummed)`],
           ['versions', Object.entries(p.versions).map(([k, v]) => `${k} ${v}`).join(', ')],
         ] as [string, string][])
       : []),
