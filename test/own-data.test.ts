@@ -9,12 +9,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import jpeg from 'jpeg-js';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { dataProblem } from '../src/agent/job-checks.js';
 import type { Experiment } from '../src/config/experiment.types.js';
 import { IDX_FILES } from '../src/data/dataset.js';
 import { linesOf } from '../src/data/csv.js';
-import { readIdx } from '../src/data/idx.js';
+import { readIdx, writeIdx } from '../src/data/idx.js';
 import { encodeGrayPng } from '../src/util/png.js';
 import { CACHE, cli } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
@@ -151,7 +152,7 @@ describe('dataset: csv', () => {
     const row = good[1].split(',');
     const cases: [string, string, RegExp][] = [
       ['a short row', [header, good[1], row.slice(0, -1).join(',')].join('\n'), /train\.csv:3: 784 values; the header has 785 columns \(a label and 784 pixels\)$/],
-      ['a label out of range', [header, ['12', ...row.slice(1)].join(',')].join('\n'), /train\.csv:2: label '12' is not a class number from 0 to 9/],
+      ['a label out of range', [header, ['300', ...row.slice(1)].join(',')].join('\n'), /train\.csv:2: label '300' is not a class number from 0 to 255$/],
       ['a pixel out of range', [header, [...row.slice(0, 6), '300', ...row.slice(7)].join(',')].join('\n'), /train\.csv:2: pixel5 is '300': expected a whole number from 0 to 255$/],
       ['no header', good.slice(1).join('\n'), /train\.csv:1: expected a header row naming the columns \(label,pixel0,\.\.\.\), found 785 numbers; add one$/],
       ['not square', [header.split(',').slice(0, 101).join(','), row.slice(0, 101).join(',')].join('\n'), /train\.csv:1: 100 pixel columns are not a square image of at least 12x12/],
@@ -318,4 +319,52 @@ describe('dataset: csv', () => {
     writeFileSync(join(dir, 'a.csv'), text);
     for (const piece of [1, 2, 3, 7, 64]) expect([piece, [...linesOf(join(dir, 'a.csv'), piece)]]).toEqual([piece, text.split('\n')]);
   });
+
+  it('an IDX dataset of 47 classes (as EMNIST balanced) trains with 47 outputs: its confusion matrix, report, evaluation, predictions and ONNX export have 47 classes', async () => {
+    const dir = tempDir();
+    const idx = join(dir, 'emnist-like');
+    mkdirSync(idx);
+    // The digits relabelled into 47 classes: every class has images in both splits.
+    IDX_FILES.forEach(([imagesName, labelsName]) => {
+      const images = readIdx(join(DIGITS, imagesName));
+      const labels = readIdx(join(DIGITS, labelsName)).data;
+      writeIdx(join(idx, imagesName), images.dims, images.data);
+      writeIdx(join(idx, labelsName), [labels.length], Uint8Array.from(labels, (label, n) => (label * 5 + (n % 5)) % 47));
+    });
+    writeFileSync(join(dir, 'e.yaml'), `name: classes47\ndata: { dataset: idx, dir: emnist-like, validation: 0.25 }\ntraining: { epochs: 1, batch_size: 32, seed: 3 }\n`);
+    const db = join(dir, 'runs.db');
+    const r = await cli(join(dir, 'e.yaml'), '--db', db, '--no-tui');
+    expect(r.code, r.stderr).toBe(0);
+    const conn = new Database(db, { readonly: true });
+    const matrix = conn.prepare('SELECT max(actual) AS actual, max(predicted) AS predicted, sum(count) AS images FROM confusion').get() as { actual: number; predicted: number; images: number };
+    const [trial] = conn.prepare('SELECT id, param_count FROM trials').all() as { id: string; param_count: number }[];
+    conn.close();
+    expect(matrix.actual).toBe(46);
+    expect(matrix.predicted).toBeLessThanOrEqual(46);
+    // 37 more outputs than the reference's 61,706 parameters: 84 weights and a bias each.
+    expect(trial.param_count).toBe(61_706 + 37 * 85);
+    const report = await cli('report', '--db', db, '--out', join(dir, 'r.html'));
+    expect(report.code, report.stderr).toBe(0);
+    const confusion = JSON.parse(/id="report-data">([\s\S]*?)<\/script>/.exec(readFileSync(join(dir, 'r.html'), 'utf8'))![1]).sweeps[0].charts.confusion;
+    expect(Math.max(...confusion.data.values.map((v: { actual: number }) => v.actual))).toBe(46);
+    const evaluated = await cli('evaluate', 'best', '--db', db, '--data', idx, '--json');
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect((JSON.parse(evaluated.stdout) as { confusion: number[][] }).confusion).toHaveLength(47);
+    // A model of 10 digits is not asked about 47 classes.
+    const digits = await cli('evaluate', 'best', '--db', db, '--data', DIGITS);
+    expect([digits.code, digits.stderr.trim()]).toEqual([2, `--data: the trial's model tells 47 classes apart, the labels of ${DIGITS} go to 10; evaluate it on a dataset of its own classes`]);
+    const image = join(dir, 'digit.png');
+    writeFileSync(image, encodeGrayPng(readIdx(join(idx, IDX_FILES[1][0])).data.subarray(0, 784), 28, 28));
+    const predicted = await cli('predict', 'best', image, '--db', db, '--json');
+    expect(predicted.code, predicted.stderr).toBe(0);
+    const [prediction] = JSON.parse(predicted.stdout) as { top: { class: number; probability: number }[] }[];
+    expect(prediction.top).toHaveLength(3);
+    for (const t of prediction.top) expect(t.class).toBeLessThan(47);
+    const exported = await cli('export', 'best', '--db', db, '--format', 'onnx', '--out', join(dir, 'm.onnx'));
+    expect(exported.code, exported.stderr).toBe(0);
+    const session = await ort.InferenceSession.create(readFileSync(join(dir, 'm.onnx')));
+    const out = await session.run({ input: new ort.Tensor('float32', new Float32Array(2 * 784), [2, 1, 28, 28]) });
+    expect(out.logits.dims).toEqual([2, 47]);
+    expect(JSON.parse(readFileSync(join(dir, 'm.card.json'), 'utf8')).output).toMatchObject({ shape: [null, 47], classes: 47 });
+  }, 120_000);
 });

@@ -8,7 +8,7 @@
 import { extname } from 'node:path';
 import { UserError } from '../config/errors.js';
 import { loadExperiment } from '../config/experiment.js';
-import { CLASSES, loadDataset, type Dataset, type Split } from '../data/dataset.js';
+import { loadDataset, type Dataset, type Split } from '../data/dataset.js';
 import { imageFolderClasses } from '../data/image-folder.js';
 import { checkSplits, prepareDataset, splitOptions } from '../data/sources.js';
 import { diskFull, isDiskFull } from '../util/disk-full.js';
@@ -43,12 +43,12 @@ export async function dataInspect(args: string[]): Promise<number> {
   const data = loadDataset(prepared.dir, splitOptions(config));
   const names = config.data.dataset === 'folder' ? imageFolderClasses(config.data.dir!) : null;
   const counts = (split: Split) => {
-    const n = new Array<number>(CLASSES).fill(0);
+    const n = new Array<number>(data.classes).fill(0);
     for (const label of split.labels) n[label]++;
     return n;
   };
   const [train, validation, test] = [data.train, data.validation, data.test].map(counts);
-  const classes = Array.from({ length: CLASSES }, (_, c) => c).filter((c) => train[c] + validation[c] + test[c] > 0);
+  const classes = Array.from({ length: data.classes }, (_, c) => c).filter((c) => train[c] + validation[c] + test[c] > 0);
   const { mean, std } = pixelStats(data);
   const where = config.data.dataset === 'csv' ? ` (${config.data.train} and ${config.data.test})` : config.data.dir ? ` (${config.data.dir})` : '';
   console.log(`${file}: dataset ${config.data.dataset}${where}, ready in ${seconds.toFixed(1)} s as IDX files in ${prepared.dir}`);

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
-import { CLASSES, loadDataset } from '../data/dataset.js';
+import { loadDataset } from '../data/dataset.js';
 import { prepareDataset, splitOptions } from '../data/sources.js';
 import { evaluationChunk } from '../backend/memory.js';
 import { evaluate } from '../train/evaluate.js';
@@ -36,7 +36,11 @@ export async function evaluateCommand(args: string[]): Promise<number> {
   const config: Experiment = { ...model.trial.config, data: dataOf(values.data, model.trial.config.data) };
   const { dir } = await prepareDataset(config.data);
   const data = loadDataset(dir, splitOptions(config));
-  const result = await withModel(model, data, (net) => evaluate(net, data, data.test, evaluationChunk(config.model, data.height), true));
+  const result = await withModel(model, data, (net) => {
+    // A model of the ten digits asked about a dataset of 47 classes (or the other way) has no answer to give.
+    if (net.classes !== data.classes) throw new UserError(`--data: the trial's model tells ${net.classes} classes apart, the labels of ${values.data} go to ${data.classes}; evaluate it on a dataset of its own classes`);
+    return evaluate(net, data, data.test, evaluationChunk(config.model, data.height), true);
+  });
   const confusion = result.confusion!;
   const perClass = confusion.map((row, c) => {
     const n = row.reduce((a, b) => a + b, 0);
@@ -52,7 +56,7 @@ export async function evaluateCommand(args: string[]): Promise<number> {
   const width = Math.max(5, ...confusion.flat().map((v) => String(v).length + 1));
   const cell = (v: string | number) => String(v).padStart(width);
   console.log('confusion matrix (rows: actual class, columns: predicted)');
-  console.log(`${cell('')}${Array.from({ length: CLASSES }, (_, c) => cell(c)).join('')}  accuracy`);
+  console.log(`${cell('')}${confusion.map((_, c) => cell(c)).join('')}  accuracy`);
   confusion.forEach((row, c) => console.log(`${cell(c)}${row.map(cell).join('')}  ${(perClass[c] === null ? '—' : pct(perClass[c])).padStart(8)}`));
   return 0;
 }

@@ -64,6 +64,7 @@ export function modelCard(
   const size = m.checkpoint.inputSize;
   const epoch = m.checkpoint.history[m.epoch - 1];
   const onnx = format !== 'tfjs';
+  const classes = m.checkpoint.tensors.get('model.fc3.bias')?.values.length ?? 10;
   return {
     format,
     files,
@@ -93,7 +94,7 @@ export function modelCard(
         polarity: `light on a black background, as the training images; MNIST-style digits are centred by centre of mass in a ${Math.round((size * 20) / 28)}×${Math.round((size * 20) / 28)} box of the ${size}×${size} field (sweep predict prepares digit images so)`,
       },
     },
-    output: { name: onnx ? 'logits' : 'the last layer', shape: [null, 10], meaning: `logits of the dataset's classes 0 to 9 (${config.data.dataset}; softmax for probabilities)`, classes: 10 },
+    output: { name: onnx ? 'logits' : 'the last layer', shape: [null, classes], meaning: `logits of the dataset's classes 0 to ${classes - 1} (${config.data.dataset}; softmax for probabilities)`, classes },
     metrics: {
       metric: config.metric.name,
       goal: config.metric.goal,

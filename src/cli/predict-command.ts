@@ -95,7 +95,7 @@ export async function predictCommand(args: string[]): Promise<number> {
       const values = (await logits.data()) as Float32Array;
       logits.dispose();
       batch.forEach((_, i) => {
-        const p = softmax(values.subarray(i * 10, i * 10 + 10));
+        const p = softmax(values.subarray(i * net.classes, (i + 1) * net.classes));
         const top = p.map((probability, c) => ({ class: c, probability })).sort((a, b) => b.probability - a.probability).slice(0, TOP);
         predictions.push({ file: files[start + i], class: top[0].class, probability: top[0].probability, top });
       });

@@ -100,7 +100,7 @@ export interface ExperimentFile {
      */
     test?: string;
     /**
-     * csv: the name of the label column in the files' header; when not given, the column named label (in any case), else the first. Labels are class numbers, 0 to 9.
+     * csv: the name of the label column in the files' header; when not given, the column named label (in any case), else the first. Labels are class numbers, 0 to 255.
      */
     label?: string;
     /**
@@ -448,7 +448,7 @@ export interface Experiment {
      */
     test?: string;
     /**
-     * csv: the name of the label column in the files' header; when not given, the column named label (in any case), else the first. Labels are class numbers, 0 to 9.
+     * csv: the name of the label column in the files' header; when not given, the column named label (in any case), else the first. Labels are class numbers, 0 to 255.
      */
     label?: string;
     /**

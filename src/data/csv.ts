@@ -15,7 +15,7 @@ import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { fileProblem } from '../util/path-problem.js';
 import { cacheDir } from './cache-dir.js';
-import { CLASSES, IDX_FILES } from './dataset.js';
+import { IDX_FILES, MOST_CLASSES } from './dataset.js';
 import { fileChecksum } from './file-checksums.js';
 import { writeDatasetFiles, type SplitBytes } from './write-dataset.js';
 
@@ -133,7 +133,7 @@ export function readCsv(file: string, labelName: string | undefined): SplitBytes
     for (let c = 0; c < fields.length; c++) {
       const v = byteOf(fields[c]);
       if (c === labelColumn) {
-        if (v < 0 || v >= CLASSES) throw at(lineNumber, `label '${fields[c].trim()}' is not a class number from 0 to ${CLASSES - 1} (LeNet-5 here classifies ${CLASSES} classes)`);
+        if (v < 0 || v >= MOST_CLASSES) throw at(lineNumber, `label '${fields[c].trim()}' is not a class number from 0 to ${MOST_CLASSES - 1}`);
         labels[count] = v;
       } else {
         if (v < 0) throw at(lineNumber, `${header[c] || `column ${c + 1}`} is '${fields[c].trim()}': expected a whole number from 0 to 255`);

@@ -18,8 +18,15 @@ export const IDX_FILES = [
 ] as const;
 
 
-/** The classes LeNet-5's last layer tells apart. */
+/**
+ * The classes LeNet-5's last layer tells apart at the least: MNIST's ten digits. A dataset with
+ * more (EMNIST's 47, KMNIST-49) has as many as its highest label says (loadDataset), so that a
+ * digits dataset missing a digit in a small sample keeps the ten outputs it always had.
+ */
 export const CLASSES = 10;
+
+/** The most classes a dataset may have: its labels are bytes in IDX files. */
+export const MOST_CLASSES = 256;
 
 /**
  * Where decompressed copies of gzipped IDX files are kept; none where the cache has no place
@@ -53,10 +60,15 @@ export interface Dataset {
   test: Split;
   height: number;
   width: number;
+  /** The classes the network tells apart: CLASSES, or more where a label is higher. */
+  classes: number;
   /** Normalisation of pixels in 0..1: (p − mean) / std. */
   mean: number;
   std: number;
 }
+
+/** The classes of a dataset whose highest label is `top`: MNIST's ten at the least. */
+export const classesOf = (top: number) => Math.max(CLASSES, top + 1);
 
 /**
  * Normalised images [n, height·width] and labels of split items order[start, start + n) (or
@@ -145,8 +157,7 @@ export function checkDatasetFolder(dir: string): DatasetShape {
   for (const pair of [train, test]) {
     // Read in full for what only the data shows: a .gz that does not unpack, a label out of range.
     readIdx(pair.imagesPath, unpackedFolder());
-    const top = readIdx(pair.labelsPath, unpackedFolder()).data.reduce((a, b) => Math.max(a, b), 0);
-    if (top >= CLASSES) throw new IdxError(pair.labelsPath, `label ${top} found; LeNet-5 here classifies ${CLASSES} classes (labels 0 to ${CLASSES - 1})`);
+    readIdx(pair.labelsPath, unpackedFolder());
   }
   const [trainImages, testImages] = [train.images.dims[0], test.images.dims[0]];
   return { images: trainImages + testImages, side: train.images.dims[1], trainImages, testImages };
@@ -210,12 +221,14 @@ export function loadDataset(dir: string, options: SplitOptions): Dataset {
   }
   // IDX files are often sorted by label: a limited sample must be drawn, not cut off the front.
   if (options.limitTrain > 0) trainIdx = new Random(LIMIT_SEED).shuffle(trainIdx.slice()).subarray(0, options.limitTrain);
+  const top = (labels: Uint8Array) => labels.reduce((a, b) => Math.max(a, b), 0);
   return {
     train: fromTrain(trainIdx),
     validation,
     test: fromTest(testIdx),
     height,
     width,
+    classes: classesOf(Math.max(top(train.labels.data), top(test.labels.data))),
     mean: options.mean,
     std: options.std,
   };

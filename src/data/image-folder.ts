@@ -18,7 +18,7 @@ import type { Experiment } from '../config/experiment.types.js';
 import { digitFromFile } from '../predict/digit-file.js';
 import { folderImages } from '../predict/folder-images.js';
 import { cacheDir } from './cache-dir.js';
-import { CLASSES, IDX_FILES } from './dataset.js';
+import { IDX_FILES, MOST_CLASSES } from './dataset.js';
 import { writeDatasetFiles, type SplitBytes } from './write-dataset.js';
 
 /** The version of the conversion: a new one prepares every folder dataset afresh. */
@@ -82,7 +82,7 @@ function listDataset(dir: string): { train: FolderSplit; test: FolderSplit } {
   const [train, test] = SPLITS.map((split) => listSplit(dir, split));
   const names = train.classes.map((c) => c.name);
   if (names.length < 2) throw new UserError({ file: join(dir, 'train'), message: `holds one class (${names[0]}); a classifier needs two or more class folders` });
-  if (names.length > CLASSES) throw new UserError({ file: join(dir, 'train'), message: `holds ${names.length} class folders; LeNet-5 here classifies at most ${CLASSES} classes for now` });
+  if (names.length > MOST_CLASSES) throw new UserError({ file: join(dir, 'train'), message: `holds ${names.length} class folders; at most ${MOST_CLASSES} classes are told apart` });
   for (const c of test.classes) {
     if (!names.includes(c.name)) throw new UserError({ file: join(dir, 'test', c.name), message: `a class the training folder has not (its classes: ${names.join(', ')}); name it as there, or remove it` });
   }

@@ -11,7 +11,7 @@
 import onnxProto from 'onnx-proto';
 import { BN_EPSILON } from '../model/batchnorm.js';
 import { packageVersion } from '../version.js';
-import { geometryOf, KERNEL, layerTensors, type Normalization, type ModelWeights } from './weights.js';
+import { classesOfWeights, geometryOf, KERNEL, layerTensors, type Normalization, type ModelWeights } from './weights.js';
 
 const { onnx } = onnxProto;
 const DataType = onnx.TensorProto.DataType;
@@ -97,7 +97,7 @@ function fold(weight: Float32Array, axis: number, dims: number[], norm: Normaliz
  */
 export function planOf(w: ModelWeights): Stage[] {
   const { model } = w;
-  const geometry = geometryOf(model, w.inputSize);
+  const geometry = geometryOf(model, w.inputSize, classesOfWeights(w));
   const relu = model.activation === 'relu';
   const activation = (name: string): Stage[] => (model.activation === 'relu' ? [] : [{ kind: 'activation', name, fn: model.activation }]);
   const stages: Stage[] = [];
@@ -204,7 +204,7 @@ export function encodeModel(w: ModelWeights, plan: Stage[], lowering: Lowering, 
   });
   const docString =
     `LeNet-5 exported by lenet-sweep${description ? ` (${description})` : ''}. Input "${INPUT}": float32 [N, 1, ${w.inputSize}, ${w.inputSize}], ` +
-    'pixels in 0..1 normalised as in training, (p − mean) / std. Output "' + OUTPUT + '": logits [N, 10] (no softmax). ' +
+    `pixels in 0..1 normalised as in training, (p − mean) / std. Output "${OUTPUT}": logits [N, ${classesOfWeights(w)}] (no softmax). ` +
     'Batch normalisation is folded into the layer before it; dropout is left out.';
   return onnx.ModelProto.encode({
     irVersion: IR_VERSION,
@@ -218,7 +218,7 @@ export function encodeModel(w: ModelWeights, plan: Stage[], lowering: Lowering, 
       node: g.nodes,
       initializer: g.initializers,
       input: [valueInfo(INPUT, ['N', 1, w.inputSize, w.inputSize])],
-      output: [valueInfo(OUTPUT, ['N', 10])],
+      output: [valueInfo(OUTPUT, ['N', classesOfWeights(w)])],
     },
   }).finish();
 }

@@ -1,7 +1,7 @@
 /**
  * A trained LeNet as a TensorFlow.js LayersModel: `model.json` and `weights.bin`, which
  * tf.loadLayersModel reads in a browser (over http) or in Node (tf.io.fromMemory, or any
- * handler). Input NHWC [N, H, W, 1], normalised as in training; output logits [N, 10].
+ * handler). Input NHWC [N, H, W, 1], normalised as in training; output logits [N, classes] (10 for digits).
  *
  * The model is built from tf.layers with the weights of model/lenet.ts as they are (same HWIO
  * filters, [in, out] kernels, TF's flatten order), and saved through tf.io.withSaveHandler:
@@ -11,7 +11,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { io, layers, sequential, tensor, tidy, type Sequential } from '../backend/tfjs.js';
 import { BN_EPSILON, BN_MOMENTUM } from '../model/batchnorm.js';
 import { packageVersion } from '../version.js';
-import { geometryOf, KERNEL, layerTensors, weightShape, type ModelWeights } from './weights.js';
+import { classesOfWeights, geometryOf, KERNEL, layerTensors, weightShape, type ModelWeights } from './weights.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -26,7 +26,7 @@ export interface TfjsLayersModel {
 
 function build(w: ModelWeights): Sequential {
   const { model } = w;
-  const geometry = geometryOf(model, w.inputSize);
+  const geometry = geometryOf(model, w.inputSize, classesOfWeights(w));
   const net = sequential({ name: 'lenet5' });
   const relu = model.activation === 'relu';
   // tfjs's momentum weighs the old running statistic (Keras), PyTorch's (BN_MOMENTUM) the new one.

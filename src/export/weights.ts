@@ -31,6 +31,11 @@ export async function weightsOf(net: LeNet, model: Experiment['model'], inputSiz
   return { model, inputSize, tensors };
 }
 
+/** The classes a trained model tells apart: its last layer's outputs (fc3 always has its bias). */
+export function classesOfWeights(w: Pick<ModelWeights, 'tensors'>): number {
+  return w.tensors.get('fc3.bias')?.values.length ?? CLASSES;
+}
+
 export const KERNEL = 5;
 
 interface LayerShape {
@@ -57,7 +62,7 @@ export interface Geometry {
 }
 
 /** The layers of model/lenet.ts for a config and input size. */
-export function geometryOf(model: Experiment['model'], inputSize: number): Geometry {
+export function geometryOf(model: Experiment['model'], inputSize: number, classes = CLASSES): Geometry {
   const conv: ConvShape[] = [];
   let size = inputSize;
   let channels = 1;
@@ -70,7 +75,7 @@ export function geometryOf(model: Experiment['model'], inputSize: number): Geome
   });
   const dense: LayerShape[] = [];
   let features = size * size * channels;
-  [model.fc1_units, model.fc2_units, CLASSES].forEach((units, i) => {
+  [model.fc1_units, model.fc2_units, classes].forEach((units, i) => {
     dense.push({ name: `fc${i + 1}`, inputs: features, outputs: units, normalized: i < 2 && model.batchnorm_fc });
     features = units;
   });

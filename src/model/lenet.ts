@@ -55,7 +55,9 @@ export interface LeNet {
   /** Every variable (running statistics too), by name. */
   named: NamedVariables;
   paramCount: number;
-  /** Logits [n, 10]. With training, dropout is active and batchnorm uses and updates batch statistics. */
+  /** The classes its last layer tells apart. */
+  classes: number;
+  /** Logits [n, classes]. With training, dropout is active and batchnorm uses and updates batch statistics. */
   forward(x: Tensor4D, training: boolean, dropoutSeed?: number): Tensor2D;
   dispose(): void;
 }
@@ -114,7 +116,7 @@ function namedOf(name: string, l: Layer): NamedVariables {
   return [[`${name}.weight`, l.weight], ...rest.map(([k, v]): [string, Variable] => [`${name}.${k}`, v])];
 }
 
-export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): LeNet {
+export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28, classes = CLASSES): LeNet {
   const convFilters = [config.conv1_filters, config.conv2_filters];
   const fcUnits = [config.fc1_units, config.fc2_units];
   const conv: ConvLayer[] = [];
@@ -128,7 +130,7 @@ export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): Le
   });
   const dense: Layer[] = [];
   let features = size * size * channels;
-  [...fcUnits, CLASSES].forEach((units, i) => {
+  [...fcUnits, classes].forEach((units, i) => {
     const hidden = i < fcUnits.length;
     dense.push(layer(rng, [features, units], features, units, hidden && config.batchnorm_fc));
     features = units;
@@ -144,6 +146,7 @@ export function buildLeNet(config: ModelConfig, rng: Random, inputSize = 28): Le
     trainable,
     named,
     paramCount: trainable.reduce((n, v) => n + v.size, 0),
+    classes,
     forward(x, training, dropoutSeed = 0) {
       let h: Tensor4D = x;
       // Convolutions are one op with their bias, and relu where nothing comes between

@@ -3,11 +3,14 @@ import type { Checkpoint } from '../checkpoint/format.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { Random } from '../util/random.js';
 import { tensor, tidy } from '../backend/tfjs.js';
+import { CLASSES } from '../data/dataset.js';
 import { buildLeNet, type LeNet } from './lenet.js';
 
 export function modelFromCheckpoint(config: Experiment, checkpoint: Checkpoint): LeNet {
   // The generator only fills the variables before the checkpoint's values replace them.
-  const model = buildLeNet(config.model, new Random(0), checkpoint.inputSize);
+  // As many outputs as the trained model has: its last layer's bias (fc3 has one always).
+  const classes = checkpoint.tensors.get('model.fc3.bias')?.values.length ?? CLASSES;
+  const model = buildLeNet(config.model, new Random(0), checkpoint.inputSize, classes);
   for (const [name, v] of model.named) {
     const t = checkpoint.tensors.get(`model.${name}`);
     if (!t || t.values.length !== v.size) {

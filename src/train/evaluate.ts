@@ -3,7 +3,7 @@
  * epoch, the test set at the end, `sweep evaluate`), read without blocking the thread.
  */
 import { argMax, cast, dispose, equal, oneHot, sum, tensor1d, tensor4d, tidy, type Tensor, type Tensor2D } from '../backend/tfjs.js';
-import { CLASSES, gather, type Dataset, type Split } from '../data/dataset.js';
+import { gather, type Dataset, type Split } from '../data/dataset.js';
 import type { LeNet } from '../model/lenet.js';
 import { crossEntropy } from './cross-entropy.js';
 
@@ -23,7 +23,7 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 export async function evaluate(model: LeNet, data: Dataset, split: Split, chunk = 1000, confusion = false): Promise<{ loss: number; acc: number; confusion: number[][] | null }> {
   let lossSum = 0;
   let correct = 0;
-  const matrix = confusion ? Array.from({ length: CLASSES }, () => new Array<number>(CLASSES).fill(0)) : null;
+  const matrix = confusion ? Array.from({ length: data.classes }, () => new Array<number>(data.classes).fill(0)) : null;
   for (let start = 0; start < split.count; start += chunk) {
     // Between chunks: a stop signal is heard while a large split is evaluated.
     if (start > 0) await turn();
@@ -33,7 +33,7 @@ export async function evaluate(model: LeNet, data: Dataset, split: Split, chunk 
       const x = tensor4d(images, [n, data.height, data.width, 1]);
       const y = tensor1d(labels, 'int32');
       const logits = model.forward(x, false);
-      const loss = crossEntropy(oneHot(y, CLASSES) as Tensor2D, logits, 'sum');
+      const loss = crossEntropy(oneHot(y, data.classes) as Tensor2D, logits, 'sum');
       const predicted = argMax(logits, 1);
       return [loss, sum(cast(equal(predicted, y), 'float32')), ...(matrix ? [predicted] : [])];
     });

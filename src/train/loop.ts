@@ -27,7 +27,7 @@ import {
 } from '../backend/tfjs.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { augmentBatch, isAugmenting } from '../data/augment.js';
-import { CLASSES, gather, type Dataset } from '../data/dataset.js';
+import { gather, type Dataset } from '../data/dataset.js';
 import { buildLeNet } from '../model/lenet.js';
 import { Random } from '../util/random.js';
 import { crossEntropy } from './cross-entropy.js';
@@ -135,7 +135,7 @@ export async function trainGroup(group: GroupMember[], data: Dataset): Promise<T
   try {
     for (const { config, hooks = {} } of group) {
       const rng = new Random(config.training.seed);
-      const model = buildLeNet(config.model, rng, data.height);
+      const model = buildLeNet(config.model, rng, data.height, data.classes);
       members.push({
         config,
         hooks,
@@ -215,7 +215,7 @@ export async function trainGroup(group: GroupMember[], data: Dataset): Promise<T
               const logits = m.model.forward(x, true, batchesOf[k].dropoutSeed);
               // Kept past variableGrads' own tidy; this step's tidy releases them.
               corrects.push(keep(sum(cast(equal(argMax(logits, 1), y), 'float32'))));
-              losses.push(keep(crossEntropy(oneHot(y, CLASSES) as Tensor2D, logits)));
+              losses.push(keep(crossEntropy(oneHot(y, data.classes) as Tensor2D, logits)));
             });
             // Each trial's loss gets a gradient of exactly 1 from the sum, as it does alone.
             return (losses.length === 1 ? losses[0] : losses.reduce((a, b) => add(a, b))) as Scalar;
@@ -298,7 +298,7 @@ async function endEpoch(m: Member, data: Dataset, optimizerState: { steps: numbe
     m.firstTrainLoss ??= trainLoss;
     m.history.push(metrics);
     if (m.hooks.onEpoch) await m.hooks.onEpoch(metrics, await captureState(m.epoch, data.height, m.firstTrainLoss, m.history, m, optimizerState!));
-    if (hasDiverged(metrics, m.firstTrainLoss, CLASSES)) m.status = 'diverged';
+    if (hasDiverged(metrics, m.firstTrainLoss, data.classes)) m.status = 'diverged';
     else if (m.epoch < m.config.training.epochs && m.hooks.judge) prune(m, await m.hooks.judge(m.epoch));
   } finally {
     if (sliced && optimizerState) dispose(optimizerState.slots);
