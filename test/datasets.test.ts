@@ -60,6 +60,8 @@ describe('dataset: idx', () => {
         /t10k-labels-idx1-ubyte: bad magic number 0x00000701/],
       ['a label count that does not match', (d) => writeIdx(join(d, 'train-labels-idx1-ubyte'), [599], new Uint8Array(599)),
         /train-labels-idx1-ubyte: 599 labels for 600 images/],
+      ['test labels beyond the training labels', (d) => writeIdx(join(d, 't10k-labels-idx1-ubyte'), [200], new Uint8Array(200).fill(25)),
+        /t10k-labels-idx1-ubyte: label 25 found, but the training labels go to 9: the network would be tested on classes it never trained on; give training images of every class/],
       ['a broken gzip file', (d) => writeFileSync(join(d, 'train-images-idx3-ubyte.gz'), readFileSync(join(folder, 'train-images-idx3-ubyte.gz')).fill(0xff, 100, 200)),
         /train-images-idx3-ubyte\.gz: not a valid gzip file/],
       // Refused from its header: no gzip file of 300 bytes unpacks to that much.
@@ -242,7 +244,7 @@ describe('files that are not what a dataset or an experiment needs', () => {
     const few = idxCopy((d) => {
       const images = readIdx(join(d, 'train-images-idx3-ubyte'));
       writeIdx(join(d, 'train-images-idx3-ubyte'), [4, 28, 28], images.data.subarray(0, 4 * 784));
-      writeIdx(join(d, 'train-labels-idx1-ubyte'), [4], new Uint8Array([0, 1, 2, 3]));
+      writeIdx(join(d, 'train-labels-idx1-ubyte'), [4], new Uint8Array([6, 7, 8, 9]));
     });
     const db = join(tempDir(), 'runs.db');
     const file = writeExperiment(`name: few\ndata: { dataset: idx, dir: ${few} }\ntraining: { epochs: 1 }\nsweep: { parameters: { data.validation: [0.5, 0.1] } }\n`);

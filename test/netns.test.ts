@@ -216,15 +216,17 @@ describe('network namespaces for agents (test/netns.ts)', () => {
         const sleeper = ns.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
         await new Promise((resolve) => setTimeout(resolve, 200));
         console.log(JSON.stringify({ name: ns.name, hostInterface: ns.hostInterface, prefix: ns.hostAddress.replace(/\\.1$/, '.0/30'), sleeper: sleeper.pid }));
-        ${how === 'throw' ? "setTimeout(() => { throw new Error('test crashed'); }, 100);" : 'setInterval(() => {}, 1000);'}
+        ${how === 'throw' ? "process.stdin.once('data', () => { throw new Error('test crashed'); });" : 'setInterval(() => {}, 1000);'}
       `;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // It throws when told, once its namespace has been seen: a timer could fire before (a loaded machine).
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
       child.stderr!.resume();
       const out = lines(child);
       const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
       const made = JSON.parse(await until('the namespace', () => out[0]?.line, 10_000)) as { name: string; hostInterface: string; prefix: string; sleeper: number };
       expect(leftovers(made.name, made.hostInterface, made.prefix)).toHaveLength(3);
-      if (how !== 'throw') child.kill(how);
+      if (how === 'throw') child.stdin!.write('now\n');
+      else child.kill(how);
       const [code, signal] = await exited;
       return { ...made, code, signal };
     }

@@ -52,7 +52,7 @@ export async function dataInspect(args: string[]): Promise<number> {
   const { mean, std } = pixelStats(data);
   const where = config.data.dataset === 'csv' ? ` (${config.data.train} and ${config.data.test})` : config.data.dir ? ` (${config.data.dir})` : '';
   console.log(`${file}: dataset ${config.data.dataset}${where}, ready in ${seconds.toFixed(1)} s as IDX files in ${prepared.dir}`);
-  console.log(`${data.height}×${data.width} images: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test; ${classes.length} classes`);
+  console.log(`${data.height}×${data.width} images: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test; ${classes.length} classes with images, ${data.classes} outputs of the network`);
   console.log(`pixels of the training images: mean ${mean.toFixed(4)}, std ${std.toFixed(4)} (0..1); the file normalises with data.mean ${config.data.mean}, data.std ${config.data.std}`);
   const rows = classes.map((c) => [names && names[c] !== String(c) ? `${c} ${names[c]}` : String(c), train[c], validation[c], test[c]]);
   print(await render({ headers: ['class', 'train', 'validation', 'test'], rows, numeric: new Set([1, 2, 3]) }, 'table'));

@@ -38,7 +38,7 @@ export async function evaluateCommand(args: string[]): Promise<number> {
   const data = loadDataset(dir, splitOptions(config));
   const result = await withModel(model, data, (net) => {
     // A model of the ten digits asked about a dataset of 47 classes (or the other way) has no answer to give.
-    if (net.classes !== data.classes) throw new UserError(`--data: the trial's model tells ${net.classes} classes apart, the labels of ${values.data} go to ${data.classes}; evaluate it on a dataset of its own classes`);
+    if (net.classes !== data.classes) throw new UserError(`--data: the trial's model tells ${net.classes} classes apart, the labels of ${values.data} make ${data.classes}; evaluate it on a dataset of its own classes`);
     return evaluate(net, data, data.test, evaluationChunk(config.model, data.height), true);
   });
   const confusion = result.confusion!;

@@ -15,7 +15,7 @@ import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { fileProblem } from '../util/path-problem.js';
 import { cacheDir } from './cache-dir.js';
-import { IDX_FILES, MOST_CLASSES } from './dataset.js';
+import { IDX_FILES, MOST_CLASSES, testBeyondTraining } from './dataset.js';
 import { fileChecksum } from './file-checksums.js';
 import { writeDatasetFiles, type SplitBytes } from './write-dataset.js';
 
@@ -44,6 +44,8 @@ export function prepareCsv(data: Experiment['data']): string {
   const test = readCsv(testFile, data.label);
   // One class only: most likely the wrong column read as the label (a pixel that is always 0).
   if (train.labels.every((l) => l === train.labels[0])) throw new UserError({ file: trainFile, message: `every one of its ${train.count} images has label ${train.labels[0]}: a classifier needs two or more classes; is that the label column? data.label names it` });
+  const top = (labels: Uint8Array) => labels.reduce((a, b) => Math.max(a, b), 0);
+  if (top(test.labels) > top(train.labels)) throw new UserError({ file: testFile, message: testBeyondTraining(top(test.labels), top(train.labels)) });
   if (test.side !== train.side) throw new UserError({ file: testFile, line: 1, message: `images are ${test.side}x${test.side}, the training images (${trainFile}) ${train.side}x${train.side}; both files need the same pixel columns` });
   writeDatasetFiles(dir, train, test);
   return dir;

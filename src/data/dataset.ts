@@ -154,14 +154,19 @@ export function checkDatasetFolder(dir: string): DatasetShape {
   }
   const size = (p: PairHeaders) => p.images.dims.slice(1).join('x');
   if (size(train) !== size(test)) throw new IdxError(test.imagesPath, `images are ${size(test)}, the training images ${size(train)}`);
-  for (const pair of [train, test]) {
-    // Read in full for what only the data shows: a .gz that does not unpack, a label out of range.
+  // Read in full for what only the data shows: a .gz that does not unpack, the labels' range.
+  const [trainTop, testTop] = [train, test].map((pair) => {
     readIdx(pair.imagesPath, unpackedFolder());
-    readIdx(pair.labelsPath, unpackedFolder());
-  }
+    return readIdx(pair.labelsPath, unpackedFolder()).data.reduce((a, b) => Math.max(a, b), 0);
+  });
+  if (testTop > trainTop) throw new IdxError(test.labelsPath, testBeyondTraining(testTop, trainTop));
   const [trainImages, testImages] = [train.images.dims[0], test.images.dims[0]];
   return { images: trainImages + testImages, side: train.images.dims[1], trainImages, testImages };
 }
+
+/** Why test labels above every training label are refused (IDX and CSV datasets alike). */
+export const testBeyondTraining = (testTop: number, trainTop: number) =>
+  `label ${testTop} found, but the training labels go to ${trainTop}: the network would be tested on classes it never trained on; give training images of every class`;
 
 interface PairHeaders {
   imagesPath: string;

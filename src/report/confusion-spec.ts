@@ -9,12 +9,18 @@ export function confusionSpec(sweep: ReportSweep): Spec | null {
   if (!c) return null;
   const values = c.matrix.flatMap((row, actual) => row.map((count, predicted) => ({ actual, predicted, count, kind: actual === predicted ? 'correct' : count ? 'error' : 'none' })));
   const mostErrors = Math.max(1, maxOf(values.filter((v) => v.kind === 'error').map((v) => v.count)));
-  const x = { field: 'predicted', type: 'ordinal', title: 'predicted', axis: { orient: 'top', labelAngle: 0 } };
-  const y = { field: 'actual', type: 'ordinal', title: 'actual' };
+  // Ten digits in cells of 26 pixels with their counts; a dataset of many classes in smaller
+  // cells (at most about 700 pixels a side, 4 at the least), counts left to the tooltip where
+  // they would not fit.
+  const step = Math.max(4, Math.min(26, Math.floor(700 / c.matrix.length)));
+  const counted = step >= 18;
+  const axis = step >= 12 ? {} : { labelExpr: 'datum.value % 10 === 0 ? datum.label : ""', ticks: false };
+  const x = { field: 'predicted', type: 'ordinal', title: 'predicted', axis: { orient: 'top', labelAngle: 0, ...axis } };
+  const y = { field: 'actual', type: 'ordinal', title: 'actual', axis };
   return {
     ...base(`Test confusion of trial ${c.trial}`),
-    width: { step: 26 },
-    height: { step: 26 },
+    width: { step },
+    height: { step },
     data: { values },
     layer: [
       {
@@ -29,12 +35,14 @@ export function confusionSpec(sweep: ReportSweep): Spec | null {
           tooltip: [{ field: 'actual' }, { field: 'predicted' }, { field: 'count' }],
         },
       },
-      {
-        transform: [{ filter: 'datum.count > 0' }],
-        mark: { type: 'text', fontSize: 9 },
-        // White on the darkest error cells, where black would not read.
-        encoding: { x, y, text: { field: 'count' }, color: { condition: { test: `datum.kind === 'error' && datum.count > ${mostErrors / 2}`, value: 'white' }, value: '#222' } },
-      },
+      ...(counted
+        ? [{
+            transform: [{ filter: 'datum.count > 0' }],
+            mark: { type: 'text', fontSize: 9 },
+            // White on the darkest error cells, where black would not read.
+            encoding: { x, y, text: { field: 'count' }, color: { condition: { test: `datum.kind === 'error' && datum.count > ${mostErrors / 2}`, value: 'white' }, value: '#222' } },
+          }]
+        : []),
     ],
   };
 }
