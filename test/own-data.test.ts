@@ -143,6 +143,11 @@ describe('dataset: csv', () => {
     expect(report.code, report.stderr).toBe(0);
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html).toContain(`<dd>csv from ${join(dir, 'train.csv')} and ${join(dir, 'test.csv')}, as IDX files in ${join(CACHE, 'csv')}`);
+    const conn = new Database(join(dir, 'csv.db'), { readonly: true });
+    const { id } = conn.prepare('SELECT id FROM trials LIMIT 1').get() as { id: string };
+    conn.close();
+    const shown = await cli('runs', 'show', id, '--db', join(dir, 'csv.db'));
+    expect(shown.stdout).toContain(`; csv from ${join(dir, 'train.csv')} and ${join(dir, 'test.csv')} (4 files checked); `);
   }, 120_000);
 
   it('refuses a faulty file in one line naming it and its line, exit 2, and caches nothing', async () => {

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { loadExperiment } from '../src/config/experiment.js';
 import { openForReading, openForWriting, upgradeDatabase } from '../src/store/open.js';
+import { confusionOf } from '../src/report/data.js';
 import { listTrials } from '../src/store/queries.js';
 import { migrate, SCHEMA_VERSION } from '../src/store/schema.js';
 import { RunWriter } from '../src/store/writer.js';
@@ -169,5 +170,18 @@ describe('schema versions', () => {
     const reader = openForReading(path);
     expect(listTrials(reader).map((t) => t.sweep)).toEqual(['old', 'st', 'st']);
     reader.close();
+  });
+});
+
+describe('confusion matrices', () => {
+  it('keep their size: the last class\'s diagonal is stored even when no test image had that class', () => {
+    // 12 classes, the last two with no image and never predicted.
+    const matrix = Array.from({ length: 12 }, (_, a) => Array.from({ length: 12 }, (_, p) => (a < 10 && p < 10 ? (a === p ? 9 : a === (p + 1) % 10 ? 1 : 0) : 0)));
+    const { db } = writeRuns(YAML, () => ({ status: 'completed', valAcc: [0.9], testAcc: 0.9, confusion: matrix }));
+    const reader = openForReading(db);
+    const id = (reader.prepare('SELECT id FROM trials ORDER BY id LIMIT 1').get() as { id: string }).id;
+    const stored = confusionOf(reader, id)!;
+    reader.close();
+    expect(stored.matrix).toEqual(matrix);
   });
 });

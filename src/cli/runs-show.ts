@@ -15,7 +15,7 @@ import { withReadOnly } from '../store/open.js';
 import { lineChart } from '../view/charts.js';
 import { parse } from './args.js';
 import { RUNS_SHOW } from './commands.js';
-import { metricValue, num, pct, rate, table } from '../view/format.js';
+import { dataSourceOf, metricValue, num, pct, rate, table } from '../view/format.js';
 import { jsonText } from './json-text.js';
 import { print } from './output.js';
 import { checkPlot, idsOf, plotTrials } from './runs-trial-args.js';
@@ -104,10 +104,11 @@ function modelLines(db: Database.Database, trial: TrialRecord, { checkpoints, at
   if (beside?.length) lines.push(`fused   trained as one computation with ${beside.length} other trial${beside.length === 1 ? '' : 's'} (${beside.join(', ')}); its numbers are those it gets alone`);
   if (provenance) {
     const git = provenance.file.git;
+    const source = dataSourceOf(trial.config.data);
     lines.push(
       `source  ${provenance.file.path} (sha256 ${provenance.file.sha256.slice(0, 12)})` +
         (git ? `, git ${git.commit.slice(0, 10)}${git.dirty ? ' with uncommitted changes' : ''}` : ', not in git') +
-        `; ${provenance.dataset.name} (${Object.keys(provenance.dataset.sha256).length} files checked); ${Object.entries(provenance.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+        `; ${provenance.dataset.name}${source ? ` from ${source}` : ''} (${Object.keys(provenance.dataset.sha256).length} files checked); ${Object.entries(provenance.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     );
   }
   return lines;

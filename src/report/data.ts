@@ -19,6 +19,7 @@ import type { EpochRow, TrialSummary } from '../store/queries.js';
 import type { TrialStatus } from '../store/status.js';
 import { parameterImportance, type ImportanceResult } from './importance.js';
 import { maxOf } from '../util/extremes.js';
+import { dataSourceOf } from '../view/format.js';
 
 export type ParamValue = string | number | boolean;
 
@@ -209,10 +210,6 @@ export function confusionOf(db: Database.Database, trialId: string): Omit<Report
   return { trial: trialId, matrix, pairs };
 }
 
-/** Where a converted dataset came from (a trial's config holds the paths resolved against its file). */
-function dataSourceOf(data: Experiment['data']): string | null {
-  return data.dataset === 'csv' ? `${data.train} and ${data.test}` : data.dataset === 'folder' ? data.dir! : null;
-}
 
 /** Everything the report shows of one sweep (its latest run, as the dashboard shows it). */
 export function readReportSweep(db: Database.Database, name: string): ReportSweep {

@@ -337,7 +337,10 @@ export class RunWriter {
       this.db.prepare(`DELETE FROM confusion_records WHERE trial_id = ?`).run(id);
       if (confusion) {
         const insert = this.db.prepare(`INSERT INTO confusion_records (trial_id, actual, predicted, count) VALUES (?, ?, ?, ?)`);
-        confusion.forEach((row, actual) => row.forEach((count, predicted) => count && insert.run(id, actual, predicted, count)));
+        // Pairs with no image are left out, but the last class's diagonal: it says the matrix's size
+        // (a class no test image had, and none was predicted as, would drop off its edge).
+        const last = confusion.length - 1;
+        confusion.forEach((row, actual) => row.forEach((count, predicted) => (count || (actual === last && predicted === last)) && insert.run(id, actual, predicted, count)));
       }
       this.endAttempt.run(status, t, null, id, id);
       this.touchSweep.run(t, this.sweepId);

@@ -1,5 +1,6 @@
 /** Plain-text formatting shared by the commands. */
 import { valueText } from '../config/load.js';
+import type { Experiment } from '../config/experiment.types.js';
 
 export const pct = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(digits)}%`);
 
@@ -38,3 +39,8 @@ export function tableLine(headers: string[], rows: string[][], rightAligned: Set
 
 /** A value as a table cell shows it: null as '—', objects as JSON. */
 export const cellText = (v: unknown): string => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/** Where a converted dataset came from (a trial's config holds the paths resolved against its file): said by the report and runs show. */
+export function dataSourceOf(data: Experiment['data']): string | null {
+  return data.dataset === 'csv' ? `${data.train} and ${data.test}` : data.dataset === 'folder' ? data.dir! : null;
+}
