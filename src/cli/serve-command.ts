@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { UserError } from '../config/errors.js';
 import { isLoopback, startServer } from '../serve/server.js';
-import { withReadOnly } from '../store/open.js';
+import { damagedDatabase, withReadOnly } from '../store/open.js';
 import { listSweeps } from '../store/queries.js';
 import { STOP_SIGNALS, type StopSignal } from '../util/signals.js';
 import { packageVersion } from '../version.js';
@@ -61,9 +61,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     try {
       listSweeps(conn);
     } catch (err) {
-      if (/malformed|SQLITE_CORRUPT|SQLITE_NOTADB/.test(`${(err as { code?: string }).code} ${(err as Error).message}`)) {
-        throw new UserError({ file: db, message: `a damaged database, cut short or overwritten in part (${(err as Error).message}); restore it from a copy` });
-      }
+      if (/malformed|SQLITE_CORRUPT|SQLITE_NOTADB/.test(`${(err as { code?: string }).code} ${(err as Error).message}`)) throw damagedDatabase(db, (err as Error).message);
       throw err;
     }
   });

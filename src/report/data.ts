@@ -210,7 +210,6 @@ export function confusionOf(db: Database.Database, trialId: string): Omit<Report
   return { trial: trialId, matrix, pairs };
 }
 
-
 /** Everything the report shows of one sweep (its latest run, as the dashboard shows it). */
 export function readReportSweep(db: Database.Database, name: string): ReportSweep {
   const board = new BoardLoader(db, name).load();

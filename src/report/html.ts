@@ -36,11 +36,11 @@ function libraryScript(pkg: string, file: string): string {
   return readFileSync(join(packageDir(pkg), 'build', file), 'utf8');
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** Text inside a <script>: `</script` or `<!--` in it would end or confuse the element. */
 const scriptText = (s: string) => s.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 /** JSON inside a <script>: every `<` escaped, which JSON.parse reads back unchanged. */
-const jsonText = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+export const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 
 const duration = (seconds: number | null) => {
   if (seconds === null || !Number.isFinite(seconds)) return '—';
@@ -289,9 +289,9 @@ export function* reportHtml(sweeps: ReportSweep[], meta: ReportMeta): Generator<
 </main>
 <footer>Charts drawn with Vega-Lite ${escapeHtml(libraryVersion('vega-lite'))} (Vega ${escapeHtml(libraryVersion('vega'))}); hover a mark for its values. ${meta.live ? '<span class="live-state">This page updates itself while the sweep runs.</span>' : 'This file needs no network.'}</footer>
 ${chartLibraries()}
-<script type="application/json" id="report-data">${jsonText({ sweeps: sweeps.map((s, i) => pageData(s, charts[i])) })}</script>
+<script type="application/json" id="report-data">${scriptJson({ sweeps: sweeps.map((s, i) => pageData(s, charts[i])) })}</script>
 ${script(readFileSync(new URL('page.js', ASSETS), 'utf8'))}${meta.live ? `
-<script type="application/json" id="live-data">${jsonText({ sweep: sweeps[0].name, cursor: meta.live.cursor, colorBy: sweeps[0].colorBy, structure: sweepStructure(sweeps[0], charts[0]), gone: sweeps[0].status === 'killed' })}</script>
+<script type="application/json" id="live-data">${scriptJson({ sweep: sweeps[0].name, cursor: meta.live.cursor, colorBy: sweeps[0].colorBy, structure: sweepStructure(sweeps[0], charts[0]), gone: sweeps[0].status === 'killed' })}</script>
 ${script(readFileSync(new URL('live.js', ASSETS), 'utf8'))}
 ${script(readFileSync(new URL('choose.js', ASSETS), 'utf8'))}` : ''}
 </body>

@@ -71,19 +71,15 @@ export function answer(db: Database.Database, segments: string[], query: URLSear
       const [summary] = listSweeps(db, key);
       return summary ? { status: 200, body: { sweep: summary, trials: listTrials(db, { sweep: key }) } } : noSweep(db, key);
     }
-    if (sub === 'live') {
+    if (sub === 'live' || sub === 'epochs') {
+      // Both read what a sweep stored after a cursor.
       if (!sweepNames(db).includes(key)) return noSweep(db, key);
       const after = cursorOf(query.get('after'));
       if (after === undefined) return badRequest(`after: expected a cursor (a whole number that an earlier answer gave, 0 for the start), found '${query.get('after')}'`);
+      if (sub === 'epochs') return { status: 200, body: epochsAfter(db, key, after) };
       const leader = query.get('leader');
       if (leader !== null && !/^[0-9a-f]{12}$/.test(leader)) return badRequest(`leader: expected a trial id (12 hex digits), found '${leader}'`);
       return { status: 200, body: liveUpdate(db, key, { after, colorBy: query.get('color'), leader, gone: query.get('gone') === '1' }) };
-    }
-    if (sub === 'epochs') {
-      if (!sweepNames(db).includes(key)) return noSweep(db, key);
-      const after = cursorOf(query.get('after'));
-      if (after === undefined) return badRequest(`after: expected a cursor (a whole number that an earlier answer gave, 0 for the start), found '${query.get('after')}'`);
-      return { status: 200, body: epochsAfter(db, key, after) };
     }
   }
   if (what === 'trials' && key !== undefined && sub === undefined) {

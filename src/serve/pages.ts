@@ -4,7 +4,7 @@
  * database holds then; the sweep pages themselves are the report's (report/html.ts). The compare
  * page draws the report's trial curves (report/curve-specs.ts) beside `runs compare`'s table.
  */
-import { chartLibraries } from '../report/html.js';
+import { chartLibraries, escapeHtml, scriptJson } from '../report/html.js';
 import { trialCurvesSpec } from '../report/curve-specs.js';
 import { withDatasets } from '../report/spec-datasets.js';
 import type { EpochRow, SweepSummary, TrialRecord } from '../store/queries.js';
@@ -13,8 +13,6 @@ import { metricValue, sweepStatusText } from '../view/format.js';
 
 /** What the server sends with every page: nothing may be loaded from elsewhere (as the report). */
 export const PAGE_CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'";
-
-export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}
 th,td{padding:.3rem .7rem;border-bottom:1px solid #ddd;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
@@ -116,7 +114,7 @@ export function comparePage(sweep: string, trials: TrialRecord[], epochs: EpochR
       return `<tr${differs ? ' class="differs"' : ''}><td>${escapeHtml(r.field)}</td>${r.text.map((t) => `<td class="n">${escapeHtml(t)}</td>`).join('')}</tr>`;
     }).join('') + '</tbody></table>';
   const spec = withDatasets(trialCurvesSpec(ids), { epochs: epochs.flatMap((rows, i) => rows.map((e) => ({ trial: ids[i], ...e }))), trials: [] });
-  const json = JSON.stringify(spec).replace(/</g, '\\u003c');
+
   const body = `<p><a href="${escapeHtml(sweepPath(sweep))}">← sweep ${escapeHtml(sweep)}</a></p>
 <h1>${trials.length} trials of ${escapeHtml(sweep)} side by side</h1>
 <div id="curves" class="chart"></div>
@@ -124,7 +122,7 @@ export function comparePage(sweep: string, trials: TrialRecord[], epochs: EpochR
 ${identical ? '<p class="muted">Their configs are identical (repeats of one trial?); only their results differ.</p>' : ''}${table}
 <p class="muted">The same as <code>sweep runs compare ${ids.join(' ')}</code>. JSON of each: ${ids.map((id) => `<a href="/api/trials/${id}">${id}</a>`).join(', ')}</p>
 ${chartLibraries()}
-<script type="application/json" id="spec">${json}</script>
+<script type="application/json" id="spec">${scriptJson(spec)}</script>
 <script>(function () {
   var el = document.getElementById('curves');
   vegaEmbed(el, JSON.parse(document.getElementById('spec').textContent), { actions: false, renderer: 'svg', tooltip: { theme: 'light' } })

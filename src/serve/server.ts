@@ -138,7 +138,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, { options, loop
   if (url.pathname === INDEX_ROWS_PATH) return html(res, 200, withReadOnly(options.db, (db) => indexRows(listSweeps(db))), head);
   if (first === 'sweeps' && name !== undefined && rest.length === 0) {
     const names = withReadOnly(options.db, sweepNames);
-    if (!names.includes(name)) return html(res, 404, notFoundPage(`No sweep named '${name}' in ${options.db}${didYouMean(name, names)}.`), head);
+    if (!names.includes(name)) return html(res, 404, noSweepPage(name, names, options.db), head);
     // Ended where it is when the client goes away or the server closes: a page for no one.
     const stop = new AbortController();
     const gone = () => stop.abort(new Error('the client went away'));
@@ -163,7 +163,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, { options, loop
     return html(res, 200, built.report.html, head);
   }
   if (first === 'sweeps' && name !== undefined && rest.length === 1 && rest[0] === 'compare') {
-    const reply = withReadOnly(options.db, (db) => compare(db, name, url.query.get('trials')));
+    const reply = withReadOnly(options.db, (db) => compare(db, options.db, name, url.query.get('trials')));
     return html(res, reply.status, reply.body, head);
   }
   // Browsers ask for it on every page: no icon, and no error in their console.
@@ -174,10 +174,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, { options, loop
   return html(res, 404, notFoundPage(`Nothing at ${url.pathname}.`), head);
 }
 
+/** The page for a sweep the database (at `path`) lacks, naming the nearest of those it has. */
+const noSweepPage = (name: string, names: string[], path: string) => notFoundPage(`No sweep named '${name}' in ${path}${didYouMean(name, names)}.`);
+
 /** The compare page of the trials `list` names (ids or prefixes, by commas) of `sweep`: 400 or 404 pages for what cannot be compared. */
-function compare(db: Database.Database, sweep: string, list: string | null): { status: 200 | 400 | 404; body: string } {
+function compare(db: Database.Database, path: string, sweep: string, list: string | null): { status: 200 | 400 | 404; body: string } {
   const names = sweepNames(db);
-  if (!names.includes(sweep)) return { status: 404, body: notFoundPage(`No sweep named '${sweep}'${didYouMean(sweep, names)}.`) };
+  if (!names.includes(sweep)) return { status: 404, body: noSweepPage(sweep, names, path) };
   const keys = (list ?? '').split(',').filter(Boolean);
   if (keys.length < 2 || keys.length > COMPARE_MOST) {
     return { status: 400, body: errorPage(`Choose 2 to ${COMPARE_MOST} trials to compare, by their ids: ${comparePath(sweep, ['ID', 'ID'])}; ${keys.length} given.`, 'Nothing to compare') };

@@ -211,6 +211,9 @@ function readingConnection(path: string): Database.Database {
   return new Database(image, { readonly: true });
 }
 
+/** An SQLite file that cannot be read through (cut short, overwritten in part), said in one line: SQLite's words and what to do. */
+export const damagedDatabase = (path: string, message: string) => new UserError({ file: path, message: `a damaged database, cut short or overwritten in part (${message}); restore it from a copy` });
+
 export function openForReading(path: string): Database.Database {
   checkPath(path);
   const problem = statProblem(path, statSync);
@@ -247,7 +250,7 @@ export function openForReading(path: string): Database.Database {
     if (err instanceof UserError) throw err;
     const message = (err as Error).message;
     // An SQLite file that cannot be read through: cut short, or damaged.
-    if (/malformed/.test(message)) throw new UserError({ file: path, message: `a damaged database, cut short or overwritten in part (${message}); restore it from a copy` });
+    if (/malformed/.test(message)) throw damagedDatabase(path, message);
     throw new UserError({ file: path, message: `not a lenet-sweep database (${message})` });
   }
 }
