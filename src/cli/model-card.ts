@@ -6,6 +6,7 @@
 import type { Experiment } from '../config/experiment.types.js';
 import type { TrainedModel } from '../model/trained-model.js';
 import { packageVersion } from '../version.js';
+import { classesOfCheckpoint } from '../model/restore.js';
 
 export type ExportFormat = 'tfjs' | 'onnx' | 'onnx-int8';
 
@@ -64,7 +65,7 @@ export function modelCard(
   const size = m.checkpoint.inputSize;
   const epoch = m.checkpoint.history[m.epoch - 1];
   const onnx = format !== 'tfjs';
-  const classes = m.checkpoint.tensors.get('model.fc3.bias')?.values.length ?? 10;
+  const classes = classesOfCheckpoint(m.checkpoint);
   return {
     format,
     files,

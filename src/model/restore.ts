@@ -6,11 +6,12 @@ import { tensor, tidy } from '../backend/tfjs.js';
 import { CLASSES } from '../data/dataset.js';
 import { buildLeNet, type LeNet } from './lenet.js';
 
+/** The classes a checkpoint's model tells apart: its last layer's outputs (fc3 always has its bias). */
+export const classesOfCheckpoint = (checkpoint: Checkpoint) => checkpoint.tensors.get('model.fc3.bias')?.values.length ?? CLASSES;
+
 export function modelFromCheckpoint(config: Experiment, checkpoint: Checkpoint): LeNet {
   // The generator only fills the variables before the checkpoint's values replace them.
-  // As many outputs as the trained model has: its last layer's bias (fc3 has one always).
-  const classes = checkpoint.tensors.get('model.fc3.bias')?.values.length ?? CLASSES;
-  const model = buildLeNet(config.model, new Random(0), checkpoint.inputSize, classes);
+  const model = buildLeNet(config.model, new Random(0), checkpoint.inputSize, classesOfCheckpoint(checkpoint));
   for (const [name, v] of model.named) {
     const t = checkpoint.tensors.get(`model.${name}`);
     if (!t || t.values.length !== v.size) {
