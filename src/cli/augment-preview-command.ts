@@ -16,13 +16,11 @@ import type { Axis, Spec } from '../sweep/space.js';
 import { augmentBatch, isAugmenting, type AugmentConfig } from '../data/augment.js';
 import { gather, loadDataset } from '../data/dataset.js';
 import { checkSplits, prepareDataset, splitOptions } from '../data/sources.js';
-import { encodeGrayPng } from '../util/png.js';
-import { diskFull, isDiskFull } from '../util/disk-full.js';
-import { writeFileAtomic } from '../util/write-atomic.js';
+import { writeImageGrid } from '../util/image-grid.js';
 import { Random } from '../util/random.js';
 import { parse, positiveInt } from './args.js';
 import { AUGMENT_PREVIEW } from './commands.js';
-import { checkOutputFile, outputFull } from '../util/output-path.js';
+import { checkOutputFile } from '../util/output-path.js';
 import { maxOf } from '../util/extremes.js';
 
 const COLUMNS = 8;
@@ -72,32 +70,20 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   batch.dispose();
   augmented.dispose();
 
-  const cellW = w * ZOOM + GAP;
-  const cellH = h * ZOOM + GAP;
-  const width = COLUMNS * cellW + GAP;
-  const height = rows * cellH + GAP;
-  const out = new Uint8Array(width * height).fill(96); // grey grid lines
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < COLUMNS; c++) {
-      const index = r * COLUMNS + c;
+  const { std, mean } = experiment.data;
+  writeImageGrid(values.out, {
+    rows,
+    columns: COLUMNS,
+    height: h,
+    width: w,
+    zoom: ZOOM,
+    gap: GAP,
+    cell: (r, c) => {
+      const from = (r * COLUMNS + c) * h * w;
       const source = c === 0 ? tiled : pixels;
-      for (let y = 0; y < h * ZOOM; y++) {
-        for (let x = 0; x < w * ZOOM; x++) {
-          const v = source[index * h * w + Math.floor(y / ZOOM) * w + Math.floor(x / ZOOM)];
-          const p = Math.round(Math.min(1, Math.max(0, v * experiment.data.std + experiment.data.mean)) * 255);
-          out[(GAP + r * cellH + y) * width + GAP + c * cellW + x] = p;
-        }
-      }
-    }
-  }
-  const png = encodeGrayPng(out, width, height);
-  try {
-    writeFileAtomic(values.out, png);
-  } catch (err) {
-    // A full disk is no mistake in the command: a runtime failure (exit 1), said as everywhere.
-    if (isDiskFull(err)) throw diskFull(outputFull(values.out, [png]));
-    throw new UserError({ file: values.out, message: `cannot write the image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
-  }
+      return (y, x) => Math.round(Math.min(1, Math.max(0, source[from + y * w + x] * std + mean)) * 255);
+    },
+  });
   const a = augment;
   const swept = SETTINGS.filter((k) => new Set(trials.map((t) => t.config.augment[k])).size > 1 || axes.some((x) => x.path === `augment.${k}`));
   const of = trial

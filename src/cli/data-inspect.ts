@@ -11,10 +11,8 @@ import { loadExperiment } from '../config/experiment.js';
 import { loadDataset, type Dataset, type Split } from '../data/dataset.js';
 import { imageFolderClasses } from '../data/image-folder.js';
 import { checkSplits, prepareDataset, splitOptions } from '../data/sources.js';
-import { diskFull, isDiskFull } from '../util/disk-full.js';
-import { checkOutputFile, outputFull } from '../util/output-path.js';
-import { encodeGrayPng } from '../util/png.js';
-import { writeFileAtomic } from '../util/write-atomic.js';
+import { writeImageGrid } from '../util/image-grid.js';
+import { checkOutputFile } from '../util/output-path.js';
 import { parse, positiveInt } from './args.js';
 import { DATA_INSPECT } from './commands.js';
 import { print, render } from './output.js';
@@ -83,29 +81,22 @@ function pixelStats(data: Dataset): { mean: number; std: number } {
 /** A PNG of the first `perClass` training images of each class, a row per class. */
 function writeSheet(out: string, data: Dataset, classes: number[], perClass: number): void {
   const { height: h, width: w } = data;
-  const cellW = w * ZOOM + GAP;
-  const cellH = h * ZOOM + GAP;
-  const width = perClass * cellW + GAP;
-  const height = classes.length * cellH + GAP;
-  const sheet = new Uint8Array(width * height).fill(96); // grey grid lines
-  classes.forEach((c, row) => {
-    let column = 0;
-    for (let i = 0; i < data.train.count && column < perClass; i++) {
-      if (data.train.labels[i] !== c) continue;
-      const from = data.train.indices[i] * h * w;
-      for (let y = 0; y < h * ZOOM; y++) {
-        for (let x = 0; x < w * ZOOM; x++) {
-          sheet[(GAP + row * cellH + y) * width + GAP + column * cellW + x] = data.train.pixels[from + Math.floor(y / ZOOM) * w + Math.floor(x / ZOOM)];
-        }
-      }
-      column++;
-    }
+  // Each row's images: the first of its class in the training split.
+  const images = classes.map((c) => {
+    const found: number[] = [];
+    for (let i = 0; i < data.train.count && found.length < perClass; i++) if (data.train.labels[i] === c) found.push(data.train.indices[i]);
+    return found;
   });
-  const png = encodeGrayPng(sheet, width, height);
-  try {
-    writeFileAtomic(out, png);
-  } catch (err) {
-    if (isDiskFull(err)) throw diskFull(outputFull(out, [png]));
-    throw new UserError({ file: out, message: `cannot write the image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
-  }
+  writeImageGrid(out, {
+    rows: classes.length,
+    columns: perClass,
+    height: h,
+    width: w,
+    zoom: ZOOM,
+    gap: GAP,
+    cell: (row, column) => {
+      const index = images[row][column];
+      return index === undefined ? null : (y, x) => data.train.pixels[index * h * w + y * w + x];
+    },
+  });
 }

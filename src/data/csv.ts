@@ -8,16 +8,16 @@
  * labels written last, so that a folder with all four files is whole. Trials only read those.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { fileProblem } from '../util/path-problem.js';
 import { cacheDir } from './cache-dir.js';
-import { IDX_FILES, MOST_CLASSES, testBeyondTraining } from './dataset.js';
+import { MOST_CLASSES, testBeyondTraining } from './dataset.js';
 import { fileChecksum } from './file-checksums.js';
-import { writeDatasetFiles, type SplitBytes } from './write-dataset.js';
+import { datasetWritten, writeDatasetFiles, type SplitBytes } from './write-dataset.js';
 
 /** The version of the conversion: a new one prepares every CSV dataset afresh. */
 const FORMAT = 1;
@@ -38,7 +38,7 @@ export function csvDatasetDir(data: Experiment['data']): string {
 /** Ensures the IDX files of a CSV dataset are in the cache; returns their folder. */
 export function prepareCsv(data: Experiment['data']): string {
   const dir = csvDatasetDir(data);
-  if (IDX_FILES.every(([images, labels]) => existsSync(join(dir, images)) && existsSync(join(dir, labels)))) return dir;
+  if (datasetWritten(dir)) return dir;
   const { train: trainFile, test: testFile } = data as CsvData;
   const train = readCsv(trainFile, data.label);
   const test = readCsv(testFile, data.label);

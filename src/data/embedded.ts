@@ -9,18 +9,17 @@
  * Loading then halves the t10k images into validation and test (sources.ts chooses that,
  * dataset.ts does it).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { makeFolder } from '../util/make-folder.js';
-import { IDX_FILES } from './dataset.js';
-import { writeDatasetFiles } from './write-dataset.js';
+import { datasetWritten, writeDatasetFiles } from './write-dataset.js';
 
 const require = createRequire(import.meta.url);
 
 /** Ensures the IDX files of the embedded digits exist in dir; returns dir. */
 export function ensureEmbeddedMnist(dir: string): string {
-  if (IDX_FILES.every(([images, labels]) => existsSync(join(dir, images)) && existsSync(join(dir, labels)))) return dir;
+  if (datasetWritten(dir)) return dir;
   // Before the seconds of parsing: a cache folder that cannot be made is said at once.
   const made = makeFolder(dir);
   const pkgDir = dirname(require.resolve('mnist/package.json'));

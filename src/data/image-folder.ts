@@ -11,15 +11,15 @@
  * tell a file unchanged without reading it), labels written last.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { digitFromFile } from '../predict/digit-file.js';
 import { folderImages } from '../predict/folder-images.js';
 import { cacheDir } from './cache-dir.js';
-import { IDX_FILES, MOST_CLASSES } from './dataset.js';
-import { writeDatasetFiles, type SplitBytes } from './write-dataset.js';
+import { MOST_CLASSES } from './dataset.js';
+import { datasetWritten, writeDatasetFiles, type SplitBytes } from './write-dataset.js';
 
 /** The version of the conversion: a new one prepares every folder dataset afresh. */
 const FORMAT = 1;
@@ -96,8 +96,11 @@ export function imageFolderClasses(dir: string): string[] {
 
 /** The cache folder of a folder dataset's IDX files: named by every image file's path, size, times and inode. */
 export function imageFolderDatasetDir(data: Experiment['data']): string {
-  const dir = data.dir!;
-  const { train, test } = listDataset(dir);
+  return cacheFolderOf(data.dir!, listDataset(data.dir!));
+}
+
+/** The cache folder of the images `listing` found under `dir`. */
+function cacheFolderOf(dir: string, { train, test }: { train: FolderSplit; test: FolderSplit }): string {
   const hash = createHash('sha256').update(JSON.stringify([FORMAT, SIDE]));
   for (const split of [train, test]) {
     for (const c of split.classes) {
@@ -112,9 +115,10 @@ export function imageFolderDatasetDir(data: Experiment['data']): string {
 
 /** Ensures the IDX files of a folder dataset are in the cache; returns their folder. */
 export function prepareImageFolder(data: Experiment['data']): string {
-  const cached = imageFolderDatasetDir(data);
-  if (IDX_FILES.every(([images, labels]) => existsSync(join(cached, images)) && existsSync(join(cached, labels)))) return cached;
+  // Listed once: what names the cache folder is what is converted into it.
   const { train, test } = listDataset(data.dir!);
+  const cached = cacheFolderOf(data.dir!, { train, test });
+  if (datasetWritten(cached)) return cached;
   const names = train.classes.map((c) => c.name);
   writeDatasetFiles(cached, splitBytes(train, names), splitBytes(test, names));
   return cached;

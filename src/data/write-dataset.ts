@@ -4,13 +4,16 @@
  * knows the images were whole before them; a failure (a full disk) removes what was written and
  * the folders made for it, and the next run starts afresh.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { diskFull, isDiskFull } from '../util/disk-full.js';
 import { makeFolder, unmakeFolders } from '../util/make-folder.js';
 import { datasetFolderFull } from './cache-dir.js';
 import { IDX_FILES } from './dataset.js';
 import { writeIdx } from './idx.js';
+
+/** Whether a prepared dataset's four files are in `dir`: whole, since the labels are written last. */
+export const datasetWritten = (dir: string) => IDX_FILES.every(([images, labels]) => existsSync(join(dir, images)) && existsSync(join(dir, labels)));
 
 /** One split's images (count × side × side bytes, row-major) and labels. */
 export interface SplitBytes {
