@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { isLoopback } from '../src/serve/server.js';
 import { cli, startCli, type CliResult } from './cli-helpers.js';
@@ -58,6 +58,20 @@ async function serving(db: string, use: (url: string) => Promise<void>, { args =
   }
   return result;
 }
+
+/** `sweep serve` on `db` (as `serving` runs it) with a headless Chromium to look at it, closed afterwards; Ctrl-C ends the server with 130. */
+async function servingInChromium(db: string, use: (url: string, browser: Browser) => Promise<void>): Promise<void> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  try {
+    const r = await serving(db, (url) => use(url, browser));
+    expect(r.code, r.stderr).toBe(130);
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Waits until the page's sweep section has drawn every chart. */
+const drawn = (page: Page) => page.waitForFunction(() => document.querySelector('section.sweep')?.getAttribute('data-ready') === 'true', null, { timeout: 30_000 });
 
 const getJson = async (url: string) => {
   const r = await fetch(url);
@@ -129,55 +143,49 @@ describe('sweep serve', () => {
   it('in Chromium: a sweep run elsewhere appears on the open index; its link opens the report, which draws every chart; no console error, no request leaves the server', async () => {
     const { dir, db } = freshDatabase();
     await sweep(dir, db, 'pooling', 2);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    try {
-      const r = await serving(db, async (url) => {
-        const page = await browser.newPage();
-        const { problems, requests } = watch(page);
-        await page.goto(url);
-        // A sweep started in another process appears on the open index, without a reload.
-        await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
-        expect(await page.locator('a[href="/sweeps/later"]').count()).toBe(0);
-        await sweep(dir, db, 'later');
-        await page.waitForSelector('a[href="/sweeps/later"]', { timeout: 15_000 });
-        expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
-        await page.click('a[href="/sweeps/pooling"]');
-        await page.waitForFunction(() => document.querySelector('section.sweep')?.getAttribute('data-ready') === 'true', null, { timeout: 30_000 });
-        expect(await page.locator('.chart[data-chart="curves-metric"] svg').count()).toBe(1);
-        expect(await page.locator('table.leaderboard tr.trial').count()).toBe(2);
-        // A live change while the curves are off screen leaves them to be drawn when they come into view.
-        const points = () => page.evaluate(() => [...document.querySelectorAll('.chart[data-chart="curves-metric"] .layer_0_marks path')].reduce((n, p) => n + ((p.getAttribute('d') ?? '').match(/[ML]/g) ?? []).length, 0));
-        expect(await points()).toBe(4);
-        await page.setViewportSize({ width: 1280, height: 200 });
-        await page.evaluate(() => window.scrollTo(0, 0));
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        await page.evaluate(() => {
-          const section = (window as unknown as { lenetReport: { sections: { sweep: { datasets: { epochs: { trial: string; leader: boolean }[] }; charts: Record<string, unknown> }; patch: (ids: string[], tables: unknown, charts: unknown) => Promise<void> }[] } }).lenetReport.sections[0];
-          // The trial that does not lead: the leader's layer keeps its line.
-          const gone = section.sweep.datasets.epochs.find((e) => !e.leader)!.trial;
-          return section.patch([gone], { epochs: [], trials: [] }, section.sweep.charts);
-        });
-        expect(await points()).toBe(4);
-        await page.locator('.chart[data-chart="curves-metric"]').scrollIntoViewIfNeeded();
-        await page.waitForFunction(() => [...document.querySelectorAll('.chart[data-chart="curves-metric"] .layer_0_marks path')].reduce((n, p) => n + ((p.getAttribute('d') ?? '').match(/[ML]/g) ?? []).length, 0) === 2, null, { timeout: 10_000 });
-        await page.setViewportSize({ width: 1280, height: 720 });
-        // Two trials ticked open their compare page: their curves side by side and where their configs differ.
-        await page.locator('input.choose').nth(0).click();
-        expect(await page.locator('a.compare-chosen').getAttribute('href')).toBeNull();
-        await page.locator('input.choose').nth(1).click();
-        expect(await page.locator('tr.trial[aria-expanded="true"]').count()).toBe(0);
-        const [compare] = await Promise.all([page.waitForEvent('popup'), page.click('a.compare-chosen')]);
-        watch(compare, { problems, requests });
-        await compare.waitForSelector('#curves[data-drawn="true"] svg', { timeout: 30_000 });
-        expect(await compare.locator('table.compare tr.differs td:first-child').allTextContents()).toContain('model.pooling');
-        expect(problems).toEqual([]);
-        expect(requests.length).toBeGreaterThanOrEqual(2);
-        expect(requests.filter((u) => !u.startsWith(url))).toEqual([]);
+    await servingInChromium(db, async (url, browser) => {
+      const page = await browser.newPage();
+      const { problems, requests } = watch(page);
+      await page.goto(url);
+      // A sweep started in another process appears on the open index, without a reload.
+      await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
+      expect(await page.locator('a[href="/sweeps/later"]').count()).toBe(0);
+      await sweep(dir, db, 'later');
+      await page.waitForSelector('a[href="/sweeps/later"]', { timeout: 15_000 });
+      expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
+      await page.click('a[href="/sweeps/pooling"]');
+      await drawn(page);
+      expect(await page.locator('.chart[data-chart="curves-metric"] svg').count()).toBe(1);
+      expect(await page.locator('table.leaderboard tr.trial').count()).toBe(2);
+      // A live change while the curves are off screen leaves them to be drawn when they come into view.
+      const points = () => page.evaluate(() => [...document.querySelectorAll('.chart[data-chart="curves-metric"] .layer_0_marks path')].reduce((n, p) => n + ((p.getAttribute('d') ?? '').match(/[ML]/g) ?? []).length, 0));
+      expect(await points()).toBe(4);
+      await page.setViewportSize({ width: 1280, height: 200 });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await page.evaluate(() => {
+        const section = (window as unknown as { lenetReport: { sections: { sweep: { datasets: { epochs: { trial: string; leader: boolean }[] }; charts: Record<string, unknown> }; patch: (ids: string[], tables: unknown, charts: unknown) => Promise<void> }[] } }).lenetReport.sections[0];
+        // The trial that does not lead: the leader's layer keeps its line.
+        const gone = section.sweep.datasets.epochs.find((e) => !e.leader)!.trial;
+        return section.patch([gone], { epochs: [], trials: [] }, section.sweep.charts);
       });
-      expect(r.code, r.stderr).toBe(130);
-    } finally {
-      await browser.close();
-    }
+      expect(await points()).toBe(4);
+      await page.locator('.chart[data-chart="curves-metric"]').scrollIntoViewIfNeeded();
+      await page.waitForFunction(() => [...document.querySelectorAll('.chart[data-chart="curves-metric"] .layer_0_marks path')].reduce((n, p) => n + ((p.getAttribute('d') ?? '').match(/[ML]/g) ?? []).length, 0) === 2, null, { timeout: 10_000 });
+      await page.setViewportSize({ width: 1280, height: 720 });
+      // Two trials ticked open their compare page: their curves side by side and where their configs differ.
+      await page.locator('input.choose').nth(0).click();
+      expect(await page.locator('a.compare-chosen').getAttribute('href')).toBeNull();
+      await page.locator('input.choose').nth(1).click();
+      expect(await page.locator('tr.trial[aria-expanded="true"]').count()).toBe(0);
+      const [compare] = await Promise.all([page.waitForEvent('popup'), page.click('a.compare-chosen')]);
+      watch(compare, { problems, requests });
+      await compare.waitForSelector('#curves[data-drawn="true"] svg', { timeout: 30_000 });
+      expect(await compare.locator('table.compare tr.differs td:first-child').allTextContents()).toContain('model.pooling');
+      expect(problems).toEqual([]);
+      expect(requests.length).toBeGreaterThanOrEqual(2);
+      expect(requests.filter((u) => !u.startsWith(url))).toEqual([]);
+    });
   }, 90_000);
 
   it('in Chromium: the page of a running sweep updates itself, with no reload: its curves grow, a trial pruned by the rule shows its ×, the reader\'s sort and open detail stay', async () => {
@@ -186,71 +194,65 @@ describe('sweep serve', () => {
     // Six trials one after another, weak ones after strong ones, so that the median rule prunes some while the page watches.
     const file = join(dir, 'rules.yaml');
     writeFileSync(file, `name: rules\ntraining: { epochs: 6, batch_size: 64, seed: 1, limit_train: 3000 }\nsweep:\n  parameters:\n    optimizer.lr: [0.003, 0.005, 0.004, 0.0003, 0.0002, 0.0001]\n  early_terminate: { type: median, n_startup_trials: 2 }\n`);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    try {
-      const r = await serving(db, async (url) => {
-        const running = cli(file, '--db', db, '--no-tui', '--workers', '1');
-        await until(async () => ((await getJson(`${url}api/sweeps`)).body as unknown as { name: string }[]).some((s) => s.name === 'rules'));
-        const page = await browser.newPage();
-        const { problems, requests } = watch(page);
-        // Tall enough that the curves are on screen while they change (off screen, they would be drawn again when seen).
-        await page.setViewportSize({ width: 1280, height: 2400 });
-        await page.goto(`${url}sweeps/rules`);
-        await page.waitForFunction(() => document.querySelector('section.sweep')?.getAttribute('data-ready') === 'true', null, { timeout: 30_000 });
-        await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
-        const marks = () => page.evaluate(() => {
-          const svg = document.querySelector('.chart[data-chart="curves-metric"] svg');
-          return {
-            // Every point of every trial's line (the first layer; the leader's is drawn again over it), and the red crosses where the rule stopped a trial.
-            points: svg ? [...svg.querySelectorAll('.layer_0_marks path')].reduce((n, p) => n + ((p.getAttribute('d') ?? '').match(/[ML]/g) ?? []).length, 0) : 0,
-            crosses: svg ? svg.querySelectorAll('path[stroke="#d62728"]').length : 0,
-          };
-        });
-        const before = await marks();
-        // The reader sorts by learning rate and opens the second trial's detail while the sweep runs.
-        await page.click('th[data-key="param:optimizer.lr"]');
-        const opened = await page.locator('tr.trial').nth(1).getAttribute('data-trial');
-        await page.click(`tr.trial[data-trial="${opened}"]`);
-        const ticked = await page.locator('tr.trial').nth(0).getAttribute('data-trial');
-        await page.locator(`tr.trial[data-trial="${ticked}"] input.choose`).click();
-        const result = await running;
-        expect(result.code, result.stderr).toBe(0);
-        const trials = ((await getJson(`${url}api/sweeps/rules`)).body.trials as { id: string; status: string; epochs: number }[]);
-        const pruned = trials.filter((t) => t.status === 'pruned');
-        expect(pruned.length).toBeGreaterThan(0);
-        // The sweep's end reaches the page: its summary says completed.
-        await page.waitForFunction(() => /status\s*completed/.test(document.querySelector('dl.summary')?.textContent ?? ''), null, { timeout: 20_000 });
-        await page.waitForFunction((n) => document.querySelectorAll('.chart[data-chart="curves-metric"] svg path[stroke="#d62728"]').length === n, pruned.length, { timeout: 10_000 });
-        const after = await marks();
-        expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
-        expect(before.crosses).toBeLessThan(pruned.length);
-        expect(after.crosses).toBe(pruned.length);
-        expect(after.points).toBeGreaterThan(before.points);
-        expect(after.points).toBe(trials.reduce((n, t) => n + t.epochs, 0));
-        expect(await page.evaluate(() => (window as unknown as { lenetLive: { patched: number } }).lenetLive.patched)).toBeGreaterThan(0);
-        // The sort and the open detail survived every update.
-        expect(await page.getAttribute('th[data-key="param:optimizer.lr"]', 'aria-sort')).toBe('ascending');
-        const rates = await page.locator('tr.trial td:nth-child(3)').allTextContents();
-        expect(rates).toEqual([...rates].sort((a, b) => Number(a) - Number(b)));
-        expect(await page.getAttribute(`tr.trial[data-trial="${opened}"]`, 'aria-expanded')).toBe('true');
-        expect(await page.locator(`tr.trial[data-trial="${opened}"] + tr.detail`).isHidden()).toBe(false);
-        expect(await page.locator(`tr.trial[data-trial="${opened}"] + tr.detail .chart[data-drawn="true"] svg`).count()).toBe(1);
-        expect(await page.locator('tr.trial').count()).toBe(6);
-        // The trial chosen to compare is still chosen, in whatever row shows it now.
-        expect(await page.locator('tr.trial:has(input.choose:checked)').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-trial')))).toEqual([ticked]);
-        // Settled: the page asks only whether anything changed, and takes nothing again whole.
-        const settled = requests.length;
-        await new Promise((resolve) => setTimeout(resolve, 2500));
-        const later = requests.slice(settled);
-        expect(later.length).toBeGreaterThan(0);
-        expect(later.filter((u) => !u.includes('/api/sweeps/rules/live?after='))).toEqual([]);
-        expect(problems).toEqual([]);
-        expect(requests.filter((u) => !u.startsWith(url))).toEqual([]);
+    await servingInChromium(db, async (url, browser) => {
+      const running = cli(file, '--db', db, '--no-tui', '--workers', '1');
+      await until(async () => ((await getJson(`${url}api/sweeps`)).body as unknown as { name: string }[]).some((s) => s.name === 'rules'));
+      const page = await browser.newPage();
+      const { problems, requests } = watch(page);
+      // Tall enough that the curves are on screen while they change (off screen, they would be drawn again when seen).
+      await page.setViewportSize({ width: 1280, height: 2400 });
+      await page.goto(`${url}sweeps/rules`);
+      await drawn(page);
+      await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
+      const marks = () => page.evaluate(() => {
+        const svg = document.querySelector('.chart[data-chart="curves-metric"] svg');
+        return {
+          // Every point of every trial's line (the first layer; the leader's is drawn again over it), and the red crosses where the rule stopped a trial.
+          points: svg ? [...svg.querySelectorAll('.layer_0_marks path')].reduce((n, p) => n + ((p.getAttribute('d') ?? '').match(/[ML]/g) ?? []).length, 0) : 0,
+          crosses: svg ? svg.querySelectorAll('path[stroke="#d62728"]').length : 0,
+        };
       });
-      expect(r.code, r.stderr).toBe(130);
-    } finally {
-      await browser.close();
-    }
+      const before = await marks();
+      // The reader sorts by learning rate and opens the second trial's detail while the sweep runs.
+      await page.click('th[data-key="param:optimizer.lr"]');
+      const opened = await page.locator('tr.trial').nth(1).getAttribute('data-trial');
+      await page.click(`tr.trial[data-trial="${opened}"]`);
+      const ticked = await page.locator('tr.trial').nth(0).getAttribute('data-trial');
+      await page.locator(`tr.trial[data-trial="${ticked}"] input.choose`).click();
+      const result = await running;
+      expect(result.code, result.stderr).toBe(0);
+      const trials = ((await getJson(`${url}api/sweeps/rules`)).body.trials as { id: string; status: string; epochs: number }[]);
+      const pruned = trials.filter((t) => t.status === 'pruned');
+      expect(pruned.length).toBeGreaterThan(0);
+      // The sweep's end reaches the page: its summary says completed.
+      await page.waitForFunction(() => /status\s*completed/.test(document.querySelector('dl.summary')?.textContent ?? ''), null, { timeout: 20_000 });
+      await page.waitForFunction((n) => document.querySelectorAll('.chart[data-chart="curves-metric"] svg path[stroke="#d62728"]').length === n, pruned.length, { timeout: 10_000 });
+      const after = await marks();
+      expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
+      expect(before.crosses).toBeLessThan(pruned.length);
+      expect(after.crosses).toBe(pruned.length);
+      expect(after.points).toBeGreaterThan(before.points);
+      expect(after.points).toBe(trials.reduce((n, t) => n + t.epochs, 0));
+      expect(await page.evaluate(() => (window as unknown as { lenetLive: { patched: number } }).lenetLive.patched)).toBeGreaterThan(0);
+      // The sort and the open detail survived every update.
+      expect(await page.getAttribute('th[data-key="param:optimizer.lr"]', 'aria-sort')).toBe('ascending');
+      const rates = await page.locator('tr.trial td:nth-child(3)').allTextContents();
+      expect(rates).toEqual([...rates].sort((a, b) => Number(a) - Number(b)));
+      expect(await page.getAttribute(`tr.trial[data-trial="${opened}"]`, 'aria-expanded')).toBe('true');
+      expect(await page.locator(`tr.trial[data-trial="${opened}"] + tr.detail`).isHidden()).toBe(false);
+      expect(await page.locator(`tr.trial[data-trial="${opened}"] + tr.detail .chart[data-drawn="true"] svg`).count()).toBe(1);
+      expect(await page.locator('tr.trial').count()).toBe(6);
+      // The trial chosen to compare is still chosen, in whatever row shows it now.
+      expect(await page.locator('tr.trial:has(input.choose:checked)').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-trial')))).toEqual([ticked]);
+      // Settled: the page asks only whether anything changed, and takes nothing again whole.
+      const settled = requests.length;
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const later = requests.slice(settled);
+      expect(later.length).toBeGreaterThan(0);
+      expect(later.filter((u) => !u.includes('/api/sweeps/rules/live?after='))).toEqual([]);
+      expect(problems).toEqual([]);
+      expect(requests.filter((u) => !u.startsWith(url))).toEqual([]);
+    });
   }, 150_000);
 
   it('in Chromium: a sweep killed with SIGKILL, which writes nothing more, is shown killed on its open page', async () => {
@@ -258,27 +260,21 @@ describe('sweep serve', () => {
     await sweep(dir, db, 'first');
     const file = join(dir, 'long.yaml');
     writeFileSync(file, `name: long\ntraining: { epochs: 30, batch_size: 64, seed: 1, limit_train: 2000 }\nsweep:\n  parameters:\n    optimizer.lr: [0.003, 0.001]\n`);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    try {
-      const r = await serving(db, async (url) => {
-        let child: ChildProcess | undefined;
-        const running = startCli([file, '--db', db, '--no-tui'], undefined, {}, { onStart: (c) => (child = c) });
-        await until(async () => ((await getJson(`${url}api/sweeps/long`)).body.trials as { epochs: number }[] | undefined)?.some((t) => t.epochs > 0) ?? false);
-        const page = await browser.newPage();
-        const { problems } = watch(page);
-        await page.goto(`${url}sweeps/long`);
-        await page.waitForFunction(() => document.querySelector('section.sweep')?.getAttribute('data-ready') === 'true', null, { timeout: 30_000 });
-        expect(await page.locator('dl.summary').textContent()).toMatch(/status\s*running/);
-        process.kill(-child!.pid!, 'SIGKILL');
-        await running;
-        await page.waitForFunction(() => /status\s*killed/.test(document.querySelector('dl.summary')?.textContent ?? ''), null, { timeout: 15_000 });
-        expect((await page.locator('p.note').allTextContents()).some((n) => n.startsWith('The run of this sweep was killed before it finished'))).toBe(true);
-        expect(problems).toEqual([]);
-      });
-      expect(r.code, r.stderr).toBe(130);
-    } finally {
-      await browser.close();
-    }
+    await servingInChromium(db, async (url, browser) => {
+      let child: ChildProcess | undefined;
+      const running = startCli([file, '--db', db, '--no-tui'], undefined, {}, { onStart: (c) => (child = c) });
+      await until(async () => ((await getJson(`${url}api/sweeps/long`)).body.trials as { epochs: number }[] | undefined)?.some((t) => t.epochs > 0) ?? false);
+      const page = await browser.newPage();
+      const { problems } = watch(page);
+      await page.goto(`${url}sweeps/long`);
+      await drawn(page);
+      expect(await page.locator('dl.summary').textContent()).toMatch(/status\s*running/);
+      process.kill(-child!.pid!, 'SIGKILL');
+      await running;
+      await page.waitForFunction(() => /status\s*killed/.test(document.querySelector('dl.summary')?.textContent ?? ''), null, { timeout: 15_000 });
+      expect((await page.locator('p.note').allTextContents()).some((n) => n.startsWith('The run of this sweep was killed before it finished'))).toBe(true);
+      expect(problems).toEqual([]);
+    });
   }, 120_000);
 
   it('answers a malformed cursor with 400; an unknown sweep, trial or path, and every path traversal, with 404; other hosts 403; writes 405', async () => {
