@@ -287,13 +287,22 @@ sweep:
       // The same name as the local run's (it is part of each trial's id), in another database.
       const file = writeExperiment(EXPERIMENT);
       const db = join(tempDir(), 'runs.db');
-      agent(persistent.url, 'eight');
-      agent(persistent.url, 'nine');
+      const agents = [agent(persistent.url, 'eight'), agent(persistent.url, 'nine')];
       let restarted: Promise<void> | undefined;
-      const result = await startCli([file, '--db', db, '--queue', persistent.url, '--no-tui'], (out) => {
-        if (!restarted && /epoch 2\/4/.test(out)) restarted = persistent.restart();
-      });
-      expect(result.code, result.stdout + result.stderr).toBe(0);
+      let coordinator: ChildProcess | undefined;
+      // A coordinator that has not ended well within the test's time (it hung once in a CI run,
+      // without a word) is killed, so that what it and the agents printed says where it stood.
+      const deadline = setTimeout(() => coordinator && process.kill(-coordinator.pid!, 'SIGKILL'), 180_000);
+      const result = await startCli(
+        [file, '--db', db, '--queue', persistent.url, '--no-tui'],
+        (out) => {
+          if (!restarted && /epoch 2\/4/.test(out)) restarted = persistent.restart();
+        },
+        {},
+        { onStart: (child) => (coordinator = child) },
+      );
+      clearTimeout(deadline);
+      expect(result.code, `${result.stdout}${result.stderr}\n${agents.map((a) => a.output()).join('\n')}`).toBe(0);
       expect(restarted).toBeDefined();
       await restarted;
       expectSameTraining(numbers(db), local);
