@@ -2,6 +2,7 @@
  * Fitting a sweep to the machine: memory estimates against the real model, the choice of
  * workers as a pure decision, and the CLI refusing what cannot run before anything is written.
  */
+import { numberNames } from '../src/data/class-names.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -193,7 +194,7 @@ describe('fitFuse: the groups a K may form, within the wasm heap', () => {
     const c = config({ model: { pooling, conv1_filters: 200 }, training: { batch_size: 256, seed } });
     return { id: `${pooling}${seed}`, params: { 'model.pooling': pooling, 'training.seed': seed }, config: c };
   };
-  const dataset = () => ({ images: 1000, side: 28, trainImages: 1000, testImages: 0 });
+  const dataset = () => ({ images: 1000, side: 28, trainImages: 1000, testImages: 0, classes: numberNames(10), trainingPixels: { mean: 0.13, std: 0.31 } });
   const keyOf = (t: { config: { model: { pooling: string } } }) => t.config.model.pooling;
 
   it('refuses a K whose groups the heap cannot hold, naming the K that fits', () => {

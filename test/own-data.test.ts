@@ -9,12 +9,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import jpeg from 'jpeg-js';
+import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { dataProblem } from '../src/agent/job-checks.js';
 import type { Experiment } from '../src/config/experiment.types.js';
 import { IDX_FILES } from '../src/data/dataset.js';
 import { linesOf } from '../src/data/csv.js';
+import { pixelStats } from '../src/data/pixel-stats.js';
 import { readIdx, writeIdx } from '../src/data/idx.js';
 import { encodeGrayPng } from '../src/util/png.js';
 import { CACHE, cli } from './cli-helpers.js';
@@ -69,6 +71,9 @@ function correlation(a: Uint8Array, b: Uint8Array): number {
   }
   return ab / Math.sqrt(aa * bb);
 }
+
+/** EMNIST balanced's 47 classes, as its mapping file names them. */
+const EMNIST_BALANCED = [...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt'];
 
 const CLASS_NAMES = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
 
@@ -157,7 +162,7 @@ describe('dataset: csv', () => {
     const row = good[1].split(',');
     const cases: [string, string, RegExp][] = [
       ['a short row', [header, good[1], row.slice(0, -1).join(',')].join('\n'), /train\.csv:3: 784 values; the header has 785 columns \(a label and 784 pixels\)$/],
-      ['a label out of range', [header, ['300', ...row.slice(1)].join(',')].join('\n'), /train\.csv:2: label '300' is not a class number from 0 to 255$/],
+      ['a label beyond the class numbers among class numbers', [header, good[1], ['300', ...row.slice(1)].join(',')].join('\n'), /train\.csv:3: label '300', where other labels are class numbers \(0 to 255\); correct it, or list every class in data\.classes$/],
       ['a pixel out of range', [header, [...row.slice(0, 6), '300', ...row.slice(7)].join(',')].join('\n'), /train\.csv:2: pixel5 is '300': expected a whole number from 0 to 255$/],
       ['no header', good.slice(1).join('\n'), /train\.csv:1: expected a header row naming the columns \(label,pixel0,\.\.\.\), found 785 numbers; add one$/],
       ['not square', [header.split(',').slice(0, 101).join(','), row.slice(0, 101).join(',')].join('\n'), /train\.csv:1: 100 pixel columns are not a square image of at least 12x12/],
@@ -166,7 +171,7 @@ describe('dataset: csv', () => {
       ["pandas' index column", [`,${header}`, `0,${good[1]}`].join('\n'), /train\.csv:1: its first column has no name: an index, as pandas' to_csv writes one; write the file with index=False$/],
       ['a comma at the end of each line', [`${header},`, `${good[1]},`].join('\n'), /train\.csv:1: its header ends with an empty column/],
       ['semicolons', [header.replace(/,/g, ';'), good[1].replace(/,/g, ';')].join('\n'), /train\.csv:1: its values are separated by ';'; write it with commas/],
-      ['test labels beyond the training labels', [header, ['0', ...row.slice(1)].join(','), ['1', ...row.slice(1)].join(',')].join('\n'), /test\.csv: label 9 found, but the training labels go to 1: the network would be tested on classes it never trained on/],
+      ['test labels beyond the training labels', [header, ['0', ...row.slice(1)].join(','), ['1', ...row.slice(1)].join(',')].join('\n'), /test\.csv:\d+: label [2-9] found, but the training labels go to 1: the network would be tested on classes it never trained on/],
       ['one label for all', [header, good[1], good[1]].join('\n'), /train\.csv: every one of its 2 images has label \d: a classifier needs two or more classes; is that the label column\? data\.label names it$/],
     ];
     writeFileSync(join(dir, 'test.csv'), csvOf(1));
@@ -309,7 +314,9 @@ describe('dataset: csv', () => {
     const zero = r.stdout.split('\n').find((l) => l.startsWith('0 a_zero'))!;
     const [train, validation, test] = zero.trim().split(/\s+/).slice(2).map(Number);
     expect([train + validation, test]).toEqual([count(0), count(1)]);
-    expect(r.stdout).toMatch(/pixels of the training images: mean 0\.1\d{3}, std 0\.3\d{3} \(0\.\.1\); the file normalises with data\.mean 0\.1307, data\.std 0\.3081/);
+    // The training file's statistics: its 256 images, the validation quarter included.
+    const own = pixelStats(readIdx(join(CACHE, 'folder', r.stdout.match(/folder\/([0-9a-f]{16})/)![1], IDX_FILES[0][0])).data);
+    expect(r.stdout).toContain(`pixels of the training file's images: mean ${own.mean.toFixed(4)}, std ${own.std.toFixed(4)} (0..1); the file normalises with data.mean 0.1307, data.std 0.3081`);
     // A row of 4 images of 28×28 drawn twice as large, 2-pixel gaps: 4 × 58 + 2 wide, 10 × 58 + 2 high.
     const png = readFileSync(join(dir, 'sheet.png'));
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([4 * 58 + 2, 10 * 58 + 2]);
@@ -326,7 +333,7 @@ describe('dataset: csv', () => {
     for (const piece of [1, 2, 3, 7, 64]) expect([piece, [...linesOf(join(dir, 'a.csv'), piece)]]).toEqual([piece, text.split('\n')]);
   });
 
-  it('an IDX dataset of 47 classes (as EMNIST balanced) trains with 47 outputs: its confusion matrix, report, evaluation, predictions and ONNX export have 47 classes', async () => {
+  it('an IDX dataset of 47 classes (as EMNIST balanced) trains with 47 outputs, named by data.classes: its confusion matrix, report, evaluation, predictions and exports have 47 classes with their names', async () => {
     const dir = tempDir();
     const idx = join(dir, 'emnist-like');
     mkdirSync(idx);
@@ -337,42 +344,69 @@ describe('dataset: csv', () => {
       writeIdx(join(idx, imagesName), images.dims, images.data);
       writeIdx(join(idx, labelsName), [labels.length], Uint8Array.from(labels, (label, n) => (label * 5 + (n % 5)) % 47));
     });
-    writeFileSync(join(dir, 'e.yaml'), `name: classes47\ndata: { dataset: idx, dir: emnist-like, validation: 0.25 }\ntraining: { epochs: 1, batch_size: 32, seed: 3 }\n`);
+    writeFileSync(join(dir, 'e.yaml'), `name: classes47\ndata: { dataset: idx, dir: emnist-like, validation: 0.25, classes: ${JSON.stringify(EMNIST_BALANCED)} }\ntraining: { epochs: 1, batch_size: 32, seed: 3 }\n`);
     const db = join(dir, 'runs.db');
     const r = await cli(join(dir, 'e.yaml'), '--db', db, '--no-tui');
     expect(r.code, r.stderr).toBe(0);
     const conn = new Database(db, { readonly: true });
     const matrix = conn.prepare('SELECT max(actual) AS actual, max(predicted) AS predicted, sum(count) AS images FROM confusion').get() as { actual: number; predicted: number; images: number };
-    const [trial] = conn.prepare('SELECT id, param_count FROM trials').all() as { id: string; param_count: number }[];
+    const [trial] = conn.prepare('SELECT id, param_count, provenance FROM trials').all() as { id: string; param_count: number; provenance: string }[];
     conn.close();
+    // The trial's record keeps the names (and the normalisation it trained with), for readers without the data.
+    expect(JSON.parse(trial.provenance).dataset).toMatchObject({ classes: EMNIST_BALANCED, normalisation: { mean: 0.1307, std: 0.3081 } });
     expect(matrix.actual).toBe(46);
     expect(matrix.predicted).toBeLessThanOrEqual(46);
     // 37 more outputs than the reference's 61,706 parameters: 84 weights and a bias each.
     expect(trial.param_count).toBe(61_706 + 37 * 85);
     const report = await cli('report', '--db', db, '--out', join(dir, 'r.html'));
     expect(report.code, report.stderr).toBe(0);
-    const confusion = JSON.parse(/id="report-data">([\s\S]*?)<\/script>/.exec(readFileSync(join(dir, 'r.html'), 'utf8'))![1]).sweeps[0].charts.confusion;
+    const html = readFileSync(join(dir, 'r.html'), 'utf8');
+    const confusion = JSON.parse(/id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]).sweeps[0].charts.confusion;
     expect(Math.max(...confusion.data.values.map((v: { actual: number }) => v.actual))).toBe(46);
+    // Its axes and tooltips speak of the classes by name; so do the most confused pairs.
+    const cell = confusion.data.values.find((v: { actual: number; predicted: number }) => v.actual === 46 && v.predicted === 10);
+    expect([cell.actualName, cell.predictedName]).toEqual(['t', 'A']);
+    expect(confusion.layer[0].encoding.x.axis.labelExpr).toContain(JSON.stringify(EMNIST_BALANCED));
+    const pairs = /<b>Most confused<\/b><ul>([\s\S]*?)<\/ul>/.exec(html)![1];
+    expect(pairs).toMatch(/^<li>[0-9A-Za-z] read as [0-9A-Za-z]: \d+ test images?<\/li>/);
     // 47 classes in cells of 14 pixels (700 / 47), too small for their counts: those are in the tooltips.
     expect([confusion.width, confusion.layer.length]).toEqual([{ step: 14 }, 1]);
     const evaluated = await cli('evaluate', 'best', '--db', db, '--data', idx, '--json');
     expect(evaluated.code, evaluated.stderr).toBe(0);
-    expect((JSON.parse(evaluated.stdout) as { confusion: number[][] }).confusion).toHaveLength(47);
-    // A model of 10 digits is not asked about 47 classes.
-    const digits = await cli('evaluate', 'best', '--db', db, '--data', DIGITS);
-    expect([digits.code, digits.stderr.trim()]).toEqual([2, `--data: the trial's model tells 47 classes apart, the labels of ${DIGITS} make 10; evaluate it on a dataset of its own classes`]);
+    const evaluation = JSON.parse(evaluated.stdout) as { confusion: number[][]; classes: string[] };
+    expect([evaluation.confusion.length, evaluation.classes]).toEqual([47, EMNIST_BALANCED]);
+    const table = await cli('evaluate', 'best', '--db', db, '--data', idx);
+    expect(table.stdout.split('\n').find((l) => l.trim().startsWith('46 t'))).toBeDefined();
+    // Another IDX folder is read with the trial's names: the digits' labels 0 to 9 are its first ten classes.
+    const digits = await cli('evaluate', 'best', '--db', db, '--data', DIGITS, '--json');
+    expect(digits.code, digits.stderr).toBe(0);
+    const onDigits = (JSON.parse(digits.stdout) as { confusion: number[][] }).confusion;
+    expect([onDigits.length, onDigits.slice(10).flat().every((n) => n === 0)]).toEqual([47, true]);
     const image = join(dir, 'digit.png');
     writeFileSync(image, encodeGrayPng(readIdx(join(idx, IDX_FILES[1][0])).data.subarray(0, 784), 28, 28));
     const predicted = await cli('predict', 'best', image, '--db', db, '--json');
     expect(predicted.code, predicted.stderr).toBe(0);
-    const [prediction] = JSON.parse(predicted.stdout) as { top: { class: number; probability: number }[] }[];
+    const [prediction] = JSON.parse(predicted.stdout) as { name: string; top: { class: number; name: string; probability: number }[] }[];
     expect(prediction.top).toHaveLength(3);
-    for (const t of prediction.top) expect(t.class).toBeLessThan(47);
+    for (const t of prediction.top) expect([t.class < 47, t.name]).toEqual([true, EMNIST_BALANCED[t.class]]);
+    expect(prediction.name).toBe(prediction.top[0].name);
+    // --top K: the K most likely, by name, with their probabilities.
+    const five = await cli('predict', 'best', image, '--db', db, '--top', '5');
+    expect(five.code, five.stderr).toBe(0);
+    const line = new RegExp(`^${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}  ${prediction.name}\\s+\\d+\\.\\d%   \\(then ([0-9A-Za-z] \\d+\\.\\d%, ){3}[0-9A-Za-z] \\d+\\.\\d%\\)$`);
+    expect(five.stdout.trim()).toMatch(line);
+    const tooMany = await cli('predict', 'best', image, '--db', db, '--top', '48');
+    expect([tooMany.code, tooMany.stderr.trim()]).toEqual([2, `--top: trial ${trial.id}'s model tells 47 classes apart; give --top 47 or less, found 48`]);
     const exported = await cli('export', 'best', '--db', db, '--format', 'onnx', '--out', join(dir, 'm.onnx'));
     expect(exported.code, exported.stderr).toBe(0);
     const session = await ort.InferenceSession.create(readFileSync(join(dir, 'm.onnx')));
     const out = await session.run({ input: new ort.Tensor('float32', new Float32Array(2 * 784), [2, 1, 28, 28]) });
     expect(out.logits.dims).toEqual([2, 47]);
-    expect(JSON.parse(readFileSync(join(dir, 'm.card.json'), 'utf8')).output).toMatchObject({ shape: [null, 47], classes: 47 });
+    expect(JSON.parse(readFileSync(join(dir, 'm.card.json'), 'utf8')).output).toMatchObject({ shape: [null, 47], classes: 47, class_names: EMNIST_BALANCED });
+    const metadata = Object.fromEntries(onnxProto.onnx.ModelProto.decode(readFileSync(join(dir, 'm.onnx'))).metadataProps.map((p) => [p.key, p.value]));
+    expect(JSON.parse(metadata['lenet-sweep.classes'])).toEqual(EMNIST_BALANCED);
+    const tfjs = await cli('export', 'best', '--db', db, '--format', 'tfjs', '--out', join(dir, 'tfjs'));
+    expect(tfjs.code, tfjs.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'tfjs', 'model.json'), 'utf8')).userDefinedMetadata['lenet-sweep']).toMatchObject({ classes: EMNIST_BALANCED, mean: 0.1307, std: 0.3081 });
   }, 120_000);
 });

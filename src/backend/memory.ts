@@ -10,6 +10,7 @@
  * slots, packed copies, temporaries).
  */
 import type { Experiment } from '../config/experiment.types.js';
+import { CLASSES } from '../data/class-names.js';
 
 /**
  * A trial estimated above this is refused on wasm. Its heap can grow to 4 GB (emscripten's
@@ -35,11 +36,15 @@ export const THREAD_ADDRESS_BYTES = 0.65e9;
 /** What the main thread maps after the check (the dashboard, Piscina, SQLite's pages). */
 export const MAIN_ADDRESS_MARGIN_BYTES = 0.3e9;
 
-/** LeNet-5's trainable parameters for a model section on square images of `side` pixels. */
-export function parameterCount(model: Experiment['model'], side: number): number {
+/**
+ * LeNet-5's trainable parameters for a model section on square images of `side` pixels, telling
+ * `classes` apart. (The memory estimates below take ten: the last layer of 256 classes adds
+ * 21,000 parameters, 1.4 MB of a heap whose fixed part is hundreds.)
+ */
+export function parameterCount(model: Experiment['model'], side: number, classes = CLASSES): number {
   const { conv1_filters: c1, conv2_filters: c2, fc1_units: f1, fc2_units: f2 } = model;
   const flat = Math.floor((Math.floor(side / 2) - 4) / 2) ** 2 * c2;
-  return 25 * c1 + c1 + 25 * c1 * c2 + c2 + flat * f1 + f1 + f1 * f2 + f2 + f2 * 10 + 10;
+  return 25 * c1 + c1 + 25 * c1 * c2 + c2 + flat * f1 + f1 + f1 * f2 + f2 + f2 * classes + classes;
 }
 
 /** The wasm heap a step needs whatever its batch (model and optimizer), and for each image of the batch. */

@@ -62,7 +62,7 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < COLUMNS; c++) tiled.set(digits.subarray(r * h * w, (r + 1) * h * w), (r * COLUMNS + c) * h * w);
   }
-  const background = -experiment.data.mean / experiment.data.std;
+  const background = -data.mean / data.std;
   const rng = new Random(Number(values.seed ?? experiment.training.seed));
   const batch = tensor4d(tiled, [rows * COLUMNS, h, w, 1]);
   const augmented = augmentBatch(batch, augment, rng, background);
@@ -70,7 +70,7 @@ export async function augmentPreviewCommand(args: string[]): Promise<number> {
   batch.dispose();
   augmented.dispose();
 
-  const { std, mean } = experiment.data;
+  const { std, mean } = data;
   writeImageGrid(values.out, {
     rows,
     columns: COLUMNS,

@@ -297,9 +297,15 @@ export const EXPORT = command({
 export const PREDICT = command({
   name: 'predict',
   args: 'ID|best IMAGE|FOLDER...',
-  summary: 'the top three classes of digit images (PNG or JPEG, any size or colour), prepared as MNIST\'s were',
-  options: { json, epoch, sweep: sweepName, db },
-  examples: ['sweep predict best digit.png', 'sweep predict 9789dbe71cd6 scans/ --json'],
+  summary: 'the most likely classes of digit images (PNG or JPEG, any size or colour), by name, prepared as the training images were',
+  options: {
+    top: { type: 'string', value: 'K', help: 'print the K most likely classes of each image with their probabilities (default 3)' },
+    json,
+    epoch,
+    sweep: sweepName,
+    db,
+  },
+  examples: ['sweep predict best digit.png', 'sweep predict best letters/ --top 5', 'sweep predict 9789dbe71cd6 scans/ --json'],
   section: 'models',
   fileArgs: true,
 });

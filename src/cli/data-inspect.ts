@@ -9,7 +9,6 @@ import { extname } from 'node:path';
 import { UserError } from '../config/errors.js';
 import { loadExperiment } from '../config/experiment.js';
 import { loadDataset, type Dataset, type Split } from '../data/dataset.js';
-import { imageFolderClasses } from '../data/image-folder.js';
 import { checkSplits, prepareDataset, splitOptions } from '../data/sources.js';
 import { writeImageGrid } from '../util/image-grid.js';
 import { checkOutputFile } from '../util/output-path.js';
@@ -39,7 +38,7 @@ export async function dataInspect(args: string[]): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   checkSplits(prepared, config);
   const data = loadDataset(prepared.dir, splitOptions(config));
-  const names = config.data.dataset === 'folder' ? imageFolderClasses(config.data.dir!) : null;
+  const names = data.names;
   const counts = (split: Split) => {
     const n = new Array<number>(data.classes).fill(0);
     for (const label of split.labels) n[label]++;
@@ -47,35 +46,19 @@ export async function dataInspect(args: string[]): Promise<number> {
   };
   const [train, validation, test] = [data.train, data.validation, data.test].map(counts);
   const classes = Array.from({ length: data.classes }, (_, c) => c).filter((c) => train[c] + validation[c] + test[c] > 0);
-  const { mean, std } = pixelStats(data);
+  const { mean, std } = prepared.trainingPixels;
+  const asked = (key: 'mean' | 'std') => (config.data[key] === 'auto' ? `auto (${data[key].toFixed(4)})` : String(config.data[key]));
   const where = config.data.dataset === 'csv' ? ` (${config.data.train} and ${config.data.test})` : config.data.dir ? ` (${config.data.dir})` : '';
   console.log(`${file}: dataset ${config.data.dataset}${where}, ready in ${seconds.toFixed(1)} s as IDX files in ${prepared.dir}`);
   console.log(`${data.height}×${data.width} images: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test; ${classes.length} classes with images, ${data.classes} outputs of the network`);
-  console.log(`pixels of the training images: mean ${mean.toFixed(4)}, std ${std.toFixed(4)} (0..1); the file normalises with data.mean ${config.data.mean}, data.std ${config.data.std}`);
-  const rows = classes.map((c) => [names && names[c] !== String(c) ? `${c} ${names[c]}` : String(c), train[c], validation[c], test[c]]);
+  console.log(`pixels of the training file's images: mean ${mean.toFixed(4)}, std ${std.toFixed(4)} (0..1); the file normalises with data.mean ${asked('mean')}, data.std ${asked('std')}`);
+  const rows = classes.map((c) => [names[c] !== String(c) ? `${c} ${names[c]}` : String(c), train[c], validation[c], test[c]]);
   print(await render({ headers: ['class', 'train', 'validation', 'test'], rows, numeric: new Set([1, 2, 3]) }, 'table'));
   if (values.out !== undefined) {
     writeSheet(values.out, data, classes, perClass);
     console.log(`${values.out}: ${perClass} training images of each class, a row per class, as the network gets them`);
   }
   return 0;
-}
-
-/** The mean and standard deviation of the training images' pixels, in 0..1. */
-function pixelStats(data: Dataset): { mean: number; std: number } {
-  const size = data.height * data.width;
-  let sum = 0;
-  let squares = 0;
-  for (const index of data.train.indices) {
-    for (let p = index * size; p < (index + 1) * size; p++) {
-      const v = data.train.pixels[p] / 255;
-      sum += v;
-      squares += v * v;
-    }
-  }
-  const n = data.train.count * size;
-  const mean = sum / n;
-  return { mean, std: Math.sqrt(Math.max(0, squares / n - mean * mean)) };
 }
 
 /** A PNG of the first `perClass` training images of each class, a row per class. */

@@ -35,7 +35,8 @@ export async function evaluateCommand(args: string[]): Promise<number> {
   for (const note of model.notes) console.error(`note: ${note}`);
   const config: Experiment = { ...model.trial.config, data: dataOf(values.data, model.trial.config.data) };
   const { dir } = await prepareDataset(config.data);
-  const data = loadDataset(dir, splitOptions(config));
+  // Normalised as the model's training images were, whatever this dataset's own statistics.
+  const data = loadDataset(dir, { ...splitOptions(config), ...model.normalisation });
   const result = await withModel(model, data, (net) => {
     // A model of the ten digits asked about a dataset of 47 classes (or the other way) has no answer to give.
     if (net.classes !== data.classes) throw new UserError(`--data: the trial's model tells ${net.classes} classes apart, the labels of ${values.data} make ${data.classes}; evaluate it on a dataset of its own classes`);
@@ -48,15 +49,18 @@ export async function evaluateCommand(args: string[]): Promise<number> {
   });
   const name = config.data.dataset === 'idx' ? config.data.dir! : config.data.dataset;
   if (values.json) {
-    console.log(jsonText({ trial: model.trial.id, sweep: model.trial.sweep, epoch: model.epoch, data: name, images: data.test.count, accuracy: result.acc, loss: result.loss, confusion, per_class: perClass }));
+    console.log(jsonText({ trial: model.trial.id, sweep: model.trial.sweep, epoch: model.epoch, data: name, images: data.test.count, accuracy: result.acc, loss: result.loss, classes: model.classes, confusion, per_class: perClass }));
     return 0;
   }
   console.log(`trial ${model.trial.id} of sweep ${model.trial.sweep}, epoch ${model.epoch} (its ${model.choice}), on the test split of ${name}: ${data.test.count.toLocaleString('en')} images`);
   console.log(`accuracy ${pct(result.acc)}  loss ${result.loss.toFixed(4)}\n`);
   const width = Math.max(5, ...confusion.flat().map((v) => String(v).length + 1));
   const cell = (v: string | number) => String(v).padStart(width);
+  // Rows by number and name (where the classes have names); columns by number, as narrow as the counts.
+  const rowNames = model.classes.map((n, c) => (n === String(c) ? n : `${c} ${n}`));
+  const rowWidth = Math.max(width, ...rowNames.map((n) => n.length + 1));
   console.log('confusion matrix (rows: actual class, columns: predicted)');
-  console.log(`${cell('')}${confusion.map((_, c) => cell(c)).join('')}  accuracy`);
-  confusion.forEach((row, c) => console.log(`${cell(c)}${row.map(cell).join('')}  ${(perClass[c] === null ? '—' : pct(perClass[c])).padStart(8)}`));
+  console.log(`${''.padStart(rowWidth)}${confusion.map((_, c) => cell(c)).join('')}  accuracy`);
+  confusion.forEach((row, c) => console.log(`${rowNames[c].padStart(rowWidth)}${row.map(cell).join('')}  ${(perClass[c] === null ? '—' : pct(perClass[c])).padStart(8)}`));
   return 0;
 }

@@ -54,7 +54,7 @@ export async function exportCommand(args: string[]): Promise<number> {
 
   let written: string[];
   if (format === 'tfjs') {
-    const { modelJson, weightData } = await toTfjsLayers(weights);
+    const { modelJson, weightData } = await toTfjsLayers(weights, { trial: model.trial.id, epoch: model.epoch, ...model.normalisation, classes: model.classes });
     const cardJson = modelCard(model, format, ['model.json', WEIGHTS_FILE, 'model-card.json'], test, provenance);
     const files = { 'model.json': Buffer.from(JSON.stringify(modelJson)), [WEIGHTS_FILE]: weightData, 'model-card.json': Buffer.from(`${JSON.stringify(cardJson, null, 2)}\n`) };
     // The folder is made whole under a temporary name, then renamed into place.
@@ -71,8 +71,14 @@ export async function exportCommand(args: string[]): Promise<number> {
     });
     written = [join(out, 'model.json'), join(out, WEIGHTS_FILE), card];
   } else {
-    // So that the file alone says how to feed it.
-    const metadata = { 'lenet-sweep.trial': model.trial.id, 'lenet-sweep.epoch': String(model.epoch), 'lenet-sweep.mean': String(model.trial.config.data.mean), 'lenet-sweep.std': String(model.trial.config.data.std) };
+    // So that the file alone says how to feed it and what its outputs are.
+    const metadata = {
+      'lenet-sweep.trial': model.trial.id,
+      'lenet-sweep.epoch': String(model.epoch),
+      'lenet-sweep.mean': String(model.normalisation.mean),
+      'lenet-sweep.std': String(model.normalisation.std),
+      'lenet-sweep.classes': JSON.stringify(model.classes),
+    };
     const bytes = format === 'onnx' ? toOnnx(weights, metadata) : toOnnxInt8(weights, calibration!, metadata);
     const cardJson = modelCard(model, format, [basename(out), basename(card)], test, provenance, calibration?.count);
     // The model and its card together: a full disk leaves neither (not a model without its card).

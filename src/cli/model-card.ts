@@ -35,7 +35,8 @@ export interface ModelCard {
     dtype: 'float32';
     preprocessing: { size: number; mean: number; std: number; formula: string; polarity: string };
   };
-  output: { name: string; shape: Array<number | null>; meaning: string; classes: number };
+  /** `class_names`: output n's class, the first for output 0. */
+  output: { name: string; shape: Array<number | null>; meaning: string; classes: number; class_names: string[] };
   metrics: {
     metric: string;
     goal: string;
@@ -89,13 +90,18 @@ export function modelCard(
       dtype: 'float32',
       preprocessing: {
         size,
-        mean: config.data.mean,
-        std: config.data.std,
+        ...m.normalisation,
         formula: '(pixel / 255 - mean) / std',
         polarity: `light on a black background, as the training images; MNIST-style digits are centred by centre of mass in a ${Math.round((size * 20) / 28)}×${Math.round((size * 20) / 28)} box of the ${size}×${size} field (sweep predict prepares digit images so)`,
       },
     },
-    output: { name: onnx ? 'logits' : 'the last layer', shape: [null, classes], meaning: `logits of the dataset's classes 0 to ${classes - 1} (${config.data.dataset}; softmax for probabilities)`, classes },
+    output: {
+      name: onnx ? 'logits' : 'the last layer',
+      shape: [null, classes],
+      meaning: `logits of the dataset's classes 0 to ${classes - 1}, named in class_names (${config.data.dataset}; softmax for probabilities)`,
+      classes,
+      class_names: m.classes,
+    },
     metrics: {
       metric: config.metric.name,
       goal: config.metric.goal,

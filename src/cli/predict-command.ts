@@ -2,9 +2,11 @@
  * `sweep predict ID|best IMAGE...`: what a trained model says of images of digits. Each image
  * (PNG or JPEG, of any size and colour up to 50 megapixels; a folder stands for the images in
  * it, links to images included) is prepared as MNIST's digits were (predict/prepare.ts) and
- * normalised with the trial's mean and std; the top three classes are printed with their probabilities, or with --json an array of
- * { file, class, probability, top: [{ class, probability }] }. Every image is read and checked
- * before any is predicted: one bad file is one line, exit 2, and nothing else printed.
+ * normalised as the trial's images were (its mean and std, the numbers its record keeps); the K
+ * most likely classes (--top K, 3 by default) are printed by name with their probabilities, or
+ * with --json an array of { file, class, name, probability, top: [{ class, name, probability }] }
+ * (class: the output's number; name: the class's name, as the dataset names it). Every image is
+ * read and checked before any is predicted: one bad file is one line, exit 2, and nothing else printed.
  */
 import { lstatSync, statSync } from 'node:fs';
 import { tensor4d, tidy } from '../backend/tfjs.js';
@@ -12,7 +14,7 @@ import { UserError } from '../config/errors.js';
 import { pathProblem } from '../util/path-problem.js';
 import { folderImages } from '../predict/folder-images.js';
 import { digitFromFile } from '../predict/digit-file.js';
-import { parse } from './args.js';
+import { parse, positiveInt } from './args.js';
 import { PREDICT } from './commands.js';
 import { jsonText } from './json-text.js';
 import { epochChoice, readTrainedModel, withModel } from '../model/trained-model.js';
@@ -20,13 +22,18 @@ import { maxOf } from '../util/extremes.js';
 
 /** Images per forward pass: memory stays small however many files are given. */
 const CHUNK = 1000;
+/** Classes printed per image when --top is not given. */
 const TOP = 3;
 
-export interface Prediction {
-  file: string;
+interface Likely {
   class: number;
+  name: string;
   probability: number;
-  top: Array<{ class: number; probability: number }>;
+}
+
+export interface Prediction extends Likely {
+  file: string;
+  top: Likely[];
 }
 
 /**
@@ -73,8 +80,11 @@ export async function predictCommand(args: string[]): Promise<number> {
   const [ref, ...paths] = positionals;
   const model = readTrainedModel(values.db!, ref, { sweep: values.sweep, epoch: epochChoice(values.epoch) });
   for (const note of model.notes) console.error(`note: ${note}`);
+  const classes = model.classes;
+  const topK = positiveInt(values.top, 'top') ?? Math.min(TOP, classes.length);
+  if (topK > classes.length) throw new UserError(`--top: trial ${model.trial.id}'s model tells ${classes.length} classes apart; give --top ${classes.length} or less, found ${values.top}`);
   const side = model.checkpoint.inputSize;
-  const { mean, std } = model.trial.config.data;
+  const { mean, std } = model.normalisation;
   // The dataset's own arithmetic (data/dataset.ts gather), so a digit of it predicts as it did there.
   const scale = 1 / (255 * std);
   const shift = mean / std;
@@ -96,8 +106,8 @@ export async function predictCommand(args: string[]): Promise<number> {
       logits.dispose();
       batch.forEach((_, i) => {
         const p = softmax(values.subarray(i * net.classes, (i + 1) * net.classes));
-        const top = p.map((probability, c) => ({ class: c, probability })).sort((a, b) => b.probability - a.probability).slice(0, TOP);
-        predictions.push({ file: files[start + i], class: top[0].class, probability: top[0].probability, top });
+        const top = p.map((probability, c) => ({ class: c, name: classes[c], probability })).sort((a, b) => b.probability - a.probability).slice(0, topK);
+        predictions.push({ file: files[start + i], ...top[0], top });
       });
     }
   });
@@ -107,10 +117,11 @@ export async function predictCommand(args: string[]): Promise<number> {
     return 0;
   }
   const width = maxOf(predictions.map((p) => p.file.length));
+  const nameWidth = maxOf(predictions.map((p) => p.name.length));
   const percent = (v: number) => `${(100 * v).toFixed(1)}%`;
   for (const p of predictions) {
-    const rest = p.top.slice(1).map((t) => `${t.class} ${percent(t.probability)}`).join(', ');
-    console.log(`${p.file.padEnd(width)}  ${p.class}  ${percent(p.probability).padStart(6)}   (then ${rest})`);
+    const rest = p.top.slice(1).map((t) => `${t.name} ${percent(t.probability)}`).join(', ');
+    console.log(`${p.file.padEnd(width)}  ${p.name.padEnd(nameWidth)}  ${percent(p.probability).padStart(6)}${rest ? `   (then ${rest})` : ''}`);
   }
   return 0;
 }

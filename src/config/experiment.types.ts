@@ -104,6 +104,13 @@ export interface ExperimentFile {
      */
     label?: string;
     /**
+     * The classes' names, which the confusion matrix, the report, predict, evaluate and the exports speak of. Where the data names its classes (a folder dataset's class folders, a CSV's labels written as words or as the texts listed here), this list chooses and orders them: a folder dataset trains on the listed folders alone, in this order, and a CSV label not in the list is refused. Where labels are numbers not listed by their text (IDX files, a CSV of class numbers), the list names them by place: label 0 is the first name; the network then has as many outputs as the list has names. When not given: the folder names sorted, a CSV's word labels sorted, Fashion-MNIST's ten article names, else the class numbers.
+     *
+     * @minItems 2
+     * @maxItems 256
+     */
+    classes?: [string, string, ...string[]];
+    /**
      * mnist-full: base URLs to download the four files from, tried in order. By default three well-known MNIST mirrors.
      *
      * @minItems 1
@@ -118,13 +125,13 @@ export interface ExperimentFile {
      */
     split_seed?: number;
     /**
-     * Normalisation: pixels (0..1) have this subtracted, then are divided by std. MNIST's mean by default.
+     * Normalisation: pixels (0..1) have this subtracted, then are divided by std. MNIST's mean by default; auto: the training file's own mean, computed from its images when the trial starts and stored with the trial, so that predict and the exports normalise as training did.
      */
-    mean?: number;
+    mean?: number | "auto";
     /**
-     * Normalisation: see mean. MNIST's standard deviation by default.
+     * Normalisation: see mean. MNIST's standard deviation by default; auto: the training file's own standard deviation (see mean).
      */
-    std?: number;
+    std?: number | "auto";
   };
   /**
    * The LeNet-5 variant. The defaults are the reference recipe (61,706 parameters).
@@ -452,6 +459,13 @@ export interface Experiment {
      */
     label?: string;
     /**
+     * The classes' names, which the confusion matrix, the report, predict, evaluate and the exports speak of. Where the data names its classes (a folder dataset's class folders, a CSV's labels written as words or as the texts listed here), this list chooses and orders them: a folder dataset trains on the listed folders alone, in this order, and a CSV label not in the list is refused. Where labels are numbers not listed by their text (IDX files, a CSV of class numbers), the list names them by place: label 0 is the first name; the network then has as many outputs as the list has names. When not given: the folder names sorted, a CSV's word labels sorted, Fashion-MNIST's ten article names, else the class numbers.
+     *
+     * @minItems 2
+     * @maxItems 256
+     */
+    classes?: [string, string, ...string[]];
+    /**
      * mnist-full: base URLs to download the four files from, tried in order. By default three well-known MNIST mirrors.
      *
      * @minItems 1
@@ -466,13 +480,13 @@ export interface Experiment {
      */
     split_seed: number;
     /**
-     * Normalisation: pixels (0..1) have this subtracted, then are divided by std. MNIST's mean by default.
+     * Normalisation: pixels (0..1) have this subtracted, then are divided by std. MNIST's mean by default; auto: the training file's own mean, computed from its images when the trial starts and stored with the trial, so that predict and the exports normalise as training did.
      */
-    mean: number;
+    mean: number | "auto";
     /**
-     * Normalisation: see mean. MNIST's standard deviation by default.
+     * Normalisation: see mean. MNIST's standard deviation by default; auto: the training file's own standard deviation (see mean).
      */
-    std: number;
+    std: number | "auto";
   };
   /**
    * The LeNet-5 variant. The defaults are the reference recipe (61,706 parameters).

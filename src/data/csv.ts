@@ -15,12 +15,13 @@ import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { fileProblem } from '../util/path-problem.js';
 import { cacheDir } from './cache-dir.js';
-import { MOST_CLASSES, testBeyondTraining } from './dataset.js';
+import { MOST_CLASSES } from './class-names.js';
+import { testBeyondTraining } from './dataset.js';
 import { fileChecksum } from './file-checksums.js';
 import { datasetWritten, writeDatasetFiles, type SplitBytes } from './write-dataset.js';
 
-/** The version of the conversion: a new one prepares every CSV dataset afresh. */
-const FORMAT = 1;
+/** The version of the conversion: a new one prepares every CSV dataset afresh (2: labels may be words, names kept). */
+const FORMAT = 2;
 
 type CsvData = Experiment['data'] & { train: string; test: string };
 
@@ -31,7 +32,7 @@ export function csvDatasetDir(data: Experiment['data']): string {
     const problem = fileProblem(file);
     if (problem) throw new UserError({ file, message: `${problem} (data.${file === train ? 'train' : 'test'} of dataset csv); check the path, relative to the experiment file` });
   }
-  const key = createHash('sha256').update(JSON.stringify([FORMAT, fileChecksum(train), fileChecksum(test), data.label ?? null])).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify([FORMAT, fileChecksum(train), fileChecksum(test), data.label ?? null, data.classes ?? null])).digest('hex').slice(0, 16);
   return join(cacheDir(), 'csv', key);
 }
 
@@ -43,17 +44,80 @@ export function prepareCsv(data: Experiment['data']): string {
   const train = readCsv(trainFile, data.label);
   const test = readCsv(testFile, data.label);
   // One class only: most likely the wrong column read as the label (a pixel that is always 0).
-  if (train.labels.every((l) => l === train.labels[0])) throw new UserError({ file: trainFile, message: `every one of its ${train.count} images has label ${train.labels[0]}: a classifier needs two or more classes; is that the label column? data.label names it` });
-  const top = (labels: Uint8Array) => labels.reduce((a, b) => Math.max(a, b), 0);
-  if (top(test.labels) > top(train.labels)) throw new UserError({ file: testFile, message: testBeyondTraining(top(test.labels), top(train.labels)) });
+  if (train.texts.length === 1) throw new UserError({ file: trainFile, message: `every one of its ${train.count} images has label ${train.texts[0]}: a classifier needs two or more classes; is that the label column? data.label names it` });
   if (test.side !== train.side) throw new UserError({ file: testFile, line: 1, message: `images are ${test.side}x${test.side}, the training images (${trainFile}) ${train.side}x${train.side}; both files need the same pixel columns` });
-  writeDatasetFiles(dir, train, test);
+  const { names, labelOf } = classesOfCsv(train, test, data.classes);
+  writeDatasetFiles(dir, { ...train, labels: labelsOf(train, labelOf) }, { ...test, labels: labelsOf(test, labelOf) }, names);
   return dir;
 }
 
-/** A whole number 0..255 written in decimal (spaces around, and the quotes of a writer that quotes everything, allowed), or -1. */
+/** A CSV file's images, and its labels as the texts it writes them in. */
+export interface CsvImages extends Omit<SplitBytes, 'labels'> {
+  file: string;
+  /** Each different label text, in the order first met. */
+  texts: string[];
+  /** Each image's label, as its place in `texts`, and the line it is on. */
+  textOf: Uint32Array;
+  lineOf: Uint32Array;
+}
+
+const isClassNumber = (text: string) => /^\d{1,3}$/.test(text) && Number(text) < MOST_CLASSES;
+
+/**
+ * What the labels of a CSV dataset mean. Each label is looked up among data.classes by its text
+ * (the list then orders the classes, and a label not in it is refused); numbered labels not
+ * listed by their text are places in the list (0 names the first); without a list, numbered
+ * labels are their numbers (unnamed) and word labels are classes named by them, in sorted order.
+ * A mistake is said at the file and line of the first image it is found on.
+ */
+export function classesOfCsv(train: CsvImages, test: CsvImages, classes: readonly string[] | undefined): { names: string[] | null; labelOf: (text: string) => number } {
+  /** Refuses the first image whose label is `wrong`, if any, at its file and line. */
+  const check = (wrong: (text: string) => boolean, message: (text: string) => string) => {
+    for (const images of [train, test]) {
+      for (let n = 0; n < images.count; n++) {
+        const text = images.texts[images.textOf[n]];
+        if (wrong(text)) throw new UserError({ file: images.file, line: images.lineOf[n], message: message(text) });
+      }
+    }
+  };
+  const all = [...new Set([...train.texts, ...test.texts])];
+  const numbered = all.every(isClassNumber);
+  // Numbers and words mixed without a list: most likely a mistyped label, which would be a class of its own.
+  if (!classes && !numbered && all.some(isClassNumber)) {
+    check((t) => !isClassNumber(t), (t) => `label '${t}', where other labels are class numbers (0 to ${MOST_CLASSES - 1}); correct it, or list every class in data.classes`);
+  }
+  if (classes) {
+    const list = `data.classes (${classes.slice(0, 6).join(', ')}${classes.length > 6 ? ', ...' : ''})`;
+    if (all.every((t) => classes.includes(t))) return { names: [...classes], labelOf: (t) => classes.indexOf(t) };
+    if (!numbered) check((t) => !classes.includes(t), (t) => `label '${t}' is not among ${list}; add it to the list, or remove its images`);
+    check((t) => Number(t) >= classes.length, (t) => `label ${t}, but ${list} names ${classes.length} classes, labels 0 to ${classes.length - 1}; give a name for every class`);
+    return { names: [...classes], labelOf: Number };
+  }
+  if (numbered) {
+    const top = (images: CsvImages) => Math.max(...images.texts.map(Number));
+    const trainTop = top(train);
+    check((t) => Number(t) > trainTop, (t) => testBeyondTraining(Number(t), trainTop));
+    return { names: null, labelOf: Number };
+  }
+  // Words: the training file's, sorted (as torchvision sorts a folder dataset's classes).
+  const names = [...train.texts].sort();
+  if (names.length > MOST_CLASSES) throw new UserError({ file: train.file, message: `its labels name ${names.length} classes; at most ${MOST_CLASSES} are told apart` });
+  check((t) => !names.includes(t), (t) => `label '${t}' is not a class of the training file ${train.file}; the network would be tested on a class it never trained on`);
+  return { names, labelOf: (t) => names.indexOf(t) };
+}
+
+/** The label of each image, its class's place. */
+function labelsOf(images: CsvImages, labelOf: (text: string) => number): Uint8Array {
+  const places = images.texts.map(labelOf);
+  return Uint8Array.from(images.textOf.subarray(0, images.count), (t) => places[t]);
+}
+
+/** A value as written, without the spaces around it and the quotes of a writer that quotes everything. */
+const unquoted = (text: string) => text.trim().replace(/^"(.*)"$/, '$1');
+
+/** A whole number 0..255 written in decimal (spaces and quotes around allowed: unquoted), or -1. */
 function byteOf(text: string): number {
-  const t = text.trim().replace(/^"(.*)"$/, '$1');
+  const t = unquoted(text);
   if (!/^\d{1,3}$/.test(t)) return -1;
   const v = Number(t);
   return v <= 255 ? v : -1;
@@ -96,7 +160,7 @@ function labelColumnOf(header: string[], labelName: string | undefined, at: (lin
 }
 
 /** The images of a CSV file, checked row by row: a mistake is one line naming the file and its line. */
-export function readCsv(file: string, labelName: string | undefined): SplitBytes {
+export function readCsv(file: string, labelName: string | undefined): CsvImages {
   const at = (line: number, message: string) => new UserError({ file, line, message });
   const lines = linesOf(file);
   const first = lines.next();
@@ -114,7 +178,10 @@ export function readCsv(file: string, labelName: string | undefined): SplitBytes
   if (!square(pixelCount)) throw at(1, `${pixelCount} pixel columns are not a square image of at least 12x12 (784 make 28x28)`);
   // Grown as rows come: the count is not known before the file is read.
   let pixels = new Uint8Array(1024 * pixelCount);
-  let labels = new Uint8Array(1024);
+  let textOf = new Uint32Array(1024);
+  let lineOf = new Uint32Array(1024);
+  const texts: string[] = [];
+  const placeOf = new Map<string, number>();
   let count = 0;
   let lineNumber = 1;
   for (const raw of lines) {
@@ -122,22 +189,20 @@ export function readCsv(file: string, labelName: string | undefined): SplitBytes
     const line = raw.replace(/\r$/, '');
     // A blank line (the last line's newline) holds no image.
     if (line.trim() === '') continue;
-    if (count === labels.length) {
-      const morePixels = new Uint8Array(pixels.length * 2);
-      morePixels.set(pixels);
-      const moreLabels = new Uint8Array(labels.length * 2);
-      moreLabels.set(labels);
-      [pixels, labels] = [morePixels, moreLabels];
-    }
+    if (count === textOf.length) [pixels, textOf, lineOf] = [grown(pixels), grown(textOf), grown(lineOf)];
     const fields = line.split(',');
     if (fields.length !== header.length) throw at(lineNumber, `${fields.length} values; the header has ${header.length} columns (a label and ${pixelCount} pixels)`);
     let p = count * pixelCount;
     for (let c = 0; c < fields.length; c++) {
-      const v = byteOf(fields[c]);
       if (c === labelColumn) {
-        if (v < 0 || v >= MOST_CLASSES) throw at(lineNumber, `label '${fields[c].trim()}' is not a class number from 0 to ${MOST_CLASSES - 1}`);
-        labels[count] = v;
+        const text = unquoted(fields[c]);
+        if (text === '') throw at(lineNumber, `no label (the ${header[c] ? `'${header[c]}' ` : ''}column is empty); give every image its class`);
+        let place = placeOf.get(text);
+        if (place === undefined) placeOf.set(text, (place = texts.push(text) - 1));
+        textOf[count] = place;
+        lineOf[count] = lineNumber;
       } else {
+        const v = byteOf(fields[c]);
         if (v < 0) throw at(lineNumber, `${header[c] || `column ${c + 1}`} is '${fields[c].trim()}': expected a whole number from 0 to 255`);
         pixels[p++] = v;
       }
@@ -145,5 +210,12 @@ export function readCsv(file: string, labelName: string | undefined): SplitBytes
     count++;
   }
   if (count === 0) throw at(1, 'holds no images (a header and no rows); a dataset needs training and test images');
-  return { pixels: pixels.subarray(0, count * pixelCount), labels: labels.subarray(0, count), count, side };
+  return { file, pixels: pixels.subarray(0, count * pixelCount), texts, textOf: textOf.subarray(0, count), lineOf: lineOf.subarray(0, count), count, side };
+}
+
+/** A copy of `array` twice as long, its start the same. */
+function grown<T extends Uint8Array | Uint32Array>(array: T): T {
+  const more = new (array.constructor as new (n: number) => T)(array.length * 2);
+  more.set(array);
+  return more;
 }

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { UserError } from '../config/errors.js';
 import { Random } from '../util/random.js';
 import { cacheDir } from './cache-dir.js';
+import { classNamesOf } from './class-names.js';
 import { IdxError, readIdx, readIdxHeader, type IdxHeader } from './idx.js';
+import { normalisation, pixelStats, type PixelStats } from './pixel-stats.js';
 
 /** [images, labels] file names of the training and the test set, as MNIST names them. */
 export const IDX_FILES = [
@@ -17,16 +19,6 @@ export const IDX_FILES = [
   ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
 ] as const;
 
-
-/**
- * The classes LeNet-5's last layer tells apart at the least: MNIST's ten digits. A dataset with
- * more (EMNIST's 47, KMNIST-49) has as many as its highest label says (loadDataset), so that a
- * digits dataset missing a digit in a small sample keeps the ten outputs it always had.
- */
-export const CLASSES = 10;
-
-/** The most classes a dataset may have: its labels are bytes in IDX files. */
-export const MOST_CLASSES = 256;
 
 /**
  * Where decompressed copies of gzipped IDX files are kept; none where the cache has no place
@@ -60,15 +52,14 @@ export interface Dataset {
   test: Split;
   height: number;
   width: number;
-  /** The classes the network tells apart: CLASSES, or more where a label is higher. */
+  /** The classes the network tells apart: as many as the dataset names (class-names.ts). */
   classes: number;
-  /** Normalisation of pixels in 0..1: (p − mean) / std. */
+  /** The classes' names, label 0's first. */
+  names: string[];
+  /** Normalisation of pixels in 0..1: (p − mean) / std; the training file's own where the file says auto. */
   mean: number;
   std: number;
 }
-
-/** The classes of a dataset whose highest label is `top`: MNIST's ten at the least. */
-export const classesOf = (top: number) => Math.max(CLASSES, top + 1);
 
 /**
  * Normalised images [n, height·width] and labels of split items order[start, start + n) (or
@@ -99,9 +90,11 @@ export type ValidationSource = { from: 'train'; fraction: number; seed: number }
 
 export interface SplitOptions {
   validation: ValidationSource;
-  /** Normalisation of pixels in 0..1: (p − mean) / std. */
-  mean: number;
-  std: number;
+  /** Normalisation of pixels in 0..1: (p − mean) / std; auto: the training file's own (pixel-stats.ts). */
+  mean: number | 'auto';
+  std: number | 'auto';
+  /** The classes' names where the data section gives them and the files keep none (IDX files): class-names.ts. */
+  names?: readonly string[];
   /** Keep only N training images, the same seeded sample for every trial; 0 keeps all. */
   limitTrain: number;
 }
@@ -138,6 +131,10 @@ export interface DatasetShape {
   /** Images in the training file and in the test file. */
   trainImages: number;
   testImages: number;
+  /** The classes' names, label 0's first (class-names.ts). */
+  classes: string[];
+  /** The training file's pixels' mean and standard deviation (0..1), for data.mean/std: auto. */
+  trainingPixels: PixelStats;
 }
 
 /**
@@ -145,7 +142,7 @@ export interface DatasetShape {
  * headers are checked first, against each other too, so that a file claiming millions of
  * images is refused before anything is unpacked; then the data is read, one file at a time.
  */
-export function checkDatasetFolder(dir: string): DatasetShape {
+export function checkDatasetFolder(dir: string, names?: readonly string[]): DatasetShape {
   const [train, test] = IDX_FILES.map((names) => pairHeaders(dir, names));
   for (const pair of [train, test]) {
     const [, rows, cols] = pair.images.dims;
@@ -154,15 +151,18 @@ export function checkDatasetFolder(dir: string): DatasetShape {
   }
   const size = (p: PairHeaders) => p.images.dims.slice(1).join('x');
   if (size(train) !== size(test)) throw new IdxError(test.imagesPath, `images are ${size(test)}, the training images ${size(train)}`);
-  // Read in full for what only the data shows: a .gz that does not unpack, the labels' range.
-  const [trainTop, testTop] = [train, test].map((pair) => {
-    readIdx(pair.imagesPath, unpackedFolder());
-    return readIdx(pair.labelsPath, unpackedFolder()).data.reduce((a, b) => Math.max(a, b), 0);
+  // Read in full for what only the data shows: a .gz that does not unpack, the labels' range, the pixels' statistics.
+  const [[trainTop, trainingPixels], [testTop]] = [train, test].map((pair) => {
+    const pixels = readIdx(pair.imagesPath, unpackedFolder()).data;
+    return [topLabel(readIdx(pair.labelsPath, unpackedFolder()).data), pair === train ? pixelStats(pixels) : null] as const;
   });
   if (testTop > trainTop) throw new IdxError(test.labelsPath, testBeyondTraining(testTop, trainTop));
+  const classes = classNamesOf(dir, names, trainTop, train.labelsPath);
   const [trainImages, testImages] = [train.images.dims[0], test.images.dims[0]];
-  return { images: trainImages + testImages, side: train.images.dims[1], trainImages, testImages };
+  return { images: trainImages + testImages, side: train.images.dims[1], trainImages, testImages, classes, trainingPixels: trainingPixels! };
 }
+
+const topLabel = (labels: Uint8Array) => labels.reduce((a, b) => Math.max(a, b), 0);
 
 /** Why test labels above every training label are refused (IDX and CSV datasets alike). */
 export const testBeyondTraining = (testTop: number, trainTop: number) =>
@@ -226,15 +226,15 @@ export function loadDataset(dir: string, options: SplitOptions): Dataset {
   }
   // IDX files are often sorted by label: a limited sample must be drawn, not cut off the front.
   if (options.limitTrain > 0) trainIdx = new Random(LIMIT_SEED).shuffle(trainIdx.slice()).subarray(0, options.limitTrain);
-  const top = (labels: Uint8Array) => labels.reduce((a, b) => Math.max(a, b), 0);
+  const names = classNamesOf(dir, options.names, Math.max(topLabel(train.labels.data), topLabel(test.labels.data)), findFile(dir, IDX_FILES[0][1]));
   return {
     train: fromTrain(trainIdx),
     validation,
     test: fromTest(testIdx),
     height,
     width,
-    classes: classesOf(Math.max(top(train.labels.data), top(test.labels.data))),
-    mean: options.mean,
-    std: options.std,
+    classes: names.length,
+    names,
+    ...normalisation(options, () => pixelStats(train.images.data)),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * dataset: folder. Images in torchvision's ImageFolder layout: `dir/train/<class>/*.png|jpg` and
  * `dir/test/<class>/…`. The classes are the training folder's subfolders in sorted order, as
- * torchvision sorts them (label 0 is the first name), and a class's images are those in its
+ * torchvision sorts them (label 0 is the first name), or those `data.classes` lists, in its
+ * order; their names are kept with the IDX files (class-names.ts), and a class's images are those in its
  * folder and the folders under it, as torchvision walks them; the test folder's subfolders must
  * be among them. Each image is made into the network's input as `sweep predict` makes one (ink light on
  * black, fitted and centred: predict/digit-file.ts), so that a model trained here and the images
@@ -18,11 +19,11 @@ import type { Experiment } from '../config/experiment.types.js';
 import { digitFromFile } from '../predict/digit-file.js';
 import { folderImages } from '../predict/folder-images.js';
 import { cacheDir } from './cache-dir.js';
-import { MOST_CLASSES } from './dataset.js';
+import { MOST_CLASSES } from './class-names.js';
 import { datasetWritten, writeDatasetFiles, type SplitBytes } from './write-dataset.js';
 
-/** The version of the conversion: a new one prepares every folder dataset afresh. */
-const FORMAT = 1;
+/** The version of the conversion: a new one prepares every folder dataset afresh (2: class names kept). */
+const FORMAT = 2;
 
 /** The side of the images made (LeNet-5's 28×28 input). */
 const SIDE = 28;
@@ -77,9 +78,19 @@ function listSplit(dir: string, split: (typeof SPLITS)[number]): FolderSplit {
   return { classes };
 }
 
-/** The classes and images of a folder dataset, checked: the classes are the training folder's. */
-function listDataset(dir: string): { train: FolderSplit; test: FolderSplit } {
-  const [train, test] = SPLITS.map((split) => listSplit(dir, split));
+/**
+ * The classes and images of a folder dataset, checked: the classes are the training folder's, or
+ * those of them `chosen` names (data.classes), in its order; the split's classes come in label order.
+ */
+function listDataset(dir: string, chosen: readonly string[] | undefined): { train: FolderSplit; test: FolderSplit } {
+  let [train, test] = SPLITS.map((split) => listSplit(dir, split));
+  if (chosen) {
+    const found = train.classes.map((c) => c.name);
+    const missing = chosen.find((name) => !found.includes(name));
+    if (missing !== undefined) throw new UserError({ file: join(dir, 'train'), message: `has no class folder '${missing}' that data.classes names (its classes: ${found.join(', ')}); name the folders as they are, or add it` });
+    const pick = (split: FolderSplit) => ({ classes: chosen.flatMap((name) => split.classes.filter((c) => c.name === name)) });
+    [train, test] = [pick(train), pick(test)];
+  }
   const names = train.classes.map((c) => c.name);
   if (names.length < 2) throw new UserError({ file: join(dir, 'train'), message: `holds one class (${names[0]}); a classifier needs two or more class folders` });
   if (names.length > MOST_CLASSES) throw new UserError({ file: join(dir, 'train'), message: `holds ${names.length} class folders; at most ${MOST_CLASSES} classes are told apart` });
@@ -89,19 +100,14 @@ function listDataset(dir: string): { train: FolderSplit; test: FolderSplit } {
   return { train, test };
 }
 
-/** A folder dataset's class names, label 0 first (the training folder's subfolders, sorted; hidden ones are none). */
-export function imageFolderClasses(dir: string): string[] {
-  return listDataset(dir).train.classes.map((c) => c.name);
-}
-
 /** The cache folder of a folder dataset's IDX files: named by every image file's path, size, times and inode. */
 export function imageFolderDatasetDir(data: Experiment['data']): string {
-  return cacheFolderOf(data.dir!, listDataset(data.dir!));
+  return cacheFolderOf(data.dir!, listDataset(data.dir!, data.classes));
 }
 
-/** The cache folder of the images `listing` found under `dir`. */
+/** The cache folder of the images `listing` found under `dir`, in its classes' order. */
 function cacheFolderOf(dir: string, { train, test }: { train: FolderSplit; test: FolderSplit }): string {
-  const hash = createHash('sha256').update(JSON.stringify([FORMAT, SIDE]));
+  const hash = createHash('sha256').update(JSON.stringify([FORMAT, SIDE, train.classes.map((c) => c.name)]));
   for (const split of [train, test]) {
     for (const c of split.classes) {
       for (const file of c.files) {
@@ -116,11 +122,11 @@ function cacheFolderOf(dir: string, { train, test }: { train: FolderSplit; test:
 /** Ensures the IDX files of a folder dataset are in the cache; returns their folder. */
 export function prepareImageFolder(data: Experiment['data']): string {
   // Listed once: what names the cache folder is what is converted into it.
-  const { train, test } = listDataset(data.dir!);
+  const { train, test } = listDataset(data.dir!, data.classes);
   const cached = cacheFolderOf(data.dir!, { train, test });
   if (datasetWritten(cached)) return cached;
   const names = train.classes.map((c) => c.name);
-  writeDatasetFiles(cached, splitBytes(train, names), splitBytes(test, names));
+  writeDatasetFiles(cached, splitBytes(train, names), splitBytes(test, names), names);
   return cached;
 }
 

@@ -12,6 +12,7 @@ import { whyNotWritable } from '../util/make-folder.js';
 import { folderProblem, statProblem } from '../util/path-problem.js';
 import { NotRegularFileError } from '../util/regular-file.js';
 import { cacheDir, cacheProblem, datasetFolderFull } from './cache-dir.js';
+import { FASHION_MNIST_CLASSES } from './class-names.js';
 import { checkDatasetFolder, findFile, IDX_FILES, splitCounts, type DatasetShape, type SplitOptions } from './dataset.js';
 import { csvDatasetDir, prepareCsv } from './csv.js';
 import { download, MNIST_FILES, MNIST_MIRRORS } from './download.js';
@@ -93,7 +94,7 @@ export async function prepareDataset(data: Experiment['data']): Promise<Prepared
   const dir = await folder(data);
   checkFolder(data, dir);
   // A faulty file throws IdxError, a UserError naming it.
-  return { dir, ...checkDatasetFolder(dir) };
+  return { dir, ...checkDatasetFolder(dir, givenNames(data)) };
 }
 
 /** The dataset's folder is a folder: else one line naming it, what it is, and data.dir to fix. */
@@ -120,8 +121,18 @@ export function splitOptions(config: Experiment): SplitOptions {
       : { from: 'train', fraction: data.validation ?? DEFAULT_VALIDATION, seed: data.split_seed },
     mean: data.mean,
     std: data.std,
+    names: givenNames(data),
     limitTrain: config.training.limit_train,
   };
+}
+
+/**
+ * The class names a data section gives for files that keep none (class-names.ts): data.classes,
+ * else Fashion-MNIST's own. A CSV or folder dataset's are applied when it is converted, and kept
+ * with its files.
+ */
+function givenNames(data: Experiment['data']): readonly string[] | undefined {
+  return data.classes ?? (data.dataset === 'fashion-mnist' ? FASHION_MNIST_CLASSES : undefined);
 }
 
 /** The file (or folder) the user gave a split's images in: a CSV file, an image folder, else the IDX file (0: training, 1: test). */
@@ -136,10 +147,14 @@ const images = (n: number) => `${n.toLocaleString('en')} image${n === 1 ? '' : '
 /**
  * Refuses a trial whose split of the prepared files leaves a split with no images (a training set
  * of a few images, a validation fraction of it that rounds to none): trained, its loss or
- * accuracy would be NaN. One line naming the file split, before anything trains.
+ * accuracy would be NaN; and data.std: auto of images all one shade, which would divide by 0.
+ * One line naming the file split, before anything trains.
  */
 export function checkSplits(prepared: PreparedDataset, config: Experiment): void {
   const options = splitOptions(config);
+  if (config.data.std === 'auto' && prepared.trainingPixels.std === 0) {
+    throw new UserError({ file: userFile(config.data, prepared.dir, 0), message: `every pixel of its images is ${Math.round(prepared.trainingPixels.mean * 255)}: data.std: auto would divide by 0; give data.std a number` });
+  }
   const counts = splitCounts(prepared, options);
   const v = options.validation;
   if (v.from === 'train') {

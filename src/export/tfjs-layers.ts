@@ -80,11 +80,12 @@ function build(w: ModelWeights): Sequential {
   return net;
 }
 
-export async function toTfjsLayers(w: ModelWeights): Promise<TfjsLayersModel> {
+/** `about`: what the exporter adds to model.json's user-defined metadata (the trial, its normalisation, the classes' names). */
+export async function toTfjsLayers(w: ModelWeights, about: Record<string, unknown> = {}): Promise<TfjsLayersModel> {
   const model = build(w);
   let saved: TfjsLayersModel | undefined;
   try {
-    model.setUserDefinedMetadata({ 'lenet-sweep': { model: w.model, inputSize: w.inputSize, input: 'NHWC [N, H, W, 1], pixels in 0..1 normalised as in training' } });
+    model.setUserDefinedMetadata({ 'lenet-sweep': { model: w.model, inputSize: w.inputSize, input: 'NHWC [N, H, W, 1], pixels in 0..1 normalised as in training', ...about } });
     await model.save(
       io.withSaveHandler(async (artifacts: tfjs.io.ModelArtifacts) => {
         const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : io.CompositeArrayBuffer.join(artifacts.weightData);

@@ -4,7 +4,7 @@
  * Also the model's layer geometry, which each exporter needs to lay the weights out.
  */
 import type { Experiment } from '../config/experiment.types.js';
-import { CLASSES } from '../data/dataset.js';
+import { CLASSES } from '../data/class-names.js';
 import type { LeNet } from '../model/lenet.js';
 import type { Checkpoint } from '../checkpoint/format.js';
 

@@ -24,7 +24,7 @@ import {
   type Variable,
 } from '../backend/tfjs.js';
 import type { Experiment } from '../config/experiment.types.js';
-import { CLASSES } from '../data/dataset.js';
+import { CLASSES } from '../data/class-names.js';
 import type { Random } from '../util/random.js';
 import { batchNorm, type BatchNormParams } from './batchnorm.js';
 import { convolve } from './convolution.js';

@@ -3,7 +3,7 @@ import type { Checkpoint } from '../checkpoint/format.js';
 import type { Experiment } from '../config/experiment.types.js';
 import { Random } from '../util/random.js';
 import { tensor, tidy } from '../backend/tfjs.js';
-import { CLASSES } from '../data/dataset.js';
+import { CLASSES } from '../data/class-names.js';
 import { buildLeNet, type LeNet } from './lenet.js';
 
 /** The classes a checkpoint's model tells apart: its last layer's outputs (fc3 always has its bias). */

@@ -15,7 +15,9 @@ import { initBackend } from '../backend/index.js';
 import { evaluationChunk } from '../backend/memory.js';
 import { gather, loadDataset, type Dataset } from '../data/dataset.js';
 import { prepareDataset, splitOptions } from '../data/sources.js';
-import { modelFromCheckpoint } from './restore.js';
+import { classesOfCheckpoint, modelFromCheckpoint } from './restore.js';
+import { namesOfRecord } from '../data/class-names.js';
+import type { PixelStats } from '../data/pixel-stats.js';
 import type { LeNet } from './lenet.js';
 import { withReadOnly } from '../store/open.js';
 import { evaluate } from '../train/evaluate.js';
@@ -34,6 +36,22 @@ export interface TrainedModel {
   notes: string[];
   /** What the trial recorded to reproduce it (sweep/provenance.ts). */
   provenance: unknown;
+  /** Its classes' names, label 0's first (the class numbers for a trial recorded before names were). */
+  classes: string[];
+  /** What its images were normalised with: (pixel / 255 − mean) / std. */
+  normalisation: PixelStats;
+}
+
+/**
+ * The normalisation a trial trained with: the numbers its record keeps (the training pixels' own
+ * where its file said auto), else its config's.
+ */
+function normalisationOfRecord(provenance: unknown, trial: TrialRecord): PixelStats {
+  const kept = (provenance as { dataset?: { normalisation?: Partial<PixelStats> } } | null)?.dataset?.normalisation;
+  if (typeof kept?.mean === 'number' && typeof kept.std === 'number') return { mean: kept.mean, std: kept.std };
+  const { mean, std } = trial.config.data;
+  if (mean === 'auto' || std === 'auto') throw new UserError(`trial ${trial.id}'s data section says data.mean/std: auto, but its record keeps no numbers for them; train it again to use it`);
+  return { mean, std };
 }
 
 /** loadTrainedModel on a read-only connection to the database at `dbPath`, closed at once. */
@@ -48,7 +66,7 @@ export function readTrainedModel(dbPath: string, ref: string, options: { sweep?:
 export async function evaluateTrained(m: TrainedModel, calibration = 0) {
   const { config } = m.trial;
   const { dir } = await prepareDataset(config.data);
-  const data = loadDataset(dir, splitOptions(config));
+  const data = loadDataset(dir, { ...splitOptions(config), ...m.normalisation });
   const result = await withModel(m, data, (net) => evaluate(net, data, data.test, evaluationChunk(config.model, data.height), true));
   const count = Math.min(calibration, data.train.count);
   return {
@@ -113,7 +131,8 @@ export function loadTrainedModel(db: Database.Database, dbPath: string, ref: str
   for (const row of rows.filter((r) => r.epoch <= wanted)) {
     try {
       const checkpoint = readCheckpoint(root, trial.id, row.epoch);
-      const { provenance } = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(trial.id) as { provenance: string | null };
+      const record = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(trial.id) as { provenance: string | null };
+      const provenance: unknown = record.provenance && JSON.parse(record.provenance);
       return {
         trial,
         epoch: row.epoch,
@@ -121,7 +140,9 @@ export function loadTrainedModel(db: Database.Database, dbPath: string, ref: str
         ...(row.epoch !== wanted ? { passedOver: wanted } : {}),
         checkpoint,
         notes,
-        provenance: provenance && JSON.parse(provenance),
+        provenance,
+        classes: namesOfRecord(provenance, classesOfCheckpoint(checkpoint)),
+        normalisation: normalisationOfRecord(provenance, trial),
       };
     } catch (err) {
       if (!(err instanceof CheckpointError)) throw err;

@@ -7,14 +7,19 @@ import { base, type Spec } from './spec-base.js';
 export function confusionSpec(sweep: ReportSweep): Spec | null {
   const c = sweep.confusion;
   if (!c) return null;
-  const values = c.matrix.flatMap((row, actual) => row.map((count, predicted) => ({ actual, predicted, count, kind: actual === predicted ? 'correct' : count ? 'error' : 'none' })));
+  const values = c.matrix.flatMap((row, actual) =>
+    row.map((count, predicted) => ({ actual, predicted, count, kind: actual === predicted ? 'correct' : count ? 'error' : 'none', actualName: c.names[actual], predictedName: c.names[predicted] })),
+  );
+  // Classes named otherwise than by their numbers are labelled by name (the cells stay in label order).
+  const named = c.names.some((name, i) => name !== String(i));
   const mostErrors = Math.max(1, maxOf(values.filter((v) => v.kind === 'error').map((v) => v.count)));
   // Ten digits in cells of 26 pixels with their counts; a dataset of many classes in smaller
   // cells (at most about 700 pixels a side, 4 at the least), counts left to the tooltip where
   // they would not fit.
   const step = Math.max(4, Math.min(26, Math.floor(700 / c.matrix.length)));
   const counted = step >= 18;
-  const axis = step >= 12 ? {} : { labelExpr: 'datum.value % 10 === 0 ? datum.label : ""', ticks: false };
+  const label = named ? `${JSON.stringify(c.names)}[datum.value]` : 'datum.label';
+  const axis = step >= 12 ? (named ? { labelExpr: label } : {}) : { labelExpr: `datum.value % 10 === 0 ? ${label} : ""`, ticks: false };
   const x = { field: 'predicted', type: 'ordinal', title: 'predicted', axis: { orient: 'top', labelAngle: 0, ...axis } };
   const y = { field: 'actual', type: 'ordinal', title: 'actual', axis };
   return {
@@ -32,7 +37,9 @@ export function confusionSpec(sweep: ReportSweep): Spec | null {
             condition: [{ test: "datum.kind === 'correct'", value: '#dbe7f3' }, { test: "datum.kind === 'none'", value: 'white' }],
             field: 'count', type: 'quantitative', scale: { scheme: 'orangered', domain: [0, mostErrors] }, title: 'errors',
           },
-          tooltip: [{ field: 'actual' }, { field: 'predicted' }, { field: 'count' }],
+          tooltip: named
+            ? [{ field: 'actualName', title: 'actual' }, { field: 'predictedName', title: 'predicted' }, { field: 'count' }]
+            : [{ field: 'actual' }, { field: 'predicted' }, { field: 'count' }],
         },
       },
       ...(counted

@@ -19,6 +19,7 @@ import type { EpochRow, TrialSummary } from '../store/queries.js';
 import type { TrialStatus } from '../store/status.js';
 import { parameterImportance, type ImportanceResult } from './importance.js';
 import { maxOf } from '../util/extremes.js';
+import { numberNames, recordedNames } from '../data/class-names.js';
 import { dataSourceOf } from '../view/format.js';
 
 export type ParamValue = string | number | boolean;
@@ -70,6 +71,8 @@ export interface ReportConfusion {
   trial: string;
   /** matrix[actual][predicted] counts. */
   matrix: number[][];
+  /** The classes' names, label 0's first (class-names.ts): the numbers for a trial recorded before names were. */
+  names: string[];
   pairs: { actual: number; predicted: number; count: number }[];
   /** A few misclassified test digits (PNG data URLs), or why there are none. */
   digits: { actual: number; predicted: number; src: string }[];
@@ -203,11 +206,14 @@ function reportTrial(t: BoardTrial, order: number): ReportTrial {
 export function confusionOf(db: Database.Database, trialId: string): Omit<ReportConfusion, 'digits' | 'digitsNote'> | null {
   const rows = db.prepare(`SELECT actual, predicted, count FROM confusion WHERE trial_id = ?`).all(trialId) as { actual: number; predicted: number; count: number }[];
   if (rows.length === 0) return null;
-  const size = 1 + Math.max(9, maxOf(rows.map((r) => Math.max(r.actual, r.predicted))));
+  // The matrix is as large as the trial's classes: its record names them; an older trial's last class keeps its diagonal cell.
+  const { provenance } = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(trialId) as { provenance: string | null };
+  const named = recordedNames(provenance && JSON.parse(provenance));
+  const size = named?.length ?? 1 + Math.max(9, maxOf(rows.map((r) => Math.max(r.actual, r.predicted))));
   const matrix = Array.from({ length: size }, () => new Array<number>(size).fill(0));
   for (const r of rows) matrix[r.actual][r.predicted] = r.count;
   const pairs = rows.filter((r) => r.actual !== r.predicted && r.count > 0).sort((a, b) => b.count - a.count || a.actual - b.actual || a.predicted - b.predicted).slice(0, 5);
-  return { trial: trialId, matrix, pairs };
+  return { trial: trialId, matrix, names: named ?? numberNames(size), pairs };
 }
 
 /** Everything the report shows of one sweep (its latest run, as the dashboard shows it). */

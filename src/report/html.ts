@@ -214,8 +214,9 @@ function* sweepHtml(sweep: ReportSweep, index: number, charts: Record<string, Sp
   const c = sweep.confusion;
   parts.push('<h3>Where the best model errs</h3>');
   if (c) {
-    const pairs = c.pairs.map((p) => `<li>${p.actual} read as ${p.predicted}: ${p.count} test digit${p.count === 1 ? '' : 's'}</li>`).join('');
-    const digits = c.digits.map((d) => `<figure><img alt="a ${d.actual} read as ${d.predicted}" src="${d.src}"><figcaption>${d.actual} → ${d.predicted}</figcaption></figure>`).join('');
+    const name = (label: number) => escapeHtml(c.names[label] ?? String(label));
+    const pairs = c.pairs.map((p) => `<li>${name(p.actual)} read as ${name(p.predicted)}: ${p.count} test image${p.count === 1 ? '' : 's'}</li>`).join('');
+    const digits = c.digits.map((d) => `<figure><img alt="a ${name(d.actual)} read as ${name(d.predicted)}" src="${d.src}"><figcaption>${name(d.actual)} → ${name(d.predicted)}</figcaption></figure>`).join('');
     const total = c.matrix.flat().reduce((a, b) => a + b, 0);
     const right = c.matrix.reduce((a, row, i) => a + (row[i] ?? 0), 0);
     parts.push(

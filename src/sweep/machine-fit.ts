@@ -72,7 +72,7 @@ export function wasmProblem(t: Trial, dataset: (t: Trial) => DatasetShape, files
   const batch = largestWasmBatch(t.config.model, side);
   return {
     need:
-      `a training step of batch ${step.training.batch_size} with widths ${c1}/${c2}/${f1}/${f2} (${parameterCount(t.config.model, side).toLocaleString('en')} parameters) ` +
+      `a training step of batch ${step.training.batch_size} with widths ${c1}/${c2}/${f1}/${f2} (${parameterCount(t.config.model, side, dataset(t).classes.length).toLocaleString('en')} parameters) ` +
       `needs about ${gigabytes(bytes)}, more than the wasm backend's 4 GB`,
     fix: batch >= 1 ? `lower training.batch_size to ${batch} or less, or the model widths` : 'lower the model widths',
   };

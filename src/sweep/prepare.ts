@@ -65,7 +65,8 @@ export async function prepareSweep(from: string | InlineExperiment, options: Che
     throw new UserError(`--workers: the ${singleThreaded} backend runs in one worker per process (tfjs-node's native addon loads in one thread); use --workers 1, or backend: wasm for parallel trials`);
   }
 
-  const datasetKey = (t: Trial) => `${t.config.data.dataset}:${t.config.data.dir ?? ''}`;
+  // What a dataset is prepared from is in its data section (a folder, files, the classes chosen…).
+  const datasetKey = (t: Trial) => JSON.stringify(t.config.data);
   const datasets = new Map<string, PreparedDataset>();
   for (const t of trials) {
     if (!datasets.has(datasetKey(t))) datasets.set(datasetKey(t), await prepareDataset(t.config.data));

@@ -2,7 +2,8 @@
  * What it takes to reproduce a trial, recorded when it starts: the experiment file's content
  * hash (and its git commit, and whether the work tree had uncommitted changes, when the file is
  * in a git repository), or an inline experiment's; the dataset files' checksums (kept between
- * runs while the files are unchanged: data/file-checksums.ts), the versions of what trained it,
+ * runs while the files are unchanged: data/file-checksums.ts), its classes' names and the
+ * normalisation it trained with (which predict and the exports read), the versions of what trained it,
  * and the backend. Computed once per run and per dataset.
  */
 import { execFileSync } from 'node:child_process';
@@ -12,6 +13,9 @@ import { basename, dirname, resolve } from 'node:path';
 import type { InlineExperiment } from '../config/compose.js';
 import { IDX_FILES, findFile } from '../data/dataset.js';
 import { fileChecksum } from '../data/file-checksums.js';
+import { normalisation, type PixelStats } from '../data/pixel-stats.js';
+import type { PreparedDataset } from '../data/sources.js';
+import type { Experiment } from '../config/experiment.types.js';
 
 export interface GitState {
   commit: string;
@@ -23,7 +27,7 @@ export interface GitState {
 
 export interface Provenance {
   file: { path: string; sha256: string; git: GitState | null };
-  dataset: { name: string; dir: string; sha256: Record<string, string> };
+  dataset: DatasetRecord & { sha256: Record<string, string> };
   versions: Record<string, string>;
   backend: string;
   /** Trained by an agent: the queue (its URL without a password) and the agent's name. */
@@ -31,6 +35,21 @@ export interface Provenance {
   agent?: string;
   /** The other trials of its group, trained as one computation with it (fused trials); absent when it trained alone. */
   beside?: string[];
+}
+
+/** What a trial's record keeps of its dataset, besides its files' checksums. */
+export interface DatasetRecord {
+  name: string;
+  dir: string;
+  /** The classes' names, label 0's first: what readers of the trial call its outputs (class-names.ts). */
+  classes: string[];
+  /** What its images were normalised with: the training pixels' own where its file says auto. */
+  normalisation: PixelStats;
+}
+
+/** The record of a trial's dataset, prepared: the names and the normalisation its readers need without the data. */
+export function datasetRecord(data: Experiment['data'], prepared: PreparedDataset): DatasetRecord {
+  return { name: data.dataset, dir: prepared.dir, classes: prepared.classes, normalisation: normalisation(data, () => prepared.trainingPixels) };
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -62,7 +81,7 @@ export function datasetChecksums(dir: string): Record<string, string> {
  * Builds each trial's provenance from what is the same for the whole run. An inline experiment
  * (the API's) is recorded by its label and the checksum of its value as JSON, outside git.
  */
-export function provenanceOf(from: string | InlineExperiment, versions: Record<string, string>): (dataset: { name: string; dir: string }, backend: string) => Provenance {
+export function provenanceOf(from: string | InlineExperiment, versions: Record<string, string>): (dataset: DatasetRecord, backend: string) => Provenance {
   const recorded =
     typeof from === 'string'
       ? { path: resolve(from), sha256: sha256(readFileSync(from)), git: gitState(from) }

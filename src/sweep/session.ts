@@ -23,7 +23,7 @@ import { packageVersion, tfjsVersion } from '../version.js';
 import { EventStream } from './event-stream.js';
 import { checkOptions, type CheckedOptions } from './options.js';
 import { prepareSweep, type PreparedSweep } from './prepare.js';
-import { provenanceOf } from './provenance.js';
+import { datasetRecord, provenanceOf } from './provenance.js';
 import { planRun } from './resume.js';
 import { fusionKey, largestKind } from './fusion.js';
 import { SweepRun } from './run-sweep.js';
@@ -277,7 +277,7 @@ class Session implements SweepSession {
         retries,
         fuse,
         provenance: (t, backend, agent) => ({
-          ...provenance({ name: t.config.data.dataset, dir: datasetOf(t).dir }, backend),
+          ...provenance(datasetRecord(t.config.data, datasetOf(t)), backend),
           ...(queue ? { queue: queue.shown, agent } : {}),
         }),
       },

@@ -145,7 +145,7 @@ export async function trainGroup(group: GroupMember[], data: Dataset): Promise<T
         // Augmentation draws from its own generator, so turning it on leaves shuffling and dropout as they were.
         augmentRng: new Random(config.training.seed + AUGMENT_SEED_OFFSET),
         augmenting: isAugmenting(config.augment),
-        background: -config.data.mean / config.data.std,
+        background: -data.mean / data.std,
         order: Uint32Array.from({ length: data.train.count }, (_, i) => i),
         evalChunk: evaluationChunk(config.model, data.height),
         history: [],
