@@ -333,6 +333,113 @@ describe('dataset: csv', () => {
     for (const piece of [1, 2, 3, 7, 64]) expect([piece, [...linesOf(join(dir, 'a.csv'), piece)]]).toEqual([piece, text.split('\n')]);
   });
 
+  it('data.classes chooses and orders a folder\'s classes and names a CSV\'s or IDX files\' labels; a label or folder it does not cover is one line naming the place, exit 2', async () => {
+    const dir = tempDir();
+    folderOf(join(dir, 'png'));
+    // Three of the ten class folders, in the list's order: three outputs, named so.
+    writeFileSync(join(dir, 'three.yaml'), `name: three\ndata: { dataset: folder, dir: png, validation: 0.25, classes: [c_two, a_zero, b_one] }\n${TRAINING}`);
+    const db = join(dir, 'three.db');
+    const r = await cli(join(dir, 'three.yaml'), '--db', db, '--no-tui');
+    expect(r.code, r.stderr).toBe(0);
+    const conn = new Database(db, { readonly: true });
+    const trials = conn.prepare('SELECT param_count, provenance FROM trials').all() as { param_count: number; provenance: string }[];
+    const confused = conn.prepare('SELECT max(actual) AS top FROM confusion').get() as { top: number };
+    conn.close();
+    expect(trials.map((t) => [t.param_count, JSON.parse(t.provenance).dataset.classes])).toEqual([0, 1].map(() => [61_706 - 7 * 85, ['c_two', 'a_zero', 'b_one']]));
+    expect(confused.top).toBe(2);
+    const inspect = await cli('data', 'inspect', join(dir, 'three.yaml'));
+    expect(inspect.stdout).toMatch(/\n0 c_two +\d+ +\d+ +\d+\n1 a_zero /);
+    // CSV labels given as numbers are named by place; the labels of IDX files too.
+    writeFileSync(join(dir, 'train.csv'), csvOf(0));
+    writeFileSync(join(dir, 'test.csv'), csvOf(1));
+    const cases: [string, string, RegExp][] = [
+      ['a folder data.classes names but the tree lacks', `dataset: folder, dir: png, classes: [a_zero, k_ten]`, /png\/train: has no class folder 'k_ten' that data\.classes names \(its classes: a_zero, b_one, .*\); name the folders as they are, or add it$/],
+      ['a CSV label beyond the names by place', `dataset: csv, train: train.csv, test: test.csv, classes: [zero, one, two]`, /train\.csv:\d+: label [3-9], but data\.classes \(zero, one, two\) names 3 classes, labels 0 to 2; give a name for every class$/],
+      ['a CSV word label not among the names', `dataset: csv, train: words.csv, test: words.csv, classes: [cat, dog]`, /words\.csv:3: label 'bird' is not among data\.classes \(cat, dog\); add it to the list, or remove its images$/],
+      ['an IDX label beyond the names', `dataset: idx, dir: ${DIGITS}, classes: [zero, one]`, /train-labels-idx1-ubyte: label 9 found, but the dataset's class names are 2 \(labels 0 to 1\); give data\.classes a name for every class$/],
+    ];
+    const row = csvOf(1).split('\r\n')[1].split(',').slice(1).join(',');
+    writeFileSync(join(dir, 'words.csv'), [csvOf(1).split('\r\n')[0], `cat,${row}`, `bird,${row}`, `dog,${row}`].join('\n'));
+    for (const [what, data, message] of cases) {
+      writeFileSync(join(dir, 'bad.yaml'), `name: bad\ndata: { ${data} }\n${TRAINING}`);
+      const bad = await cli(join(dir, 'bad.yaml'), '--db', join(dir, 'bad.db'), '--no-tui');
+      expect([what, bad.code]).toEqual([what, 2]);
+      expect(bad.stderr.trim().split('\n'), what).toHaveLength(1);
+      expect(bad.stderr.trim(), what).toMatch(message);
+    }
+    expect(existsSync(join(dir, 'bad.db'))).toBe(false);
+  }, 120_000);
+
+  it('15 classes named in Chinese (digits, and five of them mirrored) as a folder and as a CSV of word labels train to the same numbers, with data.mean/std: auto; their names reach the confusion matrix, predict and the model card', async () => {
+    const dir = tempDir();
+    // Chinese MNIST's fifteen characters: the digits 0 to 9, and the digits 0 to 4 mirrored as five more classes.
+    const names = ['零', '一', '二', '三', '四', '五', '六', '七', '八', '九', '十', '百', '千', '万', '亿'];
+    const sorted = [...names].sort();
+    const header = ['label', ...Array.from({ length: 784 }, (_, i) => `pixel${i}`)].join(',');
+    const csv = IDX_FILES.map(([imagesName, labelsName], split) => {
+      const images = readIdx(join(DIGITS, imagesName)).data;
+      const labels = readIdx(join(DIGITS, labelsName)).data;
+      const rows = Array.from(labels, (digit, n) => {
+        const original = images.subarray(n * 784, (n + 1) * 784);
+        const mirrored = digit < 5 && n % 2 === 1;
+        const pixels = mirrored ? Uint8Array.from(original, (_, p) => original[p - (p % 28) + 27 - (p % 28)]) : original;
+        const name = names[mirrored ? 10 + digit : digit];
+        const folder = join(dir, 'chinese', split === 0 ? 'train' : 'test', name);
+        mkdirSync(folder, { recursive: true });
+        writeFileSync(join(folder, `${String(n).padStart(4, '0')}.png`), encodeGrayPng(pixels, 28, 28));
+        return { name, n, line: [name, ...pixels].join(',') };
+      });
+      // In the order the folder is read in (class by class, files by name), so that both split their images alike.
+      rows.sort((a, b) => sorted.indexOf(a.name) - sorted.indexOf(b.name) || a.n - b.n);
+      return [header, ...rows.map((r) => r.line)];
+    });
+    writeFileSync(join(dir, 'train.csv'), `${csv[0].join('\n')}\n`);
+    writeFileSync(join(dir, 'test.csv'), `${csv[1].join('\n')}\n`);
+    const common = `validation: 0.25, mean: auto, std: auto }\n${TRAINING}`;
+    writeFileSync(join(dir, 'folder.yaml'), `name: chinese\ndata: { dataset: folder, dir: chinese, ${common}`);
+    writeFileSync(join(dir, 'csv.yaml'), `name: chinese\ndata: { dataset: csv, train: train.csv, test: test.csv, ${common}`);
+    const runs = [];
+    for (const file of ['folder', 'csv']) {
+      const r = await cli(join(dir, `${file}.yaml`), '--db', join(dir, `${file}.db`), '--no-tui');
+      expect(r.code, r.stderr).toBe(0);
+      runs.push(epochs(join(dir, `${file}.db`)));
+    }
+    expect(runs[0]).toHaveLength(2);
+    expect(runs[1]).toEqual(runs[0]);
+    // Classes in sorted order, as torchvision sorts a folder's; the normalisation the training file's own, kept with the trial.
+    const db = join(dir, 'csv.db');
+    const conn = new Database(db, { readonly: true });
+    const [trial] = conn.prepare('SELECT id, param_count, provenance FROM trials').all() as { id: string; param_count: number; provenance: string }[];
+    conn.close();
+    const kept = JSON.parse(trial.provenance).dataset;
+    const trainFile = join(kept.dir, IDX_FILES[0][0]);
+    expect(kept).toMatchObject({ classes: sorted, normalisation: pixelStats(readIdx(trainFile).data) });
+    // Trained with those numbers: given as numbers, they train the same; MNIST's defaults do not.
+    const given = (mean: number, std: number) => `validation: 0.25, mean: ${mean}, std: ${std} }\n${TRAINING}`;
+    for (const [file, mean, std] of [['given', kept.normalisation.mean, kept.normalisation.std], ['default', 0.1307, 0.3081]] as const) {
+      writeFileSync(join(dir, `${file}.yaml`), `name: chinese\ndata: { dataset: csv, train: train.csv, test: test.csv, ${given(mean, std)}`);
+      const r = await cli(join(dir, `${file}.yaml`), '--db', join(dir, `${file}.db`), '--no-tui');
+      expect(r.code, r.stderr).toBe(0);
+      if (file === 'given') expect(epochs(join(dir, `${file}.db`))).toEqual(runs[0]);
+      else expect(epochs(join(dir, `${file}.db`))).not.toEqual(runs[0]);
+    }
+    expect(trial.param_count).toBe(61_706 + 5 * 85);
+    // predict names the fifteen classes of a mirrored 0 (class 十), normalised as training was.
+    const image = join(dir, 'mirrored.png');
+    writeFileSync(image, readFileSync(join(dir, 'chinese', 'test', '十', readdirSync(join(dir, 'chinese', 'test', '十'))[0])));
+    const predicted = await cli('predict', 'best', image, '--db', db, '--json', '--top', '15');
+    expect(predicted.code, predicted.stderr).toBe(0);
+    const [prediction] = JSON.parse(predicted.stdout) as { top: { name: string }[] }[];
+    expect(prediction.top.map((t) => t.name).sort()).toEqual(sorted);
+    const exported = await cli('export', 'best', '--db', db, '--format', 'onnx', '--out', join(dir, 'm.onnx'));
+    expect(exported.code, exported.stderr).toBe(0);
+    const card = JSON.parse(readFileSync(join(dir, 'm.card.json'), 'utf8'));
+    expect([card.output.class_names, card.input.preprocessing.mean, card.input.preprocessing.std]).toEqual([sorted, kept.normalisation.mean, kept.normalisation.std]);
+    // A model of 15 classes is not asked about the ten digits' labels, which name none of them.
+    const digits = await cli('evaluate', 'best', '--db', db, '--data', DIGITS);
+    expect([digits.code, digits.stderr.trim()]).toEqual([2, `--data: the trial's model tells 15 classes apart, the labels of ${DIGITS} make 10; evaluate it on a dataset of its own classes`]);
+  }, 120_000);
+
   it('an IDX dataset of 47 classes (as EMNIST balanced) trains with 47 outputs, named by data.classes: its confusion matrix, report, evaluation, predictions and exports have 47 classes with their names', async () => {
     const dir = tempDir();
     const idx = join(dir, 'emnist-like');
