@@ -361,13 +361,14 @@ describe('sweep predict', () => {
     }
     const r = await cli('predict', 'best', folder, '--db', db, '--json');
     expect(r.code, r.stderr).toBe(0);
-    const predictions = JSON.parse(r.stdout) as Array<{ file: string; class: number; probability: number; top: Array<{ class: number; probability: number }> }>;
+    const predictions = JSON.parse(r.stdout) as Array<{ file: string; class: number; name: string; probability: number; top: Array<{ class: number; name: string; probability: number }> }>;
     expect(predictions).toHaveLength(data.test.count);
     const correct = predictions.filter((p) => p.class === Number(/-(\d)\.png$/.exec(p.file)![1])).length;
     expect(correct / predictions.length).toBe(trials[0].test_acc);
     for (const p of predictions.slice(0, 20)) {
       expect(p.top).toHaveLength(3);
-      expect(p.top[0]).toEqual({ class: p.class, probability: p.probability });
+      // The digits' names are their numbers.
+      expect(p.top[0]).toEqual({ class: p.class, name: String(p.class), probability: p.probability });
       expect(p.top[0].probability).toBeGreaterThanOrEqual(p.top[1].probability);
     }
   });
@@ -595,7 +596,8 @@ describe('sweep evaluate', () => {
     const result = JSON.parse(r.stdout);
     // A row of the matrix a line, not a number a line (130 lines).
     expect(r.stdout.split('\n').filter((l) => /^ {4}\[\d+(, \d+){9}\],?$/.test(l))).toHaveLength(10);
-    expect(r.stdout.trim().split('\n')).toHaveLength(22);
+    expect(r.stdout.trim().split('\n')).toHaveLength(23);
+    expect(result.classes).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     expect(result.accuracy).toBe(trials[1].test_acc);
     expect(result.images).toBe(1002);
     const stored = query<{ actual: number; predicted: number; count: number }>(`SELECT actual, predicted, count FROM confusion WHERE trial_id = '${trials[1].id}'`);
