@@ -16,6 +16,7 @@ import type { Experiment } from '../src/config/experiment.types.js';
 import { IDX_FILES } from '../src/data/dataset.js';
 import { linesOf } from '../src/data/csv.js';
 import { readIdx, writeIdx } from '../src/data/idx.js';
+import { stratifiedSplit } from '../src/data/stratified-split.js';
 import { encodeGrayPng } from '../src/util/png.js';
 import { CACHE, cli } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
@@ -102,6 +103,30 @@ function folderOf(root: string, { other = false } = {}): void {
       writeFileSync(`${name}.jpg`, jpeg.encode({ data: rgba, width: 2 * side, height: 2 * side }, 95).data);
     }
   });
+}
+
+/**
+ * The images of the IDX digits as one tree of class folders under `root` (no train/ and test/):
+ * <class>/train-NNNN.png and <class>/test-NNNN.png, for data.test to split.
+ */
+function treeOf(root: string): void {
+  IDX_FILES.forEach(([imagesName, labelsName], split) => {
+    const images = readIdx(join(DIGITS, imagesName));
+    const labels = readIdx(join(DIGITS, labelsName));
+    const side = images.dims[1];
+    for (let n = 0; n < images.dims[0]; n++) {
+      const folder = join(root, `${String.fromCharCode(97 + labels.data[n])}_${CLASS_NAMES[labels.data[n]]}`);
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, `${split === 0 ? 'train' : 'test'}-${String(n).padStart(4, '0')}.png`), encodeGrayPng(images.data.subarray(n * side * side, (n + 1) * side * side), side, side));
+    }
+  });
+}
+
+/** How many images of each digit the IDX digits hold, both splits together. */
+function digitCounts(): number[] {
+  const counts = new Array<number>(10).fill(0);
+  for (const [, labelsName] of IDX_FILES) for (const label of readIdx(join(DIGITS, labelsName)).data) counts[label]++;
+  return counts;
 }
 
 describe('dataset: csv', () => {
@@ -195,6 +220,11 @@ describe('dataset: csv', () => {
       ['data: { dataset: csv, train: missing.csv, test: test.csv }', /missing\.csv: no such file \(data\.train of dataset csv\); check the path, relative to the experiment file$/],
       ['data: { dataset: csv, train: test.csv, test: test.csv, label: digit }', /test\.csv:1: no column named 'digit' \(the header has label, pixel0, pixel1, pixel2, \.\.\.\); set data\.label to the label column's name$/],
       [`data: { dataset: idx, dir: ${DIGITS}, train: test.csv }`, /exp\.yaml:2:\d+: data\.train: only dataset: csv reads CSV files; remove it, or set dataset: csv/],
+      // data.test is a file for csv, a fraction for folder; each said as the other kind, at its place.
+      ['data: { dataset: csv, train: test.csv, test: 0.2 }', /^[^\n]*exp\.yaml:2:\d+: data\.test: dataset: csv reads its test images from a CSV file; give that file's path \(a fraction such as 0\.2 splits only a folder dataset\)$/],
+      ['data: { dataset: folder, dir: ., test: test.csv }', /^[^\n]*exp\.yaml:2:\d+: data\.test: dataset: folder takes the fraction of images held out for testing \(0\.01 to 0\.5, e\.g\. 0\.2\) when dir holds the class folders directly, not a file/],
+      ['data: { dataset: folder, dir: ., test: 0.9 }', /^[^\n]*exp\.yaml:2:\d+: data\.test: must be <= 0\.5, found 0\.9$/],
+      [`data: { dataset: idx, dir: ${DIGITS}, test: 0.2 }`, /exp\.yaml:2:\d+: data\.test: only dataset: csv \(a CSV file\) and folder \(a fraction held out of one tree of class folders\) read it; remove it$/],
     ];
     for (const [data, message] of cases) {
       writeFileSync(join(dir, 'exp.yaml'), `name: bad\n${data}\n${TRAINING}`);
@@ -216,6 +246,8 @@ describe('dataset: csv', () => {
     expect(dataProblem(config(join(inside, 'a.csv'), join(inside, 'a.csv')), [inside])).toBeNull();
     expect(dataProblem(config(join(inside, 'a.csv'), join(outside, 'a.csv')), [inside])).toBe(`data.test ${join(outside, 'a.csv')} is not in this agent's data folders; start the agent with --data ${outside} (or a folder above it)`);
     expect(dataProblem(config(join(inside, 'gone.csv'), join(inside, 'a.csv')), [inside])).toBe(`data.train ${join(inside, 'gone.csv')} does not exist on this agent`);
+    // A folder dataset's data.test is a fraction, no path to look for.
+    expect(dataProblem({ data: { dataset: 'folder', dir: inside, test: 0.2 } } as unknown as Experiment, [inside])).toBeNull();
   });
 
   it('a folder of PNGs trains exactly as the same images in IDX files; JPEGs of another size and polarity train too; each converted once', async () => {
@@ -263,8 +295,24 @@ describe('dataset: csv', () => {
   }, 180_000);
 
   it('refuses a folder dataset it cannot read as classes of images in one line naming the place, exit 2, and caches nothing', async () => {
-    const cases: [string, (root: string) => void, RegExp][] = [
-      ['no train folder', (root) => mkdirSync(join(root, 'test', 'a'), { recursive: true }), /data[/]train: no such folder: dataset folder wants train\/ with a subfolder of images per class/],
+    const cases: [string, (root: string) => void, RegExp, string?][] = [
+      ['no train folder', (root) => mkdirSync(join(root, 'test', 'a'), { recursive: true }), /data[/]train: no train\/ folder: give dir\/train\/<class>\/… and dir\/test\/<class>\/…, or put the class folders in dir and set data\.test to the fraction held out for testing, e\.g\. 0\.2$/],
+      ['class folders in dir, no data.test', (root) => treeOf(root), /data[/]train: no train\/ folder: give dir\/train\/<class>\/… and dir\/test\/<class>\/…, or put the class folders in dir and set data\.test/],
+      ['train/ and test/ with data.test', (root) => folderOf(root), /data[/]train: dir holds train\/, so its test images are test\/'s: data\.test 0\.2 holds out a fraction only of class folders that lie in dir itself; remove data\.test$/, ', test: 0.2'],
+      ['test/ alone with data.test', (root) => {
+        treeOf(root);
+        mkdirSync(join(root, 'test', 'a'), { recursive: true });
+      }, /data[/]test: a test\/ folder without train\/ beside it: give train\/ too \(and remove data\.test\), or put every class folder in dir, with no test\/, for data\.test 0\.2 to hold out$/, ', test: 0.2'],
+      ['one class in a tree', (root) => {
+        mkdirSync(join(root, 'only'), { recursive: true });
+        writeFileSync(join(root, 'only', 'a.png'), encodeGrayPng(new Uint8Array(784).fill(200), 28, 28));
+      }, /data: holds one class \(only\); a classifier needs two or more class folders$/, ', test: 0.2'],
+      ['a tree too small to hold any out', (root) => {
+        for (const name of ['a', 'b']) {
+          mkdirSync(join(root, name), { recursive: true });
+          writeFileSync(join(root, name, '1.png'), encodeGrayPng(new Uint8Array(784).fill(200), 28, 28));
+        }
+      }, /data: data\.test 0\.2 of each class's images holds out none of its 2 images \(each class keeps one to train on\); raise data\.test, or add images$/, ', test: 0.2'],
       ['one class', (root) => {
         for (const split of ['train', 'test']) mkdirSync(join(root, split, 'only'), { recursive: true });
         for (const split of ['train', 'test']) writeFileSync(join(root, split, 'only', 'a.png'), encodeGrayPng(new Uint8Array(784).fill(200), 28, 28));
@@ -284,10 +332,10 @@ describe('dataset: csv', () => {
       }, /data[/]train[/]c_two[/]broken\.png: not a PNG or JPEG image$/],
     ];
     const before = new Set(cacheFolders('folder'));
-    for (const [what, make, message] of cases) {
+    for (const [what, make, message, more = ''] of cases) {
       const dir = tempDir();
       make(join(dir, 'data'));
-      writeFileSync(join(dir, 'exp.yaml'), `name: bad\ndata: { dataset: folder, dir: data }\n${TRAINING}`);
+      writeFileSync(join(dir, 'exp.yaml'), `name: bad\ndata: { dataset: folder, dir: data${more} }\n${TRAINING}`);
       const r = await cli(join(dir, 'exp.yaml'), '--db', join(dir, 'runs.db'), '--no-tui');
       expect([what, r.code]).toEqual([what, 2]);
       expect(r.stderr.trim().split('\n'), what).toHaveLength(1);
@@ -295,6 +343,35 @@ describe('dataset: csv', () => {
       expect(existsSync(join(dir, 'runs.db'))).toBe(false);
     }
     expect(cacheFolders('folder').filter((f) => !before.has(f))).toEqual([]);
+  }, 120_000);
+
+  it('one tree of class folders is split by data.test: per class, seeded by data.split_seed, each split cached once; it trains through the CLI', async () => {
+    const dir = tempDir();
+    treeOf(join(dir, 'tree'));
+    const yaml = (seed: number) => `name: tree\ndata: { dataset: folder, dir: tree, test: 0.2, validation: 0.25, split_seed: ${seed} }\n${TRAINING}`;
+    writeFileSync(join(dir, 'tree.yaml'), yaml(0));
+    writeFileSync(join(dir, 'other.yaml'), yaml(1));
+    const before = new Set(cacheFolders('folder'));
+    const r = await cli('data', 'inspect', join(dir, 'tree.yaml'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`dataset folder (${join(dir, 'tree')}, data.test 0.2 of each class held out for testing)`);
+    // Each class holds out round(n × 0.2) of its n images for testing; the rest train and validate.
+    const counts = digitCounts();
+    const rows = CLASS_NAMES.map((name, c) => r.stdout.split('\n').find((l) => l.startsWith(`${c} ${String.fromCharCode(97 + c)}_${name}`))!.trim().split(/\s+/).slice(2).map(Number));
+    expect(rows.map(([train, validation, test]) => [train + validation, test])).toEqual(counts.map((n) => [n - Math.round(n * 0.2), Math.round(n * 0.2)]));
+    const [first] = cacheFolders('folder').filter((f) => !before.has(f));
+    const testImages = (folder: string) => Buffer.from(readIdx(join(CACHE, 'folder', folder, IDX_FILES[1][0])).data);
+    // The same seed takes the same images (the cache folder is used again); another seed, others (a folder of its own).
+    const trained = await cli(join(dir, 'tree.yaml'), '--db', join(dir, 'runs.db'), '--no-tui');
+    expect(trained.code, trained.stderr).toBe(0);
+    expect(epochs(join(dir, 'runs.db'))).toHaveLength(2);
+    expect(cacheFolders('folder').filter((f) => !before.has(f))).toEqual([first]);
+    const other = await cli('data', 'inspect', join(dir, 'other.yaml'));
+    expect(other.code, other.stderr).toBe(0);
+    const second = cacheFolders('folder').filter((f) => !before.has(f) && f !== first);
+    expect(second).toHaveLength(1);
+    expect(testImages(second[0]).length).toBe(testImages(first).length);
+    expect(testImages(second[0]).equals(testImages(first))).toBe(false);
   }, 120_000);
 
   it('sweep data inspect: the classes (by their folder names) with their images per split, the pixels\' mean and std, and a contact sheet of each class', async () => {
@@ -375,4 +452,23 @@ describe('dataset: csv', () => {
     expect(out.logits.dims).toEqual([2, 47]);
     expect(JSON.parse(readFileSync(join(dir, 'm.card.json'), 'utf8')).output).toMatchObject({ shape: [null, 47], classes: 47 });
   }, 120_000);
+});
+
+describe('stratifiedSplit (a folder dataset of one tree, split by data.test)', () => {
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  it("holds out round(n × fraction) of each class's items, each part in the items' order; every class keeps one to train on", () => {
+    const { train, test } = stratifiedSplit([{ name: 'a', items: range(10) }, { name: 'b', items: [0] }, { name: 'c', items: [0, 1] }, { name: 'd', items: range(3) }], 0.5, 7);
+    expect(test.map((c) => c.items.length)).toEqual([5, 0, 1, 2]);
+    expect(train.map((c) => c.items.length)).toEqual([5, 1, 1, 1]);
+    for (const c of [...train, ...test]) expect(c.items).toEqual([...c.items].sort((x, y) => x - y));
+    expect([...train[0].items, ...test[0].items].sort((x, y) => x - y)).toEqual(range(10));
+  });
+
+  it("is the seed's: the same seed splits alike, another seed otherwise; a class's split stays when another class changes", () => {
+    const a = { name: 'a', items: range(20) };
+    const first = stratifiedSplit([a, { name: 'b', items: range(5) }], 0.3, 7);
+    expect(stratifiedSplit([a, { name: 'b', items: range(5) }], 0.3, 7)).toEqual(first);
+    expect(stratifiedSplit([a, { name: 'b', items: range(50) }, { name: 'c', items: range(4) }], 0.3, 7).test[0]).toEqual(first.test[0]);
+    expect(stratifiedSplit([a], 0.3, 8).test[0].items).not.toEqual(first.test[0].items);
+  });
 });

@@ -39,7 +39,7 @@ export async function dataInspect(args: string[]): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   checkSplits(prepared, config);
   const data = loadDataset(prepared.dir, splitOptions(config));
-  const names = config.data.dataset === 'folder' ? imageFolderClasses(config.data.dir!) : null;
+  const names = config.data.dataset === 'folder' ? imageFolderClasses(config.data) : null;
   const counts = (split: Split) => {
     const n = new Array<number>(data.classes).fill(0);
     for (const label of split.labels) n[label]++;
@@ -48,7 +48,8 @@ export async function dataInspect(args: string[]): Promise<number> {
   const [train, validation, test] = [data.train, data.validation, data.test].map(counts);
   const classes = Array.from({ length: data.classes }, (_, c) => c).filter((c) => train[c] + validation[c] + test[c] > 0);
   const { mean, std } = pixelStats(data);
-  const where = config.data.dataset === 'csv' ? ` (${config.data.train} and ${config.data.test})` : config.data.dir ? ` (${config.data.dir})` : '';
+  const where = config.data.dataset === 'csv' ? ` (${config.data.train} and ${config.data.test})`
+    : config.data.dir ? ` (${config.data.dir}${typeof config.data.test === 'number' ? `, data.test ${config.data.test} of each class held out for testing` : ''})` : '';
   console.log(`${file}: dataset ${config.data.dataset}${where}, ready in ${seconds.toFixed(1)} s as IDX files in ${prepared.dir}`);
   console.log(`${data.height}×${data.width} images: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test; ${classes.length} classes with images, ${data.classes} outputs of the network`);
   console.log(`pixels of the training images: mean ${mean.toFixed(4)}, std ${std.toFixed(4)} (0..1); the file normalises with data.mean ${config.data.mean}, data.std ${config.data.std}`);

@@ -106,7 +106,7 @@ function checkFolder(data: Experiment['data'], dir: string): void {
       : '; check data.dir';
     throw new UserError({ file: dir, message: `no such folder (dataset ${data.dataset})${hint}` });
   }
-  throw new UserError({ file: dir, message: `${problem} (${data.dir ? 'data.dir of ' : ''}dataset ${data.dataset}); give data.dir the folder of the dataset's ${data.dataset === 'folder' ? 'train/ and test/ folders' : 'IDX files'}` });
+  throw new UserError({ file: dir, message: `${problem} (${data.dir ? 'data.dir of ' : ''}dataset ${data.dataset}); give data.dir the folder of the dataset's ${data.dataset !== 'folder' ? 'IDX files' : typeof data.test === 'number' ? 'class folders' : 'train/ and test/ folders'}` });
 }
 
 /** How a trial's images are split and normalised. */
@@ -124,10 +124,13 @@ export function splitOptions(config: Experiment): SplitOptions {
   };
 }
 
-/** The file (or folder) the user gave a split's images in: a CSV file, an image folder, else the IDX file (0: training, 1: test). */
+/**
+ * The file (or folder) the user gave a split's images in: a CSV file, an image folder (dir itself
+ * for one tree that data.test splits), else the IDX file (0: training, 1: test).
+ */
 function userFile(data: Experiment['data'], dir: string, split: 0 | 1): string {
-  if (data.dataset === 'csv') return split === 0 ? data.train! : data.test!;
-  if (data.dataset === 'folder') return join(data.dir!, split === 0 ? 'train' : 'test');
+  if (data.dataset === 'csv') return String(split === 0 ? data.train : data.test);
+  if (data.dataset === 'folder') return typeof data.test === 'number' ? data.dir! : join(data.dir!, split === 0 ? 'train' : 'test');
   return findFile(dir, IDX_FILES[split][0]);
 }
 
