@@ -329,7 +329,7 @@ describe('dataset: csv', () => {
       ['an image that does not decode', (root) => {
         folderOf(root);
         writeFileSync(join(root, 'train', 'c_two', 'broken.png'), 'not a png at all');
-      }, /data[/]train[/]c_two[/]broken\.png: not a PNG or JPEG image$/],
+      }, /data[/]train[/]c_two[/]broken\.png: not a PNG or JPEG image; replace or remove it, or give --skip-bad to leave out the images that do not decode$/],
     ];
     const before = new Set(cacheFolders('folder'));
     for (const [what, make, message, more = ''] of cases) {
@@ -372,6 +372,35 @@ describe('dataset: csv', () => {
     expect(second).toHaveLength(1);
     expect(testImages(second[0]).length).toBe(testImages(first).length);
     expect(testImages(second[0]).equals(testImages(first))).toBe(false);
+  }, 120_000);
+
+  it('--skip-bad leaves out the images that do not decode and says which; the dataset so prepared is cached apart, and a run without the flag refuses them again', async () => {
+    const dir = tempDir();
+    folderOf(join(dir, 'data'));
+    const bad = ['train/c_two/broken.png', 'train/c_two/empty.png', 'test/d_three/text.jpg', 'train/e_four/cut.png', 'train/f_five/zz.png'];
+    for (const [n, path] of bad.entries()) writeFileSync(join(dir, 'data', path), ['not a png at all', '', 'hello', '\x89PNG\r\n\x1a\n', 'GIF89a'][n]);
+    writeFileSync(join(dir, 'exp.yaml'), `name: skip\ndata: { dataset: folder, dir: data, validation: 0.25 }\n${TRAINING}`);
+    const before = new Set(cacheFolders('folder'));
+    const note = `note: ${join(dir, 'data')}: skipped 5 images that do not decode (--skip-bad): train/c_two/broken.png, train/c_two/empty.png, train/e_four/cut.png, and 2 more`;
+    const run = await cli(join(dir, 'exp.yaml'), '--db', join(dir, 'runs.db'), '--no-tui', '--skip-bad');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.split('\n')).toContain(note);
+    expect(epochs(join(dir, 'runs.db'))).toHaveLength(2);
+    const made = cacheFolders('folder').filter((f) => !before.has(f));
+    expect(made).toHaveLength(1);
+    // The good images, all of them: 256 training and 64 test, as the folder held before.
+    expect(IDX_FILES.map(([, labels]) => readIdx(join(CACHE, 'folder', made[0], labels)).dims[0])).toEqual([256, 64]);
+    // Said again from the cache, by data inspect too.
+    const inspect = await cli('data', 'inspect', join(dir, 'exp.yaml'), '--skip-bad');
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(inspect.stdout.split('\n')).toContain(note);
+    expect(cacheFolders('folder').filter((f) => !before.has(f))).toEqual(made);
+    // Without the flag, the first bad image is refused again (not the cache of the run that left it out).
+    const refused = await cli(join(dir, 'exp.yaml'), '--db', join(dir, 'other.db'), '--no-tui');
+    expect([refused.code, refused.stderr.trim()]).toEqual([2, `${join(dir, 'data', 'train', 'c_two', 'broken.png')}: not a PNG or JPEG image; replace or remove it, or give --skip-bad to leave out the images that do not decode`]);
+    expect(existsSync(join(dir, 'other.db'))).toBe(false);
+    const queued = await cli(join(dir, 'exp.yaml'), '--queue', 'redis://127.0.0.1:1', '--skip-bad');
+    expect([queued.code, queued.stderr.trim()]).toEqual([2, '--skip-bad: with --queue the agents prepare the data, and refuse images that do not decode; remove those from the folder instead']);
   }, 120_000);
 
   it('sweep data inspect: the classes (by their folder names) with their images per split, the pixels\' mean and std, and a contact sheet of each class', async () => {

@@ -12,10 +12,11 @@
  * tell a file unchanged without reading it) and by how they are split, labels written last.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
+import { UndecodableImage } from '../predict/decode.js';
 import { digitFromFile } from '../predict/digit-file.js';
 import { folderImages } from '../predict/folder-images.js';
 import { cacheDir } from './cache-dir.js';
@@ -139,16 +140,29 @@ export function imageFolderClasses(data: Experiment['data']): string[] {
   return classesOf(listDataset(data)).map((c) => c.name);
 }
 
-/** The cache folder of a folder dataset's IDX files: named by every image file's path, size, times and inode, and by how they are split. */
-export function imageFolderDatasetDir(data: Experiment['data']): string {
-  return cacheFolderOf(data.dir!, listDataset(data));
+/**
+ * How a folder dataset is prepared, besides what its config says. skipBad (--skip-bad): an image
+ * that does not decode is left out, and named, instead of refused.
+ */
+export interface FolderOptions {
+  skipBad: boolean;
+}
+
+/**
+ * The cache folder of a folder dataset's IDX files: named by every image file's path, size, times
+ * and inode, by how they are split, and by whether images that do not decode were left out (a run
+ * without --skip-bad refuses them again rather than train on what a run with it left).
+ */
+export function imageFolderDatasetDir(data: Experiment['data'], options: FolderOptions): string {
+  return cacheFolderOf(data.dir!, listDataset(data), options);
 }
 
 /** The cache folder of the images `listing` found under `dir`. */
-function cacheFolderOf(dir: string, listing: Listing): string {
-  // A split dataset keeps the key it always had: its cache folders stay in use.
+function cacheFolderOf(dir: string, listing: Listing, { skipBad }: FolderOptions): string {
+  // A split dataset prepared as it always was keeps the key it always had: its cache folders stay in use.
   const split = listing.layout === 'tree' ? [{ test: listing.fraction, split_seed: listing.seed }] : [];
-  const hash = createHash('sha256').update(JSON.stringify([FORMAT, SIDE, ...split]));
+  const skipping = skipBad ? ['skip-bad'] : [];
+  const hash = createHash('sha256').update(JSON.stringify([FORMAT, SIDE, ...split, ...skipping]));
   const classes = listing.layout === 'split' ? [...listing.train, ...listing.test] : listing.classes;
   for (const c of classes) {
     for (const file of c.files) {
@@ -159,35 +173,65 @@ function cacheFolderOf(dir: string, listing: Listing): string {
   return join(cacheDir(), 'folder', hash.digest('hex').slice(0, 16));
 }
 
-/** Ensures the IDX files of a folder dataset are in the cache; returns their folder. */
-export function prepareImageFolder(data: Experiment['data']): string {
+/** The file beside a folder dataset's IDX files that names the images left out (--skip-bad), one path under dir a line. */
+const SKIPPED_FILE = 'skipped.txt';
+
+/** A prepared folder dataset: the folder of its IDX files, and the images left out (paths under dir), none without --skip-bad. */
+export interface PreparedFolder {
+  dir: string;
+  skipped: string[];
+}
+
+/** Ensures the IDX files of a folder dataset are in the cache; returns their folder and the images left out. */
+export function prepareImageFolder(data: Experiment['data'], options: FolderOptions): PreparedFolder {
   // Listed once: what names the cache folder is what is converted into it.
   const listing = listDataset(data);
-  const cached = cacheFolderOf(data.dir!, listing);
-  if (datasetWritten(cached)) return cached;
+  const cached = cacheFolderOf(data.dir!, listing, options);
+  if (datasetWritten(cached)) return { dir: cached, skipped: skippedIn(cached) };
   const names = classesOf(listing).map((c) => c.name);
-  const made = (classes: FolderClass[]) => classes.map((c) => ({ name: c.name, items: c.files.map((file) => digitOf(file)) }));
+  const skipped: string[] = [];
+  // Images that do not decode are left out before the split: each class keeps a training image of those it has.
+  const made = (classes: FolderClass[]) => classes.map((c) => ({ name: c.name, items: c.files.flatMap((file) => digitOf(file, data.dir!, options, skipped)) }));
   let train, test;
   if (listing.layout === 'split') {
     [train, test] = [made(listing.train), made(listing.test)];
   } else {
     ({ train, test } = stratifiedSplit(made(listing.classes), listing.fraction, listing.seed));
-    const all = listing.classes.reduce((n, c) => n + c.files.length, 0);
+    const all = train.reduce((n, c) => n + c.items.length, 0) + test.reduce((n, c) => n + c.items.length, 0);
     if (test.every((c) => c.items.length === 0)) {
       throw new UserError({ file: data.dir!, message: `data.test ${listing.fraction} of each class's images holds out none of its ${all} images (each class keeps one to train on); raise data.test, or add images` });
     }
   }
-  writeDatasetFiles(cached, splitBytes(train, names), splitBytes(test, names));
-  return cached;
+  const notes = skipped.length ? [{ name: SKIPPED_FILE, text: `${skipped.join('\n')}\n` }] : [];
+  writeDatasetFiles(cached, splitBytes(train, names), splitBytes(test, names), undefined, notes);
+  return { dir: cached, skipped };
 }
 
-/** An image file made into a digit, a byte a pixel (as the IDX files hold it: a tree is held whole before it is split). */
-function digitOf(file: string): Uint8Array {
-  // A blank image is an image of nothing (an empty cell of a form is a class too).
-  const digit = digitFromFile(file, SIDE, { blank: 'empty' });
+/** The images a prepared folder dataset left out, as its cache folder keeps them. */
+function skippedIn(cached: string): string[] {
+  const path = join(cached, SKIPPED_FILE);
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
+}
+
+/**
+ * An image file made into a digit, a byte a pixel (as the IDX files hold it: a tree is held whole
+ * before it is split); none for a file that does not decode under --skip-bad (its path under dir
+ * added to `skipped`). Without it such a file is refused, saying how to go on.
+ */
+function digitOf(file: string, dir: string, { skipBad }: FolderOptions, skipped: string[]): Uint8Array[] {
+  let digit;
+  try {
+    // A blank image is an image of nothing (an empty cell of a form is a class too).
+    digit = digitFromFile(file, SIDE, { blank: 'empty' });
+  } catch (err) {
+    if (!(err instanceof UndecodableImage)) throw err;
+    if (!skipBad) throw new UserError({ file, message: `${err.why}; replace or remove it, or give --skip-bad to leave out the images that do not decode` });
+    skipped.push(relative(dir, file));
+    return [];
+  }
   const bytes = new Uint8Array(digit.length);
   for (let p = 0; p < digit.length; p++) bytes[p] = Math.round(digit[p]);
-  return bytes;
+  return [bytes];
 }
 
 /** A split's digits, in class order, with their labels (the class's place among `names`). */

@@ -1,6 +1,6 @@
 /**
  * Writes a prepared dataset's four IDX files into a cache folder (the embedded digits, a CSV
- * dataset): all or nothing. Labels are written last, so a reader that finds all four files
+ * dataset, a folder dataset), and any notes beside them: all or nothing. Labels are written last, so a reader that finds all four files
  * knows the images were whole before them; a failure (a full disk) removes what was written and
  * the folders made for it, and the next run starts afresh.
  */
@@ -11,6 +11,7 @@ import { makeFolder, unmakeFolders } from '../util/make-folder.js';
 import { datasetFolderFull } from './cache-dir.js';
 import { IDX_FILES } from './dataset.js';
 import { writeIdx } from './idx.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
 
 /** Whether a prepared dataset's four files are in `dir`: whole, since the labels are written last. */
 export const datasetWritten = (dir: string) => IDX_FILES.every(([images, labels]) => existsSync(join(dir, images)) && existsSync(join(dir, labels)));
@@ -23,8 +24,17 @@ export interface SplitBytes {
   side: number;
 }
 
-/** `made`: the folders made for it already (removed too on a failure); by default, dir is made here. */
-export function writeDatasetFiles(dir: string, train: SplitBytes, test: SplitBytes, made: string[] = makeFolder(dir)): void {
+/** A small text file kept beside the IDX files: what preparing them had to say (a folder dataset's images left out). */
+export interface NoteFile {
+  name: string;
+  text: string;
+}
+
+/**
+ * `made`: the folders made for it already (removed too on a failure); by default, dir is made
+ * here. `notes` are written first, so that they are there whenever the labels are.
+ */
+export function writeDatasetFiles(dir: string, train: SplitBytes, test: SplitBytes, made: string[] = makeFolder(dir), notes: NoteFile[] = []): void {
   const files: [string, number[], Uint8Array][] = [
     [IDX_FILES[0][0], [train.count, train.side, train.side], train.pixels],
     [IDX_FILES[1][0], [test.count, test.side, test.side], test.pixels],
@@ -33,6 +43,10 @@ export function writeDatasetFiles(dir: string, train: SplitBytes, test: SplitByt
   ];
   const written: string[] = [];
   try {
+    for (const { name, text } of notes) {
+      writeFileAtomic(join(dir, name), Buffer.from(text));
+      written.push(join(dir, name));
+    }
     for (const [name, dims, bytes] of files) {
       writeIdx(join(dir, name), dims, bytes);
       written.push(join(dir, name));
