@@ -224,6 +224,8 @@ describe('dataset: csv', () => {
       ['data: { dataset: csv, train: test.csv, test: 0.2 }', /^[^\n]*exp\.yaml:2:\d+: data\.test: dataset: csv reads its test images from a CSV file; give that file's path \(a fraction such as 0\.2 splits only a folder dataset\)$/],
       ['data: { dataset: folder, dir: ., test: test.csv }', /^[^\n]*exp\.yaml:2:\d+: data\.test: dataset: folder takes the fraction of images held out for testing \(0\.01 to 0\.5, e\.g\. 0\.2\) when dir holds the class folders directly, not a file/],
       ['data: { dataset: folder, dir: ., test: 0.9 }', /^[^\n]*exp\.yaml:2:\d+: data\.test: must be <= 0\.5, found 0\.9$/],
+      [`data: { dataset: idx, dir: ${DIGITS}, size: 32 }`, /exp\.yaml:2:\d+: data\.size: IDX images are used at their own size \(dataset idx\); remove it, or give the images as a folder or CSV dataset to have them made 32x32$/],
+      ['data: { dataset: folder, dir: ., size: 200 }', /exp\.yaml:2:\d+: data\.size: must be <= 128, found 200$/],
       [`data: { dataset: idx, dir: ${DIGITS}, test: 0.2 }`, /exp\.yaml:2:\d+: data\.test: only dataset: csv \(a CSV file\) and folder \(a fraction held out of one tree of class folders\) read it; remove it$/],
     ];
     for (const [data, message] of cases) {
@@ -401,6 +403,39 @@ describe('dataset: csv', () => {
     expect(existsSync(join(dir, 'other.db'))).toBe(false);
     const queued = await cli(join(dir, 'exp.yaml'), '--queue', 'redis://127.0.0.1:1', '--skip-bad');
     expect([queued.code, queued.stderr.trim()]).toEqual([2, '--skip-bad: with --queue the agents prepare the data, and refuse images that do not decode; remove those from the folder instead']);
+  }, 120_000);
+
+  it('data.size: a folder dataset made into 32×32 digits trains through the CLI and its trial predicts; CSV images are resized to it', async () => {
+    const dir = tempDir();
+    folderOf(join(dir, 'png'));
+    writeFileSync(join(dir, 'train.csv'), csvOf(0));
+    writeFileSync(join(dir, 'test.csv'), csvOf(1));
+    writeFileSync(join(dir, 'png.yaml'), `name: big\ndata: { dataset: folder, dir: png, validation: 0.25, size: 32 }\ntraining: { epochs: 1, batch_size: 32, seed: 3 }\n`);
+    writeFileSync(join(dir, 'csv.yaml'), `name: big\ndata: { dataset: csv, train: train.csv, test: test.csv, validation: 0.25, size: 32 }\n`);
+    const inspected = await cli('data', 'inspect', join(dir, 'png.yaml'));
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect(inspected.stdout).toMatch(/32×32 images: 192 training, 64 validation, 64 test/);
+    const db = join(dir, 'runs.db');
+    const trained = await cli(join(dir, 'png.yaml'), '--db', db, '--no-tui');
+    expect(trained.code, trained.stderr).toBe(0);
+    // A digit of the dataset's own, as a 28×28 file: predict makes it into the trial's 32×32 input.
+    const image = join(dir, 'digit.png');
+    writeFileSync(image, encodeGrayPng(readIdx(join(DIGITS, IDX_FILES[1][0])).data.subarray(0, 784), 28, 28));
+    const predicted = await cli('predict', 'best', image, '--db', db, '--json');
+    expect(predicted.code, predicted.stderr).toBe(0);
+    const [prediction] = JSON.parse(predicted.stdout) as { top: { class: number; probability: number }[] }[];
+    expect(prediction.top[0].class).toBeLessThan(10);
+    // The CSV's 28×28 images resized by area to 32×32: each still its digit.
+    const csv = await cli('data', 'inspect', join(dir, 'csv.yaml'));
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout).toMatch(/32×32 images: 192 training, 64 validation, 64 test/);
+    const folder = /as IDX files in (\S+)/.exec(csv.stdout)![1];
+    const big = readIdx(join(folder, IDX_FILES[0][0]));
+    expect(big.dims).toEqual([256, 32, 32]);
+    const small = readIdx(join(DIGITS, IDX_FILES[0][0])).data;
+    // Shrunk back by averaging, a resized digit correlates with its original.
+    const shrunk = (n: number) => Uint8Array.from({ length: 784 }, (_, p) => big.data[n * 1024 + Math.floor(((p / 28) | 0) * 32 / 28) * 32 + Math.floor((p % 28) * 32 / 28)]);
+    for (const n of [0, 1, 2]) expect(correlation(shrunk(n), small.subarray(n * 784, (n + 1) * 784))).toBeGreaterThan(0.8);
   }, 120_000);
 
   it('sweep data inspect: the classes (by their folder names) with their images per split, the pixels\' mean and std, and a contact sheet of each class', async () => {

@@ -104,6 +104,10 @@ export interface ExperimentFile {
      */
     label?: string;
     /**
+     * folder and csv: the side of the network's input, in pixels. A folder dataset's images are made into size x size digits (28 when not given); a CSV dataset's images are resized to size x size by area resampling when their own square differs (their own size when not given). IDX images are used at their own size.
+     */
+    size?: number;
+    /**
      * mnist-full: base URLs to download the four files from, tried in order. By default three well-known MNIST mirrors.
      *
      * @minItems 1
@@ -451,6 +455,10 @@ export interface Experiment {
      * csv: the name of the label column in the files' header; when not given, the column named label (in any case), else the first. Labels are class numbers, 0 to 255.
      */
     label?: string;
+    /**
+     * folder and csv: the side of the network's input, in pixels. A folder dataset's images are made into size x size digits (28 when not given); a CSV dataset's images are resized to size x size by area resampling when their own square differs (their own size when not given). IDX images are used at their own size.
+     */
+    size?: number;
     /**
      * mnist-full: base URLs to download the four files from, tried in order. By default three well-known MNIST mirrors.
      *

@@ -37,6 +37,10 @@ export function checkRules(config: Experiment): RuleViolation[] {
       out.push({ path: ['data', 'test'], message: 'data.test: only dataset: csv (a CSV file) and folder (a fraction held out of one tree of class folders) read it; remove it' });
     }
   }
+  // Made into digits (folder) or resampled (csv) when prepared; IDX files are read as they are.
+  if (data.size !== undefined && data.dataset !== 'folder' && data.dataset !== 'csv') {
+    out.push({ path: ['data', 'size'], message: `data.size: IDX images are used at their own size (dataset ${data.dataset}); remove it, or give the images as a folder or CSV dataset to have them made ${data.size}x${data.size}` });
+  }
   if (data.dataset !== 'mnist-full' && data.mirrors !== undefined) {
     out.push({ path: ['data', 'mirrors'], message: 'data.mirrors: only dataset: mnist-full downloads; remove it' });
   }

@@ -5,7 +5,7 @@
  * tree's) subfolders in sorted order, as torchvision sorts them (label 0 is the first name), and a
  * class's images are those in its folder and the folders under it, as torchvision walks them; the
  * test folder's subfolders must be among them. Each image is made into the network's input as `sweep predict` makes one (ink light on
- * black, fitted and centred: predict/digit-file.ts), so that a model trained here and the images
+ * black, fitted and centred: predict/digit-file.ts), data.size pixels square (28 by default), so that a model trained here and the images
  * later given to it are made alike. Decoding thousands of images takes seconds, so it is done
  * once into the four IDX files of a cache folder, named by what every image file is (its path
  * under dir, size, modification and change times, inode: as git's index and file-checksums.ts
@@ -27,8 +27,11 @@ import { datasetWritten, writeDatasetFiles, type SplitBytes } from './write-data
 /** The version of the conversion: a new one prepares every folder dataset afresh. */
 const FORMAT = 1;
 
-/** The side of the images made (LeNet-5's 28×28 input). */
-const SIDE = 28;
+/** The side of the images made when data.size gives none (LeNet-5's 28×28 input). */
+const DEFAULT_SIDE = 28;
+
+/** The side of the digits a folder dataset's images are made into. */
+const sideOf = (data: Experiment['data']) => data.size ?? DEFAULT_SIDE;
 
 /** A class folder: its name, and its images (and its subfolders'), in path order. */
 interface FolderClass {
@@ -154,15 +157,16 @@ export interface FolderOptions {
  * without --skip-bad refuses them again rather than train on what a run with it left).
  */
 export function imageFolderDatasetDir(data: Experiment['data'], options: FolderOptions): string {
-  return cacheFolderOf(data.dir!, listDataset(data), options);
+  return cacheFolderOf(data, listDataset(data), options);
 }
 
 /** The cache folder of the images `listing` found under `dir`. */
-function cacheFolderOf(dir: string, listing: Listing, { skipBad }: FolderOptions): string {
+function cacheFolderOf(data: Experiment['data'], listing: Listing, { skipBad }: FolderOptions): string {
+  const dir = data.dir!;
   // A split dataset prepared as it always was keeps the key it always had: its cache folders stay in use.
   const split = listing.layout === 'tree' ? [{ test: listing.fraction, split_seed: listing.seed }] : [];
   const skipping = skipBad ? ['skip-bad'] : [];
-  const hash = createHash('sha256').update(JSON.stringify([FORMAT, SIDE, ...split, ...skipping]));
+  const hash = createHash('sha256').update(JSON.stringify([FORMAT, sideOf(data), ...split, ...skipping]));
   const classes = listing.layout === 'split' ? [...listing.train, ...listing.test] : listing.classes;
   for (const c of classes) {
     for (const file of c.files) {
@@ -186,12 +190,12 @@ export interface PreparedFolder {
 export function prepareImageFolder(data: Experiment['data'], options: FolderOptions): PreparedFolder {
   // Listed once: what names the cache folder is what is converted into it.
   const listing = listDataset(data);
-  const cached = cacheFolderOf(data.dir!, listing, options);
+  const cached = cacheFolderOf(data, listing, options);
   if (datasetWritten(cached)) return { dir: cached, skipped: skippedIn(cached) };
   const names = classesOf(listing).map((c) => c.name);
   const skipped: string[] = [];
   // Images that do not decode are left out before the split: each class keeps a training image of those it has.
-  const made = (classes: FolderClass[]) => classes.map((c) => ({ name: c.name, items: c.files.flatMap((file) => digitOf(file, data.dir!, options, skipped)) }));
+  const made = (classes: FolderClass[]) => classes.map((c) => ({ name: c.name, items: c.files.flatMap((file) => digitOf(file, sideOf(data), data.dir!, options, skipped)) }));
   let train, test;
   if (listing.layout === 'split') {
     [train, test] = [made(listing.train), made(listing.test)];
@@ -203,7 +207,7 @@ export function prepareImageFolder(data: Experiment['data'], options: FolderOpti
     }
   }
   const notes = skipped.length ? [{ name: SKIPPED_FILE, text: `${skipped.join('\n')}\n` }] : [];
-  writeDatasetFiles(cached, splitBytes(train, names), splitBytes(test, names), undefined, notes);
+  writeDatasetFiles(cached, splitBytes(train, names, sideOf(data)), splitBytes(test, names, sideOf(data)), undefined, notes);
   return { dir: cached, skipped };
 }
 
@@ -218,11 +222,11 @@ function skippedIn(cached: string): string[] {
  * before it is split); none for a file that does not decode under --skip-bad (its path under dir
  * added to `skipped`). Without it such a file is refused, saying how to go on.
  */
-function digitOf(file: string, dir: string, { skipBad }: FolderOptions, skipped: string[]): Uint8Array[] {
+function digitOf(file: string, side: number, dir: string, { skipBad }: FolderOptions, skipped: string[]): Uint8Array[] {
   let digit;
   try {
     // A blank image is an image of nothing (an empty cell of a form is a class too).
-    digit = digitFromFile(file, SIDE, { blank: 'empty' });
+    digit = digitFromFile(file, side, { blank: 'empty' });
   } catch (err) {
     if (!(err instanceof UndecodableImage)) throw err;
     if (!skipBad) throw new UserError({ file, message: `${err.why}; replace or remove it, or give --skip-bad to leave out the images that do not decode` });
@@ -235,17 +239,17 @@ function digitOf(file: string, dir: string, { skipBad }: FolderOptions, skipped:
 }
 
 /** A split's digits, in class order, with their labels (the class's place among `names`). */
-function splitBytes(classes: { name: string; items: Uint8Array[] }[], names: string[]): SplitBytes {
+function splitBytes(classes: { name: string; items: Uint8Array[] }[], names: string[], side: number): SplitBytes {
   const count = classes.reduce((n, c) => n + c.items.length, 0);
-  const pixels = new Uint8Array(count * SIDE * SIDE);
+  const pixels = new Uint8Array(count * side * side);
   const labels = new Uint8Array(count);
   let n = 0;
   for (const c of classes) {
     const label = names.indexOf(c.name);
     for (const digit of c.items) {
-      pixels.set(digit, n * SIDE * SIDE);
+      pixels.set(digit, n * side * side);
       labels[n++] = label;
     }
   }
-  return { pixels, labels, count, side: SIDE };
+  return { pixels, labels, count, side };
 }
