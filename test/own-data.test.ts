@@ -18,6 +18,7 @@ import { IDX_FILES } from '../src/data/dataset.js';
 import { linesOf } from '../src/data/csv.js';
 import { pixelStats } from '../src/data/pixel-stats.js';
 import { readIdx, writeIdx } from '../src/data/idx.js';
+import { stratifiedSplit } from '../src/data/stratified-split.js';
 import { encodeGrayPng } from '../src/util/png.js';
 import { CACHE, cli } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
@@ -107,6 +108,30 @@ function folderOf(root: string, { other = false } = {}): void {
       writeFileSync(`${name}.jpg`, jpeg.encode({ data: rgba, width: 2 * side, height: 2 * side }, 95).data);
     }
   });
+}
+
+/**
+ * The images of the IDX digits as one tree of class folders under `root` (no train/ and test/):
+ * <class>/train-NNNN.png and <class>/test-NNNN.png, for data.test to split.
+ */
+function treeOf(root: string): void {
+  IDX_FILES.forEach(([imagesName, labelsName], split) => {
+    const images = readIdx(join(DIGITS, imagesName));
+    const labels = readIdx(join(DIGITS, labelsName));
+    const side = images.dims[1];
+    for (let n = 0; n < images.dims[0]; n++) {
+      const folder = join(root, `${String.fromCharCode(97 + labels.data[n])}_${CLASS_NAMES[labels.data[n]]}`);
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, `${split === 0 ? 'train' : 'test'}-${String(n).padStart(4, '0')}.png`), encodeGrayPng(images.data.subarray(n * side * side, (n + 1) * side * side), side, side));
+    }
+  });
+}
+
+/** How many images of each digit the IDX digits hold, both splits together. */
+function digitCounts(): number[] {
+  const counts = new Array<number>(10).fill(0);
+  for (const [, labelsName] of IDX_FILES) for (const label of readIdx(join(DIGITS, labelsName)).data) counts[label]++;
+  return counts;
 }
 
 describe('dataset: csv', () => {
@@ -200,6 +225,13 @@ describe('dataset: csv', () => {
       ['data: { dataset: csv, train: missing.csv, test: test.csv }', /missing\.csv: no such file \(data\.train of dataset csv\); check the path, relative to the experiment file$/],
       ['data: { dataset: csv, train: test.csv, test: test.csv, label: digit }', /test\.csv:1: no column named 'digit' \(the header has label, pixel0, pixel1, pixel2, \.\.\.\); set data\.label to the label column's name$/],
       [`data: { dataset: idx, dir: ${DIGITS}, train: test.csv }`, /exp\.yaml:2:\d+: data\.train: only dataset: csv reads CSV files; remove it, or set dataset: csv/],
+      // data.test is a file for csv, a fraction for folder; each said as the other kind, at its place.
+      ['data: { dataset: csv, train: test.csv, test: 0.2 }', /^[^\n]*exp\.yaml:2:\d+: data\.test: dataset: csv reads its test images from a CSV file; give that file's path \(a fraction such as 0\.2 splits only a folder dataset\)$/],
+      ['data: { dataset: folder, dir: ., test: test.csv }', /^[^\n]*exp\.yaml:2:\d+: data\.test: dataset: folder takes the fraction of images held out for testing \(0\.01 to 0\.5, e\.g\. 0\.2\) when dir holds the class folders directly, not a file/],
+      ['data: { dataset: folder, dir: ., test: 0.9 }', /^[^\n]*exp\.yaml:2:\d+: data\.test: must be <= 0\.5, found 0\.9$/],
+      [`data: { dataset: idx, dir: ${DIGITS}, size: 32 }`, /exp\.yaml:2:\d+: data\.size: IDX images are used at their own size \(dataset idx\); remove it, or give the images as a folder or CSV dataset to have them made 32x32$/],
+      ['data: { dataset: folder, dir: ., size: 200 }', /exp\.yaml:2:\d+: data\.size: must be <= 128, found 200$/],
+      [`data: { dataset: idx, dir: ${DIGITS}, test: 0.2 }`, /exp\.yaml:2:\d+: data\.test: only dataset: csv \(a CSV file\) and folder \(a fraction held out of one tree of class folders\) read it; remove it$/],
     ];
     for (const [data, message] of cases) {
       writeFileSync(join(dir, 'exp.yaml'), `name: bad\n${data}\n${TRAINING}`);
@@ -221,6 +253,8 @@ describe('dataset: csv', () => {
     expect(dataProblem(config(join(inside, 'a.csv'), join(inside, 'a.csv')), [inside])).toBeNull();
     expect(dataProblem(config(join(inside, 'a.csv'), join(outside, 'a.csv')), [inside])).toBe(`data.test ${join(outside, 'a.csv')} is not in this agent's data folders; start the agent with --data ${outside} (or a folder above it)`);
     expect(dataProblem(config(join(inside, 'gone.csv'), join(inside, 'a.csv')), [inside])).toBe(`data.train ${join(inside, 'gone.csv')} does not exist on this agent`);
+    // A folder dataset's data.test is a fraction, no path to look for.
+    expect(dataProblem({ data: { dataset: 'folder', dir: inside, test: 0.2 } } as unknown as Experiment, [inside])).toBeNull();
   });
 
   it('a folder of PNGs trains exactly as the same images in IDX files; JPEGs of another size and polarity train too; each converted once', async () => {
@@ -268,8 +302,24 @@ describe('dataset: csv', () => {
   }, 180_000);
 
   it('refuses a folder dataset it cannot read as classes of images in one line naming the place, exit 2, and caches nothing', async () => {
-    const cases: [string, (root: string) => void, RegExp][] = [
-      ['no train folder', (root) => mkdirSync(join(root, 'test', 'a'), { recursive: true }), /data[/]train: no such folder: dataset folder wants train\/ with a subfolder of images per class/],
+    const cases: [string, (root: string) => void, RegExp, string?][] = [
+      ['no train folder', (root) => mkdirSync(join(root, 'test', 'a'), { recursive: true }), /data[/]train: no train\/ folder: give dir\/train\/<class>\/… and dir\/test\/<class>\/…, or put the class folders in dir and set data\.test to the fraction held out for testing, e\.g\. 0\.2$/],
+      ['class folders in dir, no data.test', (root) => treeOf(root), /data[/]train: no train\/ folder: give dir\/train\/<class>\/… and dir\/test\/<class>\/…, or put the class folders in dir and set data\.test/],
+      ['train/ and test/ with data.test', (root) => folderOf(root), /data[/]train: dir holds train\/, so its test images are test\/'s: data\.test 0\.2 holds out a fraction only of class folders that lie in dir itself; remove data\.test$/, ', test: 0.2'],
+      ['test/ alone with data.test', (root) => {
+        treeOf(root);
+        mkdirSync(join(root, 'test', 'a'), { recursive: true });
+      }, /data[/]test: a test\/ folder without train\/ beside it: give train\/ too \(and remove data\.test\), or put every class folder in dir, with no test\/, for data\.test 0\.2 to hold out$/, ', test: 0.2'],
+      ['one class in a tree', (root) => {
+        mkdirSync(join(root, 'only'), { recursive: true });
+        writeFileSync(join(root, 'only', 'a.png'), encodeGrayPng(new Uint8Array(784).fill(200), 28, 28));
+      }, /data: holds one class \(only\); a classifier needs two or more class folders$/, ', test: 0.2'],
+      ['a tree too small to hold any out', (root) => {
+        for (const name of ['a', 'b']) {
+          mkdirSync(join(root, name), { recursive: true });
+          writeFileSync(join(root, name, '1.png'), encodeGrayPng(new Uint8Array(784).fill(200), 28, 28));
+        }
+      }, /data: data\.test 0\.2 of each class's images holds out none of its 2 images \(each class keeps one to train on\); raise data\.test, or add images$/, ', test: 0.2'],
       ['one class', (root) => {
         for (const split of ['train', 'test']) mkdirSync(join(root, split, 'only'), { recursive: true });
         for (const split of ['train', 'test']) writeFileSync(join(root, split, 'only', 'a.png'), encodeGrayPng(new Uint8Array(784).fill(200), 28, 28));
@@ -286,13 +336,13 @@ describe('dataset: csv', () => {
       ['an image that does not decode', (root) => {
         folderOf(root);
         writeFileSync(join(root, 'train', 'c_two', 'broken.png'), 'not a png at all');
-      }, /data[/]train[/]c_two[/]broken\.png: not a PNG or JPEG image$/],
+      }, /data[/]train[/]c_two[/]broken\.png: not a PNG or JPEG image; replace or remove it, or give --skip-bad to leave out the images that do not decode$/],
     ];
     const before = new Set(cacheFolders('folder'));
-    for (const [what, make, message] of cases) {
+    for (const [what, make, message, more = ''] of cases) {
       const dir = tempDir();
       make(join(dir, 'data'));
-      writeFileSync(join(dir, 'exp.yaml'), `name: bad\ndata: { dataset: folder, dir: data }\n${TRAINING}`);
+      writeFileSync(join(dir, 'exp.yaml'), `name: bad\ndata: { dataset: folder, dir: data${more} }\n${TRAINING}`);
       const r = await cli(join(dir, 'exp.yaml'), '--db', join(dir, 'runs.db'), '--no-tui');
       expect([what, r.code]).toEqual([what, 2]);
       expect(r.stderr.trim().split('\n'), what).toHaveLength(1);
@@ -300,6 +350,97 @@ describe('dataset: csv', () => {
       expect(existsSync(join(dir, 'runs.db'))).toBe(false);
     }
     expect(cacheFolders('folder').filter((f) => !before.has(f))).toEqual([]);
+  }, 120_000);
+
+  it('one tree of class folders is split by data.test: per class, seeded by data.split_seed, each split cached once; it trains through the CLI', async () => {
+    const dir = tempDir();
+    treeOf(join(dir, 'tree'));
+    const yaml = (seed: number) => `name: tree\ndata: { dataset: folder, dir: tree, test: 0.2, validation: 0.25, split_seed: ${seed} }\n${TRAINING}`;
+    writeFileSync(join(dir, 'tree.yaml'), yaml(0));
+    writeFileSync(join(dir, 'other.yaml'), yaml(1));
+    const before = new Set(cacheFolders('folder'));
+    const r = await cli('data', 'inspect', join(dir, 'tree.yaml'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`dataset folder (${join(dir, 'tree')}, data.test 0.2 of each class held out for testing)`);
+    // Each class holds out round(n × 0.2) of its n images for testing; the rest train and validate.
+    const counts = digitCounts();
+    const rows = CLASS_NAMES.map((name, c) => r.stdout.split('\n').find((l) => l.startsWith(`${c} ${String.fromCharCode(97 + c)}_${name}`))!.trim().split(/\s+/).slice(2).map(Number));
+    expect(rows.map(([train, validation, test]) => [train + validation, test])).toEqual(counts.map((n) => [n - Math.round(n * 0.2), Math.round(n * 0.2)]));
+    const [first] = cacheFolders('folder').filter((f) => !before.has(f));
+    const testImages = (folder: string) => Buffer.from(readIdx(join(CACHE, 'folder', folder, IDX_FILES[1][0])).data);
+    // The same seed takes the same images (the cache folder is used again); another seed, others (a folder of its own).
+    const trained = await cli(join(dir, 'tree.yaml'), '--db', join(dir, 'runs.db'), '--no-tui');
+    expect(trained.code, trained.stderr).toBe(0);
+    expect(epochs(join(dir, 'runs.db'))).toHaveLength(2);
+    expect(cacheFolders('folder').filter((f) => !before.has(f))).toEqual([first]);
+    const other = await cli('data', 'inspect', join(dir, 'other.yaml'));
+    expect(other.code, other.stderr).toBe(0);
+    const second = cacheFolders('folder').filter((f) => !before.has(f) && f !== first);
+    expect(second).toHaveLength(1);
+    expect(testImages(second[0]).length).toBe(testImages(first).length);
+    expect(testImages(second[0]).equals(testImages(first))).toBe(false);
+  }, 120_000);
+
+  it('--skip-bad leaves out the images that do not decode and says which; the dataset so prepared is cached apart, and a run without the flag refuses them again', async () => {
+    const dir = tempDir();
+    folderOf(join(dir, 'data'));
+    const bad = ['train/c_two/broken.png', 'train/c_two/empty.png', 'test/d_three/text.jpg', 'train/e_four/cut.png', 'train/f_five/zz.png'];
+    for (const [n, path] of bad.entries()) writeFileSync(join(dir, 'data', path), ['not a png at all', '', 'hello', '\x89PNG\r\n\x1a\n', 'GIF89a'][n]);
+    writeFileSync(join(dir, 'exp.yaml'), `name: skip\ndata: { dataset: folder, dir: data, validation: 0.25 }\n${TRAINING}`);
+    const before = new Set(cacheFolders('folder'));
+    const note = `note: ${join(dir, 'data')}: skipped 5 images that do not decode (--skip-bad): train/c_two/broken.png, train/c_two/empty.png, train/e_four/cut.png, and 2 more`;
+    const run = await cli(join(dir, 'exp.yaml'), '--db', join(dir, 'runs.db'), '--no-tui', '--skip-bad');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.split('\n')).toContain(note);
+    expect(epochs(join(dir, 'runs.db'))).toHaveLength(2);
+    const made = cacheFolders('folder').filter((f) => !before.has(f));
+    expect(made).toHaveLength(1);
+    // The good images, all of them: 256 training and 64 test, as the folder held before.
+    expect(IDX_FILES.map(([, labels]) => readIdx(join(CACHE, 'folder', made[0], labels)).dims[0])).toEqual([256, 64]);
+    // Said again from the cache, by data inspect too.
+    const inspect = await cli('data', 'inspect', join(dir, 'exp.yaml'), '--skip-bad');
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(inspect.stdout.split('\n')).toContain(note);
+    expect(cacheFolders('folder').filter((f) => !before.has(f))).toEqual(made);
+    // Without the flag, the first bad image is refused again (not the cache of the run that left it out).
+    const refused = await cli(join(dir, 'exp.yaml'), '--db', join(dir, 'other.db'), '--no-tui');
+    expect([refused.code, refused.stderr.trim()]).toEqual([2, `${join(dir, 'data', 'train', 'c_two', 'broken.png')}: not a PNG or JPEG image; replace or remove it, or give --skip-bad to leave out the images that do not decode`]);
+    expect(existsSync(join(dir, 'other.db'))).toBe(false);
+    const queued = await cli(join(dir, 'exp.yaml'), '--queue', 'redis://127.0.0.1:1', '--skip-bad');
+    expect([queued.code, queued.stderr.trim()]).toEqual([2, '--skip-bad: with --queue the agents prepare the data, and refuse images that do not decode; remove those from the folder instead']);
+  }, 120_000);
+
+  it('data.size: a folder dataset made into 32×32 digits trains through the CLI and its trial predicts; CSV images are resized to it', async () => {
+    const dir = tempDir();
+    folderOf(join(dir, 'png'));
+    writeFileSync(join(dir, 'train.csv'), csvOf(0));
+    writeFileSync(join(dir, 'test.csv'), csvOf(1));
+    writeFileSync(join(dir, 'png.yaml'), `name: big\ndata: { dataset: folder, dir: png, validation: 0.25, size: 32 }\ntraining: { epochs: 1, batch_size: 32, seed: 3 }\n`);
+    writeFileSync(join(dir, 'csv.yaml'), `name: big\ndata: { dataset: csv, train: train.csv, test: test.csv, validation: 0.25, size: 32 }\n`);
+    const inspected = await cli('data', 'inspect', join(dir, 'png.yaml'));
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect(inspected.stdout).toMatch(/32×32 images: 192 training, 64 validation, 64 test/);
+    const db = join(dir, 'runs.db');
+    const trained = await cli(join(dir, 'png.yaml'), '--db', db, '--no-tui');
+    expect(trained.code, trained.stderr).toBe(0);
+    // A digit of the dataset's own, as a 28×28 file: predict makes it into the trial's 32×32 input.
+    const image = join(dir, 'digit.png');
+    writeFileSync(image, encodeGrayPng(readIdx(join(DIGITS, IDX_FILES[1][0])).data.subarray(0, 784), 28, 28));
+    const predicted = await cli('predict', 'best', image, '--db', db, '--json');
+    expect(predicted.code, predicted.stderr).toBe(0);
+    const [prediction] = JSON.parse(predicted.stdout) as { top: { class: number; probability: number }[] }[];
+    expect(prediction.top[0].class).toBeLessThan(10);
+    // The CSV's 28×28 images resized by area to 32×32: each still its digit.
+    const csv = await cli('data', 'inspect', join(dir, 'csv.yaml'));
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout).toMatch(/32×32 images: 192 training, 64 validation, 64 test/);
+    const folder = /as IDX files in (\S+)/.exec(csv.stdout)![1];
+    const big = readIdx(join(folder, IDX_FILES[0][0]));
+    expect(big.dims).toEqual([256, 32, 32]);
+    const small = readIdx(join(DIGITS, IDX_FILES[0][0])).data;
+    // Shrunk back by averaging, a resized digit correlates with its original.
+    const shrunk = (n: number) => Uint8Array.from({ length: 784 }, (_, p) => big.data[n * 1024 + Math.floor(((p / 28) | 0) * 32 / 28) * 32 + Math.floor((p % 28) * 32 / 28)]);
+    for (const n of [0, 1, 2]) expect(correlation(shrunk(n), small.subarray(n * 784, (n + 1) * 784))).toBeGreaterThan(0.8);
   }, 120_000);
 
   it('sweep data inspect: the classes (by their folder names) with their images per split, the pixels\' mean and std, and a contact sheet of each class', async () => {
@@ -516,4 +657,23 @@ describe('dataset: csv', () => {
     expect(tfjs.code, tfjs.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'tfjs', 'model.json'), 'utf8')).userDefinedMetadata['lenet-sweep']).toMatchObject({ classes: EMNIST_BALANCED, mean: 0.1307, std: 0.3081 });
   }, 120_000);
+});
+
+describe('stratifiedSplit (a folder dataset of one tree, split by data.test)', () => {
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  it("holds out round(n × fraction) of each class's items, each part in the items' order; every class keeps one to train on", () => {
+    const { train, test } = stratifiedSplit([{ name: 'a', items: range(10) }, { name: 'b', items: [0] }, { name: 'c', items: [0, 1] }, { name: 'd', items: range(3) }], 0.5, 7);
+    expect(test.map((c) => c.items.length)).toEqual([5, 0, 1, 2]);
+    expect(train.map((c) => c.items.length)).toEqual([5, 1, 1, 1]);
+    for (const c of [...train, ...test]) expect(c.items).toEqual([...c.items].sort((x, y) => x - y));
+    expect([...train[0].items, ...test[0].items].sort((x, y) => x - y)).toEqual(range(10));
+  });
+
+  it("is the seed's: the same seed splits alike, another seed otherwise; a class's split stays when another class changes", () => {
+    const a = { name: 'a', items: range(20) };
+    const first = stratifiedSplit([a, { name: 'b', items: range(5) }], 0.3, 7);
+    expect(stratifiedSplit([a, { name: 'b', items: range(5) }], 0.3, 7)).toEqual(first);
+    expect(stratifiedSplit([a, { name: 'b', items: range(50) }, { name: 'c', items: range(4) }], 0.3, 7).test[0]).toEqual(first.test[0]);
+    expect(stratifiedSplit([a], 0.3, 8).test[0].items).not.toEqual(first.test[0].items);
+  });
 });

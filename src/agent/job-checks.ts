@@ -25,7 +25,8 @@ export function dataProblem(config: Experiment, dataDirs: string[]): string | nu
   const allowed = [...dataDirs, DEBIAN_FASHION_MNIST];
   for (const key of ['dir', 'train', 'test'] as const) {
     const path = config.data[key];
-    if (path === undefined) continue;
+    // A folder dataset's data.test is a fraction, not a path.
+    if (typeof path !== 'string') continue;
     let real: string;
     try {
       real = realpathSync(path);

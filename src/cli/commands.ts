@@ -71,6 +71,7 @@ const csv = { type: 'boolean', default: false, help: 'CSV for spreadsheets' } as
 const set = { type: 'string', multiple: true, value: 'PATH=VALUE', help: 'change one config value (read as YAML), e.g. --set training.epochs=3' } as const;
 const grid = { type: 'string', multiple: true, value: 'PATH=A,B', help: 'add a grid axis, e.g. --grid model.pooling=avg,max' } as const;
 const yes = { type: 'boolean', default: false, help: 'allow a grid of more than 10,000 trials' } as const;
+const skipBad = { type: 'boolean', default: false, help: "leave out a folder dataset's images that do not decode (and say which) instead of refusing them" } as const;
 const force = { type: 'boolean', default: false, help: 'replace the output if it exists' } as const;
 const epoch = { type: 'string', value: 'best|last', choices: ['best', 'last'], help: "which checkpoint: the trial's last epoch's, or its best epoch's", defaultText: 'last' } as const;
 const backends = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -103,6 +104,7 @@ export const RUN = command({
     keep: { type: 'string', default: DEFAULT_KEEP, value: 'best|last|all', choices: ['best', 'last', 'all'], help: "the checkpoints a trial keeps once it ends: its best epoch's, also its last epoch's, or every epoch's" },
     retries: { type: 'string', default: '1', value: 'N', help: 'start a trial whose worker died again from its checkpoint, up to N times' },
     yes,
+    'skip-bad': skipBad,
     'no-tui': { type: 'boolean', default: false, help: 'one line per epoch instead of the dashboard (also without a terminal, or in CI)' },
     queue: { type: 'string', value: 'URL', help: `coordinate the sweep across machines through the Redis at URL: agents (sweep agent) train its trials, this process writes the database. URL: ${QUEUE_URL}` },
   },
@@ -365,7 +367,7 @@ export const DATA_INSPECT = command({
     out: { type: 'string', value: 'FILE.png', files: true, help: 'also draw a contact sheet: a row of training images per class' },
     force: { ...force, help: 'replace the image if it exists' },
     'per-class': { type: 'string', value: 'N', help: 'images per class on the contact sheet, at most 32', defaultText: '10' },
-    set,
+    set, 'skip-bad': skipBad,
   },
   examples: ['sweep data inspect experiments/fashion-mnist.yaml', 'sweep data inspect own.yaml --out own-data.png'],
   section: 'machine',

@@ -34,7 +34,7 @@ export async function dataInspect(args: string[]): Promise<number> {
   // The data of the file's first trial: data settings are not swept.
   const config = loadExperiment(file, { set: values.set }).trials[0].config;
   const started = performance.now();
-  const prepared = await prepareDataset(config.data);
+  const prepared = await prepareDataset(config.data, { skipBad: values['skip-bad'] });
   const seconds = (performance.now() - started) / 1000;
   checkSplits(prepared, config);
   const data = loadDataset(prepared.dir, splitOptions(config));
@@ -48,8 +48,10 @@ export async function dataInspect(args: string[]): Promise<number> {
   const classes = Array.from({ length: data.classes }, (_, c) => c).filter((c) => train[c] + validation[c] + test[c] > 0);
   const { mean, std } = prepared.trainingPixels;
   const asked = (key: 'mean' | 'std') => (config.data[key] === 'auto' ? `auto (${data[key].toFixed(4)})` : String(config.data[key]));
-  const where = config.data.dataset === 'csv' ? ` (${config.data.train} and ${config.data.test})` : config.data.dir ? ` (${config.data.dir})` : '';
+  const where = config.data.dataset === 'csv' ? ` (${config.data.train} and ${config.data.test})`
+    : config.data.dir ? ` (${config.data.dir}${typeof config.data.test === 'number' ? `, data.test ${config.data.test} of each class held out for testing` : ''})` : '';
   console.log(`${file}: dataset ${config.data.dataset}${where}, ready in ${seconds.toFixed(1)} s as IDX files in ${prepared.dir}`);
+  for (const note of prepared.notes) console.log(`note: ${note}`);
   console.log(`${data.height}×${data.width} images: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test; ${classes.length} classes with images, ${data.classes} outputs of the network`);
   console.log(`pixels of the training file's images: mean ${mean.toFixed(4)}, std ${std.toFixed(4)} (0..1); the file normalises with data.mean ${asked('mean')}, data.std ${asked('std')}`);
   const rows = classes.map((c) => [names[c] !== String(c) ? `${c} ${names[c]}` : String(c), train[c], validation[c], test[c]]);

@@ -51,6 +51,7 @@ async function sweep(args: string[], stops: StopSignals): Promise<number> {
     set: values.set,
     grid: values.grid,
     yes: values.yes,
+    skipBad: values['skip-bad'],
     // A stop request while the database is claimed: no wait for another program's lock, no training.
     signal: stops.requested,
   };

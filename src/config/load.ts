@@ -272,13 +272,40 @@ export function placeOf(origins: Origins, path: string[], atKey?: string): Place
 }
 
 /**
+ * A value that may be of one type or another (data.test: a file or a fraction) is said as the
+ * type it has: ajv reports each branch of an anyOf and the anyOf itself, which for 0.9 is "expected a
+ * string", "must be <= 0.5" and "must match a schema in anyOf". Where every branch but one was
+ * of another type, that one's errors are said alone; where every branch was, one "expected a
+ * string or a number". Any other anyOf (a sweep parameter's forms) is said as ajv says it.
+ */
+function sayAnyOfAsItsType(errors: ErrorObject[]): ErrorObject[] {
+  let out = errors;
+  for (const any of errors.filter((e) => e.keyword === 'anyOf')) {
+    // schemaPath is a JSON pointer into the schema: '#/properties/data/properties/test/anyOf'.
+    const branches = (valueAt(schema, any.schemaPath.split('/').slice(1)) as unknown[] | undefined)?.length ?? 0;
+    const within = out.filter((e) => e !== any && e.schemaPath.startsWith(`${any.schemaPath}/`));
+    const wrongType = within.filter((e) => e.keyword === 'type' && e.instancePath === any.instancePath);
+    const rest = within.filter((e) => !wrongType.includes(e));
+    const restBranches = new Set(rest.map((e) => e.schemaPath.slice(any.schemaPath.length).split('/')[1]));
+    if (wrongType.length === branches && rest.length === 0) {
+      const types = wrongType.flatMap((e) => ([] as string[]).concat((e.params as { type: string | string[] }).type));
+      out = out.filter((e) => e === wrongType[0] || (!within.includes(e) && e !== any));
+      wrongType[0].params = { type: types };
+    } else if (wrongType.length === branches - 1 && restBranches.size === 1) {
+      out = out.filter((e) => e !== any && !wrongType.includes(e));
+    }
+  }
+  return out;
+}
+
+/**
  * Validates a config value against the schema, filling its defaults in place. Problems are
  * placed where the value was written, or by `pin` when it places them (swept values).
  */
 export function validate(origins: Origins, value: unknown, pin?: (path: string[]) => Place | null, skip?: (path: string[]) => boolean): Problem[] {
   const check = validator();
   if (check(value)) return [];
-  const errors = (check.errors ?? []).filter((e) => !skip?.(e.instancePath.split('/').slice(1)));
+  const errors = sayAnyOfAsItsType(check.errors ?? []).filter((e) => !skip?.(e.instancePath.split('/').slice(1)));
   return errors.map((e) => {
     const { path, message, atKey } = explain(e, valueAt(value, e.instancePath.split('/').slice(1)));
     return { ...(pin?.(path) ?? placeOf(origins, path, atKey)), message };
@@ -292,7 +319,7 @@ export function validate(origins: Origins, value: unknown, pin?: (path: string[]
 export function configProblems(value: unknown): string[] {
   const check = validator();
   if (check(value)) return [];
-  return (check.errors ?? []).map((e) => {
+  return sayAnyOfAsItsType(check.errors ?? []).map((e) => {
     const { message } = explain(e, valueAt(value, e.instancePath.split('/').slice(1)));
     return message;
   });

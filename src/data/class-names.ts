@@ -64,3 +64,6 @@ export function namesOfRecord(provenance: unknown, count: number): string[] {
   const names = recordedNames(provenance);
   return names?.length === count ? names : numberNames(count);
 }
+
+/** The names file of a dataset converted into the cache, written beside its IDX files (write-dataset.ts). */
+export const classNamesFile = (names: readonly string[]) => ({ name: CLASS_NAMES_FILE, text: `${JSON.stringify(names)}\n` });

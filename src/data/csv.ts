@@ -6,6 +6,7 @@
  * converted once into the four IDX files of a folder in the cache, named by the files'
  * checksums (the same files prepare once wherever they lie; an edited file prepares afresh),
  * labels written last, so that a folder with all four files is whole. Trials only read those.
+ * Images are kept at their own size, or resized to data.size when it is given.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -13,9 +14,10 @@ import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
+import { resample } from '../predict/prepare.js';
 import { fileProblem } from '../util/path-problem.js';
 import { cacheDir } from './cache-dir.js';
-import { MOST_CLASSES } from './class-names.js';
+import { classNamesFile, MOST_CLASSES } from './class-names.js';
 import { testBeyondTraining } from './dataset.js';
 import { fileChecksum } from './file-checksums.js';
 import { datasetWritten, writeDatasetFiles, type SplitBytes } from './write-dataset.js';
@@ -32,7 +34,9 @@ export function csvDatasetDir(data: Experiment['data']): string {
     const problem = fileProblem(file);
     if (problem) throw new UserError({ file, message: `${problem} (data.${file === train ? 'train' : 'test'} of dataset csv); check the path, relative to the experiment file` });
   }
-  const key = createHash('sha256').update(JSON.stringify([FORMAT, fileChecksum(train), fileChecksum(test), data.label ?? null, data.classes ?? null])).digest('hex').slice(0, 16);
+  // data.size only where given: the files' own size keeps the key it always had.
+  const size = data.size === undefined ? [] : [data.size];
+  const key = createHash('sha256').update(JSON.stringify([FORMAT, fileChecksum(train), fileChecksum(test), data.label ?? null, data.classes ?? null, ...size])).digest('hex').slice(0, 16);
   return join(cacheDir(), 'csv', key);
 }
 
@@ -47,7 +51,9 @@ export function prepareCsv(data: Experiment['data']): string {
   if (train.texts.length === 1) throw new UserError({ file: trainFile, message: `every one of its ${train.count} images has label ${train.texts[0]}: a classifier needs two or more classes; is that the label column? data.label names it` });
   if (test.side !== train.side) throw new UserError({ file: testFile, line: 1, message: `images are ${test.side}x${test.side}, the training images (${trainFile}) ${train.side}x${train.side}; both files need the same pixel columns` });
   const { names, labelOf } = classesOfCsv(train, test, data.classes);
-  writeDatasetFiles(dir, { ...train, labels: labelsOf(train, labelOf) }, { ...test, labels: labelsOf(test, labelOf) }, names);
+  // Resized after the checks: their lines and columns are the files' own.
+  const split = (images: CsvImages) => resized({ ...images, labels: labelsOf(images, labelOf) }, data.size);
+  writeDatasetFiles(dir, split(train), split(test), names ? [classNamesFile(names)] : []);
   return dir;
 }
 
@@ -114,6 +120,26 @@ function labelsOf(images: CsvImages, labelOf: (text: string) => number): Uint8Ar
 
 /** A value as written, without the spaces around it and the quotes of a writer that quotes everything. */
 const unquoted = (text: string) => text.trim().replace(/^"(.*)"$/, '$1');
+
+/** A whole number 0..255 written in decimal (spaces and quotes around allowed: unquoted), or -1. */
+/**
+ * A split's images at size×size (data.size), by the area resampling `sweep predict` fits digits
+ * with (each new pixel the mean of the old area it covers: anti-aliased when shrinking, piecewise
+ * when enlarging); as they are when no size is given or they have it already.
+ */
+function resized(split: SplitBytes, size: number | undefined): SplitBytes {
+  if (size === undefined || size === split.side) return split;
+  const { side, count } = split;
+  const pixels = new Uint8Array(count * size * size);
+  const image = new Float32Array(side * side);
+  const whole = { left: 0, top: 0, width: side, height: side };
+  for (let n = 0; n < count; n++) {
+    for (let p = 0; p < image.length; p++) image[p] = split.pixels[n * side * side + p];
+    const out = resample(image, side, whole, size, size);
+    for (let p = 0; p < out.length; p++) pixels[n * size * size + p] = Math.min(255, Math.round(out[p]));
+  }
+  return { pixels, labels: split.labels, count, side: size };
+}
 
 /** A whole number 0..255 written in decimal (spaces and quotes around allowed: unquoted), or -1. */
 function byteOf(text: string): number {

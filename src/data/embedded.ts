@@ -36,6 +36,6 @@ export function ensureEmbeddedMnist(dir: string): string {
     }
   }
   const split = (images: number[][], labels: number[]) => ({ pixels: Uint8Array.from(images.flat()), labels: Uint8Array.from(labels), count: labels.length, side: 28 });
-  writeDatasetFiles(dir, split(train, trainLabels), split(test, testLabels), null, made);
+  writeDatasetFiles(dir, split(train, trainLabels), split(test, testLabels), [], made);
   return dir;
 }

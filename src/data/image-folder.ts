@@ -1,39 +1,52 @@
 /**
  * dataset: folder. Images in torchvision's ImageFolder layout: `dir/train/<class>/*.png|jpg` and
- * `dir/test/<class>/…`. The classes are the training folder's subfolders in sorted order, as
- * torchvision sorts them (label 0 is the first name), or those `data.classes` lists, in its
- * order; their names are kept with the IDX files (class-names.ts), and a class's images are those in its
- * folder and the folders under it, as torchvision walks them; the test folder's subfolders must
- * be among them. Each image is made into the network's input as `sweep predict` makes one (ink light on
- * black, fitted and centred: predict/digit-file.ts), so that a model trained here and the images
+ * `dir/test/<class>/…`, or one tree `dir/<class>/…` that data.test's fraction splits into
+ * training and test images (stratified-split.ts). The classes are the training folder's (or the
+ * tree's) subfolders in sorted order, as torchvision sorts them (label 0 is the first name), or
+ * those of them `data.classes` lists, in its order; their names are kept with the IDX files
+ * (class-names.ts). A class's images are those in its folder and the folders under it, as torchvision walks them; the
+ * test folder's subfolders must be among them. Each image is made into the network's input as `sweep predict` makes one (ink light on
+ * black, fitted and centred: predict/digit-file.ts), data.size pixels square (28 by default), so that a model trained here and the images
  * later given to it are made alike. Decoding thousands of images takes seconds, so it is done
  * once into the four IDX files of a cache folder, named by what every image file is (its path
  * under dir, size, modification and change times, inode: as git's index and file-checksums.ts
- * tell a file unchanged without reading it), labels written last.
+ * tell a file unchanged without reading it) and by how they are split, labels written last.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
+import { UndecodableImage } from '../predict/decode.js';
 import { digitFromFile } from '../predict/digit-file.js';
 import { folderImages } from '../predict/folder-images.js';
 import { cacheDir } from './cache-dir.js';
-import { MOST_CLASSES } from './class-names.js';
+import { classNamesFile, MOST_CLASSES } from './class-names.js';
+import { stratifiedSplit } from './stratified-split.js';
 import { datasetWritten, writeDatasetFiles, type SplitBytes } from './write-dataset.js';
 
 /** The version of the conversion: a new one prepares every folder dataset afresh (2: class names kept). */
 const FORMAT = 2;
 
-/** The side of the images made (LeNet-5's 28×28 input). */
-const SIDE = 28;
+/** The side of the images made when data.size gives none (LeNet-5's 28×28 input). */
+const DEFAULT_SIDE = 28;
 
-const SPLITS = ['train', 'test'] as const;
+/** The side of the digits a folder dataset's images are made into. */
+const sideOf = (data: Experiment['data']) => data.size ?? DEFAULT_SIDE;
 
-interface FolderSplit {
-  /** The class of each subfolder, by name, in sorted order; its images in name order. */
-  classes: { name: string; files: string[] }[];
+/** A class folder: its name, and its images (and its subfolders'), in path order. */
+interface FolderClass {
+  name: string;
+  files: string[];
 }
+
+/**
+ * What a folder dataset's dir holds: train/ and test/, each a folder of class folders; or one
+ * tree of class folders, which `fraction` of each class's images is held out of for testing.
+ */
+type Listing =
+  | { layout: 'split'; train: FolderClass[]; test: FolderClass[] }
+  | { layout: 'tree'; classes: FolderClass[]; fraction: number; seed: number };
 
 /** Hidden entries (.DS_Store, macOS's ._name.png, .ipynb_checkpoints) are no images and no classes. */
 const hidden = (name: string) => name.startsWith('.');
@@ -56,94 +69,196 @@ function imagesUnder(folder: string, walked: Set<string>): string[] {
   return [...here, ...subfolders.flatMap((name) => imagesUnder(join(folder, name), walked))];
 }
 
-/** A split's class folders and their images; a split with none, or a class with no image, is one line naming it. */
-function listSplit(dir: string, split: (typeof SPLITS)[number]): FolderSplit {
-  const root = join(dir, split);
+/**
+ * The class folders in `root` and their images; none, or a class with no image, is one line
+ * naming it. `shown`: how messages write root's place in the dataset ('train/', 'test/', or ''
+ * for one tree, whose class folders lie in dir itself).
+ */
+function listClasses(root: string, shown: string): FolderClass[] {
   let entries;
   try {
     entries = readdirSync(root, { withFileTypes: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError({ file: root, message: `no such folder: dataset folder wants ${split}/ with a subfolder of images per class (${split}/0/…, ${split}/1/…)` });
+    if (code === 'ENOENT') throw new UserError({ file: root, message: `no such folder: dataset folder wants ${shown} with a subfolder of images per class (${shown}0/…, ${shown}1/…)` });
     throw new UserError({ file: root, message: `cannot read it (${code ?? (err as Error).message})` });
   }
   const names = entries.filter((e) => !hidden(e.name) && isFolder(join(root, e.name), e)).map((e) => e.name).sort();
   const loose = entries.filter((e) => e.isFile()).length;
-  if (names.length === 0) throw new UserError({ file: root, message: `holds no class folders${loose ? ` (${loose} files lie in it directly)` : ''}; put each class's images in a subfolder named after it (${split}/0/…, ${split}/1/…)` });
-  const classes = names.map((name) => {
+  if (names.length === 0) throw new UserError({ file: root, message: `holds no class folders${loose ? ` (${loose} files lie in it directly)` : ''}; put each class's images in a subfolder named after it (${shown}0/…, ${shown}1/…)` });
+  return names.map((name) => {
     const files = imagesUnder(join(root, name), new Set());
     if (files.length === 0) throw new UserError({ file: join(root, name), message: 'holds no images (.png, .jpg or .jpeg); add some, or remove the folder' });
     return { name, files };
   });
-  return { classes };
 }
 
 /**
- * The classes and images of a folder dataset, checked: the classes are the training folder's, or
- * those of them `chosen` names (data.classes), in its order; the split's classes come in label order.
+ * The classes data.classes chooses, in its order (all of them, sorted, when it names none); one
+ * it names that `root` lacks is one line listing those there are.
  */
-function listDataset(dir: string, chosen: readonly string[] | undefined): { train: FolderSplit; test: FolderSplit } {
-  let [train, test] = SPLITS.map((split) => listSplit(dir, split));
-  if (chosen) {
-    const found = train.classes.map((c) => c.name);
-    const missing = chosen.find((name) => !found.includes(name));
-    if (missing !== undefined) throw new UserError({ file: join(dir, 'train'), message: `has no class folder '${missing}' that data.classes names (its classes: ${found.join(', ')}); name the folders as they are, or add it` });
-    const pick = (split: FolderSplit) => ({ classes: chosen.flatMap((name) => split.classes.filter((c) => c.name === name)) });
-    [train, test] = [pick(train), pick(test)];
-  }
-  const names = train.classes.map((c) => c.name);
-  if (names.length < 2) throw new UserError({ file: join(dir, 'train'), message: `holds one class (${names[0]}); a classifier needs two or more class folders` });
-  if (names.length > MOST_CLASSES) throw new UserError({ file: join(dir, 'train'), message: `holds ${names.length} class folders; at most ${MOST_CLASSES} classes are told apart` });
-  for (const c of test.classes) {
-    if (!names.includes(c.name)) throw new UserError({ file: join(dir, 'test', c.name), message: `a class the training folder has not (its classes: ${names.join(', ')}); name it as there, or remove it` });
-  }
-  return { train, test };
+function chosen(classes: FolderClass[], names: readonly string[] | undefined, root: string): FolderClass[] {
+  if (!names) return classes;
+  const found = classes.map((c) => c.name);
+  const missing = names.find((name) => !found.includes(name));
+  if (missing !== undefined) throw new UserError({ file: root, message: `has no class folder '${missing}' that data.classes names (its classes: ${found.join(', ')}); name the folders as they are, or add it` });
+  return names.map((name) => classes.find((c) => c.name === name)!);
 }
 
-/** The cache folder of a folder dataset's IDX files: named by every image file's path, size, times and inode. */
-export function imageFolderDatasetDir(data: Experiment['data']): string {
-  return cacheFolderOf(data.dir!, listDataset(data.dir!, data.classes));
+/** The training classes are two to MOST_CLASSES; `root`: the folder that holds them, for the message. */
+function checkClassCount(classes: FolderClass[], root: string): void {
+  const names = classes.map((c) => c.name);
+  if (names.length < 2) throw new UserError({ file: root, message: `holds one class (${names[0]}); a classifier needs two or more class folders` });
+  if (names.length > MOST_CLASSES) throw new UserError({ file: root, message: `holds ${names.length} class folders; at most ${MOST_CLASSES} classes are told apart` });
 }
 
-/** The cache folder of the images `listing` found under `dir`, in its classes' order. */
-function cacheFolderOf(dir: string, { train, test }: { train: FolderSplit; test: FolderSplit }): string {
-  const hash = createHash('sha256').update(JSON.stringify([FORMAT, SIDE, train.classes.map((c) => c.name)]));
-  for (const split of [train, test]) {
-    for (const c of split.classes) {
-      for (const file of c.files) {
-        const s = statSync(file);
-        hash.update(`${relative(dir, file)}\0${s.size}\0${s.mtimeMs}\0${s.ctimeMs}\0${s.ino}\n`);
-      }
+const folderAt = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+
+/**
+ * The classes and images of a folder dataset, checked: train/ and test/ (the classes are the
+ * training folder's), or, where data.test gives a fraction, one tree of class folders in dir.
+ * Which of the two dir holds and what the file says must agree: each mismatch is one line.
+ */
+function listDataset(data: Experiment['data']): Listing {
+  const dir = data.dir!;
+  const fraction = typeof data.test === 'number' ? data.test : undefined;
+  const hasTrain = folderAt(join(dir, 'train'));
+  if (fraction === undefined) {
+    if (!hasTrain) {
+      throw new UserError({ file: join(dir, 'train'), message: 'no train/ folder: give dir/train/<class>/… and dir/test/<class>/…, or put the class folders in dir and set data.test to the fraction held out for testing, e.g. 0.2' });
+    }
+    const train = chosen(listClasses(join(dir, 'train'), 'train/'), data.classes, join(dir, 'train'));
+    // A test class the list leaves out is left out; one the training folder lacks is refused below.
+    const test = listClasses(join(dir, 'test'), 'test/').filter((c) => !data.classes || data.classes.includes(c.name));
+    checkClassCount(train, join(dir, 'train'));
+    const names = train.map((c) => c.name);
+    for (const c of test) {
+      if (!names.includes(c.name)) throw new UserError({ file: join(dir, 'test', c.name), message: `a class the training folder has not (its classes: ${names.join(', ')}); name it as there, or remove it` });
+    }
+    return { layout: 'split', train, test };
+  }
+  // A fraction splits one tree: train/ and test/ (split already) or a lone test/ would be taken for classes.
+  if (hasTrain) {
+    throw new UserError({ file: join(dir, 'train'), message: `dir holds train/, so its test images are test/'s: data.test ${fraction} holds out a fraction only of class folders that lie in dir itself; remove data.test` });
+  }
+  if (folderAt(join(dir, 'test'))) {
+    throw new UserError({ file: join(dir, 'test'), message: `a test/ folder without train/ beside it: give train/ too (and remove data.test), or put every class folder in dir, with no test/, for data.test ${fraction} to hold out` });
+  }
+  const classes = chosen(listClasses(dir, ''), data.classes, dir);
+  checkClassCount(classes, dir);
+  return { layout: 'tree', classes, fraction, seed: data.split_seed };
+}
+
+/** The classes of a listing, label 0 first. */
+const trainingClasses = (listing: Listing) => (listing.layout === 'split' ? listing.train : listing.classes);
+
+/**
+ * How a folder dataset is prepared, besides what its config says. skipBad (--skip-bad): an image
+ * that does not decode is left out, and named, instead of refused.
+ */
+export interface FolderOptions {
+  skipBad: boolean;
+}
+
+/**
+ * The cache folder of a folder dataset's IDX files: named by every image file's path, size, times
+ * and inode, by how they are split, and by whether images that do not decode were left out (a run
+ * without --skip-bad refuses them again rather than train on what a run with it left).
+ */
+export function imageFolderDatasetDir(data: Experiment['data'], options: FolderOptions): string {
+  return cacheFolderOf(data, listDataset(data), options);
+}
+
+/** The cache folder of the images `listing` found under `dir`. */
+function cacheFolderOf(data: Experiment['data'], listing: Listing, { skipBad }: FolderOptions): string {
+  const dir = data.dir!;
+  // Fraction and seed only where a tree is split, skipping only where asked: a dataset without them is keyed as it was before they came.
+  const split = listing.layout === 'tree' ? [{ test: listing.fraction, split_seed: listing.seed }] : [];
+  const skipping = skipBad ? ['skip-bad'] : [];
+  const hash = createHash('sha256').update(JSON.stringify([FORMAT, sideOf(data), trainingClasses(listing).map((c) => c.name), ...split, ...skipping]));
+  const classes = listing.layout === 'split' ? [...listing.train, ...listing.test] : listing.classes;
+  for (const c of classes) {
+    for (const file of c.files) {
+      const s = statSync(file);
+      hash.update(`${relative(dir, file)}\0${s.size}\0${s.mtimeMs}\0${s.ctimeMs}\0${s.ino}\n`);
     }
   }
   return join(cacheDir(), 'folder', hash.digest('hex').slice(0, 16));
 }
 
-/** Ensures the IDX files of a folder dataset are in the cache; returns their folder. */
-export function prepareImageFolder(data: Experiment['data']): string {
-  // Listed once: what names the cache folder is what is converted into it.
-  const { train, test } = listDataset(data.dir!, data.classes);
-  const cached = cacheFolderOf(data.dir!, { train, test });
-  if (datasetWritten(cached)) return cached;
-  const names = train.classes.map((c) => c.name);
-  writeDatasetFiles(cached, splitBytes(train, names), splitBytes(test, names), names);
-  return cached;
+/** The file beside a folder dataset's IDX files that names the images left out (--skip-bad), one path under dir a line. */
+const SKIPPED_FILE = 'skipped.txt';
+
+/** A prepared folder dataset: the folder of its IDX files, and the images left out (paths under dir), none without --skip-bad. */
+export interface PreparedFolder {
+  dir: string;
+  skipped: string[];
 }
 
-/** A split's images made into digits, in class order, with their labels (the class's place among `names`). */
-function splitBytes(split: FolderSplit, names: string[]): SplitBytes {
-  const count = split.classes.reduce((n, c) => n + c.files.length, 0);
-  const pixels = new Uint8Array(count * SIDE * SIDE);
+/** Ensures the IDX files of a folder dataset are in the cache; returns their folder and the images left out. */
+export function prepareImageFolder(data: Experiment['data'], options: FolderOptions): PreparedFolder {
+  // Listed once: what names the cache folder is what is converted into it.
+  const listing = listDataset(data);
+  const cached = cacheFolderOf(data, listing, options);
+  if (datasetWritten(cached)) return { dir: cached, skipped: skippedIn(cached) };
+  const names = trainingClasses(listing).map((c) => c.name);
+  const skipped: string[] = [];
+  // Images that do not decode are left out before the split: each class keeps a training image of those it has.
+  const made = (classes: FolderClass[]) => classes.map((c) => ({ name: c.name, items: c.files.flatMap((file) => digitOf(file, sideOf(data), data.dir!, options, skipped)) }));
+  let train, test;
+  if (listing.layout === 'split') {
+    [train, test] = [made(listing.train), made(listing.test)];
+  } else {
+    ({ train, test } = stratifiedSplit(made(listing.classes), listing.fraction, listing.seed));
+    const all = train.reduce((n, c) => n + c.items.length, 0) + test.reduce((n, c) => n + c.items.length, 0);
+    if (test.every((c) => c.items.length === 0)) {
+      throw new UserError({ file: data.dir!, message: `data.test ${listing.fraction} of each class's images holds out none of its ${all} images (each class keeps one to train on); raise data.test, or add images` });
+    }
+  }
+  const sideFiles = [classNamesFile(names), ...(skipped.length ? [{ name: SKIPPED_FILE, text: `${skipped.join('\n')}\n` }] : [])];
+  writeDatasetFiles(cached, splitBytes(train, names, sideOf(data)), splitBytes(test, names, sideOf(data)), sideFiles);
+  return { dir: cached, skipped };
+}
+
+/** The images a prepared folder dataset left out, as its cache folder keeps them. */
+function skippedIn(cached: string): string[] {
+  const path = join(cached, SKIPPED_FILE);
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
+}
+
+/**
+ * An image file made into a digit, a byte a pixel (as the IDX files hold it: a tree is held whole
+ * before it is split); none for a file that does not decode under --skip-bad (its path under dir
+ * added to `skipped`). Without it such a file is refused, saying how to go on.
+ */
+function digitOf(file: string, side: number, dir: string, { skipBad }: FolderOptions, skipped: string[]): Uint8Array[] {
+  let digit;
+  try {
+    // A blank image is an image of nothing (an empty cell of a form is a class too).
+    digit = digitFromFile(file, side, { blank: 'empty' });
+  } catch (err) {
+    if (!(err instanceof UndecodableImage)) throw err;
+    if (!skipBad) throw new UserError({ file, message: `${err.why}; replace or remove it, or give --skip-bad to leave out the images that do not decode` });
+    skipped.push(relative(dir, file));
+    return [];
+  }
+  const bytes = new Uint8Array(digit.length);
+  for (let p = 0; p < digit.length; p++) bytes[p] = Math.round(digit[p]);
+  return [bytes];
+}
+
+/** A split's digits, in class order, with their labels (the class's place among `names`). */
+function splitBytes(classes: { name: string; items: Uint8Array[] }[], names: string[], side: number): SplitBytes {
+  const count = classes.reduce((n, c) => n + c.items.length, 0);
+  const pixels = new Uint8Array(count * side * side);
   const labels = new Uint8Array(count);
   let n = 0;
-  for (const c of split.classes) {
+  for (const c of classes) {
     const label = names.indexOf(c.name);
-    for (const file of c.files) {
-      // A blank image is an image of nothing (an empty cell of a form is a class too).
-      const digit = digitFromFile(file, SIDE, { blank: 'empty' });
-      for (let p = 0; p < digit.length; p++) pixels[n * SIDE * SIDE + p] = Math.round(digit[p]);
+    for (const digit of c.items) {
+      pixels.set(digit, n * side * side);
       labels[n++] = label;
     }
   }
-  return { pixels, labels, count, side: SIDE };
+  return { pixels, labels, count, side };
 }

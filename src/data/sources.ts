@@ -25,8 +25,17 @@ export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 /** Validation fraction of datasets with their own test files, when the file gives none. */
 export const DEFAULT_VALIDATION = 0.1;
 
+/**
+ * How a dataset is prepared, besides what its config says: options of the command that prepares
+ * it. skipBad (--skip-bad): a folder dataset's images that do not decode are left out (and said)
+ * instead of refused.
+ */
+export interface PrepareOptions {
+  skipBad?: boolean;
+}
+
 /** Where a dataset's IDX files are, or (the embedded and downloaded ones) will be once prepared. */
-export function datasetDir(data: Experiment['data']): string {
+export function datasetDir(data: Experiment['data'], { skipBad = false }: PrepareOptions = {}): string {
   switch (data.dataset) {
     case 'mnist':
       return join(cacheDir(), 'mnist-embedded');
@@ -39,21 +48,39 @@ export function datasetDir(data: Experiment['data']): string {
     case 'csv':
       return csvDatasetDir(data);
     case 'folder':
-      return imageFolderDatasetDir(data);
+      return imageFolderDatasetDir(data, { skipBad });
   }
 }
 
-async function folder(data: Experiment['data']): Promise<string> {
+/** The folder of a dataset's IDX files, prepared, and what preparing it had to say (lines to show). */
+async function folder(data: Experiment['data'], { skipBad = false }: PrepareOptions): Promise<{ dir: string; notes: string[] }> {
   // Converted into the cache from files the user names (their mistakes are said by name, a
   // full disk by writeDatasetFiles), at a place that what the files are gives.
   if (data.dataset === 'csv' || data.dataset === 'folder') {
     if (data.dataset === 'folder') checkFolder(data, data.dir!);
     try {
-      return data.dataset === 'csv' ? prepareCsv(data) : prepareImageFolder(data);
+      if (data.dataset === 'csv') return { dir: prepareCsv(data), notes: [] };
+      const { dir, skipped } = prepareImageFolder(data, { skipBad });
+      return { dir, notes: skipped.length ? [skippedNote(data.dir!, skipped)] : [] };
     } catch (err) {
       throw cacheProblem(err) ?? err;
     }
   }
+  return { dir: await idxFolder(data), notes: [] };
+}
+
+/** Images named in a note of those left out; the rest are counted. */
+const SKIPPED_SHOWN = 3;
+
+/** The line that says which images of a folder dataset were left out (paths under its dir). */
+function skippedNote(dir: string, skipped: string[]): string {
+  const shown = skipped.slice(0, SKIPPED_SHOWN).join(', ');
+  const more = skipped.length > SKIPPED_SHOWN ? `, and ${skipped.length - SKIPPED_SHOWN} more` : '';
+  return `${dir}: skipped ${images(skipped.length)} that do not decode (--skip-bad): ${shown}${more}`;
+}
+
+/** The folder of an IDX dataset: the embedded digits written out, mnist-full downloaded, the others where they lie. */
+async function idxFolder(data: Experiment['data']): Promise<string> {
   const dir = datasetDir(data);
   try {
     switch (data.dataset) {
@@ -80,6 +107,8 @@ async function folder(data: Experiment['data']): Promise<string> {
 /** A dataset ready for the workers: the folder of its IDX files and what they hold. */
 export interface PreparedDataset extends DatasetShape {
   dir: string;
+  /** What preparing it had to say, as lines to show: the images --skip-bad left out. */
+  notes: string[];
 }
 
 /**
@@ -87,14 +116,14 @@ export interface PreparedDataset extends DatasetShape {
  * their folder. A missing folder or a faulty file is the user's to fix: a UserError naming it;
  * a failed download is a runtime DownloadError.
  */
-export async function prepareDataset(data: Experiment['data']): Promise<PreparedDataset> {
+export async function prepareDataset(data: Experiment['data'], options: PrepareOptions = {}): Promise<PreparedDataset> {
   // A data.dir that is there but no folder (a file, a FIFO) is said as what it is, before a
   // download tries to make it or save in it; one that is not there at all, mnist-full makes.
   if (data.dir !== undefined && statProblem(data.dir, lstatSync) === null) checkFolder(data, data.dir);
-  const dir = await folder(data);
+  const { dir, notes } = await folder(data, options);
   checkFolder(data, dir);
   // A faulty file throws IdxError, a UserError naming it.
-  return { dir, ...checkDatasetFolder(dir, givenNames(data)) };
+  return { dir, notes, ...checkDatasetFolder(dir, givenNames(data)) };
 }
 
 /** The dataset's folder is a folder: else one line naming it, what it is, and data.dir to fix. */
@@ -107,7 +136,7 @@ function checkFolder(data: Experiment['data'], dir: string): void {
       : '; check data.dir';
     throw new UserError({ file: dir, message: `no such folder (dataset ${data.dataset})${hint}` });
   }
-  throw new UserError({ file: dir, message: `${problem} (${data.dir ? 'data.dir of ' : ''}dataset ${data.dataset}); give data.dir the folder of the dataset's ${data.dataset === 'folder' ? 'train/ and test/ folders' : 'IDX files'}` });
+  throw new UserError({ file: dir, message: `${problem} (${data.dir ? 'data.dir of ' : ''}dataset ${data.dataset}); give data.dir the folder of the dataset's ${data.dataset !== 'folder' ? 'IDX files' : typeof data.test === 'number' ? 'class folders' : 'train/ and test/ folders'}` });
 }
 
 /** How a trial's images are split and normalised. */
@@ -135,10 +164,13 @@ function givenNames(data: Experiment['data']): readonly string[] | undefined {
   return data.classes ?? (data.dataset === 'fashion-mnist' ? FASHION_MNIST_CLASSES : undefined);
 }
 
-/** The file (or folder) the user gave a split's images in: a CSV file, an image folder, else the IDX file (0: training, 1: test). */
+/**
+ * The file (or folder) the user gave a split's images in: a CSV file, an image folder (dir itself
+ * for one tree that data.test splits), else the IDX file (0: training, 1: test).
+ */
 function userFile(data: Experiment['data'], dir: string, split: 0 | 1): string {
-  if (data.dataset === 'csv') return split === 0 ? data.train! : data.test!;
-  if (data.dataset === 'folder') return join(data.dir!, split === 0 ? 'train' : 'test');
+  if (data.dataset === 'csv') return String(split === 0 ? data.train : data.test);
+  if (data.dataset === 'folder') return typeof data.test === 'number' ? data.dir! : join(data.dir!, split === 0 ? 'train' : 'test');
   return findFile(dir, IDX_FILES[split][0]);
 }
 

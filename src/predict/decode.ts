@@ -28,18 +28,29 @@ const megapixels = (pixels: number) => `${(pixels / 1e6).toLocaleString('en', { 
 
 const tooLarge = (why: string) => `the image is too large to read: ${why}, more than the ${MEGAPIXELS} megapixels allowed; scale it down first`;
 
-/** Decodes an image file's bytes; throws UserError naming the file when it is not an image we read. */
+/**
+ * A file that is no image we read (empty, of another format, damaged, too large): a UserError
+ * naming it, of its own class so that a folder dataset can leave such files out when asked
+ * (--skip-bad) and still refuse the others (a file it cannot read at all).
+ */
+export class UndecodableImage extends UserError {
+  constructor(readonly file: string, readonly why: string) {
+    super({ file, message: why });
+  }
+}
+
+/** Decodes an image file's bytes; throws UndecodableImage naming the file when it is not an image we read. */
 export function decodeImage(file: string, bytes: Buffer): GrayImage {
-  if (bytes.length === 0) throw new UserError({ file, message: 'the file is empty; give a PNG or JPEG image' });
+  if (bytes.length === 0) throw new UndecodableImage(file, 'the file is empty; give a PNG or JPEG image');
   const header = readImageHeader(bytes);
-  if (!header) throw new UserError({ file, message: 'not a PNG or JPEG image' });
+  if (!header) throw new UndecodableImage(file, 'not a PNG or JPEG image');
   const { format, width: statedWidth, height: statedHeight } = header;
   if (statedWidth !== null && statedHeight !== null && statedWidth * statedHeight > MAX_IMAGE_PIXELS) {
-    throw new UserError({ file, message: tooLarge(`its header states ${statedWidth}×${statedHeight} pixels (${megapixels(statedWidth * statedHeight)})`) });
+    throw new UndecodableImage(file, tooLarge(`its header states ${statedWidth}×${statedHeight} pixels (${megapixels(statedWidth * statedHeight)})`));
   }
   if (header.noScan) {
     const where = header.noScan === 'ended' ? 'it ends after its header' : 'it ends within its header';
-    throw new UserError({ file, message: `the JPEG file is cut short: ${where}, before any image data` });
+    throw new UndecodableImage(file, `the JPEG file is cut short: ${where}, before any image data`);
   }
   let rgba: { width: number; height: number; data: Uint8Array };
   const whole = withEndMarker(format, bytes);
@@ -49,10 +60,10 @@ export function decodeImage(file: string, bytes: Buffer): GrayImage {
       // jpeg-js's own limits as a second guard, should a frame hide where the header walk did not look.
       : jpeg.decode(whole, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MEGAPIXELS, maxMemoryUsageInMB: JPEG_MEMORY_MB });
   } catch (err) {
-    throw new UserError({ file, message: decodeProblem(format, err) });
+    throw new UndecodableImage(file, decodeProblem(format, err));
   }
   const { width, height, data } = rgba;
-  if (!width || !height) throw new UserError({ file, message: 'the image has no pixels' });
+  if (!width || !height) throw new UndecodableImage(file, 'the image has no pixels');
   const count = width * height;
   const luma = new Float32Array(count);
   let opaque = 0;

@@ -79,9 +79,9 @@ export function prepareDigit(image: GrayImage, side: number): Float32Array | nul
 /**
  * Area resampling of a box of the image to outW×outH: each output pixel is the mean of the source
  * area it covers (fractional pixels weighted), which anti-aliases when shrinking and interpolates
- * piecewise when enlarging.
+ * piecewise when enlarging. A CSV dataset's images are resized to data.size with it too (data/csv.ts).
  */
-function resample(src: Float32Array, srcWidth: number, box: { left: number; top: number; width: number; height: number }, outW: number, outH: number): Float32Array {
+export function resample(src: Float32Array, srcWidth: number, box: { left: number; top: number; width: number; height: number }, outW: number, outH: number): Float32Array {
   const out = new Float32Array(outW * outH);
   const sx = box.width / outW;
   const sy = box.height / outH;

@@ -68,6 +68,7 @@ export interface CheckedOptions {
   rerun: boolean;
   overrides: { set: string[]; grid: string[] };
   yes: boolean;
+  skipBad: boolean;
   signal: AbortSignal | undefined;
 }
 
@@ -85,6 +86,7 @@ const OPTION_TYPES: Record<keyof SweepOptions, 'string' | 'number' | 'boolean' |
   set: 'strings',
   grid: 'strings',
   yes: 'boolean',
+  skipBad: 'boolean',
   signal: 'signal',
 };
 
@@ -123,6 +125,8 @@ export function checkOptions(options: SweepOptions): CheckedOptions {
   if (queue && workers !== undefined) throw new UserError(`--workers: with --queue the agents train the trials; give each agent its workers (sweep agent --queue ${queue.shown} --workers N)`);
   // The coordinator hands out trials one by one (run-sweep.ts): a K would change nothing.
   if (queue && fuse !== undefined && fuse > 1) throw new UserError(`--fuse: with --queue the agents train the trials; give each agent its --fuse (sweep agent --queue ${queue.shown} --fuse ${fuse})`);
+  // Agents prepare their trials' data themselves, and refuse what does not decode.
+  if (queue && options.skipBad) throw new UserError('--skip-bad: with --queue the agents prepare the data, and refuse images that do not decode; remove those from the folder instead');
   if (queue && options.gpus !== undefined) throw new UserError(`--gpus: with --queue the agents train the trials; give each agent its GPUs (sweep agent --queue ${queue.shown} --gpus LIST)`);
   return {
     db: options.db ?? DEFAULT_DB,
@@ -136,6 +140,7 @@ export function checkOptions(options: SweepOptions): CheckedOptions {
     rerun: options.rerun ?? false,
     overrides: { set: options.set ?? [], grid: options.grid ?? [] },
     yes: options.yes ?? false,
+    skipBad: options.skipBad ?? false,
     signal: options.signal,
   };
 }

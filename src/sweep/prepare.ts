@@ -25,7 +25,7 @@ export interface PreparedSweep {
   gpuPlan: GpuPlan;
   /** Each trial's dataset, prepared. */
   datasetOf: (t: Trial) => PreparedDataset;
-  /** The workers this machine can hold for these trials, and what was said about them. */
+  /** The workers this machine can hold for these trials, and what was said about them and about the data. */
   fit: { workers: number; notes: string[] };
   /** The most trials a worker trains as one computation (sweep/fusion.ts); 1: each alone. */
   fuse: number;
@@ -69,7 +69,7 @@ export async function prepareSweep(from: string | InlineExperiment, options: Che
   const datasetKey = (t: Trial) => JSON.stringify(t.config.data);
   const datasets = new Map<string, PreparedDataset>();
   for (const t of trials) {
-    if (!datasets.has(datasetKey(t))) datasets.set(datasetKey(t), await prepareDataset(t.config.data));
+    if (!datasets.has(datasetKey(t))) datasets.set(datasetKey(t), await prepareDataset(t.config.data, { skipBad: options.skipBad }));
     // Each trial's own validation fraction: one may leave a split of a small dataset empty.
     checkSplits(datasets.get(datasetKey(t))!, t.config);
   }
@@ -97,7 +97,9 @@ export async function prepareSweep(from: string | InlineExperiment, options: Che
     // Known in advance (no adaptive search): a group holds at most the trials of one kind.
     keyOf: loaded.search ? undefined : (t) => fusionKey(t.config, datasetOf(t).dir),
   });
-  const fit = options.queue
+  // What preparing the data had to say comes first: it was done first.
+  const dataNotes = [...datasets.values()].flatMap((d) => d.notes.map((n) => `note: ${n}`));
+  const fitted = options.queue
     ? { workers: 1, notes: [] }
     : fitToMachine({
         file: loaded.file,
@@ -109,6 +111,7 @@ export async function prepareSweep(from: string | InlineExperiment, options: Che
         heaviest: corner ? [adjust ? adjust(corner) : corner] : [],
         fuse,
       });
+  const fit = { workers: fitted.workers, notes: [...dataNotes, ...fitted.notes] };
   // A proposal the wasm heap cannot hold is skipped (said, and counted), as one that breaks a rule.
   const adaptive = loaded.search;
   const search = adaptive && {

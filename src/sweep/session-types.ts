@@ -47,6 +47,11 @@ export interface SweepOptions {
   /** Allow a grid of more than 10,000 trials (--yes). */
   yes?: boolean;
   /**
+   * Leave out a folder dataset's images that do not decode, and say which (--skip-bad), instead of
+   * refusing the first one. The dataset so prepared is cached apart from the one without.
+   */
+  skipBad?: boolean;
+  /**
    * Stops the sweep as stop() does, from any point: before the database is opened startSweep
    * rejects with the signal's reason, nothing written; while it is being claimed, a wait for
    * another program's lock is given up (startSweep rejects with GaveUp) and a run not yet started
@@ -86,7 +91,7 @@ export interface SweepPlan {
   backends: { name: BackendChoice; runsOn: string }[];
   /** The queue's URL as it may be shown (no password), when agents train the trials. */
   queue: string | null;
-  /** What fitting the workers to this machine had to say (more workers than cores, fewer than asked), as lines to show. */
+  /** What preparing the data (images left out by skipBad) and fitting the workers to this machine (more workers than cores, fewer than asked) had to say, as lines to show. */
   notes: string[];
 }
 
