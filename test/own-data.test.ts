@@ -397,6 +397,12 @@ describe('dataset: csv', () => {
     expect(made).toHaveLength(1);
     // The good images, all of them: 256 training and 64 test, as the folder held before.
     expect(IDX_FILES.map(([, labels]) => readIdx(join(CACHE, 'folder', made[0], labels)).dims[0])).toEqual([256, 64]);
+    // The trial's readers prepare its data as it trained on it (recorded with it): left out again, not refused.
+    const exported = await cli('export', 'best', '--db', join(dir, 'runs.db'), '--format', 'onnx-int8', '--out', join(dir, 'm.onnx'));
+    expect(exported.code, exported.stderr).toBe(0);
+    const report = await cli('report', '--db', join(dir, 'runs.db'), '--out', join(dir, 'r.html'));
+    expect(report.code, report.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'r.html'), 'utf8')).toContain('<b>Misclassified test digits</b>');
     // Said again from the cache, by data inspect too.
     const inspect = await cli('data', 'inspect', join(dir, 'exp.yaml'), '--skip-bad');
     expect(inspect.code, inspect.stderr).toBe(0);

@@ -109,6 +109,8 @@ export interface PreparedDataset extends DatasetShape {
   dir: string;
   /** What preparing it had to say, as lines to show: the images --skip-bad left out. */
   notes: string[];
+  /** Whether it was prepared with --skip-bad: readers of a trial prepare it so again (sweep/provenance.ts). */
+  skipBad: boolean;
 }
 
 /**
@@ -123,7 +125,7 @@ export async function prepareDataset(data: Experiment['data'], options: PrepareO
   const { dir, notes } = await folder(data, options);
   checkFolder(data, dir);
   // A faulty file throws IdxError, a UserError naming it.
-  return { dir, notes, ...checkDatasetFolder(dir, givenNames(data)) };
+  return { dir, notes, skipBad: options.skipBad ?? false, ...checkDatasetFolder(dir, givenNames(data)) };
 }
 
 /** The dataset's folder is a folder: else one line naming it, what it is, and data.dir to fix. */

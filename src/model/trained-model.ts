@@ -60,13 +60,23 @@ export function readTrainedModel(dbPath: string, ref: string, options: { sweep?:
 }
 
 /**
+ * The trial's own dataset as it trained on it: prepared as its record says (images --skip-bad
+ * left out, left out again) and normalised with the numbers its record keeps.
+ */
+export async function trainedData(m: TrainedModel): Promise<Dataset> {
+  const { config } = m.trial;
+  const skipBad = (m.provenance as { dataset?: { skipBad?: unknown } } | null)?.dataset?.skipBad === true;
+  const { dir } = await prepareDataset(config.data, { skipBad });
+  return loadDataset(dir, { ...splitOptions(config), ...m.normalisation });
+}
+
+/**
  * The model on its trial's test split (accuracy, loss, confusion matrix), on wasm in this
  * process; with `calibration`, that many training images too (normalised, NHWC).
  */
 export async function evaluateTrained(m: TrainedModel, calibration = 0) {
   const { config } = m.trial;
-  const { dir } = await prepareDataset(config.data);
-  const data = loadDataset(dir, { ...splitOptions(config), ...m.normalisation });
+  const data = await trainedData(m);
   const result = await withModel(m, data, (net) => evaluate(net, data, data.test, evaluationChunk(config.model, data.height), true));
   const count = Math.min(calibration, data.train.count);
   return {

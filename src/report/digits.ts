@@ -4,10 +4,9 @@
  * run over its test split on wasm, as `sweep evaluate` does.
  */
 import { tensor4d, tidy } from '../backend/tfjs.js';
-import { gather, loadDataset } from '../data/dataset.js';
-import { prepareDataset, splitOptions } from '../data/sources.js';
+import { gather } from '../data/dataset.js';
 import { encodeGrayPng } from '../util/png.js';
-import { readTrainedModel, withModel } from '../model/trained-model.js';
+import { readTrainedModel, trainedData, withModel } from '../model/trained-model.js';
 import type { ReportConfusion } from './data.js';
 
 const CHUNK = 500;
@@ -29,11 +28,9 @@ export async function misclassifiedDigits(dbPath: string, trialId: string, pairs
       return { digits: [], digitsNote: `misclassified digits not drawn: ${(err as Error).message}` };
     }
   }
-  const { config } = model.trial;
   let data;
   try {
-    const { dir } = await prepareDataset(config.data);
-    data = loadDataset(dir, splitOptions(config));
+    data = await trainedData(model);
   } catch (err) {
     return { digits: [], digitsNote: `misclassified digits not drawn: the trial's test images are not here (${(err as Error).message})` };
   }

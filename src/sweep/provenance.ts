@@ -45,11 +45,19 @@ export interface DatasetRecord {
   classes: string[];
   /** What its images were normalised with: the training pixels' own where its file says auto. */
   normalisation: PixelStats;
+  /** Prepared with --skip-bad (images that do not decode left out): so its readers prepare it too. */
+  skipBad?: true;
 }
 
 /** The record of a trial's dataset, prepared: the names and the normalisation its readers need without the data. */
 export function datasetRecord(data: Experiment['data'], prepared: PreparedDataset): DatasetRecord {
-  return { name: data.dataset, dir: prepared.dir, classes: prepared.classes, normalisation: normalisation(data, () => prepared.trainingPixels) };
+  return {
+    name: data.dataset,
+    dir: prepared.dir,
+    classes: prepared.classes,
+    normalisation: normalisation(data, () => prepared.trainingPixels),
+    ...(prepared.skipBad ? { skipBad: true as const } : {}),
+  };
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
