@@ -57,10 +57,12 @@ export async function evaluateCommand(args: string[]): Promise<number> {
   const width = Math.max(5, ...confusion.flat().map((v) => String(v).length + 1));
   const cell = (v: string | number) => String(v).padStart(width);
   // Rows by number and name (where the classes have names); columns by number, as narrow as the counts.
-  const rowNames = model.classes.map((n, c) => (n === String(c) ? n : `${c} ${n}`));
-  const rowWidth = Math.max(width, ...rowNames.map((n) => n.length + 1));
+  const named = model.classes.some((n, c) => n !== String(c));
+  const digits = String(model.classes.length - 1).length;
+  const rowWidth = Math.max(width, ...model.classes.map((n) => digits + n.length + 2));
+  const rowName = (c: number) => (named ? `${String(c).padStart(digits)} ${model.classes[c]}`.padEnd(rowWidth) : String(c).padStart(rowWidth));
   console.log('confusion matrix (rows: actual class, columns: predicted)');
   console.log(`${''.padStart(rowWidth)}${confusion.map((_, c) => cell(c)).join('')}  accuracy`);
-  confusion.forEach((row, c) => console.log(`${rowNames[c].padStart(rowWidth)}${row.map(cell).join('')}  ${(perClass[c] === null ? '—' : pct(perClass[c])).padStart(8)}`));
+  confusion.forEach((row, c) => console.log(`${rowName(c)}${row.map(cell).join('')}  ${(perClass[c] === null ? '—' : pct(perClass[c])).padStart(8)}`));
   return 0;
 }
