@@ -20,7 +20,9 @@ export function confusionSpec(sweep: ReportSweep): Spec | null {
   const counted = step >= 18;
   const label = named ? `${JSON.stringify(c.names)}[datum.value]` : 'datum.label';
   const axis = step >= 12 ? (named ? { labelExpr: label } : {}) : { labelExpr: `datum.value % 10 === 0 ? ${label} : ""`, ticks: false };
-  const x = { field: 'predicted', type: 'ordinal', title: 'predicted', axis: { orient: 'top', labelAngle: 0, ...axis } };
+  // Names wider than a cell stand upright above the columns, where they would overlap side by side.
+  const upright = named && maxOf(c.names.map((n) => n.length)) * 6.5 > step;
+  const x = { field: 'predicted', type: 'ordinal', title: 'predicted', axis: { orient: 'top', ...(upright ? { labelAngle: -90, labelAlign: 'left', labelBaseline: 'middle' } : { labelAngle: 0 }), ...axis } };
   const y = { field: 'actual', type: 'ordinal', title: 'actual', axis };
   return {
     ...base(`Test confusion of trial ${c.trial}`),
