@@ -582,6 +582,8 @@ describe('dataset: csv', () => {
     expect(exported.code, exported.stderr).toBe(0);
     const card = JSON.parse(readFileSync(join(dir, 'm.card.json'), 'utf8'));
     expect([card.output.class_names, card.input.preprocessing.mean, card.input.preprocessing.std]).toEqual([sorted, kept.normalisation.mean, kept.normalisation.std]);
+    const shown = await cli('runs', 'show', trial.id, '--db', db);
+    expect(shown.stdout).toMatch(/\ndata    15 classes: 一, 七, 万, 三, 九, 二, 五, 亿, 八, 六, … 零; normalised with mean 0\.\d+ \(auto\), std 0\.\d+ \(auto\)\n/);
     // A model of 15 classes is not asked about the ten digits' labels, which name none of them.
     const digits = await cli('evaluate', 'best', '--db', db, '--data', DIGITS);
     expect([digits.code, digits.stderr.trim()]).toEqual([2, `--data: the trial's model tells 15 classes apart, the labels of ${DIGITS} make 10; evaluate it on a dataset of its own classes`]);
