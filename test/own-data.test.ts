@@ -496,6 +496,16 @@ describe('dataset: csv', () => {
     expect(confused.top).toBe(2);
     const inspect = await cli('data', 'inspect', join(dir, 'three.yaml'));
     expect(inspect.stdout).toMatch(/\n0 c_two +\d+ +\d+ +\d+\n1 a_zero /);
+    // Its model is read with the files it trained on while they are there, whatever became of the images since.
+    const firstZero = readdirSync(join(dir, 'png', 'train', 'a_zero'))[0];
+    writeFileSync(join(dir, 'png', 'train', 'a_zero', 'added.png'), readFileSync(join(dir, 'png', 'train', 'a_zero', firstZero)));
+    renameSync(join(dir, 'png'), join(dir, 'moved'));
+    const exported = await cli('export', 'best', '--db', db, '--format', 'onnx', '--out', join(dir, 'three.onnx'));
+    expect([exported.code, exported.stderr]).toEqual([0, '']);
+    const card = JSON.parse(readFileSync(join(dir, 'three.card.json'), 'utf8'));
+    const best = new Database(db, { readonly: true }).prepare('SELECT test_acc FROM trials WHERE id = ?').get(card.trial.id) as { test_acc: number };
+    expect(card.metrics.test_acc).toBe(best.test_acc);
+    renameSync(join(dir, 'moved'), join(dir, 'png'));
     // CSV labels given as numbers are named by place; the labels of IDX files too.
     writeFileSync(join(dir, 'train.csv'), csvOf(0));
     writeFileSync(join(dir, 'test.csv'), csvOf(1));

@@ -50,7 +50,8 @@ export async function exportCommand(args: string[]): Promise<number> {
     console.error(`note: trial ${model.trial.id} ${model.trial.status === 'running' ? 'is still running' : `ended ${model.trial.status}`} after ${model.trial.epochs} of ${model.trial.epochs_planned} epochs; its model is exported as it is (the card says so)`);
   }
   const weights = weightsOfCheckpoint(model.checkpoint, model.trial.config.model);
-  const { test, calibration, provenance } = await evaluateTrained(model, format === 'onnx-int8' ? CALIBRATION_IMAGES : 0);
+  const { test, calibration, provenance, notes } = await evaluateTrained(model, format === 'onnx-int8' ? CALIBRATION_IMAGES : 0);
+  for (const note of notes) console.error(`note: ${note}`);
 
   let written: string[];
   if (format === 'tfjs') {

@@ -82,3 +82,12 @@ function dropGone(folder: string): void {
     }
   }
 }
+
+/** Whether the files of `dir` named in `sums` are all there with those checksums (a file that cannot be read is not). */
+export function filesUnchanged(dir: string, sums: Record<string, string>): boolean {
+  try {
+    return Object.entries(sums).every(([name, sum]) => fileChecksum(join(dir, name)) === sum);
+  } catch {
+    return false;
+  }
+}

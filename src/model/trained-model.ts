@@ -15,6 +15,7 @@ import { initBackend } from '../backend/index.js';
 import { evaluationChunk } from '../backend/memory.js';
 import { gather, loadDataset, type Dataset } from '../data/dataset.js';
 import { prepareDataset, splitOptions } from '../data/sources.js';
+import { filesUnchanged } from '../data/file-checksums.js';
 import { classesOfCheckpoint, modelFromCheckpoint } from './restore.js';
 import { namesOfRecord } from '../data/class-names.js';
 import type { PixelStats } from '../data/pixel-stats.js';
@@ -59,15 +60,29 @@ export function readTrainedModel(dbPath: string, ref: string, options: { sweep?:
   return withReadOnly(dbPath, (db) => loadTrainedModel(db, dbPath, ref, options));
 }
 
+/** What a trial's record keeps of its prepared dataset (sweep/provenance.ts); parts may be missing in an older record. */
+interface RecordedDataset {
+  dir?: string;
+  sha256?: Record<string, string>;
+  skipBad?: boolean;
+}
+
 /**
- * The trial's own dataset as it trained on it: prepared as its record says (images --skip-bad
- * left out, left out again) and normalised with the numbers its record keeps.
+ * The trial's own dataset as it trained on it, normalised with the numbers its record keeps: the
+ * prepared files its record names while they are the ones it trained on (checksums), whatever
+ * became of the images they were made from; else prepared again from its data section as its
+ * record says (images --skip-bad left out, left out again), with a note where that gives files
+ * other than the trial's.
  */
-export async function trainedData(m: TrainedModel): Promise<Dataset> {
+export async function trainedData(m: TrainedModel): Promise<{ data: Dataset; notes: string[] }> {
   const { config } = m.trial;
-  const skipBad = (m.provenance as { dataset?: { skipBad?: unknown } } | null)?.dataset?.skipBad === true;
-  const { dir } = await prepareDataset(config.data, { skipBad });
-  return loadDataset(dir, { ...splitOptions(config), ...m.normalisation });
+  const recorded = (m.provenance as { dataset?: RecordedDataset } | null)?.dataset ?? {};
+  const load = (dir: string) => loadDataset(dir, { ...splitOptions(config), ...m.normalisation });
+  if (recorded.dir && recorded.sha256 && filesUnchanged(recorded.dir, recorded.sha256)) return { data: load(recorded.dir), notes: [] };
+  const { dir } = await prepareDataset(config.data, { skipBad: recorded.skipBad === true });
+  const changed = recorded.sha256 !== undefined && !filesUnchanged(dir, recorded.sha256);
+  const notes = changed ? [`trial ${m.trial.id}'s data has changed since it trained (its prepared files are gone or differ): these figures are of the data as it is now, not of the images it was tested on`] : [];
+  return { data: load(dir), notes };
 }
 
 /**
@@ -76,13 +91,14 @@ export async function trainedData(m: TrainedModel): Promise<Dataset> {
  */
 export async function evaluateTrained(m: TrainedModel, calibration = 0) {
   const { config } = m.trial;
-  const data = await trainedData(m);
+  const { data, notes } = await trainedData(m);
   const result = await withModel(m, data, (net) => evaluate(net, data, data.test, evaluationChunk(config.model, data.height), true));
   const count = Math.min(calibration, data.train.count);
   return {
     test: { ...(result as { acc: number; loss: number; confusion: number[][] }), images: data.test.count },
     calibration: count ? { images: gather(data, data.train, null, 0, count).images, count } : undefined,
     provenance: m.provenance,
+    notes,
   };
 }
 

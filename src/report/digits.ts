@@ -30,7 +30,9 @@ export async function misclassifiedDigits(dbPath: string, trialId: string, pairs
   }
   let data;
   try {
-    data = await trainedData(model);
+    let changed: string[];
+    ({ data, notes: changed } = await trainedData(model));
+    if (changed.length) note = [note, ...changed].filter(Boolean).join('; ');
   } catch (err) {
     return { digits: [], digitsNote: `misclassified digits not drawn: the trial's test images are not here (${(err as Error).message})` };
   }
