@@ -319,7 +319,7 @@ describe('dataset: csv', () => {
           mkdirSync(join(root, name), { recursive: true });
           writeFileSync(join(root, name, '1.png'), encodeGrayPng(new Uint8Array(784).fill(200), 28, 28));
         }
-      }, /data: data\.test 0\.2 of each class's images holds out none of its 2 images \(each class keeps one to train on\); raise data\.test, or add images$/, ', test: 0.2'],
+      }, /data: data\.test 0\.2 of each class's images holds out none of the 2 images of its 2 classes \(each class keeps one to train on\); raise data\.test, or add images$/, ', test: 0.2'],
       ['one class', (root) => {
         for (const split of ['train', 'test']) mkdirSync(join(root, split, 'only'), { recursive: true });
         for (const split of ['train', 'test']) writeFileSync(join(root, split, 'only', 'a.png'), encodeGrayPng(new Uint8Array(784).fill(200), 28, 28));
@@ -412,6 +412,10 @@ describe('dataset: csv', () => {
     const refused = await cli(join(dir, 'exp.yaml'), '--db', join(dir, 'other.db'), '--no-tui');
     expect([refused.code, refused.stderr.trim()]).toEqual([2, `${join(dir, 'data', 'train', 'c_two', 'broken.png')}: not a PNG or JPEG image; replace or remove it, or give --skip-bad to leave out the images that do not decode`]);
     expect(existsSync(join(dir, 'other.db'))).toBe(false);
+    // A class whose every image is left out is refused, as an empty class folder is.
+    for (const file of readdirSync(join(dir, 'data', 'train', 'j_nine'))) writeFileSync(join(dir, 'data', 'train', 'j_nine', file), 'not an image');
+    const emptied = await cli(join(dir, 'exp.yaml'), '--db', join(dir, 'emptied.db'), '--no-tui', '--skip-bad');
+    expect([emptied.code, emptied.stderr.trim()]).toEqual([2, `${join(dir, 'data', 'train', 'j_nine')}: holds no image that decodes (its ${readdirSync(join(dir, 'data', 'train', 'j_nine')).length} were left out by --skip-bad); add some, or remove the folder`]);
     const queued = await cli(join(dir, 'exp.yaml'), '--queue', 'redis://127.0.0.1:1', '--skip-bad');
     expect([queued.code, queued.stderr.trim()]).toEqual([2, '--skip-bad: with --queue the agents prepare the data, and refuse images that do not decode; remove those from the folder instead']);
   }, 120_000);

@@ -205,14 +205,21 @@ export function prepareImageFolder(data: Experiment['data'], options: FolderOpti
   const skipped: string[] = [];
   // Images that do not decode are left out before the split: each class keeps a training image of those it has.
   const made = (classes: FolderClass[]) => classes.map((c) => ({ name: c.name, items: c.files.flatMap((file) => digitOf(file, sideOf(data), data.dir!, options, skipped)) }));
+  // A class whose every image was left out would be an output the network never trains: refused, as an empty class folder is.
+  const trained = (classes: FolderClass[], root: string) => {
+    const digits = made(classes);
+    const empty = digits.findIndex((c) => c.items.length === 0);
+    if (empty >= 0) throw new UserError({ file: join(root, digits[empty].name), message: `holds no image that decodes (its ${classes[empty].files.length} were left out by --skip-bad); add some, or remove the folder` });
+    return digits;
+  };
   let train, test;
   if (listing.layout === 'split') {
-    [train, test] = [made(listing.train), made(listing.test)];
+    [train, test] = [trained(listing.train, join(data.dir!, 'train')), made(listing.test)];
   } else {
-    ({ train, test } = stratifiedSplit(made(listing.classes), listing.fraction, listing.seed));
+    ({ train, test } = stratifiedSplit(trained(listing.classes, data.dir!), listing.fraction, listing.seed));
     const all = train.reduce((n, c) => n + c.items.length, 0) + test.reduce((n, c) => n + c.items.length, 0);
     if (test.every((c) => c.items.length === 0)) {
-      throw new UserError({ file: data.dir!, message: `data.test ${listing.fraction} of each class's images holds out none of its ${all} images (each class keeps one to train on); raise data.test, or add images` });
+      throw new UserError({ file: data.dir!, message: `data.test ${listing.fraction} of each class's images holds out none of the ${all} images of its ${train.length} classes (each class keeps one to train on); raise data.test, or add images` });
     }
   }
   const sideFiles = [classNamesFile(names), ...(skipped.length ? [{ name: SKIPPED_FILE, text: `${skipped.join('\n')}\n` }] : [])];
