@@ -484,6 +484,23 @@ describe('dataset: csv', () => {
     for (const piece of [1, 2, 3, 7, 64]) expect([piece, [...linesOf(join(dir, 'a.csv'), piece)]]).toEqual([piece, text.split('\n')]);
   });
 
+  it('CSV word labels: quoted as pandas writes them (commas and quotes inside), sorted into classes; a stray number among words is said at its own line', async () => {
+    const dir = tempDir();
+    const [header, ...rows] = csvOf(0).trim().split('\r\n');
+    const words = ['"Null, nil"', '"""two"""', 'three'];
+    const labelled = rows.map((row, n) => `${words[n % 3]},${row.slice(row.indexOf(',') + 1)}`);
+    writeFileSync(join(dir, 'train.csv'), [header, ...labelled].join('\n'));
+    writeFileSync(join(dir, 'test.csv'), [header, ...labelled.slice(0, 30)].join('\n'));
+    writeFileSync(join(dir, 'w.yaml'), `name: words\ndata: { dataset: csv, train: train.csv, test: test.csv }\n${TRAINING}`);
+    const r = await cli('data', 'inspect', join(dir, 'w.yaml'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\n0 "two" +\d+ +\d+ +\d+\n1 Null, nil +\d+ +\d+ +\d+\n2 three /);
+    labelled[5] = `7,${labelled[5].slice(labelled[5].indexOf(',', labelled[5].lastIndexOf('"') + 1) + 1)}`;
+    writeFileSync(join(dir, 'train.csv'), [header, ...labelled].join('\n'));
+    const stray = await cli('data', 'inspect', join(dir, 'w.yaml'));
+    expect([stray.code, stray.stderr.trim()]).toEqual([2, `${join(dir, 'train.csv')}:7: label '7', a number, where other labels are words; correct it, or list every class in data.classes`]);
+  }, 60_000);
+
   it('data.classes chooses and orders a folder\'s classes and names a CSV\'s or IDX files\' labels; a label or folder it does not cover is one line naming the place, exit 2', async () => {
     const dir = tempDir();
     folderOf(join(dir, 'png'));

@@ -89,8 +89,12 @@ export function classesOfCsv(train: CsvImages, test: CsvImages, classes: readonl
   const all = [...new Set([...train.texts, ...test.texts])];
   const numbered = all.every(isClassNumber);
   // Numbers and words mixed without a list: most likely a mistyped label, which would be a class of its own.
+  // The odd one out is the kind fewer images have.
   if (!classes && !numbered && all.some(isClassNumber)) {
-    check((t) => !isClassNumber(t), (t) => `label '${t}', where other labels are class numbers (0 to ${MOST_CLASSES - 1}); correct it, or list every class in data.classes`);
+    let numbers = 0;
+    for (const images of [train, test]) for (let n = 0; n < images.count; n++) if (isClassNumber(images.texts[images.textOf[n]])) numbers++;
+    if (numbers * 2 > train.count + test.count) check((t) => !isClassNumber(t), (t) => `label '${t}', where other labels are class numbers (0 to ${MOST_CLASSES - 1}); correct it, or list every class in data.classes`);
+    check(isClassNumber, (t) => `label '${t}', a number, where other labels are words; correct it, or list every class in data.classes`);
   }
   if (classes) {
     const list = `data.classes (${classes.slice(0, 6).join(', ')}${classes.length > 6 ? ', ...' : ''})`;
@@ -118,8 +122,30 @@ function labelsOf(images: CsvImages, labelOf: (text: string) => number): Uint8Ar
   return Uint8Array.from(images.textOf.subarray(0, images.count), (t) => places[t]);
 }
 
-/** A value as written, without the spaces around it and the quotes of a writer that quotes everything. */
-const unquoted = (text: string) => text.trim().replace(/^"(.*)"$/, '$1');
+/** A value as written, without the spaces around it and the quotes of a writer that quotes everything ("" inside standing for "). */
+const unquoted = (text: string) => {
+  const t = text.trim();
+  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).replace(/""/g, '"') : t;
+};
+
+/**
+ * A line's values where some are quoted (RFC 4180): a comma between quotes is part of its value.
+ * Each value keeps its quotes, for unquoted() to take off.
+ */
+function quotedFields(line: string): string[] {
+  const fields: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === '"') quoted = !quoted;
+    else if (line[i] === ',' && !quoted) {
+      fields.push(line.slice(start, i));
+      start = i + 1;
+    }
+  }
+  fields.push(line.slice(start));
+  return fields;
+}
 
 /** A whole number 0..255 written in decimal (spaces and quotes around allowed: unquoted), or -1. */
 /**
@@ -192,7 +218,7 @@ export function readCsv(file: string, labelName: string | undefined): CsvImages 
   const first = lines.next();
   const headerLine = first.done ? '' : first.value.replace(/\r$/, '').replace(/^\uFEFF/, '');
   if (!headerLine.includes(',') && headerLine.includes(';')) throw at(1, "its values are separated by ';'; write it with commas (as Kaggle's files are)");
-  const header = headerLine.split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
+  const header = (headerLine.includes('"') ? quotedFields(headerLine) : headerLine.split(',')).map(unquoted);
   if (header.length < 2 || header.every((h) => h === '')) throw at(1, 'expected a header row (label,pixel0,pixel1,...): a label column and one column per pixel');
   // A first row of numbers is an image, not a header: the columns then have no names.
   if (header.every((h) => /^\d+$/.test(h))) throw at(1, `expected a header row naming the columns (label,pixel0,...), found ${header.length} numbers; add one`);
@@ -216,7 +242,8 @@ export function readCsv(file: string, labelName: string | undefined): CsvImages 
     // A blank line (the last line's newline) holds no image.
     if (line.trim() === '') continue;
     if (count === textOf.length) [pixels, textOf, lineOf] = [grown(pixels), grown(textOf), grown(lineOf)];
-    const fields = line.split(',');
+    // Quoted values (a label with a comma, as pandas and Python's csv write it) are split as RFC 4180 says; the rest plainly, fast.
+    const fields = line.includes('"') ? quotedFields(line) : line.split(',');
     if (fields.length !== header.length) throw at(lineNumber, `${fields.length} values; the header has ${header.length} columns (a label and ${pixelCount} pixels)`);
     let p = count * pixelCount;
     for (let c = 0; c < fields.length; c++) {
