@@ -311,7 +311,7 @@ export const EVALUATE = command({
   args: 'ID|best --data mnist|mnist-full|fashion-mnist|DIR',
   summary: "accuracy and confusion matrix on a dataset's test split",
   options: {
-    data: { type: 'string', value: 'DATASET', files: true, help: '(required) mnist | mnist-full | fashion-mnist, or a folder of IDX files' },
+    data: { type: 'string', value: 'DATASET', files: true, help: '(required) mnist | mnist-full | fashion-mnist, a folder of IDX files, or a folder of images in train/ and test/ class folders' },
     json,
     epoch,
     sweep: sweepName,

@@ -4,10 +4,10 @@
  * a folder of MNIST-format IDX files, normalised with the trial's own mean and std.
  */
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserError } from '../config/errors.js';
 import type { Experiment } from '../config/experiment.types.js';
-import { loadDataset } from '../data/dataset.js';
+import { IDX_FILES, loadDataset } from '../data/dataset.js';
 import { prepareDataset, splitOptions } from '../data/sources.js';
 import { evaluationChunk } from '../backend/memory.js';
 import { evaluate } from '../train/evaluate.js';
@@ -15,17 +15,27 @@ import { parse } from './args.js';
 import { EVALUATE } from './commands.js';
 import { pct } from '../view/format.js';
 import { jsonText } from './json-text.js';
-import { epochChoice, readTrainedModel, withModel } from '../model/trained-model.js';
+import { epochChoice, readTrainedModel, withModel, type TrainedModel } from '../model/trained-model.js';
 
 const NAMED = ['mnist', 'mnist-full', 'fashion-mnist'] as const;
 
-/** The trial's data settings with another dataset: a name, or a folder of IDX files. */
-function dataOf(value: string | undefined, data: Experiment['data']): Experiment['data'] {
-  if (value === undefined) throw new UserError(`sweep evaluate: --data is required: ${NAMED.join(', ')}, or a folder of IDX files`);
-  const { dir: _dir, ...rest } = data;
+/**
+ * The trial's data settings with another dataset: a name, a folder of IDX files, or a folder of
+ * images in class folders (train/<class>/…, test/<class>/…), whose classes are taken by the
+ * model's names (where it has a folder of each) and made into digits of the model's input size.
+ */
+function dataOf(value: string | undefined, data: Experiment['data'], model: TrainedModel): Experiment['data'] {
+  if (value === undefined) throw new UserError(`sweep evaluate: --data is required: ${NAMED.join(', ')}, a folder of IDX files, or a folder of images in class folders`);
+  // What only the trial's own kind of dataset reads (its files, its folder, its class list) is left behind:
+  // this dataset's classes are its own (a folder's are taken by the trial's names, below).
+  const { dir: _dir, train: _train, test: _test, label: _label, size: _size, classes: _classes, ...rest } = data;
   if ((NAMED as readonly string[]).includes(value)) return { ...rest, dataset: value as Experiment['data']['dataset'] };
-  if (existsSync(value) && statSync(value).isDirectory()) return { ...rest, dataset: 'idx', dir: resolve(value) };
-  throw new UserError(`--data: '${value}' is neither a dataset (${NAMED.join(', ')}) nor a folder of IDX files`);
+  if (!existsSync(value) || !statSync(value).isDirectory()) throw new UserError(`--data: '${value}' is neither a dataset (${NAMED.join(', ')}) nor a folder (of IDX files, or of train/ and test/ class folders of images)`);
+  const images = !IDX_FILES.flat().some((name) => existsSync(join(value, name)) || existsSync(join(value, `${name}.gz`))) && existsSync(join(value, 'train'));
+  if (!images) return { ...rest, dataset: 'idx', dir: resolve(value) };
+  // Its class folders taken by the trial's names where it has them all; else its own, sorted (said by a note below).
+  const named = model.classes.every((name) => existsSync(join(value, 'train', name)));
+  return { ...rest, dataset: 'folder', dir: resolve(value), ...(named ? { classes: model.classes as [string, string, ...string[]] } : {}), size: model.checkpoint.inputSize };
 }
 
 export async function evaluateCommand(args: string[]): Promise<number> {
@@ -33,7 +43,7 @@ export async function evaluateCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UserError('sweep evaluate: expected one trial id (or best); e.g. sweep evaluate best --data fashion-mnist');
   const model = readTrainedModel(values.db!, positionals[0], { sweep: values.sweep, epoch: epochChoice(values.epoch) });
   for (const note of model.notes) console.error(`note: ${note}`);
-  const config: Experiment = { ...model.trial.config, data: dataOf(values.data, model.trial.config.data) };
+  const config: Experiment = { ...model.trial.config, data: dataOf(values.data, model.trial.config.data, model) };
   const { dir } = await prepareDataset(config.data);
   // Normalised as the model's training images were, whatever this dataset's own statistics.
   const data = loadDataset(dir, { ...splitOptions(config), ...model.normalisation });
@@ -42,12 +52,17 @@ export async function evaluateCommand(args: string[]): Promise<number> {
     if (net.classes !== data.classes) throw new UserError(`--data: the trial's model tells ${net.classes} classes apart, the labels of ${values.data} make ${data.classes}; evaluate it on a dataset of its own classes`);
     return evaluate(net, data, data.test, evaluationChunk(config.model, data.height), true);
   });
+  // Counted by label: where this dataset names its classes otherwise than the trial, its label n is still the trial's class n.
+  if (data.names.some((name, c) => name !== model.classes[c])) {
+    const few = (names: string[]) => `${names.slice(0, 4).join(', ')}${names.length > 4 ? ', …' : ''}`;
+    console.error(`note: the trial's classes are ${few(model.classes)}; the labels of ${values.data} name ${few(data.names)}: each label n is counted as the trial's class n`);
+  }
   const confusion = result.confusion!;
   const perClass = confusion.map((row, c) => {
     const n = row.reduce((a, b) => a + b, 0);
     return n ? row[c] / n : null;
   });
-  const name = config.data.dataset === 'idx' ? config.data.dir! : config.data.dataset;
+  const name = config.data.dir ?? config.data.dataset;
   if (values.json) {
     console.log(jsonText({ trial: model.trial.id, sweep: model.trial.sweep, epoch: model.epoch, data: name, images: data.test.count, accuracy: result.acc, loss: result.loss, classes: model.classes, confusion, per_class: perClass }));
     return 0;
