@@ -244,7 +244,8 @@ describe('files that are not what a dataset or an experiment needs', () => {
     const few = idxCopy((d) => {
       const images = readIdx(join(d, 'train-images-idx3-ubyte'));
       writeIdx(join(d, 'train-images-idx3-ubyte'), [4, 28, 28], images.data.subarray(0, 4 * 784));
-      writeIdx(join(d, 'train-labels-idx1-ubyte'), [4], new Uint8Array([6, 7, 8, 9]));
+      // One class, so that no draw of the first trial's validation takes a class's every image.
+      writeIdx(join(d, 'train-labels-idx1-ubyte'), [4], new Uint8Array([9, 9, 9, 9]));
     });
     const db = join(tempDir(), 'runs.db');
     const file = writeExperiment(`name: few\ndata: { dataset: idx, dir: ${few} }\ntraining: { epochs: 1 }\nsweep: { parameters: { data.validation: [0.5, 0.1] } }\n`);

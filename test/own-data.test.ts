@@ -5,7 +5,7 @@
  * IDX form; the conversion is made once into the cache; every mistake is one line naming the
  * file (and its line), exit 2, with nothing left in the cache.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import jpeg from 'jpeg-js';
@@ -14,7 +14,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { dataProblem } from '../src/agent/job-checks.js';
 import type { Experiment } from '../src/config/experiment.types.js';
-import { IDX_FILES } from '../src/data/dataset.js';
+import { IDX_FILES, validationDraw } from '../src/data/dataset.js';
 import { linesOf } from '../src/data/csv.js';
 import { pixelStats } from '../src/data/pixel-stats.js';
 import { readIdx, writeIdx } from '../src/data/idx.js';
@@ -499,6 +499,20 @@ describe('dataset: csv', () => {
     writeFileSync(join(dir, 'train.csv'), [header, ...labelled].join('\n'));
     const stray = await cli('data', 'inspect', join(dir, 'w.yaml'));
     expect([stray.code, stray.stderr.trim()]).toEqual([2, `${join(dir, 'train.csv')}:7: label '7', a number, where other labels are words; correct it, or list every class in data.classes`]);
+  }, 60_000);
+
+  it('a class whose every training image the validation draw takes is refused, naming the class and what to change', async () => {
+    const dir = tempDir();
+    folderOf(join(dir, 'png'));
+    const nine = join(dir, 'png', 'train', 'j_nine');
+    for (const file of readdirSync(nine).slice(1)) rmSync(join(nine, file));
+    // The training file holds the classes in order: the one nine is its last image. A seed whose draw takes it:
+    const n = readdirSync(join(dir, 'png', 'train')).reduce((sum, c) => sum + readdirSync(join(dir, 'png', 'train', c)).length, 0);
+    const seed = Array.from({ length: 100 }, (_, s) => s).find((s) => validationDraw(n, { fraction: 0.25, seed: s }).validation.includes(n - 1))!;
+    writeFileSync(join(dir, 'exp.yaml'), `name: lost\ndata: { dataset: folder, dir: png, validation: 0.25, split_seed: ${seed} }\n${TRAINING}`);
+    const r = await cli(join(dir, 'exp.yaml'), '--db', join(dir, 'runs.db'), '--no-tui');
+    expect([r.code, r.stderr.trim()]).toEqual([2, `${join(dir, 'png', 'train')}: class j_nine: data.validation 0.25 takes its one image to validate, leaving none to train on; give it more images, or change data.validation or data.split_seed`]);
+    expect(existsSync(join(dir, 'runs.db'))).toBe(false);
   }, 60_000);
 
   it('data.classes chooses and orders a folder\'s classes and names a CSV\'s or IDX files\' labels; a label or folder it does not cover is one line naming the place, exit 2', async () => {

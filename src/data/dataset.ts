@@ -118,6 +118,13 @@ export function splitCounts(files: Pick<DatasetShape, 'trainImages' | 'testImage
   return { train: limit(files.trainImages), validation: Math.ceil(files.testImages / 2), test: Math.floor(files.testImages / 2) };
 }
 
+/** Which images of a training file of `n` validate and which train: a seeded draw of the fraction. */
+export function validationDraw(n: number, v: { fraction: number; seed: number }): { validation: Uint32Array; train: Uint32Array } {
+  const order = new Random(v.seed).shuffle(Uint32Array.from({ length: n }, (_, i) => i));
+  const nValidation = validationCount(n, v.fraction);
+  return { validation: order.slice(0, nValidation), train: order.subarray(nValidation) };
+}
+
 export function findFile(dir: string, stem: string): string {
   // A link that leads nowhere is found too, so that reading it says why (a loop, a missing target).
   for (const name of [stem, `${stem}.gz`]) if (lstatSync(join(dir, name), { throwIfNoEntry: false })) return join(dir, name);
@@ -215,10 +222,9 @@ export function loadDataset(dir: string, options: SplitOptions): Dataset {
   const fromTest = (idx: Uint32Array) => split(test.images.data, test.labels.data, idx);
   let testIdx = range(test.labels.dims[0]);
   if (v.from === 'train') {
-    const order = new Random(v.seed).shuffle(range(train.labels.dims[0]));
-    const nValidation = validationCount(order.length, v.fraction);
-    validation = fromTrain(order.slice(0, nValidation));
-    trainIdx = order.subarray(nValidation);
+    const drawn = validationDraw(train.labels.dims[0], v);
+    validation = fromTrain(drawn.validation);
+    trainIdx = drawn.train;
   } else {
     validation = fromTest(testIdx.filter((i) => i % 2 === 0));
     testIdx = testIdx.filter((i) => i % 2 === 1);

@@ -13,7 +13,8 @@ import { folderProblem, statProblem } from '../util/path-problem.js';
 import { NotRegularFileError } from '../util/regular-file.js';
 import { cacheDir, cacheProblem, datasetFolderFull } from './cache-dir.js';
 import { FASHION_MNIST_CLASSES } from './class-names.js';
-import { checkDatasetFolder, findFile, IDX_FILES, splitCounts, type DatasetShape, type SplitOptions } from './dataset.js';
+import { checkDatasetFolder, findFile, IDX_FILES, splitCounts, validationDraw, type DatasetShape, type SplitOptions } from './dataset.js';
+import { readIdx } from './idx.js';
 import { csvDatasetDir, prepareCsv } from './csv.js';
 import { download, MNIST_FILES, MNIST_MIRRORS } from './download.js';
 import { imageFolderDatasetDir, prepareImageFolder } from './image-folder.js';
@@ -196,6 +197,15 @@ export function checkSplits(prepared: PreparedDataset, config: Experiment): void
     const share = `data.validation ${v.fraction} of its ${images(prepared.trainImages)}`;
     if (counts.validation === 0) throw new UserError({ file, message: `the validation split holds no images: ${share} rounds to none; raise data.validation, or give more training images` });
     if (counts.train === 0) throw new UserError({ file, message: `the training split holds no images: ${share} leaves none to train on; lower data.validation, or give more training images` });
+    // A class whose every training image the draw takes to validate would be an output the network never trains.
+    const labels = readIdx(findFile(prepared.dir, IDX_FILES[0][1])).data;
+    const left = new Array<number>(prepared.classes.length).fill(0);
+    for (const i of validationDraw(labels.length, v).train) left[labels[i]]++;
+    const lost = prepared.classes.findIndex((_, c) => left[c] === 0 && labels.includes(c));
+    if (lost >= 0) {
+      const images = labels.reduce((n, l) => (l === lost ? n + 1 : n), 0);
+      throw new UserError({ file, message: `class ${prepared.classes[lost]}: data.validation ${v.fraction} takes its ${images === 1 ? 'one image' : `${images} images`} to validate, leaving none to train on; give it more images, or change data.validation or data.split_seed` });
+    }
     return;
   }
   // Halved into validation (the first image on) and test: only a file of one image leaves a split empty.

@@ -8,7 +8,7 @@ import { defaultFuse, installHint, isInstalled, isSingleThreaded, plannedBackend
 import { UserError } from '../config/errors.js';
 import type { InlineExperiment } from '../config/compose.js';
 import { loadExperiment, type AdaptiveSearch, type LoadedExperiment, type Trial } from '../config/experiment.js';
-import { checkSplits, prepareDataset, type PreparedDataset } from '../data/sources.js';
+import { checkSplits, prepareDataset, splitOptions, type PreparedDataset } from '../data/sources.js';
 import type { Assignment } from './grid.js';
 import { planGpus, type GpuPlan } from './gpu-plan.js';
 import { fusionKey } from './fusion.js';
@@ -68,10 +68,13 @@ export async function prepareSweep(from: string | InlineExperiment, options: Che
   // What a dataset is prepared from is in its data section (a folder, files, the classes chosen…).
   const datasetKey = (t: Trial) => JSON.stringify(t.config.data);
   const datasets = new Map<string, PreparedDataset>();
+  const checkedSplits = new Set<string>();
   for (const t of trials) {
     if (!datasets.has(datasetKey(t))) datasets.set(datasetKey(t), await prepareDataset(t.config.data, { skipBad: options.skipBad }));
-    // Each trial's own validation fraction: one may leave a split of a small dataset empty.
-    checkSplits(datasets.get(datasetKey(t))!, t.config);
+    // Each trial's own validation fraction: one may leave a split of a small dataset empty (checked once per split).
+    const split = `${datasetKey(t)}:${JSON.stringify(splitOptions(t.config))}`;
+    if (!checkedSplits.has(split)) checkSplits(datasets.get(datasetKey(t))!, t.config);
+    checkedSplits.add(split);
   }
   const datasetOf = (t: Trial) => {
     const prepared = datasets.get(datasetKey(t));
