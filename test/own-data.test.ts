@@ -232,6 +232,16 @@ describe('dataset: csv', () => {
       [`data: { dataset: idx, dir: ${DIGITS}, size: 32 }`, /exp\.yaml:2:\d+: data\.size: IDX images are used at their own size \(dataset idx\); remove it, or give the images as a folder or CSV dataset to have them made 32x32$/],
       ['data: { dataset: folder, dir: ., size: 200 }', /exp\.yaml:2:\d+: data\.size: must be <= 128, found 200$/],
       [`data: { dataset: idx, dir: ${DIGITS}, test: 0.2 }`, /exp\.yaml:2:\d+: data\.test: only dataset: csv \(a CSV file\) and folder \(a fraction held out of one tree of class folders\) read it; remove it$/],
+      // data.classes and the normalisation, each in one line (ajv says some of these in three, or in its own words).
+      ['data: { classes: [a] }', /^[^\n]*exp\.yaml:2:\d+: data\.classes: give at least 2 values, found 1$/],
+      ['data: { classes: [a, 10] }', /^[^\n]*exp\.yaml:2:\d+: data\.classes\.1: expected a string, found 10; write it in quotes \('10'\) for a name$/],
+      ['data: { classes: [a, b, a] }', /^[^\n]*exp\.yaml:2:\d+: data\.classes: 'a' is listed twice; list each value once$/],
+      ["data: { classes: [a, '  '] }", /^[^\n]*exp\.yaml:2:\d+: data\.classes\.1: is blank; give a name$/],
+      ['data: { std: 0 }', /^[^\n]*exp\.yaml:2:\d+: data\.std: must be > 0, found 0$/],
+      ['data: { mean: average }', /^[^\n]*exp\.yaml:2:\d+: data\.mean: expected a number or 'auto', found 'average'$/],
+      // Files the user did not give: the list is what to fix; labels 1 to N want a name for 0 too.
+      ['data: { classes: [a, b, c] }', /^data\.classes: label 9 found, but the dataset's class names are 3 \(labels 0 to 2\); give data\.classes a name for every class$/],
+      [`data: { dataset: idx, dir: ${DIGITS}, classes: [a, b, c, d, e, f, g, h, i] }`, /train-labels-idx1-ubyte: label 9 found, but the dataset's class names are 9 \(labels 0 to 8\); give data\.classes a name for every class; labels count from 0, so labels 1 to N need a first name for 0 too$/],
     ];
     for (const [data, message] of cases) {
       writeFileSync(join(dir, 'exp.yaml'), `name: bad\n${data}\n${TRAINING}`);

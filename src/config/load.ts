@@ -242,15 +242,25 @@ function explain(e: ErrorObject, found: unknown): { path: string[]; message: str
       return { path, message: `${dotted}: missing required key '${p.missingProperty}'` };
     case 'type': {
       const types = ([] as string[]).concat(p.type as string | string[]).map((t) => jsonTypeNames[t] ?? t);
-      return { path, message: `${dotted}: expected ${types.join(' or ')}, found ${describe(found)}` };
+      // YAML reads 10 as a number: a name written as digits wants quotes.
+      const quote = types.length === 1 && types[0] === 'a string' && typeof found === 'number' ? `; write it in quotes ('${found}') for a name` : '';
+      return { path, message: `${dotted}: expected ${types.join(' or ')}, found ${describe(found)}${quote}` };
     }
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
       return { path, message: `${dotted}: must be ${p.comparison} ${p.limit}, found ${describe(found)}` };
-    case 'minItems':
-      return { path, message: `${dotted}: the list is empty; give at least ${p.limit} value` };
+    case 'minItems': {
+      const n = Array.isArray(found) ? found.length : 0;
+      return { path, message: n === 0 ? `${dotted}: the list is empty; give at least ${p.limit} value${p.limit === 1 ? '' : 's'}` : `${dotted}: give at least ${p.limit} values, found ${n}` };
+    }
+    case 'uniqueItems':
+      return { path, message: `${dotted}: ${describe((found as unknown[])[p.j as number])} is listed twice; list each value once` };
+    case 'pattern':
+      // The only pattern of the schema's names: something other than spaces.
+      if (p.pattern === '\\S') return { path, message: `${dotted}: is blank; give a name` };
+      return { path, message: `${dotted}: ${e.message}, found ${describe(found)}` };
     case 'minProperties':
       return { path, message: `${dotted}: is empty; give at least ${p.limit} entry` };
     default:
@@ -284,12 +294,14 @@ function sayAnyOfAsItsType(errors: ErrorObject[]): ErrorObject[] {
     // schemaPath is a JSON pointer into the schema: '#/properties/data/properties/test/anyOf'.
     const branches = (valueAt(schema, any.schemaPath.split('/').slice(1)) as unknown[] | undefined)?.length ?? 0;
     const within = out.filter((e) => e !== any && e.schemaPath.startsWith(`${any.schemaPath}/`));
-    const wrongType = within.filter((e) => e.keyword === 'type' && e.instancePath === any.instancePath);
+    // A branch of another type, or a constant it is not (std: 'auto' beside numbers), is a branch the value is not of.
+    const wrongType = within.filter((e) => (e.keyword === 'type' || e.keyword === 'const') && e.instancePath === any.instancePath);
     const rest = within.filter((e) => !wrongType.includes(e));
     const restBranches = new Set(rest.map((e) => e.schemaPath.slice(any.schemaPath.length).split('/')[1]));
     if (wrongType.length === branches && rest.length === 0) {
-      const types = wrongType.flatMap((e) => ([] as string[]).concat((e.params as { type: string | string[] }).type));
+      const types = wrongType.flatMap((e) => (e.keyword === 'const' ? [`'${(e.params as { allowedValue: unknown }).allowedValue}'`] : ([] as string[]).concat((e.params as { type: string | string[] }).type)));
       out = out.filter((e) => e === wrongType[0] || (!within.includes(e) && e !== any));
+      wrongType[0].keyword = 'type';
       wrongType[0].params = { type: types };
     } else if (wrongType.length === branches - 1 && restBranches.size === 1) {
       out = out.filter((e) => e !== any && !wrongType.includes(e));

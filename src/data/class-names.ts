@@ -31,6 +31,9 @@ export const classesOf = (top: number) => Math.max(CLASSES, top + 1);
 /** The class numbers as names: 0, 1, … */
 export const numberNames = (count: number) => Array.from({ length: count }, (_, c) => String(c));
 
+/** Labels beyond the names given: a mistake in data.classes (or in the labels file, where the user gave it). */
+export class TooFewNames extends IdxError {}
+
 /** The names a prepared dataset's folder keeps, or null where it keeps none (IDX files as given). */
 export function readClassNamesFile(dir: string): string[] | null {
   const path = join(dir, CLASS_NAMES_FILE);
@@ -48,7 +51,9 @@ export function readClassNamesFile(dir: string): string[] | null {
 export function classNamesOf(dir: string, given: readonly string[] | undefined, top: number, labelsFile: string): string[] {
   const names = readClassNamesFile(dir) ?? (given ? [...given] : numberNames(classesOf(top)));
   if (top >= names.length) {
-    throw new IdxError(labelsFile, `label ${top} found, but the dataset's class names are ${names.length} (labels 0 to ${names.length - 1}); give data.classes a name for every class`);
+    // Labels 1 to N (EMNIST letters) with N names: the commonest slip.
+    const oneBased = top === names.length ? '; labels count from 0, so labels 1 to N need a first name for 0 too' : '';
+    throw new TooFewNames(labelsFile, `label ${top} found, but the dataset's class names are ${names.length} (labels 0 to ${names.length - 1}); give data.classes a name for every class${oneBased}`);
   }
   return names;
 }

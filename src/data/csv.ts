@@ -111,7 +111,7 @@ export function classesOfCsv(train: CsvImages, test: CsvImages, classes: readonl
   }
   // Words: the training file's, sorted (as torchvision sorts a folder dataset's classes).
   const names = [...train.texts].sort();
-  if (names.length > MOST_CLASSES) throw new UserError({ file: train.file, message: `its labels name ${names.length} classes; at most ${MOST_CLASSES} are told apart` });
+  if (names.length > MOST_CLASSES) throw new UserError({ file: train.file, message: `its labels name ${names.length} classes; at most ${MOST_CLASSES} are told apart: merge some, or train on part of them (the images of up to ${MOST_CLASSES} labels)` });
   check((t) => !names.includes(t), (t) => `label '${t}' is not a class of the training file ${train.file}; the network would be tested on a class it never trained on`);
   return { names, labelOf: (t) => names.indexOf(t) };
 }

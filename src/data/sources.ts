@@ -12,7 +12,7 @@ import { whyNotWritable } from '../util/make-folder.js';
 import { folderProblem, statProblem } from '../util/path-problem.js';
 import { NotRegularFileError } from '../util/regular-file.js';
 import { cacheDir, cacheProblem, datasetFolderFull } from './cache-dir.js';
-import { FASHION_MNIST_CLASSES } from './class-names.js';
+import { FASHION_MNIST_CLASSES, TooFewNames } from './class-names.js';
 import { checkDatasetFolder, findFile, IDX_FILES, splitCounts, validationDraw, type DatasetShape, type SplitOptions } from './dataset.js';
 import { readIdx } from './idx.js';
 import { csvDatasetDir, prepareCsv } from './csv.js';
@@ -126,7 +126,13 @@ export async function prepareDataset(data: Experiment['data'], options: PrepareO
   const { dir, notes } = await folder(data, options);
   checkFolder(data, dir);
   // A faulty file throws IdxError, a UserError naming it.
-  return { dir, notes, skipBad: options.skipBad ?? false, ...checkDatasetFolder(dir, givenNames(data)) };
+  try {
+    return { dir, notes, skipBad: options.skipBad ?? false, ...checkDatasetFolder(dir, givenNames(data)) };
+  } catch (err) {
+    // Files the user did not give (the cache's digits, Debian's Fashion-MNIST): the list is what to fix.
+    if (err instanceof TooFewNames && data.dir === undefined) throw new UserError(`data.classes: ${err.message.slice(err.message.indexOf('label '))}`);
+    throw err;
+  }
 }
 
 /** The dataset's folder is a folder: else one line naming it, what it is, and data.dir to fix. */

@@ -105,7 +105,7 @@ export async function evaluateTrained(m: TrainedModel, calibration = 0) {
 /** Runs `use` on the trained model, built on wasm, after checking the data fits it. */
 export async function withModel<T>(m: TrainedModel, data: Pick<Dataset, 'height'> | null, use: (net: LeNet) => Promise<T>): Promise<T> {
   if (data && data.height !== m.checkpoint.inputSize) {
-    throw new UserError(`trial ${m.trial.id}'s model takes ${m.checkpoint.inputSize}×${m.checkpoint.inputSize} images; these are ${data.height}×${data.height}`);
+    throw new UserError(`--data: trial ${m.trial.id}'s model takes ${m.checkpoint.inputSize}×${m.checkpoint.inputSize} images; these are ${data.height}×${data.height}: give a dataset of its size (a folder of images is made into digits of its size)`);
   }
   // Inference in this process needs no GPU: wasm gives the trial's numbers without loading Dawn.
   await initBackend('wasm', { gpu: false });
