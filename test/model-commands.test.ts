@@ -667,6 +667,6 @@ describe('sweep evaluate', () => {
 
   it('an unknown dataset: one line, exit 2', async () => {
     const r = await cli('evaluate', trials[0].id, '--data', 'kmnist', '--db', db);
-    expect([r.code, r.stderr]).toEqual([2, `--data: 'kmnist' is neither a dataset (mnist, mnist-full, fashion-mnist) nor a folder of IDX files\n`]);
+    expect([r.code, r.stderr]).toEqual([2, `--data: 'kmnist' is neither a dataset (mnist, mnist-full, fashion-mnist) nor a folder (of IDX files, or of train/ and test/ class folders of images)\n`]);
   });
 });
