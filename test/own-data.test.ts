@@ -525,6 +525,25 @@ describe('dataset: csv', () => {
     expect(existsSync(join(dir, 'runs.db'))).toBe(false);
   }, 60_000);
 
+  it('images of more than one size are each fitted into a digit, and said once, when the folder is prepared', async () => {
+    const dir = tempDir();
+    folderOf(join(dir, 'png'));
+    const zeros = join(dir, 'png', 'train', 'a_zero');
+    const [first, second] = readdirSync(zeros);
+    // Two of the digits twice as large (each pixel 2x2), as a scan among the others might be.
+    for (const file of [first, second]) {
+      const digit = readIdx(join(DIGITS, IDX_FILES[0][0])).data.subarray(0, 784);
+      writeFileSync(join(zeros, file), encodeGrayPng(Uint8Array.from({ length: 56 * 56 }, (_, p) => digit[Math.floor(Math.floor(p / 56) / 2) * 28 + Math.floor((p % 56) / 2)]), 56, 56));
+    }
+    writeFileSync(join(dir, 'exp.yaml'), `name: sizes\ndata: { dataset: folder, dir: png }\n${TRAINING}`);
+    const note = `note: ${join(dir, 'png')}: its images come in 2 sizes, 28x28 (318), 56x56 (2); each was fitted into a 28x28 digit, as sweep predict fits one`;
+    const prepared = await cli('data', 'inspect', join(dir, 'exp.yaml'));
+    expect(prepared.code, prepared.stderr).toBe(0);
+    expect(prepared.stdout.split('\n')).toContain(note);
+    const again = await cli('data', 'inspect', join(dir, 'exp.yaml'));
+    expect(again.stdout).not.toContain('sizes');
+  }, 60_000);
+
   it('data.classes chooses and orders a folder\'s classes and names a CSV\'s or IDX files\' labels; a label or folder it does not cover is one line naming the place, exit 2', async () => {
     const dir = tempDir();
     folderOf(join(dir, 'png'));

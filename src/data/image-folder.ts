@@ -32,7 +32,7 @@ const FORMAT = 2;
 const DEFAULT_SIDE = 28;
 
 /** The side of the digits a folder dataset's images are made into. */
-const sideOf = (data: Experiment['data']) => data.size ?? DEFAULT_SIDE;
+export const sideOf = (data: Experiment['data']) => data.size ?? DEFAULT_SIDE;
 
 /** A class folder: its name, and its images (and its subfolders'), in path order. */
 interface FolderClass {
@@ -193,6 +193,8 @@ const SKIPPED_FILE = 'skipped.txt';
 export interface PreparedFolder {
   dir: string;
   skipped: string[];
+  /** The images' own sizes (width×height) and how many had each, when they were made into digits now; empty when the cache had them. */
+  sizes: Map<string, number>;
 }
 
 /** Ensures the IDX files of a folder dataset are in the cache; returns their folder and the images left out. */
@@ -200,11 +202,12 @@ export function prepareImageFolder(data: Experiment['data'], options: FolderOpti
   // Listed once: what names the cache folder is what is converted into it.
   const listing = listDataset(data);
   const cached = cacheFolderOf(data, listing, options);
-  if (datasetWritten(cached)) return { dir: cached, skipped: skippedIn(cached) };
+  if (datasetWritten(cached)) return { dir: cached, skipped: skippedIn(cached), sizes: new Map() };
   const names = trainingClasses(listing).map((c) => c.name);
   const skipped: string[] = [];
+  const sizes = new Map<string, number>();
   // Images that do not decode are left out before the split: each class keeps a training image of those it has.
-  const made = (classes: FolderClass[]) => classes.map((c) => ({ name: c.name, items: c.files.flatMap((file) => digitOf(file, sideOf(data), data.dir!, options, skipped)) }));
+  const made = (classes: FolderClass[]) => classes.map((c) => ({ name: c.name, items: c.files.flatMap((file) => digitOf(file, sideOf(data), data.dir!, options, skipped, sizes)) }));
   // A class whose every image was left out would be an output the network never trains: refused, as an empty class folder is.
   const trained = (classes: FolderClass[], root: string) => {
     const digits = made(classes);
@@ -224,7 +227,7 @@ export function prepareImageFolder(data: Experiment['data'], options: FolderOpti
   }
   const sideFiles = [classNamesFile(names), ...(skipped.length ? [{ name: SKIPPED_FILE, text: `${skipped.join('\n')}\n` }] : [])];
   writeDatasetFiles(cached, splitBytes(train, names, sideOf(data)), splitBytes(test, names, sideOf(data)), sideFiles);
-  return { dir: cached, skipped };
+  return { dir: cached, skipped, sizes };
 }
 
 /** The images a prepared folder dataset left out, as its cache folder keeps them. */
@@ -238,11 +241,11 @@ function skippedIn(cached: string): string[] {
  * before it is split); none for a file that does not decode under --skip-bad (its path under dir
  * added to `skipped`). Without it such a file is refused, saying how to go on.
  */
-function digitOf(file: string, side: number, dir: string, { skipBad }: FolderOptions, skipped: string[]): Uint8Array[] {
+function digitOf(file: string, side: number, dir: string, { skipBad }: FolderOptions, skipped: string[], sizes: Map<string, number>): Uint8Array[] {
   let digit;
   try {
     // A blank image is an image of nothing (an empty cell of a form is a class too).
-    digit = digitFromFile(file, side, { blank: 'empty' });
+    digit = digitFromFile(file, side, { blank: 'empty', sized: (w, h) => sizes.set(`${w}x${h}`, (sizes.get(`${w}x${h}`) ?? 0) + 1) });
   } catch (err) {
     if (!(err instanceof UndecodableImage)) throw err;
     if (!skipBad) throw new UserError({ file, message: `${err.why}; replace or remove it, or give --skip-bad to leave out the images that do not decode` });

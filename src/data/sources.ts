@@ -17,7 +17,7 @@ import { checkDatasetFolder, findFile, IDX_FILES, splitCounts, validationDraw, t
 import { readIdx } from './idx.js';
 import { csvDatasetDir, prepareCsv } from './csv.js';
 import { download, MNIST_FILES, MNIST_MIRRORS } from './download.js';
-import { imageFolderDatasetDir, prepareImageFolder } from './image-folder.js';
+import { imageFolderDatasetDir, prepareImageFolder, sideOf } from './image-folder.js';
 import { ensureEmbeddedMnist } from './embedded.js';
 
 /** Where Debian's dataset-fashion-mnist package installs the files. */
@@ -61,13 +61,25 @@ async function folder(data: Experiment['data'], { skipBad = false }: PrepareOpti
     if (data.dataset === 'folder') checkFolder(data, data.dir!);
     try {
       if (data.dataset === 'csv') return { dir: prepareCsv(data), notes: [] };
-      const { dir, skipped } = prepareImageFolder(data, { skipBad });
-      return { dir, notes: skipped.length ? [skippedNote(data.dir!, skipped)] : [] };
+      const { dir, skipped, sizes } = prepareImageFolder(data, { skipBad });
+      return { dir, notes: [...(skipped.length ? [skippedNote(data.dir!, skipped)] : []), ...(sizes.size > 1 ? [sizesNote(data, sizes)] : [])] };
     } catch (err) {
       throw cacheProblem(err) ?? err;
     }
   }
   return { dir: await idxFolder(data), notes: [] };
+}
+
+/**
+ * The line that says, once, when a folder dataset is prepared, that its images came in more than
+ * one size: each was fitted into a digit all the same, which is worth knowing of a dataset
+ * that should be uniform (a stray photo among scans).
+ */
+function sizesNote(data: Experiment['data'], sizes: Map<string, number>): string {
+  const common = [...sizes].sort((a, b) => b[1] - a[1]);
+  const shown = common.slice(0, 3).map(([size, n]) => `${size} (${n.toLocaleString('en')})`).join(', ');
+  const side = sideOf(data);
+  return `${data.dir}: its images come in ${sizes.size} sizes, ${shown}${sizes.size > 3 ? ', …' : ''}; each was fitted into a ${side}x${side} digit, as sweep predict fits one`;
 }
 
 /** Images named in a note of those left out; the rest are counted. */

@@ -22,9 +22,12 @@ function readImageFile(file: string): Buffer {
  * The digit of an image file, `side`×`side` pixel values 0 to 255; a file that is no image is a
  * UserError naming it. A blank image is one too (`blank: 'refuse'`: a digit to predict was asked
  * for), or an image of nothing, all black (`'empty'`: a dataset's image of an empty cell).
+ * `sized` hears the image's own width and height.
  */
-export function digitFromFile(file: string, side: number, { blank = 'refuse' }: { blank?: 'refuse' | 'empty' } = {}): Float32Array {
-  const digit = prepareDigit(decodeImage(file, readImageFile(file)), side);
+export function digitFromFile(file: string, side: number, { blank = 'refuse', sized }: { blank?: 'refuse' | 'empty'; sized?: (width: number, height: number) => void } = {}): Float32Array {
+  const image = decodeImage(file, readImageFile(file));
+  sized?.(image.width, image.height);
+  const digit = prepareDigit(image, side);
   if (digit) return digit;
   if (blank === 'empty') return new Float32Array(side * side);
   throw new UserError({ file, message: 'the image is blank: no digit found on it' });
