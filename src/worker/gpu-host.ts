@@ -22,6 +22,12 @@ const GPU_PROCESS_FILE = new URL('./gpu-process.js', import.meta.url);
 /** How often the stop flag is looked at while a trial trains in the child. */
 const STOP_POLL_MS = 50;
 
+/** The signals a terminal sends a whole process group, which a sweep takes as a stop. */
+const STOP_SIGNALS = new Set<NodeJS.Signals>(['SIGINT', 'SIGTERM', 'SIGHUP']);
+
+/** How long a GPU process ended by one of them waits for the sweep's stop before its trials are counted failed. */
+const STOP_SIGNAL_WAIT_MS = 1000;
+
 export class GpuHost {
   private child: ChildProcess | undefined;
 
@@ -84,13 +90,20 @@ export class GpuHost {
         left.delete(event.trialId);
         if (!left.size) end();
       };
-      const died = (code: number | null, signal: NodeJS.Signals | null) => {
+      const died = (code: number | null, signal: NodeJS.Signals | null, waited = 0): void => {
         if (!left.size) return;
+        const asked = (trialId: string) => stopSent.has(trialId) || Atomics.load(stops[jobs.findIndex((j) => j.trialId === trialId)], 0) !== 0;
+        // Ended by a terminal's signal (Ctrl-C reaching it while it loaded, before it ignores them):
+        // the sweep got the same signal and is about to ask its trials to stop; waited for, a little.
+        if (signal !== null && STOP_SIGNALS.has(signal) && waited < STOP_SIGNAL_WAIT_MS && ![...left].every(asked)) {
+          setTimeout(() => died(code, signal, waited + STOP_POLL_MS), STOP_POLL_MS);
+          return;
+        }
         // Asked to stop, it ended instead (killed by hand, or by the sweep's second Ctrl-C): the
         // trials asked stopped, as they would have; they resume from their checkpoints.
         const error = `the GPU process ended (${signal ?? `exit code ${code}`}): the driver or the device failed`;
         endAll((trialId) =>
-          !stopSent.has(trialId) ? { type: 'failed', trialId, error, retryable: true }
+          !asked(trialId) ? { type: 'failed', trialId, error, retryable: true }
           : started.has(trialId) ? { type: 'finished', trialId, status: 'interrupted', testLoss: null, testAcc: null }
           : { type: 'skipped', trialId });
       };
