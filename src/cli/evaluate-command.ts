@@ -31,11 +31,15 @@ function dataOf(value: string | undefined, data: Experiment['data'], model: Trai
   const { dir: _dir, train: _train, test: _test, label: _label, size: _size, classes: _classes, ...rest } = data;
   if ((NAMED as readonly string[]).includes(value)) return { ...rest, dataset: value as Experiment['data']['dataset'] };
   if (!existsSync(value) || !statSync(value).isDirectory()) throw new UserError(`--data: '${value}' is neither a dataset (${NAMED.join(', ')}) nor a folder (of IDX files, or of train/ and test/ class folders of images)`);
-  const images = !IDX_FILES.flat().some((name) => existsSync(join(value, name)) || existsSync(join(value, `${name}.gz`))) && existsSync(join(value, 'train'));
-  if (!images) return { ...rest, dataset: 'idx', dir: resolve(value) };
+  if (IDX_FILES.flat().some((name) => existsSync(join(value, name)) || existsSync(join(value, `${name}.gz`)))) return { ...rest, dataset: 'idx', dir: resolve(value) };
+  // One tree of class folders, as the trial's own may be, is split by the trial's data.test fraction.
+  const oneTree = typeof data.test === 'number' && !existsSync(join(value, 'train'));
+  if (!existsSync(join(value, 'train')) && !oneTree) {
+    throw new UserError(`--data: ${value} holds neither IDX files (${IDX_FILES[1][0]}, …) nor a train/ folder; give a folder of IDX files, or of images in train/<class>/ and test/<class>/ folders`);
+  }
   // Its class folders taken by the trial's names where it has them all; else its own, sorted (said by a note below).
-  const named = model.classes.every((name) => existsSync(join(value, 'train', name)));
-  return { ...rest, dataset: 'folder', dir: resolve(value), ...(named ? { classes: model.classes as [string, string, ...string[]] } : {}), size: model.checkpoint.inputSize };
+  const named = model.classes.every((name) => existsSync(join(value, oneTree ? '' : 'train', name)));
+  return { ...rest, dataset: 'folder', dir: resolve(value), ...(oneTree ? { test: data.test } : {}), ...(named ? { classes: model.classes as [string, string, ...string[]] } : {}), size: model.checkpoint.inputSize };
 }
 
 export async function evaluateCommand(args: string[]): Promise<number> {

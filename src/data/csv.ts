@@ -147,7 +147,6 @@ function quotedFields(line: string): string[] {
   return fields;
 }
 
-/** A whole number 0..255 written in decimal (spaces and quotes around allowed: unquoted), or -1. */
 /**
  * A split's images at size×size (data.size), by the area resampling `sweep predict` fits digits
  * with (each new pixel the mean of the old area it covers: anti-aliased when shrinking, piecewise

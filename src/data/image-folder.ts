@@ -208,7 +208,8 @@ export function prepareImageFolder(data: Experiment['data'], options: FolderOpti
   const sizes = new Map<string, number>();
   // Images that do not decode are left out before the split: each class keeps a training image of those it has.
   const made = (classes: FolderClass[]) => classes.map((c) => ({ name: c.name, items: c.files.flatMap((file) => digitOf(file, sideOf(data), data.dir!, options, skipped, sizes)) }));
-  // A class whose every image was left out would be an output the network never trains: refused, as an empty class folder is.
+  // A class whose every image was left out would be an output the network never trains (or a test
+  // class never tested): refused, as an empty class folder is.
   const trained = (classes: FolderClass[], root: string) => {
     const digits = made(classes);
     const empty = digits.findIndex((c) => c.items.length === 0);
@@ -217,7 +218,7 @@ export function prepareImageFolder(data: Experiment['data'], options: FolderOpti
   };
   let train, test;
   if (listing.layout === 'split') {
-    [train, test] = [trained(listing.train, join(data.dir!, 'train')), made(listing.test)];
+    [train, test] = [trained(listing.train, join(data.dir!, 'train')), trained(listing.test, join(data.dir!, 'test'))];
   } else {
     ({ train, test } = stratifiedSplit(trained(listing.classes, data.dir!), listing.fraction, listing.seed));
     const all = train.reduce((n, c) => n + c.items.length, 0) + test.reduce((n, c) => n + c.items.length, 0);

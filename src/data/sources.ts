@@ -79,7 +79,7 @@ function sizesNote(data: Experiment['data'], sizes: Map<string, number>): string
   const common = [...sizes].sort((a, b) => b[1] - a[1]);
   const shown = common.slice(0, 3).map(([size, n]) => `${size} (${n.toLocaleString('en')})`).join(', ');
   const side = sideOf(data);
-  return `${data.dir}: its images come in ${sizes.size} sizes, ${shown}${sizes.size > 3 ? ', …' : ''}; each was fitted into a ${side}x${side} digit, as sweep predict fits one`;
+  return `${data.dir}: its images come in ${sizes.size} sizes, ${shown}${sizes.size > 3 ? ', …' : ''}; each was made into a ${side}x${side} digit as sweep predict makes one`;
 }
 
 /** Images named in a note of those left out; the rest are counted. */
