@@ -596,8 +596,9 @@ describe('sweep evaluate', () => {
     const result = JSON.parse(r.stdout);
     // A row of the matrix a line, not a number a line (130 lines).
     expect(r.stdout.split('\n').filter((l) => /^ {4}\[\d+(, \d+){9}\],?$/.test(l))).toHaveLength(10);
-    expect(r.stdout.trim().split('\n')).toHaveLength(23);
+    expect(r.stdout.trim().split('\n')).toHaveLength(24);
     expect(result.classes).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    expect(result.data_classes).toEqual(result.classes);
     expect(result.accuracy).toBe(trials[1].test_acc);
     expect(result.images).toBe(1002);
     const stored = query<{ actual: number; predicted: number; count: number }>(`SELECT actual, predicted, count FROM confusion WHERE trial_id = '${trials[1].id}'`);

@@ -239,6 +239,7 @@ describe('dataset: csv', () => {
       ["data: { classes: [a, '  '] }", /^[^\n]*exp\.yaml:2:\d+: data\.classes\.1: is blank; give a name$/],
       ['data: { std: 0 }', /^[^\n]*exp\.yaml:2:\d+: data\.std: must be > 0, found 0$/],
       ['data: { mean: average }', /^[^\n]*exp\.yaml:2:\d+: data\.mean: expected a number or 'auto', found 'average'$/],
+      ['data: { mean: "0.5" }', /^[^\n]*exp\.yaml:2:\d+: data\.mean: expected a number or 'auto', found '0\.5'; write the number without quotes \(0\.5\)$/],
       // Files the user did not give: the list is what to fix; labels 1 to N want a name for 0 too.
       ['data: { classes: [a, b, c] }', /^data\.classes: label 9 found, but the dataset's class names are 3 \(labels 0 to 2\); give data\.classes a name for every class$/],
       [`data: { dataset: idx, dir: ${DIGITS}, classes: [a, b, c, d, e, f, g, h, i] }`, /train-labels-idx1-ubyte: label 9 found, but the dataset's class names are 9 \(labels 0 to 8\); give data\.classes a name for every class; labels count from 0, so labels 1 to N need a first name for 0 too$/],
@@ -578,7 +579,7 @@ describe('dataset: csv', () => {
     // evaluate takes a folder of class folders too, by the trial's names: its own three classes of the ten.
     const evaluated = await cli('evaluate', 'best', '--db', db, '--data', join(dir, 'png'), '--json');
     expect(evaluated.code, evaluated.stderr).toBe(0);
-    expect(JSON.parse(evaluated.stdout)).toMatchObject({ classes: ['c_two', 'a_zero', 'b_one'], data: join(dir, 'png') });
+    expect(JSON.parse(evaluated.stdout)).toMatchObject({ classes: ['c_two', 'a_zero', 'b_one'], data_classes: ['c_two', 'a_zero', 'b_one'], data: join(dir, 'png') });
     // A dataset naming its classes otherwise is said: its label n is the trial's class n.
     const mixed = join(dir, 'mixed');
     for (const [from, to] of [['c_two', 'two'], ['a_zero', 'zero'], ['b_one', 'one']]) {

@@ -68,7 +68,7 @@ export async function evaluateCommand(args: string[]): Promise<number> {
   });
   const name = config.data.dir ?? config.data.dataset;
   if (values.json) {
-    console.log(jsonText({ trial: model.trial.id, sweep: model.trial.sweep, epoch: model.epoch, data: name, images: data.test.count, accuracy: result.acc, loss: result.loss, classes: model.classes, confusion, per_class: perClass }));
+    console.log(jsonText({ trial: model.trial.id, sweep: model.trial.sweep, epoch: model.epoch, data: name, images: data.test.count, accuracy: result.acc, loss: result.loss, classes: model.classes, data_classes: data.names, confusion, per_class: perClass }));
     return 0;
   }
   console.log(`trial ${model.trial.id} of sweep ${model.trial.sweep}, epoch ${model.epoch} (its ${model.choice}), on the test split of ${name}: ${data.test.count.toLocaleString('en')} images`);

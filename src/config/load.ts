@@ -243,7 +243,9 @@ function explain(e: ErrorObject, found: unknown): { path: string[]; message: str
     case 'type': {
       const types = ([] as string[]).concat(p.type as string | string[]).map((t) => jsonTypeNames[t] ?? t);
       // YAML reads 10 as a number: a name written as digits wants quotes.
-      const quote = types.length === 1 && types[0] === 'a string' && typeof found === 'number' ? `; write it in quotes ('${found}') for a name` : '';
+      const quote = types.length === 1 && types[0] === 'a string' && typeof found === 'number' ? `; write it in quotes ('${found}') for a name`
+        // And the other way: a number written in quotes is a string to YAML.
+        : types.some((t) => t === 'a number' || t === 'an integer') && typeof found === 'string' && found.trim() !== '' && Number.isFinite(Number(found)) ? `; write the number without quotes (${found.trim()})` : '';
       return { path, message: `${dotted}: expected ${types.join(' or ')}, found ${describe(found)}${quote}` };
     }
     case 'minimum':
