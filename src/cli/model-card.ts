@@ -6,7 +6,6 @@
 import type { Experiment } from '../config/experiment.types.js';
 import type { TrainedModel } from '../model/trained-model.js';
 import { packageVersion } from '../version.js';
-import { classesOfCheckpoint } from '../model/restore.js';
 
 export type ExportFormat = 'tfjs' | 'onnx' | 'onnx-int8';
 
@@ -66,7 +65,8 @@ export function modelCard(
   const size = m.checkpoint.inputSize;
   const epoch = m.checkpoint.history[m.epoch - 1];
   const onnx = format !== 'tfjs';
-  const classes = classesOfCheckpoint(m.checkpoint);
+  // The checkpoint's outputs, as many as the names it was read with (model/trained-model.ts).
+  const classes = m.classes.length;
   return {
     format,
     files,

@@ -109,7 +109,8 @@ function modelLines(db: Database.Database, trial: TrialRecord, { checkpoints, at
       `source  ${provenance.file.path} (sha256 ${provenance.file.sha256.slice(0, 12)})` +
         (git ? `, git ${git.commit.slice(0, 10)}${git.dirty ? ' with uncommitted changes' : ''}` : ', not in git') +
         `; ${provenance.dataset.name}${source ? ` from ${source}` : ''} (${Object.keys(provenance.dataset.sha256).length} files checked); ${Object.entries(provenance.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    );    // The classes and normalisation its readers use (recorded since class names were; older trials have none).
+    );
+    // The classes and normalisation its readers use (recorded since class names were; older trials have none).
     const { classes, normalisation } = provenance.dataset;
     if (classes && normalisation) {
       const shown = classes.length > 12 ? `${classes.slice(0, 10).join(', ')}, … ${classes.at(-1)}` : classes.join(', ');

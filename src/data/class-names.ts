@@ -32,7 +32,11 @@ export const classesOf = (top: number) => Math.max(CLASSES, top + 1);
 export const numberNames = (count: number) => Array.from({ length: count }, (_, c) => String(c));
 
 /** Labels beyond the names given: a mistake in data.classes (or in the labels file, where the user gave it). */
-export class TooFewNames extends IdxError {}
+export class TooFewNames extends IdxError {
+  constructor(path: string, readonly reason: string) {
+    super(path, reason);
+  }
+}
 
 /** The names a prepared dataset's folder keeps, or null where it keeps none (IDX files as given). */
 export function readClassNamesFile(dir: string): string[] | null {

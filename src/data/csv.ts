@@ -34,9 +34,7 @@ export function csvDatasetDir(data: Experiment['data']): string {
     const problem = fileProblem(file);
     if (problem) throw new UserError({ file, message: `${problem} (data.${file === train ? 'train' : 'test'} of dataset csv); check the path, relative to the experiment file` });
   }
-  // data.size only where given: the files' own size keeps the key it always had.
-  const size = data.size === undefined ? [] : [data.size];
-  const key = createHash('sha256').update(JSON.stringify([FORMAT, fileChecksum(train), fileChecksum(test), data.label ?? null, data.classes ?? null, ...size])).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify([FORMAT, fileChecksum(train), fileChecksum(test), data.label ?? null, data.classes ?? null, data.size ?? null])).digest('hex').slice(0, 16);
   return join(cacheDir(), 'csv', key);
 }
 

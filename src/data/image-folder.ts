@@ -172,10 +172,8 @@ export function imageFolderDatasetDir(data: Experiment['data'], options: FolderO
 /** The cache folder of the images `listing` found under `dir`. */
 function cacheFolderOf(data: Experiment['data'], listing: Listing, { skipBad }: FolderOptions): string {
   const dir = data.dir!;
-  // Fraction and seed only where a tree is split, skipping only where asked: a dataset without them is keyed as it was before they came.
-  const split = listing.layout === 'tree' ? [{ test: listing.fraction, split_seed: listing.seed }] : [];
-  const skipping = skipBad ? ['skip-bad'] : [];
-  const hash = createHash('sha256').update(JSON.stringify([FORMAT, sideOf(data), trainingClasses(listing).map((c) => c.name), ...split, ...skipping]));
+  const split = listing.layout === 'tree' ? { test: listing.fraction, split_seed: listing.seed } : null;
+  const hash = createHash('sha256').update(JSON.stringify([FORMAT, sideOf(data), trainingClasses(listing).map((c) => c.name), split, skipBad]));
   const classes = listing.layout === 'split' ? [...listing.train, ...listing.test] : listing.classes;
   for (const c of classes) {
     for (const file of c.files) {

@@ -142,7 +142,7 @@ export async function prepareDataset(data: Experiment['data'], options: PrepareO
     return { dir, notes, skipBad: options.skipBad ?? false, ...checkDatasetFolder(dir, givenNames(data)) };
   } catch (err) {
     // Files the user did not give (the cache's digits, Debian's Fashion-MNIST): the list is what to fix.
-    if (err instanceof TooFewNames && data.dir === undefined) throw new UserError(`data.classes: ${err.message.slice(err.message.indexOf('label '))}`);
+    if (err instanceof TooFewNames && data.dir === undefined) throw new UserError(`data.classes: ${err.reason}`);
     throw err;
   }
 }
@@ -217,11 +217,12 @@ export function checkSplits(prepared: PreparedDataset, config: Experiment): void
     if (counts.train === 0) throw new UserError({ file, message: `the training split holds no images: ${share} leaves none to train on; lower data.validation, or give more training images` });
     // A class whose every training image the draw takes to validate would be an output the network never trains.
     const labels = readIdx(findFile(prepared.dir, IDX_FILES[0][1])).data;
-    const left = new Array<number>(prepared.classes.length).fill(0);
+    const [all, left] = [0, 1].map(() => new Array<number>(prepared.classes.length).fill(0));
+    for (const label of labels) all[label]++;
     for (const i of validationDraw(labels.length, v).train) left[labels[i]]++;
-    const lost = prepared.classes.findIndex((_, c) => left[c] === 0 && labels.includes(c));
+    const lost = prepared.classes.findIndex((_, c) => all[c] > 0 && left[c] === 0);
     if (lost >= 0) {
-      const images = labels.reduce((n, l) => (l === lost ? n + 1 : n), 0);
+      const images = all[lost];
       throw new UserError({ file, message: `class ${prepared.classes[lost]}: data.validation ${v.fraction} takes its ${images === 1 ? 'one image' : `${images} images`} to validate, leaving none to train on; give it more images, or change data.validation or data.split_seed` });
     }
     return;
