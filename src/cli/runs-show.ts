@@ -10,7 +10,7 @@ import { trialIdentity } from '../sweep/trial-id.js';
 import type { Provenance } from '../sweep/provenance.js';
 import { whyNone } from '../model/no-checkpoint.js';
 import { dirname } from 'node:path';
-import { epochsOf, findTrial, type TrialRecord } from '../store/queries.js';
+import { epochsOf, findTrial, trialProvenance, type TrialRecord } from '../store/queries.js';
 import { withReadOnly } from '../store/open.js';
 import { lineChart } from '../view/charts.js';
 import { parse } from './args.js';
@@ -81,8 +81,7 @@ function modelRecords(db: Database.Database, id: string) {
   const checkpoints = db.prepare(`SELECT epoch, best, path, bytes, sha256 FROM checkpoints WHERE trial_id = ? ORDER BY epoch`).all(id) as Array<{ epoch: number; best: number; path: string; bytes: number; sha256: string }>;
   const attempts = (db.prepare(`SELECT attempt, run, from_epoch, started_at, finished_at, status, error, provenance FROM attempts WHERE trial_id = ? ORDER BY attempt`).all(id) as Array<{ attempt: number; from_epoch: number; status: string; error: string | null; provenance: string | null }>)
     .map((a) => ({ ...a, provenance: a.provenance === null ? null : (JSON.parse(a.provenance) as Provenance) }));
-  const { provenance } = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(id) as { provenance: string | null };
-  return { checkpoints, attempts, provenance: provenance === null ? null : (JSON.parse(provenance) as Provenance) };
+  return { checkpoints, attempts, provenance: trialProvenance(db, id) as Provenance | null };
 }
 
 function modelLines(db: Database.Database, trial: TrialRecord, { checkpoints, attempts, provenance }: ReturnType<typeof modelRecords>): string[] {

@@ -9,7 +9,7 @@ import { CheckpointError, type Checkpoint } from '../checkpoint/format.js';
 import { checkCheckpointRoot, checkpointRoot, readCheckpoint } from '../checkpoint/files.js';
 import { UserError } from '../config/errors.js';
 import { bestOf, noBestText, statusCounts } from '../store/best.js';
-import { findTrial, iterateTrials, requireSweep, sweepNames, type TrialRecord } from '../store/queries.js';
+import { findTrial, iterateTrials, requireSweep, sweepNames, trialProvenance, type TrialRecord } from '../store/queries.js';
 import { whyNone } from './no-checkpoint.js';
 import { initBackend } from '../backend/index.js';
 import { evaluationChunk } from '../backend/memory.js';
@@ -157,8 +157,7 @@ export function loadTrainedModel(db: Database.Database, dbPath: string, ref: str
   for (const row of rows.filter((r) => r.epoch <= wanted)) {
     try {
       const checkpoint = readCheckpoint(root, trial.id, row.epoch);
-      const record = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(trial.id) as { provenance: string | null };
-      const provenance: unknown = record.provenance && JSON.parse(record.provenance);
+      const provenance = trialProvenance(db, trial.id);
       return {
         trial,
         epoch: row.epoch,

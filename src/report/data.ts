@@ -15,7 +15,7 @@ import type { Provenance } from '../sweep/provenance.js';
 import { axesOf, type Axis } from '../sweep/space.js';
 import { trialIdentity } from '../sweep/trial-id.js';
 import { bestOf, noBestText } from '../store/best.js';
-import type { EpochRow, TrialSummary } from '../store/queries.js';
+import { trialProvenance, type EpochRow, type TrialSummary } from '../store/queries.js';
 import type { TrialStatus } from '../store/status.js';
 import { parameterImportance, type ImportanceResult } from './importance.js';
 import { maxOf } from '../util/extremes.js';
@@ -207,8 +207,7 @@ export function confusionOf(db: Database.Database, trialId: string): Omit<Report
   const rows = db.prepare(`SELECT actual, predicted, count FROM confusion WHERE trial_id = ?`).all(trialId) as { actual: number; predicted: number; count: number }[];
   if (rows.length === 0) return null;
   // The matrix is as large as the trial's classes: its record names them; an older trial's last class keeps its diagonal cell.
-  const { provenance } = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(trialId) as { provenance: string | null };
-  const named = recordedNames(provenance && JSON.parse(provenance));
+  const named = recordedNames(trialProvenance(db, trialId));
   const size = named?.length ?? 1 + Math.max(9, maxOf(rows.map((r) => Math.max(r.actual, r.predicted))));
   const matrix = Array.from({ length: size }, () => new Array<number>(size).fill(0));
   for (const r of rows) matrix[r.actual][r.predicted] = r.count;
@@ -266,7 +265,7 @@ export function readReportSweep(db: Database.Database, name: string): ReportSwee
     withConfusion = confusionOf(db, t.id);
     if (withConfusion) break;
   }
-  const provenanceRow = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(leader?.id ?? trials[0]?.id ?? '') as { provenance: string | null } | undefined;
+  const provenance = trialProvenance(db, leader?.id ?? trials[0]?.id ?? '') as Provenance | null;
   const adapters = [...new Set(board.trials.flatMap((t) => (t.adapter ? [adapterText(t.adapter)] : [])))];
   const notes: string[] = [];
   if (!leader) notes.push(`No best trial: ${noBestText(name, counts)}. The report shows what there is so far.`);
@@ -290,7 +289,7 @@ export function readReportSweep(db: Database.Database, name: string): ReportSwee
     firstStartedAt: trials.reduce<string | null>((first, t) => (t.started_at && (first === null || t.started_at < first) ? t.started_at : first), null),
     backends: [...new Set(trials.flatMap((t) => (t.backend ? [t.backend] : [])))],
     adapters,
-    provenance: provenanceRow?.provenance ? (JSON.parse(provenanceRow.provenance) as Provenance) : null,
+    provenance,
     dataSource: dataSourceOf(board.trials[0]?.config.data ?? config.data),
     params,
     colorBy,

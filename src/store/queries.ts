@@ -301,6 +301,12 @@ export function trialsById(db: Database.Database, ids: string[]): Map<string, Tr
 }
 
 /** One trial by its id or an unambiguous prefix of it (at least 4 characters). */
+/** What a trial recorded to reproduce it (sweep/provenance.ts), parsed; null where it recorded none (or there is no such trial). */
+export function trialProvenance(db: Database.Database, id: string): unknown {
+  const row = db.prepare(`SELECT provenance FROM trial_records WHERE id = ?`).get(id) as { provenance: string | null } | undefined;
+  return row?.provenance ? JSON.parse(row.provenance) : null;
+}
+
 export function findTrial(db: Database.Database, idOrPrefix: string): TrialRecord {
   // Ids are lower-case hex; a prefix copied in upper case (18EC) names the same trial.
   const prefix = idOrPrefix.toLowerCase();
