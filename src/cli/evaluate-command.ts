@@ -33,8 +33,9 @@ function dataOf(value: string | undefined, data: Experiment['data'], model: Trai
   if (!existsSync(value) || !statSync(value).isDirectory()) throw new UserError(`--data: '${value}' is neither a dataset (${NAMED.join(', ')}) nor a folder (of IDX files, or of train/ and test/ class folders of images)`);
   if (IDX_FILES.flat().some((name) => existsSync(join(value, name)) || existsSync(join(value, `${name}.gz`)))) return { ...rest, dataset: 'idx', dir: resolve(value) };
   // One tree of class folders, as the trial's own may be, is split by the trial's data.test fraction.
-  const oneTree = typeof data.test === 'number' && !existsSync(join(value, 'train'));
-  if (!existsSync(join(value, 'train')) && !oneTree) {
+  const hasTrain = existsSync(join(value, 'train'));
+  const oneTree = typeof data.test === 'number' && !hasTrain;
+  if (!hasTrain && !oneTree) {
     throw new UserError(`--data: ${value} holds neither IDX files (${IDX_FILES[1][0]}, …) nor a train/ folder; give a folder of IDX files, or of images in train/<class>/ and test/<class>/ folders`);
   }
   // Its class folders taken by the trial's names where it has them all; else its own, sorted (said by a note below).
