@@ -9,6 +9,7 @@ import { enableProdMode, getBackend, loadBackendPackage, ready, setBackend } fro
 import { processUsage } from '../util/process-limits.js';
 import { registerFastGradients } from './fast-gradients.js';
 import { gigabytes } from './memory.js';
+import { registerNativeKernels } from './native-kernels.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 import { activateWebgpu } from './webgpu-backend.js';
 import type { AdapterInfo } from './webgpu.js';
@@ -30,6 +31,7 @@ async function activate(name: BackendName, requireGpu = false, gpu: GpuChoice = 
     quietWasmMessages();
     loadBackendPackage('@tensorflow/tfjs-backend-wasm');
     registerWasmKernels();
+    registerNativeKernels();
     registerFastGradients();
   }
   if (getBackend() === name) return {};

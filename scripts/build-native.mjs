@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// npm's install step: compiles native/ (the convolution kernels the wasm backend runs in place of
+// its own; src/backend/native-kernels.ts) with node-gyp, as better-sqlite3 compiles SQLite.
+// It is a speed-up, never a requirement: where it cannot build (no C++ compiler, no Node headers,
+// another platform), this says so in one line and the install goes on; training then runs wasm's
+// own kernels, with the same numbers, slower. LENET_SWEEP_NATIVE=0 skips the build.
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const native = join(root, 'native');
+const addon = join(native, 'build', 'Release', 'lenet_native.node');
+
+if (['0', 'off', 'false', 'no'].includes((process.env.LENET_SWEEP_NATIVE ?? '').toLowerCase())) {
+  console.log('lenet-sweep: native kernels not built (LENET_SWEEP_NATIVE=0)');
+  process.exit(0);
+}
+
+/** node-gyp: npm hands its own to install scripts (npm_config_node_gyp); else the one beside npm. */
+function nodeGyp() {
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ];
+  return candidates.find((path) => path && existsSync(path));
+}
+
+const gyp = nodeGyp();
+if (!gyp) {
+  console.log("lenet-sweep: native kernels not built (npm's node-gyp was not found); training runs wasm's own kernels: the same numbers, slower");
+  process.exit(0);
+}
+const started = Date.now();
+const run = spawnSync(process.execPath, [gyp, 'rebuild', '--loglevel=error'], { cwd: native, encoding: 'utf8' });
+if (run.status === 0 && existsSync(addon)) {
+  console.log(`lenet-sweep: native kernels built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+} else {
+  // A half-built addon must not be loaded.
+  rmSync(join(native, 'build'), { recursive: true, force: true });
+  const said = `${run.stderr ?? ''}${run.stdout ?? ''}${run.error ? String(run.error) : ''}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  const reason = said.find((l) => /error/i.test(l)) ?? said.at(-1) ?? `node-gyp exited with ${run.status}`;
+  console.log(`lenet-sweep: native kernels not built (${reason.slice(0, 200)}); training runs wasm's own kernels: the same numbers, slower`);
+}

@@ -1,0 +1,239 @@
+/**
+ * Kernels compiled for this CPU at install (native/: a Node-API addon built by
+ * scripts/build-native.mjs), which the wasm backend runs in place of its own for the heavy part
+ * of a LeNet step: convolutions and their two gradients, matrix products (the dense layers, their
+ * gradients, batch normalisation's diagonal products) and the pooling gradients' upsampling. They
+ * read and write the tensors where wasm keeps them (views of its heap: nothing is copied) and add
+ * their products in XNNPACK's order, one rounding per multiply and per add, so every tensor has
+ * the same bits as without them (NaN aside: native/convolution.h): only the speed changes (wasm
+ * SIMD is 4 lanes without fused multiply-add; AVX-512 gives 16). test/native-kernels.test.ts
+ * compares them bit for bit, kernel by kernel and for whole trainings.
+ *
+ * Where the addon did not build (no compiler at install, another OS, LENET_SWEEP_NATIVE=0), wasm's
+ * kernels run as before. Which kernels run is part of the backend choice (the one piece of
+ * per-thread global state): `useNativeKernels` switches them, for the tests and benchmarks that
+ * compare the two.
+ */import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  backend_util,
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  type KernelFunc,
+  type TensorInfo,
+} from './tfjs.js';
+import type * as tfjs from '@tensorflow/tfjs';
+
+/** The addon's functions (native/addon.cc). Shapes are [n, h, w, ci, kh, kw, co, sh, sw, dh, dw, pt, pl, oh, ow]. */
+interface Addon {
+  forward(x: Float32Array, filter: Float32Array, bias: Float32Array | null, out: Float32Array, shape: Int32Array, relu: boolean): void;
+  filterGradient(x: Float32Array, dy: Float32Array, dw: Float32Array, shape: Int32Array): void;
+  inputGradient(dy: Float32Array, filter: Float32Array, dx: Float32Array, shape: Int32Array): void;
+  /** shape: [batch, m, k, n, transposeA, transposeB, relu]. */
+  matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array, shape: Int32Array): void;
+  /** shape: [n, h, w, c, fy, fx]. */
+  upsample(input: Float32Array, out: Float32Array, shape: Int32Array): void;
+  instructions(): string;
+}
+
+const ADDON_FILE = fileURLToPath(new URL('../../native/build/Release/lenet_native.node', import.meta.url));
+
+/** Whether the environment turns the addon off (LENET_SWEEP_NATIVE=0, for comparing the two). */
+const turnedOff = () => ['0', 'off', 'false', 'no'].includes((process.env.LENET_SWEEP_NATIVE ?? '').toLowerCase());
+
+/** The addon, loaded once per thread; null where it was not built or will not load, with why. */
+let loaded: { addon: Addon | null; why?: string } | undefined;
+
+function load(): { addon: Addon | null; why?: string } {
+  if (loaded) return loaded;
+  if (turnedOff()) return (loaded = { addon: null, why: 'turned off by LENET_SWEEP_NATIVE' });
+  if (!existsSync(ADDON_FILE)) return (loaded = { addon: null, why: 'not built at install (see scripts/build-native.mjs)' });
+  try {
+    return (loaded = { addon: createRequire(import.meta.url)(ADDON_FILE) as Addon });
+  } catch (err) {
+    return (loaded = { addon: null, why: `it would not load (${(err as Error).message.split('\n')[0]})` });
+  }
+}
+
+/** What `sweep backends` says of wasm's kernels: the instruction set of the compiled ones, or why wasm runs its own. */
+export function nativeKernelsText(): string {
+  const { addon, why } = load();
+  return addon ? `kernels compiled for this CPU (${addon.instructions()})` : `its own kernels (the compiled ones are ${why})`;
+}
+
+/** Whether the compiled kernels run in this thread (they do wherever they loaded, unless switched off). */
+let enabled = true;
+
+/** Switches the compiled kernels on or off in this thread; returns whether they are available at all. */
+export function useNativeKernels(on: boolean): boolean {
+  enabled = on;
+  return load().addon !== null;
+}
+
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+type Inputs = Record<string, TensorInfo | undefined>;
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tfjs.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  activation?: string;
+  filterShape?: [number, number, number, number];
+  inputShape?: [number, number, number, number];
+}
+
+function info(xShape: number[], filterShape: number[], a: ConvAttrs): tfjs.backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+}
+
+function shapeOf(c: tfjs.backend_util.Conv2DInfo): Int32Array {
+  return Int32Array.from([
+    c.batchSize, c.inHeight, c.inWidth, c.inChannels,
+    c.filterHeight, c.filterWidth, c.outChannels,
+    c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
+    c.padInfo.top, c.padInfo.left, c.outHeight, c.outWidth,
+  ]);
+}
+
+const floats = (t: TensorInfo | undefined): boolean => t !== undefined && t.dtype === 'float32';
+
+/** The heap's view of a tensor, taken after every output is made (making one may grow the heap and detach older views). */
+const view = (b: WasmBackend, t: TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
+
+function nativeForward(shipped: KernelFunc): KernelFunc {
+  return (args) => {
+    const addon = enabled ? load().addon : null;
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Inputs;
+    const a = args.attrs as unknown as ConvAttrs;
+    const activation = a.activation ?? 'linear';
+    if (!addon || a.dataFormat !== 'NHWC' || !floats(x) || !floats(filter) || preluActivationWeights ||
+        (activation !== 'linear' && activation !== 'relu') || (bias && (!floats(bias) || bias.shape.length !== 1 || bias.shape[0] !== filter!.shape[3]))) {
+      return shipped(args);
+    }
+    const c = info(x!.shape, filter!.shape, a);
+    const b = args.backend as WasmBackend;
+    const out = b.makeOutput(c.outShape, 'float32');
+    addon.forward(view(b, x!), view(b, filter!), bias ? view(b, bias) : null, view(b, out), shapeOf(c), activation === 'relu');
+    return out;
+  };
+}
+
+function nativeFilterGradient(shipped: KernelFunc): KernelFunc {
+  return (args) => {
+    const addon = enabled ? load().addon : null;
+    const { x, dy } = args.inputs as Inputs;
+    const a = args.attrs as unknown as ConvAttrs;
+    if (!addon || a.dataFormat !== 'NHWC' || !floats(x) || !floats(dy)) return shipped(args);
+    const c = info(x!.shape, a.filterShape!, a);
+    const b = args.backend as WasmBackend;
+    const dw = b.makeOutput(a.filterShape!, 'float32');
+    addon.filterGradient(view(b, x!), view(b, dy!), view(b, dw), shapeOf(c));
+    return dw;
+  };
+}
+
+/** Stride 1 and padding within the filter: the cases the wasm path computes as a flipped forward convolution (wasm-kernels.ts). */
+function nativeInputGradient(shipped: KernelFunc): KernelFunc {
+  return (args) => {
+    const addon = enabled ? load().addon : null;
+    const { dy, filter } = args.inputs as Inputs;
+    const a = args.attrs as unknown as ConvAttrs;
+    if (!addon || a.dataFormat !== 'NHWC' || !floats(dy) || !floats(filter)) return shipped(args);
+    const c = info(a.inputShape!, filter!.shape, a);
+    const { top, bottom, left, right } = c.padInfo;
+    const [kh, kw] = filter!.shape;
+    if (c.strideHeight !== 1 || c.strideWidth !== 1 || c.dilationHeight !== 1 || c.dilationWidth !== 1 ||
+        Math.max(top, bottom) > kh - 1 || Math.max(left, right) > kw - 1) {
+      return shipped(args);
+    }
+    const b = args.backend as WasmBackend;
+    const dx = b.makeOutput(a.inputShape!, 'float32');
+    addon.inputGradient(view(b, dy!), view(b, filter!), view(b, dx), shapeOf(c));
+    return dx;
+  };
+}
+
+/**
+ * A matrix product [1, m, k] by [1, k, n] (either transposed), with a bias [n] and relu for
+ * _FusedMatMul: the dense layers, their gradients and batch normalisation's diagonal products.
+ * wasm sums a batch of several matrices, and a fused product with a transposed operand, in
+ * another order: those go to its kernel (the model has neither; the gradients' transposed
+ * products are BatchMatMul), as do other activations.
+ */
+function nativeMatMul(fused: boolean) {
+  return (shipped: KernelFunc): KernelFunc => (args) => {
+    const addon = enabled ? load().addon : null;
+    const { a, b, bias, preluActivationWeights } = args.inputs as Inputs;
+    const { transposeA, transposeB, activation = 'linear' } = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
+    if (!addon || !floats(a) || !floats(b) || a!.shape.length !== 3 || b!.shape.length !== 3 || a!.shape[0] !== 1 || b!.shape[0] !== 1 ||
+        preluActivationWeights || (activation !== 'linear' && activation !== 'relu') || (fused && (transposeA || transposeB))) {
+      return shipped(args);
+    }
+    const [batch, m, k] = transposeA ? [a!.shape[0], a!.shape[2], a!.shape[1]] : a!.shape;
+    const n = transposeB ? b!.shape[1] : b!.shape[2];
+    if ((transposeB ? b!.shape[2] : b!.shape[1]) !== k || (bias && (!floats(bias) || bias.shape.length !== 1 || bias.shape[0] !== n))) return shipped(args);
+    const wasm = args.backend as WasmBackend;
+    const out = wasm.makeOutput([batch, m, n], 'float32');
+    addon.matMul(view(wasm, a!), view(wasm, b!), bias ? view(wasm, bias) : null, view(wasm, out),
+      Int32Array.from([batch, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, activation === 'relu' ? 1 : 0]));
+    return out;
+  };
+}
+
+const powerOfTwo = (f: number) => Number.isInteger(f) && f >= 1 && (f & (f - 1)) === 0;
+
+/**
+ * A nearest-neighbour resize to a power-of-two multiple of the size (the pooling gradients'
+ * upsampling, fast-gradients.ts), as a copy. wasm's kernel finds each source pixel as
+ * floor(y · old/new) in float32, which is y / f exactly where 1/f is a power of two; other
+ * factors, corner alignment and half-pixel centres go to the wasm kernel.
+ */
+function nativeUpsample(shipped: KernelFunc): KernelFunc {
+  return (args) => {
+    const addon = enabled ? load().addon : null;
+    const { images } = args.inputs as Inputs;
+    const { alignCorners, halfPixelCenters, size } = args.attrs as { alignCorners: boolean; halfPixelCenters: boolean; size: [number, number] };
+    if (!addon || !floats(images) || images!.shape.length !== 4 || alignCorners || halfPixelCenters) return shipped(args);
+    const [n, h, w, c] = images!.shape;
+    const [fy, fx] = [size[0] / h, size[1] / w];
+    if (!powerOfTwo(fy) || !powerOfTwo(fx)) return shipped(args);
+    const wasm = args.backend as WasmBackend;
+    const out = wasm.makeOutput([n, size[0], size[1], c], 'float32');
+    addon.upsample(view(wasm, images!), view(wasm, out), Int32Array.from([n, h, w, c, fy, fx]));
+    return out;
+  };
+}
+
+/** Puts a compiled kernel in front of the wasm backend's (or ours, wasm-kernels.ts), which runs whatever it leaves. */
+function wrap(name: string, make: (shipped: KernelFunc) => KernelFunc): void {
+  const shipped = getKernel(name, 'wasm');
+  if (!shipped) throw new Error(`the wasm backend has no ${name} kernel to wrap`);
+  unregisterKernel(name, 'wasm');
+  registerKernel({ ...shipped, kernelFunc: make(shipped.kernelFunc) });
+}
+
+let registered = false;
+
+/** Registers the compiled kernels once per thread, after registerWasmKernels (whose kernels they fall back to). */
+export function registerNativeKernels(): void {
+  if (registered) return;
+  registered = true;
+  wrap('Conv2D', nativeForward);
+  wrap('FusedConv2D', nativeForward);
+  wrap('Conv2DBackpropFilter', nativeFilterGradient);
+  wrap('Conv2DBackpropInput', nativeInputGradient);
+  wrap('BatchMatMul', nativeMatMul(false));
+  wrap('_FusedMatMul', nativeMatMul(true));
+  wrap('ResizeNearestNeighbor', nativeUpsample);
+}
