@@ -5,7 +5,9 @@
 // 8 trials of the reference recipe (and of the max pooling + batchnorm + dropout variant),
 // differing by seed and learning rate, one epoch each on IMAGES training images (20,000 of
 // Debian's dataset-fashion-mnist where installed, else the embedded digits' 7,996), batch 64:
-//   - ours: `sweep FILE --workers 2 --fuse K` for K in FUSE_KS (default 1,4) on BENCH_BACKEND (wasm);
+//   - ours: `sweep FILE --workers 2 --fuse K` for K in FUSE_KS (default 1,4) on BENCH_BACKEND (wasm),
+//     and on wasm the last K again with wasm's own kernels (LENET_SWEEP_NATIVE=0) in place of the
+//     compiled ones (src/backend/native-kernels.ts): what they add, in the same run (OWN=0 skips it);
 //   - PyTorch: bench/torch_trials.py in two processes of one thread each, 4 trials each, side by
 //     side (where /usr/bin/python3 has torch: apt-get install python3-torch).
 // Total images/s = 8 × IMAGES / wall time (each run's start-up, data loading, validation and test
@@ -49,11 +51,11 @@ function experiment(name, model) {
 }
 
 /** Our sweep: total images/s over its wall time, and its trials' mean validation accuracy. */
-function ours(file, fuse, round) {
+function ours(file, fuse, round, ownKernels = false) {
   const db = join(work, `ours-${fuse}-${round}-${Date.now()}.db`);
   const started = performance.now();
   execFileSync(process.execPath, [join(root, 'dist/cli/main.js'), file, '--db', db, '--workers', '2', '--fuse', String(fuse), '--backend', backend, '--no-tui'], {
-    env: { ...process.env, LENET_SWEEP_CACHE: cache },
+    env: { ...process.env, LENET_SWEEP_CACHE: cache, ...(ownKernels ? { LENET_SWEEP_NATIVE: '0' } : {}) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const seconds = (performance.now() - started) / 1000;
@@ -90,15 +92,23 @@ async function pytorch(kind) {
   execFileSync(process.execPath, [join(root, 'dist/cli/main.js'), warm, '--db', join(work, 'warm.db'), '--no-tui'], { env: { ...process.env, LENET_SWEEP_CACHE: cache }, stdio: 'ignore' });
 }
 
-console.log(`lenet-sweep bench, a fused sweep: ${TRIALS} trials (seeds × learning rates), 1 epoch on ${IMAGES.toLocaleString('en')} ${fashion ? 'Fashion-MNIST' : 'embedded MNIST'} images each, batch 64, ${backend} on 2 workers; PyTorch in 2 one-thread processes; wall time, best of ${ROUNDS}`);
+const { loadNativeAddon, nativeKernelsText } = await import(join(root, 'dist/backend/native-addon.js'));
+const own = backend === 'wasm' && process.env.OWN !== '0' && loadNativeAddon().addon !== null;
+console.log(`lenet-sweep bench, a fused sweep: ${TRIALS} trials (seeds × learning rates), 1 epoch on ${IMAGES.toLocaleString('en')} ${fashion ? 'Fashion-MNIST' : 'embedded MNIST'} images each, batch 64, ${backend} on 2 workers${backend === 'wasm' ? ` (${nativeKernelsText()})` : ''}; PyTorch in 2 one-thread processes; wall time, best of ${ROUNDS}`);
 for (const [kind, model] of Object.entries(VARIANTS)) {
   const file = experiment(`bench-fuse-${kind}`, model);
   const best = new Map(KS.map((k) => [k, { rate: 0, acc: 0 }]));
   let torch = 0;
+  let ownBest = { rate: 0, acc: 0 };
+  const lastK = KS[KS.length - 1];
   for (let r = 0; r < ROUNDS; r++) {
     for (const k of KS) {
       const got = ours(file, k, r);
       if (got.rate > best.get(k).rate) best.set(k, got);
+    }
+    if (own) {
+      const got = ours(file, lastK, r, true);
+      if (got.rate > ownBest.rate) ownBest = got;
     }
     if (python) torch = Math.max(torch, await pytorch(kind));
   }
@@ -107,6 +117,10 @@ for (const [kind, model] of Object.entries(VARIANTS)) {
     const vsTorch = python ? `, ${(rate / torch).toFixed(2)}x PyTorch` : '';
     const vsAlone = k !== KS[0] ? `, ${(rate / best.get(KS[0]).rate).toFixed(2)}x --fuse ${KS[0]}; mean val_acc ${(acc * 100).toFixed(2)}% vs ${(best.get(KS[0]).acc * 100).toFixed(2)}%` : `; mean val_acc ${(acc * 100).toFixed(2)}%`;
     console.log(`  ${kind.padEnd(9)} ours --fuse ${String(k).padEnd(2)} ${rate.toFixed(0).padStart(6)} images/s${vsTorch}${vsAlone}`);
+  }
+  if (own) {
+    const vsTorch = python ? `, ${(ownBest.rate / torch).toFixed(2)}x PyTorch` : '';
+    console.log(`  ${kind.padEnd(9)} ours --fuse ${String(lastK).padEnd(2)} ${ownBest.rate.toFixed(0).padStart(6)} images/s${vsTorch}, with wasm's own kernels: the compiled ones give ${(best.get(lastK).rate / ownBest.rate).toFixed(2)}x; mean val_acc ${(ownBest.acc * 100).toFixed(2)}%`);
   }
   console.log(python ? `  ${kind.padEnd(9)} PyTorch       ${torch.toFixed(0).padStart(6)} images/s` : `  PyTorch: skipped (python3 with torch not installed: apt-get install python3-torch)`);
 }

@@ -24,10 +24,11 @@ const { trainGroup, trainModel } = await import(join(root, 'dist/train/loop.js')
 const { loadExperiment } = await import(join(root, 'dist/config/experiment.js'));
 
 const active = await initBackend(backend);
+const { nativeKernelsText } = await import(join(root, 'dist/backend/native-addon.js'));
 const data = loadDataset(ensureEmbeddedMnist(join(cacheDir(), 'mnist-embedded')), { validation: { from: 'test' }, limitTrain: IMAGES, mean: 0.1307, std: 0.3081 });
 // Validation is not what is measured: a few images.
 data.validation.count = Math.min(data.validation.count, 64);
-console.log(`lenet-sweep bench, fused trials: ${backend}${active.adapter ? ` on ${active.adapter.name}` : ''}, reference recipe, ${IMAGES} embedded MNIST training images per trial, batch 64, one epoch; best of ${ROUNDS} alternating rounds`);
+console.log(`lenet-sweep bench, fused trials: ${backend}${active.adapter ? ` on ${active.adapter.name}` : ''}${backend === 'wasm' ? ` (${nativeKernelsText()})` : ''}, reference recipe, ${IMAGES} embedded MNIST training images per trial, batch 64, one epoch; best of ${ROUNDS} alternating rounds`);
 
 /** K trials of the reference recipe: their own seeds and learning rates. */
 function trials(k) {

@@ -67,8 +67,9 @@ function pytorch() {
   return { rate: median(rates.slice(1)) };
 }
 
+const { nativeKernelsText } = await import(join(root, 'dist/backend/native-addon.js'));
 console.log(
-  `lenet-sweep bench: backend ${backend}, one worker, ${IMAGES} ${fashion ? 'Fashion-MNIST' : 'embedded MNIST'} training images, ` +
+  `lenet-sweep bench: backend ${backend}${backend === 'wasm' ? ` (${nativeKernelsText()})` : ''}, one worker, ${IMAGES} ${fashion ? 'Fashion-MNIST' : 'embedded MNIST'} training images, ` +
     `batch 64, ${EPOCHS} epochs, best of ${rounds} rounds`,
 );
 let reference = 0;

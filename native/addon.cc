@@ -6,6 +6,7 @@
 // AVX-512, AVX2 and the baseline, and the widest the CPU runs is chosen when the addon loads.
 #include <node_api.h>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -27,11 +28,15 @@ struct Kernels {
 #define LENET_KERNELS(isa, label) \
   Kernels{lenet::isa::forward, lenet::isa::filterGradient, lenet::isa::inputGradient, lenet::isa::matMul, lenet::isa::upsample, label}
 
+// The widest build the CPU runs. LENET_SWEEP_NATIVE_ISA=avx2 or baseline caps it, for the test
+// that compares the builds' bits on one machine.
 Kernels chooseKernels() {
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+  const char* cap = std::getenv("LENET_SWEEP_NATIVE_ISA");
+  const std::string capped = cap ? cap : "";
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return LENET_KERNELS(avx512, "AVX-512");
-  if (__builtin_cpu_supports("avx2")) return LENET_KERNELS(avx2, "AVX2");
+  if (capped.empty() && __builtin_cpu_supports("avx512f")) return LENET_KERNELS(avx512, "AVX-512");
+  if ((capped.empty() || capped == "avx2") && __builtin_cpu_supports("avx2")) return LENET_KERNELS(avx2, "AVX2");
   return LENET_KERNELS(baseline, "x86-64 baseline");
 #else
   return LENET_KERNELS(baseline, "portable C++");

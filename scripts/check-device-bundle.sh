@@ -59,6 +59,9 @@ grep -q '^  adapter used: ' "$tmp/output" || missing+=('a webgpu adapter (bench/
 grep -Eq '^  webgpu, 1 trial +in flight: +[0-9]+ images/s' "$tmp/output" || missing+=('webgpu images/s (bench/webgpu.mjs)')
 grep -Eq '^  K= ?[0-9]+: fused +[0-9]+ images/s' "$tmp/output" || missing+=('fused images/s (bench/fuse.mjs)')
 grep -Eq '^  K= ?[0-9]+: stacked +[0-9.]+ ms/step' "$tmp/output" || missing+=('the stacked step (bench/fuse-step.mjs)')
+if [ -f "$root/native/build/Release/lenet_native.node" ]; then
+  grep -Eq 'wasm +installed, with .* kernels compiled for this CPU' "$tmp/output" || missing+=('the compiled kernels on wasm (sweep backends: "wasm installed, with ... kernels compiled for this CPU")')
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "check-device-bundle: FAILED: the output lacks ${missing[*]}" >&2
   exit 1

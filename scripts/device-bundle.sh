@@ -7,9 +7,9 @@
 #   run.sh          unpacks the payload into a temporary folder and runs the check there
 #   payload.tar.xz  this machine's Node.js; the Vulkan loader (libvulkan.so.1, with glvnd's
 #                   libGLdispatch.so.0: the GPU machine's driver brings its own ICD); and app/:
-#                   package.json, schemas/, dist/, bench/ and the node_modules files that
-#                   `sweep backends`, bench/webgpu.mjs and bench/fuse.mjs load on webgpu and
-#                   wasm, nothing else.
+#                   package.json, schemas/, dist/, bench/, the compiled kernels (native/) and
+#                   the node_modules files that `sweep backends`, bench/webgpu.mjs and
+#                   bench/fuse.mjs load on webgpu and wasm, nothing else.
 # Everything travels in one xz stream: Node.js alone is 95 MB, Dawn's dawn.node 21 MB and the
 # embedded digits' JSON 21 MB, so only compressed do they fit (xz, not zstd: its decoder is also
 # in every python3, should the machine lack the xz command).
@@ -112,6 +112,12 @@ cp "$root/schemas/experiment.schema.json" "$app/schemas/" # config loading reads
 # dist/ without its type declarations and source maps: nothing runs them.
 (cd "$root" && find dist -type f ! -name '*.d.ts' ! -name '*.map' -exec cp --parents -t "$app" {} +)
 cp "$root"/bench/*.mjs "$root/bench/gpu-check.sh" "$app/bench/"
+# The compiled kernels wasm runs (native/, built by npm ci), where they built: where the GPU
+# machine cannot load them, wasm runs its own, with the same numbers.
+if [ -f "$root/native/build/Release/lenet_native.node" ]; then
+  mkdir -p "$app/native/build/Release"
+  cp "$root/native/build/Release/lenet_native.node" "$app/native/build/Release/"
+fi
 for path in "${keep[@]}"; do
   [ -e "$modules/$path" ] || fail "$modules/$path not found: this list follows the installed packages; find what the new version loads and update scripts/device-bundle.sh"
   (cd "$modules" && find "$path" -type f ! -name '*.d.ts' ! -name '*.map' ! -name '*.md' -exec cp --parents -t "$app/node_modules" {} +)

@@ -5,15 +5,18 @@
  * so there the kernels must have built: a build that failed quietly would leave these tests
  * comparing wasm with itself.
  */
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
-import { nativeKernelsText, useNativeKernels } from '../src/backend/native-kernels.js';
+import { nativeKernelsText } from '../src/backend/native-addon.js';
+import { useNativeKernels } from '../src/backend/native-kernels.js';
 import { loadExperiment } from '../src/config/experiment.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { trainModel } from '../src/train/loop.js';
 import { Random } from '../src/util/random.js';
+import { startCli } from './cli-helpers.js';
 import { smallDigits } from './small-digits.js';
 
 beforeAll(async () => {
@@ -80,7 +83,7 @@ const name = (c: Case) => `x ${c.x.join('×')}, filter ${c.filter.join('×')}, s
 describe('the compiled kernels', () => {
   it('are built and loaded here', () => {
     expect(useNativeKernels(true)).toBe(true);
-    expect(nativeKernelsText()).toMatch(/^kernels compiled for this CPU \((AVX-512|AVX2|x86-64 baseline|portable C\+\+)\)$/);
+    expect(nativeKernelsText()).toMatch(/^(AVX-512|AVX2|x86-64 baseline|portable C\+\+) kernels compiled for this CPU$/);
   });
 
   for (const special of [[], [NaN, -0, 0], [Infinity, -Infinity, -0], [NaN, Infinity, -Infinity]]) {
@@ -176,6 +179,47 @@ describe('the compiled kernels', () => {
       expect(native.epochs.length).toBe(2);
       expect(native, JSON.stringify(model)).toEqual(wasm);
     }
+  });
+
+  it('give the same bits in each instruction-set build (AVX-512, AVX2, the x86-64 baseline)', () => {
+    // Each build in a process of its own (the addon picks its build when it loads), on the same
+    // made-up tensors: a digest of every kernel's output, NaN and infinities among the inputs.
+    const script = `
+      const { createHash } = await import('node:crypto');
+      const addon = (await import('node:module')).createRequire(process.cwd() + '/')('./native/build/Release/lenet_native.node');
+      let seed = 1;
+      const data = (n) => Float32Array.from({ length: n }, (_, i) => i % 41 === 0 ? [NaN, Infinity, -0][i % 3] : ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 4 - 2);
+      const hash = createHash('sha256');
+      // Every NaN as one NaN: its sign and payload follow the instructions chosen (see differences()).
+      const add = (a) => hash.update(new Uint8Array(Float32Array.from(a, (v) => (Number.isNaN(v) ? NaN : v)).buffer));
+      for (const [n, h, ci, k, co, pad] of [[8, 28, 1, 5, 6, 2], [8, 14, 6, 5, 16, 0], [3, 9, 3, 3, 20, 1]]) {
+        const o = h + 2 * pad - k + 1;
+        const shape = Int32Array.from([n, h, h, ci, k, k, co, 1, 1, 1, 1, pad, pad, o, o]);
+        const x = data(n * h * h * ci), w = data(k * k * ci * co), b = data(co), dy = data(n * o * o * co);
+        for (const relu of [false, true]) { const out = new Float32Array(n * o * o * co); addon.forward(x, w, b, out, shape, relu); add(out); }
+        const dw = new Float32Array(k * k * ci * co); addon.filterGradient(x, dy, dw, shape); add(dw);
+        const dx = new Float32Array(n * h * h * ci); addon.inputGradient(dy, w, dx, shape); add(dx);
+      }
+      for (const [m, kk, nn] of [[64, 400, 120], [784, 6, 6], [5, 7, 3]]) {
+        const c = new Float32Array(m * nn);
+        addon.matMul(data(m * kk), data(kk * nn), data(nn), c, Int32Array.from([1, m, kk, nn, 0, 0, 1])); add(c);
+      }
+      console.log(addon.instructions() + ' ' + hash.digest('hex'));
+    `;
+    const builds = ['', 'avx2', 'baseline'].map((isa) => execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, LENET_SWEEP_NATIVE_ISA: isa }, encoding: 'utf8' }).trim());
+    const digests = builds.map((line) => line.split(' ').pop());
+    expect(builds.at(-1)).toMatch(/^x86-64 baseline /);
+    // This machine runs more than the baseline (CI's does: AVX-512), so at least two builds ran.
+    expect(new Set(builds.map((line) => line.slice(0, line.lastIndexOf(' ')))).size, builds.join('\n')).toBeGreaterThan(1);
+    expect(new Set(digests).size, builds.join('\n')).toBe(1);
+  });
+
+  it('are named by `sweep backends`, and LENET_SWEEP_NATIVE=0 turns them off', async () => {
+    const on = await startCli(['backends']);
+    expect(on.stdout).toMatch(/^\* wasm +installed, with (AVX-512|AVX2|x86-64 baseline) kernels compiled for this CPU$/m);
+    const off = await startCli(['backends'], undefined, { LENET_SWEEP_NATIVE: '0' });
+    expect(off.stdout).toMatch(/^\* wasm +installed, with wasm's own kernels \(the compiled ones are turned off by LENET_SWEEP_NATIVE=0\)$/m);
+    expect(JSON.parse((await startCli(['backends', '--json'])).stdout).backends.find((b: { name: string }) => b.name === 'wasm').note).toMatch(/kernels compiled for this CPU/);
   });
 
   it('refuse arrays shorter than the shape says, and shapes that make no sense, with an error (not a crash)', () => {

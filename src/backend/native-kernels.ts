@@ -9,13 +9,11 @@
  * SIMD is 4 lanes without fused multiply-add; AVX-512 gives 16). test/native-kernels.test.ts
  * compares them bit for bit, kernel by kernel and for whole trainings.
  *
- * Where the addon did not build (no compiler at install, another OS, LENET_SWEEP_NATIVE=0), wasm's
- * kernels run as before. Which kernels run is part of the backend choice (the one piece of
+ * Where the addon did not build or load (native-addon.ts), wasm's kernels run as before. Which kernels run is part of the backend choice (the one piece of
  * per-thread global state): `useNativeKernels` switches them, for the tests and benchmarks that
  * compare the two.
- */import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+ */
+import { loadNativeAddon } from './native-addon.js';
 import {
   backend_util,
   getKernel,
@@ -26,50 +24,13 @@ import {
 } from './tfjs.js';
 import type * as tfjs from '@tensorflow/tfjs';
 
-/** The addon's functions (native/addon.cc). Shapes are [n, h, w, ci, kh, kw, co, sh, sw, dh, dw, pt, pl, oh, ow]. */
-interface Addon {
-  forward(x: Float32Array, filter: Float32Array, bias: Float32Array | null, out: Float32Array, shape: Int32Array, relu: boolean): void;
-  filterGradient(x: Float32Array, dy: Float32Array, dw: Float32Array, shape: Int32Array): void;
-  inputGradient(dy: Float32Array, filter: Float32Array, dx: Float32Array, shape: Int32Array): void;
-  /** shape: [batch, m, k, n, transposeA, transposeB, relu]. */
-  matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array, shape: Int32Array): void;
-  /** shape: [n, h, w, c, fy, fx]. */
-  upsample(input: Float32Array, out: Float32Array, shape: Int32Array): void;
-  instructions(): string;
-}
-
-const ADDON_FILE = fileURLToPath(new URL('../../native/build/Release/lenet_native.node', import.meta.url));
-
-/** Whether the environment turns the addon off (LENET_SWEEP_NATIVE=0, for comparing the two). */
-const turnedOff = () => ['0', 'off', 'false', 'no'].includes((process.env.LENET_SWEEP_NATIVE ?? '').toLowerCase());
-
-/** The addon, loaded once per thread; null where it was not built or will not load, with why. */
-let loaded: { addon: Addon | null; why?: string } | undefined;
-
-function load(): { addon: Addon | null; why?: string } {
-  if (loaded) return loaded;
-  if (turnedOff()) return (loaded = { addon: null, why: 'turned off by LENET_SWEEP_NATIVE' });
-  if (!existsSync(ADDON_FILE)) return (loaded = { addon: null, why: 'not built at install (see scripts/build-native.mjs)' });
-  try {
-    return (loaded = { addon: createRequire(import.meta.url)(ADDON_FILE) as Addon });
-  } catch (err) {
-    return (loaded = { addon: null, why: `it would not load (${(err as Error).message.split('\n')[0]})` });
-  }
-}
-
-/** What `sweep backends` says of wasm's kernels: the instruction set of the compiled ones, or why wasm runs its own. */
-export function nativeKernelsText(): string {
-  const { addon, why } = load();
-  return addon ? `kernels compiled for this CPU (${addon.instructions()})` : `its own kernels (the compiled ones are ${why})`;
-}
-
 /** Whether the compiled kernels run in this thread (they do wherever they loaded, unless switched off). */
 let enabled = true;
 
 /** Switches the compiled kernels on or off in this thread; returns whether they are available at all. */
 export function useNativeKernels(on: boolean): boolean {
   enabled = on;
-  return load().addon !== null;
+  return loadNativeAddon().addon !== null;
 }
 
 interface WasmBackend {
@@ -113,7 +74,7 @@ const view = (b: WasmBackend, t: TensorInfo) => b.typedArrayFromHeap(t) as Float
 
 function nativeForward(shipped: KernelFunc): KernelFunc {
   return (args) => {
-    const addon = enabled ? load().addon : null;
+    const addon = enabled ? loadNativeAddon().addon : null;
     const { x, filter, bias, preluActivationWeights } = args.inputs as Inputs;
     const a = args.attrs as unknown as ConvAttrs;
     const activation = a.activation ?? 'linear';
@@ -131,7 +92,7 @@ function nativeForward(shipped: KernelFunc): KernelFunc {
 
 function nativeFilterGradient(shipped: KernelFunc): KernelFunc {
   return (args) => {
-    const addon = enabled ? load().addon : null;
+    const addon = enabled ? loadNativeAddon().addon : null;
     const { x, dy } = args.inputs as Inputs;
     const a = args.attrs as unknown as ConvAttrs;
     if (!addon || a.dataFormat !== 'NHWC' || !floats(x) || !floats(dy)) return shipped(args);
@@ -146,7 +107,7 @@ function nativeFilterGradient(shipped: KernelFunc): KernelFunc {
 /** Stride 1 and padding within the filter: the cases the wasm path computes as a flipped forward convolution (wasm-kernels.ts). */
 function nativeInputGradient(shipped: KernelFunc): KernelFunc {
   return (args) => {
-    const addon = enabled ? load().addon : null;
+    const addon = enabled ? loadNativeAddon().addon : null;
     const { dy, filter } = args.inputs as Inputs;
     const a = args.attrs as unknown as ConvAttrs;
     if (!addon || a.dataFormat !== 'NHWC' || !floats(dy) || !floats(filter)) return shipped(args);
@@ -173,7 +134,7 @@ function nativeInputGradient(shipped: KernelFunc): KernelFunc {
  */
 function nativeMatMul(fused: boolean) {
   return (shipped: KernelFunc): KernelFunc => (args) => {
-    const addon = enabled ? load().addon : null;
+    const addon = enabled ? loadNativeAddon().addon : null;
     const { a, b, bias, preluActivationWeights } = args.inputs as Inputs;
     const { transposeA, transposeB, activation = 'linear' } = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
     if (!addon || !floats(a) || !floats(b) || a!.shape.length !== 3 || b!.shape.length !== 3 || a!.shape[0] !== 1 || b!.shape[0] !== 1 ||
@@ -201,7 +162,7 @@ const powerOfTwo = (f: number) => Number.isInteger(f) && f >= 1 && (f & (f - 1))
  */
 function nativeUpsample(shipped: KernelFunc): KernelFunc {
   return (args) => {
-    const addon = enabled ? load().addon : null;
+    const addon = enabled ? loadNativeAddon().addon : null;
     const { images } = args.inputs as Inputs;
     const { alignCorners, halfPixelCenters, size } = args.attrs as { alignCorners: boolean; halfPixelCenters: boolean; size: [number, number] };
     if (!addon || !floats(images) || images!.shape.length !== 4 || alignCorners || halfPixelCenters) return shipped(args);

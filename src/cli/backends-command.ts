@@ -3,6 +3,7 @@
  * and the WebGPU adapters Dawn finds (with why there is none, and how to get a driver).
  */
 import { adapterText, AUTO_ORDER, installHint, isInstalled, plannedBackend, probeWebgpu } from '../backend/choice.js';
+import { nativeKernelsText } from '../backend/native-addon.js';
 import { DRIVER_HINT } from '../backend/webgpu.js';
 import { UserError } from '../config/errors.js';
 import { parse } from './args.js';
@@ -24,7 +25,9 @@ export async function backendsCommand(args: string[]): Promise<number> {
           : `no adapter (${probe.tried.join('; ')}): ${DRIVER_HINT}`
         : name === 'cpu'
           ? 'plain JavaScript, too slow to train with'
-          : 'installed';
+          : name === 'wasm'
+            ? `installed, with ${nativeKernelsText()}`
+            : 'installed';
     return { name, installed, auto: name === auto, note };
   });
   if (values.json) {
