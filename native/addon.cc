@@ -5,6 +5,7 @@
 // Built at install (scripts/build-native.mjs) for the machine's CPU: kernels.cc is compiled for
 // AVX-512, AVX2 and the baseline, and the widest the CPU runs is chosen when the addon loads.
 #include <node_api.h>
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -67,23 +68,49 @@ bool floats(napi_env env, napi_value v, const char* name, size_t need, Floats& o
   void* data;
   napi_get_typedarray_info(env, v, &type, &out.length, &data, nullptr, nullptr);
   if (type != napi_float32_array) return fail(env, std::string(name) + " must be a Float32Array");
+  if (need == SIZE_MAX) return fail(env, std::string(name) + ": the shape asks for more floats than an array holds");
   if (out.length < need) return fail(env, std::string(name) + " holds " + std::to_string(out.length) + " floats, the shape needs " + std::to_string(need));
   out.data = static_cast<float*>(data);
   return true;
 }
 
-bool shape(napi_env env, napi_value v, ConvShape& c) {
+// An Int32Array of `length` numbers, each at least `least`, or false (a JavaScript error thrown).
+bool ints(napi_env env, napi_value v, size_t length, int least, const char* what, const int32_t*& out) {
   bool is = false;
   napi_is_typedarray(env, v, &is);
   napi_typedarray_type type;
-  size_t length = 0;
+  size_t got = 0;
   void* data = nullptr;
-  if (is) napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr);
-  if (!is || type != napi_int32_array || length != 15) return fail(env, "the shape must be an Int32Array of 15 numbers");
-  std::memcpy(&c, data, sizeof c);
+  if (is) napi_get_typedarray_info(env, v, &type, &got, &data, nullptr, nullptr);
+  if (!is || type != napi_int32_array || got != length) return fail(env, "the shape must be an Int32Array of " + std::to_string(length) + " numbers");
+  out = static_cast<const int32_t*>(data);
+  for (size_t i = 0; i < length; i++)
+    if (out[i] < least) return fail(env, what);
+  return true;
+}
+
+// The largest size, padded extent or element count the kernels take: far above any LeNet's, and
+// low enough that no index computed from these (in int for extents, size_t for offsets) overflows.
+constexpr int64_t LARGEST_EXTENT = int64_t(1) << 24;
+constexpr int64_t LARGEST_COUNT = int64_t(1) << 36;
+
+bool shape(napi_env env, napi_value v, ConvShape& c) {
+  const int32_t* d;
+  if (!ints(env, v, 15, 0, "a convolution's padding must not be negative", d)) return false;
+  std::memcpy(&c, d, sizeof c);
   const int* f = &c.n;
   for (int i = 0; i < 15; i++)
     if (f[i] < (i == 11 || i == 12 ? 0 : 1)) return fail(env, "a convolution's sizes, strides and dilations must be positive and its padding not negative");
+  // What the kernels read: the padded extents the outputs need, with the padding before, and
+  // (for the input gradient) the flipped filter's padding; each within LARGEST_EXTENT.
+  const int64_t hp = int64_t(c.oh - 1) * c.sh + int64_t(c.kh - 1) * c.dh + 1;
+  const int64_t wp = int64_t(c.ow - 1) * c.sw + int64_t(c.kw - 1) * c.dw + 1;
+  for (int64_t extent : {hp, wp, int64_t(c.h) + c.pt + int64_t(c.kh) * c.dh, int64_t(c.w) + c.pl + int64_t(c.kw) * c.dw})
+    if (extent > LARGEST_EXTENT) return fail(env, "a convolution this large is not computed here");
+  // And the scratch copies the kernels make (padded, transposed), in either direction.
+  const double rows = double(std::max<int64_t>(hp, int64_t(c.h) + int64_t(c.kh) * c.dh)) + c.oh;
+  const double columns = double(std::max<int64_t>(wp, int64_t(c.w) + int64_t(c.kw) * c.dw)) + c.ow + 16;
+  if (double(c.n) * std::max(c.ci, c.co) * rows * columns > double(LARGEST_COUNT)) return fail(env, "a convolution this large is not computed here");
   return true;
 }
 
@@ -99,10 +126,15 @@ bool computed(napi_env env, F kernel) {
   }
 }
 
+// The product of sizes, or more than any array holds where it passes LARGEST_COUNT (so the
+// length check refuses it instead of a product that wrapped around).
 size_t count(std::initializer_list<int> dims) {
-  size_t n = 1;
-  for (int d : dims) n *= (size_t)d;
-  return n;
+  int64_t n = 1;
+  for (int d : dims) {
+    n *= d;
+    if (n > LARGEST_COUNT) return SIZE_MAX;
+  }
+  return (size_t)n;
 }
 
 template <size_t N>
@@ -124,8 +156,9 @@ napi_value Forward(napi_env env, napi_callback_info info) {
   bool relu = false;
   if (!floats(env, a[0], "x", count({c.n, c.h, c.w, c.ci}), x) || !floats(env, a[1], "filter", count({c.kh, c.kw, c.ci, c.co}), w) ||
       (biasType != napi_null && !floats(env, a[2], "bias", (size_t)c.co, b)) ||
-      !floats(env, a[3], "out", count({c.n, c.oh, c.ow, c.co}), out) || napi_get_value_bool(env, a[5], &relu) != napi_ok)
+      !floats(env, a[3], "out", count({c.n, c.oh, c.ow, c.co}), out))
     return nullptr;
+  if (napi_get_value_bool(env, a[5], &relu) != napi_ok) return fail(env, "relu must be true or false"), nullptr;
   if (!computed(env, [&] { kernels.forward(x.data, w.data, b.data, out.data, c, relu); })) return nullptr;
   return nullptr;
 }
@@ -162,15 +195,8 @@ napi_value InputGradient(napi_env env, napi_callback_info info) {
 // for each of the batch's matrices.
 napi_value MatMul(napi_env env, napi_callback_info info) {
   napi_value v[5];
-  if (!arguments(env, info, v)) return nullptr;
-  bool is = false;
-  napi_is_typedarray(env, v[4], &is);
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = nullptr;
-  if (is) napi_get_typedarray_info(env, v[4], &type, &length, &data, nullptr, nullptr);
-  if (!is || type != napi_int32_array || length != 7) return fail(env, "the shape must be an Int32Array of 7 numbers"), nullptr;
-  const int32_t* d = static_cast<const int32_t*>(data);
+  const int32_t* d;
+  if (!arguments(env, info, v) || !ints(env, v[4], 7, 0, "a matrix product's sizes must be positive", d)) return nullptr;
   const int batch = d[0];
   lenet::MatMulShape s{d[1], d[2], d[3], d[4] != 0, d[5] != 0, d[6] != 0};
   if (batch < 1 || s.m < 1 || s.k < 1 || s.n < 1) return fail(env, "a matrix product's sizes must be positive"), nullptr;
@@ -192,17 +218,8 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
 // upsample(in, out, [n, h, w, c, fy, fx]): each pixel repeated into an fy × fx block.
 napi_value Upsample(napi_env env, napi_callback_info info) {
   napi_value v[3];
-  if (!arguments(env, info, v)) return nullptr;
-  bool is = false;
-  napi_is_typedarray(env, v[2], &is);
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = nullptr;
-  if (is) napi_get_typedarray_info(env, v[2], &type, &length, &data, nullptr, nullptr);
-  if (!is || type != napi_int32_array || length != 6) return fail(env, "the shape must be an Int32Array of 6 numbers"), nullptr;
-  const int32_t* d = static_cast<const int32_t*>(data);
-  for (int i = 0; i < 6; i++)
-    if (d[i] < 1) return fail(env, "an upsampling's sizes and factors must be positive"), nullptr;
+  const int32_t* d;
+  if (!arguments(env, info, v) || !ints(env, v[2], 6, 1, "an upsampling's sizes and factors must be positive", d)) return nullptr;
   Floats in, out;
   if (!floats(env, v[0], "in", count({d[0], d[1], d[2], d[3]}), in) || !floats(env, v[1], "out", count({d[0], d[1], d[4], d[2], d[5], d[3]}), out))
     return nullptr;

@@ -51,6 +51,22 @@ static_assert(sizeof(vec<8>) == 8 * sizeof(float), "vec<8> must be eight floats"
 LENET_INLINE int paddedHeight(const ConvShape& c) { return (c.oh - 1) * c.sh + (c.kh - 1) * c.dh + 1; }
 LENET_INLINE int paddedWidth(const ConvShape& c) { return (c.ow - 1) * c.sw + (c.kw - 1) * c.dw + 1; }
 
+// Copies x's pixels into a zero-filled padded buffer of hp × wp pixels per image: `at(b, y, x)` is
+// where padded pixel (y, x) of image b starts in `dst` (each layout below orders them its way).
+template <class At>
+LENET_INLINE void copyPadded(const float* x, const ConvShape& c, int hp, int wp, float* dst, At at) {
+  for (int b = 0; b < c.n; b++)
+    for (int y = 0; y < hp; y++) {
+      const int sy = y - c.pt;
+      if (sy < 0 || sy >= c.h) continue;
+      for (int xx = 0; xx < wp; xx++) {
+        const int sx = xx - c.pl;
+        if (sx < 0 || sx >= c.w) continue;
+        std::memcpy(dst + at(b, y, xx), &x[(((size_t)b * c.h + sy) * c.w + sx) * c.ci], c.ci * sizeof(float));
+      }
+    }
+}
+
 // x as [n, hp, wp, ci] with its padding as zeros, or x itself where it needs none.
 LENET_INLINE const float* padInput(const float* x, const ConvShape& c, int& hp, int& wp, Buffer<float>& buf) {
   hp = paddedHeight(c);
@@ -61,16 +77,7 @@ LENET_INLINE const float* padInput(const float* x, const ConvShape& c, int& hp, 
     return x;
   }
   buf.reset((size_t)c.n * hp * wp * c.ci);
-  for (int b = 0; b < c.n; b++)
-    for (int y = 0; y < hp; y++) {
-      const int sy = y - c.pt;
-      if (sy < 0 || sy >= c.h) continue;
-      for (int xx = 0; xx < wp; xx++) {
-        const int sx = xx - c.pl;
-        if (sx < 0 || sx >= c.w) continue;
-        std::memcpy(&buf[(((size_t)b * hp + y) * wp + xx) * c.ci], &x[(((size_t)b * c.h + sy) * c.w + sx) * c.ci], c.ci * sizeof(float));
-      }
-    }
+  copyPadded(x, c, hp, wp, buf.data, [&](int b, int y, int xx) { return (((size_t)b * hp + y) * wp + xx) * c.ci; });
   return buf.data;
 }
 
@@ -159,7 +166,7 @@ LENET_INLINE void forwardChannelLanes(const float* x, const float* w, const floa
     }
 }
 
-// The forward convolution for few output channels (CO ≤ 8) at stride 1, with the outputs of a row
+// The forward convolution for few output channels (CO ≤ 8) at a column stride of 1, with the outputs of a row
 // in the lanes instead: 16 neighbouring outputs × CO channels a tile, so conv1's 6 channels (and
 // conv2's input gradient, 6 channels too) fill whole vectors. Each lane still sums its own output
 // in (ky, kx, c) order: the same bits as `forward`. The input is copied to padded planes
@@ -197,7 +204,7 @@ LENET_INLINE void forwardRowLanes(const float* x, const float* w, const float* b
         const float* wk = w;
         for (int ky = 0; ky < c.kh; ky++)
           for (int kx = 0; kx < c.kw; kx++) {
-            const float* at = &xq[((size_t)b * c.ci * hp + oy + (size_t)ky * c.dh) * wq + (size_t)t * V + (size_t)kx * c.dw];
+            const float* at = &xq[((size_t)b * c.ci * hp + (size_t)oy * c.sh + (size_t)ky * c.dh) * wq + (size_t)t * V + (size_t)kx * c.dw];
             for (int ch = 0; ch < c.ci; ch++, at += plane, wk += CO) {
               vec<V> xv;
               std::memcpy(&xv, at, sizeof xv);
@@ -255,16 +262,7 @@ LENET_INLINE void filterGradientLanes(const float* x, const float* dy, float* dw
   const int hp = paddedHeight(c), wp = paddedWidth(c);
   // The input padded and transposed to [hp][wp][n][ci], so the batch is the innermost sum.
   Buffer<float> xt((size_t)hp * wp * c.n * c.ci);
-  for (int b = 0; b < c.n; b++)
-    for (int y = 0; y < hp; y++) {
-      const int sy = y - c.pt;
-      if (sy < 0 || sy >= c.h) continue;
-      for (int xx = 0; xx < wp; xx++) {
-        const int sx = xx - c.pl;
-        if (sx < 0 || sx >= c.w) continue;
-        std::memcpy(&xt[(((size_t)y * wp + xx) * c.n + b) * c.ci], &x[(((size_t)b * c.h + sy) * c.w + sx) * c.ci], c.ci * sizeof(float));
-      }
-    }
+  copyPadded(x, c, hp, wp, xt.data, [&](int b, int y, int xx) { return (((size_t)y * wp + xx) * c.n + b) * c.ci; });
   const int K = c.kh * c.kw * c.ci;
   const int blocks = (c.co + V - 1) / V;
   const size_t P = (size_t)c.oh * c.ow * c.n;

@@ -5,18 +5,25 @@
 // another platform), this says so in one line and the install goes on; training then runs wasm's
 // own kernels, with the same numbers, slower. LENET_SWEEP_NATIVE=0 skips the build.
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const native = join(root, 'native');
 const addon = join(native, 'build', 'Release', 'lenet_native.node');
+// Why the kernels are not built, for `sweep backends` (src/backend/native-addon.ts) to say.
+const whyFile = join(native, 'not-built.txt');
 
-if (['0', 'off', 'false', 'no'].includes((process.env.LENET_SWEEP_NATIVE ?? '').toLowerCase())) {
-  console.log('lenet-sweep: native kernels not built (LENET_SWEEP_NATIVE=0)');
+/** Says why in one line, here and in whyFile; removes any earlier build, which would otherwise load. */
+function notBuilt(why) {
+  rmSync(join(native, 'build'), { recursive: true, force: true });
+  writeFileSync(whyFile, `${why}\n`);
+  console.log(`lenet-sweep: native kernels not built (${why}); training runs wasm's own kernels: the same numbers, slower`);
   process.exit(0);
 }
+
+if (['0', 'off', 'false', 'no'].includes((process.env.LENET_SWEEP_NATIVE ?? '').toLowerCase())) notBuilt('LENET_SWEEP_NATIVE=0 at install');
 
 /** node-gyp: npm hands its own to install scripts (npm_config_node_gyp); else the one beside npm. */
 function nodeGyp() {
@@ -28,18 +35,17 @@ function nodeGyp() {
 }
 
 const gyp = nodeGyp();
-if (!gyp) {
-  console.log("lenet-sweep: native kernels not built (npm's node-gyp was not found); training runs wasm's own kernels: the same numbers, slower");
-  process.exit(0);
-}
+if (!gyp) notBuilt("npm's node-gyp was not found");
 const started = Date.now();
-const run = spawnSync(process.execPath, [gyp, 'rebuild', '--loglevel=error'], { cwd: native, encoding: 'utf8' });
+const run = spawnSync(process.execPath, [gyp, 'rebuild', '--loglevel=error'], { cwd: native, encoding: 'utf8', timeout: 600_000 });
 if (run.status === 0 && existsSync(addon)) {
+  rmSync(whyFile, { force: true });
   console.log(`lenet-sweep: native kernels built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } else {
-  // A half-built addon must not be loaded.
-  rmSync(join(native, 'build'), { recursive: true, force: true });
+  // The line that names the cause (the compiler's "error:", a missing file or program), before
+  // the generic ones node-gyp and make add after it ("gyp ERR! ...", "make: *** ... Error 1").
   const said = `${run.stderr ?? ''}${run.stdout ?? ''}${run.error ? String(run.error) : ''}`.split('\n').map((l) => l.trim()).filter(Boolean);
-  const reason = said.find((l) => /error/i.test(l)) ?? said.at(-1) ?? `node-gyp exited with ${run.status}`;
-  console.log(`lenet-sweep: native kernels not built (${reason.slice(0, 200)}); training runs wasm's own kernels: the same numbers, slower`);
+  const cause = said.find((l) => /error:|fatal|not found|No such file|ENOENT|EACCES|timed out/i.test(l) && !/^gyp (ERR|info)|^make(\[\d+\])?: \*\*\*/.test(l));
+  const reason = cause ?? said.find((l) => /error/i.test(l)) ?? said.at(-1) ?? `node-gyp exited with ${run.status ?? run.signal}`;
+  notBuilt(`${reason.slice(0, 200)}; \`npm run install\` tries again`);
 }

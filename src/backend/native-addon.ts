@@ -4,7 +4,7 @@
  * load, or turned off with LENET_SWEEP_NATIVE=0. Apart from native-kernels.ts (which runs the
  * kernels inside tfjs) so that `sweep backends` can say which kernels run without loading tfjs.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +21,16 @@ export interface NativeAddon {
 }
 
 const ADDON_FILE = fileURLToPath(new URL('../../native/build/Release/lenet_native.node', import.meta.url));
+/** Why the install did not build it, as scripts/build-native.mjs wrote it. */
+const WHY_FILE = fileURLToPath(new URL('../../native/not-built.txt', import.meta.url));
+
+function whyNotBuilt(): string {
+  try {
+    return `not built at install: ${readFileSync(WHY_FILE, 'utf8').trim()}`;
+  } catch {
+    return 'not built (`npm run install` builds them)';
+  }
+}
 
 /** Whether the environment turns the addon off (LENET_SWEEP_NATIVE=0, for comparing the two). */
 const turnedOff = () => ['0', 'off', 'false', 'no'].includes((process.env.LENET_SWEEP_NATIVE ?? '').toLowerCase());
@@ -31,7 +41,7 @@ let loaded: { addon: NativeAddon | null; why?: string } | undefined;
 export function loadNativeAddon(): { addon: NativeAddon | null; why?: string } {
   if (loaded) return loaded;
   if (turnedOff()) return (loaded = { addon: null, why: 'turned off by LENET_SWEEP_NATIVE=0' });
-  if (!existsSync(ADDON_FILE)) return (loaded = { addon: null, why: 'not built at install (see scripts/build-native.mjs)' });
+  if (!existsSync(ADDON_FILE)) return (loaded = { addon: null, why: whyNotBuilt() });
   try {
     return (loaded = { addon: createRequire(import.meta.url)(ADDON_FILE) as NativeAddon });
   } catch (err) {

@@ -1,17 +1,18 @@
 /**
  * Kernels compiled for this CPU at install (native/: a Node-API addon built by
- * scripts/build-native.mjs), which the wasm backend runs in place of its own for the heavy part
- * of a LeNet step: convolutions and their two gradients, matrix products (the dense layers, their
+ * scripts/build-native.mjs), which the wasm backend runs in place of its own for the heavy part of
+ * a LeNet step: convolutions and their two gradients, matrix products (the dense layers, their
  * gradients, batch normalisation's diagonal products) and the pooling gradients' upsampling. They
  * read and write the tensors where wasm keeps them (views of its heap: nothing is copied) and add
  * their products in XNNPACK's order, one rounding per multiply and per add, so every tensor has
- * the same bits as without them (NaN aside: native/convolution.h): only the speed changes (wasm
- * SIMD is 4 lanes without fused multiply-add; AVX-512 gives 16). test/native-kernels.test.ts
- * compares them bit for bit, kernel by kernel and for whole trainings.
+ * the same bits as without them (NaN aside: where a NaN comes out, XNNPACK's kernels give NaN, 0
+ * or -Infinity by the kernel a shape picks, ours NaN; native/convolution.h): only the speed
+ * changes (wasm SIMD is 4 lanes without fused multiply-add; AVX-512 gives 16).
+ * test/native-kernels.test.ts compares them bit for bit, kernel by kernel and for whole trainings.
  *
- * Where the addon did not build or load (native-addon.ts), wasm's kernels run as before. Which kernels run is part of the backend choice (the one piece of
- * per-thread global state): `useNativeKernels` switches them, for the tests and benchmarks that
- * compare the two.
+ * Where the addon did not build or load (native-addon.ts), wasm's kernels run as before. Which
+ * kernels run is part of the backend choice (the one piece of per-thread global state):
+ * `useNativeKernels` switches them, for the tests and benchmarks that compare the two.
  */
 import { loadNativeAddon } from './native-addon.js';
 import {
@@ -34,6 +35,8 @@ export function useNativeKernels(on: boolean): boolean {
 }
 
 interface WasmBackend {
+  dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
+  disposeData(dataId: object): boolean;
   makeOutput(shape: number[], dtype: string): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
@@ -69,8 +72,52 @@ function shapeOf(c: tfjs.backend_util.Conv2DInfo): Int32Array {
 
 const floats = (t: TensorInfo | undefined): boolean => t !== undefined && t.dtype === 'float32';
 
-/** The heap's view of a tensor, taken after every output is made (making one may grow the heap and detach older views). */
-const view = (b: WasmBackend, t: TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
+/**
+ * The heap's view of a tensor, taken after every output is made (making one may grow the heap and
+ * detach older views). wasm's malloc answers 0 when its heap is full, and wasm's own kernels then
+ * write there until the module traps; here that is the trap itself, which the worker reports as
+ * the heap running out (worker/train-trial.ts), never a write over the heap's first bytes.
+ */
+function view(b: WasmBackend, t: TensorInfo): Float32Array {
+  if (b.dataIdMap.get(t.dataId)?.memoryOffset === 0) {
+    throw new WebAssembly.RuntimeError(`memory access out of bounds: the wasm heap could not hold a [${t.shape.join(', ')}] tensor`);
+  }
+  return b.typedArrayFromHeap(t) as Float32Array;
+}
+
+/**
+ * Makes the output and fills it with the compiled kernel; where the addon refuses (sizes beyond
+ * what it computes, or no memory for its scratch copies), the wasm kernel computes it instead.
+ * A full wasm heap is not refused but thrown (see view).
+ */
+function computed(args: Parameters<KernelFunc>[0], shipped: KernelFunc, shape: number[], fill: (out: TensorInfo) => void) {
+  const b = args.backend as WasmBackend;
+  const out = b.makeOutput(shape, 'float32');
+  try {
+    fill(out);
+  } catch (err) {
+    b.disposeData(out.dataId);
+    if (err instanceof WebAssembly.RuntimeError) throw err;
+    return shipped(args);
+  }
+  return out;
+}
+
+/**
+ * The convolution's geometry where the compiled kernels compute what wasm does, else null: NHWC,
+ * no empty tensor, and outputs that need no more rows and columns than the input and its padding
+ * hold (a dimRoundingMode of 'ceil' or 'round' can ask for more, where XNNPACK leaves part of the
+ * output unwritten).
+ */
+function convolution(xShape: number[], filterShape: number[], a: ConvAttrs): tfjs.backend_util.Conv2DInfo | null {
+  if (a.dataFormat !== 'NHWC' || [...xShape, ...filterShape].some((d) => d === 0)) return null;
+  const c = info(xShape, filterShape, a);
+  const { top, bottom, left, right } = c.padInfo;
+  const rows = (c.outHeight - 1) * c.strideHeight + (c.filterHeight - 1) * c.dilationHeight + 1;
+  const columns = (c.outWidth - 1) * c.strideWidth + (c.filterWidth - 1) * c.dilationWidth + 1;
+  if (c.outHeight === 0 || c.outWidth === 0 || rows > c.inHeight + top + bottom || columns > c.inWidth + left + right) return null;
+  return c;
+}
 
 function nativeForward(shipped: KernelFunc): KernelFunc {
   return (args) => {
@@ -78,15 +125,14 @@ function nativeForward(shipped: KernelFunc): KernelFunc {
     const { x, filter, bias, preluActivationWeights } = args.inputs as Inputs;
     const a = args.attrs as unknown as ConvAttrs;
     const activation = a.activation ?? 'linear';
-    if (!addon || a.dataFormat !== 'NHWC' || !floats(x) || !floats(filter) || preluActivationWeights ||
-        (activation !== 'linear' && activation !== 'relu') || (bias && (!floats(bias) || bias.shape.length !== 1 || bias.shape[0] !== filter!.shape[3]))) {
+    const c = addon && floats(x) && floats(filter) ? convolution(x!.shape, filter!.shape, a) : null;
+    if (!c || preluActivationWeights || (activation !== 'linear' && activation !== 'relu') ||
+        (bias && (!floats(bias) || bias.shape.length !== 1 || bias.shape[0] !== c.outChannels))) {
       return shipped(args);
     }
-    const c = info(x!.shape, filter!.shape, a);
     const b = args.backend as WasmBackend;
-    const out = b.makeOutput(c.outShape, 'float32');
-    addon.forward(view(b, x!), view(b, filter!), bias ? view(b, bias) : null, view(b, out), shapeOf(c), activation === 'relu');
-    return out;
+    return computed(args, shipped, c.outShape, (out) =>
+      addon!.forward(view(b, x!), view(b, filter!), bias ? view(b, bias) : null, view(b, out), shapeOf(c), activation === 'relu'));
   };
 }
 
@@ -95,12 +141,10 @@ function nativeFilterGradient(shipped: KernelFunc): KernelFunc {
     const addon = enabled ? loadNativeAddon().addon : null;
     const { x, dy } = args.inputs as Inputs;
     const a = args.attrs as unknown as ConvAttrs;
-    if (!addon || a.dataFormat !== 'NHWC' || !floats(x) || !floats(dy)) return shipped(args);
-    const c = info(x!.shape, a.filterShape!, a);
+    const c = addon && floats(x) && floats(dy) ? convolution(x!.shape, a.filterShape!, a) : null;
+    if (!c) return shipped(args);
     const b = args.backend as WasmBackend;
-    const dw = b.makeOutput(a.filterShape!, 'float32');
-    addon.filterGradient(view(b, x!), view(b, dy!), view(b, dw), shapeOf(c));
-    return dw;
+    return computed(args, shipped, a.filterShape!, (dw) => addon!.filterGradient(view(b, x!), view(b, dy!), view(b, dw), shapeOf(c)));
   };
 }
 
@@ -110,18 +154,13 @@ function nativeInputGradient(shipped: KernelFunc): KernelFunc {
     const addon = enabled ? loadNativeAddon().addon : null;
     const { dy, filter } = args.inputs as Inputs;
     const a = args.attrs as unknown as ConvAttrs;
-    if (!addon || a.dataFormat !== 'NHWC' || !floats(dy) || !floats(filter)) return shipped(args);
-    const c = info(a.inputShape!, filter!.shape, a);
-    const { top, bottom, left, right } = c.padInfo;
-    const [kh, kw] = filter!.shape;
-    if (c.strideHeight !== 1 || c.strideWidth !== 1 || c.dilationHeight !== 1 || c.dilationWidth !== 1 ||
-        Math.max(top, bottom) > kh - 1 || Math.max(left, right) > kw - 1) {
+    const c = addon && floats(dy) && floats(filter) ? convolution(a.inputShape!, filter!.shape, a) : null;
+    if (!c || c.strideHeight !== 1 || c.strideWidth !== 1 || c.dilationHeight !== 1 || c.dilationWidth !== 1 ||
+        Math.max(c.padInfo.top, c.padInfo.bottom) > c.filterHeight - 1 || Math.max(c.padInfo.left, c.padInfo.right) > c.filterWidth - 1) {
       return shipped(args);
     }
     const b = args.backend as WasmBackend;
-    const dx = b.makeOutput(a.inputShape!, 'float32');
-    addon.inputGradient(view(b, dy!), view(b, filter!), view(b, dx), shapeOf(c));
-    return dx;
+    return computed(args, shipped, a.inputShape!, (dx) => addon!.inputGradient(view(b, dy!), view(b, filter!), view(b, dx), shapeOf(c)));
   };
 }
 
@@ -143,12 +182,12 @@ function nativeMatMul(fused: boolean) {
     }
     const [batch, m, k] = transposeA ? [a!.shape[0], a!.shape[2], a!.shape[1]] : a!.shape;
     const n = transposeB ? b!.shape[1] : b!.shape[2];
+    if (m === 0 || k === 0 || n === 0) return shipped(args);
     if ((transposeB ? b!.shape[2] : b!.shape[1]) !== k || (bias && (!floats(bias) || bias.shape.length !== 1 || bias.shape[0] !== n))) return shipped(args);
     const wasm = args.backend as WasmBackend;
-    const out = wasm.makeOutput([batch, m, n], 'float32');
-    addon.matMul(view(wasm, a!), view(wasm, b!), bias ? view(wasm, bias) : null, view(wasm, out),
-      Int32Array.from([batch, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, activation === 'relu' ? 1 : 0]));
-    return out;
+    return computed(args, shipped, [batch, m, n], (out) =>
+      addon.matMul(view(wasm, a!), view(wasm, b!), bias ? view(wasm, bias) : null, view(wasm, out),
+        Int32Array.from([batch, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, activation === 'relu' ? 1 : 0])));
   };
 }
 
@@ -167,12 +206,11 @@ function nativeUpsample(shipped: KernelFunc): KernelFunc {
     const { alignCorners, halfPixelCenters, size } = args.attrs as { alignCorners: boolean; halfPixelCenters: boolean; size: [number, number] };
     if (!addon || !floats(images) || images!.shape.length !== 4 || alignCorners || halfPixelCenters) return shipped(args);
     const [n, h, w, c] = images!.shape;
+    if ([n, h, w, c].some((d) => d === 0)) return shipped(args);
     const [fy, fx] = [size[0] / h, size[1] / w];
     if (!powerOfTwo(fy) || !powerOfTwo(fx)) return shipped(args);
     const wasm = args.backend as WasmBackend;
-    const out = wasm.makeOutput([n, size[0], size[1], c], 'float32');
-    addon.upsample(view(wasm, images!), view(wasm, out), Int32Array.from([n, h, w, c, fy, fx]));
-    return out;
+    return computed(args, shipped, [n, size[0], size[1], c], (out) => addon.upsample(view(wasm, images!), view(wasm, out), Int32Array.from([n, h, w, c, fy, fx])));
   };
 }
 
