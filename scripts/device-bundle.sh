@@ -98,6 +98,11 @@ keep=(
   is-in-ci/index.js
   mnist/package.json # the embedded digits, converted to IDX files in the dataset cache at first use
   mnist/src/digits
+  jpeg-js/package.json # image decoding (predict, and image-folder datasets), which the sweep's data preparation imports
+  jpeg-js/index.js
+  jpeg-js/lib
+  pngjs/package.json
+  pngjs/lib
 )
 
 stage="$(mktemp -d "${TMPDIR:-/tmp}/lenet-sweep-device-bundle.XXXXXX")"
