@@ -74,8 +74,10 @@ bool floats(napi_env env, napi_value v, const char* name, size_t need, Floats& o
   return true;
 }
 
-// An Int32Array of `length` numbers, each at least `least`, or false (a JavaScript error thrown).
-bool ints(napi_env env, napi_value v, size_t length, int least, const char* what, const int32_t*& out) {
+// An Int32Array of `length` numbers, each at least `least`, copied into `out` (the copy is what
+// is checked and used: a SharedArrayBuffer's values may change under us), or false (a JavaScript
+// error thrown).
+bool ints(napi_env env, napi_value v, size_t length, int least, const char* what, int32_t* out) {
   bool is = false;
   napi_is_typedarray(env, v, &is);
   napi_typedarray_type type;
@@ -83,20 +85,21 @@ bool ints(napi_env env, napi_value v, size_t length, int least, const char* what
   void* data = nullptr;
   if (is) napi_get_typedarray_info(env, v, &type, &got, &data, nullptr, nullptr);
   if (!is || type != napi_int32_array || got != length) return fail(env, "the shape must be an Int32Array of " + std::to_string(length) + " numbers");
-  out = static_cast<const int32_t*>(data);
+  std::memcpy(out, data, length * sizeof(int32_t));
   for (size_t i = 0; i < length; i++)
     if (out[i] < least) return fail(env, what);
   return true;
 }
 
-// The largest size, padded extent or element count the kernels take: far above any LeNet's, and
-// low enough that no index computed from these (in int for extents, size_t for offsets) overflows.
+// The largest padded extent and element count the kernels take: far above any LeNet's (and the
+// count is what a 4 GB wasm heap can hold anyway), and low enough that no index computed from
+// them overflows (int for extents, filter taps and pixel counts; size_t for offsets).
 constexpr int64_t LARGEST_EXTENT = int64_t(1) << 24;
-constexpr int64_t LARGEST_COUNT = int64_t(1) << 36;
+constexpr int64_t LARGEST_COUNT = (int64_t(1) << 31) - 1;
 
 bool shape(napi_env env, napi_value v, ConvShape& c) {
-  const int32_t* d;
-  if (!ints(env, v, 15, 0, "a convolution's padding must not be negative", d)) return false;
+  int32_t d[15];
+  if (!ints(env, v, 15, INT32_MIN, "", d)) return false;
   std::memcpy(&c, d, sizeof c);
   const int* f = &c.n;
   for (int i = 0; i < 15; i++)
@@ -195,11 +198,11 @@ napi_value InputGradient(napi_env env, napi_callback_info info) {
 // for each of the batch's matrices.
 napi_value MatMul(napi_env env, napi_callback_info info) {
   napi_value v[5];
-  const int32_t* d;
-  if (!arguments(env, info, v) || !ints(env, v[4], 7, 0, "a matrix product's sizes must be positive", d)) return nullptr;
+  int32_t d[7];
+  if (!arguments(env, info, v) || !ints(env, v[4], 7, 0, "a matrix product's sizes must be positive and its flags 0 or 1", d)) return nullptr;
   const int batch = d[0];
   lenet::MatMulShape s{d[1], d[2], d[3], d[4] != 0, d[5] != 0, d[6] != 0};
-  if (batch < 1 || s.m < 1 || s.k < 1 || s.n < 1) return fail(env, "a matrix product's sizes must be positive"), nullptr;
+  if (batch < 1 || s.m < 1 || s.k < 1 || s.n < 1 || d[4] > 1 || d[5] > 1 || d[6] > 1) return fail(env, "a matrix product's sizes must be positive and its flags 0 or 1"), nullptr;
   napi_valuetype biasType;
   napi_typeof(env, v[2], &biasType);
   Floats a, b, bias, c;
@@ -218,7 +221,7 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
 // upsample(in, out, [n, h, w, c, fy, fx]): each pixel repeated into an fy × fx block.
 napi_value Upsample(napi_env env, napi_callback_info info) {
   napi_value v[3];
-  const int32_t* d;
+  int32_t d[6];
   if (!arguments(env, info, v) || !ints(env, v[2], 6, 1, "an upsampling's sizes and factors must be positive", d)) return nullptr;
   Floats in, out;
   if (!floats(env, v[0], "in", count({d[0], d[1], d[2], d[3]}), in) || !floats(env, v[1], "out", count({d[0], d[1], d[4], d[2], d[5], d[3]}), out))

@@ -18,7 +18,11 @@ const whyFile = join(native, 'not-built.txt');
 /** Says why in one line, here and in whyFile; removes any earlier build, which would otherwise load. */
 function notBuilt(why) {
   rmSync(join(native, 'build'), { recursive: true, force: true });
-  writeFileSync(whyFile, `${why}\n`);
+  try {
+    writeFileSync(whyFile, `${why}\n`);
+  } catch {
+    // An unwritable folder: sweep backends then says only that they are not built.
+  }
   console.log(`lenet-sweep: native kernels not built (${why}); training runs wasm's own kernels: the same numbers, slower`);
   process.exit(0);
 }
@@ -46,6 +50,8 @@ if (run.status === 0 && existsSync(addon)) {
   // the generic ones node-gyp and make add after it ("gyp ERR! ...", "make: *** ... Error 1").
   const said = `${run.stderr ?? ''}${run.stdout ?? ''}${run.error ? String(run.error) : ''}`.split('\n').map((l) => l.trim()).filter(Boolean);
   const cause = said.find((l) => /error:|fatal|not found|No such file|ENOENT|EACCES|timed out/i.test(l) && !/^gyp (ERR|info)|^make(\[\d+\])?: \*\*\*/.test(l));
-  const reason = cause ?? said.find((l) => /error/i.test(l)) ?? said.at(-1) ?? `node-gyp exited with ${run.status ?? run.signal}`;
+  // node-gyp's own failures (no Node headers, no Python) say their cause on its "stack Error:" line.
+  const gypCause = said.find((l) => /^gyp ERR! stack \w*Error: /.test(l))?.replace(/^gyp ERR! stack /, '');
+  const reason = cause ?? gypCause ?? said.find((l) => /error/i.test(l)) ?? said.at(-1) ?? `node-gyp exited with ${run.status ?? run.signal}`;
   notBuilt(`${reason.slice(0, 200)}; \`npm run install\` tries again`);
 }

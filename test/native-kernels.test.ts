@@ -164,6 +164,12 @@ describe('the compiled kernels', () => {
     // A dilation of 2^30 (the addon refuses extents past 2^24 instead of overflowing): wasm computes it.
     const [native, wasm] = bothWays(() => tf.conv2d(tf.ones([1, 1, 1, 2]) as tf.Tensor4D, tf.ones([3, 1, 2, 16]) as tf.Tensor4D, 1, [[0, 0], [0, 2 ** 31], [0, 0], [0, 0]], 'NHWC', [2 ** 30, 1]));
     expect(differences(native, wasm)).toEqual([]);
+    // A conv2dTranspose whose outputShape does not fit dy (5×5 from a 3×3 'same' convolution):
+    // not read as if it did.
+    const dy = values([1, 5, 5, 4], 11);
+    const filter = values([3, 3, 3, 4], 12);
+    const [nativeDx, wasmDx] = bothWays(() => tf.conv2dTranspose(dy as tf.Tensor4D, filter as tf.Tensor4D, [1, 3, 3, 3], 1, 'same'));
+    expect(differences(nativeDx, wasmDx)).toEqual([]);
   });
 
   it('apply relu as max(x, 0): -0 becomes +0, and a NaN stays NaN (the trial diverges, as it should)', () => {
@@ -260,5 +266,11 @@ describe('the compiled kernels', () => {
     const huge = Int32Array.from([65536, 65536, 65536, 65536, 1, 1, 9, 1, 1, 1, 1, 0, 0, 1, 1]);
     expect(() => addon.forward(x, w, null, out, huge, false)).toThrow(/not computed here/);
     expect(() => addon.forward(x, w, null, out, Int32Array.from([1, 1, 1, 2, 3, 1, 16, 1, 1, 2 ** 30, 1, 0, 0, 2, 1]), false)).toThrow(/not computed here/);
+    expect(() => addon.forward(x, w, null, out, Int32Array.from([-1, 4, 4, 1, 3, 3, 2, 1, 1, 1, 1, 0, 0, 2, 2]), false)).toThrow(/sizes, strides and dilations must be positive/);
+    expect(() => addon.matMul(new Float32Array(6), new Float32Array(6), null, new Float32Array(9), Int32Array.from([1, 3, 2, 3, 0, 0, 2]))).toThrow(/flags 0 or 1/);
+    // A shape in shared memory is copied before it is checked: another thread cannot change it in between.
+    const shared = new Int32Array(new SharedArrayBuffer(24));
+    shared.set([1, 2, 2, 1, 2, 2]);
+    expect(() => addon.upsample(new Float32Array(4), new Float32Array(16), shared)).not.toThrow();
   });
 });

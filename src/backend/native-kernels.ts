@@ -119,6 +119,9 @@ function convolution(xShape: number[], filterShape: number[], a: ConvAttrs): tfj
   return c;
 }
 
+/** A gradient's dy must have the convolution's output shape; one that does not (a conv2dTranspose given another outputShape) is wasm's to handle. */
+const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
 function nativeForward(shipped: KernelFunc): KernelFunc {
   return (args) => {
     const addon = enabled ? loadNativeAddon().addon : null;
@@ -142,7 +145,7 @@ function nativeFilterGradient(shipped: KernelFunc): KernelFunc {
     const { x, dy } = args.inputs as Inputs;
     const a = args.attrs as unknown as ConvAttrs;
     const c = addon && floats(x) && floats(dy) ? convolution(x!.shape, a.filterShape!, a) : null;
-    if (!c) return shipped(args);
+    if (!c || !sameShape(dy!.shape, c.outShape)) return shipped(args);
     const b = args.backend as WasmBackend;
     return computed(args, shipped, a.filterShape!, (dw) => addon!.filterGradient(view(b, x!), view(b, dy!), view(b, dw), shapeOf(c)));
   };
@@ -155,7 +158,7 @@ function nativeInputGradient(shipped: KernelFunc): KernelFunc {
     const { dy, filter } = args.inputs as Inputs;
     const a = args.attrs as unknown as ConvAttrs;
     const c = addon && floats(dy) && floats(filter) ? convolution(a.inputShape!, filter!.shape, a) : null;
-    if (!c || c.strideHeight !== 1 || c.strideWidth !== 1 || c.dilationHeight !== 1 || c.dilationWidth !== 1 ||
+    if (!c || !sameShape(dy!.shape, c.outShape) || c.strideHeight !== 1 || c.strideWidth !== 1 || c.dilationHeight !== 1 || c.dilationWidth !== 1 ||
         Math.max(c.padInfo.top, c.padInfo.bottom) > c.filterHeight - 1 || Math.max(c.padInfo.left, c.padInfo.right) > c.filterWidth - 1) {
       return shipped(args);
     }
