@@ -28,8 +28,7 @@ void inputGradient(const float* dy, const float* w, float* dx, const ConvShape& 
 }
 
 void matMul(const float* a, const float* b, const float* bias, float* c, const MatMulShape& s) {
-  if (s.n <= 8) matrixProduct<8>(a, b, bias, c, s.m, s.k, s.n, s.transposeA, s.transposeB, s.relu);
-  else matrixProduct<16>(a, b, bias, c, s.m, s.k, s.n, s.transposeA, s.transposeB, s.relu);
+  matrixProduct(a, b, bias, c, s.m, s.k, s.n, s.transposeA, s.transposeB, s.relu);
 }
 
 void upsample(const float* in, float* out, int n, int h, int w, int c, int fy, int fx) {
