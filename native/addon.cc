@@ -46,10 +46,6 @@ Kernels chooseKernels() {
 
 const Kernels kernels = chooseKernels();
 
-}  // namespace
-
-namespace {
-
 struct Floats {
   float* data = nullptr;
   size_t length = 0;
@@ -72,6 +68,13 @@ bool floats(napi_env env, napi_value v, const char* name, size_t need, Floats& o
   if (out.length < need) return fail(env, std::string(name) + " holds " + std::to_string(out.length) + " floats, the shape needs " + std::to_string(need));
   out.data = static_cast<float*>(data);
   return true;
+}
+
+// floats() for an array that may be null (a bias): left empty where it is.
+bool optionalFloats(napi_env env, napi_value v, const char* name, size_t need, Floats& out) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  return type == napi_null || floats(env, v, name, need, out);
 }
 
 // An Int32Array of `length` numbers, each at least `least`, copied into `out` (the copy is what
@@ -154,15 +157,13 @@ napi_value Forward(napi_env env, napi_callback_info info) {
   ConvShape c;
   Floats x, w, b, out;
   if (!arguments(env, info, a) || !shape(env, a[4], c)) return nullptr;
-  napi_valuetype biasType;
-  napi_typeof(env, a[2], &biasType);
   bool relu = false;
   if (!floats(env, a[0], "x", count({c.n, c.h, c.w, c.ci}), x) || !floats(env, a[1], "filter", count({c.kh, c.kw, c.ci, c.co}), w) ||
-      (biasType != napi_null && !floats(env, a[2], "bias", (size_t)c.co, b)) ||
+      !optionalFloats(env, a[2], "bias", (size_t)c.co, b) ||
       !floats(env, a[3], "out", count({c.n, c.oh, c.ow, c.co}), out))
     return nullptr;
   if (napi_get_value_bool(env, a[5], &relu) != napi_ok) return fail(env, "relu must be true or false"), nullptr;
-  if (!computed(env, [&] { kernels.forward(x.data, w.data, b.data, out.data, c, relu); })) return nullptr;
+  computed(env, [&] { kernels.forward(x.data, w.data, b.data, out.data, c, relu); });
   return nullptr;
 }
 
@@ -175,7 +176,7 @@ napi_value FilterGradient(napi_env env, napi_callback_info info) {
   if (!floats(env, a[0], "x", count({c.n, c.h, c.w, c.ci}), x) || !floats(env, a[1], "dy", count({c.n, c.oh, c.ow, c.co}), dy) ||
       !floats(env, a[2], "dw", count({c.kh, c.kw, c.ci, c.co}), dw))
     return nullptr;
-  if (!computed(env, [&] { kernels.filterGradient(x.data, dy.data, dw.data, c); })) return nullptr;
+  computed(env, [&] { kernels.filterGradient(x.data, dy.data, dw.data, c); });
   return nullptr;
 }
 
@@ -190,7 +191,7 @@ napi_value InputGradient(napi_env env, napi_callback_info info) {
   if (!floats(env, a[0], "dy", count({c.n, c.oh, c.ow, c.co}), dy) || !floats(env, a[1], "filter", count({c.kh, c.kw, c.ci, c.co}), w) ||
       !floats(env, a[2], "dx", count({c.n, c.h, c.w, c.ci}), dx))
     return nullptr;
-  if (!computed(env, [&] { kernels.inputGradient(dy.data, w.data, dx.data, c); })) return nullptr;
+  computed(env, [&] { kernels.inputGradient(dy.data, w.data, dx.data, c); });
   return nullptr;
 }
 
@@ -203,11 +204,9 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
   const int batch = d[0];
   lenet::MatMulShape s{d[1], d[2], d[3], d[4] != 0, d[5] != 0, d[6] != 0};
   if (batch < 1 || s.m < 1 || s.k < 1 || s.n < 1 || d[4] > 1 || d[5] > 1 || d[6] > 1) return fail(env, "a matrix product's sizes must be positive and its flags 0 or 1"), nullptr;
-  napi_valuetype biasType;
-  napi_typeof(env, v[2], &biasType);
   Floats a, b, bias, c;
   if (!floats(env, v[0], "a", count({batch, s.m, s.k}), a) || !floats(env, v[1], "b", count({batch, s.k, s.n}), b) ||
-      (biasType != napi_null && !floats(env, v[2], "bias", (size_t)s.n, bias)) || !floats(env, v[3], "c", count({batch, s.m, s.n}), c))
+      !optionalFloats(env, v[2], "bias", (size_t)s.n, bias) || !floats(env, v[3], "c", count({batch, s.m, s.n}), c))
     return nullptr;
   for (int i = 0; i < batch; i++) {
     if (!computed(env, [&] {

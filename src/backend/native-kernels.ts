@@ -15,18 +15,15 @@
  * `useNativeKernels` switches them, for the tests and benchmarks that compare the two.
  */
 import { loadNativeAddon } from './native-addon.js';
-import {
-  backend_util,
-  getKernel,
-  registerKernel,
-  unregisterKernel,
-  type KernelFunc,
-  type TensorInfo,
-} from './tfjs.js';
+import { type KernelFunc, type TensorInfo } from './tfjs.js';
+import { convInfo, wrapKernel, type ConvAttrs, type WasmBackend } from './wasm-kernel-tools.js';
 import type * as tfjs from '@tensorflow/tfjs';
 
 /** Whether the compiled kernels run in this thread (they do wherever they loaded, unless switched off). */
 let enabled = true;
+
+/** The addon, where its kernels run in this thread now. */
+const activeAddon = () => (enabled ? loadNativeAddon().addon : null);
 
 /** Switches the compiled kernels on or off in this thread; returns whether they are available at all. */
 export function useNativeKernels(on: boolean): boolean {
@@ -34,32 +31,14 @@ export function useNativeKernels(on: boolean): boolean {
   return loadNativeAddon().addon !== null;
 }
 
-interface WasmBackend {
-  dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
-  disposeData(dataId: object): boolean;
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
 type Inputs = Record<string, TensorInfo | undefined>;
 
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tfjs.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dilations?: number | [number, number];
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+/** The convolution kernels' attributes, with what the fused forward pass and the two gradients add. */
+type ConvKernelAttrs = ConvAttrs & {
   activation?: string;
   filterShape?: [number, number, number, number];
   inputShape?: [number, number, number, number];
-}
-
-function info(xShape: number[], filterShape: number[], a: ConvAttrs): tfjs.backend_util.Conv2DInfo {
-  return backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
-}
+};
 
 function shapeOf(c: tfjs.backend_util.Conv2DInfo): Int32Array {
   return Int32Array.from([
@@ -109,9 +88,9 @@ function computed(args: Parameters<KernelFunc>[0], shipped: KernelFunc, shape: n
  * hold (a dimRoundingMode of 'ceil' or 'round' can ask for more, where XNNPACK leaves part of the
  * output unwritten).
  */
-function convolution(xShape: number[], filterShape: number[], a: ConvAttrs): tfjs.backend_util.Conv2DInfo | null {
+function convolution(xShape: number[], filterShape: number[], a: ConvKernelAttrs): tfjs.backend_util.Conv2DInfo | null {
   if (a.dataFormat !== 'NHWC' || [...xShape, ...filterShape].some((d) => d === 0)) return null;
-  const c = info(xShape, filterShape, a);
+  const c = convInfo(xShape, filterShape, a);
   const { top, bottom, left, right } = c.padInfo;
   const rows = (c.outHeight - 1) * c.strideHeight + (c.filterHeight - 1) * c.dilationHeight + 1;
   const columns = (c.outWidth - 1) * c.strideWidth + (c.filterWidth - 1) * c.dilationWidth + 1;
@@ -124,9 +103,9 @@ const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every
 
 function nativeForward(shipped: KernelFunc): KernelFunc {
   return (args) => {
-    const addon = enabled ? loadNativeAddon().addon : null;
+    const addon = activeAddon();
     const { x, filter, bias, preluActivationWeights } = args.inputs as Inputs;
-    const a = args.attrs as unknown as ConvAttrs;
+    const a = args.attrs as unknown as ConvKernelAttrs;
     const activation = a.activation ?? 'linear';
     const c = addon && floats(x) && floats(filter) ? convolution(x!.shape, filter!.shape, a) : null;
     if (!c || preluActivationWeights || (activation !== 'linear' && activation !== 'relu') ||
@@ -141,9 +120,9 @@ function nativeForward(shipped: KernelFunc): KernelFunc {
 
 function nativeFilterGradient(shipped: KernelFunc): KernelFunc {
   return (args) => {
-    const addon = enabled ? loadNativeAddon().addon : null;
+    const addon = activeAddon();
     const { x, dy } = args.inputs as Inputs;
-    const a = args.attrs as unknown as ConvAttrs;
+    const a = args.attrs as unknown as ConvKernelAttrs;
     const c = addon && floats(x) && floats(dy) ? convolution(x!.shape, a.filterShape!, a) : null;
     if (!c || !sameShape(dy!.shape, c.outShape)) return shipped(args);
     const b = args.backend as WasmBackend;
@@ -154,9 +133,9 @@ function nativeFilterGradient(shipped: KernelFunc): KernelFunc {
 /** Stride 1 and padding within the filter: the cases the wasm path computes as a flipped forward convolution (wasm-kernels.ts). */
 function nativeInputGradient(shipped: KernelFunc): KernelFunc {
   return (args) => {
-    const addon = enabled ? loadNativeAddon().addon : null;
+    const addon = activeAddon();
     const { dy, filter } = args.inputs as Inputs;
-    const a = args.attrs as unknown as ConvAttrs;
+    const a = args.attrs as unknown as ConvKernelAttrs;
     const c = addon && floats(dy) && floats(filter) ? convolution(a.inputShape!, filter!.shape, a) : null;
     if (!c || !sameShape(dy!.shape, c.outShape) || c.strideHeight !== 1 || c.strideWidth !== 1 || c.dilationHeight !== 1 || c.dilationWidth !== 1 ||
         Math.max(c.padInfo.top, c.padInfo.bottom) > c.filterHeight - 1 || Math.max(c.padInfo.left, c.padInfo.right) > c.filterWidth - 1) {
@@ -176,7 +155,7 @@ function nativeInputGradient(shipped: KernelFunc): KernelFunc {
  */
 function nativeMatMul(fused: boolean) {
   return (shipped: KernelFunc): KernelFunc => (args) => {
-    const addon = enabled ? loadNativeAddon().addon : null;
+    const addon = activeAddon();
     const { a, b, bias, preluActivationWeights } = args.inputs as Inputs;
     const { transposeA, transposeB, activation = 'linear' } = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
     if (!addon || !floats(a) || !floats(b) || a!.shape.length !== 3 || b!.shape.length !== 3 || a!.shape[0] !== 1 || b!.shape[0] !== 1 ||
@@ -204,7 +183,7 @@ const powerOfTwo = (f: number) => Number.isInteger(f) && f >= 1 && (f & (f - 1))
  */
 function nativeUpsample(shipped: KernelFunc): KernelFunc {
   return (args) => {
-    const addon = enabled ? loadNativeAddon().addon : null;
+    const addon = activeAddon();
     const { images } = args.inputs as Inputs;
     const { alignCorners, halfPixelCenters, size } = args.attrs as { alignCorners: boolean; halfPixelCenters: boolean; size: [number, number] };
     if (!addon || !floats(images) || images!.shape.length !== 4 || alignCorners || halfPixelCenters) return shipped(args);
@@ -217,25 +196,17 @@ function nativeUpsample(shipped: KernelFunc): KernelFunc {
   };
 }
 
-/** Puts a compiled kernel in front of the wasm backend's (or ours, wasm-kernels.ts), which runs whatever it leaves. */
-function wrap(name: string, make: (shipped: KernelFunc) => KernelFunc): void {
-  const shipped = getKernel(name, 'wasm');
-  if (!shipped) throw new Error(`the wasm backend has no ${name} kernel to wrap`);
-  unregisterKernel(name, 'wasm');
-  registerKernel({ ...shipped, kernelFunc: make(shipped.kernelFunc) });
-}
-
 let registered = false;
 
 /** Registers the compiled kernels once per thread, after registerWasmKernels (whose kernels they fall back to). */
 export function registerNativeKernels(): void {
   if (registered) return;
   registered = true;
-  wrap('Conv2D', nativeForward);
-  wrap('FusedConv2D', nativeForward);
-  wrap('Conv2DBackpropFilter', nativeFilterGradient);
-  wrap('Conv2DBackpropInput', nativeInputGradient);
-  wrap('BatchMatMul', nativeMatMul(false));
-  wrap('_FusedMatMul', nativeMatMul(true));
-  wrap('ResizeNearestNeighbor', nativeUpsample);
+  wrapKernel('Conv2D', nativeForward);
+  wrapKernel('FusedConv2D', nativeForward);
+  wrapKernel('Conv2DBackpropFilter', nativeFilterGradient);
+  wrapKernel('Conv2DBackpropInput', nativeInputGradient);
+  wrapKernel('BatchMatMul', nativeMatMul(false));
+  wrapKernel('_FusedMatMul', nativeMatMul(true));
+  wrapKernel('ResizeNearestNeighbor', nativeUpsample);
 }

@@ -20,27 +20,18 @@
  * test/wasm-gradients.test.ts checks each against the cpu backend's kernels.
  */
 import {
-  backend_util,
   getKernel,
   registerKernel,
   slice_util,
-  unregisterKernel,
   util,
   type KernelFunc,
   type NamedAttrMap,
   type Tensor,
   type TensorInfo,
 } from './tfjs.js';
-import type * as tfjs from '@tensorflow/tfjs';
+import { convInfo, wrapKernel, type ConvAttrs, type WasmBackend as Backend } from './wasm-kernel-tools.js';
 
 const BACKEND = 'wasm';
-
-interface Backend {
-  disposeData(dataId: object): boolean;
-  incRef(dataId: object): void;
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
 
 type Inputs = Record<string, TensorInfo>;
 
@@ -57,23 +48,9 @@ function release(backend: Backend, ...infos: TensorInfo[]): void {
 
 type ExplicitPadding = [[0, 0], [number, number], [number, number], [0, 0]];
 
-interface ConvGradAttrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tfjs.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-function convInfo(xShape: number[], filterShape: number[], a: ConvGradAttrs): tfjs.backend_util.Conv2DInfo {
-  return backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
-}
-
 const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as Inputs;
-  const a = attrs as unknown as ConvGradAttrs & { filterShape: [number, number, number, number] };
+  const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
   if (a.dataFormat !== 'NHWC') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
   const b = backend as Backend;
   const info = convInfo(x.shape, a.filterShape, a);
@@ -100,7 +77,7 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
 function fastConv2DBackpropInput(shipped: KernelFunc): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs as Inputs;
-    const a = attrs as unknown as ConvGradAttrs & { inputShape: [number, number, number, number] };
+    const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
     const info = convInfo(a.inputShape, filter.shape, a);
     const { top, bottom, left, right } = info.padInfo;
     const [kh, kw] = filter.shape;
@@ -163,14 +140,6 @@ function sharedIdentity(shipped: KernelFunc): KernelFunc {
   };
 }
 
-/** Replaces a kernel of the wasm backend, keeping the shipped one for the cases it handles. */
-function wrap(name: string, make: (shipped: KernelFunc) => KernelFunc): void {
-  const shipped = getKernel(name, BACKEND);
-  if (!shipped) throw new Error(`the wasm backend has no ${name} kernel to wrap`);
-  unregisterKernel(name, BACKEND);
-  registerKernel({ ...shipped, kernelFunc: make(shipped.kernelFunc) });
-}
-
 let registered = false;
 
 /** Registers the kernels once per thread, after the wasm backend module has loaded. */
@@ -178,8 +147,8 @@ export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
   registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: conv2DBackpropFilter });
-  wrap('Conv2DBackpropInput', fastConv2DBackpropInput);
-  wrap('BatchMatMul', fastBatchMatMul);
-  wrap('Identity', sharedIdentity);
-  wrap('Slice', heapSlice);
+  wrapKernel('Conv2DBackpropInput', fastConv2DBackpropInput);
+  wrapKernel('BatchMatMul', fastBatchMatMul);
+  wrapKernel('Identity', sharedIdentity);
+  wrapKernel('Slice', heapSlice);
 }
