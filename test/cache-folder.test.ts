@@ -144,4 +144,11 @@ describe('folders made one level at a time (makeFolder)', () => {
     expect(() => makeFolder(join(dir, 'x', 'f', 'g'))).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
     expect(() => makeFolder('/proc/lenet-sweep-test/a')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
+
+  it('within a folder: makes what is missing below it, and nothing when it is gone', () => {
+    const dir = tempDir();
+    expect(makeFolder(join(dir, 'db', 'c', 't'), dir)).toEqual([join(dir, 'db'), join(dir, 'db', 'c'), join(dir, 'db', 'c', 't')]);
+    expect(() => makeFolder(join(dir, 'gone', 'c', 't'), join(dir, 'gone'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(existsSync(join(dir, 'gone'))).toBe(false);
+  });
 });

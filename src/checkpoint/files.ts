@@ -53,7 +53,9 @@ export function recordedPath(root: string, trialId: string, epoch: number): stri
 /** Writes a checkpoint atomically and durably; returns what the database records of it. */
 export function writeCheckpointFile(root: string, trialId: string, epoch: number, bytes: Uint8Array): CheckpointFile {
   const folder = trialFolder(root, trialId);
-  const made = makeFolder(folder);
+  // Never the database's folder: removed while the sweep runs, it stays removed (the sweep ends
+  // on finding its database gone) rather than coming back holding this checkpoint alone.
+  const made = makeFolder(folder, dirname(root));
   const path = join(folder, checkpointName(epoch));
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {

@@ -13,11 +13,14 @@ import { folderProblem } from './path-problem.js';
 /**
  * Makes the folder and any missing parents, as mkdir -p; throws the failing mkdir's error.
  * Returns the folders it made, outermost first (for unmakeFolders when what goes in them fails);
- * when one cannot be made, those it made before are removed again.
+ * when one cannot be made, those it made before are removed again. With `within`, only folders
+ * below it are made: when it is gone, this fails with ENOENT as mkdir would, and makes nothing.
  */
-export function makeFolder(path: string): string[] {
+export function makeFolder(path: string, within?: string): string[] {
   const missing: string[] = [];
+  const top = within === undefined ? undefined : resolve(within);
   for (let at = resolve(path); !existsSync(at); at = dirname(at)) {
+    if (at === top) throw Object.assign(new Error(`ENOENT: no such file or directory, mkdir '${path}'`), { code: 'ENOENT', path, syscall: 'mkdir' });
     missing.unshift(at);
     if (dirname(at) === at) break;
   }
