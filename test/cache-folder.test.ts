@@ -148,7 +148,11 @@ describe('folders made one level at a time (makeFolder)', () => {
   it('within a folder: makes what is missing below it, and nothing when it is gone', () => {
     const dir = tempDir();
     expect(makeFolder(join(dir, 'db', 'c', 't'), dir)).toEqual([join(dir, 'db'), join(dir, 'db', 'c'), join(dir, 'db', 'c', 't')]);
-    expect(() => makeFolder(join(dir, 'gone', 'c', 't'), join(dir, 'gone'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => makeFolder(join(dir, 'gone', 'c', 't'), join(dir, 'gone'))).toThrow(expect.objectContaining({ code: 'ENOENT', path: join(dir, 'gone') }));
     expect(existsSync(join(dir, 'gone'))).toBe(false);
+    // A path outside it is a mistake of the caller's, not a folder to make.
+    expect(() => makeFolder(join(dir, 'other', 'a'), join(dir, 'gone'))).toThrow(/is not within/);
+    expect(() => makeFolder(join(dir, 'gone2', 'a'), join(dir, 'gone'))).toThrow(/is not within/);
+    expect(existsSync(join(dir, 'other')) || existsSync(join(dir, 'gone2'))).toBe(false);
   });
 });

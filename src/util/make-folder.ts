@@ -7,7 +7,7 @@
  * folders are made here one level at a time.
  */
 import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { folderProblem } from './path-problem.js';
 
 /**
@@ -19,8 +19,9 @@ import { folderProblem } from './path-problem.js';
 export function makeFolder(path: string, within?: string): string[] {
   const missing: string[] = [];
   const top = within === undefined ? undefined : resolve(within);
+  if (top !== undefined && relative(top, resolve(path)).split(sep)[0] === '..') throw new Error(`makeFolder: ${path} is not within ${within}`);
   for (let at = resolve(path); !existsSync(at); at = dirname(at)) {
-    if (at === top) throw Object.assign(new Error(`ENOENT: no such file or directory, mkdir '${path}'`), { code: 'ENOENT', path, syscall: 'mkdir' });
+    if (at === top) throw Object.assign(new Error(`ENOENT: no such file or directory, mkdir '${top}'`), { code: 'ENOENT', path: top, syscall: 'mkdir' });
     missing.unshift(at);
     if (dirname(at) === at) break;
   }
