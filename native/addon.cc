@@ -143,6 +143,12 @@ size_t count(std::initializer_list<int> dims) {
   return (size_t)n;
 }
 
+// The element counts of a convolution's three tensors: its input (x, dx), filter (w, dw) and
+// output (out, dy).
+size_t inputCount(const ConvShape& c) { return count({c.n, c.h, c.w, c.ci}); }
+size_t filterCount(const ConvShape& c) { return count({c.kh, c.kw, c.ci, c.co}); }
+size_t outputCount(const ConvShape& c) { return count({c.n, c.oh, c.ow, c.co}); }
+
 template <size_t N>
 bool arguments(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
   size_t argc = N;
@@ -158,9 +164,9 @@ napi_value Forward(napi_env env, napi_callback_info info) {
   Floats x, w, b, out;
   if (!arguments(env, info, a) || !shape(env, a[4], c)) return nullptr;
   bool relu = false;
-  if (!floats(env, a[0], "x", count({c.n, c.h, c.w, c.ci}), x) || !floats(env, a[1], "filter", count({c.kh, c.kw, c.ci, c.co}), w) ||
+  if (!floats(env, a[0], "x", inputCount(c), x) || !floats(env, a[1], "filter", filterCount(c), w) ||
       !optionalFloats(env, a[2], "bias", (size_t)c.co, b) ||
-      !floats(env, a[3], "out", count({c.n, c.oh, c.ow, c.co}), out))
+      !floats(env, a[3], "out", outputCount(c), out))
     return nullptr;
   if (napi_get_value_bool(env, a[5], &relu) != napi_ok) return fail(env, "relu must be true or false"), nullptr;
   computed(env, [&] { kernels.forward(x.data, w.data, b.data, out.data, c, relu); });
@@ -173,8 +179,8 @@ napi_value FilterGradient(napi_env env, napi_callback_info info) {
   ConvShape c;
   Floats x, dy, dw;
   if (!arguments(env, info, a) || !shape(env, a[3], c)) return nullptr;
-  if (!floats(env, a[0], "x", count({c.n, c.h, c.w, c.ci}), x) || !floats(env, a[1], "dy", count({c.n, c.oh, c.ow, c.co}), dy) ||
-      !floats(env, a[2], "dw", count({c.kh, c.kw, c.ci, c.co}), dw))
+  if (!floats(env, a[0], "x", inputCount(c), x) || !floats(env, a[1], "dy", outputCount(c), dy) ||
+      !floats(env, a[2], "dw", filterCount(c), dw))
     return nullptr;
   computed(env, [&] { kernels.filterGradient(x.data, dy.data, dw.data, c); });
   return nullptr;
@@ -188,8 +194,8 @@ napi_value InputGradient(napi_env env, napi_callback_info info) {
   if (!arguments(env, info, a) || !shape(env, a[3], c)) return nullptr;
   if (c.sh != 1 || c.sw != 1) return fail(env, "the input gradient is computed here for stride 1 only"), nullptr;
   if (c.pt > (c.kh - 1) * c.dh || c.pl > (c.kw - 1) * c.dw) return fail(env, "the input gradient is computed here for padding under the filter's size only"), nullptr;
-  if (!floats(env, a[0], "dy", count({c.n, c.oh, c.ow, c.co}), dy) || !floats(env, a[1], "filter", count({c.kh, c.kw, c.ci, c.co}), w) ||
-      !floats(env, a[2], "dx", count({c.n, c.h, c.w, c.ci}), dx))
+  if (!floats(env, a[0], "dy", outputCount(c), dy) || !floats(env, a[1], "filter", filterCount(c), w) ||
+      !floats(env, a[2], "dx", inputCount(c), dx))
     return nullptr;
   computed(env, [&] { kernels.inputGradient(dy.data, w.data, dx.data, c); });
   return nullptr;

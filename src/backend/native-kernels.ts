@@ -51,6 +51,12 @@ function shapeOf(c: tfjs.backend_util.Conv2DInfo): Int32Array {
 
 const floats = (t: TensorInfo | undefined): boolean => t !== undefined && t.dtype === 'float32';
 
+/** A bias the compiled kernels add: none, or float32 [n], one value per output channel or column. */
+const addableBias = (bias: TensorInfo | undefined, n: number): boolean => !bias || (floats(bias) && bias.shape.length === 1 && bias.shape[0] === n);
+
+/** The fused activations the compiled kernels apply: none (linear) and relu; prelu's weights and the rest are wasm's. */
+const appliedActivation = (activation: string, preluWeights: TensorInfo | undefined): boolean => !preluWeights && (activation === 'linear' || activation === 'relu');
+
 /**
  * The heap's view of a tensor, taken after every output is made (making one may grow the heap and
  * detach older views). wasm's malloc answers 0 when its heap is full, and wasm's own kernels then
@@ -108,10 +114,7 @@ function nativeForward(shipped: KernelFunc): KernelFunc {
     const a = args.attrs as unknown as ConvKernelAttrs;
     const activation = a.activation ?? 'linear';
     const c = addon && floats(x) && floats(filter) ? convolution(x!.shape, filter!.shape, a) : null;
-    if (!c || preluActivationWeights || (activation !== 'linear' && activation !== 'relu') ||
-        (bias && (!floats(bias) || bias.shape.length !== 1 || bias.shape[0] !== c.outChannels))) {
-      return shipped(args);
-    }
+    if (!c || !appliedActivation(activation, preluActivationWeights) || !addableBias(bias, c.outChannels)) return shipped(args);
     const b = args.backend as WasmBackend;
     return computed(args, shipped, c.outShape, (out) =>
       addon!.forward(view(b, x!), view(b, filter!), bias ? view(b, bias) : null, view(b, out), shapeOf(c), activation === 'relu'));
@@ -159,13 +162,13 @@ function nativeMatMul(fused: boolean) {
     const { a, b, bias, preluActivationWeights } = args.inputs as Inputs;
     const { transposeA, transposeB, activation = 'linear' } = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
     if (!addon || !floats(a) || !floats(b) || a!.shape.length !== 3 || b!.shape.length !== 3 || a!.shape[0] !== 1 || b!.shape[0] !== 1 ||
-        preluActivationWeights || (activation !== 'linear' && activation !== 'relu') || (fused && (transposeA || transposeB))) {
+        !appliedActivation(activation, preluActivationWeights) || (fused && (transposeA || transposeB))) {
       return shipped(args);
     }
     const [batch, m, k] = transposeA ? [a!.shape[0], a!.shape[2], a!.shape[1]] : a!.shape;
     const n = transposeB ? b!.shape[1] : b!.shape[2];
     if (m === 0 || k === 0 || n === 0) return shipped(args);
-    if ((transposeB ? b!.shape[2] : b!.shape[1]) !== k || (bias && (!floats(bias) || bias.shape.length !== 1 || bias.shape[0] !== n))) return shipped(args);
+    if ((transposeB ? b!.shape[2] : b!.shape[1]) !== k || !addableBias(bias, n)) return shipped(args);
     const wasm = args.backend as WasmBackend;
     return computed(args, shipped, [batch, m, n], (out) =>
       addon.matMul(view(wasm, a!), view(wasm, b!), bias ? view(wasm, bias) : null, view(wasm, out),
